@@ -29,6 +29,9 @@ type Defaults struct {
 	CertWarnWithin time.Duration
 	// CertErrorWithin: a certificate expiring within this window is an error.
 	CertErrorWithin time.Duration
+	// AllowWildcardOverlap lets a site declare an exact name that another site's wildcard
+	// covers (the exact name wins). False (the default) makes that an error.
+	AllowWildcardOverlap bool
 }
 
 // Site is one validated site declaration (sites/<name>.cue).
@@ -51,8 +54,9 @@ type Site struct {
 	Redirects []Redirect
 	// Headers changes responses.
 	Headers Headers
-	// Digest is a hex SHA-256 over the declaration file and the certificate file: equal
-	// digests mean the site is unchanged (the key is tracked separately by KeyRef).
+	// Digest is a hex SHA-256 over the declaration file, the certificate file and the
+	// repo-level edge.cue (whose defaults the site inherits): equal digests mean the site is
+	// unchanged (the key is tracked separately by KeyRef).
 	Digest string
 }
 

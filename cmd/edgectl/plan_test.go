@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/edgectl/edge/schema"
+	"github.com/edgectl/edge/schema/sitegen"
+)
+
+func TestPlan(t *testing.T) {
+	repo := newConfigRepo(t)
+	base := repo.commit("base") // nothing new: same tree, a second commit
+	// head: acme gets another upstream, old-acme goes, a new site arrives.
+	repo.write("sites/acme.cue", strings.Replace(repo.read("sites/acme.cue"),
+		`upstreams: ["http://127.0.0.1:3002"]`, `upstreams: ["http://127.0.0.1:3002", "http://127.0.0.1:3003"]`, 1))
+	repo.remove("sites/old-acme.cue")
+	ca, err := sitegen.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sitegen.WriteSite(repo.dir, sitegen.Site{Name: "blog", Hosts: []string{"blog.example.test"}, Upstreams: []string{"http://127.0.0.1:3001"}}, sitegen.Options{CA: ca}); err != nil {
+		t.Fatal(err)
+	}
+	head := repo.commit("head")
+
+	code, out, errOut := runCmd("plan", "--repo", repo.dir, base, head)
+	if code != exitOK {
+		t.Fatalf("exit %d; want 0\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"+ site blog (sites/blog.cue)",
+		"- site old-acme (sites/old-acme.cue)",
+		"~ site acme (sites/acme.cue)",
+		"route /api: upstreams +http://127.0.0.1:3003",
+		"hosts added:   blog.example.test",
+		"hosts removed: old-acme.example.test",
+		"1 added, 1 removed, 1 changed, 1 unchanged",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text plan lacks %q:\n%s", want, out)
+		}
+	}
+
+	_, md, _ := runCmd("plan", "--repo", repo.dir, "--format", "markdown", base, head)
+	for _, want := range []string{"| ➕ | `blog` |", "| ✏️ | `acme` | **route /api**: upstreams +http://127.0.0.1:3003 |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown plan lacks %q:\n%s", want, md)
+		}
+	}
+
+	_, js, _ := runCmd("plan", "--repo", repo.dir, "--format", "json", base, head)
+	var r struct {
+		Plan schema.Plan `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		t.Fatalf("json: %v\n%s", err, js)
+	}
+	if len(r.Plan.Added) != 1 || len(r.Plan.Removed) != 1 || len(r.Plan.Changed) != 1 || r.Plan.Changed[0].Changes[0].What != "route /api" {
+		t.Errorf("json plan: %+v", r.Plan)
+	}
+
+	// An invalid head: exit 1 and its errors.
+	repo.write("sites/blog.cue", "package edge\nsites: blog: hosts: [\"blog.example.test\"]\n")
+	bad := repo.commit("break blog")
+	code, out, _ = runCmd("plan", "--repo", repo.dir, head, bad)
+	if code != exitInvalid || !strings.Contains(out, "HEAD is invalid") || !strings.Contains(out, `sites/blog.cue:2:8: error: the site is missing the required field "cert"`) {
+		t.Errorf("invalid head: exit %d; want 1 with the error:\n%s", code, out)
+	}
+
+	if code, _, _ := runCmd("plan", "--repo", repo.dir, base); code != exitUsage {
+		t.Errorf("one revision: exit %d; want 2", code)
+	}
+}

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/schema"
+)
+
+func init() {
+	register(command{name: "validate", summary: "check a config repo (exit 1 if invalid)", run: runValidate})
+}
+
+const validateUsage = `usage: edgectl validate [flags] [DIR]
+
+Validates the config repo in DIR (default "."): edge.cue, every sites/*.cue file and the
+certificates they name. Prints each problem as file:line:col: severity: message.
+
+With --rev, validates that revision of the git repository at DIR (a branch, tag, hash or
+expression such as HEAD~1) without checking it out.
+
+Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
+
+flags:
+`
+
+// validateFlags are the flags validate and plan share.
+type validateFlags struct {
+	format      string
+	warnWithin  durationFlag
+	errorWithin durationFlag
+}
+
+// durationFlag accepts config-style durations ("30d", "12h").
+type durationFlag struct {
+	d   time.Duration
+	set bool
+}
+
+func (f *durationFlag) String() string {
+	if !f.set {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f *durationFlag) Set(s string) error {
+	d, err := schema.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	f.d, f.set = d, true
+	return nil
+}
+
+// loaderOptions turns the expiry flags into LoaderOptions (an explicit 0 means "no window").
+func (v *validateFlags) loaderOptions() schema.LoaderOptions {
+	var o schema.LoaderOptions
+	if v.warnWithin.set {
+		o.CertWarnWithin = v.warnWithin.d
+		if o.CertWarnWithin == 0 {
+			o.CertWarnWithin = -1
+		}
+	}
+	if v.errorWithin.set {
+		o.CertErrorWithin = v.errorWithin.d
+		if o.CertErrorWithin == 0 {
+			o.CertErrorWithin = -1
+		}
+	}
+	return o
+}
+
+func (v *validateFlags) register(fl *flag.FlagSet) {
+	fl.Var(&v.warnWithin, "warn-within", "warn about certificates expiring within this window (overrides policy.cert_warn_within), e.g. 30d")
+	fl.Var(&v.errorWithin, "error-within", "fail on certificates expiring within this window (overrides policy.cert_error_within), e.g. 7d")
+}
+
+// parseInterspersed parses flags that may come after positional arguments.
+func parseInterspersed(fl *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fl.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fl.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() { fmt.Fprint(stderr, validateUsage); fl.PrintDefaults() }
+	var vf validateFlags
+	fl.StringVar(&vf.format, "format", "text", "output format: text, json or github (workflow annotations)")
+	rev := fl.String("rev", "", "validate this revision of the git repository at DIR instead of the files on disk")
+	vf.register(fl)
+	pos, err := parseInterspersed(fl, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(pos) > 1 {
+		fmt.Fprintf(stderr, "edgectl validate: at most one DIR; got %q\n", pos)
+		return exitUsage
+	}
+	switch vf.format {
+	case "text", "json", "github":
+	default:
+		fmt.Fprintf(stderr, "edgectl validate: --format %q: want text, json or github\n", vf.format)
+		return exitUsage
+	}
+	dir := "."
+	if len(pos) == 1 {
+		dir = pos[0]
+	}
+	fsys, prefix, err := openRepo(ctx, dir, *rev)
+	if err != nil {
+		fmt.Fprintf(stderr, "edgectl validate: %v\n", err)
+		return exitUsage
+	}
+	cfg, err := schema.NewLoader(vf.loaderOptions()).Load(fsys)
+	var ds schema.Diagnostics
+	if err != nil && !errors.As(err, &ds) {
+		fmt.Fprintf(stderr, "edgectl validate: %v\n", err)
+		return exitUsage
+	}
+	if cfg != nil {
+		ds = cfg.Warnings
+	}
+	for i := range ds {
+		ds[i].File = path.Join(prefix, ds[i].File)
+	}
+	writeDiagnostics(stdout, vf.format, cfg, ds)
+	if cfg == nil {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// openRepo returns the files of the config repo at dir (or of revision rev of the git
+// repository at dir) and the prefix that makes their paths relative to the working
+// directory (empty for a revision, whose paths are relative to the repo root).
+func openRepo(ctx context.Context, dir, rev string) (fs.FS, string, error) {
+	if rev != "" {
+		r, err := reconcile.ReadRevision(ctx, dir, rev, "")
+		if err != nil {
+			return nil, "", err
+		}
+		return r.FS, "", nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	if !st.IsDir() {
+		return nil, "", fmt.Errorf("%s is not a directory", dir)
+	}
+	prefix := dir
+	if prefix == "." {
+		prefix = ""
+	}
+	return os.DirFS(dir), prefix, nil
+}
+
+// writeDiagnostics prints the outcome in format.
+func writeDiagnostics(w io.Writer, format string, cfg *schema.Config, ds schema.Diagnostics) {
+	nerr, nwarn := 0, 0
+	for _, d := range ds {
+		if d.Severity == schema.SeverityError {
+			nerr++
+		} else {
+			nwarn++
+		}
+	}
+	switch format {
+	case "json":
+		out := struct {
+			Valid       bool                `json:"valid"`
+			Sites       int                 `json:"sites"`
+			Diagnostics []schema.Diagnostic `json:"diagnostics"`
+		}{Valid: cfg != nil, Diagnostics: ds}
+		if cfg != nil {
+			out.Sites = len(cfg.Sites)
+		}
+		if out.Diagnostics == nil {
+			out.Diagnostics = []schema.Diagnostic{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	case "github":
+		for _, d := range ds {
+			fmt.Fprintln(w, githubAnnotation(d))
+		}
+		fmt.Fprintln(w, summary(cfg, nerr, nwarn))
+	default:
+		for _, d := range ds {
+			fmt.Fprintln(w, d.String())
+		}
+		fmt.Fprintln(w, summary(cfg, nerr, nwarn))
+	}
+}
+
+func summary(cfg *schema.Config, nerr, nwarn int) string {
+	if cfg == nil {
+		return fmt.Sprintf("invalid: %s, %s", plural(nerr, "error"), plural(nwarn, "warning"))
+	}
+	return fmt.Sprintf("valid: %s, %s", plural(len(cfg.Sites), "site"), plural(nwarn, "warning"))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// githubAnnotation formats d as a GitHub Actions workflow command.
+func githubAnnotation(d schema.Diagnostic) string {
+	kind := "error"
+	if d.Severity == schema.SeverityWarning {
+		kind = "warning"
+	}
+	props := "file=" + escapeProp(d.File)
+	if d.Line > 0 {
+		props += fmt.Sprintf(",line=%d,col=%d", d.Line, d.Col)
+	}
+	return fmt.Sprintf("::%s %s::%s", kind, props, escapeData(d.Message))
+}
+
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func escapeProp(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// configRepo is a git work tree holding a copy of examples/config, committed once.
+type configRepo struct {
+	t   *testing.T
+	dir string
+	wt  *git.Worktree
+}
+
+func newConfigRepo(t *testing.T) *configRepo {
+	t.Helper()
+	dir := t.TempDir()
+	copyTree(t, filepath.Join("..", "..", "examples", "config"), dir)
+	r, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &configRepo{t: t, dir: dir, wt: wt}
+	c.commit("example config")
+	return c
+}
+
+func (c *configRepo) write(name, content string) {
+	c.t.Helper()
+	p := filepath.Join(c.dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *configRepo) remove(name string) {
+	c.t.Helper()
+	if err := os.Remove(filepath.Join(c.dir, filepath.FromSlash(name))); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *configRepo) read(name string) string {
+	c.t.Helper()
+	b, err := os.ReadFile(filepath.Join(c.dir, filepath.FromSlash(name)))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return string(b)
+}
+
+func (c *configRepo) commit(msg string) string {
+	c.t.Helper()
+	if err := c.wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		c.t.Fatal(err)
+	}
+	h, err := c.wt.Commit(msg, &git.CommitOptions{AllowEmptyCommits: true, Author: &object.Signature{Name: "t", Email: "t@example.test", When: time.Now()}})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return h.String()
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(context.Background(), args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+const badUpstream = `package edge
+
+sites: acme: {
+	hosts: ["acme.example.test"]
+	cert: "certs/acme.pem"
+	key: path: "edge/acme"
+	routes: "/": upstreams: ["http://10.9.9.9:80"]
+	routes: "/x": upstream: ["http://127.0.0.1:1"]
+}
+`
+
+func TestValidate(t *testing.T) {
+	repo := newConfigRepo(t)
+	good := repo.dir
+	bad := newConfigRepo(t)
+	bad.write("sites/acme.cue", badUpstream)
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		contains []string
+	}{
+		{"valid", []string{"validate", good}, exitOK, []string{"valid: 3 sites, 0 warnings"}},
+		{"valid flags after dir", []string{"validate", good, "--format", "json"}, exitOK, []string{`"valid": true`, `"sites": 3`}},
+		{"invalid text", []string{"validate", bad.dir}, exitInvalid, []string{
+			filepath.Join(bad.dir, "sites/acme.cue") + `:8:16: error: unknown field "upstream" in route "/x"; did you mean "upstreams"?`,
+			"invalid: 1 error, 0 warnings"}},
+		{"invalid github", []string{"validate", "--format=github", bad.dir}, exitInvalid, []string{
+			"::error file=" + escapeProp(filepath.Join(bad.dir, "sites/acme.cue")) + ",line=8,col=16::unknown field"}},
+		{"invalid json", []string{"validate", "--format", "json", bad.dir}, exitInvalid, []string{`"valid": false`, `"line": 8`, `"severity": "error"`}},
+		{"expiry window from flag", []string{"validate", "--error-within", "9000d", good}, exitInvalid, []string{"within 9000d (cert_error_within)"}},
+		{"warning window from flag", []string{"validate", "--warn-within", "9000d", "--error-within", "0s", good}, exitOK, []string{"warning: certs/acme.pem: certificate expires", "valid: 3 sites, 3 warnings"}},
+		{"missing dir", []string{"validate", filepath.Join(good, "nope")}, exitUsage, nil},
+		{"bad format", []string{"validate", "--format", "xml", good}, exitUsage, nil},
+		{"bad duration", []string{"validate", "--warn-within", "soon", good}, exitUsage, nil},
+		{"two dirs", []string{"validate", good, good}, exitUsage, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCmd(tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d; want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errOut)
+			}
+			for _, c := range tt.contains {
+				if !strings.Contains(out, c) {
+					t.Errorf("stdout lacks %q:\n%s", c, out)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateRev(t *testing.T) {
+	repo := newConfigRepo(t)
+	repo.write("sites/acme.cue", badUpstream)
+	repo.commit("break acme")
+	// Fix it in the work tree only: --rev must read the commit, not the files.
+	repo.write("sites/acme.cue", strings.Replace(badUpstream, "upstream:", "upstreams:", 1))
+
+	code, out, _ := runCmd("validate", "--rev", "HEAD", repo.dir)
+	if code != exitInvalid || !strings.Contains(out, "sites/acme.cue:8:16: error: unknown field") {
+		t.Errorf("--rev HEAD: exit %d; want 1 with the error at sites/acme.cue:8:16:\n%s", code, out)
+	}
+	if code, out, _ := runCmd("validate", "--rev", "HEAD~1", repo.dir); code != exitOK {
+		t.Errorf("--rev HEAD~1: exit %d; want 0:\n%s", code, out)
+	}
+	if code, _, errOut := runCmd("validate", "--rev", "no-such-branch", repo.dir); code != exitUsage {
+		t.Errorf("--rev no-such-branch: exit %d; want 2 (%s)", code, errOut)
+	}
+	var res struct {
+		Valid       bool `json:"valid"`
+		Diagnostics []struct {
+			File string `json:"file"`
+			Line int    `json:"line"`
+		} `json:"diagnostics"`
+	}
+	_, out, _ = runCmd("validate", "--rev", "HEAD", "--format", "json", repo.dir)
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if res.Valid || len(res.Diagnostics) == 0 || res.Diagnostics[0].File != "sites/acme.cue" {
+		t.Errorf("json: %+v", res)
+	}
+}
+
+// TestValidateRevSymlink: a committed link out of the repo is a diagnostic, not a read.
+func TestValidateRevSymlink(t *testing.T) {
+	repo := newConfigRepo(t)
+	if err := os.Symlink("/etc/passwd", filepath.Join(repo.dir, "sites", "evil.cue")); err != nil {
+		t.Fatal(err)
+	}
+	repo.commit("link out")
+	code, out, _ := runCmd("validate", "--rev", "HEAD", repo.dir)
+	if code != exitInvalid || !strings.Contains(out, "sites/evil.cue: error: sites/evil.cue is a symbolic link to") || !strings.Contains(out, "outside the repo") {
+		t.Errorf("exit %d; want 1 naming the link:\n%s", code, out)
+	}
+}
+
+func TestGithubAnnotationEscapes(t *testing.T) {
+	got := escapeData("50%\nnext") + "|" + escapeProp("a,b:c")
+	if want := "50%25%0Anext|a%2Cb%3Ac"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+}

@@ -1,0 +1,106 @@
+// Package edge is the data plane: it serves HTTPS for many sites on one listener from an
+// immutable Snapshot that the agent replaces atomically. It knows nothing of git, CUE or
+// Vault; its input is []*Site.
+//
+// # Use
+//
+//	srv := edge.NewServer(edge.Options{
+//		Listen:      ":443",           // "127.0.0.1:0" in tests; srv.Addr() tells the port
+//		HTTPListen:  ":80",            // redirects to HTTPS; edge.Off disables it
+//		AdminListen: "127.0.0.1:9443", // /healthz /readyz /metrics; edge.Off disables it
+//		Logger:      logger,
+//		AccessLog:   edge.NewAccessLogger(os.Stdout, true),
+//	})
+//	srv.AdminMux().Handle("/status", statusHandler) // more admin endpoints
+//	srv.Registry().MustRegister(agentCollectors...)  // more metrics on /metrics
+//	if err := srv.Start(ctx); err != nil { ... }     // binds, then serves in the background
+//
+//	// For every new revision (srv implements reconcile.Publisher):
+//	err := srv.Publish(generation, revision, sites) // Build + Swap; on error nothing changes
+//
+//	srv.Shutdown(ctx) // graceful drain: /readyz 503, GOAWAY, in-flight requests finish
+//
+// Server.Run does Start, waits for ctx and drains: a whole edge process in one call.
+// NewSnapshot alone checks and indexes sites without a server (e.g. to validate a plan).
+//
+// # Snapshots
+//
+// A Snapshot is built by NewSnapshot (or Server.Build, which wires the reverse proxy) from
+// compiled sites and checked before it exists: duplicate names or hosts, more than one
+// default site, a host no certificate of its site covers, a certificate without Leaf or
+// key, a site with neither routes nor redirects, malformed routes, redirects or headers.
+// Every problem is reported, each naming its site and wrapping an ErrXxx kind.
+//
+// It holds maps from host to site (exact names, and wildcard patterns by parent domain),
+// each site's routes sorted longest prefix first, and one prebuilt *tls.Config. Lookups
+// are two map reads and a scan of one site's routes: the same cost for 10,000 sites as
+// for one. Route handlers come from the long-lived proxy.Manager: a site that is the very
+// same *Site as in the current snapshot keeps its handlers without asking the manager,
+// and after a swap the manager releases the upstreams no snapshot uses.
+//
+// Server.Swap stores the snapshot in an atomic pointer. Each handshake and each request
+// reads the pointer once and is served entirely by the snapshot it read: nothing in
+// flight is dropped, nothing waits on a lock, and the next handshake and request (on open
+// connections too) use the new snapshot.
+//
+// # TLS
+//
+// TLS 1.2 and 1.3, ECDHE with AEAD suites only, X25519MLKEM768, X25519 and P-256, ALPN h2
+// and http/1.1. GetConfigForClient hands out the current snapshot's configuration. The
+// certificate is chosen by SNI: the exact name, else a wildcard covering exactly one
+// label; case-insensitive, a trailing dot ignored. Among a site's certificates covering
+// the name (at most one per key type) the first the client supports is served
+// (ClientHelloInfo.SupportsCertificate), so ECDSA-capable clients get ECDSA and RSA-only
+// ones RSA.
+//
+// An unknown SNI, or none, is answered by the site with Default set; without one the
+// handshake is refused with an unrecognized_name alert and no certificate is sent.
+//
+// Session ticket keys belong to the listener, not to snapshots, so resumption survives
+// swaps. They rotate every Options.TicketKeyRotation (12h), the last three decrypting;
+// Server.SetSessionTicketKeys installs keys from outside (a fleet sharing them) and stops
+// the rotation.
+//
+// # Requests
+//
+// A request is answered only if its Host belongs to the same site as the connection's
+// SNI in the current snapshot; otherwise 421 Misdirected Request (RFC 9110 §15.5.20).
+// This also covers open connections of a site that a swap removed or moved. A connection
+// that got the default site for an unknown or absent SNI is answered by the default site
+// for any Host no other site claims.
+//
+// Then the site's redirects (longest path prefix first, 308 unless declared), then its
+// route with the longest path prefix, segment-aware ("/api" matches "/api" and "/api/x",
+// not "/apix"), on the path with dot segments and double slashes resolved; the request
+// itself is proxied unchanged. No route: 404. CONNECT: 405.
+//
+// The site's header changes apply to every response of the site, its redirects and
+// errors included: Remove, then Set, then HSTS when declared. Responses are streamed
+// (flushes pass through) and upgrades (WebSocket) work.
+//
+// The plain-HTTP listener redirects any host of the current snapshot to the same host,
+// path and query over HTTPS: 301 for GET and HEAD, 308 (method and body kept) otherwise.
+// Other hosts get 404: it never redirects to a name it does not serve.
+//
+// # Limits
+//
+// Options.Limits bound what a client can hold: ReadHeaderTimeout (handshake and headers,
+// against slowloris), IdleTimeout, MaxHeaderBytes (431; for HTTP/2 the header list, an
+// oversized block closes the connection), HTTP/2 MaxConcurrentStreams, frame size and
+// flow-control windows, a cap on open connections. HTTP/2 rapid reset (CVE-2023-44487)
+// is bounded by Go's server, which never runs more handlers per connection than
+// MaxConcurrentStreams and closes connections that queue more than four times that
+// (ENHANCE_YOUR_CALM); limits_test.go checks it against this configuration.
+//
+// # Observability
+//
+// Metrics live in Server.Registry (served on the admin /metrics): requests by site and
+// status class, responses by code, request duration by protocol, upstream errors by site,
+// TLS handshakes and handshake failures by reason (unknown_sni, no_sni, timeout, eof,
+// protocol_version, no_shared_cipher, remote_alert, not_tls, other), snapshot generation,
+// size and swaps, seconds to certificate expiry by site, open connections. Per-site
+// series are bounded by the number of sites and deleted when a site goes away.
+//
+// The access log (Options.AccessLog, log/slog) has one line per request with site, host,
+// method, path (no query), status, bytes, duration_ms, upstream, attempts, proto, remote.
+package edge

@@ -1,0 +1,78 @@
+package edge
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/edgectl/edge/edge/proxy"
+)
+
+// serveTLS is the handler of the HTTPS listener. It reads the current snapshot once and
+// serves the whole request from it.
+func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := s.Current()
+	rw := &responseWriter{ResponseWriter: w}
+	var info proxy.Info
+	site := s.route(rw, r, snap, &info)
+	status := rw.finish()
+	s.observe(r, site, status, rw.bytes, time.Since(start), &info)
+}
+
+// route answers r from snap: 421 unless the Host belongs to the site of the connection's
+// SNI, then the site's redirects, then the route with the longest path prefix (404 if
+// none). It returns the site that answered, or nil.
+func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, info *proxy.Info) *siteEntry {
+	if snap == nil {
+		http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
+		return nil
+	}
+	site := snap.siteForRequest(r)
+	if site == nil {
+		http.Error(w, "421 Misdirected Request", http.StatusMisdirectedRequest)
+		return nil
+	}
+	if !site.headers.empty() {
+		w.headers = &site.headers
+	}
+	if r.Method == http.MethodConnect {
+		http.Error(w, "405 Method Not Allowed", http.StatusMethodNotAllowed)
+		return site
+	}
+	p := cleanPath(r.URL.Path)
+	if rd := matchRedirect(site.redirects, hostOnly(r.Host), p); rd != nil {
+		http.Redirect(w, r, rd.location(r), rd.status)
+		return site
+	}
+	rt := matchRoute(site.routes, p)
+	if rt == nil {
+		http.Error(w, "404 Not Found", http.StatusNotFound)
+		return site
+	}
+	rt.handler.ServeHTTP(w, r.WithContext(proxy.WithInfo(r.Context(), info)))
+	return site
+}
+
+// siteForRequest returns the site that may answer r on its connection, or nil (421): the
+// Host's site must be the site of the connection's SNI in this snapshot, so a site removed
+// or moved is no longer served on connections opened before the swap. A connection that
+// got the default site's certificate for an unknown or absent SNI is answered by the
+// default site for any Host no other site claims.
+func (s *Snapshot) siteForRequest(r *http.Request) *siteEntry {
+	sni := ""
+	if r.TLS != nil {
+		sni = r.TLS.ServerName
+	}
+	conn := s.sniEntry(sni)
+	if conn == nil {
+		return nil
+	}
+	host := s.lookup(hostOnly(r.Host))
+	if host == nil && conn == s.def && s.lookup(normalizeName(sni)) == nil {
+		return conn.site
+	}
+	if host == nil || host.site != conn.site {
+		return nil
+	}
+	return host.site
+}

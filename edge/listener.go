@@ -1,0 +1,75 @@
+package edge
+
+import (
+	"net"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// limitListener caps the connections open at once: Accept waits for a slot (new
+// connections queue in the kernel's backlog meanwhile) and every connection frees its slot
+// when closed. It keeps the open-connection gauge.
+type limitListener struct {
+	net.Listener
+	sem   chan struct{} // nil: no cap
+	gauge prometheus.Gauge
+	done  chan struct{}
+	once  sync.Once
+}
+
+// newLimitListener wraps l; max <= 0 means no cap.
+func newLimitListener(l net.Listener, max int, gauge prometheus.Gauge) *limitListener {
+	ll := &limitListener{Listener: l, gauge: gauge, done: make(chan struct{})}
+	if max > 0 {
+		ll.sem = make(chan struct{}, max)
+	}
+	return ll
+}
+
+// Accept waits for a free slot, then for a connection.
+func (l *limitListener) Accept() (net.Conn, error) {
+	if l.sem != nil {
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.done:
+			return nil, net.ErrClosed
+		}
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		l.release()
+		return nil, err
+	}
+	l.gauge.Inc()
+	return &limitConn{Conn: c, l: l}, nil
+}
+
+// Close closes the listener and wakes an Accept waiting for a slot.
+func (l *limitListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+func (l *limitListener) release() {
+	if l.sem != nil {
+		<-l.sem
+	}
+}
+
+// limitConn frees its slot once, on the first Close.
+type limitConn struct {
+	net.Conn
+	l    *limitListener
+	once sync.Once
+}
+
+// Close closes the connection and frees its slot.
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.l.gauge.Dec()
+		c.l.release()
+	})
+	return err
+}

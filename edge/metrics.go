@@ -1,0 +1,177 @@
+package edge
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metric names, all prefixed "edge_". Per-site series are bounded by the number of sites
+// (10,000 sites give 10,000 expiry gauges and at most 50,000 request counters); status
+// codes are counted without the site label, and series of removed sites are deleted on
+// Swap.
+const (
+	metricRequests        = "edge_http_requests_total"
+	metricResponses       = "edge_http_responses_total"
+	metricDuration        = "edge_http_request_duration_seconds"
+	metricUpstreamErrors  = "edge_upstream_errors_total"
+	metricHandshakes      = "edge_tls_handshakes_total"
+	metricHandshakeErrors = "edge_tls_handshake_errors_total"
+	metricGeneration      = "edge_snapshot_generation"
+	metricSites           = "edge_snapshot_sites"
+	metricSwaps           = "edge_snapshot_swaps_total"
+	metricCertExpiry      = "edge_certificate_expiry_seconds"
+	metricConnections     = "edge_connections_open"
+)
+
+// noSite labels requests that matched no site (421, unknown host).
+const noSite = "-"
+
+// statusClasses are the values of the "class" label, indexed by status/100.
+var statusClasses = [...]string{"", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// metrics holds the server's collectors.
+type metrics struct {
+	requests        *prometheus.CounterVec // site, class
+	responses       *prometheus.CounterVec // code
+	duration        *prometheus.HistogramVec
+	upstreamErrors  *prometheus.CounterVec // site
+	handshakes      prometheus.Counter
+	handshakeErrors *prometheus.CounterVec // reason
+	generation      prometheus.Gauge
+	sites           prometheus.Gauge
+	swaps           prometheus.Counter
+	connections     *prometheus.GaugeVec // listener
+
+	codes    sync.Map // int -> prometheus.Counter
+	siteReqs sync.Map // site name -> *siteCounters
+}
+
+// siteCounters are a site's request counters by status class, resolved on first use so
+// only classes that occur get a series.
+type siteCounters [6]atomic.Pointer[prometheus.Counter]
+
+// newMetrics creates the collectors and registers them, with the certificate expiry
+// collector reading the current snapshot through current.
+func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricRequests, Help: "HTTPS requests by site and status class (site \"-\": no site matched).",
+		}, []string{"site", "class"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricResponses, Help: "Responses by status code, all sites and listeners together.",
+		}, []string{"code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: metricDuration, Help: "Time to serve a request, all sites together.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"proto"}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricUpstreamErrors, Help: "Requests whose last upstream attempt failed (502/504), by site.",
+		}, []string{"site"}),
+		handshakes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metricHandshakes, Help: "TLS handshakes completed.",
+		}),
+		handshakeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metricHandshakeErrors, Help: "TLS handshakes failed, by reason (unknown_sni, no_sni, timeout, eof, protocol_version, no_shared_cipher, remote_alert, not_tls, other).",
+		}, []string{"reason"}),
+		generation: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: metricGeneration, Help: "Generation of the snapshot being served (0: none yet).",
+		}),
+		sites: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: metricSites, Help: "Sites in the snapshot being served.",
+		}),
+		swaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metricSwaps, Help: "Snapshots swapped in.",
+		}),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: metricConnections, Help: "Open client connections by listener (https, http).",
+		}, []string{"listener"}),
+	}
+	reg.MustRegister(m.requests, m.responses, m.duration, m.upstreamErrors, m.handshakes,
+		m.handshakeErrors, m.generation, m.sites, m.swaps, m.connections, &expiryCollector{current: current})
+	for _, reason := range []string{"unknown_sni", "no_sni"} {
+		m.handshakeErrors.WithLabelValues(reason) // export zeros for the reasons alerts watch
+	}
+	return m
+}
+
+// newRegistry returns a registry with the Go runtime and process collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// request counts one response of site (noSite if none).
+func (m *metrics) request(site string, code int, proto string, d time.Duration) {
+	class := code / 100
+	if class < 1 || class > 5 {
+		class = 5
+	}
+	var counters *siteCounters
+	if v, ok := m.siteReqs.Load(site); ok {
+		counters = v.(*siteCounters)
+	} else {
+		counters = new(siteCounters)
+		if v, loaded := m.siteReqs.LoadOrStore(site, counters); loaded {
+			counters = v.(*siteCounters)
+		}
+	}
+	c := counters[class].Load()
+	if c == nil {
+		// Racing goroutines resolve the same series; either pointer will do.
+		v := m.requests.WithLabelValues(site, statusClasses[class])
+		c = &v
+		counters[class].Store(c)
+	}
+	(*c).Inc()
+	m.code(code).Inc()
+	m.duration.WithLabelValues(proto).Observe(d.Seconds())
+}
+
+// code returns the response counter of a status code.
+func (m *metrics) code(code int) prometheus.Counter {
+	if v, ok := m.codes.Load(code); ok {
+		return v.(prometheus.Counter)
+	}
+	c := m.responses.WithLabelValues(strconv.Itoa(code))
+	m.codes.Store(code, c)
+	return c
+}
+
+// forgetSite deletes the series of a site no longer served.
+func (m *metrics) forgetSite(site string) {
+	m.siteReqs.Delete(site)
+	for _, class := range statusClasses[1:] {
+		m.requests.DeleteLabelValues(site, class)
+	}
+	m.upstreamErrors.DeleteLabelValues(site)
+}
+
+// expiryCollector exports the seconds to certificate expiry of every site of the current
+// snapshot at scrape time, so removed sites disappear with their snapshot.
+type expiryCollector struct {
+	current func() *Snapshot
+}
+
+var expiryDesc = prometheus.NewDesc(metricCertExpiry,
+	"Seconds until the earliest certificate of the site expires (negative: expired).", []string{"site"}, nil)
+
+// Describe implements prometheus.Collector.
+func (c *expiryCollector) Describe(ch chan<- *prometheus.Desc) { ch <- expiryDesc }
+
+// Collect implements prometheus.Collector.
+func (c *expiryCollector) Collect(ch chan<- prometheus.Metric) {
+	snap := c.current()
+	if snap == nil {
+		return
+	}
+	now := time.Now()
+	for _, e := range snap.sites {
+		ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, e.notAfter.Sub(now).Seconds(), e.site.Name)
+	}
+}

@@ -1,0 +1,90 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// startCheck runs up's active health check in a goroutine until up is released or the
+// Manager is closed.
+func (m *Manager) startCheck(up *upstream) {
+	if up.check == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	up.stop = cancel
+	m.wg.Add(1)
+	m.checkers.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer m.checkers.Add(-1)
+		m.runChecks(ctx, up)
+	}()
+}
+
+func (m *Manager) runChecks(ctx context.Context, up *upstream) {
+	client := &http.Client{
+		Transport: up.transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	target := up.base.String() + up.check.Path
+	t := time.NewTicker(up.check.Interval)
+	defer t.Stop()
+	for {
+		err := checkOnce(ctx, client, target, up.check)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err == nil && up.down.Load():
+			up.down.Store(false)
+			up.succeeded()
+			m.log.LogAttrs(ctx, slog.LevelInfo, "proxy: upstream up", slog.String("upstream", up.base.Host))
+		case err != nil && !up.down.Load():
+			up.down.Store(true)
+			m.log.LogAttrs(ctx, slog.LevelWarn, "proxy: upstream down",
+				slog.String("upstream", up.base.Host), slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+var errCheckStatus = errors.New("proxy: health check status")
+
+// checkOnce performs one health check: nil means healthy.
+func checkOnce(ctx context.Context, c *http.Client, target string, hc *HealthCheck) error {
+	ctx, cancel := context.WithTimeout(ctx, hc.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fmt.Errorf("proxy: health check %s: %w", target, err)
+	}
+	req.Header.Set("User-Agent", "edge-health-check")
+	res, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("proxy: health check: %w", err)
+	}
+	_, _ = io.CopyN(io.Discard, res.Body, 64<<10) // let the connection be reused
+	res.Body.Close()
+	if hc.ExpectStatus != 0 {
+		if res.StatusCode != hc.ExpectStatus {
+			return fmt.Errorf("%w: got %d; want %d", errCheckStatus, res.StatusCode, hc.ExpectStatus)
+		}
+		return nil
+	}
+	if res.StatusCode < 200 || res.StatusCode > 399 {
+		return fmt.Errorf("%w: got %d; want 2xx or 3xx", errCheckStatus, res.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package edge
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+)
+
+// responseWriter records the status and size of a response for logs and metrics and
+// applies the site's header changes just before the final status goes out. It keeps the
+// wrapped writer reachable (Unwrap, FlushError, Hijack) so streaming, SSE and WebSocket
+// upgrades work through it.
+type responseWriter struct {
+	http.ResponseWriter
+	headers  *headerOps // nil: no changes
+	status   int        // final status written; 0 if none yet
+	bytes    int64
+	hijacked bool
+}
+
+// WriteHeader applies the header changes on the final status. Informational statuses
+// (1xx but 101) pass through untouched and may be followed by another.
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status != 0 || w.hijacked {
+		return // superfluous: keep the first, as net/http does
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.status = code
+	if w.headers != nil {
+		w.headers.apply(w.ResponseWriter.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write writes body bytes, sending a 200 status first if none was.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// FlushError flushes buffered data to the client, for http.ResponseController.
+func (w *responseWriter) FlushError() error {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// Hijack takes over the connection (HTTP/1.1 upgrades); the response counts as 101.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.hijacked = true
+		if w.status == 0 {
+			w.status = http.StatusSwitchingProtocols
+		}
+	}
+	return c, rw, err
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish sends the status if the handler wrote nothing, so the header changes apply to
+// empty responses too, and returns the status sent.
+func (w *responseWriter) finish() int {
+	if w.status == 0 && !w.hijacked {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.status
+}

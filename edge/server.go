@@ -1,0 +1,419 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgectl/edge/edge/proxy"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Off disables a listener when given as its address in Options.
+const Off = "off"
+
+// Default listener addresses.
+const (
+	DefaultListen      = ":443"
+	DefaultHTTPListen  = ":80"
+	DefaultAdminListen = "127.0.0.1:9443"
+)
+
+// Options configure a Server. The zero value serves on :443, :80 and 127.0.0.1:9443.
+type Options struct {
+	// Listen is the HTTPS listener's address. Empty means ":443". ":0" picks a free port
+	// (see Server.Addr).
+	Listen string
+	// HTTPListen is the plain-HTTP listener's address; it redirects known hosts to HTTPS.
+	// Empty means ":80"; Off disables it.
+	HTTPListen string
+	// AdminListen is the admin listener's address (/healthz, /readyz, /metrics and what is
+	// mounted on AdminMux). Empty means "127.0.0.1:9443"; Off disables it. Keep it on
+	// loopback or a private network: it is not authenticated.
+	AdminListen string
+	// HTTPSPort is the port written in the plain-HTTP listener's redirects. Zero means
+	// the port the HTTPS listener bound; 443 is left out of the URL.
+	HTTPSPort int
+	// Logger receives swaps, listener errors and (at debug level) failed handshakes. Nil
+	// means slog.Default().
+	Logger *slog.Logger
+	// AccessLog receives one line per request (see NewAccessLogger). Nil means none.
+	AccessLog *slog.Logger
+	// Limits bound what clients can make the server hold. The zero value has defaults.
+	Limits Limits
+	// Registry receives the server's metrics and is served on /metrics; more collectors
+	// may be registered into it. Nil means a new registry with the Go and process
+	// collectors (see Server.Registry).
+	Registry *prometheus.Registry
+	// Proxy configures the reverse proxy. Its Logger defaults to Logger.
+	Proxy proxy.Options
+	// TicketKeyRotation is how often session ticket keys are rotated while they are not
+	// set with SetSessionTicketKeys. Zero means DefaultTicketKeyRotation.
+	TicketKeyRotation time.Duration
+	// DrainTimeout bounds the graceful drain of Run. Zero means 30s.
+	DrainTimeout time.Duration
+}
+
+// Server is edge's data plane: the HTTPS listener serving the current Snapshot, the
+// plain-HTTP redirect listener and the admin listener. Create it with NewServer, Start it,
+// publish snapshots with Publish (or Build and Swap) and stop it with Shutdown. Its
+// methods are safe for concurrent use.
+type Server struct {
+	opts      Options
+	limits    Limits
+	log       *slog.Logger
+	accessLog *slog.Logger
+	registry  *prometheus.Registry
+	metrics   *metrics
+	proxy     *proxy.Manager
+	tlsConfig *tls.Config // the listener's: GetConfigForClient and session ticket keys
+	tickets   *ticketKeys
+	adminMux  *http.ServeMux
+
+	state atomic.Pointer[served]
+
+	publishMu sync.Mutex // one Publish at a time
+	swapMu    sync.Mutex // one Swap at a time
+
+	mu                          sync.Mutex // guards the fields below
+	started, closed             bool
+	httpsSrv, httpSrv, adminSrv *http.Server
+	addr, httpAddr, adminAddr   net.Addr
+	redirectPort                string             // written before the HTTP listener serves
+	stop                        context.CancelFunc // stops ticket rotation
+	wg                          sync.WaitGroup     // serving goroutines
+	ready, draining             atomic.Bool
+}
+
+// served is the published state: a snapshot and the TLS configuration handed out for it.
+type served struct {
+	snap *Snapshot
+	tls  *tls.Config
+}
+
+// NewServer returns a server that is not listening yet and serves no snapshot: until the
+// first Swap every handshake is refused and /readyz answers 503.
+func NewServer(opts Options) *Server {
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if opts.HTTPListen == "" {
+		opts.HTTPListen = DefaultHTTPListen
+	}
+	if opts.AdminListen == "" {
+		opts.AdminListen = DefaultAdminListen
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.TicketKeyRotation <= 0 {
+		opts.TicketKeyRotation = DefaultTicketKeyRotation
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = newRegistry()
+	}
+	s := &Server{
+		opts:      opts,
+		limits:    opts.Limits.withDefaults(),
+		log:       opts.Logger,
+		accessLog: opts.AccessLog,
+		registry:  reg,
+		adminMux:  http.NewServeMux(),
+	}
+	s.metrics = newMetrics(reg, s.Current)
+	popts := opts.Proxy
+	if popts.Logger == nil {
+		popts.Logger = opts.Logger
+	}
+	s.proxy = proxy.NewManager(popts)
+	s.tlsConfig = &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		NextProtos:         nextProtos,
+		GetConfigForClient: s.getConfigForClient,
+	}
+	s.tickets = newTicketKeys(s.tlsConfig)
+	s.mountAdmin()
+	return s
+}
+
+// Registry returns the registry the server's metrics are in, for more collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// AdminMux returns the admin listener's mux, to mount more handlers (e.g. /status,
+// /webhook) before or after Start.
+func (s *Server) AdminMux() *http.ServeMux { return s.adminMux }
+
+// Proxy returns the reverse proxy's manager, e.g. for Manager.Upstreams in a status page.
+func (s *Server) Proxy() *proxy.Manager { return s.proxy }
+
+// Current returns the snapshot being served, or nil before the first Swap.
+func (s *Server) Current() *Snapshot {
+	if st := s.state.Load(); st != nil {
+		return st.snap
+	}
+	return nil
+}
+
+// Build builds a snapshot of sites whose routes are served by the server's reverse proxy.
+// Routes of sites unchanged since the current snapshot (the same *Site) keep their
+// handlers; identical routes share one. It does not publish the snapshot.
+func (s *Server) Build(generation uint64, revision string, sites []*Site) (*Snapshot, error) {
+	return NewSnapshot(generation, revision, sites, routeHandlers(s.proxy, s.Current()))
+}
+
+// Swap publishes snap: the next handshake and the next request, on new and open
+// connections alike, use it. Requests in flight finish on the snapshot they started
+// with. Upstream state no longer used by snap is released afterwards. Swap is meant to be
+// called by one goroutine (the agent's); concurrent calls are serialized.
+func (s *Server) Swap(snap *Snapshot) error {
+	if snap == nil {
+		return ErrNilSnapshot
+	}
+	s.swapMu.Lock()
+	defer s.swapMu.Unlock()
+	cfg := snap.tls.Clone()
+	cfg.VerifyConnection = s.handshakeDone
+	old := s.state.Swap(&served{snap: snap, tls: cfg})
+	s.metrics.generation.Set(float64(snap.generation))
+	s.metrics.sites.Set(float64(len(snap.sites)))
+	s.metrics.swaps.Inc()
+	if old != nil {
+		if snap.generation <= old.snap.generation {
+			s.log.Warn("snapshot generation not increasing", "generation", snap.generation, "previous", old.snap.generation)
+		}
+		for _, e := range old.snap.sites {
+			if snap.byName[e.site.Name] == nil {
+				s.metrics.forgetSite(e.site.Name)
+			}
+		}
+	}
+	released := s.proxy.Sweep(proxyHandlers(snap))
+	s.ready.Store(true)
+	s.log.Info("snapshot swapped", "generation", snap.generation, "revision", snap.revision,
+		"sites", len(snap.sites), "upstreams_released", released)
+	return nil
+}
+
+// Publish builds a snapshot of sites and swaps it in; on error nothing changes. It
+// implements reconcile.Publisher.
+func (s *Server) Publish(generation uint64, revision string, sites []*Site) error {
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+	snap, err := s.Build(generation, revision, sites)
+	if err != nil {
+		return err
+	}
+	return s.Swap(snap)
+}
+
+// SetSessionTicketKeys sets the keys that encrypt (the first) and decrypt (all) TLS
+// session tickets, e.g. the same keys on every server of a fleet, and stops their
+// automatic rotation; nil resumes automatic rotation with a new key. At most 16 keys.
+func (s *Server) SetSessionTicketKeys(keys [][32]byte) error { return s.tickets.set(keys) }
+
+// Start binds the listeners and serves them in the background. It returns once they are
+// bound (see Addr, HTTPAddr, AdminAddr) or the first error binding them, in which case
+// nothing is left listening. ctx bounds binding only.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
+	if s.started {
+		return errors.New("edge: server already started")
+	}
+	var lc net.ListenConfig
+	var lns []net.Listener
+	listen := func(addr string) (net.Listener, error) {
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("edge: listen %s: %w", addr, err)
+		}
+		lns = append(lns, ln)
+		return ln, nil
+	}
+	httpsLn, err := listen(s.opts.Listen)
+	if err != nil {
+		return err
+	}
+	var httpLn, adminLn net.Listener
+	if s.opts.HTTPListen != Off {
+		if httpLn, err = listen(s.opts.HTTPListen); err != nil {
+			return err
+		}
+	}
+	if s.opts.AdminListen != Off {
+		if adminLn, err = listen(s.opts.AdminListen); err != nil {
+			return err
+		}
+	}
+
+	s.addr = httpsLn.Addr()
+	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
+	s.serve(s.httpsSrv, tls.NewListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https")), s.tlsConfig))
+	if httpLn != nil {
+		s.httpAddr = httpLn.Addr()
+		s.redirectPort = redirectPort(s.opts.HTTPSPort, s.addr)
+		s.httpSrv = s.newHTTPServer(http.HandlerFunc(s.serveHTTP), "http")
+		s.httpSrv.Protocols = new(http.Protocols)
+		s.httpSrv.Protocols.SetHTTP1(true)
+		s.serve(s.httpSrv, newLimitListener(httpLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("http")))
+	}
+	if adminLn != nil {
+		s.adminAddr = adminLn.Addr()
+		s.adminSrv = &http.Server{
+			Handler:           s.adminMux,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			ErrorLog:          serverErrorLog(s.log, nil, "admin"),
+		}
+		s.serve(s.adminSrv, adminLn)
+	}
+	rotCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.tickets.run(rotCtx, s.opts.TicketKeyRotation)
+	}()
+	s.started = true
+	s.log.Info("edge listening", "https", s.addr.String(), "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr))
+	return nil
+}
+
+// newHTTPServer returns an http.Server with the limits applied.
+func (s *Server) newHTTPServer(h http.Handler, listener string) *http.Server {
+	srv := &http.Server{Handler: h, ErrorLog: serverErrorLog(s.log, s.metrics.handshakeErrors, listener)}
+	s.limits.apply(srv)
+	return srv
+}
+
+// serve runs srv.Serve(ln) in the background.
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("edge: serve", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+}
+
+// Addr returns the HTTPS listener's bound address, or nil before Start.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// HTTPAddr returns the plain-HTTP listener's bound address, or nil if it is off or not
+// started.
+func (s *Server) HTTPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.httpAddr
+}
+
+// AdminAddr returns the admin listener's bound address, or nil if it is off or not
+// started.
+func (s *Server) AdminAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.adminAddr
+}
+
+// Shutdown drains the server gracefully: /readyz turns 503, the listeners stop accepting,
+// idle connections are closed, HTTP/2 clients get GOAWAY, and requests in flight may
+// finish until ctx is done, after which the remaining connections are closed and ctx's
+// error is returned. The reverse proxy is closed last. Shutdown before Start, or twice, is
+// harmless.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.draining.Store(true)
+	servers := []*http.Server{s.httpsSrv, s.httpSrv}
+	admin, stop := s.adminSrv, s.stop
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(servers))
+	for i, srv := range servers {
+		if srv == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	if admin != nil {
+		if err := admin.Shutdown(ctx); err != nil {
+			admin.Close()
+		}
+	}
+	if stop != nil {
+		stop()
+	}
+	s.wg.Wait()
+	s.proxy.Close()
+	s.log.Info("edge stopped")
+	return errors.Join(errs...)
+}
+
+// Run starts the server, serves until ctx is done, then drains for at most
+// Options.DrainTimeout: the whole life of an edge process.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	dctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
+	defer cancel()
+	return s.Shutdown(dctx)
+}
+
+// redirectPort returns the port for plain-HTTP redirects: port, or else the port of the
+// HTTPS listener's address; "" for 443.
+func redirectPort(port int, httpsAddr net.Addr) string {
+	if port == 0 {
+		if a, ok := httpsAddr.(*net.TCPAddr); ok {
+			port = a.Port
+		}
+	}
+	if port == 0 || port == 443 {
+		return ""
+	}
+	return strconv.Itoa(port)
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return Off
+	}
+	return a.String()
+}

@@ -1,0 +1,206 @@
+package edge
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// newSiteEntry checks one site on its own and prepares it: certificates, hosts, routes
+// (with their handlers), redirects and headers. It returns nil and the problems found if
+// the site cannot be served; every error names the site.
+func newSiteEntry(site *Site, handlers RouteHandlerFunc) (*siteEntry, []error) {
+	var errs []error
+	bad := func(kind error, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: site %s: %s", kind, site.Name, fmt.Sprintf(format, args...)))
+	}
+	if site.Name == "" {
+		bad(ErrInvalidSite, "empty name")
+	}
+	if len(site.Hosts) == 0 {
+		bad(ErrInvalidSite, "no hosts")
+	}
+	seen := make(map[string]bool, len(site.Hosts))
+	for _, h := range site.Hosts {
+		switch {
+		case !validHostPattern(h):
+			bad(ErrInvalidSite, "host %q is not a lower-case DNS name, a one-label wildcard or an IP address", h)
+		case seen[h]:
+			bad(ErrDuplicateHost, "host %s listed twice", h)
+		}
+		seen[h] = true
+	}
+	e := &siteEntry{site: site}
+	e.notAfter = checkCertificates(site, bad)
+	if len(site.Routes) == 0 && len(site.Redirects) == 0 {
+		bad(ErrNothingToServe, "declare a route or a redirect")
+	}
+	paths := make(map[string]bool, len(site.Routes))
+	for i := range site.Routes {
+		r := &site.Routes[i]
+		if err := checkRoute(r); err != nil {
+			bad(ErrInvalidSite, "route %q: %v", r.Path, err)
+			continue
+		}
+		if paths[r.Path] {
+			bad(ErrInvalidSite, "route %q declared twice", r.Path)
+			continue
+		}
+		paths[r.Path] = true
+		h, err := handlers(site, r)
+		if err != nil {
+			bad(ErrInvalidSite, "route %q: %v", r.Path, err)
+			continue
+		}
+		e.routes = append(e.routes, routeEntry{path: r.Path, route: r, handler: h})
+	}
+	sortByPathLength(e.routes, func(r *routeEntry) string { return r.path })
+	for i := range site.Redirects {
+		rd, err := newRedirectEntry(&site.Redirects[i], site.Hosts)
+		if err != nil {
+			bad(ErrInvalidSite, "redirect %d (%s): %v", i, site.Redirects[i].To, err)
+			continue
+		}
+		e.redirects = append(e.redirects, rd)
+	}
+	sortByPathLength(e.redirects, func(r *redirectEntry) string { return r.path })
+	var err error
+	if e.headers, err = newHeaderOps(site.Headers); err != nil {
+		bad(ErrInvalidSite, "%v", err)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return e, nil
+}
+
+// checkCertificates reports unusable certificates through bad and returns the earliest
+// expiry.
+func checkCertificates(site *Site, bad func(error, string, ...any)) time.Time {
+	if len(site.Certificates) == 0 {
+		bad(ErrNoCertificate, "no certificates")
+	}
+	var notAfter time.Time
+	keyTypes := make(map[x509.PublicKeyAlgorithm]bool, len(site.Certificates))
+	for i := range site.Certificates {
+		c := &site.Certificates[i]
+		switch {
+		case len(c.Certificate) == 0:
+			bad(ErrNoCertificate, "certificate %d: empty chain", i)
+		case c.Leaf == nil:
+			bad(ErrNoCertificate, "certificate %d: Leaf not filled in", i)
+		case c.PrivateKey == nil:
+			bad(ErrNoCertificate, "certificate %d (%s): no private key", i, leafName(c))
+		case keyTypes[c.Leaf.PublicKeyAlgorithm]:
+			bad(ErrNoCertificate, "certificate %d (%s): a second %s certificate", i, leafName(c), c.Leaf.PublicKeyAlgorithm)
+		default:
+			keyTypes[c.Leaf.PublicKeyAlgorithm] = true
+			if notAfter.IsZero() || c.Leaf.NotAfter.Before(notAfter) {
+				notAfter = c.Leaf.NotAfter
+			}
+		}
+	}
+	return notAfter
+}
+
+// leafName names a certificate in messages by its first SAN or subject.
+func leafName(c *tls.Certificate) string {
+	if len(c.Leaf.DNSNames) > 0 {
+		return c.Leaf.DNSNames[0]
+	}
+	return c.Leaf.Subject.CommonName
+}
+
+// certCoversHost reports whether the leaf of c covers the site host pattern h (see
+// certCovers; IP hosts need an IP SAN). Certificates without a Leaf cover nothing.
+func certCoversHost(c *tls.Certificate, h string) bool {
+	if c.Leaf == nil {
+		return false
+	}
+	if ip := net.ParseIP(h); ip != nil {
+		for _, a := range c.Leaf.IPAddresses {
+			if a.Equal(ip) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, n := range c.Leaf.DNSNames {
+		if certCovers(n, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRoute checks what the data plane relies on; the proxy checks the rest.
+func checkRoute(r *Route) error {
+	if !strings.HasPrefix(r.Path, "/") {
+		return fmt.Errorf("path does not begin with \"/\"")
+	}
+	if len(r.Upstreams) == 0 {
+		return fmt.Errorf("no upstreams")
+	}
+	for i, u := range r.Upstreams {
+		if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("upstream %d: want an http or https URL with a host", i)
+		}
+	}
+	switch r.Balance {
+	case "", "round_robin", "least_conn":
+	default:
+		return fmt.Errorf("balance %q; want round_robin or least_conn", r.Balance)
+	}
+	if r.ConnectTimeout < 0 || r.ResponseTimeout < 0 || r.IdleTimeout < 0 || r.Retries < 0 {
+		return fmt.Errorf("negative timeout or retries")
+	}
+	return nil
+}
+
+// newRedirectEntry checks a redirect and prepares it.
+func newRedirectEntry(rd *Redirect, siteHosts []string) (redirectEntry, error) {
+	e := redirectEntry{path: rd.Path, hosts: rd.Hosts, to: rd.To, status: rd.Status, keepPath: rd.KeepPath}
+	if e.path == "" {
+		e.path = "/"
+	}
+	if !strings.HasPrefix(e.path, "/") {
+		return e, fmt.Errorf("path %q does not begin with \"/\"", rd.Path)
+	}
+	u, err := url.Parse(rd.To)
+	if err != nil {
+		return e, fmt.Errorf("target: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return e, fmt.Errorf("target %q is not an absolute http or https URL", rd.To)
+	}
+	if e.keepPath {
+		e.to = strings.TrimSuffix(rd.To, "/")
+		if u.RawQuery != "" || u.Fragment != "" {
+			return e, fmt.Errorf("target %q has a query or fragment; the request's path and query are appended", rd.To)
+		}
+	}
+	switch rd.Status {
+	case 0:
+		e.status = 308
+	case 301, 302, 307, 308:
+	default:
+		return e, fmt.Errorf("status %d; want 301, 302, 307 or 308", rd.Status)
+	}
+	for _, h := range rd.Hosts {
+		found := false
+		for _, sh := range siteHosts {
+			if h == sh || (isWildcard(sh) && !isWildcard(h) && coveredByWildcard(sh, h)) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return e, fmt.Errorf("host %s is not one of the site's hosts", h)
+		}
+	}
+	return e, nil
+}

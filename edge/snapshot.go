@@ -1,0 +1,285 @@
+package edge
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Snapshot is an immutable, consistency-checked set of sites ready to be served: the SNI
+// certificate index, the host and path route tables, the handlers of the routes and the
+// *tls.Config built from them. Build one with NewSnapshot (or Server.Build, which wires
+// the server's reverse proxy) and publish it with Server.Swap.
+//
+// Every method is safe for concurrent use and on a nil *Snapshot, which holds no sites.
+type Snapshot struct {
+	generation uint64
+	revision   string
+	created    time.Time
+	sites      []*siteEntry
+	byName     map[string]*siteEntry
+	exact      map[string]*hostEntry // host -> site and certificates
+	wild       map[string]*hostEntry // "example.com" for the pattern "*.example.com"
+	def        *hostEntry            // the default site with all its certificates, or nil
+	tls        *tls.Config
+}
+
+// siteEntry is a site prepared for serving.
+type siteEntry struct {
+	site      *Site
+	routes    []routeEntry // longest path first
+	redirects []redirectEntry
+	headers   headerOps
+	notAfter  time.Time // earliest expiry of its certificates
+}
+
+// hostEntry is what one host name (or wildcard pattern) selects: its site and the site's
+// certificates covering it, in the site's order.
+type hostEntry struct {
+	site  *siteEntry
+	certs []*tls.Certificate
+}
+
+// RouteHandlerFunc returns the handler serving route, one of site.Routes. It is called once
+// per route while a snapshot is built; an error makes the snapshot invalid.
+type RouteHandlerFunc func(site *Site, route *Route) (http.Handler, error)
+
+// NewSnapshot checks sites for consistency and builds a Snapshot of them, tagged with the
+// generation and the config-repo revision it came from. handlers supplies the handler of
+// every route; nil means each route answers 502 Bad Gateway, which is enough to validate
+// sites or test routing without a proxy.
+//
+// The sites must not change afterwards. The error, if any, joins one error per problem,
+// each naming the site and wrapping one of the ErrXxx kinds (ErrDuplicateHost,
+// ErrHostNotCovered, ...).
+func NewSnapshot(generation uint64, revision string, sites []*Site, handlers RouteHandlerFunc) (*Snapshot, error) {
+	if handlers == nil {
+		handlers = func(*Site, *Route) (http.Handler, error) { return noProxyHandler, nil }
+	}
+	s := &Snapshot{
+		generation: generation,
+		revision:   revision,
+		created:    time.Now(),
+		sites:      make([]*siteEntry, 0, len(sites)),
+		byName:     make(map[string]*siteEntry, len(sites)),
+		exact:      make(map[string]*hostEntry, len(sites)),
+		wild:       make(map[string]*hostEntry),
+	}
+	var errs []error
+	owner := make(map[string]string, len(sites)) // host pattern -> site name, for messages
+	for i, site := range sites {
+		if site == nil {
+			errs = append(errs, fmt.Errorf("%w: site %d is nil", ErrInvalidSite, i))
+			continue
+		}
+		e, siteErrs := newSiteEntry(site, handlers)
+		errs = append(errs, siteErrs...)
+		if e == nil {
+			continue
+		}
+		if prev, dup := s.byName[site.Name]; dup && prev != nil {
+			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, site.Name))
+			continue
+		}
+		if site.Default {
+			if s.def != nil {
+				errs = append(errs, fmt.Errorf("%w: sites %s and %s", ErrMultipleDefaults, s.def.site.site.Name, site.Name))
+			} else {
+				s.def = &hostEntry{site: e, certs: certPointers(site.Certificates)}
+			}
+		}
+		s.byName[site.Name] = e
+		s.sites = append(s.sites, e)
+		for _, h := range site.Hosts {
+			certs := coveringCerts(site.Certificates, h)
+			if len(certs) == 0 {
+				errs = append(errs, fmt.Errorf("%w: site %s: host %s", ErrHostNotCovered, site.Name, h))
+				continue
+			}
+			if other, dup := owner[h]; dup {
+				errs = append(errs, fmt.Errorf("%w: host %s is claimed by sites %s and %s", ErrDuplicateHost, h, other, site.Name))
+				continue
+			}
+			owner[h] = site.Name
+			he := &hostEntry{site: e, certs: certs}
+			if isWildcard(h) {
+				s.wild[h[2:]] = he
+			} else {
+				s.exact[h] = he
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s.tls = newTLSConfig(s.getCertificate)
+	return s, nil
+}
+
+// Generation returns the generation the snapshot was built with; 0 for nil.
+func (s *Snapshot) Generation() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.generation
+}
+
+// Revision returns the config-repo revision the snapshot was built from; "" for nil.
+func (s *Snapshot) Revision() string {
+	if s == nil {
+		return ""
+	}
+	return s.revision
+}
+
+// Created returns when the snapshot was built; the zero time for nil.
+func (s *Snapshot) Created() time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	return s.created
+}
+
+// Len returns the number of sites; 0 for nil.
+func (s *Snapshot) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.sites)
+}
+
+// Sites returns the sites in the order given to NewSnapshot. The slice is a copy; the
+// sites are shared and must not be changed.
+func (s *Snapshot) Sites() []*Site {
+	if s == nil {
+		return nil
+	}
+	out := make([]*Site, len(s.sites))
+	for i, e := range s.sites {
+		out[i] = e.site
+	}
+	return out
+}
+
+// Site returns the site named name, or nil.
+func (s *Snapshot) Site(name string) *Site {
+	if s == nil {
+		return nil
+	}
+	if e := s.byName[name]; e != nil {
+		return e.site
+	}
+	return nil
+}
+
+// SiteFor returns the site serving host (case-insensitive, trailing dot and port
+// ignored): an exact host first, then a wildcard covering one label. It does not fall back
+// to the default site. Nil if none.
+func (s *Snapshot) SiteFor(host string) *Site {
+	if e := s.lookup(hostOnly(host)); e != nil {
+		return e.site.site
+	}
+	return nil
+}
+
+// Default returns the default site, or nil.
+func (s *Snapshot) Default() *Site {
+	if s == nil || s.def == nil {
+		return nil
+	}
+	return s.def.site.site
+}
+
+// NotAfter returns the earliest expiry of the certificates of the site named name, or the
+// zero time if there is no such site.
+func (s *Snapshot) NotAfter(name string) time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	if e := s.byName[name]; e != nil {
+		return e.notAfter
+	}
+	return time.Time{}
+}
+
+// lookup returns the entry of a normalized name: exact first, then the wildcard one label
+// up. Two map lookups at most, whatever the number of sites.
+func (s *Snapshot) lookup(name string) *hostEntry {
+	if s == nil || name == "" {
+		return nil
+	}
+	if e := s.exact[name]; e != nil {
+		return e
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			if i == 0 || !validLabel(name[:i]) {
+				return nil
+			}
+			return s.wild[name[i+1:]]
+		}
+	}
+	return nil
+}
+
+// sniEntry returns the entry answering a TLS ServerName (raw, from the ClientHello): the
+// name's own site, or the default site for an unknown or absent name, or nil.
+func (s *Snapshot) sniEntry(serverName string) *hostEntry {
+	if s == nil {
+		return nil
+	}
+	if e := s.lookup(normalizeName(serverName)); e != nil {
+		return e
+	}
+	return s.def
+}
+
+// getCertificate is the snapshot tls.Config's GetCertificate.
+func (s *Snapshot) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	e := s.sniEntry(hello.ServerName)
+	if e == nil {
+		return nil, errUnknownServerName
+	}
+	return e.certificate(hello), nil
+}
+
+// certificate returns the first of the entry's certificates the client supports (so an
+// ECDSA-capable client gets ECDSA, an RSA-only one RSA), or the first if it supports none
+// (the handshake then fails on the client's terms, as crypto/tls itself does).
+func (e *hostEntry) certificate(hello *tls.ClientHelloInfo) *tls.Certificate {
+	if len(e.certs) == 1 {
+		return e.certs[0]
+	}
+	for _, c := range e.certs {
+		if hello.SupportsCertificate(c) == nil {
+			return c
+		}
+	}
+	return e.certs[0]
+}
+
+// coveringCerts returns the certificates whose leaf covers the host pattern h.
+func coveringCerts(certs []tls.Certificate, h string) []*tls.Certificate {
+	var out []*tls.Certificate
+	for i := range certs {
+		if certCoversHost(&certs[i], h) {
+			out = append(out, &certs[i])
+		}
+	}
+	return out
+}
+
+func certPointers(certs []tls.Certificate) []*tls.Certificate {
+	out := make([]*tls.Certificate, len(certs))
+	for i := range certs {
+		out[i] = &certs[i]
+	}
+	return out
+}
+
+// noProxyHandler serves routes of snapshots built without route handlers.
+var noProxyHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
+})

@@ -1,0 +1,234 @@
+package edge
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestNewSnapshotConsistency(t *testing.T) {
+	good := func() *Site { return testSite(t, "shop", "shop.example.com", "www.shop.example.com") }
+	for _, tc := range []struct {
+		name  string
+		sites func() []*Site
+		want  error  // nil: valid
+		msg   string // substring of the error
+	}{
+		{"valid", func() []*Site { return []*Site{good(), testSite(t, "blog", "blog.example.com")} }, nil, ""},
+		{"empty snapshot", func() []*Site { return nil }, nil, ""},
+		{"nil site", func() []*Site { return []*Site{nil} }, ErrInvalidSite, "site 0 is nil"},
+		{"duplicate name", func() []*Site { return []*Site{good(), testSite(t, "shop", "other.example.com")} }, ErrDuplicateSite, "shop"},
+		{"duplicate host across sites", func() []*Site {
+			return []*Site{good(), testSite(t, "copy", "shop.example.com")}
+		}, ErrDuplicateHost, "shop.example.com is claimed by sites shop and copy"},
+		{"duplicate host in a site", func() []*Site {
+			s := good()
+			s.Hosts = append(s.Hosts, "shop.example.com")
+			return []*Site{s}
+		}, ErrDuplicateHost, "listed twice"},
+		{"two defaults", func() []*Site {
+			a, b := good(), testSite(t, "blog", "blog.example.com")
+			a.Default, b.Default = true, true
+			return []*Site{a, b}
+		}, ErrMultipleDefaults, "shop and blog"},
+		{"host not covered", func() []*Site {
+			s := good()
+			s.Hosts = append(s.Hosts, "api.example.com")
+			return []*Site{s}
+		}, ErrHostNotCovered, "site shop: host api.example.com"},
+		{"wildcard host needs wildcard cert", func() []*Site {
+			s := testSite(t, "w", "a.example.org")
+			s.Hosts = []string{"*.example.org"}
+			return []*Site{s}
+		}, ErrHostNotCovered, "*.example.org"},
+		{"wildcard cert covers one label", func() []*Site {
+			s := testSite(t, "w", "*.example.org")
+			s.Hosts = []string{"a.example.org", "*.example.org"}
+			return []*Site{s}
+		}, nil, ""},
+		{"wildcard cert does not cover two labels", func() []*Site {
+			s := testSite(t, "w", "*.example.org")
+			s.Hosts = []string{"a.b.example.org"}
+			return []*Site{s}
+		}, ErrHostNotCovered, "a.b.example.org"},
+		{"leaf missing", func() []*Site {
+			s := good()
+			s.Certificates[0].Leaf = nil
+			return []*Site{s}
+		}, ErrNoCertificate, "Leaf not filled in"},
+		{"no certificates", func() []*Site {
+			s := good()
+			s.Certificates = nil
+			return []*Site{s}
+		}, ErrNoCertificate, "no certificates"},
+		{"no private key", func() []*Site {
+			s := good()
+			s.Certificates[0].PrivateKey = nil
+			return []*Site{s}
+		}, ErrNoCertificate, "no private key"},
+		{"two ECDSA certificates", func() []*Site {
+			s := good()
+			s.Certificates = append(s.Certificates, cert(t, s.Hosts...))
+			return []*Site{s}
+		}, ErrNoCertificate, "a second ECDSA"},
+		{"nothing to serve", func() []*Site {
+			s := good()
+			s.Routes = nil
+			return []*Site{s}
+		}, ErrNothingToServe, "shop"},
+		{"redirect only", func() []*Site {
+			s := good()
+			s.Routes = nil
+			s.Redirects = []Redirect{{To: "https://example.com"}}
+			return []*Site{s}
+		}, nil, ""},
+		{"upper-case host", func() []*Site {
+			s := good()
+			s.Hosts = []string{"Shop.example.com"}
+			return []*Site{s}
+		}, ErrInvalidSite, "Shop.example.com"},
+		{"no hosts", func() []*Site {
+			s := good()
+			s.Hosts = nil
+			return []*Site{s}
+		}, ErrInvalidSite, "no hosts"},
+		{"route without slash", func() []*Site {
+			s := good()
+			s.Routes[0].Path = "api"
+			return []*Site{s}
+		}, ErrInvalidSite, `route "api"`},
+		{"route without upstream", func() []*Site {
+			s := good()
+			s.Routes[0].Upstreams = nil
+			return []*Site{s}
+		}, ErrInvalidSite, "no upstreams"},
+		{"route bad upstream scheme", func() []*Site {
+			s := good()
+			s.Routes[0].Upstreams[0] = mustURL("ftp://x:1")
+			return []*Site{s}
+		}, ErrInvalidSite, "upstream 0"},
+		{"route bad balance", func() []*Site {
+			s := good()
+			s.Routes[0].Balance = "random"
+			return []*Site{s}
+		}, ErrInvalidSite, "random"},
+		{"duplicate route", func() []*Site {
+			s := good()
+			s.Routes = append(s.Routes, s.Routes[0])
+			return []*Site{s}
+		}, ErrInvalidSite, "declared twice"},
+		{"redirect relative", func() []*Site {
+			s := good()
+			s.Redirects = []Redirect{{To: "/elsewhere"}}
+			return []*Site{s}
+		}, ErrInvalidSite, "not an absolute"},
+		{"redirect bad status", func() []*Site {
+			s := good()
+			s.Redirects = []Redirect{{To: "https://example.com", Status: 303}}
+			return []*Site{s}
+		}, ErrInvalidSite, "303"},
+		{"redirect foreign host", func() []*Site {
+			s := good()
+			s.Redirects = []Redirect{{To: "https://example.com", Hosts: []string{"other.example.com"}}}
+			return []*Site{s}
+		}, ErrInvalidSite, "other.example.com is not one of the site's hosts"},
+		{"bad header", func() []*Site {
+			s := good()
+			s.Headers.Set = map[string]string{"Bad Name": "x"}
+			return []*Site{s}
+		}, ErrInvalidSite, "Bad Name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			snap, err := NewSnapshot(7, "abc123", tc.sites(), nil)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("NewSnapshot: %v; want no error", err)
+				}
+				if snap.Generation() != 7 || snap.Revision() != "abc123" {
+					t.Errorf("generation, revision = %d, %q; want 7, abc123", snap.Generation(), snap.Revision())
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("NewSnapshot error = %v; want %v", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("NewSnapshot error = %q; want it to contain %q", err, tc.msg)
+			}
+			if snap != nil {
+				t.Errorf("NewSnapshot returned a snapshot with an error")
+			}
+		})
+	}
+}
+
+func TestNewSnapshotReportsEveryProblem(t *testing.T) {
+	a := testSite(t, "a", "a.example.com")
+	a.Routes = nil
+	b := testSite(t, "b", "b.example.com")
+	b.Certificates[0].Leaf = nil
+	_, err := NewSnapshot(1, "", []*Site{a, b}, nil)
+	if !errors.Is(err, ErrNothingToServe) || !errors.Is(err, ErrNoCertificate) {
+		t.Errorf("error = %v; want both ErrNothingToServe and ErrNoCertificate", err)
+	}
+}
+
+func TestNilSnapshotGetters(t *testing.T) {
+	var s *Snapshot
+	if s.Generation() != 0 || s.Revision() != "" || s.Len() != 0 || s.Sites() != nil ||
+		s.Site("x") != nil || s.SiteFor("x") != nil || s.Default() != nil ||
+		!s.Created().IsZero() || !s.NotAfter("x").IsZero() || s.sniEntry("x") != nil {
+		t.Error("nil snapshot getters returned something")
+	}
+}
+
+func TestSnapshotGetters(t *testing.T) {
+	shop := testSite(t, "shop", "shop.example.com")
+	wild := testSite(t, "wild", "*.apps.example.com")
+	def := testSite(t, "fallback", "fallback.example.com")
+	def.Default = true
+	snap, err := NewSnapshot(3, "r3", []*Site{shop, wild, def}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Len() != 3 || snap.Site("wild") != wild || snap.Default() != def {
+		t.Errorf("Len, Site, Default = %d, %v, %v", snap.Len(), snap.Site("wild"), snap.Default())
+	}
+	for host, want := range map[string]*Site{
+		"shop.example.com":       shop,
+		"SHOP.example.com.:8443": shop,
+		"x.apps.example.com":     wild,
+		"x.y.apps.example.com":   nil,
+		"apps.example.com":       nil,
+		"unknown.example.com":    nil, // SiteFor does not fall back to the default
+	} {
+		if got := snap.SiteFor(host); got != want {
+			t.Errorf("SiteFor(%q) = %v; want %v", host, siteName(got), siteName(want))
+		}
+	}
+	if got, want := snap.NotAfter("shop"), shop.Certificates[0].Leaf.NotAfter; !got.Equal(want) {
+		t.Errorf("NotAfter = %v; want %v", got, want)
+	}
+	sites := snap.Sites()
+	sites[0] = nil
+	if snap.Sites()[0] != shop {
+		t.Error("Sites returned the snapshot's own slice")
+	}
+}
+
+func TestNewSnapshotHandlerError(t *testing.T) {
+	_, err := NewSnapshot(1, "", []*Site{testSite(t, "a", "a.example.com")}, func(*Site, *Route) (http.Handler, error) {
+		return nil, errors.New("boom")
+	})
+	if !errors.Is(err, ErrInvalidSite) || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("error = %v; want ErrInvalidSite carrying boom", err)
+	}
+}
+
+func siteName(s *Site) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return s.Name
+}

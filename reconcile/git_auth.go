@@ -1,0 +1,114 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+)
+
+// GitAuth holds the credentials of a config repo. The zero value means none (a public
+// repository over HTTPS, or a local path). Which fields apply depends on the URL's scheme:
+// HTTP(S) URLs use Username/Password/Token, SSH URLs ("ssh://..." or "user@host:path") use
+// SSHKeyFile and KnownHostsFile. Credentials never appear in errors or logs.
+type GitAuth struct {
+	// Username for HTTP basic auth. Empty with a Token means "git" (GitHub, GitLab and
+	// Gitea accept any user name with a token).
+	Username string
+	// Password for HTTP basic auth.
+	Password string
+	// Token is an access token, sent as the basic auth password. It wins over Password.
+	Token string
+
+	// SSHKeyFile is the private key file (OpenSSH or PEM) for SSH URLs. Required for them.
+	SSHKeyFile string
+	// SSHKeyPassphrase decrypts SSHKeyFile when it is encrypted.
+	SSHKeyPassphrase string
+	// KnownHostsFile lists the accepted SSH host keys (OpenSSH known_hosts format). Empty
+	// means $SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. A host
+	// not listed, or listed with another key, is refused: there is no way to skip the check.
+	KnownHostsFile string
+}
+
+// ErrGitAuth is returned (wrapped) when credentials cannot be used with a URL.
+var ErrGitAuth = errors.New("reconcile: git credentials")
+
+// method returns the go-git auth method for rawURL, or nil for none.
+func (a GitAuth) method(rawURL string) (transport.AuthMethod, error) {
+	ep, err := transport.NewEndpoint(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: git url %s: %w", redactURL(rawURL), err)
+	}
+	switch ep.Protocol {
+	case "http", "https":
+		if a.SSHKeyFile != "" {
+			return nil, fmt.Errorf("%w: an SSH key is configured but %s is an %s URL", ErrGitAuth, redactURL(rawURL), ep.Protocol)
+		}
+		switch {
+		case a.Token != "":
+			user := a.Username
+			if user == "" {
+				user = "git"
+			}
+			return &githttp.BasicAuth{Username: user, Password: a.Token}, nil
+		case a.Username != "" || a.Password != "":
+			return &githttp.BasicAuth{Username: a.Username, Password: a.Password}, nil
+		}
+		return nil, nil // credentials in the URL, if any, are used by go-git
+	case "ssh":
+		if a.SSHKeyFile == "" {
+			return nil, fmt.Errorf("%w: %s is an SSH URL; an SSH key file is required", ErrGitAuth, redactURL(rawURL))
+		}
+		if a.Token != "" || a.Password != "" {
+			return nil, fmt.Errorf("%w: a token or password is configured but %s is an SSH URL", ErrGitAuth, redactURL(rawURL))
+		}
+		user := ep.User
+		if user == "" {
+			user = "git"
+		}
+		keys, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHKeyPassphrase)
+		if err != nil {
+			// The parse error of a key never holds key material.
+			return nil, fmt.Errorf("%w: ssh key %s: %w", ErrGitAuth, a.SSHKeyFile, err)
+		}
+		var files []string
+		if a.KnownHostsFile != "" {
+			if _, err := os.Stat(a.KnownHostsFile); err != nil {
+				return nil, fmt.Errorf("%w: known hosts: %w", ErrGitAuth, err)
+			}
+			files = []string{a.KnownHostsFile}
+		}
+		db, err := gitssh.NewKnownHostsDb(files...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: known hosts: %w", ErrGitAuth, err)
+		}
+		port := ep.Port
+		if port == 0 {
+			port = 22
+		}
+		keys.HostKeyCallback = db.HostKeyCallback()
+		keys.HostKeyAlgorithms = db.HostKeyAlgorithms(net.JoinHostPort(ep.Host, strconv.Itoa(port)))
+		return keys, nil
+	case "file", "git":
+		if a != (GitAuth{}) {
+			return nil, fmt.Errorf("%w: credentials are configured but %s (%s) takes none", ErrGitAuth, redactURL(rawURL), ep.Protocol)
+		}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: unsupported URL scheme %q", ErrGitAuth, ep.Protocol)
+}
+
+// redactURL removes a password from a URL, for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}

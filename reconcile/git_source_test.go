@@ -1,0 +1,388 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgectl/edge/tests/testenv"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+// pollOK polls and fails the test on error, checking changed and the commit.
+func pollOK(t *testing.T, src *GitSource, wantChanged bool, wantCommit string) *Revision {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rev, changed, err := src.Poll(ctx)
+	if err != nil {
+		t.Fatalf("Poll: %v", err)
+	}
+	if changed != wantChanged {
+		t.Errorf("Poll changed = %v; want %v", changed, wantChanged)
+	}
+	if rev.Commit != wantCommit {
+		t.Errorf("Poll commit = %s; want %s", rev.Commit, wantCommit)
+	}
+	return rev
+}
+
+func readString(t *testing.T, fsys fs.FS, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		t.Fatalf("ReadFile(%s): %v", name, err)
+	}
+	return string(b)
+}
+
+func newSource(t *testing.T, opts GitSourceOptions) *GitSource {
+	t.Helper()
+	src, err := NewGitSource(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// requestsString lists a server's requests for messages.
+func requestsString(srv *testenv.GitHTTP) string {
+	var b strings.Builder
+	for _, r := range srv.Requests() {
+		fmt.Fprintf(&b, "\n\t%s", r)
+	}
+	return b.String()
+}
+
+// TestGitSourceHTTPRequests counts the requests a real `git http-backend` receives: an idle
+// poll must cost exactly one (the ref advertisement), a change one more fetch.
+func TestGitSourceHTTPRequests(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	c1 := repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n", "other/x": "x\n"})
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites"})
+
+	rev := pollOK(t, src, true, c1)
+	if got := readString(t, rev.FS, "a.cue"); got != "a: 1\n" {
+		t.Errorf("a.cue = %q", got)
+	}
+	t.Logf("first poll (clone): %d requests%s", srv.Count(), requestsString(srv))
+
+	for i := range 3 {
+		srv.Reset()
+		again := pollOK(t, src, false, c1)
+		if again != rev {
+			t.Errorf("idle poll %d returned a new *Revision; want the same one", i)
+		}
+		reqs := srv.Requests()
+		if len(reqs) != 1 || reqs[0].Method != "GET" || reqs[0].Path != "/config.git/info/refs" ||
+			reqs[0].Query != "service=git-upload-pack" || reqs[0].Status != 200 {
+			t.Fatalf("idle poll %d: requests:%s\nwant exactly one GET /config.git/info/refs?service=git-upload-pack", i, requestsString(srv))
+		}
+	}
+
+	c2 := repo.CommitStrings("two", map[string]string{"sites/b.cue": "b: 2\n"})
+	srv.Reset()
+	rev = pollOK(t, src, true, c2)
+	if got := readString(t, rev.FS, "b.cue"); got != "b: 2\n" {
+		t.Errorf("b.cue = %q", got)
+	}
+	posts := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("changed poll: %d POSTs; want 1 (one upload-pack):%s", posts, requestsString(srv))
+	}
+	t.Logf("changed poll: %d requests%s", srv.Count(), requestsString(srv))
+
+	// A commit outside the subdirectory is a new revision with the same Tree.
+	c3 := repo.CommitStrings("three", map[string]string{"other/x": "y\n"})
+	rev3 := pollOK(t, src, true, c3)
+	if rev3.Tree != rev.Tree {
+		t.Errorf("Tree changed (%s -> %s) although sites/ did not", rev.Tree, rev3.Tree)
+	}
+}
+
+// TestGitSourceForcePush: history rewritten on the server is followed.
+func TestGitSourceForcePush(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	repo.CommitStrings("one", map[string]string{"a": "1"})
+	c2 := repo.CommitStrings("two", map[string]string{"a": "2"})
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	pollOK(t, src, true, c2)
+
+	c3 := repo.Rewrite("HEAD~1", "rewritten", map[string][]byte{"a": []byte("3")})
+	if repo.RemoteHead() != c3 {
+		t.Fatal("force-push did not happen")
+	}
+	rev := pollOK(t, src, true, c3)
+	if got := readString(t, rev.FS, "a"); got != "3" {
+		t.Errorf("a = %q after force-push; want \"3\"", got)
+	}
+	// And back to the old commit, which the source no longer has (history was dropped).
+	repo.Git("reset", "--hard", c2)
+	repo.ForcePush()
+	rev = pollOK(t, src, true, c2)
+	if got := readString(t, rev.FS, "a"); got != "2" {
+		t.Errorf("a = %q after force-push back; want \"2\"", got)
+	}
+}
+
+// TestGitSourceUnreachable: a stopped server is an error, and polling resumes after.
+func TestGitSourceUnreachable(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	c1 := repo.CommitStrings("one", map[string]string{"a": "1"})
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Timeout: 10 * time.Second})
+	pollOK(t, src, true, c1)
+
+	srv.Stop()
+	rev, changed, err := src.Poll(context.Background())
+	if err == nil || rev != nil || changed {
+		t.Fatalf("Poll with the server stopped = %v, %v, %v; want nil, false, an error", rev, changed, err)
+	}
+	if !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), srv.URL) {
+		t.Errorf("error %q; want it to name the URL and say connection refused", err)
+	}
+	t.Logf("unreachable: %v", err)
+
+	c2 := repo.CommitStrings("two", map[string]string{"a": "2"})
+	srv.Restart()
+	pollOK(t, src, true, c2)
+	pollOK(t, src, false, c2)
+}
+
+func TestGitSourceHTTPBasicAuth(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	c1 := repo.CommitStrings("one", map[string]string{"a": "1"})
+	srv := testenv.StartGitHTTP(t, repo.Bare, &testenv.GitHTTPOptions{User: "edge", Password: "s3cret-token"})
+	tests := []struct {
+		name string
+		auth GitAuth
+		is   error
+	}{
+		{"basic", GitAuth{Username: "edge", Password: "s3cret-token"}, nil},
+		{"token", GitAuth{Username: "edge", Token: "s3cret-token"}, nil},
+		{"none", GitAuth{}, transport.ErrAuthenticationRequired},
+		{"wrong password", GitAuth{Username: "edge", Password: "nope"}, transport.ErrAuthenticationRequired},
+		{"wrong token", GitAuth{Username: "edge", Token: "nope"}, transport.ErrAuthenticationRequired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Auth: tt.auth})
+			rev, _, err := src.Poll(context.Background())
+			if tt.is == nil {
+				if err != nil || rev.Commit != c1 {
+					t.Fatalf("Poll = %v, %v; want commit %s", rev, err, c1)
+				}
+				return
+			}
+			if !errors.Is(err, tt.is) {
+				t.Fatalf("Poll error = %v; want %v", err, tt.is)
+			}
+			for _, secret := range []string{"s3cret-token", "nope"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q reveals the credential", err)
+				}
+			}
+		})
+	}
+}
+
+func TestGitSourceRefs(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	c1 := repo.CommitStrings("one", map[string]string{"a": "1"})
+	repo.Tag("v1", "release 1")
+	repo.Git("checkout", "--quiet", "-b", "staging")
+	repo.Branch = "staging"
+	c2 := repo.CommitStrings("on staging", map[string]string{"a": "2"})
+	repo.Branch = "main"
+	repo.Git("checkout", "--quiet", "main")
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+
+	tests := []struct {
+		ref, want, wantRef string
+	}{
+		{"", c1, "refs/heads/main"},
+		{"HEAD", c1, "refs/heads/main"},
+		{"main", c1, "refs/heads/main"},
+		{"staging", c2, "refs/heads/staging"},
+		{"refs/heads/staging", c2, "refs/heads/staging"},
+		{"v1", c1, "refs/tags/v1"},
+		{"refs/tags/v1", c1, "refs/tags/v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: tt.ref})
+			pollOK(t, src, true, tt.want)
+			if src.Ref() != tt.wantRef {
+				t.Errorf("Ref() = %q; want %q", src.Ref(), tt.wantRef)
+			}
+		})
+	}
+
+	// Moving the tag is a change.
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "v1"})
+	pollOK(t, src, true, c1)
+	c3 := repo.CommitStrings("three", map[string]string{"a": "3"})
+	repo.Tag("v1", "release 1 again")
+	rev := pollOK(t, src, true, c3)
+	if got := readString(t, rev.FS, "a"); got != "3" {
+		t.Errorf("a = %q at moved tag; want \"3\"", got)
+	}
+
+	src = newSource(t, GitSourceOptions{URL: srv.URL, Ref: "nope"})
+	if _, _, err := src.Poll(context.Background()); !errors.Is(err, ErrRefNotFound) || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("Poll of a missing ref: %v; want ErrRefNotFound naming it", err)
+	}
+}
+
+func TestGitSourceEmptyRepo(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	if _, _, err := src.Poll(context.Background()); err == nil {
+		t.Fatal("Poll of an empty repository succeeded")
+	}
+}
+
+// TestGitSourceLocalPath uses go-git's file transport (which runs git-upload-pack).
+func TestGitSourceLocalPath(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	c1 := repo.CommitStrings("one", map[string]string{"a": "1"})
+	for _, u := range []string{repo.Bare, "file://" + repo.Bare} {
+		src := newSource(t, GitSourceOptions{URL: u})
+		pollOK(t, src, true, c1)
+		pollOK(t, src, false, c1)
+	}
+}
+
+// TestGitSourceShallowAndCompact: the source holds one revision's objects, not history.
+func TestGitSourceShallowAndCompact(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	var prev string
+	for i := range 5 {
+		c := repo.CommitStrings(fmt.Sprintf("c%d", i), map[string]string{fmt.Sprintf("d%d/f", i): fmt.Sprint(i), "same": "x"})
+		pollOK(t, src, true, c)
+		if prev != "" {
+			if _, err := src.store.EncodedObject(plumbing.AnyObject, plumbing.NewHash(prev)); err == nil {
+				t.Errorf("after poll %d the previous commit %s is still stored", i, prev)
+			}
+		}
+		prev = c
+	}
+	// One revision: the commit, its root tree and every entry below it (5 dirs, 6 blobs).
+	objs := strings.Split(repo.Git("ls-tree", "-r", "-t", "HEAD"), "\n")
+	want := 2 + len(objs)
+	if got := len(src.store.ObjectStorage.Objects); got != want {
+		t.Errorf("stored objects = %d; want %d (one revision)", got, want)
+	}
+	shallow, _ := src.store.Shallow()
+	if len(shallow) != 1 || shallow[0].String() != prev {
+		t.Errorf("shallow = %v; want [%s]", shallow, prev)
+	}
+}
+
+func TestNewGitSourceErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		opts GitSourceOptions
+		want string
+	}{
+		{"no url", GitSourceOptions{}, "URL is required"},
+		{"bad ref", GitSourceOptions{URL: "https://example.invalid/r.git", Ref: "a..b"}, "invalid ref"},
+		{"ssh without key", GitSourceOptions{URL: "ssh://git@example.invalid/r.git"}, "SSH key file is required"},
+		{"key on https", GitSourceOptions{URL: "https://example.invalid/r.git", Auth: GitAuth{SSHKeyFile: "/k"}}, "SSH key is configured"},
+		{"token on ssh", GitSourceOptions{URL: "git@example.invalid:r.git", Auth: GitAuth{SSHKeyFile: "/nonexistent", Token: "t0ken"}}, "is an SSH URL"},
+		{"credentials on file", GitSourceOptions{URL: "/srv/repo.git", Auth: GitAuth{Token: "t0ken"}}, "takes none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewGitSource(tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v; want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "t0ken") {
+				t.Errorf("error %q reveals the token", err)
+			}
+		})
+	}
+}
+
+func TestGitSourceString(t *testing.T) {
+	src := newSource(t, GitSourceOptions{URL: "https://user:pw@example.invalid/r.git", Ref: "main", Subdir: "/sites/"})
+	if got, want := src.String(), "https://user:xxxxx@example.invalid/r.git#main:sites"; got != want {
+		t.Errorf("String() = %q; want %q", got, want)
+	}
+}
+
+// BenchmarkGitSourceIdlePoll: one poll of an unchanged remote over smart HTTP (one GET).
+func BenchmarkGitSourceIdlePoll(b *testing.B) {
+	repo := bigRepo(b, 10000)
+	srv := testenv.StartGitHTTP(b, repo.Bare, nil)
+	src, err := NewGitSource(GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := src.Poll(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	srv.Reset()
+	for b.Loop() {
+		if _, changed, err := src.Poll(context.Background()); err != nil || changed {
+			b.Fatal(changed, err)
+		}
+	}
+	b.ReportMetric(float64(srv.Count())/float64(b.N), "requests/op")
+}
+
+// BenchmarkGitSourceClone10k: first poll of a 10,000-site repo over smart HTTP: ref list,
+// shallow fetch and reading every file into the revision.
+func BenchmarkGitSourceClone10k(b *testing.B) {
+	repo := bigRepo(b, 10000)
+	srv := testenv.StartGitHTTP(b, repo.Bare, nil)
+	for b.Loop() {
+		src, err := NewGitSource(GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := src.Poll(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGitSourceChange10k: a poll after one site of 10,000 changed (incremental
+// shallow fetch, then reading the new revision).
+func BenchmarkGitSourceChange10k(b *testing.B) {
+	repo := bigRepo(b, 10000)
+	srv := testenv.StartGitHTTP(b, repo.Bare, nil)
+	src, err := NewGitSource(GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := src.Poll(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		repo.CommitStrings("change", map[string]string{"sites/d000/site00000.cue": fmt.Sprintf("// %d\n", i)})
+		b.StartTimer()
+		if _, changed, err := src.Poll(context.Background()); err != nil || !changed {
+			b.Fatal(changed, err)
+		}
+	}
+}

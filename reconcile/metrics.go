@@ -1,0 +1,53 @@
+package reconcile
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// agentMetrics are the agent's Prometheus collectors. Cardinality stays bounded: per-site
+// series exist only for sites that are failing.
+type agentMetrics struct {
+	polls       *prometheus.CounterVec
+	reconcile   prometheus.Histogram
+	sites       *prometheus.GaugeVec
+	siteFailing *prometheus.GaugeVec
+	keyReads    prometheus.Counter
+	rejected    prometheus.Gauge
+	applied     prometheus.Gauge
+}
+
+func newAgentMetrics(reg prometheus.Registerer) *agentMetrics {
+	m := &agentMetrics{
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edge_agent_polls_total",
+			Help: "Polls of the config repo by outcome (applied, unchanged, partial, rejected, error).",
+		}, []string{"outcome"}),
+		reconcile: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "edge_agent_reconcile_duration_seconds",
+			Help:    "Time to validate, compile and publish a revision.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+		}),
+		sites: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edge_agent_sites",
+			Help: "Declared sites by state (serving, stale, failed).",
+		}, []string{"state"}),
+		siteFailing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edge_agent_site_failing",
+			Help: "1 for each site whose latest declaration is not served (stale or failed); absent otherwise.",
+		}, []string{"site", "state"}),
+		keyReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edge_agent_key_reads_total",
+			Help: "Private key reads from the key source (Vault or key directory).",
+		}),
+		rejected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edge_agent_revision_rejected",
+			Help: "1 while the newest revision of the config repo is rejected as invalid.",
+		}),
+		applied: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edge_agent_last_applied_timestamp_seconds",
+			Help: "Unix time the serving snapshot was published.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.polls, m.reconcile, m.sites, m.siteFailing, m.keyReads, m.rejected, m.applied)
+	}
+	return m
+}

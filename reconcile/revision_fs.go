@@ -1,0 +1,345 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// MaxRevisionFileSize is the largest file a TreeFS holds the content of: 8 MiB. A larger
+// file is listed and stat'ed with its real size, but opening it fails (wrapping
+// ErrFileTooLarge). Config repos hold small text files; this bounds memory if one does not.
+const MaxRevisionFileSize = 8 << 20
+
+// ErrSymlink is returned (wrapped in an *fs.PathError) when a path through a symbolic link
+// is opened or read: a TreeFS never follows links. Use fs.ReadLink to read the target.
+var ErrSymlink = errors.New("reconcile: symbolic link not followed")
+
+// ErrFileTooLarge is returned (wrapped in an *fs.PathError) when a file larger than
+// MaxRevisionFileSize is opened.
+var ErrFileTooLarge = errors.New("reconcile: file too large to read from a revision")
+
+// TreeFS is a read-only fs.FS over a git tree, fully read into memory when built, so it is
+// immutable and safe for concurrent use. It implements fs.ReadDirFS, fs.ReadFileFS,
+// fs.StatFS, fs.SubFS and fs.ReadLinkFS.
+//
+// Symbolic links are reported with fs.ModeSymlink and never followed: Open, ReadFile and
+// ReadDir of a path that is or goes through a link fail with ErrSymlink; Stat and Lstat
+// both describe the link itself; ReadLink returns its target as stored. Submodules (gitlinks)
+// are reported with fs.ModeIrregular and cannot be opened. Every file's ModTime is the
+// commit time; FileInfo.Sys() returns the git object hash (plumbing.Hash) of the blob or
+// tree, so equal hashes mean equal content.
+type TreeFS struct {
+	root *treeNode
+}
+
+var (
+	_ fs.ReadDirFS  = (*TreeFS)(nil)
+	_ fs.ReadFileFS = (*TreeFS)(nil)
+	_ fs.StatFS     = (*TreeFS)(nil)
+	_ fs.SubFS      = (*TreeFS)(nil)
+	_ fs.ReadLinkFS = (*TreeFS)(nil)
+)
+
+// treeNode is one entry of the tree.
+type treeNode struct {
+	name     string
+	mode     fs.FileMode
+	hash     plumbing.Hash
+	size     int64
+	modTime  time.Time
+	data     []byte      // file content (nil if larger than MaxRevisionFileSize) or link target
+	children []*treeNode // sorted by name; directories only
+}
+
+// newTreeFS reads tree t and every blob below it from s.
+func newTreeFS(ctx context.Context, s storer.EncodedObjectStorer, t *object.Tree, mtime time.Time) (*TreeFS, error) {
+	root := &treeNode{name: ".", mode: fs.ModeDir | 0o755, hash: t.Hash, modTime: mtime}
+	if err := fillTree(ctx, s, root, t, ""); err != nil {
+		return nil, err
+	}
+	return &TreeFS{root: root}, nil
+}
+
+// fillTree adds the entries of t (at path dir) to n, recursively.
+func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t *object.Tree, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n.children = make([]*treeNode, 0, len(t.Entries))
+	for _, e := range t.Entries {
+		p := joinPath(dir, e.Name)
+		if !fs.ValidPath(p) || strings.Contains(e.Name, "/") || e.Name == "" {
+			return fmt.Errorf("%q: invalid file name in tree", p)
+		}
+		c := &treeNode{name: e.Name, hash: e.Hash, modTime: n.modTime}
+		switch e.Mode {
+		case filemode.Dir:
+			c.mode = fs.ModeDir | 0o755
+			sub, err := object.GetTree(s, e.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: read tree %s: %w", p, e.Hash, err)
+			}
+			if err := fillTree(ctx, s, c, sub, p); err != nil {
+				return err
+			}
+		case filemode.Regular, filemode.Deprecated, filemode.Executable, filemode.Symlink:
+			c.mode = 0o644
+			if e.Mode == filemode.Executable {
+				c.mode = 0o755
+			} else if e.Mode == filemode.Symlink {
+				c.mode = fs.ModeSymlink | 0o777
+			}
+			if err := readBlob(s, c, p); err != nil {
+				return err
+			}
+		case filemode.Submodule:
+			c.mode = fs.ModeIrregular | 0o644
+		default:
+			return fmt.Errorf("%s: unsupported file mode %v", p, e.Mode)
+		}
+		n.children = append(n.children, c)
+	}
+	// Git orders a directory "a" as "a/", so "a.txt" sorts before it; fs wants plain names.
+	slices.SortFunc(n.children, func(a, b *treeNode) int { return strings.Compare(a.name, b.name) })
+	return nil
+}
+
+// readBlob loads the blob of file or link n (at path p).
+func readBlob(s storer.EncodedObjectStorer, n *treeNode, p string) error {
+	o, err := s.EncodedObject(plumbing.BlobObject, n.hash)
+	if err != nil {
+		return fmt.Errorf("%s: read blob %s: %w", p, n.hash, err)
+	}
+	n.size = o.Size()
+	if n.size > MaxRevisionFileSize {
+		if n.mode&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: symbolic link target of %d bytes", p, n.size)
+		}
+		return nil
+	}
+	r, err := o.Reader()
+	if err != nil {
+		return fmt.Errorf("%s: read blob %s: %w", p, n.hash, err)
+	}
+	defer r.Close()
+	n.data = make([]byte, n.size)
+	if _, err := io.ReadFull(r, n.data); err != nil {
+		return fmt.Errorf("%s: read blob %s: %w", p, n.hash, err)
+	}
+	return nil
+}
+
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// lookup finds name without following links. A link met before the last element fails
+// with ErrSymlink.
+func (f *TreeFS) lookup(op, name string) (*treeNode, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	n := f.root
+	if name == "." {
+		return n, nil
+	}
+	rest := name
+	for rest != "" {
+		elem, tail, _ := strings.Cut(rest, "/")
+		rest = tail
+		if !n.mode.IsDir() {
+			if n.mode&fs.ModeSymlink != 0 {
+				return nil, &fs.PathError{Op: op, Path: name, Err: ErrSymlink}
+			}
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+		}
+		i, ok := slices.BinarySearchFunc(n.children, elem, func(c *treeNode, s string) int { return strings.Compare(c.name, s) })
+		if !ok {
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+		}
+		n = n.children[i]
+	}
+	return n, nil
+}
+
+// openable finds name for reading its content: links and submodules are refused.
+func (f *TreeFS) openable(op, name string) (*treeNode, error) {
+	n, err := f.lookup(op, name)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case n.mode&fs.ModeSymlink != 0:
+		return nil, &fs.PathError{Op: op, Path: name, Err: ErrSymlink}
+	case n.mode&fs.ModeIrregular != 0:
+		return nil, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("reconcile: %s is a git submodule, which a revision does not contain", name)}
+	case !n.mode.IsDir() && n.data == nil && n.size > 0:
+		return nil, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%d bytes, limit %d)", ErrFileTooLarge, n.size, MaxRevisionFileSize)}
+	}
+	return n, nil
+}
+
+// Open opens the named file or directory. See TreeFS for links.
+func (f *TreeFS) Open(name string) (fs.File, error) {
+	n, err := f.openable("open", name)
+	if err != nil {
+		return nil, err
+	}
+	if n.mode.IsDir() {
+		return &treeDir{node: n, path: name}, nil
+	}
+	return &treeFile{node: n, Reader: bytes.NewReader(n.data)}, nil
+}
+
+// ReadFile returns the content of the named file. The caller may modify the result.
+func (f *TreeFS) ReadFile(name string) ([]byte, error) {
+	n, err := f.openable("read", name)
+	if err != nil {
+		return nil, err
+	}
+	if n.mode.IsDir() {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
+	}
+	return bytes.Clone(n.data), nil
+}
+
+// ReadDir lists the named directory, sorted by name.
+func (f *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	n, err := f.openable("readdir", name)
+	if err != nil {
+		return nil, err
+	}
+	if !n.mode.IsDir() {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+	}
+	return n.entries(), nil
+}
+
+// Stat describes the named file without following a final link (like Lstat).
+func (f *TreeFS) Stat(name string) (fs.FileInfo, error) {
+	n, err := f.lookup("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	return n.info(), nil
+}
+
+// Lstat describes the named file without following a final link.
+func (f *TreeFS) Lstat(name string) (fs.FileInfo, error) {
+	n, err := f.lookup("lstat", name)
+	if err != nil {
+		return nil, err
+	}
+	return n.info(), nil
+}
+
+// ReadLink returns the target of the named symbolic link, as stored (unchecked).
+func (f *TreeFS) ReadLink(name string) (string, error) {
+	n, err := f.lookup("readlink", name)
+	if err != nil {
+		return "", err
+	}
+	if n.mode&fs.ModeSymlink == 0 {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	return string(n.data), nil
+}
+
+// Sub returns the TreeFS rooted at directory dir.
+func (f *TreeFS) Sub(dir string) (fs.FS, error) {
+	n, err := f.openable("sub", dir)
+	if err != nil {
+		return nil, err
+	}
+	if !n.mode.IsDir() {
+		return nil, &fs.PathError{Op: "sub", Path: dir, Err: errors.New("not a directory")}
+	}
+	return &TreeFS{root: n}, nil
+}
+
+// Hash returns the git object hash of the named file or directory, without following a
+// final link.
+func (f *TreeFS) Hash(name string) (plumbing.Hash, error) {
+	n, err := f.lookup("hash", name)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return n.hash, nil
+}
+
+func (n *treeNode) info() fs.FileInfo { return treeInfo{n} }
+
+func (n *treeNode) entries() []fs.DirEntry {
+	out := make([]fs.DirEntry, len(n.children))
+	for i, c := range n.children {
+		out[i] = treeInfo{c}
+	}
+	return out
+}
+
+// treeInfo is both the fs.FileInfo and the fs.DirEntry of a node.
+type treeInfo struct{ n *treeNode }
+
+func (i treeInfo) Name() string               { return i.n.name }
+func (i treeInfo) Size() int64                { return i.n.size }
+func (i treeInfo) Mode() fs.FileMode          { return i.n.mode }
+func (i treeInfo) Type() fs.FileMode          { return i.n.mode.Type() }
+func (i treeInfo) ModTime() time.Time         { return i.n.modTime }
+func (i treeInfo) IsDir() bool                { return i.n.mode.IsDir() }
+func (i treeInfo) Sys() any                   { return i.n.hash }
+func (i treeInfo) Info() (fs.FileInfo, error) { return i, nil }
+func (i treeInfo) String() string             { return fs.FormatDirEntry(i) }
+
+// treeFile is an open regular file.
+type treeFile struct {
+	node *treeNode
+	*bytes.Reader
+}
+
+func (f *treeFile) Stat() (fs.FileInfo, error) { return f.node.info(), nil }
+func (f *treeFile) Close() error               { return nil }
+
+// treeDir is an open directory.
+type treeDir struct {
+	node *treeNode
+	path string
+	off  int
+}
+
+func (d *treeDir) Stat() (fs.FileInfo, error) { return d.node.info(), nil }
+func (d *treeDir) Close() error               { return nil }
+func (d *treeDir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.path, Err: errors.New("is a directory")}
+}
+
+// ReadDir implements fs.ReadDirFile.
+func (d *treeDir) ReadDir(count int) ([]fs.DirEntry, error) {
+	all := d.node.children[d.off:]
+	if count > 0 && len(all) > count {
+		all = all[:count]
+	}
+	if count > 0 && len(all) == 0 {
+		return nil, io.EOF
+	}
+	d.off += len(all)
+	out := make([]fs.DirEntry, len(all))
+	for i, c := range all {
+		out[i] = treeInfo{c}
+	}
+	return out, nil
+}

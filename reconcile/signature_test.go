@@ -1,0 +1,152 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/edgectl/edge/tests/testenv"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// newPGPKey generates a real OpenPGP key and returns it with its armored public key.
+func newPGPKey(t *testing.T, name string) (*openpgp.Entity, []byte) {
+	t.Helper()
+	e, err := openpgp.NewEntity(name, "", strings.ToLower(strings.ReplaceAll(name, " ", "."))+"@edge.invalid", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Serialize(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return e, buf.Bytes()
+}
+
+// signedCommit commits files in repo's work tree with go-git, signed by key when not nil,
+// and pushes it.
+func signedCommit(t *testing.T, repo *testenv.GitRepo, key *openpgp.Entity, msg string, files map[string][]byte) string {
+	t.Helper()
+	repo.WriteFiles(files)
+	r, err := git.PlainOpen(repo.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.AddGlob("."); err != nil {
+		t.Fatal(err)
+	}
+	sig := &object.Signature{Name: "Edge Test", Email: "test@edge.invalid", When: testenv.GitEpoch}
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, SignKey: key, AllowEmptyCommits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.Push()
+	return h.String()
+}
+
+func TestSignaturePolicy(t *testing.T) {
+	trusted, trustedPub := newPGPKey(t, "Trusted Signer")
+	other, _ := newPGPKey(t, "Other Signer")
+	repo := testenv.NewGitRepo(t)
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+
+	// The keyring file holds two keys, as `gpg --export --armor a b` writes.
+	_, extraPub := newPGPKey(t, "Extra Signer")
+	ring := filepath.Join(t.TempDir(), "trusted.asc")
+	if err := os.WriteFile(ring, append(append(extraPub, '\n'), trustedPub...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy, err := LoadSignaturePolicy(ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys := policy.Keys(); len(keys) != 2 || !strings.Contains(keys[1], "Trusted Signer") {
+		t.Fatalf("Keys() = %q; want the two keys of the file", keys)
+	}
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Signatures: policy})
+
+	good := signedCommit(t, repo, trusted, "signed", map[string][]byte{"a": []byte("1")})
+	rev := pollOK(t, src, true, good)
+	if !strings.Contains(rev.Signer, "Trusted Signer") {
+		t.Errorf("Signer = %q; want the trusted key", rev.Signer)
+	}
+
+	check := func(name, commit string, want SignatureReason) {
+		t.Helper()
+		got, changed, err := src.Poll(context.Background())
+		var se *SignatureError
+		if !errors.As(err, &se) || se.Reason != want || se.Commit != commit || got != nil || changed {
+			t.Fatalf("%s: Poll = %v, %v, %v; want a *SignatureError %q for %s", name, got, changed, err, want, commit)
+		}
+		if !strings.Contains(err.Error(), commit) || !strings.Contains(err.Error(), string(want)) {
+			t.Errorf("%s: error %q; want it to name the commit and the reason", name, err)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+
+	unsigned := signedCommit(t, repo, nil, "unsigned", map[string][]byte{"a": []byte("2")})
+	check("unsigned", unsigned, SignatureMissing)
+	// Still refused on the next poll (nothing was accepted meanwhile).
+	check("unsigned again", unsigned, SignatureMissing)
+
+	unknown := signedCommit(t, repo, other, "by another key", map[string][]byte{"a": []byte("3")})
+	check("unknown key", unknown, SignatureUnknownKey)
+
+	// A commit altered after signing: same signature, other message.
+	r, err := git.PlainOpen(repo.Bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, err := r.CommitObject(plumbing.NewHash(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := *orig
+	forged.Message = "forged: not what was signed\n"
+	obj := r.Storer.NewEncodedObject()
+	if err := forged.Encode(obj); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := r.Storer.SetEncodedObject(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Storer.SetReference(plumbing.NewHashReference("refs/heads/main", fh)); err != nil {
+		t.Fatal(err)
+	}
+	check("altered", fh.String(), SignatureBad)
+
+	// A good signature again is accepted.
+	repo.Git("fetch", "--quiet", "origin")
+	repo.Git("reset", "--quiet", "--hard", "origin/main")
+	good2 := signedCommit(t, repo, trusted, "signed again", map[string][]byte{"a": []byte("4")})
+	pollOK(t, src, true, good2)
+}
+
+func TestNewSignaturePolicyErrors(t *testing.T) {
+	for _, in := range []string{"", "not a key", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxx"} {
+		if _, err := NewSignaturePolicy([]byte(in)); err == nil {
+			t.Errorf("NewSignaturePolicy(%q) succeeded", in)
+		}
+	}
+	if _, err := LoadSignaturePolicy(filepath.Join(t.TempDir(), "missing.asc")); err == nil {
+		t.Error("LoadSignaturePolicy(missing file) succeeded")
+	}
+}

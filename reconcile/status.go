@@ -1,0 +1,87 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/edgectl/edge/schema"
+)
+
+// Site states reported in Status.
+const (
+	// SiteServing: the site is served at the revision the agent last applied.
+	SiteServing = "serving"
+	// SiteStale: the latest revision of the site could not be compiled (e.g. its key could
+	// not be fetched); its last good version is still served.
+	SiteStale = "stale"
+	// SiteFailed: the site has never compiled and is not served.
+	SiteFailed = "failed"
+)
+
+// Status is what the agent reports on /status and through `edgectl status`. It never holds
+// key material.
+type Status struct {
+	// Serving is the revision in the running snapshot; Commit is empty before the first one.
+	Serving ServingStatus `json:"serving"`
+	// LastPoll is the outcome of the most recent poll of the config repo.
+	LastPoll PollStatus `json:"lastPoll"`
+	// Rejected is the last revision refused as a whole (invalid config), nil if the latest
+	// revision seen was accepted.
+	Rejected *RejectedStatus `json:"rejected,omitempty"`
+	// Sites, sorted by name.
+	Sites []SiteStatus `json:"sites"`
+}
+
+// ServingStatus describes the snapshot being served.
+type ServingStatus struct {
+	Commit     string    `json:"commit"`
+	Generation uint64    `json:"generation"`
+	Since      time.Time `json:"since,omitzero"`
+}
+
+// PollStatus describes the latest poll.
+type PollStatus struct {
+	At time.Time `json:"at,omitzero"`
+	// Outcome is "applied", "unchanged", "rejected", "partial" (some sites failed) or "error"
+	// (the repo could not be reached).
+	Outcome string `json:"outcome"`
+	// Commit seen at the remote, if the poll got that far.
+	Commit   string  `json:"commit,omitempty"`
+	Error    string  `json:"error,omitempty"`
+	Duration float64 `json:"durationSeconds"`
+}
+
+// RejectedStatus is a revision that failed validation and is not served.
+type RejectedStatus struct {
+	Commit string             `json:"commit"`
+	At     time.Time          `json:"at"`
+	Errors schema.Diagnostics `json:"errors"`
+	// Error is set instead of Errors when the failure was not a validation diagnostic.
+	Error string `json:"error,omitempty"`
+}
+
+// SiteStatus is the state of one site.
+type SiteStatus struct {
+	Name  string   `json:"name"`
+	File  string   `json:"file"`
+	State string   `json:"state"`
+	Hosts []string `json:"hosts"`
+	// Revision is the commit the served version of the site came from.
+	Revision string `json:"revision,omitempty"`
+	// NotAfter is the served certificate's expiry.
+	NotAfter   time.Time `json:"notAfter,omitzero"`
+	KeyVersion int       `json:"keyVersion"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// StatusHandler serves the agent's status as JSON.
+func StatusHandler(a *Agent) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(a.Status())
+	})
+}

@@ -1,0 +1,135 @@
+package schema
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// certFacts is what a certificate file holds, independent of the sites using it and of the
+// time: cached by content hash.
+type certFacts struct {
+	chain    []*x509.Certificate
+	problems []string          // each a sentence about the file, e.g. "is not a proper chain: ..."
+	earliest *x509.Certificate // the certificate of chain that expires first
+	which    string            // earliest described for messages
+}
+
+// parseCertChain parses a PEM certificate chain and checks it is one: only CERTIFICATE
+// blocks, leaf first, each certificate signed by the next.
+func parseCertChain(b []byte) *certFacts {
+	cf := &certFacts{}
+	rest := b
+	for n := 1; ; n++ {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		switch {
+		case strings.Contains(blk.Type, "PRIVATE KEY"):
+			cf.problems = append(cf.problems, fmt.Sprintf("holds a private key (a %q block); private keys must never be committed: remove it, rotate the key and store it in Vault", blk.Type))
+			continue
+		case blk.Type != "CERTIFICATE":
+			cf.problems = append(cf.problems, fmt.Sprintf("holds a %q block; a certificate file holds only CERTIFICATE blocks", blk.Type))
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			cf.problems = append(cf.problems, fmt.Sprintf("certificate #%d does not parse: %v", n, strings.TrimPrefix(err.Error(), "x509: ")))
+			continue
+		}
+		cf.chain = append(cf.chain, c)
+	}
+	if len(cf.chain) == 0 {
+		if len(cf.problems) == 0 {
+			cf.problems = append(cf.problems, "holds no PEM certificate (want blocks beginning with -----BEGIN CERTIFICATE-----)")
+		}
+		return cf
+	}
+	if len(cf.problems) > 0 {
+		return cf
+	}
+	leaf := cf.chain[0]
+	if leaf.IsCA && len(cf.chain) > 1 {
+		cf.problems = append(cf.problems, fmt.Sprintf("starts with a CA certificate (%s); put the site's own (leaf) certificate first, then its issuers", describeCert(leaf)))
+		return cf
+	}
+	if len(leaf.ExtKeyUsage) > 0 && !hasServerAuth(leaf) {
+		cf.problems = append(cf.problems, fmt.Sprintf("has a leaf certificate (%s) that is not for TLS servers (no serverAuth extended key usage)", describeCert(leaf)))
+	}
+	cf.earliest, cf.which = leaf, "certificate"
+	for _, c := range cf.chain[1:] {
+		if c.NotAfter.Before(cf.earliest.NotAfter) {
+			cf.earliest, cf.which = c, "issuer certificate "+describeCert(c)+" in the chain"
+		}
+	}
+	for i := 0; i+1 < len(cf.chain); i++ {
+		if err := cf.chain[i].CheckSignatureFrom(cf.chain[i+1]); err != nil {
+			cf.problems = append(cf.problems, fmt.Sprintf("is not a proper chain: certificate #%d (%s) is not signed by the next one, #%d (%s); order the file leaf first, each certificate followed by its issuer",
+				i+1, describeCert(cf.chain[i]), i+2, describeCert(cf.chain[i+1])))
+			break
+		}
+	}
+	return cf
+}
+
+func hasServerAuth(c *x509.Certificate) bool {
+	for _, u := range c.ExtKeyUsage {
+		if u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
+}
+
+func describeCert(c *x509.Certificate) string {
+	name := c.Subject.CommonName
+	if name == "" && len(c.DNSNames) > 0 {
+		name = c.DNSNames[0]
+	}
+	if name == "" {
+		name = c.Subject.String()
+	}
+	return fmt.Sprintf("%q", name)
+}
+
+// uncovered returns the declared hosts the leaf certificate does not cover. Only DNS SANs
+// count (the subject common name is ignored, as by crypto/tls); a "*.x" SAN covers one label.
+func uncovered(leaf *x509.Certificate, hosts []strPos) []strPos {
+	var out []strPos
+	for _, h := range hosts {
+		ok := false
+		for _, san := range leaf.DNSNames {
+			if nameCovers(san, h.s) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// expiry judges the earliest expiry in a chain at now: "" when fine, else a message and
+// whether it is an error.
+func expiry(cf *certFacts, now time.Time, warnWithin, errorWithin time.Duration) (msg string, isErr, any bool) {
+	left := cf.earliest.NotAfter.Sub(now)
+	at := func() string { return cf.earliest.NotAfter.UTC().Format(time.RFC3339) }
+	switch {
+	case left <= 0:
+		return fmt.Sprintf("%s expired at %s; renew it", cf.which, at()), true, true
+	case errorWithin > 0 && left <= errorWithin:
+		return fmt.Sprintf("%s expires at %s, within %s (cert_error_within); renew it", cf.which, at(), formatDuration(errorWithin)), true, true
+	case warnWithin > 0 && left <= warnWithin:
+		return fmt.Sprintf("%s expires at %s, within %s (cert_warn_within); renew it soon", cf.which, at(), formatDuration(warnWithin)), false, true
+	}
+	if nb := cf.chain[0].NotBefore; now.Before(nb) {
+		return fmt.Sprintf("certificate is not valid before %s; clients will refuse it until then", nb.UTC().Format(time.RFC3339)), false, true
+	}
+	return "", false, false
+}

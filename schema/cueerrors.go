@@ -1,0 +1,368 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/token"
+)
+
+// translateErrors turns CUE errors about file into diagnostics a person can act on: the
+// position of the user's text (never the schema's), what is wrong and what would be right.
+// idx may be nil (syntax errors). site names the site when err comes from unifying it with
+// #Site (paths then start with "#Site").
+func translateErrors(file string, err error, idx astIndex, site string) []Diagnostic {
+	type group struct {
+		path []string
+		errs []errors.Error
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, e := range errors.Errors(err) {
+		path := e.Path()
+		if len(path) > 0 && path[0] == "#Site" && site != "" {
+			path = append([]string{"sites", quoteKey(site)}, path[1:]...)
+		}
+		k := strings.Join(path, "\x00")
+		g := byKey[k]
+		if g == nil {
+			g = &group{path: path}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.errs = append(g.errs, e)
+	}
+	var ds []Diagnostic
+	seen := map[string]bool{}
+	for _, g := range groups {
+		d := describeGroup(file, g.path, g.errs, idx)
+		if k := d.String(); !seen[k] {
+			seen[k] = true
+			ds = append(ds, d)
+		}
+	}
+	sortDiags(ds)
+	return ds
+}
+
+func sortDiags(ds []Diagnostic) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+}
+
+// describeGroup words the errors CUE reports for one path.
+func describeGroup(file string, path []string, errs []errors.Error, idx astIndex) Diagnostic {
+	d := Diagnostic{File: file, Severity: SeverityError}
+	key := pathKey(path)
+	shown := displayPath(path)
+	pat := pattern(path)
+	// Position: the first position in the user's file, else the closest written ancestor.
+	p := token.NoPos
+	for _, e := range errs {
+		for _, ip := range append(e.InputPositions(), errors.Positions(e)...) {
+			if ip.IsValid() && ip.Filename() == file {
+				p = ip
+				break
+			}
+		}
+		if p.IsValid() {
+			break
+		}
+	}
+	var entry astEntry
+	var haveEntry bool
+	if idx != nil {
+		entry, haveEntry = idx[key]
+		if !p.IsValid() {
+			if e, ok := idx.lookup(key); ok {
+				p = e.label
+			}
+		}
+	}
+	d.Line, d.Col = p.Line(), p.Column()
+	if len(path) == 0 && len(errs) > 0 && errs[0].Position().Filename() == file {
+		// syntax errors and the like have no path
+		ep := errs[0].Position()
+		d.Line, d.Col = ep.Line(), ep.Column()
+	}
+
+	first := errs[0]
+	format0, args := first.Msg()
+	for _, e := range errs {
+		if f, _ := e.Msg(); f == "field not allowed" || f == "field is required but not present" {
+			first = e
+			format0, args = e.Msg()
+			break
+		}
+	}
+	want := expectations[pat]
+	found := ""
+	if haveEntry && entry.value != nil {
+		found = sourceText(entry.value)
+	}
+	switch {
+	case format0 == "field not allowed":
+		if k, ok := idx.keyAt(p); ok {
+			path = splitKey(k)
+		}
+		for len(path) > 1 && isIndex(path[len(path)-1]) {
+			path = path[:len(path)-1]
+		}
+		parent, name := path[:len(path)-1], path[len(path)-1]
+		ppat := pattern(parent)
+		switch {
+		case strings.HasSuffix(ppat, "routes"):
+			d.Message = fmt.Sprintf("route %s must start with \"/\" (a path prefix such as \"/\" or \"/api\")", strconv.Quote(strings.Trim(name, `"`)))
+		case strings.HasSuffix(ppat, "set"):
+			d.Message = fmt.Sprintf("%s is not a valid header name (letters, digits and hyphens, e.g. \"X-Frame-Options\")", name)
+		default:
+			fields := knownFields[ppat]
+			d.Message = fmt.Sprintf("unknown field %s in %s", strconv.Quote(strings.Trim(name, `"`)), contextName(parent))
+			if s := closest(strings.Trim(name, `"`), fields); s != "" {
+				d.Message += fmt.Sprintf("; did you mean %q?", s)
+			}
+			if len(fields) > 0 {
+				d.Message += fmt.Sprintf(" (%s may have: %s)", contextName(parent), strings.Join(fields, ", "))
+			}
+		}
+	case format0 == "field is required but not present":
+		d.Message = fmt.Sprintf("%s is missing the required field %q", contextName(path[:len(path)-1]), path[len(path)-1])
+		if want != "" {
+			d.Message += ": want " + want
+		}
+		if haveEntry {
+			d.Line, d.Col = entry.label.Line(), entry.label.Column()
+		} else if e, ok := idx.lookup(parentKey(key)); ok && idx != nil {
+			d.Line, d.Col = e.label.Line(), e.label.Column()
+		}
+	case format0 == "reference %q not found":
+		name := fmt.Sprint(args...)
+		d.Message = fmt.Sprintf("%s: unknown name %s; to write text, quote it: \"%s\"", shown, name, strings.Trim(name, `"`))
+		if shown == "" {
+			d.Message = d.Message[2:]
+		}
+	case format0 == "incompatible list lengths (%d and %d)":
+		d.Message = fmt.Sprintf("%s is empty", shown)
+		if want != "" {
+			d.Message += ": want " + want
+		}
+	case want != "" && (strings.HasPrefix(format0, "conflicting values") || strings.HasPrefix(format0, "invalid value") ||
+		strings.Contains(format0, "errors in empty disjunction") || strings.HasPrefix(format0, "value %v not")):
+		if found != "" {
+			d.Message = fmt.Sprintf("%s: %s is not valid here: want %s", shown, found, want)
+		} else {
+			d.Message = fmt.Sprintf("%s: want %s", shown, want)
+		}
+	default:
+		msg := first.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 && len(path) > 0 && strings.HasPrefix(msg, strings.Join(path, ".")) {
+			msg = msg[i+2:]
+		}
+		if shown != "" {
+			d.Message = shown + ": " + msg
+		} else {
+			d.Message = msg
+		}
+		if len(path) == 0 {
+			d.Message = "syntax error: " + msg
+			if i := strings.Index(msg, ": "); strings.HasPrefix(msg, file) && i >= 0 {
+				d.Message = "syntax error: " + msg[i+2:]
+			}
+		}
+	}
+	return d
+}
+
+// displayPath shows a path as the user writes it inside a site: `routes."/api".upstreams[0]`.
+func displayPath(path []string) string {
+	if len(path) >= 2 && path[0] == "sites" {
+		path = path[2:]
+	}
+	return pathKey(path)
+}
+
+// contextName names the struct at path for messages: `route "/api"`, `the site`, ...
+func contextName(path []string) string {
+	if len(path) <= 2 && len(path) > 0 && path[0] == "sites" {
+		return "the site"
+	}
+	p := pattern(path)
+	last := path[len(path)-1]
+	switch {
+	case strings.HasSuffix(p, "routes.*"):
+		return "route " + last
+	case strings.HasSuffix(p, "redirects.*"):
+		return "redirects[" + last + "]"
+	}
+	return "`" + displayPath(path) + "`"
+}
+
+// pattern generalises a path: list indexes, route paths, header names and the site name
+// become "*".
+func pattern(path []string) string {
+	out := make([]string, len(path))
+	for i, e := range path {
+		_, err := strconv.Atoi(e)
+		switch {
+		case err == nil && i > 0:
+			out[i] = "*"
+		case i == 1 && path[0] == "sites":
+			out[i] = "*"
+		case i > 0 && (path[i-1] == "routes" || path[i-1] == "set"):
+			out[i] = "*"
+		default:
+			out[i] = e
+		}
+	}
+	return strings.Join(out, ".")
+}
+
+// sourceText is the user's text for a value, on one line, shortened.
+func sourceText(x ast.Expr) string {
+	b, err := format.Node(x)
+	if err != nil {
+		return ""
+	}
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// closest returns the candidate nearest to s by edit distance, if it is near enough.
+func closest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD || (d == bestD && best == "" && strings.HasPrefix(c, s)) {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		for _, c := range candidates {
+			if strings.HasPrefix(c, s) || strings.HasPrefix(s, c) {
+				return c
+			}
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+const (
+	wantDuration = `a duration such as "5s", "1m30s" or "30d"`
+	wantHost     = `a host name such as "example.com" or "*.example.com" (no scheme, port or path)`
+	wantBool     = "true or false"
+	wantPath     = `a path starting with "/", e.g. "/api"`
+)
+
+// expectations say, per path pattern, what a valid value looks like.
+var expectations = map[string]string{
+	"sites":                                       "a struct of sites: `sites: NAME: {...}`",
+	"sites.*":                                     "a struct such as {hosts: [...], cert: \"certs/x.pem\", key: path: \"edge/x\", routes: ...}",
+	"sites.*.hosts":                               `a non-empty list of host names, e.g. ["example.com", "*.example.com"]`,
+	"sites.*.hosts.*":                             wantHost,
+	"sites.*.default":                             wantBool,
+	"sites.*.cert":                                `the path of the PEM certificate chain from the repo root, e.g. "certs/example.pem" (no leading "/" or "..")`,
+	"sites.*.key":                                 `where the private key is in Vault KV v2, e.g. key: path: "edge/example" (mount defaults to "secret", field to "key")`,
+	"sites.*.key.mount":                           `the KV v2 mount, e.g. "secret"`,
+	"sites.*.key.path":                            `the secret's path below the mount, e.g. "edge/example" (no leading "/" or "..")`,
+	"sites.*.key.field":                           `the secret's field holding the PEM key, e.g. "key"`,
+	"sites.*.key.version":                         "a KV v2 version number, 1 or more (leave it out for the latest)",
+	"sites.*.routes":                              `a struct of path prefix to route, e.g. routes: "/": upstreams: ["http://127.0.0.1:3001"]`,
+	"sites.*.routes.*":                            `a route such as {upstreams: ["http://127.0.0.1:3001"]}`,
+	"sites.*.routes.*.upstreams":                  `a non-empty list of URLs, e.g. ["http://127.0.0.1:3001"]`,
+	"sites.*.routes.*.upstreams.*":                `an http:// or https:// URL such as "http://127.0.0.1:3001"`,
+	"sites.*.routes.*.balance":                    `"round_robin" or "least_conn"`,
+	"sites.*.routes.*.strip_prefix":               wantBool,
+	"sites.*.routes.*.retries":                    "a whole number from 0 to 10",
+	"sites.*.routes.*.timeouts":                   `a struct such as {connect: "5s", response: "60s", idle: "90s"}`,
+	"sites.*.routes.*.timeouts.connect":           wantDuration,
+	"sites.*.routes.*.timeouts.response":          wantDuration,
+	"sites.*.routes.*.timeouts.idle":              wantDuration,
+	"sites.*.routes.*.health_check":               `a struct such as {path: "/healthz", interval: "10s"}`,
+	"sites.*.routes.*.health_check.path":          wantPath,
+	"sites.*.routes.*.health_check.interval":      wantDuration,
+	"sites.*.routes.*.health_check.timeout":       wantDuration,
+	"sites.*.routes.*.health_check.expect_status": "an HTTP status code from 100 to 599",
+	"sites.*.redirects":                           `a list of redirects, e.g. [{to: "https://example.com"}]`,
+	"sites.*.redirects.*":                         `a redirect such as {to: "https://example.com"}`,
+	"sites.*.redirects.*.to":                      `an http:// or https:// URL such as "https://example.com"`,
+	"sites.*.redirects.*.hosts":                   "a list of some of the site's hosts",
+	"sites.*.redirects.*.hosts.*":                 wantHost,
+	"sites.*.redirects.*.path":                    wantPath,
+	"sites.*.redirects.*.status":                  "301 or 308 (permanent), 302 or 307 (temporary)",
+	"sites.*.redirects.*.keep_path":               wantBool,
+	"sites.*.headers":                             `a struct such as {hsts: true, set: {"X-Frame-Options": "DENY"}, remove: ["Server"]}`,
+	"sites.*.headers.hsts":                        `true, false, or {max_age: "365d", include_subdomains: true, preload: false}`,
+	"sites.*.headers.hsts.max_age":                wantDuration,
+	"sites.*.headers.hsts.include_subdomains":     wantBool,
+	"sites.*.headers.hsts.preload":                wantBool,
+	"sites.*.headers.set":                         `a struct of header name to value, e.g. {"X-Frame-Options": "DENY"}`,
+	"sites.*.headers.set.*":                       "a string",
+	"sites.*.headers.remove":                      `a list of header names, e.g. ["Server", "X-Powered-By"]`,
+	"sites.*.headers.remove.*":                    `a header name such as "Server"`,
+	"defaults":                                    `a struct such as {hsts: true, timeouts: {connect: "5s"}}`,
+	"defaults.hsts":                               `true, false, or {max_age: "365d", include_subdomains: true, preload: false}`,
+	"defaults.hsts.max_age":                       wantDuration,
+	"defaults.hsts.include_subdomains":            wantBool,
+	"defaults.hsts.preload":                       wantBool,
+	"defaults.timeouts":                           `a struct such as {connect: "5s", response: "60s", idle: "90s"}`,
+	"defaults.timeouts.connect":                   wantDuration,
+	"defaults.timeouts.response":                  wantDuration,
+	"defaults.timeouts.idle":                      wantDuration,
+	"policy":                                      `a struct such as {allowed_upstreams: ["127.0.0.0/8"], cert_warn_within: "30d"}`,
+	"policy.allowed_upstreams":                    `a list of CIDR networks, addresses or host names, e.g. ["127.0.0.0/8", "10.0.0.0/8", "app.internal"]`,
+	"policy.allowed_upstreams.*":                  `a CIDR network, address or host name such as "10.0.0.0/8"`,
+	"policy.cert_warn_within":                     wantDuration,
+	"policy.cert_error_within":                    wantDuration,
+	"policy.allow_wildcard_overlap":               wantBool,
+}
+
+// knownFields lists the fields each struct may have, for "did you mean" messages.
+var knownFields = map[string][]string{
+	"sites.*":                       {"hosts", "default", "cert", "key", "routes", "redirects", "headers"},
+	"sites.*.key":                   {"mount", "path", "field", "version"},
+	"sites.*.routes.*":              {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check"},
+	"sites.*.routes.*.timeouts":     {"connect", "response", "idle"},
+	"sites.*.routes.*.health_check": {"path", "interval", "timeout", "expect_status"},
+	"sites.*.redirects.*":           {"to", "hosts", "path", "status", "keep_path"},
+	"sites.*.headers":               {"hsts", "set", "remove"},
+	"sites.*.headers.hsts":          {"max_age", "include_subdomains", "preload"},
+	"defaults":                      {"hsts", "timeouts"},
+	"defaults.hsts":                 {"max_age", "include_subdomains", "preload"},
+	"defaults.timeouts":             {"connect", "response", "idle"},
+	"policy":                        {"allowed_upstreams", "cert_warn_within", "cert_error_within", "allow_wildcard_overlap"},
+}

@@ -1,0 +1,56 @@
+package schema_test
+
+import (
+	"crypto/tls"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/edgectl/edge/schema"
+)
+
+// TestExampleConfig keeps examples/config valid and as the docs describe it.
+func TestExampleConfig(t *testing.T) {
+	root := filepath.Join("..", "examples")
+	cfg, err := schema.LoadDir(filepath.Join(root, "config"))
+	if err != nil {
+		t.Fatalf("examples/config is invalid:\n%v", err)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("examples/config has warnings:\n%v", cfg.Warnings)
+	}
+	byName := map[string]*schema.Site{}
+	for _, s := range cfg.Sites {
+		byName[s.Name] = s
+	}
+	acme, shops, old := byName["acme"], byName["shops"], byName["old-acme"]
+	if acme == nil || shops == nil || old == nil || len(cfg.Sites) != 3 {
+		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme", len(cfg.Sites), byName)
+	}
+	if !acme.Default || len(acme.Routes) != 2 || len(acme.Routes[0].Upstreams) != 2 {
+		t.Errorf("acme: default %v, routes %+v; want the default site with two upstreams on /", acme.Default, acme.Routes)
+	}
+	if r := acme.Routes[1]; r.Path != "/api" || !r.StripPrefix || r.Timeouts.Response.Minutes() != 2 || r.Timeouts.Connect.Seconds() != 2 {
+		t.Errorf("acme /api: got %+v; want strip_prefix, response 2m, connect 2s (repo default)", r)
+	}
+	if shops.Hosts[1] != "*.shops.example.test" {
+		t.Errorf("shops hosts: %v", shops.Hosts)
+	}
+	if len(old.Routes) != 0 || len(old.Redirects) != 1 || old.Redirects[0].Status != 308 || !old.Redirects[0].KeepPath {
+		t.Errorf("old-acme: routes %v redirects %+v; want one 308 redirect keeping the path", old.Routes, old.Redirects)
+	}
+	if h := acme.Headers.HSTS; h == nil || h.MaxAge.Hours() != 365*24 {
+		t.Errorf("acme HSTS: %+v; want on for 365d", h)
+	}
+	// The committed test keys match the certificates (examples/keys is a local key dir).
+	for _, s := range cfg.Sites {
+		key, err := os.ReadFile(filepath.Join(root, "keys", s.Key.Mount, filepath.FromSlash(s.Key.Path), s.Key.Field+".pem"))
+		if err != nil {
+			t.Errorf("site %s: %v", s.Name, err)
+			continue
+		}
+		if _, err := tls.X509KeyPair(s.Cert.PEM, key); err != nil {
+			t.Errorf("site %s: key does not match certificate: %v", s.Name, err)
+		}
+	}
+}

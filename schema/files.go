@@ -1,0 +1,217 @@
+package schema
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// DefaultMaxFileSize is the largest file the loader reads when LoaderOptions.MaxFileSize is
+// zero: 1 MiB.
+const DefaultMaxFileSize = 1 << 20
+
+// maxLinkHops bounds how many symbolic links are followed to reach one file.
+const maxLinkHops = 8
+
+// repoReader reads files of a config repo through an fs.FS, refusing what a config repo
+// should never contain: files that are too large, symbolic links out of the repo, and
+// directories where a file is expected.
+type repoReader struct {
+	fsys    fs.FS
+	maxSize int64
+}
+
+// fileError is a problem with a file as a whole, already worded for a person.
+type fileError struct {
+	file string
+	msg  string
+}
+
+func (e *fileError) Error() string { return e.file + ": " + e.msg }
+
+func (e *fileError) diag() Diagnostic {
+	return Diagnostic{File: e.file, Severity: SeverityError, Message: e.file + " " + e.msg}
+}
+
+// errNotExist reports a missing file (a *fileError wraps it in messages).
+var errNotExist = errors.New("schema: file does not exist")
+
+// resolve follows symbolic links from name, which is a slash-separated path relative to the
+// repo root, and returns the path of the file or directory it finally names. It refuses
+// links that leave the repo and link chains longer than maxLinkHops.
+func (r *repoReader) resolve(name string) (string, fs.FileInfo, error) {
+	orig := name
+	for hop := 0; ; hop++ {
+		info, err := lstat(r.fsys, name)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return "", nil, errNotExist
+			}
+			return "", nil, &fileError{orig, fmt.Sprintf("cannot read it: %v", cleanErr(err))}
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			return name, info, nil
+		}
+		if hop >= maxLinkHops {
+			return "", nil, &fileError{orig, fmt.Sprintf("is a chain of more than %d symbolic links (a loop?); replace it with the file itself", maxLinkHops)}
+		}
+		target, err := fs.ReadLink(r.fsys, name)
+		if err != nil {
+			return "", nil, &fileError{orig, fmt.Sprintf("is a symbolic link that cannot be read: %v", cleanErr(err))}
+		}
+		if path.IsAbs(target) || strings.HasPrefix(target, "\\") || (len(target) > 1 && target[1] == ':') {
+			return "", nil, &fileError{orig, fmt.Sprintf("is a symbolic link to %q, outside the repo; links may only point at files inside the repo (use a relative path)", target)}
+		}
+		next := path.Join(path.Dir(name), target)
+		if next == ".." || strings.HasPrefix(next, "../") {
+			return "", nil, &fileError{orig, fmt.Sprintf("is a symbolic link to %q, which is outside the repo; links may only point at files inside the repo", target)}
+		}
+		name = next
+	}
+}
+
+// lstat is fs.Lstat when the file system supports it (Go 1.25+ ReadLinkFS), else fs.Stat.
+func lstat(fsys fs.FS, name string) (fs.FileInfo, error) {
+	if _, ok := fsys.(fs.ReadLinkFS); ok {
+		return fs.Lstat(fsys, name)
+	}
+	return fs.Stat(fsys, name)
+}
+
+// fileRef is a regular file of the repo, resolved and checked but maybe not yet read.
+type fileRef struct {
+	r      *repoReader
+	name   string // as asked for
+	real   string // after following links
+	gitID  [32]byte
+	hasGit bool
+	data   []byte
+}
+
+// stat resolves name (following links inside the repo) to a regular file within the size
+// limit.
+func (r *repoReader) stat(name string) (*fileRef, error) {
+	real, info, err := r.resolve(name)
+	if err != nil {
+		if err == errNotExist {
+			return nil, &fileError{name, "does not exist"}
+		}
+		return nil, err
+	}
+	if info.IsDir() {
+		return nil, &fileError{name, "is a directory, but a file is expected here"}
+	}
+	if !info.Mode().IsRegular() {
+		return nil, &fileError{name, fmt.Sprintf("is not a regular file (%v)", info.Mode().Type())}
+	}
+	if info.Size() > r.maxSize {
+		return nil, &fileError{name, fmt.Sprintf("is %d bytes, larger than the limit of %d bytes; a site declaration or certificate is never this large", info.Size(), r.maxSize)}
+	}
+	f := &fileRef{r: r, name: name, real: real}
+	// A git tree (reconcile.TreeFS) knows each blob's hash: equal hashes mean equal content,
+	// so unchanged files need not even be read.
+	if h, ok := info.Sys().(plumbing.Hash); ok && !h.IsZero() {
+		copy(f.gitID[:], "git\x00")
+		copy(f.gitID[4:], h[:])
+		f.hasGit = true
+	}
+	return f, nil
+}
+
+// read returns the file's content.
+func (f *fileRef) read() ([]byte, error) {
+	if f.data != nil {
+		return f.data, nil
+	}
+	b, err := fs.ReadFile(f.r.fsys, f.real)
+	if err != nil {
+		return nil, &fileError{f.name, fmt.Sprintf("cannot be read: %v", cleanErr(err))}
+	}
+	if int64(len(b)) > f.r.maxSize {
+		return nil, &fileError{f.name, fmt.Sprintf("is larger than the limit of %d bytes; a site declaration or certificate is never this large", f.r.maxSize)}
+	}
+	f.data = b
+	return b, nil
+}
+
+// id identifies the file's content: its git blob hash when the file system knows it, else
+// the SHA-256 of the content.
+func (f *fileRef) id() ([32]byte, error) {
+	if f.hasGit {
+		return f.gitID, nil
+	}
+	b, err := f.read()
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}
+
+// readFile reads the regular file name (following links inside the repo).
+func (r *repoReader) readFile(name string) ([]byte, error) {
+	f, err := r.stat(name)
+	if err != nil {
+		return nil, err
+	}
+	return f.read()
+}
+
+// readDir lists dir (following links inside the repo). A missing directory yields
+// errNotExist.
+func (r *repoReader) readDir(dir string) ([]fs.DirEntry, error) {
+	real, info, err := r.resolve(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return nil, &fileError{dir, "is a file, but a directory of site declarations is expected here"}
+	}
+	ents, err := fs.ReadDir(r.fsys, real)
+	if err != nil {
+		return nil, &fileError{dir, fmt.Sprintf("cannot be listed: %v", cleanErr(err))}
+	}
+	return ents, nil
+}
+
+// cleanErr drops the *fs.PathError wrapper, whose path is absolute and repeats the file name.
+func cleanErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// checkText reports where b is not UTF-8 text (or holds a NUL byte) as a 1-based line and
+// column, or ok.
+func checkText(b []byte) (line, col int, msg string, ok bool) {
+	line, col = 1, 1
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c == 0 {
+			return line, col, "holds a NUL byte; it is binary, not a CUE text file", false
+		}
+		if c < utf8.RuneSelf {
+			i++
+			if c == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return line, col, fmt.Sprintf("is not valid UTF-8 (byte 0x%02x); save the file as UTF-8", c), false
+		}
+		i += n
+		col++
+	}
+	return 0, 0, "", true
+}

@@ -1,0 +1,434 @@
+package schema
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Default expiry windows when neither the repo's policy nor LoaderOptions set them.
+const (
+	DefaultCertWarnWithin  = 30 * 24 * time.Hour
+	DefaultCertErrorWithin = 0 // only an expired certificate is an error
+)
+
+// RepoFile is the optional repo-level file of fleet-wide defaults and policy.
+const RepoFile = "edge.cue"
+
+// SitesDir is the directory holding one sites/<name>.cue file per site.
+const SitesDir = "sites"
+
+// LoaderOptions configure a Loader. The zero value is ready to use.
+type LoaderOptions struct {
+	// Now returns the time certificates are judged at. Nil means time.Now.
+	Now func() time.Time
+	// CertWarnWithin overrides the repo's policy.cert_warn_within. Zero keeps the repo's
+	// (default 30 days); negative turns the warning off.
+	CertWarnWithin time.Duration
+	// CertErrorWithin overrides the repo's policy.cert_error_within. Zero keeps the repo's
+	// (default: only expired certificates are errors); negative means only expired.
+	CertErrorWithin time.Duration
+	// LenientExpiry reports expired and expiring certificates as warnings, never errors. An
+	// agent may set it so one site's expired certificate does not hold back every other
+	// site's changes (the data plane serves what it is given; clients will refuse it).
+	LenientExpiry bool
+	// MaxFileSize limits each file read. Zero means DefaultMaxFileSize (1 MiB).
+	MaxFileSize int64
+	// Workers bounds the files evaluated in parallel. Zero means GOMAXPROCS.
+	Workers int
+}
+
+// Loader loads config repos, remembering each file's result by content hash so that
+// loading a repo again costs work only for the files that changed. It is safe for
+// concurrent use (loads are serialised). The CUE evaluation state of a load is dropped when
+// the load returns, so memory does not grow from load to load.
+type Loader struct {
+	opts LoaderOptions
+
+	mu    sync.Mutex             // held by Load
+	cmu   sync.Mutex             // guards sites and certs against a load's workers
+	sites map[string]*siteResult // by file path
+	certs map[string]*certResult // by file path
+	built map[string]*builtEntry // by site file path
+	repo  *repoResult
+}
+
+type siteResult struct {
+	hash  [32]byte
+	decl  *siteDecl
+	diags []Diagnostic
+}
+
+type certResult struct {
+	hash  [32]byte
+	pem   []byte
+	facts *certFacts
+}
+
+type repoResult struct {
+	hash  [32]byte
+	exist bool
+	decl  *repoDecl
+	diags []Diagnostic
+}
+
+// NewLoader returns a Loader with opts.
+func NewLoader(opts LoaderOptions) *Loader {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	return &Loader{opts: opts, sites: map[string]*siteResult{}, certs: map[string]*certResult{}, built: map[string]*builtEntry{}}
+}
+
+// Load validates the config repo in fsys once with default options. A Loader kept across
+// loads is faster; see NewLoader.
+func Load(fsys fs.FS) (*Config, error) { return NewLoader(LoaderOptions{}).Load(fsys) }
+
+// LoadDir validates the config repo in directory dir.
+func LoadDir(dir string) (*Config, error) { return Load(os.DirFS(dir)) }
+
+// Load validates the config repo in fsys: the optional edge.cue at the root and every
+// sites/*.cue file with the certificates they name. On success it returns the Config (with
+// warnings in Config.Warnings). When the repo is invalid it returns a nil Config and
+// Diagnostics holding every error and warning, sorted by file and position.
+//
+// Sites whose file, certificate and edge.cue are unchanged since the previous load are the
+// very same *Site values (with equal Digest): treat every returned value as read-only.
+func (l *Loader) Load(fsys fs.FS) (*Config, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := &repoReader{fsys: fsys, maxSize: l.opts.MaxFileSize}
+	var ds []Diagnostic
+	evals := newEvaluatorPool()
+
+	// The repo-level file.
+	repo, rds := l.loadRepo(r, evals)
+	ds = append(ds, rds...)
+
+	// The site files.
+	ents, err := r.readDir(SitesDir)
+	switch {
+	case err == errNotExist:
+		ds = append(ds, Diagnostic{File: SitesDir, Severity: SeverityError,
+			Message: "the repo has no sites/ directory; an edge config repo declares each site in sites/<name>.cue"})
+	case err != nil:
+		ds = append(ds, fileDiag(err))
+	}
+	type job struct {
+		name, file string
+		res        *siteResult
+		cert       *certResult
+		ds         []Diagnostic
+	}
+	var jobs []*job
+	for _, e := range ents {
+		n := e.Name()
+		file := SitesDir + "/" + n
+		if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".cue") {
+			if e.IsDir() && !strings.HasPrefix(n, ".") {
+				ds = append(ds, Diagnostic{File: file, Severity: SeverityWarning,
+					Message: file + " is a directory; site files must be directly in sites/, so it is ignored"})
+			}
+			continue
+		}
+		name := strings.TrimSuffix(n, ".cue")
+		if !siteName.MatchString(name) {
+			ds = append(ds, Diagnostic{File: file, Severity: SeverityError,
+				Message: fmt.Sprintf("%q is not a valid site name; name site files with lower-case letters, digits, '.', '-' and '_' (e.g. sites/example-com.cue)", name)})
+			continue
+		}
+		jobs = append(jobs, &job{name: name, file: file})
+	}
+	// Evaluate in parallel; each worker has its own CUE context.
+	var wg sync.WaitGroup
+	next := make(chan *job)
+	for w := 0; w < min(l.opts.Workers, max(len(jobs), 1)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ev *evaluator
+			for j := range next {
+				j.res, j.cert, j.ds = l.loadSite(r, j.name, j.file, &ev, evals)
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+
+	// Assemble, then check across files.
+	now := l.opts.Now()
+	warn, errw := l.windows(repo)
+	cfg := &Config{Defaults: repo.defaults(warn, errw)}
+	seenSites := make(map[string]bool, len(jobs))
+	seenCerts := make(map[string]bool, len(jobs))
+	var built []*builtSite
+	var decls []*siteDecl
+	for _, j := range jobs {
+		ds = append(ds, j.ds...)
+		seenSites[j.file] = true
+		if j.res == nil || j.res.decl == nil || hasError(j.res.diags) {
+			continue
+		}
+		decls = append(decls, j.res.decl)
+		if j.cert == nil {
+			continue // the certificate file could not be read: already reported
+		}
+		seenCerts[j.res.decl.cert.s] = true
+		b, bds := l.build(j.res, j.cert, repo, now, warn, errw)
+		ds = append(ds, bds...)
+		if b != nil {
+			built = append(built, b)
+		}
+	}
+	ds = append(ds, crossCheck(decls, repo.decl.allowOverlap)...)
+	l.evict(seenSites, seenCerts)
+	evals.close()
+
+	sortDiags(ds)
+	if hasError(ds) {
+		return nil, Diagnostics(ds)
+	}
+	sort.Slice(built, func(i, j int) bool { return built[i].site.Name < built[j].site.Name })
+	for _, b := range built {
+		cfg.Sites = append(cfg.Sites, b.site)
+	}
+	if len(cfg.Sites) == 0 {
+		ds = append(ds, Diagnostic{File: SitesDir, Severity: SeverityWarning, Message: "declares no sites; nothing will be served"})
+	}
+	cfg.Warnings = Diagnostics(ds)
+	if len(ds) == 0 {
+		cfg.Warnings = nil
+	}
+	return cfg, nil
+}
+
+// siteName is what a site's file name (without .cue) must look like.
+var siteName = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,126}[a-z0-9])?$`)
+
+func hasError(ds []Diagnostic) bool {
+	for _, d := range ds {
+		if d.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
+func fileDiag(err error) Diagnostic {
+	if fe, ok := err.(*fileError); ok {
+		return fe.diag()
+	}
+	return Diagnostic{Severity: SeverityError, Message: err.Error()}
+}
+
+// loadRepo reads and evaluates edge.cue (or reuses the cached result).
+func (l *Loader) loadRepo(r *repoReader, evals *evaluatorPool) (*repoResult, []Diagnostic) {
+	f, err := r.stat(RepoFile)
+	var h [32]byte
+	if err == nil {
+		h, err = f.id()
+	}
+	if err != nil {
+		if fe, ok := err.(*fileError); ok && fe.msg == "does not exist" {
+			if l.repo == nil || l.repo.exist {
+				l.repo = &repoResult{decl: &repoDecl{}}
+			}
+			return l.repo, nil
+		}
+		return &repoResult{decl: &repoDecl{}}, []Diagnostic{fileDiag(err)}
+	}
+	if l.repo != nil && l.repo.exist && l.repo.hash == h {
+		return l.repo, l.repo.diags
+	}
+	b, err := f.read()
+	if err != nil {
+		return &repoResult{decl: &repoDecl{}}, []Diagnostic{fileDiag(err)}
+	}
+	ev, err := evals.get()
+	if err != nil {
+		return &repoResult{decl: &repoDecl{}}, []Diagnostic{{File: RepoFile, Severity: SeverityError, Message: err.Error()}}
+	}
+	decl, ds := ev.evalRepo(RepoFile, b)
+	evals.put(ev)
+	if decl == nil {
+		decl = &repoDecl{}
+	}
+	l.repo = &repoResult{hash: h, exist: true, decl: decl, diags: ds}
+	return l.repo, ds
+}
+
+// loadSite reads, evaluates and checks one site file and its certificate, reusing cached
+// results for unchanged content. It runs on a worker goroutine.
+func (l *Loader) loadSite(r *repoReader, name, file string, ev **evaluator, evals *evaluatorPool) (*siteResult, *certResult, []Diagnostic) {
+	f, err := r.stat(file)
+	if err != nil {
+		return nil, nil, []Diagnostic{fileDiag(err)}
+	}
+	h, err := f.id()
+	if err != nil {
+		return nil, nil, []Diagnostic{fileDiag(err)}
+	}
+	l.cmu.Lock()
+	res := l.sites[file]
+	l.cmu.Unlock()
+	if res == nil || res.hash != h {
+		b, err := f.read()
+		if err != nil {
+			return nil, nil, []Diagnostic{fileDiag(err)}
+		}
+		if *ev == nil {
+			e, err := evals.get()
+			if err != nil {
+				return nil, nil, []Diagnostic{{File: file, Severity: SeverityError, Message: err.Error()}}
+			}
+			*ev = e
+		}
+		decl, ds := safeEvalSite(*ev, name, file, b)
+		res = &siteResult{hash: h, decl: decl, diags: ds}
+		l.cmu.Lock()
+		l.sites[file] = res
+		l.cmu.Unlock()
+	}
+	ds := res.diags
+	if res.decl == nil || hasError(ds) {
+		return res, nil, ds
+	}
+	certFile := res.decl.cert.s
+	certErr := func(err error) (*siteResult, *certResult, []Diagnostic) {
+		msg := err.Error()
+		if fe, ok := err.(*fileError); ok {
+			msg = fe.msg
+		}
+		p := res.decl.cert.p
+		return res, nil, append(append([]Diagnostic(nil), ds...), Diagnostic{File: file, Line: p.line, Col: p.col, Severity: SeverityError,
+			Message: fmt.Sprintf("certificate file %s %s", certFile, msg)})
+	}
+	cf, err := r.stat(certFile)
+	if err != nil {
+		return certErr(err)
+	}
+	ch, err := cf.id()
+	if err != nil {
+		return certErr(err)
+	}
+	l.cmu.Lock()
+	cr := l.certs[certFile]
+	l.cmu.Unlock()
+	if cr == nil || cr.hash != ch {
+		cb, err := cf.read()
+		if err != nil {
+			return certErr(err)
+		}
+		cr = &certResult{hash: ch, pem: cb, facts: parseCertChain(cb)}
+		l.cmu.Lock()
+		l.certs[certFile] = cr
+		l.cmu.Unlock()
+	}
+	return res, cr, ds
+}
+
+// safeEvalSite turns a panic inside CUE into a diagnostic: one hostile file must not take
+// the process down.
+func safeEvalSite(ev *evaluator, name, file string, b []byte) (decl *siteDecl, ds []Diagnostic) {
+	defer func() {
+		if p := recover(); p != nil {
+			decl = nil
+			ds = []Diagnostic{{File: file, Severity: SeverityError, Message: fmt.Sprintf("could not be evaluated (internal error in the CUE evaluator: %v); simplify the file", p)}}
+		}
+	}()
+	return ev.evalSite(name, file, b)
+}
+
+// evict forgets files that are gone from the repo.
+func (l *Loader) evict(sites, certs map[string]bool) {
+	for k := range l.sites {
+		if !sites[k] {
+			delete(l.sites, k)
+		}
+	}
+	for k := range l.built {
+		if !sites[k] {
+			delete(l.built, k)
+		}
+	}
+	for k := range l.certs {
+		if !certs[k] {
+			delete(l.certs, k)
+		}
+	}
+}
+
+// windows returns the effective expiry windows.
+func (l *Loader) windows(repo *repoResult) (warn, errw time.Duration) {
+	warn, errw = DefaultCertWarnWithin, DefaultCertErrorWithin
+	if p := repo.decl.warnWithin; p != nil {
+		warn = *p
+	}
+	if p := repo.decl.errorWithin; p != nil {
+		errw = *p
+	}
+	if o := l.opts.CertWarnWithin; o != 0 {
+		warn = max(o, 0)
+	}
+	if o := l.opts.CertErrorWithin; o != 0 {
+		errw = max(o, 0)
+	}
+	return warn, errw
+}
+
+// evaluatorPool hands out evaluators for one load; they are dropped with it.
+type evaluatorPool struct {
+	mu   sync.Mutex
+	free []*evaluator
+}
+
+func newEvaluatorPool() *evaluatorPool { return &evaluatorPool{} }
+
+func (p *evaluatorPool) get() (*evaluator, error) {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		e := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return e, nil
+	}
+	p.mu.Unlock()
+	return newEvaluator()
+}
+
+func (p *evaluatorPool) put(e *evaluator) {
+	p.mu.Lock()
+	p.free = append(p.free, e)
+	p.mu.Unlock()
+}
+
+func (p *evaluatorPool) close() {
+	p.mu.Lock()
+	p.free = nil
+	p.mu.Unlock()
+}
+
+func hexDigest(parts ...[32]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write(p[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,121 @@
+package schema
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// parseUpstream checks an upstream base URL: http or https, a host (name or IP address) and
+// an optional port and path; no user, query or fragment. It returns the host (IP address
+// text or lower-case name). The error is a sentence fragment for "upstream %q ...".
+func parseUpstream(raw string) (host string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("is not a URL (%s); want e.g. \"http://127.0.0.1:3001\"", strings.TrimPrefix(cleanURLErr(err), raw+": "))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("has scheme %q; want http or https, e.g. \"http://127.0.0.1:3001\"", u.Scheme)
+	}
+	if u.Opaque != "" || u.Host == "" {
+		return "", fmt.Errorf("has no host; want e.g. \"http://127.0.0.1:3001\"")
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("carries a user name or password; credentials do not belong in the config repo")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		return "", fmt.Errorf("has a query or fragment; an upstream is a base URL (scheme, host, port and optional path)")
+	}
+	host = u.Hostname()
+	if host == "" {
+		return "", fmt.Errorf("has no host; want e.g. \"http://127.0.0.1:3001\"")
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("has port %q; want a number from 1 to 65535", p)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "", fmt.Errorf("has an empty port; write the port number or leave out the colon")
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return "", fmt.Errorf("has an IPv6 zone; use an address without %%zone")
+		}
+		if a.IsUnspecified() {
+			return "", fmt.Errorf("has the unspecified address %s; connect to a real address such as 127.0.0.1", a)
+		}
+		return a.Unmap().String(), nil
+	}
+	if strings.ContainsAny(host, "[]") {
+		return "", fmt.Errorf("has an invalid IPv6 address %q", host)
+	}
+	n, err := normalizeHost(host)
+	if err != nil || strings.HasPrefix(n, "*.") {
+		return "", fmt.Errorf("has host %q, which is not a valid host name or IP address", host)
+	}
+	return n, nil
+}
+
+func cleanURLErr(err error) string {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// allowEntry is one entry of policy.allowed_upstreams.
+type allowEntry struct {
+	prefix netip.Prefix // valid for networks and addresses
+	host   string       // lower-case name or "*.suffix" otherwise
+}
+
+// parseAllowEntry parses "10.0.0.0/8", "127.0.0.1", "::1", "app.internal" or "*.internal".
+func parseAllowEntry(s string) (allowEntry, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return allowEntry{prefix: p.Masked()}, nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return allowEntry{prefix: netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())}, nil
+	}
+	if strings.Contains(s, "/") {
+		return allowEntry{}, fmt.Errorf("is not a valid CIDR network; want e.g. \"10.0.0.0/8\" or \"127.0.0.1/32\"")
+	}
+	if _, _, err := net.SplitHostPort(s); err == nil {
+		return allowEntry{}, fmt.Errorf("has a port; list networks, addresses or host names without ports")
+	}
+	h, err := normalizeHost(s)
+	if err != nil {
+		if !strings.Contains(s, ".") && s != "" {
+			// single-label names such as "localhost" are fine for upstreams
+			if h2, err2 := hostProfile.ToASCII(s); err2 == nil {
+				return allowEntry{host: strings.ToLower(h2)}, nil
+			}
+		}
+		return allowEntry{}, fmt.Errorf("is neither a CIDR network, an IP address nor a host name: host %s", err)
+	}
+	return allowEntry{host: h}, nil
+}
+
+// allowed reports whether an upstream host (from parseUpstream) is in one of entries.
+func allowed(entries []allowEntry, host string) bool {
+	if len(entries) == 0 {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	for _, e := range entries {
+		if err == nil {
+			if e.prefix.IsValid() && e.prefix.Contains(a) {
+				return true
+			}
+			continue
+		}
+		if e.host != "" && hostMatches(e.host, host) {
+			return true
+		}
+	}
+	return false
+}
