@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/schema"
+)
+
+func init() {
+	register(command{name: "agent", summary: "poll the config repo, fetch keys, serve the sites", run: runAgentCmd})
+}
+
+// agentConfig is everything startAgent needs; the agent command fills it from flags and the
+// demo fills it directly.
+type agentConfig struct {
+	Repo, Ref, Subdir string
+	Interval          time.Duration
+	GitAuth           reconcile.GitAuth
+	SigningKeyring    string // armored OpenPGP keyring file; empty: no signature policy
+
+	Keys       string // "dir" or "vault"
+	KeyDir     string
+	Vault      reconcile.VaultConfig
+	KeyRefresh time.Duration
+
+	Listen, HTTPListen, AdminListen string
+	WebhookSecret                   []byte
+
+	Logger    *slog.Logger
+	AccessLog *slog.Logger // nil: no access log
+}
+
+// agentRun is a started agent: the data plane serving and the reconcile loop polling.
+type agentRun struct {
+	Server *edge.Server
+	Agent  *reconcile.Agent
+	Source *reconcile.GitSource
+
+	loopDone chan error
+	closeKey func()
+}
+
+// startAgent binds the listeners and starts polling. The agent runs until ctx is done; then
+// call Stop to drain.
+func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
+	if c.Repo == "" {
+		return nil, errors.New("no config repo: set --repo or EDGE_REPO")
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	gitOpts := reconcile.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, Logger: log}
+	if c.SigningKeyring != "" {
+		pol, err := reconcile.LoadSignaturePolicy(c.SigningKeyring)
+		if err != nil {
+			return nil, fmt.Errorf("signature policy: %w", err)
+		}
+		gitOpts.Signatures = pol
+	}
+	src, err := reconcile.NewGitSource(gitOpts)
+	if err != nil {
+		return nil, err
+	}
+
+	var keys reconcile.KeySource
+	closeKey := func() {}
+	switch c.Keys {
+	case "dir":
+		if c.KeyDir == "" {
+			return nil, errors.New("--keys dir needs --key-dir")
+		}
+		keys = reconcile.DirKeys{Dir: c.KeyDir}
+	case "vault":
+		c.Vault.Logger = log
+		vk, err := reconcile.NewVaultKeys(ctx, c.Vault)
+		if err != nil {
+			return nil, fmt.Errorf("vault: %w", err)
+		}
+		keys, closeKey = vk, func() { vk.Close() }
+	default:
+		return nil, fmt.Errorf("--keys %q: want dir or vault", c.Keys)
+	}
+
+	srv := edge.NewServer(edge.Options{
+		Listen: c.Listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen,
+		Logger: log, AccessLog: c.AccessLog,
+	})
+	agent, err := reconcile.NewAgent(reconcile.AgentOptions{
+		Source: src,
+		// An expired certificate is one site's trouble (a warning in status), not a reason
+		// to hold back every other site's changes.
+		Loader:     schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}),
+		Keys:       keys,
+		Publisher:  srv,
+		Interval:   c.Interval,
+		KeyRefresh: c.KeyRefresh,
+		Logger:     log,
+		Registerer: srv.Registry(),
+	})
+	if err != nil {
+		closeKey()
+		return nil, err
+	}
+	mux := srv.AdminMux()
+	mux.Handle("/status", reconcile.StatusHandler(agent))
+	mux.Handle("/webhook/git", &reconcile.WebhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log})
+	if err := srv.Start(ctx); err != nil {
+		closeKey()
+		return nil, err
+	}
+	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey}
+	go func() { r.loopDone <- agent.Run(ctx) }()
+	return r, nil
+}
+
+// Stop waits for the reconcile loop (whose context must be done) and drains the listeners.
+func (r *agentRun) Stop(timeout time.Duration) error {
+	<-r.loopDone
+	defer r.closeKey()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return r.Server.Shutdown(ctx)
+}
+
+func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := flag.NewFlagSet("agent", flag.ContinueOnError)
+	f.SetOutput(stderr)
+	var c agentConfig
+	var tokenFile, webhookFile, logFormat, accessLog string
+	f.StringVar(&c.Repo, "repo", env("EDGE_REPO", ""), "config repo URL or path (https://, ssh://, file://, local path) [EDGE_REPO]")
+	f.StringVar(&c.Ref, "ref", env("EDGE_REF", ""), "branch or tag to follow; empty: the remote's HEAD [EDGE_REF]")
+	f.StringVar(&c.Subdir, "subdir", env("EDGE_SUBDIR", ""), "directory of the repo holding the config [EDGE_SUBDIR]")
+	f.DurationVar(&c.Interval, "interval", envDuration("EDGE_INTERVAL", 30*time.Second), "poll interval, jittered [EDGE_INTERVAL]")
+	f.StringVar(&c.GitAuth.Username, "git-username", env("EDGE_GIT_USERNAME", ""), "HTTPS user name [EDGE_GIT_USERNAME]")
+	f.StringVar(&tokenFile, "git-token-file", env("EDGE_GIT_TOKEN_FILE", ""), "file holding an HTTPS token or password [EDGE_GIT_TOKEN_FILE]")
+	f.StringVar(&c.GitAuth.SSHKeyFile, "git-ssh-key", env("EDGE_GIT_SSH_KEY", ""), "SSH private key for ssh:// repos [EDGE_GIT_SSH_KEY]")
+	f.StringVar(&c.GitAuth.KnownHostsFile, "git-known-hosts", env("EDGE_GIT_KNOWN_HOSTS", ""), "known_hosts file for SSH [EDGE_GIT_KNOWN_HOSTS]")
+	f.StringVar(&c.SigningKeyring, "require-signed-by", env("EDGE_SIGNING_KEYRING", ""), "armored OpenPGP keyring; commits not signed by one of its keys are refused [EDGE_SIGNING_KEYRING]")
+	f.StringVar(&c.KeyDir, "key-dir", env("EDGE_KEY_DIR", ""), "local key directory <dir>/<mount>/<path>/<field>.pem [EDGE_KEY_DIR]")
+	f.StringVar(&c.Keys, "keys", env("EDGE_KEYS", ""), "key source: dir or vault (default: dir if --key-dir is set, else vault) [EDGE_KEYS]")
+	f.StringVar(&c.Vault.Address, "vault-addr", env("VAULT_ADDR", ""), "Vault address [VAULT_ADDR]")
+	f.StringVar(&c.Vault.CACert, "vault-cacert", env("VAULT_CACERT", ""), "PEM CAs for Vault's certificate [VAULT_CACERT]")
+	f.StringVar(&c.Vault.TokenFile, "vault-token-file", env("VAULT_TOKEN_FILE", ""), "file holding the Vault token, re-read on change (else $VAULT_TOKEN) [VAULT_TOKEN_FILE]")
+	f.StringVar(&c.Vault.AppRole.RoleID, "vault-role-id", env("VAULT_ROLE_ID", ""), "AppRole role_id [VAULT_ROLE_ID]")
+	f.StringVar(&c.Vault.AppRole.SecretIDFile, "vault-secret-id-file", env("VAULT_SECRET_ID_FILE", ""), "file holding the AppRole secret_id [VAULT_SECRET_ID_FILE]")
+	f.DurationVar(&c.KeyRefresh, "key-refresh", envDuration("EDGE_KEY_REFRESH", time.Hour), "re-read unpinned keys this often, spread over time; negative: never [EDGE_KEY_REFRESH]")
+	f.StringVar(&c.Listen, "listen", env("EDGE_LISTEN", ":443"), "HTTPS listen address [EDGE_LISTEN]")
+	f.StringVar(&c.HTTPListen, "http-listen", env("EDGE_HTTP_LISTEN", ":80"), "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
+	f.StringVar(&c.AdminListen, "admin", env("EDGE_ADMIN_LISTEN", "127.0.0.1:9443"), "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
+	f.StringVar(&webhookFile, "webhook-secret-file", env("EDGE_WEBHOOK_SECRET_FILE", ""), "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
+	f.StringVar(&logFormat, "log-format", env("EDGE_LOG_FORMAT", "text"), "log format: text or json [EDGE_LOG_FORMAT]")
+	f.StringVar(&accessLog, "access-log", env("EDGE_ACCESS_LOG", "text"), "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if f.NArg() > 0 {
+		fmt.Fprintf(stderr, "edgectl agent: unexpected argument %q\n", f.Arg(0))
+		return exitUsage
+	}
+	if c.Keys == "" {
+		c.Keys = "vault"
+		if c.KeyDir != "" {
+			c.Keys = "dir"
+		}
+	}
+	var err error
+	if c.Logger, err = newLogger(stderr, logFormat); err != nil {
+		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
+		return exitUsage
+	}
+	switch accessLog {
+	case "off":
+	case "text", "json":
+		c.AccessLog = edge.NewAccessLogger(stdout, accessLog == "json")
+	default:
+		fmt.Fprintf(stderr, "edgectl agent: --access-log %q: want off, text or json\n", accessLog)
+		return exitUsage
+	}
+	if tokenFile != "" {
+		if c.GitAuth.Token, err = readSecretFile(tokenFile); err != nil {
+			fmt.Fprintf(stderr, "edgectl agent: git token: %v\n", err)
+			return exitUsage
+		}
+	}
+	if webhookFile != "" {
+		s, err := readSecretFile(webhookFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "edgectl agent: webhook secret: %v\n", err)
+			return exitUsage
+		}
+		c.WebhookSecret = []byte(s)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	run, err := startAgent(ctx, c)
+	if err != nil {
+		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
+		return exitUsage
+	}
+	c.Logger.Info("agent started", "repo", c.Repo, "ref", c.Ref, "listen", run.Server.Addr(),
+		"http", addrString(run.Server.HTTPAddr()), "admin", addrString(run.Server.AdminAddr()), "keys", c.Keys)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				c.Logger.Info("SIGHUP: polling now")
+				run.Agent.Trigger()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	<-ctx.Done()
+	c.Logger.Info("stopping: draining connections")
+	if err := run.Stop(30 * time.Second); err != nil {
+		c.Logger.Warn("drain incomplete", "err", err)
+	}
+	return exitOK
+}
+
+// newLogger returns a text or JSON slog logger writing to w.
+func newLogger(w io.Writer, format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// readSecretFile reads a one-line secret, trimming surrounding white space.
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func addrString(a interface{ String() string }) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
+}
