@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -232,6 +233,13 @@ func (a *Agent) apply(ctx context.Context, start time.Time, rev *Revision) {
 // result and updates the per-site status. It returns "applied", "partial", "unchanged" or
 // "rejected" (the compiled sites did not form a consistent snapshot).
 func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit string, cfg *schema.Config, newCommit bool) string {
+	for _, s := range cfg.Sites {
+		// A new certificate usually comes with a new key under the same reference (a
+		// rotation): read that key again rather than wait for the slow refresh.
+		if prev := a.compiled[s.Name]; prev != nil && !bytes.Equal(prev.decl.Cert.PEM, s.Cert.PEM) {
+			a.keys.expire(s.Key)
+		}
+	}
 	reads := a.keys.sync(ctx, refsOf(cfg))
 	a.metrics.keyReads.Add(float64(reads))
 

@@ -133,6 +133,14 @@ func (c *keyCache) sync(ctx context.Context, refs []schema.KeyRef) int {
 	return len(todo)
 }
 
+// expire makes ref due for a read at the next sync, keeping its last good key meanwhile. A
+// reference already failing keeps its backoff.
+func (c *keyCache) expire(ref schema.KeyRef) {
+	if e, ok := c.entries[ref]; ok && e.err == nil {
+		e.due = c.now()
+	}
+}
+
 // lookup returns the entry for ref, or nil if it was never read.
 func (c *keyCache) lookup(ref schema.KeyRef) *keyEntry { return c.entries[ref] }
 
