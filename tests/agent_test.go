@@ -242,6 +242,13 @@ func TestAgentEndToEnd(t *testing.T) {
 		if st.Serving.Commit != good || !p.serves("gamma.example.test") {
 			t.Errorf("serving %s; want still %s with gamma served", st.Serving.Commit, good)
 		}
+		out, err := exec.Command(edgectl(t), "status", "--admin", p.admin).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("edgectl status: %v; want exit 1 while a revision is rejected", err)
+		}
+		if !strings.Contains(string(out), "REJECTED") || !strings.Contains(string(out), "sites/gamma.cue:7:") {
+			t.Errorf("edgectl status output lacks the rejection and its position:\n%s", out)
+		}
 		repo.Git("revert", "--no-edit", "HEAD")
 		repo.Push()
 		p.waitFor("recovery", 20*time.Second, func() bool { return p.status().Rejected == nil })
