@@ -133,8 +133,10 @@ func (e *agentEnv) get(name string) (int, string, error) {
 	host := name + ".example.test"
 	addr := e.srv.Addr().String()
 	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: e.ca.Pool(), ServerName: host},
-		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "tcp", addr) },
+		TLSClientConfig: &tls.Config{RootCAs: e.ca.Pool(), ServerName: host},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		},
 		ForceAttemptHTTP2: true,
 	}
 	defer tr.CloseIdleConnections()

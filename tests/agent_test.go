@@ -124,8 +124,10 @@ func (p *agentProc) status() reconcile.Status {
 // certificate's serial; err is set when the handshake or request fails.
 func (p *agentProc) get(host string) (code int, body, serial string, err error) {
 	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: p.ca.Pool(), ServerName: host},
-		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "tcp", p.https) },
+		TLSClientConfig: &tls.Config{RootCAs: p.ca.Pool(), ServerName: host},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", p.https)
+		},
 		ForceAttemptHTTP2: true,
 	}
 	defer tr.CloseIdleConnections()
