@@ -202,6 +202,9 @@ func TestMain(m *testing.M) {
 	if edgectlDir != "" {
 		os.RemoveAll(edgectlDir)
 	}
+	if binPath != "" { // built by edgectl() in binary_test.go
+		os.RemoveAll(filepath.Dir(binPath))
+	}
 	os.Exit(code)
 }
 
