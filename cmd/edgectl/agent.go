@@ -163,15 +163,8 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.StringVar(&webhookFile, "webhook-secret-file", env("EDGE_WEBHOOK_SECRET_FILE", ""), "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
 	f.StringVar(&logFormat, "log-format", env("EDGE_LOG_FORMAT", "text"), "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&accessLog, "access-log", env("EDGE_ACCESS_LOG", "text"), "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if f.NArg() > 0 {
-		fmt.Fprintf(stderr, "edgectl agent: unexpected argument %q\n", f.Arg(0))
-		return exitUsage
+	if code, ok := parseFlags(f, args, stderr); !ok {
+		return code
 	}
 	if c.Keys == "" {
 		c.Keys = "vault"

@@ -52,15 +52,8 @@ func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "usage: edgectl demo [flags]\n\nRuns the whole edge on this machine: a git config repo, a local key directory,\ntwo sample apps and the agent serving them over TLS. Ctrl-C stops everything.\n\nflags:")
 		f.PrintDefaults()
 	}
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if f.NArg() > 0 {
-		fmt.Fprintf(stderr, "edgectl demo: unexpected argument %q\n", f.Arg(0))
-		return exitUsage
+	if code, ok := parseFlags(f, args, stderr); !ok {
+		return code
 	}
 	if err := runDemo(ctx, c, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "edgectl demo: %v\n", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,17 +10,6 @@ import (
 
 	"github.com/edgectl/edge/schema"
 )
-
-// TestHelloJSCopies keeps examples/apps/hello.js identical to the embedded copy.
-func TestHelloJSCopies(t *testing.T) {
-	ex, err := os.ReadFile(filepath.Join("..", "..", "examples", "apps", "hello.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(ex, helloJS) {
-		t.Error("examples/apps/hello.js differs from cmd/edgectl/demoapp/hello.js; edit both")
-	}
-}
 
 // TestDemoConfigValidates loads the demo's config repo, at both revisions, with the
 // schema loader, and checks the key directory's modes.

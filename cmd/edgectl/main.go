@@ -3,6 +3,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -63,4 +65,21 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
+}
+
+// parseFlags parses args with f for a command that takes no positional arguments. ok is false
+// when the command must exit with code instead of running (help asked, bad flag, extra
+// argument).
+func parseFlags(f *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if f.NArg() > 0 {
+		fmt.Fprintf(stderr, "edgectl %s: unexpected argument %q\n", f.Name(), f.Arg(0))
+		return exitUsage, false
+	}
+	return 0, true
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,11 +26,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	f.SetOutput(stderr)
 	admin := f.String("admin", env("EDGE_ADMIN_LISTEN", "127.0.0.1:9443"), "the agent's admin address [EDGE_ADMIN_LISTEN]")
 	asJSON := f.Bool("json", false, "print the raw JSON")
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(f, args, stderr); !ok {
+		return code
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
