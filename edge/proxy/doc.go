@@ -41,8 +41,8 @@
 //     X-Forwarded-For is kept and the peer appended.
 //   - StripPrefix removes Config.Path from the path; the remainder is joined to the
 //     upstream URL's path, as httputil.ProxyRequest.SetURL does.
-//   - Responses are flushed as they arrive (FlushInterval -1): SSE and other streams are
-//     never buffered. WebSocket and other Upgrade requests are proxied (101 + hijack).
+//   - Streams are flushed as they arrive: httputil flushes text/event-stream (SSE) and
+//     responses of unknown length at once; responses of known length are written whole. WebSocket and other Upgrade requests are proxied (101 + hijack).
 //
 // # Balancing, ejection, retries
 //

@@ -36,7 +36,10 @@ func newHandler(m *Manager, c Config) *Handler {
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:       h.rewrite,
 		Transport:     (*roundTripper)(h),
-		FlushInterval: -1,
+		// Zero: httputil flushes at once anyway for text/event-stream and for responses of
+		// unknown length (streams); others are written in one go, which lets HTTP/2 batch
+		// frames (the bench measured h2 +50% against flushing every response).
+		FlushInterval: 0,
 		BufferPool:    copyBuffers,
 		ErrorHandler:  h.serveError,
 		ErrorLog:      slogErrorLog(m.log),

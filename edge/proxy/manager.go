@@ -34,7 +34,9 @@ type Options struct {
 	// X-Forwarded-For is replaced by its address.
 	TrustedProxies []netip.Prefix
 	// MaxIdleConnsPerUpstream bounds the idle keep-alive connections kept per upstream.
-	// Zero means 64.
+	// Zero means 512: HTTP/2 clients multiplex many requests onto few connections, and
+	// each request in flight needs its own HTTP/1.1 upstream connection; a smaller pool
+	// closes and reopens connections under load.
 	MaxIdleConnsPerUpstream int
 	// EjectBackoff is the first passive ejection; it doubles per consecutive failure up
 	// to MaxEjectBackoff. Zero means 1s and 30s.
@@ -45,7 +47,7 @@ func (o *Options) maxIdle() int {
 	if o.MaxIdleConnsPerUpstream > 0 {
 		return o.MaxIdleConnsPerUpstream
 	}
-	return 64
+	return 512
 }
 
 func (o *Options) ejectBase() time.Duration {
