@@ -34,8 +34,8 @@ func newHandler(m *Manager, c Config) *Handler {
 		h.retryAfter = strconv.Itoa(max(1, int(c.HealthCheck.Interval.Seconds())))
 	}
 	h.rp = &httputil.ReverseProxy{
-		Rewrite:       h.rewrite,
-		Transport:     (*roundTripper)(h),
+		Rewrite:   h.rewrite,
+		Transport: (*roundTripper)(h),
 		// Zero: httputil flushes at once anyway for text/event-stream and for responses of
 		// unknown length (streams); others are written in one go, which lets HTTP/2 batch
 		// frames (the bench measured h2 +50% against flushing every response).
