@@ -81,7 +81,7 @@ func (e *evaluator) evalSite(name, file string, src []byte) (*siteDecl, []Diagno
 	sv := v.LookupPath(cue.MakePath(cue.Str("sites"), cue.Str(name)))
 	if !sv.Exists() {
 		return nil, []Diagnostic{{File: file, Severity: SeverityError,
-			Message: fmt.Sprintf("declares no site; write `sites: %s: {...}` (the file's name)", quoteLabel(name))}}
+			Message: fmt.Sprintf("declares no site; write `sites: %s: {...}` (the file's name)", CUELabel(name))}}
 	}
 	// Unifying only the site with #Site (not the file with the whole schema) is what
 	// `sites: [Name=string]: #Site` means, at a fraction of the cost.

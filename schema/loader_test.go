@@ -15,7 +15,7 @@ var testNow = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func siteSrc(name, host, cert, upstream string) []byte {
 	return fmt.Appendf(nil, "package edge\n\nsites: %s: {\n\thosts: [%q]\n\tcert: %q\n\tkey: path: \"edge/%s\"\n\troutes: \"/\": upstreams: [%q]\n}\n",
-		quoteLabel(name), host, cert, name, upstream)
+		CUELabel(name), host, cert, name, upstream)
 }
 
 func testRepo(t testing.TB) fstest.MapFS {

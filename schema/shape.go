@@ -128,7 +128,7 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 				continue
 			}
 			if !ok || label != "sites" {
-				add(d.Pos(), "a site file may only declare `sites: %s: {...}`; found %s (defaults and policy belong in edge.cue at the repo root)", quoteLabel(name), describeLabel(d.Label))
+				add(d.Pos(), "a site file may only declare `sites: %s: {...}`; found %s (defaults and policy belong in edge.cue at the repo root)", CUELabel(name), describeLabel(d.Label))
 				continue
 			}
 			if d.Constraint != token.ILLEGAL {
@@ -136,7 +136,7 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 			}
 			st, ok := d.Value.(*ast.StructLit)
 			if !ok {
-				add(d.Value.Pos(), "`sites` must hold the site: write `sites: %s: {...}`", quoteLabel(name))
+				add(d.Value.Pos(), "`sites` must hold the site: write `sites: %s: {...}`", CUELabel(name))
 				continue
 			}
 			for _, e := range st.Elts {
@@ -146,18 +146,18 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 					l, ok := labelString(e.Label)
 					if !ok || l != name || e.Constraint != token.ILLEGAL {
 						add(e.Pos(), "declares site %s, but this file can only declare site %q (its file name); write `sites: %s: {...}` or rename the file",
-							describeLabel(e.Label), name, quoteLabel(name))
+							describeLabel(e.Label), name, CUELabel(name))
 						continue
 					}
 					if namePos.line == 0 {
 						namePos = pos{e.Pos().Line(), e.Pos().Column()}
 					}
 				default:
-					add(e.Pos(), "`sites` may only hold the site: write `sites: %s: {...}`", quoteLabel(name))
+					add(e.Pos(), "`sites` may only hold the site: write `sites: %s: {...}`", CUELabel(name))
 				}
 			}
 		default:
-			add(d.Pos(), "only `sites: %s: {...}` may be declared at the top level of a site file; definitions, lets and embedded values would be shared with every other file", quoteLabel(name))
+			add(d.Pos(), "only `sites: %s: {...}` may be declared at the top level of a site file; definitions, lets and embedded values would be shared with every other file", CUELabel(name))
 			if kind == repoFile {
 				ds[len(ds)-1].Message = "only `defaults: {...}` and `policy: {...}` may be declared at the top level of " + file
 			}
@@ -169,7 +169,7 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 	}
 	if kind == siteFile && len(ds) == 0 && namePos.line == 0 {
 		ds = append(ds, Diagnostic{File: file, Severity: SeverityError,
-			Message: fmt.Sprintf("declares no site; write `sites: %s: {...}` (the file's name)", quoteLabel(name))})
+			Message: fmt.Sprintf("declares no site; write `sites: %s: {...}` (the file's name)", CUELabel(name))})
 	}
 	return namePos, ds
 }
@@ -218,8 +218,9 @@ func identName(id *ast.Ident) string {
 	return id.Name
 }
 
-// quoteLabel writes name as a CUE label: bare when it is a plain identifier, else quoted.
-func quoteLabel(name string) string {
+// CUELabel returns name as a CUE label: bare when it is a plain identifier that is not a
+// keyword, else quoted. Generators of site files (sitegen, the demo) use it too.
+func CUELabel(name string) string {
 	switch name {
 	case "", "package", "import", "for", "in", "if", "let", "true", "false", "null", "div", "mod", "quo", "rem", "func":
 		return strconv.Quote(name)

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -14,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,31 +30,14 @@ type agentProc struct {
 	https      string
 	admin      string
 	ca         *sitegen.CA
-	out        *syncBuffer
+	out        *testenv.SyncBuffer
 	exited     chan struct{}
 	waitResult error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func startAgentProc(t *testing.T, ca *sitegen.CA, env []string, args ...string) *agentProc {
 	t.Helper()
-	p := &agentProc{t: t, https: freeAddr(t), admin: freeAddr(t), ca: ca, out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &agentProc{t: t, https: freeAddr(t), admin: freeAddr(t), ca: ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	args = append([]string{"agent", "--listen", p.https, "--http-listen", "off", "--admin", p.admin, "--access-log", "off"}, args...)
 	p.cmd = exec.Command(edgectl(t), args...)
 	p.cmd.Env = append(os.Environ(), env...)

@@ -183,7 +183,7 @@ func WriteKey(keyDir string, ref schema.KeyRef, keyPEM []byte) error {
 func SiteFile(s Site, certFile string) []byte {
 	var b strings.Builder
 	b.WriteString("package edge\n\n")
-	fmt.Fprintf(&b, "sites: %s: {\n", label(s.Name))
+	fmt.Fprintf(&b, "sites: %s: {\n", schema.CUELabel(s.Name))
 	fmt.Fprintf(&b, "\thosts: %s\n", list(s.Hosts))
 	if s.Default {
 		b.WriteString("\tdefault: true\n")
@@ -215,18 +215,4 @@ func list(ss []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
-}
-
-// label quotes name unless it is a plain CUE identifier that is not a keyword.
-func label(name string) string {
-	switch name {
-	case "", "package", "import", "for", "in", "if", "let", "true", "false", "null", "div", "mod", "quo", "rem", "func":
-		return strconv.Quote(name)
-	}
-	for i, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return strconv.Quote(name)
-		}
-	}
-	return name
 }

@@ -44,7 +44,7 @@ type Vault struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	out  *syncBuffer
+	out  *SyncBuffer
 }
 
 // StartVault runs `vault server -dev` on a free loopback port, waits until /v1/sys/health
@@ -105,7 +105,7 @@ func (v *Vault) start() error {
 		"-dev-listen-address=127.0.0.1:"+strconv.Itoa(v.port),
 		"-dev-no-store-token")
 	cmd.Env = []string{"HOME=" + v.dir, "PATH=" + os.Getenv("PATH"), "VAULT_LOG_LEVEL=warn"}
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	if v.out != nil {
 		out = v.out
 	}
@@ -194,19 +194,20 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a child's stdout and stderr.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writes, e.g. a child process's stdout and
+// stderr. The zero value is ready to use.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
