@@ -72,7 +72,7 @@ func BenchmarkRoute(b *testing.B) {
 			r.TLS = &tls.ConnectionState{ServerName: host}
 			b.ReportAllocs()
 			for b.Loop() {
-				site := snap.siteForRequest(r)
+				site := snap.siteForRequest(r, hostOnly(r.Host))
 				if site == nil || matchRoute(site.routes, cleanPath(r.URL.Path)) == nil {
 					b.Fatal("no route")
 				}

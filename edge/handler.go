@@ -27,7 +27,8 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, info 
 		http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
 		return nil
 	}
-	site := snap.siteForRequest(r)
+	host := hostOnly(r.Host)
+	site := snap.siteForRequest(r, host)
 	if site == nil {
 		http.Error(w, "421 Misdirected Request", http.StatusMisdirectedRequest)
 		return nil
@@ -40,7 +41,7 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, info 
 		return site
 	}
 	p := cleanPath(r.URL.Path)
-	if rd := matchRedirect(site.redirects, hostOnly(r.Host), p); rd != nil {
+	if rd := matchRedirect(site.redirects, host, p); rd != nil {
 		http.Redirect(w, r, rd.location(r), rd.status)
 		return site
 	}
@@ -53,26 +54,33 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, info 
 	return site
 }
 
-// siteForRequest returns the site that may answer r on its connection, or nil (421): the
-// Host's site must be the site of the connection's SNI in this snapshot, so a site removed
-// or moved is no longer served on connections opened before the swap. A connection that
-// got the default site's certificate for an unknown or absent SNI is answered by the
-// default site for any Host no other site claims.
-func (s *Snapshot) siteForRequest(r *http.Request) *siteEntry {
+// siteForRequest returns the site that may answer r, whose normalized Host is host, on its
+// connection, or nil (421): the Host's site must be the site of the connection's SNI in this
+// snapshot, so a site removed or moved is no longer served on connections opened before the
+// swap. A connection that got the default site's certificate for an unknown or absent SNI is
+// answered by the default site for any Host no other site claims.
+func (s *Snapshot) siteForRequest(r *http.Request, host string) *siteEntry {
 	sni := ""
 	if r.TLS != nil {
 		sni = r.TLS.ServerName
 	}
-	conn := s.sniEntry(sni)
+	named := s.lookup(normalizeName(sni))
+	conn := named
+	if conn == nil {
+		conn = s.def
+	}
 	if conn == nil {
 		return nil
 	}
-	host := s.lookup(hostOnly(r.Host))
-	if host == nil && conn == s.def && s.lookup(normalizeName(sni)) == nil {
-		return conn.site
-	}
-	if host == nil || host.site != conn.site {
+	h := s.lookup(host)
+	if h == nil {
+		if named == nil { // the default certificate was sent: any unclaimed Host
+			return conn.site
+		}
 		return nil
 	}
-	return host.site
+	if h.site != conn.site {
+		return nil
+	}
+	return h.site
 }
