@@ -46,12 +46,17 @@ func newKeyCache(src KeySource, refresh time.Duration, concurrency int) *keyCach
 func (c *keyCache) due(refs []schema.KeyRef) bool {
 	now := c.now()
 	for _, r := range refs {
-		e, ok := c.entries[r]
-		if !ok || (!e.due.IsZero() && !now.Before(e.due)) {
+		if c.needsRead(r, now) {
 			return true
 		}
 	}
 	return false
+}
+
+// needsRead: ref was never read, or its refresh or retry time has come.
+func (c *keyCache) needsRead(ref schema.KeyRef, now time.Time) bool {
+	e, ok := c.entries[ref]
+	return !ok || !e.due.IsZero() && !now.Before(e.due)
 }
 
 // nextDue is the earliest time any entry wants a read; zero if none.
@@ -76,8 +81,7 @@ func (c *keyCache) sync(ctx context.Context, refs []schema.KeyRef) int {
 			continue
 		}
 		used[r] = true
-		e, ok := c.entries[r]
-		if !ok || (!e.due.IsZero() && !now.Before(e.due)) {
+		if c.needsRead(r, now) {
 			todo = append(todo, r)
 		}
 	}
