@@ -1,12 +1,16 @@
 package edge
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestAdminEndpoints(t *testing.T) {
@@ -102,5 +106,24 @@ func TestHandshakeFailureReason(t *testing.T) {
 		if got := handshakeFailureReason(msg); got != want {
 			t.Errorf("handshakeFailureReason(%q) = %q; want %q", msg, got, want)
 		}
+	}
+}
+
+// TestErrorLogNamesUnknownSNI: crypto/tls reports refuseConfig's refusal as "no
+// certificates configured"; the log line says what happened instead, and the failure is not
+// counted a second time.
+func TestErrorLogNamesUnknownSNI(t *testing.T) {
+	var buf bytes.Buffer
+	failures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "f"}, []string{"reason"})
+	l := serverErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), failures, "https")
+	l.Print("http: TLS handshake error from 127.0.0.1:5555: tls: no certificates configured")
+	out := buf.String()
+	if !strings.Contains(out, "reason=unknown_sni") || !strings.Contains(out, "no site serves the requested server name") {
+		t.Errorf("log line %q; want reason unknown_sni and a plain explanation", out)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(failures)
+	if mfs, err := reg.Gather(); err != nil || len(mfs) != 0 {
+		t.Errorf("failures counted: %v (err %v); want none (counted when refused)", mfs, err)
 	}
 }

@@ -31,6 +31,9 @@ func (w *errorLogWriter) Write(p []byte) (int, error) {
 		reason := handshakeFailureReason(msg)
 		if reason != "" && w.failures != nil {
 			w.failures.WithLabelValues(reason).Inc()
+		} else if reason == "" {
+			// crypto/tls words refuseConfig's refusal as if nothing were configured.
+			reason, msg = "unknown_sni", "no site serves the requested server name (unrecognized_name sent)"
 		}
 		w.log.LogAttrs(context.Background(), slog.LevelDebug, "tls handshake failed",
 			slog.String("remote", remote), slog.String("reason", reason), slog.String("error", msg))

@@ -34,8 +34,13 @@ func newSiteEntry(site *Site, handlers RouteHandlerFunc) (*siteEntry, []error) {
 		}
 		seen[h] = true
 	}
-	e := &siteEntry{site: site}
+	e := &siteEntry{site: site, hostCerts: make([][]*tls.Certificate, len(site.Hosts))}
 	e.notAfter = checkCertificates(site, bad)
+	for i, h := range site.Hosts {
+		if e.hostCerts[i] = coveringCerts(site.Certificates, h); len(e.hostCerts[i]) == 0 {
+			bad(ErrHostNotCovered, "host %s", h)
+		}
+	}
 	if len(site.Routes) == 0 && len(site.Redirects) == 0 {
 		bad(ErrNothingToServe, "declare a route or a redirect")
 	}

@@ -26,10 +26,12 @@ type Snapshot struct {
 	tls        *tls.Config
 }
 
-// siteEntry is a site prepared for serving.
+// siteEntry is a site prepared for serving. It depends only on its site (and the route
+// handlers it was given), so a later snapshot holding the same *Site reuses it.
 type siteEntry struct {
 	site      *Site
-	routes    []routeEntry // longest path first
+	hostCerts [][]*tls.Certificate // per site.Hosts[i]: the certificates covering it
+	routes    []routeEntry         // longest path first
 	redirects []redirectEntry
 	headers   headerOps
 	notAfter  time.Time // earliest expiry of its certificates
@@ -55,6 +57,13 @@ type RouteHandlerFunc func(site *Site, route *Route) (http.Handler, error)
 // each naming the site and wrapping one of the ErrXxx kinds (ErrDuplicateHost,
 // ErrHostNotCovered, ...).
 func NewSnapshot(generation uint64, revision string, sites []*Site, handlers RouteHandlerFunc) (*Snapshot, error) {
+	return buildSnapshot(generation, revision, sites, handlers, nil)
+}
+
+// buildSnapshot is NewSnapshot reusing the entries of prev (which may be nil) for the sites
+// it holds unchanged (the same *Site), so a change to one site among thousands costs
+// indexing them, not preparing them all again.
+func buildSnapshot(generation uint64, revision string, sites []*Site, handlers RouteHandlerFunc, prev *Snapshot) (*Snapshot, error) {
 	if handlers == nil {
 		handlers = func(*Site, *Route) (http.Handler, error) { return noProxyHandler, nil }
 	}
@@ -74,10 +83,14 @@ func NewSnapshot(generation uint64, revision string, sites []*Site, handlers Rou
 			errs = append(errs, fmt.Errorf("%w: site %d is nil", ErrInvalidSite, i))
 			continue
 		}
-		e, siteErrs := newSiteEntry(site, handlers)
-		errs = append(errs, siteErrs...)
+		e := prev.reusable(site)
 		if e == nil {
-			continue
+			var siteErrs []error
+			e, siteErrs = newSiteEntry(site, handlers)
+			errs = append(errs, siteErrs...)
+			if e == nil {
+				continue
+			}
 		}
 		if prev, dup := s.byName[site.Name]; dup && prev != nil {
 			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, site.Name))
@@ -92,18 +105,13 @@ func NewSnapshot(generation uint64, revision string, sites []*Site, handlers Rou
 		}
 		s.byName[site.Name] = e
 		s.sites = append(s.sites, e)
-		for _, h := range site.Hosts {
-			certs := coveringCerts(site.Certificates, h)
-			if len(certs) == 0 {
-				errs = append(errs, fmt.Errorf("%w: site %s: host %s", ErrHostNotCovered, site.Name, h))
-				continue
-			}
+		for i, h := range site.Hosts {
 			if other, dup := owner[h]; dup {
 				errs = append(errs, fmt.Errorf("%w: host %s is claimed by sites %s and %s", ErrDuplicateHost, h, other, site.Name))
 				continue
 			}
 			owner[h] = site.Name
-			he := &hostEntry{site: e, certs: certs}
+			he := &hostEntry{site: e, certs: e.hostCerts[i]}
 			if isWildcard(h) {
 				s.wild[h[2:]] = he
 			} else {
@@ -116,6 +124,17 @@ func NewSnapshot(generation uint64, revision string, sites []*Site, handlers Rou
 	}
 	s.tls = newTLSConfig(s.getCertificate)
 	return s, nil
+}
+
+// reusable returns s's entry for site when it was built from this very *Site, else nil.
+func (s *Snapshot) reusable(site *Site) *siteEntry {
+	if s == nil {
+		return nil
+	}
+	if e := s.byName[site.Name]; e != nil && e.site == site {
+		return e
+	}
+	return nil
 }
 
 // Generation returns the generation the snapshot was built with; 0 for nil.

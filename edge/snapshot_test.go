@@ -232,3 +232,36 @@ func siteName(s *Site) string {
 	}
 	return s.Name
 }
+
+// TestBuildReusesUnchangedSites: a snapshot built over the current one shares the prepared
+// entries of the sites passed unchanged (the same *Site), prepares the others anew, and
+// still checks host conflicts against the reused sites.
+func TestBuildReusesUnchangedSites(t *testing.T) {
+	a, b := testSite(t, "a", "a.example.com"), testSite(t, "b", "b.example.com")
+	prev, err := buildSnapshot(1, "r1", []*Site{a, b}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2 := testSite(t, "b", "b.example.com", "www.b.example.com")
+	next, err := buildSnapshot(2, "r2", []*Site{a, b2}, nil, prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.byName["a"] != prev.byName["a"] {
+		t.Error("unchanged site a was prepared again")
+	}
+	if next.byName["b"] == prev.byName["b"] || next.byName["b"].site != b2 {
+		t.Error("changed site b kept its old entry")
+	}
+	if got := next.SiteFor("www.b.example.com"); got != b2 {
+		t.Errorf("www.b.example.com -> %v; want the new b", got)
+	}
+	if got := next.SiteFor("a.example.com"); got != a {
+		t.Errorf("a.example.com -> %v; want a", got)
+	}
+	// A new site claiming a host of a reused one is refused.
+	thief := testSite(t, "thief", "a.example.com")
+	if _, err := buildSnapshot(3, "r3", []*Site{a, thief}, nil, next); !errors.Is(err, ErrDuplicateHost) {
+		t.Errorf("host claimed twice with a reused site: err = %v; want ErrDuplicateHost", err)
+	}
+}

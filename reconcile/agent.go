@@ -71,6 +71,7 @@ type Agent struct {
 	generation uint64
 	cfg        *schema.Config // last accepted config
 	cfgCommit  string
+	cfgSigner  string // the OpenPGP key that signed cfgCommit, when a policy is set
 
 	mu     sync.Mutex // guards status
 	status Status
@@ -178,11 +179,23 @@ func (a *Agent) Step(ctx context.Context) error {
 	defer a.stepMu.Unlock()
 	start := time.Now()
 	rev, changed, err := a.opts.Source.Poll(ctx)
+	var refused *SignatureError
+	if errors.As(err, &refused) {
+		// The source reached the commit and refused it: that is a rejected revision, shown
+		// as such (commit and reason), not a failure to poll.
+		a.reject(start, &RejectedStatus{Commit: refused.Commit, At: start, Error: err.Error()}, err)
+		return err
+	}
 	if err != nil {
 		a.metrics.polls.WithLabelValues("error").Inc()
 		a.log.Warn("poll failed; still serving the current snapshot", "err", err)
 		a.setPoll(PollStatus{At: start, Outcome: "error", Error: err.Error(), Duration: time.Since(start).Seconds()})
 		return err
+	}
+	if !changed && a.cfg != nil && rev.Commit == a.cfgCommit {
+		// Back on the commit being served (e.g. a refused commit was force-pushed away):
+		// nothing is rejected any more.
+		a.clearRejected()
 	}
 	switch {
 	case changed || a.cfg == nil && a.status.Rejected == nil:
@@ -190,7 +203,7 @@ func (a *Agent) Step(ctx context.Context) error {
 	case a.cfg != nil && a.keys.due(refsOf(a.cfg)):
 		// Same commit, but a key is due for its slow refresh or a failed read is due for
 		// a retry: recompile what it affects.
-		outcome := a.compileAndPublish(ctx, start, a.cfgCommit, a.cfg, false)
+		outcome := a.compileAndPublish(ctx, start, a.cfgCommit, a.cfgSigner, a.cfg, false)
 		a.finishPoll(start, rev.Commit, outcome)
 	default:
 		a.finishPoll(start, rev.Commit, "unchanged")
@@ -209,30 +222,40 @@ func (a *Agent) apply(ctx context.Context, start time.Time, rev *Revision) {
 		} else {
 			rej.Error = err.Error()
 		}
-		a.mu.Lock()
-		a.status.Rejected = rej
-		a.mu.Unlock()
-		a.metrics.rejected.Set(1)
-		a.log.Error("revision rejected; still serving the previous snapshot",
-			"commit", rev.Commit, "serving", a.cfgCommit, "err", err)
-		a.finishPoll(start, rev.Commit, "rejected")
+		a.reject(start, rej, err)
 		return
 	}
-	outcome := a.compileAndPublish(ctx, start, rev.Commit, cfg, true)
+	outcome := a.compileAndPublish(ctx, start, rev.Commit, rev.Signer, cfg, true)
 	if outcome != "rejected" {
-		a.cfg, a.cfgCommit = cfg, rev.Commit
-		a.mu.Lock()
-		a.status.Rejected = nil
-		a.mu.Unlock()
-		a.metrics.rejected.Set(0)
+		a.cfg, a.cfgCommit, a.cfgSigner = cfg, rev.Commit, rev.Signer
+		a.clearRejected()
 	}
 	a.finishPoll(start, rev.Commit, outcome)
+}
+
+// reject records rej as the rejected revision: the previous snapshot keeps serving.
+func (a *Agent) reject(start time.Time, rej *RejectedStatus, err error) {
+	a.mu.Lock()
+	a.status.Rejected = rej
+	a.mu.Unlock()
+	a.metrics.rejected.Set(1)
+	a.log.Error("revision rejected; still serving the previous snapshot",
+		"commit", rej.Commit, "serving", a.cfgCommit, "err", err)
+	a.finishPoll(start, rej.Commit, "rejected")
+}
+
+// clearRejected forgets the rejected revision, if any.
+func (a *Agent) clearRejected() {
+	a.mu.Lock()
+	a.status.Rejected = nil
+	a.mu.Unlock()
+	a.metrics.rejected.Set(0)
 }
 
 // compileAndPublish compiles every site of cfg (reusing unchanged ones), publishes the
 // result and updates the per-site status. It returns "applied", "partial", "unchanged" or
 // "rejected" (the compiled sites did not form a consistent snapshot).
-func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit string, cfg *schema.Config, newCommit bool) string {
+func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, signer string, cfg *schema.Config, newCommit bool) string {
 	for _, s := range cfg.Sites {
 		// A new certificate usually comes with a new key under the same reference (a
 		// rotation): read that key again rather than wait for the slow refresh.
@@ -289,7 +312,7 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit s
 	}
 	if !newCommit && added == 0 && changed == 0 && removed == 0 {
 		outcome = "unchanged"
-	} else if err := a.publish(commit, cfg, next, stale, statuses); err != nil {
+	} else if err := a.publish(commit, signer, cfg, next, stale, statuses); err != nil {
 		a.mu.Lock()
 		a.status.Rejected = &RejectedStatus{Commit: commit, At: start, Error: err.Error()}
 		a.mu.Unlock()
@@ -331,7 +354,7 @@ func (a *Agent) compileOne(s *schema.Site, prev *compiledSite, commit string) (*
 // publish hands the sites to the publisher. If that fails while some sites are stale (an
 // old version kept beside new versions of the others can conflict, e.g. a hostname moved),
 // it tries again without the stale sites and marks them failed.
-func (a *Agent) publish(commit string, cfg *schema.Config, next map[string]*compiledSite, stale map[string]bool, statuses []SiteStatus) error {
+func (a *Agent) publish(commit, signer string, cfg *schema.Config, next map[string]*compiledSite, stale map[string]bool, statuses []SiteStatus) error {
 	sites := make([]*edge.Site, 0, len(next))
 	for _, s := range cfg.Sites {
 		if cs, ok := next[s.Name]; ok {
@@ -364,7 +387,7 @@ func (a *Agent) publish(commit string, cfg *schema.Config, next map[string]*comp
 	a.generation++
 	a.metrics.applied.SetToCurrentTime()
 	a.mu.Lock()
-	a.status.Serving = ServingStatus{Commit: commit, Generation: a.generation, Since: time.Now()}
+	a.status.Serving = ServingStatus{Commit: commit, Signer: signer, Generation: a.generation, Since: time.Now()}
 	a.mu.Unlock()
 	return nil
 }

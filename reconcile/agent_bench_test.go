@@ -98,8 +98,7 @@ func BenchmarkAgentColdCompile10k(b *testing.B) {
 // snapshot (the commit itself is not timed).
 func BenchmarkAgentOneSiteChange10k(b *testing.B) {
 	dir, keyDir := benchRepo(b, 10000)
-	// Over smart HTTP (git http-backend), as in production: go-git's in-process file
-	// transport resends the whole tree on a shallow fetch.
+	// Over smart HTTP (git http-backend), as in production.
 	bare := filepath.Join(b.TempDir(), "config.git")
 	gitRun(b, dir, "clone", "-q", "--bare", dir, bare)
 	gitRun(b, dir, "remote", "add", "origin", bare)

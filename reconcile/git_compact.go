@@ -2,36 +2,33 @@ package reconcile
 
 import (
 	"fmt"
+	"io/fs"
+	"path"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// compact replaces the source's storage with one holding only what the fetched reference
-// (hash: a commit, or an annotated tag) needs: the tag, the commit and its whole tree,
-// marked shallow. Objects of older revisions are dropped, so memory stays about one
-// revision of the repo however long the source runs; the next fetch still sends the commit
-// as "have", so the server sends only what changed.
-func (s *GitSource) compact(hash plumbing.Hash) error {
-	ns := memory.NewStorage()
-	copyObj := func(h plumbing.Hash) (plumbing.EncodedObject, error) {
-		o, err := s.store.EncodedObject(plumbing.AnyObject, h)
-		if err != nil {
-			return nil, fmt.Errorf("compact: object %s: %w", h, err)
-		}
-		if _, err := ns.SetEncodedObject(o); err != nil {
-			return nil, fmt.Errorf("compact: object %s: %w", h, err)
-		}
-		return o, nil
-	}
+// compact drops from the source's storage every object the fetched reference (hash: a
+// commit, or an annotated tag) does not need, keeping the tag, the commit and its whole
+// tree, marked shallow. Objects of older revisions go, so memory stays about one revision
+// of the repo however long the source runs; the next fetch still sends the commit as
+// "have", so the server sends only what changed, as deltas against objects kept here.
+//
+// It marks what the new revision reaches and sweeps the rest in place, so its cost is a
+// walk of the trees, not a copy of the repo. Below subdir the walk follows tfs, the
+// revision's files already read (which hold every entry's hash), instead of decoding the
+// git trees a second time.
+func (s *GitSource) compact(hash plumbing.Hash, subdir string, tfs *TreeFS) error {
+	live := make(map[plumbing.Hash]struct{}, len(s.store.ObjectStorage.Objects))
 	h := hash
 	var commit *object.Commit
 	for commit == nil {
-		o, err := copyObj(h)
+		live[h] = struct{}{}
+		o, err := s.store.EncodedObject(plumbing.AnyObject, h)
 		if err != nil {
-			return err
+			return fmt.Errorf("compact: object %s: %w", h, err)
 		}
 		switch o.Type() {
 		case plumbing.TagObject:
@@ -48,40 +45,63 @@ func (s *GitSource) compact(hash plumbing.Hash) error {
 			return fmt.Errorf("compact: object %s is a %s", h, o.Type())
 		}
 	}
-	var walk func(plumbing.Hash) error
-	walk = func(th plumbing.Hash) error {
-		o, err := copyObj(th)
-		if err != nil {
-			return err
+	var markNode func(*treeNode)
+	markNode = func(n *treeNode) {
+		if _, seen := live[n.hash]; seen && n.mode.IsDir() {
+			return // a subtree met twice (two directories with the same content)
 		}
-		t, err := object.DecodeTree(s.store, o)
+		if n.mode&fs.ModeIrregular == 0 { // not a submodule's commit
+			live[n.hash] = struct{}{}
+		}
+		for _, c := range n.children {
+			markNode(c)
+		}
+	}
+	var mark func(th plumbing.Hash, dir string) error
+	mark = func(th plumbing.Hash, dir string) error {
+		if tfs != nil && dir == subdir && tfs.root.hash == th {
+			markNode(tfs.root)
+			return nil
+		}
+		if _, seen := live[th]; seen {
+			return nil
+		}
+		live[th] = struct{}{}
+		t, err := object.GetTree(s.store, th)
 		if err != nil {
 			return fmt.Errorf("compact: tree %s: %w", th, err)
 		}
 		for _, e := range t.Entries {
 			switch e.Mode {
 			case filemode.Dir:
-				if err := walk(e.Hash); err != nil {
+				if err := mark(e.Hash, path.Join(dir, e.Name)); err != nil {
 					return err
 				}
 			case filemode.Submodule:
 			default:
-				if _, err := copyObj(e.Hash); err != nil {
-					return err
-				}
+				live[e.Hash] = struct{}{}
 			}
 		}
 		return nil
 	}
-	if err := walk(commit.TreeHash); err != nil {
+	if err := mark(commit.TreeHash, "."); err != nil {
 		return err
 	}
-	if err := ns.SetShallow([]plumbing.Hash{commit.Hash}); err != nil {
+	objs := &s.store.ObjectStorage
+	for h := range objs.Objects {
+		if _, ok := live[h]; !ok {
+			delete(objs.Objects, h)
+			delete(objs.Commits, h)
+			delete(objs.Trees, h)
+			delete(objs.Blobs, h)
+			delete(objs.Tags, h)
+		}
+	}
+	if err := s.store.SetShallow([]plumbing.Hash{commit.Hash}); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
-	if err := ns.SetReference(plumbing.NewHashReference(fetchedRef, hash)); err != nil {
+	if err := s.store.SetReference(plumbing.NewHashReference(fetchedRef, hash)); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
-	s.store = ns
 	return nil
 }

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -50,14 +54,18 @@ const fetchedRef = plumbing.ReferenceName("refs/edge/fetched")
 // It keeps a shallow copy of the repository in memory (depth 1 over every transport that
 // supports it, with objects of older revisions dropped after each fetch, so memory holds
 // about one revision of the repo). An unchanged remote costs one request per Poll: the
-// reference advertisement (one GET of info/refs over HTTP). A moved reference is fetched
-// with a forced refspec, so a force-push is followed: the remote is the truth.
+// reference advertisement (one GET of info/refs over HTTP). A moved reference costs one
+// more, the fetch over the same session, which asks for a thin pack against the revision
+// held, so a one-file change transfers about that file. Whatever commit the reference now
+// names is fetched, so a force-push is followed: the remote is the truth.
 //
 // A GitSource is safe for concurrent use; Polls run one at a time.
 type GitSource struct {
-	opts GitSourceOptions
-	auth transport.AuthMethod
-	log  *slog.Logger
+	opts   GitSourceOptions
+	auth   transport.AuthMethod
+	ep     *transport.Endpoint
+	client transport.Transport
+	log    *slog.Logger
 
 	mu       sync.Mutex
 	store    *memory.Storage
@@ -82,6 +90,14 @@ func NewGitSource(opts GitSourceOptions) (*GitSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	ep, err := transport.NewEndpoint(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: git source %s: %w", redactURL(opts.URL), err)
+	}
+	cl, err := client.NewClient(ep)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: git source %s: %w", redactURL(opts.URL), err)
+	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
 	}
@@ -89,7 +105,7 @@ func NewGitSource(opts GitSourceOptions) (*GitSource, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &GitSource{opts: opts, auth: auth, log: log.With("source", redactURL(opts.URL))}, nil
+	return &GitSource{opts: opts, auth: auth, ep: ep, client: cl, log: log.With("source", redactURL(opts.URL))}, nil
 }
 
 // validShortRef reports whether a short branch or tag name is acceptable.
@@ -136,12 +152,16 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 	if s.store == nil {
 		s.store = memory.NewStorage()
 	}
-	remote := git.NewRemote(s.store, &config.RemoteConfig{Name: "origin", URLs: []string{s.opts.URL}})
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: s.auth, PeelingOption: git.IgnorePeeled})
+	sess, err := s.client.NewUploadPackSession(s.ep, s.auth)
+	if err != nil {
+		return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
+	}
+	defer sess.Close()
+	adv, err := sess.AdvertisedReferencesContext(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("reconcile: git source %s: list references: %w", s, err)
 	}
-	name, hash, err := s.pickRef(refs)
+	name, hash, err := s.pickRef(adv)
 	if err != nil {
 		return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
 	}
@@ -151,14 +171,9 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 
 	if _, err := s.store.EncodedObject(plumbing.AnyObject, hash); err != nil {
 		start := time.Now()
-		if err := s.fetch(ctx, remote, name); err != nil {
+		if err := s.fetch(ctx, sess, adv, hash); err != nil {
 			return nil, false, fmt.Errorf("reconcile: git source %s: fetch %s: %w", s, name, err)
 		}
-		ref, err := s.store.Reference(fetchedRef)
-		if err != nil {
-			return nil, false, fmt.Errorf("reconcile: git source %s: fetch %s: %w", s, name, err)
-		}
-		hash = ref.Hash() // the remote may have moved again between list and fetch
 		s.log.Debug("git fetch", "ref", name, "hash", hash, "took", time.Since(start))
 	}
 	c, err := peelToCommit(s.store, hash)
@@ -171,12 +186,18 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 			return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
 		}
 	}
-	rev, err := readCommit(ctx, s.store, c.Hash, s.opts.Subdir)
+	var prev *TreeFS
+	if s.last != nil {
+		prev, _ = s.last.FS.(*TreeFS)
+	}
+	rev, err := readCommit(ctx, s.store, c.Hash, s.opts.Subdir, prev)
 	if err != nil {
 		return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
 	}
 	rev.Signer = signer
-	if err := s.compact(hash); err != nil {
+	dir, _ := cleanSubdir(s.opts.Subdir)
+	tfs, _ := rev.FS.(*TreeFS)
+	if err := s.compact(hash, dir, tfs); err != nil {
 		return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
 	}
 	changed := s.last == nil || s.last.Commit != rev.Commit
@@ -185,17 +206,17 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 }
 
 // pickRef finds the followed reference among the advertised ones.
-func (s *GitSource) pickRef(refs []*plumbing.Reference) (plumbing.ReferenceName, plumbing.Hash, error) {
-	byName := make(map[plumbing.ReferenceName]*plumbing.Reference, len(refs))
-	for _, r := range refs {
-		byName[r.Name()] = r
+func (s *GitSource) pickRef(adv *packp.AdvRefs) (plumbing.ReferenceName, plumbing.Hash, error) {
+	byName, err := adv.AllReferences()
+	if err != nil {
+		return "", plumbing.ZeroHash, fmt.Errorf("reference advertisement: %w", err)
 	}
 	var candidates []plumbing.ReferenceName
 	switch want := s.opts.Ref; {
 	case want == "" || want == "HEAD":
 		head, ok := byName[plumbing.HEAD]
 		if !ok {
-			if len(refs) == 0 {
+			if len(byName) == 0 {
 				return "", plumbing.ZeroHash, fmt.Errorf("%w: the repository is empty", ErrRefNotFound)
 			}
 			return "", plumbing.ZeroHash, fmt.Errorf("%w: HEAD (set a branch)", ErrRefNotFound)
@@ -222,18 +243,101 @@ func (s *GitSource) pickRef(refs []*plumbing.Reference) (plumbing.ReferenceName,
 	return "", plumbing.ZeroHash, fmt.Errorf("%w: %s", ErrRefNotFound, ref)
 }
 
-// fetch fetches name (depth 1, forced) into fetchedRef.
-func (s *GitSource) fetch(ctx context.Context, remote *git.Remote, name plumbing.ReferenceName) error {
-	spec := config.RefSpec("+" + name.String() + ":" + fetchedRef.String())
-	err := remote.FetchContext(ctx, &git.FetchOptions{
-		RefSpecs: []config.RefSpec{spec},
-		Depth:    1,
-		Auth:     s.auth,
-		Tags:     git.NoTags,
-		Force:    true,
-	})
-	if errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil
+// fetch asks the server for the commit (or tag) want at depth 1 over the session that
+// advertised it (one more request over HTTP), and stores the objects it sends.
+//
+// When the store holds the previous revision, that commit is sent as "have" and a thin pack
+// is asked for: the server then sends only the changed objects, as deltas against objects
+// the store already has. go-git hides thin-pack from the advertised capabilities (its
+// on-disk store cannot resolve such deltas; the in-memory store used here can, through the
+// packfile parser), so it is asked for blindly, and two failures are handled by a second
+// request on a new session:
+//   - a server that refuses the capability (go-git's own server does; git ignores what it
+//     does not know) is asked again without it;
+//   - a pack whose deltas name a base the store lacks is fetched again in full.
+func (s *GitSource) fetch(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, want plumbing.Hash) error {
+	var have plumbing.Hash
+	if s.last != nil {
+		if h := plumbing.NewHash(s.last.Commit); s.store.HasEncodedObject(h) == nil {
+			have = h
+		}
 	}
-	return err
+	thin := have != plumbing.ZeroHash
+	err := s.fetchPack(ctx, sess, adv, want, have, thin)
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case thin && (errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, packfile.ErrReferenceDeltaNotFound)):
+		s.log.Warn("git fetch: thin pack missed a base object; fetching in full", "err", err)
+		s.store = memory.NewStorage()
+		err = s.fetchAgain(ctx, want, plumbing.ZeroHash)
+	case thin:
+		s.log.Debug("git fetch: thin pack failed; asking for a full pack", "err", err)
+		err = s.fetchAgain(ctx, want, have)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.EncodedObject(plumbing.AnyObject, want); err != nil {
+		return fmt.Errorf("the server did not send %s: %w", want, err)
+	}
+	return nil
+}
+
+// fetchAgain fetches want without a thin pack over a new session.
+func (s *GitSource) fetchAgain(ctx context.Context, want, have plumbing.Hash) error {
+	sess, err := s.client.NewUploadPackSession(s.ep, s.auth)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	adv, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return err
+	}
+	return s.fetchPack(ctx, sess, adv, want, have, false)
+}
+
+// fetchPack sends one upload-pack request and stores the pack received.
+func (s *GitSource) fetchPack(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, want, have plumbing.Hash, thin bool) (err error) {
+	req := packp.NewUploadPackRequestFromCapabilities(adv.Capabilities)
+	req.Wants = []plumbing.Hash{want}
+	if adv.Capabilities.Supports(capability.Shallow) {
+		req.Depth = packp.DepthCommits(1)
+		if err := req.Capabilities.Set(capability.Shallow); err != nil {
+			return err
+		}
+		if req.Shallows, err = s.store.Shallow(); err != nil {
+			return err
+		}
+	}
+	if adv.Capabilities.Supports(capability.NoProgress) {
+		if err := req.Capabilities.Set(capability.NoProgress); err != nil {
+			return err
+		}
+	}
+	if have != plumbing.ZeroHash {
+		req.Haves = []plumbing.Hash{have}
+	}
+	if thin {
+		if err := req.Capabilities.Set(capability.ThinPack); err != nil {
+			return err
+		}
+	}
+	resp, err := sess.UploadPack(ctx, req)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := resp.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	var pack io.Reader = resp
+	switch {
+	case req.Capabilities.Supports(capability.Sideband64k):
+		pack = sideband.NewDemuxer(sideband.Sideband64k, resp)
+	case req.Capabilities.Supports(capability.Sideband):
+		pack = sideband.NewDemuxer(sideband.Sideband, resp)
+	}
+	return packfile.UpdateObjectStorage(s.store, pack)
 }

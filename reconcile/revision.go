@@ -76,15 +76,17 @@ func ReadRevision(ctx context.Context, repoDir, rev, subdir string) (*Revision, 
 		}
 		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, err)
 	}
-	r, err := readCommit(ctx, repo.Storer, *h, subdir)
+	r, err := readCommit(ctx, repo.Storer, *h, subdir, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, err)
 	}
 	return r, nil
 }
 
-// readCommit reads the commit h (peeling an annotated tag) and its tree below subdir.
-func readCommit(ctx context.Context, s storer.EncodedObjectStorer, h plumbing.Hash, subdir string) (*Revision, error) {
+// readCommit reads the commit h (peeling an annotated tag) and its tree below subdir,
+// sharing the unchanged files of prev (an earlier revision's FS at the same subdir; may be
+// nil).
+func readCommit(ctx context.Context, s storer.EncodedObjectStorer, h plumbing.Hash, subdir string, prev *TreeFS) (*Revision, error) {
 	c, err := peelToCommit(s, h)
 	if err != nil {
 		return nil, err
@@ -107,7 +109,7 @@ func readCommit(ctx context.Context, s storer.EncodedObjectStorer, h plumbing.Ha
 			return nil, fmt.Errorf("commit %s: subdirectory %q: %w", c.Hash, dir, err)
 		}
 	}
-	fsys, err := newTreeFS(ctx, s, tree, c.Committer.When)
+	fsys, err := newTreeFS(ctx, s, tree, c.Committer.When, prev)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", c.Hash, err)
 	}

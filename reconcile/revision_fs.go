@@ -41,7 +41,8 @@ var ErrFileTooLarge = errors.New("reconcile: file too large to read from a revis
 // commit time; FileInfo.Sys() returns the git object hash (plumbing.Hash) of the blob or
 // tree, so equal hashes mean equal content.
 type TreeFS struct {
-	root *treeNode
+	root  *treeNode
+	mtime time.Time // every file's ModTime: the commit time
 }
 
 var (
@@ -58,22 +59,29 @@ type treeNode struct {
 	mode     fs.FileMode
 	hash     plumbing.Hash
 	size     int64
-	modTime  time.Time
 	data     []byte      // file content (nil if larger than MaxRevisionFileSize) or link target
 	children []*treeNode // sorted by name; directories only
 }
 
-// newTreeFS reads tree t and every blob below it from s.
-func newTreeFS(ctx context.Context, s storer.EncodedObjectStorer, t *object.Tree, mtime time.Time) (*TreeFS, error) {
-	root := &treeNode{name: ".", mode: fs.ModeDir | 0o755, hash: t.Hash, modTime: mtime}
-	if err := fillTree(ctx, s, root, t, ""); err != nil {
+// newTreeFS reads tree t and every blob below it from s. When prev (which may be nil) is
+// the TreeFS of an earlier revision, its files and directories that did not change (same
+// name, mode and object hash) are shared rather than read again: nodes never change once
+// built, so one revision's change costs reading what changed, not the whole tree.
+func newTreeFS(ctx context.Context, s storer.EncodedObjectStorer, t *object.Tree, mtime time.Time, prev *TreeFS) (*TreeFS, error) {
+	root := &treeNode{name: ".", mode: fs.ModeDir | 0o755, hash: t.Hash}
+	var prevRoot *treeNode
+	if prev != nil {
+		prevRoot = prev.root
+	}
+	if err := fillTree(ctx, s, root, t, "", prevRoot); err != nil {
 		return nil, err
 	}
-	return &TreeFS{root: root}, nil
+	return &TreeFS{root: root, mtime: mtime}, nil
 }
 
-// fillTree adds the entries of t (at path dir) to n, recursively.
-func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t *object.Tree, dir string) error {
+// fillTree adds the entries of t (at path dir) to n, recursively, sharing the unchanged
+// ones of prev (the same directory in an earlier revision, or nil).
+func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t *object.Tree, dir string, prev *treeNode) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -83,37 +91,60 @@ func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t 
 		if !fs.ValidPath(p) || strings.Contains(e.Name, "/") || e.Name == "" {
 			return fmt.Errorf("%q: invalid file name in tree", p)
 		}
-		c := &treeNode{name: e.Name, hash: e.Hash, modTime: n.modTime}
+		c := &treeNode{name: e.Name, hash: e.Hash}
 		switch e.Mode {
 		case filemode.Dir:
 			c.mode = fs.ModeDir | 0o755
-			sub, err := object.GetTree(s, e.Hash)
-			if err != nil {
-				return fmt.Errorf("%s: read tree %s: %w", p, e.Hash, err)
-			}
-			if err := fillTree(ctx, s, c, sub, p); err != nil {
-				return err
-			}
-		case filemode.Regular, filemode.Deprecated, filemode.Executable, filemode.Symlink:
+		case filemode.Regular, filemode.Deprecated:
 			c.mode = 0o644
-			if e.Mode == filemode.Executable {
-				c.mode = 0o755
-			} else if e.Mode == filemode.Symlink {
-				c.mode = fs.ModeSymlink | 0o777
-			}
-			if err := readBlob(s, c, p); err != nil {
-				return err
-			}
+		case filemode.Executable:
+			c.mode = 0o755
+		case filemode.Symlink:
+			c.mode = fs.ModeSymlink | 0o777
 		case filemode.Submodule:
 			c.mode = fs.ModeIrregular | 0o644
 		default:
 			return fmt.Errorf("%s: unsupported file mode %v", p, e.Mode)
+		}
+		old := prev.child(e.Name)
+		if old != nil && old.hash == c.hash && old.mode == c.mode {
+			n.children = append(n.children, old)
+			continue
+		}
+		switch {
+		case c.mode.IsDir():
+			sub, err := object.GetTree(s, e.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: read tree %s: %w", p, e.Hash, err)
+			}
+			if old != nil && !old.mode.IsDir() {
+				old = nil
+			}
+			if err := fillTree(ctx, s, c, sub, p, old); err != nil {
+				return err
+			}
+		case c.mode&fs.ModeIrregular == 0:
+			if err := readBlob(s, c, p); err != nil {
+				return err
+			}
 		}
 		n.children = append(n.children, c)
 	}
 	// Git orders a directory "a" as "a/", so "a.txt" sorts before it; fs wants plain names.
 	slices.SortFunc(n.children, func(a, b *treeNode) int { return strings.Compare(a.name, b.name) })
 	return nil
+}
+
+// child returns n's child named name, or nil (also when n is nil).
+func (n *treeNode) child(name string) *treeNode {
+	if n == nil {
+		return nil
+	}
+	i, ok := slices.BinarySearchFunc(n.children, name, func(c *treeNode, s string) int { return strings.Compare(c.name, s) })
+	if !ok {
+		return nil
+	}
+	return n.children[i]
 }
 
 // readBlob loads the blob of file or link n (at path p).
@@ -168,11 +199,9 @@ func (f *TreeFS) lookup(op, name string) (*treeNode, error) {
 			}
 			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
-		i, ok := slices.BinarySearchFunc(n.children, elem, func(c *treeNode, s string) int { return strings.Compare(c.name, s) })
-		if !ok {
+		if n = n.child(elem); n == nil {
 			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
-		n = n.children[i]
 	}
 	return n, nil
 }
@@ -201,9 +230,9 @@ func (f *TreeFS) Open(name string) (fs.File, error) {
 		return nil, err
 	}
 	if n.mode.IsDir() {
-		return &treeDir{node: n, path: name}, nil
+		return &treeDir{info: f.info(n), path: name}, nil
 	}
-	return &treeFile{node: n, Reader: bytes.NewReader(n.data)}, nil
+	return &treeFile{info: f.info(n), Reader: bytes.NewReader(n.data)}, nil
 }
 
 // ReadFile returns the content of the named file. The caller may modify the result.
@@ -227,7 +256,7 @@ func (f *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if !n.mode.IsDir() {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
 	}
-	return n.entries(), nil
+	return f.entries(n.children), nil
 }
 
 // Stat describes the named file without following a final link (like Lstat).
@@ -236,7 +265,7 @@ func (f *TreeFS) Stat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return n.info(), nil
+	return f.info(n), nil
 }
 
 // Lstat describes the named file without following a final link.
@@ -245,7 +274,7 @@ func (f *TreeFS) Lstat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return n.info(), nil
+	return f.info(n), nil
 }
 
 // ReadLink returns the target of the named symbolic link, as stored (unchecked).
@@ -269,7 +298,7 @@ func (f *TreeFS) Sub(dir string) (fs.FS, error) {
 	if !n.mode.IsDir() {
 		return nil, &fs.PathError{Op: "sub", Path: dir, Err: errors.New("not a directory")}
 	}
-	return &TreeFS{root: n}, nil
+	return &TreeFS{root: n, mtime: f.mtime}, nil
 }
 
 // Hash returns the git object hash of the named file or directory, without following a
@@ -282,24 +311,27 @@ func (f *TreeFS) Hash(name string) (plumbing.Hash, error) {
 	return n.hash, nil
 }
 
-func (n *treeNode) info() fs.FileInfo { return treeInfo{n} }
+func (f *TreeFS) info(n *treeNode) treeInfo { return treeInfo{n, f.mtime} }
 
-func (n *treeNode) entries() []fs.DirEntry {
-	out := make([]fs.DirEntry, len(n.children))
-	for i, c := range n.children {
-		out[i] = treeInfo{c}
+func (f *TreeFS) entries(children []*treeNode) []fs.DirEntry {
+	out := make([]fs.DirEntry, len(children))
+	for i, c := range children {
+		out[i] = treeInfo{c, f.mtime}
 	}
 	return out
 }
 
 // treeInfo is both the fs.FileInfo and the fs.DirEntry of a node.
-type treeInfo struct{ n *treeNode }
+type treeInfo struct {
+	n   *treeNode
+	mod time.Time
+}
 
 func (i treeInfo) Name() string               { return i.n.name }
 func (i treeInfo) Size() int64                { return i.n.size }
 func (i treeInfo) Mode() fs.FileMode          { return i.n.mode }
 func (i treeInfo) Type() fs.FileMode          { return i.n.mode.Type() }
-func (i treeInfo) ModTime() time.Time         { return i.n.modTime }
+func (i treeInfo) ModTime() time.Time         { return i.mod }
 func (i treeInfo) IsDir() bool                { return i.n.mode.IsDir() }
 func (i treeInfo) Sys() any                   { return i.n.hash }
 func (i treeInfo) Info() (fs.FileInfo, error) { return i, nil }
@@ -307,21 +339,21 @@ func (i treeInfo) String() string             { return fs.FormatDirEntry(i) }
 
 // treeFile is an open regular file.
 type treeFile struct {
-	node *treeNode
+	info treeInfo
 	*bytes.Reader
 }
 
-func (f *treeFile) Stat() (fs.FileInfo, error) { return f.node.info(), nil }
+func (f *treeFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *treeFile) Close() error               { return nil }
 
 // treeDir is an open directory.
 type treeDir struct {
-	node *treeNode
+	info treeInfo
 	path string
 	off  int
 }
 
-func (d *treeDir) Stat() (fs.FileInfo, error) { return d.node.info(), nil }
+func (d *treeDir) Stat() (fs.FileInfo, error) { return d.info, nil }
 func (d *treeDir) Close() error               { return nil }
 func (d *treeDir) Read([]byte) (int, error) {
 	return 0, &fs.PathError{Op: "read", Path: d.path, Err: errors.New("is a directory")}
@@ -329,7 +361,7 @@ func (d *treeDir) Read([]byte) (int, error) {
 
 // ReadDir implements fs.ReadDirFile.
 func (d *treeDir) ReadDir(count int) ([]fs.DirEntry, error) {
-	all := d.node.children[d.off:]
+	all := d.info.n.children[d.off:]
 	if count > 0 && len(all) > count {
 		all = all[:count]
 	}
@@ -339,7 +371,7 @@ func (d *treeDir) ReadDir(count int) ([]fs.DirEntry, error) {
 	d.off += len(all)
 	out := make([]fs.DirEntry, len(all))
 	for i, c := range all {
-		out[i] = treeInfo{c}
+		out[i] = treeInfo{c, d.info.mod}
 	}
 	return out, nil
 }

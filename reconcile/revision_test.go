@@ -377,3 +377,110 @@ func BenchmarkReadRevision10k(b *testing.B) {
 		})
 	}
 }
+
+// fsListing lists every path of fsys with its mode, ModTime and content, for comparisons.
+func fsListing(t *testing.T, fsys fs.FS) string {
+	t.Helper()
+	var b strings.Builder
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %v %s %v", p, info.Mode(), info.ModTime().UTC().Format("15:04:05"), info.Sys())
+		if info.Mode().IsRegular() {
+			data, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, " %q", data)
+		}
+		b.WriteByte('\n')
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestTreeFSSharesUnchangedNodes: a TreeFS built over the previous revision's shares the
+// files and directories that did not change, and is otherwise exactly what a fresh read
+// gives: changed content, a mode change with the same content, a file that became a
+// directory, a removed file, and every ModTime the new commit's time.
+func TestTreeFSSharesUnchangedNodes(t *testing.T) {
+	r := testenv.NewGitRepo(t)
+	first := r.CommitStrings("first", map[string]string{
+		"keep/a":       "a\n",
+		"keep/sub/b":   "b\n",
+		"change/c":     "c1\n",
+		"change/gone":  "gone\n",
+		"mode.sh":      "#!/bin/sh\n",
+		"swap":         "a file\n",
+		"change/twin":  "a\n", // same blob as keep/a
+		"change/empty": "",
+	})
+	r.WriteFiles(map[string][]byte{
+		"change/c":     []byte("c2\n"),
+		"change/gone":  nil,
+		"swap":         nil,
+		"change/added": []byte("new\n"),
+	})
+	r.WriteFiles(map[string][]byte{"swap/inner": []byte("now a directory\n")})
+	if err := os.Chmod(filepath.Join(r.Dir, "mode.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	second := r.Commit("second", nil)
+
+	repo, err := git.PlainOpen(r.Bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rev1, err := readCommit(ctx, repo.Storer, plumbing.NewHash(first), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev2, err := readCommit(ctx, repo.Storer, plumbing.NewHash(second), "", rev1.FS.(*TreeFS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := readCommit(ctx, repo.Storer, plumbing.NewHash(second), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fsListing(t, rev2.FS), fsListing(t, fresh.FS); got != want {
+		t.Fatalf("incremental read differs from a fresh read:\n%s\nwant:\n%s", got, want)
+	}
+	if rev1.Time.Equal(rev2.Time) {
+		t.Fatal("test needs distinct commit times")
+	}
+	fs1, fs2 := rev1.FS.(*TreeFS), rev2.FS.(*TreeFS)
+	node := func(f *TreeFS, name string) *treeNode {
+		n, err := f.lookup("test", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, name := range []string{"keep", "change/twin", "change/empty"} {
+		if node(fs1, name) != node(fs2, name) {
+			t.Errorf("%s did not change but was read again", name)
+		}
+	}
+	for _, name := range []string{".", "change", "change/c", "mode.sh", "swap"} {
+		if node(fs1, name) == node(fs2, name) {
+			t.Errorf("%s changed but its old node was kept", name)
+		}
+	}
+	info, err := fs.Stat(rev2.FS, "keep/sub/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.ModTime().Equal(rev2.Time) {
+		t.Errorf("shared file's ModTime = %v; want the new commit's time %v", info.ModTime(), rev2.Time)
+	}
+}

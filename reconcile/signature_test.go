@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -9,66 +8,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/edgectl/edge/tests/testenv"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// newPGPKey generates a real OpenPGP key and returns it with its armored public key.
-func newPGPKey(t *testing.T, name string) (*openpgp.Entity, []byte) {
-	t.Helper()
-	e, err := openpgp.NewEntity(name, "", strings.ToLower(strings.ReplaceAll(name, " ", "."))+"@edge.invalid", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Serialize(w); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	return e, buf.Bytes()
-}
-
-// signedCommit commits files in repo's work tree with go-git, signed by key when not nil,
-// and pushes it.
-func signedCommit(t *testing.T, repo *testenv.GitRepo, key *openpgp.Entity, msg string, files map[string][]byte) string {
-	t.Helper()
-	repo.WriteFiles(files)
-	r, err := git.PlainOpen(repo.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, err := r.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := wt.AddGlob("."); err != nil {
-		t.Fatal(err)
-	}
-	sig := &object.Signature{Name: "Edge Test", Email: "test@edge.invalid", When: testenv.GitEpoch}
-	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, SignKey: key, AllowEmptyCommits: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo.Push()
-	return h.String()
-}
-
 func TestSignaturePolicy(t *testing.T) {
-	trusted, trustedPub := newPGPKey(t, "Trusted Signer")
-	other, _ := newPGPKey(t, "Other Signer")
+	trusted, trustedPub := testenv.NewPGPKey(t, "Trusted Signer")
+	other, _ := testenv.NewPGPKey(t, "Other Signer")
 	repo := testenv.NewGitRepo(t)
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
 
 	// The keyring file holds two keys, as `gpg --export --armor a b` writes.
-	_, extraPub := newPGPKey(t, "Extra Signer")
+	_, extraPub := testenv.NewPGPKey(t, "Extra Signer")
 	ring := filepath.Join(t.TempDir(), "trusted.asc")
 	if err := os.WriteFile(ring, append(append(extraPub, '\n'), trustedPub...), 0o644); err != nil {
 		t.Fatal(err)
@@ -82,7 +34,7 @@ func TestSignaturePolicy(t *testing.T) {
 	}
 	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Signatures: policy})
 
-	good := signedCommit(t, repo, trusted, "signed", map[string][]byte{"a": []byte("1")})
+	good := repo.CommitSigned(trusted, "signed", map[string][]byte{"a": []byte("1")})
 	rev := pollOK(t, src, true, good)
 	if !strings.Contains(rev.Signer, "Trusted Signer") {
 		t.Errorf("Signer = %q; want the trusted key", rev.Signer)
@@ -101,12 +53,12 @@ func TestSignaturePolicy(t *testing.T) {
 		t.Logf("%s: %v", name, err)
 	}
 
-	unsigned := signedCommit(t, repo, nil, "unsigned", map[string][]byte{"a": []byte("2")})
+	unsigned := repo.CommitSigned(nil, "unsigned", map[string][]byte{"a": []byte("2")})
 	check("unsigned", unsigned, SignatureMissing)
 	// Still refused on the next poll (nothing was accepted meanwhile).
 	check("unsigned again", unsigned, SignatureMissing)
 
-	unknown := signedCommit(t, repo, other, "by another key", map[string][]byte{"a": []byte("3")})
+	unknown := repo.CommitSigned(other, "by another key", map[string][]byte{"a": []byte("3")})
 	check("unknown key", unknown, SignatureUnknownKey)
 
 	// A commit altered after signing: same signature, other message.
@@ -136,7 +88,7 @@ func TestSignaturePolicy(t *testing.T) {
 	// A good signature again is accepted.
 	repo.Git("fetch", "--quiet", "origin")
 	repo.Git("reset", "--quiet", "--hard", "origin/main")
-	good2 := signedCommit(t, repo, trusted, "signed again", map[string][]byte{"a": []byte("4")})
+	good2 := repo.CommitSigned(trusted, "signed again", map[string][]byte{"a": []byte("4")})
 	pollOK(t, src, true, good2)
 }
 

@@ -35,7 +35,10 @@ type Status struct {
 
 // ServingStatus describes the snapshot being served.
 type ServingStatus struct {
-	Commit     string    `json:"commit"`
+	Commit string `json:"commit"`
+	// Signer is the key that signed Commit ("FINGERPRINT Name <email>") when the agent
+	// requires signed commits; empty otherwise.
+	Signer     string    `json:"signer,omitempty"`
 	Generation uint64    `json:"generation"`
 	Since      time.Time `json:"since,omitzero"`
 }

@@ -311,6 +311,14 @@ func TestAgentEndToEnd(t *testing.T) {
 		if siteNamed(p.status(), "delta").State != "" {
 			t.Errorf("delta still in status after the force-push removed it")
 		}
+		// Removed from the config, so gone from the listener: its name no longer completes
+		// a TLS handshake (no default site here), while the others still do.
+		if _, _, _, err := p.get("delta.example.test"); err == nil {
+			t.Error("delta still served after the commit that added it was rewritten away")
+		}
+		if !p.serves("alpha.example.test") {
+			t.Error("alpha not served after the force-push")
+		}
 	})
 
 	t.Run("SIGTERM drains and exits 0", func(t *testing.T) {

@@ -139,7 +139,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f := flag.NewFlagSet("agent", flag.ContinueOnError)
 	f.SetOutput(stderr)
 	var c agentConfig
-	var tokenFile, webhookFile, logFormat, accessLog string
+	var tokenFile, webhookFile, logFormat, logLevel, accessLog string
 	f.StringVar(&c.Repo, "repo", env("EDGE_REPO", ""), "config repo URL or path (https://, ssh://, file://, local path) [EDGE_REPO]")
 	f.StringVar(&c.Ref, "ref", env("EDGE_REF", ""), "branch or tag to follow; empty: the remote's HEAD [EDGE_REF]")
 	f.StringVar(&c.Subdir, "subdir", env("EDGE_SUBDIR", ""), "directory of the repo holding the config [EDGE_SUBDIR]")
@@ -162,6 +162,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.StringVar(&c.AdminListen, "admin", env("EDGE_ADMIN_LISTEN", "127.0.0.1:9443"), "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
 	f.StringVar(&webhookFile, "webhook-secret-file", env("EDGE_WEBHOOK_SECRET_FILE", ""), "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
 	f.StringVar(&logFormat, "log-format", env("EDGE_LOG_FORMAT", "text"), "log format: text or json [EDGE_LOG_FORMAT]")
+	f.StringVar(&logLevel, "log-level", env("EDGE_LOG_LEVEL", "info"), "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&accessLog, "access-log", env("EDGE_ACCESS_LOG", "text"), "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
 	if code, ok := parseFlags(f, args, stderr); !ok {
 		return code
@@ -173,7 +174,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	var err error
-	if c.Logger, err = newLogger(stderr, logFormat); err != nil {
+	if c.Logger, err = newLogger(stderr, logFormat, logLevel); err != nil {
 		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
 		return exitUsage
 	}
@@ -232,13 +233,19 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-// newLogger returns a text or JSON slog logger writing to w.
-func newLogger(w io.Writer, format string) (*slog.Logger, error) {
+// newLogger returns a text or JSON slog logger writing to w, at level ("debug", "info",
+// "warn" or "error").
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, nil)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, nil)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
 }

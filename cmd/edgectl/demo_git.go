@@ -124,8 +124,8 @@ func (t *demoTransport) NewReceivePackSession(ep *transport.Endpoint, auth trans
 	return t.prev.NewReceivePackSession(ep, auth)
 }
 
-// fullPackSession answers shallow fetches with a full pack: go-git's server does not
-// support shallow clones, and the demo repo is tiny.
+// fullPackSession answers shallow and thin fetches with a full pack: go-git's server
+// supports neither, and the demo repo is tiny.
 type fullPackSession struct{ transport.UploadPackSession }
 
 func (s fullPackSession) UploadPack(ctx context.Context, req *packp.UploadPackRequest) (*packp.UploadPackResponse, error) {
@@ -134,7 +134,7 @@ func (s fullPackSession) UploadPack(ctx context.Context, req *packp.UploadPackRe
 	r.Shallows = nil
 	caps := capability.NewList()
 	for _, c := range req.Capabilities.All() {
-		if c == capability.Shallow {
+		if c == capability.Shallow || c == capability.ThinPack {
 			continue
 		}
 		if err := caps.Set(c, req.Capabilities.Get(c)...); err != nil {

@@ -68,6 +68,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 func printStatus(w io.Writer, st reconcile.Status) {
 	short := func(c string) string { return c[:min(len(c), 12)] }
 	fmt.Fprintf(w, "serving   %s (generation %d, since %s)\n", orDash(short(st.Serving.Commit)), st.Serving.Generation, fmtTime(st.Serving.Since))
+	if st.Serving.Signer != "" {
+		fmt.Fprintf(w, "signed by %s\n", st.Serving.Signer)
+	}
 	p := st.LastPoll
 	fmt.Fprintf(w, "last poll %s at %s, %.0f ms", orDash(p.Outcome), fmtTime(p.At), p.Duration*1000)
 	if p.Error != "" {

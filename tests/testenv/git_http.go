@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // GitHTTPOptions configure StartGitHTTP. The zero value serves without authentication.
@@ -27,6 +28,11 @@ type GitRequest struct {
 	Method, Path, Query string
 	// Status is the HTTP status answered.
 	Status int
+	// Bytes is the size of the response body.
+	Bytes int64
+	// Took is how long the server spent on the request, from its arrival until the handler
+	// returned (the whole reply written).
+	Took time.Duration
 }
 
 // String formats the request as "GET /config.git/info/refs?service=git-upload-pack 200".
@@ -122,10 +128,11 @@ func (g *GitHTTP) serve(ln net.Listener) {
 }
 
 func (g *GitHTTP) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		g.mu.Lock()
-		g.reqs = append(g.reqs, GitRequest{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Status: rec.status})
+		g.reqs = append(g.reqs, GitRequest{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Status: rec.status, Bytes: rec.bytes, Took: time.Since(start)})
 		g.mu.Unlock()
 	}()
 	if g.opts.User != "" {
@@ -190,10 +197,17 @@ func (g *GitHTTP) Restart() {
 	g.serve(ln)
 }
 
-// statusRecorder remembers the status written.
+// statusRecorder remembers the status and counts the body bytes written.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
