@@ -1,9 +1,14 @@
 package reconcile
 
 import (
+	"crypto"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/edgectl/edge/edge"
 	"github.com/edgectl/edge/schema"
@@ -13,13 +18,10 @@ import (
 // data plane serves. The key must match the certificate. Errors name the site and its file
 // and never contain key material.
 func CompileSite(s *schema.Site, key Key, revision string) (*edge.Site, error) {
-	cert, err := tls.X509KeyPair(s.Cert.PEM, key.PEM)
+	cert, err := certificate(s.Cert, key.PEM)
 	if err != nil {
-		// crypto/tls errors describe the mismatch or the parse failure, never the key bytes.
+		// The errors describe the mismatch or the parse failure, never the key bytes.
 		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, refString(s.Key), err)
-	}
-	if cert.Leaf == nil {
-		return nil, fmt.Errorf("site %s (%s): certificate %s: no leaf certificate", s.Name, s.File, s.Cert.File)
 	}
 	routes := make([]edge.Route, 0, len(s.Routes))
 	for _, r := range s.Routes {
@@ -73,4 +75,60 @@ func refString(r schema.KeyRef) string {
 		s += fmt.Sprintf("@v%d", r.Version)
 	}
 	return s
+}
+
+// certificate pairs the chain with the PEM private key, checking that the key belongs to
+// the leaf. It uses the chain the schema already parsed (shared, never modified), so a site
+// costs one parse of its certificates, not two; a Cert without a parsed chain is parsed
+// here (crypto/tls.X509KeyPair).
+func certificate(c schema.Cert, keyPEM []byte) (tls.Certificate, error) {
+	if len(c.Chain) == 0 {
+		cert, err := tls.X509KeyPair(c.PEM, keyPEM)
+		if err == nil && cert.Leaf == nil {
+			err = errors.New("no leaf certificate")
+		}
+		return cert, err
+	}
+	priv, err := parsePrivateKey(keyPEM)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf := c.Chain[0]
+	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(priv.Public()) {
+		return tls.Certificate{}, errors.New("private key does not match the certificate's public key")
+	}
+	der := make([][]byte, len(c.Chain))
+	for i, x := range c.Chain {
+		der[i] = x.Raw
+	}
+	return tls.Certificate{Certificate: der, PrivateKey: priv, Leaf: leaf}, nil
+}
+
+// parsePrivateKey reads the first PEM private key block of b (PKCS #8, PKCS #1 RSA or SEC 1
+// EC, as crypto/tls accepts). Its errors never quote b.
+func parsePrivateKey(b []byte) (crypto.Signer, error) {
+	for {
+		var block *pem.Block
+		if block, b = pem.Decode(b); block == nil {
+			return nil, errors.New("no PEM private key block found")
+		}
+		if block.Type != "PRIVATE KEY" && !strings.HasSuffix(block.Type, " PRIVATE KEY") {
+			continue
+		}
+		if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+			signer, ok := k.(crypto.Signer)
+			if !ok {
+				return nil, fmt.Errorf("PKCS #8 key of type %T cannot sign", k)
+			}
+			return signer, nil
+		}
+		if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+			return k, nil
+		}
+		if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
+			return k, nil
+		}
+		return nil, fmt.Errorf("PEM block %q is not a PKCS #8, PKCS #1 or SEC 1 private key", block.Type)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/edgectl/edge/tests/testenv"
@@ -500,5 +501,26 @@ func TestGitSourceServerRefusesThinPack(t *testing.T) {
 		if got := readString(t, rev.FS, "sites/b.cue"); got != "b\n" {
 			t.Errorf("change %d: b.cue = %q", i, got)
 		}
+	}
+}
+
+// TestGitSourceRevisionIsStandardFS: a polled revision, whose files are read from the
+// in-memory git objects on open, passes the standard file system tests, also after a
+// change that shares the unchanged files with the previous revision.
+func TestGitSourceRevisionIsStandardFS(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n", "sites/b.cue": "b: 1\n", "README.md": "r\n", "empty": ""})
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	rev := pollOK(t, src, true, repo.Head())
+	if err := fstest.TestFS(rev.FS, "sites/a.cue", "sites/b.cue", "README.md", "empty"); err != nil {
+		t.Fatal(err)
+	}
+	rev2 := pollOK(t, src, true, repo.CommitStrings("two", map[string]string{"sites/a.cue": "a: 2\n"}))
+	if err := fstest.TestFS(rev2.FS, "sites/a.cue", "sites/b.cue", "README.md", "empty"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, rev.FS, "sites/a.cue"); got != "a: 1\n" {
+		t.Errorf("the earlier revision changed: a.cue = %q", got)
 	}
 }

@@ -30,8 +30,9 @@ var ErrSymlink = errors.New("reconcile: symbolic link not followed")
 // MaxRevisionFileSize is opened.
 var ErrFileTooLarge = errors.New("reconcile: file too large to read from a revision")
 
-// TreeFS is a read-only fs.FS over a git tree, fully read into memory when built, so it is
-// immutable and safe for concurrent use. It implements fs.ReadDirFS, fs.ReadFileFS,
+// TreeFS is a read-only fs.FS over a git tree, fully in memory once built, so it is
+// immutable and safe for concurrent use. (Files of an in-memory git store, as a GitSource
+// keeps, are read from their objects on open instead of being copied.) It implements fs.ReadDirFS, fs.ReadFileFS,
 // fs.StatFS, fs.SubFS and fs.ReadLinkFS.
 //
 // Symbolic links are reported with fs.ModeSymlink and never followed: Open, ReadFile and
@@ -59,8 +60,9 @@ type treeNode struct {
 	mode     fs.FileMode
 	hash     plumbing.Hash
 	size     int64
-	data     []byte      // file content (nil if larger than MaxRevisionFileSize) or link target
-	children []*treeNode // sorted by name; directories only
+	data     []byte                 // file content (nil if larger than MaxRevisionFileSize) or link target
+	blob     *plumbing.MemoryObject // instead of data: the file's object in an in-memory store
+	children []*treeNode            // sorted by name; directories only
 }
 
 // newTreeFS reads tree t and every blob below it from s. When prev (which may be nil) is
@@ -160,6 +162,12 @@ func readBlob(s storer.EncodedObjectStorer, n *treeNode, p string) error {
 		}
 		return nil
 	}
+	if mo, ok := o.(*plumbing.MemoryObject); ok && n.mode&fs.ModeSymlink == 0 {
+		// The object already holds the content in memory and is never written again: read
+		// it on open rather than keep a second copy of every file of the repo.
+		n.blob = mo
+		return nil
+	}
 	r, err := o.Reader()
 	if err != nil {
 		return fmt.Errorf("%s: read blob %s: %w", p, n.hash, err)
@@ -217,7 +225,7 @@ func (f *TreeFS) openable(op, name string) (*treeNode, error) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: ErrSymlink}
 	case n.mode&fs.ModeIrregular != 0:
 		return nil, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("reconcile: %s is a git submodule, which a revision does not contain", name)}
-	case !n.mode.IsDir() && n.data == nil && n.size > 0:
+	case !n.mode.IsDir() && n.data == nil && n.blob == nil && n.size > 0:
 		return nil, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%d bytes, limit %d)", ErrFileTooLarge, n.size, MaxRevisionFileSize)}
 	}
 	return n, nil
@@ -232,7 +240,35 @@ func (f *TreeFS) Open(name string) (fs.File, error) {
 	if n.mode.IsDir() {
 		return &treeDir{info: f.info(n), path: name}, nil
 	}
-	return &treeFile{info: f.info(n), Reader: bytes.NewReader(n.data)}, nil
+	r, err := n.reader()
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &treeFile{info: f.info(n), contentReader: r}, nil
+}
+
+// contentReader reads an open file: a *bytes.Reader, or an in-memory git object's reader.
+type contentReader interface {
+	io.Reader
+	io.Seeker
+	io.ReaderAt
+}
+
+// reader returns a reader over the content of file n.
+func (n *treeNode) reader() (contentReader, error) {
+	if n.blob == nil {
+		return bytes.NewReader(n.data), nil
+	}
+	rc, err := n.blob.Reader()
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := rc.(contentReader); ok {
+		return r, nil
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return bytes.NewReader(b), err
 }
 
 // ReadFile returns the content of the named file. The caller may modify the result.
@@ -244,7 +280,18 @@ func (f *TreeFS) ReadFile(name string) ([]byte, error) {
 	if n.mode.IsDir() {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
 	}
-	return bytes.Clone(n.data), nil
+	if n.blob == nil {
+		return bytes.Clone(n.data), nil
+	}
+	r, err := n.reader()
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	b := make([]byte, n.size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return b, nil
 }
 
 // ReadDir lists the named directory, sorted by name.
@@ -340,7 +387,7 @@ func (i treeInfo) String() string             { return fs.FormatDirEntry(i) }
 // treeFile is an open regular file.
 type treeFile struct {
 	info treeInfo
-	*bytes.Reader
+	contentReader
 }
 
 func (f *treeFile) Stat() (fs.FileInfo, error) { return f.info, nil }

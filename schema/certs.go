@@ -36,7 +36,13 @@ func parseCertChain(b []byte) *certFacts {
 			cf.problems = append(cf.problems, fmt.Sprintf("holds a %q block; a certificate file holds only CERTIFICATE blocks", blk.Type))
 			continue
 		}
-		c, err := x509.ParseCertificate(blk.Bytes)
+		var c *x509.Certificate
+		var err error
+		if len(cf.chain) == 0 {
+			c, err = x509.ParseCertificate(blk.Bytes)
+		} else {
+			c, err = issuers.parse(blk.Bytes)
+		}
 		if err != nil {
 			cf.problems = append(cf.problems, fmt.Sprintf("certificate #%d does not parse: %v", n, strings.TrimPrefix(err.Error(), "x509: ")))
 			continue

@@ -1,0 +1,76 @@
+package schema
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// testChainPEM returns n chains (leaf, then the same intermediate CA) as PEM files.
+func testChainPEM(t *testing.T, n int) [][]byte {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test Intermediate"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	var out [][]byte
+	for i := range n {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 2)), DNSNames: []string{"s.example.test"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+			pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...))
+	}
+	return out
+}
+
+// TestChainsShareIssuers: chains naming the same intermediate share one parsed copy of it,
+// leaves stay their own, and the shared copy is forgotten once no chain holds it.
+func TestChainsShareIssuers(t *testing.T) {
+	pems := testChainPEM(t, 3)
+	var facts []*certFacts
+	for i, b := range pems {
+		cf := parseCertChain(b)
+		if len(cf.problems) > 0 || len(cf.chain) != 2 {
+			t.Fatalf("chain %d: %v", i, cf.problems)
+		}
+		facts = append(facts, cf)
+	}
+	if facts[0].chain[1] != facts[1].chain[1] || facts[1].chain[1] != facts[2].chain[1] {
+		t.Error("the shared intermediate was parsed once per chain")
+	}
+	if facts[0].chain[0] == facts[1].chain[0] {
+		t.Error("two different leaves share a parse")
+	}
+	issuerRaw := facts[0].chain[1].Raw
+	facts = nil
+	runtime.GC()
+	runtime.GC()
+	issuers.mu.Lock()
+	alive := issuers.m[sha256.Sum256(issuerRaw)].Value() != nil
+	issuers.mu.Unlock()
+	if alive {
+		t.Error("the intermediate is still held after every chain naming it was dropped")
+	}
+	cf := parseCertChain(pems[0])
+	if cf.chain[1] == nil || string(cf.chain[1].Raw) != string(issuerRaw) {
+		t.Fatal("re-parse after collection failed")
+	}
+}
