@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 
 	"github.com/edgectl/edge/reconcile"
@@ -36,6 +37,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var vf validateFlags
 	fl.StringVar(&vf.format, "format", "text", "output format: text, markdown or json")
 	repo := fl.String("repo", ".", "the git repository of the config repo")
+	subdir := fl.String("subdir", "", "the repository's directory holding the config (as the agent's --subdir)")
 	vf.register(fl)
 	pos, err := parseInterspersed(fl, args)
 	if err != nil {
@@ -57,7 +59,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts := vf.loaderOptions()
 	load := func(rev string) (*reconcile.Revision, *schema.Config, schema.Diagnostics, error) {
-		r, err := reconcile.ReadRevision(ctx, *repo, rev, "")
+		r, err := reconcile.ReadRevision(ctx, *repo, rev, *subdir)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -87,6 +89,13 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		r.Warnings = head.Warnings
 		r.Plan = schema.Diff(base, head)
+	}
+	if prefix := subdirPrefix(*subdir); prefix != "" {
+		for _, ds := range []schema.Diagnostics{r.Errors, r.Warnings} {
+			for i := range ds {
+				ds[i].File = path.Join(prefix, ds[i].File)
+			}
+		}
 	}
 	switch vf.format {
 	case "json":

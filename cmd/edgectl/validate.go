@@ -27,7 +27,8 @@ Validates the config repo in DIR (default "."): edge.cue, every sites/*.cue file
 certificates they name. Prints each problem as file:line:col: severity: message.
 
 With --rev, validates that revision of the git repository at DIR (a branch, tag, hash or
-expression such as HEAD~1) without checking it out.
+expression such as HEAD~1) without checking it out; --subdir names the directory of that
+repository holding the config, as the agent's --subdir does.
 
 Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
 
@@ -109,6 +110,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	var vf validateFlags
 	fl.StringVar(&vf.format, "format", "text", "output format: text, json or github (workflow annotations)")
 	rev := fl.String("rev", "", "validate this revision of the git repository at DIR instead of the files on disk")
+	subdir := fl.String("subdir", "", "with --rev: the repository's directory holding the config")
 	vf.register(fl)
 	pos, err := parseInterspersed(fl, args)
 	if err != nil {
@@ -127,11 +129,15 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "edgectl validate: --format %q: want text, json or github\n", vf.format)
 		return exitUsage
 	}
+	if *subdir != "" && *rev == "" {
+		fmt.Fprintln(stderr, "edgectl validate: --subdir needs --rev; without it, pass the directory as DIR")
+		return exitUsage
+	}
 	dir := "."
 	if len(pos) == 1 {
 		dir = pos[0]
 	}
-	fsys, prefix, err := openRepo(ctx, dir, *rev)
+	fsys, prefix, err := openRepo(ctx, dir, *rev, *subdir)
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl validate: %v\n", err)
 		return exitUsage
@@ -155,16 +161,16 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return exitOK
 }
 
-// openRepo returns the files of the config repo at dir (or of revision rev of the git
-// repository at dir) and the prefix that makes their paths relative to the working
-// directory (empty for a revision, whose paths are relative to the repo root).
-func openRepo(ctx context.Context, dir, rev string) (fs.FS, string, error) {
+// openRepo returns the files of the config repo at dir (or of directory subdir of revision
+// rev of the git repository at dir) and the prefix that makes their paths relative to the
+// working directory (for a revision: to the repository's root, as CI annotations want).
+func openRepo(ctx context.Context, dir, rev, subdir string) (fs.FS, string, error) {
 	if rev != "" {
-		r, err := reconcile.ReadRevision(ctx, dir, rev, "")
+		r, err := reconcile.ReadRevision(ctx, dir, rev, subdir)
 		if err != nil {
 			return nil, "", err
 		}
-		return r.FS, "", nil
+		return r.FS, subdirPrefix(subdir), nil
 	}
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -252,4 +258,13 @@ func escapeData(s string) string {
 
 func escapeProp(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// subdirPrefix is the path prefix of files under the repository directory subdir: "" for
+// the root.
+func subdirPrefix(subdir string) string {
+	if d := strings.Trim(path.Clean("/"+subdir), "/"); d != "" {
+		return d
+	}
+	return ""
 }

@@ -21,10 +21,14 @@ type configRepo struct {
 	wt  *git.Worktree
 }
 
-func newConfigRepo(t *testing.T) *configRepo {
+func newConfigRepo(t *testing.T) *configRepo { return newConfigRepoIn(t, "") }
+
+// newConfigRepoIn makes a git repository holding examples/config in its directory sub
+// ("" for the root), committed.
+func newConfigRepoIn(t *testing.T, sub string) *configRepo {
 	t.Helper()
 	dir := t.TempDir()
-	copyTree(t, filepath.Join("..", "..", "examples", "config"), dir)
+	copyTree(t, filepath.Join("..", "..", "examples", "config"), filepath.Join(dir, sub))
 	r, err := git.PlainInit(dir, false)
 	if err != nil {
 		t.Fatal(err)
@@ -206,5 +210,35 @@ func TestGithubAnnotationEscapes(t *testing.T) {
 	got := escapeData("50%\nnext") + "|" + escapeProp("a,b:c")
 	if want := "50%25%0Anext|a%2Cb%3Ac"; got != want {
 		t.Errorf("got %q; want %q", got, want)
+	}
+}
+
+// TestValidateAndPlanSubdir: a config kept in a directory of a larger repository, read at a
+// revision with --subdir (as the agent's --subdir); diagnostics name files from the
+// repository's root, as CI annotations need.
+func TestValidateAndPlanSubdir(t *testing.T) {
+	repo := newConfigRepoIn(t, "config")
+	dir := repo.dir
+	repo.write("README.md", "the app's own repository\n")
+	good := repo.commit("a readme beside config/")
+	repo.write("config/sites/acme.cue", badUpstream)
+	repo.commit("break acme")
+
+	if code, out, errOut := runCmd("validate", "--rev", good, "--subdir", "config", dir); code != exitOK || !strings.Contains(out, "valid: 3 sites") {
+		t.Errorf("good revision: exit %d; want 0 with 3 sites\n%s%s", code, out, errOut)
+	}
+	code, out, _ := runCmd("validate", "--rev", "HEAD", "--subdir", "config/", "--format", "github", dir)
+	if code != exitInvalid || !strings.Contains(out, "::error file=config/sites/acme.cue,line=8,col=16::") {
+		t.Errorf("bad revision: exit %d; want 1 with an annotation on config/sites/acme.cue:8:16\n%s", code, out)
+	}
+	if code, _, errOut := runCmd("validate", "--subdir", "config", dir); code != exitUsage || !strings.Contains(errOut, "--subdir needs --rev") {
+		t.Errorf("--subdir without --rev: exit %d (%s); want 2", code, errOut)
+	}
+	if code, _, errOut := runCmd("validate", "--rev", "HEAD", "--subdir", "nope", dir); code != exitUsage || !strings.Contains(errOut, "nope") {
+		t.Errorf("missing subdir: exit %d (%s); want 2 naming it", code, errOut)
+	}
+	code, out, errOut := runCmd("plan", "--repo", dir, "--subdir", "config", good, "HEAD")
+	if code != exitInvalid || !strings.Contains(out, "config/sites/acme.cue:8:16") {
+		t.Errorf("plan: exit %d; want 1 naming config/sites/acme.cue:8:16\n%s%s", code, out, errOut)
 	}
 }
