@@ -339,7 +339,7 @@ func (a *Agent) compileOne(s *schema.Site, prev *compiledSite, commit string) (*
 		if e != nil && e.err != nil {
 			err = e.err
 		}
-		return nil, fmt.Errorf("site %s (%s): key %s: %w", s.Name, s.File, refString(s.Key), err)
+		return nil, fmt.Errorf("site %s (%s): key %s: %w", s.Name, s.File, keyRefName(s.Key), err)
 	}
 	if prev != nil && prev.decl.Digest == s.Digest && prev.decl.Key == s.Key && prev.keySum == e.sum {
 		return prev, nil

@@ -21,7 +21,7 @@ func CompileSite(s *schema.Site, key Key, revision string) (*edge.Site, error) {
 	cert, err := certificate(s.Cert, key.PEM)
 	if err != nil {
 		// The errors describe the mismatch or the parse failure, never the key bytes.
-		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, refString(s.Key), err)
+		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, keyRefName(s.Key), err)
 	}
 	routes := make([]edge.Route, 0, len(s.Routes))
 	for _, r := range s.Routes {
@@ -66,15 +66,6 @@ func CompileSite(s *schema.Site, key Key, revision string) (*edge.Site, error) {
 		Redirects:    redirects,
 		Headers:      headers,
 	}, nil
-}
-
-// refString names a key reference for messages: mount/path#field@version.
-func refString(r schema.KeyRef) string {
-	s := r.Mount + "/" + r.Path + "#" + r.Field
-	if r.Version > 0 {
-		s += fmt.Sprintf("@v%d", r.Version)
-	}
-	return s
 }
 
 // certificate pairs the chain with the PEM private key, checking that the key belongs to
