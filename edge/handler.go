@@ -11,6 +11,11 @@ import (
 // serves the whole request from it.
 func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if r.ProtoMajor == 1 && r.Header.Get("Upgrade") != "" {
+		// It may become a hijacked connection, which Shutdown must wait for itself.
+		s.upgrades.Add(1)
+		defer s.upgrades.Add(-1)
+	}
 	snap := s.Current()
 	rw := &responseWriter{ResponseWriter: w}
 	var info proxy.Info

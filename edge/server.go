@@ -91,6 +91,13 @@ type Server struct {
 	stop                        context.CancelFunc // stops ticket rotation
 	wg                          sync.WaitGroup     // serving goroutines
 	ready, draining             atomic.Bool
+
+	// Upgraded connections (WebSocket...) are hijacked, so http.Server.Shutdown neither
+	// waits for nor closes them: the server counts them, and every request's context
+	// derives from base, cancelled at the end of Shutdown to close those still open.
+	upgrades   atomic.Int64
+	base       context.Context
+	cancelBase context.CancelFunc
 }
 
 // served is the published state: a snapshot and the TLS configuration handed out for it.
@@ -132,6 +139,7 @@ func NewServer(opts Options) *Server {
 		registry:  reg,
 		adminMux:  http.NewServeMux(),
 	}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.metrics = newMetrics(reg, s.Current)
 	popts := opts.Proxy
 	if popts.Logger == nil {
@@ -300,7 +308,8 @@ func (s *Server) Start(ctx context.Context) error {
 
 // newHTTPServer returns an http.Server with the limits applied.
 func (s *Server) newHTTPServer(h http.Handler, listener string) *http.Server {
-	srv := &http.Server{Handler: h, ErrorLog: serverErrorLog(s.log, s.metrics.handshakeErrors, listener)}
+	srv := &http.Server{Handler: h, ErrorLog: serverErrorLog(s.log, s.metrics.handshakeErrors, listener),
+		BaseContext: func(net.Listener) context.Context { return s.base }}
 	s.limits.apply(srv)
 	return srv
 }
@@ -340,10 +349,10 @@ func (s *Server) AdminAddr() net.Addr {
 }
 
 // Shutdown drains the server gracefully: /readyz turns 503, the listeners stop accepting,
-// idle connections are closed, HTTP/2 clients get GOAWAY, and requests in flight may
-// finish until ctx is done, after which the remaining connections are closed and ctx's
-// error is returned. The reverse proxy is closed last. Shutdown before Start, or twice, is
-// harmless.
+// idle connections are closed, HTTP/2 clients get GOAWAY, and requests in flight, upgraded
+// connections (WebSocket) included, may finish until ctx is done, after which the remaining
+// connections are closed and ctx's error is returned. The reverse proxy is closed last.
+// Shutdown before Start, or twice, is harmless.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -372,6 +381,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if n := s.upgrades.Load(); n > 0 {
+		s.log.Info("draining upgraded connections", "open", n)
+		if !s.waitUpgrades(ctx) {
+			errs = append(errs, fmt.Errorf("edge: %d upgraded connections still open: %w", s.upgrades.Load(), ctx.Err()))
+		}
+	}
+	// Close what is left: the proxy closes an upgraded connection's backend side when the
+	// request's context ends, and the client side follows.
+	s.cancelBase()
+	closing, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	s.waitUpgrades(closing)
+	cancel()
 	if admin != nil {
 		if err := admin.Shutdown(ctx); err != nil {
 			admin.Close()
@@ -384,6 +405,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.proxy.Close()
 	s.log.Info("edge stopped")
 	return errors.Join(errs...)
+}
+
+// waitUpgrades waits until no upgraded connection is open, or ctx is done; it reports
+// whether none is open.
+func (s *Server) waitUpgrades(ctx context.Context) bool {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for s.upgrades.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
 }
 
 // Run starts the server, serves until ctx is done, then drains for at most

@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -167,17 +170,7 @@ func TestUpgradeAndStreamingThroughEdge(t *testing.T) {
 	step := make(chan struct{})
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "echo" {
-			w.Header().Set("Connection", "Upgrade")
-			w.Header().Set("Upgrade", "echo")
-			w.WriteHeader(http.StatusSwitchingProtocols)
-			conn, rw, err := http.NewResponseController(w).Hijack()
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-			line, _ := rw.ReadString('\n')
-			rw.WriteString("echo " + line)
-			rw.Flush()
+			echoUpgraded(w)
 			return
 		}
 		io.WriteString(w, "first\n")
@@ -229,4 +222,109 @@ func TestUpgradeAndStreamingThroughEdge(t *testing.T) {
 			t.Errorf("through the upgraded connection: %q; want %q", line, "echo hello\n")
 		}
 	})
+}
+
+// TestShutdownDrainsUpgradedConnections: upgraded (hijacked) connections, which
+// http.Server.Shutdown ignores, keep working while the server drains; Shutdown returns as
+// soon as the last one ends, or closes them when its deadline passes.
+func TestShutdownDrainsUpgradedConnections(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { echoUpgraded(w) }))
+	defer backend.Close()
+	upgrade := func(t *testing.T, srv *Server) (*tls.Conn, *bufio.Reader) {
+		conn := dialTLSName(t, srv, "ws.example.com", "http/1.1")
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: ws.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 101 {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		return conn, br
+	}
+	echo := func(conn *tls.Conn, br *bufio.Reader, msg string) error {
+		if _, err := io.WriteString(conn, msg+"\n"); err != nil {
+			return err
+		}
+		line, err := br.ReadString('\n')
+		if err == nil && line != "echo "+msg+"\n" {
+			err = fmt.Errorf("got %q", line)
+		}
+		return err
+	}
+	newServer := func(t *testing.T) *Server {
+		srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
+		site := testSite(t, "ws", "ws.example.com")
+		site.Routes[0].Upstreams = []*url.URL{mustURL(backend.URL)}
+		publish(t, srv, 1, site)
+		return srv
+	}
+
+	t.Run("waits for the connection to end", func(t *testing.T) {
+		srv := newServer(t)
+		conn, br := upgrade(t, srv)
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			done <- srv.Shutdown(ctx)
+		}()
+		time.Sleep(300 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("Shutdown returned (%v) while an upgraded connection was open", err)
+		default:
+		}
+		if err := echo(conn, br, "still there"); err != nil {
+			t.Errorf("upgraded connection during the drain: %v", err)
+		}
+		conn.Close()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Shutdown = %v; want nil once the connection ended", err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("Shutdown did not return after the last upgraded connection ended")
+		}
+	})
+
+	t.Run("closes it at the deadline", func(t *testing.T) {
+		srv := newServer(t)
+		conn, br := upgrade(t, srv)
+		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := srv.Shutdown(ctx)
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown = %v; want the deadline's error", err)
+		}
+		if d := time.Since(start); d < 350*time.Millisecond || d > 3*time.Second {
+			t.Errorf("Shutdown took %v; want about the 400ms deadline", d)
+		}
+		conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := br.ReadString('\n'); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("read after Shutdown: %v; want the connection closed by the server", err)
+		}
+	})
+}
+
+// echoUpgraded switches the connection to the "echo" protocol and answers each line with
+// "echo <line>" until the client closes it.
+func echoUpgraded(w http.ResponseWriter) {
+	w.Header().Set("Connection", "Upgrade")
+	w.Header().Set("Upgrade", "echo")
+	w.WriteHeader(http.StatusSwitchingProtocols)
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	for {
+		line, err := rw.ReadString('\n')
+		if err != nil {
+			return
+		}
+		rw.WriteString("echo " + line)
+		rw.Flush()
+	}
 }
