@@ -118,7 +118,7 @@ func TestErrorLogNamesUnknownSNI(t *testing.T) {
 	l := serverErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), failures, "https")
 	l.Print("http: TLS handshake error from 127.0.0.1:5555: tls: no certificates configured")
 	out := buf.String()
-	if !strings.Contains(out, "reason=unknown_sni") || !strings.Contains(out, "no site serves the requested server name") {
+	if !strings.Contains(out, "reason=unknown_sni") || !strings.Contains(out, "no site serves the server name the client asked for") {
 		t.Errorf("log line %q; want reason unknown_sni and a plain explanation", out)
 	}
 	reg := prometheus.NewRegistry()

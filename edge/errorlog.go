@@ -33,7 +33,7 @@ func (w *errorLogWriter) Write(p []byte) (int, error) {
 			w.failures.WithLabelValues(reason).Inc()
 		} else if reason == "" {
 			// crypto/tls words refuseConfig's refusal as if nothing were configured.
-			reason, msg = "unknown_sni", "no site serves the requested server name (unrecognized_name sent)"
+			reason, msg = "unknown_sni", "no site serves the server name the client asked for, or it sent none (unrecognized_name sent)"
 		}
 		w.log.LogAttrs(context.Background(), slog.LevelDebug, "tls handshake failed",
 			slog.String("remote", remote), slog.String("reason", reason), slog.String("error", msg))

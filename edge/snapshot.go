@@ -92,7 +92,7 @@ func buildSnapshot(generation uint64, revision string, sites []*Site, handlers R
 				continue
 			}
 		}
-		if prev, dup := s.byName[site.Name]; dup && prev != nil {
+		if other, dup := s.byName[site.Name]; dup && other != nil {
 			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, site.Name))
 			continue
 		}

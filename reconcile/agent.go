@@ -181,10 +181,12 @@ func (a *Agent) Step(ctx context.Context) error {
 	rev, changed, err := a.opts.Source.Poll(ctx)
 	var refused *SignatureError
 	if errors.As(err, &refused) {
-		// The source reached the commit and refused it: that is a rejected revision, shown
-		// as such (commit and reason), not a failure to poll.
+		// The source reached the commit and refused it: a rejected revision, shown as such
+		// (commit and reason), not a failure to reach the repo. Polls go on at the usual
+		// interval, and the served sites' keys are still refreshed.
 		a.reject(start, &RejectedStatus{Commit: refused.Commit, At: start, Error: err.Error()}, err)
-		return err
+		a.refreshKeys(ctx, start)
+		return nil
 	}
 	if err != nil {
 		a.metrics.polls.WithLabelValues("error").Inc()
@@ -192,23 +194,36 @@ func (a *Agent) Step(ctx context.Context) error {
 		a.setPoll(PollStatus{At: start, Outcome: "error", Error: err.Error(), Duration: time.Since(start).Seconds()})
 		return err
 	}
-	if !changed && a.cfg != nil && rev.Commit == a.cfgCommit {
-		// Back on the commit being served (e.g. a refused commit was force-pushed away):
-		// nothing is rejected any more.
-		a.clearRejected()
+	if rej := a.status.Rejected; !changed && rej != nil && rej.Commit != rev.Commit {
+		// The branch is back on a commit other than the rejected one (a refused commit was
+		// force-pushed away, say).
+		if a.cfg != nil && rev.Commit == a.cfgCommit {
+			a.clearRejected() // the commit being served: nothing is rejected any more
+		} else {
+			changed = true // another commit: the verdict shown is not its own, judge it
+		}
 	}
 	switch {
 	case changed || a.cfg == nil && a.status.Rejected == nil:
 		a.apply(ctx, start, rev)
-	case a.cfg != nil && a.keys.due(refsOf(a.cfg)):
-		// Same commit, but a key is due for its slow refresh or a failed read is due for
-		// a retry: recompile what it affects.
-		outcome := a.compileAndPublish(ctx, start, a.cfgCommit, a.cfgSigner, a.cfg, false)
-		a.finishPoll(start, rev.Commit, outcome)
 	default:
-		a.finishPoll(start, rev.Commit, "unchanged")
+		outcome, refreshed := a.refreshKeys(ctx, start)
+		if !refreshed {
+			outcome = "unchanged"
+		}
+		a.finishPoll(start, rev.Commit, outcome)
 	}
 	return nil
+}
+
+// refreshKeys recompiles the served config when, on the same commit, a key is due for its
+// slow refresh or a failed read is due for a retry. It returns the outcome and whether it
+// did.
+func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (string, bool) {
+	if a.cfg == nil || !a.keys.due(refsOf(a.cfg)) {
+		return "", false
+	}
+	return a.compileAndPublish(ctx, start, a.cfgCommit, a.cfgSigner, a.cfg, false), true
 }
 
 // apply validates rev and, if it is valid, compiles and publishes it.
@@ -233,14 +248,23 @@ func (a *Agent) apply(ctx context.Context, start time.Time, rev *Revision) {
 	a.finishPoll(start, rev.Commit, outcome)
 }
 
-// reject records rej as the rejected revision: the previous snapshot keeps serving.
+// reject records rej as the rejected revision: the previous snapshot keeps serving. The
+// same rejection again (a refused commit polled again) keeps its first time and is not
+// logged again.
 func (a *Agent) reject(start time.Time, rej *RejectedStatus, err error) {
+	prev := a.status.Rejected
+	again := prev != nil && prev.Commit == rej.Commit && prev.Error == rej.Error && len(prev.Errors) == len(rej.Errors)
+	if again {
+		rej.At = prev.At
+	}
 	a.mu.Lock()
 	a.status.Rejected = rej
 	a.mu.Unlock()
 	a.metrics.rejected.Set(1)
-	a.log.Error("revision rejected; still serving the previous snapshot",
-		"commit", rej.Commit, "serving", a.cfgCommit, "err", err)
+	if !again {
+		a.log.Error("revision rejected; still serving the previous snapshot",
+			"commit", rej.Commit, "serving", a.cfgCommit, "err", err)
+	}
 	a.finishPoll(start, rej.Commit, "rejected")
 }
 

@@ -49,7 +49,7 @@ type agentEnv struct {
 	backend *httptest.Server
 }
 
-func newAgentEnv(t *testing.T) *agentEnv {
+func newAgentEnv(t *testing.T, opts ...func(*reconcile.GitSourceOptions)) *agentEnv {
 	t.Helper()
 	ca, err := sitegen.NewCA()
 	if err != nil {
@@ -77,7 +77,11 @@ func newAgentEnv(t *testing.T) *agentEnv {
 		defer c()
 		_ = e.srv.Shutdown(sctx)
 	})
-	src, err := reconcile.NewGitSource(reconcile.GitSourceOptions{URL: e.repo.Bare, Logger: quiet})
+	so := reconcile.GitSourceOptions{URL: e.repo.Bare, Logger: quiet}
+	for _, o := range opts {
+		o(&so)
+	}
+	src, err := reconcile.NewGitSource(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,4 +305,55 @@ func TestAgentIsolatesSiteFailures(t *testing.T) {
 	if got := e.servedCert("alpha"); got == oldAlpha {
 		t.Errorf("alpha still serves its old certificate after its key arrived")
 	}
+}
+
+// TestAgentRejectionFollowsTheBranch: the rejection shown is always the verdict on the
+// commit the branch names now. A refused (unsigned) commit does not make the agent back off
+// like an unreachable repo; when the branch is force-pushed back to an earlier invalid
+// commit, that commit's own diagnostics are shown again; back on the served commit,
+// nothing is rejected.
+func TestAgentRejectionFollowsTheBranch(t *testing.T) {
+	key, pub := testenv.NewPGPKey(t, "Release Manager")
+	ring := filepath.Join(t.TempDir(), "ring.asc")
+	if err := os.WriteFile(ring, pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy, err := reconcile.LoadSignaturePolicy(ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newAgentEnv(t, func(o *reconcile.GitSourceOptions) { o.Signatures = policy })
+	e.site("alpha", true, "")
+	good := e.repo.CommitSigned(key, "alpha", nil)
+	if st := e.step(); st.Serving.Commit != good {
+		t.Fatalf("serving %s; want %s", st.Serving.Commit, good)
+	}
+	invalid := e.repo.CommitSigned(key, "typo", map[string][]byte{"sites/alpha.cue": []byte("package edge\n\nsites: alpha: {\n\thosts: [\"alpha.example.test\"]\n\tcert: \"certs/alpha.pem\"\n\troutes: \"/\": upstream: [\"http://127.0.0.1:1\"]\n}\n")})
+	if st := e.step(); st.Rejected == nil || st.Rejected.Commit != invalid || len(st.Rejected.Errors) == 0 {
+		t.Fatalf("rejected %+v; want %s with diagnostics", st.Rejected, invalid)
+	}
+	unsigned := e.repo.CommitSigned(nil, "unsigned", map[string][]byte{"README": []byte("x\n")})
+	for i := range 2 {
+		if err := e.agent.Step(context.Background()); err != nil {
+			t.Fatalf("poll %d of a refused commit: Step = %v; want nil (the repo was reached)", i, err)
+		}
+		st := e.agent.Status()
+		if st.Rejected == nil || st.Rejected.Commit != unsigned || !strings.Contains(st.Rejected.Error, "unsigned") || st.LastPoll.Outcome != "rejected" {
+			t.Fatalf("poll %d: rejected %+v, outcome %s; want %s refused as unsigned", i, st.Rejected, st.LastPoll.Outcome, unsigned)
+		}
+	}
+	e.mustServe("alpha")
+
+	e.repo.Git("reset", "--quiet", "--hard", invalid)
+	e.repo.ForcePush()
+	st := e.step()
+	if st.Rejected == nil || st.Rejected.Commit != invalid || len(st.Rejected.Errors) == 0 {
+		t.Errorf("back on the invalid commit: rejected %+v; want its own diagnostics", st.Rejected)
+	}
+	e.repo.Git("reset", "--quiet", "--hard", good)
+	e.repo.ForcePush()
+	if st := e.step(); st.Rejected != nil || st.Serving.Commit != good {
+		t.Errorf("back on the served commit: rejected %+v, serving %s; want none, %s", st.Rejected, st.Serving.Commit, good)
+	}
+	e.mustServe("alpha")
 }

@@ -72,6 +72,11 @@ type GitSource struct {
 	last     *Revision     // last revision Poll returned
 	lastHash plumbing.Hash // remote reference's hash last time (a tag object for annotated tags)
 	refName  plumbing.ReferenceName
+
+	refusedHash plumbing.Hash // a commit fetched and found at fault, and why
+	refusedErr  error
+
+	noThinUntil time.Time // a thin pack failed where a full one worked: ask for full packs until then
 }
 
 // NewGitSource checks opts and returns a GitSource. It does not contact the remote: the
@@ -168,22 +173,47 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 	if s.last != nil && hash == s.lastHash && name == s.refName {
 		return s.last, false, nil
 	}
+	if hash == s.refusedHash {
+		return nil, false, s.refusedErr // refused before, and it cannot have changed
+	}
 
-	if _, err := s.store.EncodedObject(plumbing.AnyObject, hash); err != nil {
+	// The store holds exactly the last revision: anything else is fetched.
+	if s.last == nil || hash != s.lastHash {
 		start := time.Now()
 		if err := s.fetch(ctx, sess, adv, hash); err != nil {
+			s.restore()
 			return nil, false, fmt.Errorf("reconcile: git source %s: fetch %s: %w", s, name, err)
 		}
 		s.log.Debug("git fetch", "ref", name, "hash", hash, "took", time.Since(start))
 	}
+	rev, err := s.revision(ctx, hash)
+	if err != nil {
+		s.restore()
+		err = fmt.Errorf("reconcile: git source %s: %w", s, err)
+		if ctx.Err() == nil && !errors.Is(err, plumbing.ErrObjectNotFound) {
+			// The commit itself is at fault (refused signature, missing subdirectory...):
+			// say so again on the next polls without fetching it again.
+			s.refusedHash, s.refusedErr = hash, err
+		}
+		return nil, false, err
+	}
+	s.refusedHash, s.refusedErr = plumbing.ZeroHash, nil
+	changed := s.last == nil || s.last.Commit != rev.Commit
+	s.last, s.lastHash, s.refName = rev, hash, name
+	return rev, changed, nil
+}
+
+// revision checks the fetched commit (or tag) hash against the signature policy, reads its
+// files and compacts the store to it.
+func (s *GitSource) revision(ctx context.Context, hash plumbing.Hash) (*Revision, error) {
 	c, err := peelToCommit(s.store, hash)
 	if err != nil {
-		return nil, false, fmt.Errorf("reconcile: git source %s: %s: %w", s, name, err)
+		return nil, err
 	}
 	var signer string
 	if s.opts.Signatures != nil {
 		if signer, err = s.opts.Signatures.verify(c); err != nil {
-			return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
+			return nil, err
 		}
 	}
 	var prev *TreeFS
@@ -192,17 +222,28 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 	}
 	rev, err := readCommit(ctx, s.store, c.Hash, s.opts.Subdir, prev)
 	if err != nil {
-		return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
+		return nil, err
 	}
 	rev.Signer = signer
 	dir, _ := cleanSubdir(s.opts.Subdir)
 	tfs, _ := rev.FS.(*TreeFS)
 	if err := s.compact(hash, dir, tfs); err != nil {
-		return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
+		return nil, err
 	}
-	changed := s.last == nil || s.last.Commit != rev.Commit
-	s.last, s.lastHash, s.refName = rev, hash, name
-	return rev, changed, nil
+	return rev, nil
+}
+
+// restore drops what a failed Poll left in the store (a pack cut off half-way, a refused
+// commit), so the store holds exactly the last revision again, or nothing.
+func (s *GitSource) restore() {
+	if s.last != nil {
+		dir, _ := cleanSubdir(s.opts.Subdir)
+		tfs, _ := s.last.FS.(*TreeFS)
+		if err := s.compact(s.lastHash, dir, tfs); err == nil {
+			return
+		}
+	}
+	s.store = memory.NewStorage()
 }
 
 // pickRef finds the followed reference among the advertised ones.
@@ -253,7 +294,7 @@ func (s *GitSource) pickRef(adv *packp.AdvRefs) (plumbing.ReferenceName, plumbin
 // packfile parser), so it is asked for blindly, and two failures are handled by a second
 // request on a new session:
 //   - a server that refuses the capability (go-git's own server does; git ignores what it
-//     does not know) is asked again without it;
+//     does not know) is asked again without it, and not asked for thin packs for an hour;
 //   - a pack whose deltas name a base the store lacks is fetched again in full.
 func (s *GitSource) fetch(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, want plumbing.Hash) error {
 	var have plumbing.Hash
@@ -262,7 +303,7 @@ func (s *GitSource) fetch(ctx context.Context, sess transport.UploadPackSession,
 			have = h
 		}
 	}
-	thin := have != plumbing.ZeroHash
+	thin := have != plumbing.ZeroHash && !time.Now().Before(s.noThinUntil)
 	err := s.fetchPack(ctx, sess, adv, want, have, thin)
 	switch {
 	case err == nil || ctx.Err() != nil:
@@ -271,8 +312,12 @@ func (s *GitSource) fetch(ctx context.Context, sess transport.UploadPackSession,
 		s.store = memory.NewStorage()
 		err = s.fetchAgain(ctx, want, plumbing.ZeroHash)
 	case thin:
-		s.log.Debug("git fetch: thin pack failed; asking for a full pack", "err", err)
-		err = s.fetchAgain(ctx, want, have)
+		thinErr := err
+		if err = s.fetchAgain(ctx, want, have); err == nil {
+			// Most likely the server refuses the capability: do not ask it every time.
+			s.noThinUntil = time.Now().Add(time.Hour)
+			s.log.Info("git fetch: a thin pack failed where a full one worked; asking for full packs for an hour", "err", thinErr)
+		}
 	}
 	if err != nil {
 		return err

@@ -6,7 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -493,6 +499,9 @@ func TestGitSourceServerRefusesThinPack(t *testing.T) {
 	src.client = server.NewClient(server.NewFilesystemLoader(osfs.New("/")))
 	pollOK(t, src, true, repo.Head())
 	for i := 2; i <= 3; i++ {
+		if i == 3 && src.noThinUntil.Before(time.Now().Add(50*time.Minute)) {
+			t.Errorf("after a refused thin pack, full packs are asked for until %v; want about an hour", src.noThinUntil)
+		}
 		c := repo.CommitStrings("next", map[string]string{"sites/a.cue": fmt.Sprintf("a: %d\n", i)})
 		rev := pollOK(t, src, true, c)
 		if got := readString(t, rev.FS, "sites/a.cue"); got != fmt.Sprintf("a: %d\n", i) {
@@ -522,5 +531,74 @@ func TestGitSourceRevisionIsStandardFS(t *testing.T) {
 	}
 	if got := readString(t, rev.FS, "sites/a.cue"); got != "a: 1\n" {
 		t.Errorf("the earlier revision changed: a.cue = %q", got)
+	}
+}
+
+// TestGitSourceRecoversFromCutFetch: a fetch whose reply is cut off half-way (the stream
+// ends after the commit object, before all its trees and blobs) fails that poll, leaves
+// nothing half-stored, and the next poll fetches the commit in full.
+func TestGitSourceRecoversFromCutFetch(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n"})
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cut atomic.Bool
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: target.Host})
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cut.Load() && r.Method == http.MethodPost {
+			w = &cutWriter{ResponseWriter: w, left: 70000} // past the first 64 KiB side-band packet
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	src := newSource(t, GitSourceOptions{URL: proxy.URL + target.Path, Ref: "main"})
+	pollOK(t, src, true, repo.Head())
+
+	// Random content, so the pack (about 128 KiB) is far larger than what gets through.
+	big := make([]byte, 128<<10)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = byte(rnd.Uint32())
+	}
+	c2 := repo.Commit("big", map[string][]byte{"sites/big.bin": []byte(fmt.Sprintf("%x", big))})
+	cut.Store(true)
+	if _, _, err := src.Poll(context.Background()); err == nil {
+		t.Fatal("Poll with the reply cut off succeeded")
+	}
+	if err := src.store.HasEncodedObject(plumbing.NewHash(c2)); err == nil {
+		t.Error("the commit of the cut-off pack is still stored")
+	}
+	cut.Store(false)
+	rev := pollOK(t, src, true, c2)
+	if got := readString(t, rev.FS, "sites/big.bin"); got != fmt.Sprintf("%x", big) {
+		t.Errorf("big.bin after recovery: %d bytes; want %d", len(got), 2*len(big))
+	}
+}
+
+// cutWriter lets left bytes of a response through, then aborts it: the client sees the
+// connection end in the middle of the body.
+type cutWriter struct {
+	http.ResponseWriter
+	left int
+}
+
+func (w *cutWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		w.ResponseWriter.Write(p[:w.left])
+		if f, ok := w.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		panic(http.ErrAbortHandler)
+	}
+	w.left -= len(p)
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *cutWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
 	}
 }

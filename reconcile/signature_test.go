@@ -55,8 +55,13 @@ func TestSignaturePolicy(t *testing.T) {
 
 	unsigned := repo.CommitSigned(nil, "unsigned", map[string][]byte{"a": []byte("2")})
 	check("unsigned", unsigned, SignatureMissing)
-	// Still refused on the next poll (nothing was accepted meanwhile).
+	// Still refused on the next poll (nothing was accepted meanwhile), without fetching the
+	// refused commit again: one request, the reference listing.
+	srv.Reset()
 	check("unsigned again", unsigned, SignatureMissing)
+	if n := srv.Count(); n != 1 {
+		t.Errorf("polling a refused commit again took %d requests; want 1", n)
+	}
 
 	unknown := repo.CommitSigned(other, "by another key", map[string][]byte{"a": []byte("3")})
 	check("unknown key", unknown, SignatureUnknownKey)
