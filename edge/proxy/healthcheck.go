@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -35,7 +36,7 @@ func (m *Manager) runChecks(ctx context.Context, up *upstream) {
 		},
 	}
 	target := up.base.String() + up.check.Path
-	t := time.NewTicker(up.check.Interval)
+	t := time.NewTimer(jittered(up.check.Interval))
 	defer t.Stop()
 	for {
 		err := checkOnce(ctx, client, target, up.check)
@@ -56,8 +57,15 @@ func (m *Manager) runChecks(ctx context.Context, up *upstream) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			t.Reset(jittered(up.check.Interval))
 		}
 	}
+}
+
+// jittered returns d ± 10%, at random: thousands of upstreams whose checks started
+// together (one snapshot) drift apart instead of probing in bursts forever.
+func jittered(d time.Duration) time.Duration {
+	return d - d/10 + rand.N(d/5+1)
 }
 
 var errCheckStatus = errors.New("proxy: health check status")

@@ -107,3 +107,20 @@ func TestCheckOnceStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthCheckIntervalJitter: intervals stay within ±10% and are not all equal, so checks
+// started together spread out.
+func TestHealthCheckIntervalJitter(t *testing.T) {
+	const d = 10 * time.Second
+	seen := map[time.Duration]bool{}
+	for range 1000 {
+		j := jittered(d)
+		if j < 9*time.Second || j > 11*time.Second {
+			t.Fatalf("jittered(%v) = %v; want within ±10%%", d, j)
+		}
+		seen[j] = true
+	}
+	if len(seen) < 900 {
+		t.Errorf("%d distinct intervals in 1000 draws; want them spread", len(seen))
+	}
+}
