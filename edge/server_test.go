@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 func TestStartErrors(t *testing.T) {
@@ -170,7 +172,7 @@ func TestUpgradeAndStreamingThroughEdge(t *testing.T) {
 	step := make(chan struct{})
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") == "echo" {
-			echoUpgraded(w)
+			testenv.EchoUpgrade(w, r)
 			return
 		}
 		io.WriteString(w, "first\n")
@@ -228,7 +230,7 @@ func TestUpgradeAndStreamingThroughEdge(t *testing.T) {
 // http.Server.Shutdown ignores, keep working while the server drains; Shutdown returns as
 // soon as the last one ends, or closes them when its deadline passes.
 func TestShutdownDrainsUpgradedConnections(t *testing.T) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { echoUpgraded(w) }))
+	backend := httptest.NewServer(http.HandlerFunc(testenv.EchoUpgrade))
 	defer backend.Close()
 	upgrade := func(t *testing.T, srv *Server) (*tls.Conn, *bufio.Reader) {
 		conn := dialTLSName(t, srv, "ws.example.com", "http/1.1")
@@ -306,25 +308,4 @@ func TestShutdownDrainsUpgradedConnections(t *testing.T) {
 			t.Errorf("read after Shutdown: %v; want the connection closed by the server", err)
 		}
 	})
-}
-
-// echoUpgraded switches the connection to the "echo" protocol and answers each line with
-// "echo <line>" until the client closes it.
-func echoUpgraded(w http.ResponseWriter) {
-	w.Header().Set("Connection", "Upgrade")
-	w.Header().Set("Upgrade", "echo")
-	w.WriteHeader(http.StatusSwitchingProtocols)
-	conn, rw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	for {
-		line, err := rw.ReadString('\n')
-		if err != nil {
-			return
-		}
-		rw.WriteString("echo " + line)
-		rw.Flush()
-	}
 }

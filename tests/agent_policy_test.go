@@ -1,10 +1,13 @@
 package tests
 
 import (
+	"bufio"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -274,4 +277,63 @@ func hmacHex(secret, body string) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(body))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// TestAgentDrainsWebSockets: on SIGTERM the agent binary keeps an upgraded connection
+// working while it drains, and closes it when --drain-timeout passes, then exits 0.
+func TestAgentDrainsWebSockets(t *testing.T) {
+	d := newDirRepo(t)
+	ws := httptest.NewServer(http.HandlerFunc(testenv.EchoUpgrade))
+	t.Cleanup(ws.Close)
+	d.backend = ws.URL
+	d.add("chat")
+	p := startAgentProc(t, d.ca, nil, "--repo", d.git.URL, "--key-dir", d.keyDir, "--drain-timeout", "1500ms")
+	p.waitFor("chat handshake", 20*time.Second, func() bool { _, _, _, err := p.get("chat.example.test"); return err == nil })
+
+	conn, err := tls.Dial("tcp", p.https, &tls.Config{RootCAs: d.ca.Pool(), ServerName: "chat.example.test", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(conn)
+	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: chat.example.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	echo := func(msg string) error {
+		io.WriteString(conn, msg+"\n")
+		line, err := br.ReadString('\n')
+		if err == nil && line != "echo "+msg+"\n" {
+			err = fmt.Errorf("got %q", line)
+		}
+		return err
+	}
+	if err := echo("before"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := echo("while draining"); err != nil {
+		t.Errorf("WebSocket during the drain: %v", err)
+	}
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Error("the WebSocket stayed open after the drain timeout")
+	}
+	closedAfter := time.Since(start)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent still running 10s after SIGTERM with --drain-timeout 1500ms")
+	}
+	t.Logf("WebSocket closed %v after SIGTERM; exit %v", closedAfter.Round(time.Millisecond), p.waitResult)
+	if closedAfter < 1400*time.Millisecond || closedAfter > 5*time.Second {
+		t.Errorf("WebSocket closed %v after SIGTERM; want about the 1.5s drain timeout", closedAfter)
+	}
+	if p.waitResult != nil {
+		t.Errorf("exit: %v; want 0", p.waitResult)
+	}
 }

@@ -135,10 +135,24 @@ func (r *agentRun) Stop(timeout time.Duration) error {
 	return r.Server.Shutdown(ctx)
 }
 
+const agentUsage = `usage: edgectl agent [flags]
+
+Serves the sites of a config repo: polls the repo (one reference request per idle poll),
+validates each new commit, reads the sites' private keys from Vault or a key directory,
+and swaps the compiled sites into the HTTPS listener without a restart. An invalid commit is
+rejected and the previous one keeps serving; /status and ` + "`edgectl status`" + ` say why.
+
+SIGTERM drains and exits; SIGHUP polls now. Every flag has the environment fallback shown.
+
+flags:
+`
+
 func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := flag.NewFlagSet("agent", flag.ContinueOnError)
 	f.SetOutput(stderr)
+	f.Usage = func() { fmt.Fprint(stderr, agentUsage); f.PrintDefaults() }
 	var c agentConfig
+	var drain time.Duration
 	var tokenFile, webhookFile, logFormat, logLevel, accessLog string
 	f.StringVar(&c.Repo, "repo", env("EDGE_REPO", ""), "config repo URL or path (https://, ssh://, file://, local path) [EDGE_REPO]")
 	f.StringVar(&c.Ref, "ref", env("EDGE_REF", ""), "branch or tag to follow; empty: the remote's HEAD [EDGE_REF]")
@@ -161,6 +175,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.StringVar(&c.HTTPListen, "http-listen", env("EDGE_HTTP_LISTEN", ":80"), "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
 	f.StringVar(&c.AdminListen, "admin", env("EDGE_ADMIN_LISTEN", "127.0.0.1:9443"), "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
 	f.StringVar(&webhookFile, "webhook-secret-file", env("EDGE_WEBHOOK_SECRET_FILE", ""), "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
+	f.DurationVar(&drain, "drain-timeout", envDuration("EDGE_DRAIN_TIMEOUT", 30*time.Second), "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
 	f.StringVar(&logFormat, "log-format", env("EDGE_LOG_FORMAT", "text"), "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&logLevel, "log-level", env("EDGE_LOG_LEVEL", "info"), "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&accessLog, "access-log", env("EDGE_ACCESS_LOG", "text"), "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
@@ -227,7 +242,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}()
 	<-ctx.Done()
 	c.Logger.Info("stopping: draining connections")
-	if err := run.Stop(30 * time.Second); err != nil {
+	if err := run.Stop(drain); err != nil {
 		c.Logger.Warn("drain incomplete", "err", err)
 	}
 	return exitOK
