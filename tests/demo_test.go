@@ -26,7 +26,7 @@ import (
 // for a Host the certificate does not cover, a live config change served without restart,
 // the printed curl commands work, and Ctrl-C stops everything it started.
 func TestDemo(t *testing.T) {
-	bin := demoBuild(t)
+	bin := edgectl(t)
 	for _, app := range []string{"node", "go"} {
 		t.Run(app, func(t *testing.T) {
 			if app == "node" {
@@ -275,18 +275,6 @@ func demoGet(t *testing.T, c *http.Client, url, host string) (*http.Response, st
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	return resp, string(b)
-}
-
-// demoBuild builds the edgectl binary into a temp dir.
-func demoBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "edgectl")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/edgectl")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // demoNeedTool skips the test when name is not on PATH, or fails when CI is "true" (install
