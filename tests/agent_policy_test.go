@@ -215,7 +215,8 @@ func TestAgentVaultTokenRenewal(t *testing.T) {
 }
 
 // TestAgentPollNow: with a one-hour poll interval, a change is served right away after
-// SIGHUP, and after a GitHub-style push webhook on the admin listener (HMAC-signed).
+// SIGHUP, and after a GitHub-style push webhook (HMAC-signed), here sent to the webhook's
+// own listener (--webhook-listen), which serves nothing else.
 func TestAgentPollNow(t *testing.T) {
 	d := newDirRepo(t)
 	addSite := d.add
@@ -225,8 +226,9 @@ func TestAgentPollNow(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	hookAddr := freeAddr(t)
 	p := startAgentProc(t, d.ca, nil, "--repo", d.git.URL, "--ref", "main", "--interval", "1h", "--key-dir", d.keyDir,
-		"--webhook-secret-file", secretFile)
+		"--webhook-secret-file", secretFile, "--webhook-listen", hookAddr)
 	p.waitFor("first served", 20*time.Second, func() bool { return p.serves("first.example.test") })
 
 	t.Run("SIGHUP", func(t *testing.T) {
@@ -241,8 +243,8 @@ func TestAgentPollNow(t *testing.T) {
 	t.Run("webhook", func(t *testing.T) {
 		c := addSite("third")
 		body := fmt.Sprintf(`{"ref":"refs/heads/main","after":%q}`, c)
-		post := func(sig string) int {
-			req, err := http.NewRequest("POST", "http://"+p.admin+"/webhook/git", strings.NewReader(body))
+		post := func(addr, sig string) int {
+			req, err := http.NewRequest("POST", "http://"+addr+"/webhook/git", strings.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,15 +258,23 @@ func TestAgentPollNow(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode
 		}
-		if code := post("sha256=" + hmacHex("wrong secret", body)); code != http.StatusUnauthorized {
-			t.Errorf("webhook with a bad signature: %d; want 401", code)
+		for _, addr := range []string{p.admin, hookAddr} {
+			if code := post(addr, "sha256="+hmacHex("wrong secret", body)); code != http.StatusUnauthorized {
+				t.Errorf("webhook on %s with a bad signature: %d; want 401", addr, code)
+			}
+		}
+		// The webhook's own listener serves the webhook and nothing else.
+		if resp, err := http.Get("http://" + hookAddr + "/status"); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /status on the webhook listener: %v %v; want 404", resp, err)
+		} else {
+			resp.Body.Close()
 		}
 		time.Sleep(500 * time.Millisecond)
 		if p.serves("third.example.test") {
 			t.Fatal("third served after a webhook with a bad signature")
 		}
 		start := time.Now()
-		if code := post("sha256=" + hmacHex(secret, body)); code != http.StatusAccepted {
+		if code := post(hookAddr, "sha256="+hmacHex(secret, body)); code != http.StatusAccepted {
 			t.Fatalf("webhook: %d; want 202", code)
 		}
 		p.waitFor("third served", 10*time.Second, func() bool { return p.serves("third.example.test") })

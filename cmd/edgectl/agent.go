@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -37,6 +39,7 @@ type agentConfig struct {
 
 	Listen, HTTPListen, AdminListen string
 	WebhookSecret                   []byte
+	WebhookListen                   string // its own listener for /webhook/git; empty: admin only
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
@@ -50,6 +53,7 @@ type agentRun struct {
 
 	loopDone chan error
 	closeKey func()
+	hook     *http.Server // the webhook's own listener, or nil
 }
 
 // startAgent binds the listeners and starts polling. The agent runs until ctx is done; then
@@ -116,12 +120,38 @@ func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
 	}
 	mux := srv.AdminMux()
 	mux.Handle("/status", reconcile.StatusHandler(agent))
-	mux.Handle("/webhook/git", &reconcile.WebhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log})
+	webhook := &reconcile.WebhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
+	mux.Handle("/webhook/git", webhook)
+	var hookSrv *http.Server
+	if c.WebhookListen != "" {
+		if len(c.WebhookSecret) == 0 {
+			closeKey()
+			return nil, errors.New("--webhook-listen needs --webhook-secret-file")
+		}
+		ln, err := new(net.ListenConfig).Listen(ctx, "tcp", c.WebhookListen)
+		if err != nil {
+			closeKey()
+			return nil, fmt.Errorf("webhook listener: %w", err)
+		}
+		hookMux := http.NewServeMux()
+		hookMux.Handle("/webhook/git", webhook)
+		hookSrv = &http.Server{Handler: hookMux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second,
+			MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		go func() {
+			if err := hookSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("webhook listener", "err", err)
+			}
+		}()
+		log.Info("webhook listening", "addr", ln.Addr().String(), "path", "/webhook/git")
+	}
 	if err := srv.Start(ctx); err != nil {
+		if hookSrv != nil {
+			hookSrv.Close()
+		}
 		closeKey()
 		return nil, err
 	}
-	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey}
+	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey, hook: hookSrv}
 	go func() { r.loopDone <- agent.Run(ctx) }()
 	return r, nil
 }
@@ -132,6 +162,11 @@ func (r *agentRun) Stop(timeout time.Duration) error {
 	defer r.closeKey()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if r.hook != nil {
+		if err := r.hook.Shutdown(ctx); err != nil {
+			r.hook.Close()
+		}
+	}
 	return r.Server.Shutdown(ctx)
 }
 
@@ -174,6 +209,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.StringVar(&c.Listen, "listen", env("EDGE_LISTEN", ":443"), "HTTPS listen address [EDGE_LISTEN]")
 	f.StringVar(&c.HTTPListen, "http-listen", env("EDGE_HTTP_LISTEN", ":80"), "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
 	f.StringVar(&c.AdminListen, "admin", env("EDGE_ADMIN_LISTEN", "127.0.0.1:9443"), "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
+	f.StringVar(&c.WebhookListen, "webhook-listen", env("EDGE_WEBHOOK_LISTEN", ""), "also serve /webhook/git, and nothing else, on this address (plain HTTP), so the git host can reach it without the admin listener [EDGE_WEBHOOK_LISTEN]")
 	f.StringVar(&webhookFile, "webhook-secret-file", env("EDGE_WEBHOOK_SECRET_FILE", ""), "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
 	f.DurationVar(&drain, "drain-timeout", envDuration("EDGE_DRAIN_TIMEOUT", 30*time.Second), "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
 	f.StringVar(&logFormat, "log-format", env("EDGE_LOG_FORMAT", "text"), "log format: text or json [EDGE_LOG_FORMAT]")

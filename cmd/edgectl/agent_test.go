@@ -31,3 +31,11 @@ func TestNewLoggerLevelAndFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentWebhookListenNeedsSecret(t *testing.T) {
+	code, _, errOut := runCmd("agent", "--repo", t.TempDir(), "--key-dir", t.TempDir(), "--listen", "127.0.0.1:0",
+		"--http-listen", "off", "--admin", "off", "--webhook-listen", "127.0.0.1:0")
+	if code != exitUsage || !strings.Contains(errOut, "--webhook-listen needs --webhook-secret-file") {
+		t.Errorf("exit %d, stderr %q; want 2 naming the missing secret", code, errOut)
+	}
+}
