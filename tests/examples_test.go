@@ -758,6 +758,7 @@ type k8sDoc struct {
 			} `yaml:"metadata"`
 			Spec struct {
 				ServiceAccountName string `yaml:"serviceAccountName"`
+				TerminationGrace   int    `yaml:"terminationGracePeriodSeconds"`
 				SecurityContext    struct {
 					RunAsNonRoot bool `yaml:"runAsNonRoot"`
 				} `yaml:"securityContext"`
@@ -895,6 +896,12 @@ func TestExampleKubernetes(t *testing.T) {
 		if !known[k] {
 			t.Errorf("ConfigMap edge-agent: %s is not a variable of edgectl agent", k)
 		}
+	}
+	// The drain must end before Kubernetes kills the pod.
+	if drain, err := time.ParseDuration(edgeEnv["EDGE_DRAIN_TIMEOUT"]); err != nil ||
+		drain >= time.Duration(pod.TerminationGrace)*time.Second {
+		t.Errorf("EDGE_DRAIN_TIMEOUT %q (%v); want a duration below terminationGracePeriodSeconds %d",
+			edgeEnv["EDGE_DRAIN_TIMEOUT"], err, pod.TerminationGrace)
 	}
 
 	// Vault Agent's config: Kubernetes auth, and a sink file that is the token edge reads.
