@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,16 +19,33 @@ func init() {
 	register(command{name: "status", summary: "show what a running agent serves and what failed", run: runStatus})
 }
 
-// runStatus prints an agent's /status for a person. Exit 0 when everything declared is
-// served, 1 when a revision is rejected or a site is stale or failed, 2 when the agent cannot
-// be reached.
+const statusUsage = `usage: edgectl status [flags] [SITE|HOST ...]
+
+Shows what a running agent serves: the commit, the last poll, a rejected revision and why,
+and each site's state, revision, certificate expiry and key version. With SITE or HOST
+arguments, only those sites; with --problems, only the sites not serving their latest
+revision (stale or failed).
+
+Exit status: 0 all is served, 1 a revision is rejected or a site shown is stale or failed,
+2 the agent cannot be reached or a site is unknown.
+
+flags:
+`
+
+// runStatus prints an agent's /status for a person.
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := flag.NewFlagSet("status", flag.ContinueOnError)
 	f.SetOutput(stderr)
+	f.Usage = func() { fmt.Fprint(stderr, statusUsage); f.PrintDefaults() }
 	admin := f.String("admin", env("EDGE_ADMIN_LISTEN", "127.0.0.1:9443"), "the agent's admin address [EDGE_ADMIN_LISTEN]")
-	asJSON := f.Bool("json", false, "print the raw JSON")
-	if code, ok := parseFlags(f, args, stderr); !ok {
-		return code
+	asJSON := f.Bool("json", false, "print the raw JSON (all sites)")
+	problems := f.Bool("problems", false, "list only the sites that are stale or failed")
+	names, err := parseInterspersed(f, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -51,13 +69,23 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if *asJSON {
 		stdout.Write(body)
-	} else {
-		printStatus(stdout, st)
+		return statusExit(st, st.Sites)
 	}
+	sites, unknown := selectSites(st.Sites, names, *problems)
+	if len(unknown) > 0 {
+		fmt.Fprintf(stderr, "edgectl status: no site named or serving %s\n", strings.Join(unknown, ", "))
+		return exitUsage
+	}
+	printStatus(stdout, st, sites)
+	return statusExit(st, sites)
+}
+
+// statusExit is 1 when a revision is rejected or one of sites is not serving, else 0.
+func statusExit(st reconcile.Status, sites []reconcile.SiteStatus) int {
 	if st.Rejected != nil {
 		return exitInvalid
 	}
-	for _, s := range st.Sites {
+	for _, s := range sites {
 		if s.State != reconcile.SiteServing {
 			return exitInvalid
 		}
@@ -65,7 +93,43 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitOK
 }
 
-func printStatus(w io.Writer, st reconcile.Status) {
+// selectSites keeps the sites named by names (a site name or one of its hosts; all sites
+// when names is empty), and with problems only those not serving. It also returns the names
+// that matched no site.
+func selectSites(all []reconcile.SiteStatus, names []string, problems bool) (sites []reconcile.SiteStatus, unknown []string) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[strings.ToLower(strings.TrimSuffix(n, "."))] = true
+	}
+	found := make(map[string]bool, len(names))
+	for _, s := range all {
+		if len(want) > 0 {
+			hit := ""
+			for _, k := range append([]string{s.Name}, s.Hosts...) {
+				if want[k] {
+					hit = k
+					found[k] = true
+				}
+			}
+			if hit == "" {
+				continue
+			}
+		}
+		if problems && s.State == reconcile.SiteServing {
+			continue
+		}
+		sites = append(sites, s)
+	}
+	for _, n := range names {
+		if k := strings.ToLower(strings.TrimSuffix(n, ".")); !found[k] {
+			unknown = append(unknown, n)
+		}
+	}
+	return sites, unknown
+}
+
+// printStatus prints st for a person, with the table of sites limited to sites.
+func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus) {
 	short := func(c string) string { return c[:min(len(c), 12)] }
 	fmt.Fprintf(w, "serving   %s (generation %d, since %s)\n", orDash(short(st.Serving.Commit)), st.Serving.Generation, fmtTime(st.Serving.Since))
 	if st.Serving.Signer != "" {
@@ -77,6 +141,12 @@ func printStatus(w io.Writer, st reconcile.Status) {
 		fmt.Fprintf(w, ": %s", p.Error)
 	}
 	fmt.Fprintln(w)
+	counts := map[string]int{}
+	for _, s := range st.Sites {
+		counts[s.State]++
+	}
+	fmt.Fprintf(w, "sites     %d: %d serving, %d stale, %d failed\n", len(st.Sites),
+		counts[reconcile.SiteServing], counts[reconcile.SiteStale], counts[reconcile.SiteFailed])
 	if r := st.Rejected; r != nil {
 		fmt.Fprintf(w, "\nREJECTED  %s at %s (still serving %s):\n", short(r.Commit), fmtTime(r.At), orDash(short(st.Serving.Commit)))
 		for _, d := range r.Errors {
@@ -87,9 +157,12 @@ func printStatus(w io.Writer, st reconcile.Status) {
 		}
 	}
 	fmt.Fprintln(w)
+	if len(sites) == 0 {
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SITE\tSTATE\tREVISION\tCERT EXPIRES\tKEY\tHOSTS")
-	for _, s := range st.Sites {
+	for _, s := range sites {
 		key := "-"
 		if s.KeyVersion > 0 {
 			key = fmt.Sprintf("v%d", s.KeyVersion)
@@ -101,7 +174,7 @@ func printStatus(w io.Writer, st reconcile.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, orDash(short(s.Revision)), exp, key, strings.Join(s.Hosts, ","))
 	}
 	tw.Flush()
-	for _, s := range st.Sites {
+	for _, s := range sites {
 		if s.Error != "" {
 			fmt.Fprintf(w, "\n%s: %s", s.Name, s.Error)
 		}
