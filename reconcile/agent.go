@@ -179,11 +179,11 @@ func (a *Agent) Step(ctx context.Context) error {
 	defer a.stepMu.Unlock()
 	start := time.Now()
 	rev, changed, err := a.opts.Source.Poll(ctx)
-	var refused *SignatureError
+	var refused *CommitError
 	if errors.As(err, &refused) {
-		// The source reached the commit and refused it: a rejected revision, shown as such
-		// (commit and reason), not a failure to reach the repo. Polls go on at the usual
-		// interval, and the served sites' keys are still refreshed.
+		// The source reached the commit and refused it (signature policy, no such subdir):
+		// a rejected revision, shown as such (commit and reason), not a failure to reach
+		// the repo. Polls go on at the usual interval; served keys are still refreshed.
 		a.reject(start, &RejectedStatus{Commit: refused.Commit, At: start, Error: err.Error()}, err)
 		a.refreshKeys(ctx, start)
 		return nil
@@ -346,6 +346,9 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, 
 	}
 	a.compiled = next
 	a.setSites(statuses)
+	if rej := a.status.Rejected; rej != nil && rej.Commit == commit {
+		a.clearRejected() // e.g. an earlier key refresh of this commit failed to publish
+	}
 	d := time.Since(start)
 	a.metrics.reconcile.Observe(d.Seconds())
 	a.log.Info("reconciled", "commit", commit, "outcome", outcome, "duration", d.Round(time.Microsecond),

@@ -357,3 +357,20 @@ func TestAgentRejectionFollowsTheBranch(t *testing.T) {
 	}
 	e.mustServe("alpha")
 }
+
+// TestAgentMissingSubdirIsRejected: a commit without the configured subdirectory is the
+// commit's fault, not the repo's: a rejected revision (no backoff), not a poll error.
+func TestAgentMissingSubdirIsRejected(t *testing.T) {
+	e := newAgentEnv(t, func(o *reconcile.GitSourceOptions) { o.Subdir = "edge-config" })
+	e.site("alpha", true, "")
+	c := e.repo.Commit("config at the root, not in edge-config/", nil)
+	for i := range 2 {
+		if err := e.agent.Step(context.Background()); err != nil {
+			t.Fatalf("poll %d: Step = %v; want nil (the repo was reached)", i, err)
+		}
+		st := e.agent.Status()
+		if st.Rejected == nil || st.Rejected.Commit != c || !strings.Contains(st.Rejected.Error, `subdirectory "edge-config"`) || st.LastPoll.Outcome != "rejected" {
+			t.Fatalf("poll %d: rejected %+v, outcome %s; want %s rejected for its missing subdirectory", i, st.Rejected, st.LastPoll.Outcome, c)
+		}
+	}
+}

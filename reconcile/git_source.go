@@ -178,7 +178,7 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 	}
 
 	// The store holds exactly the last revision: anything else is fetched.
-	if s.last == nil || hash != s.lastHash {
+	if s.last == nil || hash != s.lastHash || s.store.HasEncodedObject(hash) != nil {
 		start := time.Now()
 		if err := s.fetch(ctx, sess, adv, hash); err != nil {
 			s.restore()
@@ -186,13 +186,18 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 		}
 		s.log.Debug("git fetch", "ref", name, "hash", hash, "took", time.Since(start))
 	}
-	rev, err := s.revision(ctx, hash)
+	rev, commit, err := s.revision(ctx, hash)
 	if err != nil {
 		s.restore()
-		err = fmt.Errorf("reconcile: git source %s: %w", s, err)
-		if ctx.Err() == nil && !errors.Is(err, plumbing.ErrObjectNotFound) {
-			// The commit itself is at fault (refused signature, missing subdirectory...):
-			// say so again on the next polls without fetching it again.
+		if ctx.Err() != nil || errors.Is(err, plumbing.ErrObjectNotFound) || commit == plumbing.ZeroHash {
+			return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
+		}
+		// The commit itself is at fault (refused signature, missing subdirectory...).
+		err = &CommitError{Commit: commit.String(), Err: fmt.Errorf("reconcile: git source %s: %w", s, err)}
+		var se *SignatureError
+		if !errors.As(err, &se) || se.Reason != SignatureExpired {
+			// Say so again on the next polls without fetching it again. (Not for an
+			// expired, or not yet valid, signature: that verdict depends on the clock.)
 			s.refusedHash, s.refusedErr = hash, err
 		}
 		return nil, false, err
@@ -204,16 +209,17 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 }
 
 // revision checks the fetched commit (or tag) hash against the signature policy, reads its
-// files and compacts the store to it.
-func (s *GitSource) revision(ctx context.Context, hash plumbing.Hash) (*Revision, error) {
+// files and compacts the store to it. It also returns the commit's hash once known, for
+// errors about it.
+func (s *GitSource) revision(ctx context.Context, hash plumbing.Hash) (*Revision, plumbing.Hash, error) {
 	c, err := peelToCommit(s.store, hash)
 	if err != nil {
-		return nil, err
+		return nil, plumbing.ZeroHash, err
 	}
 	var signer string
 	if s.opts.Signatures != nil {
 		if signer, err = s.opts.Signatures.verify(c); err != nil {
-			return nil, err
+			return nil, c.Hash, err
 		}
 	}
 	var prev *TreeFS
@@ -222,16 +228,30 @@ func (s *GitSource) revision(ctx context.Context, hash plumbing.Hash) (*Revision
 	}
 	rev, err := readCommit(ctx, s.store, c.Hash, s.opts.Subdir, prev)
 	if err != nil {
-		return nil, err
+		return nil, c.Hash, err
 	}
 	rev.Signer = signer
 	dir, _ := cleanSubdir(s.opts.Subdir)
 	tfs, _ := rev.FS.(*TreeFS)
 	if err := s.compact(hash, dir, tfs); err != nil {
-		return nil, err
+		return nil, plumbing.ZeroHash, err
 	}
-	return rev, nil
+	return rev, c.Hash, nil
 }
+
+// CommitError is returned by GitSource.Poll when the repo was reached and the commit the
+// reference names is at fault: refused by the signature policy (Err wraps a
+// *SignatureError), or without the configured subdirectory (Err wraps
+// ErrRevisionNotFound). Nothing is wrong with the connection: the caller should treat it as
+// a rejected revision and poll again at its usual pace.
+type CommitError struct {
+	// Commit is the full hex hash of the commit at fault.
+	Commit string
+	Err    error
+}
+
+func (e *CommitError) Error() string { return e.Err.Error() }
+func (e *CommitError) Unwrap() error { return e.Err }
 
 // restore drops what a failed Poll left in the store (a pack cut off half-way, a refused
 // commit), so the store holds exactly the last revision again, or nothing.

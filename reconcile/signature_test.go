@@ -1,13 +1,17 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/edgectl/edge/tests/testenv"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -106,4 +110,66 @@ func TestNewSignaturePolicyErrors(t *testing.T) {
 	if _, err := LoadSignaturePolicy(filepath.Join(t.TempDir(), "missing.asc")); err == nil {
 		t.Error("LoadSignaturePolicy(missing file) succeeded")
 	}
+}
+
+// TestSignatureFromTheFutureIsJudgedAgain: a signature made by a clock a little ahead of
+// the agent's is refused as not yet valid, a verdict that depends on the time: it is not
+// remembered, and the commit is accepted once the agent's clock has caught up.
+func TestSignatureFromTheFutureIsJudgedAgain(t *testing.T) {
+	key, pub := testenv.NewPGPKey(t, "Hasty Signer")
+	ring := filepath.Join(t.TempDir(), "ring.asc")
+	if err := os.WriteFile(ring, pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy, err := LoadSignaturePolicy(ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := testenv.NewGitRepo(t)
+	repo.CommitSigned(key, "first", map[string][]byte{"a": []byte("1")})
+	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
+	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Signatures: policy})
+	pollOK(t, src, true, repo.Head())
+
+	// A commit on top, signed with a signature time 2s ahead.
+	r, err := git.PlainOpen(repo.Bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := r.CommitObject(plumbing.NewHash(repo.Head()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *head
+	c.Message, c.ParentHashes, c.PGPSignature = "from the future\n", []plumbing.Hash{head.Hash}, ""
+	unsigned := &plumbing.MemoryObject{}
+	if err := c.EncodeWithoutSignature(unsigned); err != nil {
+		t.Fatal(err)
+	}
+	rd, _ := unsigned.Reader()
+	ahead := time.Now().Add(2 * time.Second)
+	var sig bytes.Buffer
+	if err := openpgp.ArmoredDetachSign(&sig, key, rd, &packet.Config{Time: func() time.Time { return ahead }}); err != nil {
+		t.Fatal(err)
+	}
+	c.PGPSignature = sig.String()
+	obj := r.Storer.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		t.Fatal(err)
+	}
+	future, err := r.Storer.SetEncodedObject(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Storer.SetReference(plumbing.NewHashReference("refs/heads/main", future)); err != nil {
+		t.Fatal(err)
+	}
+
+	_, _, err = src.Poll(context.Background())
+	var se *SignatureError
+	if !errors.As(err, &se) || se.Reason != SignatureExpired {
+		t.Fatalf("Poll of a signature 2s ahead = %v; want a refusal as not yet valid", err)
+	}
+	time.Sleep(time.Until(ahead) + 100*time.Millisecond)
+	pollOK(t, src, true, future.String())
 }

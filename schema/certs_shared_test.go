@@ -74,3 +74,23 @@ func TestChainsShareIssuers(t *testing.T) {
 		t.Fatal("re-parse after collection failed")
 	}
 }
+
+// TestIssuerEntriesAreRemoved: a long-running agent sees issuers come and go (intermediate
+// rotations, private CAs); entries of collected certificates must not pile up.
+func TestIssuerEntriesAreRemoved(t *testing.T) {
+	before := issuers.size()
+	for range 200 {
+		pems := testChainPEM(t, 1) // a new intermediate each time
+		if cf := parseCertChain(pems[0]); len(cf.problems) > 0 {
+			t.Fatal(cf.problems)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for issuers.size() > before+10 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := issuers.size(); n > before+10 {
+		t.Errorf("%d issuer entries after 200 collected issuers (had %d); want them removed", n, before)
+	}
+}

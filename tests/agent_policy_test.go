@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -279,6 +280,30 @@ func TestAgentPollNow(t *testing.T) {
 		}
 		p.waitFor("third served", 10*time.Second, func() bool { return p.serves("third.example.test") })
 		t.Logf("webhook to served: %v", time.Since(start))
+	})
+
+	t.Run("a slow webhook client does not hold up SIGTERM", func(t *testing.T) {
+		conn, err := net.Dial("tcp", hookAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// A request whose body never comes.
+		fmt.Fprintf(conn, "POST /webhook/git HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\nX-GitHub-Event: push\r\n\r\n{")
+		time.Sleep(200 * time.Millisecond)
+		start := time.Now()
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-p.exited:
+			t.Logf("exited %v after SIGTERM (%v)", time.Since(start).Round(time.Millisecond), p.waitResult)
+		case <-time.After(10 * time.Second):
+			t.Fatal("agent still running 10s after SIGTERM, held by a slow webhook client")
+		}
+		if p.waitResult != nil {
+			t.Errorf("exit: %v; want 0", p.waitResult)
+		}
 	})
 }
 

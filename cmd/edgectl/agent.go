@@ -18,6 +18,7 @@ import (
 	"github.com/edgectl/edge/edge"
 	"github.com/edgectl/edge/reconcile"
 	"github.com/edgectl/edge/schema"
+	"golang.org/x/net/netutil"
 )
 
 func init() {
@@ -135,8 +136,11 @@ func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
 		}
 		hookMux := http.NewServeMux()
 		hookMux.Handle("/webhook/git", webhook)
-		hookSrv = &http.Server{Handler: hookMux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second,
-			MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		// Reachable by the git host, so by others too: bounded in time and connections.
+		ln = netutil.LimitListener(ln, webhookMaxConns)
+		hookSrv = &http.Server{Handler: hookMux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		go func() {
 			if err := hookSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("webhook listener", "err", err)
@@ -163,12 +167,24 @@ func (r *agentRun) Stop(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if r.hook != nil {
-		if err := r.hook.Shutdown(ctx); err != nil {
-			r.hook.Close()
-		}
+		// Beside the edge's drain, not before it: a slow webhook client must not use up
+		// the time of the requests and WebSockets in flight.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			hctx, hcancel := context.WithTimeout(ctx, 2*time.Second)
+			defer hcancel()
+			if err := r.hook.Shutdown(hctx); err != nil {
+				r.hook.Close()
+			}
+		}()
+		defer func() { <-done }()
 	}
 	return r.Server.Shutdown(ctx)
 }
+
+// webhookMaxConns caps the connections of the webhook's own listener.
+const webhookMaxConns = 64
 
 const agentUsage = `usage: edgectl agent [flags]
 
