@@ -336,7 +336,7 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, 
 	}
 	if !newCommit && added == 0 && changed == 0 && removed == 0 {
 		outcome = "unchanged"
-	} else if err := a.publish(commit, signer, cfg, next, stale, statuses); err != nil {
+	} else if err := a.publish(commit, signer, newCommit, cfg, next, stale, statuses); err != nil {
 		a.mu.Lock()
 		a.status.Rejected = &RejectedStatus{Commit: commit, At: start, Error: err.Error()}
 		a.mu.Unlock()
@@ -345,10 +345,10 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, 
 		return "rejected"
 	}
 	a.compiled = next
-	a.setSites(statuses)
-	if rej := a.status.Rejected; rej != nil && rej.Commit == commit {
-		a.clearRejected() // e.g. an earlier key refresh of this commit failed to publish
+	if outcome == "unchanged" {
+		a.setSites(statuses) // else publish did, with the rest of the status
 	}
+	a.siteMetrics(statuses)
 	d := time.Since(start)
 	a.metrics.reconcile.Observe(d.Seconds())
 	a.log.Info("reconciled", "commit", commit, "outcome", outcome, "duration", d.Round(time.Microsecond),
@@ -381,7 +381,14 @@ func (a *Agent) compileOne(s *schema.Site, prev *compiledSite, commit string) (*
 // publish hands the sites to the publisher. If that fails while some sites are stale (an
 // old version kept beside new versions of the others can conflict, e.g. a hostname moved),
 // it tries again without the stale sites and marks them failed.
-func (a *Agent) publish(commit, signer string, cfg *schema.Config, next map[string]*compiledSite, stale map[string]bool, statuses []SiteStatus) error {
+//
+// It holds the status lock throughout, and on success updates the serving commit, the
+// sites and the rejection in the same critical section: /status never shows the previous
+// state once the new snapshot serves. A new commit clears any rejection; a republish of the
+// same commit (key refresh) clears only a rejection of that commit.
+func (a *Agent) publish(commit, signer string, newCommit bool, cfg *schema.Config, next map[string]*compiledSite, stale map[string]bool, statuses []SiteStatus) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	sites := make([]*edge.Site, 0, len(next))
 	for _, s := range cfg.Sites {
 		if cs, ok := next[s.Name]; ok {
@@ -413,13 +420,23 @@ func (a *Agent) publish(commit, signer string, cfg *schema.Config, next map[stri
 	}
 	a.generation++
 	a.metrics.applied.SetToCurrentTime()
-	a.mu.Lock()
 	a.status.Serving = ServingStatus{Commit: commit, Signer: signer, Generation: a.generation, Since: time.Now()}
-	a.mu.Unlock()
+	a.status.Sites = statuses
+	if rej := a.status.Rejected; rej != nil && (newCommit || rej.Commit == commit) {
+		a.status.Rejected = nil
+		a.metrics.rejected.Set(0)
+	}
 	return nil
 }
 
 func (a *Agent) setSites(statuses []SiteStatus) {
+	a.mu.Lock()
+	a.status.Sites = statuses
+	a.mu.Unlock()
+}
+
+// siteMetrics sets the per-state site counts and the failing-site series.
+func (a *Agent) siteMetrics(statuses []SiteStatus) {
 	counts := map[string]int{SiteServing: 0, SiteStale: 0, SiteFailed: 0}
 	a.metrics.siteFailing.Reset()
 	for _, st := range statuses {
@@ -431,9 +448,6 @@ func (a *Agent) setSites(statuses []SiteStatus) {
 	for state, n := range counts {
 		a.metrics.sites.WithLabelValues(state).Set(float64(n))
 	}
-	a.mu.Lock()
-	a.status.Sites = statuses
-	a.mu.Unlock()
 }
 
 func (a *Agent) finishPoll(start time.Time, commit, outcome string) {
