@@ -431,6 +431,8 @@ func (a *Agent) publish(commit, signer string, newCommit bool, cfg *schema.Confi
 	}
 	a.generation++
 	a.metrics.applied.SetToCurrentTime()
+	a.metrics.serving.Reset()
+	a.metrics.serving.WithLabelValues(commit).Set(1)
 	a.status.Serving = ServingStatus{Commit: commit, Signer: signer, Generation: a.generation, Since: time.Now()}
 	a.status.Sites = statuses
 	if rej := a.status.Rejected; rej != nil && (newCommit || rej.Commit == commit) {

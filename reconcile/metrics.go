@@ -12,6 +12,7 @@ type agentMetrics struct {
 	keyReads    prometheus.Counter
 	rejected    prometheus.Gauge
 	applied     prometheus.Gauge
+	serving     *prometheus.GaugeVec
 }
 
 func newAgentMetrics(reg prometheus.Registerer) *agentMetrics {
@@ -45,9 +46,13 @@ func newAgentMetrics(reg prometheus.Registerer) *agentMetrics {
 			Name: "edge_agent_last_applied_timestamp_seconds",
 			Help: "Unix time the serving snapshot was published.",
 		}),
+		serving: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edge_agent_serving_info",
+			Help: "1, labelled with the config repo commit being served (one series).",
+		}, []string{"commit"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.polls, m.reconcile, m.sites, m.siteFailing, m.keyReads, m.rejected, m.applied)
+		reg.MustRegister(m.polls, m.reconcile, m.sites, m.siteFailing, m.keyReads, m.rejected, m.applied, m.serving)
 	}
 	return m
 }

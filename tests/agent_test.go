@@ -218,6 +218,10 @@ func TestAgentEndToEnd(t *testing.T) {
 		if st := p.status(); st.Serving.Commit != c {
 			t.Errorf("serving %s; want %s", st.Serving.Commit, c)
 		}
+		// The same fact in the metrics.
+		if v, ok := p.series(`edge_agent_serving_info{commit="` + c + `"}`); !ok || v != 1 {
+			t.Errorf("edge_agent_serving_info for %s: %v, %v; want 1", c, v, ok)
+		}
 	})
 
 	t.Run("invalid commit is rejected and the old snapshot keeps serving", func(t *testing.T) {
@@ -231,6 +235,9 @@ func TestAgentEndToEnd(t *testing.T) {
 		}
 		if st.Serving.Commit != good || !p.serves("gamma.example.test") {
 			t.Errorf("serving %s; want still %s with gamma served", st.Serving.Commit, good)
+		}
+		if v := p.metric("edge_agent_revision_rejected"); v != 1 {
+			t.Errorf("edge_agent_revision_rejected = %v while %s is rejected; want 1", v, bad)
 		}
 		out, err := exec.Command(edgectl(t), "status", "--admin", p.admin).CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
