@@ -264,6 +264,11 @@ func TestAgentPollNow(t *testing.T) {
 				t.Errorf("webhook on %s with a bad signature: %d; want 401", addr, code)
 			}
 		}
+		if resp, err := http.Get("http://" + p.admin + "/debug/pprof/cmdline"); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /debug/pprof/cmdline without --debug-pprof: %v %v; want 404", resp, err)
+		} else {
+			resp.Body.Close()
+		}
 		// The webhook's own listener serves the webhook and nothing else.
 		if resp, err := http.Get("http://" + hookAddr + "/status"); err != nil || resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET /status on the webhook listener: %v %v; want 404", resp, err)
@@ -322,7 +327,12 @@ func TestAgentDrainsWebSockets(t *testing.T) {
 	t.Cleanup(ws.Close)
 	d.backend = ws.URL
 	d.add("chat")
-	p := startAgentProc(t, d.ca, nil, "--repo", d.git.URL, "--key-dir", d.keyDir, "--drain-timeout", "1500ms")
+	p := startAgentProc(t, d.ca, []string{"EDGE_DEBUG_PPROF=true"}, "--repo", d.git.URL, "--key-dir", d.keyDir, "--drain-timeout", "1500ms")
+	if resp, err := http.Get("http://" + p.admin + "/debug/pprof/cmdline"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("EDGE_DEBUG_PPROF=true: GET /debug/pprof/cmdline: %v %v; want 200", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	p.waitFor("chat handshake", 20*time.Second, func() bool { _, _, _, err := p.get("chat.example.test"); return err == nil })
 
 	conn, err := tls.Dial("tcp", p.https, &tls.Config{RootCAs: d.ca.Pool(), ServerName: "chat.example.test", NextProtos: []string{"http/1.1"}})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -41,6 +42,7 @@ type agentConfig struct {
 	Listen, HTTPListen, AdminListen string
 	WebhookSecret                   []byte
 	WebhookListen                   string // its own listener for /webhook/git; empty: admin only
+	DebugPprof                      bool   // serve net/http/pprof on the admin listener
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
@@ -121,6 +123,13 @@ func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
 	}
 	mux := srv.AdminMux()
 	mux.Handle("/status", reconcile.StatusHandler(agent))
+	if c.DebugPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	webhook := &reconcile.WebhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mux.Handle("/webhook/git", webhook)
 	var hookSrv *http.Server
@@ -205,34 +214,39 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	var c agentConfig
 	var drain time.Duration
 	var tokenFile, webhookFile, logFormat, logLevel, accessLog string
-	f.StringVar(&c.Repo, "repo", env("EDGE_REPO", ""), "config repo URL or path (https://, ssh://, file://, local path) [EDGE_REPO]")
-	f.StringVar(&c.Ref, "ref", env("EDGE_REF", ""), "branch or tag to follow; empty: the remote's HEAD [EDGE_REF]")
-	f.StringVar(&c.Subdir, "subdir", env("EDGE_SUBDIR", ""), "directory of the repo holding the config [EDGE_SUBDIR]")
-	f.DurationVar(&c.Interval, "interval", envDuration("EDGE_INTERVAL", 30*time.Second), "poll interval, jittered [EDGE_INTERVAL]")
-	f.StringVar(&c.GitAuth.Username, "git-username", env("EDGE_GIT_USERNAME", ""), "HTTPS user name [EDGE_GIT_USERNAME]")
-	f.StringVar(&tokenFile, "git-token-file", env("EDGE_GIT_TOKEN_FILE", ""), "file holding an HTTPS token or password [EDGE_GIT_TOKEN_FILE]")
-	f.StringVar(&c.GitAuth.SSHKeyFile, "git-ssh-key", env("EDGE_GIT_SSH_KEY", ""), "SSH private key for ssh:// repos [EDGE_GIT_SSH_KEY]")
-	f.StringVar(&c.GitAuth.KnownHostsFile, "git-known-hosts", env("EDGE_GIT_KNOWN_HOSTS", ""), "known_hosts file for SSH [EDGE_GIT_KNOWN_HOSTS]")
-	f.StringVar(&c.SigningKeyring, "require-signed-by", env("EDGE_SIGNING_KEYRING", ""), "armored OpenPGP keyring; commits not signed by one of its keys are refused [EDGE_SIGNING_KEYRING]")
-	f.StringVar(&c.KeyDir, "key-dir", env("EDGE_KEY_DIR", ""), "local key directory <dir>/<mount>/<path>/<field>.pem [EDGE_KEY_DIR]")
-	f.StringVar(&c.Keys, "keys", env("EDGE_KEYS", ""), "key source: dir or vault (default: dir if --key-dir is set, else vault) [EDGE_KEYS]")
-	f.StringVar(&c.Vault.Address, "vault-addr", env("VAULT_ADDR", ""), "Vault address [VAULT_ADDR]")
-	f.StringVar(&c.Vault.CACert, "vault-cacert", env("VAULT_CACERT", ""), "PEM CAs for Vault's certificate [VAULT_CACERT]")
-	f.StringVar(&c.Vault.TokenFile, "vault-token-file", env("VAULT_TOKEN_FILE", ""), "file holding the Vault token, re-read on change (else $VAULT_TOKEN) [VAULT_TOKEN_FILE]")
-	f.StringVar(&c.Vault.AppRole.RoleID, "vault-role-id", env("VAULT_ROLE_ID", ""), "AppRole role_id [VAULT_ROLE_ID]")
-	f.StringVar(&c.Vault.AppRole.SecretIDFile, "vault-secret-id-file", env("VAULT_SECRET_ID_FILE", ""), "file holding the AppRole secret_id [VAULT_SECRET_ID_FILE]")
-	f.DurationVar(&c.KeyRefresh, "key-refresh", envDuration("EDGE_KEY_REFRESH", time.Hour), "re-read unpinned keys this often, spread over time; negative: never [EDGE_KEY_REFRESH]")
-	f.StringVar(&c.Listen, "listen", env("EDGE_LISTEN", ":443"), "HTTPS listen address [EDGE_LISTEN]")
-	f.StringVar(&c.HTTPListen, "http-listen", env("EDGE_HTTP_LISTEN", ":80"), "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
-	f.StringVar(&c.AdminListen, "admin", env("EDGE_ADMIN_LISTEN", "127.0.0.1:9443"), "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
-	f.StringVar(&c.WebhookListen, "webhook-listen", env("EDGE_WEBHOOK_LISTEN", ""), "also serve /webhook/git, and nothing else, on this address (plain HTTP), so the git host can reach it without the admin listener [EDGE_WEBHOOK_LISTEN]")
-	f.StringVar(&webhookFile, "webhook-secret-file", env("EDGE_WEBHOOK_SECRET_FILE", ""), "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
-	f.DurationVar(&drain, "drain-timeout", envDuration("EDGE_DRAIN_TIMEOUT", 30*time.Second), "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
-	f.StringVar(&logFormat, "log-format", env("EDGE_LOG_FORMAT", "text"), "log format: text or json [EDGE_LOG_FORMAT]")
-	f.StringVar(&logLevel, "log-level", env("EDGE_LOG_LEVEL", "info"), "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
-	f.StringVar(&accessLog, "access-log", env("EDGE_ACCESS_LOG", "text"), "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
+	f.StringVar(&c.Repo, "repo", "", "config repo URL or path (https://, ssh://, file://, local path) [EDGE_REPO]")
+	f.StringVar(&c.Ref, "ref", "", "branch or tag to follow; empty: the remote's HEAD [EDGE_REF]")
+	f.StringVar(&c.Subdir, "subdir", "", "directory of the repo holding the config [EDGE_SUBDIR]")
+	f.DurationVar(&c.Interval, "interval", 30*time.Second, "poll interval, jittered [EDGE_INTERVAL]")
+	f.StringVar(&c.GitAuth.Username, "git-username", "", "HTTPS user name [EDGE_GIT_USERNAME]")
+	f.StringVar(&tokenFile, "git-token-file", "", "file holding an HTTPS token or password [EDGE_GIT_TOKEN_FILE]")
+	f.StringVar(&c.GitAuth.SSHKeyFile, "git-ssh-key", "", "SSH private key for ssh:// repos [EDGE_GIT_SSH_KEY]")
+	f.StringVar(&c.GitAuth.KnownHostsFile, "git-known-hosts", "", "known_hosts file for SSH [EDGE_GIT_KNOWN_HOSTS]")
+	f.StringVar(&c.SigningKeyring, "require-signed-by", "", "armored OpenPGP keyring; commits not signed by one of its keys are refused [EDGE_SIGNING_KEYRING]")
+	f.StringVar(&c.KeyDir, "key-dir", "", "local key directory <dir>/<mount>/<path>/<field>.pem [EDGE_KEY_DIR]")
+	f.StringVar(&c.Keys, "keys", "", "key source: dir or vault (default: dir if --key-dir is set, else vault) [EDGE_KEYS]")
+	f.StringVar(&c.Vault.Address, "vault-addr", "", "Vault address [VAULT_ADDR]")
+	f.StringVar(&c.Vault.CACert, "vault-cacert", "", "PEM CAs for Vault's certificate [VAULT_CACERT]")
+	f.StringVar(&c.Vault.TokenFile, "vault-token-file", "", "file holding the Vault token, re-read on change (else $VAULT_TOKEN) [VAULT_TOKEN_FILE]")
+	f.StringVar(&c.Vault.AppRole.RoleID, "vault-role-id", "", "AppRole role_id [VAULT_ROLE_ID]")
+	f.StringVar(&c.Vault.AppRole.SecretIDFile, "vault-secret-id-file", "", "file holding the AppRole secret_id [VAULT_SECRET_ID_FILE]")
+	f.DurationVar(&c.KeyRefresh, "key-refresh", time.Hour, "re-read unpinned keys this often, spread over time; negative: never [EDGE_KEY_REFRESH]")
+	f.StringVar(&c.Listen, "listen", ":443", "HTTPS listen address [EDGE_LISTEN]")
+	f.StringVar(&c.HTTPListen, "http-listen", ":80", "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
+	f.StringVar(&c.AdminListen, "admin", "127.0.0.1:9443", "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
+	f.StringVar(&c.WebhookListen, "webhook-listen", "", "also serve /webhook/git, and nothing else, on this address (plain HTTP), so the git host can reach it without the admin listener [EDGE_WEBHOOK_LISTEN]")
+	f.StringVar(&webhookFile, "webhook-secret-file", "", "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
+	f.BoolVar(&c.DebugPprof, "debug-pprof", false, "serve Go's profiler at /debug/pprof/ on the admin listener (keep that listener private) [EDGE_DEBUG_PPROF]")
+	f.DurationVar(&drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
+	f.StringVar(&accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
 	if code, ok := parseFlags(f, args, stderr); !ok {
 		return code
+	}
+	if err := envFallbacks(f); err != nil {
+		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
+		return exitUsage
 	}
 	if c.Keys == "" {
 		c.Keys = "vault"
@@ -330,20 +344,34 @@ func readSecretFile(path string) (string, error) {
 	return s, nil
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
+// envFallbacks sets every flag of f not given on the command line from the environment
+// variable its usage names in brackets ("... [EDGE_INTERVAL]"), checked as the flag checks
+// its value: a bad value is an error naming the variable, never silently the default.
+func envFallbacks(f *flag.FlagSet) error {
+	given := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	var errs []error
+	f.VisitAll(func(fl *flag.Flag) {
+		name := envName(fl.Usage)
+		if given[fl.Name] || name == "" {
+			return
+		}
+		if v, ok := os.LookupEnv(name); ok {
+			if err := fl.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q (--%s): %w", name, v, fl.Name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, ok := os.LookupEnv(name); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
+// envName returns the variable named at the end of a flag's usage ("... [EDGE_REF]"), or "".
+func envName(usage string) string {
+	i := strings.LastIndex(usage, "[")
+	if i < 0 || !strings.HasSuffix(usage, "]") {
+		return ""
 	}
-	return def
+	return usage[i+1 : len(usage)-1]
 }
 
 func addrString(a interface{ String() string }) string {

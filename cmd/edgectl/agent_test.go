@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/edgectl/edge/reconcile"
 )
 
 func TestNewLoggerLevelAndFormat(t *testing.T) {
@@ -37,5 +39,24 @@ func TestAgentWebhookListenNeedsSecret(t *testing.T) {
 		"--http-listen", "off", "--admin", "off", "--webhook-listen", "127.0.0.1:0")
 	if code != exitUsage || !strings.Contains(errOut, "--webhook-listen needs --webhook-secret-file") {
 		t.Errorf("exit %d, stderr %q; want 2 naming the missing secret", code, errOut)
+	}
+}
+
+// TestEnvFallbacks: a flag not given takes its variable's value, checked like the flag's
+// own (a bad value is a usage error naming the variable); a flag given wins.
+func TestEnvFallbacks(t *testing.T) {
+	t.Setenv("EDGE_INTERVAL", "soon")
+	code, _, errOut := runCmd("agent", "--repo", t.TempDir(), "--key-dir", t.TempDir(), "--admin", "off")
+	if code != exitUsage || !strings.Contains(errOut, `EDGE_INTERVAL="soon" (--interval)`) {
+		t.Errorf("bad EDGE_INTERVAL: exit %d, stderr %q; want 2 naming the variable", code, errOut)
+	}
+
+	admin := statusServer(t, reconcile.Status{Sites: []reconcile.SiteStatus{{Name: "acme", State: reconcile.SiteServing}}})
+	t.Setenv("EDGE_ADMIN_LISTEN", admin)
+	if code, out, errOut := runCmd("status"); code != exitOK || !strings.Contains(out, "acme") {
+		t.Errorf("status with EDGE_ADMIN_LISTEN: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, _ := runCmd("status", "--admin", "127.0.0.1:1"); code != exitUsage {
+		t.Errorf("status --admin 127.0.0.1:1 with EDGE_ADMIN_LISTEN set: exit %d; want 2 (the flag wins)", code)
 	}
 }

@@ -37,7 +37,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	f := flag.NewFlagSet("status", flag.ContinueOnError)
 	f.SetOutput(stderr)
 	f.Usage = func() { fmt.Fprint(stderr, statusUsage); f.PrintDefaults() }
-	admin := f.String("admin", env("EDGE_ADMIN_LISTEN", "127.0.0.1:9443"), "the agent's admin address [EDGE_ADMIN_LISTEN]")
+	admin := f.String("admin", "127.0.0.1:9443", "the agent's admin address [EDGE_ADMIN_LISTEN]")
 	asJSON := f.Bool("json", false, "print the raw JSON (all sites)")
 	problems := f.Bool("problems", false, "list only the sites that are stale or failed")
 	names, err := parseInterspersed(f, args)
@@ -45,6 +45,10 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
+		return exitUsage
+	}
+	if err := envFallbacks(f); err != nil {
+		fmt.Fprintf(stderr, "edgectl status: %v\n", err)
 		return exitUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
