@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -61,7 +62,7 @@ func keysPutFlags(stderr io.Writer) *flag.FlagSet {
 	f.String("key", "", "PEM private key (required)")
 	f.String("repo", ".", "config repo directory")
 	f.String("vault-addr", os.Getenv("VAULT_ADDR"), "Vault address")
-	f.String("vault-token-file", "", "file holding the Vault token (default: $VAULT_TOKEN)")
+	f.String("vault-token-file", "", "file holding the Vault token (default: $VAULT_TOKEN, else ~/.vault-token as `vault login` leaves it)")
 	f.String("vault-cacert", "", "PEM file of CAs for Vault's TLS certificate (default: $VAULT_CACERT)")
 	f.Duration("timeout", 30*time.Second, "overall time limit for Vault")
 	return f
@@ -114,6 +115,9 @@ func keysPut(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 
+	if o.tokenFile == "" && os.Getenv("VAULT_TOKEN") == "" {
+		o.tokenFile = cliTokenFile()
+	}
 	vk, err := reconcile.NewVaultKeys(ctx, reconcile.VaultConfig{Address: o.vaultAddr, TokenFile: o.tokenFile, CACert: o.caCert})
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl keys put: %v\n", err)
@@ -137,6 +141,20 @@ func keysPut(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "note: %s\n", n)
 	}
 	return exitOK
+}
+
+// cliTokenFile returns ~/.vault-token, where `vault login` leaves the operator's token,
+// if it exists; else "".
+func cliTokenFile() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(home, ".vault-token")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }
 
 // readKeyFile reads a private key file; its errors never quote the content.

@@ -78,6 +78,21 @@ func TestKeysPut(t *testing.T) {
 		})
 	}
 
+	// After `vault login`, the operator's token is in ~/.vault-token: no flag, no variable.
+	t.Run("token from ~/.vault-token", func(t *testing.T) {
+		home := t.TempDir()
+		if err := os.WriteFile(filepath.Join(home, ".vault-token"), []byte(v.Token), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("HOME", home)
+		t.Setenv("VAULT_TOKEN", "")
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"keys", "put", s1.Name, "--cert", cert1, "--key", key1, "--repo", dir, "--vault-addr", v.Addr}, &stdout, &stderr)
+		if code != exitOK || !strings.Contains(stdout.String(), "version 1") {
+			t.Fatalf("exit %d, stdout %q, stderr %q; want the key written with the CLI's token", code, stdout.String(), stderr.String())
+		}
+	})
+
 	// Read back what was written, as an agent would.
 	vk, err := reconcile.NewVaultKeys(context.Background(), reconcile.VaultConfig{Address: v.Addr, Token: v.Token})
 	if err != nil {
