@@ -71,18 +71,9 @@ func keysPutFlags(stderr io.Writer) *flag.FlagSet {
 func keysPut(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := keysPutFlags(stderr)
 	f.Usage = func() { fmt.Fprint(stderr, keysUsage); f.PrintDefaults() }
-	var pos []string // SITE may come before, between or after the flags
-	for {
-		if err := f.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
-		}
-		if f.NArg() == 0 {
-			break
-		}
-		pos, args = append(pos, f.Arg(0)), f.Args()[1:]
+	pos, code, ok := parseArgs(f, args) // SITE may come before, between or after the flags
+	if !ok {
+		return code
 	}
 	get := func(n string) string { return f.Lookup(n).Value.String() }
 	o := keysPutOpts{cert: get("cert"), key: get("key"), repo: get("repo"), vaultAddr: get("vault-addr"), tokenFile: get("vault-token-file"), caCert: get("vault-cacert")}

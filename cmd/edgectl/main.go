@@ -83,3 +83,21 @@ func parseFlags(f *flag.FlagSet, args []string, stderr io.Writer) (code int, ok 
 	}
 	return 0, true
 }
+
+// parseArgs parses args with f for a command with positional arguments, which flags may
+// follow ("validate DIR --format json"), and returns them. ok is false when the command must
+// exit with code instead of running (help asked, bad flag).
+func parseArgs(f *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	for {
+		if err := f.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		if f.NArg() == 0 {
+			return pos, 0, true
+		}
+		pos, args = append(pos, f.Arg(0)), f.Args()[1:]
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path"
@@ -31,30 +30,16 @@ flags:
 `
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { fmt.Fprint(stderr, planUsage); fl.PrintDefaults() }
-	var vf validateFlags
-	fl.StringVar(&vf.format, "format", "text", "output format: text, markdown or json")
+	fl, vf := newCheckFlags("plan", planUsage, []string{"text", "markdown", "json"}, "output format: text, markdown or json", stderr)
 	repo := fl.String("repo", ".", "the git repository of the config repo")
 	subdir := fl.String("subdir", "", "the repository's directory holding the config (as the agent's --subdir)")
-	vf.register(fl)
-	pos, err := parseInterspersed(fl, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	pos, code, ok := vf.parse(fl, args, stderr)
+	if !ok {
+		return code
 	}
 	if len(pos) != 2 {
 		fmt.Fprintf(stderr, "edgectl plan: want BASE and HEAD revisions; got %d arguments\n", len(pos))
 		fl.Usage()
-		return exitUsage
-	}
-	switch vf.format {
-	case "text", "markdown", "json":
-	default:
-		fmt.Fprintf(stderr, "edgectl plan: --format %q: want text, markdown or json\n", vf.format)
 		return exitUsage
 	}
 	opts := vf.loaderOptions()

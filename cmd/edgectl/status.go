@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,12 +39,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	admin := f.String("admin", "127.0.0.1:9443", "the agent's admin address [EDGE_ADMIN_LISTEN]")
 	asJSON := f.Bool("json", false, "print the raw JSON (all sites)")
 	problems := f.Bool("problems", false, "list only the sites that are stale or failed")
-	names, err := parseInterspersed(f, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	names, code, ok := parseArgs(f, args)
+	if !ok {
+		return code
 	}
 	if err := envFallbacks(f); err != nil {
 		fmt.Fprintf(stderr, "edgectl status: %v\n", err)

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,8 +39,34 @@ flags:
 // validateFlags are the flags validate and plan share.
 type validateFlags struct {
 	format      string
+	formats     []string // the accepted --format values
 	warnWithin  durationFlag
 	errorWithin durationFlag
+}
+
+// newCheckFlags returns the flag set of validate or plan (named name, with usage): --format,
+// one of formats (the first is the default), and the expiry windows.
+func newCheckFlags(name, usage string, formats []string, formatHelp string, stderr io.Writer) (*flag.FlagSet, *validateFlags) {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() { fmt.Fprint(stderr, usage); fl.PrintDefaults() }
+	vf := &validateFlags{formats: formats}
+	fl.StringVar(&vf.format, "format", formats[0], formatHelp)
+	fl.Var(&vf.warnWithin, "warn-within", "warn about certificates expiring within this window (overrides policy.cert_warn_within), e.g. 30d")
+	fl.Var(&vf.errorWithin, "error-within", "fail on certificates expiring within this window (overrides policy.cert_error_within), e.g. 7d")
+	return fl, vf
+}
+
+// parse parses args (see parseArgs) and checks --format.
+func (v *validateFlags) parse(fl *flag.FlagSet, args []string, stderr io.Writer) (pos []string, code int, ok bool) {
+	if pos, code, ok = parseArgs(fl, args); !ok {
+		return nil, code, false
+	}
+	if !slices.Contains(v.formats, v.format) {
+		fmt.Fprintf(stderr, "edgectl %s: --format %q: want %s\n", fl.Name(), v.format, strings.Join(v.formats, ", "))
+		return nil, exitUsage, false
+	}
+	return pos, 0, true
 }
 
 // durationFlag accepts config-style durations ("30d", "12h").
@@ -82,51 +109,17 @@ func (v *validateFlags) loaderOptions() schema.LoaderOptions {
 	return o
 }
 
-func (v *validateFlags) register(fl *flag.FlagSet) {
-	fl.Var(&v.warnWithin, "warn-within", "warn about certificates expiring within this window (overrides policy.cert_warn_within), e.g. 30d")
-	fl.Var(&v.errorWithin, "error-within", "fail on certificates expiring within this window (overrides policy.cert_error_within), e.g. 7d")
-}
-
-// parseInterspersed parses flags that may come after positional arguments.
-func parseInterspersed(fl *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fl.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fl.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { fmt.Fprint(stderr, validateUsage); fl.PrintDefaults() }
-	var vf validateFlags
-	fl.StringVar(&vf.format, "format", "text", "output format: text, json or github (workflow annotations)")
+	fl, vf := newCheckFlags("validate", validateUsage, []string{"text", "json", "github"},
+		"output format: text, json or github (workflow annotations)", stderr)
 	rev := fl.String("rev", "", "validate this revision of the git repository at DIR instead of the files on disk")
 	subdir := fl.String("subdir", "", "with --rev: the repository's directory holding the config")
-	vf.register(fl)
-	pos, err := parseInterspersed(fl, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	pos, code, ok := vf.parse(fl, args, stderr)
+	if !ok {
+		return code
 	}
 	if len(pos) > 1 {
 		fmt.Fprintf(stderr, "edgectl validate: at most one DIR; got %q\n", pos)
-		return exitUsage
-	}
-	switch vf.format {
-	case "text", "json", "github":
-	default:
-		fmt.Fprintf(stderr, "edgectl validate: --format %q: want text, json or github\n", vf.format)
 		return exitUsage
 	}
 	if *subdir != "" && *rev == "" {
