@@ -3,12 +3,9 @@ package reconcile
 import (
 	"crypto"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/edgectl/edge/edge"
 	"github.com/edgectl/edge/schema"
@@ -94,32 +91,4 @@ func certificate(c schema.Cert, keyPEM []byte) (tls.Certificate, error) {
 		der[i] = x.Raw
 	}
 	return tls.Certificate{Certificate: der, PrivateKey: priv, Leaf: leaf}, nil
-}
-
-// parsePrivateKey reads the first PEM private key block of b (PKCS #8, PKCS #1 RSA or SEC 1
-// EC, as crypto/tls accepts). Its errors never quote b.
-func parsePrivateKey(b []byte) (crypto.Signer, error) {
-	for {
-		var block *pem.Block
-		if block, b = pem.Decode(b); block == nil {
-			return nil, errors.New("no PEM private key block found")
-		}
-		if block.Type != "PRIVATE KEY" && !strings.HasSuffix(block.Type, " PRIVATE KEY") {
-			continue
-		}
-		if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-			signer, ok := k.(crypto.Signer)
-			if !ok {
-				return nil, fmt.Errorf("PKCS #8 key of type %T cannot sign", k)
-			}
-			return signer, nil
-		}
-		if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-			return k, nil
-		}
-		if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
-			return k, nil
-		}
-		return nil, fmt.Errorf("PEM block %q is not a PKCS #8, PKCS #1 or SEC 1 private key", block.Type)
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -240,5 +241,33 @@ func BenchmarkDirKeysFetch(b *testing.B) {
 		if _, err := d.Fetch(context.Background(), ktRef); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDirKeysOpenSSLECKey: `openssl ecparam -genkey` writes an EC PARAMETERS block before
+// the key; the key source accepts what crypto/tls (and the compiler) accept.
+func TestDirKeysOpenSSLECKey(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Fatalf("openssl not found: %v", err)
+	}
+	dir, d := ktKeyDir(t)
+	file, _ := reconcile.KeyFile(dir, ktRef)
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(openssl, "ecparam", "-name", "prime256v1", "-genkey", "-out", file).CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, out)
+	}
+	if err := os.Chmod(file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(file)
+	if !bytes.HasPrefix(raw, []byte("-----BEGIN EC PARAMETERS-----")) {
+		t.Fatalf("test needs the EC PARAMETERS block first:\n%.40s", raw)
+	}
+	k, err := d.Fetch(context.Background(), ktRef)
+	if err != nil || !bytes.Equal(k.PEM, raw) {
+		t.Fatalf("Fetch = %v; want the file's key", err)
 	}
 }

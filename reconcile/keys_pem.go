@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"crypto"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -19,15 +21,41 @@ func keyRefName(ref schema.KeyRef) string {
 	return s
 }
 
-// checkKeyPEM reports whether b holds a PEM private key block. Its errors describe the shape
-// of b (never its content) so they are safe to log.
+// checkKeyPEM reports whether b holds a usable PEM private key, as the compiler reads it
+// (see parsePrivateKey). Its errors describe the shape of b (never its content) so they
+// are safe to log.
 func checkKeyPEM(b []byte) error {
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return errors.New("no PEM block found (want a PEM private key)")
+	_, err := parsePrivateKey(b)
+	return err
+}
+
+// parsePrivateKey reads the first PEM private key block of b (PKCS #8, PKCS #1 RSA or SEC 1
+// EC, as crypto/tls accepts). Its errors never quote b.
+func parsePrivateKey(b []byte) (crypto.Signer, error) {
+	for blocks := 0; ; blocks++ {
+		var block *pem.Block
+		if block, b = pem.Decode(b); block == nil {
+			if blocks == 0 {
+				return nil, errors.New("no PEM block found (want a PEM private key)")
+			}
+			return nil, errors.New("no PEM private key block found")
+		}
+		if block.Type != "PRIVATE KEY" && !strings.HasSuffix(block.Type, " PRIVATE KEY") {
+			continue
+		}
+		if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+			signer, ok := k.(crypto.Signer)
+			if !ok {
+				return nil, fmt.Errorf("PKCS #8 key of type %T cannot sign", k)
+			}
+			return signer, nil
+		}
+		if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+			return k, nil
+		}
+		if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
+			return k, nil
+		}
+		return nil, fmt.Errorf("PEM block %q is not a PKCS #8, PKCS #1 or SEC 1 private key", block.Type)
 	}
-	if !strings.HasSuffix(block.Type, "PRIVATE KEY") {
-		return fmt.Errorf("PEM block is %q; want a private key", block.Type)
-	}
-	return nil
 }
