@@ -249,7 +249,7 @@ func BenchmarkDirKeysFetch(b *testing.B) {
 func TestDirKeysOpenSSLECKey(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Fatalf("openssl not found: %v", err)
+		t.Fatalf("openssl not found on PATH (Debian package openssl; .ci/run installs it): %v", err)
 	}
 	dir, d := ktKeyDir(t)
 	file, _ := reconcile.KeyFile(dir, ktRef)
