@@ -56,13 +56,14 @@ func (s *Server) observe(r *http.Request, site *siteEntry, status int, bytes int
 	s.accessLog.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }
 
-// protoLabel names the protocol of r with a bounded set of values.
+// protoLabels are the values protoLabel returns.
+var protoLabels = []string{"h2", "http/1.1", "http/1.0"}
+
+// protoLabel names the protocol of r: one of protoLabels.
 func protoLabel(r *http.Request) string {
 	switch {
 	case r.ProtoMajor == 2:
 		return "h2"
-	case r.ProtoMajor == 3:
-		return "h3"
 	case r.ProtoAtLeast(1, 1):
 		return "http/1.1"
 	default:

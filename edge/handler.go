@@ -69,7 +69,8 @@ func (s *Snapshot) siteForRequest(r *http.Request, host string) *siteEntry {
 	if r.TLS != nil {
 		sni = r.TLS.ServerName
 	}
-	named := s.lookup(normalizeName(sni))
+	sni = normalizeName(sni)
+	named := s.lookup(sni)
 	conn := named
 	if conn == nil {
 		conn = s.def
@@ -77,7 +78,10 @@ func (s *Snapshot) siteForRequest(r *http.Request, host string) *siteEntry {
 	if conn == nil {
 		return nil
 	}
-	h := s.lookup(host)
+	h := named // the usual case: the Host is the SNI, looked up already
+	if host != sni {
+		h = s.lookup(host)
+	}
 	if h == nil {
 		if named == nil { // the default certificate was sent: any unclaimed Host
 			return conn.site

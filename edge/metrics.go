@@ -47,8 +47,9 @@ type metrics struct {
 	swaps           prometheus.Counter
 	connections     *prometheus.GaugeVec // listener
 
-	codes    sync.Map // int -> prometheus.Counter
-	siteReqs sync.Map // site name -> *siteCounters
+	codes    sync.Map                       // int -> prometheus.Counter
+	byProto  map[string]prometheus.Observer // protoLabel -> duration series, resolved once
+	siteReqs sync.Map                       // site name -> *siteCounters
 }
 
 // siteCounters are a site's request counters by status class, resolved on first use so
@@ -96,6 +97,10 @@ func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 	for _, reason := range []string{"unknown_sni", "no_sni"} {
 		m.handshakeErrors.WithLabelValues(reason) // export zeros for the reasons alerts watch
 	}
+	m.byProto = make(map[string]prometheus.Observer, len(protoLabels))
+	for _, p := range protoLabels {
+		m.byProto[p] = m.duration.WithLabelValues(p)
+	}
 	return m
 }
 
@@ -130,7 +135,7 @@ func (m *metrics) request(site string, code int, proto string, d time.Duration) 
 	}
 	(*c).Inc()
 	m.code(code).Inc()
-	m.duration.WithLabelValues(proto).Observe(d.Seconds())
+	m.byProto[proto].Observe(d.Seconds())
 }
 
 // code returns the response counter of a status code.

@@ -25,26 +25,13 @@ func proxyConfig(site *Site, r *Route) proxy.Config {
 	return c
 }
 
-// routeHandlers returns the RouteHandlerFunc of a snapshot built on top of prev: a route
-// of a site that is the very same *Site as in prev (the agent keeps unchanged sites) gets
-// prev's handler back without asking the manager; any other route gets the manager's
-// handler for its configuration, itself shared with any identical route.
-func routeHandlers(m *proxy.Manager, prev *Snapshot) RouteHandlerFunc {
+// routeHandlers returns the RouteHandlerFunc serving routes through m: each route gets the
+// manager's handler for its configuration, itself shared with any identical route. (Routes
+// of a site passed unchanged, the same *Site, are not asked for again: buildSnapshot reuses
+// the site's prepared entry, handlers included.)
+func routeHandlers(m *proxy.Manager) RouteHandlerFunc {
 	return func(site *Site, r *Route) (http.Handler, error) {
-		if prev != nil {
-			if old := prev.byName[site.Name]; old != nil && old.site == site {
-				for i := range old.routes {
-					if old.routes[i].route == r {
-						return old.routes[i].handler, nil
-					}
-				}
-			}
-		}
-		h, err := m.Handler(proxyConfig(site, r))
-		if err != nil {
-			return nil, err
-		}
-		return h, nil
+		return m.Handler(proxyConfig(site, r))
 	}
 }
 

@@ -178,8 +178,7 @@ func (s *Server) Current() *Snapshot {
 // Routes of sites unchanged since the current snapshot (the same *Site) keep their
 // handlers; identical routes share one. It does not publish the snapshot.
 func (s *Server) Build(generation uint64, revision string, sites []*Site) (*Snapshot, error) {
-	cur := s.Current()
-	return buildSnapshot(generation, revision, sites, routeHandlers(s.proxy, cur), cur)
+	return buildSnapshot(generation, revision, sites, routeHandlers(s.proxy), s.Current())
 }
 
 // Swap publishes snap: the next handshake and the next request, on new and open
