@@ -18,7 +18,6 @@ type keyCache struct {
 	src         KeySource
 	refresh     time.Duration // re-read interval of unpinned references; 0: never
 	concurrency int
-	now         func() time.Time
 
 	entries map[schema.KeyRef]*keyEntry
 }
@@ -38,13 +37,13 @@ func newKeyCache(src KeySource, refresh time.Duration, concurrency int) *keyCach
 	if concurrency <= 0 {
 		concurrency = 8
 	}
-	return &keyCache{src: src, refresh: refresh, concurrency: concurrency, now: time.Now, entries: map[schema.KeyRef]*keyEntry{}}
+	return &keyCache{src: src, refresh: refresh, concurrency: concurrency, entries: map[schema.KeyRef]*keyEntry{}}
 }
 
 // due reports whether any of refs needs a read now (absent, failed and past its backoff, or
 // past its refresh time).
 func (c *keyCache) due(refs []schema.KeyRef) bool {
-	now := c.now()
+	now := time.Now()
 	for _, r := range refs {
 		if c.needsRead(r, now) {
 			return true
@@ -73,7 +72,7 @@ func (c *keyCache) nextDue() time.Time {
 // sync reads every reference in refs that is absent or due, at most c.concurrency at once,
 // drops entries for references no longer used, and returns the number of reads made.
 func (c *keyCache) sync(ctx context.Context, refs []schema.KeyRef) int {
-	now := c.now()
+	now := time.Now()
 	used := make(map[schema.KeyRef]bool, len(refs))
 	var todo []schema.KeyRef
 	for _, r := range refs {
@@ -113,7 +112,7 @@ func (c *keyCache) sync(ctx context.Context, refs []schema.KeyRef) int {
 	}
 	wg.Wait()
 
-	now = c.now()
+	now = time.Now()
 	for _, res := range results {
 		e := c.entries[res.ref]
 		if e == nil {
@@ -141,7 +140,7 @@ func (c *keyCache) sync(ctx context.Context, refs []schema.KeyRef) int {
 // reference already failing keeps its backoff.
 func (c *keyCache) expire(ref schema.KeyRef) {
 	if e, ok := c.entries[ref]; ok && e.err == nil {
-		e.due = c.now()
+		e.due = time.Now()
 	}
 }
 

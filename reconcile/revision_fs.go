@@ -348,16 +348,6 @@ func (f *TreeFS) Sub(dir string) (fs.FS, error) {
 	return &TreeFS{root: n, mtime: f.mtime}, nil
 }
 
-// Hash returns the git object hash of the named file or directory, without following a
-// final link.
-func (f *TreeFS) Hash(name string) (plumbing.Hash, error) {
-	n, err := f.lookup("hash", name)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return n.hash, nil
-}
-
 func (f *TreeFS) info(n *treeNode) treeInfo { return treeInfo{n, f.mtime} }
 
 func (f *TreeFS) entries(children []*treeNode) []fs.DirEntry {

@@ -18,7 +18,6 @@ import (
 // immutable and safe for concurrent use.
 type SignaturePolicy struct {
 	keyring openpgp.EntityList
-	source  string
 }
 
 // SignatureReason says why a commit's signature was refused.
@@ -83,7 +82,7 @@ func NewSignaturePolicy(armoredKeyRing []byte) (*SignaturePolicy, error) {
 	if len(list) == 0 {
 		return nil, errors.New("reconcile: signature keyring: no public key found (want an armored keyring)")
 	}
-	return &SignaturePolicy{keyring: list, source: "keyring"}, nil
+	return &SignaturePolicy{keyring: list}, nil
 }
 
 // LoadSignaturePolicy reads an armored public keyring file (see NewSignaturePolicy).
@@ -96,7 +95,6 @@ func LoadSignaturePolicy(path string) (*SignaturePolicy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
-	p.source = path
 	return p, nil
 }
 
@@ -109,18 +107,14 @@ func (p *SignaturePolicy) Keys() []string {
 	return out
 }
 
+// describeEntity names a key: "FINGERPRINT Name <email>" with its primary user ID (the
+// same one every time, whatever the number of user IDs).
 func describeEntity(e *openpgp.Entity) string {
-	s := strings.ToUpper(fmt.Sprintf("%x", e.PrimaryKey.Fingerprint))
-	for name := range e.Identities {
-		return s + " " + name
+	s := fmt.Sprintf("%X", e.PrimaryKey.Fingerprint)
+	if id := e.PrimaryIdentity(); id != nil {
+		s += " " + id.Name
 	}
 	return s
-}
-
-// Verify returns nil if c is signed by a trusted key, else a *SignatureError.
-func (p *SignaturePolicy) Verify(c *object.Commit) error {
-	_, err := p.verify(c)
-	return err
 }
 
 // verify returns the signer's description.
@@ -150,7 +144,6 @@ func (p *SignaturePolicy) verify(c *object.Commit) (string, error) {
 	defer r.Close()
 	signer, err := openpgp.CheckArmoredDetachedSignature(p.keyring, r, strings.NewReader(sig), nil)
 	if err != nil {
-		var se pgperrors.SignatureError
 		var ke pgperrors.KeyInvalidError
 		switch {
 		case errors.Is(err, pgperrors.ErrUnknownIssuer):
@@ -158,8 +151,6 @@ func (p *SignaturePolicy) verify(c *object.Commit) (string, error) {
 		case errors.Is(err, pgperrors.ErrSignatureExpired), errors.Is(err, pgperrors.ErrKeyExpired),
 			errors.Is(err, pgperrors.ErrKeyRevoked), errors.As(err, &ke):
 			return fail(SignatureExpired, err.Error())
-		case errors.As(err, &se):
-			return fail(SignatureBad, err.Error())
 		}
 		return fail(SignatureBad, err.Error())
 	}

@@ -173,3 +173,21 @@ func TestSignatureFromTheFutureIsJudgedAgain(t *testing.T) {
 	time.Sleep(time.Until(ahead) + 100*time.Millisecond)
 	pollOK(t, src, true, future.String())
 }
+
+// TestDescribeEntityIsStable: a key with several user IDs is always named by its primary
+// one (a map's order must not leak into /status).
+func TestDescribeEntityIsStable(t *testing.T) {
+	e, _ := testenv.NewPGPKey(t, "Primary Person")
+	if err := e.AddUserId("Other Person", "", "other@edge.invalid", nil); err != nil {
+		t.Fatal(err)
+	}
+	want := describeEntity(e)
+	if !strings.Contains(want, "Primary Person") {
+		t.Fatalf("describeEntity = %q; want the primary user ID", want)
+	}
+	for range 50 {
+		if got := describeEntity(e); got != want {
+			t.Fatalf("describeEntity = %q, then %q", want, got)
+		}
+	}
+}

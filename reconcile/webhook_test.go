@@ -85,16 +85,11 @@ func TestWebhookHandler(t *testing.T) {
 	}
 }
 
-// TestWebhookTriggersAgentChannel: Trigger can be a non-blocking send on a channel of one,
-// and a burst of deliveries collapses into one pending poll.
+// TestWebhookTriggersAgentChannel: with the agent's own Trigger, a burst of deliveries
+// collapses into one pending poll.
 func TestWebhookTriggersAgentChannel(t *testing.T) {
-	ch := make(chan struct{}, 1)
-	h := &WebhookHandler{Secret: []byte("s"), Trigger: func() {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}}
+	a := &Agent{trigger: make(chan struct{}, 1)}
+	h := &WebhookHandler{Secret: []byte("s"), Trigger: a.Trigger}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	body := `{"ref":"refs/heads/main"}`
@@ -111,7 +106,7 @@ func TestWebhookTriggersAgentChannel(t *testing.T) {
 			t.Fatalf("status %d; want 202", resp.StatusCode)
 		}
 	}
-	if len(ch) != 1 {
-		t.Errorf("pending polls = %d; want 1", len(ch))
+	if len(a.trigger) != 1 {
+		t.Errorf("pending polls = %d; want 1", len(a.trigger))
 	}
 }
