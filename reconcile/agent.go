@@ -71,8 +71,7 @@ type Agent struct {
 	compiled   map[string]*compiledSite
 	generation uint64
 	cfg        *schema.Config // last accepted config
-	cfgCommit  string
-	cfgSigner  string // the OpenPGP key that signed cfgCommit, when a policy is set
+	cfgRefs    []schema.KeyRef // the key references of cfg's sites
 
 	mu     sync.Mutex // guards status
 	status Status
@@ -198,7 +197,7 @@ func (a *Agent) Step(ctx context.Context) error {
 	if rej := a.status.Rejected; !changed && rej != nil && rej.Commit != rev.Commit {
 		// The branch is back on a commit other than the rejected one (a refused commit was
 		// force-pushed away, say).
-		if a.cfg != nil && rev.Commit == a.cfgCommit {
+		if a.cfg != nil && rev.Commit == a.status.Serving.Commit {
 			a.clearRejected() // the commit being served: nothing is rejected any more
 		} else {
 			changed = true // another commit: the verdict shown is not its own, judge it
@@ -221,10 +220,11 @@ func (a *Agent) Step(ctx context.Context) error {
 // slow refresh or a failed read is due for a retry. It returns the outcome and whether it
 // did.
 func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (string, bool) {
-	if a.cfg == nil || !a.keys.due(refsOf(a.cfg)) {
+	if a.cfg == nil || !a.keys.due(a.cfgRefs) {
 		return "", false
 	}
-	return a.compileAndPublish(ctx, start, a.cfgCommit, a.cfgSigner, a.cfg, false), true
+	serving := a.status.Serving // written by this goroutine only
+	return a.compileAndPublish(ctx, start, serving.Commit, serving.Signer, a.cfg, a.cfgRefs, false), true
 }
 
 // apply validates rev and, if it is valid, compiles and publishes it.
@@ -241,18 +241,25 @@ func (a *Agent) apply(ctx context.Context, start time.Time, rev *Revision) {
 		a.reject(start, rej, err)
 		return
 	}
-	outcome := a.compileAndPublish(ctx, start, rev.Commit, rev.Signer, cfg, true)
+	refs := refsOf(cfg)
+	outcome := a.compileAndPublish(ctx, start, rev.Commit, rev.Signer, cfg, refs, true)
 	if outcome != "rejected" {
-		a.cfg, a.cfgCommit, a.cfgSigner = cfg, rev.Commit, rev.Signer
-		a.clearRejected()
+		a.cfg, a.cfgRefs = cfg, refs // (publish cleared any rejection)
 	}
 	a.finishPoll(start, rev.Commit, outcome)
 }
 
-// reject records rej as the rejected revision: the previous snapshot keeps serving. The
+// reject records rej as the rejected revision (see setRejected) and ends the poll as
+// rejected.
+func (a *Agent) reject(start time.Time, rej *RejectedStatus, err error) {
+	a.setRejected(rej, err)
+	a.finishPoll(start, rej.Commit, "rejected")
+}
+
+// setRejected records rej as the rejected revision: the previous snapshot keeps serving. The
 // same rejection again (a refused commit polled again) keeps its first time and is not
 // logged again.
-func (a *Agent) reject(start time.Time, rej *RejectedStatus, err error) {
+func (a *Agent) setRejected(rej *RejectedStatus, err error) {
 	prev := a.status.Rejected
 	again := prev != nil && prev.Commit == rej.Commit && prev.Error == rej.Error && len(prev.Errors) == len(rej.Errors)
 	if again {
@@ -264,9 +271,8 @@ func (a *Agent) reject(start time.Time, rej *RejectedStatus, err error) {
 	a.metrics.rejected.Set(1)
 	if !again {
 		a.log.Error("revision rejected; still serving the previous snapshot",
-			"commit", rej.Commit, "serving", a.cfgCommit, "err", err)
+			"commit", rej.Commit, "serving", a.status.Serving.Commit, "err", err)
 	}
-	a.finishPoll(start, rej.Commit, "rejected")
 }
 
 // clearRejected forgets the rejected revision, if any.
@@ -280,7 +286,7 @@ func (a *Agent) clearRejected() {
 // compileAndPublish compiles every site of cfg (reusing unchanged ones), publishes the
 // result and updates the per-site status. It returns "applied", "partial", "unchanged" or
 // "rejected" (the compiled sites did not form a consistent snapshot).
-func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, signer string, cfg *schema.Config, newCommit bool) string {
+func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, signer string, cfg *schema.Config, refs []schema.KeyRef, newCommit bool) string {
 	for _, s := range cfg.Sites {
 		// A new certificate usually comes with a new key under the same reference (a
 		// rotation): read that key again rather than wait for the slow refresh.
@@ -288,7 +294,7 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, 
 			a.keys.expire(s.Key)
 		}
 	}
-	reads := a.keys.sync(ctx, refsOf(cfg))
+	reads := a.keys.sync(ctx, refs)
 	a.metrics.keyReads.Add(float64(reads))
 
 	next := make(map[string]*compiledSite, len(cfg.Sites))
@@ -338,11 +344,7 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, commit, 
 	if !newCommit && added == 0 && changed == 0 && removed == 0 {
 		outcome = "unchanged"
 	} else if err := a.publish(commit, signer, newCommit, cfg, next, stale, statuses); err != nil {
-		a.mu.Lock()
-		a.status.Rejected = &RejectedStatus{Commit: commit, At: start, Error: err.Error()}
-		a.mu.Unlock()
-		a.metrics.rejected.Set(1)
-		a.log.Error("snapshot rejected; still serving the previous one", "commit", commit, "err", err)
+		a.setRejected(&RejectedStatus{Commit: commit, At: start, Error: err.Error()}, err)
 		return "rejected"
 	}
 	a.compiled = next

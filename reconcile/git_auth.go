@@ -39,12 +39,9 @@ type GitAuth struct {
 // ErrGitAuth is returned (wrapped) when credentials cannot be used with a URL.
 var ErrGitAuth = errors.New("reconcile: git credentials")
 
-// method returns the go-git auth method for rawURL, or nil for none.
-func (a GitAuth) method(rawURL string) (transport.AuthMethod, error) {
-	ep, err := transport.NewEndpoint(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("reconcile: git url %s: %w", redactURL(rawURL), err)
-	}
+// method returns the go-git auth method for endpoint ep (parsed from rawURL, which errors
+// name without credentials), or nil for none.
+func (a GitAuth) method(ep *transport.Endpoint, rawURL string) (transport.AuthMethod, error) {
 	switch ep.Protocol {
 	case "http", "https":
 		if a.SSHKeyFile != "" {

@@ -10,41 +10,22 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// compact drops from the source's storage every object the fetched reference (hash: a
-// commit, or an annotated tag) does not need, keeping the tag, the commit and its whole
+// compact drops from the source's storage every object the fetched revision does not
+// need, keeping its annotated tags (if the reference names one), the commit and its whole
 // tree, marked shallow. Objects of older revisions go, so memory stays about one revision
 // of the repo however long the source runs; the next fetch still sends the commit as
 // "have", so the server sends only what changed, as deltas against objects kept here.
 //
 // It marks what the new revision reaches and sweeps the rest in place, so its cost is a
-// walk of the trees, not a copy of the repo. Below subdir the walk follows tfs, the
+// walk of the trees, not a copy of the repo. Below the subdir the walk follows tfs, the
 // revision's files already read (which hold every entry's hash), instead of decoding the
 // git trees a second time.
-func (s *GitSource) compact(hash plumbing.Hash, subdir string, tfs *TreeFS) error {
+func (s *GitSource) compact(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) error {
 	live := make(map[plumbing.Hash]struct{}, len(s.store.ObjectStorage.Objects))
-	h := hash
-	var commit *object.Commit
-	for commit == nil {
-		live[h] = struct{}{}
-		o, err := s.store.EncodedObject(plumbing.AnyObject, h)
-		if err != nil {
-			return fmt.Errorf("compact: object %s: %w", h, err)
-		}
-		switch o.Type() {
-		case plumbing.TagObject:
-			t, err := object.DecodeTag(s.store, o)
-			if err != nil {
-				return fmt.Errorf("compact: tag %s: %w", h, err)
-			}
-			h = t.Target
-		case plumbing.CommitObject:
-			if commit, err = object.DecodeCommit(s.store, o); err != nil {
-				return fmt.Errorf("compact: commit %s: %w", h, err)
-			}
-		default:
-			return fmt.Errorf("compact: object %s is a %s", h, o.Type())
-		}
+	for _, t := range tags {
+		live[t] = struct{}{}
 	}
+	live[commit.Hash] = struct{}{}
 	var markNode func(*treeNode)
 	markNode = func(n *treeNode) {
 		if _, seen := live[n.hash]; seen && n.mode.IsDir() {
@@ -59,7 +40,7 @@ func (s *GitSource) compact(hash plumbing.Hash, subdir string, tfs *TreeFS) erro
 	}
 	var mark func(th plumbing.Hash, dir string) error
 	mark = func(th plumbing.Hash, dir string) error {
-		if tfs != nil && dir == subdir && tfs.root.hash == th {
+		if tfs != nil && dir == s.dir && tfs.root.hash == th {
 			markNode(tfs.root)
 			return nil
 		}
@@ -98,9 +79,6 @@ func (s *GitSource) compact(hash plumbing.Hash, subdir string, tfs *TreeFS) erro
 		}
 	}
 	if err := s.store.SetShallow([]plumbing.Hash{commit.Hash}); err != nil {
-		return fmt.Errorf("compact: %w", err)
-	}
-	if err := s.store.SetReference(plumbing.NewHashReference(fetchedRef, hash)); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,9 +48,6 @@ type GitSourceOptions struct {
 // GitSourceOptions.Ref (or no HEAD).
 var ErrRefNotFound = errors.New("reconcile: git reference not found on the remote")
 
-// fetchedRef is where a GitSource keeps the fetched commit in its private repository.
-const fetchedRef = plumbing.ReferenceName("refs/edge/fetched")
-
 // GitSource follows one reference of a remote git repository and yields its revisions.
 // It keeps a shallow copy of the repository in memory (depth 1 over every transport that
 // supports it, with objects of older revisions dropped after each fetch, so memory holds
@@ -62,6 +60,8 @@ const fetchedRef = plumbing.ReferenceName("refs/edge/fetched")
 // A GitSource is safe for concurrent use; Polls run one at a time.
 type GitSource struct {
 	opts   GitSourceOptions
+	dir    string // opts.Subdir cleaned: "." for the root
+	name   string // see String
 	auth   transport.AuthMethod
 	ep     *transport.Endpoint
 	client transport.Transport
@@ -85,19 +85,20 @@ func NewGitSource(opts GitSourceOptions) (*GitSource, error) {
 	if opts.URL == "" {
 		return nil, errors.New("reconcile: git source: URL is required")
 	}
-	if _, err := cleanSubdir(opts.Subdir); err != nil {
+	dir, err := cleanSubdir(opts.Subdir)
+	if err != nil {
 		return nil, fmt.Errorf("reconcile: git source: %w", err)
 	}
-	if ref := strings.TrimPrefix(opts.Ref, "refs/"); opts.Ref != "" && opts.Ref != "HEAD" && !validShortRef(ref) {
-		return nil, fmt.Errorf("reconcile: git source: invalid ref %q", opts.Ref)
-	}
-	auth, err := opts.Auth.method(opts.URL)
-	if err != nil {
-		return nil, err
+	if err := validRef(opts.Ref); err != nil {
+		return nil, fmt.Errorf("reconcile: git source: invalid ref %q: %w", opts.Ref, err)
 	}
 	ep, err := transport.NewEndpoint(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("reconcile: git source %s: %w", redactURL(opts.URL), err)
+		return nil, fmt.Errorf("reconcile: git url %s: %w", redactURL(opts.URL), err)
+	}
+	auth, err := opts.Auth.method(ep, opts.URL)
+	if err != nil {
+		return nil, err
 	}
 	cl, err := client.NewClient(ep)
 	if err != nil {
@@ -110,27 +111,28 @@ func NewGitSource(opts GitSourceOptions) (*GitSource, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &GitSource{opts: opts, auth: auth, ep: ep, client: cl, log: log.With("source", redactURL(opts.URL))}, nil
+	name := redactURL(opts.URL) + "#" + cmp.Or(opts.Ref, "HEAD")
+	if dir != "." {
+		name += ":" + dir
+	}
+	return &GitSource{opts: opts, dir: dir, name: name, auth: auth, ep: ep, client: cl,
+		store: memory.NewStorage(), log: log.With("source", redactURL(opts.URL))}, nil
 }
 
-// validShortRef reports whether a short branch or tag name is acceptable.
-func validShortRef(s string) bool {
-	return s != "" && !strings.ContainsAny(s, " \t\n~^:?*[\\") && !strings.Contains(s, "..") &&
-		!strings.HasPrefix(s, "-") && !strings.HasPrefix(s, "/") && !strings.HasSuffix(s, "/")
+// validRef checks a GitSourceOptions.Ref with go-git's reference name rules: empty or
+// "HEAD", a full name ("refs/..."), or a short branch or tag name.
+func validRef(ref string) error {
+	switch {
+	case ref == "" || ref == "HEAD":
+		return nil
+	case strings.HasPrefix(ref, "refs/"):
+		return plumbing.ReferenceName(ref).Validate()
+	}
+	return plumbing.NewBranchReferenceName(ref).Validate()
 }
 
 // String describes the source (without credentials), e.g. "https://host/repo.git#main".
-func (s *GitSource) String() string {
-	ref := s.opts.Ref
-	if ref == "" {
-		ref = "HEAD"
-	}
-	str := redactURL(s.opts.URL) + "#" + ref
-	if d, _ := cleanSubdir(s.opts.Subdir); d != "." {
-		str += ":" + d
-	}
-	return str
-}
+func (s *GitSource) String() string { return s.name }
 
 // Ref returns the full name of the remote reference followed (e.g. "refs/heads/main"),
 // known after the first successful Poll; before it, the configured Ref.
@@ -154,9 +156,6 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 
-	if s.store == nil {
-		s.store = memory.NewStorage()
-	}
 	sess, err := s.client.NewUploadPackSession(s.ep, s.auth)
 	if err != nil {
 		return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
@@ -212,7 +211,7 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 // files and compacts the store to it. It also returns the commit's hash once known, for
 // errors about it.
 func (s *GitSource) revision(ctx context.Context, hash plumbing.Hash) (*Revision, plumbing.Hash, error) {
-	c, err := peelToCommit(s.store, hash)
+	c, tags, err := peelToCommit(s.store, hash)
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
@@ -226,14 +225,13 @@ func (s *GitSource) revision(ctx context.Context, hash plumbing.Hash) (*Revision
 	if s.last != nil {
 		prev, _ = s.last.FS.(*TreeFS)
 	}
-	rev, err := readCommit(ctx, s.store, c.Hash, s.opts.Subdir, prev)
+	rev, err := readCommit(ctx, s.store, c, s.dir, prev)
 	if err != nil {
 		return nil, c.Hash, err
 	}
 	rev.Signer = signer
-	dir, _ := cleanSubdir(s.opts.Subdir)
 	tfs, _ := rev.FS.(*TreeFS)
-	if err := s.compact(hash, dir, tfs); err != nil {
+	if err := s.compact(tags, c, tfs); err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
 	return rev, c.Hash, nil
@@ -257,9 +255,8 @@ func (e *CommitError) Unwrap() error { return e.Err }
 // commit), so the store holds exactly the last revision again, or nothing.
 func (s *GitSource) restore() {
 	if s.last != nil {
-		dir, _ := cleanSubdir(s.opts.Subdir)
 		tfs, _ := s.last.FS.(*TreeFS)
-		if err := s.compact(s.lastHash, dir, tfs); err == nil {
+		if c, tags, err := peelToCommit(s.store, s.lastHash); err == nil && s.compact(tags, c, tfs) == nil {
 			return
 		}
 	}

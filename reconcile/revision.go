@@ -76,28 +76,27 @@ func ReadRevision(ctx context.Context, repoDir, rev, subdir string) (*Revision, 
 		}
 		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, err)
 	}
-	r, err := readCommit(ctx, repo.Storer, *h, subdir, nil)
+	dir, err := cleanSubdir(subdir)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: repository %s: %w", repoDir, err)
+	}
+	c, _, err := peelToCommit(repo.Storer, *h)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, err)
+	}
+	r, err := readCommit(ctx, repo.Storer, c, dir, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, err)
 	}
 	return r, nil
 }
 
-// readCommit reads the commit h (peeling an annotated tag) and its tree below subdir,
-// sharing the unchanged files of prev (an earlier revision's FS at the same subdir; may be
-// nil).
-func readCommit(ctx context.Context, s storer.EncodedObjectStorer, h plumbing.Hash, subdir string, prev *TreeFS) (*Revision, error) {
-	c, err := peelToCommit(s, h)
-	if err != nil {
-		return nil, err
-	}
+// readCommit reads commit c's tree below dir (cleaned: see cleanSubdir), sharing the
+// unchanged files of prev (an earlier revision's FS at the same dir; may be nil).
+func readCommit(ctx context.Context, s storer.EncodedObjectStorer, c *object.Commit, dir string, prev *TreeFS) (*Revision, error) {
 	root, err := c.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: tree: %w", c.Hash, err)
-	}
-	dir, err := cleanSubdir(subdir)
-	if err != nil {
-		return nil, err
 	}
 	tree := root
 	if dir != "." {
@@ -122,27 +121,31 @@ func readCommit(ctx context.Context, s storer.EncodedObjectStorer, h plumbing.Ha
 	}, nil
 }
 
-// peelToCommit returns the commit h names, following annotated tags.
-func peelToCommit(s storer.EncodedObjectStorer, h plumbing.Hash) (*object.Commit, error) {
+// peelToCommit returns the commit h names, following annotated tags, and the tags it went
+// through (none when h is a commit).
+func peelToCommit(s storer.EncodedObjectStorer, h plumbing.Hash) (*object.Commit, []plumbing.Hash, error) {
+	var tags []plumbing.Hash
 	for range 8 {
 		o, err := s.EncodedObject(plumbing.AnyObject, h)
 		if err != nil {
-			return nil, fmt.Errorf("object %s: %w", h, err)
+			return nil, nil, fmt.Errorf("object %s: %w", h, err)
 		}
 		switch o.Type() {
 		case plumbing.CommitObject:
-			return object.DecodeCommit(s, o)
+			c, err := object.DecodeCommit(s, o)
+			return c, tags, err
 		case plumbing.TagObject:
 			t, err := object.DecodeTag(s, o)
 			if err != nil {
-				return nil, fmt.Errorf("tag %s: %w", h, err)
+				return nil, nil, fmt.Errorf("tag %s: %w", h, err)
 			}
+			tags = append(tags, h)
 			h = t.Target
 		default:
-			return nil, fmt.Errorf("object %s is a %s, not a commit", h, o.Type())
+			return nil, nil, fmt.Errorf("object %s is a %s, not a commit", h, o.Type())
 		}
 	}
-	return nil, fmt.Errorf("object %s: too many nested tags", h)
+	return nil, nil, fmt.Errorf("object %s: too many nested tags", h)
 }
 
 // cleanSubdir turns a user's subdirectory ("", ".", "sites/", "/config") into a valid

@@ -15,6 +15,7 @@ import (
 	"github.com/edgectl/edge/tests/testenv"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // revisionRepo makes a repo with two commits and tags v1 (annotated, on the first) and
@@ -440,15 +441,22 @@ func TestTreeFSSharesUnchangedNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	rev1, err := readCommit(ctx, repo.Storer, plumbing.NewHash(first), "", nil)
+	commit := func(h string) *object.Commit {
+		c, err := repo.CommitObject(plumbing.NewHash(h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	rev1, err := readCommit(ctx, repo.Storer, commit(first), ".", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rev2, err := readCommit(ctx, repo.Storer, plumbing.NewHash(second), "", rev1.FS.(*TreeFS))
+	rev2, err := readCommit(ctx, repo.Storer, commit(second), ".", rev1.FS.(*TreeFS))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := readCommit(ctx, repo.Storer, plumbing.NewHash(second), "", nil)
+	fresh, err := readCommit(ctx, repo.Storer, commit(second), ".", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
