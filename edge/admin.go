@@ -28,7 +28,7 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	case s.draining.Load():
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("draining\n"))
-	case !s.ready.Load():
+	case s.state.Load() == nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("no snapshot yet\n"))
 	default:

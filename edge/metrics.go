@@ -148,13 +148,18 @@ func (m *metrics) code(code int) prometheus.Counter {
 	return c
 }
 
-// forgetSite deletes the series of a site no longer served.
-func (m *metrics) forgetSite(site string) {
-	m.siteReqs.Delete(site)
-	for _, class := range statusClasses[1:] {
-		m.requests.DeleteLabelValues(site, class)
-	}
-	m.upstreamErrors.DeleteLabelValues(site)
+// forgetSitesExcept deletes the series of every site keep refuses.
+func (m *metrics) forgetSitesExcept(keep func(site string) bool) {
+	m.siteReqs.Range(func(k, _ any) bool {
+		if site := k.(string); site != noSite && !keep(site) {
+			m.siteReqs.Delete(site)
+			for _, class := range statusClasses[1:] {
+				m.requests.DeleteLabelValues(site, class)
+			}
+			m.upstreamErrors.DeleteLabelValues(site)
+		}
+		return true
+	})
 }
 
 // expiryCollector exports the seconds to certificate expiry of every site of the current

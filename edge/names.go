@@ -91,9 +91,5 @@ func certCovers(certName, host string) bool {
 	if certName == host {
 		return true
 	}
-	if !isWildcard(certName) || isWildcard(host) {
-		return false
-	}
-	i := strings.IndexByte(host, '.')
-	return i > 0 && host[i+1:] == certName[2:]
+	return isWildcard(certName) && !isWildcard(host) && coveredByWildcard(certName, host)
 }

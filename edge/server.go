@@ -58,8 +58,6 @@ type Options struct {
 	// TicketKeyRotation is how often session ticket keys are rotated while they are not
 	// set with SetSessionTicketKeys. Zero means DefaultTicketKeyRotation.
 	TicketKeyRotation time.Duration
-	// DrainTimeout bounds the graceful drain of Run. Zero means 30s.
-	DrainTimeout time.Duration
 }
 
 // Server is edge's data plane: the HTTPS listener serving the current Snapshot, the
@@ -90,7 +88,7 @@ type Server struct {
 	redirectPort                string             // written before the HTTP listener serves
 	stop                        context.CancelFunc // stops ticket rotation
 	wg                          sync.WaitGroup     // serving goroutines
-	ready, draining             atomic.Bool
+	draining                    atomic.Bool
 
 	// Upgraded connections (WebSocket...) are hijacked, so http.Server.Shutdown neither
 	// waits for nor closes them: the server counts them, and every request's context
@@ -123,9 +121,6 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.TicketKeyRotation <= 0 {
 		opts.TicketKeyRotation = DefaultTicketKeyRotation
-	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = 30 * time.Second
 	}
 	reg := opts.Registry
 	if reg == nil {
@@ -191,24 +186,19 @@ func (s *Server) Swap(snap *Snapshot) error {
 	}
 	s.swapMu.Lock()
 	defer s.swapMu.Unlock()
-	cfg := snap.tls.Clone()
+	cfg := newTLSConfig(snap.getCertificate)
 	cfg.VerifyConnection = s.handshakeDone
 	old := s.state.Swap(&served{snap: snap, tls: cfg})
 	s.metrics.generation.Set(float64(snap.generation))
 	s.metrics.sites.Set(float64(len(snap.sites)))
 	s.metrics.swaps.Inc()
-	if old != nil {
-		if snap.generation <= old.snap.generation {
-			s.log.Warn("snapshot generation not increasing", "generation", snap.generation, "previous", old.snap.generation)
-		}
-		for _, e := range old.snap.sites {
-			if snap.byName[e.site.Name] == nil {
-				s.metrics.forgetSite(e.site.Name)
-			}
-		}
+	if old != nil && snap.generation <= old.snap.generation {
+		s.log.Warn("snapshot generation not increasing", "generation", snap.generation, "previous", old.snap.generation)
 	}
+	// Series of sites no longer served go, including any a request still in flight on an
+	// older snapshot brought back after the previous swap.
+	s.metrics.forgetSitesExcept(func(name string) bool { return snap.byName[name] != nil })
 	released := s.proxy.Sweep(proxyHandlers(snap))
-	s.ready.Store(true)
 	s.log.Info("snapshot swapped", "generation", snap.generation, "revision", snap.revision,
 		"sites", len(snap.sites), "upstreams_released", released)
 	return nil
@@ -419,18 +409,6 @@ func (s *Server) waitUpgrades(ctx context.Context) bool {
 		}
 	}
 	return true
-}
-
-// Run starts the server, serves until ctx is done, then drains for at most
-// Options.DrainTimeout: the whole life of an edge process.
-func (s *Server) Run(ctx context.Context) error {
-	if err := s.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	dctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
-	defer cancel()
-	return s.Shutdown(dctx)
 }
 
 // redirectPort returns the port for plain-HTTP redirects: port, or else the port of the

@@ -11,9 +11,9 @@ import (
 )
 
 // newSiteEntry checks one site on its own and prepares it: certificates, hosts, routes
-// (with their handlers), redirects and headers. It returns nil and the problems found if
-// the site cannot be served; every error names the site.
-func newSiteEntry(site *Site, handlers RouteHandlerFunc) (*siteEntry, []error) {
+// (without their handlers: see buildSnapshot), redirects and headers. It returns nil and
+// the problems found if the site cannot be served; every error names the site.
+func newSiteEntry(site *Site) (*siteEntry, []error) {
 	var errs []error
 	bad := func(kind error, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: site %s: %s", kind, site.Name, fmt.Sprintf(format, args...)))
@@ -56,12 +56,7 @@ func newSiteEntry(site *Site, handlers RouteHandlerFunc) (*siteEntry, []error) {
 			continue
 		}
 		paths[r.Path] = true
-		h, err := handlers(site, r)
-		if err != nil {
-			bad(ErrInvalidSite, "route %q: %v", r.Path, err)
-			continue
-		}
-		e.routes = append(e.routes, routeEntry{path: r.Path, route: r, handler: h})
+		e.routes = append(e.routes, routeEntry{path: r.Path, route: r})
 	}
 	sortByPathLength(e.routes, func(r *routeEntry) string { return r.path })
 	for i := range site.Redirects {

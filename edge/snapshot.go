@@ -9,8 +9,7 @@ import (
 )
 
 // Snapshot is an immutable, consistency-checked set of sites ready to be served: the SNI
-// certificate index, the host and path route tables, the handlers of the routes and the
-// *tls.Config built from them. Build one with NewSnapshot (or Server.Build, which wires
+// certificate index, the host and path route tables and the handlers of the routes. Build one with NewSnapshot (or Server.Build, which wires
 // the server's reverse proxy) and publish it with Server.Swap.
 //
 // Every method is safe for concurrent use and on a nil *Snapshot, which holds no sites.
@@ -23,7 +22,6 @@ type Snapshot struct {
 	exact      map[string]*hostEntry // host -> site and certificates
 	wild       map[string]*hostEntry // "example.com" for the pattern "*.example.com"
 	def        *hostEntry            // the default site with all its certificates, or nil
-	tls        *tls.Config
 }
 
 // siteEntry is a site prepared for serving. It depends only on its site (and the route
@@ -78,23 +76,24 @@ func buildSnapshot(generation uint64, revision string, sites []*Site, handlers R
 	}
 	var errs []error
 	owner := make(map[string]string, len(sites)) // host pattern -> site name, for messages
+	var fresh []*siteEntry                       // entries prepared here, still without handlers
 	for i, site := range sites {
 		if site == nil {
 			errs = append(errs, fmt.Errorf("%w: site %d is nil", ErrInvalidSite, i))
 			continue
 		}
+		if _, dup := s.byName[site.Name]; dup {
+			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, site.Name))
+			continue
+		}
 		e := prev.reusable(site)
 		if e == nil {
 			var siteErrs []error
-			e, siteErrs = newSiteEntry(site, handlers)
-			errs = append(errs, siteErrs...)
-			if e == nil {
+			if e, siteErrs = newSiteEntry(site); e == nil {
+				errs = append(errs, siteErrs...)
 				continue
 			}
-		}
-		if other, dup := s.byName[site.Name]; dup && other != nil {
-			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, site.Name))
-			continue
+			fresh = append(fresh, e)
 		}
 		if site.Default {
 			if s.def != nil {
@@ -119,10 +118,25 @@ func buildSnapshot(generation uint64, revision string, sites []*Site, handlers R
 			}
 		}
 	}
+	// Handlers last, once the snapshot is known to be consistent: the proxy's handlers start
+	// health checks, which a refused snapshot must not leave running.
+	for _, e := range fresh {
+		if len(errs) > 0 {
+			break
+		}
+		for i := range e.routes {
+			r := &e.routes[i]
+			h, err := handlers(e.site, r.route)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%w: site %s: route %q: %v", ErrInvalidSite, e.site.Name, r.path, err))
+				continue
+			}
+			r.handler = h
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s.tls = newTLSConfig(s.getCertificate)
 	return s, nil
 }
 

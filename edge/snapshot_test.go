@@ -265,3 +265,20 @@ func TestBuildReusesUnchangedSites(t *testing.T) {
 		t.Errorf("host claimed twice with a reused site: err = %v; want ErrDuplicateHost", err)
 	}
 }
+
+// TestRefusedSnapshotAsksNoHandlers: handlers (which start the proxy's health checks) are
+// asked for only once the snapshot is known to be consistent.
+func TestRefusedSnapshotAsksNoHandlers(t *testing.T) {
+	calls := 0
+	handlers := func(*Site, *Route) (http.Handler, error) { calls++; return noProxyHandler, nil }
+	a, thief := testSite(t, "a", "a.example.com"), testSite(t, "thief", "a.example.com")
+	if _, err := buildSnapshot(1, "r", []*Site{a, thief}, handlers, nil); !errors.Is(err, ErrDuplicateHost) {
+		t.Fatalf("err = %v; want ErrDuplicateHost", err)
+	}
+	if calls != 0 {
+		t.Errorf("%d handlers asked for a refused snapshot; want 0", calls)
+	}
+	if _, err := buildSnapshot(1, "r", []*Site{a}, handlers, nil); err != nil || calls != len(a.Routes) {
+		t.Errorf("valid snapshot: err %v, %d handlers; want %d", err, calls, len(a.Routes))
+	}
+}

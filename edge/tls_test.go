@@ -154,13 +154,24 @@ func TestGetConfigForClientNormalizes(t *testing.T) {
 func TestTLSVersionsAndCiphers(t *testing.T) {
 	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
 	publish(t, srv, 1, sniSites(t)...)
-	// TLS 1.1 and a CBC suite are refused.
-	if _, _, err := handshake(t, srv.Addr(), &tls.Config{ServerName: "exact.example.com", MaxVersion: tls.VersionTLS11}); err == nil {
+	// TLS 1.1 and a CBC suite are refused. (The client's MinVersion must allow 1.1, or Go's
+	// client refuses on its own and the server only sees the connection close.)
+	if _, _, err := handshake(t, srv.Addr(), &tls.Config{ServerName: "exact.example.com", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}); err == nil {
 		t.Error("TLS 1.1 handshake succeeded")
 	}
 	cbc := []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}
 	if _, _, err := handshake(t, srv.Addr(), &tls.Config{ServerName: "exact.example.com", MaxVersion: tls.VersionTLS12, CipherSuites: cbc}); err == nil {
 		t.Error("CBC suite accepted")
+	}
+	// Both failures are counted by reason, from crypto/tls's own messages.
+	for _, reason := range []string{"protocol_version", "no_shared_cipher"} {
+		deadline := time.Now().Add(5 * time.Second)
+		for handshakeFailures(t, srv, reason) < 1 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := handshakeFailures(t, srv, reason); n != 1 {
+			t.Errorf("edge_tls_handshake_errors_total{reason=%q} = %v; want 1", reason, n)
+		}
 	}
 	cs, _, err := handshake(t, srv.Addr(), &tls.Config{ServerName: "exact.example.com", MaxVersion: tls.VersionTLS12})
 	if err != nil || cs.Version != tls.VersionTLS12 {
@@ -247,4 +258,26 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// handshakeFailures reads edge_tls_handshake_errors_total{reason} from srv's registry.
+func handshakeFailures(t *testing.T, srv *Server, reason string) float64 {
+	t.Helper()
+	mfs, err := srv.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != metricHandshakeErrors {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

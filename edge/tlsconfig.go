@@ -43,9 +43,4 @@ func newTLSConfig(getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)) 
 
 // refuseConfig answers handshakes for names no site serves: it has no certificate, so
 // crypto/tls aborts the handshake with an unrecognized_name alert before sending any.
-var refuseConfig = &tls.Config{
-	MinVersion:       tls.VersionTLS12,
-	CipherSuites:     cipherSuites,
-	CurvePreferences: curvePreferences,
-	NextProtos:       nextProtos,
-}
+var refuseConfig = newTLSConfig(nil)

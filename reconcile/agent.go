@@ -70,7 +70,7 @@ type Agent struct {
 	keys       *keyCache
 	compiled   map[string]*compiledSite
 	generation uint64
-	cfg        *schema.Config // last accepted config
+	cfg        *schema.Config  // last accepted config
 	cfgRefs    []schema.KeyRef // the key references of cfg's sites
 
 	mu     sync.Mutex // guards status
