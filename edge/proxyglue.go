@@ -18,9 +18,7 @@ func proxyConfig(site *Site, r *Route) proxy.Config {
 		ResponseTimeout: r.ResponseTimeout,
 		IdleTimeout:     r.IdleTimeout,
 		Retries:         r.Retries,
-	}
-	if hc := r.HealthCheck; hc != nil {
-		c.HealthCheck = &proxy.HealthCheck{Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout, ExpectStatus: hc.ExpectStatus}
+		HealthCheck:     r.HealthCheck, // copied by the proxy before defaults are applied
 	}
 	return c
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net/url"
 	"time"
+
+	"github.com/edgectl/edge/edge/proxy"
 )
 
 // Site is one compiled site as the data plane serves it. It is built by reconcile.Compile
@@ -58,17 +60,9 @@ type Route struct {
 	HealthCheck *HealthCheck
 }
 
-// HealthCheck describes an active health check of every upstream of a route.
-type HealthCheck struct {
-	// Path is requested with GET on each upstream, e.g. "/healthz".
-	Path string
-	// Interval between checks. Zero means 10s.
-	Interval time.Duration
-	// Timeout of one check. Zero means 2s.
-	Timeout time.Duration
-	// ExpectStatus is the status that means healthy. Zero means any 2xx or 3xx.
-	ExpectStatus int
-}
+// HealthCheck describes an active health check of every upstream of a route: the proxy's
+// own type (see proxy.HealthCheck for its fields and defaults).
+type HealthCheck = proxy.HealthCheck
 
 // Redirect answers matching requests with a redirect instead of proxying them.
 type Redirect struct {

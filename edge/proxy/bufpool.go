@@ -2,20 +2,20 @@ package proxy
 
 import "sync"
 
+// copyBufferSize is the size of the buffers ReverseProxy copies bodies with.
+const copyBufferSize = 32 << 10
+
 // bufPool lends ReverseProxy its 32 KiB copy buffers instead of allocating one per request.
+// The pool holds pointers to arrays, so putting a buffer back allocates nothing.
 type bufPool struct{ p sync.Pool }
 
-var copyBuffers = &bufPool{p: sync.Pool{New: func() any {
-	b := make([]byte, 32<<10)
-	return &b
-}}}
+var copyBuffers = &bufPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 
-func (bp *bufPool) Get() []byte { return *(bp.p.Get().(*[]byte)) }
+func (bp *bufPool) Get() []byte { return bp.p.Get().(*[copyBufferSize]byte)[:] }
 
 func (bp *bufPool) Put(b []byte) {
-	if cap(b) != 32<<10 {
+	if cap(b) != copyBufferSize {
 		return
 	}
-	b = b[:cap(b)]
-	bp.p.Put(&b)
+	bp.p.Put((*[copyBufferSize]byte)(b[:copyBufferSize]))
 }

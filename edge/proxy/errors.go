@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"io"
 	"log"
 	"log/slog"
 	"net/http"
@@ -41,16 +40,10 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) 
 	writeStatus(w, status)
 }
 
-// writeStatus writes "<code> <text>\n" as the whole response.
+// writeStatus writes "<code> <text>\n" as the whole response, not to be cached.
 func writeStatus(w http.ResponseWriter, status int) {
-	body := strconv.Itoa(status) + " " + http.StatusText(status) + "\n"
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	hdr.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, strconv.Itoa(status)+" "+http.StatusText(status), status)
 }
 
 // slogErrorLog adapts the Manager's logger to ReverseProxy.ErrorLog (used for failures

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
@@ -47,9 +46,6 @@ func newHandler(m *Manager, c Config) *Handler {
 	return h
 }
 
-// Config returns the route configuration, defaults applied.
-func (h *Handler) Config() Config { return h.cfg }
-
 // ServeHTTP proxies r to one of the route's upstreams.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := InfoFrom(r.Context())
@@ -77,15 +73,11 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 }
 
 func trusted(remoteAddr string, nets []netip.Prefix) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
+	ap, err := netip.ParseAddrPort(remoteAddr)
 	if err != nil {
 		return false
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	ip = ip.Unmap()
+	ip := ap.Addr().Unmap()
 	for _, n := range nets {
 		if n.Contains(ip) {
 			return true

@@ -29,12 +29,7 @@ func (m *Manager) startCheck(up *upstream) {
 }
 
 func (m *Manager) runChecks(ctx context.Context, up *upstream) {
-	client := &http.Client{
-		Transport: up.transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	client := checkClient(up.transport)
 	target := up.base.String() + up.check.Path
 	t := time.NewTimer(jittered(up.check.Interval))
 	defer t.Stop()
@@ -66,6 +61,17 @@ func (m *Manager) runChecks(ctx context.Context, up *upstream) {
 // together (one snapshot) drift apart instead of probing in bursts forever.
 func jittered(d time.Duration) time.Duration {
 	return d - d/10 + rand.N(d/5+1)
+}
+
+// checkClient is the HTTP client of health checks over rt: redirects are answers, not
+// followed (a login redirect must not pass for health).
+func checkClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
 }
 
 var errCheckStatus = errors.New("proxy: health check status")

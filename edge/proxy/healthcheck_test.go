@@ -100,8 +100,7 @@ func TestCheckOnceStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		hc := &HealthCheck{Path: tt.path, Timeout: time.Second, ExpectStatus: tt.expect}
-		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		err := checkOnce(t.Context(), c, b.Server.URL+tt.path, hc)
+		err := checkOnce(t.Context(), checkClient(nil), b.Server.URL+tt.path, hc)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s expect %d: err = %v; want ok=%v", tt.path, tt.expect, err, tt.ok)
 		}

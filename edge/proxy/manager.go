@@ -118,7 +118,7 @@ func (m *Manager) Handler(cfg Config) (*Handler, error) {
 		uk := upstreamKey(u, &c)
 		up, ok := m.upstreams[uk]
 		if !ok {
-			up = newUpstream(uk, u, &c, &m.opts)
+			up = newUpstream(u, &c, &m.opts)
 			m.upstreams[uk] = up
 			m.startCheck(up)
 		}

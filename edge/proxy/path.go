@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strings"
 )
@@ -35,38 +37,10 @@ func trimPath(p, prefix string) string {
 	return rest
 }
 
-// setTarget points out at base, joining base's path and query with the request's as
-// httputil.ProxyRequest.SetURL does. path, rawPath and rawQuery are the request's.
-func setTarget(out *url.URL, base *url.URL, path, rawPath, rawQuery string) {
-	out.Scheme = base.Scheme
-	out.Host = base.Host
-	if base.Path == "" || base.Path == "/" {
-		out.Path, out.RawPath = path, rawPath
-	} else if base.RawPath == "" && rawPath == "" {
-		out.Path, out.RawPath = singleJoiningSlash(base.Path, path), ""
-	} else {
-		req := url.URL{Path: path, RawPath: rawPath}
-		out.Path = singleJoiningSlash(base.Path, path)
-		out.RawPath = singleJoiningSlash(base.EscapedPath(), req.EscapedPath())
-	}
-	switch {
-	case base.RawQuery == "":
-		out.RawQuery = rawQuery
-	case rawQuery == "":
-		out.RawQuery = base.RawQuery
-	default:
-		out.RawQuery = base.RawQuery + "&" + rawQuery
-	}
-}
-
-func singleJoiningSlash(a, b string) string {
-	aslash := strings.HasSuffix(a, "/")
-	bslash := strings.HasPrefix(b, "/")
-	switch {
-	case aslash && bslash:
-		return a + b[1:]
-	case !aslash && !bslash:
-		return a + "/" + b
-	}
-	return a + b
+// setTarget points req at base as httputil.ProxyRequest.SetURL does (base's path and
+// query joined with the request's), keeping the request's Host header for the app.
+func setTarget(req *http.Request, base *url.URL) {
+	host := req.Host
+	(&httputil.ProxyRequest{Out: req}).SetURL(base)
+	req.Host = host
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 )
@@ -31,9 +32,12 @@ func TestStripPrefixAndTarget(t *testing.T) {
 		if tt.prefix != "" {
 			stripPrefix(in, tt.prefix)
 		}
-		out := *in
-		setTarget(&out, base, in.Path, in.RawPath, in.RawQuery)
-		if got := out.String(); got != tt.want {
+		req := &http.Request{URL: in, Host: "site.example", Header: http.Header{}}
+		setTarget(req, base)
+		if req.Host != "site.example" {
+			t.Errorf("Host = %q; want the request's kept", req.Host)
+		}
+		if got := req.URL.String(); got != tt.want {
 			t.Errorf("prefix %q base %q req %q: got %s; want %s", tt.prefix, tt.base, tt.req, got, tt.want)
 		}
 	}

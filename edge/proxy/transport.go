@@ -21,7 +21,7 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	if info == nil {
 		info = new(Info)
 	}
-	path, rawPath, rawQuery := out.URL.Path, out.URL.RawPath, out.URL.RawQuery
+	orig := *out.URL // the request's path and query, joined to each upstream's
 	var body *trackedBody
 	if out.Body != nil && out.Body != http.NoBody {
 		body = &trackedBody{rc: out.Body}
@@ -44,10 +44,10 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 		if attempt > 0 {
 			// The transport may still hold the previous request: send a copy.
 			req = out.WithContext(out.Context())
-			u := *out.URL
-			req.URL = &u
 		}
-		setTarget(req.URL, t.url, path, rawPath, rawQuery)
+		u := orig
+		req.URL = &u
+		setTarget(req, t.url)
 		info.Upstream = t.url
 		info.Attempts++
 		t.up.inflight.Add(1)

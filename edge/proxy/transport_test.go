@@ -116,6 +116,23 @@ func TestFailOpenWhenAllEjected(t *testing.T) {
 	}
 }
 
+// TestFailOpenPicksTheEarliestReturn: when every upstream of a route is ejected, the one
+// whose ejection ends first is tried, whatever the round-robin position.
+func TestFailOpenPicksTheEarliestReturn(t *testing.T) {
+	m := newManager(t, Options{EjectBackoff: time.Minute})
+	late, soon := newBackend(t, named("late")), newBackend(t, named("soon"))
+	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{late.URL, soon.URL}})
+	now := time.Now()
+	h.targets[0].up.ejectedUntil.Store(now.Add(2 * time.Minute).UnixNano())
+	h.targets[1].up.ejectedUntil.Store(now.Add(time.Minute).UnixNano())
+	fe := front(t, h)
+	for i := range 4 {
+		if code, body := get(t, fe.Client(), fe.URL); code != 200 || body != "soon" {
+			t.Fatalf("request %d: got %d %q; want the upstream back soonest: 200 soon", i, code, body)
+		}
+	}
+}
+
 // resetServer accepts connections, reads the request head and closes without answering:
 // a failure after the request was sent.
 func resetServer(t *testing.T) (*url.URL, *atomic.Int64) {

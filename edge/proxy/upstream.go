@@ -13,7 +13,6 @@ import (
 // upstream is the state of one upstream address shared by every Handler using it with the
 // same settings: a keep-alive pool, passive ejection, in-flight count and active health.
 type upstream struct {
-	key       string
 	base      *url.URL // scheme and host only; for logs and health checks
 	transport *http.Transport
 	check     *HealthCheck // nil: passive only; defaults applied
@@ -36,7 +35,7 @@ type dialError struct{ err error }
 func (e *dialError) Error() string { return e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
-func newUpstream(key string, u *url.URL, c *Config, o *Options) *upstream {
+func newUpstream(u *url.URL, c *Config, o *Options) *upstream {
 	dialer := &net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: 30 * time.Second}
 	var tlsConf *tls.Config
 	if u.Scheme == "https" {
@@ -90,7 +89,6 @@ func newUpstream(key string, u *url.URL, c *Config, o *Options) *upstream {
 		}
 	}
 	up := &upstream{
-		key:       key,
 		base:      &url.URL{Scheme: u.Scheme, Host: u.Host},
 		transport: t,
 		check:     c.HealthCheck,

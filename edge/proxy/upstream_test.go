@@ -12,7 +12,7 @@ func TestEjectionBackoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := newUpstream("k", c.Upstreams[0], &c, o)
+	up := newUpstream(c.Upstreams[0], &c, o)
 	want := []time.Duration{1, 2, 4, 8, 16, 30, 30}
 	for i, w := range want {
 		before := time.Now()
