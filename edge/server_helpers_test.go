@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -125,20 +124,6 @@ func writeCAFile(t testing.TB) string {
 	p := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca(t).Cert.Raw}), 0o600); err != nil {
 		t.Fatal(err)
-	}
-	return p
-}
-
-// needTool returns the path of an external tool, skipping the test when it is missing
-// unless CI is "true", where it fails instead.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (CI=true): %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
 	}
 	return p
 }

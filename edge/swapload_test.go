@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // TestSwapUnderLoad keeps the server busy with h2load (HTTP/2) and wrk (HTTP/1.1) while
 // swapping snapshots as fast as it can (at least 100 swaps), and requires zero failed
 // requests and zero connection errors from both tools.
 func TestSwapUnderLoad(t *testing.T) {
-	h2load := needTool(t, "h2load")
-	wrk := needTool(t, "wrk")
+	h2load := testenv.NeedTool(t, "h2load", "nghttp2-client")
+	wrk := testenv.NeedTool(t, "wrk", "wrk")
 	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
 
 	// "localhost" because wrk resolves the URL's host and sends it as SNI.

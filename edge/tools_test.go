@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // run runs a tool with a timeout and returns its combined output.
@@ -18,7 +20,7 @@ func run(t *testing.T, timeout time.Duration, name string, args ...string) (stri
 }
 
 func TestCurl(t *testing.T) {
-	curl := needTool(t, "curl")
+	curl := testenv.NeedTool(t, "curl", "curl")
 	srv := startServer(t, Options{AdminListen: Off})
 	shop, blog, apps := routingSites(t)
 	sites := append([]*Site{shop, blog, apps}, sniSites(t)...)

@@ -13,7 +13,6 @@ const (
 // builtSite is a site assembled for one load with what cross-file checks need.
 type builtSite struct {
 	site *Site
-	decl *siteDecl
 }
 
 // defaults returns the Config.Defaults for the repo and the effective expiry windows.
@@ -200,7 +199,7 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 		}
 		s.Redirects = append(s.Redirects, rd)
 	}
-	return &builtSite{site: s, decl: d}, ds
+	return &builtSite{site: s}, ds
 }
 
 func repoAllowed(repo *repoResult) []string {

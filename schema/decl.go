@@ -14,19 +14,17 @@ type strPos struct {
 // siteDecl is what one site file declares, before the repo's defaults are applied. It is
 // derived only from the file's content, so it is cached by content hash.
 type siteDecl struct {
-	name     string
-	file     string
-	namePos  pos      // the site's label
-	hosts    []strPos // normalised
-	dflt     bool
-	dfltPos  pos
-	cert     strPos
-	key      KeyRef
-	keyPos   pos
-	routes   []routeDecl
-	routesAt pos
-	redirs   []redirectDecl
-	headers  headersDecl
+	name    string
+	file    string
+	namePos pos      // the site's label
+	hosts   []strPos // normalised
+	dflt    bool
+	dfltPos pos
+	cert    strPos
+	key     KeyRef
+	routes  []routeDecl
+	redirs  []redirectDecl
+	headers headersDecl
 }
 
 type routeDecl struct {

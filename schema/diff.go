@@ -76,7 +76,7 @@ func Diff(base, head *Config) *Plan {
 			}
 		}
 	}
-	for _, n := range sortedKeys(hs) {
+	for _, n := range slices.Sorted(maps.Keys(hs)) {
 		h, b := hs[n], bs[n]
 		switch {
 		case b == nil:
@@ -91,7 +91,7 @@ func Diff(base, head *Config) *Plan {
 			}
 		}
 	}
-	for _, n := range sortedKeys(bs) {
+	for _, n := range slices.Sorted(maps.Keys(bs)) {
 		if hs[n] == nil {
 			p.Removed = append(p.Removed, summarize(bs[n]))
 		}
@@ -109,15 +109,6 @@ func Diff(base, head *Config) *Plan {
 	sort.Strings(p.HostsAdded)
 	sort.Strings(p.HostsRemoved)
 	return p
-}
-
-func sortedKeys(m map[string]*Site) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 func summarize(s *Site) SiteSummary {

@@ -193,7 +193,6 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 
 	// key reference
 	k := lookup(v, "key")
-	d.keyPos = x.pos(base + ".key")
 	d.key.Mount, _ = str(k, "mount")
 	d.key.Path, _ = str(k, "path")
 	d.key.Field, _ = str(k, "field")
@@ -211,7 +210,6 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 	}
 
 	// routes
-	d.routesAt = x.pos(base + ".routes")
 	routePaths := map[string]string{} // normalised -> as written
 	if it, err := lookup(v, "routes").Fields(); err == nil && lookup(v, "routes").Exists() {
 		for it.Next() {

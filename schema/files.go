@@ -31,9 +31,11 @@ type repoReader struct {
 type fileError struct {
 	file string
 	msg  string
+	err  error // errNotExist for a missing file, else nil
 }
 
 func (e *fileError) Error() string { return e.file + ": " + e.msg }
+func (e *fileError) Unwrap() error { return e.err }
 
 func (e *fileError) diag() Diagnostic {
 	return Diagnostic{File: e.file, Severity: SeverityError, Message: e.file + " " + e.msg}
@@ -53,24 +55,24 @@ func (r *repoReader) resolve(name string) (string, fs.FileInfo, error) {
 			if errors.Is(err, fs.ErrNotExist) {
 				return "", nil, errNotExist
 			}
-			return "", nil, &fileError{orig, fmt.Sprintf("cannot read it: %v", cleanErr(err))}
+			return "", nil, &fileError{file: orig, msg: fmt.Sprintf("cannot read it: %v", cleanErr(err))}
 		}
 		if info.Mode()&fs.ModeSymlink == 0 {
 			return name, info, nil
 		}
 		if hop >= maxLinkHops {
-			return "", nil, &fileError{orig, fmt.Sprintf("is a chain of more than %d symbolic links (a loop?); replace it with the file itself", maxLinkHops)}
+			return "", nil, &fileError{file: orig, msg: fmt.Sprintf("is a chain of more than %d symbolic links (a loop?); replace it with the file itself", maxLinkHops)}
 		}
 		target, err := fs.ReadLink(r.fsys, name)
 		if err != nil {
-			return "", nil, &fileError{orig, fmt.Sprintf("is a symbolic link that cannot be read: %v", cleanErr(err))}
+			return "", nil, &fileError{file: orig, msg: fmt.Sprintf("is a symbolic link that cannot be read: %v", cleanErr(err))}
 		}
 		if path.IsAbs(target) || strings.HasPrefix(target, "\\") || (len(target) > 1 && target[1] == ':') {
-			return "", nil, &fileError{orig, fmt.Sprintf("is a symbolic link to %q, outside the repo; links may only point at files inside the repo (use a relative path)", target)}
+			return "", nil, &fileError{file: orig, msg: fmt.Sprintf("is a symbolic link to %q, outside the repo; links may only point at files inside the repo (use a relative path)", target)}
 		}
 		next := path.Join(path.Dir(name), target)
 		if next == ".." || strings.HasPrefix(next, "../") {
-			return "", nil, &fileError{orig, fmt.Sprintf("is a symbolic link to %q, which is outside the repo; links may only point at files inside the repo", target)}
+			return "", nil, &fileError{file: orig, msg: fmt.Sprintf("is a symbolic link to %q, which is outside the repo; links may only point at files inside the repo", target)}
 		}
 		name = next
 	}
@@ -100,18 +102,18 @@ func (r *repoReader) stat(name string) (*fileRef, error) {
 	real, info, err := r.resolve(name)
 	if err != nil {
 		if err == errNotExist {
-			return nil, &fileError{name, "does not exist"}
+			return nil, &fileError{file: name, msg: "does not exist", err: errNotExist}
 		}
 		return nil, err
 	}
 	if info.IsDir() {
-		return nil, &fileError{name, "is a directory, but a file is expected here"}
+		return nil, &fileError{file: name, msg: "is a directory, but a file is expected here"}
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &fileError{name, fmt.Sprintf("is not a regular file (%v)", info.Mode().Type())}
+		return nil, &fileError{file: name, msg: fmt.Sprintf("is not a regular file (%v)", info.Mode().Type())}
 	}
 	if info.Size() > r.maxSize {
-		return nil, &fileError{name, fmt.Sprintf("is %d bytes, larger than the limit of %d bytes; a site declaration or certificate is never this large", info.Size(), r.maxSize)}
+		return nil, &fileError{file: name, msg: fmt.Sprintf("is %d bytes, larger than the limit of %d bytes; a site declaration or certificate is never this large", info.Size(), r.maxSize)}
 	}
 	f := &fileRef{r: r, name: name, real: real}
 	// A git tree (reconcile.TreeFS) knows each blob's hash: equal hashes mean equal content,
@@ -131,10 +133,10 @@ func (f *fileRef) read() ([]byte, error) {
 	}
 	b, err := fs.ReadFile(f.r.fsys, f.real)
 	if err != nil {
-		return nil, &fileError{f.name, fmt.Sprintf("cannot be read: %v", cleanErr(err))}
+		return nil, &fileError{file: f.name, msg: fmt.Sprintf("cannot be read: %v", cleanErr(err))}
 	}
 	if int64(len(b)) > f.r.maxSize {
-		return nil, &fileError{f.name, fmt.Sprintf("is larger than the limit of %d bytes; a site declaration or certificate is never this large", f.r.maxSize)}
+		return nil, &fileError{file: f.name, msg: fmt.Sprintf("is larger than the limit of %d bytes; a site declaration or certificate is never this large", f.r.maxSize)}
 	}
 	f.data = b
 	return b, nil
@@ -153,15 +155,6 @@ func (f *fileRef) id() ([32]byte, error) {
 	return sha256.Sum256(b), nil
 }
 
-// readFile reads the regular file name (following links inside the repo).
-func (r *repoReader) readFile(name string) ([]byte, error) {
-	f, err := r.stat(name)
-	if err != nil {
-		return nil, err
-	}
-	return f.read()
-}
-
 // readDir lists dir (following links inside the repo). A missing directory yields
 // errNotExist.
 func (r *repoReader) readDir(dir string) ([]fs.DirEntry, error) {
@@ -170,11 +163,11 @@ func (r *repoReader) readDir(dir string) ([]fs.DirEntry, error) {
 		return nil, err
 	}
 	if !info.IsDir() {
-		return nil, &fileError{dir, "is a file, but a directory of site declarations is expected here"}
+		return nil, &fileError{file: dir, msg: "is a file, but a directory of site declarations is expected here"}
 	}
 	ents, err := fs.ReadDir(r.fsys, real)
 	if err != nil {
-		return nil, &fileError{dir, fmt.Sprintf("cannot be listed: %v", cleanErr(err))}
+		return nil, &fileError{file: dir, msg: fmt.Sprintf("cannot be listed: %v", cleanErr(err))}
 	}
 	return ents, nil
 }

@@ -33,7 +33,7 @@ func FuzzLoad(f *testing.F) {
 				switch rel, _ := filepath.Rel(dir, p); {
 				case rel == "edge.cue":
 					repo = b
-				case filepath.Dir(rel) == "sites" && len(site) == 0:
+				case filepath.Dir(rel) == "sites" && filepath.Ext(rel) == ".cue" && len(site) == 0:
 					site = b
 				}
 				return nil

@@ -3,6 +3,7 @@ package schema
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -246,7 +247,7 @@ func (l *Loader) loadRepo(r *repoReader, evals *evaluatorPool) (*repoResult, []D
 		h, err = f.id()
 	}
 	if err != nil {
-		if fe, ok := err.(*fileError); ok && fe.msg == "does not exist" {
+		if errors.Is(err, errNotExist) {
 			if l.repo == nil || l.repo.exist {
 				l.repo = &repoResult{decl: &repoDecl{}}
 			}

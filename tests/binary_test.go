@@ -4,38 +4,14 @@ package tests
 
 import (
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildOut  []byte
-)
-
-// edgectl builds cmd/edgectl once per test binary and returns its path.
+// edgectl returns the edgectl binary every end-to-end test runs: the one the Dockerfile's
+// build line makes (see exEdgectl), built once per test binary.
 func edgectl(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "edgectl-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "edgectl")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/edgectl")
-		cmd.Dir = ".."
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("building edgectl: %v\n%s", buildErr, buildOut)
-	}
-	return binPath
+	return exEdgectl(t)
 }
 
 // freeAddr returns a loopback address with a port free at the time of the call.

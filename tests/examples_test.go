@@ -24,10 +24,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgectl/edge/tests/testenv"
 	"github.com/hashicorp/hcl"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/edgectl/edge/tests/testenv"
 )
 
 // repoRoot is the module root (the parent of tests/).
@@ -38,21 +37,6 @@ func exRepoRoot(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return filepath.Dir(wd)
-}
-
-// requireTool returns the path of a tool, skipping the test when it is absent outside CI
-// and failing it in CI (CI=true), where the CI script installs it.
-func exRequireTool(t testing.TB, name, debianPackage string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found (Debian package %s): %v", name, debianPackage, err)
-	}
-	t.Skipf("%s not found (Debian package %s; CI unset, skipping)", name, debianPackage)
-	return ""
 }
 
 func exReadFile(t testing.TB, name string) string {
@@ -202,13 +186,10 @@ func TestMain(m *testing.M) {
 	if edgectlDir != "" {
 		os.RemoveAll(edgectlDir)
 	}
-	if binPath != "" { // built by edgectl() in binary_test.go
-		os.RemoveAll(filepath.Dir(binPath))
-	}
 	os.Exit(code)
 }
 
-// edgectlBinary builds edgectl once per test binary with the Dockerfile's own go build
+// exEdgectl builds edgectl once per test binary with the Dockerfile's own go build
 // command line, run in a copy of the repository filtered by Dockerfile.dockerignore (the
 // build context Docker would send), so every test uses the binary the image would hold.
 func exEdgectl(t testing.TB) string {
@@ -453,7 +434,7 @@ func TestExampleSystemdUnit(t *testing.T) {
 		t.Errorf("LimitNOFILE=%q; want at least 65536", d["LimitNOFILE"])
 	}
 
-	analyze := exRequireTool(t, "systemd-analyze", "systemd")
+	analyze := testenv.NeedTool(t, "systemd-analyze", "systemd")
 	// verify needs ExecStart's binary to exist: point it at the edgectl the image would hold.
 	dir := t.TempDir()
 	unitPath := filepath.Join(dir, "edge.service")
@@ -548,8 +529,8 @@ func exGit(t testing.TB, dir string, args ...string) string {
 
 func TestExampleGitHubWorkflow(t *testing.T) {
 	root := exRepoRoot(t)
-	exRequireTool(t, "git", "git")
-	bash := exRequireTool(t, "bash", "bash")
+	testenv.NeedTool(t, "git", "git")
+	bash := testenv.NeedTool(t, "bash", "bash")
 	var wf ghWorkflow
 	if err := yaml.Unmarshal([]byte(exReadFile(t, filepath.Join(root, "examples", "github", "edge-validate.yml"))), &wf); err != nil {
 		t.Fatalf("edge-validate.yml: %v", err)
@@ -956,7 +937,7 @@ func exContainsArg(args []string, prefix string) string {
 // tested: Vault checks the pod's JWT with the Kubernetes TokenReview API, and there is no
 // Kubernetes API server here.
 func TestExampleKubernetesVaultSetup(t *testing.T) {
-	exRequireTool(t, "sh", "dash")
+	testenv.NeedTool(t, "sh", "dash")
 	v := testenv.StartVault(t)
 	bin := t.TempDir()
 	if err := os.Symlink(v.Bin, filepath.Join(bin, "vault")); err != nil {

@@ -61,9 +61,12 @@ type agentRun struct {
 
 // startAgent binds the listeners and starts polling. The agent runs until ctx is done; then
 // call Stop to drain.
-func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
+func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if c.Repo == "" {
 		return nil, errors.New("no config repo: set --repo or EDGE_REPO")
+	}
+	if c.WebhookListen != "" && len(c.WebhookSecret) == 0 {
+		return nil, errors.New("--webhook-listen needs --webhook-secret-file")
 	}
 	log := c.Logger
 	if log == nil {
@@ -84,6 +87,15 @@ func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
 
 	var keys reconcile.KeySource
 	closeKey := func() {}
+	var hookSrv *http.Server
+	defer func() { // on error, release what was started
+		if err != nil {
+			if hookSrv != nil {
+				hookSrv.Close()
+			}
+			closeKey()
+		}
+	}()
 	switch c.Keys {
 	case "dir":
 		if c.KeyDir == "" {
@@ -118,7 +130,6 @@ func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
 		Registerer: srv.Registry(),
 	})
 	if err != nil {
-		closeKey()
 		return nil, err
 	}
 	mux := srv.AdminMux()
@@ -132,15 +143,9 @@ func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
 	}
 	webhook := &reconcile.WebhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mux.Handle("/webhook/git", webhook)
-	var hookSrv *http.Server
 	if c.WebhookListen != "" {
-		if len(c.WebhookSecret) == 0 {
-			closeKey()
-			return nil, errors.New("--webhook-listen needs --webhook-secret-file")
-		}
 		ln, err := new(net.ListenConfig).Listen(ctx, "tcp", c.WebhookListen)
 		if err != nil {
-			closeKey()
 			return nil, fmt.Errorf("webhook listener: %w", err)
 		}
 		hookMux := http.NewServeMux()
@@ -158,10 +163,6 @@ func startAgent(ctx context.Context, c agentConfig) (*agentRun, error) {
 		log.Info("webhook listening", "addr", ln.Addr().String(), "path", "/webhook/git")
 	}
 	if err := srv.Start(ctx); err != nil {
-		if hookSrv != nil {
-			hookSrv.Close()
-		}
-		closeKey()
 		return nil, err
 	}
 	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey, hook: hookSrv}

@@ -40,7 +40,7 @@ flags:
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "put" {
 		fmt.Fprint(stderr, keysUsage)
-		keysPutFlags(stderr).PrintDefaults()
+		keysPutFlags(stderr, new(keysPutOpts)).PrintDefaults()
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return exitOK
 		}
@@ -55,29 +55,28 @@ type keysPutOpts struct {
 	timeout                      time.Duration
 }
 
-func keysPutFlags(stderr io.Writer) *flag.FlagSet {
+// keysPutFlags returns the flag set of keys put, which fills o.
+func keysPutFlags(stderr io.Writer, o *keysPutOpts) *flag.FlagSet {
 	f := flag.NewFlagSet("keys put", flag.ContinueOnError)
 	f.SetOutput(stderr)
-	f.String("cert", "", "PEM certificate chain, leaf first (required)")
-	f.String("key", "", "PEM private key (required)")
-	f.String("repo", ".", "config repo directory")
-	f.String("vault-addr", os.Getenv("VAULT_ADDR"), "Vault address")
-	f.String("vault-token-file", "", "file holding the Vault token (default: $VAULT_TOKEN, else ~/.vault-token as `vault login` leaves it)")
-	f.String("vault-cacert", "", "PEM file of CAs for Vault's TLS certificate (default: $VAULT_CACERT)")
-	f.Duration("timeout", 30*time.Second, "overall time limit for Vault")
+	f.StringVar(&o.cert, "cert", "", "PEM certificate chain, leaf first (required)")
+	f.StringVar(&o.key, "key", "", "PEM private key (required)")
+	f.StringVar(&o.repo, "repo", ".", "config repo directory")
+	f.StringVar(&o.vaultAddr, "vault-addr", os.Getenv("VAULT_ADDR"), "Vault address")
+	f.StringVar(&o.tokenFile, "vault-token-file", "", "file holding the Vault token (default: $VAULT_TOKEN, else ~/.vault-token as `vault login` leaves it)")
+	f.StringVar(&o.caCert, "vault-cacert", "", "PEM file of CAs for Vault's TLS certificate (default: $VAULT_CACERT)")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "overall time limit for Vault")
 	return f
 }
 
 func keysPut(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	f := keysPutFlags(stderr)
+	var o keysPutOpts
+	f := keysPutFlags(stderr, &o)
 	f.Usage = func() { fmt.Fprint(stderr, keysUsage); f.PrintDefaults() }
 	pos, code, ok := parseArgs(f, args) // SITE may come before, between or after the flags
 	if !ok {
 		return code
 	}
-	get := func(n string) string { return f.Lookup(n).Value.String() }
-	o := keysPutOpts{cert: get("cert"), key: get("key"), repo: get("repo"), vaultAddr: get("vault-addr"), tokenFile: get("vault-token-file"), caCert: get("vault-cacert")}
-	o.timeout, _ = time.ParseDuration(get("timeout"))
 	if len(pos) != 1 || o.cert == "" || o.key == "" {
 		fmt.Fprintln(stderr, "edgectl keys put: need SITE, --cert and --key")
 		f.Usage()

@@ -42,13 +42,15 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fl.Usage()
 		return exitUsage
 	}
-	opts := vf.loaderOptions()
+	// One loader for both: head's files unchanged since base (same git blob) are not
+	// evaluated again.
+	loader := schema.NewLoader(vf.loaderOptions())
 	load := func(rev string) (*reconcile.Revision, *schema.Config, schema.Diagnostics, error) {
 		r, err := reconcile.ReadRevision(ctx, *repo, rev, *subdir)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		cfg, err := schema.NewLoader(opts).Load(r.FS)
+		cfg, err := loader.Load(r.FS)
 		var ds schema.Diagnostics
 		if err != nil && !errors.As(err, &ds) {
 			return nil, nil, nil, err

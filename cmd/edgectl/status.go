@@ -130,7 +130,6 @@ func selectSites(all []reconcile.SiteStatus, names []string, problems bool) (sit
 
 // printStatus prints st for a person, with the table of sites limited to sites.
 func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus) {
-	short := func(c string) string { return c[:min(len(c), 12)] }
 	fmt.Fprintf(w, "serving   %s (generation %d, since %s)\n", orDash(short(st.Serving.Commit)), st.Serving.Generation, fmtTime(st.Serving.Since))
 	if st.Serving.Signer != "" {
 		fmt.Fprintf(w, "signed by %s\n", st.Serving.Signer)

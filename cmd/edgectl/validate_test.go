@@ -28,7 +28,9 @@ func newConfigRepo(t *testing.T) *configRepo { return newConfigRepoIn(t, "") }
 func newConfigRepoIn(t *testing.T, sub string) *configRepo {
 	t.Helper()
 	dir := t.TempDir()
-	copyTree(t, filepath.Join("..", "..", "examples", "config"), filepath.Join(dir, sub))
+	if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join("..", "..", "examples", "config"))); err != nil {
+		t.Fatal(err)
+	}
 	r, err := git.PlainInit(dir, false)
 	if err != nil {
 		t.Fatal(err)
@@ -79,27 +81,6 @@ func (c *configRepo) commit(msg string) string {
 		c.t.Fatal(err)
 	}
 	return h.String()
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func runCmd(args ...string) (code int, stdout, stderr string) {

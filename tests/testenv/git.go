@@ -45,11 +45,13 @@ var GitEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // fails when the environment variable CI is "true" (Debian package: git).
 func GitBinary(t testing.TB) string {
 	t.Helper()
-	return gitNeedTool(t, "git", "git")
+	return NeedTool(t, "git", "git")
 }
 
-// gitNeedTool finds name on PATH, or skips (fails under CI=true) naming the Debian package.
-func gitNeedTool(t testing.TB, name, pkg string) string {
+// NeedTool returns the path of the tool name, found on PATH. When it is missing the test
+// is skipped, or fails when the environment variable CI is "true" (where .ci/run installs
+// it); the message names the Debian package pkg.
+func NeedTool(t testing.TB, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {

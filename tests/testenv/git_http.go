@@ -58,7 +58,7 @@ type GitHTTP struct {
 	handler http.Handler
 	opts    GitHTTPOptions
 
-	stderr gitLog
+	stderr SyncBuffer
 
 	mu   sync.Mutex
 	reqs []GitRequest
@@ -219,22 +219,4 @@ func (r *statusRecorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-// gitLog collects a tool's stderr.
-type gitLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *gitLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *gitLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

@@ -39,7 +39,7 @@ type GitSSH struct {
 
 	cmd  *exec.Cmd
 	done chan struct{}
-	log  gitLog
+	log  SyncBuffer
 }
 
 // StartGitSSH runs sshd (Debian package openssh-server; the test is skipped without it,
@@ -75,7 +75,10 @@ func StartGitSSH(t testing.TB, repoDir string) *GitSSH {
 	gitWriteFile(t, filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub))
 
 	for attempt := 0; ; attempt++ {
-		port := gitFreePort(t)
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
 		g.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 		g.URL = "ssh://" + u.Username + "@" + g.Addr + abs
 		host := knownhosts.Normalize(g.Addr)
@@ -106,7 +109,7 @@ func StartGitSSH(t testing.TB, repoDir string) *GitSSH {
 		}
 		g.done = make(chan struct{})
 		go func() { _ = g.cmd.Wait(); close(g.done) }()
-		err := waitSSH(g.Addr, g.done)
+		err = waitSSH(g.Addr, g.done)
 		if err == nil {
 			break
 		}
@@ -150,7 +153,7 @@ func findSSHD(t testing.TB) string {
 			return p
 		}
 	}
-	p := gitNeedTool(t, "sshd", "openssh-server")
+	p := NeedTool(t, "sshd", "openssh-server")
 	if !filepath.IsAbs(p) {
 		p, _ = filepath.Abs(p)
 	}
@@ -207,15 +210,4 @@ func gitWriteFile(t testing.TB, path string, data []byte) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-}
-
-// gitFreePort returns a loopback TCP port free at the time of the call.
-func gitFreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

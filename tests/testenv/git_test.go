@@ -71,7 +71,7 @@ func TestStartGitSSH(t *testing.T) {
 	r := NewGitRepo(t)
 	c1 := r.CommitStrings("one", map[string]string{"x": "1"})
 	srv := StartGitSSH(t, r.Bare)
-	gitNeedTool(t, "ssh", "openssh-client")
+	NeedTool(t, "ssh", "openssh-client")
 	dst := filepath.Join(t.TempDir(), "clone")
 	cmd := exec.Command("git", "clone", "--quiet", srv.URL, dst)
 	cmd.Env = append(r.Env(), "GIT_SSH_COMMAND=ssh -i "+srv.KeyFile+" -o UserKnownHostsFile="+srv.KnownHostsFile+" -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes")

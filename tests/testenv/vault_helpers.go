@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/vault/api"
@@ -30,7 +31,7 @@ func (v *Vault) WritePolicy(t testing.TB, name, hcl string) {
 // "renewable": true); nil for none.
 func (v *Vault) CreateToken(t testing.TB, policies []string, opts map[string]any) string {
 	t.Helper()
-	req := &api.TokenCreateRequest{Policies: policies, NoDefaultPolicy: !contains(policies, "default")}
+	req := &api.TokenCreateRequest{Policies: policies, NoDefaultPolicy: !slices.Contains(policies, "default")}
 	if ttl, ok := opts["ttl"].(string); ok {
 		req.TTL = ttl
 	}
@@ -93,13 +94,4 @@ func (v *Vault) NewSecretID(t testing.TB, role string) string {
 	}
 	id, _ := s.Data["secret_id"].(string)
 	return id
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

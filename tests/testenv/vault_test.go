@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestVaultAppRoleAndCLI(t *testing.T) {
 	if err != nil || s.Auth == nil || s.Auth.ClientToken == "" {
 		t.Fatalf("approle login = %v, %v; want a token", s, err)
 	}
-	if !contains(s.Auth.Policies, "p") {
+	if !slices.Contains(s.Auth.Policies, "p") {
 		t.Fatalf("login policies = %v; want p", s.Auth.Policies)
 	}
 

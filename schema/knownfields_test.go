@@ -1,0 +1,48 @@
+package schema
+
+import (
+	"slices"
+	"testing"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+)
+
+// TestKnownFieldsMatchSchema: the "did you mean" field lists are written by hand; they must
+// list exactly the fields of the embedded schema's definitions, in the schema's order.
+func TestKnownFieldsMatchSchema(t *testing.T) {
+	v := cuecontext.New().CompileBytes(SchemaCUE, cue.Filename(schemaFilename))
+	if v.Err() != nil {
+		t.Fatal(v.Err())
+	}
+	defs := map[string]string{
+		"sites.*":                       "#Site",
+		"sites.*.key":                   "#KeyRef",
+		"sites.*.routes.*":              "#Route",
+		"sites.*.routes.*.timeouts":     "#Timeouts",
+		"sites.*.routes.*.health_check": "#HealthCheck",
+		"sites.*.redirects.*":           "#Redirect",
+		"sites.*.headers":               "#Headers",
+		"sites.*.headers.hsts":          "#HSTS",
+		"defaults":                      "#Defaults",
+		"defaults.hsts":                 "#HSTS",
+		"defaults.timeouts":             "#Timeouts",
+		"policy":                        "#Policy",
+	}
+	if len(defs) != len(knownFields) {
+		t.Fatalf("knownFields has %d entries; this test maps %d", len(knownFields), len(defs))
+	}
+	for path, def := range defs {
+		it, err := v.LookupPath(cue.ParsePath(def)).Fields(cue.Optional(true))
+		if err != nil {
+			t.Fatalf("%s: %v", def, err)
+		}
+		var fields []string
+		for it.Next() {
+			fields = append(fields, it.Selector().Unquoted())
+		}
+		if !slices.Equal(fields, knownFields[path]) {
+			t.Errorf("knownFields[%q] = %v; the schema's %s has %v", path, knownFields[path], def, fields)
+		}
+	}
+}
