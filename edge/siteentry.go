@@ -34,10 +34,11 @@ func newSiteEntry(site *Site) (*siteEntry, []error) {
 		}
 		seen[h] = true
 	}
-	e := &siteEntry{site: site, hostCerts: make([][]*tls.Certificate, len(site.Hosts))}
+	e := &siteEntry{site: site, hosts: make([]hostEntry, len(site.Hosts))}
 	e.notAfter = checkCertificates(site, bad)
 	for i, h := range site.Hosts {
-		if e.hostCerts[i] = coveringCerts(site.Certificates, h); len(e.hostCerts[i]) == 0 {
+		e.hosts[i] = hostEntry{site: e, certs: coveringCerts(site.Certificates, h)}
+		if len(e.hosts[i].certs) == 0 {
 			bad(ErrHostNotCovered, "host %s", h)
 		}
 	}

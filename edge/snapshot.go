@@ -28,8 +28,8 @@ type Snapshot struct {
 // handlers it was given), so a later snapshot holding the same *Site reuses it.
 type siteEntry struct {
 	site      *Site
-	hostCerts [][]*tls.Certificate // per site.Hosts[i]: the certificates covering it
-	routes    []routeEntry         // longest path first
+	hosts     []hostEntry  // per site.Hosts[i]: the site and the certificates covering it
+	routes    []routeEntry // longest path first
 	redirects []redirectEntry
 	headers   headerOps
 	notAfter  time.Time // earliest expiry of its certificates
@@ -110,7 +110,7 @@ func buildSnapshot(generation uint64, revision string, sites []*Site, handlers R
 				continue
 			}
 			owner[h] = site.Name
-			he := &hostEntry{site: e, certs: e.hostCerts[i]}
+			he := &e.hosts[i] // prepared with the entry: nothing allocated for reused sites
 			if isWildcard(h) {
 				s.wild[h[2:]] = he
 			} else {
