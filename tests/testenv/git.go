@@ -173,12 +173,18 @@ func (r *GitRepo) WriteFiles(files map[string][]byte) {
 // commit.
 func (r *GitRepo) Commit(msg string, files map[string][]byte) string {
 	r.t.Helper()
+	r.commitLocal(msg, files)
+	r.Push()
+	return r.Head()
+}
+
+// commitLocal writes files, stages everything and commits with msg, without pushing.
+func (r *GitRepo) commitLocal(msg string, files map[string][]byte) {
+	r.t.Helper()
 	r.WriteFiles(files)
 	r.tick()
 	r.Git("add", "--all")
 	r.Git("commit", "--quiet", "--allow-empty", "--no-verify", "-m", msg)
-	r.Push()
-	return r.Head()
 }
 
 // CommitStrings is Commit with string contents.
@@ -209,10 +215,7 @@ func (r *GitRepo) ForcePush() {
 func (r *GitRepo) Rewrite(rev, msg string, files map[string][]byte) string {
 	r.t.Helper()
 	r.Git("reset", "--quiet", "--hard", rev)
-	r.WriteFiles(files)
-	r.tick()
-	r.Git("add", "--all")
-	r.Git("commit", "--quiet", "--allow-empty", "--no-verify", "-m", msg)
+	r.commitLocal(msg, files)
 	r.ForcePush()
 	return r.Head()
 }
