@@ -18,14 +18,14 @@ type builtSite struct {
 // defaults returns the Config.Defaults for the repo and the effective expiry windows.
 func (r *repoResult) defaults(warn, errw time.Duration) Defaults {
 	d := Defaults{
-		HSTS:                 resolveHSTS(hstsDecl{}, r.decl.hsts),
-		Timeouts:             resolveTimeouts(timeoutsDecl{}, r.decl.timeouts),
+		HSTS:                 resolveHSTS(hstsDecl{}, r.decl.HSTS),
+		Timeouts:             resolveTimeouts(timeoutsDecl{}, r.decl.Timeouts),
 		CertWarnWithin:       warn,
 		CertErrorWithin:      errw,
-		AllowWildcardOverlap: r.decl.allowOverlap,
+		AllowWildcardOverlap: r.decl.AllowOverlap,
 	}
-	for _, a := range r.decl.allowed {
-		d.AllowedUpstreams = append(d.AllowedUpstreams, a.s)
+	for _, a := range r.decl.Allowed {
+		d.AllowedUpstreams = append(d.AllowedUpstreams, a.S)
 	}
 	return d
 }
@@ -33,23 +33,23 @@ func (r *repoResult) defaults(warn, errw time.Duration) Defaults {
 // resolveHSTS applies site over repo over the built-in policy (on, 365 days).
 func resolveHSTS(site, repo hstsDecl) *HSTS {
 	for _, d := range []hstsDecl{site, repo} {
-		if d.set && d.off {
+		if d.Set && d.Off {
 			return nil
 		}
-		if d.set {
+		if d.Set {
 			break
 		}
 	}
 	h := &HSTS{MaxAge: defaultHSTSMaxAge}
 	for _, d := range []hstsDecl{repo, site} { // later wins
-		if d.maxAge != nil {
-			h.MaxAge = *d.maxAge
+		if d.MaxAge != nil {
+			h.MaxAge = *d.MaxAge
 		}
-		if d.subdoms != nil {
-			h.IncludeSubdomains = *d.subdoms
+		if d.Subdoms != nil {
+			h.IncludeSubdomains = *d.Subdoms
 		}
-		if d.preload != nil {
-			h.Preload = *d.preload
+		if d.Preload != nil {
+			h.Preload = *d.Preload
 		}
 	}
 	return h
@@ -66,9 +66,9 @@ func resolveTimeouts(route, repo timeoutsDecl) Timeouts {
 		return 0
 	}
 	return Timeouts{
-		Connect:  pick(route.connect, repo.connect),
-		Response: pick(route.response, repo.response),
-		Idle:     pick(route.idle, repo.idle),
+		Connect:  pick(route.Connect, repo.Connect),
+		Response: pick(route.Response, repo.Response),
+		Idle:     pick(route.Idle, repo.Idle),
 	}
 }
 
@@ -87,13 +87,13 @@ type builtEntry struct {
 func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
 	d := res.decl
 	l.cmu.Lock()
-	e := l.built[d.file]
+	e := l.built[d.File]
 	l.cmu.Unlock()
 	if e == nil || e.res != res || e.cr != cr || e.repo != repo {
 		b, ds := buildSite(res, cr, repo)
 		e = &builtEntry{res: res, cr: cr, repo: repo, b: b, ds: ds}
 		l.cmu.Lock()
-		l.built[d.file] = e
+		l.built[d.File] = e
 		l.cmu.Unlock()
 	}
 	ds := e.ds
@@ -103,9 +103,9 @@ func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now ti
 			if isErr && !l.opts.LenientExpiry {
 				sev = SeverityError
 			}
-			p := d.cert.p
-			ds = append(append([]Diagnostic(nil), ds...), Diagnostic{File: d.file, Line: p.line, Col: p.col, Severity: sev,
-				Message: fmt.Sprintf("%s: %s", d.cert.s, msg)})
+			p := d.Cert.P
+			ds = append(append([]Diagnostic(nil), ds...), Diagnostic{File: d.File, Line: p.Line, Col: p.Col, Severity: sev,
+				Message: fmt.Sprintf("%s: %s", d.Cert.S, msg)})
 		}
 	}
 	if e.b == nil || hasError(ds) {
@@ -120,25 +120,25 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 	d := res.decl
 	var ds []Diagnostic
 	at := func(p pos, sev Severity, format string, args ...any) {
-		ds = append(ds, Diagnostic{File: d.file, Line: p.line, Col: p.col, Severity: sev, Message: fmt.Sprintf(format, args...)})
+		ds = append(ds, Diagnostic{File: d.File, Line: p.Line, Col: p.Col, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
 	if cr != nil {
 		for _, p := range cr.facts.problems {
-			at(d.cert.p, SeverityError, "certificate file %s %s", d.cert.s, p)
+			at(d.Cert.P, SeverityError, "certificate file %s %s", d.Cert.S, p)
 		}
 		if len(cr.facts.problems) == 0 {
 			leaf := cr.facts.chain[0]
-			for _, h := range uncovered(leaf, d.hosts) {
-				at(h.p, SeverityError, "host %q is not covered by certificate %s (it covers %s); add the name to the certificate or remove the host",
-					h.s, d.cert.s, sansList(leaf.DNSNames))
+			for _, h := range uncovered(leaf, d.Hosts) {
+				at(h.P, SeverityError, "host %q is not covered by certificate %s (it covers %s); add the name to the certificate or remove the host",
+					h.S, d.Cert.S, sansList(leaf.DNSNames))
 			}
 		}
 	}
-	hsts := resolveHSTS(d.headers.hsts, repo.decl.hsts)
+	hsts := resolveHSTS(d.Headers.HSTS, repo.decl.HSTS)
 	if hsts != nil && hsts.Preload {
-		p, where := d.headers.hsts.p, ""
-		if !d.headers.hsts.set {
-			p, where = d.namePos, " (from defaults.hsts in edge.cue)"
+		p, where := d.Headers.HSTS.P, ""
+		if !d.Headers.HSTS.Set {
+			p, where = d.NamePos, " (from defaults.hsts in edge.cue)"
 		}
 		if !hsts.IncludeSubdomains {
 			at(p, SeverityError, "HSTS preload%s requires include_subdomains: true (browsers' preload lists demand it)", where)
@@ -147,12 +147,12 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 			at(p, SeverityError, "HSTS preload%s requires max_age of at least \"365d\"; it is %s", where, formatDuration(hsts.MaxAge))
 		}
 	}
-	allowedUps := repo.decl.allowedParsed
-	for _, r := range d.routes {
-		for _, u := range r.upstreams {
-			host, err := parseUpstream(u.s)
+	allowedUps := repo.decl.AllowedParsed
+	for _, r := range d.Routes {
+		for _, u := range r.Upstreams {
+			host, err := parseUpstream(u.S)
 			if err == nil && !allowed(allowedUps, host) {
-				at(u.p, SeverityError, "upstream %q is not allowed by the repo policy: %s is not in policy.allowed_upstreams (%s)", u.s, host, sansList(repoAllowed(repo)))
+				at(u.P, SeverityError, "upstream %q is not allowed by the repo policy: %s is not in policy.allowed_upstreams (%s)", u.S, host, sansList(repoAllowed(repo)))
 			}
 		}
 	}
@@ -160,42 +160,42 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 		return nil, ds
 	}
 	s := &Site{
-		Name:    d.name,
-		File:    d.file,
-		Default: d.dflt,
-		Key:     d.key,
-		Cert:    Cert{File: d.cert.s, PEM: cr.pem, Chain: cr.facts.chain},
+		Name:    d.Name,
+		File:    d.File,
+		Default: d.Dflt,
+		Key:     d.Key,
+		Cert:    Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain},
 		Digest:  hexDigest(res.hash, cr.hash, repo.hash),
 		Headers: Headers{
 			HSTS:   hsts,
-			Set:    d.headers.set,
-			Remove: d.headers.remove,
+			Set:    d.Headers.Set,
+			Remove: d.Headers.Remove,
 		},
 	}
-	for _, h := range d.hosts {
-		s.Hosts = append(s.Hosts, h.s)
+	for _, h := range d.Hosts {
+		s.Hosts = append(s.Hosts, h.S)
 	}
-	for _, r := range d.routes {
+	for _, r := range d.Routes {
 		rt := Route{
-			Path:        r.path.s,
-			Balance:     r.balance,
-			StripPrefix: r.strip,
-			Timeouts:    resolveTimeouts(r.timeouts, repo.decl.timeouts),
-			Retries:     r.retries,
+			Path:        r.Path.S,
+			Balance:     r.Balance,
+			StripPrefix: r.Strip,
+			Timeouts:    resolveTimeouts(r.Timeouts, repo.decl.Timeouts),
+			Retries:     r.Retries,
 		}
-		if r.health != nil {
-			hc := *r.health
+		if r.Health != nil {
+			hc := *r.Health
 			rt.HealthCheck = &hc
 		}
-		for _, u := range r.upstreams {
-			rt.Upstreams = append(rt.Upstreams, u.s)
+		for _, u := range r.Upstreams {
+			rt.Upstreams = append(rt.Upstreams, u.S)
 		}
 		s.Routes = append(s.Routes, rt)
 	}
-	for _, r := range d.redirs {
-		rd := Redirect{To: r.to.s, Path: r.path, Status: r.status, KeepPath: r.keepPath}
-		for _, h := range r.hosts {
-			rd.Hosts = append(rd.Hosts, h.s)
+	for _, r := range d.Redirs {
+		rd := Redirect{To: r.To.S, Path: r.Path, Status: r.Status, KeepPath: r.KeepPath}
+		for _, h := range r.Hosts {
+			rd.Hosts = append(rd.Hosts, h.S)
 		}
 		s.Redirects = append(s.Redirects, rd)
 	}
@@ -203,9 +203,9 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 }
 
 func repoAllowed(repo *repoResult) []string {
-	out := make([]string, len(repo.decl.allowed))
-	for i, a := range repo.decl.allowed {
-		out[i] = a.s
+	out := make([]string, len(repo.decl.Allowed))
+	for i, a := range repo.decl.Allowed {
+		out[i] = a.S
 	}
 	return out
 }

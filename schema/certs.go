@@ -109,7 +109,7 @@ func uncovered(leaf *x509.Certificate, hosts []strPos) []strPos {
 	for _, h := range hosts {
 		ok := false
 		for _, san := range leaf.DNSNames {
-			if nameCovers(san, h.s) {
+			if nameCovers(san, h.S) {
 				ok = true
 				break
 			}

@@ -14,25 +14,25 @@ func crossCheck(sites []*siteDecl, allowOverlap bool) []Diagnostic {
 	var ds []Diagnostic
 	byHost := make(map[string]owner, 2*len(sites))
 	at := func(d *siteDecl, p pos, format string, args ...any) {
-		ds = append(ds, Diagnostic{File: d.file, Line: p.line, Col: p.col, Severity: SeverityError, Message: fmt.Sprintf(format, args...)})
+		ds = append(ds, Diagnostic{File: d.File, Line: p.Line, Col: p.Col, Severity: SeverityError, Message: fmt.Sprintf(format, args...)})
 	}
 	where := func(o owner) string {
-		return fmt.Sprintf("%s:%d:%d", o.site.file, o.p.line, o.p.col)
+		return fmt.Sprintf("%s:%d:%d", o.site.File, o.p.Line, o.p.Col)
 	}
 	var dflt *owner
 	for _, d := range sites {
-		for _, h := range d.hosts {
-			if o, dup := byHost[h.s]; dup {
-				at(d, h.p, "host %q is already declared by site %s (%s); a host name belongs to exactly one site", h.s, o.site.name, where(o))
+		for _, h := range d.Hosts {
+			if o, dup := byHost[h.S]; dup {
+				at(d, h.P, "host %q is already declared by site %s (%s); a host name belongs to exactly one site", h.S, o.site.Name, where(o))
 				continue
 			}
-			byHost[h.s] = owner{d, h.p}
+			byHost[h.S] = owner{d, h.P}
 		}
-		if d.dflt {
+		if d.Dflt {
 			if dflt != nil {
-				at(d, d.dfltPos, "site %s is marked default: true, but site %s already is (%s); only one site may answer unknown SNI", d.name, dflt.site.name, where(*dflt))
+				at(d, d.DfltPos, "site %s is marked default: true, but site %s already is (%s); only one site may answer unknown SNI", d.Name, dflt.site.Name, where(*dflt))
 			} else {
-				dflt = &owner{d, d.dfltPos}
+				dflt = &owner{d, d.DfltPos}
 			}
 		}
 	}
@@ -40,14 +40,14 @@ func crossCheck(sites []*siteDecl, allowOverlap bool) []Diagnostic {
 		return ds
 	}
 	for _, d := range sites {
-		for _, h := range d.hosts {
-			parent := wildcardParent(h.s)
+		for _, h := range d.Hosts {
+			parent := wildcardParent(h.S)
 			if parent == "" {
 				continue
 			}
 			if o, ok := byHost[parent]; ok && o.site != d {
-				at(d, h.p, "host %q is also covered by wildcard %q of site %s (%s); a name must belong to one site: remove it here or from the wildcard's site, or set policy: allow_wildcard_overlap: true in edge.cue (the exact name then wins)",
-					h.s, parent, o.site.name, where(o))
+				at(d, h.P, "host %q is also covered by wildcard %q of site %s (%s); a name must belong to one site: remove it here or from the wildcard's site, or set policy: allow_wildcard_overlap: true in edge.cue (the exact name then wins)",
+					h.S, parent, o.site.Name, where(o))
 			}
 		}
 	}

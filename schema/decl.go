@@ -3,77 +3,77 @@ package schema
 import "time"
 
 // pos is a 1-based line and column in a file; zero means the file as a whole.
-type pos struct{ line, col int }
+type pos struct{ Line, Col int }
 
 // strPos is a string value and where it is written.
 type strPos struct {
-	s string
-	p pos
+	S string
+	P pos
 }
 
 // siteDecl is what one site file declares, before the repo's defaults are applied. It is
 // derived only from the file's content, so it is cached by content hash.
 type siteDecl struct {
-	name    string
-	file    string
-	namePos pos      // the site's label
-	hosts   []strPos // normalised
-	dflt    bool
-	dfltPos pos
-	cert    strPos
-	key     KeyRef
-	routes  []routeDecl
-	redirs  []redirectDecl
-	headers headersDecl
+	Name    string
+	File    string
+	NamePos pos      // the site's label
+	Hosts   []strPos // normalised
+	Dflt    bool
+	DfltPos pos
+	Cert    strPos
+	Key     KeyRef
+	Routes  []routeDecl
+	Redirs  []redirectDecl
+	Headers headersDecl
 }
 
 type routeDecl struct {
-	path      strPos
-	upstreams []strPos
-	balance   string
-	strip     bool
-	timeouts  timeoutsDecl
-	retries   int
-	health    *HealthCheck
+	Path      strPos
+	Upstreams []strPos
+	Balance   string
+	Strip     bool
+	Timeouts  timeoutsDecl
+	Retries   int
+	Health    *HealthCheck
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).
 type timeoutsDecl struct {
-	connect, response, idle *time.Duration
+	Connect, Response, Idle *time.Duration
 }
 
 type redirectDecl struct {
-	p        pos
-	to       strPos
-	hosts    []strPos // normalised; empty means all of the site's hosts
-	path     string
-	status   int
-	keepPath bool
+	P        pos
+	To       strPos
+	Hosts    []strPos // normalised; empty means all of the site's hosts
+	Path     string
+	Status   int
+	KeepPath bool
 }
 
 // hstsDecl is an HSTS setting: unset inherits the repo's, off disables, else the fields set.
 type hstsDecl struct {
-	p       pos
-	set     bool
-	off     bool
-	maxAge  *time.Duration
-	subdoms *bool
-	preload *bool
+	P       pos
+	Set     bool
+	Off     bool
+	MaxAge  *time.Duration
+	Subdoms *bool
+	Preload *bool
 }
 
 type headersDecl struct {
-	hsts   hstsDecl
-	set    map[string]string
-	remove []string
+	HSTS   hstsDecl
+	Set    map[string]string
+	Remove []string
 }
 
 // repoDecl is what the repo-level file edge.cue declares.
 type repoDecl struct {
-	hsts          hstsDecl
-	timeouts      timeoutsDecl
-	allowed       []strPos
-	warnWithin    *time.Duration
-	errorWithin   *time.Duration
-	allowOverlap  bool
-	allowedParsed []allowEntry
+	HSTS          hstsDecl
+	Timeouts      timeoutsDecl
+	Allowed       []strPos
+	WarnWithin    *time.Duration
+	ErrorWithin   *time.Duration
+	AllowOverlap  bool
+	AllowedParsed []allowEntry
 }

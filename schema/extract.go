@@ -32,12 +32,12 @@ func (x *extractor) pos(key string) pos {
 // label for struct fields).
 func (x *extractor) errorf(key string, format string, args ...any) {
 	p := x.pos(key)
-	x.ds = append(x.ds, Diagnostic{File: x.file, Line: p.line, Col: p.col, Severity: SeverityError, Message: fmt.Sprintf(format, args...)})
+	x.ds = append(x.ds, Diagnostic{File: x.file, Line: p.Line, Col: p.Col, Severity: SeverityError, Message: fmt.Sprintf(format, args...)})
 }
 
 func (x *extractor) warnf(key string, format string, args ...any) {
 	p := x.pos(key)
-	x.ds = append(x.ds, Diagnostic{File: x.file, Line: p.line, Col: p.col, Severity: SeverityWarning, Message: fmt.Sprintf(format, args...)})
+	x.ds = append(x.ds, Diagnostic{File: x.file, Line: p.Line, Col: p.Col, Severity: SeverityWarning, Message: fmt.Sprintf(format, args...)})
 }
 
 func lookup(v cue.Value, field string) cue.Value {
@@ -108,9 +108,9 @@ func (x *extractor) timeouts(v cue.Value, key string) timeoutsDecl {
 	}
 	key += ".timeouts"
 	return timeoutsDecl{
-		connect:  x.duration(t, "connect", key+".connect"),
-		response: x.duration(t, "response", key+".response"),
-		idle:     x.duration(t, "idle", key+".idle"),
+		Connect:  x.duration(t, "connect", key+".connect"),
+		Response: x.duration(t, "response", key+".response"),
+		Idle:     x.duration(t, "idle", key+".idle"),
 	}
 }
 
@@ -121,14 +121,14 @@ func (x *extractor) hsts(v cue.Value, key string) hstsDecl {
 	}
 	key += ".hsts"
 	if b, err := h.Bool(); err == nil {
-		return hstsDecl{p: x.pos(key), set: true, off: !b}
+		return hstsDecl{P: x.pos(key), Set: true, Off: !b}
 	}
-	d := hstsDecl{p: x.pos(key), set: true, maxAge: x.duration(h, "max_age", key+".max_age")}
+	d := hstsDecl{P: x.pos(key), Set: true, MaxAge: x.duration(h, "max_age", key+".max_age")}
 	if b, ok := boolean(h, "include_subdomains"); ok {
-		d.subdoms = &b
+		d.Subdoms = &b
 	}
 	if b, ok := boolean(h, "preload"); ok {
-		d.preload = &b
+		d.Preload = &b
 	}
 	return d
 }
@@ -156,7 +156,7 @@ func displayKey(key string) string {
 func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*siteDecl, []Diagnostic) {
 	x := &extractor{file: file, idx: idx}
 	base := "sites." + quoteKey(name)
-	d := &siteDecl{name: name, file: file, namePos: namePos}
+	d := &siteDecl{Name: name, File: file, NamePos: namePos}
 
 	// hosts
 	seen := map[string]int{}
@@ -169,18 +169,18 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 		}
 		if j, dup := seen[n]; dup {
 			same := ""
-			if d.hosts[j].s != h {
+			if d.Hosts[j].S != h {
 				same = fmt.Sprintf(" (%q is the same name)", h)
 			}
-			x.errorf(key, "host %q is listed twice%s; also at line %d", n, same, d.hosts[j].p.line)
+			x.errorf(key, "host %q is listed twice%s; also at line %d", n, same, d.Hosts[j].P.Line)
 			continue
 		}
-		seen[n] = len(d.hosts)
-		d.hosts = append(d.hosts, strPos{n, x.pos(key)})
+		seen[n] = len(d.Hosts)
+		d.Hosts = append(d.Hosts, strPos{n, x.pos(key)})
 	}
 
-	d.dflt, _ = boolean(v, "default")
-	d.dfltPos = x.pos(base + ".default")
+	d.Dflt, _ = boolean(v, "default")
+	d.DfltPos = x.pos(base + ".default")
 
 	// certificate file
 	if c, ok := str(v, "cert"); ok {
@@ -188,16 +188,16 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 		if !fs.ValidPath(clean) || clean == "." {
 			x.errorf(base+".cert", "cert %q is not a file path inside the repo; want e.g. \"certs/example.pem\"", c)
 		}
-		d.cert = strPos{clean, x.pos(base + ".cert")}
+		d.Cert = strPos{clean, x.pos(base + ".cert")}
 	}
 
 	// key reference
 	k := lookup(v, "key")
-	d.key.Mount, _ = str(k, "mount")
-	d.key.Path, _ = str(k, "path")
-	d.key.Field, _ = str(k, "field")
-	d.key.Version, _ = integer(k, "version")
-	for _, part := range []struct{ field, val string }{{"mount", d.key.Mount}, {"path", d.key.Path}} {
+	d.Key.Mount, _ = str(k, "mount")
+	d.Key.Path, _ = str(k, "path")
+	d.Key.Field, _ = str(k, "field")
+	d.Key.Version, _ = integer(k, "version")
+	for _, part := range []struct{ field, val string }{{"mount", d.Key.Mount}, {"path", d.Key.Path}} {
 		for _, seg := range strings.Split(part.val, "/") {
 			if seg == "" || seg == "." || seg == ".." {
 				x.errorf(base+".key."+part.field, "key %s %q has an empty, \".\" or \"..\" segment; want e.g. \"edge/example\"", part.field, part.val)
@@ -205,8 +205,8 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 			}
 		}
 	}
-	if d.key.Field == "" || d.key.Field == "." || d.key.Field == ".." {
-		x.errorf(base+".key.field", "key field %q is not a field name; want e.g. \"key\"", d.key.Field)
+	if d.Key.Field == "" || d.Key.Field == "." || d.Key.Field == ".." {
+		x.errorf(base+".key.field", "key field %q is not a field name; want e.g. \"key\"", d.Key.Field)
 	}
 
 	// routes
@@ -222,11 +222,11 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 				continue
 			}
 			if prev, dup := routePaths[norm]; dup {
-				x.errorf(key, "route %q is the same prefix as route %q (line %d); merge them into one route", raw, prev, x.pos(base+".routes."+strconv.Quote(prev)).line)
+				x.errorf(key, "route %q is the same prefix as route %q (line %d); merge them into one route", raw, prev, x.pos(base+".routes."+strconv.Quote(prev)).Line)
 				continue
 			}
 			routePaths[norm] = raw
-			r := routeDecl{path: strPos{norm, x.pos(key)}}
+			r := routeDecl{Path: strPos{norm, x.pos(key)}}
 			ups := map[string]int{}
 			for i, u := range strList(rv, "upstreams") {
 				ukey := fmt.Sprintf("%s.upstreams[%d]", key, i)
@@ -239,12 +239,12 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 					continue
 				}
 				ups[u] = i
-				r.upstreams = append(r.upstreams, strPos{u, x.pos(ukey)})
+				r.Upstreams = append(r.Upstreams, strPos{u, x.pos(ukey)})
 			}
-			r.balance, _ = str(rv, "balance")
-			r.strip, _ = boolean(rv, "strip_prefix")
-			r.retries, _ = integer(rv, "retries")
-			r.timeouts = x.timeouts(rv, key)
+			r.Balance, _ = str(rv, "balance")
+			r.Strip, _ = boolean(rv, "strip_prefix")
+			r.Retries, _ = integer(rv, "retries")
+			r.Timeouts = x.timeouts(rv, key)
 			if hc := lookup(rv, "health_check"); hc.Exists() {
 				hkey := key + ".health_check"
 				h := &HealthCheck{}
@@ -262,12 +262,12 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 				if h.Timeout != 0 && h.Interval != 0 && h.Timeout >= h.Interval {
 					x.errorf(hkey+".timeout", "health_check timeout %v must be shorter than its interval %v", h.Timeout, h.Interval)
 				}
-				r.health = h
+				r.Health = h
 			}
-			if r.retries > 0 && len(r.upstreams) < 2 && len(r.upstreams) > 0 {
+			if r.Retries > 0 && len(r.Upstreams) < 2 && len(r.Upstreams) > 0 {
 				x.warnf(key+".retries", "route %q retries on other upstreams but has only one; add upstreams or drop retries", raw)
 			}
-			d.routes = append(d.routes, r)
+			d.Routes = append(d.Routes, r)
 		}
 	}
 
@@ -276,16 +276,16 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 		for i := 0; it.Next(); i++ {
 			rv := it.Value()
 			key := fmt.Sprintf("%s.redirects[%d]", base, i)
-			r := redirectDecl{p: x.pos(key)}
+			r := redirectDecl{P: x.pos(key)}
 			to, _ := str(rv, "to")
-			r.to = strPos{to, x.pos(key + ".to")}
-			r.path, _ = str(rv, "path")
-			r.status, _ = integer(rv, "status")
-			r.keepPath, _ = boolean(rv, "keep_path")
-			if n, err := normalizePrefix(r.path); err != nil {
-				x.errorf(key+".path", "redirect path %q %v", r.path, err)
+			r.To = strPos{to, x.pos(key + ".to")}
+			r.Path, _ = str(rv, "path")
+			r.Status, _ = integer(rv, "status")
+			r.KeepPath, _ = boolean(rv, "keep_path")
+			if n, err := normalizePrefix(r.Path); err != nil {
+				x.errorf(key+".path", "redirect path %q %v", r.Path, err)
 			} else {
-				r.path = n
+				r.Path = n
 			}
 			u, err := url.Parse(to)
 			switch {
@@ -295,7 +295,7 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 				x.errorf(key+".to", "redirect target %q needs a scheme and host, e.g. \"https://example.com\"", to)
 			case u.User != nil:
 				x.errorf(key+".to", "redirect target %q carries a user name or password; remove it", to)
-			case u.Fragment != "" || (r.keepPath && (u.RawQuery != "" || u.ForceQuery)):
+			case u.Fragment != "" || (r.KeepPath && (u.RawQuery != "" || u.ForceQuery)):
 				x.errorf(key+".to", "redirect target %q has a query or fragment; with keep_path the request's path and query are appended, so give only scheme, host and path", to)
 			default:
 				if _, err := normalizeHost(u.Hostname()); err != nil {
@@ -315,21 +315,21 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 					x.errorf(hkey, "redirect host %q is not one of the site's hosts; a redirect can only answer for names the site declares in hosts", h)
 					continue
 				}
-				r.hosts = append(r.hosts, strPos{n, x.pos(hkey)})
+				r.Hosts = append(r.Hosts, strPos{n, x.pos(hkey)})
 			}
 			if u != nil && err == nil && u.Host != "" {
-				x.checkLoop(key, r, u, d.hosts)
+				x.checkLoop(key, r, u, d.Hosts)
 			}
-			d.redirs = append(d.redirs, r)
+			d.Redirs = append(d.Redirs, r)
 		}
 	}
 
 	// headers
 	if hv := lookup(v, "headers"); hv.Exists() {
 		key := base + ".headers"
-		d.headers.hsts = x.hsts(hv, key)
+		d.Headers.HSTS = x.hsts(hv, key)
 		if it, err := lookup(hv, "set").Fields(); err == nil {
-			d.headers.set = map[string]string{}
+			d.Headers.Set = map[string]string{}
 			for it.Next() {
 				name := it.Selector().Unquoted()
 				val, _ := it.Value().String()
@@ -343,24 +343,24 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 					x.errorf(hkey, "header %s has a line break or NUL in its value; header values are one line", name)
 					continue
 				}
-				if _, dup := d.headers.set[canon]; dup {
+				if _, dup := d.Headers.Set[canon]; dup {
 					x.errorf(hkey, "header %s is set twice (header names are case-insensitive)", name)
 					continue
 				}
-				d.headers.set[canon] = val
+				d.Headers.Set[canon] = val
 			}
 		}
 		for i, name := range strList(hv, "remove") {
 			canon := http.CanonicalHeaderKey(name)
-			if _, both := d.headers.set[canon]; both {
+			if _, both := d.Headers.Set[canon]; both {
 				x.errorf(fmt.Sprintf("%s.remove[%d]", key, i), "header %s is both set and removed; keep one", name)
 				continue
 			}
-			d.headers.remove = append(d.headers.remove, canon)
+			d.Headers.Remove = append(d.Headers.Remove, canon)
 		}
 	}
 
-	if len(d.routes) == 0 && len(d.redirs) == 0 && len(x.ds) == 0 {
+	if len(d.Routes) == 0 && len(d.Redirs) == 0 && len(x.ds) == 0 {
 		x.errorf(base, "site %s has neither routes nor redirects, so it would answer nothing; add e.g. routes: \"/\": upstreams: [\"http://127.0.0.1:3001\"]", name)
 	}
 	x.checkShadowed(base, d)
@@ -420,19 +420,19 @@ func (x *extractor) checkLoop(key string, r redirectDecl, to *url.URL, hosts []s
 	if err != nil {
 		return
 	}
-	applies := r.hosts
+	applies := r.Hosts
 	if len(applies) == 0 {
 		applies = hosts
 	}
 	for _, h := range applies {
-		if !hostMatches(h.s, th) {
+		if !hostMatches(h.S, th) {
 			continue
 		}
 		tp := to.Path
 		if tp == "" {
 			tp = "/"
 		}
-		if pathUnder(strings.TrimSuffix(tp, "/")+"/", r.path) || pathUnder(tp, r.path) {
+		if pathUnder(strings.TrimSuffix(tp, "/")+"/", r.Path) || pathUnder(tp, r.Path) {
 			x.errorf(key+".to", "redirect to %q is a loop: %s is one of the names this redirect answers for; limit it with hosts: [...] to the names that should move", to.String(), th)
 		}
 		return
@@ -442,13 +442,13 @@ func (x *extractor) checkLoop(key string, r redirectDecl, to *url.URL, hosts []s
 // checkShadowed refuses routes no request can reach because a redirect for all of the
 // site's hosts answers first.
 func (x *extractor) checkShadowed(base string, d *siteDecl) {
-	for i, r := range d.redirs {
-		if len(r.hosts) != 0 && len(r.hosts) < len(d.hosts) {
+	for i, r := range d.Redirs {
+		if len(r.Hosts) != 0 && len(r.Hosts) < len(d.Hosts) {
 			continue
 		}
-		for _, rt := range d.routes {
-			if pathUnder(rt.path.s, r.path) {
-				x.errorf(base+".routes."+strconv.Quote(rt.path.s), "route %q is never used: redirects[%d] (line %d) answers every request under %q first; remove the route, or limit the redirect with hosts: [...] or path", rt.path.s, i, r.p.line, r.path)
+		for _, rt := range d.Routes {
+			if pathUnder(rt.Path.S, r.Path) {
+				x.errorf(base+".routes."+strconv.Quote(rt.Path.S), "route %q is never used: redirects[%d] (line %d) answers every request under %q first; remove the route, or limit the redirect with hosts: [...] or path", rt.Path.S, i, r.P.Line, r.Path)
 			}
 		}
 	}
@@ -459,8 +459,8 @@ func extractRepo(file string, v cue.Value, idx astIndex) (*repoDecl, []Diagnosti
 	x := &extractor{file: file, idx: idx}
 	r := &repoDecl{}
 	if dv := lookup(v, "defaults"); dv.Exists() {
-		r.hsts = x.hsts(dv, "defaults")
-		r.timeouts = x.timeouts(dv, "defaults")
+		r.HSTS = x.hsts(dv, "defaults")
+		r.Timeouts = x.timeouts(dv, "defaults")
 	}
 	if pv := lookup(v, "policy"); pv.Exists() {
 		for i, s := range strList(pv, "allowed_upstreams") {
@@ -470,14 +470,14 @@ func extractRepo(file string, v cue.Value, idx astIndex) (*repoDecl, []Diagnosti
 				x.errorf(key, "allowed upstream %q %v", s, err)
 				continue
 			}
-			r.allowed = append(r.allowed, strPos{s, x.pos(key)})
-			r.allowedParsed = append(r.allowedParsed, e)
+			r.Allowed = append(r.Allowed, strPos{s, x.pos(key)})
+			r.AllowedParsed = append(r.AllowedParsed, e)
 		}
-		r.warnWithin = x.duration(pv, "cert_warn_within", "policy.cert_warn_within")
-		r.errorWithin = x.duration(pv, "cert_error_within", "policy.cert_error_within")
-		r.allowOverlap, _ = boolean(pv, "allow_wildcard_overlap")
-		if r.warnWithin != nil && r.errorWithin != nil && *r.errorWithin > *r.warnWithin {
-			x.errorf("policy.cert_error_within", "cert_error_within (%s) is longer than cert_warn_within (%s); the error window must lie inside the warning window", formatDuration(*r.errorWithin), formatDuration(*r.warnWithin))
+		r.WarnWithin = x.duration(pv, "cert_warn_within", "policy.cert_warn_within")
+		r.ErrorWithin = x.duration(pv, "cert_error_within", "policy.cert_error_within")
+		r.AllowOverlap, _ = boolean(pv, "allow_wildcard_overlap")
+		if r.WarnWithin != nil && r.ErrorWithin != nil && *r.ErrorWithin > *r.WarnWithin {
+			x.errorf("policy.cert_error_within", "cert_error_within (%s) is longer than cert_warn_within (%s); the error window must lie inside the warning window", formatDuration(*r.ErrorWithin), formatDuration(*r.WarnWithin))
 		}
 	}
 	sortDiags(x.ds)

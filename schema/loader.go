@@ -191,14 +191,14 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 		if j.cert == nil {
 			continue // the certificate file could not be read: already reported
 		}
-		seenCerts[j.res.decl.cert.s] = true
+		seenCerts[j.res.decl.Cert.S] = true
 		b, bds := l.build(j.res, j.cert, repo, now, warn, errw)
 		ds = append(ds, bds...)
 		if b != nil {
 			built = append(built, b)
 		}
 	}
-	ds = append(ds, crossCheck(decls, repo.decl.allowOverlap)...)
+	ds = append(ds, crossCheck(decls, repo.decl.AllowOverlap)...)
 	l.evict(seenSites, seenCerts)
 	evals.close()
 
@@ -311,14 +311,14 @@ func (l *Loader) loadSite(r *repoReader, name, file string, ev **evaluator, eval
 	if res.decl == nil || hasError(ds) {
 		return res, nil, ds
 	}
-	certFile := res.decl.cert.s
+	certFile := res.decl.Cert.S
 	certErr := func(err error) (*siteResult, *certResult, []Diagnostic) {
 		msg := err.Error()
 		if fe, ok := err.(*fileError); ok {
 			msg = fe.msg
 		}
-		p := res.decl.cert.p
-		return res, nil, append(append([]Diagnostic(nil), ds...), Diagnostic{File: file, Line: p.line, Col: p.col, Severity: SeverityError,
+		p := res.decl.Cert.P
+		return res, nil, append(append([]Diagnostic(nil), ds...), Diagnostic{File: file, Line: p.Line, Col: p.Col, Severity: SeverityError,
 			Message: fmt.Sprintf("certificate file %s %s", certFile, msg)})
 	}
 	cf, err := r.stat(certFile)
@@ -379,10 +379,10 @@ func (l *Loader) evict(sites, certs map[string]bool) {
 // windows returns the effective expiry windows.
 func (l *Loader) windows(repo *repoResult) (warn, errw time.Duration) {
 	warn, errw = DefaultCertWarnWithin, DefaultCertErrorWithin
-	if p := repo.decl.warnWithin; p != nil {
+	if p := repo.decl.WarnWithin; p != nil {
 		warn = *p
 	}
-	if p := repo.decl.errorWithin; p != nil {
+	if p := repo.decl.ErrorWithin; p != nil {
 		errw = *p
 	}
 	if o := l.opts.CertWarnWithin; o != 0 {

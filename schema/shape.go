@@ -149,7 +149,7 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 							describeLabel(e.Label), name, CUELabel(name))
 						continue
 					}
-					if namePos.line == 0 {
+					if namePos.Line == 0 {
 						namePos = pos{e.Pos().Line(), e.Pos().Column()}
 					}
 				default:
@@ -167,7 +167,7 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 		ds = append([]Diagnostic{{File: file, Line: 1, Col: 1, Severity: SeverityError,
 			Message: "the file has no package clause; start it with `package edge`"}}, ds...)
 	}
-	if kind == siteFile && len(ds) == 0 && namePos.line == 0 {
+	if kind == siteFile && len(ds) == 0 && namePos.Line == 0 {
 		ds = append(ds, Diagnostic{File: file, Severity: SeverityError,
 			Message: fmt.Sprintf("declares no site; write `sites: %s: {...}` (the file's name)", CUELabel(name))})
 	}

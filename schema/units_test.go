@@ -153,10 +153,10 @@ func TestResolveHSTS(t *testing.T) {
 		want       *HSTS
 	}{
 		{"built-in default", hstsDecl{}, hstsDecl{}, &HSTS{MaxAge: 365 * 24 * time.Hour}},
-		{"repo off", hstsDecl{}, hstsDecl{set: true, off: true}, nil},
-		{"site off", hstsDecl{set: true, off: true}, hstsDecl{}, nil},
-		{"site on over repo off", hstsDecl{set: true}, hstsDecl{set: true, off: true}, &HSTS{MaxAge: 365 * 24 * time.Hour}},
-		{"fields merge", hstsDecl{set: true, maxAge: d(time.Hour)}, hstsDecl{set: true, subdoms: &yes}, &HSTS{MaxAge: time.Hour, IncludeSubdomains: true}},
+		{"repo off", hstsDecl{}, hstsDecl{Set: true, Off: true}, nil},
+		{"site off", hstsDecl{Set: true, Off: true}, hstsDecl{}, nil},
+		{"site on over repo off", hstsDecl{Set: true}, hstsDecl{Set: true, Off: true}, &HSTS{MaxAge: 365 * 24 * time.Hour}},
+		{"fields merge", hstsDecl{Set: true, MaxAge: d(time.Hour)}, hstsDecl{Set: true, Subdoms: &yes}, &HSTS{MaxAge: time.Hour, IncludeSubdomains: true}},
 	}
 	for _, tt := range tests {
 		got := resolveHSTS(tt.site, tt.repo)

@@ -69,17 +69,17 @@ func cleanURLErr(err error) string {
 
 // allowEntry is one entry of policy.allowed_upstreams.
 type allowEntry struct {
-	prefix netip.Prefix // valid for networks and addresses
-	host   string       // lower-case name or "*.suffix" otherwise
+	Prefix netip.Prefix // valid for networks and addresses
+	Host   string       // lower-case name or "*.suffix" otherwise
 }
 
 // parseAllowEntry parses "10.0.0.0/8", "127.0.0.1", "::1", "app.internal" or "*.internal".
 func parseAllowEntry(s string) (allowEntry, error) {
 	if p, err := netip.ParsePrefix(s); err == nil {
-		return allowEntry{prefix: p.Masked()}, nil
+		return allowEntry{Prefix: p.Masked()}, nil
 	}
 	if a, err := netip.ParseAddr(s); err == nil {
-		return allowEntry{prefix: netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())}, nil
+		return allowEntry{Prefix: netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())}, nil
 	}
 	if strings.Contains(s, "/") {
 		return allowEntry{}, fmt.Errorf("is not a valid CIDR network; want e.g. \"10.0.0.0/8\" or \"127.0.0.1/32\"")
@@ -92,12 +92,12 @@ func parseAllowEntry(s string) (allowEntry, error) {
 		if !strings.Contains(s, ".") && s != "" {
 			// single-label names such as "localhost" are fine for upstreams
 			if h2, err2 := hostProfile.ToASCII(s); err2 == nil {
-				return allowEntry{host: strings.ToLower(h2)}, nil
+				return allowEntry{Host: strings.ToLower(h2)}, nil
 			}
 		}
 		return allowEntry{}, fmt.Errorf("is neither a CIDR network, an IP address nor a host name: host %s", err)
 	}
-	return allowEntry{host: h}, nil
+	return allowEntry{Host: h}, nil
 }
 
 // allowed reports whether an upstream host (from parseUpstream) is in one of entries.
@@ -108,12 +108,12 @@ func allowed(entries []allowEntry, host string) bool {
 	a, err := netip.ParseAddr(host)
 	for _, e := range entries {
 		if err == nil {
-			if e.prefix.IsValid() && e.prefix.Contains(a) {
+			if e.Prefix.IsValid() && e.Prefix.Contains(a) {
 				return true
 			}
 			continue
 		}
-		if e.host != "" && hostMatches(e.host, host) {
+		if e.Host != "" && hostMatches(e.Host, host) {
 			return true
 		}
 	}
