@@ -3,14 +3,10 @@
 package testenv
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 )
 
@@ -59,81 +55,5 @@ func VaultCacheDir() (string, error) {
 }
 
 func buildVault() (string, error) {
-	dir, err := VaultCacheDir()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "vault-"+VaultVersion)
-	if isExecutable(bin) {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create cache dir: %w", err)
-	}
-	lock, err := os.OpenFile(bin+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", fmt.Errorf("open build lock: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("take build lock %s: %w", lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if isExecutable(bin) { // another process built it while we waited
-		return bin, nil
-	}
-
-	src, err := vaultServerDir()
-	if err != nil {
-		return "", err
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("go toolchain not on PATH: %w", err)
-	}
-	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
-	defer os.Remove(tmp)
-	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, ".")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		const max = 4000
-		if len(out) > max {
-			out = append([]byte("..."), out[len(out)-max:]...)
-		}
-		return "", fmt.Errorf("go build in %s: %w\n%s", src, err, out)
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", fmt.Errorf("install vault binary: %w", err)
-	}
-	return bin, nil
-}
-
-// vaultServerDir finds tests/vaultserver: beside this source file when the test was built
-// with full paths, else by walking up from the working directory.
-func vaultServerDir() (string, error) {
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		d := filepath.Join(filepath.Dir(file), "..", "vaultserver")
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		cand := filepath.Join(d, "tests", "vaultserver")
-		if _, err := os.Stat(filepath.Join(cand, "go.mod")); err == nil {
-			return cand, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", errors.New("tests/vaultserver not found above " + wd)
-		}
-	}
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	return buildCached("vault-"+VaultVersion, "vaultserver", ".")
 }

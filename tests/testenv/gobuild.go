@@ -1,0 +1,96 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+)
+
+// buildCached returns the path of name in the cache directory (VaultCacheDir), building it
+// first if it is missing: `go build` of package pkg in the nested module tests/<module>,
+// with that module's go.mod and go.sum pinning every version. A file lock serialises
+// builders across test binaries and the binary appears by atomic rename, so parallel test
+// binaries neither race nor see a half-written file.
+func buildCached(name, module, pkg string) (string, error) {
+	dir, err := VaultCacheDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, name)
+	if isExecutable(bin) {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create cache dir: %w", err)
+	}
+	lock, err := os.OpenFile(bin+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("open build lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("take build lock %s: %w", lock.Name(), err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if isExecutable(bin) { // another process built it while we waited
+		return bin, nil
+	}
+
+	src, err := nestedModuleDir(module)
+	if err != nil {
+		return "", err
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("go toolchain not on PATH: %w", err)
+	}
+	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
+	defer os.Remove(tmp)
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, pkg)
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		const max = 4000
+		if len(out) > max {
+			out = append([]byte("..."), out[len(out)-max:]...)
+		}
+		return "", fmt.Errorf("go build %s in %s: %w\n%s", pkg, src, err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", fmt.Errorf("install %s binary: %w", name, err)
+	}
+	return bin, nil
+}
+
+// nestedModuleDir finds tests/<module>: beside this source file when the test was built
+// with full paths, else by walking up from the working directory.
+func nestedModuleDir(module string) (string, error) {
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		d := filepath.Join(filepath.Dir(file), "..", module)
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		cand := filepath.Join(d, "tests", module)
+		if _, err := os.Stat(filepath.Join(cand, "go.mod")); err == nil {
+			return cand, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", errors.New("tests/" + module + " not found above " + wd)
+		}
+	}
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
