@@ -2,8 +2,8 @@
 # The whole test suite: formatting, vet, then every test with the race detector.
 # Needs only Go. Tests that drive curl, h2load, wrk, sshd or the cue CLI skip when those are
 # missing, except under CI=true, where .ci/run installs them and a missing tool is a failure.
-# The first run builds a real Vault server from the Go module proxy (about 10 minutes, cached
-# in ~/.cache/edge afterwards).
+# The first run builds a real Vault server (about 10 minutes) and the h2spec HTTP/2 conformance
+# suite (half a minute) from the Go module proxy, cached in ~/.cache/edge afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
