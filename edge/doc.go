@@ -111,16 +111,17 @@
 //     closing the stream; h2spec wants RST_STREAM or GOAWAY with PROTOCOL_ERROR
 //     (golang/go#26321, summerwind/h2spec#120). HTTP/1.1 requests keep these fields
 //     legal, Upgrade included (WebSocket).
-//   - 6.5.3/1: a SETTINGS frame repeating a setting is applied in order by the RFC;
-//     serverConn.processSettings hangs up on it on purpose (GOAWAY PROTOCOL_ERROR,
-//     "settings_big_or_dups"), against abusive peers. Real clients do not send one.
+//   - 6.5.3/1: the RFC applies the values of a SETTINGS frame in order, a repeated
+//     setting included; serverConn.processSettings hangs up on a frame repeating one
+//     (GOAWAY PROTOCOL_ERROR, "settings_big_or_dups"), on purpose, against abusive
+//     peers. Real clients do not send one.
 //
-// One deviation h2spec v2.2.1 does not count: a HEADERS frame whose pad length is not
-// less than its payload is a connection error by RFC 9113 §6.2, but Go's framer
-// (parseHeadersFrame, "frame_headers_pad_too_big") makes it a stream error: the stream
-// is reset with PROTOCOL_ERROR and the connection carries on. v2.2.1 accepts that (case
-// 6.2/4 passes); later h2spec releases, which the Go module proxy does not serve, fail
-// it.
+// One deviation h2spec does not count: a HEADERS frame whose pad length is not less than
+// its payload is a connection error by RFC 9113 §6.2, but Go's framer (parseHeadersFrame,
+// "frame_headers_pad_too_big") makes it a stream error: the stream is reset with
+// PROTOCOL_ERROR and the connection carries on. h2spec's case 6.2/4 states the
+// connection error but accepts a stream error, so it passes. No server option changes
+// it; the offending client loses only its stream.
 //
 // TestH2spec pins the pass count and this exact list: a new failure fails it, and so
 // does a listed one that starts passing. It runs h2spec with --max-header-length 16384
