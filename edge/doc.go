@@ -80,7 +80,8 @@
 //
 // The site's header changes apply to every response of the site, its redirects and
 // errors included: Remove, then Set, then HSTS when declared. Responses are streamed
-// (flushes pass through) and upgrades (WebSocket) work.
+// (flushes pass through) and upgrades (WebSocket) work. At most 8 informational (1xx)
+// responses of an upstream are passed on per request; a flood of them is dropped.
 //
 // The plain-HTTP listener redirects any host of the current snapshot to the same host,
 // path and query over HTTPS: 301 for GET and HEAD, 308 (method and body kept) otherwise.

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -345,5 +347,30 @@ func TestStalledUploadIs408(t *testing.T) {
 			}
 			checkUpstreamSpared(t, srv)
 		})
+	}
+}
+
+// TestInformationalFloodIsCapped: an upstream sending 1xx after 1xx gets only a few of
+// them passed on to the client, then its final response.
+func TestInformationalFloodIsCapped(t *testing.T) {
+	flood := strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n", 1000)
+	srv, _ := faultServer(t, rawBackend(t, flood+"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), nil)
+	for _, h1 := range []bool{false, true} {
+		c := httpClient(t, srv.Addr(), h1)
+		var infos int
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(int, textproto.MIMEHeader) error { infos++; return nil }}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", "https://shop.example.com/", nil)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(body) != "ok" {
+			t.Errorf("h1=%v: got %d %q; want 200 ok", h1, res.StatusCode, body)
+		}
+		if infos == 0 || infos > maxInformational {
+			t.Errorf("h1=%v: %d informational responses passed on; want 1 to %d", h1, infos, maxInformational)
+		}
 	}
 }
