@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -260,30 +261,45 @@ func TestCancelledStreamsSpareTheUpstream(t *testing.T) {
 	checkUpstreamSpared(t, srv)
 }
 
-// TestInvalidH2MethodIs400: HTTP/2 lets any :method through, which the proxy's transport
-// refuses: that is the client's error (400), not the upstream's.
-func TestInvalidH2MethodIs400(t *testing.T) {
-	srv, buf := faultServer(t, edgetest.Backend(t, "shop"), nil)
-	c := newH2Conn(t, srv)
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	for _, f := range []hpack.HeaderField{
-		{Name: ":method", Value: "GE T"}, {Name: ":scheme", Value: "https"},
-		{Name: ":authority", Value: "shop.example.com"}, {Name: ":path", Value: "/"},
+// TestInvalidH2RequestIs400: HTTP/2 lets any :method and :authority through, which the
+// proxy's transport refuses: that is the client's error (400), not the upstream's.
+func TestInvalidH2RequestIs400(t *testing.T) {
+	for _, tc := range []struct{ name, method, authority string }{
+		{"method", "GE T", "shop.example.com"},
+		{"authority", "GET", "shop example"}, // answered by the default site
 	} {
-		enc.WriteField(f)
+		t.Run(tc.name, func(t *testing.T) {
+			var buf syncBuffer
+			srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off, AccessLog: NewAccessLogger(&buf, true)})
+			// The default site, whose certificate also covers the name the raw client
+			// sends as SNI: that SNI is unknown, so any Host is the default site's.
+			site := testSite(t, "shop", "default.example.com")
+			site.Certificates = []tls.Certificate{cert(t, "default.example.com", "shop.example.com")}
+			site.Default = true
+			site.Routes[0].Upstreams = []*url.URL{edgetest.Backend(t, "shop")}
+			publish(t, srv, 1, site)
+			c := newH2Conn(t, srv)
+			var block bytes.Buffer
+			enc := hpack.NewEncoder(&block)
+			for _, f := range []hpack.HeaderField{
+				{Name: ":method", Value: tc.method}, {Name: ":scheme", Value: "https"},
+				{Name: ":authority", Value: tc.authority}, {Name: ":path", Value: "/"},
+			} {
+				enc.WriteField(f)
+			}
+			c.wmu.Lock()
+			err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+			c.wmu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := accessLines(t, &buf, 1)[0]
+			if line["status"] != float64(400) || line["outcome"] != proxy.OutcomeClientError {
+				t.Errorf("access log: status %v, outcome %v; want 400, client_error", line["status"], line["outcome"])
+			}
+			checkUpstreamSpared(t, srv)
+		})
 	}
-	c.wmu.Lock()
-	err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
-	c.wmu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	line := accessLines(t, buf, 1)[0]
-	if line["status"] != float64(400) || line["outcome"] != proxy.OutcomeClientError {
-		t.Errorf("access log: status %v, outcome %v; want 400, client_error", line["status"], line["outcome"])
-	}
-	checkUpstreamSpared(t, srv)
 }
 
 // TestForwardedPathThroughEdge: with strip_prefix and an upstream base path, the upstream
