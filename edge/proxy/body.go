@@ -103,13 +103,13 @@ func (b *trackedBody) Close() error { return nil }
 // the client did (the client's).
 type upstreamBody struct {
 	io.ReadCloser
-	failed atomic.Bool
+	failed bool // read on the handler's goroutine only, as Read is called
 }
 
 func (b *upstreamBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		b.failed.Store(true)
+		b.failed = true
 	}
 	return n, err
 }

@@ -91,11 +91,11 @@ func (h *Handler) finish(info *Info, r *http.Request) {
 		return
 	}
 	if v == http.ErrAbortHandler && info.Outcome == "" {
-		ub := info.resBody
+		ub := &info.resBody
 		switch {
 		case info.body != nil && info.body.timedOut.Load():
 			info.Outcome = OutcomeBodyTimeout
-		case r.Context().Err() != nil || ub == nil || !ub.failed.Load():
+		case r.Context().Err() != nil || ub.ReadCloser == nil || !ub.failed:
 			info.Outcome = OutcomeClientClosed
 		default:
 			info.Outcome = OutcomeUpstreamAborted

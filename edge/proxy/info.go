@@ -22,10 +22,10 @@ type Info struct {
 	// ServeHTTP ends by re-raising http.ErrAbortHandler.
 	Outcome string
 
-	active  *upstream     // upstream whose in-flight count this request holds
-	tried   uint64        // bit i: target i tried
-	body    *trackedBody  // the request body, nil without one
-	resBody *upstreamBody // the upstream's response body once answered
+	active  *upstream    // upstream whose in-flight count this request holds
+	tried   uint64       // bit i: target i tried
+	body    *trackedBody // the request body, nil without one
+	resBody upstreamBody // wraps the upstream's response body (a value: no allocation)
 }
 
 type infoKey struct{}

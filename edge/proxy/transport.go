@@ -118,9 +118,8 @@ func (h *Handler) answered(t *target, info *Info, res *http.Response) (*http.Res
 	if res.StatusCode != http.StatusSwitchingProtocols {
 		// A 101's body is the upgraded connection: ReverseProxy needs its
 		// io.ReadWriteCloser, so it is left unwrapped.
-		ub := &upstreamBody{ReadCloser: res.Body}
-		info.resBody = ub
-		res.Body = ub
+		info.resBody.ReadCloser = res.Body
+		res.Body = &info.resBody
 	}
 	return res, nil
 }
