@@ -390,3 +390,19 @@ func TestInformationalFloodIsCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestH2GetRetriedAfterReset: an HTTP/2 GET has a Body (empty, length 0) but is still a
+// bodiless idempotent request: retried on another upstream after a connection reset.
+func TestH2GetRetriedAfterReset(t *testing.T) {
+	reset := rawBackend(t, "") // reads the request, closes without answering
+	srv, _ := faultServer(t, reset, func(r *Route) {
+		r.Upstreams = append(r.Upstreams, edgetest.Backend(t, "ok"))
+		r.Retries = 1
+	})
+	c := httpClient(t, srv.Addr(), false)
+	for range 2 { // round robin: one of the two tries the resetting upstream first
+		if status, body, _ := get(t, c, "https://shop.example.com/"); status != 200 || !strings.HasPrefix(body, "ok GET") {
+			t.Errorf("got %d %q; want 200 from the other upstream", status, body)
+		}
+	}
+}

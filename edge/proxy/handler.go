@@ -67,7 +67,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusBadRequest)
 		return
 	}
-	if r.Body != nil && r.Body != http.NoBody {
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		// A body may come (HTTP/2 gives even a bodiless GET a Body, with length 0;
+		// ReverseProxy forwards none then, and such a request stays safe to retry).
 		ctx, cancel := context.WithCancel(r.Context())
 		body := newTrackedBody(r.Body, h.cfg.BodyTimeout, w, cancel)
 		info.body = body
