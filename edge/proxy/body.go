@@ -22,6 +22,7 @@ type trackedBody struct {
 
 	mu      sync.Mutex
 	readErr error // first error other than io.EOF
+	stopped bool  // the timer may no longer cut: the body or the handler is done
 
 	// Idle timeout; timer is nil without one.
 	idle     time.Duration
@@ -52,6 +53,11 @@ func newTrackedBody(rc io.ReadCloser, idle time.Duration, w http.ResponseWriter,
 // check runs when the idle timer fires: it re-arms for the rest of the idle period if
 // bytes arrived meanwhile, else it cuts the body.
 func (b *trackedBody) check() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return
+	}
 	since := time.Duration(time.Now().UnixNano() - b.lastRead.Load())
 	if since < b.idle {
 		b.timer.Reset(b.idle - since)
@@ -61,11 +67,16 @@ func (b *trackedBody) check() {
 	b.cut()
 }
 
-// stop stops the idle timer.
+// stop stops the idle timer. Once it returns, the body is never cut: a timer that fired
+// meanwhile cannot set a read deadline on a connection serving the next request.
 func (b *trackedBody) stop() {
-	if b.timer != nil {
-		b.timer.Stop()
+	if b.timer == nil {
+		return
 	}
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.timer.Stop()
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
