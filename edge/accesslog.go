@@ -22,21 +22,27 @@ func NewAccessLogger(w io.Writer, json bool) *slog.Logger {
 // observe records one finished request in the metrics and the access log. The access log
 // line has: site ("-" if none), host, method, path (without the query, which may carry
 // secrets), status, bytes, duration_ms, upstream (the upstream URL used, if any), attempts
-// (when retried), proto and remote.
+// (when retried), outcome (when the request did not end normally: client_closed,
+// client_error, body_timeout, upstream_error, upstream_aborted, panic), proto and remote.
+// A request whose client left before any response is logged with status 499, as nginx.
 func (s *Server) observe(r *http.Request, site *siteEntry, status int, bytes int64, d time.Duration, info *proxy.Info) {
 	name := noSite
 	if site != nil {
 		name = site.site.Name
 	}
 	proto := protoLabel(r)
-	s.metrics.request(name, status, proto, d)
-	if info != nil && info.Err != nil {
+	outcome := ""
+	if info != nil {
+		outcome = info.Outcome
+	}
+	s.metrics.request(name, status, outcome == proxy.OutcomeClientClosed, proto, d)
+	if outcome == proxy.OutcomeUpstreamError || outcome == proxy.OutcomeUpstreamAborted {
 		s.metrics.upstreamErrors.WithLabelValues(name).Inc()
 	}
 	if s.accessLog == nil || !s.accessLog.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 11)
+	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
 		slog.String("site", name),
 		slog.String("host", r.Host),
@@ -51,6 +57,9 @@ func (s *Server) observe(r *http.Request, site *siteEntry, status int, bytes int
 		if info.Attempts > 1 {
 			attrs = append(attrs, slog.Int("attempts", info.Attempts))
 		}
+	}
+	if outcome != "" {
+		attrs = append(attrs, slog.String("outcome", outcome))
 	}
 	attrs = append(attrs, slog.String("proto", proto), slog.String("remote", r.RemoteAddr))
 	s.accessLog.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)

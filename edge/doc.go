@@ -71,12 +71,17 @@
 //
 // Then the site's redirects (longest path prefix first, 308 unless declared), then its
 // route with the longest path prefix, segment-aware ("/api" matches "/api" and "/api/x",
-// not "/apix"), on the path with dot segments and double slashes resolved; the request
-// itself is proxied unchanged. No route: 404. CONNECT: 405.
+// not "/apix"), on the path with dot segments and double slashes resolved
+// (proxy.CleanPath, on the decoded path: "%2e%2e" is "..", "%2f" a slash). When cleaning
+// changes the path, the cleaned path is what redirects keep and what the upstream gets
+// ("/api/../api/x" is forwarded as "/api/x", never as a dot-segment that a normalising app
+// would resolve outside an upstream's base path); a path that needs no cleaning is
+// forwarded as the client escaped it. No route: 404. CONNECT: 405.
 //
 // The site's header changes apply to every response of the site, its redirects and
 // errors included: Remove, then Set, then HSTS when declared. Responses are streamed
-// (flushes pass through) and upgrades (WebSocket) work.
+// (flushes pass through) and upgrades (WebSocket) work. At most 8 informational (1xx)
+// responses of an upstream are passed on per request; a flood of them is dropped.
 //
 // The plain-HTTP listener redirects any host of the current snapshot to the same host,
 // path and query over HTTPS: 301 for GET and HEAD, 308 (method and body kept) otherwise.
@@ -131,12 +136,21 @@
 // # Observability
 //
 // Metrics live in Server.Registry (served on the admin /metrics): requests by site and
-// status class, responses by code, request duration by protocol, upstream errors by site,
+// status class (1xx to 5xx, or client_closed: the client left before the response was
+// complete, status 499 when it left before any), responses by code, request duration by
+// protocol, upstream errors by site (only failures the upstream caused: never a client
+// closing, a malformed or stalled request body),
 // TLS handshakes and handshake failures by reason (unknown_sni, no_sni, timeout, eof,
 // protocol_version, no_shared_cipher, remote_alert, not_tls, other), snapshot generation,
 // size and swaps, seconds to certificate expiry by site, open connections. Per-site
 // series are bounded by the number of sites and deleted when a site goes away.
 //
 // The access log (Options.AccessLog, log/slog) has one line per request with site, host,
-// method, path (no query), status, bytes, duration_ms, upstream, attempts, proto, remote.
+// method, path (no query), status, bytes, duration_ms, upstream, attempts, outcome, proto,
+// remote. outcome is present when the request did not end normally: client_closed,
+// client_error (400: malformed body, invalid HTTP/2 method or authority), body_timeout
+// (408), upstream_error (502/503/504), upstream_aborted (the upstream broke off mid-body)
+// or panic. Every request is logged and counted however its handler ends, aborted
+// responses (http.ErrAbortHandler, re-raised after the accounting so net/http still
+// resets the stream) included; status is the status sent, or 499 when none was.
 package edge

@@ -8,7 +8,9 @@ import (
 )
 
 // serveTLS is the handler of the HTTPS listener. It reads the current snapshot once and
-// serves the whole request from it.
+// serves the whole request from it. The request is observed (access log, metrics) however
+// the handler ends: a response aborted mid-body (http.ErrAbortHandler) is observed before
+// the panic goes on to net/http, which resets the stream.
 func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if r.ProtoMajor == 1 && r.Header.Get("Upgrade") != "" {
@@ -19,15 +21,38 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	snap := s.Current()
 	rw := &responseWriter{ResponseWriter: w}
 	var info proxy.Info
-	site := s.route(rw, r, snap, &info)
-	status := rw.finish()
-	s.observe(r, site, status, rw.bytes, time.Since(start), &info)
+	var site *siteEntry
+	defer func() {
+		v := recover()
+		status := rw.status
+		switch {
+		case v == nil:
+			status = rw.finish()
+		case v != http.ErrAbortHandler && info.Outcome == "":
+			info.Outcome = outcomePanic
+			if status == 0 {
+				status = http.StatusInternalServerError
+			}
+		case status == 0:
+			status = proxy.StatusClientClosed
+		}
+		s.observe(r, site, status, rw.bytes, time.Since(start), &info)
+		if v != nil {
+			panic(v)
+		}
+	}()
+	site = s.route(rw, r, snap, &site, &info)
 }
+
+// outcomePanic is the access log's outcome of a request whose handler panicked (a bug):
+// net/http logs the panic and drops the connection.
+const outcomePanic = "panic"
 
 // route answers r from snap: 421 unless the Host belongs to the site of the connection's
 // SNI, then the site's redirects, then the route with the longest path prefix (404 if
-// none). It returns the site that answered, or nil.
-func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, info *proxy.Info) *siteEntry {
+// none). It returns the site that answered, or nil; it also stores it in *matched before
+// calling the route's handler, so a request whose handler panics is observed with it.
+func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, matched **siteEntry, info *proxy.Info) *siteEntry {
 	if snap == nil {
 		http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
 		return nil
@@ -38,6 +63,7 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, info 
 		http.Error(w, "421 Misdirected Request", http.StatusMisdirectedRequest)
 		return nil
 	}
+	*matched = site
 	if !site.headers.empty() {
 		w.headers = &site.headers
 	}
@@ -46,6 +72,14 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, info 
 		return site
 	}
 	p := cleanPath(r.URL.Path)
+	if p != r.URL.Path {
+		// What is routed is what is forwarded (and kept by redirects): the cleaned path,
+		// so no dot-segment reaches an upstream to climb out of its base path.
+		u := *r.URL
+		u.Path, u.RawPath = p, ""
+		r = r.WithContext(r.Context()) // a shallow copy
+		r.URL = &u
+	}
 	if rd := matchRedirect(site.redirects, host, p); rd != nil {
 		http.Redirect(w, r, rd.location(r), rd.status)
 		return site

@@ -18,13 +18,13 @@ import (
 )
 
 // dialTLS opens a TLS connection to the server with SNI shop.example.com.
-func dialTLS(t *testing.T, srv *Server, alpn string) *tls.Conn {
+func dialTLS(t testing.TB, srv *Server, alpn string) *tls.Conn {
 	t.Helper()
 	return dialTLSName(t, srv, "shop.example.com", alpn)
 }
 
 // dialTLSName opens a TLS connection to the server with SNI name and one ALPN protocol.
-func dialTLSName(t *testing.T, srv *Server, name, alpn string) *tls.Conn {
+func dialTLSName(t testing.TB, srv *Server, name, alpn string) *tls.Conn {
 	t.Helper()
 	cfg := clientTLS(t, name)
 	cfg.NextProtos = []string{alpn}
@@ -111,7 +111,7 @@ type h2conn struct {
 	done     chan struct{} // closed when the connection is closed
 }
 
-func newH2Conn(t *testing.T, srv *Server) *h2conn {
+func newH2Conn(t testing.TB, srv *Server) *h2conn {
 	c := &h2conn{conn: dialTLS(t, srv, "h2"), statuses: map[uint32]string{}, done: make(chan struct{})}
 	if c.conn.ConnectionState().NegotiatedProtocol != "h2" {
 		t.Fatal("h2 not negotiated")

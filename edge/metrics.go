@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgectl/edge/edge/proxy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -31,8 +32,13 @@ const (
 // noSite labels requests that matched no site (421, unknown host).
 const noSite = "-"
 
-// statusClasses are the values of the "class" label, indexed by status/100.
-var statusClasses = [...]string{"", "1xx", "2xx", "3xx", "4xx", "5xx"}
+// statusClasses are the values of the "class" label, indexed by status/100; the last,
+// classClientClosed, counts requests whose client went away before the response was
+// complete (status 499, or a response cut short), so they never inflate 4xx or 5xx.
+var statusClasses = [...]string{"", "1xx", "2xx", "3xx", "4xx", "5xx", "client_closed"}
+
+// classClientClosed is the index of "client_closed" in statusClasses.
+const classClientClosed = 6
 
 // metrics holds the server's collectors.
 type metrics struct {
@@ -54,14 +60,14 @@ type metrics struct {
 
 // siteCounters are a site's request counters by status class, resolved on first use so
 // only classes that occur get a series.
-type siteCounters [6]atomic.Pointer[prometheus.Counter]
+type siteCounters [len(statusClasses)]atomic.Pointer[prometheus.Counter]
 
 // newMetrics creates the collectors and registers them, with the certificate expiry
 // collector reading the current snapshot through current.
 func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metricRequests, Help: "HTTPS requests by site and status class (site \"-\": no site matched).",
+			Name: metricRequests, Help: "HTTPS requests by site and status class: 1xx to 5xx, or client_closed when the client left before the response was complete (site \"-\": no site matched).",
 		}, []string{"site", "class"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricResponses, Help: "Responses by status code, all sites and listeners together.",
@@ -71,7 +77,7 @@ func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"proto"}),
 		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metricUpstreamErrors, Help: "Requests whose last upstream attempt failed (502/504), by site.",
+			Name: metricUpstreamErrors, Help: "Requests that failed because of an upstream (502, 503, 504, or a response aborted mid-body by the upstream), by site; never a client's fault.",
 		}, []string{"site"}),
 		handshakes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metricHandshakes, Help: "TLS handshakes completed.",
@@ -111,11 +117,15 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// request counts one response of site (noSite if none).
-func (m *metrics) request(site string, code int, proto string, d time.Duration) {
+// request counts one response of site (noSite if none); closed means the client left
+// before it was complete.
+func (m *metrics) request(site string, code int, closed bool, proto string, d time.Duration) {
 	class := code / 100
 	if class < 1 || class > 5 {
 		class = 5
+	}
+	if closed || code == proxy.StatusClientClosed {
+		class = classClientClosed
 	}
 	var counters *siteCounters
 	if v, ok := m.siteReqs.Load(site); ok {

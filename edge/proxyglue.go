@@ -17,6 +17,7 @@ func proxyConfig(site *Site, r *Route) proxy.Config {
 		ConnectTimeout:  r.ConnectTimeout,
 		ResponseTimeout: r.ResponseTimeout,
 		IdleTimeout:     r.IdleTimeout,
+		BodyTimeout:     r.BodyTimeout,
 		Retries:         r.Retries,
 		HealthCheck:     r.HealthCheck, // copied by the proxy before defaults are applied
 	}

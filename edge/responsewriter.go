@@ -16,7 +16,13 @@ type responseWriter struct {
 	status   int        // final status written; 0 if none yet
 	bytes    int64
 	hijacked bool
+	infos    int // informational (1xx) responses passed on
 }
+
+// maxInformational bounds the informational responses (103 Early Hints, 100 Continue...)
+// passed on to the client per request; an upstream sending more (a flood, bounded in time
+// only by the response timeout) has the rest dropped.
+const maxInformational = 8
 
 // WriteHeader applies the header changes on the final status. Informational statuses
 // (1xx but 101) pass through untouched and may be followed by another.
@@ -25,7 +31,10 @@ func (w *responseWriter) WriteHeader(code int) {
 		return // superfluous: keep the first, as net/http does
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		w.ResponseWriter.WriteHeader(code)
+		if w.infos < maxInformational {
+			w.infos++
+			w.ResponseWriter.WriteHeader(code)
+		}
 		return
 	}
 	w.status = code

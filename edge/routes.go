@@ -2,9 +2,10 @@ package edge
 
 import (
 	"net/http"
-	"path"
 	"sort"
 	"strings"
+
+	"github.com/edgectl/edge/edge/proxy"
 )
 
 // routeEntry is one route of a site with the handler that serves it.
@@ -84,38 +85,6 @@ func (rd *redirectEntry) location(r *http.Request) string {
 	return rd.to + r.URL.RequestURI()
 }
 
-// cleanPath returns the request path used for matching: rooted, with "." and ".." segments
-// and repeated slashes resolved (a trailing slash is kept), so "/api/../admin" matches the
-// "/admin" route and not "/api". The request itself is proxied unchanged.
-func cleanPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if p[0] == '/' && !needsClean(p) {
-		return p
-	}
-	c := path.Clean("/" + p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c
-}
-
-// needsClean reports whether p has "//", "/./" or "/../" segments (or ends in "/." or
-// "/..").
-func needsClean(p string) bool {
-	for i := 0; i < len(p); i++ {
-		if p[i] != '/' || i+1 >= len(p) {
-			continue
-		}
-		switch rest := p[i+1:]; {
-		case rest[0] == '/':
-			return true
-		case rest == "." || strings.HasPrefix(rest, "./"):
-			return true
-		case rest == ".." || strings.HasPrefix(rest, "../"):
-			return true
-		}
-	}
-	return false
-}
+// cleanPath returns the request path used for matching: proxy.CleanPath, which is also
+// the path the proxy forwards, so what is routed is what the upstream gets.
+func cleanPath(p string) string { return proxy.CleanPath(p) }

@@ -53,6 +53,10 @@ type Route struct {
 	// IdleTimeout is how long an idle keep-alive connection to an upstream is kept. Zero
 	// means 90s.
 	IdleTimeout time.Duration
+	// BodyTimeout is the request-body idle timeout: when no byte of a request body arrives
+	// for this long, the upstream request is cancelled and the client gets 408. Zero
+	// means 60s.
+	BodyTimeout time.Duration
 	// Retries is how many other upstreams an idempotent request is retried on after a
 	// connection failure. Zero means no retry.
 	Retries int

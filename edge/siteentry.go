@@ -156,7 +156,7 @@ func checkRoute(r *Route) error {
 	default:
 		return fmt.Errorf("balance %q; want round_robin or least_conn", r.Balance)
 	}
-	if r.ConnectTimeout < 0 || r.ResponseTimeout < 0 || r.IdleTimeout < 0 || r.Retries < 0 {
+	if r.ConnectTimeout < 0 || r.ResponseTimeout < 0 || r.IdleTimeout < 0 || r.BodyTimeout < 0 || r.Retries < 0 {
 		return fmt.Errorf("negative timeout or retries")
 	}
 	return nil

@@ -38,6 +38,7 @@ func CompileSite(s *schema.Site, key Key, revision string) (*edge.Site, error) {
 			ConnectTimeout:  r.Timeouts.Connect,
 			ResponseTimeout: r.Timeouts.Response,
 			IdleTimeout:     r.Timeouts.Idle,
+			BodyTimeout:     r.Timeouts.Body,
 			Retries:         r.Retries,
 		}
 		if hc := r.HealthCheck; hc != nil {

@@ -131,3 +131,23 @@ func TestCompileSiteCertificate(t *testing.T) {
 		t.Error("PEM-only cert with another certificate's key accepted")
 	}
 }
+
+// TestCompileRouteTimeouts: every route timeout of the schema reaches the edge route.
+func TestCompileRouteTimeouts(t *testing.T) {
+	ca, err := sitegen.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key := compileFixture(t, ca, sitegen.ECDSA, "t.example.test")
+	tm := schema.Timeouts{Connect: time.Second, Response: 2 * time.Second, Idle: 3 * time.Second, Body: 4 * time.Second}
+	site := &schema.Site{Name: "t", File: "sites/t.cue", Hosts: []string{"t.example.test"}, Cert: cert,
+		Routes: []schema.Route{{Path: "/", Upstreams: []string{"http://127.0.0.1:1"}, Timeouts: tm}}}
+	es, err := CompileSite(site, Key{PEM: key}, "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := es.Routes[0]
+	if got := (schema.Timeouts{Connect: r.ConnectTimeout, Response: r.ResponseTimeout, Idle: r.IdleTimeout, Body: r.BodyTimeout}); got != tm {
+		t.Errorf("edge route timeouts %+v; want %+v", got, tm)
+	}
+}

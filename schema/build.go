@@ -69,6 +69,7 @@ func resolveTimeouts(route, repo timeoutsDecl) Timeouts {
 		Connect:  pick(route.Connect, repo.Connect),
 		Response: pick(route.Response, repo.Response),
 		Idle:     pick(route.Idle, repo.Idle),
+		Body:     pick(route.Body, repo.Body),
 	}
 }
 

@@ -39,7 +39,7 @@ type routeDecl struct {
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).
 type timeoutsDecl struct {
-	Connect, Response, Idle *time.Duration
+	Connect, Response, Idle, Body *time.Duration
 }
 
 type redirectDecl struct {

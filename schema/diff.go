@@ -218,8 +218,8 @@ func keyString(k KeyRef) string {
 }
 
 func routeOptions(r Route) string {
-	s := fmt.Sprintf("{balance %s, retries %d, strip_prefix %v, timeouts %v/%v/%v", r.Balance, r.Retries, r.StripPrefix,
-		r.Timeouts.Connect, r.Timeouts.Response, r.Timeouts.Idle)
+	s := fmt.Sprintf("{balance %s, retries %d, strip_prefix %v, timeouts %v/%v/%v/%v", r.Balance, r.Retries, r.StripPrefix,
+		r.Timeouts.Connect, r.Timeouts.Response, r.Timeouts.Idle, r.Timeouts.Body)
 	if hc := r.HealthCheck; hc != nil {
 		s += fmt.Sprintf(", health_check %s every %v", hc.Path, hc.Interval)
 	}

@@ -111,6 +111,7 @@ func (x *extractor) timeouts(v cue.Value, key string) timeoutsDecl {
 		Connect:  x.duration(t, "connect", key+".connect"),
 		Response: x.duration(t, "response", key+".response"),
 		Idle:     x.duration(t, "idle", key+".idle"),
+		Body:     x.duration(t, "body", key+".body"),
 	}
 }
 

@@ -98,6 +98,8 @@ type Timeouts struct {
 	Connect  time.Duration
 	Response time.Duration
 	Idle     time.Duration
+	// Body is the request-body idle timeout (no body byte for this long: 408).
+	Body time.Duration
 }
 
 // HealthCheck is an active health check.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/edge/proxy"
 	"github.com/edgectl/edge/reconcile"
 	"github.com/edgectl/edge/schema"
 	"golang.org/x/net/netutil"
@@ -43,6 +45,9 @@ type agentConfig struct {
 	WebhookSecret                   []byte
 	WebhookListen                   string // its own listener for /webhook/git; empty: admin only
 	DebugPprof                      bool   // serve net/http/pprof on the admin listener
+	// TrustedProxies are peers whose forwarding headers (X-Forwarded-*, Forwarded,
+	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
+	TrustedProxies []netip.Prefix
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
@@ -116,6 +121,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	srv := edge.NewServer(edge.Options{
 		Listen: c.Listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen,
 		Logger: log, AccessLog: c.AccessLog,
+		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies},
 	})
 	agent, err := reconcile.NewAgent(reconcile.AgentOptions{
 		Source: src,
@@ -242,6 +248,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
+	f.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDR networks or addresses of proxies in front of edge (load balancers) whose X-Forwarded-*, Forwarded and X-Real-IP headers are kept and appended to; empty: such headers from clients are dropped [EDGE_TRUSTED_PROXIES]")
 	if code, ok := parseFlags(f, args, stderr); !ok {
 		return code
 	}

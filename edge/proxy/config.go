@@ -19,6 +19,7 @@ const (
 	DefaultConnectTimeout  = 5 * time.Second
 	DefaultResponseTimeout = 60 * time.Second
 	DefaultIdleTimeout     = 90 * time.Second
+	DefaultBodyTimeout     = 60 * time.Second
 	DefaultCheckInterval   = 10 * time.Second
 	DefaultCheckTimeout    = 2 * time.Second
 )
@@ -45,6 +46,10 @@ type Config struct {
 	// IdleTimeout is how long an idle keep-alive connection to an upstream is kept. Zero
 	// means 90s.
 	IdleTimeout time.Duration
+	// BodyTimeout is the request-body idle timeout: when no byte of a request body arrives
+	// for this long, the upstream request is cancelled and the client gets 408 (the
+	// upstream is not blamed), as nginx's client_body_timeout. Zero means 60s.
+	BodyTimeout time.Duration
 	// Retries is how many other upstreams a request is retried on after a connection
 	// failure (see the package doc for when retrying is safe). Zero means no retry.
 	Retries int
@@ -90,7 +95,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.StripPrefix && !strings.HasPrefix(c.Path, "/") {
 		return c, fmt.Errorf("proxy: route %q: strip_prefix needs a path beginning with \"/\"", c.label())
 	}
-	if c.ConnectTimeout < 0 || c.ResponseTimeout < 0 || c.IdleTimeout < 0 || c.Retries < 0 {
+	if c.ConnectTimeout < 0 || c.ResponseTimeout < 0 || c.IdleTimeout < 0 || c.BodyTimeout < 0 || c.Retries < 0 {
 		return c, fmt.Errorf("proxy: route %q: negative timeout or retries", c.label())
 	}
 	if c.ConnectTimeout == 0 {
@@ -101,6 +106,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = DefaultBodyTimeout
 	}
 	if c.HealthCheck != nil {
 		hc := *c.HealthCheck
@@ -146,6 +154,8 @@ func (c Config) key() string {
 		b.WriteByte('s')
 	}
 	b.WriteString(strconv.Itoa(c.Retries))
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatInt(int64(c.BodyTimeout), 36))
 	for _, u := range c.Upstreams {
 		b.WriteByte(0)
 		b.WriteString(u.String())

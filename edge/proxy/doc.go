@@ -34,13 +34,27 @@
 //
 //   - The incoming Host header is kept (Node apps usually route or build links on it);
 //     the upstream URL only decides where to connect (and the TLS server name for https).
-//   - X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Proto are set by
-//     httputil.ProxyRequest.SetXForwarded. edge is the first trusted hop: a client's own
-//     X-Forwarded-*/Forwarded headers are dropped, so X-Forwarded-For is exactly the peer
-//     address, unless the peer is in [Options].TrustedProxies, in which case its
-//     X-Forwarded-For is kept and the peer appended.
-//   - StripPrefix removes Config.Path from the path; the remainder is joined to the
-//     upstream URL's path, as httputil.ProxyRequest.SetURL does.
+//   - Forwarding headers: edge is the first trusted hop. From a peer that is not in
+//     [Options].TrustedProxies (the default: none is), every header a client could use to
+//     pass for another address or URL is dropped: Forwarded, every X-Forwarded-* header
+//     (X-Forwarded-For, -Host, -Proto, -Port, -Prefix, -Ssl...), X-Real-IP,
+//     True-Client-IP, X-Client-IP, X-Cluster-Client-IP, CF-Connecting-IP and
+//     Fastly-Client-IP; then X-Forwarded-For is set to the peer's address,
+//     X-Forwarded-Host to the request's Host and X-Forwarded-Proto to "https" (edge's
+//     listener) by httputil.ProxyRequest.SetXForwarded. From a trusted peer (a load
+//     balancer in front of edge) all of them are kept, the peer's address is appended to
+//     X-Forwarded-For, and X-Forwarded-Host and X-Forwarded-Proto are edge's own only when
+//     the peer sent none, as nginx's real_ip module trusts set_real_ip_from. The agent
+//     sets TrustedProxies with --trusted-proxies (EDGE_TRUSTED_PROXIES).
+//   - The path forwarded is the cleaned path ([CleanPath]: no "." or ".." segment, no
+//     "//"), so that what a route matched is what its upstream gets and no dot-segment
+//     climbs out of an upstream's base path. Cleaning works on the decoded path, so
+//     "%2e%2e" counts as ".." and "%2f" as "/" ("/api/x/..%2f..%2fy" is "/y"), as an app
+//     that decodes before normalising would see them; when cleaning changes the path the
+//     cleaned form is sent re-escaped, otherwise the client's escaping is kept
+//     ("/files/a%2Fb" stays). A double-encoded "%252e" is data, not a dot.
+//   - StripPrefix removes Config.Path from the (cleaned) path; the remainder is joined to
+//     the upstream URL's path, as httputil.ProxyRequest.SetURL does.
 //   - Streams are flushed as they arrive: httputil flushes text/event-stream (SSE) and
 //     responses of unknown length at once; responses of known length are written whole. WebSocket and other Upgrade requests are proxied (101 + hijack).
 //
@@ -73,18 +87,43 @@
 // checks mark every upstream of a route down, the route answers 503 with Retry-After: that
 // was the operator's explicit request.
 //
-// # Errors
+// # Errors and whose fault they are
 //
 // The client gets a short plain-text body and nothing else: "502 Bad Gateway" (connection
-// refused, reset, bad response), "504 Gateway Timeout" (connect or response-header
-// timeout), "503 Service Unavailable" (no upstream up). Upstream addresses and Go error
-// strings go to the Manager's slog logger only.
+// refused, reset, bad response, or a status outside 100-599, which net/http could not
+// send on), "504 Gateway Timeout" (connect or response-header timeout), "503 Service
+// Unavailable" (no upstream up). Upstream addresses and Go error strings go to the
+// Manager's slog logger only (WARN).
+//
+// What the client causes is never the upstream's failure: it is not passed to
+// OnUpstreamError, does not eject the upstream and is not retried on another, whatever
+// the transport made of it. Info.Outcome says which:
+//
+//   - client_closed: the client went away (closed or reset its connection, cancelled its
+//     HTTP/2 stream, aborted its upload) before the response was complete; answered 499
+//     when no response had started (never seen by the client, recorded for logs).
+//   - client_error: a malformed request body (bad chunked encoding, more than its
+//     Content-Length on HTTP/2), or an HTTP/2 :method or :authority that HTTP/1.1 could
+//     not carry: 400.
+//   - body_timeout: no byte of the request body arrived for Config.BodyTimeout (default
+//     60s, nginx's client_body_timeout): the client's read is cut, the upstream request
+//     cancelled (its connection freed), 408. The timer restarts with every read that
+//     returns bytes; it does not bound a slow upload that keeps sending.
+//
+// Client-side failures are logged at DEBUG. When the response body copy fails after the
+// status was sent, ReverseProxy aborts the stream (panics with http.ErrAbortHandler);
+// Handler releases the in-flight count, records client_closed (the client's write failed)
+// or upstream_aborted (reading the upstream failed: an upstream error, reported to
+// OnUpstreamError, logged at WARN, not ejected) and re-raises the panic so net/http
+// resets the stream.
 //
 // # Observability hook
 //
 // For access logs and metrics, put an [Info] in the request context with [WithInfo]
-// before calling the Handler; after ServeHTTP returns it holds the upstream used, the
-// number of attempts and the last transport error. [Options].OnUpstreamError is called
-// for every failed attempt (with the upstream's base URL and the error), e.g. to count
-// upstream errors in Prometheus. [Manager.Upstreams] lists every upstream's health.
+// before calling the Handler; after ServeHTTP returns, or panics with
+// http.ErrAbortHandler (recover it in a deferred function, record, re-panic), it holds
+// the upstream used, the number of attempts, the last transport error and the Outcome.
+// [Options].OnUpstreamError is called for every attempt the upstream failed (with the
+// upstream's base URL and the error), e.g. to count upstream errors in Prometheus, never
+// for the client's failures. [Manager.Upstreams] lists every upstream's health.
 package proxy

@@ -1,12 +1,16 @@
 package proxy
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Handler proxies the requests of one route. Get it from Manager.Handler; it is safe for
@@ -46,44 +50,79 @@ func newHandler(m *Manager, c Config) *Handler {
 	return h
 }
 
-// ServeHTTP proxies r to one of the route's upstreams.
+// ServeHTTP proxies r to one of the route's upstreams. However it ends (response
+// complete, error answered, or aborted mid-body by a panic of http.ErrAbortHandler), the
+// upstream's in-flight count is released and Info.Outcome says how; an abort is re-raised
+// so that net/http still resets the stream.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	info := InfoFrom(r.Context())
 	if info == nil {
 		info = new(Info)
 		r = r.WithContext(WithInfo(r.Context(), info))
 	}
+	if !validMethod(r.Method) || !httpguts.ValidHostHeader(r.Host) {
+		// Only HTTP/2 lets these through (HTTP/1.1 parsing refuses them); the transport
+		// would refuse them too, which must not look like the upstream's failure.
+		info.Outcome = OutcomeClientError
+		writeStatus(w, http.StatusBadRequest)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		// A body may come (HTTP/2 gives even a bodiless GET a Body, with length 0;
+		// ReverseProxy forwards none then, and such a request stays safe to retry).
+		ctx, cancel := context.WithCancel(r.Context())
+		body := newTrackedBody(r.Body, h.cfg.BodyTimeout, w, cancel)
+		info.body = body
+		r = r.WithContext(ctx)
+		r.Body = body
+		defer func() { body.stop(); cancel() }()
+	}
+	defer h.finish(info, r)
 	h.rp.ServeHTTP(w, r)
-	// ServeHTTP returns after the body (or the upgraded connection) is done.
+}
+
+// finish releases the in-flight count and, when ReverseProxy aborts the response
+// (http.ErrAbortHandler), records whose fault it was and re-panics.
+func (h *Handler) finish(info *Info, r *http.Request) {
 	if info.active != nil {
 		info.active.inflight.Add(-1)
 		info.active = nil
 	}
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler && info.Outcome == "" {
+		ub := &info.resBody
+		switch {
+		case info.body != nil && info.body.timedOut.Load():
+			info.Outcome = OutcomeBodyTimeout
+		case r.Context().Err() != nil || ub.ReadCloser == nil || !ub.failed:
+			info.Outcome = OutcomeClientClosed
+		default:
+			info.Outcome = OutcomeUpstreamAborted
+			if f := h.m.opts.OnUpstreamError; f != nil && info.Upstream != nil {
+				f(info.Upstream, errUpstreamAborted)
+			}
+			h.m.log.LogAttrs(r.Context(), slog.LevelWarn, "proxy: upstream response aborted mid-body",
+				slog.String("route", h.cfg.label()), slog.String("host", r.Host), slog.String("upstream", info.Upstream.Redacted()))
+		}
+	}
+	panic(v)
+}
+
+// validMethod reports whether m is an HTTP token, as net/http's client requires.
+func validMethod(m string) bool {
+	return m != "" && strings.IndexFunc(m, func(c rune) bool { return !httpguts.IsTokenRune(c) }) < 0
 }
 
 func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
-	if len(h.m.opts.TrustedProxies) > 0 && trusted(pr.In.RemoteAddr, h.m.opts.TrustedProxies) {
-		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
-	}
-	pr.SetXForwarded()
+	h.setForwarded(pr)
 	// pr.Out.Host is left as the incoming Host: the upstream sees the name the client used.
+	cleanURLPath(pr.Out.URL)
 	if h.cfg.StripPrefix {
 		stripPrefix(pr.Out.URL, h.cfg.Path)
 	}
-}
-
-func trusted(remoteAddr string, nets []netip.Prefix) bool {
-	ap, err := netip.ParseAddrPort(remoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := ap.Addr().Unmap()
-	for _, n := range nets {
-		if n.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // pick chooses an untried target: the next available one (round robin) or the available

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -35,42 +36,57 @@ func TestRoundRobinDistribution(t *testing.T) {
 	}
 }
 
+// TestLeastConnPrefersIdle: with requests parked on one upstream and none in flight on
+// the other, least_conn sends every new request to the idle one. The state it asserts on
+// is made exact first: every parking request has either reached the slow upstream or
+// completed, and nothing is in flight on the fast one (a request still in flight there
+// would make a tie, which rotates).
 func TestLeastConnPrefersIdle(t *testing.T) {
 	m := newManager(t, Options{})
 	release := make(chan struct{})
+	var parked atomic.Int64
 	slow := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			<-release
-		}
+		parked.Add(1)
+		<-release
 		io.WriteString(w, "slow")
 	})
 	fast := newBackend(t, named("fast"))
 	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{slow.URL, fast.URL}, Balance: LeastConn})
 	fe := front(t, h)
+	slowUp, fastUp := h.targets[0].up, h.targets[1].up
 
 	// Park requests on the slow upstream (those that land on fast return at once).
 	var wg sync.WaitGroup
+	var done atomic.Int64
 	defer func() { close(release); wg.Wait() }()
-	for range 4 {
+	const parkers = 4
+	for range parkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := fe.Client().Get(fe.URL + "/slow")
+			defer done.Add(1)
+			res, err := fe.Client().Get(fe.URL + "/park")
 			if err == nil {
 				io.Copy(io.Discard, res.Body)
 				res.Body.Close()
 			}
 		}()
 	}
-	eventually(t, 5*time.Second, "slow upstream to hold a request", func() bool {
-		return h.targets[0].up.inflight.Load() >= 1
+	eventually(t, 10*time.Second, "every parking request parked or done, none in flight on fast", func() bool {
+		return parked.Load()+done.Load() == parkers && fastUp.inflight.Load() == 0 &&
+			slowUp.inflight.Load() == parked.Load()
 	})
-	parked := h.targets[0].up.inflight.Load()
-	client := &http.Client{Timeout: 5 * time.Second} // a request sent to slow would hang
+	if parked.Load() == 0 {
+		t.Fatal("no request reached the slow upstream") // ties rotate: cannot happen
+	}
+	client := &http.Client{Timeout: 10 * time.Second} // a request sent to slow would hang
 	for range 20 {
 		if _, body := get(t, client, fe.URL+"/"); body != "fast" {
-			t.Fatalf("least_conn sent a request to the busy upstream (%d in flight) instead of the idle one", parked)
+			t.Fatalf("least_conn sent a request to the busy upstream (%d in flight) instead of the idle one", slowUp.inflight.Load())
 		}
+		// The handler releases its count as it returns, which may be just after the
+		// client read the response: wait for it, so the next pick sees 0 on fast.
+		eventually(t, 10*time.Second, "the fast upstream's request to end", func() bool { return fastUp.inflight.Load() == 0 })
 	}
 }
 
@@ -81,16 +97,39 @@ func TestForwardedHeadersAndHost(t *testing.T) {
 		seen <- r.Header.Clone()
 		hosts <- r.Host
 	})
+	// Headers a client may send to pass for someone else; a trusted proxy's are kept.
+	spoofed := map[string]string{
+		"X-Forwarded-For":    "6.6.6.6",
+		"X-Forwarded-Host":   "evil.example",
+		"X-Forwarded-Proto":  "gopher",
+		"X-Forwarded-Port":   "8443",
+		"X-Forwarded-Prefix": "/admin",
+		"X-Forwarded-Ssl":    "on",
+		"Forwarded":          "for=6.6.6.6",
+		"X-Real-IP":          "6.6.6.6",
+		"True-Client-IP":     "6.6.6.6",
+		"X-Client-IP":        "6.6.6.6",
+	}
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	tests := []struct {
 		name    string
 		trusted []netip.Prefix
-		spoof   string
-		wantXFF string
+		spoof   bool
+		want    map[string]string // "" means absent
 	}{
-		{"no header", nil, "", "127.0.0.1"},
-		{"spoofed dropped", nil, "6.6.6.6", "127.0.0.1"},
-		{"trusted peer kept", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "6.6.6.6", "6.6.6.6, 127.0.0.1"},
-		{"untrusted peer", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "6.6.6.6", "127.0.0.1"},
+		{"no header", nil, false, map[string]string{
+			"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": "shop.example.com", "X-Forwarded-Proto": "http"}},
+		{"spoofed dropped", nil, true, map[string]string{
+			"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": "shop.example.com", "X-Forwarded-Proto": "http",
+			"X-Forwarded-Port": "", "X-Forwarded-Prefix": "", "X-Forwarded-Ssl": "", "Forwarded": "",
+			"X-Real-IP": "", "True-Client-IP": "", "X-Client-IP": ""}},
+		{"untrusted peer", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, true, map[string]string{
+			"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": "shop.example.com", "X-Real-IP": "", "X-Forwarded-Port": ""}},
+		{"trusted peer kept", loopback, true, map[string]string{
+			"X-Forwarded-For": "6.6.6.6, 127.0.0.1", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "gopher",
+			"X-Forwarded-Port": "8443", "X-Forwarded-Prefix": "/admin", "Forwarded": "for=6.6.6.6", "X-Real-IP": "6.6.6.6"}},
+		{"trusted peer without headers", loopback, false, map[string]string{
+			"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": "shop.example.com", "X-Forwarded-Proto": "http"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,11 +137,10 @@ func TestForwardedHeadersAndHost(t *testing.T) {
 			fe := front(t, mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}}))
 			req, _ := http.NewRequest("GET", fe.URL+"/x", nil)
 			req.Host = "shop.example.com"
-			if tt.spoof != "" {
-				req.Header.Set("X-Forwarded-For", tt.spoof)
-				req.Header.Set("X-Forwarded-Host", "evil.example")
-				req.Header.Set("X-Forwarded-Proto", "https")
-				req.Header.Set("Forwarded", "for=6.6.6.6")
+			if tt.spoof {
+				for k, v := range spoofed {
+					req.Header.Set(k, v)
+				}
 			}
 			res, err := fe.Client().Do(req)
 			if err != nil {
@@ -110,17 +148,10 @@ func TestForwardedHeadersAndHost(t *testing.T) {
 			}
 			res.Body.Close()
 			h, host := <-seen, <-hosts
-			if got := h.Get("X-Forwarded-For"); got != tt.wantXFF {
-				t.Errorf("X-Forwarded-For = %q; want %q", got, tt.wantXFF)
-			}
-			if got := h.Get("X-Forwarded-Host"); got != "shop.example.com" {
-				t.Errorf("X-Forwarded-Host = %q; want shop.example.com", got)
-			}
-			if got := h.Get("X-Forwarded-Proto"); got != "http" {
-				t.Errorf("X-Forwarded-Proto = %q; want http", got)
-			}
-			if got := h.Get("Forwarded"); got != "" {
-				t.Errorf("Forwarded = %q; want it dropped", got)
+			for k, want := range tt.want {
+				if got := h.Get(k); got != want {
+					t.Errorf("%s = %q; want %q", k, got, want)
+				}
 			}
 			if host != "shop.example.com" {
 				t.Errorf("upstream Host = %q; want the incoming shop.example.com", host)

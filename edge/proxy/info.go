@@ -16,9 +16,16 @@ type Info struct {
 	Attempts int
 	// Err is the error of the last attempt; nil when the upstream answered.
 	Err error
+	// Outcome is how the request ended when not normally: one of the Outcome constants
+	// (client_closed, client_error, body_timeout, upstream_error, upstream_aborted), or
+	// "" when the upstream's response was passed on whole. It is set even when
+	// ServeHTTP ends by re-raising http.ErrAbortHandler.
+	Outcome string
 
-	active *upstream // upstream whose in-flight count this request holds
-	tried  uint64    // bit i: target i tried
+	active  *upstream    // upstream whose in-flight count this request holds
+	tried   uint64       // bit i: target i tried
+	body    *trackedBody // the request body, nil without one
+	resBody upstreamBody // wraps the upstream's response body (a value: no allocation)
 }
 
 type infoKey struct{}

@@ -3,13 +3,20 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"sync/atomic"
 )
 
 // errNoUpstream means active health checks mark every upstream of the route down.
 var errNoUpstream = errors.New("proxy: no upstream up")
+
+// errBadStatus is an upstream response whose status is outside 100-599.
+var errBadStatus = errors.New("proxy: upstream answered an invalid status")
+
+// errUpstreamAborted is passed to Options.OnUpstreamError when an upstream's response body
+// failed mid-way.
+var errUpstreamAborted = errors.New("proxy: upstream response aborted mid-body")
 
 // roundTripper is a Handler seen as the ReverseProxy's transport: it picks the upstream,
 // retries on another when safe, and keeps the passive health state.
@@ -22,10 +29,11 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 		info = new(Info)
 	}
 	orig := *out.URL // the request's path and query, joined to each upstream's
-	var body *trackedBody
+	body := info.body
 	if out.Body != nil && out.Body != http.NoBody {
-		body = &trackedBody{rc: out.Body}
-		out.Body = body
+		// The transport closes the body of a failed attempt, and ReverseProxy's wrapper
+		// then refuses to be read: keep it open for the next attempt.
+		out.Body = keepOpen{out.Body}
 	}
 	req := out
 	var lastErr error
@@ -34,6 +42,7 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 		if i < 0 {
 			if lastErr == nil {
 				lastErr = errNoUpstream
+				info.Outcome = OutcomeUpstreamError
 			}
 			return nil, lastErr
 		}
@@ -53,17 +62,18 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 		t.up.inflight.Add(1)
 		res, err := t.up.transport.RoundTrip(req)
 		if err == nil {
-			info.active = t.up
-			info.Err = nil
-			t.up.succeeded()
-			return res, nil
+			return h.answered(t, info, res)
 		}
 		t.up.inflight.Add(-1)
 		info.Err = err
 		lastErr = err
-		if out.Context().Err() != nil {
-			return nil, err // the client went away: not the upstream's fault
+		if o := clientFault(out.Context(), body); o != "" {
+			// The client went away, sent a malformed body or stalled it: not the
+			// upstream's fault. Neither counted, ejected nor retried.
+			info.Outcome = o
+			return nil, err
 		}
+		info.Outcome = OutcomeUpstreamError
 		if f := h.m.opts.OnUpstreamError; f != nil {
 			f(t.url, err)
 		}
@@ -88,6 +98,32 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	}
 }
 
+// answered takes the response of target t: it holds t's in-flight count until the
+// handler ends, and refuses a status outside 100-599 (net/http cannot send it on) as the
+// upstream's error, without ejecting: the upstream is up, but broken.
+func (h *Handler) answered(t *target, info *Info, res *http.Response) (*http.Response, error) {
+	if res.StatusCode < 100 || res.StatusCode > 599 {
+		res.Body.Close()
+		t.up.inflight.Add(-1)
+		err := fmt.Errorf("%w: %d", errBadStatus, res.StatusCode)
+		info.Err, info.Outcome = err, OutcomeUpstreamError
+		if f := h.m.opts.OnUpstreamError; f != nil {
+			f(t.url, err)
+		}
+		return nil, err
+	}
+	info.active = t.up
+	info.Err = nil
+	t.up.succeeded()
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		// A 101's body is the upgraded connection: ReverseProxy needs its
+		// io.ReadWriteCloser, so it is left unwrapped.
+		info.resBody.ReadCloser = res.Body
+		res.Body = &info.resBody
+	}
+	return res, nil
+}
+
 func idempotent(method string) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
@@ -104,20 +140,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-// trackedBody remembers whether the request body was read, i.e. whether a failed attempt
-// consumed what a retry would need. Its Close does nothing, so that a failed attempt
-// (whose transport closes the body) leaves it for the next; ReverseProxy closes the body
-// it wrapped when ServeHTTP ends.
-type trackedBody struct {
-	rc   io.ReadCloser
-	read atomic.Bool // set by the transport's writer goroutine
-}
+// keepOpen is a request body whose Close does nothing; ReverseProxy closes the body it
+// wrapped when ServeHTTP ends.
+type keepOpen struct{ io.ReadCloser }
 
-func (b *trackedBody) Read(p []byte) (int, error) {
-	if !b.read.Load() {
-		b.read.Store(true)
-	}
-	return b.rc.Read(p)
-}
-
-func (b *trackedBody) Close() error { return nil }
+func (keepOpen) Close() error { return nil }
