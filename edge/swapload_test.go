@@ -57,7 +57,7 @@ func TestSwapUnderLoad(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
-		wrkOut, wrkErr = run(t, duration+20*time.Second, wrk, "-t", "2", "-c", "16", "-d", strconv.Itoa(int(duration.Seconds()))+"s",
+		wrkOut, wrkErr = run(t, duration+20*time.Second, wrk, "-t", "2", "-c", "16", "--timeout", "30s", "-d", strconv.Itoa(int(duration.Seconds()))+"s",
 			"https://localhost:"+p+"/")
 	}()
 
@@ -72,7 +72,7 @@ loop:
 		select {
 		case <-done:
 			break loop
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(5 * time.Millisecond):
 		}
 		gen++
 		t0 := time.Now()
