@@ -202,6 +202,7 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 	l.evict(seenSites, seenCerts)
 	evals.close()
 
+	atFileStart(ds)
 	sortDiags(ds)
 	if hasError(ds) {
 		return nil, Diagnostics(ds)
@@ -211,7 +212,7 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 		cfg.Sites = append(cfg.Sites, b.site)
 	}
 	if len(cfg.Sites) == 0 {
-		ds = append(ds, Diagnostic{File: SitesDir, Severity: SeverityWarning, Message: "declares no sites; nothing will be served"})
+		ds = append(ds, Diagnostic{File: SitesDir, Line: 1, Col: 1, Severity: SeverityWarning, Message: "declares no sites; nothing will be served"})
 	}
 	cfg.Warnings = Diagnostics(ds)
 	if len(ds) == 0 {
@@ -236,7 +237,7 @@ func fileDiag(err error) Diagnostic {
 	if fe, ok := err.(*fileError); ok {
 		return fe.diag()
 	}
-	return Diagnostic{Severity: SeverityError, Message: err.Error()}
+	return Diagnostic{Line: 1, Col: 1, Severity: SeverityError, Message: err.Error()}
 }
 
 // loadRepo reads and evaluates edge.cue (or reuses the cached result).
