@@ -2,7 +2,6 @@ package schema
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"strings"
 	"time"
@@ -18,33 +17,24 @@ type certFacts struct {
 }
 
 // parseCertChain parses a PEM certificate chain and checks it is one: only CERTIFICATE
-// blocks, leaf first, each certificate signed by the next.
+// blocks that all parse (see scanPEM), leaf first, each certificate signed by the next.
 func parseCertChain(b []byte) *certFacts {
 	cf := &certFacts{}
-	rest := b
-	for n := 1; ; n++ {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		switch {
-		case strings.Contains(blk.Type, "PRIVATE KEY"):
-			cf.problems = append(cf.problems, fmt.Sprintf("holds a private key (a %q block); private keys must never be committed: remove it, rotate the key and store it in Vault", blk.Type))
-			continue
-		case blk.Type != "CERTIFICATE":
-			cf.problems = append(cf.problems, fmt.Sprintf("holds a %q block; a certificate file holds only CERTIFICATE blocks", blk.Type))
-			continue
-		}
+	blocks, problems := scanPEM(b)
+	if len(problems) > 0 {
+		cf.problems = problems
+		return cf
+	}
+	for n, blk := range blocks {
 		var c *x509.Certificate
 		var err error
-		if len(cf.chain) == 0 {
-			c, err = x509.ParseCertificate(blk.Bytes)
+		if n == 0 {
+			c, err = x509.ParseCertificate(blk.der)
 		} else {
-			c, err = issuers.parse(blk.Bytes)
+			c, err = issuers.parse(blk.der)
 		}
 		if err != nil {
-			cf.problems = append(cf.problems, fmt.Sprintf("certificate #%d does not parse: %v", n, strings.TrimPrefix(err.Error(), "x509: ")))
+			cf.problems = append(cf.problems, fmt.Sprintf("certificate #%d (line %d) does not parse: %v", n+1, blk.line, strings.TrimPrefix(err.Error(), "x509: ")))
 			continue
 		}
 		cf.chain = append(cf.chain, c)

@@ -339,8 +339,8 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 					x.errorf(hkey, "set Strict-Transport-Security with headers.hsts, not headers.set")
 					continue
 				}
-				if strings.ContainsAny(val, "\r\n\x00") {
-					x.errorf(hkey, "header %s has a line break or NUL in its value; header values are one line", name)
+				if why := checkHeaderSet(name, val); why != "" {
+					x.errorf(hkey, "%s", why)
 					continue
 				}
 				if _, dup := d.Headers.Set[canon]; dup {
@@ -352,6 +352,10 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 		}
 		for i, name := range strList(hv, "remove") {
 			canon := http.CanonicalHeaderKey(name)
+			if why := checkHeaderRemove(name); why != "" {
+				x.errorf(fmt.Sprintf("%s.remove[%d]", key, i), "%s", why)
+				continue
+			}
 			if _, both := d.Headers.Set[canon]; both {
 				x.errorf(fmt.Sprintf("%s.remove[%d]", key, i), "header %s is both set and removed; keep one", name)
 				continue
