@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -54,6 +55,10 @@ func parseUpstream(raw string) (host string, err error) {
 		return "", fmt.Errorf("has an invalid IPv6 address %q", host)
 	}
 	n, err := normalizeHost(host)
+	var ae *addrLikeError
+	if errors.As(err, &ae) {
+		return "", fmt.Errorf("has host %q, which %v", host, err)
+	}
 	if err != nil || strings.HasPrefix(n, "*.") {
 		return "", fmt.Errorf("has host %q, which is not a valid host name or IP address", host)
 	}
@@ -91,7 +96,7 @@ func parseAllowEntry(s string) (allowEntry, error) {
 	if err != nil {
 		if !strings.Contains(s, ".") && s != "" {
 			// single-label names such as "localhost" are fine for upstreams
-			if h2, err2 := hostProfile.ToASCII(s); err2 == nil {
+			if h2, err2 := hostProfile.ToASCII(s); err2 == nil && !strings.ContainsAny(h2, ".:") && !endsInNumber(h2) {
 				return allowEntry{Host: strings.ToLower(h2)}, nil
 			}
 		}
