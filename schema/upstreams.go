@@ -34,12 +34,10 @@ func parseUpstream(raw string) (host string, err error) {
 	if host == "" {
 		return "", fmt.Errorf("has no host; want e.g. \"http://127.0.0.1:3001\"")
 	}
-	if p := u.Port(); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("has port %q; want a number from 1 to 65535", p)
-		}
-	} else if strings.HasSuffix(u.Host, ":") {
+	if !validPort(u) {
+		return "", fmt.Errorf("has port %q; want a number from 1 to 65535", u.Port())
+	}
+	if u.Port() == "" && strings.HasSuffix(u.Host, ":") {
 		return "", fmt.Errorf("has an empty port; write the port number or leave out the colon")
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
@@ -63,6 +61,17 @@ func parseUpstream(raw string) (host string, err error) {
 		return "", fmt.Errorf("has host %q, which is not a valid host name or IP address", host)
 	}
 	return n, nil
+}
+
+// validPort reports whether u has no port or a port from 1 to 65535 (strconv refuses
+// overflowing digits, so no port wraps around to a valid one).
+func validPort(u *url.URL) bool {
+	p := u.Port()
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func cleanURLErr(err error) string {
