@@ -119,6 +119,7 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 	// The repo-level file.
 	repo, rds := l.loadRepo(r, evals)
 	ds = append(ds, rds...)
+	ds = append(ds, strayRoot(r)...)
 
 	// The site files.
 	ents, err := r.readDir(SitesDir)
@@ -143,6 +144,9 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 			if e.IsDir() && !strings.HasPrefix(n, ".") {
 				ds = append(ds, Diagnostic{File: file, Severity: SeverityWarning,
 					Message: file + " is a directory; site files must be directly in sites/, so it is ignored"})
+			}
+			if d, ok := straySiteEntry(file, e); ok {
+				ds = append(ds, d)
 			}
 			continue
 		}
