@@ -294,6 +294,8 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 					if _, err2 := parseUpstream("http://" + u.Host); err2 != nil {
 						x.errorf(key+".to", "redirect target %q has host %q, which %v", to, u.Hostname(), err)
 					}
+				} else if !isASCII(to) {
+					x.errorf(key+".to", "redirect target %q is not ASCII; a Location header carries a URI: write it %q", to, asciiURL(u))
 				}
 			}
 			for j, h := range strList(rv, "hosts") {

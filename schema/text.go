@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -91,3 +92,40 @@ func (x *extractor) integer(v cue.Value, field, key string, lo, hi int64) (int, 
 
 // maxKeyVersion is the largest KV version a key reference may pin (Vault's are 32-bit).
 const maxKeyVersion = math.MaxInt32
+
+// asciiURL returns the ASCII form of u to suggest: the host in IDNA ASCII and the bytes of
+// the path and query that are not ASCII percent-encoded. The host must be valid
+// (normalizeHost).
+func asciiURL(u *url.URL) string {
+	host, _ := normalizeHost(u.Hostname())
+	if p := u.Port(); p != "" {
+		host += ":" + p
+	}
+	a := u.Scheme + "://" + host + pctNonASCII(u.EscapedPath())
+	if u.RawQuery != "" {
+		a += "?" + pctNonASCII(u.RawQuery)
+	}
+	return a
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// pctNonASCII percent-encodes the bytes of s that are not ASCII.
+func pctNonASCII(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

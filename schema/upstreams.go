@@ -34,6 +34,11 @@ func parseUpstream(raw string) (host string, err error) {
 	if host == "" {
 		return "", fmt.Errorf("has no host; want e.g. \"http://127.0.0.1:3001\"")
 	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return "", fmt.Errorf("has a \".\" or \"..\" segment in its path; write the base path the app serves, e.g. \"http://127.0.0.1:3001/v1\"")
+		}
+	}
 	if !validPort(u) {
 		return "", fmt.Errorf("has port %q; want a number from 1 to 65535", u.Port())
 	}
