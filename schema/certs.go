@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"strings"
@@ -15,6 +16,10 @@ type certFacts struct {
 	earliest *x509.Certificate // the certificate of chain that expires first
 	which    string            // earliest described for messages
 }
+
+// maxRSABits is the largest RSA key a certificate file may hold, as Go's TLS clients
+// accept.
+const maxRSABits = 8192
 
 // parseCertChain parses a PEM certificate chain and checks it is one: only CERTIFICATE
 // blocks that all parse (see scanPEM), leaf first, each certificate signed by the next.
@@ -34,7 +39,16 @@ func parseCertChain(b []byte) *certFacts {
 			c, err = issuers.parse(blk.der)
 		}
 		if err != nil {
-			cf.problems = append(cf.problems, fmt.Sprintf("certificate #%d (line %d) does not parse: %v", n+1, blk.line, strings.TrimPrefix(err.Error(), "x509: ")))
+			p := fmt.Sprintf("certificate #%d (line %d) does not parse: %v", n+1, blk.line, strings.TrimPrefix(err.Error(), "x509: "))
+			if isPrivateKeyDER(blk.der) {
+				p = keyProblem(blk.line) // a key labelled CERTIFICATE
+			}
+			cf.problems = append(cf.problems, p)
+			continue
+		}
+		if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() > maxRSABits {
+			// checking a signature with a huge key costs minutes of CPU
+			cf.problems = append(cf.problems, fmt.Sprintf("certificate #%d (line %d) has a %d-bit RSA key; at most %d bits (TLS clients refuse larger keys)", n+1, blk.line, k.N.BitLen(), maxRSABits))
 			continue
 		}
 		cf.chain = append(cf.chain, c)

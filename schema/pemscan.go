@@ -2,7 +2,8 @@ package schema
 
 import (
 	"bytes"
-	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
@@ -33,11 +34,23 @@ var keyMarkers = []string{"PRIVATEKEY", "PUTTYUSERKEYFILE"}
 // CERTIFICATE blocks, or the problems found (each a sentence fragment about the file).
 func scanPEM(b []byte) ([]pemCert, []string) {
 	lines := bytes.Split(b, []byte("\n"))
+	offs := make([]int, len(lines)+1) // offs[i] is where line i starts in b
+	crlf := false
 	for i, l := range lines {
-		lines[i] = bytes.TrimSuffix(l, []byte("\r")) // CRLF files are fine
+		offs[i+1] = offs[i] + len(l) + 1
+		if t := bytes.TrimSuffix(l, []byte("\r")); len(t) != len(l) {
+			lines[i], crlf = t, true // CRLF files are fine
+		}
 		if hasKeyMarker(l) {
 			return nil, []string{keyProblem(i + 1)}
 		}
+	}
+	// block returns the text of lines [from, to]: b itself unless a "\r" was trimmed.
+	block := func(from, to int) []byte {
+		if crlf {
+			return bytes.Join(lines[from:to+1], []byte("\n"))
+		}
+		return b[offs[from] : offs[to+1]-1]
 	}
 	var certs []pemCert
 	var problems []string
@@ -71,7 +84,7 @@ func scanPEM(b []byte) ([]pemCert, []string) {
 			problems = append(problems, fmt.Sprintf("has a PEM block at line %d without an -----END line", start+1))
 			break
 		}
-		c, p := decodeBlock(lines[start:i+1], start+1)
+		c, p := decodeBlock(block(start, i), start+1)
 		if p != "" {
 			problems = append(problems, p)
 			continue
@@ -82,21 +95,28 @@ func scanPEM(b []byte) ([]pemCert, []string) {
 	return certs, problems
 }
 
-// decodeBlock decodes the lines of one PEM block, which starts on line.
-func decodeBlock(lines [][]byte, line int) (pemCert, string) {
-	blk, rest := pem.Decode(bytes.Join(lines, []byte("\n")))
+// knownPEMTypes are the labels of public PEM blocks that messages may name.
+var knownPEMTypes = map[string]bool{
+	"PUBLIC KEY": true, "RSA PUBLIC KEY": true, "X509 CRL": true, "CERTIFICATE REQUEST": true,
+	"NEW CERTIFICATE REQUEST": true, "TRUSTED CERTIFICATE": true, "PKCS7": true, "CMS": true,
+	"DH PARAMETERS": true, "EC PARAMETERS": true, "ATTRIBUTE CERTIFICATE": true,
+}
+
+// decodeBlock decodes the text of one PEM block, which starts on line.
+func decodeBlock(text []byte, line int) (pemCert, string) {
+	blk, rest := pem.Decode(text)
 	if blk == nil || len(bytes.TrimSpace(rest)) != 0 {
 		return pemCert{}, fmt.Sprintf("has a PEM block at line %d that does not parse (damaged base64, an indented or changed line?); re-export the certificate", line)
 	}
-	if isPrivateKeyDER(blk.Bytes) {
-		return pemCert{}, keyProblem(line)
-	}
 	if blk.Type != "CERTIFICATE" {
-		t := blk.Type
-		if len(t) > 40 {
-			t = t[:40] + "..."
+		if isPrivateKeyDER(blk.Bytes) {
+			return pemCert{}, keyProblem(line)
 		}
-		return pemCert{}, fmt.Sprintf("holds a %q block (line %d); a certificate file holds only CERTIFICATE blocks", t, line)
+		what := "a block of another type" // its label is not quoted: it could be anything
+		if knownPEMTypes[blk.Type] {
+			what = fmt.Sprintf("a %q block", blk.Type)
+		}
+		return pemCert{}, fmt.Sprintf("holds %s (line %d); a certificate file holds only CERTIFICATE blocks", what, line)
 	}
 	return pemCert{line: line, der: blk.Bytes}, ""
 }
@@ -136,38 +156,85 @@ func isBase64Line(t []byte) bool {
 	return true
 }
 
-// isPrivateKeyDER reports whether der is a private key: PKCS#8, PKCS#1 RSA, SEC 1 EC or an
-// OpenSSH key.
+// isPrivateKeyDER reports whether der has the shape of a private key: PKCS#8 (plain or
+// encrypted), PKCS#1 RSA, SEC 1 EC or an OpenSSH key. It reads the ASN.1 structure only,
+// in time linear in len(der): x509's key parsers do arithmetic on the numbers they read
+// (checking an RSA key with a megabit modulus takes minutes), which a crafted file must
+// not be able to trigger.
 func isPrivateKeyDER(der []byte) bool {
 	if bytes.HasPrefix(der, []byte("openssh-key-v1\x00")) {
 		return true
 	}
-	if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+	var p8 struct {
+		Version    int
+		Algo       pkix.AlgorithmIdentifier
+		PrivateKey []byte
+		Attributes asn1.RawValue `asn1:"optional,tag:0"`
+		PublicKey  asn1.RawValue `asn1:"optional,tag:1"`
+	}
+	if rest, err := asn1.Unmarshal(der, &p8); err == nil && len(rest) == 0 && (p8.Version == 0 || p8.Version == 1) {
 		return true
 	}
-	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+	var enc struct {
+		Algo pkix.AlgorithmIdentifier
+		Data []byte
+	}
+	if rest, err := asn1.Unmarshal(der, &enc); err == nil && len(rest) == 0 && isPBE(enc.Algo.Algorithm) {
 		return true
 	}
-	_, err := x509.ParseECPrivateKey(der)
-	return err == nil
+	var p1 struct {
+		Version                     int
+		N, E, D, P, Q, Dp, Dq, Qinv asn1.RawValue
+		Additional                  asn1.RawValue `asn1:"optional"`
+	}
+	if rest, err := asn1.Unmarshal(der, &p1); err == nil && len(rest) == 0 && p1.Version <= 1 && p1.N.Tag == asn1.TagInteger {
+		return true
+	}
+	var ec struct {
+		Version    int
+		PrivateKey []byte
+		Curve      asn1.RawValue `asn1:"optional,explicit,tag:0"`
+		PublicKey  asn1.RawValue `asn1:"optional,explicit,tag:1"`
+	}
+	rest, err := asn1.Unmarshal(der, &ec)
+	return err == nil && len(rest) == 0 && ec.Version == 1
+}
+
+// isPBE reports whether oid is a password-based encryption scheme of PKCS#5 or PKCS#12,
+// which encrypted PKCS#8 keys use.
+func isPBE(oid asn1.ObjectIdentifier) bool {
+	pkcs5 := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5}
+	pkcs12 := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1}
+	return hasOIDPrefix(oid, pkcs5) || hasOIDPrefix(oid, pkcs12)
+}
+
+func hasOIDPrefix(oid, prefix asn1.ObjectIdentifier) bool {
+	return len(oid) > len(prefix) && oid[:len(prefix)].Equal(prefix)
 }
 
 // hasKeyMarker reports whether line holds one of keyMarkers, comparing letters only and
-// ignoring case ("Private-Key:", "private key", "PRIVATE  KEY").
+// ignoring case ("Private-Key:", "private key", "PRIVATE  KEY"). It allocates nothing; the
+// simple restart on a mismatch is exact because no marker repeats its first letter.
 func hasKeyMarker(line []byte) bool {
-	var buf [128]byte
-	letters := buf[:0]
-	for _, c := range line {
-		switch {
-		case c >= 'a' && c <= 'z':
-			letters = append(letters, c-('a'-'A'))
-		case c >= 'A' && c <= 'Z':
-			letters = append(letters, c)
-		}
-	}
 	for _, m := range keyMarkers {
-		if bytes.Contains(letters, []byte(m)) {
-			return true
+		k := 0
+		for _, c := range line {
+			switch {
+			case c >= 'a' && c <= 'z':
+				c -= 'a' - 'A'
+			case c < 'A' || c > 'Z':
+				continue
+			}
+			switch {
+			case c == m[k]:
+				if k++; k == len(m) {
+					return true
+				}
+			case c == m[0]:
+				k = 1
+			default:
+				k = 0
+			}
 		}
 	}
 	return false
