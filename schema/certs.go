@@ -1,8 +1,8 @@
 package schema
 
 import (
+	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"strings"
 	"time"
@@ -17,34 +17,38 @@ type certFacts struct {
 	which    string            // earliest described for messages
 }
 
+// maxRSABits is the largest RSA key a certificate file may hold, as Go's TLS clients
+// accept.
+const maxRSABits = 8192
+
 // parseCertChain parses a PEM certificate chain and checks it is one: only CERTIFICATE
-// blocks, leaf first, each certificate signed by the next.
+// blocks that all parse (see scanPEM), leaf first, each certificate signed by the next.
 func parseCertChain(b []byte) *certFacts {
 	cf := &certFacts{}
-	rest := b
-	for n := 1; ; n++ {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		switch {
-		case strings.Contains(blk.Type, "PRIVATE KEY"):
-			cf.problems = append(cf.problems, fmt.Sprintf("holds a private key (a %q block); private keys must never be committed: remove it, rotate the key and store it in Vault", blk.Type))
-			continue
-		case blk.Type != "CERTIFICATE":
-			cf.problems = append(cf.problems, fmt.Sprintf("holds a %q block; a certificate file holds only CERTIFICATE blocks", blk.Type))
-			continue
-		}
+	blocks, problems := scanPEM(b)
+	if len(problems) > 0 {
+		cf.problems = problems
+		return cf
+	}
+	for n, blk := range blocks {
 		var c *x509.Certificate
 		var err error
-		if len(cf.chain) == 0 {
-			c, err = x509.ParseCertificate(blk.Bytes)
+		if n == 0 {
+			c, err = x509.ParseCertificate(blk.der)
 		} else {
-			c, err = issuers.parse(blk.Bytes)
+			c, err = issuers.parse(blk.der)
 		}
 		if err != nil {
-			cf.problems = append(cf.problems, fmt.Sprintf("certificate #%d does not parse: %v", n, strings.TrimPrefix(err.Error(), "x509: ")))
+			p := fmt.Sprintf("certificate #%d (line %d) does not parse: %v", n+1, blk.line, strings.TrimPrefix(err.Error(), "x509: "))
+			if isPrivateKeyDER(blk.der) {
+				p = keyProblem(blk.line) // a key labelled CERTIFICATE
+			}
+			cf.problems = append(cf.problems, p)
+			continue
+		}
+		if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() > maxRSABits {
+			// checking a signature with a huge key costs minutes of CPU
+			cf.problems = append(cf.problems, fmt.Sprintf("certificate #%d (line %d) has a %d-bit RSA key; at most %d bits (TLS clients refuse larger keys)", n+1, blk.line, k.N.BitLen(), maxRSABits))
 			continue
 		}
 		cf.chain = append(cf.chain, c)

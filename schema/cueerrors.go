@@ -300,7 +300,7 @@ var expectations = map[string]string{
 	"sites.*.key.mount":                           `the KV v2 mount, e.g. "secret"`,
 	"sites.*.key.path":                            `the secret's path below the mount, e.g. "edge/example" (no leading "/" or "..")`,
 	"sites.*.key.field":                           `the secret's field holding the PEM key, e.g. "key"`,
-	"sites.*.key.version":                         "a KV v2 version number, 1 or more (leave it out for the latest)",
+	"sites.*.key.version":                         "a KV v2 version number from 1 to 2147483647 (leave it out for the latest)",
 	"sites.*.routes":                              `a struct of path prefix to route, e.g. routes: "/": upstreams: ["http://127.0.0.1:3001"]`,
 	"sites.*.routes.*":                            `a route such as {upstreams: ["http://127.0.0.1:3001"]}`,
 	"sites.*.routes.*.upstreams":                  `a non-empty list of URLs, e.g. ["http://127.0.0.1:3001"]`,

@@ -62,15 +62,6 @@ func boolean(v cue.Value, field string) (bool, bool) {
 	return b, err == nil
 }
 
-func integer(v cue.Value, field string) (int, bool) {
-	f := lookup(v, field)
-	if !f.Exists() {
-		return 0, false
-	}
-	n, err := f.Int64()
-	return int(n), err == nil
-}
-
 func strList(v cue.Value, field string) []string {
 	f := lookup(v, field)
 	if !f.Exists() {
@@ -186,7 +177,9 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 	// certificate file
 	if c, ok := str(v, "cert"); ok {
 		clean := path.Clean(c)
-		if !fs.ValidPath(clean) || clean == "." {
+		if !x.plain(base+".cert", "cert", c) {
+			clean = "."
+		} else if !fs.ValidPath(clean) || clean == "." {
 			x.errorf(base+".cert", "cert %q is not a file path inside the repo; want e.g. \"certs/example.pem\"", c)
 		}
 		d.Cert = strPos{clean, x.pos(base + ".cert")}
@@ -197,18 +190,8 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 	d.Key.Mount, _ = str(k, "mount")
 	d.Key.Path, _ = str(k, "path")
 	d.Key.Field, _ = str(k, "field")
-	d.Key.Version, _ = integer(k, "version")
-	for _, part := range []struct{ field, val string }{{"mount", d.Key.Mount}, {"path", d.Key.Path}} {
-		for _, seg := range strings.Split(part.val, "/") {
-			if seg == "" || seg == "." || seg == ".." {
-				x.errorf(base+".key."+part.field, "key %s %q has an empty, \".\" or \"..\" segment; want e.g. \"edge/example\"", part.field, part.val)
-				break
-			}
-		}
-	}
-	if d.Key.Field == "" || d.Key.Field == "." || d.Key.Field == ".." {
-		x.errorf(base+".key.field", "key field %q is not a field name; want e.g. \"key\"", d.Key.Field)
-	}
+	d.Key.Version, _ = x.integer(k, "version", base+".key.version", 1, maxKeyVersion)
+	x.checkKeyRef(base, d.Key)
 
 	// routes
 	routePaths := map[string]string{} // normalised -> as written
@@ -231,6 +214,9 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 			ups := map[string]int{}
 			for i, u := range strList(rv, "upstreams") {
 				ukey := fmt.Sprintf("%s.upstreams[%d]", key, i)
+				if !x.plain(ukey, "upstream", u) {
+					continue
+				}
 				if _, err := parseUpstream(u); err != nil {
 					x.errorf(ukey, "upstream %q %v", u, err)
 					continue
@@ -244,19 +230,22 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 			}
 			r.Balance, _ = str(rv, "balance")
 			r.Strip, _ = boolean(rv, "strip_prefix")
-			r.Retries, _ = integer(rv, "retries")
+			r.Retries, _ = x.integer(rv, "retries", key+".retries", 0, 10)
 			r.Timeouts = x.timeouts(rv, key)
 			if hc := lookup(rv, "health_check"); hc.Exists() {
 				hkey := key + ".health_check"
 				h := &HealthCheck{}
 				h.Path, _ = str(hc, "path")
+				if x.plain(hkey+".path", "health_check path", h.Path) && strings.ContainsAny(h.Path, " #") {
+					x.errorf(hkey+".path", "health_check path %q contains white space or \"#\"; percent-encode it", h.Path)
+				}
 				if p := x.duration(hc, "interval", hkey+".interval"); p != nil {
 					h.Interval = *p
 				}
 				if p := x.duration(hc, "timeout", hkey+".timeout"); p != nil {
 					h.Timeout = *p
 				}
-				h.ExpectStatus, _ = integer(hc, "expect_status")
+				h.ExpectStatus, _ = x.integer(hc, "expect_status", hkey+".expect_status", 100, 599)
 				if h.Interval != 0 && h.Interval < time.Second {
 					x.errorf(hkey+".interval", "health_check interval %v is too short; want 1s or more", h.Interval)
 				}
@@ -281,7 +270,7 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 			to, _ := str(rv, "to")
 			r.To = strPos{to, x.pos(key + ".to")}
 			r.Path, _ = str(rv, "path")
-			r.Status, _ = integer(rv, "status")
+			r.Status, _ = x.integer(rv, "status", key+".status", 300, 399)
 			r.KeepPath, _ = boolean(rv, "keep_path")
 			if n, err := normalizePrefix(r.Path); err != nil {
 				x.errorf(key+".path", "redirect path %q %v", r.Path, err)
@@ -290,12 +279,15 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 			}
 			u, err := url.Parse(to)
 			switch {
+			case !x.plain(key+".to", "redirect target", to):
 			case err != nil:
 				x.errorf(key+".to", "redirect target %q is not a URL (%s); want e.g. \"https://example.com\"", to, cleanURLErr(err))
 			case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 				x.errorf(key+".to", "redirect target %q needs a scheme and host, e.g. \"https://example.com\"", to)
 			case u.User != nil:
 				x.errorf(key+".to", "redirect target %q carries a user name or password; remove it", to)
+			case !validPort(u):
+				x.errorf(key+".to", "redirect target %q has port %q; want a number from 1 to 65535, or none", to, u.Port())
 			case u.Fragment != "" || (r.KeepPath && (u.RawQuery != "" || u.ForceQuery)):
 				x.errorf(key+".to", "redirect target %q has a query or fragment; with keep_path the request's path and query are appended, so give only scheme, host and path", to)
 			default:
@@ -303,6 +295,8 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 					if _, err2 := parseUpstream("http://" + u.Host); err2 != nil {
 						x.errorf(key+".to", "redirect target %q has host %q, which %v", to, u.Hostname(), err)
 					}
+				} else if !isASCII(to) {
+					x.errorf(key+".to", "redirect target %q is not ASCII; a Location header carries a URI: write it %q", to, asciiURL(u))
 				}
 			}
 			for j, h := range strList(rv, "hosts") {
@@ -340,8 +334,8 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 					x.errorf(hkey, "set Strict-Transport-Security with headers.hsts, not headers.set")
 					continue
 				}
-				if strings.ContainsAny(val, "\r\n\x00") {
-					x.errorf(hkey, "header %s has a line break or NUL in its value; header values are one line", name)
+				if why := checkHeaderSet(name, val); why != "" {
+					x.errorf(hkey, "%s", why)
 					continue
 				}
 				if _, dup := d.Headers.Set[canon]; dup {
@@ -353,6 +347,10 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 		}
 		for i, name := range strList(hv, "remove") {
 			canon := http.CanonicalHeaderKey(name)
+			if why := checkHeaderRemove(name); why != "" {
+				x.errorf(fmt.Sprintf("%s.remove[%d]", key, i), "%s", why)
+				continue
+			}
 			if _, both := d.Headers.Set[canon]; both {
 				x.errorf(fmt.Sprintf("%s.remove[%d]", key, i), "header %s is both set and removed; keep one", name)
 				continue
@@ -389,6 +387,9 @@ func normalizePrefix(p string) (string, error) {
 		return "", fmt.Errorf("contains \"?\" or \"#\"; a path prefix has no query or fragment")
 	case strings.ContainsAny(p, " \t\r\n\x00"):
 		return "", fmt.Errorf("contains white space; percent-encode it (%%20)")
+	}
+	if r, bad := badRune(p); bad {
+		return "", fmt.Errorf("holds the control or invisible character %U; remove it", r)
 	}
 	if p != "/" {
 		p = strings.TrimSuffix(p, "/")

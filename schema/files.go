@@ -38,7 +38,7 @@ func (e *fileError) Error() string { return e.file + ": " + e.msg }
 func (e *fileError) Unwrap() error { return e.err }
 
 func (e *fileError) diag() Diagnostic {
-	return Diagnostic{File: e.file, Severity: SeverityError, Message: e.file + " " + e.msg}
+	return Diagnostic{File: e.file, Line: 1, Col: 1, Severity: SeverityError, Message: e.file + " " + e.msg}
 }
 
 // errNotExist reports a missing file (a *fileError wraps it in messages).
@@ -110,7 +110,7 @@ func (r *repoReader) stat(name string) (*fileRef, error) {
 		return nil, &fileError{file: name, msg: "is a directory, but a file is expected here"}
 	}
 	if !info.Mode().IsRegular() {
-		return nil, &fileError{file: name, msg: fmt.Sprintf("is not a regular file (%v)", info.Mode().Type())}
+		return nil, &fileError{file: name, msg: fmt.Sprintf("is not a regular file but %s; commit the file itself", describeType(info.Mode()))}
 	}
 	if info.Size() > r.maxSize {
 		return nil, &fileError{file: name, msg: fmt.Sprintf("is %d bytes, larger than the limit of %d bytes; a site declaration or certificate is never this large", info.Size(), r.maxSize)}
@@ -207,4 +207,20 @@ func checkText(b []byte) (line, col int, msg string, ok bool) {
 		col++
 	}
 	return 0, 0, "", true
+}
+
+// describeType names a file type that is not a regular file, for messages.
+func describeType(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	case t&fs.ModeIrregular != 0:
+		return "of an unknown type"
+	default:
+		return fmt.Sprintf("of type %v", t)
+	}
 }

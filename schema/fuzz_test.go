@@ -60,17 +60,24 @@ func FuzzLoad(f *testing.F) {
 			if cfg == nil {
 				t.Fatal("nil config and nil error")
 			}
+			checkDiags(t, cfg.Warnings)
 		case schema.Diagnostics:
 			if cfg != nil || len(e) == 0 {
 				t.Fatalf("invalid repo: config %v, %d diagnostics", cfg != nil, len(e))
 			}
-			for _, d := range e {
-				if d.Message == "" || d.File == "" {
-					t.Fatalf("diagnostic without file or message: %+v", d)
-				}
-			}
+			checkDiags(t, e)
 		default:
 			t.Fatalf("error is %T, not Diagnostics: %v", err, err)
 		}
 	})
+}
+
+// checkDiags fails on a diagnostic without a file, a message or a position.
+func checkDiags(t *testing.T, ds schema.Diagnostics) {
+	t.Helper()
+	for _, d := range ds {
+		if d.Message == "" || d.File == "" || d.Line < 1 || d.Col < 1 {
+			t.Fatalf("diagnostic without file, message or position: %+v", d)
+		}
+	}
 }

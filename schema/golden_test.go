@@ -84,6 +84,9 @@ func copyDir(t *testing.T, src, dst string) {
 //	symlink LINK TARGET   make a symbolic link
 //	big FILE BYTES        write a file of that size
 //	remove FILE           remove a file (e.g. the shared certs)
+//	fifo FILE             make a named pipe
+//	rename FILE NAME      rename a file; NAME is Go-quoted ("sites/a\nb.cue"), so it may
+//	                      hold any character
 func materialize(t *testing.T, caseDir string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -112,6 +115,18 @@ func materialize(t *testing.T, caseDir string) string {
 			write(t, filepath.Join(dir, f[1]), append([]byte("package edge\n"), b[:n]...))
 		case len(f) == 2 && f[0] == "remove":
 			if err := os.RemoveAll(filepath.Join(dir, f[1])); err != nil {
+				t.Fatal(err)
+			}
+		case len(f) == 2 && f[0] == "fifo":
+			if err := mkfifo(filepath.Join(dir, f[1])); err != nil {
+				t.Skipf("no named pipes here: %v", err)
+			}
+		case len(f) == 3 && f[0] == "rename":
+			to, err := strconv.Unquote(f[2])
+			if err != nil {
+				t.Fatalf("setup.txt: %q: %v", line, err)
+			}
+			if err := os.Rename(filepath.Join(dir, f[1]), filepath.Join(dir, to)); err != nil {
 				t.Fatal(err)
 			}
 		default:

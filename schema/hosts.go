@@ -53,6 +53,17 @@ func normalizeHost(raw string) (string, error) {
 		return "", fmt.Errorf("is not a valid DNS name (%s)", msg)
 	}
 	a = strings.ToLower(a)
+	// Check again after normalisation: full-width digits and dots ("１２７．０．０．１") map
+	// to an address, and other characters to "*", ":" or "/".
+	if _, err := netip.ParseAddr(a); err == nil {
+		return "", &addrLikeError{fmt.Sprintf("is the IP address %s once normalised; where a name is needed declare a DNS name, where an address is allowed write it in ASCII digits", a)}
+	}
+	if strings.ContainsAny(a, "*_ :/@[]") {
+		return "", fmt.Errorf("is %q once normalised, which is not a host name (only letters, digits, hyphens and dots)", a)
+	}
+	if endsInNumber(a) {
+		return "", &addrLikeError{"ends in a numeric label, so browsers read it as an IPv4 address, not a name"}
+	}
 	if wild && !strings.Contains(a, ".") {
 		return "", fmt.Errorf("is a wildcard for a whole top-level domain; a wildcard needs at least two labels after \"*.\", e.g. \"*.example.com\"")
 	}
@@ -60,6 +71,25 @@ func normalizeHost(raw string) (string, error) {
 		return "*." + a, nil
 	}
 	return a, nil
+}
+
+// addrLikeError is a host that is (or that clients read as) an IP address once normalised.
+type addrLikeError struct{ msg string }
+
+func (e *addrLikeError) Error() string { return e.msg }
+
+// endsInNumber reports whether the last label of host is a number (decimal, or hex with
+// 0x) as the WHATWG URL standard defines it: browsers then parse the whole host as an IPv4
+// address ("1.2.3" is 1.2.0.3, "example.0x10" is refused).
+func endsInNumber(host string) bool {
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if last == "" {
+		return false
+	}
+	if strings.HasPrefix(last, "0x") {
+		return strings.Trim(last[2:], "0123456789abcdef") == ""
+	}
+	return strings.Trim(last, "0123456789") == ""
 }
 
 // wildcardParent returns "*.rest" for "label.rest", or "" when host has no parent that a

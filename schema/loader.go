@@ -119,6 +119,7 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 	// The repo-level file.
 	repo, rds := l.loadRepo(r, evals)
 	ds = append(ds, rds...)
+	ds = append(ds, strayRoot(r)...)
 
 	// The site files.
 	ents, err := r.readDir(SitesDir)
@@ -143,6 +144,9 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 			if e.IsDir() && !strings.HasPrefix(n, ".") {
 				ds = append(ds, Diagnostic{File: file, Severity: SeverityWarning,
 					Message: file + " is a directory; site files must be directly in sites/, so it is ignored"})
+			}
+			if d, ok := straySiteEntry(file, e); ok {
+				ds = append(ds, d)
 			}
 			continue
 		}
@@ -202,6 +206,7 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 	l.evict(seenSites, seenCerts)
 	evals.close()
 
+	atFileStart(ds)
 	sortDiags(ds)
 	if hasError(ds) {
 		return nil, Diagnostics(ds)
@@ -211,7 +216,7 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 		cfg.Sites = append(cfg.Sites, b.site)
 	}
 	if len(cfg.Sites) == 0 {
-		ds = append(ds, Diagnostic{File: SitesDir, Severity: SeverityWarning, Message: "declares no sites; nothing will be served"})
+		ds = append(ds, Diagnostic{File: SitesDir, Line: 1, Col: 1, Severity: SeverityWarning, Message: "declares no sites; nothing will be served"})
 	}
 	cfg.Warnings = Diagnostics(ds)
 	if len(ds) == 0 {
@@ -236,7 +241,7 @@ func fileDiag(err error) Diagnostic {
 	if fe, ok := err.(*fileError); ok {
 		return fe.diag()
 	}
-	return Diagnostic{Severity: SeverityError, Message: err.Error()}
+	return Diagnostic{Line: 1, Col: 1, Severity: SeverityError, Message: err.Error()}
 }
 
 // loadRepo reads and evaluates edge.cue (or reuses the cached result).

@@ -108,6 +108,7 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 		ds = append(ds, Diagnostic{File: file, Line: p.Line(), Col: p.Column(), Severity: SeverityError, Message: fmt.Sprintf(format, args...)})
 	}
 	var namePos pos
+	sitesPos := pos{1, 1} // where "declares no site" points: the `sites` label, else 1:1
 	sawPkg := false
 	for _, d := range f.Decls {
 		switch d := d.(type) {
@@ -131,6 +132,7 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 				add(d.Pos(), "a site file may only declare `sites: %s: {...}`; found %s (defaults and policy belong in edge.cue at the repo root)", CUELabel(name), describeLabel(d.Label))
 				continue
 			}
+			sitesPos = pos{d.Pos().Line(), d.Pos().Column()}
 			if d.Constraint != token.ILLEGAL {
 				add(d.Pos(), "write `sites:`, without `?` or `!`")
 			}
@@ -163,12 +165,13 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 			}
 		}
 	}
+	ds = append(ds, checkAttributes(file, f)...)
 	if !sawPkg {
 		ds = append([]Diagnostic{{File: file, Line: 1, Col: 1, Severity: SeverityError,
 			Message: "the file has no package clause; start it with `package edge`"}}, ds...)
 	}
 	if kind == siteFile && len(ds) == 0 && namePos.Line == 0 {
-		ds = append(ds, Diagnostic{File: file, Severity: SeverityError,
+		ds = append(ds, Diagnostic{File: file, Line: sitesPos.Line, Col: sitesPos.Col, Severity: SeverityError,
 			Message: fmt.Sprintf("declares no site; write `sites: %s: {...}` (the file's name)", CUELabel(name))})
 	}
 	return namePos, ds
@@ -231,4 +234,24 @@ func CUELabel(name string) string {
 		}
 	}
 	return name
+}
+
+// checkAttributes refuses the attributes that make CUE read other files (@extern(embed) on
+// the file, @embed on a field): a config file declares its values itself, and a file read
+// that way escapes the repo reader's checks (links, size, type).
+func checkAttributes(file string, f *ast.File) []Diagnostic {
+	var ds []Diagnostic
+	ast.Walk(f, func(n ast.Node) bool {
+		a, ok := n.(*ast.Attribute)
+		if !ok {
+			return true
+		}
+		if k, _ := a.Split(); k == "extern" || k == "embed" {
+			p := a.Pos()
+			ds = append(ds, Diagnostic{File: file, Line: p.Line(), Col: p.Column(), Severity: SeverityError,
+				Message: fmt.Sprintf("the attribute @%s is not allowed: it makes CUE read other files; write the value in the file itself", k)})
+		}
+		return true
+	}, nil)
+	return ds
 }

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -33,12 +34,15 @@ func parseUpstream(raw string) (host string, err error) {
 	if host == "" {
 		return "", fmt.Errorf("has no host; want e.g. \"http://127.0.0.1:3001\"")
 	}
-	if p := u.Port(); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("has port %q; want a number from 1 to 65535", p)
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return "", fmt.Errorf("has a \".\" or \"..\" segment in its path; write the base path the app serves, e.g. \"http://127.0.0.1:3001/v1\"")
 		}
-	} else if strings.HasSuffix(u.Host, ":") {
+	}
+	if !validPort(u) {
+		return "", fmt.Errorf("has port %q; want a number from 1 to 65535", u.Port())
+	}
+	if u.Port() == "" && strings.HasSuffix(u.Host, ":") {
 		return "", fmt.Errorf("has an empty port; write the port number or leave out the colon")
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
@@ -54,10 +58,25 @@ func parseUpstream(raw string) (host string, err error) {
 		return "", fmt.Errorf("has an invalid IPv6 address %q", host)
 	}
 	n, err := normalizeHost(host)
+	var ae *addrLikeError
+	if errors.As(err, &ae) {
+		return "", fmt.Errorf("has host %q, which %v", host, err)
+	}
 	if err != nil || strings.HasPrefix(n, "*.") {
 		return "", fmt.Errorf("has host %q, which is not a valid host name or IP address", host)
 	}
 	return n, nil
+}
+
+// validPort reports whether u has no port or a port from 1 to 65535 (strconv refuses
+// overflowing digits, so no port wraps around to a valid one).
+func validPort(u *url.URL) bool {
+	p := u.Port()
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 func cleanURLErr(err error) string {
@@ -91,7 +110,7 @@ func parseAllowEntry(s string) (allowEntry, error) {
 	if err != nil {
 		if !strings.Contains(s, ".") && s != "" {
 			// single-label names such as "localhost" are fine for upstreams
-			if h2, err2 := hostProfile.ToASCII(s); err2 == nil {
+			if h2, err2 := hostProfile.ToASCII(s); err2 == nil && !strings.ContainsAny(h2, ".:") && !endsInNumber(h2) {
 				return allowEntry{Host: strings.ToLower(h2)}, nil
 			}
 		}

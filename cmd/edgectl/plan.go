@@ -176,7 +176,7 @@ func (r *planReport) markdown(w io.Writer) {
 	if r.Plan == nil {
 		fmt.Fprintf(w, ":x: **HEAD is invalid** (%s):\n\n", plural(len(r.Errors), "problem"))
 		for _, d := range r.Errors {
-			fmt.Fprintf(w, "- `%s:%d:%d` %s: %s\n", d.File, d.Line, d.Col, d.Severity, mdEscape(d.Message))
+			fmt.Fprintf(w, "- %s %s: %s\n", mdPos(d), d.Severity, mdEscape(schema.EscapeText(d.Message)))
 		}
 		return
 	}
@@ -208,9 +208,19 @@ func (r *planReport) markdown(w io.Writer) {
 	if len(r.Warnings) > 0 {
 		fmt.Fprint(w, ":warning: **Warnings**\n\n")
 		for _, d := range r.Warnings {
-			fmt.Fprintf(w, "- `%s:%d:%d` %s\n", d.File, d.Line, d.Col, mdEscape(d.Message))
+			fmt.Fprintf(w, "- %s %s\n", mdPos(d), mdEscape(schema.EscapeText(d.Message)))
 		}
 	}
+}
+
+// mdPos is the file:line:col of d as a Markdown code span; a name holding a backtick gets
+// a double-backtick span, and one with unprintable characters is quoted (schema.QuoteName).
+func mdPos(d schema.Diagnostic) string {
+	p := fmt.Sprintf("%s:%d:%d", schema.QuoteName(d.File), max(d.Line, 1), max(d.Col, 1))
+	if strings.Contains(p, "`") {
+		return "`` " + p + " ``"
+	}
+	return "`" + p + "`"
 }
 
 func mdEscape(s string) string {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/schema"
 )
 
 func init() {
@@ -137,7 +138,7 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 	p := st.LastPoll
 	fmt.Fprintf(w, "last poll %s at %s, %.0f ms", orDash(p.Outcome), fmtTime(p.At), p.Duration*1000)
 	if p.Error != "" {
-		fmt.Fprintf(w, ": %s", p.Error)
+		fmt.Fprintf(w, ": %s", schema.EscapeText(p.Error))
 	}
 	fmt.Fprintln(w)
 	counts := map[string]int{}
@@ -152,7 +153,7 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 			fmt.Fprintf(w, "  %s\n", d)
 		}
 		if r.Error != "" {
-			fmt.Fprintf(w, "  %s\n", r.Error)
+			fmt.Fprintf(w, "  %s\n", schema.EscapeText(r.Error))
 		}
 	}
 	fmt.Fprintln(w)
@@ -175,7 +176,7 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 	tw.Flush()
 	for _, s := range sites {
 		if s.Error != "" {
-			fmt.Fprintf(w, "\n%s: %s", s.Name, s.Error)
+			fmt.Fprintf(w, "\n%s: %s", s.Name, schema.EscapeText(s.Error))
 		}
 	}
 	fmt.Fprintln(w)

@@ -238,11 +238,9 @@ func githubAnnotation(d schema.Diagnostic) string {
 	if d.Severity == schema.SeverityWarning {
 		kind = "warning"
 	}
-	props := "file=" + escapeProp(d.File)
-	if d.Line > 0 {
-		props += fmt.Sprintf(",line=%d,col=%d", d.Line, d.Col)
-	}
-	return fmt.Sprintf("::%s %s::%s", kind, props, escapeData(d.Message))
+	line, col := max(d.Line, 1), max(d.Col, 1)
+	props := fmt.Sprintf("file=%s,line=%d,col=%d", escapeProp(schema.QuoteName(d.File)), line, col)
+	return fmt.Sprintf("::%s %s::%s", kind, props, escapeData(schema.EscapeText(d.Message)))
 }
 
 func escapeData(s string) string {

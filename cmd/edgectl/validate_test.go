@@ -182,7 +182,7 @@ func TestValidateRevSymlink(t *testing.T) {
 	}
 	repo.commit("link out")
 	code, out, _ := runCmd("validate", "--rev", "HEAD", repo.dir)
-	if code != exitInvalid || !strings.Contains(out, "sites/evil.cue: error: sites/evil.cue is a symbolic link to") || !strings.Contains(out, "outside the repo") {
+	if code != exitInvalid || !strings.Contains(out, "sites/evil.cue:1:1: error: sites/evil.cue is a symbolic link to") || !strings.Contains(out, "outside the repo") {
 		t.Errorf("exit %d; want 1 naming the link:\n%s", code, out)
 	}
 }
