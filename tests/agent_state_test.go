@@ -74,10 +74,11 @@ func TestAgentRestartServesPersisted(t *testing.T) {
 	if !p.serves("beta.example.test") {
 		t.Error("beta not served after the revert")
 	}
-	b, err := os.ReadFile(filepath.Join(state, "accepted-revision"))
-	if err != nil || !strings.Contains(string(b), reverted) {
-		t.Errorf("state file does not name the reverted commit %s (err %v)", reverted, err)
-	}
+	// Saved just after the swap: the state follows.
+	p.waitFor("state file naming the reverted commit", 20*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(state, "accepted-revision"))
+		return strings.Contains(string(b), reverted)
+	})
 }
 
 // TestAgentStateDirUnusable starts the agent binary with a damaged state file and with a
