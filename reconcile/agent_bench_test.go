@@ -60,8 +60,9 @@ func benchAgent(tb testing.TB, src reconcile.Source, keyDir string) *reconcile.A
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { cancel(); _ = srv.Shutdown(context.Background()) })
+	state, _ := src.(reconcile.StateStore) // (a GitSource without a StateDir keeps nothing)
 	a, err := reconcile.NewAgent(reconcile.AgentOptions{
-		Source: src, Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}),
+		Source: src, Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}), State: state,
 		Keys: reconcile.DirKeys{Dir: keyDir}, Publisher: srv, Logger: quiet,
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -49,6 +50,21 @@ func doubling(n int, format string) []string {
 // bombPollInterval is the agent's poll interval in these tests.
 const bombPollInterval = time.Second
 
+// bombAddressSpace caps the agent's address space (prlimit --as) in these tests, as a
+// backstop: an agent without bounded evaluation then dies (and the test fails) instead of
+// taking the machine's memory. Far above what a 10,000-site agent needs.
+const bombAddressSpace = 3 << 30
+
+// bombWrap runs the agent under prlimit when the machine has it (util-linux).
+func bombWrap(t *testing.T) []string {
+	path, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Logf("prlimit not found: the agent runs without an address-space limit")
+		return nil
+	}
+	return []string{path, fmt.Sprintf("--as=%d", bombAddressSpace), "--"}
+}
+
 // TestAgentBomb is issue 9's "Done means" through the binary: an agent serving a repo gets
 // each bomb commit in turn; it stays up, the old sites keep answering 200 throughout, its
 // status shows the rejection with file:line:col within two polls, and a revert clears it.
@@ -66,7 +82,8 @@ func testAgentBomb(t *testing.T, b bomb) {
 	good := d.add("beta")
 	state := filepath.Join(t.TempDir(), "state")
 	args := []string{"--repo", d.git.URL, "--interval", bombPollInterval.String(), "--key-dir", d.keyDir, "--state-dir", state}
-	p := startAgentProc(t, d.ca, nil, args...)
+	wrap := bombWrap(t)
+	p := startAgentProcWrapped(t, d.ca, nil, wrap, args...)
 	p.waitFor("alpha and beta served", 30*time.Second, func() bool { return p.serves("alpha.example.test") && p.serves("beta.example.test") })
 	if st := p.status(); st.Serving.Commit != good {
 		t.Fatalf("serving %s; want %s", st.Serving.Commit, good)
@@ -104,7 +121,7 @@ func testAgentBomb(t *testing.T, b bomb) {
 		p.waitRejected(bad, p.pollCount())
 		p.stop()
 
-		p = startAgentProc(t, d.ca, nil, args...) // returns once /readyz answers
+		p = startAgentProcWrapped(t, d.ca, nil, wrap, args...) // returns once /readyz answers
 		load := startLoad(t, p)
 		p.waitRejected(bad, 0)
 		st := p.status()

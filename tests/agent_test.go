@@ -37,12 +37,20 @@ type agentProc struct {
 
 func startAgentProc(t *testing.T, ca *sitegen.CA, env []string, args ...string) *agentProc {
 	t.Helper()
+	return startAgentProcWrapped(t, ca, env, nil, args...)
+}
+
+// startAgentProcWrapped is startAgentProc with the agent run by the command wrap (e.g.
+// prlimit with its flags, ending in "--"), which must exec it in its place.
+func startAgentProcWrapped(t *testing.T, ca *sitegen.CA, env, wrap []string, args ...string) *agentProc {
+	t.Helper()
 	p := &agentProc{t: t, https: freeAddr(t), admin: freeAddr(t), ca: ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	// A state dir of its own, unless args name one (the last --state-dir given wins): never
 	// the default under /var/lib/edge.
 	args = append([]string{"agent", "--listen", p.https, "--http-listen", "off", "--admin", p.admin, "--access-log", "off",
 		"--state-dir", filepath.Join(t.TempDir(), "state")}, args...)
-	p.cmd = exec.Command(edgectl(t), args...)
+	argv := append(append(wrap[:len(wrap):len(wrap)], edgectl(t)), args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
