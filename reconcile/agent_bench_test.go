@@ -31,6 +31,9 @@ func benchRepo(tb testing.TB, n int) (dir, keyDir string) {
 		tb.Fatal(err)
 	}
 	gitRun(tb, dir, "init", "-q", "-b", "main")
+	// No background "git gc --auto" (20,000 new loose objects trigger one) racing the
+	// temporary directory's removal.
+	gitRun(tb, dir, "config", "gc.auto", "0")
 	gitCommit(tb, dir, "init")
 	return dir, keyDir
 }
