@@ -138,7 +138,7 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 		fmt.Fprintf(w, "persisted serving commit %s from the state dir: %s\n", orDash(short(st.Serving.Commit)), p.Reason)
 	}
 	if st.StateError != "" {
-		fmt.Fprintf(w, "state dir %s\n", st.StateError)
+		fmt.Fprintf(w, "state     %s\n", st.StateError)
 	}
 	p := st.LastPoll
 	fmt.Fprintf(w, "last poll %s at %s, %.0f ms", orDash(p.Outcome), fmtTime(p.At), p.Duration*1000)
