@@ -3,6 +3,8 @@ package reconcile_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,4 +275,56 @@ func TestAgentStateCrashLeftovers(t *testing.T) {
 		t.Errorf("leftover temporary file: %v; want removed", err)
 	}
 	e.mustServe("alpha")
+}
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// TestRestoreChecksSignatures: with a signature policy, the saved commit is checked again
+// on restore: a state saved before the policy was set (an unsigned commit) is not served,
+// a signed one is, with its signer.
+func TestRestoreChecksSignatures(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	key, pub := testenv.NewPGPKey(t, "Release Manager")
+	pol, err := reconcile.NewSignaturePolicy(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	save := func(p *reconcile.SignaturePolicy) string {
+		t.Helper()
+		src, err := reconcile.NewGitSource(reconcile.GitSourceOptions{URL: repo.Bare, StateDir: state, Signatures: p, Logger: quietLog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev, _, err := src.Poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.SaveAccepted(rev); err != nil {
+			t.Fatal(err)
+		}
+		return rev.Commit
+	}
+	restore := func() (*reconcile.Revision, error) {
+		src, err := reconcile.NewGitSource(reconcile.GitSourceOptions{URL: repo.Bare, StateDir: state, Signatures: pol, Logger: quietLog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src.RestoreAccepted(context.Background())
+	}
+
+	repo.CommitStrings("unsigned", map[string]string{"sites/a.cue": "package edge\n"})
+	save(nil)
+	if rev, err := restore(); rev != nil || err == nil || !strings.Contains(err.Error(), "signature") {
+		t.Errorf("unsigned saved commit restored under a signature policy: %v, %v; want a signature error", rev, err)
+	}
+
+	signed := repo.CommitSigned(key, "signed", map[string][]byte{"sites/b.cue": []byte("package edge\n")})
+	if got := save(pol); got != signed {
+		t.Fatalf("saved %s; want %s", got, signed)
+	}
+	rev, err := restore()
+	if err != nil || rev == nil || rev.Commit != signed || !strings.Contains(rev.Signer, "Release Manager") {
+		t.Errorf("restored %+v, %v; want %s signed by Release Manager", rev, err, signed)
+	}
 }
