@@ -35,12 +35,28 @@ type Publisher interface {
 	Publish(generation uint64, revision string, sites []*edge.Site) error
 }
 
+// StateStore keeps the revision an agent serves across restarts (GitSource with a
+// StateDir is the real one).
+type StateStore interface {
+	// RestoreAccepted returns the revision saved by an earlier run, now the Source's
+	// current revision; nil, nil when there is none. On error nothing changed.
+	RestoreAccepted(ctx context.Context) (*Revision, error)
+	// SaveAccepted keeps rev, which the agent now serves (the revision Poll last
+	// returned), for the next start. Saving the revision already saved does nothing.
+	SaveAccepted(rev *Revision) error
+}
+
 // AgentOptions configure an Agent. Source, Loader, Keys and Publisher are required.
 type AgentOptions struct {
 	Source    Source
 	Loader    Loader
 	Keys      KeySource
 	Publisher Publisher
+	// State, when set, keeps the accepted revision across restarts: at start the agent
+	// serves the revision it holds before the first poll, and keeps serving it while the
+	// repo is unreachable or its newest commit is rejected. Nil means none: a restart
+	// serves nothing until the repo gives a valid revision.
+	State StateStore
 	// Interval between polls. Zero means 30s.
 	Interval time.Duration
 	// Jitter adds up to this much random delay to each poll. Zero means Interval/10.
@@ -72,6 +88,8 @@ type Agent struct {
 	generation uint64
 	cfg        *schema.Config  // last accepted config
 	cfgRefs    []schema.KeyRef // the key references of cfg's sites
+	restored   bool            // the state store was read (restoreState ran)
+	restoring  bool            // publishing the restored revision
 
 	mu     sync.Mutex // guards status
 	status Status
@@ -177,6 +195,10 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) Step(ctx context.Context) error {
 	a.stepMu.Lock()
 	defer a.stepMu.Unlock()
+	if !a.restored {
+		a.restored = true
+		a.restoreState(ctx)
+	}
 	start := time.Now()
 	rev, changed, err := a.opts.Source.Poll(ctx)
 	var refused *CommitError
@@ -191,8 +213,12 @@ func (a *Agent) Step(ctx context.Context) error {
 	if err != nil {
 		a.metrics.polls.WithLabelValues("error").Inc()
 		a.log.Warn("poll failed; still serving the current snapshot", "err", err)
+		a.setPersistedReason("repo unreachable: " + err.Error())
 		a.setPoll(PollStatus{At: start, Outcome: "error", Error: err.Error(), Duration: time.Since(start).Seconds()})
 		return err
+	}
+	if !changed && a.cfg != nil && rev.Commit == a.status.Serving.Commit {
+		a.clearPersisted() // the repo names the commit restored at start: confirmed
 	}
 	if rej := a.status.Rejected; !changed && rej != nil && rej.Commit != rev.Commit {
 		// The branch is back on a commit other than the rejected one (a refused commit was
@@ -245,6 +271,7 @@ func (a *Agent) apply(ctx context.Context, start time.Time, rev *Revision) {
 	outcome := a.compileAndPublish(ctx, start, rev.Commit, rev.Signer, cfg, refs, true)
 	if outcome != "rejected" {
 		a.cfg, a.cfgRefs = cfg, refs // (publish cleared any rejection)
+		a.saveState(rev)
 	}
 	a.finishPoll(start, rev.Commit, outcome)
 }
@@ -269,6 +296,7 @@ func (a *Agent) setRejected(rej *RejectedStatus, err error) {
 	a.status.Rejected = rej
 	a.mu.Unlock()
 	a.metrics.rejected.Set(1)
+	a.setPersistedReason(rejectedReason(rej))
 	if !again {
 		a.log.Error("revision rejected; still serving the previous snapshot",
 			"commit", rej.Commit, "serving", a.status.Serving.Commit, "err", err)
@@ -435,7 +463,15 @@ func (a *Agent) publish(commit, signer string, newCommit bool, cfg *schema.Confi
 	a.metrics.applied.SetToCurrentTime()
 	a.metrics.serving.Reset()
 	a.metrics.serving.WithLabelValues(commit).Set(1)
-	a.status.Serving = ServingStatus{Commit: commit, Signer: signer, Generation: a.generation, Since: time.Now()}
+	persisted := a.status.Serving.Persisted // a key refresh of the restored commit: still it
+	switch {
+	case a.restoring:
+		persisted = &PersistedStatus{Reason: "restored at start; the repo not polled yet"}
+	case newCommit:
+		persisted = nil
+	}
+	a.metrics.persisted.Set(boolGauge(persisted != nil))
+	a.status.Serving = ServingStatus{Commit: commit, Signer: signer, Generation: a.generation, Since: time.Now(), Persisted: persisted}
 	a.status.Sites = statuses
 	if rej := a.status.Rejected; rej != nil && (newCommit || rej.Commit == commit) {
 		a.status.Rejected = nil

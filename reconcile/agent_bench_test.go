@@ -31,6 +31,9 @@ func benchRepo(tb testing.TB, n int) (dir, keyDir string) {
 		tb.Fatal(err)
 	}
 	gitRun(tb, dir, "init", "-q", "-b", "main")
+	// No background "git gc --auto" (20,000 new loose objects trigger one) racing the
+	// temporary directory's removal.
+	gitRun(tb, dir, "config", "gc.auto", "0")
 	gitCommit(tb, dir, "init")
 	return dir, keyDir
 }
@@ -60,8 +63,9 @@ func benchAgent(tb testing.TB, src reconcile.Source, keyDir string) *reconcile.A
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { cancel(); _ = srv.Shutdown(context.Background()) })
+	state, _ := src.(reconcile.StateStore) // (a GitSource without a StateDir keeps nothing)
 	a, err := reconcile.NewAgent(reconcile.AgentOptions{
-		Source: src, Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}),
+		Source: src, Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}), State: state,
 		Keys: reconcile.DirKeys{Dir: keyDir}, Publisher: srv, Logger: quiet,
 	})
 	if err != nil {

@@ -65,34 +65,48 @@ func newAgentEnv(t *testing.T, opts ...func(*reconcile.GitSourceOptions)) *agent
 	t.Cleanup(backend.Close)
 	e := &agentEnv{t: t, repo: testenv.NewGitRepo(t), ca: ca, keyDir: keyDir, backend: backend,
 		keys: &countingKeys{KeySource: reconcile.DirKeys{Dir: keyDir}}}
+	so := reconcile.GitSourceOptions{URL: e.repo.Bare}
+	for _, o := range opts {
+		o(&so)
+	}
+	e.boot(so)
+	return e
+}
+
+// boot starts a new edge server and a new agent following so, as a restarted process
+// would (the previous ones are left to the test's cleanup).
+func (e *agentEnv) boot(so reconcile.GitSourceOptions) {
+	t := e.t
+	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.srv = edge.NewServer(edge.Options{Listen: "127.0.0.1:0", HTTPListen: edge.Off, AdminListen: edge.Off, Logger: quiet})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := e.srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	srv := e.srv
 	t.Cleanup(func() {
 		cancel()
 		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
 		defer c()
-		_ = e.srv.Shutdown(sctx)
+		_ = srv.Shutdown(sctx)
 	})
-	so := reconcile.GitSourceOptions{URL: e.repo.Bare, Logger: quiet}
-	for _, o := range opts {
-		o(&so)
-	}
+	so.Logger = quiet
 	src, err := reconcile.NewGitSource(so)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var state reconcile.StateStore
+	if so.StateDir != "" {
+		state = src
+	}
 	e.agent, err = reconcile.NewAgent(reconcile.AgentOptions{
-		Source: src, Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}),
+		Source: src, Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}), State: state,
 		Keys: e.keys, Publisher: e.srv, Logger: quiet, Registerer: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e
 }
 
 // site writes sites/<name>.cue with a fresh certificate; withKey also writes its key.

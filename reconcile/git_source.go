@@ -40,6 +40,9 @@ type GitSourceOptions struct {
 	Signatures *SignaturePolicy
 	// Timeout bounds each Poll's network work. Zero means 2 minutes.
 	Timeout time.Duration
+	// StateDir, when set, is where SaveAccepted keeps the revision the agent serves and
+	// RestoreAccepted reads it back after a restart (see StateFileName). Empty means none.
+	StateDir string
 	// Logger receives a line per fetch. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -77,6 +80,8 @@ type GitSource struct {
 	refusedErr  error
 
 	noThinUntil time.Time // a thin pack failed where a full one worked: ask for full packs until then
+
+	saved string // the commit in the state file, once written or read
 }
 
 // NewGitSource checks opts and returns a GitSource. It does not contact the remote: the

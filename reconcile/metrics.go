@@ -13,6 +13,7 @@ type agentMetrics struct {
 	rejected    prometheus.Gauge
 	applied     prometheus.Gauge
 	serving     *prometheus.GaugeVec
+	persisted   prometheus.Gauge
 }
 
 func newAgentMetrics(reg prometheus.Registerer) *agentMetrics {
@@ -50,9 +51,13 @@ func newAgentMetrics(reg prometheus.Registerer) *agentMetrics {
 			Name: "edge_agent_serving_info",
 			Help: "1, labelled with the config repo commit being served (one series).",
 		}, []string{"commit"}),
+		persisted: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edge_agent_serving_persisted",
+			Help: "1 while the revision served is the one restored from the state directory at start, not yet confirmed or replaced by the repo.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.polls, m.reconcile, m.sites, m.siteFailing, m.keyReads, m.rejected, m.applied, m.serving)
+		reg.MustRegister(m.polls, m.reconcile, m.sites, m.siteFailing, m.keyReads, m.rejected, m.applied, m.serving, m.persisted)
 	}
 	return m
 }

@@ -31,6 +31,10 @@ type Status struct {
 	Rejected *RejectedStatus `json:"rejected,omitempty"`
 	// Sites, sorted by name.
 	Sites []SiteStatus `json:"sites"`
+	// StateError is the last failure to read or write the state directory (the saved
+	// revision was ignored, or the accepted one could not be saved); empty when all went
+	// well or there is no state directory.
+	StateError string `json:"stateError,omitempty"`
 }
 
 // ServingStatus describes the snapshot being served.
@@ -41,6 +45,17 @@ type ServingStatus struct {
 	Signer     string    `json:"signer,omitempty"`
 	Generation uint64    `json:"generation"`
 	Since      time.Time `json:"since,omitzero"`
+	// Persisted is set while Commit is the revision restored from the state directory at
+	// start and the repo has not confirmed it or given a newer valid one; nil otherwise.
+	Persisted *PersistedStatus `json:"persisted,omitempty"`
+}
+
+// PersistedStatus says why the agent serves the revision restored from its state directory.
+type PersistedStatus struct {
+	// Reason is why it is not serving the repo's newest commit: "restored at start; the
+	// repo not polled yet", "repo unreachable: ...", or "HEAD 0123abcd rejected:
+	// sites/x.cue:3:5: ...".
+	Reason string `json:"reason"`
 }
 
 // PollStatus describes the latest poll.

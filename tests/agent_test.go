@@ -37,9 +37,20 @@ type agentProc struct {
 
 func startAgentProc(t *testing.T, ca *sitegen.CA, env []string, args ...string) *agentProc {
 	t.Helper()
+	return startAgentProcWrapped(t, ca, env, nil, args...)
+}
+
+// startAgentProcWrapped is startAgentProc with the agent run by the command wrap (e.g.
+// prlimit with its flags, ending in "--"), which must exec it in its place.
+func startAgentProcWrapped(t *testing.T, ca *sitegen.CA, env, wrap []string, args ...string) *agentProc {
+	t.Helper()
 	p := &agentProc{t: t, https: freeAddr(t), admin: freeAddr(t), ca: ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
-	args = append([]string{"agent", "--listen", p.https, "--http-listen", "off", "--admin", p.admin, "--access-log", "off"}, args...)
-	p.cmd = exec.Command(edgectl(t), args...)
+	// A state dir of its own, unless args name one (the last --state-dir given wins): never
+	// the default under /var/lib/edge.
+	args = append([]string{"agent", "--listen", p.https, "--http-listen", "off", "--admin", p.admin, "--access-log", "off",
+		"--state-dir", filepath.Join(t.TempDir(), "state")}, args...)
+	argv := append(append(wrap[:len(wrap):len(wrap)], edgectl(t)), args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -66,6 +77,27 @@ func startAgentProc(t *testing.T, ca *sitegen.CA, env []string, args ...string) 
 		return resp.StatusCode == 200
 	})
 	return p
+}
+
+// stop sends SIGTERM and waits for the agent to exit.
+func (p *agentProc) stop() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		p.t.Fatal("agent did not exit within 30s of SIGTERM")
+	}
+}
+
+// alive fails the test if the agent has exited.
+func (p *agentProc) alive() {
+	p.t.Helper()
+	select {
+	case <-p.exited:
+		p.t.Fatalf("agent exited (%v)\n%s", p.waitResult, p.out.String())
+	default:
+	}
 }
 
 // waitFor polls cond every 50ms until it holds or the deadline passes.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -35,6 +36,7 @@ type agentConfig struct {
 	Interval          time.Duration
 	GitAuth           reconcile.GitAuth
 	SigningKeyring    string // armored OpenPGP keyring file; empty: no signature policy
+	StateDir          string // where the accepted revision is kept across restarts; empty: nowhere
 
 	Keys       string // "dir" or "vault"
 	KeyDir     string
@@ -77,7 +79,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	gitOpts := reconcile.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, Logger: log}
+	gitOpts := reconcile.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
 	if c.SigningKeyring != "" {
 		pol, err := reconcile.LoadSignaturePolicy(c.SigningKeyring)
 		if err != nil {
@@ -123,8 +125,13 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		Logger: log, AccessLog: c.AccessLog,
 		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies},
 	})
+	var state reconcile.StateStore
+	if c.StateDir != "" {
+		state = src
+	}
 	agent, err := reconcile.NewAgent(reconcile.AgentOptions{
 		Source: src,
+		State:  state,
 		// An expired certificate is one site's trouble (a warning in status), not a reason
 		// to hold back every other site's changes.
 		Loader:     schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}),
@@ -199,6 +206,9 @@ func (r *agentRun) Stop(timeout time.Duration) error {
 	return r.Server.Shutdown(ctx)
 }
 
+// defaultStateDir is --state-dir's default.
+const defaultStateDir = "/var/lib/edge/state"
+
 // webhookMaxConns caps the connections of the webhook's own listener.
 const webhookMaxConns = 64
 
@@ -208,6 +218,11 @@ Serves the sites of a config repo: polls the repo (one reference request per idl
 validates each new commit, reads the sites' private keys from Vault or a key directory,
 and swaps the compiled sites into the HTTPS listener without a restart. An invalid commit is
 rejected and the previous one keeps serving; /status and ` + "`edgectl status`" + ` say why.
+
+The commit being served is kept in --state-dir (the config repo's files only: site files
+and public certificates, never a private key or a token). After a restart the agent serves
+it at once, reading the keys again, while it polls; if the repo is unreachable or its newest
+commit is rejected, it goes on serving it, and status says so and why.
 
 SIGTERM drains and exits; SIGHUP polls now. Every flag has the environment fallback shown.
 
@@ -230,6 +245,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.StringVar(&c.GitAuth.SSHKeyFile, "git-ssh-key", "", "SSH private key for ssh:// repos [EDGE_GIT_SSH_KEY]")
 	f.StringVar(&c.GitAuth.KnownHostsFile, "git-known-hosts", "", "known_hosts file for SSH [EDGE_GIT_KNOWN_HOSTS]")
 	f.StringVar(&c.SigningKeyring, "require-signed-by", "", "armored OpenPGP keyring; commits not signed by one of its keys are refused [EDGE_SIGNING_KEYRING]")
+	f.StringVar(&c.StateDir, "state-dir", defaultStateDir, "directory keeping the accepted revision across restarts (created 0700), or off [EDGE_STATE_DIR]")
 	f.StringVar(&c.KeyDir, "key-dir", "", "local key directory <dir>/<mount>/<path>/<field>.pem [EDGE_KEY_DIR]")
 	f.StringVar(&c.Keys, "keys", "", "key source: dir or vault (default: dir if --key-dir is set, else vault) [EDGE_KEYS]")
 	f.StringVar(&c.Vault.Address, "vault-addr", "", "Vault address [VAULT_ADDR]")
@@ -255,6 +271,9 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err := envFallbacks(f); err != nil {
 		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
 		return exitUsage
+	}
+	if c.StateDir == "off" {
+		c.StateDir = ""
 	}
 	if c.Keys == "" {
 		c.Keys = "vault"
@@ -298,7 +317,8 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	c.Logger.Info("agent started", "repo", c.Repo, "ref", c.Ref, "listen", run.Server.Addr(),
-		"http", addrString(run.Server.HTTPAddr()), "admin", addrString(run.Server.AdminAddr()), "keys", c.Keys)
+		"http", addrString(run.Server.HTTPAddr()), "admin", addrString(run.Server.AdminAddr()), "keys", c.Keys,
+		"state_dir", cmp.Or(c.StateDir, "off"))
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -152,11 +152,13 @@ func runDemo(ctx context.Context, c demoConfig, out, errw io.Writer) (err error)
 	fmt.Fprintf(out, "  config repo  %s (git, commit %s: sites acme, shops, old-acme)\n", repoDir, first[:7])
 	fmt.Fprintf(out, "  keys         %s (one key per site, mode 0600)\n", keyDir)
 	fmt.Fprintf(out, "  demo CA      %s (trust it with curl --cacert)\n", caFile)
+	fmt.Fprintf(out, "  state dir    %s (the accepted commit, served first after a restart)\n", filepath.Join(dir, "state"))
 
 	// 3. The agent, in-process: polls the repo, reads the keys, serves the sites.
 	ac := agentConfig{
 		Repo: repoDir, Ref: "main", Interval: c.Interval, Keys: "dir", KeyDir: keyDir, KeyRefresh: -1,
-		Listen: listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, Logger: log,
+		StateDir: filepath.Join(dir, "state"),
+		Listen:   listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, Logger: log,
 	}
 	if c.AccessLog {
 		ac.AccessLog = edge.NewAccessLogger(out, false)

@@ -135,6 +135,12 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 	if st.Serving.Signer != "" {
 		fmt.Fprintf(w, "signed by %s\n", st.Serving.Signer)
 	}
+	if p := st.Serving.Persisted; p != nil {
+		fmt.Fprintf(w, "persisted serving commit %s from the state dir: %s\n", orDash(short(st.Serving.Commit)), p.Reason)
+	}
+	if st.StateError != "" {
+		fmt.Fprintf(w, "state     %s\n", st.StateError)
+	}
 	p := st.LastPoll
 	fmt.Fprintf(w, "last poll %s at %s, %.0f ms", orDash(p.Outcome), fmtTime(p.At), p.Duration*1000)
 	if p.Error != "" {

@@ -71,3 +71,27 @@ func TestStatusSelectsSites(t *testing.T) {
 		t.Errorf("unknown site: exit %d (%s); want 2 naming it", code, errOut)
 	}
 }
+
+// TestStatusPersisted: a revision served from the state dir, and a state dir problem, are
+// said in the text output.
+func TestStatusPersisted(t *testing.T) {
+	st := reconcile.Status{
+		Serving: reconcile.ServingStatus{Commit: "0123456789abcdef", Generation: 1, Since: time.Now(),
+			Persisted: &reconcile.PersistedStatus{Reason: "repo unreachable: connection refused"}},
+		LastPoll:   reconcile.PollStatus{At: time.Now(), Outcome: "error", Error: "connection refused"},
+		StateError: "reconcile: state dir /var/lib/edge/state: save commit fedcba: permission denied",
+		Sites:      []reconcile.SiteStatus{},
+	}
+	code, out, errOut := runCmd("status", "--admin", statusServer(t, st))
+	if code != exitOK {
+		t.Errorf("exit %d; want 0 (serving, nothing rejected)\n%s%s", code, out, errOut)
+	}
+	for _, h := range []string{
+		"persisted serving commit 0123456789ab from the state dir: repo unreachable: connection refused",
+		"state     reconcile: state dir /var/lib/edge/state: save commit fedcba: permission denied",
+	} {
+		if !strings.Contains(out, h) {
+			t.Errorf("output lacks %q:\n%s", h, out)
+		}
+	}
+}

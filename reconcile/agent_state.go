@@ -1,0 +1,114 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// restoreState serves the revision the state store kept from an earlier run, if any,
+// before the first poll: a restart while the repo is unreachable or its newest commit
+// invalid serves the last accepted commit rather than nothing. Keys are read again from
+// the key source. A state that cannot be read or no longer validates is logged and
+// ignored: the agent then starts as if it had none.
+func (a *Agent) restoreState(ctx context.Context) {
+	if a.opts.State == nil {
+		return
+	}
+	start := time.Now()
+	rev, err := a.opts.State.RestoreAccepted(ctx)
+	if err != nil {
+		a.log.Warn("state dir: saved revision ignored", "err", err)
+		a.setStateError(err)
+		return
+	}
+	if rev == nil {
+		return
+	}
+	cfg, err := a.opts.Loader.Load(rev.FS)
+	if err != nil {
+		err = fmt.Errorf("reconcile: saved commit %s no longer validates: %w", rev.Commit, err)
+		a.log.Warn("state dir: saved revision ignored", "err", err)
+		a.setStateError(err)
+		return
+	}
+	refs := refsOf(cfg)
+	a.restoring = true
+	outcome := a.compileAndPublish(ctx, start, rev.Commit, rev.Signer, cfg, refs, true)
+	a.restoring = false
+	if outcome == "rejected" {
+		return
+	}
+	a.cfg, a.cfgRefs = cfg, refs
+	a.log.Info("serving the revision saved in the state dir until the repo gives a newer valid one",
+		"commit", rev.Commit, "outcome", outcome, "took", time.Since(start).Round(time.Microsecond))
+}
+
+// saveState keeps rev, just accepted, in the state store. A failure is logged and shown in
+// Status: the agent serves on, but a restart would not find this revision.
+func (a *Agent) saveState(rev *Revision) {
+	if a.opts.State == nil {
+		return
+	}
+	if err := a.opts.State.SaveAccepted(rev); err != nil {
+		a.log.Warn("state dir: accepted revision not saved; a restart would not serve it before the repo answers", "err", err)
+		a.setStateError(err)
+		return
+	}
+	a.setStateError(nil)
+}
+
+func (a *Agent) setStateError(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.status.StateError = ""
+	if err != nil {
+		a.status.StateError = err.Error()
+	}
+}
+
+// setPersistedReason records why the restored revision is still served, if it is.
+func (a *Agent) setPersistedReason(reason string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p := a.status.Serving.Persisted; p != nil && p.Reason != reason {
+		a.status.Serving.Persisted = &PersistedStatus{Reason: reason}
+	}
+}
+
+// clearPersisted marks the serving revision as confirmed by the repo.
+func (a *Agent) clearPersisted() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.status.Serving.Persisted != nil {
+		a.status.Serving.Persisted = nil
+		a.metrics.persisted.Set(0)
+	}
+}
+
+// rejectedReason says in one line why rej is not served, e.g. "HEAD 0123abcd rejected:
+// sites/x.cue:3:5: ... (and 2 more)".
+func rejectedReason(rej *RejectedStatus) string {
+	why := rej.Error
+	if len(rej.Errors) > 0 {
+		why = rej.Errors[0].String()
+		if n := len(rej.Errors) - 1; n > 0 {
+			why += fmt.Sprintf(" (and %d more)", n)
+		}
+	}
+	return fmt.Sprintf("HEAD %s rejected: %s", shortHash(rej.Commit), why)
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
