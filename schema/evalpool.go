@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// Test hooks: called with a worker's pid when it has started, and after each answer it gives.
+var testHookSpawned, testHookAnswered func(pid int)
+
 // evalWindow is how many requests a lane pipelines to its worker: the worker reads the next
 // file while the parent handles the previous answer.
 const evalWindow = 4
@@ -63,6 +66,7 @@ type worker struct {
 	stderr   *headBuffer
 	timer    *time.Timer
 	timedOut uint64 // the Seq it was killed for at its deadline; 0: none
+	ready    bool   // it said hello: deadlines count from then
 	closed   bool   // in is closed
 }
 
@@ -142,7 +146,8 @@ func (ln *lane) failAllLocked(cancelled bool, msg string) []finished {
 	return fs
 }
 
-// armLocked starts the deadline of the lane's oldest request.
+// armLocked starts the deadline of the lane's oldest request, or, before the worker is
+// ready, of its start.
 func (ln *lane) armLocked() {
 	w := ln.w
 	if w.timer != nil {
@@ -156,7 +161,11 @@ func (ln *lane) armLocked() {
 	w.timer = time.AfterFunc(ln.p.opts.FileTimeout, func() {
 		ln.mu.Lock()
 		defer ln.mu.Unlock()
-		if ln.w == w && len(ln.pending) > 0 && ln.pending[0].req.Seq == seq {
+		switch {
+		case ln.w != w:
+		case !w.ready:
+			w.cmd.Process.Kill() // it did not start in time
+		case len(ln.pending) > 0 && ln.pending[0].req.Seq == seq:
 			w.timedOut = seq
 			w.cmd.Process.Kill()
 		}
@@ -191,6 +200,9 @@ func (p *procPool) spawn() (*worker, *json.Decoder, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
 	}
+	if h := testHookSpawned; h != nil {
+		h(cmd.Process.Pid)
+	}
 	go func() { // the writer: ends when in is closed or the worker stops reading
 		bw := bufio.NewWriterSize(stdin, 64<<10)
 		enc := json.NewEncoder(bw)
@@ -212,6 +224,12 @@ func (ln *lane) receive(w *worker, dec *json.Decoder) {
 	var hello evalResponse
 	err := dec.Decode(&hello)
 	started := err == nil && hello.Hello == evalHello
+	if started {
+		ln.mu.Lock()
+		w.ready = true
+		ln.armLocked() // the oldest request's deadline starts now
+		ln.mu.Unlock()
+	}
 	for started {
 		var resp evalResponse
 		if err = dec.Decode(&resp); err != nil {
@@ -228,6 +246,9 @@ func (ln *lane) receive(w *worker, dec *json.Decoder) {
 		ln.armLocked()
 		ln.mu.Unlock()
 		pr.done(evalOutcome{site: resp.Site, repo: resp.Repo, diags: resp.Diags})
+		if h := testHookAnswered; h != nil {
+			h(w.cmd.Process.Pid)
+		}
 	}
 	w.cmd.Process.Kill()
 	waitErr := w.cmd.Wait()

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
+
+	"cuelang.org/go/cue"
 )
 
 // Recycling: a worker drops its CUE context (and the memory CUE keeps in it) after this many
@@ -78,6 +80,10 @@ func serveEvals(in io.Reader, out io.Writer, limit int64) error {
 			resp.Site, resp.Diags = safeEvalSite(ev, req.Name, req.File, req.Src)
 		case repoFile:
 			resp.Repo, resp.Diags = safeEvalRepo(ev, req.File, req.Src)
+		case rawFile:
+			if err := ev.ctx.CompileBytes(req.Src, cue.Filename(req.File)).Validate(cue.Concrete(true)); err != nil {
+				resp.Diags = []Diagnostic{{File: req.File, Line: 1, Col: 1, Severity: SeverityError, Message: err.Error()}}
+			}
 		default:
 			return fmt.Errorf("request %d: unknown kind %d", req.Seq, req.Kind)
 		}

@@ -51,6 +51,10 @@ const evalWorkerEnv = "EDGE_EVAL_WORKER"
 // evalHello is the first line a worker writes: proof that the executable is one.
 const evalHello = "edge-eval-worker/1"
 
+// rawFile is a request kind for tests of the limits: the file is evaluated as plain CUE,
+// without any of the checks a site or repo file gets first.
+const rawFile fileKind = 100
+
 // evalRequest asks a worker to evaluate one file.
 type evalRequest struct {
 	Seq  uint64
