@@ -50,8 +50,7 @@ func RunEvalWorkerIfRequested() {
 func serveEvals(in io.Reader, out io.Writer, limit int64) error {
 	dec := json.NewDecoder(bufio.NewReaderSize(in, 64<<10))
 	bw := bufio.NewWriterSize(out, 64<<10)
-	enc := json.NewEncoder(bw)
-	if err := enc.Encode(evalResponse{Hello: evalHello}); err != nil {
+	if err := json.NewEncoder(bw).Encode(evalResponse{Hello: evalHello}); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -87,7 +86,7 @@ func serveEvals(in io.Reader, out io.Writer, limit int64) error {
 		default:
 			return fmt.Errorf("request %d: unknown kind %d", req.Seq, req.Kind)
 		}
-		if err := enc.Encode(&resp); err != nil {
+		if err := writeResponse(bw, &resp, req.File); err != nil {
 			return err
 		}
 		if err := bw.Flush(); err != nil {
@@ -99,4 +98,27 @@ func serveEvals(in io.Reader, out io.Writer, limit int64) error {
 			ev = nil
 		}
 	}
+}
+
+// maxResponse bounds one answer, so that a file whose values are huge (a host name of
+// 100 MiB, quoted in its diagnostic) cannot make the parent decode them.
+const maxResponse = 32 << 20
+
+// writeResponse writes resp as one JSON line, or in its place a diagnostic if it is larger
+// than maxResponse.
+func writeResponse(w io.Writer, resp *evalResponse, file string) error {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	if len(b) > maxResponse {
+		b, err = json.Marshal(evalResponse{Seq: resp.Seq, Diags: []Diagnostic{{File: file, Line: 1, Col: 1, Severity: SeverityError,
+			Message: fmt.Sprintf("evaluation produced %s of results (at most %s); a declaration is data: "+
+				"remove references and interpolations that multiply values", FormatBytes(int64(len(b))), FormatBytes(maxResponse))}}})
+		if err != nil {
+			return err
+		}
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

@@ -127,3 +127,28 @@ func compareIsolated(t testing.TB, files map[string][]byte) int {
 	}
 	return n
 }
+
+// TestIsolatedResponseBounded: a file whose values are huge (a 32 MiB header value) is
+// answered with a short diagnostic, not with the values.
+func TestIsolatedResponseBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("package edge\n\nsites: big: {\n\t_s0: \"abcdefghijklmnop\"\n")
+	for i := 1; i <= 21; i++ {
+		fmt.Fprintf(&b, "\t_s%d: _s%d + _s%d\n", i, i-1, i-1)
+	}
+	b.WriteString("\thosts: [\"big.example\"]\n\tcert: \"certs/big.pem\"\n\tkey: path: \"edge/big\"\n\troutes: \"/\": upstreams: [\"http://127.0.0.1:1\"]\n\theaders: set: \"X-Big\": _s21\n}\n")
+	o := isolated(t, Isolation{}, evalRequest{Kind: siteFile, Name: "big", File: "sites/big.cue", Src: []byte(b.String())})
+	size := 0
+	for _, d := range o.diags {
+		size += len(d.Message)
+	}
+	if o.site != nil {
+		size += len(o.site.Headers.Set["X-Big"])
+	}
+	if len(o.diags) == 0 || size > maxResponse {
+		t.Fatalf("%d diagnostics, %d bytes of messages and hosts; want an error of at most %d bytes", len(o.diags), size, maxResponse)
+	}
+	if !strings.HasPrefix(o.diags[0].Message, "evaluation produced") {
+		t.Errorf("diagnostic %q; want the bound on results", o.diags[0].Message)
+	}
+}
