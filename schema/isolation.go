@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// Defaults of Isolation. A legitimate 1 MiB site file (43,000 hosts or 13,000 routes) peaks
-// at about 340 MiB resident and 7 s on a loaded two-core machine; 10,000 ordinary sites cost a
-// worker a few MiB each before it recycles its CUE context. See README.md, "Evaluation limits".
+// Defaults of Isolation. The largest legitimate files are 1 MiB: one of 13,000 routes peaks
+// at 303 MiB resident in its worker, one of 43,000 hosts at 182 MiB, and they take 13 s and
+// 17 s on a heavily loaded two-core machine. 10,000 ordinary sites cost a worker little: it
+// recycles its CUE context. See README.md, "Evaluation limits".
 const (
 	DefaultEvalMemoryLimit = 1 << 30 // 1 GiB per evaluation process
-	DefaultEvalFileTimeout = 20 * time.Second
+	DefaultEvalFileTimeout = 60 * time.Second
 )
 
 // Isolation configures where a Loader evaluates CUE. The zero value evaluates in the
