@@ -26,7 +26,8 @@ type Source interface {
 
 // Loader validates the files of a revision (schema.Loader is the real one).
 type Loader interface {
-	Load(fsys fs.FS) (*schema.Config, error)
+	// LoadContext validates fsys; when ctx is done it stops and returns an error.
+	LoadContext(ctx context.Context, fsys fs.FS) (*schema.Config, error)
 }
 
 // Publisher builds a snapshot from compiled sites and swaps it into the data plane. It
@@ -255,7 +256,10 @@ func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (string, bool)
 
 // apply validates rev and, if it is valid, compiles and publishes it.
 func (a *Agent) apply(ctx context.Context, start time.Time, rev *Revision) {
-	cfg, err := a.opts.Loader.Load(rev.FS)
+	cfg, err := a.opts.Loader.LoadContext(ctx, rev.FS)
+	if err != nil && ctx.Err() != nil {
+		return // stopping: the load was cut short, which says nothing about the commit
+	}
 	if err != nil {
 		rej := &RejectedStatus{Commit: rev.Commit, At: start}
 		var ds schema.Diagnostics

@@ -25,7 +25,7 @@ func (a *Agent) restoreState(ctx context.Context) {
 	if rev == nil {
 		return
 	}
-	cfg, err := a.opts.Loader.Load(rev.FS)
+	cfg, err := a.opts.Loader.LoadContext(ctx, rev.FS)
 	if err != nil {
 		err = fmt.Errorf("reconcile: saved commit %s no longer validates: %w", rev.Commit, err)
 		a.log.Warn("state dir: saved revision ignored", "err", err)

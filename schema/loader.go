@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -45,6 +46,9 @@ type LoaderOptions struct {
 	MaxFileSize int64
 	// Workers bounds the files evaluated in parallel. Zero means GOMAXPROCS.
 	Workers int
+	// Isolation evaluates in child processes with memory and time limits. The zero value
+	// evaluates in this process.
+	Isolation Isolation
 }
 
 // Loader loads config repos, remembering each file's result by content hash so that
@@ -102,26 +106,51 @@ func Load(fsys fs.FS) (*Config, error) { return NewLoader(LoaderOptions{}).Load(
 // LoadDir validates the config repo in directory dir.
 func LoadDir(dir string) (*Config, error) { return Load(os.DirFS(dir)) }
 
-// Load validates the config repo in fsys: the optional edge.cue at the root and every
+// Load is LoadContext with a context that is never cancelled.
+func (l *Loader) Load(fsys fs.FS) (*Config, error) { return l.LoadContext(context.Background(), fsys) }
+
+// LoadContext validates the config repo in fsys: the optional edge.cue at the root and every
 // sites/*.cue file with the certificates they name. On success it returns the Config (with
 // warnings in Config.Warnings). When the repo is invalid it returns a nil Config and
-// Diagnostics holding every error and warning, sorted by file and position.
+// Diagnostics holding every error and warning, sorted by file and position. When ctx is
+// done first it stops (with Isolation, killing the evaluations under way) and returns an
+// error wrapping ctx's; nothing evaluated for the cancelled load is cached.
 //
 // Sites whose file, certificate and edge.cue are unchanged since the previous load are the
 // very same *Site values (with equal Digest): treat every returned value as read-only.
-func (l *Loader) Load(fsys fs.FS) (*Config, error) {
+func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
+	}
 	r := &repoReader{fsys: fsys, maxSize: l.opts.MaxFileSize}
-	var ds []Diagnostic
-	evals := newEvaluatorPool()
+	evals := l.newEvalService(ctx)
+	defer evals.close()
 
-	// The repo-level file.
-	repo, rds := l.loadRepo(r, evals)
-	ds = append(ds, rds...)
+	repo, ds := l.loadRepo(r, evals)
 	ds = append(ds, strayRoot(r)...)
+	jobs, jds := l.siteJobs(r)
+	ds = append(ds, jds...)
+	l.evalSites(ctx, r, jobs, evals)
+	evals.close() // every callback has run
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
+	}
+	return l.assemble(repo, jobs, ds)
+}
 
-	// The site files.
+// siteJob is one site file of a load and, once evaluated, its results.
+type siteJob struct {
+	name, file string
+	res        *siteResult
+	cert       *certResult
+	ds         []Diagnostic
+}
+
+// siteJobs lists the site files of the repo.
+func (l *Loader) siteJobs(r *repoReader) ([]*siteJob, []Diagnostic) {
+	var ds []Diagnostic
 	ents, err := r.readDir(SitesDir)
 	switch {
 	case err == errNotExist:
@@ -130,13 +159,7 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 	case err != nil:
 		ds = append(ds, fileDiag(err))
 	}
-	type job struct {
-		name, file string
-		res        *siteResult
-		cert       *certResult
-		ds         []Diagnostic
-	}
-	var jobs []*job
+	var jobs []*siteJob
 	for _, e := range ents {
 		n := e.Name()
 		file := SitesDir + "/" + n
@@ -156,28 +179,37 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 				Message: fmt.Sprintf("%q is not a valid site name; name site files with lower-case letters, digits, '.', '-' and '_' (e.g. sites/example-com.cue)", name)})
 			continue
 		}
-		jobs = append(jobs, &job{name: name, file: file})
+		jobs = append(jobs, &siteJob{name: name, file: file})
 	}
-	// Evaluate in parallel; each worker has its own CUE context.
+	return jobs, ds
+}
+
+// evalSites evaluates the jobs in parallel, one lane of evals per goroutine, until ctx is
+// done. Results may arrive after it returns: close evals before reading them.
+func (l *Loader) evalSites(ctx context.Context, r *repoReader, jobs []*siteJob, evals evalService) {
 	var wg sync.WaitGroup
-	next := make(chan *job)
+	next := make(chan *siteJob)
 	for w := 0; w < min(l.opts.Workers, max(len(jobs), 1)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var ev *evaluator
 			for j := range next {
-				j.res, j.cert, j.ds = l.loadSite(r, j.name, j.file, &ev, evals)
+				l.loadSite(r, j, w, evals)
 			}
 		}()
 	}
 	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
 		next <- j
 	}
 	close(next)
 	wg.Wait()
+}
 
-	// Assemble, then check across files.
+// assemble builds the sites of the evaluated jobs and checks across files.
+func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*Config, error) {
 	now := l.opts.Now()
 	warn, errw := l.windows(repo)
 	cfg := &Config{Defaults: repo.defaults(warn, errw)}
@@ -204,7 +236,6 @@ func (l *Loader) Load(fsys fs.FS) (*Config, error) {
 	}
 	ds = append(ds, crossCheck(decls, repo.decl.AllowOverlap)...)
 	l.evict(seenSites, seenCerts)
-	evals.close()
 
 	atFileStart(ds)
 	sortDiags(ds)
@@ -245,7 +276,7 @@ func fileDiag(err error) Diagnostic {
 }
 
 // loadRepo reads and evaluates edge.cue (or reuses the cached result).
-func (l *Loader) loadRepo(r *repoReader, evals *evaluatorPool) (*repoResult, []Diagnostic) {
+func (l *Loader) loadRepo(r *repoReader, evals evalService) (*repoResult, []Diagnostic) {
 	f, err := r.stat(RepoFile)
 	var h [32]byte
 	if err == nil {
@@ -267,72 +298,84 @@ func (l *Loader) loadRepo(r *repoReader, evals *evaluatorPool) (*repoResult, []D
 	if err != nil {
 		return &repoResult{decl: &repoDecl{}}, []Diagnostic{fileDiag(err)}
 	}
-	ev, err := evals.get()
-	if err != nil {
-		return &repoResult{decl: &repoDecl{}}, []Diagnostic{{File: RepoFile, Severity: SeverityError, Message: err.Error()}}
-	}
-	decl, ds := ev.evalRepo(RepoFile, b)
-	evals.put(ev)
+	o := evalSync(evals, 0, evalRequest{Kind: repoFile, File: RepoFile, Src: b})
+	decl := o.repo
 	if decl == nil {
 		decl = &repoDecl{}
 	}
-	l.repo = &repoResult{hash: h, exist: true, decl: decl, diags: ds}
-	return l.repo, ds
+	res := &repoResult{hash: h, exist: true, decl: decl, diags: o.diags}
+	if !o.transient {
+		l.repo = res
+	}
+	return res, o.diags
 }
 
-// loadSite reads, evaluates and checks one site file and its certificate, reusing cached
-// results for unchanged content. It runs on a worker goroutine.
-func (l *Loader) loadSite(r *repoReader, name, file string, ev **evaluator, evals *evaluatorPool) (*siteResult, *certResult, []Diagnostic) {
-	f, err := r.stat(file)
+// loadSite reads one site file and has it evaluated on lane (or reuses the cached result
+// for unchanged content); finishSite then checks its certificate. It runs on a loader
+// goroutine; finishSite may run on another.
+func (l *Loader) loadSite(r *repoReader, j *siteJob, lane int, evals evalService) {
+	f, err := r.stat(j.file)
 	if err != nil {
-		return nil, nil, []Diagnostic{fileDiag(err)}
+		j.ds = []Diagnostic{fileDiag(err)}
+		return
 	}
 	h, err := f.id()
 	if err != nil {
-		return nil, nil, []Diagnostic{fileDiag(err)}
+		j.ds = []Diagnostic{fileDiag(err)}
+		return
 	}
 	l.cmu.Lock()
-	res := l.sites[file]
+	res := l.sites[j.file]
 	l.cmu.Unlock()
-	if res == nil || res.hash != h {
-		b, err := f.read()
-		if err != nil {
-			return nil, nil, []Diagnostic{fileDiag(err)}
-		}
-		if *ev == nil {
-			e, err := evals.get()
-			if err != nil {
-				return nil, nil, []Diagnostic{{File: file, Severity: SeverityError, Message: err.Error()}}
-			}
-			*ev = e
-		}
-		decl, ds := safeEvalSite(*ev, name, file, b)
-		res = &siteResult{hash: h, decl: decl, diags: ds}
-		l.cmu.Lock()
-		l.sites[file] = res
-		l.cmu.Unlock()
+	if res != nil && res.hash == h {
+		j.res = res
+		l.finishSite(r, j)
+		return
 	}
-	ds := res.diags
-	if res.decl == nil || hasError(ds) {
-		return res, nil, ds
+	b, err := f.read()
+	if err != nil {
+		j.ds = []Diagnostic{fileDiag(err)}
+		return
+	}
+	evals.eval(lane, evalRequest{Kind: siteFile, Name: j.name, File: j.file, Src: b}, func(o evalOutcome) {
+		res := &siteResult{hash: h, decl: o.site, diags: o.diags}
+		if !o.transient {
+			l.cmu.Lock()
+			l.sites[j.file] = res
+			l.cmu.Unlock()
+		}
+		j.res = res
+		l.finishSite(r, j)
+	})
+}
+
+// finishSite reads and parses the certificate of an evaluated site (or reuses the cached
+// result for unchanged content) and sets j's diagnostics.
+func (l *Loader) finishSite(r *repoReader, j *siteJob) {
+	res := j.res
+	j.ds = res.diags
+	if res.decl == nil || hasError(res.diags) {
+		return
 	}
 	certFile := res.decl.Cert.S
-	certErr := func(err error) (*siteResult, *certResult, []Diagnostic) {
+	certErr := func(err error) {
 		msg := err.Error()
 		if fe, ok := err.(*fileError); ok {
 			msg = fe.msg
 		}
 		p := res.decl.Cert.P
-		return res, nil, append(append([]Diagnostic(nil), ds...), Diagnostic{File: file, Line: p.Line, Col: p.Col, Severity: SeverityError,
+		j.ds = append(append([]Diagnostic(nil), res.diags...), Diagnostic{File: j.file, Line: p.Line, Col: p.Col, Severity: SeverityError,
 			Message: fmt.Sprintf("certificate file %s %s", certFile, msg)})
 	}
 	cf, err := r.stat(certFile)
 	if err != nil {
-		return certErr(err)
+		certErr(err)
+		return
 	}
 	ch, err := cf.id()
 	if err != nil {
-		return certErr(err)
+		certErr(err)
+		return
 	}
 	l.cmu.Lock()
 	cr := l.certs[certFile]
@@ -340,14 +383,15 @@ func (l *Loader) loadSite(r *repoReader, name, file string, ev **evaluator, eval
 	if cr == nil || cr.hash != ch {
 		cb, err := cf.read()
 		if err != nil {
-			return certErr(err)
+			certErr(err)
+			return
 		}
 		cr = &certResult{hash: ch, pem: cb, facts: parseCertChain(cb)}
 		l.cmu.Lock()
 		l.certs[certFile] = cr
 		l.cmu.Unlock()
 	}
-	return res, cr, ds
+	j.cert = cr
 }
 
 // safeEvalSite turns a panic inside CUE into a diagnostic: one hostile file must not take
@@ -356,10 +400,26 @@ func safeEvalSite(ev *evaluator, name, file string, b []byte) (decl *siteDecl, d
 	defer func() {
 		if p := recover(); p != nil {
 			decl = nil
-			ds = []Diagnostic{{File: file, Severity: SeverityError, Message: fmt.Sprintf("could not be evaluated (internal error in the CUE evaluator: %v); simplify the file", p)}}
+			ds = []Diagnostic{panicDiag(file, p)}
 		}
 	}()
 	return ev.evalSite(name, file, b)
+}
+
+// safeEvalRepo is safeEvalSite for the repo-level file.
+func safeEvalRepo(ev *evaluator, file string, b []byte) (decl *repoDecl, ds []Diagnostic) {
+	defer func() {
+		if p := recover(); p != nil {
+			decl = nil
+			ds = []Diagnostic{panicDiag(file, p)}
+		}
+	}()
+	return ev.evalRepo(file, b)
+}
+
+func panicDiag(file string, p any) Diagnostic {
+	return Diagnostic{File: file, Line: 1, Col: 1, Severity: SeverityError,
+		Message: fmt.Sprintf("could not be evaluated (internal error in the CUE evaluator: %v); simplify the file", p)}
 }
 
 // evict forgets files that are gone from the repo.
@@ -397,38 +457,6 @@ func (l *Loader) windows(repo *repoResult) (warn, errw time.Duration) {
 		errw = max(o, 0)
 	}
 	return warn, errw
-}
-
-// evaluatorPool hands out evaluators for one load; they are dropped with it.
-type evaluatorPool struct {
-	mu   sync.Mutex
-	free []*evaluator
-}
-
-func newEvaluatorPool() *evaluatorPool { return &evaluatorPool{} }
-
-func (p *evaluatorPool) get() (*evaluator, error) {
-	p.mu.Lock()
-	if n := len(p.free); n > 0 {
-		e := p.free[n-1]
-		p.free = p.free[:n-1]
-		p.mu.Unlock()
-		return e, nil
-	}
-	p.mu.Unlock()
-	return newEvaluator()
-}
-
-func (p *evaluatorPool) put(e *evaluator) {
-	p.mu.Lock()
-	p.free = append(p.free, e)
-	p.mu.Unlock()
-}
-
-func (p *evaluatorPool) close() {
-	p.mu.Lock()
-	p.free = nil
-	p.mu.Unlock()
 }
 
 func hexDigest(parts ...[32]byte) string {

@@ -50,6 +50,7 @@ type agentConfig struct {
 	// TrustedProxies are peers whose forwarding headers (X-Forwarded-*, Forwarded,
 	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
 	TrustedProxies []netip.Prefix
+	Eval           schema.Isolation
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
@@ -134,7 +135,8 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		State:  state,
 		// An expired certificate is one site's trouble (a warning in status), not a reason
 		// to hold back every other site's changes.
-		Loader:     schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}),
+		// Files are evaluated in child processes: a file that blows up costs one of them.
+		Loader:     schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval}),
 		Keys:       keys,
 		Publisher:  srv,
 		Interval:   c.Interval,
@@ -218,6 +220,8 @@ Serves the sites of a config repo: polls the repo (one reference request per idl
 validates each new commit, reads the sites' private keys from Vault or a key directory,
 and swaps the compiled sites into the HTTPS listener without a restart. An invalid commit is
 rejected and the previous one keeps serving; /status and ` + "`edgectl status`" + ` say why.
+Config files are evaluated in child processes: a file that needs more than --eval-memory or
+--eval-timeout is refused like any invalid file, and the agent keeps serving.
 
 The commit being served is kept in --state-dir (the config repo's files only: site files
 and public certificates, never a private key or a token). After a restart the agent serves
@@ -235,6 +239,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.Usage = func() { fmt.Fprint(stderr, agentUsage); f.PrintDefaults() }
 	var c agentConfig
 	var drain time.Duration
+	var eval evalFlags
 	var tokenFile, webhookFile, logFormat, logLevel, accessLog string
 	f.StringVar(&c.Repo, "repo", "", "config repo URL or path (https://, ssh://, file://, local path) [EDGE_REPO]")
 	f.StringVar(&c.Ref, "ref", "", "branch or tag to follow; empty: the remote's HEAD [EDGE_REF]")
@@ -261,6 +266,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.StringVar(&webhookFile, "webhook-secret-file", "", "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
 	f.BoolVar(&c.DebugPprof, "debug-pprof", false, "serve Go's profiler at /debug/pprof/ on the admin listener (keep that listener private) [EDGE_DEBUG_PPROF]")
 	f.DurationVar(&drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
+	eval.add(f, "EDGE_EVAL_MEMORY", "EDGE_EVAL_TIMEOUT")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
@@ -275,6 +281,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if c.StateDir == "off" {
 		c.StateDir = ""
 	}
+	c.Eval = eval.isolation()
 	if c.Keys == "" {
 		c.Keys = "vault"
 		if c.KeyDir != "" {

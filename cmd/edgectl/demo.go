@@ -32,6 +32,7 @@ type demoConfig struct {
 	Interval                        time.Duration
 	Verbose                         bool
 	AccessLog                       bool
+	Eval                            evalFlags
 }
 
 func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -48,6 +49,7 @@ func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	f.DurationVar(&c.Interval, "interval", time.Second, "how often the agent polls the config repo")
 	f.BoolVar(&c.Verbose, "v", false, "log what the agent does")
 	f.BoolVar(&c.AccessLog, "access-log", false, "log every request the edge serves")
+	c.Eval.add(f, "", "")
 	f.Usage = func() {
 		fmt.Fprintln(stderr, "usage: edgectl demo [flags]\n\nRuns the whole edge on this machine: a git config repo, a local key directory,\ntwo sample apps and the agent serving them over TLS. Ctrl-C stops everything.\n\nflags:")
 		f.PrintDefaults()
@@ -159,6 +161,7 @@ func runDemo(ctx context.Context, c demoConfig, out, errw io.Writer) (err error)
 		Repo: repoDir, Ref: "main", Interval: c.Interval, Keys: "dir", KeyDir: keyDir, KeyRefresh: -1,
 		StateDir: filepath.Join(dir, "state"),
 		Listen:   listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, Logger: log,
+		Eval: c.Eval.isolation(),
 	}
 	if c.AccessLog {
 		ac.AccessLog = edge.NewAccessLogger(out, false)

@@ -24,6 +24,8 @@ HEAD~1): sites and host names added, removed and changed, and what changed in ea
 routes, upstreams, certificate, key reference, redirects, headers), plus certificates that
 expire soon. --format markdown suits a pull-request comment.
 
+Files are evaluated in child processes with the limits --eval-memory and --eval-timeout.
+
 Exit status: 0 HEAD is valid, 1 HEAD is invalid (its errors are shown), 2 usage or I/O error.
 
 flags:
@@ -50,7 +52,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		cfg, err := loader.Load(r.FS)
+		cfg, err := loader.LoadContext(ctx, r.FS)
 		var ds schema.Diagnostics
 		if err != nil && !errors.As(err, &ds) {
 			return nil, nil, nil, err

@@ -31,7 +31,11 @@ With --rev, validates that revision of the git repository at DIR (a branch, tag,
 expression such as HEAD~1) without checking it out; --subdir names the directory of that
 repository holding the config, as the agent's --subdir does.
 
-Exit status: 0 valid, 1 invalid, 2 usage or I/O error.
+Each file is evaluated in a child process with the limits --eval-memory and --eval-timeout;
+a file that exceeds one is an error at its line 1, column 1. SIGINT or SIGTERM stops the
+evaluation at once.
+
+Exit status: 0 valid, 1 invalid, 2 usage or I/O error, or interrupted.
 
 flags:
 `
@@ -42,6 +46,7 @@ type validateFlags struct {
 	formats     []string // the accepted --format values
 	warnWithin  durationFlag
 	errorWithin durationFlag
+	eval        evalFlags
 }
 
 // newCheckFlags returns the flag set of validate or plan (named name, with usage): --format,
@@ -54,6 +59,7 @@ func newCheckFlags(name, usage string, formats []string, formatHelp string, stde
 	fl.StringVar(&vf.format, "format", formats[0], formatHelp)
 	fl.Var(&vf.warnWithin, "warn-within", "warn about certificates expiring within this window (overrides policy.cert_warn_within), e.g. 30d")
 	fl.Var(&vf.errorWithin, "error-within", "fail on certificates expiring within this window (overrides policy.cert_error_within), e.g. 7d")
+	vf.eval.add(fl, "", "")
 	return fl, vf
 }
 
@@ -91,9 +97,9 @@ func (f *durationFlag) Set(s string) error {
 	return nil
 }
 
-// loaderOptions turns the expiry flags into LoaderOptions (an explicit 0 means "no window").
+// loaderOptions turns the evaluation limits and the expiry flags into LoaderOptions (an explicit 0 means "no window").
 func (v *validateFlags) loaderOptions() schema.LoaderOptions {
-	var o schema.LoaderOptions
+	o := schema.LoaderOptions{Isolation: v.eval.isolation()}
 	if v.warnWithin.set {
 		o.CertWarnWithin = v.warnWithin.d
 		if o.CertWarnWithin == 0 {
@@ -135,8 +141,12 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "edgectl validate: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := schema.NewLoader(vf.loaderOptions()).Load(fsys)
+	cfg, err := schema.NewLoader(vf.loaderOptions()).LoadContext(ctx, fsys)
 	var ds schema.Diagnostics
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "edgectl validate: interrupted")
+		return exitUsage
+	}
 	if err != nil && !errors.As(err, &ds) {
 		fmt.Fprintf(stderr, "edgectl validate: %v\n", err)
 		return exitUsage

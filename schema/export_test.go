@@ -1,0 +1,20 @@
+package schema
+
+import "testing"
+
+// Exported for the external tests.
+var (
+	ErrLoadCancelled = errLoadCancelled
+	CompareIsolated  = compareIsolated
+	TestNow          = testNow
+)
+
+// SetIsolationHooks sets the hooks called when a worker starts and after each of its
+// answers, until the test ends.
+func SetIsolationHooks(t *testing.T, spawned, answered func(pid int)) {
+	testHookSpawned, testHookAnswered = spawned, answered
+	t.Cleanup(func() { testHookSpawned, testHookAnswered = nil, nil })
+}
+
+// CachedSites is how many site results l caches.
+func CachedSites(l *Loader) int { return len(l.sites) }

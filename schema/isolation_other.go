@@ -1,0 +1,12 @@
+//go:build !linux
+
+package schema
+
+import "syscall"
+
+// limitMemory is a no-op where RLIMIT_AS is not reliable: the Go memory limit and the
+// parent's deadline still bound the evaluation.
+func limitMemory(limit int64) error { return nil }
+
+// workerSysProcAttr: without Pdeathsig, a worker exits when its stdin closes.
+func workerSysProcAttr() *syscall.SysProcAttr { return nil }

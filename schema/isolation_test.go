@@ -1,0 +1,154 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets this test binary serve as the evaluation worker of isolated loads.
+func TestMain(m *testing.M) {
+	RunEvalWorkerIfRequested()
+	os.Exit(m.Run())
+}
+
+// isolated evaluates one request in a child process with opts and returns the outcome.
+func isolated(t *testing.T, opts Isolation, req evalRequest) evalOutcome {
+	t.Helper()
+	opts.Enabled = true
+	p := newProcPool(context.Background(), opts, 1)
+	defer p.close()
+	return evalSync(p, 0, req)
+}
+
+// stringBomb doubles a string 34 times (16 GiB), with + or with interpolation.
+func stringBomb(interp bool) []byte {
+	var b strings.Builder
+	b.WriteString("_s0: \"abcdefghijklmnop\"\n")
+	for i := 1; i <= 34; i++ {
+		if interp {
+			fmt.Fprintf(&b, "_s%d: \"\\(_s%d)\\(_s%d)\"\n", i, i-1, i-1)
+		} else {
+			fmt.Fprintf(&b, "_s%d: _s%d + _s%d\n", i, i-1, i-1)
+		}
+	}
+	b.WriteString("x: _s34\n")
+	return []byte(b.String())
+}
+
+// disjunctionBomb is the product of 26 two-way disjunctions of distinct structs.
+func disjunctionBomb() []byte {
+	var b strings.Builder
+	var terms []string
+	for i := range 26 {
+		fmt.Fprintf(&b, "_d%d: {x%d: 1, z: false} | {y%d: 1, z: false}\n", i, i, i)
+		terms = append(terms, fmt.Sprintf("_d%d", i))
+	}
+	fmt.Fprintf(&b, "_p: %s\nx: _p.z\n", strings.Join(terms, " & "))
+	return []byte(b.String())
+}
+
+func TestIsolatedMemoryLimit(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a race-enabled worker has no address-space limit")
+	}
+	o := isolated(t, Isolation{MemoryLimit: 256 << 20}, evalRequest{Kind: rawFile, File: "sites/bomb.cue", Src: stringBomb(false)})
+	want := Diagnostic{File: "sites/bomb.cue", Line: 1, Col: 1, Severity: SeverityError}
+	if len(o.diags) != 1 || !strings.HasPrefix(o.diags[0].Message, "evaluation exceeded its memory limit (256 MiB)") {
+		t.Fatalf("diagnostics %v; want one saying the memory limit (256 MiB) was exceeded", o.diags)
+	}
+	if d := o.diags[0]; d.File != want.File || d.Line != 1 || d.Col != 1 || d.Severity != SeverityError || o.transient {
+		t.Errorf("got %+v (transient %v); want an error at sites/bomb.cue:1:1, cached", d, o.transient)
+	}
+}
+
+func TestIsolatedDeadline(t *testing.T) {
+	o := isolated(t, Isolation{FileTimeout: time.Second}, evalRequest{Kind: rawFile, File: "sites/spin.cue", Src: disjunctionBomb()})
+	if len(o.diags) != 1 || o.diags[0].Line != 1 || !strings.HasPrefix(o.diags[0].Message, "evaluation took longer than 1s") {
+		t.Fatalf("diagnostics %v; want one at 1:1 saying evaluation took longer than 1s", o.diags)
+	}
+}
+
+// TestIsolatedEqualsInProcess evaluates every site file of the valid golden cases and of a
+// generated repo in this process and in a child: the declarations must be equal (the
+// protocol must carry every field, pointers to zero values included).
+func TestIsolatedEqualsInProcess(t *testing.T) {
+	files := map[string][]byte{}
+	err := filepath.WalkDir("testdata", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".cue") {
+			b, err := os.ReadFile(p)
+			files[filepath.ToSlash(p)] = b
+			return err
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := compareIsolated(t, files); n < 10 {
+		t.Errorf("only %d files evaluated to a declaration; want a real comparison", n)
+	}
+}
+
+// compareIsolated evaluates files (by name) in this process and in a child and fails the
+// test where the results differ. It returns how many evaluated to a declaration.
+func compareIsolated(t testing.TB, files map[string][]byte) int {
+	t.Helper()
+	ev, err := newEvaluator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProcPool(context.Background(), Isolation{Enabled: true}, 1)
+	defer p.close()
+	n := 0
+	for name, src := range files {
+		req := evalRequest{Kind: siteFile, Name: strings.TrimSuffix(path.Base(name), ".cue"), File: name, Src: src}
+		var want evalOutcome
+		if path.Base(name) == RepoFile {
+			req.Kind = repoFile
+			want.repo, want.diags = safeEvalRepo(ev, name, src)
+		} else {
+			want.site, want.diags = safeEvalSite(ev, req.Name, name, src)
+		}
+		got := evalSync(p, 0, req)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: in a child process:\n%#v\nin this process:\n%#v", name, got, want)
+		}
+		if want.site != nil || want.repo != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// TestIsolatedResponseBounded: a file whose values are huge (a 32 MiB header value) is
+// answered with a short diagnostic, not with the values.
+func TestIsolatedResponseBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("package edge\n\nsites: big: {\n\t_s0: \"abcdefghijklmnop\"\n")
+	for i := 1; i <= 21; i++ {
+		fmt.Fprintf(&b, "\t_s%d: _s%d + _s%d\n", i, i-1, i-1)
+	}
+	b.WriteString("\thosts: [\"big.example\"]\n\tcert: \"certs/big.pem\"\n\tkey: path: \"edge/big\"\n\troutes: \"/\": upstreams: [\"http://127.0.0.1:1\"]\n\theaders: set: \"X-Big\": _s21\n}\n")
+	o := isolated(t, Isolation{}, evalRequest{Kind: siteFile, Name: "big", File: "sites/big.cue", Src: []byte(b.String())})
+	size := 0
+	for _, d := range o.diags {
+		size += len(d.Message)
+	}
+	if o.site != nil {
+		size += len(o.site.Headers.Set["X-Big"])
+	}
+	if len(o.diags) == 0 || size > maxResponse {
+		t.Fatalf("%d diagnostics, %d bytes of messages and hosts; want an error of at most %d bytes", len(o.diags), size, maxResponse)
+	}
+	if !strings.HasPrefix(o.diags[0].Message, "evaluation produced") {
+		t.Errorf("diagnostic %q; want the bound on results", o.diags[0].Message)
+	}
+}

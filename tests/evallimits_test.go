@@ -1,0 +1,120 @@
+package tests
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/edgectl/edge/schema/sitegen"
+)
+
+// TestValidateEvalMemoryLimit: a site file of legitimate but large data (13,000 routes,
+// about 1 MiB) evaluated under a small --eval-memory is refused with a diagnostic at its
+// file:1:1, and validate exits 1.
+func TestValidateEvalMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	repo, err := sitegen.WriteRepo(dir, 1, sitegen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := repo.Sites[0].Name
+	var b strings.Builder
+	fmt.Fprintf(&b, "package edge\n\nsites: %s: {\n\thosts: [\"%s.example.test\"]\n\tcert: \"certs/%s.pem\"\n\tkey: path: \"edge/%s\"\n\troutes: {\n", name, name, name, name)
+	for i := 0; b.Len() < 1000<<10; i++ {
+		fmt.Fprintf(&b, "\t\t\"/p%d\": {upstreams: [\"http://127.0.0.1:%d\"], timeouts: connect: \"2s\"}\n", i, 3000+i%1000)
+	}
+	b.WriteString("\t}\n}\n")
+	file := filepath.Join("sites", name+".cue")
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(edgectl(t), "validate", "--eval-memory", "96MiB", dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v; want status 1\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	want := filepath.Join(dir, file) + ":1:1: error: evaluation exceeded its memory limit (96 MiB)"
+	if !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout:\n%s\nwant a line starting %q", stdout.String(), want)
+	}
+}
+
+// TestValidateStopsOnSIGTERM: validate receiving SIGTERM while it evaluates a big repo exits
+// non-zero with a short message and leaves no evaluation process behind.
+func TestValidateStopsOnSIGTERM(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	if _, err := sitegen.WriteRepo(dir, 3000, sitegen.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(edgectl(t), "validate", dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Mid-run: once validate has started an evaluation process.
+	var kids []string
+	deadline := time.Now().Add(2 * time.Minute) // failure backstop only
+	for len(kids) == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("validate ended before it started an evaluation process: %v\n%s%s", err, stdout.String(), stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("validate started no evaluation process")
+		}
+		kids = procChildren(cmd.Process.Pid)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute): // failure backstop only
+		cmd.Process.Kill()
+		t.Fatal("validate did not exit after SIGTERM")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Errorf("exit %v; want a non-zero status\nstdout:\n%s", err, stdout.String())
+	}
+	if got := strings.TrimSpace(stderr.String()); got != "edgectl validate: interrupted" {
+		t.Errorf("stderr %q; want \"edgectl validate: interrupted\"", got)
+	}
+	for _, pid := range kids {
+		if b, err := os.ReadFile("/proc/" + pid + "/cmdline"); err == nil && bytes.Contains(b, []byte("edgectl")) {
+			t.Errorf("evaluation process %s still runs after validate exited", pid)
+		}
+	}
+}
+
+// procChildren lists the child pids of process pid.
+func procChildren(pid int) []string {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var kids []string
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		if err == nil {
+			kids = append(kids, strings.Fields(string(b))...)
+		}
+	}
+	return kids
+}
