@@ -94,7 +94,7 @@ func (w *subsetWalker) decl(d ast.Decl) {
 func (w *subsetWalker) attribute(a *ast.Attribute) {
 	hint := "attributes mean nothing in a config file; remove it"
 	if name := a.Name(); name == "embed" || name == "extern" {
-		hint = "a config file cannot embed other files; write the value out"
+		hint = "files cannot be embedded; write the value out"
 	}
 	w.refuse(a.Pos(), fmt.Sprintf("the attribute `%s` is not allowed", truncate(a.Text, 40)), hint)
 }
@@ -225,6 +225,10 @@ func (w *subsetWalker) unary(x *ast.UnaryExpr) {
 
 // binary refuses an operator, at its first occurrence in a chain such as `a & b & c`.
 func (w *subsetWalker) binary(x *ast.BinaryExpr) {
+	if star, ok := defaultMarker(x); ok && x.Op == token.OR {
+		w.refuse(star, "a default `*` in a disjunction is not allowed", "write the one value you mean")
+		return
+	}
 	for {
 		l, ok := x.X.(*ast.BinaryExpr)
 		if !ok || l.Op != x.Op {
@@ -240,6 +244,26 @@ func (w *subsetWalker) binary(x *ast.BinaryExpr) {
 	default:
 		w.refuse(x.OpPos, fmt.Sprintf("the operator `%s` is not allowed", x.Op), "write the resulting value out")
 	}
+}
+
+// defaultMarker returns the position of the first `*` among the operands of the
+// disjunction x.
+func defaultMarker(x *ast.BinaryExpr) (token.Pos, bool) {
+	for _, o := range []ast.Expr{x.X, x.Y} {
+		switch o := o.(type) {
+		case *ast.UnaryExpr:
+			if o.Op == token.MUL {
+				return o.OpPos, true
+			}
+		case *ast.BinaryExpr:
+			if o.Op == token.OR {
+				if p, ok := defaultMarker(o); ok {
+					return p, true
+				}
+			}
+		}
+	}
+	return token.NoPos, false
 }
 
 func (w *subsetWalker) ident(x *ast.Ident) {
