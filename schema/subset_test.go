@@ -178,6 +178,29 @@ func TestSubsetFileLevel(t *testing.T) {
 	}
 }
 
+// TestSubsetValueCount: a file of plain data is refused past maxValues fields and list
+// elements, at the first value over the limit.
+func TestSubsetValueCount(t *testing.T) {
+	for _, n := range []int{maxValues - 2, maxValues - 1} { // plus `policy` and the list's field
+		src := "package edge\n\npolicy: allowed_upstreams: [" + strings.Repeat("1,", n) + "]\n"
+		f, err := parser.ParseFile("edge.cue", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := checkSubset("edge.cue", f)
+		want := 0
+		if n+2 > maxValues {
+			want = 1
+		}
+		if len(ds) != want {
+			t.Fatalf("%d values: %d diagnostics %v; want %d", n+2, len(ds), ds, want)
+		}
+		if want == 1 && (ds[0].Line != 3 || ds[0].Col != 29+2*(n-1) || !strings.Contains(ds[0].Message, "more than 10000 values")) {
+			t.Errorf("got %v", ds[0])
+		}
+	}
+}
+
 // BenchmarkSubsetWalk measures checkSubset on the 10,000 site files of a generated repo (the
 // shape schema/sitegen writes), parsed beforehand: the cost the subset adds to a cold load.
 func BenchmarkSubsetWalk(b *testing.B) {
