@@ -73,6 +73,9 @@ func (e *evaluator) evalSite(name, file string, src []byte) (*siteDecl, []Diagno
 	if ds != nil {
 		return nil, ds
 	}
+	if ds := checkSubset(file, f); ds != nil {
+		return nil, ds
+	}
 	idx := buildIndex(f)
 	v := e.ctx.BuildFile(f, cue.Scope(e.schema))
 	if err := v.Err(); err != nil {
@@ -99,6 +102,9 @@ func (e *evaluator) evalRepo(file string, src []byte) (*repoDecl, []Diagnostic) 
 		return nil, ds
 	}
 	if _, ds := checkShape(file, "", f, repoFile); ds != nil {
+		return nil, ds
+	}
+	if ds := checkSubset(file, f); ds != nil {
 		return nil, ds
 	}
 	idx := buildIndex(f)

@@ -442,15 +442,17 @@ func (x *extractor) checkLoop(key string, r redirectDecl, to *url.URL, hosts []s
 }
 
 // checkShadowed refuses routes no request can reach because a redirect for all of the
-// site's hosts answers first.
+// site's hosts answers first. Each route is reported once, for the first such redirect, so
+// the diagnostics grow with the routes, not with routes times redirects.
 func (x *extractor) checkShadowed(base string, d *siteDecl) {
-	for i, r := range d.Redirs {
-		if len(r.Hosts) != 0 && len(r.Hosts) < len(d.Hosts) {
-			continue
-		}
-		for _, rt := range d.Routes {
+	for _, rt := range d.Routes {
+		for i, r := range d.Redirs {
+			if len(r.Hosts) != 0 && len(r.Hosts) < len(d.Hosts) {
+				continue
+			}
 			if pathUnder(rt.Path.S, r.Path) {
 				x.errorf(base+".routes."+strconv.Quote(rt.Path.S), "route %q is never used: redirects[%d] (line %d) answers every request under %q first; remove the route, or limit the redirect with hosts: [...] or path", rt.Path.S, i, r.P.Line, r.Path)
+				break
 			}
 		}
 	}

@@ -1,9 +1,12 @@
 package schema_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -11,9 +14,22 @@ import (
 	"github.com/edgectl/edge/schema"
 )
 
-// FuzzLoad feeds arbitrary site and repo files (seeded with the golden cases) to the loader:
-// it must never panic or hang, and must either return a Config or Diagnostics.
+// Bounds of one fuzz input: far above what any file in the data subset costs (a few MB and
+// milliseconds), far below what an evaluation blow-up takes.
+const (
+	fuzzMemoryBudget = 1 << 30          // address space the process may add while fuzzing
+	fuzzInputBudget  = 60 * time.Second // a backstop for an input that spins without allocating
+)
+
+// FuzzLoad feeds arbitrary site and repo files (seeded with the golden cases, among them the
+// evaluation bombs testdata/invalid/bomb-*) to the loader: it must never panic or hang, and
+// must either return a Config or Diagnostics. The process runs under a memory limit, so an
+// input that blows up evaluation kills the fuzz worker ("fatal error: out of memory"), which
+// `go test -fuzz` reports as a failing input, instead of taking the machine down; an input
+// that spins longer than fuzzInputBudget panics the worker the same way.
 func FuzzLoad(f *testing.F) {
+	limitAddressSpace(f, fuzzMemoryBudget)
+	bombs := 0
 	certs, _ := os.ReadDir(filepath.Join("testdata", "certs"))
 	base := fstest.MapFS{}
 	for _, c := range certs {
@@ -39,7 +55,13 @@ func FuzzLoad(f *testing.F) {
 				return nil
 			})
 			f.Add(site, repo)
+			if strings.HasPrefix(c.Name(), "bomb-") {
+				bombs++
+			}
 		}
+	}
+	if bombs < 4 {
+		f.Fatalf("%d bomb seeds (testdata/invalid/bomb-*); want the 4 shapes of issue 9", bombs)
 	}
 	now := func() time.Time { return goldenNow }
 	f.Fuzz(func(t *testing.T, site, repo []byte) {
@@ -54,7 +76,11 @@ func FuzzLoad(f *testing.F) {
 		if len(repo) > 0 {
 			fsys["edge.cue"] = &fstest.MapFile{Data: repo}
 		}
+		watchdog := time.AfterFunc(fuzzInputBudget, func() {
+			panic(fmt.Sprintf("loading the input took more than %v:\nsite: %q\nrepo: %q", fuzzInputBudget, site, repo))
+		})
 		cfg, err := schema.NewLoader(schema.LoaderOptions{Now: now}).Load(fsys)
+		watchdog.Stop()
 		switch e := err.(type) {
 		case nil:
 			if cfg == nil {
@@ -80,4 +106,33 @@ func checkDiags(t *testing.T, ds schema.Diagnostics) {
 			t.Fatalf("diagnostic without file, message or position: %+v", d)
 		}
 	}
+}
+
+// limitAddressSpace lowers the soft RLIMIT_AS of the test process to its current address
+// space plus budget, and restores it when f is done. Go dies with "fatal error: out of
+// memory" when the limit is hit. Set per process: every fuzz worker runs FuzzLoad itself.
+func limitAddressSpace(f *testing.F, budget uint64) {
+	statm, err := os.ReadFile("/proc/self/statm")
+	var pages uint64
+	if err == nil {
+		_, err = fmt.Sscan(string(statm), &pages)
+	}
+	var old syscall.Rlimit
+	if err == nil {
+		err = syscall.Getrlimit(syscall.RLIMIT_AS, &old)
+	}
+	if err != nil {
+		f.Logf("no memory limit for the fuzz target: %v", err)
+		return
+	}
+	lim := old
+	lim.Cur = min(pages*uint64(os.Getpagesize())+budget, old.Max)
+	if lim.Cur >= old.Cur {
+		return
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &lim); err != nil {
+		f.Logf("no memory limit for the fuzz target: %v", err)
+		return
+	}
+	f.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_AS, &old) })
 }

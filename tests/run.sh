@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, vet, then every test with the race detector.
+# The whole test suite: formatting, vet, every test with the race detector, a short fuzz run.
 # Needs only Go. Tests that drive curl, h2load, wrk, sshd or the cue CLI skip when those are
 # missing, except under CI=true, where .ci/run installs them and a missing tool is a failure.
 # The first run builds a real Vault server (about 10 minutes) and the h2spec HTTP/2 conformance
@@ -18,3 +18,8 @@ go vet ./...
 
 echo "== go test -race"
 go test -race -timeout 45m -count=1 "$@" ./...
+
+# The loader's fuzz target, seeded with the evaluation bombs of issue 9; it runs under a
+# memory limit, so an input that blows up evaluation fails the run instead of the machine.
+echo "== go test -fuzz FuzzLoad"
+go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 30s -timeout 15m ./schema/
