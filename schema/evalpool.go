@@ -146,6 +146,10 @@ func (ln *lane) failAllLocked(cancelled bool, msg string) []finished {
 	return fs
 }
 
+// workerStartTimeout bounds a worker's start (exec, runtime, hello) when the file deadline
+// is shorter: a loaded machine may take seconds to start a process.
+const workerStartTimeout = 30 * time.Second
+
 // armLocked starts the deadline of the lane's oldest request, or, before the worker is
 // ready, of its start.
 func (ln *lane) armLocked() {
@@ -158,7 +162,11 @@ func (ln *lane) armLocked() {
 		return
 	}
 	seq := ln.pending[0].req.Seq
-	w.timer = time.AfterFunc(ln.p.opts.FileTimeout, func() {
+	d := ln.p.opts.FileTimeout
+	if !w.ready {
+		d = max(d, workerStartTimeout) // a short file deadline does not apply to the start
+	}
+	w.timer = time.AfterFunc(d, func() {
 		ln.mu.Lock()
 		defer ln.mu.Unlock()
 		switch {
