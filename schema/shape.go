@@ -165,7 +165,6 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 			}
 		}
 	}
-	ds = append(ds, checkAttributes(file, f)...)
 	if !sawPkg {
 		ds = append([]Diagnostic{{File: file, Line: 1, Col: 1, Severity: SeverityError,
 			Message: "the file has no package clause; start it with `package edge`"}}, ds...)
@@ -234,24 +233,4 @@ func CUELabel(name string) string {
 		}
 	}
 	return name
-}
-
-// checkAttributes refuses the attributes that make CUE read other files (@extern(embed) on
-// the file, @embed on a field): a config file declares its values itself, and a file read
-// that way escapes the repo reader's checks (links, size, type).
-func checkAttributes(file string, f *ast.File) []Diagnostic {
-	var ds []Diagnostic
-	ast.Walk(f, func(n ast.Node) bool {
-		a, ok := n.(*ast.Attribute)
-		if !ok {
-			return true
-		}
-		if k, _ := a.Split(); k == "extern" || k == "embed" {
-			p := a.Pos()
-			ds = append(ds, Diagnostic{File: file, Line: p.Line(), Col: p.Column(), Severity: SeverityError,
-				Message: fmt.Sprintf("the attribute @%s is not allowed: it makes CUE read other files; write the value in the file itself", k)})
-		}
-		return true
-	}, nil)
-	return ds
 }
