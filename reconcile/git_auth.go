@@ -101,10 +101,20 @@ func (a GitAuth) method(ep *transport.Endpoint, rawURL string) (transport.AuthMe
 	return nil, fmt.Errorf("%w: unsupported URL scheme %q", ErrGitAuth, ep.Protocol)
 }
 
-// redactURL removes a password from a URL, for messages.
+// redactURL removes credentials from a URL, for messages, status and the state dir: the
+// user and query of an HTTP(S) URL, the password of any other.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return raw
+	}
+	if u.Scheme == "http" || u.Scheme == "https" {
+		// A token may be the user name alone (https://TOKEN@host/...) or a query
+		// parameter: neither is shown, logged or written to the state dir.
+		u.User, u.RawQuery = nil, ""
+		return u.String()
+	}
+	if u.User == nil {
 		return raw
 	}
 	return u.Redacted()

@@ -63,3 +63,27 @@ func TestGitAuthSSHKeyErrors(t *testing.T) {
 		t.Error("missing key file accepted")
 	}
 }
+
+// TestRedactURL: no credential of a repo URL reaches messages, status or the state dir,
+// whether it is a password, a user name used as a token, or a query parameter.
+func TestRedactURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://git.example/hosting/config.git":             "https://git.example/hosting/config.git",
+		"https://user:secret@git.example/config.git":         "https://git.example/config.git",
+		"https://ghp_token123@git.example/config.git":        "https://git.example/config.git",
+		"https://git.example/config.git?access_token=secret": "https://git.example/config.git",
+		"ssh://git@git.example/config.git":                   "ssh://git@git.example/config.git",
+		"ssh://git:secret@git.example/config.git":            "ssh://git:xxxxx@git.example/config.git",
+		"git@git.example:hosting/config.git":                 "git@git.example:hosting/config.git",
+	} {
+		got := redactURL(raw)
+		if got != want {
+			t.Errorf("redactURL(%q) = %q; want %q", raw, got, want)
+		}
+		for _, secret := range []string{"secret", "ghp_token123"} {
+			if strings.Contains(got, secret) {
+				t.Errorf("redactURL(%q) = %q: it keeps %q", raw, got, secret)
+			}
+		}
+	}
+}

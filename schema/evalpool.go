@@ -161,9 +161,9 @@ func (ln *lane) armLocked() {
 	if len(ln.pending) == 0 {
 		return
 	}
-	seq := ln.pending[0].req.Seq
+	seq, armedReady := ln.pending[0].req.Seq, w.ready
 	d := ln.p.opts.FileTimeout
-	if !w.ready {
+	if !armedReady {
 		d = max(d, workerStartTimeout) // a short file deadline does not apply to the start
 	}
 	w.timer = time.AfterFunc(d, func() {
@@ -171,8 +171,10 @@ func (ln *lane) armLocked() {
 		defer ln.mu.Unlock()
 		switch {
 		case ln.w != w:
-		case !w.ready:
-			w.cmd.Process.Kill() // it did not start in time
+		case !armedReady: // a start deadline: a hello that just arrived re-armed a file's
+			if !w.ready {
+				w.cmd.Process.Kill() // it did not start in time
+			}
 		case len(ln.pending) > 0 && ln.pending[0].req.Seq == seq:
 			w.timedOut = seq
 			w.cmd.Process.Kill()

@@ -11,9 +11,12 @@ import (
 
 // trackedBody wraps a request body on its way upstream. It remembers whether it was read
 // (whether a failed attempt consumed what a retry would need) and the first read error
-// (the client's fault, not the upstream's), and enforces the body idle timeout: when no
-// byte arrives for idle, it cuts the client's read (SetReadDeadline) and cancels the
-// upstream request. Its Close does nothing, so that a failed attempt (whose transport
+// (the client's fault, not the upstream's), and enforces the body idle timeout: when a read
+// has waited idle for the client without a byte, it cuts that read (SetReadDeadline) and
+// cancels the upstream request (the client's fault: 408). When instead the transport has
+// not asked for more of the body for idle (the upstream does not take it), it cancels the
+// upstream request as the upstream's fault (504), like nginx's proxy_send_timeout: net/http
+// starts the response timeout only once the body is sent. Its Close does nothing, so that a failed attempt (whose transport
 // closes the body) leaves it for the next; ReverseProxy closes the body it wrapped when
 // ServeHTTP ends.
 type trackedBody struct {
@@ -25,17 +28,20 @@ type trackedBody struct {
 	stopped bool  // the timer may no longer cut: the body or the handler is done
 
 	// Idle timeout; timer is nil without one.
-	idle     time.Duration
-	timer    *time.Timer
-	lastRead atomic.Int64 // Unix ns of the last read that returned bytes
-	timedOut atomic.Bool
-	cut      func() // makes the pending read fail and cancels the upstream request
+	idle      time.Duration
+	timer     *time.Timer
+	readStart atomic.Int64 // Unix ns when the pending read began; 0: no read pending
+	readEnd   atomic.Int64 // Unix ns when the last read returned (or the body was wrapped)
+	timedOut  atomic.Bool  // the client stalled
+	stalled   atomic.Bool  // the upstream stalled
+	cut       func()       // makes the pending read fail and cancels the upstream request
+	cancel    context.CancelFunc
 }
 
 // newTrackedBody wraps r's body. With idle > 0, the idle timer starts now; stop must be
 // called when the request is done.
 func newTrackedBody(rc io.ReadCloser, idle time.Duration, w http.ResponseWriter, cancel context.CancelFunc) *trackedBody {
-	b := &trackedBody{rc: rc, idle: idle}
+	b := &trackedBody{rc: rc, idle: idle, cancel: cancel}
 	if idle > 0 {
 		rc := http.NewResponseController(w)
 		b.cut = func() {
@@ -44,23 +50,32 @@ func newTrackedBody(rc io.ReadCloser, idle time.Duration, w http.ResponseWriter,
 			_ = rc.SetReadDeadline(time.Now())
 			cancel()
 		}
-		b.lastRead.Store(time.Now().UnixNano())
+		b.readEnd.Store(time.Now().UnixNano())
 		b.timer = time.AfterFunc(idle, b.check)
 	}
 	return b
 }
 
-// check runs when the idle timer fires: it re-arms for the rest of the idle period if
-// bytes arrived meanwhile, else it cuts the body.
+// check runs when the idle timer fires: it cuts the body if a read has waited on the client
+// for idle, cancels the upstream request if the transport has not read for idle, else it
+// re-arms for the rest of the period.
 func (b *trackedBody) check() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped {
 		return
 	}
-	since := time.Duration(time.Now().UnixNano() - b.lastRead.Load())
-	if since < b.idle {
+	start, waiting := b.readStart.Load(), true
+	if start == 0 {
+		start, waiting = b.readEnd.Load(), false
+	}
+	if since := time.Duration(time.Now().UnixNano() - start); since < b.idle {
 		b.timer.Reset(b.idle - since)
+		return
+	}
+	if !waiting {
+		b.stalled.Store(true)
+		b.cancel()
 		return
 	}
 	b.timedOut.Store(true)
@@ -83,9 +98,13 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	if !b.read.Load() {
 		b.read.Store(true)
 	}
+	if b.timer != nil {
+		b.readStart.Store(time.Now().UnixNano())
+	}
 	n, err := b.rc.Read(p)
-	if n > 0 && b.timer != nil {
-		b.lastRead.Store(time.Now().UnixNano())
+	if b.timer != nil {
+		b.readEnd.Store(time.Now().UnixNano())
+		b.readStart.Store(0)
 	}
 	if err != nil {
 		b.stop() // the body is over, one way or the other

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -283,6 +285,37 @@ func TestBodyIdleTimeout(t *testing.T) {
 	}
 }
 
+// TestUpstreamNotTakingBodyIs504: an upstream that accepts a request but stops reading its
+// body is the upstream's fault, not the client's: 504, an upstream error, not a 408. (The
+// client keeps sending; net/http's response timeout only starts once the body is sent.)
+func TestUpstreamNotTakingBodyIs504(t *testing.T) {
+	release := make(chan struct{})
+	up := rawBackend(t, func(c net.Conn, br *bufio.Reader, r *http.Request) { <-release })
+	t.Cleanup(func() { close(release) }) // before rawBackend's cleanup waits for it
+	var ec errorCounter
+	m := newManager(t, Options{OnUpstreamError: ec.record})
+	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{up}, BodyTimeout: 300 * time.Millisecond})
+	fe, infos := observed(t, h)
+	res, err := fe.Client().Post(fe.URL, "application/octet-stream", bytes.NewReader(make([]byte, 64<<20)))
+	if err == nil {
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusGatewayTimeout {
+			t.Errorf("status %d; want 504", res.StatusCode)
+		}
+	} // else: the client saw the connection end while still sending; Info says why.
+	info := recvInfo(t, infos)
+	if info.Outcome != OutcomeUpstreamError || !errors.Is(info.Err, errBodyStalled) {
+		t.Errorf("Outcome %q, Err %v; want %q with the stall", info.Outcome, info.Err, OutcomeUpstreamError)
+	}
+	if ec.count() != 1 {
+		t.Errorf("%d upstream errors; want 1", ec.count())
+	}
+	if n := h.targets[0].up.inflight.Load(); n != 0 {
+		t.Errorf("in flight = %d; want 0", n)
+	}
+}
+
 // TestBodyTimeoutIsIdleNotTotal: a body that keeps arriving, slowly, is not cut.
 func TestBodyTimeoutIsIdleNotTotal(t *testing.T) {
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
@@ -343,5 +376,23 @@ func TestForwardedPathIsCleaned(t *testing.T) {
 		if string(got) != want {
 			t.Errorf("GET %s reached the upstream as %q; want %q", req, got, want)
 		}
+	}
+}
+
+// TestDropForwardedUnderscores: forwarding headers spelled with underscores, which CGI-style
+// apps read as the hyphenated ones, are dropped from an untrusted client like the others;
+// other headers with underscores stay.
+func TestDropForwardedUnderscores(t *testing.T) {
+	hdr := http.Header{
+		"X_forwarded_for": {"6.6.6.6"},
+		"X_Real_IP":       {"6.6.6.6"},
+		"True_client_ip":  {"6.6.6.6"},
+		"X-Forwarded-Foo": {"x"},
+		"My_App_Header":   {"keep"},
+		"Accept":          {"*/*"},
+	}
+	dropForwarded(hdr)
+	if len(hdr) != 2 || hdr["My_App_Header"] == nil || hdr["Accept"] == nil {
+		t.Errorf("headers left: %v; want only My_App_Header and Accept", hdr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -49,10 +50,16 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
 }
 
-// dropForwarded deletes every client-supplied forwarding header from hdr.
+// dropForwarded deletes every client-supplied forwarding header from hdr, also spelled
+// with underscores (X_Forwarded_For), which CGI-style apps read as the same variable
+// (HTTP_X_FORWARDED_FOR).
 func dropForwarded(hdr http.Header) {
 	for k := range hdr {
-		if len(k) > 12 && strings.EqualFold(k[:12], "X-Forwarded-") {
+		if strings.IndexByte(k, '_') >= 0 {
+			if n := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")); isForwarding(n) || slices.Contains(clientAddressHeaders, n) {
+				delete(hdr, k)
+			}
+		} else if isForwarding(k) {
 			delete(hdr, k)
 		}
 	}
@@ -60,6 +67,9 @@ func dropForwarded(hdr http.Header) {
 		delete(hdr, k)
 	}
 }
+
+// isForwarding reports whether header name k is an X-Forwarded-* header.
+func isForwarding(k string) bool { return len(k) > 12 && strings.EqualFold(k[:12], "X-Forwarded-") }
 
 // trusted reports whether remoteAddr (ip:port) is in one of nets.
 func trusted(remoteAddr string, nets []netip.Prefix) bool {

@@ -202,8 +202,9 @@ func TestInfoHook(t *testing.T) {
 		t.Fatalf("got %d %q; want 200 live", code, body)
 	}
 	info := <-infos
-	if info.Upstream != live.URL || info.Attempts != 2 || info.Err != nil {
-		t.Errorf("Info = {%v %d %v}; want {%v 2 <nil>}", info.Upstream, info.Attempts, info.Err, live.URL)
+	if info.Upstream != live.URL || info.Attempts != 2 || info.Err != nil || info.Outcome != "" {
+		t.Errorf("Info = {%v %d %v %q}; want {%v 2 <nil> \"\"} (a retry that succeeded is no upstream error)",
+			info.Upstream, info.Attempts, info.Err, info.Outcome, live.URL)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -46,6 +46,9 @@ func ClientCaused(outcome string) bool {
 // wrapper and the request context; "" means the upstream is to blame.
 func clientFault(ctx context.Context, body *trackedBody) string {
 	if body != nil {
+		if body.stalled.Load() {
+			return "" // the upstream did not take the body: its fault
+		}
 		if body.timedOut.Load() {
 			return OutcomeBodyTimeout
 		}

@@ -65,6 +65,9 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 			return h.answered(t, info, res)
 		}
 		t.up.inflight.Add(-1)
+		if body != nil && body.stalled.Load() {
+			err = fmt.Errorf("%w (%v)", errBodyStalled, err)
+		}
 		info.Err = err
 		lastErr = err
 		if o := clientFault(out.Context(), body); o != "" {
@@ -113,7 +116,7 @@ func (h *Handler) answered(t *target, info *Info, res *http.Response) (*http.Res
 		return nil, err
 	}
 	info.active = t.up
-	info.Err = nil
+	info.Err, info.Outcome = nil, "" // an earlier attempt's failure is not this request's
 	t.up.succeeded()
 	if res.StatusCode != http.StatusSwitchingProtocols {
 		// A 101's body is the upgraded connection: ReverseProxy needs its
@@ -131,6 +134,17 @@ func idempotent(method string) bool {
 	}
 	return false
 }
+
+// errBodyStalled: the upstream did not take the request body for Config.BodyTimeout. It is
+// a timeout (504): the upstream is alive but not reading, and is neither ejected nor retried.
+var errBodyStalled = stallError{}
+
+type stallError struct{}
+
+func (stallError) Error() string {
+	return "proxy: the upstream stopped taking the request body for the body timeout"
+}
+func (stallError) Timeout() bool { return true }
 
 func isTimeout(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
