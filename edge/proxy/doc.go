@@ -107,8 +107,12 @@
 //     not carry: 400.
 //   - body_timeout: no byte of the request body arrived for Config.BodyTimeout (default
 //     60s, nginx's client_body_timeout): the client's read is cut, the upstream request
-//     cancelled (its connection freed), 408. The timer restarts with every read that
-//     returns bytes; it does not bound a slow upload that keeps sending.
+//     cancelled (its connection freed), 408. Only a read waiting on the client counts:
+//     each read restarts it, so it does not bound a slow upload that keeps sending.
+//     The reverse, an upstream that stops taking the body for BodyTimeout (nginx's
+//     proxy_send_timeout; net/http starts the response timeout only once the body is
+//     sent), cancels the upstream request as the upstream's fault: 504, an upstream error,
+//     neither ejected nor retried.
 //
 // Client-side failures are logged at DEBUG. When the response body copy fails after the
 // status was sent, ReverseProxy aborts the stream (panics with http.ErrAbortHandler);
