@@ -327,7 +327,7 @@ func TestNewGitSourceErrors(t *testing.T) {
 
 func TestGitSourceString(t *testing.T) {
 	src := newSource(t, GitSourceOptions{URL: "https://user:pw@example.invalid/r.git", Ref: "main", Subdir: "/sites/"})
-	if got, want := src.String(), "https://user:xxxxx@example.invalid/r.git#main:sites"; got != want {
+	if got, want := src.String(), "https://example.invalid/r.git#main:sites"; got != want {
 		t.Errorf("String() = %q; want %q", got, want)
 	}
 }
