@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -72,15 +73,10 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		return site
 	}
 	p := cleanPath(r.URL.Path)
-	if p != r.URL.Path {
-		// What is routed is what is forwarded (and kept by redirects): the cleaned path,
-		// so no dot-segment reaches an upstream to climb out of its base path.
-		u := *r.URL
-		u.Path, u.RawPath = p, ""
-		r = r.WithContext(r.Context()) // a shallow copy
-		r.URL = &u
-	}
 	if rd := matchRedirect(site.redirects, host, p); rd != nil {
+		if p != r.URL.Path {
+			r = withPath(r.Context(), r, p)
+		}
 		http.Redirect(w, r, rd.location(r), rd.status)
 		return site
 	}
@@ -89,8 +85,21 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		http.Error(w, "404 Not Found", http.StatusNotFound)
 		return site
 	}
-	rt.handler.ServeHTTP(w, r.WithContext(proxy.WithInfo(r.Context(), info)))
+	rt.handler.ServeHTTP(w, withPath(proxy.WithInfo(r.Context(), info), r, p))
 	return site
+}
+
+// withPath returns a shallow copy of r with ctx and, if it differs, the cleaned path p:
+// what is routed is what is forwarded (and kept by redirects), so no dot-segment reaches
+// an upstream to climb out of its base path. One copy whatever changes.
+func withPath(ctx context.Context, r *http.Request, p string) *http.Request {
+	r2 := r.WithContext(ctx)
+	if p != r.URL.Path {
+		u := *r.URL
+		u.Path, u.RawPath = p, ""
+		r2.URL = &u
+	}
+	return r2
 }
 
 // siteForRequest returns the site that may answer r, whose normalized Host is host, on its
