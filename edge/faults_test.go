@@ -14,7 +14,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -157,28 +156,7 @@ func TestClientAbortMidBodyIsObserved(t *testing.T) {
 // rawBackend is a misbehaving upstream on a real TCP socket: answer is written after the
 // request headers were read, then the connection is closed.
 func rawBackend(t *testing.T, answer string) *url.URL {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-				io.WriteString(c, answer)
-			}
-			c.Close()
-		}
-	}()
-	return &url.URL{Scheme: "http", Host: l.Addr().String()}
+	return edgetest.RawBackend(t, func(c net.Conn, _ *bufio.Reader, _ *http.Request) { io.WriteString(c, answer) })
 }
 
 // TestUpstreamAbortMidBodyIsObserved: an upstream closing mid-body is logged and counted

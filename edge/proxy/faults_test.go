@@ -13,39 +13,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/edgetest"
 )
 
-// rawBackend is a misbehaving upstream on a real TCP socket: serve gets each connection
-// after its request headers were read.
-func rawBackend(t testing.TB, serve func(c net.Conn, br *bufio.Reader, r *http.Request)) *url.URL {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				r, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				serve(c, br, r)
-			}()
-		}
-	}()
-	return &url.URL{Scheme: "http", Host: l.Addr().String()}
-}
+// rawBackend is a misbehaving upstream on a real TCP socket (edgetest.RawBackend).
+var rawBackend = edgetest.RawBackend
 
 // observed serves h and sends the Info of every request, once the handler ended however
 // it ended (an abort re-panics after the Info is sent, as edge does).
