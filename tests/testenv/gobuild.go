@@ -7,8 +7,34 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
+	"testing"
 )
+
+// cachedTool is a tool built once per test binary by buildCached; a test that needs it
+// fails when it cannot be built under CI=true, and is skipped otherwise.
+type cachedTool struct {
+	what              string // for messages, e.g. "real Vault"
+	name, module, pkg string // buildCached's arguments
+
+	once sync.Once
+	path string
+	err  error
+}
+
+// get returns the tool's path, building it on first use.
+func (c *cachedTool) get(t testing.TB) string {
+	t.Helper()
+	c.once.Do(func() { c.path, c.err = buildCached(c.name, c.module, c.pkg) })
+	if c.err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("testenv: %s unavailable: %v", c.what, c.err)
+		}
+		t.Skipf("testenv: %s unavailable (CI unset, skipping): %v", c.what, c.err)
+	}
+	return c.path
+}
 
 // buildCached returns the path of name in the cache directory (VaultCacheDir), building it
 // first if it is missing: `go build` of package pkg in the nested module tests/<module>,

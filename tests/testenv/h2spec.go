@@ -1,8 +1,6 @@
 package testenv
 
 import (
-	"os"
-	"sync"
 	"testing"
 )
 
@@ -13,11 +11,7 @@ import (
 // versions), and pseudo-versions of later commits are refused. v2.2.1 runs 145 cases.
 const H2specVersion = "v2.2.1+incompatible"
 
-var (
-	h2specOnce sync.Once
-	h2specPath string
-	h2specErr  error
-)
+var h2specTool = cachedTool{what: "h2spec", name: "h2spec-" + H2specVersion, module: "h2spec", pkg: "github.com/summerwind/h2spec/cmd/h2spec"}
 
 // H2specBinary returns the path of a real h2spec binary built from the nested module
 // tests/h2spec (its go.mod pins h2spec and every dependency; nothing third-party is
@@ -27,14 +21,5 @@ var (
 // CI=true and is skipped otherwise.
 func H2specBinary(t testing.TB) string {
 	t.Helper()
-	h2specOnce.Do(func() {
-		h2specPath, h2specErr = buildCached("h2spec-"+H2specVersion, "h2spec", "github.com/summerwind/h2spec/cmd/h2spec")
-	})
-	if h2specErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("testenv: h2spec unavailable: %v", h2specErr)
-		}
-		t.Skipf("testenv: h2spec unavailable (CI unset, skipping): %v", h2specErr)
-	}
-	return h2specPath
+	return h2specTool.get(t)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
@@ -14,11 +13,7 @@ import (
 // v1.21.0 is the newest that builds from the module proxy with its matching sdk).
 const VaultVersion = "v1.21.0"
 
-var (
-	vaultBinOnce sync.Once
-	vaultBinPath string
-	vaultBinErr  error
-)
+var vaultTool = cachedTool{what: "real Vault", name: "vault-" + VaultVersion, module: "vaultserver", pkg: "."}
 
 // VaultBinary returns the path of a real `vault` binary built from tests/vaultserver, building
 // it on first use. The binary is cached as vault-<VaultVersion> in $EDGE_CACHE, or in
@@ -31,14 +26,7 @@ var (
 // a stat. When the build is impossible the test fails if CI=true and is skipped otherwise.
 func VaultBinary(t testing.TB) string {
 	t.Helper()
-	vaultBinOnce.Do(func() { vaultBinPath, vaultBinErr = buildVault() })
-	if vaultBinErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("testenv: real Vault unavailable: %v", vaultBinErr)
-		}
-		t.Skipf("testenv: real Vault unavailable (CI unset, skipping): %v", vaultBinErr)
-	}
-	return vaultBinPath
+	return vaultTool.get(t)
 }
 
 // VaultCacheDir is where VaultBinary keeps the built binary: $EDGE_CACHE, or
@@ -52,8 +40,4 @@ func VaultCacheDir() (string, error) {
 		return "", fmt.Errorf("no EDGE_CACHE and no home directory: %w", err)
 	}
 	return filepath.Join(home, ".cache", "edge"), nil
-}
-
-func buildVault() (string, error) {
-	return buildCached("vault-"+VaultVersion, "vaultserver", ".")
 }
