@@ -238,15 +238,37 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.SetOutput(stderr)
 	f.Usage = func() { fmt.Fprint(stderr, agentUsage); f.PrintDefaults() }
 	var c agentConfig
-	var drain time.Duration
-	var eval evalFlags
-	var tokenFile, webhookFile, logFormat, logLevel, accessLog string
+	var v agentFlagValues
+	defineAgentFlags(f, &c, &v)
+	if code, ok := parseFlags(f, args, stderr); !ok {
+		return code
+	}
+	if err := envFallbacks(f); err != nil {
+		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
+		return exitUsage
+	}
+	if err := v.complete(&c, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
+		return exitUsage
+	}
+	return serveAgent(ctx, c, v.drain, stderr)
+}
+
+// agentFlagValues are the agent's flags that agentConfig does not hold as given.
+type agentFlagValues struct {
+	drain                                                  time.Duration
+	eval                                                   evalFlags
+	tokenFile, webhookFile, logFormat, logLevel, accessLog string
+}
+
+// defineAgentFlags registers the agent's flags on f, into c and v.
+func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&c.Repo, "repo", "", "config repo URL or path (https://, ssh://, file://, local path) [EDGE_REPO]")
 	f.StringVar(&c.Ref, "ref", "", "branch or tag to follow; empty: the remote's HEAD [EDGE_REF]")
 	f.StringVar(&c.Subdir, "subdir", "", "directory of the repo holding the config [EDGE_SUBDIR]")
 	f.DurationVar(&c.Interval, "interval", 30*time.Second, "poll interval, jittered [EDGE_INTERVAL]")
 	f.StringVar(&c.GitAuth.Username, "git-username", "", "HTTPS user name [EDGE_GIT_USERNAME]")
-	f.StringVar(&tokenFile, "git-token-file", "", "file holding an HTTPS token or password [EDGE_GIT_TOKEN_FILE]")
+	f.StringVar(&v.tokenFile, "git-token-file", "", "file holding an HTTPS token or password [EDGE_GIT_TOKEN_FILE]")
 	f.StringVar(&c.GitAuth.SSHKeyFile, "git-ssh-key", "", "SSH private key for ssh:// repos [EDGE_GIT_SSH_KEY]")
 	f.StringVar(&c.GitAuth.KnownHostsFile, "git-known-hosts", "", "known_hosts file for SSH [EDGE_GIT_KNOWN_HOSTS]")
 	f.StringVar(&c.SigningKeyring, "require-signed-by", "", "armored OpenPGP keyring; commits not signed by one of its keys are refused [EDGE_SIGNING_KEYRING]")
@@ -263,25 +285,23 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f.StringVar(&c.HTTPListen, "http-listen", ":80", "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
 	f.StringVar(&c.AdminListen, "admin", "127.0.0.1:9443", "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
 	f.StringVar(&c.WebhookListen, "webhook-listen", "", "also serve /webhook/git, and nothing else, on this address (plain HTTP), so the git host can reach it without the admin listener [EDGE_WEBHOOK_LISTEN]")
-	f.StringVar(&webhookFile, "webhook-secret-file", "", "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
+	f.StringVar(&v.webhookFile, "webhook-secret-file", "", "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
 	f.BoolVar(&c.DebugPprof, "debug-pprof", false, "serve Go's profiler at /debug/pprof/ on the admin listener (keep that listener private) [EDGE_DEBUG_PPROF]")
-	f.DurationVar(&drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
-	eval.add(f, "EDGE_EVAL_MEMORY", "EDGE_EVAL_TIMEOUT")
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
-	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
-	f.StringVar(&accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
+	f.DurationVar(&v.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
+	v.eval.add(f, "EDGE_EVAL_MEMORY", "EDGE_EVAL_TIMEOUT")
+	f.StringVar(&v.logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
+	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
+	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
 	f.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDR networks or addresses of proxies in front of edge (load balancers) whose X-Forwarded-*, Forwarded and X-Real-IP headers are kept and appended to; empty: such headers from clients are dropped [EDGE_TRUSTED_PROXIES]")
-	if code, ok := parseFlags(f, args, stderr); !ok {
-		return code
-	}
-	if err := envFallbacks(f); err != nil {
-		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
-		return exitUsage
-	}
+}
+
+// complete fills in c from the parsed flags: defaults that depend on other flags, the
+// loggers, and the secrets read from files.
+func (v *agentFlagValues) complete(c *agentConfig, stdout, stderr io.Writer) error {
 	if c.StateDir == "off" {
 		c.StateDir = ""
 	}
-	c.Eval = eval.isolation()
+	c.Eval = v.eval.isolation()
 	if c.Keys == "" {
 		c.Keys = "vault"
 		if c.KeyDir != "" {
@@ -289,33 +309,33 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	var err error
-	if c.Logger, err = newLogger(stderr, logFormat, logLevel); err != nil {
-		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
-		return exitUsage
+	if c.Logger, err = newLogger(stderr, v.logFormat, v.logLevel); err != nil {
+		return err
 	}
-	switch accessLog {
+	switch v.accessLog {
 	case "off":
 	case "text", "json":
-		c.AccessLog = edge.NewAccessLogger(stdout, accessLog == "json")
+		c.AccessLog = edge.NewAccessLogger(stdout, v.accessLog == "json")
 	default:
-		fmt.Fprintf(stderr, "edgectl agent: --access-log %q: want off, text or json\n", accessLog)
-		return exitUsage
+		return fmt.Errorf("--access-log %q: want off, text or json", v.accessLog)
 	}
-	if tokenFile != "" {
-		if c.GitAuth.Token, err = readSecretFile(tokenFile); err != nil {
-			fmt.Fprintf(stderr, "edgectl agent: git token: %v\n", err)
-			return exitUsage
+	if v.tokenFile != "" {
+		if c.GitAuth.Token, err = readSecretFile(v.tokenFile); err != nil {
+			return fmt.Errorf("git token: %w", err)
 		}
 	}
-	if webhookFile != "" {
-		s, err := readSecretFile(webhookFile)
+	if v.webhookFile != "" {
+		s, err := readSecretFile(v.webhookFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "edgectl agent: webhook secret: %v\n", err)
-			return exitUsage
+			return fmt.Errorf("webhook secret: %w", err)
 		}
 		c.WebhookSecret = []byte(s)
 	}
+	return nil
+}
 
+// serveAgent runs the agent until ctx is done (SIGHUP polls now), then drains.
+func serveAgent(ctx context.Context, c agentConfig, drain time.Duration, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	run, err := startAgent(ctx, c)
