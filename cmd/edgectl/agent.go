@@ -80,21 +80,14 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	gitOpts := reconcile.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
-	if c.SigningKeyring != "" {
-		pol, err := reconcile.LoadSignaturePolicy(c.SigningKeyring)
-		if err != nil {
-			return nil, fmt.Errorf("signature policy: %w", err)
-		}
-		gitOpts.Signatures = pol
-	}
-	src, err := reconcile.NewGitSource(gitOpts)
+	src, err := newGitSource(c, log)
 	if err != nil {
 		return nil, err
 	}
-
-	var keys reconcile.KeySource
-	closeKey := func() {}
+	keys, closeKey, err := newKeySource(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
 	var hookSrv *http.Server
 	defer func() { // on error, release what was started
 		if err != nil {
@@ -104,22 +97,6 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 			closeKey()
 		}
 	}()
-	switch c.Keys {
-	case "dir":
-		if c.KeyDir == "" {
-			return nil, errors.New("--keys dir needs --key-dir")
-		}
-		keys = reconcile.DirKeys{Dir: c.KeyDir}
-	case "vault":
-		c.Vault.Logger = log
-		vk, err := reconcile.NewVaultKeys(ctx, c.Vault)
-		if err != nil {
-			return nil, fmt.Errorf("vault: %w", err)
-		}
-		keys, closeKey = vk, func() { vk.Close() }
-	default:
-		return nil, fmt.Errorf("--keys %q: want dir or vault", c.Keys)
-	}
 
 	srv := edge.NewServer(edge.Options{
 		Listen: c.Listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen,
@@ -159,23 +136,9 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	webhook := &reconcile.WebhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mux.Handle("/webhook/git", webhook)
 	if c.WebhookListen != "" {
-		ln, err := new(net.ListenConfig).Listen(ctx, "tcp", c.WebhookListen)
-		if err != nil {
-			return nil, fmt.Errorf("webhook listener: %w", err)
+		if hookSrv, err = startWebhookListener(ctx, c.WebhookListen, webhook, log); err != nil {
+			return nil, err
 		}
-		hookMux := http.NewServeMux()
-		hookMux.Handle("/webhook/git", webhook)
-		// Reachable by the git host, so by others too: bounded in time and connections.
-		ln = netutil.LimitListener(ln, webhookMaxConns)
-		hookSrv = &http.Server{Handler: hookMux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
-			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-		go func() {
-			if err := hookSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("webhook listener", "err", err)
-			}
-		}()
-		log.Info("webhook listening", "addr", ln.Addr().String(), "path", "/webhook/git")
 	}
 	if err := srv.Start(ctx); err != nil {
 		return nil, err
@@ -183,6 +146,60 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey, hook: hookSrv}
 	go func() { r.loopDone <- agent.Run(ctx) }()
 	return r, nil
+}
+
+// newGitSource returns the config repo source c asks for, with its signature policy.
+func newGitSource(c agentConfig, log *slog.Logger) (*reconcile.GitSource, error) {
+	opts := reconcile.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
+	if c.SigningKeyring != "" {
+		pol, err := reconcile.LoadSignaturePolicy(c.SigningKeyring)
+		if err != nil {
+			return nil, fmt.Errorf("signature policy: %w", err)
+		}
+		opts.Signatures = pol
+	}
+	return reconcile.NewGitSource(opts)
+}
+
+// newKeySource returns the key source c asks for (--keys dir or vault) and what releases it.
+func newKeySource(ctx context.Context, c agentConfig, log *slog.Logger) (reconcile.KeySource, func(), error) {
+	switch c.Keys {
+	case "dir":
+		if c.KeyDir == "" {
+			return nil, nil, errors.New("--keys dir needs --key-dir")
+		}
+		return reconcile.DirKeys{Dir: c.KeyDir}, func() {}, nil
+	case "vault":
+		c.Vault.Logger = log
+		vk, err := reconcile.NewVaultKeys(ctx, c.Vault)
+		if err != nil {
+			return nil, nil, fmt.Errorf("vault: %w", err)
+		}
+		return vk, func() { vk.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("--keys %q: want dir or vault", c.Keys)
+}
+
+// startWebhookListener serves webhook, and nothing else, on addr. Reachable by the git
+// host, so by others too: it is bounded in time and connections.
+func startWebhookListener(ctx context.Context, addr string, webhook http.Handler, log *slog.Logger) (*http.Server, error) {
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("webhook listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhook/git", webhook)
+	ln = netutil.LimitListener(ln, webhookMaxConns)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("webhook listener", "err", err)
+		}
+	}()
+	log.Info("webhook listening", "addr", ln.Addr().String(), "path", "/webhook/git")
+	return srv, nil
 }
 
 // Stop waits for the reconcile loop (whose context must be done) and drains the listeners.
