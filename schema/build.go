@@ -118,7 +118,17 @@ func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now ti
 // buildSite assembles a Site and makes the checks that depend on the certificate or the
 // repo policy (not on the time).
 func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, []Diagnostic) {
-	d := res.decl
+	hsts := resolveHSTS(res.decl.Headers.HSTS, repo.decl.HSTS)
+	ds := checkBuild(res.decl, cr, repo, hsts)
+	if hasError(ds) {
+		return nil, ds
+	}
+	return &builtSite{site: assembleSite(res, cr, repo, hsts)}, ds
+}
+
+// checkBuild makes the checks of site d that depend on its certificate (cr, nil if it
+// could not be read) or on the repo's policy: host coverage, HSTS preload, upstreams.
+func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *HSTS) []Diagnostic {
 	var ds []Diagnostic
 	at := func(p pos, sev Severity, format string, args ...any) {
 		ds = append(ds, Diagnostic{File: d.File, Line: p.Line, Col: p.Col, Severity: sev, Message: fmt.Sprintf(format, args...)})
@@ -135,7 +145,6 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 			}
 		}
 	}
-	hsts := resolveHSTS(d.Headers.HSTS, repo.decl.HSTS)
 	if hsts != nil && hsts.Preload {
 		p, where := d.Headers.HSTS.P, ""
 		if !d.Headers.HSTS.Set {
@@ -157,9 +166,12 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 			}
 		}
 	}
-	if hasError(ds) {
-		return nil, ds
-	}
+	return ds
+}
+
+// assembleSite makes the Site of a checked declaration, with the repo's defaults applied.
+func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *HSTS) *Site {
+	d := res.decl
 	s := &Site{
 		Name:    d.Name,
 		File:    d.File,
@@ -200,7 +212,7 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 		}
 		s.Redirects = append(s.Redirects, rd)
 	}
-	return &builtSite{site: s}, ds
+	return s
 }
 
 func repoAllowed(repo *repoResult) []string {
