@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 // The demo's config repo mirrors examples/config: acme (two upstreams, an /api route, a
@@ -107,7 +108,7 @@ func demoSiteFile(s demoSiteSpec, d demoSiteData) []byte {
 // writeDemoConfig writes the config repo's files to repoDir (edge.cue, sites/, certs/),
 // the keys to keyDir (0700 directories, 0600 files) and the CA certificate to caFile.
 func writeDemoConfig(repoDir, keyDir, caFile string, d demoSiteData) error {
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		return fmt.Errorf("demo CA: %w", err)
 	}
@@ -126,7 +127,7 @@ func writeDemoConfig(repoDir, keyDir, caFile string, d demoSiteData) error {
 		return fmt.Errorf("demo keys: %w", err)
 	}
 	for _, s := range demoSites {
-		leaf, err := ca.Issue(s.hosts, sitegen.ECDSA, time.Time{})
+		leaf, err := ca.Issue(s.hosts, testca.ECDSA, time.Time{})
 		if err != nil {
 			return fmt.Errorf("demo site %s: certificate: %w", s.name, err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 var regenExample = flag.Bool("regen-example", false, "regenerate the certificates of examples/config and the keys in examples/keys")
@@ -21,7 +22,7 @@ func TestRegenerateExample(t *testing.T) {
 		t.Skip("run with -regen-example to regenerate examples/config/certs and examples/keys")
 	}
 	root := filepath.Join("..", "..", "examples")
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestRegenerateExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, hosts := range sites {
-		l, err := ca.Issue(hosts, sitegen.ECDSA, time.Time{})
+		l, err := ca.Issue(hosts, testca.ECDSA, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,3 +1,12 @@
+// Package sitegen generates config repos for tests, benchmarks and the demo: site
+// declarations, their certificates issued by a private CA (tests/testca), and optionally the
+// private keys in a local key directory.
+//
+// Everything it makes is for testing only. Typical use:
+//
+//	repo, err := sitegen.WriteRepo(dir, 100, sitegen.Options{KeyDir: keyDir})
+//	// dir now holds edge.cue, sites/*.cue and certs/*.pem; keyDir the keys;
+//	// repo.CA.Pool() verifies the served certificates.
 package sitegen
 
 import (

@@ -2,12 +2,10 @@ package sitegen_test
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
@@ -52,48 +50,6 @@ func TestWriteRepoValidates(t *testing.T) {
 		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: h, Roots: repo.CA.Pool()}); err != nil {
 			t.Errorf("verify %s: %v", h, err)
 		}
-	}
-}
-
-func TestIssue(t *testing.T) {
-	ca, err := sitegen.NewCA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		kt       sitegen.KeyType
-		notAfter time.Time
-		wantAlg  x509.PublicKeyAlgorithm
-		expired  bool
-	}{
-		{sitegen.ECDSA, time.Time{}, x509.ECDSA, false},
-		{"", time.Now().Add(time.Hour), x509.ECDSA, false},
-		{sitegen.RSA, time.Time{}, x509.RSA, false},
-		{sitegen.ECDSA, time.Now().Add(-time.Hour), x509.ECDSA, true},
-	}
-	for _, tt := range tests {
-		l, err := ca.Issue([]string{"a.test", "*.a.test", "127.0.0.1"}, tt.kt, tt.notAfter)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if l.Cert.PublicKeyAlgorithm != tt.wantAlg {
-			t.Errorf("%q: algorithm %v; want %v", tt.kt, l.Cert.PublicKeyAlgorithm, tt.wantAlg)
-		}
-		if got := time.Now().After(l.Cert.NotAfter); got != tt.expired {
-			t.Errorf("%q: expired %v; want %v", tt.kt, got, tt.expired)
-		}
-		if len(l.Cert.IPAddresses) != 1 || len(l.Cert.DNSNames) != 2 {
-			t.Errorf("SANs: %v %v", l.Cert.DNSNames, l.Cert.IPAddresses)
-		}
-		if n := strings.Count(string(l.ChainPEM), "BEGIN CERTIFICATE"); n != 2 {
-			t.Errorf("chain has %d certificates; want 2", n)
-		}
-		if b, _ := pem.Decode(l.KeyPEM); b == nil || b.Type != "PRIVATE KEY" {
-			t.Errorf("key PEM: %v", b)
-		}
-	}
-	if _, err := ca.Issue([]string{"a.test"}, "dsa", time.Time{}); err == nil {
-		t.Error("unknown key type: got nil error")
 	}
 }
 
