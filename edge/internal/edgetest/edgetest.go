@@ -1,5 +1,5 @@
 // Package edgetest provides test fixtures for package edge: certificates from a private CA
-// (tests/testca) with Leaf filled in, and tiny HTTP and TCP backends. It imports nothing of
+// (internal/testca) with Leaf filled in, and tiny HTTP and TCP backends. It imports nothing of
 // edge, so both the package's internal tests and its external tests can use it.
 package edgetest
 
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgectl/edge/tests/testca"
+	"github.com/edgectl/edge/internal/testca"
 )
 
 // KeyType selects the key of an issued certificate.

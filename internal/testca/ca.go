@@ -4,8 +4,10 @@
 // as a tls.Certificate with Leaf filled in (what a server serves).
 //
 // It uses the standard library only, so every package's tests can use it: the data plane's
-// (through edge/internal/edgetest), schema/sitegen's config repos, the end-to-end tests.
-// Everything it makes is for testing only.
+// (through edge/internal/edgetest), schema/sitegen's config repos, the end-to-end tests. It
+// lives outside tests/ because `edgectl demo` issues its certificates with it, and the
+// release build's context (examples/deploy/Dockerfile.dockerignore) leaves tests/ out.
+// Everything it makes is for testing and demonstration only.
 //
 //	ca, err := testca.New()
 //	leaf, err := ca.Issue([]string{"a.example.test"}, testca.ECDSA, time.Time{})
