@@ -124,12 +124,24 @@ func (r *GitRepo) GitBare(args ...string) string {
 
 func (r *GitRepo) run(dir string, args ...string) string {
 	r.t.Helper()
+	return r.runStdin(dir, "", args...)
+}
+
+// gitStdin is Git with stdin as the command's standard input.
+func (r *GitRepo) gitStdin(stdin string, args ...string) string {
+	r.t.Helper()
+	return r.runStdin(r.Dir, stdin, args...)
+}
+
+func (r *GitRepo) runStdin(dir, stdin string, args ...string) string {
+	r.t.Helper()
 	r.mu.Lock()
 	env := r.envLocked()
 	r.mu.Unlock()
 	cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

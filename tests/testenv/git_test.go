@@ -1,11 +1,14 @@
 package testenv
 
 import (
+	"bytes"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
 )
 
 func TestGitRepoAndHTTP(t *testing.T) {
@@ -80,5 +83,44 @@ func TestStartGitSSH(t *testing.T) {
 	}
 	if got, _ := exec.Command("git", "-C", dst, "rev-parse", "HEAD").Output(); strings.TrimSpace(string(got)) != c1 {
 		t.Errorf("cloned HEAD %s; want %s", got, c1)
+	}
+}
+
+func TestCommitSigned(t *testing.T) {
+	key, pub := NewPGPKey(t, "Test Signer")
+	r := NewGitRepo(t)
+	unsigned := r.CommitSigned(nil, "unsigned", map[string][]byte{"a": []byte("1")})
+	signed := r.CommitSigned(key, "signed", map[string][]byte{"a": []byte("2")})
+	if r.RemoteHead() != signed || r.Git("rev-parse", signed+"^") != unsigned {
+		t.Fatalf("remote head %s, parent of %s is %s; want the signed commit pushed on top of %s", r.RemoteHead(), signed, r.Git("rev-parse", signed+"^"), unsigned)
+	}
+	if s := r.Git("status", "--porcelain"); s != "" {
+		t.Errorf("work tree not clean after CommitSigned: %q", s)
+	}
+	r.Git("fsck", "--strict")
+	if obj := r.Git("cat-file", "commit", unsigned); strings.Contains(obj, "gpgsig") || !strings.HasSuffix(obj, "\n\nunsigned") {
+		t.Errorf("unsigned commit object:\n%s", obj)
+	}
+	// The signature covers the object without its gpgsig header, as git verifies it.
+	var payload, sig strings.Builder
+	inSig := false
+	for _, line := range strings.SplitAfter(r.Git("cat-file", "commit", signed), "\n") {
+		switch {
+		case strings.HasPrefix(line, "gpgsig "):
+			inSig = true
+			sig.WriteString(strings.TrimPrefix(line, "gpgsig "))
+		case inSig && strings.HasPrefix(line, " "):
+			sig.WriteString(line[1:])
+		default:
+			inSig = false
+			payload.WriteString(line)
+		}
+	}
+	keyring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openpgp.CheckArmoredDetachedSignature(keyring, strings.NewReader(payload.String()), strings.NewReader(sig.String()), nil); err != nil {
+		t.Errorf("signature of %s does not verify: %v\npayload:\n%s", signed, err, payload.String())
 	}
 }

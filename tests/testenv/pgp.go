@@ -2,14 +2,13 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // NewPGPKey generates a real OpenPGP key for name and returns it with its armored public
@@ -36,8 +35,9 @@ func NewPGPKey(t testing.TB, name string) (*openpgp.Entity, []byte) {
 
 // CommitSigned writes files (see WriteFiles), stages everything and commits with msg,
 // signed by key (unsigned when key is nil), then pushes and returns the commit's hash.
-// The commit is made with go-git, which signs without a gpg agent; its author, committer
-// and date are GitRepo's usual ones.
+// The commit object is written with the git CLI's plumbing (write-tree, hash-object,
+// update-ref) and signed here, so no gpg agent is needed; its author, committer and date
+// are GitRepo's usual ones, and its message is msg as given (no newline added).
 func (r *GitRepo) CommitSigned(key *openpgp.Entity, msg string, files map[string][]byte) string {
 	r.t.Helper()
 	r.WriteFiles(files)
@@ -45,22 +45,25 @@ func (r *GitRepo) CommitSigned(key *openpgp.Entity, msg string, files map[string
 	r.mu.Lock()
 	when := GitEpoch.Add(time.Duration(r.clock) * time.Second)
 	r.mu.Unlock()
-	repo, err := git.PlainOpen(r.Dir)
-	if err != nil {
-		r.t.Fatalf("testenv: %v", err)
+	r.Git("add", "--all")
+	var hdr strings.Builder
+	fmt.Fprintf(&hdr, "tree %s\n", r.Git("write-tree"))
+	if parent := r.Git("for-each-ref", "--format=%(objectname)", "refs/heads/"+r.Branch); parent != "" {
+		fmt.Fprintf(&hdr, "parent %s\n", parent)
 	}
-	wt, err := repo.Worktree()
-	if err != nil {
-		r.t.Fatalf("testenv: %v", err)
+	ident := fmt.Sprintf("Edge Test <test@edge.invalid> %d %s", when.Unix(), when.Format("-0700"))
+	fmt.Fprintf(&hdr, "author %s\ncommitter %s\n", ident, ident)
+	object := hdr.String() + "\n" + msg
+	if key != nil {
+		var sig bytes.Buffer
+		if err := openpgp.ArmoredDetachSign(&sig, key, strings.NewReader(object), nil); err != nil {
+			r.t.Fatalf("testenv: sign commit: %v", err)
+		}
+		lines := strings.Split(strings.TrimSuffix(sig.String(), "\n"), "\n")
+		object = hdr.String() + "gpgsig " + strings.Join(lines, "\n ") + "\n\n" + msg
 	}
-	if err := wt.AddGlob("."); err != nil {
-		r.t.Fatalf("testenv: git add: %v", err)
-	}
-	sig := &object.Signature{Name: "Edge Test", Email: "test@edge.invalid", When: when}
-	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, SignKey: key, AllowEmptyCommits: true})
-	if err != nil {
-		r.t.Fatalf("testenv: commit: %v", err)
-	}
+	h := r.gitStdin(object, "hash-object", "-t", "commit", "-w", "--stdin")
+	r.Git("update-ref", "refs/heads/"+r.Branch, h)
 	r.Push()
-	return h.String()
+	return h
 }
