@@ -46,42 +46,11 @@ func demoRun(t *testing.T, bin, app string) {
 
 	ready := d.waitLine(t, regexp.MustCompile(`^ready: serving commit \S+ on (\S+) \(admin (\S+)\)`), 60*time.Second)
 	addr := ready[1]
-	appAddrs := regexp.MustCompile(`(?m)^\s+app-\d\s+http://(\S+) \((.*)\)$`).FindAllStringSubmatch(d.output(), -1)
-	if len(appAddrs) != 2 {
-		t.Fatalf("want two sample app lines, got %q", appAddrs)
-	}
-	var pids []int
-	for _, m := range appAddrs {
-		p := regexp.MustCompile(`^node hello.js, pid (\d+)$`).FindStringSubmatch(m[2])
-		switch {
-		case app == "node" && p == nil:
-			t.Fatalf("app line %q: want a node pid", m[0])
-		case app == "go" && m[2] != "built-in Go app":
-			t.Fatalf("app line %q: want the built-in Go app", m[0])
-		case p != nil:
-			pid, _ := strconv.Atoi(p[1])
-			pids = append(pids, pid)
-		}
-	}
+	appAddrs, pids := demoApps(t, d, app)
 
 	client := demoClient(t, filepath.Join(dir, "ca.pem"), addr)
 	port := addr[strings.LastIndex(addr, ":")+1:]
-	for _, host := range []string{"acme.example.test", "demo.shops.example.test"} {
-		resp, body := demoGet(t, client, "https://"+host+":"+port+"/", "")
-		if resp.StatusCode != 200 || resp.Proto != "HTTP/2.0" {
-			t.Errorf("%s: %s %s; want 200 over HTTP/2.0", host, resp.Proto, resp.Status)
-		}
-		if want := "hello from app-"; !strings.Contains(body, want) || !strings.Contains(body, "("+app+", port") {
-			t.Errorf("%s: body %q; want the %s sample app's greeting", host, body, app)
-		}
-		if !strings.Contains(body, "x-forwarded-proto: https") {
-			t.Errorf("%s: body %q; want the app to have seen X-Forwarded-Proto: https", host, body)
-		}
-	}
-	if resp, _ := demoGet(t, client, "https://acme.example.test:"+port+"/", "x.shops.example.test"); resp.StatusCode != http.StatusMisdirectedRequest {
-		t.Errorf("mismatched Host: %s; want 421", resp.Status)
-	}
-
+	demoCheckServing(t, client, port, app)
 	t.Run("printed curl", func(t *testing.T) {
 		// Skipping here (curl missing, outside CI) skips only this subtest, not the live
 		// change and shutdown checks below.
@@ -107,7 +76,58 @@ func demoRun(t *testing.T, bin, app string) {
 		t.Errorf("X-Powered-By = %q; want it removed by the acme site's headers", got)
 	}
 	client.CloseIdleConnections()
+	demoCheckShutdown(t, d, dir, appAddrs, pids)
+}
 
+// demoApps returns the sample app lines the demo printed (each match: the line, the app's
+// address, its description) and, for the node app, the apps' process ids.
+func demoApps(t *testing.T, d *demoProc, app string) ([][]string, []int) {
+	t.Helper()
+	appAddrs := regexp.MustCompile(`(?m)^\s+app-\d\s+http://(\S+) \((.*)\)$`).FindAllStringSubmatch(d.output(), -1)
+	if len(appAddrs) != 2 {
+		t.Fatalf("want two sample app lines, got %q", appAddrs)
+	}
+	var pids []int
+	for _, m := range appAddrs {
+		p := regexp.MustCompile(`^node hello.js, pid (\d+)$`).FindStringSubmatch(m[2])
+		switch {
+		case app == "node" && p == nil:
+			t.Fatalf("app line %q: want a node pid", m[0])
+		case app == "go" && m[2] != "built-in Go app":
+			t.Fatalf("app line %q: want the built-in Go app", m[0])
+		case p != nil:
+			pid, _ := strconv.Atoi(p[1])
+			pids = append(pids, pid)
+		}
+	}
+	return appAddrs, pids
+}
+
+// demoCheckServing checks both demo sites answer over HTTP/2 with the sample app's
+// greeting, and a Host not covered by the connection's certificate gets 421.
+func demoCheckServing(t *testing.T, client *http.Client, port, app string) {
+	t.Helper()
+	for _, host := range []string{"acme.example.test", "demo.shops.example.test"} {
+		resp, body := demoGet(t, client, "https://"+host+":"+port+"/", "")
+		if resp.StatusCode != 200 || resp.Proto != "HTTP/2.0" {
+			t.Errorf("%s: %s %s; want 200 over HTTP/2.0", host, resp.Proto, resp.Status)
+		}
+		if want := "hello from app-"; !strings.Contains(body, want) || !strings.Contains(body, "("+app+", port") {
+			t.Errorf("%s: body %q; want the %s sample app's greeting", host, body, app)
+		}
+		if !strings.Contains(body, "x-forwarded-proto: https") {
+			t.Errorf("%s: body %q; want the app to have seen X-Forwarded-Proto: https", host, body)
+		}
+	}
+	if resp, _ := demoGet(t, client, "https://acme.example.test:"+port+"/", "x.shops.example.test"); resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("mismatched Host: %s; want 421", resp.Status)
+	}
+}
+
+// demoCheckShutdown interrupts the demo and checks it exits cleanly, stopping its sample
+// apps and removing its work directory dir.
+func demoCheckShutdown(t *testing.T, d *demoProc, dir string, appAddrs [][]string, pids []int) {
+	t.Helper()
 	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
