@@ -5,6 +5,7 @@ package tests
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -67,23 +68,49 @@ func runShellCommand(args string) string {
 }
 
 // dockerignore is a .dockerignore file, enough of its syntax for our file: patterns matched
-// against the slash path relative to the context root (a match excludes the whole subtree),
-// with a leading "**/" matching at any depth. "!" exceptions are refused.
-type dockerignore []string
+// against the slash path relative to the context root (a match covers the whole subtree),
+// with a leading "**/" matching at any depth, and "!" exceptions that re-include what an
+// earlier pattern excluded. As in Docker, the last pattern that matches decides.
+type dockerignore []ignorePattern
+
+// ignorePattern is one line of a .dockerignore file.
+type ignorePattern struct {
+	pattern   string
+	exception bool // the line began with "!"
+}
 
 func (d dockerignore) excluded(rel string) bool {
+	excluded := false
 	for _, p := range d {
-		pat := strings.TrimPrefix(p, "**/")
-		anyDepth := pat != p
-		parts := strings.Split(rel, "/")
-		for i := range parts {
-			if !anyDepth && i > 0 {
-				break
-			}
-			for j := i + 1; j <= len(parts); j++ {
-				if ok, _ := path.Match(pat, strings.Join(parts[i:j], "/")); ok {
-					return true
-				}
+		if p.matches(rel) {
+			excluded = !p.exception
+		}
+	}
+	return excluded
+}
+
+// reincludesBelow reports whether an exception may re-include something under dir, so a
+// walk must not skip it.
+func (d dockerignore) reincludesBelow(dir string) bool {
+	for _, p := range d {
+		if p.exception && strings.HasPrefix(p.pattern, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (p ignorePattern) matches(rel string) bool {
+	pat := strings.TrimPrefix(p.pattern, "**/")
+	anyDepth := pat != p.pattern
+	parts := strings.Split(rel, "/")
+	for i := range parts {
+		if !anyDepth && i > 0 {
+			break
+		}
+		for j := i + 1; j <= len(parts); j++ {
+			if ok, _ := path.Match(pat, strings.Join(parts[i:j], "/")); ok {
+				return true
 			}
 		}
 	}
@@ -97,10 +124,15 @@ func parseDockerignore(src string) (dockerignore, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if strings.HasPrefix(line, "!") {
-			return nil, errors.New("dockerignore: exceptions (" + line + ") are not supported by this test")
+		p := ignorePattern{pattern: line}
+		if rest, ok := strings.CutPrefix(line, "!"); ok {
+			p = ignorePattern{pattern: rest, exception: true}
 		}
-		d = append(d, strings.TrimSuffix(line, "/"))
+		if _, err := path.Match(strings.TrimPrefix(p.pattern, "**/"), ""); err != nil {
+			return nil, fmt.Errorf("dockerignore: %q: %w", line, err)
+		}
+		p.pattern = strings.TrimSuffix(p.pattern, "/")
+		d = append(d, p)
 	}
 	return d, nil
 }
@@ -117,7 +149,7 @@ func copyContext(root, dst string, ignore dockerignore) error {
 		}
 		rel = filepath.ToSlash(rel)
 		if ignore.excluded(rel) {
-			if de.IsDir() {
+			if de.IsDir() && !ignore.reincludesBelow(rel) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -131,6 +163,10 @@ func copyContext(root, dst string, ignore dockerignore) error {
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
+			return err
+		}
+		// The parent exists unless it was excluded and a file below it re-included.
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return err
 		}
 		return os.WriteFile(target, b, 0o644)
@@ -212,4 +248,35 @@ func buildWithDockerfile(root string) (string, error) {
 		return "", errors.New(cmdline + ": " + err.Error() + "\n" + string(out))
 	}
 	return bin, nil
+}
+
+// TestDockerignoreContext checks the release image's build context: the demo's CA is in it,
+// tests and test data are not.
+func TestDockerignoreContext(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(exRepoRoot(t), "examples/deploy/Dockerfile.dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignore, err := parseDockerignore(string(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{
+		"tests/testca/ca.go":          false,
+		"tests/testca/testca_test.go": true,
+		"tests/agent_test.go":         true,
+		"tests/testenv/git.go":        true,
+		"schema/testdata/x.txtar":     true,
+		"cmd/edgectl/main.go":         false,
+		"edge/server_test.go":         true,
+		"README.md":                   true,
+		".git/config":                 true,
+	} {
+		if got := ignore.excluded(rel); got != want {
+			t.Errorf("excluded(%q) = %v, want %v", rel, got, want)
+		}
+	}
+	if !ignore.reincludesBelow("tests") || ignore.reincludesBelow("examples") {
+		t.Error("reincludesBelow: want tests (for !tests/testca) and not examples")
+	}
 }

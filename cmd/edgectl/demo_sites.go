@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgectl/edge/internal/testca"
+	"github.com/edgectl/edge/tests/testca"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
 )

@@ -1,8 +1,8 @@
 package sitegen
 
-import "github.com/edgectl/edge/internal/testca"
+import "github.com/edgectl/edge/tests/testca"
 
-// The certificate authority is internal/testca's; these names let callers of sitegen say
+// The certificate authority is tests/testca's; these names let callers of sitegen say
 // sitegen.CA, sitegen.NewCA, sitegen.ECDSA without importing both packages.
 
 // CA is the private certificate authority issuing a repo's certificates.

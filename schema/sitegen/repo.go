@@ -1,5 +1,5 @@
 // Package sitegen generates config repos for tests, benchmarks and the demo: site
-// declarations, their certificates issued by a private CA (internal/testca), and optionally the
+// declarations, their certificates issued by a private CA (tests/testca), and optionally the
 // private keys in a local key directory.
 //
 // Everything it makes is for testing only. Typical use:

@@ -1,5 +1,5 @@
 // Package edgetest provides test fixtures for package edge: certificates from a private CA
-// (internal/testca) with Leaf filled in, and tiny HTTP and TCP backends. It imports nothing of
+// (tests/testca) with Leaf filled in, and tiny HTTP and TCP backends. It imports nothing of
 // edge, so both the package's internal tests and its external tests can use it.
 package edgetest
 
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgectl/edge/internal/testca"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 // KeyType selects the key of an issued certificate.

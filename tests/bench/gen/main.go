@@ -5,7 +5,7 @@
 //
 //	repo/       the edge config repo (git init + one commit), for `edgectl agent --repo`
 //	keys/       the key directory <keys>/<mount>/<path>/<field>.pem (0700/0600)
-//	ca.pem      the private CA (internal/testca) that issued every certificate
+//	ca.pem      the private CA (tests/testca) that issued every certificate
 //	hosts.txt   one line per site: its primary host name
 //
 // and, with -peers, the same sites for the peers:

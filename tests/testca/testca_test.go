@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgectl/edge/internal/testca"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 func TestIssue(t *testing.T) {

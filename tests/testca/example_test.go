@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/edgectl/edge/internal/testca"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 func Example() {
