@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgectl/edge/tests/testca"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 // The demo's config repo mirrors examples/config: acme (two upstreams, an /api route, a

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgectl/edge/tests/testca"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 var regenExample = flag.Bool("regen-example", false, "regenerate the certificates of examples/config and the keys in examples/keys")
