@@ -64,10 +64,7 @@ func buildIndex(f *ast.File) astIndex {
 
 // joinPath appends a field name to a CUE path, quoting it unless it is an identifier.
 func joinPath(prefix, name string) string {
-	l := name
-	if !isIdent(name) {
-		l = strconv.Quote(name)
-	}
+	l := quoteKey(name)
 	if prefix == "" {
 		return l
 	}

@@ -50,12 +50,12 @@ func TestCueVet(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	for _, dir := range []string{filepath.Join("..", "examples", "config"), filepath.Join("testdata", "valid", "full")} {
+	for _, dir := range []string{filepath.Join("..", "examples", "config"), materialize(t, goldenCaseNamed(t, "valid", "full"))} {
 		if out, err := vet(dir); err != nil {
 			t.Errorf("cue vet %s: %v\n%s", dir, err, out)
 		}
 	}
-	out, err := vet(filepath.Join("testdata", "invalid", "unknown-field"))
+	out, err := vet(materialize(t, goldenCaseNamed(t, "invalid", "unknown-field")))
 	if err == nil || !strings.Contains(out, "upstream") {
 		t.Errorf("cue vet of an invalid repo: err %v, output %q; want a failure naming the field", err, out)
 	}

@@ -2,8 +2,8 @@ package schema_test
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -22,7 +22,7 @@ const (
 )
 
 // FuzzLoad feeds arbitrary site and repo files (seeded with the golden cases, among them the
-// evaluation bombs testdata/invalid/bomb-*) to the loader: it must never panic or hang, and
+// evaluation bombs testdata/invalid/bomb-*.txtar) to the loader: it must never panic or hang, and
 // must either return a Config or Diagnostics. The process runs under a memory limit, so an
 // input that blows up evaluation kills the fuzz worker ("fatal error: out of memory"), which
 // `go test -fuzz` reports as a failing input, instead of taking the machine down; an input
@@ -37,31 +37,24 @@ func FuzzLoad(f *testing.F) {
 		base["certs/"+c.Name()] = &fstest.MapFile{Data: b}
 	}
 	for _, kind := range []string{"valid", "invalid"} {
-		cases, _ := os.ReadDir(filepath.Join("testdata", kind))
-		for _, c := range cases {
-			dir := filepath.Join("testdata", kind, c.Name())
+		for _, c := range goldenCases(f, kind) {
 			site, repo := []byte{}, []byte{}
-			filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return nil
+			for _, file := range c.repoFiles() {
+				switch name := file.Name; {
+				case name == "edge.cue":
+					repo = file.Data
+				case path.Dir(name) == "sites" && path.Ext(name) == ".cue" && len(site) == 0:
+					site = file.Data
 				}
-				b, _ := os.ReadFile(p)
-				switch rel, _ := filepath.Rel(dir, p); {
-				case rel == "edge.cue":
-					repo = b
-				case filepath.Dir(rel) == "sites" && filepath.Ext(rel) == ".cue" && len(site) == 0:
-					site = b
-				}
-				return nil
-			})
+			}
 			f.Add(site, repo)
-			if strings.HasPrefix(c.Name(), "bomb-") {
+			if strings.HasPrefix(path.Base(c.path), "bomb-") {
 				bombs++
 			}
 		}
 	}
 	if bombs < 4 {
-		f.Fatalf("%d bomb seeds (testdata/invalid/bomb-*); want the 4 shapes of issue 9", bombs)
+		f.Fatalf("%d bomb seeds (testdata/invalid/bomb-*.txtar); want the 4 shapes of issue 9", bombs)
 	}
 	now := func() time.Time { return goldenNow }
 	f.Fuzz(func(t *testing.T, site, repo []byte) {

@@ -13,10 +13,11 @@ import (
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"golang.org/x/tools/txtar"
 )
 
 var (
-	update      = flag.Bool("update", false, "rewrite the want.txt golden files")
+	update      = flag.Bool("update", false, "rewrite the want files of the golden cases")
 	updateCerts = flag.Bool("update-certs", false, "regenerate testdata/certs")
 )
 
@@ -60,7 +61,7 @@ func TestGenerateCerts(t *testing.T) {
 	write(t, filepath.Join(dir, "garbage.pem"), []byte("this is not a certificate\n"))
 }
 
-func write(t *testing.T, p string, b []byte) {
+func write(t testing.TB, p string, b []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -70,70 +71,146 @@ func write(t *testing.T, p string, b []byte) {
 	}
 }
 
-// copyDir copies src into dst (which may exist) with os.CopyFS.
-func copyDir(t *testing.T, src, dst string) {
+// A golden case is one txtar archive, testdata/valid/NAME.txtar or testdata/invalid/NAME.txtar.
+// Its files are the repo, except the file named "want", which holds what the load gives:
+// the diagnostics one per line as edgectl validate prints them, then "valid" if the repo is
+// valid. The repo also gets the shared certificates testdata/certs under certs/, unless the
+// case has files of its own there. The archive's comment lists, one a line, what a file in
+// an archive cannot be:
+//
+//	symlink LINK TARGET   a symbolic link
+//	big FILE BYTES        a CUE file of that size
+//	fifo FILE             a named pipe
+//	rename FILE NAME      a file renamed; NAME is Go-quoted ("sites/a\nb.cue"), so it may
+//	                      hold any character
+const wantFile = "want"
+
+// goldenCase is one golden case: kind/NAME, its archive's path and content.
+type goldenCase struct {
+	name, path string
+	ar         *txtar.Archive
+}
+
+// goldenCases reads the golden cases of kind ("valid" or "invalid").
+func goldenCases(t testing.TB, kind string) []goldenCase {
 	t.Helper()
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+	paths, err := filepath.Glob(filepath.Join("testdata", kind, "*.txtar"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden cases in testdata/%s (%v)", kind, err)
+	}
+	var cases []goldenCase
+	for _, p := range paths {
+		cases = append(cases, goldenCase{name: kind + "/" + strings.TrimSuffix(filepath.Base(p), ".txtar"), path: p, ar: readArchive(t, p)})
+	}
+	return cases
+}
+
+// goldenCaseNamed reads the golden case kind/name.
+func goldenCaseNamed(t testing.TB, kind, name string) goldenCase {
+	t.Helper()
+	p := filepath.Join("testdata", kind, name+".txtar")
+	return goldenCase{name: kind + "/" + name, path: p, ar: readArchive(t, p)}
+}
+
+func readArchive(t testing.TB, path string) *txtar.Archive {
+	t.Helper()
+	ar, err := txtar.ParseFile(path)
+	if err != nil {
 		t.Fatal(err)
+	}
+	return ar
+}
+
+// repoFiles are the files of the case's repo: all but "want".
+func (c goldenCase) repoFiles() []txtar.File {
+	var fs []txtar.File
+	for _, f := range c.ar.Files {
+		if f.Name != wantFile {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// want is the expected output, if the case has one.
+func (c goldenCase) want() (string, bool) {
+	for _, f := range c.ar.Files {
+		if f.Name == wantFile {
+			return string(f.Data), true
+		}
+	}
+	return "", false
+}
+
+// setWant rewrites the case's archive with got as its expected output.
+func (c goldenCase) setWant(t testing.TB, got string) {
+	t.Helper()
+	ar := *c.ar
+	ar.Files = append(c.repoFiles(), txtar.File{Name: wantFile, Data: []byte(got)})
+	write(t, c.path, txtar.Format(&ar))
+}
+
+// writeRepo writes the case's repo files (only) into dir.
+func (c goldenCase) writeRepo(t testing.TB, dir string) {
+	t.Helper()
+	for _, f := range c.repoFiles() {
+		write(t, filepath.Join(dir, filepath.FromSlash(f.Name)), f.Data)
 	}
 }
 
-// materialize builds the repo of a golden case in a temp dir: the case's files, the shared
-// certificates under certs/ (unless the case has its own), and what setup.txt asks for:
-//
-//	symlink LINK TARGET   make a symbolic link
-//	big FILE BYTES        write a file of that size
-//	remove FILE           remove a file (e.g. the shared certs)
-//	fifo FILE             make a named pipe
-//	rename FILE NAME      rename a file; NAME is Go-quoted ("sites/a\nb.cue"), so it may
-//	                      hold any character
-func materialize(t *testing.T, caseDir string) string {
+// materialize builds the repo of a golden case in a temp dir: its files, the shared
+// certificates (unless it has its own) and the steps of its comment.
+func materialize(t testing.TB, c goldenCase) string {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := os.Stat(filepath.Join(caseDir, "certs")); os.IsNotExist(err) {
-		copyDir(t, filepath.Join("testdata", "certs"), filepath.Join(dir, "certs"))
+	ownCerts := false
+	for _, f := range c.repoFiles() {
+		ownCerts = ownCerts || strings.HasPrefix(f.Name, "certs/")
 	}
-	copyDir(t, caseDir, dir)
-	os.Remove(filepath.Join(dir, "want.txt"))
-	os.Remove(filepath.Join(dir, "setup.txt"))
-	setup, err := os.ReadFile(filepath.Join(caseDir, "setup.txt"))
-	if err != nil {
-		return dir
+	if !ownCerts {
+		if err := os.CopyFS(filepath.Join(dir, "certs"), os.DirFS(filepath.Join("testdata", "certs"))); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(setup)), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 3 && f[0] == "symlink":
-			os.MkdirAll(filepath.Dir(filepath.Join(dir, f[1])), 0o755)
-			if err := os.Symlink(f[2], filepath.Join(dir, f[1])); err != nil {
-				t.Fatal(err)
-			}
-		case len(f) == 3 && f[0] == "big":
-			n, _ := strconv.Atoi(f[2])
-			line := []byte("// padding padding padding padding padding padding padding\n")
-			b := bytes.Repeat(line, n/len(line)+1)
-			write(t, filepath.Join(dir, f[1]), append([]byte("package edge\n"), b[:n]...))
-		case len(f) == 2 && f[0] == "remove":
-			if err := os.RemoveAll(filepath.Join(dir, f[1])); err != nil {
-				t.Fatal(err)
-			}
-		case len(f) == 2 && f[0] == "fifo":
-			if err := mkfifo(filepath.Join(dir, f[1])); err != nil {
-				t.Skipf("no named pipes here: %v", err)
-			}
-		case len(f) == 3 && f[0] == "rename":
-			to, err := strconv.Unquote(f[2])
-			if err != nil {
-				t.Fatalf("setup.txt: %q: %v", line, err)
-			}
-			if err := os.Rename(filepath.Join(dir, f[1]), filepath.Join(dir, to)); err != nil {
-				t.Fatal(err)
-			}
-		default:
-			t.Fatalf("setup.txt: bad line %q", line)
+	c.writeRepo(t, dir)
+	for _, line := range strings.Split(strings.TrimSpace(string(c.ar.Comment)), "\n") {
+		if line != "" {
+			setupStep(t, dir, line)
 		}
 	}
 	return dir
+}
+
+// setupStep carries out one step of a case's comment in dir.
+func setupStep(t testing.TB, dir, line string) {
+	t.Helper()
+	f := strings.Fields(line)
+	switch {
+	case len(f) == 3 && f[0] == "symlink":
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, f[1])), 0o755)
+		if err := os.Symlink(f[2], filepath.Join(dir, f[1])); err != nil {
+			t.Fatal(err)
+		}
+	case len(f) == 3 && f[0] == "big":
+		n, _ := strconv.Atoi(f[2])
+		line := []byte("// padding padding padding padding padding padding padding\n")
+		b := bytes.Repeat(line, n/len(line)+1)
+		write(t, filepath.Join(dir, f[1]), append([]byte("package edge\n"), b[:n]...))
+	case len(f) == 2 && f[0] == "fifo":
+		if err := mkfifo(filepath.Join(dir, f[1])); err != nil {
+			t.Skipf("no named pipes here: %v", err)
+		}
+	case len(f) == 3 && f[0] == "rename":
+		to, err := strconv.Unquote(f[2])
+		if err != nil {
+			t.Fatalf("case comment: %q: %v", line, err)
+		}
+		if err := os.Rename(filepath.Join(dir, f[1]), filepath.Join(dir, to)); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("case comment: bad line %q", line)
+	}
 }
 
 // render prints diagnostics one per line, as edgectl validate does.
@@ -159,17 +236,13 @@ func render(cfg *schema.Config, err error) string {
 
 func TestGolden(t *testing.T) {
 	for _, kind := range []string{"invalid", "valid"} {
-		cases, err := os.ReadDir(filepath.Join("testdata", kind))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cases := goldenCases(t, kind)
 		if kind == "invalid" && len(cases) < 25 {
 			t.Errorf("only %d invalid cases; want at least 25", len(cases))
 		}
 		for _, c := range cases {
-			caseDir := filepath.Join("testdata", kind, c.Name())
-			t.Run(kind+"/"+c.Name(), func(t *testing.T) {
-				dir := materialize(t, caseDir)
+			t.Run(c.name, func(t *testing.T) {
+				dir := materialize(t, c)
 				l := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }})
 				cfg, err := l.Load(os.DirFS(dir))
 				got := render(cfg, err)
@@ -179,17 +252,16 @@ func TestGolden(t *testing.T) {
 				if kind == "valid" && err != nil {
 					t.Errorf("want valid; got:\n%s", got)
 				}
-				wantFile := filepath.Join(caseDir, "want.txt")
 				if *update {
-					write(t, wantFile, []byte(got))
+					c.setWant(t, got)
 					return
 				}
-				want, err := os.ReadFile(wantFile)
-				if err != nil {
-					t.Fatalf("%v (run go test -update)", err)
+				want, ok := c.want()
+				if !ok {
+					t.Fatalf("%s has no %q file (run go test -update)", c.path, wantFile)
 				}
-				if got != string(want) {
-					t.Errorf("diagnostics differ (go test -update rewrites %s)\ngot:\n%swant:\n%s", wantFile, got, want)
+				if got != want {
+					t.Errorf("diagnostics differ (go test -update rewrites %s)\ngot:\n%swant:\n%s", c.path, got, want)
 				}
 				// A second load with the warm cache gives the same answer.
 				cfg2, err2 := l.Load(os.DirFS(dir))

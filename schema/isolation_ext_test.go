@@ -34,13 +34,11 @@ func loadBoth(t *testing.T, fsys fs.FS, iso schema.Isolation) *schema.Config {
 
 func TestIsolatedLoadEqualsInProcess(t *testing.T) {
 	for _, kind := range []string{"valid", "invalid"} {
-		cases, err := os.ReadDir(filepath.Join("testdata", kind))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range cases {
-			t.Run(kind+"/"+c.Name(), func(t *testing.T) {
-				loadBoth(t, os.DirFS(filepath.Join("testdata", kind, c.Name())), schema.Isolation{})
+		for _, c := range goldenCases(t, kind) {
+			t.Run(c.name, func(t *testing.T) {
+				dir := t.TempDir()
+				c.writeRepo(t, dir)
+				loadBoth(t, os.DirFS(dir), schema.Isolation{})
 			})
 		}
 	}

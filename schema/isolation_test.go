@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -83,16 +82,17 @@ func TestIsolatedDeadline(t *testing.T) {
 // protocol must carry every field, pointers to zero values included).
 func TestIsolatedEqualsInProcess(t *testing.T) {
 	files := map[string][]byte{}
-	err := filepath.WalkDir("testdata", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".cue") {
-			b, err := os.ReadFile(p)
-			files[filepath.ToSlash(p)] = b
-			return err
-		}
-		return err
-	})
+	cases, err := filepath.Glob("testdata/*/*.txtar")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range cases {
+		name := strings.TrimSuffix(filepath.ToSlash(c), ".txtar")
+		for _, f := range goldenFiles(t, strings.TrimPrefix(name, "testdata/"), "") {
+			if strings.HasSuffix(f.Name, ".cue") {
+				files[name+"/"+f.Name] = f.Data
+			}
+		}
 	}
 	if n := compareIsolated(t, files); n < 10 {
 		t.Errorf("only %d files evaluated to a declaration; want a real comparison", n)

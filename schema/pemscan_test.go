@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,30 +37,19 @@ func TestScanPEMAccepts(t *testing.T) {
 
 // TestKeyProblemNeverEchoesKey: no message about a key quotes any of its text.
 func TestKeyProblemNeverEchoesKey(t *testing.T) {
-	dir := filepath.Join("testdata", "invalid", "cert-private-key-forms", "certs")
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), "k") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range goldenFiles(t, "invalid/cert-private-key-forms", "certs/k") {
+		name, b := path.Base(f.Name), f.Data
 		cf := parseCertChain(b)
 		if len(cf.problems) == 0 {
-			t.Errorf("%s: accepted", e.Name())
+			t.Errorf("%s: accepted", name)
 		}
 		lines := strings.Split(string(b), "\n")
 		key := strings.Join(lines[22:], "\n") // after the 22 lines of c.pem
 		for _, p := range cf.problems {
 			for _, w := range strings.Fields(key) {
 				if len(w) >= 8 && strings.Contains(p, w) {
-					t.Errorf("%s: message %q quotes the file's text %q", e.Name(), p, w)
+					t.Errorf("%s: message %q quotes the file's text %q", name, p, w)
 				}
 			}
 		}
@@ -73,11 +63,14 @@ func TestKeyProblemNeverEchoesKey(t *testing.T) {
 // FuzzScanPEM: any certificate file is judged without a panic, and no message quotes a run
 // of the file's base64 text.
 func FuzzScanPEM(f *testing.F) {
-	for _, dir := range []string{"certs", "invalid/cert-private-key-forms/certs", "invalid/cert-broken-block/certs"} {
-		ents, _ := os.ReadDir(filepath.Join("testdata", dir))
-		for _, e := range ents {
-			b, _ := os.ReadFile(filepath.Join("testdata", dir, e.Name()))
-			f.Add(b)
+	ents, _ := os.ReadDir(filepath.Join("testdata", "certs"))
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join("testdata", "certs", e.Name()))
+		f.Add(b)
+	}
+	for _, c := range []string{"invalid/cert-private-key-forms", "invalid/cert-broken-block"} {
+		for _, file := range goldenFiles(f, c, "certs/") {
+			f.Add(file.Data)
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -110,12 +103,9 @@ func BenchmarkParseCertChain(b *testing.B) {
 
 // BenchmarkScanPEMKeyForms: the scan of files holding keys in every form.
 func BenchmarkScanPEMKeyForms(b *testing.B) {
-	dir := filepath.Join("testdata", "invalid", "cert-private-key-forms", "certs")
-	ents, _ := os.ReadDir(dir)
 	var files [][]byte
-	for _, e := range ents {
-		f, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-		files = append(files, f)
+	for _, f := range goldenFiles(b, "invalid/cert-private-key-forms", "certs/") {
+		files = append(files, f.Data)
 	}
 	for b.Loop() {
 		for _, f := range files {

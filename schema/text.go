@@ -28,11 +28,11 @@ func badRune(s string) (rune, bool) {
 	return 0, false
 }
 
-// plain reports whether s, the value of what at key, is free of the characters badRune
-// finds, recording an error when it is not.
-func (x *extractor) plain(key, what, s string) bool {
+// plain reports whether s, the value of what written at at, is free of the characters
+// badRune finds, recording an error when it is not.
+func (x *extractor) plain(at fieldPath, what, s string) bool {
 	if r, bad := badRune(s); bad {
-		x.errorf(key, "%s %q holds the control or invisible character %U; remove it", what, s, r)
+		x.errorf(at, "%s %q holds the control or invisible character %U; remove it", what, s, r)
 		return false
 	}
 	return true
@@ -40,10 +40,10 @@ func (x *extractor) plain(key, what, s string) bool {
 
 // checkKeyRef refuses in a key reference's mount, path or field what a Vault path or a key
 // file name has no use for: empty, "." or ".." segments, control and invisible characters,
-// white space, and "?", "#", "%" or "\".
-func (x *extractor) checkKeyRef(base string, k KeyRef) {
+// white space, and "?", "#", "%" or "\". at is where the key reference is written.
+func (x *extractor) checkKeyRef(at fieldPath, k KeyRef) {
 	for _, part := range []struct{ field, val string }{{"mount", k.Mount}, {"path", k.Path}, {"field", k.Field}} {
-		key := base + ".key." + part.field
+		key := at.field(part.field)
 		if !x.plain(key, "key "+part.field, part.val) {
 			continue
 		}
@@ -67,10 +67,10 @@ func (x *extractor) checkKeyRef(base string, k KeyRef) {
 	}
 }
 
-// integer reads the whole number at field of v, refusing (at key) a value that does not fit
-// in [lo, hi], however large: CUE numbers are unbounded, and a value that overflows must
-// never be read as another (zero, or a wrapped one).
-func (x *extractor) integer(v cue.Value, field, key string, lo, hi int64) (int, bool) {
+// integer reads the whole number at field of v (v is written at at), refusing a value that
+// does not fit in [lo, hi], however large: CUE numbers are unbounded, and a value that
+// overflows must never be read as another (zero, or a wrapped one).
+func (x *extractor) integer(v cue.Value, at fieldPath, field string, lo, hi int64) (int, bool) {
 	f := lookup(v, field)
 	if !f.Exists() {
 		return 0, false
@@ -84,7 +84,7 @@ func (x *extractor) integer(v cue.Value, field, key string, lo, hi int64) (int, 
 				text = text[:12] + "…" + fmt.Sprintf(" (%d digits)", len(text))
 			}
 		}
-		x.errorf(key, "%s: %s is out of range; want a whole number from %d to %d", displayKey(key), text, lo, hi)
+		x.errorf(at.field(field), "%s: %s is out of range; want a whole number from %d to %d", at.field(field), text, lo, hi)
 		return 0, false
 	}
 	return int(n), true

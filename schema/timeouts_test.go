@@ -11,7 +11,7 @@ import (
 // TestBodyTimeout: timeouts.body is read on a route and as the repo default, like the
 // other route timeouts.
 func TestBodyTimeout(t *testing.T) {
-	dir := materialize(t, "testdata/valid/body-timeout")
+	dir := materialize(t, goldenCaseNamed(t, "valid", "body-timeout"))
 	cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
 	if err != nil {
 		t.Fatal(err)

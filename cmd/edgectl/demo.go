@@ -64,142 +64,32 @@ func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-// runDemo runs the demo until ctx is done, then stops everything it started.
-func runDemo(ctx context.Context, c demoConfig, out, errw io.Writer) (err error) {
-	level := slog.LevelWarn
-	if c.Verbose {
-		level = slog.LevelInfo
+// runDemo runs the demo until ctx is done, then stops everything it started: the sample
+// apps, the config repo and its keys, the agent serving them, and a live change.
+func runDemo(ctx context.Context, c demoConfig, out, errw io.Writer) error {
+	d := &demoSession{c: c, out: out, errw: errw, log: demoLogger(errw, c.Verbose)}
+	defer d.stopAll()
+	if err := d.workDir(); err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: level}))
-
-	// Everything started is stopped in reverse order, whatever happens.
-	var cleanups []func()
-	defer func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	}()
-
-	dir, created, err := demoWorkDir(c.Dir)
+	apps, err := d.startApps(ctx)
 	if err != nil {
 		return err
 	}
-	if !c.Keep && created {
-		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
-	}
-	keepNote := "removed on exit; --keep keeps it"
-	if c.Keep || !created {
-		keepNote = "kept on exit"
-	}
-	fmt.Fprintf(out, "edge demo: a GitOps TLS edge running on this machine\n\n")
-	fmt.Fprintf(out, "  work dir     %s (%s)\n", dir, keepNote)
-
-	// 1. Two sample apps on free loopback ports.
-	kind := c.App
-	if kind == "auto" {
-		kind = "go"
-		if _, err := exec.LookPath("node"); err == nil {
-			kind = "node"
-		}
-	}
-	var script string
-	if kind == "node" {
-		if script, err = writeHelloJS(dir); err != nil {
-			return err
-		}
-	}
-	var apps []*demoApp
-	for _, name := range []string{"app-1", "app-2"} {
-		app, err := startDemoApp(ctx, kind, name, script, errw)
-		if err != nil {
-			return err
-		}
-		cleanups = append(cleanups, func() {
-			if err := app.stop(5 * time.Second); err != nil {
-				log.Warn("sample app did not stop", "app", app.Name, "err", err)
-			}
-		})
-		apps = append(apps, app)
-		how := "built-in Go app"
-		if app.Kind == "node" {
-			how = fmt.Sprintf("node hello.js, pid %d", app.Pid)
-		}
-		fmt.Fprintf(out, "  %-12s %s (%s)\n", app.Name, app.URL(), how)
-	}
-
-	// 2. The config repo: a real git repo with three sites, their certificates issued by a
-	// fresh demo CA, and the private keys in a local key directory.
-	listen, err := demoResolvePort(c.Listen)
+	cfg, err := d.configRepo(apps)
 	if err != nil {
 		return err
 	}
-	port := listen[strings.LastIndex(listen, ":")+1:]
-	data := demoSiteData{App1: apps[0].URL(), App2: apps[1].URL(), PublicBase: "https://" + demoAcmeHost, Revision: 1}
-	if port != "443" {
-		data.PublicBase += ":" + port
-	}
-	repoDir, keyDir, caFile := filepath.Join(dir, "config"), filepath.Join(dir, "keys"), filepath.Join(dir, "ca.pem")
-	if err := writeDemoConfig(repoDir, keyDir, caFile, data); err != nil {
-		return err
-	}
-	repo, err := initDemoRepo(repoDir)
+	run, err := d.startAgent(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	first, err := repo.commitAll("demo: sites acme, shops and old-acme")
-	if err != nil {
-		return err
-	}
-	cleanups = append(cleanups, serveRepoInProcess(repoDir))
-	fmt.Fprintf(out, "  config repo  %s (git, commit %s: sites acme, shops, old-acme)\n", repoDir, first[:7])
-	fmt.Fprintf(out, "  keys         %s (one key per site, mode 0600)\n", keyDir)
-	fmt.Fprintf(out, "  demo CA      %s (trust it with curl --cacert)\n", caFile)
-	fmt.Fprintf(out, "  state dir    %s (the accepted commit, served first after a restart)\n", filepath.Join(dir, "state"))
-
-	// 3. The agent, in-process: polls the repo, reads the keys, serves the sites.
-	ac := agentConfig{
-		Repo: repoDir, Ref: "main", Interval: c.Interval, Keys: "dir", KeyDir: keyDir, KeyRefresh: -1,
-		StateDir: filepath.Join(dir, "state"),
-		Listen:   listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, Logger: log,
-		Eval: c.Eval.isolation(),
-	}
-	if c.AccessLog {
-		ac.AccessLog = edge.NewAccessLogger(out, false)
-	}
-	agentCtx, stopAgent := context.WithCancel(ctx)
-	run, err := startAgent(agentCtx, ac)
-	if err != nil {
-		stopAgent()
-		return err
-	}
-	cleanups = append(cleanups, func() {
-		stopAgent()
-		if err := run.Stop(5 * time.Second); err != nil {
-			log.Warn("drain incomplete", "err", err)
-		}
-	})
-	if err := demoWaitServing(ctx, run, first, 30*time.Second); err != nil {
-		return err
-	}
-
-	addr := run.Server.Addr().String()
-	admin := ""
-	if a := run.Server.AdminAddr(); a != nil {
-		admin = a.String()
-	}
-	fmt.Fprintf(out, "\nready: serving commit %s on %s", first[:7], addr)
-	if admin != "" {
-		fmt.Fprintf(out, " (admin %s)", admin)
-	}
-	fmt.Fprintln(out)
-	printDemoTry(out, addr, admin, caFile)
-
-	// 4. A live change: edit a site, commit, watch the agent pick it up without a restart.
+	addr := d.printReady(run, cfg)
 	if c.ChangeAfter > 0 {
 		select {
 		case <-ctx.Done():
 		case <-time.After(c.ChangeAfter):
-			if err := demoLiveChange(ctx, out, run, repo, data, addr, caFile, c.Interval); err != nil {
+			if err := d.liveChange(ctx, run, cfg, addr); err != nil {
 				return err
 			}
 		}
@@ -209,9 +99,183 @@ func runDemo(ctx context.Context, c demoConfig, out, errw io.Writer) (err error)
 	return nil
 }
 
-// demoLiveChange sets acme's X-Demo-Revision header to 2 and commits; the agent serves it
-// at its next poll.
-func demoLiveChange(ctx context.Context, out io.Writer, run *agentRun, repo *demoRepo, data demoSiteData, addr, caFile string, interval time.Duration) error {
+// demoSession is one run of the demo: its flags, where it prints and logs, its work
+// directory, and what to stop on exit.
+type demoSession struct {
+	c         demoConfig
+	out, errw io.Writer
+	log       *slog.Logger
+	dir       string
+	cleanups  []func() // run in reverse order by stopAll
+}
+
+// demoConfigRepo is the config repo the demo writes and the agent serves.
+type demoConfigRepo struct {
+	dir            string // the repo's work tree
+	repo           *demoRepo
+	data           demoSiteData // what the site files are made of
+	first          string       // the first commit
+	listen         string       // the HTTPS listen address, its port resolved
+	keyDir, caFile string
+}
+
+// demoLogger logs warnings, or with verbose what the agent does.
+func demoLogger(errw io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: level}))
+}
+
+// onStop registers f to run on exit; everything started is stopped in reverse order,
+// whatever happens.
+func (d *demoSession) onStop(f func()) { d.cleanups = append(d.cleanups, f) }
+
+func (d *demoSession) stopAll() {
+	for i := len(d.cleanups) - 1; i >= 0; i-- {
+		d.cleanups[i]()
+	}
+}
+
+// workDir makes the work directory (removed on exit unless kept) and prints the banner.
+func (d *demoSession) workDir() error {
+	dir, created, err := demoWorkDir(d.c.Dir)
+	if err != nil {
+		return err
+	}
+	d.dir = dir
+	if !d.c.Keep && created {
+		d.onStop(func() { os.RemoveAll(dir) })
+	}
+	keepNote := "removed on exit; --keep keeps it"
+	if d.c.Keep || !created {
+		keepNote = "kept on exit"
+	}
+	fmt.Fprintf(d.out, "edge demo: a GitOps TLS edge running on this machine\n\n")
+	fmt.Fprintf(d.out, "  work dir     %s (%s)\n", dir, keepNote)
+	return nil
+}
+
+// startApps starts two sample apps on free loopback ports.
+func (d *demoSession) startApps(ctx context.Context) ([]*demoApp, error) {
+	kind := d.c.App
+	if kind == "auto" {
+		kind = "go"
+		if _, err := exec.LookPath("node"); err == nil {
+			kind = "node"
+		}
+	}
+	var script string
+	if kind == "node" {
+		var err error
+		if script, err = writeHelloJS(d.dir); err != nil {
+			return nil, err
+		}
+	}
+	var apps []*demoApp
+	for _, name := range []string{"app-1", "app-2"} {
+		app, err := startDemoApp(ctx, kind, name, script, d.errw)
+		if err != nil {
+			return nil, err
+		}
+		d.onStop(func() {
+			if err := app.stop(5 * time.Second); err != nil {
+				d.log.Warn("sample app did not stop", "app", app.Name, "err", err)
+			}
+		})
+		apps = append(apps, app)
+		how := "built-in Go app"
+		if app.Kind == "node" {
+			how = fmt.Sprintf("node hello.js, pid %d", app.Pid)
+		}
+		fmt.Fprintf(d.out, "  %-12s %s (%s)\n", app.Name, app.URL(), how)
+	}
+	return apps, nil
+}
+
+// configRepo writes the config repo: a real git repo with three sites, their certificates
+// issued by a fresh demo CA, and the private keys in a local key directory.
+func (d *demoSession) configRepo(apps []*demoApp) (*demoConfigRepo, error) {
+	listen, err := demoResolvePort(d.c.Listen)
+	if err != nil {
+		return nil, err
+	}
+	port := listen[strings.LastIndex(listen, ":")+1:]
+	data := demoSiteData{App1: apps[0].URL(), App2: apps[1].URL(), PublicBase: "https://" + demoAcmeHost, Revision: 1}
+	if port != "443" {
+		data.PublicBase += ":" + port
+	}
+	repoDir, keyDir, caFile := filepath.Join(d.dir, "config"), filepath.Join(d.dir, "keys"), filepath.Join(d.dir, "ca.pem")
+	if err := writeDemoConfig(repoDir, keyDir, caFile, data); err != nil {
+		return nil, err
+	}
+	repo, err := initDemoRepo(repoDir)
+	if err != nil {
+		return nil, err
+	}
+	first, err := repo.commitAll("demo: sites acme, shops and old-acme")
+	if err != nil {
+		return nil, err
+	}
+	d.onStop(serveRepoInProcess(repoDir))
+	fmt.Fprintf(d.out, "  config repo  %s (git, commit %s: sites acme, shops, old-acme)\n", repoDir, first[:7])
+	fmt.Fprintf(d.out, "  keys         %s (one key per site, mode 0600)\n", keyDir)
+	fmt.Fprintf(d.out, "  demo CA      %s (trust it with curl --cacert)\n", caFile)
+	fmt.Fprintf(d.out, "  state dir    %s (the accepted commit, served first after a restart)\n", filepath.Join(d.dir, "state"))
+	return &demoConfigRepo{dir: repoDir, repo: repo, data: data, first: first, listen: listen, keyDir: keyDir, caFile: caFile}, nil
+}
+
+// startAgent starts the agent in-process (it polls the repo, reads the keys, serves the
+// sites) and waits until it serves the first commit.
+func (d *demoSession) startAgent(ctx context.Context, cfg *demoConfigRepo) (*agentRun, error) {
+	ac := agentConfig{
+		Repo: cfg.dir, Ref: "main", Interval: d.c.Interval, Keys: "dir", KeyDir: cfg.keyDir, KeyRefresh: -1,
+		StateDir: filepath.Join(d.dir, "state"),
+		Listen:   cfg.listen, HTTPListen: d.c.HTTPListen, AdminListen: d.c.AdminListen, Logger: d.log,
+		Eval: d.c.Eval.isolation(),
+	}
+	if d.c.AccessLog {
+		ac.AccessLog = edge.NewAccessLogger(d.out, false)
+	}
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	run, err := startAgent(agentCtx, ac)
+	if err != nil {
+		stopAgent()
+		return nil, err
+	}
+	d.onStop(func() {
+		stopAgent()
+		if err := run.Stop(5 * time.Second); err != nil {
+			d.log.Warn("drain incomplete", "err", err)
+		}
+	})
+	if err := demoWaitServing(ctx, run, cfg.first, 30*time.Second); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// printReady prints where the edge serves and what to try; it returns the edge's address.
+func (d *demoSession) printReady(run *agentRun, cfg *demoConfigRepo) string {
+	addr := run.Server.Addr().String()
+	admin := ""
+	if a := run.Server.AdminAddr(); a != nil {
+		admin = a.String()
+	}
+	fmt.Fprintf(d.out, "\nready: serving commit %s on %s", cfg.first[:7], addr)
+	if admin != "" {
+		fmt.Fprintf(d.out, " (admin %s)", admin)
+	}
+	fmt.Fprintln(d.out)
+	printDemoTry(d.out, addr, admin, cfg.caFile)
+	return addr
+}
+
+// liveChange sets acme's X-Demo-Revision header to 2 and commits; the agent serves it at
+// its next poll, without a restart.
+func (d *demoSession) liveChange(ctx context.Context, run *agentRun, cfg *demoConfigRepo, addr string) error {
+	out, repo, data := d.out, cfg.repo, cfg.data
 	data.Revision = 2
 	rel, err := writeDemoSite(repo.Dir, "acme", data)
 	if err != nil {
@@ -223,7 +287,7 @@ func demoLiveChange(ctx context.Context, out io.Writer, run *agentRun, repo *dem
 		return err
 	}
 	fmt.Fprintf(out, "\nlive change: edited %s (response header X-Demo-Revision: 1 -> 2) and committed %s;\n", rel, commit[:7])
-	fmt.Fprintf(out, "  the agent polls the repo every %s and swaps the new config in without a restart...\n", interval)
+	fmt.Fprintf(out, "  the agent polls the repo every %s and swaps the new config in without a restart...\n", d.c.Interval)
 	if err := demoWaitServing(ctx, run, commit, 30*time.Second); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -231,7 +295,7 @@ func demoLiveChange(ctx context.Context, out io.Writer, run *agentRun, repo *dem
 		return err
 	}
 	fmt.Fprintf(out, "live change applied: serving commit %s after %s. See the new header:\n", commit[:7], time.Since(start).Round(10*time.Millisecond))
-	fmt.Fprintf(out, "  %s -o /dev/null -D - https://%s:%s/ | grep -i x-demo\n", demoCurl(caFile, demoAcmeHost, addr), demoAcmeHost, demoPort(addr))
+	fmt.Fprintf(out, "  %s -o /dev/null -D - https://%s:%s/ | grep -i x-demo\n", demoCurl(cfg.caFile, demoAcmeHost, addr), demoAcmeHost, demoPort(addr))
 	fmt.Fprintf(out, "\nEdit %s yourself, commit (git commit -am ...), and watch it change. Ctrl-C stops the demo.\n", repo.Dir)
 	return nil
 }

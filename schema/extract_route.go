@@ -1,0 +1,120 @@
+package schema
+
+import (
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue"
+)
+
+// routes reads the routes of the site at site, refusing invalid path prefixes and prefixes
+// that are the same as another route's.
+func (x *extractor) routes(v cue.Value, site fieldPath) []routeDecl {
+	rv := lookup(v, "routes")
+	it, err := rv.Fields()
+	if err != nil || !rv.Exists() {
+		return nil
+	}
+	var routes []routeDecl
+	seen := map[string]string{} // normalised -> as written
+	for it.Next() {
+		raw := it.Selector().Unquoted()
+		at := site.field("routes").field(raw)
+		norm, err := normalizePrefix(raw)
+		if err != nil {
+			x.errorf(at, "route %q %v", raw, err)
+			continue
+		}
+		if prev, dup := seen[norm]; dup {
+			x.errorf(at, "route %q is the same prefix as route %q (line %d); merge them into one route", raw, prev, x.pos(site.field("routes").field(prev)).Line)
+			continue
+		}
+		seen[norm] = raw
+		routes = append(routes, x.route(it.Value(), at, raw, norm))
+	}
+	return routes
+}
+
+// route reads the route at at, written as raw and normalised to norm.
+func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl {
+	r := routeDecl{Path: strPos{norm, x.pos(at)}}
+	r.Upstreams = x.upstreams(v, at, raw)
+	r.Balance, _ = str(v, "balance")
+	r.Strip, _ = boolean(v, "strip_prefix")
+	r.Retries, _ = x.integer(v, at, "retries", 0, 10)
+	r.Timeouts = x.timeouts(v, at)
+	r.Health = x.healthCheck(v, at)
+	if r.Retries > 0 && len(r.Upstreams) < 2 && len(r.Upstreams) > 0 {
+		x.warnf(at.field("retries"), "route %q retries on other upstreams but has only one; add upstreams or drop retries", raw)
+	}
+	return r
+}
+
+// upstreams reads the upstream URLs of the route raw at route, refusing invalid URLs and
+// URLs listed twice.
+func (x *extractor) upstreams(v cue.Value, route fieldPath, raw string) []strPos {
+	var ups []strPos
+	seen := map[string]int{} // URL -> index in the list
+	for i, u := range strList(v, "upstreams") {
+		at := route.field("upstreams").index(i)
+		if !x.plain(at, "upstream", u) {
+			continue
+		}
+		if _, err := parseUpstream(u); err != nil {
+			x.errorf(at, "upstream %q %v", u, err)
+			continue
+		}
+		if j, dup := seen[u]; dup {
+			x.errorf(at, "upstream %q is listed twice in route %q (also upstreams[%d])", u, raw, j)
+			continue
+		}
+		seen[u] = i
+		ups = append(ups, strPos{u, x.pos(at)})
+	}
+	return ups
+}
+
+// healthCheck reads the health check of the route at route; nil when it has none.
+func (x *extractor) healthCheck(v cue.Value, route fieldPath) *HealthCheck {
+	hc := lookup(v, "health_check")
+	if !hc.Exists() {
+		return nil
+	}
+	at := route.field("health_check")
+	h := &HealthCheck{}
+	h.Path, _ = str(hc, "path")
+	if x.plain(at.field("path"), "health_check path", h.Path) && strings.ContainsAny(h.Path, " #") {
+		x.errorf(at.field("path"), "health_check path %q contains white space or \"#\"; percent-encode it", h.Path)
+	}
+	if p := x.duration(hc, at, "interval"); p != nil {
+		h.Interval = *p
+	}
+	if p := x.duration(hc, at, "timeout"); p != nil {
+		h.Timeout = *p
+	}
+	h.ExpectStatus, _ = x.integer(hc, at, "expect_status", 100, 599)
+	if h.Interval != 0 && h.Interval < time.Second {
+		x.errorf(at.field("interval"), "health_check interval %v is too short; want 1s or more", h.Interval)
+	}
+	if h.Timeout != 0 && h.Interval != 0 && h.Timeout >= h.Interval {
+		x.errorf(at.field("timeout"), "health_check timeout %v must be shorter than its interval %v", h.Timeout, h.Interval)
+	}
+	return h
+}
+
+// checkShadowed refuses routes no request can reach because a redirect for all of the
+// site's hosts answers first. Each route is reported once, for the first such redirect, so
+// the diagnostics grow with the routes, not with routes times redirects.
+func (x *extractor) checkShadowed(site fieldPath, d *siteDecl) {
+	for _, rt := range d.Routes {
+		for i, r := range d.Redirs {
+			if len(r.Hosts) != 0 && len(r.Hosts) < len(d.Hosts) {
+				continue
+			}
+			if pathUnder(rt.Path.S, r.Path) {
+				x.errorf(site.field("routes").field(rt.Path.S), "route %q is never used: redirects[%d] (line %d) answers every request under %q first; remove the route, or limit the redirect with hosts: [...] or path", rt.Path.S, i, r.P.Line, r.Path)
+				break
+			}
+		}
+	}
+}
