@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // benchSites returns n sites siteNNNNN.bench.test sharing one wildcard certificate, each
@@ -20,15 +22,17 @@ func benchSites(b testing.TB, n int) []*Site {
 	for i := range sites {
 		up := mustURL(fmt.Sprintf("http://10.%d.%d.%d:3000", i>>16&255, i>>8&255, i&255))
 		sites[i] = &Site{
-			Name:         fmt.Sprintf("site%05d", i),
-			Hosts:        []string{fmt.Sprintf("site%05d.bench.test", i)},
-			Certificates: []tls.Certificate{c},
-			Routes: []Route{
-				{Path: "/", Upstreams: []*url.URL{up}},
-				{Path: "/api", Upstreams: []*url.URL{up}, StripPrefix: true},
-				{Path: "/static/", Upstreams: []*url.URL{up}},
+			Site: site.Site{
+				Name:  fmt.Sprintf("site%05d", i),
+				Hosts: []string{fmt.Sprintf("site%05d.bench.test", i)},
+				Routes: []site.Route{
+					{Path: "/", Upstreams: []*url.URL{up}},
+					{Path: "/api", Upstreams: []*url.URL{up}, StripPrefix: true},
+					{Path: "/static/", Upstreams: []*url.URL{up}},
+				},
+				Headers: site.Headers{HSTS: &site.HSTS{MaxAge: time.Hour}},
 			},
-			Headers: Headers{HSTS: &HSTS{MaxAge: time.Hour}},
+			Certificates: []tls.Certificate{c},
 		}
 	}
 	return sites
@@ -89,7 +93,7 @@ func BenchmarkHandler(b *testing.B) {
 			srv := NewServer(Options{Logger: quietLogger})
 			defer srv.proxy.Close()
 			ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
-			snap, err := NewSnapshot(1, "", benchSites(b, n), func(*Site, *Route) (http.Handler, error) { return ok, nil })
+			snap, err := NewSnapshot(1, "", benchSites(b, n), func(*Site, *site.Route) (http.Handler, error) { return ok, nil })
 			if err != nil {
 				b.Fatal(err)
 			}

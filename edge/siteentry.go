@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // newSiteEntry checks one site on its own and prepares it: certificates, hosts, routes
@@ -139,7 +141,7 @@ func certCoversHost(c *tls.Certificate, h string) bool {
 }
 
 // checkRoute checks what the data plane relies on; the proxy checks the rest.
-func checkRoute(r *Route) error {
+func checkRoute(r *site.Route) error {
 	if !strings.HasPrefix(r.Path, "/") {
 		return fmt.Errorf("path does not begin with \"/\"")
 	}
@@ -151,23 +153,19 @@ func checkRoute(r *Route) error {
 			return fmt.Errorf("upstream %d: want an http or https URL with a host", i)
 		}
 	}
-	switch r.Balance {
-	case "", "round_robin", "least_conn":
-	default:
+	if !r.Balance.Valid() {
 		return fmt.Errorf("balance %q; want round_robin or least_conn", r.Balance)
 	}
-	if r.ConnectTimeout < 0 || r.ResponseTimeout < 0 || r.IdleTimeout < 0 || r.BodyTimeout < 0 || r.Retries < 0 {
+	if r.Timeouts.Negative() || r.Retries < 0 {
 		return fmt.Errorf("negative timeout or retries")
 	}
 	return nil
 }
 
 // newRedirectEntry checks a redirect and prepares it.
-func newRedirectEntry(rd *Redirect, siteHosts []string) (redirectEntry, error) {
+func newRedirectEntry(declared *site.Redirect, siteHosts []string) (redirectEntry, error) {
+	rd := declared.WithDefaults()
 	e := redirectEntry{path: rd.Path, hosts: rd.Hosts, to: rd.To, status: rd.Status, keepPath: rd.KeepPath}
-	if e.path == "" {
-		e.path = "/"
-	}
 	if !strings.HasPrefix(e.path, "/") {
 		return e, fmt.Errorf("path %q does not begin with \"/\"", rd.Path)
 	}
@@ -185,8 +183,6 @@ func newRedirectEntry(rd *Redirect, siteHosts []string) (redirectEntry, error) {
 		}
 	}
 	switch rd.Status {
-	case 0:
-		e.status = 308
 	case 301, 302, 307, 308:
 	default:
 		return e, fmt.Errorf("status %d; want 301, 302, 307 or 308", rd.Status)

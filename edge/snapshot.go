@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // Snapshot is an immutable, consistency-checked set of sites ready to be served: the SNI
@@ -42,9 +44,9 @@ type hostEntry struct {
 	certs []*tls.Certificate
 }
 
-// RouteHandlerFunc returns the handler serving route, one of site.Routes. It is called once
+// RouteHandlerFunc returns the handler serving route, one of s.Routes. It is called once
 // per route while a snapshot is built; an error makes the snapshot invalid.
-type RouteHandlerFunc func(site *Site, route *Route) (http.Handler, error)
+type RouteHandlerFunc func(s *Site, route *site.Route) (http.Handler, error)
 
 // NewSnapshot checks sites for consistency and builds a Snapshot of them, tagged with the
 // generation and the config-repo revision it came from. handlers supplies the handler of
@@ -63,7 +65,7 @@ func NewSnapshot(generation uint64, revision string, sites []*Site, handlers Rou
 // indexing them, not preparing them all again.
 func buildSnapshot(generation uint64, revision string, sites []*Site, handlers RouteHandlerFunc, prev *Snapshot) (*Snapshot, error) {
 	if handlers == nil {
-		handlers = func(*Site, *Route) (http.Handler, error) { return noProxyHandler, nil }
+		handlers = func(*Site, *site.Route) (http.Handler, error) { return noProxyHandler, nil }
 	}
 	s := &Snapshot{
 		generation: generation,

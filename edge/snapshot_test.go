@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestNewSnapshotConsistency(t *testing.T) {
@@ -80,7 +82,7 @@ func TestNewSnapshotConsistency(t *testing.T) {
 		{"redirect only", func() []*Site {
 			s := good()
 			s.Routes = nil
-			s.Redirects = []Redirect{{To: "https://example.com"}}
+			s.Redirects = []site.Redirect{{To: "https://example.com"}}
 			return []*Site{s}
 		}, nil, ""},
 		{"upper-case host", func() []*Site {
@@ -120,17 +122,17 @@ func TestNewSnapshotConsistency(t *testing.T) {
 		}, ErrInvalidSite, "declared twice"},
 		{"redirect relative", func() []*Site {
 			s := good()
-			s.Redirects = []Redirect{{To: "/elsewhere"}}
+			s.Redirects = []site.Redirect{{To: "/elsewhere"}}
 			return []*Site{s}
 		}, ErrInvalidSite, "not an absolute"},
 		{"redirect bad status", func() []*Site {
 			s := good()
-			s.Redirects = []Redirect{{To: "https://example.com", Status: 303}}
+			s.Redirects = []site.Redirect{{To: "https://example.com", Status: 303}}
 			return []*Site{s}
 		}, ErrInvalidSite, "303"},
 		{"redirect foreign host", func() []*Site {
 			s := good()
-			s.Redirects = []Redirect{{To: "https://example.com", Hosts: []string{"other.example.com"}}}
+			s.Redirects = []site.Redirect{{To: "https://example.com", Hosts: []string{"other.example.com"}}}
 			return []*Site{s}
 		}, ErrInvalidSite, "other.example.com is not one of the site's hosts"},
 		{"bad header", func() []*Site {
@@ -218,7 +220,7 @@ func TestSnapshotGetters(t *testing.T) {
 }
 
 func TestNewSnapshotHandlerError(t *testing.T) {
-	_, err := NewSnapshot(1, "", []*Site{testSite(t, "a", "a.example.com")}, func(*Site, *Route) (http.Handler, error) {
+	_, err := NewSnapshot(1, "", []*Site{testSite(t, "a", "a.example.com")}, func(*Site, *site.Route) (http.Handler, error) {
 		return nil, errors.New("boom")
 	})
 	if !errors.Is(err, ErrInvalidSite) || !strings.Contains(err.Error(), "boom") {
@@ -270,7 +272,7 @@ func TestBuildReusesUnchangedSites(t *testing.T) {
 // asked for only once the snapshot is known to be consistent.
 func TestRefusedSnapshotAsksNoHandlers(t *testing.T) {
 	calls := 0
-	handlers := func(*Site, *Route) (http.Handler, error) { calls++; return noProxyHandler, nil }
+	handlers := func(*Site, *site.Route) (http.Handler, error) { calls++; return noProxyHandler, nil }
 	a, thief := testSite(t, "a", "a.example.com"), testSite(t, "thief", "a.example.com")
 	if _, err := buildSnapshot(1, "r", []*Site{a, thief}, handlers, nil); !errors.Is(err, ErrDuplicateHost) {
 		t.Fatalf("err = %v; want ErrDuplicateHost", err)

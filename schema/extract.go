@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"cuelang.org/go/cue"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // extractor reads an evaluated file into Go values, checking what CUE cannot, and records
@@ -234,7 +236,7 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 			r.Timeouts = x.timeouts(rv, key)
 			if hc := lookup(rv, "health_check"); hc.Exists() {
 				hkey := key + ".health_check"
-				h := &HealthCheck{}
+				h := &site.HealthCheck{}
 				h.Path, _ = str(hc, "path")
 				if x.plain(hkey+".path", "health_check path", h.Path) && strings.ContainsAny(h.Path, " #") {
 					x.errorf(hkey+".path", "health_check path %q contains white space or \"#\"; percent-encode it", h.Path)

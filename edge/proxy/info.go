@@ -9,7 +9,7 @@ import (
 // zero Info per request, attach it with WithInfo before calling Handler.ServeHTTP, and read
 // it after ServeHTTP returns. Do not share one Info between requests.
 type Info struct {
-	// Upstream is the configured URL (an element of Config.Upstreams) of the last upstream
+	// Upstream is the configured URL (an element of the route's Upstreams) of the last upstream
 	// tried; nil if none was (no upstream up, or the request was refused earlier).
 	Upstream *url.URL
 	// Attempts is the number of upstreams tried: 1 normally, more after retries.

@@ -135,7 +135,7 @@ func idempotent(method string) bool {
 	return false
 }
 
-// errBodyStalled: the upstream did not take the request body for Config.BodyTimeout. It is
+// errBodyStalled: the upstream did not take the request body for the route's Timeouts.Body. It is
 // a timeout (504): the upstream is alive but not reading, and is neither ejected nor retried.
 var errBodyStalled = stallError{}
 
