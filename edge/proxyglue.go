@@ -7,11 +7,11 @@ import (
 	"github.com/edgectl/edge/edge/site"
 )
 
-// routeHandlers returns the RouteHandlerFunc serving routes through m: each route gets the
+// routeHandlers returns the routeHandlerFunc serving routes through m: each route gets the
 // manager's handler for it, itself shared with any identical route. (Routes of a site
 // passed unchanged, the same *Site, are not asked for again: buildSnapshot reuses the
 // site's prepared entry, handlers included.)
-func routeHandlers(m *proxy.Manager) RouteHandlerFunc {
+func routeHandlers(m *proxy.Manager) routeHandlerFunc {
 	return func(s *Site, r *site.Route) (http.Handler, error) {
 		return m.Handler(s.Name+" "+r.Path, r)
 	}

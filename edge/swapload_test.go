@@ -78,11 +78,11 @@ loop:
 		}
 		gen++
 		t0 := time.Now()
-		snap, err := srv.Build(gen, "rev", variant(int(gen)))
+		snap, err := srv.build(gen, "rev", variant(int(gen)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := srv.Swap(snap); err != nil {
+		if err := srv.swap(snap); err != nil {
 			t.Fatal(err)
 		}
 		d := time.Since(t0)

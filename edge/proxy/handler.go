@@ -56,7 +56,7 @@ func newHandler(m *Manager, c config) *Handler {
 // upstream's in-flight count is released and Info.Outcome says how; an abort is re-raised
 // so that net/http still resets the stream.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	info := InfoFrom(r.Context())
+	info := infoFrom(r.Context())
 	if info == nil {
 		info = new(Info)
 		r = r.WithContext(WithInfo(r.Context(), info))

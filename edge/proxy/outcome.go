@@ -32,9 +32,9 @@ const (
 // response could start (nginx's 499). It is never seen by the client.
 const StatusClientClosed = 499
 
-// ClientCaused reports whether outcome is the client's doing: such requests never count
+// clientCaused reports whether outcome is the client's doing: such requests never count
 // against an upstream's health.
-func ClientCaused(outcome string) bool {
+func clientCaused(outcome string) bool {
 	switch outcome {
 	case OutcomeClientClosed, OutcomeClientError, OutcomeBodyTimeout:
 		return true

@@ -24,7 +24,7 @@ type roundTripper Handler
 
 func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	h := (*Handler)(rt)
-	info := InfoFrom(out.Context())
+	info := infoFrom(out.Context())
 	if info == nil {
 		info = new(Info)
 	}
