@@ -80,39 +80,39 @@ func buildSnapshot(generation uint64, revision string, sites []*Site, handlers r
 	var errs []error
 	owner := make(map[string]string, len(sites)) // host pattern -> site name, for messages
 	var fresh []*siteEntry                       // entries prepared here, still without handlers
-	for i, site := range sites {
-		if site == nil {
+	for i, st := range sites {
+		if st == nil {
 			errs = append(errs, fmt.Errorf("%w: site %d is nil", ErrInvalidSite, i))
 			continue
 		}
-		if _, dup := s.byName[site.Name]; dup {
-			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, site.Name))
+		if _, dup := s.byName[st.Name]; dup {
+			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, st.Name))
 			continue
 		}
-		e := prev.reusable(site)
+		e := prev.reusable(st)
 		if e == nil {
 			var siteErrs []error
-			if e, siteErrs = newSiteEntry(site); e == nil {
+			if e, siteErrs = newSiteEntry(st); e == nil {
 				errs = append(errs, siteErrs...)
 				continue
 			}
 			fresh = append(fresh, e)
 		}
-		if site.Default {
+		if st.Default {
 			if s.def != nil {
-				errs = append(errs, fmt.Errorf("%w: sites %s and %s", ErrMultipleDefaults, s.def.site.site.Name, site.Name))
+				errs = append(errs, fmt.Errorf("%w: sites %s and %s", ErrMultipleDefaults, s.def.site.site.Name, st.Name))
 			} else {
-				s.def = &hostEntry{site: e, certs: certPointers(site.Certificates)}
+				s.def = &hostEntry{site: e, certs: certPointers(st.Certificates)}
 			}
 		}
-		s.byName[site.Name] = e
+		s.byName[st.Name] = e
 		s.sites = append(s.sites, e)
-		for i, h := range site.Hosts {
+		for i, h := range st.Hosts {
 			if other, dup := owner[h]; dup {
-				errs = append(errs, fmt.Errorf("%w: host %s is claimed by sites %s and %s", ErrDuplicateHost, h, other, site.Name))
+				errs = append(errs, fmt.Errorf("%w: host %s is claimed by sites %s and %s", ErrDuplicateHost, h, other, st.Name))
 				continue
 			}
-			owner[h] = site.Name
+			owner[h] = st.Name
 			he := &e.hosts[i] // prepared with the entry: nothing allocated for reused sites
 			if isWildcard(h) {
 				s.wild[h[2:]] = he
@@ -143,12 +143,12 @@ func buildSnapshot(generation uint64, revision string, sites []*Site, handlers r
 	return s, nil
 }
 
-// reusable returns s's entry for site when it was built from this very *Site, else nil.
-func (s *Snapshot) reusable(site *Site) *siteEntry {
+// reusable returns s's entry for st when it was built from this very *Site, else nil.
+func (s *Snapshot) reusable(st *Site) *siteEntry {
 	if s == nil {
 		return nil
 	}
-	if e := s.byName[site.Name]; e != nil && e.site == site {
+	if e := s.byName[st.Name]; e != nil && e.site == st {
 		return e
 	}
 	return nil
