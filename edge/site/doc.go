@@ -8,6 +8,14 @@
 // certificates with their private keys. Nothing copies a Site field by field: a new route
 // option is a field here, produced by schema and read by the proxy.
 //
+// # Defaults
+//
+// A zero value stands for a default, documented on its field and defined here as a
+// constant (DefaultConnectTimeout, DefaultCheckInterval, DefaultRedirectStatus, ...).
+// The WithDefaults methods of Route, Timeouts, HealthCheck and Redirect apply them to a
+// copy; the data plane calls them when it prepares a route or redirect. Schema leaves
+// what the config repo does not set at zero, so a plan shows what the repo declares.
+//
 // The package imports only the standard library. Its values are plain data: once handed
 // to the data plane they are shared and never changed.
 package site
