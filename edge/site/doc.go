@@ -14,7 +14,9 @@
 // constant (DefaultConnectTimeout, DefaultCheckInterval, DefaultRedirectStatus, ...).
 // The WithDefaults methods of Route, Timeouts, HealthCheck and Redirect apply them to a
 // copy; the data plane calls them when it prepares a route or redirect. Schema leaves
-// what the config repo does not set at zero, so a plan shows what the repo declares.
+// unset timeouts and health-check intervals at zero, so a plan shows what the repo
+// declares (its CUE schema writes a few of the same defaults out, e.g. balance
+// "round_robin" and redirect status 308).
 //
 // The package imports only the standard library. Its values are plain data: once handed
 // to the data plane they are shared and never changed.
