@@ -14,8 +14,9 @@ type Route struct {
 	Balance Balance
 	// StripPrefix removes Path from the request path before it is proxied.
 	StripPrefix bool
-	// Timeouts bound connecting to, waiting for and sending a body to an upstream; zero
-	// fields mean the defaults (see Timeouts).
+	// Timeouts bound dialing an upstream, waiting for its response headers, keeping an
+	// idle connection and waiting for the client's request body; zero fields mean the
+	// defaults (see Timeouts).
 	Timeouts Timeouts
 	// Retries is how many other upstreams an idempotent request is retried on after a
 	// connection failure. Zero means no retry.
