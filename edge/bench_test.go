@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // benchSites returns n sites siteNNNNN.bench.test sharing one wildcard certificate, each
@@ -20,15 +22,17 @@ func benchSites(b testing.TB, n int) []*Site {
 	for i := range sites {
 		up := mustURL(fmt.Sprintf("http://10.%d.%d.%d:3000", i>>16&255, i>>8&255, i&255))
 		sites[i] = &Site{
-			Name:         fmt.Sprintf("site%05d", i),
-			Hosts:        []string{fmt.Sprintf("site%05d.bench.test", i)},
-			Certificates: []tls.Certificate{c},
-			Routes: []Route{
-				{Path: "/", Upstreams: []*url.URL{up}},
-				{Path: "/api", Upstreams: []*url.URL{up}, StripPrefix: true},
-				{Path: "/static/", Upstreams: []*url.URL{up}},
+			Site: site.Site{
+				Name:  fmt.Sprintf("site%05d", i),
+				Hosts: []string{fmt.Sprintf("site%05d.bench.test", i)},
+				Routes: []site.Route{
+					{Path: "/", Upstreams: []*url.URL{up}},
+					{Path: "/api", Upstreams: []*url.URL{up}, StripPrefix: true},
+					{Path: "/static/", Upstreams: []*url.URL{up}},
+				},
+				Headers: site.Headers{HSTS: &site.HSTS{MaxAge: time.Hour}},
 			},
-			Headers: Headers{HSTS: &HSTS{MaxAge: time.Hour}},
+			Certificates: []tls.Certificate{c},
 		}
 	}
 	return sites
@@ -63,7 +67,7 @@ func BenchmarkSNI(b *testing.B) {
 func BenchmarkRoute(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("sites=%d", n), func(b *testing.B) {
-			snap, err := NewSnapshot(1, "", benchSites(b, n), nil)
+			snap, err := newSnapshot(1, "", benchSites(b, n), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -89,11 +93,11 @@ func BenchmarkHandler(b *testing.B) {
 			srv := NewServer(Options{Logger: quietLogger})
 			defer srv.proxy.Close()
 			ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
-			snap, err := NewSnapshot(1, "", benchSites(b, n), func(*Site, *Route) (http.Handler, error) { return ok, nil })
+			snap, err := newSnapshot(1, "", benchSites(b, n), func(*Site, *site.Route) (http.Handler, error) { return ok, nil })
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv.Swap(snap)
+			srv.swap(snap)
 			host := fmt.Sprintf("site%05d.bench.test", n/2)
 			r := httptest.NewRequest("GET", "https://"+host+"/api/v1/users", nil)
 			r.TLS = &tls.ConnectionState{ServerName: host}
@@ -128,7 +132,7 @@ func BenchmarkBuild(b *testing.B) {
 	b.Run("sites=10000/no-proxy", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := NewSnapshot(1, "", sites, nil); err != nil {
+			if _, err := newSnapshot(1, "", sites, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -137,7 +141,7 @@ func BenchmarkBuild(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			srv := NewServer(Options{Logger: quietLogger})
-			if _, err := srv.Build(1, "", sites); err != nil {
+			if _, err := srv.build(1, "", sites); err != nil {
 				b.Fatal(err)
 			}
 			srv.proxy.Close()
@@ -151,11 +155,11 @@ func BenchmarkBuild(b *testing.B) {
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			snap, err := srv.Build(2, "", sites)
+			snap, err := srv.build(2, "", sites)
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv.Swap(snap)
+			srv.swap(snap)
 		}
 	})
 }

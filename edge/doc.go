@@ -1,6 +1,8 @@
 // Package edge is the data plane: it serves HTTPS for many sites on one listener from an
 // immutable Snapshot that the agent replaces atomically. It knows nothing of git, CUE or
-// Vault; its input is []*Site.
+// Vault; its input is []*Site: each a site of the one site model, package edge/site
+// (hosts, routes, redirects, headers, with their defaults), and the site's certificates
+// with their private keys.
 //
 // # Use
 //
@@ -16,20 +18,21 @@
 //	if err := srv.Start(ctx); err != nil { ... }     // binds, then serves in the background
 //
 //	// For every new revision (srv implements reconcile.Publisher):
-//	err := srv.Publish(generation, revision, sites) // Build + Swap; on error nothing changes
+//	err := srv.Publish(generation, revision, sites) // build + swap; on error nothing changes
 //
 //	srv.Shutdown(ctx) // graceful drain: /readyz 503, GOAWAY, in-flight requests finish
 //
-// Server.Run does Start, waits for ctx and drains: a whole edge process in one call.
-// NewSnapshot alone checks and indexes sites without a server (e.g. to validate a plan).
+// Server.Publish is the one way to change what is served; Server.Current returns the
+// snapshot being served. The examples show a whole server, from a generated certificate
+// to a proxied request.
 //
 // # Snapshots
 //
-// A Snapshot is built by NewSnapshot (or Server.Build, which wires the reverse proxy) from
-// compiled sites and checked before it exists: duplicate names or hosts, more than one
-// default site, a host no certificate of its site covers, a certificate without Leaf or
-// key, a site with neither routes nor redirects, malformed routes, redirects or headers.
-// Every problem is reported, each naming its site and wrapping an ErrXxx kind.
+// Server.Publish builds a Snapshot from compiled sites, wiring the server's reverse proxy,
+// and checks it before it exists: duplicate names or hosts, more than one default site,
+// a host no certificate of its site covers, a certificate without Leaf or key, a site
+// with neither routes nor redirects, malformed routes, redirects or headers. Every
+// problem is reported, each naming its site and wrapping an ErrXxx kind.
 //
 // It holds maps from host to site (exact names, and wildcard patterns by parent domain),
 // each site's routes sorted longest prefix first, and one prebuilt *tls.Config. Lookups
@@ -38,7 +41,7 @@
 // same *Site as in the current snapshot keeps its handlers without asking the manager,
 // and after a swap the manager releases the upstreams no snapshot uses.
 //
-// Server.Swap stores the snapshot in an atomic pointer. Each handshake and each request
+// Publish then stores the snapshot in an atomic pointer. Each handshake and each request
 // reads the pointer once and is served entirely by the snapshot it read: nothing in
 // flight is dropped, nothing waits on a lock, and the next handshake and request (on open
 // connections too) use the new snapshot.

@@ -2,7 +2,7 @@ package edge
 
 import "errors"
 
-// Errors NewSnapshot wraps (with errors.Join, one per problem, each naming the site), so
+// Errors Server.Publish wraps (with errors.Join, one per problem, each naming the site), so
 // callers can test for a kind of problem with errors.Is.
 var (
 	// ErrInvalidSite marks a site that is malformed on its own: no name, a bad host, a
@@ -26,5 +26,5 @@ var (
 // ErrServerClosed is returned by Server.Start after Server.Shutdown.
 var ErrServerClosed = errors.New("edge: server closed")
 
-// ErrNilSnapshot is returned by Server.Swap when given nil.
-var ErrNilSnapshot = errors.New("edge: nil snapshot")
+// errNilSnapshot is returned by Server.swap when given nil.
+var errNilSnapshot = errors.New("edge: nil snapshot")

@@ -21,11 +21,13 @@ import (
 	"github.com/edgectl/edge/edge/proxy"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // faultServer serves the site "shop" (shop.example.com) whose one route "/" goes to
 // upstream, changed by mod, and returns the server and its JSON access log.
-func faultServer(t *testing.T, upstream *url.URL, mod func(*Route)) (*Server, *syncBuffer) {
+func faultServer(t *testing.T, upstream *url.URL, mod func(*site.Route)) (*Server, *syncBuffer) {
 	t.Helper()
 	var buf syncBuffer
 	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off, AccessLog: NewAccessLogger(&buf, true)})
@@ -128,7 +130,7 @@ func streamingBackend(t *testing.T) *url.URL {
 func TestClientAbortMidBodyIsObserved(t *testing.T) {
 	for _, h1 := range []bool{false, true} {
 		t.Run(map[bool]string{false: "h2", true: "http/1.1"}[h1], func(t *testing.T) {
-			srv, buf := faultServer(t, streamingBackend(t), func(r *Route) { r.Balance = "least_conn" })
+			srv, buf := faultServer(t, streamingBackend(t), func(r *site.Route) { r.Balance = "least_conn" })
 			c := httpClient(t, srv.Addr(), h1)
 			ctx, cancel := context.WithCancel(context.Background())
 			req, _ := http.NewRequestWithContext(ctx, "GET", "https://shop.example.com/big", nil)
@@ -288,7 +290,7 @@ func TestForwardedPathThroughEdge(t *testing.T) {
 	}))
 	t.Cleanup(b.Close)
 	base := mustURL(b.URL + "/v1")
-	srv, _ := faultServer(t, base, func(r *Route) { r.Path, r.StripPrefix = "/api", true })
+	srv, _ := faultServer(t, base, func(r *site.Route) { r.Path, r.StripPrefix = "/api", true })
 	c := httpClient(t, srv.Addr(), false)
 	for req, want := range map[string]string{
 		"/api/../api/x":     "/v1/x",
@@ -313,7 +315,7 @@ func TestStalledUploadIs408(t *testing.T) {
 				bodyErr <- err
 			}))
 			t.Cleanup(b.Close)
-			srv, buf := faultServer(t, mustURL(b.URL), func(r *Route) { r.BodyTimeout = 200 * time.Millisecond })
+			srv, buf := faultServer(t, mustURL(b.URL), func(r *site.Route) { r.Timeouts.Body = 200 * time.Millisecond })
 			c := httpClient(t, srv.Addr(), h1)
 			pr, pw := io.Pipe()
 			t.Cleanup(func() { pw.Close() })
@@ -373,7 +375,7 @@ func TestInformationalFloodIsCapped(t *testing.T) {
 // bodiless idempotent request: retried on another upstream after a connection reset.
 func TestH2GetRetriedAfterReset(t *testing.T) {
 	reset := rawBackend(t, "") // reads the request, closes without answering
-	srv, _ := faultServer(t, reset, func(r *Route) {
+	srv, _ := faultServer(t, reset, func(r *site.Route) {
 		r.Upstreams = append(r.Upstreams, edgetest.Backend(t, "ok"))
 		r.Retries = 1
 	})

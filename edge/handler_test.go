@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // routingSites returns sites backed by real backends:
@@ -22,13 +24,13 @@ import (
 //   - apps: *.apps.example.com -> apps.
 func routingSites(t *testing.T) (shop, blog, apps *Site) {
 	shop = testSite(t, "shop", "shop.example.com", "www.shop.example.com")
-	shop.Routes = []Route{
+	shop.Routes = []site.Route{
 		{Path: "/", Upstreams: []*url.URL{edgetest.Backend(t, "shop-web")}},
 		{Path: "/api", Upstreams: []*url.URL{edgetest.Backend(t, "shop-api")}, StripPrefix: true},
 	}
-	shop.Redirects = []Redirect{{Hosts: []string{"www.shop.example.com"}, To: "https://shop.example.com", KeepPath: true}}
-	shop.Headers = Headers{
-		HSTS:   &HSTS{MaxAge: 365 * 24 * time.Hour, IncludeSubdomains: true},
+	shop.Redirects = []site.Redirect{{Hosts: []string{"www.shop.example.com"}, To: "https://shop.example.com", KeepPath: true}}
+	shop.Headers = site.Headers{
+		HSTS:   &site.HSTS{MaxAge: 365 * 24 * time.Hour, IncludeSubdomains: true},
 		Set:    map[string]string{"X-Frame-Options": "DENY"},
 		Remove: []string{"X-Powered-By"},
 	}
@@ -179,7 +181,7 @@ func TestNoSnapshotAndNotFound(t *testing.T) {
 	}
 	redirectOnly := testSite(t, "old", "old.example.com")
 	redirectOnly.Routes = nil
-	redirectOnly.Redirects = []Redirect{{Path: "/keep", To: "https://new.example.com", Status: 301}}
+	redirectOnly.Redirects = []site.Redirect{{Path: "/keep", To: "https://new.example.com", Status: 301}}
 	publish(t, srv, 1, redirectOnly)
 	c := httpClient(t, srv.Addr(), false)
 	if status, _, resp := get(t, c, "https://old.example.com/keep/x"); status != 301 || resp.Header.Get("Location") != "https://new.example.com" {

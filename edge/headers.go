@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // headerOps are a site's response header changes, prepared once per snapshot.
@@ -16,7 +18,7 @@ type headerOps struct {
 }
 
 // newHeaderOps validates h and prepares it.
-func newHeaderOps(h Headers) (headerOps, error) {
+func newHeaderOps(h site.Headers) (headerOps, error) {
 	var ops headerOps
 	if h.HSTS != nil {
 		if h.HSTS.MaxAge < 0 {
@@ -43,7 +45,7 @@ func newHeaderOps(h Headers) (headerOps, error) {
 }
 
 // hstsValue formats a Strict-Transport-Security header value.
-func hstsValue(h *HSTS) string {
+func hstsValue(h *site.HSTS) string {
 	v := "max-age=" + strconv.FormatInt(int64(h.MaxAge.Seconds()), 10)
 	if h.IncludeSubdomains {
 		v += "; includeSubDomains"

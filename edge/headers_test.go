@@ -5,11 +5,13 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestHeaderOps(t *testing.T) {
-	ops, err := newHeaderOps(Headers{
-		HSTS:   &HSTS{MaxAge: 365 * 24 * time.Hour, IncludeSubdomains: true, Preload: true},
+	ops, err := newHeaderOps(site.Headers{
+		HSTS:   &site.HSTS{MaxAge: 365 * 24 * time.Hour, IncludeSubdomains: true, Preload: true},
 		Set:    map[string]string{"x-frame-options": "DENY", "Server": "edge"},
 		Remove: []string{"x-powered-by", "server"},
 	})
@@ -35,7 +37,7 @@ func TestHeaderOps(t *testing.T) {
 }
 
 func TestHeaderOpsNoHSTS(t *testing.T) {
-	ops, err := newHeaderOps(Headers{})
+	ops, err := newHeaderOps(site.Headers{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +52,11 @@ func TestHeaderOpsNoHSTS(t *testing.T) {
 }
 
 func TestHeaderOpsInvalid(t *testing.T) {
-	for name, h := range map[string]Headers{
+	for name, h := range map[string]site.Headers{
 		"bad set name":    {Set: map[string]string{"bad name": "x"}},
 		"bad set value":   {Set: map[string]string{"X-Ok": "a\r\nb"}},
 		"bad remove name": {Remove: []string{"a:b"}},
-		"negative hsts":   {HSTS: &HSTS{MaxAge: -time.Second}},
+		"negative hsts":   {HSTS: &site.HSTS{MaxAge: -time.Second}},
 	} {
 		if _, err := newHeaderOps(h); err == nil {
 			t.Errorf("%s: newHeaderOps succeeded; want an error", name)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 var (
@@ -30,10 +32,12 @@ func cert(t testing.TB, names ...string) tls.Certificate {
 // "/" route to upstream (a placeholder URL if nil).
 func testSite(t testing.TB, name string, hosts ...string) *Site {
 	return &Site{
-		Name:         name,
-		Hosts:        hosts,
+		Site: site.Site{
+			Name:   name,
+			Hosts:  hosts,
+			Routes: []site.Route{{Path: "/", Upstreams: []*url.URL{mustURL("http://127.0.0.1:1")}}},
+		},
 		Certificates: []tls.Certificate{cert(t, hosts...)},
-		Routes:       []Route{{Path: "/", Upstreams: []*url.URL{mustURL("http://127.0.0.1:1")}}},
 	}
 }
 
@@ -48,9 +52,11 @@ func mustURL(s string) *url.URL {
 // testSiteCert returns a one-host site using an existing certificate.
 func testSiteCert(name, host string, c tls.Certificate) *Site {
 	return &Site{
-		Name:         name,
-		Hosts:        []string{host},
+		Site: site.Site{
+			Name:   name,
+			Hosts:  []string{host},
+			Routes: []site.Route{{Path: "/", Upstreams: []*url.URL{mustURL("http://127.0.0.1:1")}}},
+		},
 		Certificates: []tls.Certificate{c},
-		Routes:       []Route{{Path: "/", Upstreams: []*url.URL{mustURL("http://127.0.0.1:1")}}},
 	}
 }

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // dialTLS opens a TLS connection to the server with SNI shop.example.com.
@@ -239,11 +241,11 @@ func TestRapidReset(t *testing.T) {
 		running.Add(-1)
 	})
 	shop := testSite(t, "shop", "shop.example.com")
-	snap, err := NewSnapshot(1, "", []*Site{shop}, func(*Site, *Route) (http.Handler, error) { return slow, nil })
+	snap, err := newSnapshot(1, "", []*Site{shop}, func(*Site, *site.Route) (http.Handler, error) { return slow, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Swap(snap)
+	srv.swap(snap)
 
 	c := newH2Conn(t, srv)
 	block := c.headers("/")

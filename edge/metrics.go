@@ -13,8 +13,8 @@ import (
 
 // Metric names, all prefixed "edge_". Per-site series are bounded by the number of sites
 // (10,000 sites give 10,000 expiry gauges and at most 50,000 request counters); status
-// codes are counted without the site label, and series of removed sites are deleted on
-// Swap.
+// codes are counted without the site label, and series of removed sites are deleted when
+// a snapshot without them is published.
 const (
 	metricRequests        = "edge_http_requests_total"
 	metricResponses       = "edge_http_responses_total"

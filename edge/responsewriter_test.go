@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestResponseWriter(t *testing.T) {
-	ops, _ := newHeaderOps(Headers{Set: map[string]string{"X-Site": "shop"}, Remove: []string{"Server"}})
+	ops, _ := newHeaderOps(site.Headers{Set: map[string]string{"X-Site": "shop"}, Remove: []string{"Server"}})
 
 	t.Run("headers applied on the final status only", func(t *testing.T) {
 		rec := &codesRecorder{ResponseRecorder: httptest.NewRecorder()}

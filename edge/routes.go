@@ -6,12 +6,14 @@ import (
 	"strings"
 
 	"github.com/edgectl/edge/edge/proxy"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // routeEntry is one route of a site with the handler that serves it.
 type routeEntry struct {
 	path    string
-	route   *Route
+	route   *site.Route
 	handler http.Handler
 }
 

@@ -62,7 +62,7 @@ type Options struct {
 
 // Server is edge's data plane: the HTTPS listener serving the current Snapshot, the
 // plain-HTTP redirect listener and the admin listener. Create it with NewServer, Start it,
-// publish snapshots with Publish (or Build and Swap) and stop it with Shutdown. Its
+// publish snapshots with Publish and stop it with Shutdown. Its
 // methods are safe for concurrent use.
 type Server struct {
 	opts      Options
@@ -79,7 +79,7 @@ type Server struct {
 	state atomic.Pointer[served]
 
 	publishMu sync.Mutex // one Publish at a time
-	swapMu    sync.Mutex // one Swap at a time
+	swapMu    sync.Mutex // one swap at a time
 
 	mu                          sync.Mutex // guards the fields below
 	started, closed             bool
@@ -105,7 +105,7 @@ type served struct {
 }
 
 // NewServer returns a server that is not listening yet and serves no snapshot: until the
-// first Swap every handshake is refused and /readyz answers 503.
+// first Publish every handshake is refused and /readyz answers 503.
 func NewServer(opts Options) *Server {
 	if opts.Listen == "" {
 		opts.Listen = DefaultListen
@@ -158,10 +158,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 // /webhook) before or after Start.
 func (s *Server) AdminMux() *http.ServeMux { return s.adminMux }
 
-// Proxy returns the reverse proxy's manager, e.g. for Manager.Upstreams in a status page.
-func (s *Server) Proxy() *proxy.Manager { return s.proxy }
-
-// Current returns the snapshot being served, or nil before the first Swap.
+// Current returns the snapshot being served, or nil before the first Publish.
 func (s *Server) Current() *Snapshot {
 	if st := s.state.Load(); st != nil {
 		return st.snap
@@ -169,20 +166,20 @@ func (s *Server) Current() *Snapshot {
 	return nil
 }
 
-// Build builds a snapshot of sites whose routes are served by the server's reverse proxy.
+// build builds a snapshot of sites whose routes are served by the server's reverse proxy.
 // Routes of sites unchanged since the current snapshot (the same *Site) keep their
 // handlers; identical routes share one. It does not publish the snapshot.
-func (s *Server) Build(generation uint64, revision string, sites []*Site) (*Snapshot, error) {
+func (s *Server) build(generation uint64, revision string, sites []*Site) (*Snapshot, error) {
 	return buildSnapshot(generation, revision, sites, routeHandlers(s.proxy), s.Current())
 }
 
-// Swap publishes snap: the next handshake and the next request, on new and open
+// swap publishes snap: the next handshake and the next request, on new and open
 // connections alike, use it. Requests in flight finish on the snapshot they started
-// with. Upstream state no longer used by snap is released afterwards. Swap is meant to be
+// with. Upstream state no longer used by snap is released afterwards. swap is meant to be
 // called by one goroutine (the agent's); concurrent calls are serialized.
-func (s *Server) Swap(snap *Snapshot) error {
+func (s *Server) swap(snap *Snapshot) error {
 	if snap == nil {
-		return ErrNilSnapshot
+		return errNilSnapshot
 	}
 	s.swapMu.Lock()
 	defer s.swapMu.Unlock()
@@ -204,16 +201,21 @@ func (s *Server) Swap(snap *Snapshot) error {
 	return nil
 }
 
-// Publish builds a snapshot of sites and swaps it in; on error nothing changes. It
-// implements reconcile.Publisher.
+// Publish builds a snapshot of sites and swaps it in: the one way to change what the
+// server serves. Sites are checked for consistency first (the error, if any, joins one
+// error per problem, each naming its site and wrapping an ErrXxx kind such as
+// ErrDuplicateHost); on error nothing changes. Sites unchanged since the current snapshot
+// (the same *Site) keep their prepared entries and route handlers. The sites must not
+// change afterwards. generation should increase with every call. Publish implements
+// reconcile.Publisher.
 func (s *Server) Publish(generation uint64, revision string, sites []*Site) error {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	snap, err := s.Build(generation, revision, sites)
+	snap, err := s.build(generation, revision, sites)
 	if err != nil {
 		return err
 	}
-	return s.Swap(snap)
+	return s.swap(snap)
 }
 
 // SetSessionTicketKeys sets the keys that encrypt (the first) and decrypt (all) TLS

@@ -49,11 +49,11 @@ func startServer(t testing.TB, opts Options) *Server {
 // publish builds and swaps a snapshot of sites, failing the test on error.
 func publish(t testing.TB, s *Server, gen uint64, sites ...*Site) *Snapshot {
 	t.Helper()
-	snap, err := s.Build(gen, "rev", sites)
+	snap, err := s.build(gen, "rev", sites)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Swap(snap); err != nil {
+	if err := s.swap(snap); err != nil {
 		t.Fatal(err)
 	}
 	return snap

@@ -47,8 +47,8 @@ func TestStartErrors(t *testing.T) {
 	if ok.Addr() == nil || ok.HTTPAddr() == nil || ok.AdminAddr() == nil {
 		t.Error("bound addresses not reported")
 	}
-	if err := ok.Swap(nil); !errors.Is(err, ErrNilSnapshot) {
-		t.Errorf("Swap(nil) = %v; want ErrNilSnapshot", err)
+	if err := ok.swap(nil); !errors.Is(err, errNilSnapshot) {
+		t.Errorf("swap(nil) = %v; want errNilSnapshot", err)
 	}
 	if err := ok.Publish(1, "", []*Site{nil}); err == nil || ok.Current() != nil {
 		t.Errorf("Publish of an invalid site = %v, current %v; want an error and nothing published", err, ok.Current())

@@ -8,24 +8,26 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
-// newSiteEntry checks one site on its own and prepares it: certificates, hosts, routes
+// newSiteEntry checks the site st on its own and prepares it: certificates, hosts, routes
 // (without their handlers: see buildSnapshot), redirects and headers. It returns nil and
 // the problems found if the site cannot be served; every error names the site.
-func newSiteEntry(site *Site) (*siteEntry, []error) {
+func newSiteEntry(st *Site) (*siteEntry, []error) {
 	var errs []error
 	bad := func(kind error, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: site %s: %s", kind, site.Name, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("%w: site %s: %s", kind, st.Name, fmt.Sprintf(format, args...)))
 	}
-	if site.Name == "" {
+	if st.Name == "" {
 		bad(ErrInvalidSite, "empty name")
 	}
-	if len(site.Hosts) == 0 {
+	if len(st.Hosts) == 0 {
 		bad(ErrInvalidSite, "no hosts")
 	}
-	seen := make(map[string]bool, len(site.Hosts))
-	for _, h := range site.Hosts {
+	seen := make(map[string]bool, len(st.Hosts))
+	for _, h := range st.Hosts {
 		switch {
 		case !validHostPattern(h):
 			bad(ErrInvalidSite, "host %q is not a lower-case DNS name, a one-label wildcard or an IP address", h)
@@ -34,20 +36,20 @@ func newSiteEntry(site *Site) (*siteEntry, []error) {
 		}
 		seen[h] = true
 	}
-	e := &siteEntry{site: site, hosts: make([]hostEntry, len(site.Hosts))}
-	e.notAfter = checkCertificates(site, bad)
-	for i, h := range site.Hosts {
-		e.hosts[i] = hostEntry{site: e, certs: coveringCerts(site.Certificates, h)}
+	e := &siteEntry{site: st, hosts: make([]hostEntry, len(st.Hosts))}
+	e.notAfter = checkCertificates(st, bad)
+	for i, h := range st.Hosts {
+		e.hosts[i] = hostEntry{site: e, certs: coveringCerts(st.Certificates, h)}
 		if len(e.hosts[i].certs) == 0 {
 			bad(ErrHostNotCovered, "host %s", h)
 		}
 	}
-	if len(site.Routes) == 0 && len(site.Redirects) == 0 {
+	if len(st.Routes) == 0 && len(st.Redirects) == 0 {
 		bad(ErrNothingToServe, "declare a route or a redirect")
 	}
-	paths := make(map[string]bool, len(site.Routes))
-	for i := range site.Routes {
-		r := &site.Routes[i]
+	paths := make(map[string]bool, len(st.Routes))
+	for i := range st.Routes {
+		r := &st.Routes[i]
 		if err := checkRoute(r); err != nil {
 			bad(ErrInvalidSite, "route %q: %v", r.Path, err)
 			continue
@@ -60,17 +62,17 @@ func newSiteEntry(site *Site) (*siteEntry, []error) {
 		e.routes = append(e.routes, routeEntry{path: r.Path, route: r})
 	}
 	sortByPathLength(e.routes, func(r *routeEntry) string { return r.path })
-	for i := range site.Redirects {
-		rd, err := newRedirectEntry(&site.Redirects[i], site.Hosts)
+	for i := range st.Redirects {
+		rd, err := newRedirectEntry(&st.Redirects[i], st.Hosts)
 		if err != nil {
-			bad(ErrInvalidSite, "redirect %d (%s): %v", i, site.Redirects[i].To, err)
+			bad(ErrInvalidSite, "redirect %d (%s): %v", i, st.Redirects[i].To, err)
 			continue
 		}
 		e.redirects = append(e.redirects, rd)
 	}
 	sortByPathLength(e.redirects, func(r *redirectEntry) string { return r.path })
 	var err error
-	if e.headers, err = newHeaderOps(site.Headers); err != nil {
+	if e.headers, err = newHeaderOps(st.Headers); err != nil {
 		bad(ErrInvalidSite, "%v", err)
 	}
 	if len(errs) > 0 {
@@ -81,14 +83,14 @@ func newSiteEntry(site *Site) (*siteEntry, []error) {
 
 // checkCertificates reports unusable certificates through bad and returns the earliest
 // expiry.
-func checkCertificates(site *Site, bad func(error, string, ...any)) time.Time {
-	if len(site.Certificates) == 0 {
+func checkCertificates(st *Site, bad func(error, string, ...any)) time.Time {
+	if len(st.Certificates) == 0 {
 		bad(ErrNoCertificate, "no certificates")
 	}
 	var notAfter time.Time
-	keyTypes := make(map[x509.PublicKeyAlgorithm]bool, len(site.Certificates))
-	for i := range site.Certificates {
-		c := &site.Certificates[i]
+	keyTypes := make(map[x509.PublicKeyAlgorithm]bool, len(st.Certificates))
+	for i := range st.Certificates {
+		c := &st.Certificates[i]
 		switch {
 		case len(c.Certificate) == 0:
 			bad(ErrNoCertificate, "certificate %d: empty chain", i)
@@ -139,7 +141,7 @@ func certCoversHost(c *tls.Certificate, h string) bool {
 }
 
 // checkRoute checks what the data plane relies on; the proxy checks the rest.
-func checkRoute(r *Route) error {
+func checkRoute(r *site.Route) error {
 	if !strings.HasPrefix(r.Path, "/") {
 		return fmt.Errorf("path does not begin with \"/\"")
 	}
@@ -151,23 +153,19 @@ func checkRoute(r *Route) error {
 			return fmt.Errorf("upstream %d: want an http or https URL with a host", i)
 		}
 	}
-	switch r.Balance {
-	case "", "round_robin", "least_conn":
-	default:
+	if !r.Balance.Valid() {
 		return fmt.Errorf("balance %q; want round_robin or least_conn", r.Balance)
 	}
-	if r.ConnectTimeout < 0 || r.ResponseTimeout < 0 || r.IdleTimeout < 0 || r.BodyTimeout < 0 || r.Retries < 0 {
+	if r.Timeouts.Negative() || r.Retries < 0 {
 		return fmt.Errorf("negative timeout or retries")
 	}
 	return nil
 }
 
 // newRedirectEntry checks a redirect and prepares it.
-func newRedirectEntry(rd *Redirect, siteHosts []string) (redirectEntry, error) {
+func newRedirectEntry(declared *site.Redirect, siteHosts []string) (redirectEntry, error) {
+	rd := declared.WithDefaults()
 	e := redirectEntry{path: rd.Path, hosts: rd.Hosts, to: rd.To, status: rd.Status, keepPath: rd.KeepPath}
-	if e.path == "" {
-		e.path = "/"
-	}
 	if !strings.HasPrefix(e.path, "/") {
 		return e, fmt.Errorf("path %q does not begin with \"/\"", rd.Path)
 	}
@@ -185,8 +183,6 @@ func newRedirectEntry(rd *Redirect, siteHosts []string) (redirectEntry, error) {
 		}
 	}
 	switch rd.Status {
-	case 0:
-		e.status = 308
 	case 301, 302, 307, 308:
 	default:
 		return e, fmt.Errorf("status %d; want 301, 302, 307 or 308", rd.Status)

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // Snapshot is an immutable, consistency-checked set of sites ready to be served: the SNI
-// certificate index, the host and path route tables and the handlers of the routes. Build one with NewSnapshot (or Server.Build, which wires
-// the server's reverse proxy) and publish it with Server.Swap.
+// certificate index, the host and path route tables and the handlers of the routes.
+// Server.Publish builds one from sites (wiring the server's reverse proxy) and swaps it
+// in; Server.Current returns the one being served.
 //
 // Every method is safe for concurrent use and on a nil *Snapshot, which holds no sites.
 type Snapshot struct {
@@ -42,11 +45,11 @@ type hostEntry struct {
 	certs []*tls.Certificate
 }
 
-// RouteHandlerFunc returns the handler serving route, one of site.Routes. It is called once
+// routeHandlerFunc returns the handler serving route, one of s.Routes. It is called once
 // per route while a snapshot is built; an error makes the snapshot invalid.
-type RouteHandlerFunc func(site *Site, route *Route) (http.Handler, error)
+type routeHandlerFunc func(s *Site, route *site.Route) (http.Handler, error)
 
-// NewSnapshot checks sites for consistency and builds a Snapshot of them, tagged with the
+// newSnapshot checks sites for consistency and builds a Snapshot of them, tagged with the
 // generation and the config-repo revision it came from. handlers supplies the handler of
 // every route; nil means each route answers 502 Bad Gateway, which is enough to validate
 // sites or test routing without a proxy.
@@ -54,16 +57,16 @@ type RouteHandlerFunc func(site *Site, route *Route) (http.Handler, error)
 // The sites must not change afterwards. The error, if any, joins one error per problem,
 // each naming the site and wrapping one of the ErrXxx kinds (ErrDuplicateHost,
 // ErrHostNotCovered, ...).
-func NewSnapshot(generation uint64, revision string, sites []*Site, handlers RouteHandlerFunc) (*Snapshot, error) {
+func newSnapshot(generation uint64, revision string, sites []*Site, handlers routeHandlerFunc) (*Snapshot, error) {
 	return buildSnapshot(generation, revision, sites, handlers, nil)
 }
 
-// buildSnapshot is NewSnapshot reusing the entries of prev (which may be nil) for the sites
+// buildSnapshot is newSnapshot reusing the entries of prev (which may be nil) for the sites
 // it holds unchanged (the same *Site), so a change to one site among thousands costs
 // indexing them, not preparing them all again.
-func buildSnapshot(generation uint64, revision string, sites []*Site, handlers RouteHandlerFunc, prev *Snapshot) (*Snapshot, error) {
+func buildSnapshot(generation uint64, revision string, sites []*Site, handlers routeHandlerFunc, prev *Snapshot) (*Snapshot, error) {
 	if handlers == nil {
-		handlers = func(*Site, *Route) (http.Handler, error) { return noProxyHandler, nil }
+		handlers = func(*Site, *site.Route) (http.Handler, error) { return noProxyHandler, nil }
 	}
 	s := &Snapshot{
 		generation: generation,
@@ -77,39 +80,39 @@ func buildSnapshot(generation uint64, revision string, sites []*Site, handlers R
 	var errs []error
 	owner := make(map[string]string, len(sites)) // host pattern -> site name, for messages
 	var fresh []*siteEntry                       // entries prepared here, still without handlers
-	for i, site := range sites {
-		if site == nil {
+	for i, st := range sites {
+		if st == nil {
 			errs = append(errs, fmt.Errorf("%w: site %d is nil", ErrInvalidSite, i))
 			continue
 		}
-		if _, dup := s.byName[site.Name]; dup {
-			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, site.Name))
+		if _, dup := s.byName[st.Name]; dup {
+			errs = append(errs, fmt.Errorf("%w: site %s is declared twice", ErrDuplicateSite, st.Name))
 			continue
 		}
-		e := prev.reusable(site)
+		e := prev.reusable(st)
 		if e == nil {
 			var siteErrs []error
-			if e, siteErrs = newSiteEntry(site); e == nil {
+			if e, siteErrs = newSiteEntry(st); e == nil {
 				errs = append(errs, siteErrs...)
 				continue
 			}
 			fresh = append(fresh, e)
 		}
-		if site.Default {
+		if st.Default {
 			if s.def != nil {
-				errs = append(errs, fmt.Errorf("%w: sites %s and %s", ErrMultipleDefaults, s.def.site.site.Name, site.Name))
+				errs = append(errs, fmt.Errorf("%w: sites %s and %s", ErrMultipleDefaults, s.def.site.site.Name, st.Name))
 			} else {
-				s.def = &hostEntry{site: e, certs: certPointers(site.Certificates)}
+				s.def = &hostEntry{site: e, certs: certPointers(st.Certificates)}
 			}
 		}
-		s.byName[site.Name] = e
+		s.byName[st.Name] = e
 		s.sites = append(s.sites, e)
-		for i, h := range site.Hosts {
+		for i, h := range st.Hosts {
 			if other, dup := owner[h]; dup {
-				errs = append(errs, fmt.Errorf("%w: host %s is claimed by sites %s and %s", ErrDuplicateHost, h, other, site.Name))
+				errs = append(errs, fmt.Errorf("%w: host %s is claimed by sites %s and %s", ErrDuplicateHost, h, other, st.Name))
 				continue
 			}
-			owner[h] = site.Name
+			owner[h] = st.Name
 			he := &e.hosts[i] // prepared with the entry: nothing allocated for reused sites
 			if isWildcard(h) {
 				s.wild[h[2:]] = he
@@ -140,12 +143,12 @@ func buildSnapshot(generation uint64, revision string, sites []*Site, handlers R
 	return s, nil
 }
 
-// reusable returns s's entry for site when it was built from this very *Site, else nil.
-func (s *Snapshot) reusable(site *Site) *siteEntry {
+// reusable returns s's entry for st when it was built from this very *Site, else nil.
+func (s *Snapshot) reusable(st *Site) *siteEntry {
 	if s == nil {
 		return nil
 	}
-	if e := s.byName[site.Name]; e != nil && e.site == site {
+	if e := s.byName[st.Name]; e != nil && e.site == st {
 		return e
 	}
 	return nil
@@ -167,25 +170,25 @@ func (s *Snapshot) Revision() string {
 	return s.revision
 }
 
-// Created returns when the snapshot was built; the zero time for nil.
-func (s *Snapshot) Created() time.Time {
+// createdAt returns when the snapshot was built; the zero time for nil.
+func (s *Snapshot) createdAt() time.Time {
 	if s == nil {
 		return time.Time{}
 	}
 	return s.created
 }
 
-// Len returns the number of sites; 0 for nil.
-func (s *Snapshot) Len() int {
+// numSites returns the number of sites; 0 for nil.
+func (s *Snapshot) numSites() int {
 	if s == nil {
 		return 0
 	}
 	return len(s.sites)
 }
 
-// Sites returns the sites in the order given to NewSnapshot. The slice is a copy; the
+// allSites returns the sites in the order given to newSnapshot. The slice is a copy; the
 // sites are shared and must not be changed.
-func (s *Snapshot) Sites() []*Site {
+func (s *Snapshot) allSites() []*Site {
 	if s == nil {
 		return nil
 	}
@@ -196,8 +199,8 @@ func (s *Snapshot) Sites() []*Site {
 	return out
 }
 
-// Site returns the site named name, or nil.
-func (s *Snapshot) Site(name string) *Site {
+// siteNamed returns the site named name, or nil.
+func (s *Snapshot) siteNamed(name string) *Site {
 	if s == nil {
 		return nil
 	}
@@ -207,27 +210,27 @@ func (s *Snapshot) Site(name string) *Site {
 	return nil
 }
 
-// SiteFor returns the site serving host (case-insensitive, trailing dot and port
+// siteFor returns the site serving host (case-insensitive, trailing dot and port
 // ignored): an exact host first, then a wildcard covering one label. It does not fall back
 // to the default site. Nil if none.
-func (s *Snapshot) SiteFor(host string) *Site {
+func (s *Snapshot) siteFor(host string) *Site {
 	if e := s.lookup(hostOnly(host)); e != nil {
 		return e.site.site
 	}
 	return nil
 }
 
-// Default returns the default site, or nil.
-func (s *Snapshot) Default() *Site {
+// defaultSite returns the default site, or nil.
+func (s *Snapshot) defaultSite() *Site {
 	if s == nil || s.def == nil {
 		return nil
 	}
 	return s.def.site.site
 }
 
-// NotAfter returns the earliest expiry of the certificates of the site named name, or the
+// notAfter returns the earliest expiry of the certificates of the site named name, or the
 // zero time if there is no such site.
-func (s *Snapshot) NotAfter(name string) time.Time {
+func (s *Snapshot) notAfter(name string) time.Time {
 	if s == nil {
 		return time.Time{}
 	}

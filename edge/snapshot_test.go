@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestNewSnapshotConsistency(t *testing.T) {
@@ -80,7 +82,7 @@ func TestNewSnapshotConsistency(t *testing.T) {
 		{"redirect only", func() []*Site {
 			s := good()
 			s.Routes = nil
-			s.Redirects = []Redirect{{To: "https://example.com"}}
+			s.Redirects = []site.Redirect{{To: "https://example.com"}}
 			return []*Site{s}
 		}, nil, ""},
 		{"upper-case host", func() []*Site {
@@ -120,17 +122,17 @@ func TestNewSnapshotConsistency(t *testing.T) {
 		}, ErrInvalidSite, "declared twice"},
 		{"redirect relative", func() []*Site {
 			s := good()
-			s.Redirects = []Redirect{{To: "/elsewhere"}}
+			s.Redirects = []site.Redirect{{To: "/elsewhere"}}
 			return []*Site{s}
 		}, ErrInvalidSite, "not an absolute"},
 		{"redirect bad status", func() []*Site {
 			s := good()
-			s.Redirects = []Redirect{{To: "https://example.com", Status: 303}}
+			s.Redirects = []site.Redirect{{To: "https://example.com", Status: 303}}
 			return []*Site{s}
 		}, ErrInvalidSite, "303"},
 		{"redirect foreign host", func() []*Site {
 			s := good()
-			s.Redirects = []Redirect{{To: "https://example.com", Hosts: []string{"other.example.com"}}}
+			s.Redirects = []site.Redirect{{To: "https://example.com", Hosts: []string{"other.example.com"}}}
 			return []*Site{s}
 		}, ErrInvalidSite, "other.example.com is not one of the site's hosts"},
 		{"bad header", func() []*Site {
@@ -140,7 +142,7 @@ func TestNewSnapshotConsistency(t *testing.T) {
 		}, ErrInvalidSite, "Bad Name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			snap, err := NewSnapshot(7, "abc123", tc.sites(), nil)
+			snap, err := newSnapshot(7, "abc123", tc.sites(), nil)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("NewSnapshot: %v; want no error", err)
@@ -168,7 +170,7 @@ func TestNewSnapshotReportsEveryProblem(t *testing.T) {
 	a.Routes = nil
 	b := testSite(t, "b", "b.example.com")
 	b.Certificates[0].Leaf = nil
-	_, err := NewSnapshot(1, "", []*Site{a, b}, nil)
+	_, err := newSnapshot(1, "", []*Site{a, b}, nil)
 	if !errors.Is(err, ErrNothingToServe) || !errors.Is(err, ErrNoCertificate) {
 		t.Errorf("error = %v; want both ErrNothingToServe and ErrNoCertificate", err)
 	}
@@ -176,9 +178,9 @@ func TestNewSnapshotReportsEveryProblem(t *testing.T) {
 
 func TestNilSnapshotGetters(t *testing.T) {
 	var s *Snapshot
-	if s.Generation() != 0 || s.Revision() != "" || s.Len() != 0 || s.Sites() != nil ||
-		s.Site("x") != nil || s.SiteFor("x") != nil || s.Default() != nil ||
-		!s.Created().IsZero() || !s.NotAfter("x").IsZero() || s.sniEntry("x") != nil {
+	if s.Generation() != 0 || s.Revision() != "" || s.numSites() != 0 || s.allSites() != nil ||
+		s.siteNamed("x") != nil || s.siteFor("x") != nil || s.defaultSite() != nil ||
+		!s.createdAt().IsZero() || !s.notAfter("x").IsZero() || s.sniEntry("x") != nil {
 		t.Error("nil snapshot getters returned something")
 	}
 }
@@ -188,12 +190,12 @@ func TestSnapshotGetters(t *testing.T) {
 	wild := testSite(t, "wild", "*.apps.example.com")
 	def := testSite(t, "fallback", "fallback.example.com")
 	def.Default = true
-	snap, err := NewSnapshot(3, "r3", []*Site{shop, wild, def}, nil)
+	snap, err := newSnapshot(3, "r3", []*Site{shop, wild, def}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if snap.Len() != 3 || snap.Site("wild") != wild || snap.Default() != def {
-		t.Errorf("Len, Site, Default = %d, %v, %v", snap.Len(), snap.Site("wild"), snap.Default())
+	if snap.numSites() != 3 || snap.siteNamed("wild") != wild || snap.defaultSite() != def {
+		t.Errorf("Len, Site, Default = %d, %v, %v", snap.numSites(), snap.siteNamed("wild"), snap.defaultSite())
 	}
 	for host, want := range map[string]*Site{
 		"shop.example.com":       shop,
@@ -203,22 +205,22 @@ func TestSnapshotGetters(t *testing.T) {
 		"apps.example.com":       nil,
 		"unknown.example.com":    nil, // SiteFor does not fall back to the default
 	} {
-		if got := snap.SiteFor(host); got != want {
+		if got := snap.siteFor(host); got != want {
 			t.Errorf("SiteFor(%q) = %v; want %v", host, siteName(got), siteName(want))
 		}
 	}
-	if got, want := snap.NotAfter("shop"), shop.Certificates[0].Leaf.NotAfter; !got.Equal(want) {
+	if got, want := snap.notAfter("shop"), shop.Certificates[0].Leaf.NotAfter; !got.Equal(want) {
 		t.Errorf("NotAfter = %v; want %v", got, want)
 	}
-	sites := snap.Sites()
+	sites := snap.allSites()
 	sites[0] = nil
-	if snap.Sites()[0] != shop {
+	if snap.allSites()[0] != shop {
 		t.Error("Sites returned the snapshot's own slice")
 	}
 }
 
 func TestNewSnapshotHandlerError(t *testing.T) {
-	_, err := NewSnapshot(1, "", []*Site{testSite(t, "a", "a.example.com")}, func(*Site, *Route) (http.Handler, error) {
+	_, err := newSnapshot(1, "", []*Site{testSite(t, "a", "a.example.com")}, func(*Site, *site.Route) (http.Handler, error) {
 		return nil, errors.New("boom")
 	})
 	if !errors.Is(err, ErrInvalidSite) || !strings.Contains(err.Error(), "boom") {
@@ -253,10 +255,10 @@ func TestBuildReusesUnchangedSites(t *testing.T) {
 	if next.byName["b"] == prev.byName["b"] || next.byName["b"].site != b2 {
 		t.Error("changed site b kept its old entry")
 	}
-	if got := next.SiteFor("www.b.example.com"); got != b2 {
+	if got := next.siteFor("www.b.example.com"); got != b2 {
 		t.Errorf("www.b.example.com -> %v; want the new b", got)
 	}
-	if got := next.SiteFor("a.example.com"); got != a {
+	if got := next.siteFor("a.example.com"); got != a {
 		t.Errorf("a.example.com -> %v; want a", got)
 	}
 	// A new site claiming a host of a reused one is refused.
@@ -270,7 +272,7 @@ func TestBuildReusesUnchangedSites(t *testing.T) {
 // asked for only once the snapshot is known to be consistent.
 func TestRefusedSnapshotAsksNoHandlers(t *testing.T) {
 	calls := 0
-	handlers := func(*Site, *Route) (http.Handler, error) { calls++; return noProxyHandler, nil }
+	handlers := func(*Site, *site.Route) (http.Handler, error) { calls++; return noProxyHandler, nil }
 	a, thief := testSite(t, "a", "a.example.com"), testSite(t, "thief", "a.example.com")
 	if _, err := buildSnapshot(1, "r", []*Site{a, thief}, handlers, nil); !errors.Is(err, ErrDuplicateHost) {
 		t.Fatalf("err = %v; want ErrDuplicateHost", err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/tests/testenv"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // TestSwapUnderLoad keeps the server busy with h2load (HTTP/2) and wrk (HTTP/1.1) while
@@ -31,7 +33,7 @@ func TestSwapUnderLoad(t *testing.T) {
 		if i%2 == 1 {
 			ups = []*url.URL{upA, upB} // the route changes on every other swap
 		}
-		l.Routes = []Route{{Path: "/", Upstreams: ups}}
+		l.Routes = []site.Route{{Path: "/", Upstreams: ups}}
 		sites := []*Site{&l}
 		for j := range i % 5 { // sites come and go
 			sites = append(sites, testSiteCert(fmt.Sprintf("extra%d", j), fmt.Sprintf("extra%d.example.com", j), load.Certificates[0]))
@@ -76,11 +78,11 @@ loop:
 		}
 		gen++
 		t0 := time.Now()
-		snap, err := srv.Build(gen, "rev", variant(int(gen)))
+		snap, err := srv.build(gen, "rev", variant(int(gen)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := srv.Swap(snap); err != nil {
+		if err := srv.swap(snap); err != nil {
 			t.Fatal(err)
 		}
 		d := time.Since(t0)

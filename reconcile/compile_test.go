@@ -7,10 +7,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgectl/edge/edge/site"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
 )
@@ -86,8 +88,8 @@ func TestCompileSiteCertificate(t *testing.T) {
 	for _, kt := range []sitegen.KeyType{sitegen.ECDSA, sitegen.RSA} {
 		cert, keyPEM := compileFixture(t, ca, kt, string(kt)+".example.test")
 		for enc, pemKey := range map[string][]byte{"pkcs8": keyPEM, "legacy": reencode(t, keyPEM)} {
-			site := &schema.Site{Name: "s", File: "sites/s.cue", Hosts: []string{string(kt) + ".example.test"}, Cert: cert}
-			es, err := CompileSite(site, Key{PEM: pemKey}, "rev")
+			decl := &schema.Site{Site: site.Site{Name: "s", Hosts: []string{string(kt) + ".example.test"}}, File: "sites/s.cue", Cert: cert}
+			es, err := CompileSite(decl, Key{PEM: pemKey}, "rev")
 			if err != nil {
 				t.Fatalf("%s/%s: %v", kt, enc, err)
 			}
@@ -103,14 +105,14 @@ func TestCompileSiteCertificate(t *testing.T) {
 
 	cert, keyOfA := compileFixture(t, ca, sitegen.ECDSA, "a.example.test")
 	_, otherKey := compileFixture(t, ca, sitegen.ECDSA, "b.example.test")
-	site := &schema.Site{Name: "a", File: "sites/a.cue", Cert: cert, Key: schema.KeyRef{Mount: "secret", Path: "edge/a", Field: "key"}}
+	decl := &schema.Site{Site: site.Site{Name: "a"}, File: "sites/a.cue", Cert: cert, Key: schema.KeyRef{Mount: "secret", Path: "edge/a", Field: "key"}}
 	for name, key := range map[string][]byte{
 		"other certificate's key": otherKey,
 		"not PEM":                 []byte("c2VjcmV0IGtleSBtYXRlcmlhbA=="),
 		"a certificate, no key":   cert.PEM,
 		"corrupt key":             pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("c2VjcmV0")}),
 	} {
-		_, err := CompileSite(site, Key{PEM: key}, "rev")
+		_, err := CompileSite(decl, Key{PEM: key}, "rev")
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue
@@ -123,7 +125,7 @@ func TestCompileSiteCertificate(t *testing.T) {
 	}
 
 	// A Cert the schema did not parse (PEM only) is parsed here.
-	pemOnly := &schema.Site{Name: "a", File: "sites/a.cue", Cert: schema.Cert{File: cert.File, PEM: cert.PEM}}
+	pemOnly := &schema.Site{Site: site.Site{Name: "a"}, File: "sites/a.cue", Cert: schema.Cert{File: cert.File, PEM: cert.PEM}}
 	if es, err := CompileSite(pemOnly, Key{PEM: keyOfA}, "rev"); err != nil || es.Certificates[0].Leaf == nil {
 		t.Errorf("PEM-only cert: %v; want it parsed, with its leaf", err)
 	}
@@ -139,15 +141,19 @@ func TestCompileRouteTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	cert, key := compileFixture(t, ca, sitegen.ECDSA, "t.example.test")
-	tm := schema.Timeouts{Connect: time.Second, Response: 2 * time.Second, Idle: 3 * time.Second, Body: 4 * time.Second}
-	site := &schema.Site{Name: "t", File: "sites/t.cue", Hosts: []string{"t.example.test"}, Cert: cert,
-		Routes: []schema.Route{{Path: "/", Upstreams: []string{"http://127.0.0.1:1"}, Timeouts: tm}}}
-	es, err := CompileSite(site, Key{PEM: key}, "rev")
+	tm := site.Timeouts{Connect: time.Second, Response: 2 * time.Second, Idle: 3 * time.Second, Body: 4 * time.Second}
+	up := &url.URL{Scheme: "http", Host: "127.0.0.1:1"}
+	decl := &schema.Site{Site: site.Site{Name: "t", Hosts: []string{"t.example.test"},
+		Routes: []site.Route{{Path: "/", Upstreams: []*url.URL{up}, Timeouts: tm}}}, File: "sites/t.cue", Cert: cert}
+	es, err := CompileSite(decl, Key{PEM: key}, "rev")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := es.Routes[0]
-	if got := (schema.Timeouts{Connect: r.ConnectTimeout, Response: r.ResponseTimeout, Idle: r.IdleTimeout, Body: r.BodyTimeout}); got != tm {
+	if got := r.Timeouts; got != tm {
 		t.Errorf("edge route timeouts %+v; want %+v", got, tm)
+	}
+	if r.Upstreams[0] != up || es.Name != "t" || es.Revision != "rev" {
+		t.Errorf("edge site %s@%s upstream %v; want the declaration's, not a copy", es.Name, es.Revision, r.Upstreams[0])
 	}
 }

@@ -2,12 +2,10 @@ package schema
 
 import (
 	"fmt"
+	"net/url"
 	"time"
-)
 
-// Built-in defaults below the repo's.
-const (
-	defaultHSTSMaxAge = 365 * 24 * time.Hour
+	"github.com/edgectl/edge/edge/site"
 )
 
 // builtSite is a site assembled for one load with what cross-file checks need.
@@ -31,8 +29,8 @@ func (r *repoResult) defaults(warn, errw time.Duration) Defaults {
 }
 
 // resolveHSTS applies site over repo over the built-in policy (on, 365 days).
-func resolveHSTS(site, repo hstsDecl) *HSTS {
-	for _, d := range []hstsDecl{site, repo} {
+func resolveHSTS(siteHSTS, repo hstsDecl) *site.HSTS {
+	for _, d := range []hstsDecl{siteHSTS, repo} {
 		if d.Set && d.Off {
 			return nil
 		}
@@ -40,8 +38,8 @@ func resolveHSTS(site, repo hstsDecl) *HSTS {
 			break
 		}
 	}
-	h := &HSTS{MaxAge: defaultHSTSMaxAge}
-	for _, d := range []hstsDecl{repo, site} { // later wins
+	h := &site.HSTS{MaxAge: site.DefaultHSTSMaxAge}
+	for _, d := range []hstsDecl{repo, siteHSTS} { // later wins
 		if d.MaxAge != nil {
 			h.MaxAge = *d.MaxAge
 		}
@@ -55,7 +53,9 @@ func resolveHSTS(site, repo hstsDecl) *HSTS {
 	return h
 }
 
-func resolveTimeouts(route, repo timeoutsDecl) Timeouts {
+// resolveTimeouts applies route over repo; what neither sets stays zero (the data plane's
+// default, see site.Timeouts).
+func resolveTimeouts(route, repo timeoutsDecl) site.Timeouts {
 	pick := func(a, b *time.Duration) time.Duration {
 		if a != nil {
 			return *a
@@ -65,7 +65,7 @@ func resolveTimeouts(route, repo timeoutsDecl) Timeouts {
 		}
 		return 0
 	}
-	return Timeouts{
+	return site.Timeouts{
 		Connect:  pick(route.Connect, repo.Connect),
 		Response: pick(route.Response, repo.Response),
 		Idle:     pick(route.Idle, repo.Idle),
@@ -123,12 +123,16 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 	if hasError(ds) {
 		return nil, ds
 	}
-	return &builtSite{site: assembleSite(res, cr, repo, hsts)}, ds
+	s, err := assembleSite(res, cr, repo, hsts)
+	if err != nil {
+		return nil, append(ds, *err)
+	}
+	return &builtSite{site: s}, ds
 }
 
 // checkBuild makes the checks of site d that depend on its certificate (cr, nil if it
 // could not be read) or on the repo's policy: host coverage, HSTS preload, upstreams.
-func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *HSTS) []Diagnostic {
+func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) []Diagnostic {
 	var ds []Diagnostic
 	at := func(p pos, sev Severity, format string, args ...any) {
 		ds = append(ds, Diagnostic{File: d.File, Line: p.Line, Col: p.Col, Severity: sev, Message: fmt.Sprintf(format, args...)})
@@ -169,50 +173,65 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *HSTS) []Dia
 	return ds
 }
 
-// assembleSite makes the Site of a checked declaration, with the repo's defaults applied.
-func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *HSTS) *Site {
+// assembleSite makes the Site of a checked declaration, with the repo's defaults applied
+// and the upstream URLs parsed (the one parse the data plane relies on). The Diagnostic,
+// if any, is an upstream the extraction let through that does not parse.
+func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.HSTS) (*Site, *Diagnostic) {
 	d := res.decl
 	s := &Site{
-		Name:    d.Name,
-		File:    d.File,
-		Default: d.Dflt,
-		Key:     d.Key,
-		Cert:    Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain},
-		Digest:  hexDigest(res.hash, cr.hash, repo.hash),
-		Headers: Headers{
-			HSTS:   hsts,
-			Set:    d.Headers.Set,
-			Remove: d.Headers.Remove,
+		Site: site.Site{
+			Name:    d.Name,
+			Default: d.Dflt,
+			Headers: site.Headers{HSTS: hsts, Set: d.Headers.Set, Remove: d.Headers.Remove},
 		},
+		File:   d.File,
+		Key:    d.Key,
+		Cert:   Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain},
+		Digest: hexDigest(res.hash, cr.hash, repo.hash),
 	}
 	for _, h := range d.Hosts {
 		s.Hosts = append(s.Hosts, h.S)
 	}
 	for _, r := range d.Routes {
-		rt := Route{
-			Path:        r.Path.S,
-			Balance:     r.Balance,
-			StripPrefix: r.Strip,
-			Timeouts:    resolveTimeouts(r.Timeouts, repo.decl.Timeouts),
-			Retries:     r.Retries,
-		}
-		if r.Health != nil {
-			hc := *r.Health
-			rt.HealthCheck = &hc
-		}
-		for _, u := range r.Upstreams {
-			rt.Upstreams = append(rt.Upstreams, u.S)
+		rt, err := assembleRoute(d.File, r, repo)
+		if err != nil {
+			return nil, err
 		}
 		s.Routes = append(s.Routes, rt)
 	}
 	for _, r := range d.Redirs {
-		rd := Redirect{To: r.To.S, Path: r.Path, Status: r.Status, KeepPath: r.KeepPath}
+		rd := site.Redirect{To: r.To.S, Path: r.Path, Status: r.Status, KeepPath: r.KeepPath}
 		for _, h := range r.Hosts {
 			rd.Hosts = append(rd.Hosts, h.S)
 		}
 		s.Redirects = append(s.Redirects, rd)
 	}
-	return s
+	return s, nil
+}
+
+// assembleRoute makes the route r of the site declared in file, with the repo's default
+// timeouts applied and its upstream URLs parsed.
+func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Diagnostic) {
+	rt := site.Route{
+		Path:        r.Path.S,
+		Balance:     site.Balance(r.Balance),
+		StripPrefix: r.Strip,
+		Timeouts:    resolveTimeouts(r.Timeouts, repo.decl.Timeouts),
+		Retries:     r.Retries,
+	}
+	if r.Health != nil {
+		hc := *r.Health
+		rt.HealthCheck = &hc
+	}
+	for _, u := range r.Upstreams {
+		parsed, err := url.Parse(u.S)
+		if err != nil { // parseUpstream accepted it during extraction: not expected
+			return rt, &Diagnostic{File: file, Line: u.P.Line, Col: u.P.Col, Severity: SeverityError,
+				Message: fmt.Sprintf("upstream %q is not a URL (%s)", u.S, cleanURLErr(err))}
+		}
+		rt.Upstreams = append(rt.Upstreams, parsed)
+	}
+	return rt, nil
 }
 
 func repoAllowed(repo *repoResult) []string {

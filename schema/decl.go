@@ -1,6 +1,10 @@
 package schema
 
-import "time"
+import (
+	"time"
+
+	"github.com/edgectl/edge/edge/site"
+)
 
 // pos is a 1-based line and column in a file; zero means the file as a whole.
 type pos struct{ Line, Col int }
@@ -34,7 +38,7 @@ type routeDecl struct {
 	Strip     bool
 	Timeouts  timeoutsDecl
 	Retries   int
-	Health    *HealthCheck
+	Health    *site.HealthCheck
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).

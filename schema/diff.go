@@ -5,9 +5,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // Plan is what changes between two configs of a repo, for review: sites and host names
@@ -144,7 +147,7 @@ func siteChanges(b, h *Site) []Change {
 	if b.Key != h.Key {
 		add("key", "%s → %s", keyString(b.Key), keyString(h.Key))
 	}
-	br, hr := map[string]Route{}, map[string]Route{}
+	br, hr := map[string]site.Route{}, map[string]site.Route{}
 	for _, r := range b.Routes {
 		br[r.Path] = r
 	}
@@ -164,11 +167,11 @@ func siteChanges(b, h *Site) []Change {
 		what := "route " + p
 		switch {
 		case !inB:
-			add(what, "added → %s", strings.Join(nr.Upstreams, ", "))
+			add(what, "added → %s", strings.Join(urlStrings(nr.Upstreams), ", "))
 		case !inH:
-			add(what, "removed (was → %s)", strings.Join(or.Upstreams, ", "))
+			add(what, "removed (was → %s)", strings.Join(urlStrings(or.Upstreams), ", "))
 		default:
-			if d := setDiff(or.Upstreams, nr.Upstreams); d != "" {
+			if d := setDiff(urlStrings(or.Upstreams), urlStrings(nr.Upstreams)); d != "" {
 				add(what, "upstreams %s", d)
 			}
 			if or.Balance != nr.Balance || or.StripPrefix != nr.StripPrefix || or.Retries != nr.Retries ||
@@ -186,11 +189,21 @@ func siteChanges(b, h *Site) []Change {
 	return cs
 }
 
-func equalHC(a, b *HealthCheck) bool {
+func equalHC(a, b *site.HealthCheck) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
 	return *a == *b
+}
+
+// urlStrings returns the URLs as text: as declared, except that a path character a URL
+// must escape (a space, "{", a non-ASCII letter) is shown escaped, as it is sent.
+func urlStrings(us []*url.URL) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.String()
+	}
+	return out
 }
 
 // setDiff describes what b lacks and has compared with a: "+x -y", or "".
@@ -217,7 +230,7 @@ func keyString(k KeyRef) string {
 	return s
 }
 
-func routeOptions(r Route) string {
+func routeOptions(r site.Route) string {
 	s := fmt.Sprintf("{balance %s, retries %d, strip_prefix %v, timeouts %v/%v/%v/%v", r.Balance, r.Retries, r.StripPrefix,
 		r.Timeouts.Connect, r.Timeouts.Response, r.Timeouts.Idle, r.Timeouts.Body)
 	if hc := r.HealthCheck; hc != nil {
@@ -226,7 +239,7 @@ func routeOptions(r Route) string {
 	return s + "}"
 }
 
-func redirectsString(rs []Redirect) string {
+func redirectsString(rs []site.Redirect) string {
 	if len(rs) == 0 {
 		return "none"
 	}
@@ -241,7 +254,7 @@ func redirectsString(rs []Redirect) string {
 	return strings.Join(parts, "; ")
 }
 
-func headersString(h Headers) string {
+func headersString(h site.Headers) string {
 	hsts := "hsts off"
 	if h.HSTS != nil {
 		hsts = fmt.Sprintf("hsts %s", formatDuration(h.HSTS.MaxAge))

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"cuelang.org/go/cue"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // routes reads the routes of the site at site, refusing invalid path prefixes and prefixes
@@ -75,13 +77,13 @@ func (x *extractor) upstreams(v cue.Value, route fieldPath, raw string) []strPos
 }
 
 // healthCheck reads the health check of the route at route; nil when it has none.
-func (x *extractor) healthCheck(v cue.Value, route fieldPath) *HealthCheck {
+func (x *extractor) healthCheck(v cue.Value, route fieldPath) *site.HealthCheck {
 	hc := lookup(v, "health_check")
 	if !hc.Exists() {
 		return nil
 	}
 	at := route.field("health_check")
-	h := &HealthCheck{}
+	h := &site.HealthCheck{}
 	h.Path, _ = str(hc, "path")
 	if x.plain(at.field("path"), "health_check path", h.Path) && strings.ContainsAny(h.Path, " #") {
 		x.errorf(at.field("path"), "health_check path %q contains white space or \"#\"; percent-encode it", h.Path)

@@ -61,7 +61,7 @@ func TestLoaderReusesUnchangedFiles(t *testing.T) {
 	if cfg1.Sites[0].Digest != cfg2.Sites[0].Digest || cfg1.Sites[1].Digest == cfg2.Sites[1].Digest {
 		t.Errorf("digests: a %v→%v, b %v→%v; want a equal, b different", cfg1.Sites[0].Digest[:8], cfg2.Sites[0].Digest[:8], cfg1.Sites[1].Digest[:8], cfg2.Sites[1].Digest[:8])
 	}
-	if got := cfg2.Sites[1].Routes[0].Upstreams[0]; got != "http://127.0.0.1:4002" {
+	if got := cfg2.Sites[1].Routes[0].Upstreams[0].String(); got != "http://127.0.0.1:4002" {
 		t.Errorf("b upstream: %q", got)
 	}
 

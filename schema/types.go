@@ -3,6 +3,8 @@ package schema
 import (
 	"crypto/x509"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // Config is a validated config repo: the repo-level defaults and policy plus every site.
@@ -19,9 +21,10 @@ type Config struct {
 // Defaults are the fleet-wide settings every site inherits unless it overrides them.
 type Defaults struct {
 	// HSTS is the default HSTS policy; nil disables it by default (the schema turns it on).
-	HSTS *HSTS
-	// Timeouts applied to routes that do not set their own.
-	Timeouts Timeouts
+	HSTS *site.HSTS
+	// Timeouts applied to routes that do not set their own; zero fields mean the data
+	// plane's defaults (see site.Timeouts).
+	Timeouts site.Timeouts
 	// AllowedUpstreams lists CIDR networks (and/or host names) upstreams must be in. Empty
 	// means any.
 	AllowedUpstreams []string
@@ -34,26 +37,21 @@ type Defaults struct {
 	AllowWildcardOverlap bool
 }
 
-// Site is one validated site declaration (sites/<name>.cue).
+// Site is one validated site declaration (sites/<name>.cue): the site as the data plane
+// serves it (site.Site, with its upstream URLs parsed and the repo's defaults applied) and
+// what only the config repo knows: where it is declared, its certificate file, where its
+// private key is, and a digest of it all.
 type Site struct {
-	// Name is the base name of the declaration file without ".cue".
-	Name string
+	// Site is what the site is: Name (the base name of the declaration file without
+	// ".cue"), Hosts (lower-case IDNA ASCII names without trailing dot; "*.x" wildcards
+	// allowed), Default, Routes, Redirects and Headers.
+	site.Site
 	// File is the declaration's path relative to the repo root, slash-separated.
 	File string
-	// Hosts are lower-case IDNA ASCII names without trailing dot; "*.x" wildcards allowed.
-	Hosts []string
-	// Default marks the site that answers unknown or absent SNI.
-	Default bool
 	// Cert is the site's public certificate chain.
 	Cert Cert
 	// Key refers to the private key in Vault KV v2 (or the local key directory).
 	Key KeyRef
-	// Routes, longest prefix wins.
-	Routes []Route
-	// Redirects are answered before routes.
-	Redirects []Redirect
-	// Headers changes responses.
-	Headers Headers
 	// Digest is a hex SHA-256 over the declaration file, the certificate file and the
 	// repo-level edge.cue (whose defaults the site inherits): equal digests mean the site is
 	// unchanged (the key is tracked separately by KeyRef).
@@ -80,55 +78,4 @@ type KeyRef struct {
 	Field string
 	// Version pins a KV v2 version; zero means latest.
 	Version int
-}
-
-// Route maps a path prefix to upstreams.
-type Route struct {
-	Path        string
-	Upstreams   []string // absolute http/https URLs
-	Balance     string   // "round_robin" or "least_conn"
-	StripPrefix bool
-	Timeouts    Timeouts
-	Retries     int
-	HealthCheck *HealthCheck
-}
-
-// Timeouts of a route; zero values mean the data plane's defaults.
-type Timeouts struct {
-	Connect  time.Duration
-	Response time.Duration
-	Idle     time.Duration
-	// Body is the request-body idle timeout (no body byte for this long: 408).
-	Body time.Duration
-}
-
-// HealthCheck is an active health check.
-type HealthCheck struct {
-	Path         string
-	Interval     time.Duration
-	Timeout      time.Duration
-	ExpectStatus int
-}
-
-// Redirect answers matching requests with a redirect.
-type Redirect struct {
-	Hosts    []string
-	Path     string
-	To       string
-	Status   int
-	KeepPath bool
-}
-
-// Headers changes a site's responses.
-type Headers struct {
-	HSTS   *HSTS
-	Set    map[string]string
-	Remove []string
-}
-
-// HSTS is a Strict-Transport-Security policy.
-type HSTS struct {
-	MaxAge            time.Duration
-	IncludeSubdomains bool
-	Preload           bool
 }

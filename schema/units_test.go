@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestNormalizeHost(t *testing.T) {
@@ -150,13 +152,13 @@ func TestResolveHSTS(t *testing.T) {
 	tests := []struct {
 		name       string
 		site, repo hstsDecl
-		want       *HSTS
+		want       *site.HSTS
 	}{
-		{"built-in default", hstsDecl{}, hstsDecl{}, &HSTS{MaxAge: 365 * 24 * time.Hour}},
+		{"built-in default", hstsDecl{}, hstsDecl{}, &site.HSTS{MaxAge: 365 * 24 * time.Hour}},
 		{"repo off", hstsDecl{}, hstsDecl{Set: true, Off: true}, nil},
 		{"site off", hstsDecl{Set: true, Off: true}, hstsDecl{}, nil},
-		{"site on over repo off", hstsDecl{Set: true}, hstsDecl{Set: true, Off: true}, &HSTS{MaxAge: 365 * 24 * time.Hour}},
-		{"fields merge", hstsDecl{Set: true, MaxAge: d(time.Hour)}, hstsDecl{Set: true, Subdoms: &yes}, &HSTS{MaxAge: time.Hour, IncludeSubdomains: true}},
+		{"site on over repo off", hstsDecl{Set: true}, hstsDecl{Set: true, Off: true}, &site.HSTS{MaxAge: 365 * 24 * time.Hour}},
+		{"fields merge", hstsDecl{Set: true, MaxAge: d(time.Hour)}, hstsDecl{Set: true, Subdoms: &yes}, &site.HSTS{MaxAge: time.Hour, IncludeSubdomains: true}},
 	}
 	for _, tt := range tests {
 		got := resolveHSTS(tt.site, tt.repo)

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func benchClient() *http.Client {
@@ -55,11 +57,11 @@ func BenchmarkDirect(b *testing.B) {
 
 // BenchmarkProxy: HTTP/1.1 keep-alive client -> proxy -> tiny backend, over loopback.
 func BenchmarkProxy(b *testing.B) {
-	for _, balance := range []string{RoundRobin, LeastConn} {
-		b.Run(balance, func(b *testing.B) {
+	for _, balance := range []site.Balance{site.RoundRobin, site.LeastConn} {
+		b.Run(string(balance), func(b *testing.B) {
 			be1, be2 := tinyBackend(b), tinyBackend(b)
 			m := quietManager(b)
-			h := mustHandler(b, m, Config{Path: "/", Upstreams: []*url.URL{be1.URL, be2.URL}, Balance: balance, Retries: 1})
+			h := mustHandler(b, m, site.Route{Path: "/", Upstreams: []*url.URL{be1.URL, be2.URL}, Balance: balance, Retries: 1})
 			fe := front(b, h)
 			runGets(b, fe.URL+"/")
 			b.ReportMetric(float64(be1.conns.Load()+be2.conns.Load()), "upstream-conns")
@@ -72,7 +74,7 @@ func BenchmarkProxy(b *testing.B) {
 func BenchmarkServeHTTP(b *testing.B) {
 	be := tinyBackend(b)
 	m := quietManager(b)
-	h := mustHandler(b, m, Config{Path: "/", Upstreams: []*url.URL{be.URL}})
+	h := mustHandler(b, m, site.Route{Path: "/", Upstreams: []*url.URL{be.URL}})
 	req := httptest.NewRequest("GET", "http://shop.example.com/", nil)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -88,12 +90,12 @@ func BenchmarkServeHTTP(b *testing.B) {
 // snapshot rebuild.
 func BenchmarkHandlerReuse(b *testing.B) {
 	m := quietManager(b)
-	cfg := Config{Name: "shop /", Path: "/", Upstreams: []*url.URL{
+	r := &site.Route{Path: "/", Upstreams: []*url.URL{
 		{Scheme: "http", Host: "127.0.0.1:3000"}, {Scheme: "http", Host: "127.0.0.1:3001"}}}
-	mustHandler(b, m, cfg)
+	mustNamedHandler(b, m, "shop /", *r)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := m.Handler(cfg); err != nil {
+		if _, err := m.Handler("shop /", r); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -103,16 +105,18 @@ func BenchmarkHandlerReuse(b *testing.B) {
 // plus Sweep.
 func BenchmarkRebuild10k(b *testing.B) {
 	m := quietManager(b)
-	cfgs := make([]Config, 10000)
-	for i := range cfgs {
-		cfgs[i] = Config{Name: fmt.Sprintf("site%d /", i), Path: "/", Upstreams: []*url.URL{
+	routes := make([]site.Route, 10000)
+	names := make([]string, len(routes))
+	for i := range routes {
+		names[i] = fmt.Sprintf("site%d /", i)
+		routes[i] = site.Route{Path: "/", Upstreams: []*url.URL{
 			{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", 10000+i)}}}
 	}
-	keep := make([]*Handler, len(cfgs))
+	keep := make([]*Handler, len(routes))
 	b.ReportAllocs()
 	for b.Loop() {
-		for i, c := range cfgs {
-			h, err := m.Handler(c)
+		for i := range routes {
+			h, err := m.Handler(names[i], &routes[i])
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -5,11 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestConfigDefaults(t *testing.T) {
 	u := &url.URL{Scheme: "http", Host: "127.0.0.1:3000"}
-	c, err := Config{Path: "/", Upstreams: []*url.URL{u}, HealthCheck: &HealthCheck{}}.withDefaults()
+	r := &site.Route{Path: "/", Upstreams: []*url.URL{u}, HealthCheck: &site.HealthCheck{}}
+	c, err := newConfig("", r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,10 +20,11 @@ func TestConfigDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"Balance", c.Balance, RoundRobin},
-		{"ConnectTimeout", c.ConnectTimeout, 5 * time.Second},
-		{"ResponseTimeout", c.ResponseTimeout, 60 * time.Second},
-		{"IdleTimeout", c.IdleTimeout, 90 * time.Second},
+		{"Balance", c.Balance, site.RoundRobin},
+		{"Timeouts.Connect", c.Timeouts.Connect, 5 * time.Second},
+		{"Timeouts.Response", c.Timeouts.Response, 60 * time.Second},
+		{"Timeouts.Idle", c.Timeouts.Idle, 90 * time.Second},
+		{"Timeouts.Body", c.Timeouts.Body, 60 * time.Second},
 		{"HealthCheck.Path", c.HealthCheck.Path, "/"},
 		{"HealthCheck.Interval", c.HealthCheck.Interval, 10 * time.Second},
 		{"HealthCheck.Timeout", c.HealthCheck.Timeout, 2 * time.Second},
@@ -30,27 +34,32 @@ func TestConfigDefaults(t *testing.T) {
 			t.Errorf("%s = %v; want %v", ch.name, ch.got, ch.want)
 		}
 	}
+	if r.Balance != "" || r.Timeouts != (site.Timeouts{}) || *r.HealthCheck != (site.HealthCheck{}) {
+		t.Errorf("the route given was changed: %+v, health check %+v", r, r.HealthCheck)
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
 	ok := &url.URL{Scheme: "http", Host: "127.0.0.1:3000"}
 	tests := []struct {
-		name string
-		cfg  Config
-		want string
+		name  string
+		label string
+		route site.Route
+		want  string
 	}{
-		{"no upstreams", Config{Name: "shop /api"}, `route "shop /api": no upstreams`},
-		{"bad balance", Config{Path: "/x", Upstreams: []*url.URL{ok}, Balance: "random"}, `route "/x": unknown balance "random"`},
-		{"bad scheme", Config{Upstreams: []*url.URL{{Scheme: "ftp", Host: "h:1"}}}, `upstream 0: scheme "ftp"`},
-		{"no host", Config{Upstreams: []*url.URL{{Scheme: "http"}}}, `upstream 0: no host`},
-		{"nil upstream", Config{Upstreams: []*url.URL{ok, nil}}, `upstream 1 is nil`},
-		{"negative", Config{Upstreams: []*url.URL{ok}, Retries: -1}, `negative`},
-		{"strip without path", Config{Upstreams: []*url.URL{ok}, StripPrefix: true}, `strip_prefix`},
-		{"check path", Config{Upstreams: []*url.URL{ok}, HealthCheck: &HealthCheck{Path: "healthz"}}, `health check path "healthz"`},
+		{"no upstreams", "shop /api", site.Route{}, `route "shop /api": no upstreams`},
+		{"bad balance", "", site.Route{Path: "/x", Upstreams: []*url.URL{ok}, Balance: "random"}, `route "/x": unknown balance "random"`},
+		{"bad scheme", "", site.Route{Upstreams: []*url.URL{{Scheme: "ftp", Host: "h:1"}}}, `upstream 0: scheme "ftp"`},
+		{"no host", "", site.Route{Upstreams: []*url.URL{{Scheme: "http"}}}, `upstream 0: no host`},
+		{"nil upstream", "", site.Route{Upstreams: []*url.URL{ok, nil}}, `upstream 1 is nil`},
+		{"negative", "", site.Route{Upstreams: []*url.URL{ok}, Retries: -1}, `negative`},
+		{"negative timeout", "", site.Route{Upstreams: []*url.URL{ok}, Timeouts: site.Timeouts{Body: -1}}, `negative`},
+		{"strip without path", "", site.Route{Upstreams: []*url.URL{ok}, StripPrefix: true}, `strip_prefix`},
+		{"check path", "", site.Route{Upstreams: []*url.URL{ok}, HealthCheck: &site.HealthCheck{Path: "healthz"}}, `health check path "healthz"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.cfg.withDefaults()
+			_, err := newConfig(tt.label, &tt.route)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v; want it to contain %q", err, tt.want)
 			}
@@ -64,33 +73,35 @@ func TestConfigErrors(t *testing.T) {
 func TestConfigKey(t *testing.T) {
 	a := &url.URL{Scheme: "http", Host: "127.0.0.1:3000"}
 	b := &url.URL{Scheme: "http", Host: "127.0.0.1:3001"}
-	base := Config{Path: "/", Upstreams: []*url.URL{a, b}}
-	key := func(c Config) string {
-		c, err := c.withDefaults()
+	base := site.Route{Path: "/", Upstreams: []*url.URL{a, b}}
+	key := func(name string, r site.Route) string {
+		c, err := newConfig(name, &r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c.key()
 	}
 	same := base
-	same.ConnectTimeout = DefaultConnectTimeout // explicit default == zero value
-	if key(base) != key(same) {
+	same.Timeouts.Connect = site.DefaultConnectTimeout // explicit default == zero value
+	if key("", base) != key("", same) {
 		t.Errorf("explicit default changed the key")
 	}
-	variants := map[string]func(*Config){
-		"order":   func(c *Config) { c.Upstreams = []*url.URL{b, a} },
-		"balance": func(c *Config) { c.Balance = LeastConn },
-		"strip":   func(c *Config) { c.Path = "/a"; c.StripPrefix = true },
-		"retries": func(c *Config) { c.Retries = 2 },
-		"timeout": func(c *Config) { c.ResponseTimeout = time.Second },
-		"check":   func(c *Config) { c.HealthCheck = &HealthCheck{Path: "/h"} },
-		"name":    func(c *Config) { c.Name = "x" },
+	variants := map[string]func(*site.Route){
+		"order":   func(r *site.Route) { r.Upstreams = []*url.URL{b, a} },
+		"balance": func(r *site.Route) { r.Balance = site.LeastConn },
+		"strip":   func(r *site.Route) { r.Path = "/a"; r.StripPrefix = true },
+		"retries": func(r *site.Route) { r.Retries = 2 },
+		"timeout": func(r *site.Route) { r.Timeouts.Response = time.Second },
+		"check":   func(r *site.Route) { r.HealthCheck = &site.HealthCheck{Path: "/h"} },
 	}
 	for name, f := range variants {
-		c := base
-		f(&c)
-		if key(c) == key(base) {
+		r := base
+		f(&r)
+		if key("", r) == key("", base) {
 			t.Errorf("%s: key unchanged", name)
 		}
+	}
+	if key("x", base) == key("", base) {
+		t.Errorf("name: key unchanged")
 	}
 }

@@ -1,8 +1,10 @@
 // Package proxy is edge's reverse proxy: it forwards the requests of one route to one of
 // the route's upstreams, balancing, retrying, ejecting and health-checking them.
 //
-// It does not import package edge; edge converts each edge.Route into a [Config] field by
-// field (same names, same zero values) and asks a [Manager] for its [Handler].
+// It does not import package edge: it serves the routes of the site model, [site.Route]
+// (package edge/site, where every option and its default is documented), and edge asks a
+// [Manager] for the [Handler] of each route of a site. The proxy applies the route's
+// defaults ([site.Route.WithDefaults]) to its own copy and checks what it relies on.
 //
 // # Lifetime
 //
@@ -13,16 +15,16 @@
 //	m := proxy.NewManager(proxy.Options{Logger: logger})
 //	defer m.Close()
 //
-//	// building a snapshot, once per route (cheap: a map lookup when cfg is unchanged):
-//	h, err := m.Handler(cfg) // *proxy.Handler, an http.Handler
+//	// building a snapshot, once per route (cheap: a map lookup when the route is unchanged):
+//	h, err := m.Handler("shop /api", route) // *site.Route; *proxy.Handler, an http.Handler
 //
-//	// after the new snapshot is published (Server.Swap), from the goroutine that builds
+//	// after the new snapshot is published (Server.Publish), from the goroutine that builds
 //	// snapshots, release what no current snapshot uses:
 //	m.Sweep(handlersOfNewSnapshot)
 //
 // Manager.Sweep returns the number of upstreams it released.
 //
-// Handler returns the same *Handler for an identical Config, and Handlers whose upstreams
+// Handler returns the same *Handler for an identical route and name, and Handlers whose upstreams
 // have the same address and transport/health settings share one upstream state (pool,
 // health, counters) even across routes and sites. Sweep releases every Handler that is
 // neither in keep nor obtained from Handler since the previous Sweep (so a snapshot being
@@ -53,8 +55,8 @@
 //     that decodes before normalising would see them; when cleaning changes the path the
 //     cleaned form is sent re-escaped, otherwise the client's escaping is kept
 //     ("/files/a%2Fb" stays). A double-encoded "%252e" is data, not a dot.
-//   - StripPrefix removes Config.Path from the (cleaned) path; the remainder is joined to
-//     the upstream URL's path, as httputil.ProxyRequest.SetURL does.
+//   - StripPrefix removes the route's Path from the (cleaned) path; the remainder is
+//     joined to the upstream URL's path, as httputil.ProxyRequest.SetURL does.
 //   - Streams are flushed as they arrive: httputil flushes text/event-stream (SSE) and
 //     responses of unknown length at once; responses of known length are written whole. WebSocket and other Upgrade requests are proxied (101 + hijack).
 //
@@ -75,12 +77,12 @@
 // be unavailable for 30s after a restart.
 //
 // Retries: after a transport failure before any response byte, the request is sent to
-// another, not yet tried upstream, up to Config.Retries times, when it is safe: always if
+// another, not yet tried upstream, up to the route's Retries times, when it is safe: always if
 // the connection (TCP, or TLS for https) could not be established, since nothing was
 // sent; otherwise only for GET, HEAD, OPTIONS, PUT, DELETE and TRACE without a body. A
 // response-header timeout is never retried.
 //
-// Active health checks (Config.HealthCheck): each upstream gets GET HealthCheck.Path (an
+// Active health checks (the route's HealthCheck): each upstream gets GET HealthCheck.Path (an
 // absolute path on the upstream host, not joined to the upstream URL's path) every Interval,
 // bounded by Timeout, redirects not followed. It starts up; a failing check takes it out
 // of rotation until a check passes (which also clears passive ejection). When active
@@ -105,11 +107,11 @@
 //   - client_error: a malformed request body (bad chunked encoding, more than its
 //     Content-Length on HTTP/2), or an HTTP/2 :method or :authority that HTTP/1.1 could
 //     not carry: 400.
-//   - body_timeout: no byte of the request body arrived for Config.BodyTimeout (default
-//     60s, nginx's client_body_timeout): the client's read is cut, the upstream request
+//   - body_timeout: no byte of the request body arrived for the route's Timeouts.Body
+//     (default 60s, nginx's client_body_timeout): the client's read is cut, the upstream request
 //     cancelled (its connection freed), 408. Only a read waiting on the client counts:
 //     each read restarts it, so it does not bound a slow upload that keeps sending.
-//     The reverse, an upstream that stops taking the body for BodyTimeout (nginx's
+//     The reverse, an upstream that stops taking the body for Timeouts.Body (nginx's
 //     proxy_send_timeout; net/http starts the response timeout only once the body is
 //     sent), cancels the upstream request as the upstream's fault: 504, an upstream error,
 //     neither ejected nor retried.

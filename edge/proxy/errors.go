@@ -13,7 +13,7 @@ import (
 // Manager's logger only: at WARN for upstream failures, at DEBUG for the client's.
 func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
-	info := InfoFrom(ctx)
+	info := infoFrom(ctx)
 	outcome := OutcomeUpstreamError
 	if info != nil && info.Outcome != "" {
 		outcome = info.Outcome
@@ -21,7 +21,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) 
 		info.Outcome = outcome
 	}
 	cause := err
-	if ClientCaused(outcome) && info != nil && info.body != nil && info.body.err() != nil {
+	if clientCaused(outcome) && info != nil && info.body != nil && info.body.err() != nil {
 		cause = info.body.err()
 	}
 	status := outcomeStatus(outcome, cause)
@@ -29,7 +29,7 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) 
 		w.Header().Set("Retry-After", h.retryAfter)
 	}
 	level := slog.LevelWarn
-	if ClientCaused(outcome) {
+	if clientCaused(outcome) {
 		level = slog.LevelDebug
 	}
 	if h.m.log.Enabled(ctx, level) {

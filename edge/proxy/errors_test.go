@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestErrorBodiesDoNotLeak(t *testing.T) {
@@ -23,12 +25,12 @@ func TestErrorBodiesDoNotLeak(t *testing.T) {
 	dead := deadURL(t)
 	tests := []struct {
 		name string
-		cfg  Config
+		cfg  site.Route
 		want int
 	}{
-		{"refused", Config{Upstreams: []*url.URL{dead}}, 502},
-		{"response timeout", Config{Upstreams: []*url.URL{slow.URL}, ResponseTimeout: 50 * time.Millisecond}, 504},
-		{"all down", Config{Upstreams: []*url.URL{sick.URL}, HealthCheck: &HealthCheck{Interval: time.Hour}}, 503},
+		{"refused", site.Route{Upstreams: []*url.URL{dead}}, 502},
+		{"response timeout", site.Route{Upstreams: []*url.URL{slow.URL}, Timeouts: site.Timeouts{Response: 50 * time.Millisecond}}, 504},
+		{"all down", site.Route{Upstreams: []*url.URL{sick.URL}, HealthCheck: &site.HealthCheck{Interval: time.Hour}}, 503},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

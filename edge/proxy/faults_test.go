@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // rawBackend is a misbehaving upstream on a real TCP socket (edgetest.RawBackend).
@@ -101,7 +103,7 @@ func TestAbortMidBodyReleasesInFlight(t *testing.T) {
 		<-release
 	})
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}, Balance: LeastConn})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, Balance: site.LeastConn})
 	fe, infos := observed(t, h)
 	c := rawRequest(t, fe, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
 	if code := readStatus(t, c); code != 200 {
@@ -125,7 +127,7 @@ func TestUpstreamAbortMidBody(t *testing.T) {
 	})
 	var ec errorCounter
 	m := newManager(t, Options{OnUpstreamError: ec.record})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{u}})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{u}})
 	fe, infos := observed(t, h)
 	res, err := fe.Client().Get(fe.URL)
 	if err == nil {
@@ -170,7 +172,7 @@ func TestClientFaultsSpareTheUpstream(t *testing.T) {
 			spare := newBackend(t, named("spare"))
 			var ec errorCounter
 			m := newManager(t, Options{OnUpstreamError: ec.record})
-			h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL, spare.URL}, Retries: 1})
+			h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL, spare.URL}, Retries: 1})
 			h.rr.Store(^uint64(0)) // the first pick is b
 			fe, infos := observed(t, h)
 			c := rawRequest(t, fe, tt.req)
@@ -209,7 +211,7 @@ func TestBadUpstreamStatusIs502(t *testing.T) {
 			})
 			var ec errorCounter
 			m := newManager(t, Options{OnUpstreamError: ec.record})
-			h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{u}})
+			h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{u}})
 			fe, infos := observed(t, h)
 			if code, body := get(t, fe.Client(), fe.URL); code != 502 || body != "502 Bad Gateway\n" {
 				t.Errorf("got %d %q; want 502", code, body)
@@ -225,8 +227,8 @@ func TestBadUpstreamStatusIs502(t *testing.T) {
 	}
 }
 
-// TestBodyIdleTimeout: an upload that stalls is cut after BodyTimeout: 408 for the
-// client, the upstream request cancelled (its connection freed), the upstream not blamed.
+// TestBodyIdleTimeout: an upload that stalls is cut after Timeouts: site.Timeouts{Body: 408 for the
+// client}, the upstream request cancelled (its connection freed), the upstream not blamed.
 func TestBodyIdleTimeout(t *testing.T) {
 	bodyErr := make(chan error, 1)
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +237,7 @@ func TestBodyIdleTimeout(t *testing.T) {
 	})
 	var ec errorCounter
 	m := newManager(t, Options{OnUpstreamError: ec.record})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}, BodyTimeout: 200 * time.Millisecond})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, Timeouts: site.Timeouts{Body: 200 * time.Millisecond}})
 	fe, infos := observed(t, h)
 	c := rawRequest(t, fe, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
 	if code := readStatus(t, c); code != http.StatusRequestTimeout {
@@ -267,7 +269,7 @@ func TestUpstreamNotTakingBodyIs504(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // before rawBackend's cleanup waits for it
 	var ec errorCounter
 	m := newManager(t, Options{OnUpstreamError: ec.record})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{up}, BodyTimeout: 300 * time.Millisecond})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{up}, Timeouts: site.Timeouts{Body: 300 * time.Millisecond}})
 	fe, infos := observed(t, h)
 	res, err := fe.Client().Post(fe.URL, "application/octet-stream", bytes.NewReader(make([]byte, 64<<20)))
 	if err == nil {
@@ -296,7 +298,7 @@ func TestBodyTimeoutIsIdleNotTotal(t *testing.T) {
 		io.WriteString(w, strings.Repeat("x", int(n)))
 	})
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}, BodyTimeout: 300 * time.Millisecond})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, Timeouts: site.Timeouts{Body: 300 * time.Millisecond}})
 	fe, _ := observed(t, h)
 	pr, pw := io.Pipe()
 	go func() {
@@ -328,7 +330,7 @@ func TestForwardedPathIsCleaned(t *testing.T) {
 	base := *b.URL
 	base.Path = "/v1"
 	m := newManager(t, Options{})
-	fe := front(t, mustHandler(t, m, Config{Path: "/api", StripPrefix: true, Upstreams: []*url.URL{&base}}))
+	fe := front(t, mustHandler(t, m, site.Route{Path: "/api", StripPrefix: true, Upstreams: []*url.URL{&base}}))
 	for req, want := range map[string]string{
 		"/api/../api/x":        "/v1/x",
 		"/api/%2e%2e/api/x":    "/v1/x",

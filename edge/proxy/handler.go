@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/edgectl/edge/edge/site"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -17,7 +18,7 @@ import (
 // concurrent use and never changes after it is returned.
 type Handler struct {
 	m       *Manager
-	cfg     Config // defaults applied
+	cfg     config // defaults applied
 	targets []target
 	rp      *httputil.ReverseProxy
 	rr      atomic.Uint64
@@ -31,7 +32,7 @@ type target struct {
 	url *url.URL // as configured: base path and query are joined to the request's
 }
 
-func newHandler(m *Manager, c Config) *Handler {
+func newHandler(m *Manager, c config) *Handler {
 	h := &Handler{m: m, cfg: c, retryAfter: "1"}
 	if c.HealthCheck != nil {
 		h.retryAfter = strconv.Itoa(max(1, int(c.HealthCheck.Interval.Seconds())))
@@ -55,7 +56,7 @@ func newHandler(m *Manager, c Config) *Handler {
 // upstream's in-flight count is released and Info.Outcome says how; an abort is re-raised
 // so that net/http still resets the stream.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	info := InfoFrom(r.Context())
+	info := infoFrom(r.Context())
 	if info == nil {
 		info = new(Info)
 		r = r.WithContext(WithInfo(r.Context(), info))
@@ -71,7 +72,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A body may come (HTTP/2 gives even a bodiless GET a Body, with length 0;
 		// ReverseProxy forwards none then, and such a request stays safe to retry).
 		ctx, cancel := context.WithCancel(r.Context())
-		body := newTrackedBody(r.Body, h.cfg.BodyTimeout, w, cancel)
+		body := newTrackedBody(r.Body, h.cfg.Timeouts.Body, w, cancel)
 		info.body = body
 		r = r.WithContext(ctx)
 		r.Body = body
@@ -156,7 +157,7 @@ func (h *Handler) pick(tried uint64) int {
 			}
 			continue
 		}
-		if h.cfg.Balance != LeastConn {
+		if h.cfg.Balance != site.LeastConn {
 			return j
 		}
 		if load := up.inflight.Load(); best < 0 || load < bestLoad {

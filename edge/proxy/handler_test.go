@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestRoundRobinDistribution(t *testing.T) {
@@ -20,7 +22,7 @@ func TestRoundRobinDistribution(t *testing.T) {
 	for _, n := range []string{"a", "b", "c"} {
 		ups = append(ups, newBackend(t, named(n)).URL)
 	}
-	fe := front(t, mustHandler(t, m, Config{Path: "/", Upstreams: ups}))
+	fe := front(t, mustHandler(t, m, site.Route{Path: "/", Upstreams: ups}))
 	counts := map[string]int{}
 	for range 30 {
 		code, body := get(t, fe.Client(), fe.URL+"/")
@@ -51,7 +53,7 @@ func TestLeastConnPrefersIdle(t *testing.T) {
 		io.WriteString(w, "slow")
 	})
 	fast := newBackend(t, named("fast"))
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{slow.URL, fast.URL}, Balance: LeastConn})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{slow.URL, fast.URL}, Balance: site.LeastConn})
 	fe := front(t, h)
 	slowUp, fastUp := h.targets[0].up, h.targets[1].up
 
@@ -134,7 +136,7 @@ func TestForwardedHeadersAndHost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newManager(t, Options{TrustedProxies: tt.trusted})
-			fe := front(t, mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}}))
+			fe := front(t, mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}}))
 			req, _ := http.NewRequest("GET", fe.URL+"/x", nil)
 			req.Host = "shop.example.com"
 			if tt.spoof {
@@ -167,7 +169,7 @@ func TestStripPrefixThroughProxy(t *testing.T) {
 	base := *b.URL
 	base.Path = "/app"
 	m := newManager(t, Options{})
-	fe := front(t, mustHandler(t, m, Config{Path: "/api", StripPrefix: true, Upstreams: []*url.URL{&base}}))
+	fe := front(t, mustHandler(t, m, site.Route{Path: "/api", StripPrefix: true, Upstreams: []*url.URL{&base}}))
 	for req, want := range map[string]string{
 		"/api/users?id=7": "/app/users?id=7",
 		"/api":            "/app/",
@@ -188,7 +190,7 @@ func TestInfoHook(t *testing.T) {
 		errs = append(errs, u.Host)
 		mu.Unlock()
 	}})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{dead, live.URL}, Retries: 1})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{dead, live.URL}, Retries: 1})
 	infos := make(chan Info, 1)
 	fe := front(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := new(Info)
@@ -225,14 +227,14 @@ func TestHTTPSUpstream(t *testing.T) {
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	m := newManager(t, Options{UpstreamTLS: ts.Client().Transport.(*http.Transport).TLSClientConfig})
-	fe := front(t, mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{mustURL(t, ts.URL)}}))
+	fe := front(t, mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{mustURL(t, ts.URL)}}))
 	code, body := get(t, fe.Client(), fe.URL+"/tls")
 	if code != 200 || body != "tls HTTP/1.1" {
 		t.Fatalf("got %d %q; want 200 \"tls HTTP/1.1\"", code, body)
 	}
 	// Without the CA the upstream certificate is refused: a plain 502.
 	m2 := newManager(t, Options{})
-	h2 := mustHandler(t, m2, Config{Path: "/", Upstreams: []*url.URL{mustURL(t, ts.URL)}})
+	h2 := mustHandler(t, m2, site.Route{Path: "/", Upstreams: []*url.URL{mustURL(t, ts.URL)}})
 	fe2 := front(t, h2)
 	if code, body := get(t, fe2.Client(), fe2.URL); code != 502 || body != "502 Bad Gateway\n" {
 		t.Fatalf("untrusted upstream: got %d %q; want 502", code, body)

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // startCheck runs up's active health check in a goroutine until up is released or the
@@ -77,7 +79,7 @@ func checkClient(rt http.RoundTripper) *http.Client {
 var errCheckStatus = errors.New("proxy: health check status")
 
 // checkOnce performs one health check: nil means healthy.
-func checkOnce(ctx context.Context, c *http.Client, target string, hc *HealthCheck) error {
+func checkOnce(ctx context.Context, c *http.Client, target string, hc *site.HealthCheck) error {
 	ctx, cancel := context.WithTimeout(ctx, hc.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestActiveHealthCheck(t *testing.T) {
@@ -24,8 +26,8 @@ func TestActiveHealthCheck(t *testing.T) {
 	})
 	b := newBackend(t, named("b"))
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{a.URL, b.URL},
-		HealthCheck: &HealthCheck{Path: "/healthz", Interval: 20 * time.Millisecond, Timeout: time.Second}})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{a.URL, b.URL},
+		HealthCheck: &site.HealthCheck{Path: "/healthz", Interval: 20 * time.Millisecond, Timeout: time.Second}})
 	fe := front(t, h)
 	served := func(n int) map[string]int {
 		got := map[string]int{}
@@ -60,8 +62,8 @@ func TestAllDownIs503(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{a.URL},
-		HealthCheck: &HealthCheck{Path: "/healthz", Interval: 3 * time.Second, ExpectStatus: 204}})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{a.URL},
+		HealthCheck: &site.HealthCheck{Path: "/healthz", Interval: 3 * time.Second, ExpectStatus: 204}})
 	eventually(t, 5*time.Second, "upstream marked down", h.targets[0].up.down.Load)
 	fe := front(t, h)
 	hits := a.hits.Load()
@@ -99,7 +101,7 @@ func TestCheckOnceStatus(t *testing.T) {
 		{"/ok", 204, false},
 	}
 	for _, tt := range tests {
-		hc := &HealthCheck{Path: tt.path, Timeout: time.Second, ExpectStatus: tt.expect}
+		hc := &site.HealthCheck{Path: tt.path, Timeout: time.Second, ExpectStatus: tt.expect}
 		err := checkOnce(t.Context(), checkClient(nil), b.Server.URL+tt.path, hc)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s expect %d: err = %v; want ok=%v", tt.path, tt.expect, err, tt.ok)

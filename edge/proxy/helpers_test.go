@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // backend is a real upstream server counting the TCP connections it accepted.
@@ -79,9 +81,16 @@ func front(t testing.TB, h http.Handler) *httptest.Server {
 	return s
 }
 
-func mustHandler(t testing.TB, m *Manager, c Config) *Handler {
+// mustHandler returns m's handler of route r, unnamed (its log lines show its path).
+func mustHandler(t testing.TB, m *Manager, r site.Route) *Handler {
 	t.Helper()
-	h, err := m.Handler(c)
+	return mustNamedHandler(t, m, "", r)
+}
+
+// mustNamedHandler returns m's handler of route r named name.
+func mustNamedHandler(t testing.TB, m *Manager, name string, r site.Route) *Handler {
+	t.Helper()
+	h, err := m.Handler(name, &r)
 	if err != nil {
 		t.Fatal(err)
 	}

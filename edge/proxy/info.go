@@ -9,8 +9,8 @@ import (
 // zero Info per request, attach it with WithInfo before calling Handler.ServeHTTP, and read
 // it after ServeHTTP returns. Do not share one Info between requests.
 type Info struct {
-	// Upstream is the configured URL (an element of Config.Upstreams) of the last upstream
-	// tried; nil if none was (no upstream up, or the request was refused earlier).
+	// Upstream is the configured URL (an element of the route's Upstreams) of the last
+	// upstream tried; nil if none was (no upstream up, or the request was refused earlier).
 	Upstream *url.URL
 	// Attempts is the number of upstreams tried: 1 normally, more after retries.
 	Attempts int
@@ -35,8 +35,8 @@ func WithInfo(ctx context.Context, info *Info) context.Context {
 	return context.WithValue(ctx, infoKey{}, info)
 }
 
-// InfoFrom returns the Info attached to ctx by WithInfo, or nil.
-func InfoFrom(ctx context.Context) *Info {
+// infoFrom returns the Info attached to ctx by WithInfo, or nil.
+func infoFrom(ctx context.Context) *Info {
 	info, _ := ctx.Value(infoKey{}).(*Info)
 	return info
 }

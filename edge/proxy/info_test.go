@@ -6,11 +6,11 @@ import (
 )
 
 func TestInfoContext(t *testing.T) {
-	if got := InfoFrom(context.Background()); got != nil {
-		t.Fatalf("InfoFrom(empty) = %v; want nil", got)
+	if got := infoFrom(context.Background()); got != nil {
+		t.Fatalf("infoFrom(empty) = %v; want nil", got)
 	}
 	info := new(Info)
-	if got := InfoFrom(WithInfo(context.Background(), info)); got != info {
-		t.Fatalf("InfoFrom = %p; want %p", got, info)
+	if got := infoFrom(WithInfo(context.Background(), info)); got != info {
+		t.Fatalf("infoFrom = %p; want %p", got, info)
 	}
 }

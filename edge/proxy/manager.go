@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // ErrClosed is returned by Manager.Handler after Manager.Close.
@@ -94,12 +96,14 @@ func NewManager(o Options) *Manager {
 	}
 }
 
-// Handler returns the handler of the route cfg. An identical cfg gets the same *Handler
-// (and so its keep-alive pools, balancing position and health state); upstreams with the
-// same address and settings are shared between handlers. The error, if any, names the
-// route and is about cfg (unknown balance, bad upstream URL) or ErrClosed.
-func (m *Manager) Handler(cfg Config) (*Handler, error) {
-	c, err := cfg.withDefaults()
+// Handler returns the handler of the route r, labelled name in log lines (e.g. "shop
+// /api"; may be empty). An identical route with the same name gets the same *Handler (and
+// so its keep-alive pools, balancing position and health state); upstreams with the same
+// address and settings are shared between handlers. r is not kept: its defaults are
+// applied to a copy (its upstream URLs are shared, never changed). The error, if any,
+// names the route and is about r (unknown balance, bad upstream URL) or ErrClosed.
+func (m *Manager) Handler(name string, r *site.Route) (*Handler, error) {
+	c, err := newConfig(name, r)
 	if err != nil {
 		return nil, err
 	}

@@ -8,13 +8,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestHandlerReuseKeepsPool(t *testing.T) {
 	b := newBackend(t, named("b"))
 	m := newManager(t, Options{})
-	cfg := Config{Name: "site /", Path: "/", Upstreams: []*url.URL{b.URL}}
-	h1 := mustHandler(t, m, cfg)
+	cfg := site.Route{Path: "/", Upstreams: []*url.URL{b.URL}}
+	h1 := mustNamedHandler(t, m, "site /", cfg)
 	fe := front(t, h1)
 	for range 5 {
 		get(t, fe.Client(), fe.URL)
@@ -23,10 +25,10 @@ func TestHandlerReuseKeepsPool(t *testing.T) {
 		t.Fatalf("5 sequential requests opened %d upstream connections; want 1", n)
 	}
 
-	// A snapshot swap: the same route is compiled again from a fresh, equal Config.
+	// A snapshot swap: the same route is compiled again from a fresh, equal Route.
 	u := *b.URL
-	cfg2 := Config{Name: "site /", Path: "/", Upstreams: []*url.URL{&u}}
-	h2 := mustHandler(t, m, cfg2)
+	cfg2 := site.Route{Path: "/", Upstreams: []*url.URL{&u}}
+	h2 := mustNamedHandler(t, m, "site /", cfg2)
 	if h2 != h1 {
 		t.Fatal("equal config got a new Handler")
 	}
@@ -40,12 +42,12 @@ func TestHandlerReuseKeepsPool(t *testing.T) {
 	}
 
 	// Another route to the same upstream with the same settings shares the pool too.
-	h3 := mustHandler(t, m, Config{Name: "site /api", Path: "/api", StripPrefix: true, Upstreams: []*url.URL{b.URL}})
+	h3 := mustNamedHandler(t, m, "site /api", site.Route{Path: "/api", StripPrefix: true, Upstreams: []*url.URL{b.URL}})
 	if h3 == h1 || h3.targets[0].up != h1.targets[0].up {
 		t.Fatal("second route does not share the upstream state")
 	}
 	// Different transport settings get their own upstream state.
-	h4 := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}, ResponseTimeout: time.Second})
+	h4 := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, Timeouts: site.Timeouts{Response: time.Second}})
 	if h4.targets[0].up == h1.targets[0].up {
 		t.Fatal("different timeouts share upstream state")
 	}
@@ -55,9 +57,9 @@ func TestSweep(t *testing.T) {
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {})
 	c := newBackend(t, func(w http.ResponseWriter, r *http.Request) {})
 	m := newManager(t, Options{})
-	hc := &HealthCheck{Path: "/h", Interval: 10 * time.Millisecond}
-	hb := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}, HealthCheck: hc})
-	hcH := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{c.URL}, HealthCheck: hc})
+	hc := &site.HealthCheck{Path: "/h", Interval: 10 * time.Millisecond}
+	hb := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, HealthCheck: hc})
+	hcH := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{c.URL}, HealthCheck: hc})
 	if n := m.checkers.Load(); n != 2 {
 		t.Fatalf("%d health-check goroutines; want 2", n)
 	}
@@ -67,7 +69,7 @@ func TestSweep(t *testing.T) {
 	}
 	// Snapshot 2 drops c's route. A route obtained for a snapshot still being built (not
 	// in keep) survives this sweep.
-	building := mustHandler(t, m, Config{Path: "/new", Upstreams: []*url.URL{c.URL}})
+	building := mustHandler(t, m, site.Route{Path: "/new", Upstreams: []*url.URL{c.URL}})
 	if n := m.Sweep([]*Handler{hb}); n != 1 {
 		t.Fatalf("released %d upstreams; want 1 (c's health-checked one)", n)
 	}
@@ -81,7 +83,7 @@ func TestSweep(t *testing.T) {
 	}
 	_ = building
 	// A fresh Handler for c's route gets new state and a new check.
-	again := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{c.URL}, HealthCheck: hc})
+	again := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{c.URL}, HealthCheck: hc})
 	if again == hcH {
 		t.Error("released handler returned again")
 	}
@@ -92,7 +94,7 @@ func TestSweep(t *testing.T) {
 	if n := m.checkers.Load(); n != 0 {
 		t.Errorf("after Close %d health-check goroutines; want 0", n)
 	}
-	if _, err := m.Handler(Config{Path: "/", Upstreams: []*url.URL{b.URL}}); err != ErrClosed {
+	if _, err := m.Handler("", &site.Route{Path: "/", Upstreams: []*url.URL{b.URL}}); err != ErrClosed {
 		t.Errorf("Handler after Close: err = %v; want ErrClosed", err)
 	}
 }
@@ -100,7 +102,7 @@ func TestSweep(t *testing.T) {
 func TestSweptHandlerStillServes(t *testing.T) {
 	b := newBackend(t, named("old"))
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}})
 	m.Sweep(nil)
 	m.Sweep(nil) // released: an old snapshot may still hand it requests
 	fe := front(t, h)
@@ -112,7 +114,7 @@ func TestSweptHandlerStillServes(t *testing.T) {
 func TestUpstreamsStatus(t *testing.T) {
 	m := newManager(t, Options{})
 	dead := deadURL(t)
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{dead}})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{dead}})
 	fe := front(t, h)
 	get(t, fe.Client(), fe.URL)
 	st := m.Upstreams()
@@ -126,9 +128,9 @@ func TestUpstreamsStatus(t *testing.T) {
 func TestSwapUnderLoad(t *testing.T) {
 	a, b := newBackend(t, named("a")), newBackend(t, named("b"))
 	m := newManager(t, Options{})
-	cfgs := []Config{
+	cfgs := []site.Route{
 		{Path: "/", Upstreams: []*url.URL{a.URL, b.URL}, Retries: 1},
-		{Path: "/", Upstreams: []*url.URL{a.URL, b.URL}, Retries: 1, Balance: LeastConn, ResponseTimeout: 30 * time.Second}, // own upstream state: released every other swap
+		{Path: "/", Upstreams: []*url.URL{a.URL, b.URL}, Retries: 1, Balance: site.LeastConn, Timeouts: site.Timeouts{Response: 30 * time.Second}}, // own upstream state: released every other swap
 	}
 	var cur atomic.Pointer[Handler]
 	cur.Store(mustHandler(t, m, cfgs[0]))

@@ -18,7 +18,7 @@ const (
 	// OutcomeClientError: the client sent a request the proxy cannot forward (a malformed
 	// body, an invalid method or Host): 400.
 	OutcomeClientError = "client_error"
-	// OutcomeBodyTimeout: no request body bytes arrived for Config.BodyTimeout: 408.
+	// OutcomeBodyTimeout: no request body bytes arrived for the route's Timeouts.Body: 408.
 	OutcomeBodyTimeout = "body_timeout"
 	// OutcomeUpstreamError: no usable response from the upstream (connection refused or
 	// reset, response-header timeout, invalid status, no upstream up): 502, 503 or 504.
@@ -32,9 +32,9 @@ const (
 // response could start (nginx's 499). It is never seen by the client.
 const StatusClientClosed = 499
 
-// ClientCaused reports whether outcome is the client's doing: such requests never count
+// clientCaused reports whether outcome is the client's doing: such requests never count
 // against an upstream's health.
-func ClientCaused(outcome string) bool {
+func clientCaused(outcome string) bool {
 	switch outcome {
 	case OutcomeClientClosed, OutcomeClientError, OutcomeBodyTimeout:
 		return true

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/net/websocket"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestWebSocketEcho(t *testing.T) {
@@ -22,7 +24,7 @@ func TestWebSocketEcho(t *testing.T) {
 		}
 	}).ServeHTTP)
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}, ResponseTimeout: time.Second})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, Timeouts: site.Timeouts{Response: time.Second}})
 	fe := front(t, h)
 
 	ws, err := websocket.Dial(strings.Replace(fe.URL, "http", "ws", 1)+"/ws", "", fe.URL)
@@ -68,7 +70,7 @@ func TestSSEStreamsBeforeEnd(t *testing.T) {
 		fmt.Fprint(w, "data: second\n\n")
 	})
 	m := newManager(t, Options{})
-	fe := front(t, mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}}))
+	fe := front(t, mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}}))
 	client := &http.Client{Timeout: 5 * time.Second}
 	res, err := client.Get(fe.URL + "/events")
 	if err != nil {

@@ -24,7 +24,7 @@ type roundTripper Handler
 
 func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	h := (*Handler)(rt)
-	info := InfoFrom(out.Context())
+	info := infoFrom(out.Context())
 	if info == nil {
 		info = new(Info)
 	}
@@ -135,7 +135,7 @@ func idempotent(method string) bool {
 	return false
 }
 
-// errBodyStalled: the upstream did not take the request body for Config.BodyTimeout. It is
+// errBodyStalled: the upstream did not take the request body for the route's Timeouts.Body. It is
 // a timeout (504): the upstream is alive but not reading, and is neither ejected nor retried.
 var errBodyStalled = stallError{}
 

@@ -10,13 +10,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestFailoverWhenUpstreamDies(t *testing.T) {
 	m := newManager(t, Options{EjectBackoff: time.Minute})
 	a := newBackend(t, named("a"))
 	b := newBackend(t, named("b"))
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{a.URL, b.URL}, Retries: 1})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{a.URL, b.URL}, Retries: 1})
 	fe := front(t, h)
 	for range 4 { // warm both pools
 		get(t, fe.Client(), fe.URL)
@@ -64,7 +66,7 @@ func TestEjectionAndRecovery(t *testing.T) {
 	l.Close()
 	flaky := &url.URL{Scheme: "http", Host: addr}
 	stable := newBackend(t, named("stable"))
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{flaky, stable.URL}, Retries: 1})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{flaky, stable.URL}, Retries: 1})
 	fe := front(t, h)
 	up := h.targets[0].up
 
@@ -108,7 +110,7 @@ func TestEjectionAndRecovery(t *testing.T) {
 func TestFailOpenWhenAllEjected(t *testing.T) {
 	m := newManager(t, Options{EjectBackoff: time.Minute})
 	b := newBackend(t, named("ok"))
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}})
 	h.targets[0].up.failed(&m.opts) // ejected for a minute, e.g. after a restart blip
 	fe := front(t, h)
 	if code, body := get(t, fe.Client(), fe.URL); code != 200 || body != "ok" {
@@ -121,7 +123,7 @@ func TestFailOpenWhenAllEjected(t *testing.T) {
 func TestFailOpenPicksTheEarliestReturn(t *testing.T) {
 	m := newManager(t, Options{EjectBackoff: time.Minute})
 	late, soon := newBackend(t, named("late")), newBackend(t, named("soon"))
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{late.URL, soon.URL}})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{late.URL, soon.URL}})
 	now := time.Now()
 	h.targets[0].up.ejectedUntil.Store(now.Add(2 * time.Minute).UnixNano())
 	h.targets[1].up.ejectedUntil.Store(now.Add(time.Minute).UnixNano())
@@ -187,7 +189,7 @@ func TestRetrySafety(t *testing.T) {
 				io.WriteString(w, r.Method+" "+string(b))
 			})
 			m := newManager(t, Options{})
-			h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{first, ok.URL}, Retries: 1})
+			h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{first, ok.URL}, Retries: 1})
 			h.rr.Store(^uint64(0)) // next pick starts at index 0: the failing upstream
 			fe := front(t, h)
 			var body io.Reader
@@ -225,7 +227,7 @@ func TestResponseTimeoutIs504AndNotEjected(t *testing.T) {
 	})
 	other := newBackend(t, named("other"))
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{slow.URL, other.URL}, Retries: 1, ResponseTimeout: 100 * time.Millisecond})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{slow.URL, other.URL}, Retries: 1, Timeouts: site.Timeouts{Response: 100 * time.Millisecond}})
 	h.rr.Store(^uint64(0))
 	fe := front(t, h)
 	code, body := get(t, fe.Client(), fe.URL)
@@ -247,7 +249,7 @@ func TestUpstream5xxPassesThroughWithoutEjecting(t *testing.T) {
 		io.WriteString(w, "app says bad gateway")
 	})
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, Config{Path: "/", Upstreams: []*url.URL{b.URL}, Retries: 1})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, Retries: 1})
 	fe := front(t, h)
 	code, body := get(t, fe.Client(), fe.URL)
 	if code != 502 || body != "app says bad gateway" {

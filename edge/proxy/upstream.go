@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // upstream is the state of one upstream address shared by every Handler using it with the
@@ -15,7 +17,7 @@ import (
 type upstream struct {
 	base      *url.URL // scheme and host only; for logs and health checks
 	transport *http.Transport
-	check     *HealthCheck // nil: passive only; defaults applied
+	check     *site.HealthCheck // nil: passive only; defaults applied
 
 	inflight atomic.Int64
 	// fails counts consecutive transport failures; ejectedUntil (Unix ns, 0 none) is when
@@ -35,8 +37,8 @@ type dialError struct{ err error }
 func (e *dialError) Error() string { return e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
-func newUpstream(u *url.URL, c *Config, o *Options) *upstream {
-	dialer := &net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: 30 * time.Second}
+func newUpstream(u *url.URL, c *config, o *Options) *upstream {
+	dialer := &net.Dialer{Timeout: c.Timeouts.Connect, KeepAlive: 30 * time.Second}
 	var tlsConf *tls.Config
 	if u.Scheme == "https" {
 		if o.UpstreamTLS != nil {
@@ -60,8 +62,8 @@ func newUpstream(u *url.URL, c *Config, o *Options) *upstream {
 		Proxy:                 nil, // never an environment proxy between edge and its upstreams
 		DialContext:           dial,
 		MaxIdleConnsPerHost:   o.maxIdle(),
-		IdleConnTimeout:       c.IdleTimeout,
-		ResponseHeaderTimeout: c.ResponseTimeout,
+		IdleConnTimeout:       c.Timeouts.Idle,
+		ResponseHeaderTimeout: c.Timeouts.Response,
 		ExpectContinueTimeout: time.Second,
 		// A proxy must pass bodies through untouched: no transparent gzip.
 		DisableCompression: true,
@@ -72,7 +74,7 @@ func newUpstream(u *url.URL, c *Config, o *Options) *upstream {
 	if tlsConf != nil {
 		// The TLS handshake is part of connecting: nothing is sent before it completes, so
 		// its failures are dial errors too (ejected, safely retried).
-		connectTimeout := c.ConnectTimeout
+		connectTimeout := c.Timeouts.Connect
 		t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := dial(ctx, network, addr)
 			if err != nil {

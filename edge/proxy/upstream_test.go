@@ -4,11 +4,13 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 func TestEjectionBackoff(t *testing.T) {
 	o := &Options{}
-	c, err := Config{Upstreams: []*url.URL{{Scheme: "http", Host: "127.0.0.1:1"}}}.withDefaults()
+	c, err := newConfig("", &site.Route{Upstreams: []*url.URL{{Scheme: "http", Host: "127.0.0.1:1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

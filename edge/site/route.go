@@ -1,0 +1,42 @@
+package site
+
+import "net/url"
+
+// Route sends requests whose path starts with Path to one of Upstreams.
+type Route struct {
+	// Path is the prefix matched, beginning with "/". "/" matches everything. A prefix
+	// "/api" matches "/api" and "/api/x" but not "/apix".
+	Path string
+	// Upstreams are base URLs (scheme http or https, host:port, optional path), parsed
+	// once by whoever builds the Route. At least one. They are shared: never change them.
+	Upstreams []*url.URL
+	// Balance is the load-balancing policy. The zero value means RoundRobin.
+	Balance Balance
+	// StripPrefix removes Path from the request path before it is proxied.
+	StripPrefix bool
+	// Timeouts bound dialing an upstream, waiting for its response headers, keeping an
+	// idle connection and waiting for the client's request body; zero fields mean the
+	// defaults (see Timeouts).
+	Timeouts Timeouts
+	// Retries is how many other upstreams an idempotent request is retried on after a
+	// connection failure. Zero means no retry.
+	Retries int
+	// HealthCheck enables active health checks of every upstream. Nil means passive
+	// checks only.
+	HealthCheck *HealthCheck
+}
+
+// WithDefaults returns r with its zero values replaced by their defaults: Balance,
+// Timeouts and a copy of HealthCheck (r itself, and its health check, are unchanged).
+// Negative values are kept as they are, for the caller to refuse.
+func (r Route) WithDefaults() Route {
+	if r.Balance == "" {
+		r.Balance = RoundRobin
+	}
+	r.Timeouts = r.Timeouts.WithDefaults()
+	if r.HealthCheck != nil {
+		hc := r.HealthCheck.WithDefaults()
+		r.HealthCheck = &hc
+	}
+	return r
+}

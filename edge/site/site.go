@@ -1,0 +1,20 @@
+package site
+
+// Site is one site: the host names it answers and what it does with their requests.
+type Site struct {
+	// Name identifies the site (the base name of its declaration file). Required, unique.
+	Name string
+	// Hosts are the names served: lower-case, IDNA ASCII, no trailing dot. "*.example.com"
+	// covers exactly one label below example.com. At least one.
+	Hosts []string
+	// Default makes this site answer handshakes with an unknown SNI or none. At most one
+	// site of a fleet may be the default. The zero value (false) refuses them.
+	Default bool
+	// Routes map path prefixes to upstreams, the longest prefix winning. May be empty for
+	// a redirect-only site.
+	Routes []Route
+	// Redirects are answered before routes. May be empty.
+	Redirects []Redirect
+	// Headers are added to (or removed from) every response of the site.
+	Headers Headers
+}
