@@ -158,11 +158,11 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 
 // hosts reads the site's host names (normalised), refusing invalid ones and names listed
 // twice.
-func (x *extractor) hosts(v cue.Value, site fieldPath) []strPos {
+func (x *extractor) hosts(v cue.Value, at fieldPath) []strPos {
 	var hosts []strPos
 	seen := map[string]int{} // normalised -> index in hosts
 	for i, h := range strList(v, "hosts") {
-		at := site.field("hosts").index(i)
+		at := at.field("hosts").index(i)
 		n, err := normalizeHost(h)
 		if err != nil {
 			x.errorf(at, "host %q %v", h, err)
@@ -184,12 +184,12 @@ func (x *extractor) hosts(v cue.Value, site fieldPath) []strPos {
 
 // cert reads the path of the site's certificate file: a clean path inside the repo, or "."
 // when it holds characters no path has.
-func (x *extractor) cert(v cue.Value, site fieldPath) strPos {
+func (x *extractor) cert(v cue.Value, siteAt fieldPath) strPos {
 	c, ok := str(v, "cert")
 	if !ok {
 		return strPos{}
 	}
-	at := site.field("cert")
+	at := siteAt.field("cert")
 	clean := path.Clean(c)
 	if !x.plain(at, "cert", c) {
 		clean = "."
@@ -200,8 +200,8 @@ func (x *extractor) cert(v cue.Value, site fieldPath) strPos {
 }
 
 // keyRef reads where the site's private key is.
-func (x *extractor) keyRef(v cue.Value, site fieldPath) KeyRef {
-	at := site.field("key")
+func (x *extractor) keyRef(v cue.Value, siteAt fieldPath) KeyRef {
+	at := siteAt.field("key")
 	k := lookup(v, "key")
 	var ref KeyRef
 	ref.Mount, _ = str(k, "mount")

@@ -8,12 +8,12 @@ import (
 
 // headers reads the response headers the site at site sets and removes, and its HSTS
 // setting.
-func (x *extractor) headers(v cue.Value, site fieldPath) headersDecl {
+func (x *extractor) headers(v cue.Value, siteAt fieldPath) headersDecl {
 	hv := lookup(v, "headers")
 	if !hv.Exists() {
 		return headersDecl{}
 	}
-	at := site.field("headers")
+	at := siteAt.field("headers")
 	var d headersDecl
 	d.HSTS = x.hsts(hv, at)
 	d.Set = x.headersSet(hv, at)

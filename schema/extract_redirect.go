@@ -8,7 +8,7 @@ import (
 )
 
 // redirects reads the redirects of the site at site, whose hosts are hosts.
-func (x *extractor) redirects(v cue.Value, site fieldPath, hosts []strPos) []redirectDecl {
+func (x *extractor) redirects(v cue.Value, at fieldPath, hosts []strPos) []redirectDecl {
 	it, err := lookup(v, "redirects").List()
 	if err != nil {
 		return nil
@@ -19,7 +19,7 @@ func (x *extractor) redirects(v cue.Value, site fieldPath, hosts []strPos) []red
 	}
 	var redirs []redirectDecl
 	for i := 0; it.Next(); i++ {
-		redirs = append(redirs, x.redirect(it.Value(), site.field("redirects").index(i), hosts, siteHosts))
+		redirs = append(redirs, x.redirect(it.Value(), at.field("redirects").index(i), hosts, siteHosts))
 	}
 	return redirs
 }

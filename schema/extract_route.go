@@ -11,7 +11,7 @@ import (
 
 // routes reads the routes of the site at site, refusing invalid path prefixes and prefixes
 // that are the same as another route's.
-func (x *extractor) routes(v cue.Value, site fieldPath) []routeDecl {
+func (x *extractor) routes(v cue.Value, siteAt fieldPath) []routeDecl {
 	rv := lookup(v, "routes")
 	it, err := rv.Fields()
 	if err != nil || !rv.Exists() {
@@ -21,14 +21,14 @@ func (x *extractor) routes(v cue.Value, site fieldPath) []routeDecl {
 	seen := map[string]string{} // normalised -> as written
 	for it.Next() {
 		raw := it.Selector().Unquoted()
-		at := site.field("routes").field(raw)
+		at := siteAt.field("routes").field(raw)
 		norm, err := normalizePrefix(raw)
 		if err != nil {
 			x.errorf(at, "route %q %v", raw, err)
 			continue
 		}
 		if prev, dup := seen[norm]; dup {
-			x.errorf(at, "route %q is the same prefix as route %q (line %d); merge them into one route", raw, prev, x.pos(site.field("routes").field(prev)).Line)
+			x.errorf(at, "route %q is the same prefix as route %q (line %d); merge them into one route", raw, prev, x.pos(siteAt.field("routes").field(prev)).Line)
 			continue
 		}
 		seen[norm] = raw
@@ -107,14 +107,14 @@ func (x *extractor) healthCheck(v cue.Value, route fieldPath) *site.HealthCheck 
 // checkShadowed refuses routes no request can reach because a redirect for all of the
 // site's hosts answers first. Each route is reported once, for the first such redirect, so
 // the diagnostics grow with the routes, not with routes times redirects.
-func (x *extractor) checkShadowed(site fieldPath, d *siteDecl) {
+func (x *extractor) checkShadowed(at fieldPath, d *siteDecl) {
 	for _, rt := range d.Routes {
 		for i, r := range d.Redirs {
 			if len(r.Hosts) != 0 && len(r.Hosts) < len(d.Hosts) {
 				continue
 			}
 			if pathUnder(rt.Path.S, r.Path) {
-				x.errorf(site.field("routes").field(rt.Path.S), "route %q is never used: redirects[%d] (line %d) answers every request under %q first; remove the route, or limit the redirect with hosts: [...] or path", rt.Path.S, i, r.P.Line, r.Path)
+				x.errorf(at.field("routes").field(rt.Path.S), "route %q is never used: redirects[%d] (line %d) answers every request under %q first; remove the route, or limit the redirect with hosts: [...] or path", rt.Path.S, i, r.P.Line, r.Path)
 				break
 			}
 		}
