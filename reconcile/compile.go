@@ -8,13 +8,14 @@ import (
 	"net/url"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 )
 
 // CompileSite turns one validated site declaration and its private key into the value the
 // data plane serves. The key must match the certificate. Errors name the site and its file
 // and never contain key material.
-func CompileSite(s *schema.Site, key Key, revision string) (*edge.Site, error) {
+func CompileSite(s *schema.Site, key keysource.Key, revision string) (*edge.Site, error) {
 	cert, err := certificate(s.Cert, key.PEM)
 	if err != nil {
 		// The errors describe the mismatch or the parse failure, never the key bytes.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
 )
@@ -87,7 +88,7 @@ func TestCompileSiteCertificate(t *testing.T) {
 		cert, keyPEM := compileFixture(t, ca, kt, string(kt)+".example.test")
 		for enc, pemKey := range map[string][]byte{"pkcs8": keyPEM, "legacy": reencode(t, keyPEM)} {
 			site := &schema.Site{Name: "s", File: "sites/s.cue", Hosts: []string{string(kt) + ".example.test"}, Cert: cert}
-			es, err := CompileSite(site, Key{PEM: pemKey}, "rev")
+			es, err := CompileSite(site, keysource.Key{PEM: pemKey}, "rev")
 			if err != nil {
 				t.Fatalf("%s/%s: %v", kt, enc, err)
 			}
@@ -110,7 +111,7 @@ func TestCompileSiteCertificate(t *testing.T) {
 		"a certificate, no key":   cert.PEM,
 		"corrupt key":             pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("c2VjcmV0")}),
 	} {
-		_, err := CompileSite(site, Key{PEM: key}, "rev")
+		_, err := CompileSite(site, keysource.Key{PEM: key}, "rev")
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue
@@ -124,10 +125,10 @@ func TestCompileSiteCertificate(t *testing.T) {
 
 	// A Cert the schema did not parse (PEM only) is parsed here.
 	pemOnly := &schema.Site{Name: "a", File: "sites/a.cue", Cert: schema.Cert{File: cert.File, PEM: cert.PEM}}
-	if es, err := CompileSite(pemOnly, Key{PEM: keyOfA}, "rev"); err != nil || es.Certificates[0].Leaf == nil {
+	if es, err := CompileSite(pemOnly, keysource.Key{PEM: keyOfA}, "rev"); err != nil || es.Certificates[0].Leaf == nil {
 		t.Errorf("PEM-only cert: %v; want it parsed, with its leaf", err)
 	}
-	if _, err := CompileSite(pemOnly, Key{PEM: otherKey}, "rev"); err == nil {
+	if _, err := CompileSite(pemOnly, keysource.Key{PEM: otherKey}, "rev"); err == nil {
 		t.Error("PEM-only cert with another certificate's key accepted")
 	}
 }
@@ -142,7 +143,7 @@ func TestCompileRouteTimeouts(t *testing.T) {
 	tm := schema.Timeouts{Connect: time.Second, Response: 2 * time.Second, Idle: 3 * time.Second, Body: 4 * time.Second}
 	site := &schema.Site{Name: "t", File: "sites/t.cue", Hosts: []string{"t.example.test"}, Cert: cert,
 		Routes: []schema.Route{{Path: "/", Upstreams: []string{"http://127.0.0.1:1"}, Timeouts: tm}}}
-	es, err := CompileSite(site, Key{PEM: key}, "rev")
+	es, err := CompileSite(site, keysource.Key{PEM: key}, "rev")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/edgectl/edge/edge"
 	"github.com/edgectl/edge/edge/proxy"
 	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"golang.org/x/net/netutil"
 )
@@ -34,13 +36,13 @@ func init() {
 type agentConfig struct {
 	Repo, Ref, Subdir string
 	Interval          time.Duration
-	GitAuth           reconcile.GitAuth
+	GitAuth           gitsource.GitAuth
 	SigningKeyring    string // armored OpenPGP keyring file; empty: no signature policy
 	StateDir          string // where the accepted revision is kept across restarts; empty: nowhere
 
 	Keys       string // "dir" or "vault"
 	KeyDir     string
-	Vault      reconcile.VaultConfig
+	Vault      keysource.VaultConfig
 	KeyRefresh time.Duration
 
 	Listen, HTTPListen, AdminListen string
@@ -60,7 +62,7 @@ type agentConfig struct {
 type agentRun struct {
 	Server *edge.Server
 	Agent  *reconcile.Agent
-	Source *reconcile.GitSource
+	Source *gitsource.GitSource
 
 	loopDone chan error
 	closeKey func()
@@ -133,7 +135,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	webhook := &reconcile.WebhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
+	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mux.Handle("/webhook/git", webhook)
 	if c.WebhookListen != "" {
 		if hookSrv, err = startWebhookListener(ctx, c.WebhookListen, webhook, log); err != nil {
@@ -149,29 +151,29 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 }
 
 // newGitSource returns the config repo source c asks for, with its signature policy.
-func newGitSource(c agentConfig, log *slog.Logger) (*reconcile.GitSource, error) {
-	opts := reconcile.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
+func newGitSource(c agentConfig, log *slog.Logger) (*gitsource.GitSource, error) {
+	opts := gitsource.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
 	if c.SigningKeyring != "" {
-		pol, err := reconcile.LoadSignaturePolicy(c.SigningKeyring)
+		pol, err := gitsource.LoadSignaturePolicy(c.SigningKeyring)
 		if err != nil {
 			return nil, fmt.Errorf("signature policy: %w", err)
 		}
 		opts.Signatures = pol
 	}
-	return reconcile.NewGitSource(opts)
+	return gitsource.NewGitSource(opts)
 }
 
 // newKeySource returns the key source c asks for (--keys dir or vault) and what releases it.
-func newKeySource(ctx context.Context, c agentConfig, log *slog.Logger) (reconcile.KeySource, func(), error) {
+func newKeySource(ctx context.Context, c agentConfig, log *slog.Logger) (keysource.Source, func(), error) {
 	switch c.Keys {
 	case "dir":
 		if c.KeyDir == "" {
 			return nil, nil, errors.New("--keys dir needs --key-dir")
 		}
-		return reconcile.DirKeys{Dir: c.KeyDir}, func() {}, nil
+		return keysource.Dir{Dir: c.KeyDir}, func() {}, nil
 	case "vault":
 		c.Vault.Logger = log
-		vk, err := reconcile.NewVaultKeys(ctx, c.Vault)
+		vk, err := keysource.NewVault(ctx, c.Vault)
 		if err != nil {
 			return nil, nil, fmt.Errorf("vault: %w", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/reconcile/gitsource"
 )
 
 func init() {
@@ -142,15 +143,15 @@ func runDemo(ctx context.Context, c demoConfig, out, errw io.Writer) (err error)
 	if err := writeDemoConfig(repoDir, keyDir, caFile, data); err != nil {
 		return err
 	}
-	repo, err := initDemoRepo(repoDir)
+	repo, err := gitsource.InitDemoRepo(repoDir)
 	if err != nil {
 		return err
 	}
-	first, err := repo.commitAll("demo: sites acme, shops and old-acme")
+	first, err := repo.CommitAll("demo: sites acme, shops and old-acme")
 	if err != nil {
 		return err
 	}
-	cleanups = append(cleanups, serveRepoInProcess(repoDir))
+	cleanups = append(cleanups, gitsource.ServeInProcess(repoDir))
 	fmt.Fprintf(out, "  config repo  %s (git, commit %s: sites acme, shops, old-acme)\n", repoDir, first[:7])
 	fmt.Fprintf(out, "  keys         %s (one key per site, mode 0600)\n", keyDir)
 	fmt.Fprintf(out, "  demo CA      %s (trust it with curl --cacert)\n", caFile)
@@ -211,14 +212,14 @@ func runDemo(ctx context.Context, c demoConfig, out, errw io.Writer) (err error)
 
 // demoLiveChange sets acme's X-Demo-Revision header to 2 and commits; the agent serves it
 // at its next poll.
-func demoLiveChange(ctx context.Context, out io.Writer, run *agentRun, repo *demoRepo, data demoSiteData, addr, caFile string, interval time.Duration) error {
+func demoLiveChange(ctx context.Context, out io.Writer, run *agentRun, repo *gitsource.DemoRepo, data demoSiteData, addr, caFile string, interval time.Duration) error {
 	data.Revision = 2
 	rel, err := writeDemoSite(repo.Dir, "acme", data)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	commit, err := repo.commitAll("acme: X-Demo-Revision: 2")
+	commit, err := repo.CommitAll("acme: X-Demo-Revision: 2")
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package reconcile
+package keysource
 
 import (
 	"context"
@@ -10,39 +10,51 @@ import (
 	"github.com/edgectl/edge/schema"
 )
 
-// keyCache holds the keys fetched from a KeySource so that a reconcile reads only what is new
+// Cache holds the keys fetched from a Source so that a reconcile reads only what is new
 // or due: a reference seen before costs nothing, an unpinned reference ("latest") is re-read
 // on a slow refresh spread over time, and a failed read is retried with backoff while the last
-// good key (if any) stays in use. It is used by one reconcile at a time.
-type keyCache struct {
-	src         KeySource
+// good key (if any) stays in use. It is not safe for concurrent use: one reconcile at a time
+// uses it.
+type Cache struct {
+	src         Source
 	refresh     time.Duration // re-read interval of unpinned references; 0: never
 	concurrency int
 
-	entries map[schema.KeyRef]*keyEntry
+	entries map[schema.KeyRef]*entry
 }
 
-// keyEntry is what the cache knows of one reference.
-type keyEntry struct {
-	key  Key      // last good key; PEM nil if never fetched
-	sum  [32]byte // sha256 of key.PEM: identifies the key without keeping a second copy around
-	have bool     // key holds a good key
+// Entry is what a Cache knows of one reference (see Cache.Lookup).
+type Entry struct {
+	// Key is the last good key; its PEM is nil if none was read yet.
+	Key Key
+	// Sum is the SHA-256 of Key.PEM: it identifies the key without a second copy of it.
+	Sum [32]byte
+	// Have is true when Key holds a good key.
+	Have bool
+	// Err is the last read's error; nil after a success.
+	Err error
+}
 
+// entry is an Entry and its read schedule.
+type entry struct {
+	Entry
 	due      time.Time // next read; zero: never (pinned and fetched)
-	err      error     // last read's error, nil after a success
 	failures int       // consecutive failed reads, for backoff
 }
 
-func newKeyCache(src KeySource, refresh time.Duration, concurrency int) *keyCache {
+// NewCache returns an empty cache reading from src. Unpinned references are read again
+// every refresh (spread over [refresh/2, 3*refresh/2)); zero means never. At most
+// concurrency reads run at once; zero or less means 8.
+func NewCache(src Source, refresh time.Duration, concurrency int) *Cache {
 	if concurrency <= 0 {
 		concurrency = 8
 	}
-	return &keyCache{src: src, refresh: refresh, concurrency: concurrency, entries: map[schema.KeyRef]*keyEntry{}}
+	return &Cache{src: src, refresh: refresh, concurrency: concurrency, entries: map[schema.KeyRef]*entry{}}
 }
 
-// due reports whether any of refs needs a read now (absent, failed and past its backoff, or
+// Due reports whether any of refs needs a read now (absent, failed and past its backoff, or
 // past its refresh time).
-func (c *keyCache) due(refs []schema.KeyRef) bool {
+func (c *Cache) Due(refs []schema.KeyRef) bool {
 	now := time.Now()
 	for _, r := range refs {
 		if c.needsRead(r, now) {
@@ -53,13 +65,13 @@ func (c *keyCache) due(refs []schema.KeyRef) bool {
 }
 
 // needsRead: ref was never read, or its refresh or retry time has come.
-func (c *keyCache) needsRead(ref schema.KeyRef, now time.Time) bool {
+func (c *Cache) needsRead(ref schema.KeyRef, now time.Time) bool {
 	e, ok := c.entries[ref]
 	return !ok || !e.due.IsZero() && !now.Before(e.due)
 }
 
-// nextDue is the earliest time any entry wants a read; zero if none.
-func (c *keyCache) nextDue() time.Time {
+// NextDue is the earliest time any entry wants a read; zero if none.
+func (c *Cache) NextDue() time.Time {
 	var next time.Time
 	for _, e := range c.entries {
 		if !e.due.IsZero() && (next.IsZero() || e.due.Before(next)) {
@@ -69,9 +81,9 @@ func (c *keyCache) nextDue() time.Time {
 	return next
 }
 
-// sync reads every reference in refs that is absent or due, at most c.concurrency at once,
+// Sync reads every reference in refs that is absent or due, at most c.concurrency at once,
 // drops entries for references no longer used, and returns the number of reads made.
-func (c *keyCache) sync(ctx context.Context, refs []schema.KeyRef) int {
+func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 	now := time.Now()
 	used := make(map[schema.KeyRef]bool, len(refs))
 	var todo []schema.KeyRef
@@ -116,16 +128,17 @@ func (c *keyCache) sync(ctx context.Context, refs []schema.KeyRef) int {
 	for _, res := range results {
 		e := c.entries[res.ref]
 		if e == nil {
-			e = &keyEntry{}
+			e = &entry{}
 			c.entries[res.ref] = e
 		}
 		if res.err != nil {
-			e.err = res.err
+			e.Err = res.err
 			e.failures++
-			e.due = now.Add(backoff(e.failures))
+			e.due = now.Add(Backoff(e.failures))
 			continue
 		}
-		e.key, e.sum, e.have, e.err, e.failures = res.key, sha256.Sum256(res.key.PEM), true, nil, 0
+		e.Entry = Entry{Key: res.key, Sum: sha256.Sum256(res.key.PEM), Have: true}
+		e.failures = 0
 		e.due = time.Time{}
 		if res.ref.Version == 0 && c.refresh > 0 {
 			// Spread refreshes over [refresh/2, 3*refresh/2) so 10,000 sites do not all
@@ -136,19 +149,25 @@ func (c *keyCache) sync(ctx context.Context, refs []schema.KeyRef) int {
 	return len(todo)
 }
 
-// expire makes ref due for a read at the next sync, keeping its last good key meanwhile. A
+// Expire makes ref due for a read at the next Sync, keeping its last good key meanwhile. A
 // reference already failing keeps its backoff.
-func (c *keyCache) expire(ref schema.KeyRef) {
-	if e, ok := c.entries[ref]; ok && e.err == nil {
+func (c *Cache) Expire(ref schema.KeyRef) {
+	if e, ok := c.entries[ref]; ok && e.Err == nil {
 		e.due = time.Now()
 	}
 }
 
-// lookup returns the entry for ref, or nil if it was never read.
-func (c *keyCache) lookup(ref schema.KeyRef) *keyEntry { return c.entries[ref] }
+// Lookup returns what the cache holds for ref; ok is false if ref was never read.
+func (c *Cache) Lookup(ref schema.KeyRef) (e Entry, ok bool) {
+	if x := c.entries[ref]; x != nil {
+		return x.Entry, true
+	}
+	return Entry{}, false
+}
 
-// backoff is the wait before retry n (1-based) of a failed read: 1s doubling to 5m.
-func backoff(n int) time.Duration {
+// Backoff is the wait before retry n (1-based) of a failed read: 1s doubling to 5m. (The
+// agent waits as long after failed polls of the config repo.)
+func Backoff(n int) time.Duration {
 	d := time.Second
 	for i := 1; i < n && d < 5*time.Minute; i++ {
 		d *= 2

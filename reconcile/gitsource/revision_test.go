@@ -1,6 +1,7 @@
-package reconcile
+package gitsource
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/tests/testenv"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -490,5 +492,35 @@ func TestTreeFSSharesUnchangedNodes(t *testing.T) {
 	}
 	if !info.ModTime().Equal(rev2.Time) {
 		t.Errorf("shared file's ModTime = %v; want the new commit's time %v", info.ModTime(), rev2.Time)
+	}
+}
+
+// A TreeFS tells the schema loader its files' hashes.
+var _ schema.HashFS = (*TreeFS)(nil)
+
+func TestTreeFSFileHash(t *testing.T) {
+	r := testenv.NewGitRepo(t)
+	r.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n", "sites/b.cue": "a: 1\n", "sites/c.cue": "c: 1\n"})
+	rev, err := ReadRevision(context.Background(), r.Bare, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := rev.FS.(*TreeFS)
+	a, okA := fsys.FileHash("sites/a.cue")
+	b, okB := fsys.FileHash("sites/b.cue")
+	c, okC := fsys.FileHash("sites/c.cue")
+	if !okA || !okB || !okC {
+		t.Fatalf("FileHash ok = %v %v %v; want true for every file", okA, okB, okC)
+	}
+	if want := r.Git("rev-parse", "HEAD:sites/a.cue"); fmt.Sprintf("%x", a) != want {
+		t.Errorf("FileHash(a.cue) = %x; want the blob hash %s", a, want)
+	}
+	if !bytes.Equal(a, b) || bytes.Equal(a, c) {
+		t.Errorf("hashes a=%x b=%x c=%x: want a == b (same content) != c", a, b, c)
+	}
+	for _, name := range []string{"sites", ".", "sites/missing.cue"} {
+		if h, ok := fsys.FileHash(name); ok {
+			t.Errorf("FileHash(%q) = %x, true; want false", name, h)
+		}
 	}
 }

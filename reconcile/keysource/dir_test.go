@@ -1,4 +1,4 @@
-package reconcile_test
+package keysource_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 )
 
@@ -49,13 +49,13 @@ func ktAssertNoKey(t testing.TB, err error, pemBytes []byte) {
 
 var ktRef = schema.KeyRef{Mount: "secret", Path: "edge/acme.example", Field: "key"}
 
-func ktKeyDir(t *testing.T) (string, reconcile.DirKeys) {
+func ktKeyDir(t *testing.T) (string, keysource.Dir) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "keys")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return dir, reconcile.DirKeys{Dir: dir}
+	return dir, keysource.Dir{Dir: dir}
 }
 
 func TestDirKeysLayout(t *testing.T) {
@@ -64,7 +64,7 @@ func TestDirKeysLayout(t *testing.T) {
 	if err := d.Put(ktRef, want); err != nil {
 		t.Fatal(err)
 	}
-	file, err := reconcile.KeyFile(dir, ktRef)
+	file, err := keysource.KeyFile(dir, ktRef)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +91,8 @@ func TestDirKeysLayout(t *testing.T) {
 func TestDirKeysNotFound(t *testing.T) {
 	_, d := ktKeyDir(t)
 	_, err := d.Fetch(context.Background(), ktRef)
-	if !errors.Is(err, reconcile.ErrKeyNotFound) {
-		t.Fatalf("err = %v; want ErrKeyNotFound", err)
+	if !errors.Is(err, keysource.ErrNotFound) {
+		t.Fatalf("err = %v; want ErrNotFound", err)
 	}
 	if !strings.Contains(err.Error(), "secret/edge/acme.example#key") {
 		t.Fatalf("err = %v; want it to name the reference", err)
@@ -118,7 +118,7 @@ func TestDirKeysRefusesOpenPermissions(t *testing.T) {
 			if err := d.Put(ktRef, key); err != nil {
 				t.Fatal(err)
 			}
-			file, _ := reconcile.KeyFile(dir, ktRef)
+			file, _ := keysource.KeyFile(dir, ktRef)
 			p, mode := tt.chmod(dir, file)
 			if err := os.Chmod(p, mode); err != nil {
 				t.Fatal(err)
@@ -210,7 +210,7 @@ func TestDirKeysBadInput(t *testing.T) {
 	}
 	t.Run("not a PEM key", func(t *testing.T) {
 		secret := "SUPER-SECRET-NOT-PEM-CONTENT-1234567890"
-		file, _ := reconcile.KeyFile(dir, ktRef)
+		file, _ := keysource.KeyFile(dir, ktRef)
 		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +233,7 @@ func BenchmarkDirKeysFetch(b *testing.B) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		b.Fatal(err)
 	}
-	d := reconcile.DirKeys{Dir: dir}
+	d := keysource.Dir{Dir: dir}
 	if err := d.Put(ktRef, ktKeyPEM(b)); err != nil {
 		b.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestDirKeysOpenSSLECKey(t *testing.T) {
 		t.Fatalf("openssl not found on PATH (Debian package openssl; .ci/run installs it): %v", err)
 	}
 	dir, d := ktKeyDir(t)
-	file, _ := reconcile.KeyFile(dir, ktRef)
+	file, _ := keysource.KeyFile(dir, ktRef)
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package reconcile
+package keysource
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/edgectl/edge/schema"
 )
 
-// VaultConfig configures VaultKeys. Authentication is, in order of precedence: AppRole when
+// VaultConfig configures Vault. Authentication is, in order of precedence: AppRole when
 // AppRole.RoleID is set, else TokenFile, else Token, else $VAULT_TOKEN.
 type VaultConfig struct {
 	// Address is Vault's URL, e.g. "https://vault.internal:8200". Empty: $VAULT_ADDR, else
@@ -25,7 +25,7 @@ type VaultConfig struct {
 	// else the system roots.
 	CACert string
 
-	// Token is a static token. If it is renewable, VaultKeys renews it until its max TTL
+	// Token is a static token. If it is renewable, Vault renews it until its max TTL
 	// (this needs lookup-self and renew-self, which Vault's "default" policy grants).
 	Token string
 	// TokenFile is a file holding the token, re-read before every request so a rewritten
@@ -64,23 +64,23 @@ type AppRole struct {
 	SecretID string
 }
 
-// VaultKeys is a KeySource reading keys from HashiCorp Vault KV v2: the key of
+// Vault is a Source reading keys from HashiCorp Vault KV v2: the key of
 // {Mount, Path, Field, Version} is field Field of secret Path in the KV v2 mount Mount, at
 // Version (latest when zero). A missing secret, field, or a missing, deleted or destroyed
-// version wraps ErrKeyNotFound. Errors name mount/path#field and never contain key material.
+// version wraps ErrNotFound. Errors name mount/path#field and never contain key material.
 //
-// Create it with NewVaultKeys and stop its background renewal with Close. It is safe for
+// Create it with NewVault and stop its background renewal with Close. It is safe for
 // concurrent use.
-type VaultKeys struct {
+type Vault struct {
 	auth     *vaultAuth
 	sem      chan struct{}
 	attempts int
 	log      *slog.Logger
 }
 
-// NewVaultKeys builds a VaultKeys. It does not contact Vault: the first Fetch or Put logs in.
+// NewVault builds a Vault. It does not contact Vault: the first Fetch or Put logs in.
 // Background renewal stops when ctx is done or Close is called.
-func NewVaultKeys(ctx context.Context, cfg VaultConfig) (*VaultKeys, error) {
+func NewVault(ctx context.Context, cfg VaultConfig) (*Vault, error) {
 	vc := api.DefaultConfig() // reads VAULT_ADDR, VAULT_CACERT, ... from the environment
 	if vc.Error != nil {
 		return nil, fmt.Errorf("vault client config: %w", vc.Error)
@@ -105,7 +105,7 @@ func NewVaultKeys(ctx context.Context, cfg VaultConfig) (*VaultKeys, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	vc.MaxRetries = 0 // VaultKeys retries itself, bounded and context-aware
+	vc.MaxRetries = 0 // Vault retries itself, bounded and context-aware
 	vc.Timeout = cfg.Timeout
 	if t, ok := vc.HttpClient.Transport.(*http.Transport); ok {
 		t.MaxIdleConnsPerHost = cfg.Concurrency
@@ -131,20 +131,20 @@ func NewVaultKeys(ctx context.Context, cfg VaultConfig) (*VaultKeys, error) {
 			return nil, errors.New("vault: no credentials: set a token, a token file, AppRole, or VAULT_TOKEN")
 		}
 	}
-	v := &VaultKeys{sem: make(chan struct{}, cfg.Concurrency), attempts: cfg.Attempts, log: cfg.Logger}
+	v := &Vault{sem: make(chan struct{}, cfg.Concurrency), attempts: cfg.Attempts, log: cfg.Logger}
 	v.auth = newVaultAuth(ctx, base, mode, cfg, v.do)
 	return v, nil
 }
 
 // Close stops background token renewal and waits for it. Fetch and Put still work after
 // Close but no longer renew the token in the background.
-func (v *VaultKeys) Close() error {
+func (v *Vault) Close() error {
 	v.auth.close()
 	return nil
 }
 
 // Fetch reads the key ref names.
-func (v *VaultKeys) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
+func (v *Vault) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 	if err := checkRef(ref); err != nil {
 		return Key{}, err
 	}
@@ -160,29 +160,29 @@ func (v *VaultKeys) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 		return err
 	})
 	if errors.Is(err, api.ErrSecretNotFound) {
-		return Key{}, fmt.Errorf("key %s: no such secret or version in vault: %w", keyRefName(ref), ErrKeyNotFound)
+		return Key{}, fmt.Errorf("key %s: no such secret or version in vault: %w", RefName(ref), ErrNotFound)
 	}
 	if err != nil {
-		return Key{}, fmt.Errorf("key %s: %w", keyRefName(ref), err)
+		return Key{}, fmt.Errorf("key %s: %w", RefName(ref), err)
 	}
 	version := 0
 	if s.VersionMetadata != nil {
 		version = s.VersionMetadata.Version
 	}
 	if s.Data == nil {
-		return Key{}, fmt.Errorf("key %s: version %d is deleted or destroyed: %w", keyRefName(ref), version, ErrKeyNotFound)
+		return Key{}, fmt.Errorf("key %s: version %d is deleted or destroyed: %w", RefName(ref), version, ErrNotFound)
 	}
 	raw, ok := s.Data[ref.Field]
 	if !ok {
-		return Key{}, fmt.Errorf("key %s: secret (version %d) has no field %q: %w", keyRefName(ref), version, ref.Field, ErrKeyNotFound)
+		return Key{}, fmt.Errorf("key %s: secret (version %d) has no field %q: %w", RefName(ref), version, ref.Field, ErrNotFound)
 	}
 	str, ok := raw.(string)
 	if !ok {
-		return Key{}, fmt.Errorf("key %s: field %q (version %d) is a %T, want a PEM string", keyRefName(ref), ref.Field, version, raw)
+		return Key{}, fmt.Errorf("key %s: field %q (version %d) is a %T, want a PEM string", RefName(ref), ref.Field, version, raw)
 	}
 	pemBytes := []byte(str)
 	if err := checkKeyPEM(pemBytes); err != nil {
-		return Key{}, fmt.Errorf("key %s: field %q (version %d): %w", keyRefName(ref), ref.Field, version, err)
+		return Key{}, fmt.Errorf("key %s: field %q (version %d): %w", RefName(ref), ref.Field, version, err)
 	}
 	return Key{PEM: pemBytes, Version: version}, nil
 }
@@ -191,12 +191,12 @@ func (v *VaultKeys) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 // new version. Other fields of the secret are kept; the write uses check-and-set on the
 // version it read, so a concurrent writer makes it fail rather than be overwritten.
 // ref.Version is ignored. pem must hold a PEM private key.
-func (v *VaultKeys) Put(ctx context.Context, ref schema.KeyRef, pem []byte) (int, error) {
+func (v *Vault) Put(ctx context.Context, ref schema.KeyRef, pem []byte) (int, error) {
 	if err := checkRef(ref); err != nil {
 		return 0, err
 	}
 	if err := checkKeyPEM(pem); err != nil {
-		return 0, fmt.Errorf("key %s: %w", keyRefName(ref), err)
+		return 0, fmt.Errorf("key %s: %w", RefName(ref), err)
 	}
 	mount, path := strings.Trim(ref.Mount, "/"), strings.Trim(ref.Path, "/")
 	var out *api.KVSecret
@@ -222,10 +222,10 @@ func (v *VaultKeys) Put(ctx context.Context, ref schema.KeyRef, pem []byte) (int
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("key %s: write: %w", keyRefName(ref), err)
+		return 0, fmt.Errorf("key %s: write: %w", RefName(ref), err)
 	}
 	if out == nil || out.VersionMetadata == nil {
-		return 0, fmt.Errorf("key %s: write: vault returned no version", keyRefName(ref))
+		return 0, fmt.Errorf("key %s: write: vault returned no version", RefName(ref))
 	}
 	return out.VersionMetadata.Version, nil
 }
@@ -233,13 +233,13 @@ func (v *VaultKeys) Put(ctx context.Context, ref schema.KeyRef, pem []byte) (int
 func checkRef(ref schema.KeyRef) error {
 	switch {
 	case strings.Trim(ref.Mount, "/") == "":
-		return fmt.Errorf("key %s: empty mount", keyRefName(ref))
+		return fmt.Errorf("key %s: empty mount", RefName(ref))
 	case strings.Trim(ref.Path, "/") == "":
-		return fmt.Errorf("key %s: empty path", keyRefName(ref))
+		return fmt.Errorf("key %s: empty path", RefName(ref))
 	case ref.Field == "":
-		return fmt.Errorf("key %s: empty field", keyRefName(ref))
+		return fmt.Errorf("key %s: empty field", RefName(ref))
 	case ref.Version < 0:
-		return fmt.Errorf("key %s: negative version", keyRefName(ref))
+		return fmt.Errorf("key %s: negative version", RefName(ref))
 	}
 	return nil
 }

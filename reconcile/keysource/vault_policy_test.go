@@ -1,4 +1,4 @@
-package reconcile_test
+package keysource_test
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/tests/testenv"
 )
 
 // The shipped policy lets a token read edge keys, and nothing else.
 func TestExampleVaultPolicy(t *testing.T) {
-	hcl, err := os.ReadFile("../examples/vault/edge-policy.hcl")
+	hcl, err := os.ReadFile("../../examples/vault/edge-policy.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestExampleVaultPolicy(t *testing.T) {
 	v.PutKV(t, "secret", "edge/acme.example", map[string]any{"key": string(key)})
 	v.PutKV(t, "secret", "other/db", map[string]any{"password": "x"})
 	tok := v.CreateToken(t, []string{"edge-keys"}, nil)
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: v.Addr, Token: tok})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: v.Addr, Token: tok})
 	ctx := context.Background()
 
 	pinned := ktRef
@@ -68,7 +68,7 @@ func TestExampleVaultPolicy(t *testing.T) {
 }
 
 // The shipped AppRole setup script, run with the real vault CLI, yields credentials that
-// VaultKeys can log in with.
+// Vault can log in with.
 func TestExampleAppRoleSetupScript(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Fatal("sh not found")
@@ -81,7 +81,7 @@ func TestExampleAppRoleSetupScript(t *testing.T) {
 	if err := os.Symlink(v.Bin, filepath.Join(bin, "vault")); err != nil {
 		t.Fatal(err)
 	}
-	script, err := filepath.Abs("../examples/vault/approle-setup.sh")
+	script, err := filepath.Abs("../../examples/vault/approle-setup.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestExampleAppRoleSetupScript(t *testing.T) {
 		t.Fatalf("secret_id file: %v, %v; want mode 0600", fi, err)
 	}
 
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: v.Addr, AppRole: reconcile.AppRole{RoleID: roleID, SecretIDFile: sidFile}})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: v.Addr, AppRole: keysource.AppRole{RoleID: roleID, SecretIDFile: sidFile}})
 	k, err := vk.Fetch(context.Background(), ktRef)
 	if err != nil || !bytes.Equal(k.PEM, key) {
 		t.Fatalf("fetch with the script's AppRole: %v", err)

@@ -1,4 +1,4 @@
-package reconcile
+package gitsource
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -30,11 +31,10 @@ func (s *GitSource) SaveAccepted(rev *Revision) error {
 	}
 	// The store holds exactly the last revision (see compact): take its objects, which
 	// never change, and write them without holding the lock.
-	objs := memory.NewStorage()
-	hashes := make([]plumbing.Hash, 0, len(s.store.ObjectStorage.Objects))
-	for h, o := range s.store.ObjectStorage.Objects {
-		objs.ObjectStorage.Objects[h] = o
-		hashes = append(hashes, h)
+	objs, hashes, err := copyObjects(s.store)
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("reconcile: state dir %s: save commit %s: %w", s.opts.StateDir, rev.Commit, err)
 	}
 	h := stateHeader{Source: s.name, Ref: s.refName.String(), Hash: s.lastHash.String(), Commit: rev.Commit, SavedAt: time.Now().UTC()}
 	s.mu.Unlock()
@@ -50,6 +50,23 @@ func (s *GitSource) SaveAccepted(rev *Revision) error {
 	s.log.Info("accepted revision saved to the state dir", "dir", s.opts.StateDir, "commit", rev.Commit,
 		"objects", len(hashes), "bytes", size, "took", time.Since(start).Round(time.Microsecond))
 	return nil
+}
+
+// copyObjects returns a new in-memory storage holding the objects of st (sharing them, not
+// their content) and their hashes.
+func copyObjects(st storer.EncodedObjectStorer) (*memory.Storage, []plumbing.Hash, error) {
+	iter, err := st.IterEncodedObjects(plumbing.AnyObject)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs := memory.NewStorage()
+	var hashes []plumbing.Hash
+	err = iter.ForEach(func(o plumbing.EncodedObject) error {
+		h, err := objs.SetEncodedObject(o)
+		hashes = append(hashes, h)
+		return err
+	})
+	return objs, hashes, err
 }
 
 // RestoreAccepted reads the revision SaveAccepted last wrote and makes it the source's

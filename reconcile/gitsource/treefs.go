@@ -1,4 +1,4 @@
-package reconcile
+package gitsource
 
 import (
 	"bytes"
@@ -32,15 +32,16 @@ var ErrFileTooLarge = errors.New("reconcile: file too large to read from a revis
 
 // TreeFS is a read-only fs.FS over a git tree, fully in memory once built, so it is
 // immutable and safe for concurrent use. (Files of an in-memory git store, as a GitSource
-// keeps, are read from their objects on open instead of being copied.) It implements fs.ReadDirFS, fs.ReadFileFS,
-// fs.StatFS, fs.SubFS and fs.ReadLinkFS.
+// keeps, are read from their objects on open instead of being copied.) It implements
+// fs.ReadDirFS, fs.ReadFileFS, fs.StatFS, fs.SubFS and fs.ReadLinkFS, and schema.HashFS
+// (FileHash).
 //
 // Symbolic links are reported with fs.ModeSymlink and never followed: Open, ReadFile and
 // ReadDir of a path that is or goes through a link fail with ErrSymlink; Stat and Lstat
 // both describe the link itself; ReadLink returns its target as stored. Submodules (gitlinks)
 // are reported with fs.ModeIrregular and cannot be opened. Every file's ModTime is the
-// commit time; FileInfo.Sys() returns the git object hash (plumbing.Hash) of the blob or
-// tree, so equal hashes mean equal content.
+// commit time; FileHash and FileInfo.Sys() (a plumbing.Hash) give the git object hash of
+// the blob (or tree, for Sys), so equal hashes mean equal content.
 type TreeFS struct {
 	root  *treeNode
 	mtime time.Time // every file's ModTime: the commit time
@@ -322,6 +323,18 @@ func (f *TreeFS) Lstat(name string) (fs.FileInfo, error) {
 		return nil, err
 	}
 	return f.info(n), nil
+}
+
+// FileHash returns the git object hash of the named regular file's blob, which changes
+// whenever the file's content does (it implements schema.HashFS, so the loader need not
+// read a file that did not change). A final symbolic link is not followed; for anything
+// but a regular file it returns false.
+func (f *TreeFS) FileHash(name string) ([]byte, bool) {
+	n, err := f.lookup("hash", name)
+	if err != nil || !n.mode.IsRegular() || n.hash.IsZero() {
+		return nil, false
+	}
+	return bytes.Clone(n.hash[:]), true
 }
 
 // ReadLink returns the target of the named symbolic link, as stored (unchecked).

@@ -1,4 +1,4 @@
-package main
+package gitsource
 
 import (
 	"context"
@@ -23,8 +23,10 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
-// demoRepo is the demo's config repo: a real git work tree made and committed with go-git.
-type demoRepo struct {
+// DemoRepo is a git work tree made and committed with go-git, so that `edgectl demo` needs
+// no git binary: the demo's config repo.
+type DemoRepo struct {
+	// Dir is the work tree.
 	Dir  string
 	repo *git.Repository
 }
@@ -32,20 +34,21 @@ type demoRepo struct {
 // demoAuthor signs the demo's commits.
 var demoAuthor = object.Signature{Name: "edge demo", Email: "demo@edge.invalid"}
 
-// initDemoRepo makes a git repository in dir (which holds the files to commit) on branch
+// InitDemoRepo makes a git repository in dir (which holds the files to commit) on branch
 // main.
-func initDemoRepo(dir string) (*demoRepo, error) {
+func InitDemoRepo(dir string) (*DemoRepo, error) {
 	r, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo repo %s: %w", dir, err)
 	}
-	return &demoRepo{Dir: dir, repo: r}, nil
+	return &DemoRepo{Dir: dir, repo: r}, nil
 }
 
-// commitAll stages every file of the work tree and commits it; it returns the commit hash.
-func (d *demoRepo) commitAll(msg string) (string, error) {
+// CommitAll stages every file of the work tree and commits it as "edge demo"; it returns the
+// commit (full hex hash).
+func (d *DemoRepo) CommitAll(msg string) (string, error) {
 	wt, err := d.repo.Worktree()
 	if err != nil {
 		return "", fmt.Errorf("demo repo %s: %w", d.Dir, err)
@@ -64,17 +67,18 @@ func (d *demoRepo) commitAll(msg string) (string, error) {
 
 // The demo serves its repo to the agent in-process, so that only Go is needed: go-git's
 // own file:// transport runs the git-upload-pack binary. demoGit routes file:// endpoints
-// of registered demo repos to go-git's in-process server and every other endpoint to the
-// transport it replaced.
+// of repos registered by ServeInProcess to go-git's in-process server and every other
+// endpoint to the transport it replaced.
 var demoGit struct {
 	once  sync.Once
 	mu    sync.Mutex
 	paths map[string]bool
 }
 
-// serveRepoInProcess makes go-git fetch dir (a work tree) in-process when asked for the
-// local path dir. It returns a function that undoes the registration.
-func serveRepoInProcess(dir string) func() {
+// ServeInProcess makes every GitSource of this process fetch dir (a work tree, e.g. a
+// DemoRepo's) in-process, without the git binary, when its URL is the local path dir. It
+// returns a function that undoes the registration. Pushing to dir is refused.
+func ServeInProcess(dir string) (stop func()) {
 	demoGit.once.Do(func() {
 		demoGit.paths = map[string]bool{}
 		prev := client.Protocols["file"]

@@ -1,4 +1,4 @@
-package main
+package gitsource
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/edgectl/edge/reconcile"
 )
 
 // TestDemoRepoInProcess polls a demo repo with the agent's git source while git is not on
@@ -25,16 +23,16 @@ func TestDemoRepoInProcess(t *testing.T) {
 		}
 	}
 	write("one")
-	repo, err := initDemoRepo(dir)
+	repo, err := InitDemoRepo(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := repo.commitAll("first")
+	first, err := repo.CommitAll("first")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer serveRepoInProcess(dir)()
-	src, err := reconcile.NewGitSource(reconcile.GitSourceOptions{URL: dir})
+	defer ServeInProcess(dir)()
+	src, err := NewGitSource(GitSourceOptions{URL: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +40,7 @@ func TestDemoRepoInProcess(t *testing.T) {
 	for i, want := range []struct{ body string }{{"one"}, {"two"}, {"three"}} {
 		if i > 0 {
 			write(want.body)
-			if _, err := repo.commitAll(want.body); err != nil {
+			if _, err := repo.CommitAll(want.body); err != nil {
 				t.Fatal(err)
 			}
 		}

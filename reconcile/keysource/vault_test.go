@@ -1,4 +1,4 @@
-package reconcile_test
+package keysource_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/tests/testenv"
 )
@@ -26,13 +26,13 @@ import (
 // ktEdgePolicy lets a token read the edge keys and nothing else (like examples/vault).
 const ktEdgePolicy = `path "secret/data/edge/*" { capabilities = ["read"] }`
 
-// ktNewVaultKeys builds a VaultKeys closed when the test ends.
-func ktNewVaultKeys(t testing.TB, cfg reconcile.VaultConfig) *reconcile.VaultKeys {
+// ktNewVaultKeys builds a Vault closed when the test ends.
+func ktNewVaultKeys(t testing.TB, cfg keysource.VaultConfig) *keysource.Vault {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	vk, err := reconcile.NewVaultKeys(context.Background(), cfg)
+	vk, err := keysource.NewVault(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestVaultKeysFetch(t *testing.T) {
 	}
 	v.PutKV(t, "secret", "edge/odd.example", map[string]any{"key": 42, "text": "SECRET-NOT-A-PEM-0123456789"})
 
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: v.Addr, Token: v.Token})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: v.Addr, Token: v.Token})
 	ref := func(path, field string, version int) schema.KeyRef {
 		return schema.KeyRef{Mount: "secret", Path: path, Field: field, Version: version}
 	}
@@ -66,11 +66,11 @@ func TestVaultKeysFetch(t *testing.T) {
 		{"latest", ref("edge/acme.example", "key", 0), key2, 2, nil, ""},
 		{"pinned", ref("edge/acme.example", "key", 1), key1, 1, nil, ""},
 		{"pinned latest", ref("edge/acme.example", "key", 2), key2, 2, nil, ""},
-		{"missing version", ref("edge/acme.example", "key", 9), nil, 0, reconcile.ErrKeyNotFound, "secret/edge/acme.example#key@v9"},
-		{"missing path", ref("edge/none.example", "key", 0), nil, 0, reconcile.ErrKeyNotFound, "secret/edge/none.example#key"},
-		{"missing field", ref("edge/acme.example", "cert", 0), nil, 0, reconcile.ErrKeyNotFound, `no field "cert"`},
-		{"deleted version", ref("edge/gone.example", "key", 0), nil, 0, reconcile.ErrKeyNotFound, "deleted"},
-		{"missing mount", schema.KeyRef{Mount: "nosuch", Path: "edge/acme.example", Field: "key"}, nil, 0, reconcile.ErrKeyNotFound, "nosuch/edge/acme.example#key"},
+		{"missing version", ref("edge/acme.example", "key", 9), nil, 0, keysource.ErrNotFound, "secret/edge/acme.example#key@v9"},
+		{"missing path", ref("edge/none.example", "key", 0), nil, 0, keysource.ErrNotFound, "secret/edge/none.example#key"},
+		{"missing field", ref("edge/acme.example", "cert", 0), nil, 0, keysource.ErrNotFound, `no field "cert"`},
+		{"deleted version", ref("edge/gone.example", "key", 0), nil, 0, keysource.ErrNotFound, "deleted"},
+		{"missing mount", schema.KeyRef{Mount: "nosuch", Path: "edge/acme.example", Field: "key"}, nil, 0, keysource.ErrNotFound, "nosuch/edge/acme.example#key"},
 		{"not a string", ref("edge/odd.example", "key", 0), nil, 0, nil, "want a PEM string"},
 		{"not a PEM", ref("edge/odd.example", "text", 0), nil, 0, nil, "no PEM block"},
 		{"empty field", ref("edge/acme.example", "", 0), nil, 0, nil, "empty field"},
@@ -98,8 +98,8 @@ func TestVaultKeysFetch(t *testing.T) {
 			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Errorf("err = %v; want errors.Is %v", err, tt.wantErr)
 			}
-			if tt.wantErr == nil && errors.Is(err, reconcile.ErrKeyNotFound) {
-				t.Errorf("err = %v; want not ErrKeyNotFound", err)
+			if tt.wantErr == nil && errors.Is(err, keysource.ErrNotFound) {
+				t.Errorf("err = %v; want not ErrNotFound", err)
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("err = %v; want it to contain %q", err, tt.wantMsg)
@@ -110,7 +110,7 @@ func TestVaultKeysFetch(t *testing.T) {
 
 func TestVaultKeysPut(t *testing.T) {
 	v := testenv.StartVault(t)
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: v.Addr, Token: v.Token})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: v.Addr, Token: v.Token})
 	ctx := context.Background()
 	ref := schema.KeyRef{Mount: "secret", Path: "edge/new.example", Field: "key"}
 
@@ -157,7 +157,7 @@ func TestVaultKeysTokenFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: v.Addr, TokenFile: file})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: v.Addr, TokenFile: file})
 	ctx := context.Background()
 
 	t1 := v.CreateToken(t, []string{"edge"}, nil)
@@ -206,7 +206,7 @@ func TestVaultKeysAppRoleRenewAndRelogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := ktStartProxy(t, v.Addr)
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: p.URL, AppRole: reconcile.AppRole{RoleID: roleID, SecretIDFile: sidFile}})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: p.URL, AppRole: keysource.AppRole{RoleID: roleID, SecretIDFile: sidFile}})
 
 	// Fetch for 10s, well past the 6s max TTL of any one token.
 	ctx := context.Background()
@@ -242,7 +242,7 @@ func TestVaultKeysStaticTokenRenewed(t *testing.T) {
 	v.PutKV(t, "secret", "edge/acme.example", map[string]any{"key": string(ktKeyPEM(t))})
 	tok := v.CreateToken(t, []string{"edge", "default"}, map[string]any{"ttl": "2s", "renewable": true})
 	p := ktStartProxy(t, v.Addr)
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: p.URL, Token: tok})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: p.URL, Token: tok})
 	deadline := time.Now().Add(5 * time.Second) // 2.5 times the token's TTL
 	for time.Now().Before(deadline) {
 		if _, err := vk.Fetch(context.Background(), ktRef); err != nil {
@@ -258,7 +258,7 @@ func TestVaultKeysStaticTokenRenewed(t *testing.T) {
 func TestVaultKeysAppRoleBadSecretID(t *testing.T) {
 	v := testenv.StartVault(t)
 	roleID, _ := v.CreateAppRole(t, "edge", []string{"default"}, nil)
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: v.Addr, AppRole: reconcile.AppRole{RoleID: roleID, SecretID: "00000000-0000-0000-0000-000000000000"}})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: v.Addr, AppRole: keysource.AppRole{RoleID: roleID, SecretID: "00000000-0000-0000-0000-000000000000"}})
 	_, err := vk.Fetch(context.Background(), ktRef)
 	if err == nil || !strings.Contains(err.Error(), "approle login") || !strings.Contains(err.Error(), "400") {
 		t.Fatalf("err = %v; want a refused approle login (400)", err)
@@ -269,8 +269,8 @@ func TestVaultKeysVaultDownAndBack(t *testing.T) {
 	v := testenv.StartVault(t)
 	key := ktKeyPEM(t)
 	v.PutKV(t, "secret", "edge/acme.example", map[string]any{"key": string(key)})
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: v.Addr, Token: v.Token, Attempts: 3})
-	many := ktNewVaultKeys(t, reconcile.VaultConfig{Address: v.Addr, Token: v.Token, Attempts: 1000})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: v.Addr, Token: v.Token, Attempts: 3})
+	many := ktNewVaultKeys(t, keysource.VaultConfig{Address: v.Addr, Token: v.Token, Attempts: 1000})
 	ctx := context.Background()
 	if _, err := vk.Fetch(ctx, ktRef); err != nil {
 		t.Fatal(err)
@@ -278,7 +278,7 @@ func TestVaultKeysVaultDownAndBack(t *testing.T) {
 
 	v.Stop()
 	_, err := vk.Fetch(ctx, ktRef)
-	if err == nil || errors.Is(err, reconcile.ErrKeyNotFound) || !strings.Contains(err.Error(), "connection refused") {
+	if err == nil || errors.Is(err, keysource.ErrNotFound) || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("fetch with vault down (3 attempts): %v; want connection refused", err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -290,7 +290,7 @@ func TestVaultKeysVaultDownAndBack(t *testing.T) {
 
 	v.Restart(t) // a dev server comes back empty: write the key again
 	v.PutKV(t, "secret", "edge/acme.example", map[string]any{"key": string(key)})
-	for _, s := range []*reconcile.VaultKeys{vk, many} {
+	for _, s := range []*keysource.Vault{vk, many} {
 		if k, err := s.Fetch(ctx, ktRef); err != nil || !bytes.Equal(k.PEM, key) {
 			t.Fatalf("fetch after restart: %v", err)
 		}
@@ -302,7 +302,7 @@ func TestVaultKeysRetriesServerErrors(t *testing.T) {
 	key := ktKeyPEM(t)
 	v.PutKV(t, "secret", "edge/acme.example", map[string]any{"key": string(key)})
 	p := ktStartProxy(t, v.Addr)
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: p.URL, Token: v.Token, Attempts: 3})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: p.URL, Token: v.Token, Attempts: 3})
 	ctx := context.Background()
 
 	p.fail.Store(2) // the next two requests get 503: the third attempt succeeds
@@ -326,7 +326,7 @@ func TestVaultKeysConcurrencyLimit(t *testing.T) {
 	v.PutKV(t, "secret", "edge/acme.example", map[string]any{"key": string(key)})
 	p := ktStartProxy(t, v.Addr)
 	p.delay = 20 * time.Millisecond
-	vk := ktNewVaultKeys(t, reconcile.VaultConfig{Address: p.URL, Token: v.Token, Concurrency: 4})
+	vk := ktNewVaultKeys(t, keysource.VaultConfig{Address: p.URL, Token: v.Token, Concurrency: 4})
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -419,12 +419,12 @@ func (p *ktProxy) status(code int) int {
 
 func TestNewVaultKeysNeedsCredentials(t *testing.T) {
 	t.Setenv("VAULT_TOKEN", "")
-	_, err := reconcile.NewVaultKeys(context.Background(), reconcile.VaultConfig{Address: "http://127.0.0.1:1"})
+	_, err := keysource.NewVault(context.Background(), keysource.VaultConfig{Address: "http://127.0.0.1:1"})
 	if err == nil || !strings.Contains(err.Error(), "no credentials") {
 		t.Fatalf("err = %v; want a no-credentials error", err)
 	}
 	t.Setenv("VAULT_TOKEN", "from-env")
-	if _, err := reconcile.NewVaultKeys(context.Background(), reconcile.VaultConfig{Address: "http://127.0.0.1:1"}); err != nil {
+	if _, err := keysource.NewVault(context.Background(), keysource.VaultConfig{Address: "http://127.0.0.1:1"}); err != nil {
 		t.Fatalf("with VAULT_TOKEN set: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package reconcile
+package keysource
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // withClient runs op with an authenticated client, at most cap(v.sem) at once, retrying
 // (bounded by v.attempts and ctx) when Vault is unreachable or answers 5xx/429, and once with
 // fresh credentials when Vault answers 403 (token expired, revoked, or lost by a restart).
-func (v *VaultKeys) withClient(ctx context.Context, op func(*api.Client) error) error {
+func (v *Vault) withClient(ctx context.Context, op func(*api.Client) error) error {
 	reauthed := false
 	return v.do(ctx, func() (bool, error) {
 		c, gen, err := v.auth.client(ctx)
@@ -43,7 +43,7 @@ func (v *VaultKeys) withClient(ctx context.Context, op func(*api.Client) error) 
 // do runs op until it succeeds, returns a non-retryable error, or v.attempts are spent,
 // sleeping with jittered exponential backoff between attempts. op's first result asks for an
 // immediate retry that does not count as an attempt (used once, after re-authentication).
-func (v *VaultKeys) do(ctx context.Context, op func() (again bool, err error)) error {
+func (v *Vault) do(ctx context.Context, op func() (again bool, err error)) error {
 	for attempt := 1; ; attempt++ {
 		again, err := op()
 		if err == nil {

@@ -1,4 +1,4 @@
-package reconcile
+package keysource
 
 import (
 	"crypto"
@@ -11,9 +11,9 @@ import (
 	"github.com/edgectl/edge/schema"
 )
 
-// keyRefName names a key reference for errors and logs: mount/path#field, plus @vN when
+// RefName names a key reference for errors and logs: mount/path#field, plus @vN when
 // pinned. It never includes key material.
-func keyRefName(ref schema.KeyRef) string {
+func RefName(ref schema.KeyRef) string {
 	s := strings.Trim(ref.Mount, "/") + "/" + strings.Trim(ref.Path, "/") + "#" + ref.Field
 	if ref.Version > 0 {
 		s += fmt.Sprintf("@v%d", ref.Version)
@@ -22,16 +22,16 @@ func keyRefName(ref schema.KeyRef) string {
 }
 
 // checkKeyPEM reports whether b holds a usable PEM private key, as the compiler reads it
-// (see parsePrivateKey). Its errors describe the shape of b (never its content) so they
+// (see ParsePrivateKey). Its errors describe the shape of b (never its content) so they
 // are safe to log.
 func checkKeyPEM(b []byte) error {
-	_, err := parsePrivateKey(b)
+	_, err := ParsePrivateKey(b)
 	return err
 }
 
-// parsePrivateKey reads the first PEM private key block of b (PKCS #8, PKCS #1 RSA or SEC 1
+// ParsePrivateKey reads the first PEM private key block of b (PKCS #8, PKCS #1 RSA or SEC 1
 // EC, as crypto/tls accepts). Its errors never quote b.
-func parsePrivateKey(b []byte) (crypto.Signer, error) {
+func ParsePrivateKey(b []byte) (crypto.Signer, error) {
 	for blocks := 0; ; blocks++ {
 		var block *pem.Block
 		if block, b = pem.Decode(b); block == nil {

@@ -1,4 +1,4 @@
-package reconcile
+package main
 
 import (
 	"crypto/hmac"
@@ -13,12 +13,12 @@ import (
 	"strings"
 )
 
-// DefaultWebhookMaxBody is the largest webhook body WebhookHandler reads when MaxBody is
+// defaultWebhookMaxBody is the largest webhook body webhookHandler reads when MaxBody is
 // zero: 5 MiB (push payloads list commits; GitHub caps them at 25 MB but they are rarely
 // over a few hundred KiB).
-const DefaultWebhookMaxBody = 5 << 20
+const defaultWebhookMaxBody = 5 << 20
 
-// WebhookHandler receives push notifications from the git host and asks for an immediate
+// webhookHandler receives push notifications from the git host and asks for an immediate
 // poll. Mount it on the admin listener, e.g. at /webhook/git.
 //
 // It accepts GitHub-style deliveries (also sent by Gitea, Forgejo and Gogs): a POST whose
@@ -32,23 +32,23 @@ const DefaultWebhookMaxBody = 5 << 20
 //
 // The handler does not poll itself: the poll (one ref request) tells what changed, so a
 // forged or replayed delivery can at most cause one extra poll. Safe for concurrent use.
-type WebhookHandler struct {
+type webhookHandler struct {
 	// Secret is the shared webhook secret. Empty disables the endpoint (404).
 	Secret []byte
 	// Ref returns the reference being followed ("main", "refs/heads/main", "v1"...); a
 	// push to another reference is ignored. Nil, or an empty result (the remote's HEAD,
-	// not known by name), means every push triggers a poll. GitSource.Ref fits.
+	// not known by name), means every push triggers a poll. gitsource.GitSource.Ref fits.
 	Ref func() string
 	// Trigger asks for a poll now. It must not block (Agent.Trigger does not). Required.
 	Trigger func()
-	// MaxBody bounds the body read. Zero means DefaultWebhookMaxBody.
+	// MaxBody bounds the body read. Zero means defaultWebhookMaxBody.
 	MaxBody int64
 	// Logger receives a line per delivery. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
 // ServeHTTP implements http.Handler.
-func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(h.Secret) == 0 {
 		http.NotFound(w, r)
 		return
@@ -62,47 +62,14 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if log == nil {
 		log = slog.Default()
 	}
-	max := h.MaxBody
-	if max <= 0 {
-		max = DefaultWebhookMaxBody
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read body", http.StatusBadRequest)
+	body, ok := h.readBody(w, r)
+	if !ok {
 		return
 	}
-
-	var event string
-	switch {
-	case r.Header.Get("X-Hub-Signature-256") != "":
-		if !h.validHMAC(r.Header.Get("X-Hub-Signature-256"), body) {
-			log.Warn("webhook: bad signature", "remote", r.RemoteAddr)
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		event = firstHeader(r, "X-GitHub-Event", "X-Gitea-Event", "X-Gogs-Event")
-	case r.Header.Get("X-Gitlab-Token") != "":
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), h.Secret) != 1 {
-			log.Warn("webhook: bad token", "remote", r.RemoteAddr)
-			http.Error(w, "bad token", http.StatusUnauthorized)
-			return
-		}
-		switch r.Header.Get("X-Gitlab-Event") {
-		case "Push Hook", "Tag Push Hook":
-			event = "push"
-		default:
-			event = r.Header.Get("X-Gitlab-Event")
-		}
-	default:
-		http.Error(w, "missing signature (X-Hub-Signature-256)", http.StatusUnauthorized)
+	event, ok := h.authenticate(w, r, body, log)
+	if !ok {
 		return
 	}
-
 	switch event {
 	case "ping":
 		io.WriteString(w, "pong\n")
@@ -131,8 +98,56 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "poll triggered\n")
 }
 
+// readBody reads the request body up to MaxBody; on failure it answers and returns false.
+func (h *webhookHandler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	max := h.MaxBody
+	if max <= 0 {
+		max = defaultWebhookMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// authenticate checks the delivery's signature (GitHub style) or token (GitLab) and returns
+// its event, GitLab's push events named "push"; on failure it answers 401 and returns
+// false.
+func (h *webhookHandler) authenticate(w http.ResponseWriter, r *http.Request, body []byte, log *slog.Logger) (string, bool) {
+	switch {
+	case r.Header.Get("X-Hub-Signature-256") != "":
+		if !h.validHMAC(r.Header.Get("X-Hub-Signature-256"), body) {
+			log.Warn("webhook: bad signature", "remote", r.RemoteAddr)
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return "", false
+		}
+		return firstHeader(r, "X-GitHub-Event", "X-Gitea-Event", "X-Gogs-Event"), true
+	case r.Header.Get("X-Gitlab-Token") != "":
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), h.Secret) != 1 {
+			log.Warn("webhook: bad token", "remote", r.RemoteAddr)
+			http.Error(w, "bad token", http.StatusUnauthorized)
+			return "", false
+		}
+		switch e := r.Header.Get("X-Gitlab-Event"); e {
+		case "Push Hook", "Tag Push Hook":
+			return "push", true
+		default:
+			return e, true
+		}
+	}
+	http.Error(w, "missing signature (X-Hub-Signature-256)", http.StatusUnauthorized)
+	return "", false
+}
+
 // validHMAC checks a "sha256=<hex>" header against body.
-func (h *WebhookHandler) validHMAC(header string, body []byte) bool {
+func (h *webhookHandler) validHMAC(header string, body []byte) bool {
 	hexSum, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
 		return false
@@ -147,7 +162,7 @@ func (h *WebhookHandler) validHMAC(header string, body []byte) bool {
 }
 
 // watched reports whether a push to ref concerns the followed reference.
-func (h *WebhookHandler) watched(ref string) bool {
+func (h *webhookHandler) watched(ref string) bool {
 	if h.Ref == nil {
 		return true
 	}

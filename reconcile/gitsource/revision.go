@@ -1,4 +1,4 @@
-package reconcile
+package gitsource
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 )
 
 // Revision is one commit of the config repo, with the files of its tree (or of a
-// subdirectory of it). A Revision never changes after it is returned: FS holds the files in
+// subdirectory of it): what a GitSource yields and ReadRevision reads. A Revision never changes after it is returned: FS holds the files in
 // memory and is safe for concurrent use.
 type Revision struct {
 	// Commit is the full hex hash of the commit.
@@ -34,23 +34,24 @@ type Revision struct {
 	// GitSource with a SignaturePolicy verified it; empty otherwise.
 	Signer string
 	// FS is the commit's tree, rooted at the requested subdirectory. ReadRevision and
-	// GitSource set a *TreeFS: it implements fs.ReadDirFS, fs.ReadFileFS, fs.StatFS and
-	// fs.ReadLinkFS; symbolic links are reported as such (fs.ModeSymlink) and never
-	// followed. (Tests may set any fs.FS, e.g. an fstest.MapFS.)
+	// GitSource set a *TreeFS: it implements fs.ReadDirFS, fs.ReadFileFS, fs.StatFS,
+	// fs.ReadLinkFS and schema.HashFS; symbolic links are reported as such (fs.ModeSymlink)
+	// and never followed. (Tests may set any fs.FS, e.g. an fstest.MapFS.)
 	FS fs.FS
 }
 
-// ErrRevisionNotFound is returned (wrapped) when a revision names no commit.
+// ErrRevisionNotFound is returned (wrapped) when a revspec names no commit, or a commit
+// lacks the subdirectory asked for.
 var ErrRevisionNotFound = errors.New("reconcile: revision not found")
 
 // ReadRevision opens the local repository at repoDir (bare or not; a directory inside a work
-// tree also works) and reads the commit rev names: a branch, a tag, a (short) hash, or an
-// expression such as "HEAD~1". An empty rev means HEAD. subdir, when not empty or ".",
+// tree also works) and reads the commit revspec names: a branch, a tag, a (short) hash, or an
+// expression such as "HEAD~1". An empty revspec means HEAD. subdir, when not empty or ".",
 // roots the revision's FS at that directory of the tree. Nothing is checked out: files are
 // read from the object database.
-func ReadRevision(ctx context.Context, repoDir, rev, subdir string) (*Revision, error) {
-	if rev == "" {
-		rev = "HEAD"
+func ReadRevision(ctx context.Context, repoDir, revspec, subdir string) (*Revision, error) {
+	if revspec == "" {
+		revspec = "HEAD"
 	}
 	// A bare repository or a work tree's top; else a directory inside a work tree.
 	repo, err := git.PlainOpenWithOptions(repoDir, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
@@ -69,12 +70,12 @@ func ReadRevision(ctx context.Context, repoDir, rev, subdir string) (*Revision, 
 			return nil, fmt.Errorf("reconcile: open repository %s: %w", repoDir, err)
 		}
 	}
-	h, err := repo.ResolveRevision(plumbing.Revision(rev))
+	h, err := repo.ResolveRevision(plumbing.Revision(revspec))
 	if err != nil {
 		if errors.Is(err, plumbing.ErrReferenceNotFound) || errors.Is(err, plumbing.ErrObjectNotFound) {
-			return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, ErrRevisionNotFound)
+			return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, revspec, ErrRevisionNotFound)
 		}
-		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, err)
+		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, revspec, err)
 	}
 	dir, err := cleanSubdir(subdir)
 	if err != nil {
@@ -82,11 +83,11 @@ func ReadRevision(ctx context.Context, repoDir, rev, subdir string) (*Revision, 
 	}
 	c, _, err := peelToCommit(repo.Storer, *h)
 	if err != nil {
-		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, err)
+		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, revspec, err)
 	}
 	r, err := readCommit(ctx, repo.Storer, c, dir, nil)
 	if err != nil {
-		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, rev, err)
+		return nil, fmt.Errorf("reconcile: repository %s: revision %q: %w", repoDir, revspec, err)
 	}
 	return r, nil
 }

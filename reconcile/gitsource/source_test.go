@@ -1,4 +1,4 @@
-package reconcile
+package gitsource
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/server"
+	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // pollOK polls and fails the test on error, checking changed and the commit.
@@ -272,6 +273,16 @@ func TestGitSourceLocalPath(t *testing.T) {
 }
 
 // TestGitSourceShallowAndCompact: the source holds one revision's objects, not history.
+// storedObjects counts the objects src holds.
+func storedObjects(t *testing.T, src *GitSource) int {
+	t.Helper()
+	_, hashes, err := copyObjects(src.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(hashes)
+}
+
 func TestGitSourceShallowAndCompact(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
@@ -290,7 +301,7 @@ func TestGitSourceShallowAndCompact(t *testing.T) {
 	// One revision: the commit, its root tree and every entry below it (5 dirs, 6 blobs).
 	objs := strings.Split(repo.Git("ls-tree", "-r", "-t", "HEAD"), "\n")
 	want := 2 + len(objs)
-	if got := len(src.store.ObjectStorage.Objects); got != want {
+	if got := storedObjects(t, src); got != want {
 		t.Errorf("stored objects = %d; want %d (one revision)", got, want)
 	}
 	shallow, _ := src.store.Shallow()
@@ -441,14 +452,17 @@ func TestGitSourceThinPackMissingBase(t *testing.T) {
 	rev1 := pollOK(t, src, true, repo.Head())
 	c2 := repo.CommitStrings("two", map[string]string{"sites/a.cue": big + "one more line\n"})
 	// Drop every object except the commit: whatever the server deltas against is missing.
-	objs := &src.store.ObjectStorage
-	for h, o := range objs.Objects {
-		if o.Type() != plumbing.CommitObject {
-			delete(objs.Objects, h)
-			delete(objs.Trees, h)
-			delete(objs.Blobs, h)
-		}
+	commits, err := src.store.IterEncodedObjects(plumbing.CommitObject)
+	if err != nil {
+		t.Fatal(err)
 	}
+	kept := memory.NewStorage()
+	if err := commits.ForEach(func(o plumbing.EncodedObject) error { _, err := kept.SetEncodedObject(o); return err }); err != nil {
+		t.Fatal(err)
+	}
+	shallow, _ := src.store.Shallow()
+	kept.SetShallow(shallow)
+	src.store = kept
 	rev2 := pollOK(t, src, true, c2)
 	if got := readString(t, rev2.FS, "sites/a.cue"); got != big+"one more line\n" {
 		t.Errorf("a.cue after the fallback: %d bytes; want %d", len(got), len(big)+14)
@@ -478,7 +492,7 @@ func TestGitSourceCompactsWithSubdir(t *testing.T) {
 		}
 	}
 	objs := strings.Split(repo.Git("ls-tree", "-r", "-t", "HEAD"), "\n")
-	if got, want := len(src.store.ObjectStorage.Objects), 2+len(objs); got != want {
+	if got, want := storedObjects(t, src), 2+len(objs); got != want {
 		t.Errorf("stored objects = %d; want %d (commit, root tree and %d entries)", got, want, len(objs))
 	}
 	for _, line := range objs {

@@ -1,4 +1,4 @@
-package reconcile_test
+package keysource_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/tests/testenv"
 )
@@ -23,7 +23,7 @@ func BenchmarkVaultKeysFetch1000(b *testing.B) {
 		refs[i] = schema.KeyRef{Mount: "secret", Path: fmt.Sprintf("edge/site%04d.example", i), Field: "key"}
 		v.PutKV(b, "secret", refs[i].Path, map[string]any{"key": key})
 	}
-	vk := ktNewVaultKeys(b, reconcile.VaultConfig{Address: v.Addr, Token: v.Token, Concurrency: 8})
+	vk := ktNewVaultKeys(b, keysource.VaultConfig{Address: v.Addr, Token: v.Token, Concurrency: 8})
 	ctx := context.Background()
 
 	b.ResetTimer()

@@ -1,0 +1,98 @@
+package gitsource
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// compact replaces the source's storage with one holding only what the fetched revision
+// needs: its annotated tags (if the reference names one), the commit and its whole tree,
+// marked shallow. Objects of older revisions go, so memory stays about one revision of the
+// repo however long the source runs; the next fetch still sends the commit as "have", so the
+// server sends only what changed, as deltas against objects kept here.
+//
+// It marks what the new revision reaches and moves those objects (not their content, which
+// the new storage shares) into a new in-memory storage through go-git's public storer API,
+// so its cost is a walk of the trees, not a copy of the repo. Below the subdir the walk
+// follows tfs, the revision's files already read (which hold every entry's hash), instead
+// of decoding the git trees a second time. On error the storage is left as it was.
+func (s *GitSource) compact(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) error {
+	live, err := s.reachable(tags, commit, tfs)
+	if err != nil {
+		return err
+	}
+	kept := memory.NewStorage()
+	for h := range live {
+		o, err := s.store.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			continue // not fetched (never needed to read the revision): nothing to keep
+		}
+		if _, err := kept.SetEncodedObject(o); err != nil {
+			return fmt.Errorf("compact: object %s: %w", h, err)
+		}
+	}
+	if err := kept.SetShallow([]plumbing.Hash{commit.Hash}); err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	s.store = kept
+	return nil
+}
+
+// reachable returns the hashes of the objects the revision needs: tags, the commit, and
+// every tree and blob of its tree (not submodules' commits).
+func (s *GitSource) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) (map[plumbing.Hash]struct{}, error) {
+	live := make(map[plumbing.Hash]struct{}, 1024)
+	for _, t := range tags {
+		live[t] = struct{}{}
+	}
+	live[commit.Hash] = struct{}{}
+	var markNode func(*treeNode)
+	markNode = func(n *treeNode) {
+		if _, seen := live[n.hash]; seen && n.mode.IsDir() {
+			return // a subtree met twice (two directories with the same content)
+		}
+		if n.mode&fs.ModeIrregular == 0 { // not a submodule's commit
+			live[n.hash] = struct{}{}
+		}
+		for _, c := range n.children {
+			markNode(c)
+		}
+	}
+	var mark func(th plumbing.Hash, dir string) error
+	mark = func(th plumbing.Hash, dir string) error {
+		if tfs != nil && dir == s.dir && tfs.root.hash == th {
+			markNode(tfs.root)
+			return nil
+		}
+		if _, seen := live[th]; seen {
+			return nil
+		}
+		live[th] = struct{}{}
+		t, err := object.GetTree(s.store, th)
+		if err != nil {
+			return fmt.Errorf("compact: tree %s: %w", th, err)
+		}
+		for _, e := range t.Entries {
+			switch e.Mode {
+			case filemode.Dir:
+				if err := mark(e.Hash, path.Join(dir, e.Name)); err != nil {
+					return err
+				}
+			case filemode.Submodule:
+			default:
+				live[e.Hash] = struct{}{}
+			}
+		}
+		return nil
+	}
+	if err := mark(commit.TreeHash, "."); err != nil {
+		return nil, err
+	}
+	return live, nil
+}
