@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Source yields revisions of the config repo (gitsource.GitSource is the real one).
+// Source yields revisions of the config repo (gitsource.Source is the real one).
 type Source interface {
 	// Poll checks the remote and returns its newest revision, and whether it differs from
 	// the revision the previous successful Poll returned (true on the first call). An
@@ -39,7 +39,7 @@ type Publisher interface {
 	Publish(generation uint64, commit string, sites []*edge.Site) error
 }
 
-// StateStore keeps the revision an agent serves across restarts (gitsource.GitSource with a
+// StateStore keeps the revision an agent serves across restarts (gitsource.Source with a
 // StateDir is the real one).
 type StateStore interface {
 	// RestoreAccepted returns the revision saved by an earlier run, now the Source's

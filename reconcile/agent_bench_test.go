@@ -77,7 +77,7 @@ func benchAgent(tb testing.TB, src reconcile.Source, keyDir string) *reconcile.A
 }
 
 func gitSource(tb testing.TB, dir string) reconcile.Source {
-	src, err := gitsource.NewGitSource(gitsource.GitSourceOptions{URL: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	src, err := gitsource.New(gitsource.Options{URL: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}

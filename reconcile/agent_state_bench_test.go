@@ -12,9 +12,9 @@ import (
 )
 
 // stateSource is a GitSource on dir keeping its state in stateDir.
-func stateSource(tb testing.TB, dir, stateDir string) *gitsource.GitSource {
+func stateSource(tb testing.TB, dir, stateDir string) *gitsource.Source {
 	tb.Helper()
-	src, err := gitsource.NewGitSource(gitsource.GitSourceOptions{URL: dir, StateDir: stateDir,
+	src, err := gitsource.New(gitsource.Options{URL: dir, StateDir: stateDir,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)

@@ -40,7 +40,7 @@ func newStateEnv(t *testing.T) *stateEnv {
 // restarted process.
 func (e *stateEnv) restart() {
 	e.t.Helper()
-	e.boot(gitsource.GitSourceOptions{URL: e.git.URL, StateDir: e.state})
+	e.boot(gitsource.Options{URL: e.git.URL, StateDir: e.state})
 }
 
 // stepStatus runs one Step, which may fail (repo unreachable), and returns the status.
@@ -293,7 +293,7 @@ func TestRestoreChecksSignatures(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	save := func(p *gitsource.SignaturePolicy) string {
 		t.Helper()
-		src, err := gitsource.NewGitSource(gitsource.GitSourceOptions{URL: repo.Bare, StateDir: state, Signatures: p, Logger: quietLog})
+		src, err := gitsource.New(gitsource.Options{URL: repo.Bare, StateDir: state, Signatures: p, Logger: quietLog})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,7 +307,7 @@ func TestRestoreChecksSignatures(t *testing.T) {
 		return rev.Commit
 	}
 	restore := func() (*gitsource.Revision, error) {
-		src, err := gitsource.NewGitSource(gitsource.GitSourceOptions{URL: repo.Bare, StateDir: state, Signatures: pol, Logger: quietLog})
+		src, err := gitsource.New(gitsource.Options{URL: repo.Bare, StateDir: state, Signatures: pol, Logger: quietLog})
 		if err != nil {
 			t.Fatal(err)
 		}

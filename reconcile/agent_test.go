@@ -51,7 +51,7 @@ type agentEnv struct {
 	backend *httptest.Server
 }
 
-func newAgentEnv(t *testing.T, opts ...func(*gitsource.GitSourceOptions)) *agentEnv {
+func newAgentEnv(t *testing.T, opts ...func(*gitsource.Options)) *agentEnv {
 	t.Helper()
 	ca, err := sitegen.NewCA()
 	if err != nil {
@@ -67,7 +67,7 @@ func newAgentEnv(t *testing.T, opts ...func(*gitsource.GitSourceOptions)) *agent
 	t.Cleanup(backend.Close)
 	e := &agentEnv{t: t, repo: testenv.NewGitRepo(t), ca: ca, keyDir: keyDir, backend: backend,
 		keys: &countingKeys{Source: keysource.Dir{Dir: keyDir}}}
-	so := gitsource.GitSourceOptions{URL: e.repo.Bare}
+	so := gitsource.Options{URL: e.repo.Bare}
 	for _, o := range opts {
 		o(&so)
 	}
@@ -77,7 +77,7 @@ func newAgentEnv(t *testing.T, opts ...func(*gitsource.GitSourceOptions)) *agent
 
 // boot starts a new edge server and a new agent following so, as a restarted process
 // would (the previous ones are left to the test's cleanup).
-func (e *agentEnv) boot(so gitsource.GitSourceOptions) {
+func (e *agentEnv) boot(so gitsource.Options) {
 	t := e.t
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -94,7 +94,7 @@ func (e *agentEnv) boot(so gitsource.GitSourceOptions) {
 		_ = srv.Shutdown(sctx)
 	})
 	so.Logger = quiet
-	src, err := gitsource.NewGitSource(so)
+	src, err := gitsource.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestAgentRejectionFollowsTheBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newAgentEnv(t, func(o *gitsource.GitSourceOptions) { o.Signatures = policy })
+	e := newAgentEnv(t, func(o *gitsource.Options) { o.Signatures = policy })
 	e.site("alpha", true, "")
 	good := e.repo.CommitSigned(key, "alpha", nil)
 	if st := e.step(); st.Serving.Commit != good {
@@ -377,7 +377,7 @@ func TestAgentRejectionFollowsTheBranch(t *testing.T) {
 // TestAgentMissingSubdirIsRejected: a commit without the configured subdirectory is the
 // commit's fault, not the repo's: a rejected revision (no backoff), not a poll error.
 func TestAgentMissingSubdirIsRejected(t *testing.T) {
-	e := newAgentEnv(t, func(o *gitsource.GitSourceOptions) { o.Subdir = "edge-config" })
+	e := newAgentEnv(t, func(o *gitsource.Options) { o.Subdir = "edge-config" })
 	e.site("alpha", true, "")
 	c := e.repo.Commit("config at the root, not in edge-config/", nil)
 	for i := range 2 {

@@ -3,7 +3,7 @@
 //
 //	gitsource (git -> Revision) -> schema (files -> sites) -> reconcile (sites + keys -> edge.Site) -> edge (serve)
 //
-// An Agent polls a Source (gitsource.GitSource) for the newest Revision, has a Loader
+// An Agent polls a Source (gitsource.Source) for the newest Revision, has a Loader
 // (schema.Loader) validate its files, reads each site's private key through a
 // keysource.Source (Vault or a key directory) and compiles each site with its key
 // (CompileSite), then hands the sites to a Publisher (edge.Server), which swaps them in as one

@@ -36,7 +36,7 @@ func init() {
 type agentConfig struct {
 	Repo, Ref, Subdir string
 	Interval          time.Duration
-	GitAuth           gitsource.GitAuth
+	GitAuth           gitsource.Auth
 	SigningKeyring    string // armored OpenPGP keyring file; empty: no signature policy
 	StateDir          string // where the accepted revision is kept across restarts; empty: nowhere
 
@@ -62,7 +62,7 @@ type agentConfig struct {
 type agentRun struct {
 	Server *edge.Server
 	Agent  *reconcile.Agent
-	Source *gitsource.GitSource
+	Source *gitsource.Source
 
 	loopDone chan error
 	closeKey func()
@@ -151,8 +151,8 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 }
 
 // newGitSource returns the config repo source c asks for, with its signature policy.
-func newGitSource(c agentConfig, log *slog.Logger) (*gitsource.GitSource, error) {
-	opts := gitsource.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
+func newGitSource(c agentConfig, log *slog.Logger) (*gitsource.Source, error) {
+	opts := gitsource.Options{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
 	if c.SigningKeyring != "" {
 		pol, err := gitsource.LoadSignaturePolicy(c.SigningKeyring)
 		if err != nil {
@@ -160,7 +160,7 @@ func newGitSource(c agentConfig, log *slog.Logger) (*gitsource.GitSource, error)
 		}
 		opts.Signatures = pol
 	}
-	return gitsource.NewGitSource(opts)
+	return gitsource.New(opts)
 }
 
 // newKeySource returns the key source c asks for (--keys dir or vault) and what releases it.

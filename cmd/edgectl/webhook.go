@@ -37,7 +37,7 @@ type webhookHandler struct {
 	Secret []byte
 	// Ref returns the reference being followed ("main", "refs/heads/main", "v1"...); a
 	// push to another reference is ignored. Nil, or an empty result (the remote's HEAD,
-	// not known by name), means every push triggers a poll. gitsource.GitSource.Ref fits.
+	// not known by name), means every push triggers a poll. gitsource.Source.Ref fits.
 	Ref func() string
 	// Trigger asks for a poll now. It must not block (Agent.Trigger does not). Required.
 	Trigger func()

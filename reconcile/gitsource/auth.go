@@ -13,11 +13,11 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 )
 
-// GitAuth holds the credentials of a config repo. The zero value means none (a public
+// Auth holds the credentials of a config repo. The zero value means none (a public
 // repository over HTTPS, or a local path). Which fields apply depends on the URL's scheme:
 // HTTP(S) URLs use Username/Password/Token, SSH URLs ("ssh://..." or "user@host:path") use
 // SSHKeyFile and KnownHostsFile. Credentials never appear in errors or logs.
-type GitAuth struct {
+type Auth struct {
 	// Username for HTTP basic auth. Empty with a Token means "git" (GitHub, GitLab and
 	// Gitea accept any user name with a token).
 	Username string
@@ -36,16 +36,16 @@ type GitAuth struct {
 	KnownHostsFile string
 }
 
-// ErrGitAuth is returned (wrapped) when credentials cannot be used with a URL.
-var ErrGitAuth = errors.New("reconcile: git credentials")
+// ErrAuth is returned (wrapped) when credentials cannot be used with a URL.
+var ErrAuth = errors.New("reconcile: git credentials")
 
 // method returns the go-git auth method for endpoint ep (parsed from rawURL, which errors
 // name without credentials), or nil for none.
-func (a GitAuth) method(ep *transport.Endpoint, rawURL string) (transport.AuthMethod, error) {
+func (a Auth) method(ep *transport.Endpoint, rawURL string) (transport.AuthMethod, error) {
 	switch ep.Protocol {
 	case "http", "https":
 		if a.SSHKeyFile != "" {
-			return nil, fmt.Errorf("%w: an SSH key is configured but %s is an %s URL", ErrGitAuth, redactURL(rawURL), ep.Protocol)
+			return nil, fmt.Errorf("%w: an SSH key is configured but %s is an %s URL", ErrAuth, redactURL(rawURL), ep.Protocol)
 		}
 		switch {
 		case a.Token != "":
@@ -60,10 +60,10 @@ func (a GitAuth) method(ep *transport.Endpoint, rawURL string) (transport.AuthMe
 		return nil, nil // credentials in the URL, if any, are used by go-git
 	case "ssh":
 		if a.SSHKeyFile == "" {
-			return nil, fmt.Errorf("%w: %s is an SSH URL; an SSH key file is required", ErrGitAuth, redactURL(rawURL))
+			return nil, fmt.Errorf("%w: %s is an SSH URL; an SSH key file is required", ErrAuth, redactURL(rawURL))
 		}
 		if a.Token != "" || a.Password != "" {
-			return nil, fmt.Errorf("%w: a token or password is configured but %s is an SSH URL", ErrGitAuth, redactURL(rawURL))
+			return nil, fmt.Errorf("%w: a token or password is configured but %s is an SSH URL", ErrAuth, redactURL(rawURL))
 		}
 		user := ep.User
 		if user == "" {
@@ -72,18 +72,18 @@ func (a GitAuth) method(ep *transport.Endpoint, rawURL string) (transport.AuthMe
 		keys, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHKeyPassphrase)
 		if err != nil {
 			// The parse error of a key never holds key material.
-			return nil, fmt.Errorf("%w: ssh key %s: %w", ErrGitAuth, a.SSHKeyFile, err)
+			return nil, fmt.Errorf("%w: ssh key %s: %w", ErrAuth, a.SSHKeyFile, err)
 		}
 		var files []string
 		if a.KnownHostsFile != "" {
 			if _, err := os.Stat(a.KnownHostsFile); err != nil {
-				return nil, fmt.Errorf("%w: known hosts: %w", ErrGitAuth, err)
+				return nil, fmt.Errorf("%w: known hosts: %w", ErrAuth, err)
 			}
 			files = []string{a.KnownHostsFile}
 		}
 		db, err := gitssh.NewKnownHostsDb(files...)
 		if err != nil {
-			return nil, fmt.Errorf("%w: known hosts: %w", ErrGitAuth, err)
+			return nil, fmt.Errorf("%w: known hosts: %w", ErrAuth, err)
 		}
 		port := ep.Port
 		if port == 0 {
@@ -93,12 +93,12 @@ func (a GitAuth) method(ep *transport.Endpoint, rawURL string) (transport.AuthMe
 		keys.HostKeyAlgorithms = db.HostKeyAlgorithms(net.JoinHostPort(ep.Host, strconv.Itoa(port)))
 		return keys, nil
 	case "file", "git":
-		if a != (GitAuth{}) {
-			return nil, fmt.Errorf("%w: credentials are configured but %s (%s) takes none", ErrGitAuth, redactURL(rawURL), ep.Protocol)
+		if a != (Auth{}) {
+			return nil, fmt.Errorf("%w: credentials are configured but %s (%s) takes none", ErrAuth, redactURL(rawURL), ep.Protocol)
 		}
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%w: unsupported URL scheme %q", ErrGitAuth, ep.Protocol)
+	return nil, fmt.Errorf("%w: unsupported URL scheme %q", ErrAuth, ep.Protocol)
 }
 
 // redactURL removes credentials from a URL, for messages, status and the state dir: the

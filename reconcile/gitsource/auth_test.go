@@ -17,8 +17,8 @@ func TestGitSourceSSH(t *testing.T) {
 	c1 := repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n"})
 	srv := testenv.StartGitSSH(t, repo.Bare)
 
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites",
-		Auth: GitAuth{SSHKeyFile: srv.KeyFile, KnownHostsFile: srv.KnownHostsFile}, Timeout: 30 * time.Second})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Subdir: "sites",
+		Auth: Auth{SSHKeyFile: srv.KeyFile, KnownHostsFile: srv.KnownHostsFile}, Timeout: 30 * time.Second})
 	rev := pollOK(t, src, true, c1)
 	if got := readString(t, rev.FS, "a.cue"); got != "a: 1\n" {
 		t.Errorf("a.cue = %q", got)
@@ -36,8 +36,8 @@ func TestGitSourceSSH(t *testing.T) {
 	}
 	for name, kh := range map[string]string{"wrong host key": srv.OtherKnownHostsFile, "unknown host": empty} {
 		t.Run(name, func(t *testing.T) {
-			src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main",
-				Auth: GitAuth{SSHKeyFile: srv.KeyFile, KnownHostsFile: kh}, Timeout: 30 * time.Second})
+			src := newSource(t, Options{URL: srv.URL, Ref: "main",
+				Auth: Auth{SSHKeyFile: srv.KeyFile, KnownHostsFile: kh}, Timeout: 30 * time.Second})
 			_, _, err := src.Poll(context.Background())
 			if err == nil || !strings.Contains(err.Error(), "knownhosts") {
 				t.Fatalf("Poll = %v; want a known hosts error", err)
@@ -53,12 +53,12 @@ func TestGitAuthSSHKeyErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0\n-----END OPENSSH PRIVATE KEY-----\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := NewGitSource(GitSourceOptions{URL: "ssh://git@127.0.0.1:1/r.git", Auth: GitAuth{SSHKeyFile: bad}})
+	_, err := New(Options{URL: "ssh://git@127.0.0.1:1/r.git", Auth: Auth{SSHKeyFile: bad}})
 	if err == nil || !strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), "c2VjcmV0") {
 		t.Errorf("error %v; want it to name the key file and not its content", err)
 	}
-	_, err = NewGitSource(GitSourceOptions{URL: "ssh://git@127.0.0.1:1/r.git",
-		Auth: GitAuth{SSHKeyFile: filepath.Join(dir, "missing")}})
+	_, err = New(Options{URL: "ssh://git@127.0.0.1:1/r.git",
+		Auth: Auth{SSHKeyFile: filepath.Join(dir, "missing")}})
 	if err == nil {
 		t.Error("missing key file accepted")
 	}

@@ -22,7 +22,7 @@ import (
 // so its cost is a walk of the trees, not a copy of the repo. Below the subdir the walk
 // follows tfs, the revision's files already read (which hold every entry's hash), instead
 // of decoding the git trees a second time. On error the storage is left as it was.
-func (s *GitSource) compact(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) error {
+func (s *Source) compact(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) error {
 	live, err := s.reachable(tags, commit, tfs)
 	if err != nil {
 		return err
@@ -46,7 +46,7 @@ func (s *GitSource) compact(tags []plumbing.Hash, commit *object.Commit, tfs *Tr
 
 // reachable returns the hashes of the objects the revision needs: tags, the commit, and
 // every tree and blob of its tree (not submodules' commits).
-func (s *GitSource) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) (map[plumbing.Hash]struct{}, error) {
+func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) (map[plumbing.Hash]struct{}, error) {
 	live := make(map[plumbing.Hash]struct{}, 1024)
 	for _, t := range tags {
 		live[t] = struct{}{}

@@ -3,7 +3,7 @@
 //
 //	gitsource (git -> Revision) -> schema (files -> sites) -> reconcile (sites + keys -> edge.Site) -> edge (serve)
 //
-// A GitSource follows one reference of a remote repository over HTTP(S), SSH, git:// or a
+// A Source follows one reference of a remote repository over HTTP(S), SSH, git:// or a
 // local path (auth.go), keeping about one revision in memory (compact.go), verifying commit
 // signatures when asked (signature.go), and saving the accepted revision to a state file so
 // that a restart serves it before the repo answers (state.go, state_file.go). ReadRevision

@@ -75,7 +75,7 @@ var demoGit struct {
 	paths map[string]bool
 }
 
-// ServeInProcess makes every GitSource of this process fetch dir (a work tree, e.g. a
+// ServeInProcess makes every Source of this process fetch dir (a work tree, e.g. a
 // DemoRepo's) in-process, without the git binary, when its URL is the local path dir. It
 // returns a function that undoes the registration. Pushing to dir is refused.
 func ServeInProcess(dir string) (stop func()) {

@@ -32,7 +32,7 @@ func TestDemoRepoInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ServeInProcess(dir)()
-	src, err := NewGitSource(GitSourceOptions{URL: dir})
+	src, err := New(Options{URL: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // Revision is one commit of the config repo, with the files of its tree (or of a
-// subdirectory of it): what a GitSource yields and ReadRevision reads. A Revision never changes after it is returned: FS holds the files in
+// subdirectory of it): what a Source yields and ReadRevision reads. A Revision never changes after it is returned: FS holds the files in
 // memory and is safe for concurrent use.
 type Revision struct {
 	// Commit is the full hex hash of the commit.
@@ -31,10 +31,10 @@ type Revision struct {
 	// Message is the full commit message.
 	Message string
 	// Signer describes the key that signed the commit ("FINGERPRINT Name <email>") when a
-	// GitSource with a SignaturePolicy verified it; empty otherwise.
+	// Source with a SignaturePolicy verified it; empty otherwise.
 	Signer string
 	// FS is the commit's tree, rooted at the requested subdirectory. ReadRevision and
-	// GitSource set a *TreeFS: it implements fs.ReadDirFS, fs.ReadFileFS, fs.StatFS,
+	// Source set a *TreeFS: it implements fs.ReadDirFS, fs.ReadFileFS, fs.StatFS,
 	// fs.ReadLinkFS and schema.HashFS; symbolic links are reported as such (fs.ModeSymlink)
 	// and never followed. (Tests may set any fs.FS, e.g. an fstest.MapFS.)
 	FS fs.FS

@@ -36,7 +36,7 @@ func TestSignaturePolicy(t *testing.T) {
 	if keys := policy.Keys(); len(keys) != 2 || !strings.Contains(keys[1], "Trusted Signer") {
 		t.Fatalf("Keys() = %q; want the two keys of the file", keys)
 	}
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Signatures: policy})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Signatures: policy})
 
 	good := repo.CommitSigned(trusted, "signed", map[string][]byte{"a": []byte("1")})
 	rev := pollOK(t, src, true, good)
@@ -128,7 +128,7 @@ func TestSignatureFromTheFutureIsJudgedAgain(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	repo.CommitSigned(key, "first", map[string][]byte{"a": []byte("1")})
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Signatures: policy})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Signatures: policy})
 	pollOK(t, src, true, repo.Head())
 
 	// A commit on top, signed with a signature time 2s ahead.

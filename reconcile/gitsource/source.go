@@ -21,8 +21,8 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// GitSourceOptions configure a GitSource. URL is required.
-type GitSourceOptions struct {
+// Options configure a Source. URL is required.
+type Options struct {
 	// URL of the config repo: "https://host/org/repo.git", "ssh://git@host/org/repo.git",
 	// "git@host:org/repo.git", "git://host/repo", "file:///path" or a local path.
 	URL string
@@ -34,7 +34,7 @@ type GitSourceOptions struct {
 	// repo's root.
 	Subdir string
 	// Auth holds the credentials. The zero value means none.
-	Auth GitAuth
+	Auth Auth
 	// Signatures, when not nil, requires every commit to carry a valid OpenPGP signature
 	// by one of its keys; other commits are refused (Poll returns a *SignatureError).
 	Signatures *SignaturePolicy
@@ -48,10 +48,10 @@ type GitSourceOptions struct {
 }
 
 // ErrRefNotFound is returned (wrapped) when the remote has no reference named by
-// GitSourceOptions.Ref (or no HEAD).
+// Options.Ref (or no HEAD).
 var ErrRefNotFound = errors.New("reconcile: git reference not found on the remote")
 
-// GitSource follows one reference of a remote git repository and yields its revisions.
+// Source follows one reference of a remote git repository and yields its revisions.
 // It keeps a shallow copy of the repository in memory (depth 1 over every transport that
 // supports it, with objects of older revisions dropped after each fetch, so memory holds
 // about one revision of the repo). An unchanged remote costs one request per Poll: the
@@ -60,9 +60,9 @@ var ErrRefNotFound = errors.New("reconcile: git reference not found on the remot
 // held, so a one-file change transfers about that file. Whatever commit the reference now
 // names is fetched, so a force-push is followed: the remote is the truth.
 //
-// A GitSource is safe for concurrent use; Polls run one at a time.
-type GitSource struct {
-	opts   GitSourceOptions
+// A Source is safe for concurrent use; Polls run one at a time.
+type Source struct {
+	opts   Options
 	dir    string // opts.Subdir cleaned: "." for the root
 	name   string // see String
 	auth   transport.AuthMethod
@@ -84,9 +84,9 @@ type GitSource struct {
 	saved string // the commit in the state file, once written or read
 }
 
-// NewGitSource checks opts and returns a GitSource. It does not contact the remote: the
+// New checks opts and returns a Source. It does not contact the remote: the
 // first Poll clones.
-func NewGitSource(opts GitSourceOptions) (*GitSource, error) {
+func New(opts Options) (*Source, error) {
 	if opts.URL == "" {
 		return nil, errors.New("reconcile: git source: URL is required")
 	}
@@ -120,11 +120,11 @@ func NewGitSource(opts GitSourceOptions) (*GitSource, error) {
 	if dir != "." {
 		name += ":" + dir
 	}
-	return &GitSource{opts: opts, dir: dir, name: name, auth: auth, ep: ep, client: cl,
+	return &Source{opts: opts, dir: dir, name: name, auth: auth, ep: ep, client: cl,
 		store: memory.NewStorage(), log: log.With("source", redactURL(opts.URL))}, nil
 }
 
-// validRef checks a GitSourceOptions.Ref with go-git's reference name rules: empty or
+// validRef checks a Options.Ref with go-git's reference name rules: empty or
 // "HEAD", a full name ("refs/..."), or a short branch or tag name.
 func validRef(ref string) error {
 	switch {
@@ -137,11 +137,11 @@ func validRef(ref string) error {
 }
 
 // String describes the source (without credentials), e.g. "https://host/repo.git#main".
-func (s *GitSource) String() string { return s.name }
+func (s *Source) String() string { return s.name }
 
 // Ref returns the full name of the remote reference followed (e.g. "refs/heads/main"),
 // known after the first successful Poll; before it, the configured Ref.
-func (s *GitSource) Ref() string {
+func (s *Source) Ref() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refName != "" {
@@ -155,7 +155,7 @@ func (s *GitSource) Ref() string {
 // from the revision the previous successful Poll returned (true on the first). On error
 // (server unreachable, reference gone, signature refused...) nothing changes: the next
 // Poll tries again, and the caller keeps serving its last revision.
-func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
+func (s *Source) Poll(ctx context.Context) (*Revision, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
@@ -215,7 +215,7 @@ func (s *GitSource) Poll(ctx context.Context) (*Revision, bool, error) {
 // revision checks the fetched commit (or tag) hash against the signature policy, reads its
 // files and compacts the store to it. It also returns the commit's hash once known, for
 // errors about it.
-func (s *GitSource) revision(ctx context.Context, hash plumbing.Hash) (*Revision, plumbing.Hash, error) {
+func (s *Source) revision(ctx context.Context, hash plumbing.Hash) (*Revision, plumbing.Hash, error) {
 	c, tags, err := peelToCommit(s.store, hash)
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
@@ -242,7 +242,7 @@ func (s *GitSource) revision(ctx context.Context, hash plumbing.Hash) (*Revision
 	return rev, c.Hash, nil
 }
 
-// CommitError is returned by GitSource.Poll when the repo was reached and the commit the
+// CommitError is returned by Source.Poll when the repo was reached and the commit the
 // reference names is at fault: refused by the signature policy (Err wraps a
 // *SignatureError), or without the configured subdirectory (Err wraps
 // ErrRevisionNotFound). Nothing is wrong with the connection: the caller should treat it as
@@ -258,7 +258,7 @@ func (e *CommitError) Unwrap() error { return e.Err }
 
 // restore drops what a failed Poll left in the store (a pack cut off half-way, a refused
 // commit), so the store holds exactly the last revision again, or nothing.
-func (s *GitSource) restore() {
+func (s *Source) restore() {
 	if s.last != nil {
 		tfs, _ := s.last.FS.(*TreeFS)
 		if c, tags, err := peelToCommit(s.store, s.lastHash); err == nil && s.compact(tags, c, tfs) == nil {
@@ -269,7 +269,7 @@ func (s *GitSource) restore() {
 }
 
 // pickRef finds the followed reference among the advertised ones.
-func (s *GitSource) pickRef(adv *packp.AdvRefs) (plumbing.ReferenceName, plumbing.Hash, error) {
+func (s *Source) pickRef(adv *packp.AdvRefs) (plumbing.ReferenceName, plumbing.Hash, error) {
 	byName, err := adv.AllReferences()
 	if err != nil {
 		return "", plumbing.ZeroHash, fmt.Errorf("reference advertisement: %w", err)
@@ -318,7 +318,7 @@ func (s *GitSource) pickRef(adv *packp.AdvRefs) (plumbing.ReferenceName, plumbin
 //   - a server that refuses the capability (go-git's own server does; git ignores what it
 //     does not know) is asked again without it, and not asked for thin packs for an hour;
 //   - a pack whose deltas name a base the store lacks is fetched again in full.
-func (s *GitSource) fetch(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, want plumbing.Hash) error {
+func (s *Source) fetch(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, want plumbing.Hash) error {
 	var have plumbing.Hash
 	if s.last != nil {
 		if h := plumbing.NewHash(s.last.Commit); s.store.HasEncodedObject(h) == nil {
@@ -351,7 +351,7 @@ func (s *GitSource) fetch(ctx context.Context, sess transport.UploadPackSession,
 }
 
 // fetchAgain fetches want without a thin pack over a new session.
-func (s *GitSource) fetchAgain(ctx context.Context, want, have plumbing.Hash) error {
+func (s *Source) fetchAgain(ctx context.Context, want, have plumbing.Hash) error {
 	sess, err := s.client.NewUploadPackSession(s.ep, s.auth)
 	if err != nil {
 		return err
@@ -365,7 +365,7 @@ func (s *GitSource) fetchAgain(ctx context.Context, want, have plumbing.Hash) er
 }
 
 // fetchPack sends one upload-pack request and stores the pack received.
-func (s *GitSource) fetchPack(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, want, have plumbing.Hash, thin bool) (err error) {
+func (s *Source) fetchPack(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, want, have plumbing.Hash, thin bool) (err error) {
 	req := packp.NewUploadPackRequestFromCapabilities(adv.Capabilities)
 	req.Wants = []plumbing.Hash{want}
 	if adv.Capabilities.Supports(capability.Shallow) {

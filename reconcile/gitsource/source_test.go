@@ -26,7 +26,7 @@ import (
 )
 
 // pollOK polls and fails the test on error, checking changed and the commit.
-func pollOK(t *testing.T, src *GitSource, wantChanged bool, wantCommit string) *Revision {
+func pollOK(t *testing.T, src *Source, wantChanged bool, wantCommit string) *Revision {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -52,9 +52,9 @@ func readString(t *testing.T, fsys fs.FS, name string) string {
 	return string(b)
 }
 
-func newSource(t *testing.T, opts GitSourceOptions) *GitSource {
+func newSource(t *testing.T, opts Options) *Source {
 	t.Helper()
-	src, err := NewGitSource(opts)
+	src, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestGitSourceHTTPRequests(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	c1 := repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n", "other/x": "x\n"})
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites"})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Subdir: "sites"})
 
 	rev := pollOK(t, src, true, c1)
 	if got := readString(t, rev.FS, "a.cue"); got != "a: 1\n" {
@@ -123,7 +123,7 @@ func TestGitSourceForcePush(t *testing.T) {
 	repo.CommitStrings("one", map[string]string{"a": "1"})
 	c2 := repo.CommitStrings("two", map[string]string{"a": "2"})
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main"})
 	pollOK(t, src, true, c2)
 
 	c3 := repo.Rewrite("HEAD~1", "rewritten", map[string][]byte{"a": []byte("3")})
@@ -148,7 +148,7 @@ func TestGitSourceUnreachable(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	c1 := repo.CommitStrings("one", map[string]string{"a": "1"})
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Timeout: 10 * time.Second})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Timeout: 10 * time.Second})
 	pollOK(t, src, true, c1)
 
 	srv.Stop()
@@ -173,18 +173,18 @@ func TestGitSourceHTTPBasicAuth(t *testing.T) {
 	srv := testenv.StartGitHTTP(t, repo.Bare, &testenv.GitHTTPOptions{User: "edge", Password: "s3cret-token"})
 	tests := []struct {
 		name string
-		auth GitAuth
+		auth Auth
 		is   error
 	}{
-		{"basic", GitAuth{Username: "edge", Password: "s3cret-token"}, nil},
-		{"token", GitAuth{Username: "edge", Token: "s3cret-token"}, nil},
-		{"none", GitAuth{}, transport.ErrAuthenticationRequired},
-		{"wrong password", GitAuth{Username: "edge", Password: "nope"}, transport.ErrAuthenticationRequired},
-		{"wrong token", GitAuth{Username: "edge", Token: "nope"}, transport.ErrAuthenticationRequired},
+		{"basic", Auth{Username: "edge", Password: "s3cret-token"}, nil},
+		{"token", Auth{Username: "edge", Token: "s3cret-token"}, nil},
+		{"none", Auth{}, transport.ErrAuthenticationRequired},
+		{"wrong password", Auth{Username: "edge", Password: "nope"}, transport.ErrAuthenticationRequired},
+		{"wrong token", Auth{Username: "edge", Token: "nope"}, transport.ErrAuthenticationRequired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Auth: tt.auth})
+			src := newSource(t, Options{URL: srv.URL, Ref: "main", Auth: tt.auth})
 			rev, _, err := src.Poll(context.Background())
 			if tt.is == nil {
 				if err != nil || rev.Commit != c1 {
@@ -228,7 +228,7 @@ func TestGitSourceRefs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {
-			src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: tt.ref})
+			src := newSource(t, Options{URL: srv.URL, Ref: tt.ref})
 			pollOK(t, src, true, tt.want)
 			if src.Ref() != tt.wantRef {
 				t.Errorf("Ref() = %q; want %q", src.Ref(), tt.wantRef)
@@ -237,7 +237,7 @@ func TestGitSourceRefs(t *testing.T) {
 	}
 
 	// Moving the tag is a change.
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "v1"})
+	src := newSource(t, Options{URL: srv.URL, Ref: "v1"})
 	pollOK(t, src, true, c1)
 	c3 := repo.CommitStrings("three", map[string]string{"a": "3"})
 	repo.Tag("v1", "release 1 again")
@@ -246,7 +246,7 @@ func TestGitSourceRefs(t *testing.T) {
 		t.Errorf("a = %q at moved tag; want \"3\"", got)
 	}
 
-	src = newSource(t, GitSourceOptions{URL: srv.URL, Ref: "nope"})
+	src = newSource(t, Options{URL: srv.URL, Ref: "nope"})
 	if _, _, err := src.Poll(context.Background()); !errors.Is(err, ErrRefNotFound) || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("Poll of a missing ref: %v; want ErrRefNotFound naming it", err)
 	}
@@ -255,7 +255,7 @@ func TestGitSourceRefs(t *testing.T) {
 func TestGitSourceEmptyRepo(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main"})
 	if _, _, err := src.Poll(context.Background()); err == nil {
 		t.Fatal("Poll of an empty repository succeeded")
 	}
@@ -266,7 +266,7 @@ func TestGitSourceLocalPath(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	c1 := repo.CommitStrings("one", map[string]string{"a": "1"})
 	for _, u := range []string{repo.Bare, "file://" + repo.Bare} {
-		src := newSource(t, GitSourceOptions{URL: u})
+		src := newSource(t, Options{URL: u})
 		pollOK(t, src, true, c1)
 		pollOK(t, src, false, c1)
 	}
@@ -274,7 +274,7 @@ func TestGitSourceLocalPath(t *testing.T) {
 
 // TestGitSourceShallowAndCompact: the source holds one revision's objects, not history.
 // storedObjects counts the objects src holds.
-func storedObjects(t *testing.T, src *GitSource) int {
+func storedObjects(t *testing.T, src *Source) int {
 	t.Helper()
 	_, hashes, err := copyObjects(src.store)
 	if err != nil {
@@ -286,7 +286,7 @@ func storedObjects(t *testing.T, src *GitSource) int {
 func TestGitSourceShallowAndCompact(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main"})
 	var prev string
 	for i := range 5 {
 		c := repo.CommitStrings(fmt.Sprintf("c%d", i), map[string]string{fmt.Sprintf("d%d/f", i): fmt.Sprint(i), "same": "x"})
@@ -313,19 +313,19 @@ func TestGitSourceShallowAndCompact(t *testing.T) {
 func TestNewGitSourceErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		opts GitSourceOptions
+		opts Options
 		want string
 	}{
-		{"no url", GitSourceOptions{}, "URL is required"},
-		{"bad ref", GitSourceOptions{URL: "https://example.invalid/r.git", Ref: "a..b"}, "invalid ref"},
-		{"ssh without key", GitSourceOptions{URL: "ssh://git@example.invalid/r.git"}, "SSH key file is required"},
-		{"key on https", GitSourceOptions{URL: "https://example.invalid/r.git", Auth: GitAuth{SSHKeyFile: "/k"}}, "SSH key is configured"},
-		{"token on ssh", GitSourceOptions{URL: "git@example.invalid:r.git", Auth: GitAuth{SSHKeyFile: "/nonexistent", Token: "t0ken"}}, "is an SSH URL"},
-		{"credentials on file", GitSourceOptions{URL: "/srv/repo.git", Auth: GitAuth{Token: "t0ken"}}, "takes none"},
+		{"no url", Options{}, "URL is required"},
+		{"bad ref", Options{URL: "https://example.invalid/r.git", Ref: "a..b"}, "invalid ref"},
+		{"ssh without key", Options{URL: "ssh://git@example.invalid/r.git"}, "SSH key file is required"},
+		{"key on https", Options{URL: "https://example.invalid/r.git", Auth: Auth{SSHKeyFile: "/k"}}, "SSH key is configured"},
+		{"token on ssh", Options{URL: "git@example.invalid:r.git", Auth: Auth{SSHKeyFile: "/nonexistent", Token: "t0ken"}}, "is an SSH URL"},
+		{"credentials on file", Options{URL: "/srv/repo.git", Auth: Auth{Token: "t0ken"}}, "takes none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewGitSource(tt.opts)
+			_, err := New(tt.opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v; want it to contain %q", err, tt.want)
 			}
@@ -337,7 +337,7 @@ func TestNewGitSourceErrors(t *testing.T) {
 }
 
 func TestGitSourceString(t *testing.T) {
-	src := newSource(t, GitSourceOptions{URL: "https://user:pw@example.invalid/r.git", Ref: "main", Subdir: "/sites/"})
+	src := newSource(t, Options{URL: "https://user:pw@example.invalid/r.git", Ref: "main", Subdir: "/sites/"})
 	if got, want := src.String(), "https://example.invalid/r.git#main:sites"; got != want {
 		t.Errorf("String() = %q; want %q", got, want)
 	}
@@ -347,7 +347,7 @@ func TestGitSourceString(t *testing.T) {
 func BenchmarkGitSourceIdlePoll(b *testing.B) {
 	repo := bigRepo(b, 10000)
 	srv := testenv.StartGitHTTP(b, repo.Bare, nil)
-	src, err := NewGitSource(GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites"})
+	src, err := New(Options{URL: srv.URL, Ref: "main", Subdir: "sites"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func BenchmarkGitSourceClone10k(b *testing.B) {
 	repo := bigRepo(b, 10000)
 	srv := testenv.StartGitHTTP(b, repo.Bare, nil)
 	for b.Loop() {
-		src, err := NewGitSource(GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites"})
+		src, err := New(Options{URL: srv.URL, Ref: "main", Subdir: "sites"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -384,7 +384,7 @@ func BenchmarkGitSourceClone10k(b *testing.B) {
 func BenchmarkGitSourceChange10k(b *testing.B) {
 	repo := bigRepo(b, 10000)
 	srv := testenv.StartGitHTTP(b, repo.Bare, nil)
-	src, err := NewGitSource(GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "sites"})
+	src, err := New(Options{URL: srv.URL, Ref: "main", Subdir: "sites"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func TestGitSourceFetchesOnlyTheChange(t *testing.T) {
 	}
 	repo.CommitStrings("many", files)
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main"})
 	pollOK(t, src, true, repo.Head())
 	clone := srv.Requests()[len(srv.Requests())-1]
 
@@ -448,7 +448,7 @@ func TestGitSourceThinPackMissingBase(t *testing.T) {
 	repo.CommitStrings("one", map[string]string{"sites/a.cue": big, "sites/b.cue": "b\n"})
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
 	var logs testenv.SyncBuffer
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	rev1 := pollOK(t, src, true, repo.Head())
 	c2 := repo.CommitStrings("two", map[string]string{"sites/a.cue": big + "one more line\n"})
 	// Drop every object except the commit: whatever the server deltas against is missing.
@@ -481,7 +481,7 @@ func TestGitSourceThinPackMissingBase(t *testing.T) {
 func TestGitSourceCompactsWithSubdir(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main", Subdir: "config"})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Subdir: "config"})
 	for i := range 3 {
 		c := repo.CommitStrings(fmt.Sprint("c", i), map[string]string{
 			"config/sites/a.cue": fmt.Sprint("a: ", i, "\n"), "other/x": fmt.Sprint(i), "config/same": "s",
@@ -509,7 +509,7 @@ func TestGitSourceCompactsWithSubdir(t *testing.T) {
 func TestGitSourceServerRefusesThinPack(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n", "sites/b.cue": "b\n"})
-	src := newSource(t, GitSourceOptions{URL: "file://" + repo.Bare, Ref: "main"})
+	src := newSource(t, Options{URL: "file://" + repo.Bare, Ref: "main"})
 	src.client = server.NewClient(server.NewFilesystemLoader(osfs.New("/")))
 	pollOK(t, src, true, repo.Head())
 	for i := 2; i <= 3; i++ {
@@ -534,7 +534,7 @@ func TestGitSourceRevisionIsStandardFS(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n", "sites/b.cue": "b: 1\n", "README.md": "r\n", "empty": ""})
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
-	src := newSource(t, GitSourceOptions{URL: srv.URL, Ref: "main"})
+	src := newSource(t, Options{URL: srv.URL, Ref: "main"})
 	rev := pollOK(t, src, true, repo.Head())
 	if err := fstest.TestFS(rev.FS, "sites/a.cue", "sites/b.cue", "README.md", "empty"); err != nil {
 		t.Fatal(err)
@@ -568,7 +568,7 @@ func TestGitSourceRecoversFromCutFetch(t *testing.T) {
 		rp.ServeHTTP(w, r)
 	}))
 	defer proxy.Close()
-	src := newSource(t, GitSourceOptions{URL: proxy.URL + target.Path, Ref: "main"})
+	src := newSource(t, Options{URL: proxy.URL + target.Path, Ref: "main"})
 	pollOK(t, src, true, repo.Head())
 
 	// Random content, so the pack (about 128 KiB) is far larger than what gets through.

@@ -16,7 +16,7 @@ import (
 // that RestoreAccepted can serve it after a restart. It does nothing without a StateDir or
 // when rev is the revision already saved. rev must be the revision the last Poll returned
 // (the source holds its objects until the next Poll).
-func (s *GitSource) SaveAccepted(rev *Revision) error {
+func (s *Source) SaveAccepted(rev *Revision) error {
 	if s.opts.StateDir == "" {
 		return nil
 	}
@@ -75,7 +75,7 @@ func copyObjects(st storer.EncodedObjectStorer) (*memory.Storage, []plumbing.Has
 // when there is no StateDir or nothing saved yet, and an error (the source unchanged) when
 // the file cannot be used: unreadable or damaged, saved for another repo, ref or subdir,
 // or refused by the signature policy. Call it before the first Poll.
-func (s *GitSource) RestoreAccepted(ctx context.Context) (*Revision, error) {
+func (s *Source) RestoreAccepted(ctx context.Context) (*Revision, error) {
 	if s.opts.StateDir == "" {
 		return nil, nil
 	}
@@ -95,7 +95,7 @@ func (s *GitSource) RestoreAccepted(ctx context.Context) (*Revision, error) {
 }
 
 // restoreFrom checks the state read from the state dir and makes it the current revision.
-func (s *GitSource) restoreFrom(ctx context.Context, h stateHeader, store *memory.Storage) (*Revision, error) {
+func (s *Source) restoreFrom(ctx context.Context, h stateHeader, store *memory.Storage) (*Revision, error) {
 	if h.Source != s.name {
 		return nil, fmt.Errorf("saved for %s; this source is %s", h.Source, s.name)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// StateFileName is the file, in a GitSource's state directory, holding the revision the
+// StateFileName is the file, in a Source's state directory, holding the revision the
 // agent last accepted.
 //
 // Its format: the line "edge-accepted-revision v1", one line of JSON (stateHeader: the
@@ -41,7 +41,7 @@ const maxStateHeader = 64 << 10
 
 // stateHeader is the JSON line of a state file.
 type stateHeader struct {
-	// Source is the GitSource it was saved by (GitSource.String: URL without credentials,
+	// Source is the Source it was saved by (Source.String: URL without credentials,
 	// ref, subdir). A file saved for another source is not loaded.
 	Source string `json:"source"`
 	// Ref is the full name of the remote reference followed.

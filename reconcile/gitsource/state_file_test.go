@@ -11,14 +11,14 @@ import (
 	"github.com/edgectl/edge/tests/testenv"
 )
 
-// validStateFile returns the state file a GitSource writes for a small repo, and the
+// validStateFile returns the state file a Source writes for a small repo, and the
 // source's name.
 func validStateFile(tb testing.TB) ([]byte, string) {
 	tb.Helper()
 	repo := testenv.NewGitRepo(tb)
 	repo.CommitStrings("one", map[string]string{"sites/a.cue": "package edge\n", "certs/a.pem": "x\n"})
 	dir := filepath.Join(tb.TempDir(), "state")
-	src, err := NewGitSource(GitSourceOptions{URL: repo.Bare, StateDir: dir})
+	src, err := New(Options{URL: repo.Bare, StateDir: dir})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func FuzzReadStateFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		src := &GitSource{opts: GitSourceOptions{StateDir: dir}, dir: ".", name: name}
+		src := &Source{opts: Options{StateDir: dir}, dir: ".", name: name}
 		rev, err := src.restoreFrom(context.Background(), h, store)
 		if err != nil {
 			return

@@ -31,7 +31,7 @@ var ErrSymlink = errors.New("reconcile: symbolic link not followed")
 var ErrFileTooLarge = errors.New("reconcile: file too large to read from a revision")
 
 // TreeFS is a read-only fs.FS over a git tree, fully in memory once built, so it is
-// immutable and safe for concurrent use. (Files of an in-memory git store, as a GitSource
+// immutable and safe for concurrent use. (Files of an in-memory git store, as a Source
 // keeps, are read from their objects on open instead of being copied.) It implements
 // fs.ReadDirFS, fs.ReadFileFS, fs.StatFS, fs.SubFS and fs.ReadLinkFS, and schema.HashFS
 // (FileHash).
