@@ -69,8 +69,9 @@ type agentRun struct {
 	hook     *http.Server // the webhook's own listener, or nil
 }
 
-// startAgent binds the listeners and starts polling. The agent runs until ctx is done; then
-// call Stop to drain.
+// startAgent wires the pipeline (the git source, the schema loader and the key source into
+// the reconcile agent, which publishes to the edge server), binds the listeners and starts
+// polling. The agent runs until ctx is done; then call Stop to drain.
 func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if c.Repo == "" {
 		return nil, errors.New("no config repo: set --repo or EDGE_REPO")
@@ -105,11 +106,33 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		Logger: log, AccessLog: c.AccessLog,
 		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies},
 	})
+	agent, err := newAgent(c, src, keys, srv, log)
+	if err != nil {
+		return nil, err
+	}
+	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
+	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
+	if c.WebhookListen != "" {
+		if hookSrv, err = startWebhookListener(ctx, c.WebhookListen, webhook, log); err != nil {
+			return nil, err
+		}
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey, hook: hookSrv}
+	go func() { r.loopDone <- agent.Run(ctx) }()
+	return r, nil
+}
+
+// newAgent returns the reconcile loop between the pipeline's stages: the git source, the
+// schema loader, the key source and the edge server it publishes to.
+func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *edge.Server, log *slog.Logger) (*reconcile.Agent, error) {
 	var state reconcile.StateStore
 	if c.StateDir != "" {
 		state = src
 	}
-	agent, err := reconcile.NewAgent(reconcile.AgentOptions{
+	return reconcile.NewAgent(reconcile.AgentOptions{
 		Source: src,
 		State:  state,
 		// An expired certificate is one site's trouble (a warning in status), not a reason
@@ -123,31 +146,20 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		Logger:     log,
 		Registerer: srv.Registry(),
 	})
-	if err != nil {
-		return nil, err
-	}
-	mux := srv.AdminMux()
+}
+
+// mountAdmin adds the agent's endpoints to the admin listener's mux: /status, the webhook
+// and, if pprof, Go's profiler.
+func mountAdmin(mux *http.ServeMux, agent *reconcile.Agent, webhook http.Handler, pprofOn bool) {
 	mux.Handle("/status", reconcile.StatusHandler(agent))
-	if c.DebugPprof {
+	if pprofOn {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mux.Handle("/webhook/git", webhook)
-	if c.WebhookListen != "" {
-		if hookSrv, err = startWebhookListener(ctx, c.WebhookListen, webhook, log); err != nil {
-			return nil, err
-		}
-	}
-	if err := srv.Start(ctx); err != nil {
-		return nil, err
-	}
-	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey, hook: hookSrv}
-	go func() { r.loopDone <- agent.Run(ctx) }()
-	return r, nil
 }
 
 // newGitSource returns the config repo source c asks for, with its signature policy.
