@@ -8,46 +8,34 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
-// compact replaces the source's storage with one holding only what the fetched revision
-// needs: its annotated tags (if the reference names one), the commit and its whole tree,
+// compact drops from the source's store every object the fetched revision does not need,
+// keeping its annotated tags (if the reference names one), the commit and its whole tree,
 // marked shallow. Objects of older revisions go, so memory stays about one revision of the
 // repo however long the source runs; the next fetch still sends the commit as "have", so the
 // server sends only what changed, as deltas against objects kept here.
 //
-// It marks what the new revision reaches and moves those objects (not their content, which
-// the new storage shares) into a new in-memory storage through go-git's public storer API,
-// so its cost is a walk of the trees, not a copy of the repo. Below the subdir the walk
-// follows tfs, the revision's files already read (which hold every entry's hash), instead
-// of decoding the git trees a second time. On error the storage is left as it was.
+// It marks what the new revision reaches and sweeps the rest in place, so its cost is a walk
+// of the trees, not a copy of the repo. Below the subdir the walk follows tfs, the
+// revision's files already read (which hold every entry's hash), instead of decoding the git
+// trees a second time.
 func (s *Source) compact(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) error {
 	live, err := s.reachable(tags, commit, tfs)
 	if err != nil {
 		return err
 	}
-	kept := memory.NewStorage()
-	for h := range live {
-		o, err := s.store.EncodedObject(plumbing.AnyObject, h)
-		if err != nil {
-			continue // not fetched (never needed to read the revision): nothing to keep
-		}
-		if _, err := kept.SetEncodedObject(o); err != nil {
-			return fmt.Errorf("compact: object %s: %w", h, err)
-		}
-	}
-	if err := kept.SetShallow([]plumbing.Hash{commit.Hash}); err != nil {
+	s.store.keepOnly(live)
+	if err := s.store.SetShallow([]plumbing.Hash{commit.Hash}); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
-	s.store = kept
 	return nil
 }
 
 // reachable returns the hashes of the objects the revision needs: tags, the commit, and
 // every tree and blob of its tree (not submodules' commits).
 func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) (map[plumbing.Hash]struct{}, error) {
-	live := make(map[plumbing.Hash]struct{}, 1024)
+	live := make(map[plumbing.Hash]struct{}, s.store.len())
 	for _, t := range tags {
 		live[t] = struct{}{}
 	}

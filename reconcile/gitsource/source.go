@@ -18,7 +18,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // Options configure a Source. URL is required.
@@ -71,7 +70,7 @@ type Source struct {
 	log    *slog.Logger
 
 	mu       sync.Mutex
-	store    *memory.Storage
+	store    *objectStore
 	last     *Revision     // last revision Poll returned
 	lastHash plumbing.Hash // remote reference's hash last time (a tag object for annotated tags)
 	refName  plumbing.ReferenceName
@@ -121,7 +120,7 @@ func New(opts Options) (*Source, error) {
 		name += ":" + dir
 	}
 	return &Source{opts: opts, dir: dir, name: name, auth: auth, ep: ep, client: cl,
-		store: memory.NewStorage(), log: log.With("source", redactURL(opts.URL))}, nil
+		store: newObjectStore(), log: log.With("source", redactURL(opts.URL))}, nil
 }
 
 // validRef checks a Options.Ref with go-git's reference name rules: empty or
@@ -265,7 +264,7 @@ func (s *Source) restore() {
 			return
 		}
 	}
-	s.store = memory.NewStorage()
+	s.store = newObjectStore()
 }
 
 // pickRef finds the followed reference among the advertised ones.
@@ -331,7 +330,7 @@ func (s *Source) fetch(ctx context.Context, sess transport.UploadPackSession, ad
 	case err == nil || ctx.Err() != nil:
 	case thin && (errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, packfile.ErrReferenceDeltaNotFound)):
 		s.log.Warn("git fetch: thin pack missed a base object; fetching in full", "err", err)
-		s.store = memory.NewStorage()
+		s.store = newObjectStore()
 		err = s.fetchAgain(ctx, want, plumbing.ZeroHash)
 	case thin:
 		thinErr := err

@@ -22,7 +22,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/server"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // pollOK polls and fails the test on error, checking changed and the commit.
@@ -273,16 +272,6 @@ func TestGitSourceLocalPath(t *testing.T) {
 }
 
 // TestGitSourceShallowAndCompact: the source holds one revision's objects, not history.
-// storedObjects counts the objects src holds.
-func storedObjects(t *testing.T, src *Source) int {
-	t.Helper()
-	_, hashes, err := copyObjects(src.store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(hashes)
-}
-
 func TestGitSourceShallowAndCompact(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	srv := testenv.StartGitHTTP(t, repo.Bare, nil)
@@ -301,7 +290,7 @@ func TestGitSourceShallowAndCompact(t *testing.T) {
 	// One revision: the commit, its root tree and every entry below it (5 dirs, 6 blobs).
 	objs := strings.Split(repo.Git("ls-tree", "-r", "-t", "HEAD"), "\n")
 	want := 2 + len(objs)
-	if got := storedObjects(t, src); got != want {
+	if got := src.store.len(); got != want {
 		t.Errorf("stored objects = %d; want %d (one revision)", got, want)
 	}
 	shallow, _ := src.store.Shallow()
@@ -456,7 +445,7 @@ func TestGitSourceThinPackMissingBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept := memory.NewStorage()
+	kept := newObjectStore()
 	if err := commits.ForEach(func(o plumbing.EncodedObject) error { _, err := kept.SetEncodedObject(o); return err }); err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +481,7 @@ func TestGitSourceCompactsWithSubdir(t *testing.T) {
 		}
 	}
 	objs := strings.Split(repo.Git("ls-tree", "-r", "-t", "HEAD"), "\n")
-	if got, want := storedObjects(t, src), 2+len(objs); got != want {
+	if got, want := src.store.len(), 2+len(objs); got != want {
 		t.Errorf("stored objects = %d; want %d (commit, root tree and %d entries)", got, want, len(objs))
 	}
 	for _, line := range objs {

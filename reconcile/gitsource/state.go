@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // SaveAccepted writes rev, the revision the agent now serves, to the state directory, so
@@ -31,11 +29,7 @@ func (s *Source) SaveAccepted(rev *Revision) error {
 	}
 	// The store holds exactly the last revision (see compact): take its objects, which
 	// never change, and write them without holding the lock.
-	objs, hashes, err := copyObjects(s.store)
-	if err != nil {
-		s.mu.Unlock()
-		return fmt.Errorf("reconcile: state dir %s: save commit %s: %w", s.opts.StateDir, rev.Commit, err)
-	}
+	objs, hashes := s.store.clone()
 	h := stateHeader{Source: s.name, Ref: s.refName.String(), Hash: s.lastHash.String(), Commit: rev.Commit, SavedAt: time.Now().UTC()}
 	s.mu.Unlock()
 
@@ -50,23 +44,6 @@ func (s *Source) SaveAccepted(rev *Revision) error {
 	s.log.Info("accepted revision saved to the state dir", "dir", s.opts.StateDir, "commit", rev.Commit,
 		"objects", len(hashes), "bytes", size, "took", time.Since(start).Round(time.Microsecond))
 	return nil
-}
-
-// copyObjects returns a new in-memory storage holding the objects of st (sharing them, not
-// their content) and their hashes.
-func copyObjects(st storer.EncodedObjectStorer) (*memory.Storage, []plumbing.Hash, error) {
-	iter, err := st.IterEncodedObjects(plumbing.AnyObject)
-	if err != nil {
-		return nil, nil, err
-	}
-	objs := memory.NewStorage()
-	var hashes []plumbing.Hash
-	err = iter.ForEach(func(o plumbing.EncodedObject) error {
-		h, err := objs.SetEncodedObject(o)
-		hashes = append(hashes, h)
-		return err
-	})
-	return objs, hashes, err
 }
 
 // RestoreAccepted reads the revision SaveAccepted last wrote and makes it the source's
@@ -95,7 +72,7 @@ func (s *Source) RestoreAccepted(ctx context.Context) (*Revision, error) {
 }
 
 // restoreFrom checks the state read from the state dir and makes it the current revision.
-func (s *Source) restoreFrom(ctx context.Context, h stateHeader, store *memory.Storage) (*Revision, error) {
+func (s *Source) restoreFrom(ctx context.Context, h stateHeader, store *objectStore) (*Revision, error) {
 	if h.Source != s.name {
 		return nil, fmt.Errorf("saved for %s; this source is %s", h.Source, s.name)
 	}
@@ -132,7 +109,7 @@ func (s *Source) restoreFrom(ctx context.Context, h stateHeader, store *memory.S
 	s.store = store
 	tfs, _ := rev.FS.(*TreeFS)
 	if err := s.compact(tags, c, tfs); err != nil {
-		s.store = memory.NewStorage()
+		s.store = newObjectStore()
 		return nil, err
 	}
 	s.last, s.lastHash, s.refName, s.saved = rev, hash, ref, rev.Commit

@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // StateFileName is the file, in a Source's state directory, holding the revision the
@@ -57,7 +56,7 @@ type stateHeader struct {
 // atomically: a temporary file in dir (mode 0600), flushed to disk, then renamed over the
 // previous one, and the directory synced. A crash at any point leaves the previous file or
 // the new one, whole. It creates dir (mode 0700) if needed and returns the file's size.
-func writeStateFile(dir string, h stateHeader, objs *memory.Storage, hashes []plumbing.Hash) (size int64, err error) {
+func writeStateFile(dir string, h stateHeader, objs *objectStore, hashes []plumbing.Hash) (size int64, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, err
 	}
@@ -110,7 +109,7 @@ func writeStateFile(dir string, h stateHeader, objs *memory.Storage, hashes []pl
 // store. A missing file returns an error wrapping fs.ErrNotExist. Whatever the file holds,
 // it returns an error rather than panic (the git packfile parser is trusted to bound its
 // allocations; a panic in it is recovered).
-func readStateFile(dir string) (h stateHeader, store *memory.Storage, err error) {
+func readStateFile(dir string) (h stateHeader, store *objectStore, err error) {
 	f, err := os.Open(filepath.Join(dir, StateFileName))
 	if err != nil {
 		return h, nil, err
@@ -142,7 +141,7 @@ func readStateFile(dir string) (h stateHeader, store *memory.Storage, err error)
 			err = fmt.Errorf("%s: pack: %v", f.Name(), p)
 		}
 	}()
-	store = memory.NewStorage()
+	store = newObjectStore()
 	if err := packfile.UpdateObjectStorage(store, r); err != nil {
 		return h, nil, fmt.Errorf("%s: pack: %w", f.Name(), err)
 	}
