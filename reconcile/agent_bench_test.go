@@ -14,6 +14,8 @@ import (
 
 	"github.com/edgectl/edge/edge"
 	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
 	"github.com/edgectl/edge/tests/testenv"
@@ -66,7 +68,7 @@ func benchAgent(tb testing.TB, src reconcile.Source, keyDir string) *reconcile.A
 	state, _ := src.(reconcile.StateStore) // (a GitSource without a StateDir keeps nothing)
 	a, err := reconcile.NewAgent(reconcile.AgentOptions{
 		Source: src, Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}), State: state,
-		Keys: reconcile.DirKeys{Dir: keyDir}, Publisher: srv, Logger: quiet,
+		Keys: keysource.Dir{Dir: keyDir}, Publisher: srv, Logger: quiet,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -75,7 +77,7 @@ func benchAgent(tb testing.TB, src reconcile.Source, keyDir string) *reconcile.A
 }
 
 func gitSource(tb testing.TB, dir string) reconcile.Source {
-	src, err := reconcile.NewGitSource(reconcile.GitSourceOptions{URL: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	src, err := gitsource.New(gitsource.Options{URL: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -146,7 +148,7 @@ type timedSource struct {
 	total time.Duration
 }
 
-func (s *timedSource) Poll(ctx context.Context) (*reconcile.Revision, bool, error) {
+func (s *timedSource) Poll(ctx context.Context) (*gitsource.Revision, bool, error) {
 	start := time.Now()
 	defer func() { s.total += time.Since(start) }()
 	return s.Source.Poll(ctx)
@@ -155,11 +157,11 @@ func (s *timedSource) Poll(ctx context.Context) (*reconcile.Revision, bool, erro
 // alternating is a Source flipping between two real revisions of a repo, so a test can run
 // a thousand reconciles without a thousand commits.
 type alternating struct {
-	revs [2]*reconcile.Revision
+	revs [2]*gitsource.Revision
 	n    int
 }
 
-func (s *alternating) Poll(context.Context) (*reconcile.Revision, bool, error) {
+func (s *alternating) Poll(context.Context) (*gitsource.Revision, bool, error) {
 	s.n++
 	return s.revs[s.n%2], true, nil
 }
@@ -179,7 +181,7 @@ func TestAgentMemoryIsFlat(t *testing.T) {
 	gitCommit(t, dir, "second")
 	src := &alternating{}
 	for i, rev := range []string{"HEAD~1", "HEAD"} {
-		r, err := reconcile.ReadRevision(context.Background(), dir, rev, "")
+		r, err := gitsource.ReadRevision(context.Background(), dir, rev, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +261,7 @@ func BenchmarkAgentColdCompile10kVault(b *testing.B) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b.ResetTimer()
 	for b.Loop() {
-		keys, err := reconcile.NewVaultKeys(context.Background(), reconcile.VaultConfig{Address: vault.Addr, Token: vault.Token, Logger: quiet})
+		keys, err := keysource.NewVault(context.Background(), keysource.VaultConfig{Address: vault.Addr, Token: vault.Token, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/edgectl/edge/reconcile/gitsource"
 )
 
 // restoreState serves the revision the state store kept from an earlier run, if any,
@@ -32,21 +34,19 @@ func (a *Agent) restoreState(ctx context.Context) {
 		a.setStateError(err)
 		return
 	}
-	refs := refsOf(cfg)
-	a.restoring = true
-	outcome := a.compileAndPublish(ctx, start, rev.Commit, rev.Signer, cfg, refs, true)
-	a.restoring = false
-	if outcome == "rejected" {
+	t := target{commit: rev.Commit, signer: rev.Signer, cfg: cfg, refs: refsOf(cfg), newCommit: true, restored: true}
+	outcome := a.compileAndPublish(ctx, start, t)
+	if outcome == PollRejected {
 		return
 	}
-	a.cfg, a.cfgRefs = cfg, refs
+	a.cfg, a.cfgRefs = t.cfg, t.refs
 	a.log.Info("serving the revision saved in the state dir until the repo gives a newer valid one",
 		"commit", rev.Commit, "outcome", outcome, "took", time.Since(start).Round(time.Microsecond))
 }
 
 // saveState keeps rev, just accepted, in the state store. A failure is logged and shown in
 // Status: the agent serves on, but a restart would not find this revision.
-func (a *Agent) saveState(rev *Revision) {
+func (a *Agent) saveState(rev *gitsource.Revision) {
 	if a.opts.State == nil {
 		return
 	}
@@ -59,29 +59,24 @@ func (a *Agent) saveState(rev *Revision) {
 }
 
 func (a *Agent) setStateError(err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.status.StateError = ""
+	msg := ""
 	if err != nil {
-		a.status.StateError = err.Error()
+		msg = err.Error()
 	}
+	a.updateStatus(func(s *Status) { s.StateError = msg })
 }
 
 // setPersistedReason records why the restored revision is still served, if it is.
 func (a *Agent) setPersistedReason(reason string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if p := a.status.Serving.Persisted; p != nil && p.Reason != reason {
-		a.status.Serving.Persisted = &PersistedStatus{Reason: reason}
+	if p := a.status.Load().Serving.Persisted; p != nil && p.Reason != reason {
+		a.updateStatus(func(s *Status) { s.Serving.Persisted = &PersistedStatus{Reason: reason} })
 	}
 }
 
 // clearPersisted marks the serving revision as confirmed by the repo.
 func (a *Agent) clearPersisted() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.status.Serving.Persisted != nil {
-		a.status.Serving.Persisted = nil
+	if a.status.Load().Serving.Persisted != nil {
+		a.updateStatus(func(s *Status) { s.Serving.Persisted = nil })
 		a.metrics.persisted.Set(0)
 	}
 }

@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
 )
 
 // stateSource is a GitSource on dir keeping its state in stateDir.
-func stateSource(tb testing.TB, dir, stateDir string) *reconcile.GitSource {
+func stateSource(tb testing.TB, dir, stateDir string) *gitsource.Source {
 	tb.Helper()
-	src, err := reconcile.NewGitSource(reconcile.GitSourceOptions{URL: dir, StateDir: stateDir,
+	src, err := gitsource.New(gitsource.Options{URL: dir, StateDir: stateDir,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
@@ -40,7 +40,7 @@ func BenchmarkStateSave10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		fi, err := os.Stat(filepath.Join(state, reconcile.StateFileName))
+		fi, err := os.Stat(filepath.Join(state, gitsource.StateFileName))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
 	"github.com/edgectl/edge/tests/testenv"
 )
 
@@ -39,7 +40,7 @@ func newStateEnv(t *testing.T) *stateEnv {
 // restarted process.
 func (e *stateEnv) restart() {
 	e.t.Helper()
-	e.boot(reconcile.GitSourceOptions{URL: e.git.URL, StateDir: e.state})
+	e.boot(gitsource.Options{URL: e.git.URL, StateDir: e.state})
 }
 
 // stepStatus runs one Step, which may fail (repo unreachable), and returns the status.
@@ -50,7 +51,7 @@ func (e *stateEnv) stepStatus() reconcile.Status {
 
 func (e *stateEnv) stateFile() []byte {
 	e.t.Helper()
-	b, err := os.ReadFile(filepath.Join(e.state, reconcile.StateFileName))
+	b, err := os.ReadFile(filepath.Join(e.state, gitsource.StateFileName))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestAgentRestartServesSavedRevision(t *testing.T) {
 	if st := e.step(); st.Serving.Commit != good || st.Serving.Persisted != nil {
 		t.Fatalf("serving %+v; want %s, not persisted", st.Serving, good)
 	}
-	fi, err := os.Stat(filepath.Join(e.state, reconcile.StateFileName))
+	fi, err := os.Stat(filepath.Join(e.state, gitsource.StateFileName))
 	if err != nil {
 		t.Fatalf("state file after the first accepted commit: %v", err)
 	}
@@ -204,7 +205,7 @@ func TestAgentStateDirDamaged(t *testing.T) {
 			e.site("alpha", true, "")
 			c1 := e.repo.Commit("alpha", nil)
 			e.step()
-			if err := os.WriteFile(filepath.Join(e.state, reconcile.StateFileName), tc.damage(e.stateFile()), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(e.state, gitsource.StateFileName), tc.damage(e.stateFile()), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			// HEAD invalid: with the state ignored, nothing can be served.
@@ -261,7 +262,7 @@ func TestAgentStateCrashLeftovers(t *testing.T) {
 	c1 := e.repo.Commit("alpha", nil)
 	e.step()
 	valid := e.stateFile()
-	tmp := filepath.Join(e.state, "."+reconcile.StateFileName+"-123456")
+	tmp := filepath.Join(e.state, "."+gitsource.StateFileName+"-123456")
 	if err := os.WriteFile(tmp, valid[:len(valid)/2], 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -285,14 +286,14 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 func TestRestoreChecksSignatures(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	key, pub := testenv.NewPGPKey(t, "Release Manager")
-	pol, err := reconcile.NewSignaturePolicy(pub)
+	pol, err := gitsource.NewSignaturePolicy(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	state := filepath.Join(t.TempDir(), "state")
-	save := func(p *reconcile.SignaturePolicy) string {
+	save := func(p *gitsource.SignaturePolicy) string {
 		t.Helper()
-		src, err := reconcile.NewGitSource(reconcile.GitSourceOptions{URL: repo.Bare, StateDir: state, Signatures: p, Logger: quietLog})
+		src, err := gitsource.New(gitsource.Options{URL: repo.Bare, StateDir: state, Signatures: p, Logger: quietLog})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,8 +306,8 @@ func TestRestoreChecksSignatures(t *testing.T) {
 		}
 		return rev.Commit
 	}
-	restore := func() (*reconcile.Revision, error) {
-		src, err := reconcile.NewGitSource(reconcile.GitSourceOptions{URL: repo.Bare, StateDir: state, Signatures: pol, Logger: quietLog})
+	restore := func() (*gitsource.Revision, error) {
+		src, err := gitsource.New(gitsource.Options{URL: repo.Bare, StateDir: state, Signatures: pol, Logger: quietLog})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/edgectl/edge/edge"
 	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
 	"github.com/edgectl/edge/tests/testenv"
@@ -26,13 +28,13 @@ import (
 
 // countingKeys counts reads from a real key source (to check that unchanged keys cost none).
 type countingKeys struct {
-	reconcile.KeySource
+	keysource.Source
 	reads atomic.Int64
 }
 
-func (c *countingKeys) Fetch(ctx context.Context, ref schema.KeyRef) (reconcile.Key, error) {
+func (c *countingKeys) Fetch(ctx context.Context, ref schema.KeyRef) (keysource.Key, error) {
 	c.reads.Add(1)
-	return c.KeySource.Fetch(ctx, ref)
+	return c.Source.Fetch(ctx, ref)
 }
 
 // agentEnv is a real config repo (git), a real key directory, a real edge server and an
@@ -49,7 +51,7 @@ type agentEnv struct {
 	backend *httptest.Server
 }
 
-func newAgentEnv(t *testing.T, opts ...func(*reconcile.GitSourceOptions)) *agentEnv {
+func newAgentEnv(t *testing.T, opts ...func(*gitsource.Options)) *agentEnv {
 	t.Helper()
 	ca, err := sitegen.NewCA()
 	if err != nil {
@@ -64,8 +66,8 @@ func newAgentEnv(t *testing.T, opts ...func(*reconcile.GitSourceOptions)) *agent
 	}))
 	t.Cleanup(backend.Close)
 	e := &agentEnv{t: t, repo: testenv.NewGitRepo(t), ca: ca, keyDir: keyDir, backend: backend,
-		keys: &countingKeys{KeySource: reconcile.DirKeys{Dir: keyDir}}}
-	so := reconcile.GitSourceOptions{URL: e.repo.Bare}
+		keys: &countingKeys{Source: keysource.Dir{Dir: keyDir}}}
+	so := gitsource.Options{URL: e.repo.Bare}
 	for _, o := range opts {
 		o(&so)
 	}
@@ -75,7 +77,7 @@ func newAgentEnv(t *testing.T, opts ...func(*reconcile.GitSourceOptions)) *agent
 
 // boot starts a new edge server and a new agent following so, as a restarted process
 // would (the previous ones are left to the test's cleanup).
-func (e *agentEnv) boot(so reconcile.GitSourceOptions) {
+func (e *agentEnv) boot(so gitsource.Options) {
 	t := e.t
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -92,7 +94,7 @@ func (e *agentEnv) boot(so reconcile.GitSourceOptions) {
 		_ = srv.Shutdown(sctx)
 	})
 	so.Logger = quiet
-	src, err := reconcile.NewGitSource(so)
+	src, err := gitsource.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +223,8 @@ func TestAgentFollowsCommits(t *testing.T) {
 		t.Fatalf("after adding gamma: serving %s, key reads %d; want %s, 3", st.Serving.Commit, e.keys.reads.Load(), c2)
 	}
 	e.mustServe("gamma")
-	if s := siteState(st, "alpha"); s.Revision != c1 {
-		t.Errorf("alpha revision = %s; want %s (unchanged site keeps its revision)", s.Revision, c1)
+	if s := siteState(st, "alpha"); s.Commit != c1 {
+		t.Errorf("alpha revision = %s; want %s (unchanged site keeps its revision)", s.Commit, c1)
 	}
 
 	// A removed site is gone.
@@ -288,7 +290,7 @@ func TestAgentIsolatesSiteFailures(t *testing.T) {
 	if s := siteState(st, "gamma"); s.State != reconcile.SiteFailed || s.Error == "" {
 		t.Errorf("gamma: %+v; want failed with an error", s)
 	}
-	if s := siteState(st, "beta"); s.State != reconcile.SiteServing || s.Revision != c2 {
+	if s := siteState(st, "beta"); s.State != reconcile.SiteServing || s.Commit != c2 {
 		t.Errorf("beta: %+v; want serving at %s", s, c2)
 	}
 	if got := e.servedCert("alpha"); got != oldAlpha {
@@ -332,11 +334,11 @@ func TestAgentRejectionFollowsTheBranch(t *testing.T) {
 	if err := os.WriteFile(ring, pub, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	policy, err := reconcile.LoadSignaturePolicy(ring)
+	policy, err := gitsource.LoadSignaturePolicy(ring)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newAgentEnv(t, func(o *reconcile.GitSourceOptions) { o.Signatures = policy })
+	e := newAgentEnv(t, func(o *gitsource.Options) { o.Signatures = policy })
 	e.site("alpha", true, "")
 	good := e.repo.CommitSigned(key, "alpha", nil)
 	if st := e.step(); st.Serving.Commit != good {
@@ -375,7 +377,7 @@ func TestAgentRejectionFollowsTheBranch(t *testing.T) {
 // TestAgentMissingSubdirIsRejected: a commit without the configured subdirectory is the
 // commit's fault, not the repo's: a rejected revision (no backoff), not a poll error.
 func TestAgentMissingSubdirIsRejected(t *testing.T) {
-	e := newAgentEnv(t, func(o *reconcile.GitSourceOptions) { o.Subdir = "edge-config" })
+	e := newAgentEnv(t, func(o *gitsource.Options) { o.Subdir = "edge-config" })
 	e.site("alpha", true, "")
 	c := e.repo.Commit("config at the root, not in edge-config/", nil)
 	for i := range 2 {

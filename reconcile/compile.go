@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 )
 
@@ -14,11 +15,11 @@ import (
 // data plane serves: the declaration's site.Site, shared as it is, with the certificate
 // and its key attached. The key must match the certificate. Errors name the site and its
 // file and never contain key material.
-func CompileSite(s *schema.Site, key Key, revision string) (*edge.Site, error) {
+func CompileSite(s *schema.Site, key keysource.Key, revision string) (*edge.Site, error) {
 	cert, err := certificate(s.Cert, key.PEM)
 	if err != nil {
 		// The errors describe the mismatch or the parse failure, never the key bytes.
-		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, keyRefName(s.Key), err)
+		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, keysource.RefName(s.Key), err)
 	}
 	return &edge.Site{Site: s.Site, Revision: revision, Certificates: []tls.Certificate{cert}}, nil
 }
@@ -35,7 +36,7 @@ func certificate(c schema.Cert, keyPEM []byte) (tls.Certificate, error) {
 		}
 		return cert, err
 	}
-	priv, err := parsePrivateKey(keyPEM)
+	priv, err := keysource.ParsePrivateKey(keyPEM)
 	if err != nil {
 		return tls.Certificate{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
 )
@@ -89,7 +90,7 @@ func TestCompileSiteCertificate(t *testing.T) {
 		cert, keyPEM := compileFixture(t, ca, kt, string(kt)+".example.test")
 		for enc, pemKey := range map[string][]byte{"pkcs8": keyPEM, "legacy": reencode(t, keyPEM)} {
 			decl := &schema.Site{Site: site.Site{Name: "s", Hosts: []string{string(kt) + ".example.test"}}, File: "sites/s.cue", Cert: cert}
-			es, err := CompileSite(decl, Key{PEM: pemKey}, "rev")
+			es, err := CompileSite(decl, keysource.Key{PEM: pemKey}, "rev")
 			if err != nil {
 				t.Fatalf("%s/%s: %v", kt, enc, err)
 			}
@@ -112,7 +113,7 @@ func TestCompileSiteCertificate(t *testing.T) {
 		"a certificate, no key":   cert.PEM,
 		"corrupt key":             pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("c2VjcmV0")}),
 	} {
-		_, err := CompileSite(decl, Key{PEM: key}, "rev")
+		_, err := CompileSite(decl, keysource.Key{PEM: key}, "rev")
 		if err == nil {
 			t.Errorf("%s: accepted", name)
 			continue
@@ -126,10 +127,10 @@ func TestCompileSiteCertificate(t *testing.T) {
 
 	// A Cert the schema did not parse (PEM only) is parsed here.
 	pemOnly := &schema.Site{Site: site.Site{Name: "a"}, File: "sites/a.cue", Cert: schema.Cert{File: cert.File, PEM: cert.PEM}}
-	if es, err := CompileSite(pemOnly, Key{PEM: keyOfA}, "rev"); err != nil || es.Certificates[0].Leaf == nil {
+	if es, err := CompileSite(pemOnly, keysource.Key{PEM: keyOfA}, "rev"); err != nil || es.Certificates[0].Leaf == nil {
 		t.Errorf("PEM-only cert: %v; want it parsed, with its leaf", err)
 	}
-	if _, err := CompileSite(pemOnly, Key{PEM: otherKey}, "rev"); err == nil {
+	if _, err := CompileSite(pemOnly, keysource.Key{PEM: otherKey}, "rev"); err == nil {
 		t.Error("PEM-only cert with another certificate's key accepted")
 	}
 }
@@ -145,7 +146,7 @@ func TestCompileRouteTimeouts(t *testing.T) {
 	up := &url.URL{Scheme: "http", Host: "127.0.0.1:1"}
 	decl := &schema.Site{Site: site.Site{Name: "t", Hosts: []string{"t.example.test"},
 		Routes: []site.Route{{Path: "/", Upstreams: []*url.URL{up}, Timeouts: tm}}}, File: "sites/t.cue", Cert: cert}
-	es, err := CompileSite(decl, Key{PEM: key}, "rev")
+	es, err := CompileSite(decl, keysource.Key{PEM: key}, "rev")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,19 +8,39 @@ import (
 	"github.com/edgectl/edge/schema"
 )
 
+// SiteState is the state of one site in Status.
+type SiteState string
+
 // Site states reported in Status.
 const (
-	// SiteServing: the site is served at the revision the agent last applied.
-	SiteServing = "serving"
-	// SiteStale: the latest revision of the site could not be compiled (e.g. its key could
-	// not be fetched); its last good version is still served.
-	SiteStale = "stale"
+	// SiteServing: the site is served at the commit the agent last applied.
+	SiteServing SiteState = "serving"
+	// SiteStale: the latest declaration of the site could not be compiled (e.g. its key
+	// could not be fetched); its last good version is still served.
+	SiteStale SiteState = "stale"
 	// SiteFailed: the site has never compiled and is not served.
-	SiteFailed = "failed"
+	SiteFailed SiteState = "failed"
+)
+
+// PollOutcome is what one poll of the config repo (one Agent.Step) came to.
+type PollOutcome string
+
+// Poll outcomes reported in Status.LastPoll and the edge_agent_polls_total metric.
+const (
+	// PollApplied: a new commit, or a key read again, is served, every site of it.
+	PollApplied PollOutcome = "applied"
+	// PollPartial: as PollApplied, but some sites failed (stale or failed).
+	PollPartial PollOutcome = "partial"
+	// PollUnchanged: nothing to do: the same commit, and no key due or no site changed.
+	PollUnchanged PollOutcome = "unchanged"
+	// PollRejected: the commit is invalid or refused; the previous snapshot keeps serving.
+	PollRejected PollOutcome = "rejected"
+	// PollError: the repo could not be reached.
+	PollError PollOutcome = "error"
 )
 
 // Status is what the agent reports on /status and through `edgectl status`. It never holds
-// key material.
+// key material. The Agent publishes it as an immutable value: one it returned never changes.
 type Status struct {
 	// Serving is the revision in the running snapshot; Commit is empty before the first one.
 	Serving ServingStatus `json:"serving"`
@@ -61,9 +81,9 @@ type PersistedStatus struct {
 // PollStatus describes the latest poll.
 type PollStatus struct {
 	At time.Time `json:"at,omitzero"`
-	// Outcome is "applied", "unchanged", "rejected", "partial" (some sites failed) or "error"
-	// (the repo could not be reached).
-	Outcome string `json:"outcome"`
+	// Outcome is PollApplied, PollUnchanged, PollRejected, PollPartial (some sites failed)
+	// or PollError (the repo could not be reached).
+	Outcome PollOutcome `json:"outcome"`
 	// Commit seen at the remote, if the poll got that far.
 	Commit   string  `json:"commit,omitempty"`
 	Error    string  `json:"error,omitempty"`
@@ -81,12 +101,13 @@ type RejectedStatus struct {
 
 // SiteStatus is the state of one site.
 type SiteStatus struct {
-	Name  string   `json:"name"`
-	File  string   `json:"file"`
-	State string   `json:"state"`
-	Hosts []string `json:"hosts"`
-	// Revision is the commit the served version of the site came from.
-	Revision string `json:"revision,omitempty"`
+	Name  string    `json:"name"`
+	File  string    `json:"file"`
+	State SiteState `json:"state"`
+	Hosts []string  `json:"hosts"`
+	// Commit is the config repo commit the served version of the site came from. (Its
+	// JSON name, "revision", is the field's former Go name, kept for clients.)
+	Commit string `json:"revision,omitempty"`
 	// NotAfter is the served certificate's expiry.
 	NotAfter   time.Time `json:"notAfter,omitzero"`
 	KeyVersion int       `json:"keyVersion"`

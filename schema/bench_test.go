@@ -3,7 +3,7 @@ package schema_test
 import (
 	"context"
 	"fmt"
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,7 +149,7 @@ func BenchmarkRevalidateOneSiteMem(b *testing.B) {
 
 // BenchmarkRevalidateOneSiteGit loads two git revisions of the 10,000-site repo that differ
 // in one site, alternately, with one warm Loader: exactly what the agent does when a
-// one-site commit arrives (reconcile.TreeFS, whose FileInfo.Sys() carries blob hashes).
+// one-site commit arrives (gitsource.TreeFS, a HashFS that knows its blob hashes).
 func BenchmarkRevalidateOneSiteGit(b *testing.B) {
 	gitBin, err := exec.LookPath("git")
 	if err != nil {
@@ -179,9 +179,9 @@ func BenchmarkRevalidateOneSiteGit(b *testing.B) {
 	f.Close()
 	git("commit", "-qam", "change one site")
 	ctx := context.Background()
-	var revs [2]*reconcile.Revision
+	var revs [2]*gitsource.Revision
 	for i, rev := range []string{"HEAD~1", "HEAD"} {
-		if revs[i], err = reconcile.ReadRevision(ctx, dir, rev, ""); err != nil {
+		if revs[i], err = gitsource.ReadRevision(ctx, dir, rev, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

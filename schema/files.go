@@ -8,8 +8,6 @@ import (
 	"path"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // DefaultMaxFileSize is the largest file the loader reads when LoaderOptions.MaxFileSize is
@@ -88,12 +86,12 @@ func lstat(fsys fs.FS, name string) (fs.FileInfo, error) {
 
 // fileRef is a regular file of the repo, resolved and checked but maybe not yet read.
 type fileRef struct {
-	r      *repoReader
-	name   string // as asked for
-	real   string // after following links
-	gitID  [32]byte
-	hasGit bool
-	data   []byte
+	r       *repoReader
+	name    string   // as asked for
+	real    string   // after following links
+	hashID  [32]byte // from the HashFS, if hasHash
+	hasHash bool
+	data    []byte
 }
 
 // stat resolves name (following links inside the repo) to a regular file within the size
@@ -116,12 +114,12 @@ func (r *repoReader) stat(name string) (*fileRef, error) {
 		return nil, &fileError{file: name, msg: fmt.Sprintf("is %d bytes, larger than the limit of %d bytes; a site declaration or certificate is never this large", info.Size(), r.maxSize)}
 	}
 	f := &fileRef{r: r, name: name, real: real}
-	// A git tree (reconcile.TreeFS) knows each blob's hash: equal hashes mean equal content,
-	// so unchanged files need not even be read.
-	if h, ok := info.Sys().(plumbing.Hash); ok && !h.IsZero() {
-		copy(f.gitID[:], "git\x00")
-		copy(f.gitID[4:], h[:])
-		f.hasGit = true
+	// A HashFS (a git tree) knows each file's hash: equal hashes mean equal content, so
+	// unchanged files need not even be read.
+	if hfs, ok := r.fsys.(HashFS); ok {
+		if h, ok := hfs.FileHash(real); ok && len(h) > 0 {
+			f.hashID, f.hasHash = hashFSID(h), true
+		}
 	}
 	return f, nil
 }
@@ -142,11 +140,11 @@ func (f *fileRef) read() ([]byte, error) {
 	return b, nil
 }
 
-// id identifies the file's content: its git blob hash when the file system knows it, else
-// the SHA-256 of the content.
+// id identifies the file's content: from its hash when the file system is a HashFS that
+// knows it, else the SHA-256 of the content.
 func (f *fileRef) id() ([32]byte, error) {
-	if f.hasGit {
-		return f.gitID, nil
+	if f.hasHash {
+		return f.hashID, nil
 	}
 	b, err := f.read()
 	if err != nil {

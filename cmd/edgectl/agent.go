@@ -21,6 +21,8 @@ import (
 	"github.com/edgectl/edge/edge"
 	"github.com/edgectl/edge/edge/proxy"
 	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"golang.org/x/net/netutil"
 )
@@ -34,13 +36,13 @@ func init() {
 type agentConfig struct {
 	Repo, Ref, Subdir string
 	Interval          time.Duration
-	GitAuth           reconcile.GitAuth
+	GitAuth           gitsource.Auth
 	SigningKeyring    string // armored OpenPGP keyring file; empty: no signature policy
 	StateDir          string // where the accepted revision is kept across restarts; empty: nowhere
 
 	Keys       string // "dir" or "vault"
 	KeyDir     string
-	Vault      reconcile.VaultConfig
+	Vault      keysource.VaultConfig
 	KeyRefresh time.Duration
 
 	Listen, HTTPListen, AdminListen string
@@ -60,15 +62,16 @@ type agentConfig struct {
 type agentRun struct {
 	Server *edge.Server
 	Agent  *reconcile.Agent
-	Source *reconcile.GitSource
+	Source *gitsource.Source
 
 	loopDone chan error
 	closeKey func()
 	hook     *http.Server // the webhook's own listener, or nil
 }
 
-// startAgent binds the listeners and starts polling. The agent runs until ctx is done; then
-// call Stop to drain.
+// startAgent wires the pipeline (the git source, the schema loader and the key source into
+// the reconcile agent, which publishes to the edge server), binds the listeners and starts
+// polling. The agent runs until ctx is done; then call Stop to drain.
 func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if c.Repo == "" {
 		return nil, errors.New("no config repo: set --repo or EDGE_REPO")
@@ -103,38 +106,12 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		Logger: log, AccessLog: c.AccessLog,
 		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies},
 	})
-	var state reconcile.StateStore
-	if c.StateDir != "" {
-		state = src
-	}
-	agent, err := reconcile.NewAgent(reconcile.AgentOptions{
-		Source: src,
-		State:  state,
-		// An expired certificate is one site's trouble (a warning in status), not a reason
-		// to hold back every other site's changes.
-		// Files are evaluated in child processes: a file that blows up costs one of them.
-		Loader:     schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval}),
-		Keys:       keys,
-		Publisher:  srv,
-		Interval:   c.Interval,
-		KeyRefresh: c.KeyRefresh,
-		Logger:     log,
-		Registerer: srv.Registry(),
-	})
+	agent, err := newAgent(c, src, keys, srv, log)
 	if err != nil {
 		return nil, err
 	}
-	mux := srv.AdminMux()
-	mux.Handle("/status", reconcile.StatusHandler(agent))
-	if c.DebugPprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	webhook := &reconcile.WebhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
-	mux.Handle("/webhook/git", webhook)
+	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
+	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
 	if c.WebhookListen != "" {
 		if hookSrv, err = startWebhookListener(ctx, c.WebhookListen, webhook, log); err != nil {
 			return nil, err
@@ -148,30 +125,67 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	return r, nil
 }
 
+// newAgent returns the reconcile loop between the pipeline's stages: the git source, the
+// schema loader, the key source and the edge server it publishes to.
+func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *edge.Server, log *slog.Logger) (*reconcile.Agent, error) {
+	var state reconcile.StateStore
+	if c.StateDir != "" {
+		state = src
+	}
+	return reconcile.NewAgent(reconcile.AgentOptions{
+		Source: src,
+		State:  state,
+		// An expired certificate is one site's trouble (a warning in status), not a reason
+		// to hold back every other site's changes.
+		// Files are evaluated in child processes: a file that blows up costs one of them.
+		Loader:     schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval}),
+		Keys:       keys,
+		Publisher:  srv,
+		Interval:   c.Interval,
+		KeyRefresh: c.KeyRefresh,
+		Logger:     log,
+		Registerer: srv.Registry(),
+	})
+}
+
+// mountAdmin adds the agent's endpoints to the admin listener's mux: /status, the webhook
+// and, if pprof, Go's profiler.
+func mountAdmin(mux *http.ServeMux, agent *reconcile.Agent, webhook http.Handler, pprofOn bool) {
+	mux.Handle("/status", reconcile.StatusHandler(agent))
+	if pprofOn {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	mux.Handle("/webhook/git", webhook)
+}
+
 // newGitSource returns the config repo source c asks for, with its signature policy.
-func newGitSource(c agentConfig, log *slog.Logger) (*reconcile.GitSource, error) {
-	opts := reconcile.GitSourceOptions{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
+func newGitSource(c agentConfig, log *slog.Logger) (*gitsource.Source, error) {
+	opts := gitsource.Options{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
 	if c.SigningKeyring != "" {
-		pol, err := reconcile.LoadSignaturePolicy(c.SigningKeyring)
+		pol, err := gitsource.LoadSignaturePolicy(c.SigningKeyring)
 		if err != nil {
 			return nil, fmt.Errorf("signature policy: %w", err)
 		}
 		opts.Signatures = pol
 	}
-	return reconcile.NewGitSource(opts)
+	return gitsource.New(opts)
 }
 
 // newKeySource returns the key source c asks for (--keys dir or vault) and what releases it.
-func newKeySource(ctx context.Context, c agentConfig, log *slog.Logger) (reconcile.KeySource, func(), error) {
+func newKeySource(ctx context.Context, c agentConfig, log *slog.Logger) (keysource.Source, func(), error) {
 	switch c.Keys {
 	case "dir":
 		if c.KeyDir == "" {
 			return nil, nil, errors.New("--keys dir needs --key-dir")
 		}
-		return reconcile.DirKeys{Dir: c.KeyDir}, func() {}, nil
+		return keysource.Dir{Dir: c.KeyDir}, func() {}, nil
 	case "vault":
 		c.Vault.Logger = log
-		vk, err := reconcile.NewVaultKeys(ctx, c.Vault)
+		vk, err := keysource.NewVault(ctx, c.Vault)
 		if err != nil {
 			return nil, nil, fmt.Errorf("vault: %w", err)
 		}

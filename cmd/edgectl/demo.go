@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/reconcile/gitsource"
 )
 
 func init() {
@@ -112,7 +113,7 @@ type demoSession struct {
 // demoConfigRepo is the config repo the demo writes and the agent serves.
 type demoConfigRepo struct {
 	dir            string // the repo's work tree
-	repo           *demoRepo
+	repo           *gitsource.DemoRepo
 	data           demoSiteData // what the site files are made of
 	first          string       // the first commit
 	listen         string       // the HTTPS listen address, its port resolved
@@ -210,15 +211,15 @@ func (d *demoSession) configRepo(apps []*demoApp) (*demoConfigRepo, error) {
 	if err := writeDemoConfig(repoDir, keyDir, caFile, data); err != nil {
 		return nil, err
 	}
-	repo, err := initDemoRepo(repoDir)
+	repo, err := gitsource.InitDemoRepo(repoDir)
 	if err != nil {
 		return nil, err
 	}
-	first, err := repo.commitAll("demo: sites acme, shops and old-acme")
+	first, err := repo.CommitAll("demo: sites acme, shops and old-acme")
 	if err != nil {
 		return nil, err
 	}
-	d.onStop(serveRepoInProcess(repoDir))
+	d.onStop(gitsource.ServeInProcess(repoDir))
 	fmt.Fprintf(d.out, "  config repo  %s (git, commit %s: sites acme, shops, old-acme)\n", repoDir, first[:7])
 	fmt.Fprintf(d.out, "  keys         %s (one key per site, mode 0600)\n", keyDir)
 	fmt.Fprintf(d.out, "  demo CA      %s (trust it with curl --cacert)\n", caFile)
@@ -282,7 +283,7 @@ func (d *demoSession) liveChange(ctx context.Context, run *agentRun, cfg *demoCo
 		return err
 	}
 	start := time.Now()
-	commit, err := repo.commitAll("acme: X-Demo-Revision: 2")
+	commit, err := repo.CommitAll("acme: X-Demo-Revision: 2")
 	if err != nil {
 		return err
 	}

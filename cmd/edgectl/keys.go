@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 )
 
@@ -108,7 +108,7 @@ func keysPut(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.tokenFile == "" && os.Getenv("VAULT_TOKEN") == "" {
 		o.tokenFile = cliTokenFile()
 	}
-	vk, err := reconcile.NewVaultKeys(ctx, reconcile.VaultConfig{Address: o.vaultAddr, TokenFile: o.tokenFile, CACert: o.caCert})
+	vk, err := keysource.NewVault(ctx, keysource.VaultConfig{Address: o.vaultAddr, TokenFile: o.tokenFile, CACert: o.caCert})
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl keys put: %v\n", err)
 		return exitUsage

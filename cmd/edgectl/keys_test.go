@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema/sitegen"
 	"github.com/edgectl/edge/tests/testenv"
 )
@@ -94,7 +94,7 @@ func TestKeysPut(t *testing.T) {
 	})
 
 	// Read back what was written, as an agent would.
-	vk, err := reconcile.NewVaultKeys(context.Background(), reconcile.VaultConfig{Address: v.Addr, Token: v.Token})
+	vk, err := keysource.NewVault(context.Background(), keysource.VaultConfig{Address: v.Addr, Token: v.Token})
 	if err != nil {
 		t.Fatal(err)
 	}

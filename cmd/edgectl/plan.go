@@ -9,7 +9,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
 	"github.com/edgectl/edge/schema"
 )
 
@@ -47,8 +47,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// One loader for both: head's files unchanged since base (same git blob) are not
 	// evaluated again.
 	loader := schema.NewLoader(vf.loaderOptions())
-	load := func(rev string) (*reconcile.Revision, *schema.Config, schema.Diagnostics, error) {
-		r, err := reconcile.ReadRevision(ctx, *repo, rev, *subdir)
+	load := func(rev string) (*gitsource.Revision, *schema.Config, schema.Diagnostics, error) {
+		r, err := gitsource.ReadRevision(ctx, *repo, rev, *subdir)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -142,12 +142,12 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 		fmt.Fprintf(w, "state     %s\n", st.StateError)
 	}
 	p := st.LastPoll
-	fmt.Fprintf(w, "last poll %s at %s, %.0f ms", orDash(p.Outcome), fmtTime(p.At), p.Duration*1000)
+	fmt.Fprintf(w, "last poll %s at %s, %.0f ms", orDash(string(p.Outcome)), fmtTime(p.At), p.Duration*1000)
 	if p.Error != "" {
 		fmt.Fprintf(w, ": %s", schema.EscapeText(p.Error))
 	}
 	fmt.Fprintln(w)
-	counts := map[string]int{}
+	counts := map[reconcile.SiteState]int{}
 	for _, s := range st.Sites {
 		counts[s.State]++
 	}
@@ -177,7 +177,7 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 		if !s.NotAfter.IsZero() {
 			exp = fmt.Sprintf("%s (%dd)", s.NotAfter.Format("2006-01-02"), int(time.Until(s.NotAfter).Hours()/24))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, orDash(short(s.Revision)), exp, key, strings.Join(s.Hosts, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, orDash(short(s.Commit)), exp, key, strings.Join(s.Hosts, ","))
 	}
 	tw.Flush()
 	for _, s := range sites {

@@ -30,8 +30,8 @@ func TestStatusSelectsSites(t *testing.T) {
 		Serving:  reconcile.ServingStatus{Commit: "0123456789abcdef", Generation: 7, Since: time.Now()},
 		LastPoll: reconcile.PollStatus{At: time.Now(), Outcome: "partial", Commit: "0123456789abcdef"},
 		Sites: []reconcile.SiteStatus{
-			{Name: "acme", State: reconcile.SiteServing, Hosts: []string{"acme.example.test", "www.acme.example.test"}, Revision: "0123456789abcdef", NotAfter: exp, KeyVersion: 3},
-			{Name: "blog", State: reconcile.SiteStale, Hosts: []string{"blog.example.test"}, Revision: "fedcba9876543210", NotAfter: exp, Error: "key secret/edge/blog#key: vault unreachable"},
+			{Name: "acme", State: reconcile.SiteServing, Hosts: []string{"acme.example.test", "www.acme.example.test"}, Commit: "0123456789abcdef", NotAfter: exp, KeyVersion: 3},
+			{Name: "blog", State: reconcile.SiteStale, Hosts: []string{"blog.example.test"}, Commit: "fedcba9876543210", NotAfter: exp, Error: "key secret/edge/blog#key: vault unreachable"},
 			{Name: "shop", State: reconcile.SiteFailed, Hosts: []string{"shop.example.test"}, Error: "key not read yet"},
 		},
 	}

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/gitsource"
 	"github.com/edgectl/edge/schema"
 )
 
@@ -169,7 +169,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // working directory (for a revision: to the repository's root, as CI annotations want).
 func openRepo(ctx context.Context, dir, rev, subdir string) (fs.FS, string, error) {
 	if rev != "" {
-		r, err := reconcile.ReadRevision(ctx, dir, rev, subdir)
+		r, err := gitsource.ReadRevision(ctx, dir, rev, subdir)
 		if err != nil {
 			return nil, "", err
 		}

@@ -9,7 +9,7 @@
 # this script as "edge-keys", creates (or updates) the role "edge" bound to it, prints the
 # role_id on stdout, and writes a new secret_id to SECRET_ID_FILE (default ./edge-secret-id,
 # mode 0600). Copy both to the edge server and give them to the agent's Vault AppRole
-# settings (role_id, secret_id file; see reconcile.VaultConfig).
+# settings (role_id, secret_id file; see keysource.VaultConfig).
 #
 # Tokens live 1h and are renewed up to 24h, after which the agent logs in again.
 # Environment overrides: EDGE_ROLE (role name), EDGE_POLICY (policy name),

@@ -1,0 +1,86 @@
+package gitsource
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// compact drops from the source's store every object the fetched revision does not need,
+// keeping its annotated tags (if the reference names one), the commit and its whole tree,
+// marked shallow. Objects of older revisions go, so memory stays about one revision of the
+// repo however long the source runs; the next fetch still sends the commit as "have", so the
+// server sends only what changed, as deltas against objects kept here.
+//
+// It marks what the new revision reaches and sweeps the rest in place, so its cost is a walk
+// of the trees, not a copy of the repo. Below the subdir the walk follows tfs, the
+// revision's files already read (which hold every entry's hash), instead of decoding the git
+// trees a second time.
+func (s *Source) compact(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) error {
+	live, err := s.reachable(tags, commit, tfs)
+	if err != nil {
+		return err
+	}
+	s.store.keepOnly(live)
+	if err := s.store.SetShallow([]plumbing.Hash{commit.Hash}); err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	return nil
+}
+
+// reachable returns the hashes of the objects the revision needs: tags, the commit, and
+// every tree and blob of its tree (not submodules' commits).
+func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) (map[plumbing.Hash]struct{}, error) {
+	live := make(map[plumbing.Hash]struct{}, s.store.len())
+	for _, t := range tags {
+		live[t] = struct{}{}
+	}
+	live[commit.Hash] = struct{}{}
+	var markNode func(*treeNode)
+	markNode = func(n *treeNode) {
+		if _, seen := live[n.hash]; seen && n.mode.IsDir() {
+			return // a subtree met twice (two directories with the same content)
+		}
+		if n.mode&fs.ModeIrregular == 0 { // not a submodule's commit
+			live[n.hash] = struct{}{}
+		}
+		for _, c := range n.children {
+			markNode(c)
+		}
+	}
+	var mark func(th plumbing.Hash, dir string) error
+	mark = func(th plumbing.Hash, dir string) error {
+		if tfs != nil && dir == s.dir && tfs.root.hash == th {
+			markNode(tfs.root)
+			return nil
+		}
+		if _, seen := live[th]; seen {
+			return nil
+		}
+		live[th] = struct{}{}
+		t, err := object.GetTree(s.store, th)
+		if err != nil {
+			return fmt.Errorf("compact: tree %s: %w", th, err)
+		}
+		for _, e := range t.Entries {
+			switch e.Mode {
+			case filemode.Dir:
+				if err := mark(e.Hash, path.Join(dir, e.Name)); err != nil {
+					return err
+				}
+			case filemode.Submodule:
+			default:
+				live[e.Hash] = struct{}{}
+			}
+		}
+		return nil
+	}
+	if err := mark(commit.TreeHash, "."); err != nil {
+		return nil, err
+	}
+	return live, nil
+}

@@ -1,0 +1,427 @@
+package gitsource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// MaxRevisionFileSize is the largest file a TreeFS holds the content of: 8 MiB. A larger
+// file is listed and stat'ed with its real size, but opening it fails (wrapping
+// ErrFileTooLarge). Config repos hold small text files; this bounds memory if one does not.
+const MaxRevisionFileSize = 8 << 20
+
+// ErrSymlink is returned (wrapped in an *fs.PathError) when a path through a symbolic link
+// is opened or read: a TreeFS never follows links. Use fs.ReadLink to read the target.
+var ErrSymlink = errors.New("reconcile: symbolic link not followed")
+
+// ErrFileTooLarge is returned (wrapped in an *fs.PathError) when a file larger than
+// MaxRevisionFileSize is opened.
+var ErrFileTooLarge = errors.New("reconcile: file too large to read from a revision")
+
+// TreeFS is a read-only fs.FS over a git tree, fully in memory once built, so it is
+// immutable and safe for concurrent use. (Files of an in-memory git store, as a Source
+// keeps, are read from their objects on open instead of being copied.) It implements
+// fs.ReadDirFS, fs.ReadFileFS, fs.StatFS, fs.SubFS and fs.ReadLinkFS, and schema.HashFS
+// (FileHash).
+//
+// Symbolic links are reported with fs.ModeSymlink and never followed: Open, ReadFile and
+// ReadDir of a path that is or goes through a link fail with ErrSymlink; Stat and Lstat
+// both describe the link itself; ReadLink returns its target as stored. Submodules (gitlinks)
+// are reported with fs.ModeIrregular and cannot be opened. Every file's ModTime is the
+// commit time; FileHash and FileInfo.Sys() (a plumbing.Hash) give the git object hash of
+// the blob (or tree, for Sys), so equal hashes mean equal content.
+type TreeFS struct {
+	root  *treeNode
+	mtime time.Time // every file's ModTime: the commit time
+}
+
+var (
+	_ fs.ReadDirFS  = (*TreeFS)(nil)
+	_ fs.ReadFileFS = (*TreeFS)(nil)
+	_ fs.StatFS     = (*TreeFS)(nil)
+	_ fs.SubFS      = (*TreeFS)(nil)
+	_ fs.ReadLinkFS = (*TreeFS)(nil)
+)
+
+// treeNode is one entry of the tree.
+type treeNode struct {
+	name     string
+	mode     fs.FileMode
+	hash     plumbing.Hash
+	size     int64
+	data     []byte                 // file content (nil if larger than MaxRevisionFileSize) or link target
+	blob     *plumbing.MemoryObject // instead of data: the file's object in an in-memory store
+	children []*treeNode            // sorted by name; directories only
+}
+
+// newTreeFS reads tree t and every blob below it from s. When prev (which may be nil) is
+// the TreeFS of an earlier revision, its files and directories that did not change (same
+// name, mode and object hash) are shared rather than read again: nodes never change once
+// built, so one revision's change costs reading what changed, not the whole tree.
+func newTreeFS(ctx context.Context, s storer.EncodedObjectStorer, t *object.Tree, mtime time.Time, prev *TreeFS) (*TreeFS, error) {
+	root := &treeNode{name: ".", mode: fs.ModeDir | 0o755, hash: t.Hash}
+	var prevRoot *treeNode
+	if prev != nil {
+		prevRoot = prev.root
+	}
+	if err := fillTree(ctx, s, root, t, "", prevRoot); err != nil {
+		return nil, err
+	}
+	return &TreeFS{root: root, mtime: mtime}, nil
+}
+
+// fillTree adds the entries of t (at path dir) to n, recursively, sharing the unchanged
+// ones of prev (the same directory in an earlier revision, or nil).
+func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t *object.Tree, dir string, prev *treeNode) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n.children = make([]*treeNode, 0, len(t.Entries))
+	for _, e := range t.Entries {
+		p := joinPath(dir, e.Name)
+		if !fs.ValidPath(p) || strings.Contains(e.Name, "/") || e.Name == "" {
+			return fmt.Errorf("%q: invalid file name in tree", p)
+		}
+		c := &treeNode{name: e.Name, hash: e.Hash}
+		switch e.Mode {
+		case filemode.Dir:
+			c.mode = fs.ModeDir | 0o755
+		case filemode.Regular, filemode.Deprecated:
+			c.mode = 0o644
+		case filemode.Executable:
+			c.mode = 0o755
+		case filemode.Symlink:
+			c.mode = fs.ModeSymlink | 0o777
+		case filemode.Submodule:
+			c.mode = fs.ModeIrregular | 0o644
+		default:
+			return fmt.Errorf("%s: unsupported file mode %v", p, e.Mode)
+		}
+		old := prev.child(e.Name)
+		if old != nil && old.hash == c.hash && old.mode == c.mode {
+			n.children = append(n.children, old)
+			continue
+		}
+		switch {
+		case c.mode.IsDir():
+			sub, err := object.GetTree(s, e.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: read tree %s: %w", p, e.Hash, err)
+			}
+			if old != nil && !old.mode.IsDir() {
+				old = nil
+			}
+			if err := fillTree(ctx, s, c, sub, p, old); err != nil {
+				return err
+			}
+		case c.mode&fs.ModeIrregular == 0:
+			if err := readBlob(s, c, p); err != nil {
+				return err
+			}
+		}
+		n.children = append(n.children, c)
+	}
+	// Git orders a directory "a" as "a/", so "a.txt" sorts before it; fs wants plain names.
+	slices.SortFunc(n.children, func(a, b *treeNode) int { return strings.Compare(a.name, b.name) })
+	return nil
+}
+
+// child returns n's child named name, or nil (also when n is nil).
+func (n *treeNode) child(name string) *treeNode {
+	if n == nil {
+		return nil
+	}
+	i, ok := slices.BinarySearchFunc(n.children, name, func(c *treeNode, s string) int { return strings.Compare(c.name, s) })
+	if !ok {
+		return nil
+	}
+	return n.children[i]
+}
+
+// readBlob loads the blob of file or link n (at path p).
+func readBlob(s storer.EncodedObjectStorer, n *treeNode, p string) error {
+	o, err := s.EncodedObject(plumbing.BlobObject, n.hash)
+	if err != nil {
+		return fmt.Errorf("%s: read blob %s: %w", p, n.hash, err)
+	}
+	n.size = o.Size()
+	if n.size > MaxRevisionFileSize {
+		if n.mode&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: symbolic link target of %d bytes", p, n.size)
+		}
+		return nil
+	}
+	if mo, ok := o.(*plumbing.MemoryObject); ok && n.mode&fs.ModeSymlink == 0 {
+		// The object already holds the content in memory and is never written again: read
+		// it on open rather than keep a second copy of every file of the repo.
+		n.blob = mo
+		return nil
+	}
+	r, err := o.Reader()
+	if err != nil {
+		return fmt.Errorf("%s: read blob %s: %w", p, n.hash, err)
+	}
+	defer r.Close()
+	n.data = make([]byte, n.size)
+	if _, err := io.ReadFull(r, n.data); err != nil {
+		return fmt.Errorf("%s: read blob %s: %w", p, n.hash, err)
+	}
+	return nil
+}
+
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// lookup finds name without following links. A link met before the last element fails
+// with ErrSymlink.
+func (f *TreeFS) lookup(op, name string) (*treeNode, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	n := f.root
+	if name == "." {
+		return n, nil
+	}
+	rest := name
+	for rest != "" {
+		elem, tail, _ := strings.Cut(rest, "/")
+		rest = tail
+		if !n.mode.IsDir() {
+			if n.mode&fs.ModeSymlink != 0 {
+				return nil, &fs.PathError{Op: op, Path: name, Err: ErrSymlink}
+			}
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+		}
+		if n = n.child(elem); n == nil {
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+		}
+	}
+	return n, nil
+}
+
+// openable finds name for reading its content: links and submodules are refused.
+func (f *TreeFS) openable(op, name string) (*treeNode, error) {
+	n, err := f.lookup(op, name)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case n.mode&fs.ModeSymlink != 0:
+		return nil, &fs.PathError{Op: op, Path: name, Err: ErrSymlink}
+	case n.mode&fs.ModeIrregular != 0:
+		return nil, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("reconcile: %s is a git submodule, which a revision does not contain", name)}
+	case !n.mode.IsDir() && n.data == nil && n.blob == nil && n.size > 0:
+		return nil, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%d bytes, limit %d)", ErrFileTooLarge, n.size, MaxRevisionFileSize)}
+	}
+	return n, nil
+}
+
+// Open opens the named file or directory. See TreeFS for links.
+func (f *TreeFS) Open(name string) (fs.File, error) {
+	n, err := f.openable("open", name)
+	if err != nil {
+		return nil, err
+	}
+	if n.mode.IsDir() {
+		return &treeDir{info: f.info(n), path: name}, nil
+	}
+	r, err := n.reader()
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &treeFile{info: f.info(n), contentReader: r}, nil
+}
+
+// contentReader reads an open file: a *bytes.Reader, or an in-memory git object's reader.
+type contentReader interface {
+	io.Reader
+	io.Seeker
+	io.ReaderAt
+}
+
+// reader returns a reader over the content of file n.
+func (n *treeNode) reader() (contentReader, error) {
+	if n.blob == nil {
+		return bytes.NewReader(n.data), nil
+	}
+	rc, err := n.blob.Reader()
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := rc.(contentReader); ok {
+		return r, nil
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return bytes.NewReader(b), err
+}
+
+// ReadFile returns the content of the named file. The caller may modify the result.
+func (f *TreeFS) ReadFile(name string) ([]byte, error) {
+	n, err := f.openable("read", name)
+	if err != nil {
+		return nil, err
+	}
+	if n.mode.IsDir() {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
+	}
+	if n.blob == nil {
+		return bytes.Clone(n.data), nil
+	}
+	r, err := n.reader()
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	b := make([]byte, n.size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return b, nil
+}
+
+// ReadDir lists the named directory, sorted by name.
+func (f *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	n, err := f.openable("readdir", name)
+	if err != nil {
+		return nil, err
+	}
+	if !n.mode.IsDir() {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+	}
+	return f.entries(n.children), nil
+}
+
+// Stat describes the named file without following a final link (like Lstat).
+func (f *TreeFS) Stat(name string) (fs.FileInfo, error) {
+	n, err := f.lookup("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	return f.info(n), nil
+}
+
+// Lstat describes the named file without following a final link.
+func (f *TreeFS) Lstat(name string) (fs.FileInfo, error) {
+	n, err := f.lookup("lstat", name)
+	if err != nil {
+		return nil, err
+	}
+	return f.info(n), nil
+}
+
+// FileHash returns the git object hash of the named regular file's blob, which changes
+// whenever the file's content does (it implements schema.HashFS, so the loader need not
+// read a file that did not change). A final symbolic link is not followed; for anything
+// but a regular file it returns false.
+func (f *TreeFS) FileHash(name string) ([]byte, bool) {
+	n, err := f.lookup("hash", name)
+	if err != nil || !n.mode.IsRegular() || n.hash.IsZero() {
+		return nil, false
+	}
+	return bytes.Clone(n.hash[:]), true
+}
+
+// ReadLink returns the target of the named symbolic link, as stored (unchecked).
+func (f *TreeFS) ReadLink(name string) (string, error) {
+	n, err := f.lookup("readlink", name)
+	if err != nil {
+		return "", err
+	}
+	if n.mode&fs.ModeSymlink == 0 {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	return string(n.data), nil
+}
+
+// Sub returns the TreeFS rooted at directory dir.
+func (f *TreeFS) Sub(dir string) (fs.FS, error) {
+	n, err := f.openable("sub", dir)
+	if err != nil {
+		return nil, err
+	}
+	if !n.mode.IsDir() {
+		return nil, &fs.PathError{Op: "sub", Path: dir, Err: errors.New("not a directory")}
+	}
+	return &TreeFS{root: n, mtime: f.mtime}, nil
+}
+
+func (f *TreeFS) info(n *treeNode) treeInfo { return treeInfo{n, f.mtime} }
+
+func (f *TreeFS) entries(children []*treeNode) []fs.DirEntry {
+	out := make([]fs.DirEntry, len(children))
+	for i, c := range children {
+		out[i] = treeInfo{c, f.mtime}
+	}
+	return out
+}
+
+// treeInfo is both the fs.FileInfo and the fs.DirEntry of a node.
+type treeInfo struct {
+	n   *treeNode
+	mod time.Time
+}
+
+func (i treeInfo) Name() string               { return i.n.name }
+func (i treeInfo) Size() int64                { return i.n.size }
+func (i treeInfo) Mode() fs.FileMode          { return i.n.mode }
+func (i treeInfo) Type() fs.FileMode          { return i.n.mode.Type() }
+func (i treeInfo) ModTime() time.Time         { return i.mod }
+func (i treeInfo) IsDir() bool                { return i.n.mode.IsDir() }
+func (i treeInfo) Sys() any                   { return i.n.hash }
+func (i treeInfo) Info() (fs.FileInfo, error) { return i, nil }
+func (i treeInfo) String() string             { return fs.FormatDirEntry(i) }
+
+// treeFile is an open regular file.
+type treeFile struct {
+	info treeInfo
+	contentReader
+}
+
+func (f *treeFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *treeFile) Close() error               { return nil }
+
+// treeDir is an open directory.
+type treeDir struct {
+	info treeInfo
+	path string
+	off  int
+}
+
+func (d *treeDir) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *treeDir) Close() error               { return nil }
+func (d *treeDir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.path, Err: errors.New("is a directory")}
+}
+
+// ReadDir implements fs.ReadDirFile.
+func (d *treeDir) ReadDir(count int) ([]fs.DirEntry, error) {
+	all := d.info.n.children[d.off:]
+	if count > 0 && len(all) > count {
+		all = all[:count]
+	}
+	if count > 0 && len(all) == 0 {
+		return nil, io.EOF
+	}
+	d.off += len(all)
+	out := make([]fs.DirEntry, len(all))
+	for i, c := range all {
+		out[i] = treeInfo{c, d.info.mod}
+	}
+	return out, nil
+}

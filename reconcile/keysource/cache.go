@@ -1,0 +1,176 @@
+package keysource
+
+import (
+	"context"
+	"crypto/sha256"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/edgectl/edge/schema"
+)
+
+// Cache holds the keys fetched from a Source so that a reconcile reads only what is new
+// or due: a reference seen before costs nothing, an unpinned reference ("latest") is re-read
+// on a slow refresh spread over time, and a failed read is retried with backoff while the last
+// good key (if any) stays in use. It is not safe for concurrent use: one reconcile at a time
+// uses it.
+type Cache struct {
+	src         Source
+	refresh     time.Duration // re-read interval of unpinned references; 0: never
+	concurrency int
+
+	entries map[schema.KeyRef]*entry
+}
+
+// Entry is what a Cache knows of one reference (see Cache.Lookup).
+type Entry struct {
+	// Key is the last good key; its PEM is nil if none was read yet.
+	Key Key
+	// Sum is the SHA-256 of Key.PEM: it identifies the key without a second copy of it.
+	Sum [32]byte
+	// Have is true when Key holds a good key.
+	Have bool
+	// Err is the last read's error; nil after a success.
+	Err error
+}
+
+// entry is an Entry and its read schedule.
+type entry struct {
+	Entry
+	due      time.Time // next read; zero: never (pinned and fetched)
+	failures int       // consecutive failed reads, for backoff
+}
+
+// NewCache returns an empty cache reading from src. Unpinned references are read again
+// every refresh (spread over [refresh/2, 3*refresh/2)); zero means never. At most
+// concurrency reads run at once; zero or less means 8.
+func NewCache(src Source, refresh time.Duration, concurrency int) *Cache {
+	if concurrency <= 0 {
+		concurrency = 8
+	}
+	return &Cache{src: src, refresh: refresh, concurrency: concurrency, entries: map[schema.KeyRef]*entry{}}
+}
+
+// Due reports whether any of refs needs a read now (absent, failed and past its backoff, or
+// past its refresh time).
+func (c *Cache) Due(refs []schema.KeyRef) bool {
+	now := time.Now()
+	for _, r := range refs {
+		if c.needsRead(r, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// needsRead: ref was never read, or its refresh or retry time has come.
+func (c *Cache) needsRead(ref schema.KeyRef, now time.Time) bool {
+	e, ok := c.entries[ref]
+	return !ok || !e.due.IsZero() && !now.Before(e.due)
+}
+
+// NextDue is the earliest time any entry wants a read; zero if none.
+func (c *Cache) NextDue() time.Time {
+	var next time.Time
+	for _, e := range c.entries {
+		if !e.due.IsZero() && (next.IsZero() || e.due.Before(next)) {
+			next = e.due
+		}
+	}
+	return next
+}
+
+// Sync reads every reference in refs that is absent or due, at most c.concurrency at once,
+// drops entries for references no longer used, and returns the number of reads made.
+func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
+	now := time.Now()
+	used := make(map[schema.KeyRef]bool, len(refs))
+	var todo []schema.KeyRef
+	for _, r := range refs {
+		if used[r] {
+			continue
+		}
+		used[r] = true
+		if c.needsRead(r, now) {
+			todo = append(todo, r)
+		}
+	}
+	for r := range c.entries {
+		if !used[r] {
+			delete(c.entries, r)
+		}
+	}
+	if len(todo) == 0 {
+		return 0
+	}
+
+	type result struct {
+		ref schema.KeyRef
+		key Key
+		err error
+	}
+	results := make([]result, len(todo))
+	sem := make(chan struct{}, c.concurrency)
+	var wg sync.WaitGroup
+	for i, r := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			k, err := c.src.Fetch(ctx, r)
+			results[i] = result{r, k, err}
+		}()
+	}
+	wg.Wait()
+
+	now = time.Now()
+	for _, res := range results {
+		e := c.entries[res.ref]
+		if e == nil {
+			e = &entry{}
+			c.entries[res.ref] = e
+		}
+		if res.err != nil {
+			e.Err = res.err
+			e.failures++
+			e.due = now.Add(Backoff(e.failures))
+			continue
+		}
+		e.Entry = Entry{Key: res.key, Sum: sha256.Sum256(res.key.PEM), Have: true}
+		e.failures = 0
+		e.due = time.Time{}
+		if res.ref.Version == 0 && c.refresh > 0 {
+			// Spread refreshes over [refresh/2, 3*refresh/2) so 10,000 sites do not all
+			// come due in the same poll.
+			e.due = now.Add(c.refresh/2 + rand.N(c.refresh))
+		}
+	}
+	return len(todo)
+}
+
+// Expire makes ref due for a read at the next Sync, keeping its last good key meanwhile. A
+// reference already failing keeps its backoff.
+func (c *Cache) Expire(ref schema.KeyRef) {
+	if e, ok := c.entries[ref]; ok && e.Err == nil {
+		e.due = time.Now()
+	}
+}
+
+// Lookup returns what the cache holds for ref; ok is false if ref was never read.
+func (c *Cache) Lookup(ref schema.KeyRef) (e Entry, ok bool) {
+	if x := c.entries[ref]; x != nil {
+		return x.Entry, true
+	}
+	return Entry{}, false
+}
+
+// Backoff is the wait before retry n (1-based) of a failed read: 1s doubling to 5m. (The
+// agent waits as long after failed polls of the config repo.)
+func Backoff(n int) time.Duration {
+	d := time.Second
+	for i := 1; i < n && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 5*time.Minute)
+}
