@@ -33,7 +33,7 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("no snapshot yet\n"))
 	default:
 		snap := s.Current()
-		w.Write([]byte("ready generation=" + strconv.FormatUint(snap.Generation(), 10) + " revision=" + snap.Revision() + "\n"))
+		w.Write([]byte("ready generation=" + strconv.FormatUint(snap.Generation(), 10) + " revision=" + snap.Commit() + "\n"))
 	}
 }
 

@@ -17,8 +17,8 @@
 //	srv.Registry().MustRegister(agentCollectors...)  // more metrics on /metrics
 //	if err := srv.Start(ctx); err != nil { ... }     // binds, then serves in the background
 //
-//	// For every new revision (srv implements reconcile.Publisher):
-//	err := srv.Publish(generation, revision, sites) // build + swap; on error nothing changes
+//	// For every new commit (srv implements reconcile.Publisher):
+//	err := srv.Publish(generation, commit, sites) // build + swap; on error nothing changes
 //
 //	srv.Shutdown(ctx) // graceful drain: /readyz 503, GOAWAY, in-flight requests finish
 //

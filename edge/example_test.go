@@ -106,7 +106,7 @@ func ExampleSnapshot() {
 	fmt.Println(err)
 	fmt.Println("duplicate host:", errors.Is(err, edge.ErrDuplicateHost))
 	cur := srv.Current()
-	fmt.Println("serving:", cur.Generation(), cur.Revision())
+	fmt.Println("serving:", cur.Generation(), cur.Commit())
 	// Output:
 	// before: 0 true
 	// edge: duplicate host: host shop.example.com is claimed by sites shop and copy

@@ -169,8 +169,8 @@ func (s *Server) Current() *Snapshot {
 // build builds a snapshot of sites whose routes are served by the server's reverse proxy.
 // Routes of sites unchanged since the current snapshot (the same *Site) keep their
 // handlers; identical routes share one. It does not publish the snapshot.
-func (s *Server) build(generation uint64, revision string, sites []*Site) (*Snapshot, error) {
-	return buildSnapshot(generation, revision, sites, routeHandlers(s.proxy), s.Current())
+func (s *Server) build(generation uint64, commit string, sites []*Site) (*Snapshot, error) {
+	return buildSnapshot(generation, commit, sites, routeHandlers(s.proxy), s.Current())
 }
 
 // swap publishes snap: the next handshake and the next request, on new and open
@@ -196,7 +196,7 @@ func (s *Server) swap(snap *Snapshot) error {
 	// older snapshot brought back after the previous swap.
 	s.metrics.forgetSitesExcept(func(name string) bool { return snap.byName[name] != nil })
 	released := s.proxy.Sweep(proxyHandlers(snap))
-	s.log.Info("snapshot swapped", "generation", snap.generation, "revision", snap.revision,
+	s.log.Info("snapshot swapped", "generation", snap.generation, "revision", snap.commit,
 		"sites", len(snap.sites), "upstreams_released", released)
 	return nil
 }
@@ -208,10 +208,10 @@ func (s *Server) swap(snap *Snapshot) error {
 // (the same *Site) keep their prepared entries and route handlers. The sites must not
 // change afterwards. generation should increase with every call. Publish implements
 // reconcile.Publisher.
-func (s *Server) Publish(generation uint64, revision string, sites []*Site) error {
+func (s *Server) Publish(generation uint64, commit string, sites []*Site) error {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	snap, err := s.build(generation, revision, sites)
+	snap, err := s.build(generation, commit, sites)
 	if err != nil {
 		return err
 	}

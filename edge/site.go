@@ -13,8 +13,8 @@ import (
 // Server.Publish. The edge package knows nothing of git, CUE or Vault.
 type Site struct {
 	site.Site
-	// Revision is the config-repo commit this version of the site came from. May be empty.
-	Revision string
+	// Commit is the config-repo commit this version of the site came from. May be empty.
+	Commit string
 	// Certificates are the site's certificate chains with Leaf filled in and the private key
 	// attached; at most one per key type (ECDSA, RSA, Ed25519). At least one.
 	Certificates []tls.Certificate

@@ -18,7 +18,7 @@ import (
 // Every method is safe for concurrent use and on a nil *Snapshot, which holds no sites.
 type Snapshot struct {
 	generation uint64
-	revision   string
+	commit     string
 	created    time.Time
 	sites      []*siteEntry
 	byName     map[string]*siteEntry
@@ -50,27 +50,27 @@ type hostEntry struct {
 type routeHandlerFunc func(s *Site, route *site.Route) (http.Handler, error)
 
 // newSnapshot checks sites for consistency and builds a Snapshot of them, tagged with the
-// generation and the config-repo revision it came from. handlers supplies the handler of
+// generation and the config-repo commit it came from. handlers supplies the handler of
 // every route; nil means each route answers 502 Bad Gateway, which is enough to validate
 // sites or test routing without a proxy.
 //
 // The sites must not change afterwards. The error, if any, joins one error per problem,
 // each naming the site and wrapping one of the ErrXxx kinds (ErrDuplicateHost,
 // ErrHostNotCovered, ...).
-func newSnapshot(generation uint64, revision string, sites []*Site, handlers routeHandlerFunc) (*Snapshot, error) {
-	return buildSnapshot(generation, revision, sites, handlers, nil)
+func newSnapshot(generation uint64, commit string, sites []*Site, handlers routeHandlerFunc) (*Snapshot, error) {
+	return buildSnapshot(generation, commit, sites, handlers, nil)
 }
 
 // buildSnapshot is newSnapshot reusing the entries of prev (which may be nil) for the sites
 // it holds unchanged (the same *Site), so a change to one site among thousands costs
 // indexing them, not preparing them all again.
-func buildSnapshot(generation uint64, revision string, sites []*Site, handlers routeHandlerFunc, prev *Snapshot) (*Snapshot, error) {
+func buildSnapshot(generation uint64, commit string, sites []*Site, handlers routeHandlerFunc, prev *Snapshot) (*Snapshot, error) {
 	if handlers == nil {
 		handlers = func(*Site, *site.Route) (http.Handler, error) { return noProxyHandler, nil }
 	}
 	s := &Snapshot{
 		generation: generation,
-		revision:   revision,
+		commit:     commit,
 		created:    time.Now(),
 		sites:      make([]*siteEntry, 0, len(sites)),
 		byName:     make(map[string]*siteEntry, len(sites)),
@@ -162,12 +162,12 @@ func (s *Snapshot) Generation() uint64 {
 	return s.generation
 }
 
-// Revision returns the config-repo revision the snapshot was built from; "" for nil.
-func (s *Snapshot) Revision() string {
+// Commit returns the config-repo commit the snapshot was built from; "" for nil.
+func (s *Snapshot) Commit() string {
 	if s == nil {
 		return ""
 	}
-	return s.revision
+	return s.commit
 }
 
 // createdAt returns when the snapshot was built; the zero time for nil.

@@ -147,8 +147,8 @@ func TestNewSnapshotConsistency(t *testing.T) {
 				if err != nil {
 					t.Fatalf("NewSnapshot: %v; want no error", err)
 				}
-				if snap.Generation() != 7 || snap.Revision() != "abc123" {
-					t.Errorf("generation, revision = %d, %q; want 7, abc123", snap.Generation(), snap.Revision())
+				if snap.Generation() != 7 || snap.Commit() != "abc123" {
+					t.Errorf("generation, revision = %d, %q; want 7, abc123", snap.Generation(), snap.Commit())
 				}
 				return
 			}
@@ -178,7 +178,7 @@ func TestNewSnapshotReportsEveryProblem(t *testing.T) {
 
 func TestNilSnapshotGetters(t *testing.T) {
 	var s *Snapshot
-	if s.Generation() != 0 || s.Revision() != "" || s.numSites() != 0 || s.allSites() != nil ||
+	if s.Generation() != 0 || s.Commit() != "" || s.numSites() != 0 || s.allSites() != nil ||
 		s.siteNamed("x") != nil || s.siteFor("x") != nil || s.defaultSite() != nil ||
 		!s.createdAt().IsZero() || !s.notAfter("x").IsZero() || s.sniEntry("x") != nil {
 		t.Error("nil snapshot getters returned something")

@@ -22,6 +22,7 @@ import (
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 	"github.com/edgectl/edge/tests/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -42,7 +43,7 @@ func (c *countingKeys) Fetch(ctx context.Context, ref schema.KeyRef) (keysource.
 type agentEnv struct {
 	t      *testing.T
 	repo   *testenv.GitRepo
-	ca     *sitegen.CA
+	ca     *testca.CA
 	keyDir string
 	keys   *countingKeys
 	srv    *edge.Server
@@ -53,7 +54,7 @@ type agentEnv struct {
 
 func newAgentEnv(t *testing.T, opts ...func(*gitsource.Options)) *agentEnv {
 	t.Helper()
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,13 +15,13 @@ import (
 // data plane serves: the declaration's site.Site, shared as it is, with the certificate
 // and its key attached. The key must match the certificate. Errors name the site and its
 // file and never contain key material.
-func CompileSite(s *schema.Site, key keysource.Key, revision string) (*edge.Site, error) {
+func CompileSite(s *schema.Site, key keysource.Key, commit string) (*edge.Site, error) {
 	cert, err := certificate(s.Cert, key.PEM)
 	if err != nil {
 		// The errors describe the mismatch or the parse failure, never the key bytes.
 		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, keysource.RefName(s.Key), err)
 	}
-	return &edge.Site{Site: s.Site, Revision: revision, Certificates: []tls.Certificate{cert}}, nil
+	return &edge.Site{Site: s.Site, Commit: commit, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // certificate pairs the chain with the PEM private key, checking that the key belongs to

@@ -15,12 +15,12 @@ import (
 	"github.com/edgectl/edge/edge/site"
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
-	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 // compileFixture issues a certificate of kt for host and returns the schema's view of it
 // (chain parsed, as the loader leaves it) and the key in PKCS #8 PEM.
-func compileFixture(t *testing.T, ca *sitegen.CA, kt sitegen.KeyType, host string) (schema.Cert, []byte) {
+func compileFixture(t *testing.T, ca *testca.CA, kt testca.KeyType, host string) (schema.Cert, []byte) {
 	t.Helper()
 	leaf, err := ca.Issue([]string{host}, kt, time.Now().Add(time.Hour))
 	if err != nil {
@@ -65,7 +65,7 @@ func reencode(t *testing.T, keyPEM []byte) []byte {
 
 // handshake serves cert on one end of a pipe and completes a TLS handshake with a client
 // trusting ca for host.
-func handshake(t *testing.T, cert tls.Certificate, ca *sitegen.CA, host string) error {
+func handshake(t *testing.T, cert tls.Certificate, ca *testca.CA, host string) error {
 	t.Helper()
 	c, s := net.Pipe()
 	defer c.Close()
@@ -82,11 +82,11 @@ func handshake(t *testing.T, cert tls.Certificate, ca *sitegen.CA, host string) 
 // not parsed again) with the key, in every key encoding crypto/tls accepts, and completes a
 // real handshake; a key of another certificate or a broken key is refused without quoting it.
 func TestCompileSiteCertificate(t *testing.T) {
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kt := range []sitegen.KeyType{sitegen.ECDSA, sitegen.RSA} {
+	for _, kt := range []testca.KeyType{testca.ECDSA, testca.RSA} {
 		cert, keyPEM := compileFixture(t, ca, kt, string(kt)+".example.test")
 		for enc, pemKey := range map[string][]byte{"pkcs8": keyPEM, "legacy": reencode(t, keyPEM)} {
 			decl := &schema.Site{Site: site.Site{Name: "s", Hosts: []string{string(kt) + ".example.test"}}, File: "sites/s.cue", Cert: cert}
@@ -104,8 +104,8 @@ func TestCompileSiteCertificate(t *testing.T) {
 		}
 	}
 
-	cert, keyOfA := compileFixture(t, ca, sitegen.ECDSA, "a.example.test")
-	_, otherKey := compileFixture(t, ca, sitegen.ECDSA, "b.example.test")
+	cert, keyOfA := compileFixture(t, ca, testca.ECDSA, "a.example.test")
+	_, otherKey := compileFixture(t, ca, testca.ECDSA, "b.example.test")
 	decl := &schema.Site{Site: site.Site{Name: "a"}, File: "sites/a.cue", Cert: cert, Key: schema.KeyRef{Mount: "secret", Path: "edge/a", Field: "key"}}
 	for name, key := range map[string][]byte{
 		"other certificate's key": otherKey,
@@ -137,11 +137,11 @@ func TestCompileSiteCertificate(t *testing.T) {
 
 // TestCompileRouteTimeouts: every route timeout of the schema reaches the edge route.
 func TestCompileRouteTimeouts(t *testing.T) {
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, key := compileFixture(t, ca, sitegen.ECDSA, "t.example.test")
+	cert, key := compileFixture(t, ca, testca.ECDSA, "t.example.test")
 	tm := site.Timeouts{Connect: time.Second, Response: 2 * time.Second, Idle: 3 * time.Second, Body: 4 * time.Second}
 	up := &url.URL{Scheme: "http", Host: "127.0.0.1:1"}
 	decl := &schema.Site{Site: site.Site{Name: "t", Hosts: []string{"t.example.test"},
@@ -154,7 +154,7 @@ func TestCompileRouteTimeouts(t *testing.T) {
 	if got := r.Timeouts; got != tm {
 		t.Errorf("edge route timeouts %+v; want %+v", got, tm)
 	}
-	if r.Upstreams[0] != up || es.Name != "t" || es.Revision != "rev" {
-		t.Errorf("edge site %s@%s upstream %v; want the declaration's, not a copy", es.Name, es.Revision, r.Upstreams[0])
+	if r.Upstreams[0] != up || es.Name != "t" || es.Commit != "rev" {
+		t.Errorf("edge site %s@%s upstream %v; want the declaration's, not a copy", es.Name, es.Commit, r.Upstreams[0])
 	}
 }

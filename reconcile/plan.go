@@ -158,7 +158,7 @@ func (a *Agent) planSite(p *plan, s *schema.Site) {
 		st.Error = "key refresh failed, serving the key read before: " + e.Err.Error()
 	}
 	p.next[s.Name] = cs
-	st.Commit, st.KeyVersion = cs.site.Revision, cs.keyVersion
+	st.Commit, st.KeyVersion = cs.site.Commit, cs.keyVersion
 	st.NotAfter = cs.site.Certificates[0].Leaf.NotAfter
 	p.statuses = append(p.statuses, st)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 // The tests of this file drive Agent.Step with in-memory fakes of the git source, the key
@@ -97,7 +98,7 @@ func (p *fakePublisher) Publish(generation uint64, commit string, sites []*edge.
 // stepWorld is an agent between the fakes, and the sites its commits are made of.
 type stepWorld struct {
 	t     *testing.T
-	ca    *sitegen.CA
+	ca    *testca.CA
 	sites map[string]fstest.MapFS // each site's two files, by name
 	src   *fakeSource
 	keys  *fakeKeys
@@ -106,7 +107,7 @@ type stepWorld struct {
 }
 
 func newStepWorld(t *testing.T, keyRefresh time.Duration) *stepWorld {
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}

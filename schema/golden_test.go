@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/schema"
-	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 	"golang.org/x/tools/txtar"
 )
 
@@ -30,16 +30,16 @@ func TestGenerateCerts(t *testing.T) {
 		t.Skip("run with -update-certs to regenerate testdata/certs")
 	}
 	dir := filepath.Join("testdata", "certs")
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := sitegen.NewCA()
+	other, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	far := time.Date(2046, 1, 1, 0, 0, 0, 0, time.UTC)
-	issue := func(name string, hosts []string, kt sitegen.KeyType, notAfter time.Time) *sitegen.Leaf {
+	issue := func(name string, hosts []string, kt testca.KeyType, notAfter time.Time) *testca.Leaf {
 		l, err := ca.Issue(hosts, kt, notAfter)
 		if err != nil {
 			t.Fatal(err)
@@ -47,12 +47,12 @@ func TestGenerateCerts(t *testing.T) {
 		write(t, filepath.Join(dir, name), l.ChainPEM)
 		return l
 	}
-	issue("a.pem", []string{"a.example", "*.a.example"}, sitegen.ECDSA, far)
-	issue("b.pem", []string{"b.example", "www.b.example"}, sitegen.ECDSA, far)
-	c := issue("c.pem", []string{"c.example"}, sitegen.ECDSA, far)
-	issue("rsa.pem", []string{"r.example"}, sitegen.RSA, far)
-	issue("expired.pem", []string{"expired.example"}, sitegen.ECDSA, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
-	issue("soon.pem", []string{"soon.example"}, sitegen.ECDSA, goldenNow.Add(10*24*time.Hour))
+	issue("a.pem", []string{"a.example", "*.a.example"}, testca.ECDSA, far)
+	issue("b.pem", []string{"b.example", "www.b.example"}, testca.ECDSA, far)
+	c := issue("c.pem", []string{"c.example"}, testca.ECDSA, far)
+	issue("rsa.pem", []string{"r.example"}, testca.RSA, far)
+	issue("expired.pem", []string{"expired.example"}, testca.ECDSA, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	issue("soon.pem", []string{"soon.example"}, testca.ECDSA, goldenNow.Add(10*24*time.Hour))
 	leafOnly, _ := pem.Decode(c.ChainPEM)
 	leafPEM := pem.EncodeToMemory(leafOnly)
 	write(t, filepath.Join(dir, "wrongorder.pem"), append(append([]byte(nil), ca.CertPEM...), leafPEM...))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 // readCountingFS counts the files read through it.
@@ -50,7 +51,7 @@ func (h hashingFS) FileHash(name string) ([]byte, bool) {
 // TestLoaderUsesHashFS: given a HashFS, the loader tells unchanged files by their hash and
 // does not read them again; given another fs.FS, it reads every file each time.
 func TestLoaderUsesHashFS(t *testing.T) {
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}

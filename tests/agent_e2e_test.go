@@ -15,6 +15,7 @@ import (
 	"github.com/edgectl/edge/reconcile"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 	"github.com/edgectl/edge/tests/testenv"
 )
 
@@ -27,7 +28,7 @@ import (
 type agentE2E struct {
 	*agentProc
 	t          *testing.T
-	ca         *sitegen.CA
+	ca         *testca.CA
 	vault      *testenv.Vault
 	policy     string
 	roleID     string
@@ -58,7 +59,7 @@ func startAgentE2E(t *testing.T) *agentE2E {
 		fmt.Fprintf(w, "hello from %s", r.Host)
 	}))
 	t.Cleanup(e.backend.Close)
-	if e.ca, err = sitegen.NewCA(); err != nil {
+	if e.ca, err = testca.New(); err != nil {
 		t.Fatal(err)
 	}
 	e.repo = testenv.NewGitRepo(t)

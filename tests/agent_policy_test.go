@@ -21,6 +21,7 @@ import (
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 	"github.com/edgectl/edge/tests/testenv"
 )
 
@@ -37,7 +38,7 @@ func helloBackend(t *testing.T) *httptest.Server {
 // directory and every site proxying to one backend.
 type dirRepo struct {
 	t       *testing.T
-	ca      *sitegen.CA
+	ca      *testca.CA
 	keyDir  string
 	repo    *testenv.GitRepo
 	git     *testenv.GitHTTP
@@ -45,7 +46,7 @@ type dirRepo struct {
 }
 
 func newDirRepo(t *testing.T) *dirRepo {
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestAgentVaultTokenRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 	backend := helloBackend(t)
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}

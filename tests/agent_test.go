@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/reconcile"
-	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 	"github.com/edgectl/edge/tests/testenv"
 )
 
@@ -27,20 +27,20 @@ type agentProc struct {
 	cmd        *exec.Cmd
 	https      string
 	admin      string
-	ca         *sitegen.CA
+	ca         *testca.CA
 	out        *testenv.SyncBuffer
 	exited     chan struct{}
 	waitResult error
 }
 
-func startAgentProc(t *testing.T, ca *sitegen.CA, env []string, args ...string) *agentProc {
+func startAgentProc(t *testing.T, ca *testca.CA, env []string, args ...string) *agentProc {
 	t.Helper()
 	return startAgentProcWrapped(t, ca, env, nil, args...)
 }
 
 // startAgentProcWrapped is startAgentProc with the agent run by the command wrap (e.g.
 // prlimit with its flags, ending in "--"), which must exec it in its place.
-func startAgentProcWrapped(t *testing.T, ca *sitegen.CA, env, wrap []string, args ...string) *agentProc {
+func startAgentProcWrapped(t *testing.T, ca *testca.CA, env, wrap []string, args ...string) *agentProc {
 	t.Helper()
 	p := &agentProc{t: t, https: freeAddr(t), admin: freeAddr(t), ca: ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	// A state dir of its own, unless args name one (the last --state-dir given wins): never

@@ -7,6 +7,7 @@ import (
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 func TestPlan(t *testing.T) {
@@ -16,7 +17,7 @@ func TestPlan(t *testing.T) {
 	repo.write("sites/acme.cue", strings.Replace(repo.read("sites/acme.cue"),
 		`upstreams: ["http://127.0.0.1:3002"]`, `upstreams: ["http://127.0.0.1:3002", "http://127.0.0.1:3003"]`, 1))
 	repo.remove("sites/old-acme.cue")
-	ca, err := sitegen.NewCA()
+	ca, err := testca.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,20 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // configRepo is a git work tree holding a copy of examples/config, committed once.
 type configRepo struct {
 	t   *testing.T
 	dir string
-	wt  *git.Worktree
 }
 
 func newConfigRepo(t *testing.T) *configRepo { return newConfigRepoIn(t, "") }
@@ -31,15 +27,8 @@ func newConfigRepoIn(t *testing.T, sub string) *configRepo {
 	if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join("..", "..", "examples", "config"))); err != nil {
 		t.Fatal(err)
 	}
-	r, err := git.PlainInit(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, err := r.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &configRepo{t: t, dir: dir, wt: wt}
+	c := &configRepo{t: t, dir: dir}
+	c.git("init", "-q")
 	c.commit("example config")
 	return c
 }
@@ -73,14 +62,22 @@ func (c *configRepo) read(name string) string {
 
 func (c *configRepo) commit(msg string) string {
 	c.t.Helper()
-	if err := c.wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		c.t.Fatal(err)
-	}
-	h, err := c.wt.Commit(msg, &git.CommitOptions{AllowEmptyCommits: true, Author: &object.Signature{Name: "t", Email: "t@example.test", When: time.Now()}})
+	c.git("add", "--all")
+	c.git("commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", msg)
+	return strings.TrimSpace(c.git("rev-parse", "HEAD"))
+}
+
+// git runs the git CLI in the work tree with a fixed identity and no user configuration.
+func (c *configRepo) git(args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.test"}, args...)...)
+	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		c.t.Fatal(err)
+		c.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return h.String()
+	return string(out)
 }
 
 func runCmd(args ...string) (code int, stdout, stderr string) {

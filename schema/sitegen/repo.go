@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/schema"
+	"github.com/edgectl/edge/tests/testca"
 )
 
 // Site describes one generated site.
@@ -35,7 +36,7 @@ type Site struct {
 	// Default marks the site that answers unknown SNI.
 	Default bool
 	// KeyType of the certificate; zero means ECDSA.
-	KeyType KeyType
+	KeyType testca.KeyType
 	// NotAfter of the certificate; zero means DefaultValidity from now.
 	NotAfter time.Time
 	// Key is where the site's private key lives. Zero fields mean mount "secret", path
@@ -51,20 +52,20 @@ type Generated struct {
 	// CertFile is the certificate path relative to the repo root: "certs/<Name>.pem".
 	CertFile string
 	// Leaf is the issued certificate and its private key (Leaf.KeyPEM is secret).
-	Leaf *Leaf
+	Leaf *testca.Leaf
 }
 
 // Options configure WriteRepo and WriteSite.
 type Options struct {
 	// CA issues the certificates. Nil means a new CA is made (returned in Repo.CA).
-	CA *CA
+	CA *testca.CA
 	// Domain is the parent domain of generated host names. Zero means "example.test".
 	Domain string
 	// Upstreams of every generated site's "/" route. Empty means
 	// ["http://127.0.0.1:3001"].
 	Upstreams []string
 	// KeyType of generated certificates; zero means ECDSA.
-	KeyType KeyType
+	KeyType testca.KeyType
 	// NotAfter of generated certificates; zero means DefaultValidity from now.
 	NotAfter time.Time
 	// KeyDir, when set, receives every private key as <KeyDir>/<mount>/<path>/<field>.pem
@@ -79,7 +80,7 @@ type Repo struct {
 	// Dir is the repo's root directory.
 	Dir string
 	// CA issued every certificate.
-	CA *CA
+	CA *testca.CA
 	// Sites are the generated sites in name order.
 	Sites []*Generated
 }
@@ -92,7 +93,7 @@ func SiteName(i int) string { return fmt.Sprintf("site%05d", i) }
 // site. The repo validates with schema.Load.
 func WriteRepo(dir string, n int, opts Options) (*Repo, error) {
 	if opts.CA == nil {
-		ca, err := NewCA()
+		ca, err := testca.New()
 		if err != nil {
 			return nil, err
 		}
