@@ -98,7 +98,11 @@ func startMonitoredAgent(t *testing.T) *agentProc {
 	if code, _, _, err := p.get("broken.example.test"); err != nil || code != http.StatusBadGateway {
 		t.Fatalf("GET broken: %d, %v; want 502 (its upstream refuses connections)", code, err)
 	}
-	p.waitFor("nokey failed", 30*time.Second, func() bool { return siteNamed(p.status(), "nokey").State == "failed" })
+	// The poll is counted after its snapshot serves: wait for its outcome in status, set last.
+	p.waitFor("nokey failed and the poll counted", 30*time.Second, func() bool {
+		st := p.status()
+		return siteNamed(st, "nokey").State == "failed" && st.LastPoll.Outcome != ""
+	})
 	return p
 }
 

@@ -297,7 +297,15 @@ func checkDashboardQueriesParse(t *testing.T, exprs map[string]string) {
 	if err := os.WriteFile(filepath.Join(dir, "dashboard_rules.yml"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runPromtool(t, dir, "check", "rules", "dashboard_rules.yml")
+	cmd := exec.Command(promtool(t), "check", "rules", "dashboard_rules.yml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		var which strings.Builder
+		for i, k := range keys {
+			fmt.Fprintf(&which, "dashboard:query_%d is %s\n", i, k)
+		}
+		t.Errorf("the dashboard's queries, checked as rules: %v\n%s%s", err, out, which.String())
+	}
 }
 
 // seriesName is the metric name of a series as promtool's input_series write it.
