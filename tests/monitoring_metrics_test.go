@@ -80,8 +80,8 @@ func scrapedNames(text string) map[string]bool {
 // startMonitoredAgent runs the agent binary on a config repo of three sites: alpha served,
 // broken served with an upstream that refuses connections, and nokey failing (its key is
 // missing from the key directory). It requests alpha and broken once each, so that every
-// per-site series exists, and returns the agent.
-func startMonitoredAgent(t *testing.T) *agentProc {
+// per-site series exists, and returns the agent and its repo.
+func startMonitoredAgent(t *testing.T) (*agentProc, *dirRepo) {
 	t.Helper()
 	d := newDirRepo(t)
 	d.write("alpha")
@@ -103,7 +103,7 @@ func startMonitoredAgent(t *testing.T) *agentProc {
 		st := p.status()
 		return siteNamed(st, "nokey").State == "failed" && st.LastPoll.Outcome != ""
 	})
-	return p
+	return p, d
 }
 
 // TestMonitoringMetricsExist: every metric alerts.yml, rules_test.yml and dashboard.json read
@@ -112,7 +112,7 @@ func startMonitoredAgent(t *testing.T) *agentProc {
 func TestMonitoringMetricsExist(t *testing.T) {
 	tool := promtool(t)
 	used := monitoringMetrics(t)
-	p := startMonitoredAgent(t)
+	p, _ := startMonitoredAgent(t)
 	resp, err := http.Get("http://" + p.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -99,7 +99,7 @@ func (ps *promServer) query(expr string) ([]promSample, error) {
 // series, EdgeSiteFailing names the failing site with the agent and commit, and every
 // dashboard query evaluates without error and returns data.
 func TestMonitoringWithPrometheus(t *testing.T) {
-	p := startMonitoredAgent(t)
+	p, d := startMonitoredAgent(t)
 	commit := p.status().Serving.Commit
 	ps := startPrometheus(t, p.admin)
 	nonEmpty := func(expr string) func() bool {
@@ -108,19 +108,8 @@ func TestMonitoringWithPrometheus(t *testing.T) {
 	took := p.waitFor("Prometheus scraping the agent", 60*time.Second, nonEmpty(`up{job="edge"} == 1`))
 	p.waitFor("recorded request rates", 60*time.Second, nonEmpty(`job_site_class:edge_http_requests:rate5m{site="broken", class="5xx"}`))
 	p.waitFor("EdgeSiteFailing pending", 60*time.Second, nonEmpty(`ALERTS{alertname="EdgeSiteFailing"}`))
-	alerts, err := ps.query(`ALERTS{alertname="EdgeSiteFailing"}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"site": "nokey", "state": "failed", "commit": commit, "instance": p.admin, "job": "edge", "severity": "warning"}
-	if len(alerts) != 1 {
-		t.Fatalf("EdgeSiteFailing: %d alerts; want 1 (%v)", len(alerts), want)
-	}
-	for k, v := range want {
-		if alerts[0].Metric[k] != v {
-			t.Errorf("EdgeSiteFailing label %s = %q; want %q (%v)", k, alerts[0].Metric[k], v, alerts[0].Metric)
-		}
-	}
+	ps.checkAlert("EdgeSiteFailing", map[string]string{"site": "nokey", "state": "failed", "commit": commit,
+		"instance": p.admin, "job": "edge", "severity": "warning"})
 	exprs := dashboardExprs(t, readDashboard(t))
 	keys := slices.Sorted(func(yield func(string) bool) {
 		for k := range exprs {
@@ -138,5 +127,31 @@ func TestMonitoringWithPrometheus(t *testing.T) {
 			t.Errorf("%s: no data from a real agent: %s", k, exprs[k])
 		}
 	}
+	// An invalid commit: EdgeRevisionRejected names the agent and the commit it still serves.
+	if err := os.WriteFile(filepath.Join(d.repo.Dir, "sites", "bad.cue"), []byte("package edge\n\nsites: bad: {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.repo.Commit("an invalid site", nil)
+	p.waitFor("EdgeRevisionRejected pending", 60*time.Second, nonEmpty(`ALERTS{alertname="EdgeRevisionRejected"}`))
+	ps.checkAlert("EdgeRevisionRejected", map[string]string{"commit": commit, "instance": p.admin, "job": "edge", "severity": "warning"})
 	t.Logf("first scrape after %v; %d dashboard queries evaluated by Prometheus against a real agent", took.Round(time.Millisecond), len(keys))
+}
+
+// checkAlert fails the test unless Prometheus has exactly one alert called name (pending or
+// firing), with the labels want.
+func (ps *promServer) checkAlert(name string, want map[string]string) {
+	t := ps.t
+	t.Helper()
+	alerts, err := ps.query(`ALERTS{alertname="` + name + `"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 {
+		t.Fatalf("%s: %d alerts; want 1 with %v", name, len(alerts), want)
+	}
+	for k, v := range want {
+		if alerts[0].Metric[k] != v {
+			t.Errorf("%s label %s = %q; want %q (%v)", name, k, alerts[0].Metric[k], v, alerts[0].Metric)
+		}
+	}
 }
