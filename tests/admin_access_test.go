@@ -178,3 +178,27 @@ func TestAgentAdminClientCert(t *testing.T) {
 		t.Errorf("curl /healthz without a client certificate: %s; want 200", code)
 	}
 }
+
+// TestExampleKubernetesAdminAccess: the DaemonSet's admin listener is on the pod network, so
+// it must need a token (or client certificates) the edge container has mounted, else the
+// agent refuses to start.
+func TestExampleKubernetesAdminAccess(t *testing.T) {
+	docs := k8sDocs(t, filepath.Join(exRepoRoot(t), "examples", "deploy", "kubernetes"))
+	env := docs["ConfigMap/edge-agent"].Data
+	if host, _, _ := strings.Cut(env["EDGE_ADMIN_LISTEN"], ":"); host == "127.0.0.1" || host == "localhost" {
+		t.Skipf("admin listener %q is on loopback", env["EDGE_ADMIN_LISTEN"])
+	}
+	var edge k8sContainer
+	for _, c := range docs["DaemonSet/edge"].Spec.Template.Spec.Containers {
+		if c.Name == "edge" {
+			edge = c
+		}
+	}
+	token, ca := env["EDGE_ADMIN_TOKEN_FILE"], env["EDGE_ADMIN_CLIENT_CA"]
+	switch {
+	case token == "" && ca == "":
+		t.Errorf("EDGE_ADMIN_LISTEN %q is off loopback without EDGE_ADMIN_TOKEN_FILE or EDGE_ADMIN_CLIENT_CA: the agent refuses to start", env["EDGE_ADMIN_LISTEN"])
+	case token != "" && mountedAt(edge, token) == "":
+		t.Errorf("EDGE_ADMIN_TOKEN_FILE %s is in no volume of the edge container", token)
+	}
+}
