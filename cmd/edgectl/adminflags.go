@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"io"
 
 	"github.com/edgectl/edge/edge"
 )
@@ -33,4 +35,18 @@ func defineAdminAccessFlags(f *flag.FlagSet, a *edge.AdminAccess, env bool) {
 	f.StringVar(&a.TLSKey, "admin-tls-key", "", v("PEM private key of --admin-tls-cert", "EDGE_ADMIN_TLS_KEY"))
 	f.StringVar(&a.ClientCA, "admin-client-ca", "", v("PEM CA bundle: admin requests but the probes need a client certificate it issued (needs --admin-tls-cert)", "EDGE_ADMIN_CLIENT_CA"))
 	f.BoolVar(&a.Insecure, "admin-insecure", false, v("allow a non-loopback --admin address without --admin-token-file or --admin-client-ca (anyone reaching it reads /metrics and /status)", "EDGE_ADMIN_INSECURE"))
+}
+
+// printDemoAdminAccess says what the demo's admin listener needs beyond the printed
+// commands, when its access-control flags are set.
+func printDemoAdminAccess(out io.Writer, a edge.AdminAccess) {
+	if a.TLSCert != "" {
+		fmt.Fprintf(out, "  # the admin listener is on HTTPS: https:// and curl --cacert for %s\n", a.TLSCert)
+	}
+	if a.ClientCA != "" {
+		fmt.Fprintf(out, "  # it wants a client certificate of %s: curl --cert ... --key ...\n", a.ClientCA)
+	}
+	if a.TokenFile != "" {
+		fmt.Fprintf(out, "  # it wants the token: curl -H \"Authorization: Bearer $(cat %s)\" ...\n", a.TokenFile)
+	}
 }

@@ -272,6 +272,7 @@ func (d *demoSession) printReady(run *agentRun, cfg *demoConfigRepo) string {
 	}
 	fmt.Fprintln(d.out)
 	printDemoTry(d.out, addr, admin, cfg.caFile)
+	printDemoAdminAccess(d.out, d.c.AdminAccess)
 	return addr
 }
 
