@@ -119,11 +119,10 @@ func (s *Server) checkExposure(addr net.Addr) error {
 		return nil
 	}
 	if !a.Insecure {
-		return fmt.Errorf("%w: %s serves /metrics, /status and the rest to anyone who reaches it; "+
-			"require a token (--admin-token-file) or client certificates (--admin-client-ca), "+
-			"bind 127.0.0.1, or accept it with --admin-insecure", ErrAdminExposed, addr)
+		return fmt.Errorf("%w: %s (bound %s) would serve /metrics, /status and the rest to anyone who reaches it",
+			ErrAdminExposed, s.opts.AdminListen, addr)
 	}
-	s.log.Warn("INSECURE: the admin listener is not on loopback and requires no credentials (--admin-insecure): "+
+	s.log.Warn("INSECURE: the admin listener is not on loopback and requires no credentials: "+
 		"anyone who reaches it reads /metrics and /status", "admin", addr.String())
 	return nil
 }

@@ -230,7 +230,7 @@ func TestAdminAccessRefused(t *testing.T) {
 		"certificate, no key":  {"127.0.0.1:0", AdminAccess{TLSCert: certFile}, "both a certificate and a key"},
 		"key and cert swapped": {"127.0.0.1:0", AdminAccess{TLSCert: keyFile, TLSKey: certFile}, "admin TLS certificate"},
 		"CA file not PEM":      {"127.0.0.1:0", AdminAccess{TLSCert: certFile, TLSKey: keyFile, ClientCA: writeSecret(t, dir, "ca", "x")}, "no PEM certificate"},
-		"exposed, no creds":    {"0.0.0.0:0", AdminAccess{}, "--admin-insecure"},
+		"exposed, no creds":    {"0.0.0.0:0", AdminAccess{}, "not on loopback"},
 		"exposed, TLS only":    {"0.0.0.0:0", AdminAccess{TLSCert: certFile, TLSKey: keyFile}, "not on loopback"},
 	} {
 		srv := NewServer(Options{Listen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0", AdminListen: tt.admin, AdminAccess: tt.a, Logger: quietLogger})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,4 +50,12 @@ func printDemoAdminAccess(out io.Writer, a edge.AdminAccess) {
 	if a.TokenFile != "" {
 		fmt.Fprintf(out, "  # it wants the token: curl -H \"Authorization: Bearer $(cat %s)\" ...\n", a.TokenFile)
 	}
+}
+
+// adminAccessHint adds to edge.ErrAdminExposed what the operator can do about it.
+func adminAccessHint(err error) error {
+	if errors.Is(err, edge.ErrAdminExposed) {
+		return fmt.Errorf("%w; require a token (--admin-token-file) or client certificates (--admin-client-ca with --admin-tls-cert/--admin-tls-key), bind 127.0.0.1, or accept it with --admin-insecure", err)
+	}
+	return err
 }

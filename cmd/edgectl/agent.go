@@ -122,7 +122,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		}
 	}
 	if err := srv.Start(ctx); err != nil {
-		return nil, err
+		return nil, adminAccessHint(err)
 	}
 	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey, hook: hookSrv}
 	go func() { r.loopDone <- agent.Run(ctx) }()
