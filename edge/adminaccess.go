@@ -20,11 +20,13 @@ import (
 // endpoint mounted later is protected too. When both are set both are required.
 type AdminAccess struct {
 	// TokenFile holds the bearer token requests must send as "Authorization: Bearer
-	// <token>": one line of visible ASCII (one trailing newline is ignored). It is read at
+	// <token>" (or, for browsers, as the password of Basic authentication, any user name):
+	// one line of visible ASCII (one trailing newline is ignored). It is read at
 	// Start (a missing, empty or malformed file is an error) and again whenever the file
 	// changes (size, modification time or inode, checked at each request), so a token
 	// rotates without a restart; while the file is missing or malformed every request is
-	// refused. Missing or wrong: 401 with `WWW-Authenticate: Bearer realm="edge admin"`.
+	// refused. Missing or wrong: 401 with `WWW-Authenticate: Bearer realm="edge admin"`
+	// (and a Basic challenge, so that browsers prompt).
 	TokenFile string
 	// TLSCert and TLSKey are PEM files: the admin listener serves HTTPS with them (HTTP/2
 	// and HTTP/1.1, TLS 1.2 and up). Both or neither. They are read at Start and again when
@@ -161,7 +163,7 @@ func (g *adminGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g.token != nil {
-		tok, ok := bearerToken(r.Header.Get("Authorization"))
+		tok, ok := presentedToken(r)
 		switch {
 		case !ok:
 			g.deny(w, r, denyMissingToken)
@@ -186,14 +188,19 @@ func (g *adminGuard) deny(w http.ResponseWriter, r *http.Request, reason string)
 		http.Error(w, "forbidden: client certificate required", http.StatusForbidden)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="edge admin"`)
+	// Bearer for programs; Basic so that a browser asks for it (any user name, the token
+	// as password) and the page on /ui/ can be opened.
+	w.Header()["Www-Authenticate"] = []string{`Bearer realm="edge admin"`, `Basic realm="edge admin", charset="UTF-8"`}
 	http.Error(w, "unauthorized", http.StatusUnauthorized)
 }
 
-// bearerToken returns the credential of an "Authorization: Bearer <token>" header value
-// (the scheme is case-insensitive).
-func bearerToken(h string) (string, bool) {
-	scheme, tok, ok := strings.Cut(h, " ")
+// presentedToken returns the token of a request: the credential of "Authorization: Bearer
+// <token>" (the scheme is case-insensitive), or the password of Basic authentication.
+func presentedToken(r *http.Request) (string, bool) {
+	if _, pw, ok := r.BasicAuth(); ok {
+		return pw, pw != ""
+	}
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +45,7 @@ func replaceFile(t testing.TB, path, content string) {
 }
 
 // adminGet fetches url with c, with "Authorization: Bearer token" unless token is "", and
-// returns the status, the WWW-Authenticate header and the body.
+// returns the status, the WWW-Authenticate headers (joined with " | ") and the body.
 func adminGet(t testing.TB, c *http.Client, url, token string) (int, string, string) {
 	t.Helper()
 	code, hdr, body, err := adminTry(c, url, token)
@@ -69,7 +70,7 @@ func adminTry(c *http.Client, url, token string) (int, string, string, error) {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("WWW-Authenticate"), string(b), err
+	return resp.StatusCode, strings.Join(resp.Header.Values("WWW-Authenticate"), " | "), string(b), err
 }
 
 // startTokenServer starts a server whose admin listener needs the token in a new file, with
@@ -94,11 +95,12 @@ func TestAdminToken(t *testing.T) {
 	srv, _ := startTokenServer(t, &logs)
 	admin := "http://" + srv.AdminAddr().String()
 	c := &http.Client{Timeout: 10 * time.Second}
+	const wantChallenges = `Bearer realm="edge admin" | Basic realm="edge admin", charset="UTF-8"`
 	for _, path := range []string{"/status", "/metrics", "/nothing-here", "/healthz/../status", "/hook/x"} {
 		for _, tok := range []string{"", "wrong-" + adminTestToken, adminTestToken[:len(adminTestToken)-1], adminTestToken + "x"} {
 			code, challenge, body := adminGet(t, c, admin+path, tok)
-			if code != 401 || challenge != `Bearer realm="edge admin"` || strings.TrimSpace(body) != "unauthorized" {
-				t.Errorf("%s with token %q: %d, WWW-Authenticate %q, body %q; want 401, Bearer realm=\"edge admin\", unauthorized", path, tok, code, challenge, body)
+			if code != 401 || challenge != wantChallenges || strings.TrimSpace(body) != "unauthorized" {
+				t.Errorf("%s with token %q: %d, WWW-Authenticate %q, body %q; want 401, %q, unauthorized", path, tok, code, challenge, body, wantChallenges)
 			}
 		}
 	}
@@ -116,9 +118,12 @@ func TestAdminToken(t *testing.T) {
 			t.Errorf("%s without a token: %d %q; want 200", path, code, body)
 		}
 	}
-	// The scheme is case-insensitive (RFC 9110 §11.1); another scheme is no token.
+	// The scheme is case-insensitive (RFC 9110 §11.1); Basic carries the token as password
+	// (for browsers); anything else is no token.
+	basic := func(user, pw string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw)) }
 	for hdr, want := range map[string]int{"bearer " + adminTestToken: 200, "BEARER  " + adminTestToken: 200,
-		"Basic " + adminTestToken: 401, adminTestToken: 401, "Bearer": 401, "Bearer ": 401} {
+		basic("ops", adminTestToken): 200, basic("", adminTestToken): 200, basic(adminTestToken, ""): 401, basic("ops", "x"): 401,
+		"Basic " + adminTestToken: 401, adminTestToken: 401, "Bearer": 401, "Bearer ": 401, "Token " + adminTestToken: 401} {
 		req, _ := http.NewRequest("GET", admin+"/status", nil)
 		req.Header.Set("Authorization", hdr)
 		resp, err := c.Do(req)

@@ -146,7 +146,8 @@
 // token and client certificates together, then both required. The guard wraps the whole
 // mux with an allow-list of open paths (/healthz, /readyz and AdminAccess.OpenPaths), so an
 // endpoint mounted later is protected by default. Missing or wrong token: 401 with
-// `WWW-Authenticate: Bearer realm="edge admin"`; no client certificate: 403 (the handshake
+// `WWW-Authenticate: Bearer realm="edge admin"` and a Basic challenge (browsers then ask
+// for the token as password, any user name); no client certificate: 403 (the handshake
 // accepts none so that probes work; one that does not verify fails the handshake). The
 // Authorization header is removed before the mounted handlers run. Refusals are counted in
 // edge_admin_requests_denied_total by reason. Start refuses a non-loopback admin address

@@ -73,6 +73,13 @@ func TestAgentAdminToken(t *testing.T) {
 	if code, out := curlAdmin(t, "--oauth2-bearer", token, admin+"/status"); code != "200" || !strings.Contains(out, `"commit"`) {
 		t.Errorf("curl --oauth2-bearer /status: %s\n%s", code, out)
 	}
+	// What a browser does after the Basic challenge: any user name, the token as password.
+	if code, out := curlAdmin(t, "-u", "ops:"+token, admin+"/status"); code != "200" {
+		t.Errorf("curl -u ops:<token> /status: %s; want 200\n%s", code, out)
+	}
+	if code, _ := curlAdmin(t, "-u", "ops:wrong", admin+"/status"); code != "401" {
+		t.Errorf("curl -u ops:wrong /status: %s; want 401", code)
+	}
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if code, out := curlAdmin(t, admin+path); code != "200" {
 			t.Errorf("curl %s without a token: %s; want 200\n%s", path, code, out)
@@ -97,8 +104,8 @@ func TestAgentAdminToken(t *testing.T) {
 		t.Errorf("old token after rotation: %s; want 401", code)
 	}
 	code, out := curlAdmin(t, "--oauth2-bearer", rotated, admin+"/metrics")
-	if code != "200" || !strings.Contains(out, `edge_admin_requests_denied_total{reason="wrong_token"} 4`) {
-		t.Errorf("rotated token: %s; want 200 with 4 wrong tokens counted\n%s", code, grepLine(out, "edge_admin"))
+	if code != "200" || !strings.Contains(out, `edge_admin_requests_denied_total{reason="wrong_token"} 5`) {
+		t.Errorf("rotated token: %s; want 200 with 5 wrong tokens counted (3 Bearer, 1 Basic, 1 old)\n%s", code, grepLine(out, "edge_admin"))
 	}
 
 	st := exec.Command(edgectl(t), "status", "--admin", p.admin)

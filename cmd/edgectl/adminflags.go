@@ -11,8 +11,9 @@ import (
 
 // adminAccessUsage explains the admin listener's access control in the agent's usage.
 const adminAccessUsage = `Admin listener: loopback only (127.0.0.1:9443) by default, and then open to local users.
-Any other address needs --admin-token-file (requests send "Authorization: Bearer <token>";
-the file is re-read when it changes, so a token rotates without a restart) or
+Any other address needs --admin-token-file (requests send "Authorization: Bearer <token>",
+browsers the token as Basic password with any user name; the file is re-read when it
+changes, so a token rotates without a restart) or
 --admin-client-ca (client certificates; needs --admin-tls-cert/--admin-tls-key), or both,
 which are then both required; --admin-insecure starts it open anyway. /healthz and /readyz
 stay open for probes, and /webhook/git keeps its own HMAC check (git hosts cannot send the
