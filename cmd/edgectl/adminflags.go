@@ -11,15 +11,15 @@ import (
 
 // adminAccessUsage explains the admin listener's access control in the agent's usage.
 const adminAccessUsage = `Admin listener: loopback only (127.0.0.1:9443) by default, and then open to local users.
-Any other address needs --admin-token-file (requests send "Authorization: Bearer <token>",
-browsers the token as Basic password with any user name; the file is re-read when it
-changes, so a token rotates without a restart) or
---admin-client-ca (client certificates; needs --admin-tls-cert/--admin-tls-key), or both,
-which are then both required; --admin-insecure starts it open anyway. /healthz and /readyz
-stay open for probes, and /webhook/git keeps its own HMAC check (git hosts cannot send the
-token); everything else (/metrics, /status, /debug/pprof, ...) needs the credentials.
-Missing or wrong token: 401; no client certificate: 403; one of another CA: the handshake
-fails. Prometheus: authorization: {credentials_file: <the token file>}.
+Any other address needs --admin-token-file (requests send "Authorization: Bearer <token>";
+browsers, the token as Basic password with any user name; the file is re-read when it
+changes, so a token rotates without a restart) or --admin-client-ca (client certificates;
+needs --admin-tls-cert/--admin-tls-key), or both, which are then both required;
+--admin-insecure starts it open anyway. /healthz and /readyz stay open for probes, and
+/webhook/git keeps its own HMAC check (git hosts cannot send the token); everything else
+(/metrics, /status, /ui/, /debug/pprof, ...) needs the credentials. Missing or wrong token:
+401; no client certificate: 403; one of another CA: the handshake fails. Prometheus:
+authorization: {credentials_file: <the token file>}.
 
 `
 
