@@ -231,6 +231,7 @@ func TestAdminAccessRefused(t *testing.T) {
 		"empty token file":     {"127.0.0.1:0", AdminAccess{TokenFile: writeSecret(t, dir, "empty", "\n")}, "is empty"},
 		"token with a space":   {"127.0.0.1:0", AdminAccess{TokenFile: writeSecret(t, dir, "space", "abc def-0123456789")}, "a space"},
 		"token on two lines":   {"127.0.0.1:0", AdminAccess{TokenFile: writeSecret(t, dir, "two", "abcdef0123456789\nx\n")}, "a second line"},
+		"token file too big":   {"127.0.0.1:0", AdminAccess{TokenFile: writeSecret(t, dir, "big", strings.Repeat("a", 5000))}, "over 4096 bytes"},
 		"client CA, no TLS":    {"127.0.0.1:0", AdminAccess{ClientCA: caFile}, "needs the admin listener on TLS"},
 		"certificate, no key":  {"127.0.0.1:0", AdminAccess{TLSCert: certFile}, "both a certificate and a key"},
 		"key and cert swapped": {"127.0.0.1:0", AdminAccess{TLSCert: keyFile, TLSKey: certFile}, "admin TLS certificate"},

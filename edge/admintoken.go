@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -15,6 +16,9 @@ import (
 // minTokenLen is the token length below which the server warns: 16 characters of
 // `openssl rand -hex 32` are 64 bits.
 const minTokenLen = 16
+
+// maxTokenFile bounds what is read of a token file.
+const maxTokenFile = 4096
 
 // errNoToken is why a request is refused while the token file cannot be used; it never
 // reaches a client.
@@ -72,9 +76,17 @@ func (t *tokenFile) load(info fs.FileInfo) error {
 // (LF or CRLF), which must be non-empty visible ASCII without spaces (what a Bearer
 // credential can carry). Errors never quote the content.
 func readToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("admin token file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return "", fmt.Errorf("admin token file: %w", err)
+	}
+	if len(b) > maxTokenFile {
+		return "", fmt.Errorf("admin token file %s is over %d bytes: want one token", path, maxTokenFile)
 	}
 	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if s == "" {
