@@ -47,13 +47,14 @@ type agentConfig struct {
 
 	Listen, HTTPListen, AdminListen string
 	WebhookSecret                   []byte
-	WebhookListen                   string           // its own listener for /webhook/git; empty: admin only
-	DebugPprof                      bool             // serve net/http/pprof on the admin listener
-	AdminAccess                     edge.AdminAccess // token, TLS, client CA of the admin listener
+	WebhookListen                   string // its own listener for /webhook/git; empty: admin only
+	DebugPprof                      bool   // serve net/http/pprof on the admin listener
 	// TrustedProxies are peers whose forwarding headers (X-Forwarded-*, Forwarded,
 	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
 	TrustedProxies []netip.Prefix
 	Eval           schema.Isolation
+	// AdminAccess is the admin listener's access control: token, TLS, client CA.
+	AdminAccess edge.AdminAccess
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
