@@ -56,7 +56,7 @@ var adminOpenPaths = []string{"/healthz", "/readyz"}
 // credentials (AdminAccess.TokenFile or ClientCA) or AdminAccess.Insecure.
 var ErrAdminExposed = errors.New("edge: the admin listener is not on loopback and has no access control")
 
-// credentials reports whether a requests need any.
+// credentials reports whether requests need any.
 func (a *AdminAccess) credentials() bool { return a.TokenFile != "" || a.ClientCA != "" }
 
 // adminSetup is AdminAccess made ready at Start: the files read, the handler wrapped.
