@@ -60,6 +60,9 @@ type Status struct {
 // ServingStatus describes the snapshot being served.
 type ServingStatus struct {
 	Commit string `json:"commit"`
+	// CommitTime is Commit's committer time, zero when unknown; fleet status orders the
+	// commits agents serve by it.
+	CommitTime time.Time `json:"commitTime,omitzero"`
 	// Signer is the key that signed Commit ("FINGERPRINT Name <email>") when the agent
 	// requires signed commits; empty otherwise.
 	Signer     string    `json:"signer,omitempty"`
