@@ -53,6 +53,8 @@ type agentConfig struct {
 	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
 	TrustedProxies []netip.Prefix
 	Eval           schema.Isolation
+	// Fleet serves GET /ui/api/fleet (the peers' status for the page); nil: not served.
+	Fleet http.Handler
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
@@ -112,6 +114,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	}
 	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
+	mountFleet(srv.AdminMux(), c.Fleet)
 	if c.WebhookListen != "" {
 		if hookSrv, err = startWebhookListener(ctx, c.WebhookListen, webhook, log); err != nil {
 			return nil, err
@@ -289,6 +292,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 type agentFlagValues struct {
 	drain                                                  time.Duration
 	eval                                                   evalFlags
+	fleet                                                  fleetPeerFlags
 	tokenFile, webhookFile, logFormat, logLevel, accessLog string
 }
 
@@ -320,6 +324,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.BoolVar(&c.DebugPprof, "debug-pprof", false, "serve Go's profiler at /debug/pprof/ on the admin listener (keep that listener private) [EDGE_DEBUG_PPROF]")
 	f.DurationVar(&v.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
 	v.eval.add(f, "EDGE_EVAL_MEMORY", "EDGE_EVAL_TIMEOUT")
+	v.fleet.add(f)
 	f.StringVar(&v.logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
@@ -354,6 +359,9 @@ func (v *agentFlagValues) complete(c *agentConfig, stdout, stderr io.Writer) err
 		if c.GitAuth.Token, err = readSecretFile(v.tokenFile); err != nil {
 			return fmt.Errorf("git token: %w", err)
 		}
+	}
+	if c.Fleet, err = v.fleet.handler(c.Logger); err != nil {
+		return fmt.Errorf("fleet peers: %w", err)
 	}
 	if v.webhookFile != "" {
 		s, err := readSecretFile(v.webhookFile)
