@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 )
 
@@ -33,23 +32,20 @@ const maxStatusBytes = 256 << 20
 // Client reads agents' admin endpoints with ClientOptions' credentials. It is safe for
 // concurrent use; it never shows the token (not in errors, not in logs).
 type Client struct {
-	token string
+	token *tokenFile // nil: none
 	tls   *tls.Config
 
 	mu     sync.Mutex
 	byName map[string]*http.Transport // by TLS server name
 }
 
-// NewClient reads the credentials o names.
+// NewClient reads the credentials o names. The token file is read again when it changes.
 func NewClient(o ClientOptions) (*Client, error) {
 	c := &Client{tls: &tls.Config{MinVersion: tls.VersionTLS12}, byName: map[string]*http.Transport{}}
 	if o.TokenFile != "" {
-		b, err := os.ReadFile(o.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("fleet: token: %w", err)
-		}
-		if c.token = strings.TrimSpace(string(b)); c.token == "" {
-			return nil, fmt.Errorf("fleet: token: %s is empty", o.TokenFile)
+		var err error
+		if c.token, err = newTokenFile(o.TokenFile); err != nil {
+			return nil, err
 		}
 	}
 	if o.CACert != "" {
@@ -111,8 +107,12 @@ func (c *Client) Get(ctx context.Context, t Target, path string) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.token != nil {
+		tok, err := c.token.get()
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := (&http.Client{Transport: c.transport(t.ServerName)}).Do(req)
 	if err != nil {
@@ -136,7 +136,7 @@ func (c *Client) Get(ctx context.Context, t Target, path string) ([]byte, error)
 func (c *Client) statusError(resp *http.Response, url string) error {
 	err := fmt.Errorf("fleet: GET %s: %s", url, resp.Status)
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized && c.token == "":
+	case resp.StatusCode == http.StatusUnauthorized && c.token == nil:
 		return fmt.Errorf("%w (the admin listener wants a bearer token: --token-file)", err)
 	case resp.StatusCode == http.StatusUnauthorized:
 		return fmt.Errorf("%w (the token was refused)", err)

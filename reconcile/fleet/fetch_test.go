@@ -155,6 +155,12 @@ func TestClientToken(t *testing.T) {
 			t.Errorf("%s: the error shows the token: %v", tc.name, r.Err)
 		}
 	}
+	// A rotated token is read again.
+	c := newTestClient(t, ClientOptions{TokenFile: bad})
+	os.WriteFile(bad, []byte(token), 0o600)
+	if r := Fetch(context.Background(), c, []Target{tg}, FetchOptions{})[0]; r.Err != nil {
+		t.Errorf("after the token file changed: %v; want the new token sent", r.Err)
+	}
 	if _, err := NewClient(ClientOptions{TokenFile: filepath.Join(dir, "missing")}); err == nil {
 		t.Error("NewClient with a missing token file: no error")
 	}
