@@ -44,7 +44,7 @@ func (l *listOrBool) Set(v string) error {
 
 func (ff *fleetFlags) add(f *flag.FlagSet) {
 	f.Var(&ff.fleet, "fleet", "the arguments are agents' admin addresses (see above); or --fleet=ADDR,ADDR")
-	f.StringVar(&ff.file, "fleet-file", "", "file of agents' admin addresses, one or more per line, # comments [EDGE_FLEET_FILE]")
+	f.StringVar(&ff.file, "fleet-file", "", "file of agents' admin addresses, one or more per line, # comments")
 	f.StringVar(&ff.want, "want", "", "with --fleet: the commit (or a prefix of at least 4 hex digits) every agent must serve; empty: the newest any agent serves")
 	f.DurationVar(&ff.wait, "wait", 0, "with --fleet: ask again every second until the fleet has converged or this much time has passed")
 	f.IntVar(&ff.concurrency, "concurrency", 16, "with --fleet: how many agents to ask at once")
