@@ -42,13 +42,7 @@ func startAgentProc(t *testing.T, ca *testca.CA, env []string, args ...string) *
 // prlimit with its flags, ending in "--"), which must exec it in its place.
 func startAgentProcWrapped(t *testing.T, ca *testca.CA, env, wrap []string, args ...string) *agentProc {
 	t.Helper()
-	return startAgentProcAt(t, ca, freeAddr(t), env, wrap, args...)
-}
-
-// startAgentProcAt is startAgentProcWrapped with the admin listener at admin.
-func startAgentProcAt(t *testing.T, ca *testca.CA, admin string, env, wrap []string, args ...string) *agentProc {
-	t.Helper()
-	p := &agentProc{t: t, https: freeAddr(t), admin: admin, ca: ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
+	p := &agentProc{t: t, https: freeAddr(t), admin: freeAddr(t), ca: ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	// A state dir of its own, unless args name one (the last --state-dir given wins): never
 	// the default under /var/lib/edge.
 	args = append([]string{"agent", "--listen", p.https, "--http-listen", "off", "--admin", p.admin, "--access-log", "off",

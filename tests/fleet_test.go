@@ -47,6 +47,35 @@ func sharedPortAddrs(t *testing.T, ips ...string) []string {
 	return nil
 }
 
+// startAgentAt is startAgentProc with the admin listener at admin (startAgentProc picks a
+// free port on 127.0.0.1): the agents of a DNS name share one port on several addresses.
+func startAgentAt(t *testing.T, d *dirRepo, admin string, env []string, args ...string) *agentProc {
+	t.Helper()
+	p := &agentProc{t: t, https: freeAddr(t), admin: admin, ca: d.ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
+	args = append([]string{"agent", "--listen", p.https, "--http-listen", "off", "--admin", admin, "--access-log", "off",
+		"--state-dir", filepath.Join(t.TempDir(), "state"), "--interval", "200ms", "--key-dir", d.keyDir}, args...)
+	p.cmd = exec.Command(edgectl(t), args...)
+	p.cmd.Env = append(p.cmd.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.waitResult = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		if p.stop(); t.Failed() {
+			t.Logf("agent on %s:\n%s", admin, p.out.String())
+		}
+	})
+	p.waitFor("ready", 60*time.Second, func() bool {
+		resp, err := http.Get("http://" + admin + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return p
+}
+
 // fleetStatus runs `edgectl status` with args and EDGE_DNS_SERVER=dns, and returns its exit
 // code, stdout and stderr.
 func fleetStatus(t *testing.T, dns string, args ...string) (int, string, string) {
@@ -79,12 +108,10 @@ func TestFleetStatusThreeAgents(t *testing.T) {
 	dns := testenv.StartDNS(t, "edge.test", map[string][]string{"agents": {"127.0.0.2", "127.0.0.3", "127.0.0.4"}})
 	_, port, _ := net.SplitHostPort(admins[0])
 	name := "dns:agents.edge.test:" + port
-	common := []string{"--interval", "200ms", "--key-dir", d.keyDir}
 	agents := []*agentProc{
-		startAgentProcAt(t, d.ca, admins[0], []string{fleet.DNSServerEnv + "=" + dns.Addr}, nil,
-			append([]string{"--repo", d.git.URL, "--fleet-peers", name}, common...)...),
-		startAgentProcAt(t, d.ca, admins[1], nil, nil, append([]string{"--repo", d.git.URL}, common...)...),
-		startAgentProcAt(t, d.ca, admins[2], nil, nil, append([]string{"--repo", mirrorGit.URL}, common...)...),
+		startAgentAt(t, d, admins[0], []string{fleet.DNSServerEnv + "=" + dns.Addr}, "--repo", d.git.URL, "--fleet-peers", name),
+		startAgentAt(t, d, admins[1], nil, "--repo", d.git.URL),
+		startAgentAt(t, d, admins[2], nil, "--repo", mirrorGit.URL),
 	}
 	waitServing := func(p *agentProc, commit string) {
 		p.waitFor("commit "+commit[:12], 30*time.Second, func() bool { return p.status().Serving.Commit == commit })

@@ -112,9 +112,9 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if err != nil {
 		return nil, err
 	}
+	mountFleet(srv.AdminMux(), c.Fleet)
 	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
-	mountFleet(srv.AdminMux(), c.Fleet)
 	if c.WebhookListen != "" {
 		if hookSrv, err = startWebhookListener(ctx, c.WebhookListen, webhook, log); err != nil {
 			return nil, err
