@@ -75,7 +75,7 @@ func fetchOne(ctx context.Context, c *Client, t Target, timeout time.Duration) R
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	r := Result{Target: t}
-	body, err := c.Get(ctx, t, "/status")
+	body, err := c.Get(ctx, t, "/status?sites=problems") // the whole list of an older agent is counted too
 	if err != nil {
 		r.Err = err
 		return r

@@ -29,7 +29,10 @@ func statusHandler(st reconcile.Status) http.Handler {
 }
 
 // httpTarget is the target of a plain-HTTP test server.
-func httpTarget(t *testing.T, h http.Handler) Target {
+func httpTarget(t *testing.T, h http.Handler) Target { return httpTargetB(t, h) }
+
+// httpTargetB is httpTarget for tests and benchmarks.
+func httpTargetB(t testing.TB, h http.Handler) Target {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	a, err := ParseAddr(srv.URL)
