@@ -53,11 +53,12 @@ type agentConfig struct {
 	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
 	TrustedProxies []netip.Prefix
 	Eval           schema.Isolation
-	// Fleet serves GET /ui/api/fleet (the peers' status for the page); nil: not served.
-	Fleet http.Handler
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
+
+	// Fleet serves GET /ui/api/fleet (the peers' status for the page); nil: not served.
+	Fleet http.Handler
 }
 
 // agentRun is a started agent: the data plane serving and the reconcile loop polling.
