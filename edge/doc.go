@@ -10,6 +10,7 @@
 //		Listen:      ":443",           // "127.0.0.1:0" in tests; srv.Addr() tells the port
 //		HTTPListen:  ":80",            // redirects to HTTPS; edge.Off disables it
 //		AdminListen: "127.0.0.1:9443", // /healthz /readyz /metrics; edge.Off disables it
+//		AdminAccess: edge.AdminAccess{TokenFile: "/run/secrets/admin-token"}, // optional
 //		Logger:      logger,
 //		AccessLog:   edge.NewAccessLogger(os.Stdout, true),
 //	})
@@ -135,6 +136,22 @@
 // does a listed one that starts passing. It runs h2spec with --max-header-length 16384
 // so that case 4.2/3 (a HEADERS frame over SETTINGS_MAX_FRAME_SIZE) exceeds the 64 KiB
 // edge advertises rather than the 16 KiB default h2spec assumes.
+//
+// # Admin listener
+//
+// The admin listener (Options.AdminListen, 127.0.0.1:9443) serves /healthz, /readyz,
+// /metrics and whatever is mounted on Server.AdminMux. Options.AdminAccess guards it: a
+// bearer token from a file (re-read when the file changes, compared in constant time), TLS
+// with a certificate re-read when its files change, client certificates of a CA, or a
+// token and client certificates together, then both required. The guard wraps the whole
+// mux with an allow-list of open paths (/healthz, /readyz and AdminAccess.OpenPaths), so an
+// endpoint mounted later is protected by default. Missing or wrong token: 401 with
+// `WWW-Authenticate: Bearer realm="edge admin"` and a Basic challenge (browsers then ask
+// for the token as password, any user name); no client certificate: 403 (the handshake
+// accepts none so that probes work; one that does not verify fails the handshake). The
+// Authorization header is removed before the mounted handlers run. Refusals are counted in
+// edge_admin_requests_denied_total by reason. Start refuses a non-loopback admin address
+// without a token or client CA unless AdminAccess.Insecure (ErrAdminExposed).
 //
 // # Observability
 //

@@ -36,9 +36,12 @@ type Options struct {
 	// Empty means ":80"; Off disables it.
 	HTTPListen string
 	// AdminListen is the admin listener's address (/healthz, /readyz, /metrics and what is
-	// mounted on AdminMux). Empty means "127.0.0.1:9443"; Off disables it. Keep it on
-	// loopback or a private network: it is not authenticated.
+	// mounted on AdminMux). Empty means "127.0.0.1:9443"; Off disables it. Start refuses a
+	// non-loopback address unless AdminAccess requires credentials or is Insecure.
 	AdminListen string
+	// AdminAccess is the admin listener's access control: a bearer token, TLS, client
+	// certificates. The zero value is none (loopback only).
+	AdminAccess AdminAccess
 	// HTTPSPort is the port written in the plain-HTTP listener's redirects. Zero means
 	// the port the HTTPS listener bound; 443 is left out of the URL.
 	HTTPSPort int
@@ -224,8 +227,9 @@ func (s *Server) Publish(generation uint64, commit string, sites []*Site) error 
 func (s *Server) SetSessionTicketKeys(keys [][32]byte) error { return s.tickets.set(keys) }
 
 // Start binds the listeners and serves them in the background. It returns once they are
-// bound (see Addr, HTTPAddr, AdminAddr) or the first error binding them, in which case
-// nothing is left listening. ctx bounds binding only.
+// bound (see Addr, HTTPAddr, AdminAddr) or the first error binding them or setting up the
+// admin listener's access control (see AdminAccess), in which case nothing is left
+// listening. ctx bounds binding only.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -235,15 +239,25 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.started {
 		return errors.New("edge: server already started")
 	}
+	var admin *adminSetup
+	if s.opts.AdminListen != Off {
+		var err error
+		if admin, err = s.prepareAdmin(s.adminMux); err != nil {
+			return err
+		}
+	}
 	var lc net.ListenConfig
 	var lns []net.Listener
+	fail := func(err error) error {
+		for _, l := range lns {
+			l.Close()
+		}
+		return err
+	}
 	listen := func(addr string) (net.Listener, error) {
 		ln, err := lc.Listen(ctx, "tcp", addr)
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, fmt.Errorf("edge: listen %s: %w", addr, err)
+			return nil, fail(fmt.Errorf("edge: listen %s: %w", addr, err))
 		}
 		lns = append(lns, ln)
 		return ln, nil
@@ -258,9 +272,12 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	if s.opts.AdminListen != Off {
+	if admin != nil {
 		if adminLn, err = listen(s.opts.AdminListen); err != nil {
 			return err
+		}
+		if err := s.checkExposure(adminLn.Addr()); err != nil {
+			return fail(err)
 		}
 	}
 
@@ -276,14 +293,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.serve(s.httpSrv, newLimitListener(httpLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("http")))
 	}
 	if adminLn != nil {
-		s.adminAddr = adminLn.Addr()
-		s.adminSrv = &http.Server{
-			Handler:           s.adminMux,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       60 * time.Second,
-			ErrorLog:          serverErrorLog(s.log, nil, "admin"),
-		}
-		s.serve(s.adminSrv, adminLn)
+		s.startAdmin(adminLn, admin)
 	}
 	rotCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
@@ -293,8 +303,23 @@ func (s *Server) Start(ctx context.Context) error {
 		s.tickets.run(rotCtx, s.opts.TicketKeyRotation)
 	}()
 	s.started = true
-	s.log.Info("edge listening", "https", s.addr.String(), "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr))
+	s.log.Info("edge listening", "https", s.addr.String(), "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr),
+		"admin_tls", admin != nil && admin.tls != nil, "admin_token", s.opts.AdminAccess.TokenFile != "",
+		"admin_client_ca", s.opts.AdminAccess.ClientCA != "")
 	return nil
+}
+
+// startAdmin serves the admin listener ln (s.mu held), over TLS if setup says so.
+func (s *Server) startAdmin(ln net.Listener, setup *adminSetup) {
+	s.adminAddr = ln.Addr()
+	s.adminSrv = &http.Server{
+		Handler:           setup.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          serverErrorLog(s.log, nil, "admin"),
+		TLSConfig:         setup.tls,
+	}
+	s.serve(s.adminSrv, ln)
 }
 
 // newHTTPServer returns an http.Server with the limits applied.
@@ -305,12 +330,16 @@ func (s *Server) newHTTPServer(h http.Handler, listener string) *http.Server {
 	return srv
 }
 
-// serve runs srv.Serve(ln) in the background.
+// serve runs srv.Serve(ln), or srv.ServeTLS(ln) if srv has a TLSConfig, in the background.
 func (s *Server) serve(srv *http.Server, ln net.Listener) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := srv.Serve
+		if srv.TLSConfig != nil {
+			serve = func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("edge: serve", "addr", ln.Addr().String(), "err", err)
 		}
 	}()

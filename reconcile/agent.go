@@ -132,7 +132,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 	a := &Agent{
 		opts:     opts,
 		log:      opts.Logger,
-		metrics:  newAgentMetrics(opts.Registerer),
+		metrics:  newAgentMetrics(opts.Registerer, opts.Interval),
 		trigger:  make(chan struct{}, 1),
 		keys:     keysource.NewCache(opts.Keys, opts.KeyRefresh, opts.KeyConcurrency),
 		compiled: map[string]*compiledSite{},

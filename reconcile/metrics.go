@@ -1,6 +1,10 @@
 package reconcile
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // agentMetrics are the agent's Prometheus collectors. Cardinality stays bounded: per-site
 // series exist only for sites that are failing.
@@ -14,9 +18,14 @@ type agentMetrics struct {
 	applied     prometheus.Gauge
 	serving     *prometheus.GaugeVec
 	persisted   prometheus.Gauge
+	// lastPoll and interval let an alert say "no poll reached the repo for N intervals".
+	lastPoll prometheus.Gauge
+	interval prometheus.Gauge
 }
 
-func newAgentMetrics(reg prometheus.Registerer) *agentMetrics {
+// newAgentMetrics creates the agent's collectors and registers them with reg, if not nil;
+// interval is the configured time between polls, exported as is.
+func newAgentMetrics(reg prometheus.Registerer, interval time.Duration) *agentMetrics {
 	m := &agentMetrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edge_agent_polls_total",
@@ -55,9 +64,27 @@ func newAgentMetrics(reg prometheus.Registerer) *agentMetrics {
 			Name: "edge_agent_serving_persisted",
 			Help: "1 while the revision served is the one restored from the state directory at start, not yet confirmed or replaced by the repo.",
 		}),
+		lastPoll: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edge_agent_last_successful_poll_timestamp_seconds",
+			Help: "Unix time of the last poll that reached the config repo: any outcome but error (a rejected commit was still fetched). 0: none yet.",
+		}),
+		interval: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edge_agent_poll_interval_seconds",
+			Help: "Configured time between polls of the config repo (before jitter; backoff while the repo is unreachable is at most max(interval, 1m)).",
+		}),
 	}
+	m.interval.Set(interval.Seconds())
 	if reg != nil {
-		reg.MustRegister(m.polls, m.reconcile, m.sites, m.siteFailing, m.keyReads, m.rejected, m.applied, m.serving, m.persisted)
+		reg.MustRegister(m.polls, m.reconcile, m.sites, m.siteFailing, m.keyReads, m.rejected, m.applied, m.serving, m.persisted,
+			m.lastPoll, m.interval)
 	}
 	return m
+}
+
+// pollFinished counts a poll by outcome; every outcome but PollError reached the repo.
+func (m *agentMetrics) pollFinished(outcome PollOutcome) {
+	m.polls.WithLabelValues(string(outcome)).Inc()
+	if outcome != PollError {
+		m.lastPoll.SetToCurrentTime()
+	}
 }

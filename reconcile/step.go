@@ -135,7 +135,7 @@ func (a *Agent) clearRejected() {
 
 // finishPoll counts the poll and records it in status.
 func (a *Agent) finishPoll(start time.Time, commit string, outcome PollOutcome) {
-	a.metrics.polls.WithLabelValues(string(outcome)).Inc()
+	a.metrics.pollFinished(outcome)
 	a.setPoll(PollStatus{At: start, Outcome: outcome, Commit: commit, Duration: time.Since(start).Seconds()})
 }
 

@@ -42,6 +42,21 @@ func startAgentProc(t *testing.T, ca *testca.CA, env []string, args ...string) *
 // prlimit with its flags, ending in "--"), which must exec it in its place.
 func startAgentProcWrapped(t *testing.T, ca *testca.CA, env, wrap []string, args ...string) *agentProc {
 	t.Helper()
+	p := launchAgentProc(t, ca, env, wrap, args...)
+	p.waitFor("ready", 60*time.Second, func() bool {
+		resp, err := http.Get("http://" + p.admin + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return p
+}
+
+// launchAgentProc is startAgentProcWrapped without waiting until the agent is ready.
+func launchAgentProc(t *testing.T, ca *testca.CA, env, wrap []string, args ...string) *agentProc {
+	t.Helper()
 	p := &agentProc{t: t, https: freeAddr(t), admin: freeAddr(t), ca: ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	// A state dir of its own, unless args name one (the last --state-dir given wins): never
 	// the default under /var/lib/edge.
@@ -65,14 +80,6 @@ func startAgentProcWrapped(t *testing.T, ca *testca.CA, env, wrap []string, args
 		if t.Failed() {
 			t.Logf("agent output:\n%s", p.out.String())
 		}
-	})
-	p.waitFor("ready", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + p.admin + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
 	})
 	return p
 }

@@ -53,6 +53,8 @@ type agentConfig struct {
 	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
 	TrustedProxies []netip.Prefix
 	Eval           schema.Isolation
+	// AdminAccess is the admin listener's access control: token, TLS, client CA.
+	AdminAccess edge.AdminAccess
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
@@ -104,8 +106,11 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		}
 	}()
 
+	if len(c.WebhookSecret) > 0 { // it checks the git host's signature, which cannot send our token
+		c.AdminAccess.OpenPaths = append(c.AdminAccess.OpenPaths, "/webhook/git")
+	}
 	srv := edge.NewServer(edge.Options{
-		Listen: c.Listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen,
+		Listen: c.Listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, AdminAccess: c.AdminAccess,
 		Logger: log, AccessLog: c.AccessLog,
 		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies},
 	})
@@ -122,7 +127,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		}
 	}
 	if err := srv.Start(ctx); err != nil {
-		return nil, err
+		return nil, adminAccessHint(err)
 	}
 	r := &agentRun{Server: srv, Agent: agent, Source: src, loopDone: make(chan error, 1), closeKey: closeKey, hook: hookSrv}
 	go func() { r.loopDone <- agent.Run(ctx) }()
@@ -265,7 +270,7 @@ commit is rejected, it goes on serving it, and status says so and why.
 
 SIGTERM drains and exits; SIGHUP polls now. Every flag has the environment fallback shown.
 
-flags:
+` + adminAccessUsage + `flags:
 `
 
 func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -322,6 +327,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&c.AdminListen, "admin", "127.0.0.1:9443", "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
 	f.StringVar(&c.WebhookListen, "webhook-listen", "", "also serve /webhook/git, and nothing else, on this address (plain HTTP), so the git host can reach it without the admin listener [EDGE_WEBHOOK_LISTEN]")
 	f.StringVar(&v.webhookFile, "webhook-secret-file", "", "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
+	defineAdminAccessFlags(f, &c.AdminAccess, true)
 	f.BoolVar(&c.DebugPprof, "debug-pprof", false, "serve Go's profiler at /debug/pprof/ on the admin listener (keep that listener private) [EDGE_DEBUG_PPROF]")
 	f.DurationVar(&v.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
 	v.eval.add(f, "EDGE_EVAL_MEMORY", "EDGE_EVAL_TIMEOUT")

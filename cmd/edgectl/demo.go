@@ -34,6 +34,7 @@ type demoConfig struct {
 	Verbose                         bool
 	AccessLog                       bool
 	Eval                            evalFlags
+	AdminAccess                     edge.AdminAccess
 }
 
 func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -51,6 +52,7 @@ func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	f.BoolVar(&c.Verbose, "v", false, "log what the agent does")
 	f.BoolVar(&c.AccessLog, "access-log", false, "log every request the edge serves")
 	c.Eval.add(f, "", "")
+	defineAdminAccessFlags(f, &c.AdminAccess, false)
 	f.Usage = func() {
 		fmt.Fprintln(stderr, "usage: edgectl demo [flags]\n\nRuns the whole edge on this machine: a git config repo, a local key directory,\ntwo sample apps and the agent serving them over TLS. Ctrl-C stops everything.\n\nflags:")
 		f.PrintDefaults()
@@ -233,7 +235,7 @@ func (d *demoSession) startAgent(ctx context.Context, cfg *demoConfigRepo) (*age
 	ac := agentConfig{
 		Repo: cfg.dir, Ref: "main", Interval: d.c.Interval, Keys: "dir", KeyDir: cfg.keyDir, KeyRefresh: -1,
 		StateDir: filepath.Join(d.dir, "state"),
-		Listen:   cfg.listen, HTTPListen: d.c.HTTPListen, AdminListen: d.c.AdminListen, Logger: d.log,
+		Listen:   cfg.listen, HTTPListen: d.c.HTTPListen, AdminListen: d.c.AdminListen, AdminAccess: d.c.AdminAccess, Logger: d.log,
 		Eval: d.c.Eval.isolation(),
 	}
 	if d.c.AccessLog {
@@ -270,6 +272,7 @@ func (d *demoSession) printReady(run *agentRun, cfg *demoConfigRepo) string {
 	}
 	fmt.Fprintln(d.out)
 	printDemoTry(d.out, addr, admin, cfg.caFile)
+	printDemoAdminAccess(d.out, d.c.AdminAccess)
 	return addr
 }
 

@@ -1,6 +1,6 @@
 // Package testca is a private certificate authority for tests, benchmarks and the demo: it
 // issues server certificates (ECDSA P-256 by default, or RSA 2048) for given host names and
-// validity, and returns each as PEM (the content of a site's certificate and key files) and
+// validity, and client certificates (IssueClient), and returns each as PEM (the content of a site's certificate and key files) and
 // as a tls.Certificate with Leaf filled in (what a server serves).
 //
 // It uses the standard library only, so every package's tests can use it: the data plane's

@@ -55,7 +55,7 @@ func NewKey(kt KeyType) (crypto.Signer, error) {
 	return key, nil
 }
 
-// Issue issues a server certificate for hosts (DNS names, "*." wildcards or IP addresses)
+// Issue issues a server certificate (extended key usage serverAuth) for hosts (DNS names, "*." wildcards or IP addresses)
 // with a new key of type kt (zero means ECDSA), valid from an hour ago until notAfter (zero
 // means DefaultValidity from now). A notAfter in the past yields an expired certificate.
 func (ca *CA) Issue(hosts []string, kt KeyType, notAfter time.Time) (*Leaf, error) {
@@ -73,13 +73,32 @@ func (ca *CA) IssueKey(hosts []string, key crypto.Signer, notAfter time.Time) (*
 	if _, ok := key.(*rsa.PrivateKey); ok {
 		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
 	}
+	return ca.sign(tmpl, key)
+}
+
+// IssueClient issues a client certificate (extended key usage clientAuth only, what a
+// server verifying clients requires) for the common name name, with a new key of type kt
+// (zero means ECDSA), valid until notAfter (zero means DefaultValidity from now).
+func (ca *CA) IssueClient(name string, kt KeyType, notAfter time.Time) (*Leaf, error) {
+	key, err := NewKey(kt)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := leafTemplate(nil, notAfter)
+	tmpl.Subject.CommonName = name
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	return ca.sign(tmpl, key)
+}
+
+// sign issues the certificate tmpl for key.
+func (ca *CA) sign(tmpl *x509.Certificate, key crypto.Signer) (*Leaf, error) {
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.key)
 	if err != nil {
-		return nil, fmt.Errorf("testca: leaf certificate for %v: %w", hosts, err)
+		return nil, fmt.Errorf("testca: certificate for %q: %w", tmpl.Subject.CommonName, err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("testca: leaf certificate for %v: %w", hosts, err)
+		return nil, fmt.Errorf("testca: certificate for %q: %w", tmpl.Subject.CommonName, err)
 	}
 	pk, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {

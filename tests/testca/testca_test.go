@@ -83,3 +83,36 @@ func TestLeafTLS(t *testing.T) {
 		t.Error("verify for a host not covered: got nil error")
 	}
 }
+
+// TestIssueClient: a client certificate verifies for clientAuth against the CA, and not for
+// serverAuth; a server certificate does not verify for clientAuth.
+func TestIssueClient(t *testing.T) {
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ca.IssueClient("prometheus", testca.ECDSA, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cert.Subject.CommonName != "prometheus" || len(c.TLS.Certificate) != 2 {
+		t.Errorf("client certificate CN %q, chain %d; want prometheus, 2", c.Cert.Subject.CommonName, len(c.TLS.Certificate))
+	}
+	verify := func(l *testca.Leaf, usage x509.ExtKeyUsage) error {
+		_, err := l.Cert.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{usage}})
+		return err
+	}
+	if err := verify(c, x509.ExtKeyUsageClientAuth); err != nil {
+		t.Errorf("client certificate for clientAuth: %v", err)
+	}
+	if verify(c, x509.ExtKeyUsageServerAuth) == nil {
+		t.Error("client certificate verifies for serverAuth")
+	}
+	s, err := ca.Issue([]string{"a.test"}, testca.ECDSA, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if verify(s, x509.ExtKeyUsageClientAuth) == nil {
+		t.Error("server certificate verifies for clientAuth")
+	}
+}
