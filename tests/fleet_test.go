@@ -49,7 +49,8 @@ func sharedPortAddrs(t *testing.T, ips ...string) []string {
 
 // startAgentAt is startAgentProc with the admin listener at admin (startAgentProc picks a
 // free port on 127.0.0.1): the agents of a DNS name share one port on several addresses.
-func startAgentAt(t *testing.T, d *dirRepo, admin string, env []string, args ...string) *agentProc {
+// With tlsProbe, the admin listener serves TLS, and /readyz is asked with that client.
+func startAgentAt(t *testing.T, d *dirRepo, admin string, tlsProbe *http.Client, env []string, args ...string) *agentProc {
 	t.Helper()
 	p := &agentProc{t: t, https: freeAddr(t), admin: admin, ca: d.ca, out: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	args = append([]string{"agent", "--listen", p.https, "--http-listen", "off", "--admin", admin, "--access-log", "off",
@@ -66,14 +67,31 @@ func startAgentAt(t *testing.T, d *dirRepo, admin string, env []string, args ...
 			t.Logf("agent on %s:\n%s", admin, p.out.String())
 		}
 	})
+	probe, url := http.DefaultClient, "http://"+admin+"/readyz"
+	if tlsProbe != nil {
+		probe, url = tlsProbe, "https://"+admin+"/readyz"
+	}
 	p.waitFor("ready", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + admin + "/readyz")
+		resp, err := probe.Get(url)
 		if err == nil {
 			resp.Body.Close()
 		}
 		return err == nil && resp.StatusCode == 200
 	})
 	return p
+}
+
+// dnsFleet returns three admin addresses sharing one port on 127.0.0.2, .3 and .4, and a
+// real DNS server (Knot) resolving agents.edge.test to them.
+func dnsFleet(t *testing.T) ([]string, *testenv.DNSServer) {
+	t.Helper()
+	ips := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
+	return sharedPortAddrs(t, ips...), testenv.StartDNS(t, "edge.test", map[string][]string{"agents": ips})
+}
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
 }
 
 // fleetStatus runs `edgectl status` with args and EDGE_DNS_SERVER=dns, and returns its exit
@@ -104,14 +122,12 @@ func TestFleetStatusThreeAgents(t *testing.T) {
 	d.repo.Git("clone", "--bare", "--quiet", d.repo.Bare, mirror)
 	mirrorGit := testenv.StartGitHTTP(t, mirror, nil)
 
-	admins := sharedPortAddrs(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
-	dns := testenv.StartDNS(t, "edge.test", map[string][]string{"agents": {"127.0.0.2", "127.0.0.3", "127.0.0.4"}})
-	_, port, _ := net.SplitHostPort(admins[0])
-	name := "dns:agents.edge.test:" + port
+	admins, dns := dnsFleet(t)
+	name := "dns:agents.edge.test:" + portOf(admins[0])
 	agents := []*agentProc{
-		startAgentAt(t, d, admins[0], []string{fleet.DNSServerEnv + "=" + dns.Addr}, "--repo", d.git.URL, "--fleet-peers", name),
-		startAgentAt(t, d, admins[1], nil, "--repo", d.git.URL),
-		startAgentAt(t, d, admins[2], nil, "--repo", mirrorGit.URL),
+		startAgentAt(t, d, admins[0], nil, []string{fleet.DNSServerEnv + "=" + dns.Addr}, "--repo", d.git.URL, "--fleet-peers", name),
+		startAgentAt(t, d, admins[1], nil, nil, "--repo", d.git.URL),
+		startAgentAt(t, d, admins[2], nil, nil, "--repo", mirrorGit.URL),
 	}
 	waitServing := func(p *agentProc, commit string) {
 		p.waitFor("commit "+commit[:12], 30*time.Second, func() bool { return p.status().Serving.Commit == commit })
