@@ -34,7 +34,7 @@ func (a *Agent) restoreState(ctx context.Context) {
 		a.setStateError(err)
 		return
 	}
-	t := target{commit: rev.Commit, signer: rev.Signer, cfg: cfg, refs: refsOf(cfg), newCommit: true, restored: true}
+	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg), newCommit: true, restored: true}
 	outcome := a.compileAndPublish(ctx, start, t)
 	if outcome == PollRejected {
 		return

@@ -16,6 +16,7 @@ import (
 // target is what one reconcile compiles: a validated config at a commit.
 type target struct {
 	commit, signer string
+	commitTime     time.Time // the commit's committer time; zero when unknown
 	cfg            *schema.Config
 	refs           []schema.KeyRef // the key references of cfg's sites
 	newCommit      bool            // a commit not served before (else a key refresh of the served one)
@@ -223,7 +224,7 @@ func (a *Agent) publish(p *plan) error {
 	a.metrics.persisted.Set(boolGauge(persisted != nil))
 	clearRejected := prev.Rejected != nil && (p.newCommit || prev.Rejected.Commit == p.commit)
 	a.updateStatus(func(s *Status) {
-		s.Serving = ServingStatus{Commit: p.commit, Signer: p.signer, Generation: a.generation, Since: time.Now(), Persisted: persisted}
+		s.Serving = ServingStatus{Commit: p.commit, CommitTime: p.commitTime, Signer: p.signer, Generation: a.generation, Since: time.Now(), Persisted: persisted}
 		s.Sites = p.statuses
 		if clearRejected {
 			s.Rejected = nil

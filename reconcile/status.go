@@ -60,6 +60,9 @@ type Status struct {
 // ServingStatus describes the snapshot being served.
 type ServingStatus struct {
 	Commit string `json:"commit"`
+	// CommitTime is Commit's committer time, zero when unknown; fleet status orders the
+	// commits agents serve by it.
+	CommitTime time.Time `json:"commitTime,omitzero"`
 	// Signer is the key that signed Commit ("FINGERPRINT Name <email>") when the agent
 	// requires signed commits; empty otherwise.
 	Signer     string    `json:"signer,omitempty"`
@@ -114,13 +117,30 @@ type SiteStatus struct {
 	Error      string    `json:"error,omitempty"`
 }
 
-// StatusHandler serves the agent's status as JSON.
+// StatusHandler serves the agent's status as JSON. With ?sites=problems, Sites holds only
+// the sites not serving (stale or failed): what fleet status reads, bytes where the whole
+// list of 10,000 sites is megabytes.
 func StatusHandler(a *Agent) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := a.Status()
+		if r.URL.Query().Get("sites") == "problems" {
+			st.Sites = problemSites(st.Sites)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(a.Status())
+		_ = enc.Encode(st)
 	})
+}
+
+// problemSites returns the sites of all that are not serving, in a new slice.
+func problemSites(all []SiteStatus) []SiteStatus {
+	out := []SiteStatus{}
+	for _, s := range all {
+		if s.State != SiteServing {
+			out = append(out, s)
+		}
+	}
+	return out
 }

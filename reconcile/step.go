@@ -71,7 +71,7 @@ func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (PollOutcome, 
 		return "", false
 	}
 	serving := a.status.Load().Serving
-	t := target{commit: serving.Commit, signer: serving.Signer, cfg: a.cfg, refs: a.cfgRefs}
+	t := target{commit: serving.Commit, signer: serving.Signer, commitTime: serving.CommitTime, cfg: a.cfg, refs: a.cfgRefs}
 	return a.compileAndPublish(ctx, start, t), true
 }
 
@@ -92,7 +92,7 @@ func (a *Agent) apply(ctx context.Context, start time.Time, rev *gitsource.Revis
 		a.reject(start, rej, err)
 		return
 	}
-	t := target{commit: rev.Commit, signer: rev.Signer, cfg: cfg, refs: refsOf(cfg), newCommit: true}
+	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg), newCommit: true}
 	outcome := a.compileAndPublish(ctx, start, t)
 	if outcome != PollRejected {
 		a.cfg, a.cfgRefs = t.cfg, t.refs // (publish cleared any rejection)

@@ -58,6 +58,9 @@ type agentConfig struct {
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
+
+	// Fleet serves GET /ui/api/fleet (the peers' status for the page); nil: not served.
+	Fleet http.Handler
 }
 
 // agentRun is a started agent: the data plane serving and the reconcile loop polling.
@@ -115,6 +118,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if err != nil {
 		return nil, err
 	}
+	mountFleet(srv.AdminMux(), c.Fleet)
 	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
 	if c.WebhookListen != "" {
@@ -294,6 +298,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 type agentFlagValues struct {
 	drain                                                  time.Duration
 	eval                                                   evalFlags
+	fleet                                                  fleetPeerFlags
 	tokenFile, webhookFile, logFormat, logLevel, accessLog string
 }
 
@@ -326,6 +331,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.BoolVar(&c.DebugPprof, "debug-pprof", false, "serve Go's profiler at /debug/pprof/ on the admin listener (keep that listener private) [EDGE_DEBUG_PPROF]")
 	f.DurationVar(&v.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
 	v.eval.add(f, "EDGE_EVAL_MEMORY", "EDGE_EVAL_TIMEOUT")
+	v.fleet.add(f)
 	f.StringVar(&v.logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
@@ -360,6 +366,9 @@ func (v *agentFlagValues) complete(c *agentConfig, stdout, stderr io.Writer) err
 		if c.GitAuth.Token, err = readSecretFile(v.tokenFile); err != nil {
 			return fmt.Errorf("git token: %w", err)
 		}
+	}
+	if c.Fleet, err = v.fleet.handler(c.Logger); err != nil {
+		return fmt.Errorf("fleet peers: %w", err)
 	}
 	if v.webhookFile != "" {
 		s, err := readSecretFile(v.webhookFile)

@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/fleet"
 	"github.com/edgectl/edge/schema"
 )
 
@@ -20,6 +20,8 @@ func init() {
 }
 
 const statusUsage = `usage: edgectl status [flags] [SITE|HOST ...]
+       edgectl status --fleet [--want COMMIT] [--wait DURATION] ADDR ...
+       edgectl status --fleet-file FILE [--want COMMIT] [--wait DURATION]
 
 Shows what a running agent serves: the commit, the last poll, a rejected revision and why,
 and each site's state, revision, certificate expiry and key version. With SITE or HOST
@@ -29,17 +31,41 @@ revision (stale or failed).
 Exit status: 0 all is served, 1 a revision is rejected or a site shown is stale or failed,
 2 the agent cannot be reached or a site is unknown.
 
+With --fleet, the arguments are agents' admin addresses (or comma-separated lists of them),
+and with --fleet-file FILE they are read from FILE (one or more per line, # comments). It
+shows, per commit, how many agents serve it, and each agent: current, LAGGING (serving
+another commit than the target: --want's, else the newest any agent serves), REJECTING (a
+rejected revision, with its first diagnostic) or UNREACHABLE. An address is
+
+  host:port                 plain HTTP
+  https://host:port         TLS (--cacert, --cert, --key)
+  dns:host:port             every A/AAAA record of host, each over plain HTTP
+  dns:https://host:port     the same over TLS, certificates verified for host
+
+(port 9443 when none is given). With --wait, it asks again every second until the fleet
+has converged or DURATION has passed: what a deploy pipeline runs after a merge, e.g.
+
+  edgectl status --fleet-file /etc/edge/fleet --want "$GIT_COMMIT" --wait 10m
+
+Exit status with --fleet: 0 converged (every agent serves the target and rejects nothing),
+1 not converged (at the end of --wait), 2 bad flags, a bad address or an unreadable file.
+EDGE_DNS_SERVER=host:port sends the DNS lookups of dns: addresses to that server (for tests).
+
 flags:
 `
 
-// runStatus prints an agent's /status for a person.
+// runStatus prints an agent's /status for a person, or with --fleet the status of many.
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := flag.NewFlagSet("status", flag.ContinueOnError)
 	f.SetOutput(stderr)
 	f.Usage = func() { fmt.Fprint(stderr, statusUsage); f.PrintDefaults() }
-	admin := f.String("admin", "127.0.0.1:9443", "the agent's admin address [EDGE_ADMIN_LISTEN]")
-	asJSON := f.Bool("json", false, "print the raw JSON (all sites)")
+	admin := f.String("admin", "127.0.0.1:9443", "the agent's admin address, host:port or https://host:port [EDGE_ADMIN_LISTEN]")
+	asJSON := f.Bool("json", false, "print JSON (the agent's raw /status; with --fleet the fleet summary)")
 	problems := f.Bool("problems", false, "list only the sites that are stale or failed")
+	var cf clientFlags
+	cf.add(f, "", "EDGE_STATUS_", "the")
+	var ff fleetFlags
+	ff.add(f)
 	names, code, ok := parseArgs(f, args)
 	if !ok {
 		return code
@@ -48,24 +74,22 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "edgectl status: %v\n", err)
 		return exitUsage
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	url := "http://" + strings.TrimPrefix(*admin, "http://") + "/status"
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	client, err := cf.client()
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl status: %v\n", err)
 		return exitUsage
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "edgectl status: %s: %s %v\n", url, resp.Status, err)
+	defer client.CloseIdleConnections()
+	if ff.on() {
+		return ff.run(ctx, client, names, *asJSON, stdout, stderr)
+	}
+	if ff.want != "" || ff.wait != 0 {
+		fmt.Fprintln(stderr, "edgectl status: --want and --wait go with --fleet or --fleet-file")
 		return exitUsage
 	}
-	var st reconcile.Status
-	if err := json.Unmarshal(body, &st); err != nil {
-		fmt.Fprintf(stderr, "edgectl status: %s: %v\n", url, err)
+	st, body, err := fetchStatus(ctx, client, *admin)
+	if err != nil {
+		fmt.Fprintf(stderr, "edgectl status: %v\n", err)
 		return exitUsage
 	}
 	if *asJSON {
@@ -79,6 +103,30 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	printStatus(stdout, st, sites)
 	return statusExit(st, sites)
+}
+
+// fetchStatus reads and decodes the /status of the agent at admin (host:port or
+// https://host:port) with client's credentials, and returns it with its raw body.
+func fetchStatus(ctx context.Context, client *fleet.Client, admin string) (reconcile.Status, []byte, error) {
+	var st reconcile.Status
+	a, err := fleet.ParseAddr(admin)
+	if err == nil && a.DNS {
+		err = fmt.Errorf("--admin %s: a dns: address names many agents: use --fleet", admin)
+	}
+	if err != nil {
+		return st, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	t := fleet.Resolve(ctx, nil, []fleet.Addr{a})[0]
+	body, err := client.Get(ctx, t, "/status")
+	if err != nil {
+		return st, nil, err
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		return st, nil, fmt.Errorf("%s/status: %w", t.URL, err)
+	}
+	return st, body, nil
 }
 
 // statusExit is 1 when a revision is rejected or one of sites is not serving, else 0.
