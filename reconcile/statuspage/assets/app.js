@@ -94,6 +94,7 @@
   }
 
   function renderHistory(h) {
+    $('history-count').textContent = '(last ' + h.length + ')';
     fill($('history-rows'), h.map((r) => el('tr', { class: r.outcome },
       el('td', {}, clock(r.start), ...(r.repeats ? [' ', el('span', { class: 'muted' }, '(+' + r.repeats + ' until ' + clock(r.last) + ')')] : [])),
       el('td', {}, el('code', {}, short(r.commit))),
