@@ -266,9 +266,14 @@ func TestUIBrowser10kSites(t *testing.T) {
 		return st.Serving.Commit == c && len(st.Sites) == 10001
 	})
 	t.Logf("agent serving 10,001 sites %v after the commit", took.Round(time.Millisecond))
+	for _, path := range []string{"/ui/", "/ui/api/summary", "/ui/api/sites", "/ui/api/sites?q=site0999", "/ui/api/sites?sort=errors", "/ui/api/upstreams", "/status"} {
+		start := time.Now()
+		body := httpGet(t, "http://"+p.admin+path)
+		t.Logf("GET %s: %v, %d bytes", path, time.Since(start).Round(time.Microsecond), len(body))
+	}
 
 	start = time.Now()
-	b.do(chromedp.Navigate("http://"+p.admin+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`#site-rows tr[data-site="site00049"]`)))
+	b.do(chromedp.Navigate("http://"+p.admin+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`#site-rows tr[data-site="site00048"]`)))
 	first := time.Since(start)
 	live := b.waitJS("the page to go live", `document.getElementById('live').textContent.startsWith('(live')`, time.Minute)
 	if n := len(b.rows()); n != 50 {

@@ -12,7 +12,7 @@ import (
 )
 
 // upstreamLimit is how many routes one answer of /ui/api/upstreams holds at most.
-const upstreamLimit = 50
+const upstreamLimit = 20
 
 // routeView is one proxied route and the health of its upstreams.
 type routeView struct {
