@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/edgectl/edge/reconcile"
 	"github.com/edgectl/edge/schema/sitegen"
 )
 
@@ -157,6 +158,9 @@ func TestUIBrowser(t *testing.T) {
 	b.do(chromedp.Navigate("http://"+p.admin+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`#site-rows tr[data-site="beta"]`)))
 	b.waitJS("the page to go live", `document.getElementById('live').textContent.startsWith('(live')`, 30*time.Second)
 	eval[chromedp.Void](b, `window.edgeNotReloaded = true`)
+	if !eval[bool](b, `document.getElementById('fleet').hidden`) {
+		t.Error("fleet panel shown; want it hidden while /ui/api/fleet answers 404 (no --fleet peers)")
+	}
 	b.screenshot("1-first")
 
 	t.Run("site added by commit appears by itself", func(t *testing.T) {
@@ -197,6 +201,12 @@ func TestUIBrowser(t *testing.T) {
 			t.Error("a script from the config repo ran in the page")
 		}
 		b.screenshot("3-rejected")
+		// The same history in /status: newest first, the rejection, then the two commits.
+		h := p.status().History
+		if len(h) != 3 || h[0].Commit != bad || h[0].Outcome != reconcile.PollRejected || !strings.Contains(h[0].Error, "(and 1 more)") ||
+			h[1].Outcome != reconcile.PollApplied || h[1].Added != 1 || h[2].Added != 2 {
+			t.Errorf("/status history %+v; want %s rejected, then gamma added, then alpha and beta", h, bad)
+		}
 	})
 
 	t.Run("search and sort", func(t *testing.T) {
