@@ -227,6 +227,16 @@ func TestUIBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("requests counted by the edge", func(t *testing.T) {
+		b := b.in(t)
+		for range 3 {
+			if code, _, _, err := p.get("beta.example.test"); err != nil || code != 200 {
+				t.Fatalf("GET beta: %d %v", code, err)
+			}
+		}
+		b.waitJS("beta's 3 requests in the table", `document.querySelector('#site-rows tr[data-site="beta"] td:nth-child(7)').textContent === '3'`, 30*time.Second)
+	})
+
 	t.Run("without JavaScript", func(t *testing.T) {
 		body := httpGet(t, "http://"+p.admin+"/ui/?q=bet&sort=name&order=desc")
 		if !strings.Contains(body, `data-site="beta"`) || strings.Contains(body, `data-site="alpha"`) {
