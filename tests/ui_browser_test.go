@@ -5,16 +5,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/edgectl/edge/reconcile"
+	"github.com/edgectl/edge/reconcile/statuspage"
 	"github.com/edgectl/edge/schema/sitegen"
 )
 
@@ -317,4 +320,53 @@ func TestUIBrowser10kSites(t *testing.T) {
 	sorted := time.Since(start)
 	t.Logf("10,001 sites: first render %v (live after %v more), filtered view %v after typing, sort %v",
 		first.Round(time.Millisecond), live.Round(time.Millisecond), filtered.Round(time.Millisecond), sorted.Round(time.Millisecond))
+}
+
+// fixedStatus is a status source of one value, for a page served without an agent.
+type fixedStatus reconcile.Status
+
+func (f *fixedStatus) Status() reconcile.Status { return reconcile.Status(*f) }
+
+// TestUIBrowserFleetPanel serves the page beside a /ui/api/fleet answering as the fleet
+// endpoint's contract says, or 404: the panel shows the fleet while it answers and hides
+// itself on 404, without a reload.
+func TestUIBrowserFleetPanel(t *testing.T) {
+	b := newUIBrowser(t)
+	page, err := statuspage.New(statuspage.Options{Status: &fixedStatus{Sites: []reconcile.SiteStatus{}}, Refresh: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fleetOn atomic.Bool
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", page)
+	mux.HandleFunc("/ui/api/fleet", func(w http.ResponseWriter, r *http.Request) {
+		if !fleetOn.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"agents":[{"addr":"10.0.0.1:9443","commit":"aaaa","state":"serving"},`+
+			`{"addr":"<b>10.0.0.2:9443</b>","commit":"bbbb","state":"rejected","error":"<script>window.edgeXSS=3</script>"}],`+
+			`"commits":[{"commit":"aaaa","agents":1},{"commit":"bbbb","agents":1}],"converged":false}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	b.do(chromedp.Navigate(srv.URL + "/ui/"))
+	b.waitJS("the page to go live", `document.getElementById('live').textContent.startsWith('(live')`, 30*time.Second)
+	if !eval[bool](b, `document.getElementById('fleet').hidden`) {
+		t.Error("fleet panel shown while /ui/api/fleet answers 404")
+	}
+	fleetOn.Store(true)
+	b.waitJS("the fleet panel", `!document.getElementById('fleet').hidden && document.querySelectorAll('#fleet-agents tr').length === 2`, 30*time.Second)
+	text := eval[string](b, `document.getElementById('fleet').textContent`)
+	if !strings.Contains(text, "not converged") || !strings.Contains(text, "<b>10.0.0.2:9443</b>") || !strings.Contains(text, "<script>window.edgeXSS=3</script>") {
+		t.Errorf("fleet panel %q; want not converged and both agents, markup as text", text)
+	}
+	if eval[bool](b, `window.edgeXSS !== undefined || document.querySelector('#fleet b, #fleet script') !== null`) {
+		t.Error("markup from the fleet answer was not escaped")
+	}
+	b.screenshot("fleet")
+	fleetOn.Store(false)
+	b.waitJS("the panel hidden again", `document.getElementById('fleet').hidden`, 30*time.Second)
 }
