@@ -180,6 +180,15 @@ func TestSitesSort(t *testing.T) {
 			t.Errorf("%s: %s; want it to begin %s", tc.query, got, tc.want)
 		}
 	}
+	// The column headers of the first view: a click sorts by the column, busiest or most
+	// failing first for the counters; on the sorted column it flips the order.
+	_, body := get(t, h, "/ui/?sort=name")
+	for _, want := range []string{`data-sort="name" href="?order=desc"`, `data-sort="state" href="?order=asc&amp;sort=state"`,
+		`data-sort="requests" href="?order=desc&amp;sort=requests"`, `data-sort="errors" href="?order=desc&amp;sort=errors"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("first view lacks the header link %s", want)
+		}
+	}
 	p := getSites(t, h, "q=site00013")
 	if r := p.Sites[0]; r.Requests != 13 || r.Errors5xx != 6 || r.ErrorRate != 6.0/13 {
 		t.Errorf("site00013 counters %+v; want 13 requests, 6 5xx", r)

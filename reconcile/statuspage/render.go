@@ -77,11 +77,7 @@ var templateFuncs = template.FuncMap{
 		return m
 	},
 	"sortLink": func(q siteQuery, key string) string {
-		order := "asc"
-		if q.Sort == key && q.Order == "asc" {
-			order = "desc"
-		}
-		q.Sort, q.Order, q.Offset = key, order, 0
+		q.Sort, q.Order, q.Offset = key, flip(q, key), 0
 		return q.link()
 	},
 	"siteLink": func(q siteQuery, field string, n int) string {
@@ -97,6 +93,22 @@ var templateFuncs = template.FuncMap{
 	"next":      func(s sitePage) int { return s.Query.Offset + s.Query.Limit },
 	"hasNext":   func(s sitePage) bool { return s.Query.Offset+s.Query.Limit < s.Matched },
 	"rangeText": rangeText,
+}
+
+// flip is the order a click on the column key asks for: the other order if the table is
+// sorted by key, else the key's first order (busiest and most failing first).
+func flip(q siteQuery, key string) string {
+	first := "asc"
+	if key == "requests" || key == "errors" {
+		first = "desc"
+	}
+	if q.Sort != key {
+		return first
+	}
+	if q.Order == "asc" {
+		return "desc"
+	}
+	return "asc"
 }
 
 // link is the page's URL showing q ("?q=...&sort=..."), defaults left out.

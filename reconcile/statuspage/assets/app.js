@@ -142,7 +142,8 @@
     next.setAttribute('href', queryString({ ...query, offset: String(q.offset + q.limit) }));
     for (const a of document.querySelectorAll('#site-table a[data-sort]')) {
       const key = a.dataset.sort;
-      const order = q.sort === key && q.order === 'asc' ? 'desc' : 'asc';
+      const first = key === 'requests' || key === 'errors' ? 'desc' : 'asc';
+      const order = q.sort !== key ? first : q.order === 'asc' ? 'desc' : 'asc';
       a.setAttribute('href', queryString({ ...query, sort: key, order: order, offset: '0' }));
       a.classList.toggle('sorted', q.sort === key);
       a.classList.toggle('desc', q.sort === key && q.order === 'desc');
