@@ -58,9 +58,13 @@ type metrics struct {
 	siteReqs sync.Map                       // site name -> *siteCounters
 }
 
-// siteCounters are a site's request counters by status class, resolved on first use so
-// only classes that occur get a series.
-type siteCounters [len(statusClasses)]atomic.Pointer[prometheus.Counter]
+// siteCounters are a site's request counters by status class: the series, resolved on
+// first use so only classes that occur get one, and the same counts as plain numbers for
+// Server.SiteTraffic to read cheaply.
+type siteCounters struct {
+	series [len(statusClasses)]atomic.Pointer[prometheus.Counter]
+	n      [len(statusClasses)]atomic.Uint64
+}
 
 // newMetrics creates the collectors and registers them, with the certificate expiry
 // collector reading the current snapshot through current.
@@ -136,14 +140,15 @@ func (m *metrics) request(site string, code int, closed bool, proto string, d ti
 			counters = v.(*siteCounters)
 		}
 	}
-	c := counters[class].Load()
+	c := counters.series[class].Load()
 	if c == nil {
 		// Racing goroutines resolve the same series; either pointer will do.
 		v := m.requests.WithLabelValues(site, statusClasses[class])
 		c = &v
-		counters[class].Store(c)
+		counters.series[class].Store(c)
 	}
 	(*c).Inc()
+	counters.n[class].Add(1)
 	m.code(code).Inc()
 	m.byProto[proto].Observe(d.Seconds())
 }

@@ -93,6 +93,7 @@ type Agent struct {
 	cfg        *schema.Config  // last accepted config
 	cfgRefs    []schema.KeyRef // the key references of cfg's sites
 	restored   bool            // the state store was read (restoreState ran)
+	stepCounts *planCounts     // the counts of the plan this step published, for record
 
 	// status is the published Status: written only by the Step holding stepMu, as a new
 	// value each time, never changed once stored; read by anyone without a lock.
@@ -137,7 +138,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 		keys:     keysource.NewCache(opts.Keys, opts.KeyRefresh, opts.KeyConcurrency),
 		compiled: map[string]*compiledSite{},
 	}
-	a.status.Store(&Status{Sites: []SiteStatus{}})
+	a.status.Store(&Status{Sites: []SiteStatus{}, History: []ReconcileRecord{}})
 	return a, nil
 }
 
@@ -152,13 +153,15 @@ func (a *Agent) Trigger() {
 // Status returns the current status: an immutable value, replaced as a whole after each
 // change, read without a lock. Only while a new snapshot is being published does it wait,
 // for that snapshot's status, so that it never describes the previous snapshot once the new
-// one serves. The copy returned is the caller's (its Sites slice is a fresh one).
+// one serves. The copy returned is the caller's (its Sites and History slices are fresh
+// ones).
 func (a *Agent) Status() Status {
 	if done := a.publishing.Load(); done != nil {
 		<-*done
 	}
 	s := *a.status.Load()
 	s.Sites = append([]SiteStatus(nil), s.Sites...)
+	s.History = append([]ReconcileRecord{}, s.History...)
 	return s
 }
 

@@ -36,6 +36,11 @@ func (a *Agent) restoreState(ctx context.Context) {
 	}
 	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg), newCommit: true, restored: true}
 	outcome := a.compileAndPublish(ctx, start, t)
+	why := ""
+	if rej := a.status.Load().Rejected; outcome == PollRejected && rej != nil {
+		why = rejectedWhy(rej)
+	}
+	a.record(start, rev.Commit, outcome, why, true)
 	if outcome == PollRejected {
 		return
 	}
@@ -84,6 +89,12 @@ func (a *Agent) clearPersisted() {
 // rejectedReason says in one line why rej is not served, e.g. "HEAD 0123abcd rejected:
 // sites/x.cue:3:5: ... (and 2 more)".
 func rejectedReason(rej *RejectedStatus) string {
+	return fmt.Sprintf("HEAD %s rejected: %s", shortHash(rej.Commit), rejectedWhy(rej))
+}
+
+// rejectedWhy says in one line why rej is not served: its error or first diagnostic, e.g.
+// "sites/x.cue:3:5: ... (and 2 more)".
+func rejectedWhy(rej *RejectedStatus) string {
 	why := rej.Error
 	if len(rej.Errors) > 0 {
 		why = rej.Errors[0].String()
@@ -91,7 +102,7 @@ func rejectedReason(rej *RejectedStatus) string {
 			why += fmt.Sprintf(" (and %d more)", n)
 		}
 	}
-	return fmt.Sprintf("HEAD %s rejected: %s", shortHash(rej.Commit), why)
+	return why
 }
 
 func shortHash(h string) string {

@@ -97,6 +97,10 @@ func TestAgentRestartServesSavedRevision(t *testing.T) {
 	if e.keys.reads.Load() == readsBefore {
 		t.Error("the restarted agent served without reading the key from the key source")
 	}
+	if h := st.History; len(h) != 2 || h[0].Outcome != reconcile.PollRejected || h[0].Commit != bad ||
+		h[1].Commit != good || !h[1].Restored || h[1].Outcome != reconcile.PollApplied || h[1].Added != 1 {
+		t.Errorf("history after the restart %+v; want %s rejected after %s restored (1 site added)", h, bad, good)
+	}
 	// Later polls of the same bad HEAD keep it so.
 	if st = e.step(); st.Serving.Commit != good || st.Serving.Persisted == nil {
 		t.Errorf("second poll: serving %+v; want %s, persisted", st.Serving, good)

@@ -82,6 +82,7 @@ func (p *plan) dropStale() {
 // PollRejected when the compiled sites did not form a consistent snapshot.
 func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, t target) PollOutcome {
 	p := a.compile(ctx, t)
+	a.stepCounts = &p.counts
 	outcome := p.outcome()
 	if outcome == PollUnchanged {
 		a.updateStatus(func(s *Status) { s.Sites = p.statuses })

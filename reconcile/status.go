@@ -55,6 +55,8 @@ type Status struct {
 	// revision was ignored, or the accepted one could not be saved); empty when all went
 	// well or there is no state directory.
 	StateError string `json:"stateError,omitempty"`
+	// History is the last HistoryLen reconciles, newest first (see ReconcileRecord).
+	History []ReconcileRecord `json:"history"`
 }
 
 // ServingStatus describes the snapshot being served.

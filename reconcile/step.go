@@ -19,6 +19,7 @@ func (a *Agent) Step(ctx context.Context) error {
 		a.restored = true
 		a.restoreState(ctx)
 	}
+	a.stepCounts = nil
 	start := time.Now()
 	rev, changed, err := a.opts.Source.Poll(ctx)
 	var refused *gitsource.CommitError
@@ -35,6 +36,7 @@ func (a *Agent) Step(ctx context.Context) error {
 		a.log.Warn("poll failed; still serving the current snapshot", "err", err)
 		a.setPersistedReason("repo unreachable: " + err.Error())
 		a.setPoll(PollStatus{At: start, Outcome: PollError, Error: err.Error(), Duration: time.Since(start).Seconds()})
+		a.record(start, "", PollError, err.Error(), false)
 		return err
 	}
 	serving := a.status.Load().Serving.Commit
@@ -133,10 +135,18 @@ func (a *Agent) clearRejected() {
 	a.metrics.rejected.Set(0)
 }
 
-// finishPoll counts the poll and records it in status.
+// finishPoll counts the poll and records it in status: as the last poll and, unless it
+// changed nothing, in the history.
 func (a *Agent) finishPoll(start time.Time, commit string, outcome PollOutcome) {
 	a.metrics.pollFinished(outcome)
 	a.setPoll(PollStatus{At: start, Outcome: outcome, Commit: commit, Duration: time.Since(start).Seconds()})
+	if outcome != PollUnchanged {
+		why := ""
+		if rej := a.status.Load().Rejected; outcome == PollRejected && rej != nil {
+			why = rejectedWhy(rej)
+		}
+		a.record(start, commit, outcome, why, false)
+	}
 }
 
 func (a *Agent) setPoll(p PollStatus) {

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -178,6 +180,7 @@ type stepWant struct {
 	published []string                       // the sites of the last publish, in order
 	publishes int                            // how many publishes so far
 	keyReads  int                            // how many key reads so far
+	history   []string                       // Status.History, newest first, as histLine writes it
 }
 
 // stepCase is one step: what changes first, and what the step must come to.
@@ -206,7 +209,12 @@ func TestStep(t *testing.T) {
 		{name: "new commit with an unchanged site reads no key", steps: []stepCase{
 			{do: func(w *stepWorld) { w.commit("c1", "alpha") }, want: stepWant{outcome: reconcile.PollApplied, keyReads: 1}},
 			{do: func(w *stepWorld) { w.commit("c2", "alpha", "beta") },
-				want: stepWant{outcome: reconcile.PollApplied, serving: "c2", publishes: 2, keyReads: 2, published: []string{"alpha", "beta"}}},
+				want: stepWant{outcome: reconcile.PollApplied, serving: "c2", publishes: 2, keyReads: 2, published: []string{"alpha", "beta"},
+					history: []string{"applied c2 +1 ~0 -0 !0", "applied c1 +1 ~0 -0 !0"}}},
+			{do: func(w *stepWorld) { w.site("alpha", 2); w.commit("c3", "alpha") },
+				want: stepWant{outcome: reconcile.PollApplied, serving: "c3",
+					history: []string{"applied c3 +0 ~1 -1 !0", "applied c2 +1 ~0 -0 !0", "applied c1 +1 ~0 -0 !0"}}},
+			{want: stepWant{outcome: reconcile.PollUnchanged, history: []string{"applied c3 +0 ~1 -1 !0", "applied c2 +1 ~0 -0 !0", "applied c1 +1 ~0 -0 !0"}}},
 		}},
 		{name: "rejected commit keeps the last good", steps: []stepCase{
 			{do: func(w *stepWorld) { w.commit("c1", "alpha") }, want: stepWant{outcome: reconcile.PollApplied}},
@@ -214,15 +222,20 @@ func TestStep(t *testing.T) {
 				w.head("bad", fstest.MapFS{"sites/alpha.cue": {Data: []byte("package edge\n\nsites: alpha: {\n")}})
 			}, want: stepWant{outcome: reconcile.PollRejected, serving: "c1", rejected: "bad", publishes: 1, published: []string{"alpha"},
 				sites: map[string]reconcile.SiteState{"alpha": serving}}},
-			{want: stepWant{outcome: reconcile.PollUnchanged, serving: "c1", rejected: "bad", publishes: 1}},
+			{want: stepWant{outcome: reconcile.PollUnchanged, serving: "c1", rejected: "bad", publishes: 1,
+				history: []string{"rejected bad +0 ~0 -0 !0 sites/alpha.cue:", "applied c1 +1 ~0 -0 !0"}}},
 			{do: func(w *stepWorld) { w.commit("c3", "alpha", "beta") },
-				want: stepWant{outcome: reconcile.PollApplied, serving: "c3", rejected: "-", publishes: 2}},
+				want: stepWant{outcome: reconcile.PollApplied, serving: "c3", rejected: "-", publishes: 2,
+					history: []string{"applied c3 +1 ~0 -0 !0", "rejected bad +0 ~0 -0 !0 sites/alpha.cue:", "applied c1 +1 ~0 -0 !0"}}},
 		}},
 		{name: "commit refused by the source", steps: []stepCase{
 			{do: func(w *stepWorld) { w.commit("c1", "alpha") }, want: stepWant{outcome: reconcile.PollApplied}},
 			{do: func(w *stepWorld) {
 				w.src.err = &gitsource.CommitError{Commit: "unsigned", Err: errors.New("commit unsigned refused by the signature policy")}
 			}, want: stepWant{outcome: reconcile.PollRejected, serving: "c1", rejected: "unsigned", publishes: 1}},
+			// Refused again at the next poll: folded into the same record.
+			{want: stepWant{outcome: reconcile.PollRejected, rejected: "unsigned",
+				history: []string{"rejected unsigned +0 ~0 -0 !0 x1 commit unsigned refused", "applied c1 +1 ~0 -0 !0"}}},
 		}},
 		{name: "one site's key failing while others serve", steps: []stepCase{
 			{do: func(w *stepWorld) {
@@ -235,7 +248,8 @@ func TestStep(t *testing.T) {
 				w.keys.errs["edge/alpha"] = errors.New("vault: sealed")
 				w.commit("c2", "alpha", "beta", "gamma")
 			}, want: stepWant{outcome: reconcile.PollPartial, serving: "c2", published: []string{"alpha", "gamma"},
-				sites: map[string]reconcile.SiteState{"alpha": reconcile.SiteStale, "beta": reconcile.SiteFailed, "gamma": serving}}},
+				sites:   map[string]reconcile.SiteState{"alpha": reconcile.SiteStale, "beta": reconcile.SiteFailed, "gamma": serving},
+				history: []string{"partial c2 +1 ~0 -0 !2", "partial c1 +1 ~0 -0 !1"}}},
 		}},
 		{name: "stale site conflicting with the others is dropped", steps: []stepCase{
 			{do: func(w *stepWorld) { w.commit("c1", "alpha", "beta") }, want: stepWant{outcome: reconcile.PollApplied}},
@@ -257,7 +271,10 @@ func TestStep(t *testing.T) {
 			{do: func(w *stepWorld) { w.src.err = errors.New("connection refused") },
 				want: stepWant{err: true, outcome: reconcile.PollError, serving: "c1", publishes: 1,
 					sites: map[string]reconcile.SiteState{"alpha": serving}}},
-			{do: func(w *stepWorld) { w.src.err = nil }, want: stepWant{outcome: reconcile.PollUnchanged, serving: "c1"}},
+			{want: stepWant{err: true, outcome: reconcile.PollError,
+				history: []string{"error  +0 ~0 -0 !0 x1 connection refused", "applied c1 +1 ~0 -0 !0"}}},
+			{do: func(w *stepWorld) { w.src.err = nil }, want: stepWant{outcome: reconcile.PollUnchanged, serving: "c1",
+				history: []string{"error  +0 ~0 -0 !0 x1 connection refused", "applied c1 +1 ~0 -0 !0"}}},
 		}},
 		{name: "key refresh", keyRefresh: time.Nanosecond, steps: []stepCase{
 			{do: func(w *stepWorld) { w.commit("c1", "alpha") }, want: stepWant{outcome: reconcile.PollApplied, keyReads: 1}},
@@ -267,7 +284,8 @@ func TestStep(t *testing.T) {
 			{do: func(w *stepWorld) {
 				k := w.keys.keys["edge/alpha"]
 				w.keys.keys["edge/alpha"] = keysource.Key{PEM: append([]byte("\n"), k.PEM...), Version: 7}
-			}, want: stepWant{outcome: reconcile.PollApplied, serving: "c1", publishes: 2, keyReads: 3}},
+			}, want: stepWant{outcome: reconcile.PollApplied, serving: "c1", publishes: 2, keyReads: 3,
+				history: []string{"applied c1 +0 ~1 -0 !0", "applied c1 +1 ~0 -0 !0"}}},
 		}},
 	}
 	for _, tt := range tests {
@@ -313,6 +331,15 @@ func (w *stepWorld) check(i int, err error, want stepWant) {
 			t.Errorf("step %d: sites %v; want %v", i, got, want.sites)
 		}
 	}
+	if want.history != nil {
+		got := make([]string, len(st.History))
+		for j, r := range st.History {
+			got[j] = histLine(r)
+		}
+		if !slices.EqualFunc(got, want.history, strings.HasPrefix) {
+			t.Errorf("step %d: history\n%s\nwant\n%s", i, strings.Join(got, "\n"), strings.Join(want.history, "\n"))
+		}
+	}
 	w.pub.mu.Lock()
 	defer w.pub.mu.Unlock()
 	if want.published != nil && !slices.Equal(w.pub.sites, want.published) {
@@ -329,6 +356,19 @@ func (w *stepWorld) check(i int, err error, want stepWant) {
 	if want.keyReads != 0 && w.keys.reads != want.keyReads {
 		t.Errorf("step %d: %d key reads; want %d", i, w.keys.reads, want.keyReads)
 	}
+}
+
+// histLine writes a history record as "outcome commit +added ~changed -removed !failed",
+// then " xRepeats" if any, then the error if any.
+func histLine(r reconcile.ReconcileRecord) string {
+	s := fmt.Sprintf("%s %s +%d ~%d -%d !%d", r.Outcome, r.Commit, r.Added, r.Changed, r.Removed, r.Failed)
+	if r.Repeats > 0 {
+		s += fmt.Sprintf(" x%d", r.Repeats)
+	}
+	if r.Error != "" {
+		s += " " + r.Error
+	}
+	return s
 }
 
 // TestStatusWhilePublishing reads Status while steps publish (run it with -race): every
@@ -388,5 +428,41 @@ func TestStatusIsACopy(t *testing.T) {
 	st.Sites[0].State = reconcile.SiteFailed
 	if got := w.agent.Status().Sites[0].State; got != reconcile.SiteServing {
 		t.Errorf("site state %q after a caller changed its copy; want serving", got)
+	}
+}
+
+// TestHistoryBoundedAndImmutable: the history keeps the last HistoryLen reconciles, newest
+// first, and a Status read earlier keeps the history it had.
+func TestHistoryBoundedAndImmutable(t *testing.T) {
+	w := newStepWorld(t, 0)
+	w.commit("c000", "alpha")
+	if err := w.agent.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first := w.agent.Status()
+	for i := 1; i <= reconcile.HistoryLen+20; i++ {
+		w.commit(fmt.Sprintf("c%03d", i), "alpha")
+		if err := w.agent.Step(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := w.agent.Status()
+	if len(st.History) != reconcile.HistoryLen {
+		t.Fatalf("%d records; want %d", len(st.History), reconcile.HistoryLen)
+	}
+	if newest, oldest := st.History[0].Commit, st.History[len(st.History)-1].Commit; newest != "c120" || oldest != "c021" {
+		t.Errorf("history from %s back to %s; want c120 back to c021", newest, oldest)
+	}
+	for i := 1; i < len(st.History); i++ {
+		if st.History[i].Start.After(st.History[i-1].Start) {
+			t.Fatalf("record %d starts after record %d: not newest first", i, i-1)
+		}
+	}
+	if len(first.History) != 1 || first.History[0].Commit != "c000" || first.History[0].Added != 1 {
+		t.Errorf("an earlier Status changed: history %+v", first.History)
+	}
+	st.History[0].Commit = "changed by the caller"
+	if got := w.agent.Status().History[0].Commit; got != "c120" {
+		t.Errorf("newest record %q after a caller changed its copy; want c120", got)
 	}
 }

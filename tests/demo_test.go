@@ -67,6 +67,11 @@ func demoRun(t *testing.T, bin, app string) {
 		}
 	})
 
+	// The status page's URL, printed with the admin address.
+	page := d.waitLine(t, regexp.MustCompile(`^\s*(http://`+regexp.QuoteMeta(ready[2])+`/ui/)\s*$`), 10*time.Second)[1]
+	if body := httpGet(t, page); !strings.Contains(body, `id="site-table"`) {
+		t.Errorf("%s does not serve the status page", page)
+	}
 	d.waitLine(t, regexp.MustCompile(`^live change applied: serving commit (\S+)`), 60*time.Second)
 	resp, _ := demoGet(t, client, "https://acme.example.test:"+port+"/", "")
 	if got := resp.Header.Get("X-Demo-Revision"); got != "2" {

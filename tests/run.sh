@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, vet, every test with the race detector, a short fuzz run.
-# Needs only Go. Tests that drive curl, h2load, wrk, sshd or the cue CLI skip when those are
-# missing, except under CI=true, where .ci/run installs them and a missing tool is a failure.
+# Needs only Go. Tests that drive curl, h2load, wrk, sshd, chromium or the cue CLI skip when
+# those are missing, except under CI=true, where .ci/run installs them and a missing tool is a
+# failure. Screenshots of the browser tests go to $EDGE_TEST_ARTIFACTS (./test-artifacts).
 # The first run builds a real Vault server (about 10 minutes) and the h2spec HTTP/2 conformance
 # suite (half a minute) from the Go module proxy, cached in ~/.cache/edge afterwards.
 set -euo pipefail
@@ -15,6 +16,10 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+# Screenshots of the browser tests (tests/ui_browser_test.go) and other test artifacts.
+export EDGE_TEST_ARTIFACTS="${EDGE_TEST_ARTIFACTS:-$PWD/test-artifacts}"
+mkdir -p "$EDGE_TEST_ARTIFACTS"
 
 echo "== go test -race"
 go test -race -timeout 45m -count=1 "$@" ./...

@@ -49,6 +49,7 @@ type agentConfig struct {
 	WebhookSecret                   []byte
 	WebhookListen                   string // its own listener for /webhook/git; empty: admin only
 	DebugPprof                      bool   // serve net/http/pprof on the admin listener
+	UIRepoURL                       string // the status page links diagnostics here (see statuspage.Options.RepoURL)
 	// TrustedProxies are peers whose forwarding headers (X-Forwarded-*, Forwarded,
 	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
 	TrustedProxies []netip.Prefix
@@ -121,6 +122,9 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	mountFleet(srv.AdminMux(), c.Fleet)
 	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
+	if err := mountStatusPage(srv.AdminMux(), agent, srv, c); err != nil {
+		return nil, err
+	}
 	if c.WebhookListen != "" {
 		if hookSrv, err = startWebhookListener(ctx, c.WebhookListen, webhook, log); err != nil {
 			return nil, err
@@ -324,10 +328,11 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.DurationVar(&c.KeyRefresh, "key-refresh", time.Hour, "re-read unpinned keys this often, spread over time; negative: never [EDGE_KEY_REFRESH]")
 	f.StringVar(&c.Listen, "listen", ":443", "HTTPS listen address [EDGE_LISTEN]")
 	f.StringVar(&c.HTTPListen, "http-listen", ":80", "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
-	f.StringVar(&c.AdminListen, "admin", "127.0.0.1:9443", "admin listen address (/healthz /readyz /metrics /status /webhook/git), or off [EDGE_ADMIN_LISTEN]")
+	f.StringVar(&c.AdminListen, "admin", "127.0.0.1:9443", "admin listen address (/healthz /readyz /metrics /status /ui/ /webhook/git), or off [EDGE_ADMIN_LISTEN]")
 	f.StringVar(&c.WebhookListen, "webhook-listen", "", "also serve /webhook/git, and nothing else, on this address (plain HTTP), so the git host can reach it without the admin listener [EDGE_WEBHOOK_LISTEN]")
 	f.StringVar(&v.webhookFile, "webhook-secret-file", "", "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
 	defineAdminAccessFlags(f, &c.AdminAccess, true)
+	f.StringVar(&c.UIRepoURL, "ui-repo-url", "", "link the status page's diagnostics to the repo's web UI: a URL template with {commit}, {file}, {line}, {col}, e.g. https://git.example/org/config/blob/{commit}/{file}#L{line} [EDGE_UI_REPO_URL]")
 	f.BoolVar(&c.DebugPprof, "debug-pprof", false, "serve Go's profiler at /debug/pprof/ on the admin listener (keep that listener private) [EDGE_DEBUG_PPROF]")
 	f.DurationVar(&v.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
 	v.eval.add(f, "EDGE_EVAL_MEMORY", "EDGE_EVAL_TIMEOUT")

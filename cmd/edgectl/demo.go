@@ -323,6 +323,8 @@ func printDemoTry(out io.Writer, addr, admin, caFile string) {
 		fmt.Fprintf(out, "\n  # what the agent is serving, and from which commit\n")
 		fmt.Fprintf(out, "  %s status --admin %s\n", self, admin)
 		fmt.Fprintf(out, "  curl -s http://%s/status\n", admin)
+		fmt.Fprintf(out, "\n  # the same as a web page that refreshes itself: open it in a browser\n")
+		fmt.Fprintf(out, "  http://%s/ui/\n", admin)
 	}
 }
 

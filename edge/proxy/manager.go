@@ -207,19 +207,34 @@ func (m *Manager) Upstreams() []UpstreamStatus {
 	m.mu.Lock()
 	out := make([]UpstreamStatus, 0, len(m.upstreams))
 	for _, up := range m.upstreams {
-		s := UpstreamStatus{
-			URL:           up.base.String(),
-			Down:          up.down.Load(),
-			Failures:      int(up.fails.Load()),
-			InFlight:      up.inflight.Load(),
-			HealthChecked: up.check != nil,
-		}
-		if e := up.ejectedUntil.Load(); e != 0 && time.Now().UnixNano() < e {
-			s.EjectedUntil = time.Unix(0, e)
-		}
-		out = append(out, s)
+		out = append(out, up.status())
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].URL < out[j].URL })
+	return out
+}
+
+// status is the upstream's health now.
+func (up *upstream) status() UpstreamStatus {
+	s := UpstreamStatus{
+		URL:           up.base.String(),
+		Down:          up.down.Load(),
+		Failures:      int(up.fails.Load()),
+		InFlight:      up.inflight.Load(),
+		HealthChecked: up.check != nil,
+	}
+	if e := up.ejectedUntil.Load(); e != 0 && time.Now().UnixNano() < e {
+		s.EjectedUntil = time.Unix(0, e)
+	}
+	return s
+}
+
+// Upstreams returns the status of the route's upstreams, in the route's order. It takes no
+// lock: cheap enough to call for every route of a snapshot.
+func (h *Handler) Upstreams() []UpstreamStatus {
+	out := make([]UpstreamStatus, len(h.targets))
+	for i, t := range h.targets {
+		out[i] = t.up.status()
+	}
 	return out
 }

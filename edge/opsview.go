@@ -1,0 +1,72 @@
+package edge
+
+import (
+	"github.com/edgectl/edge/edge/proxy"
+)
+
+// SiteTraffic is what the server counted for one site since it started serving it: the
+// numbers behind edge_http_requests_total{site}.
+type SiteTraffic struct {
+	// Requests counts every response, whatever its class, client_closed included.
+	Requests uint64
+	// ServerErrors counts the 5xx responses.
+	ServerErrors uint64
+	// ClientClosed counts requests whose client left before the response was complete.
+	ClientClosed uint64
+}
+
+// ErrorRate is the share of 5xx among the responses that reached their client; 0 without
+// any.
+func (t SiteTraffic) ErrorRate() float64 {
+	answered := t.Requests - t.ClientClosed
+	if answered == 0 {
+		return 0
+	}
+	return float64(t.ServerErrors) / float64(answered)
+}
+
+// SiteTraffic returns the request counts of the site named name: zero for a site not
+// requested yet or no longer served. It reads a few atomic counters and allocates nothing,
+// so an admin page may call it for every site.
+func (s *Server) SiteTraffic(name string) SiteTraffic {
+	v, ok := s.metrics.siteReqs.Load(name)
+	if !ok {
+		return SiteTraffic{}
+	}
+	c := v.(*siteCounters)
+	var t SiteTraffic
+	for class := range c.n {
+		t.Requests += c.n[class].Load()
+	}
+	t.ServerErrors = c.n[5].Load()
+	t.ClientClosed = c.n[classClientClosed].Load()
+	return t
+}
+
+// RouteHealth is the health of one route's upstreams. It holds internal addresses: show it
+// only on the admin listener.
+type RouteHealth struct {
+	Site, Path string
+	Upstreams  []proxy.UpstreamStatus
+}
+
+// RouteHealth returns the upstream health of every proxied route of the snapshot being
+// served, in site order and, within a site, longest path first. Redirect-only sites have
+// none.
+func (s *Server) RouteHealth() []RouteHealth {
+	snap := s.Current()
+	if snap == nil {
+		return nil
+	}
+	var out []RouteHealth
+	for _, e := range snap.sites {
+		for i := range e.routes {
+			h, ok := e.routes[i].handler.(*proxy.Handler)
+			if !ok {
+				continue
+			}
+			out = append(out, RouteHealth{Site: e.site.Name, Path: e.routes[i].path, Upstreams: h.Upstreams()})
+		}
+	}
+	return out
+}
