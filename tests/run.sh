@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, vet, every test with the race detector, a short fuzz run.
-# Needs only Go. Tests that drive curl, h2load, wrk, sshd, chromium or the cue CLI skip when
-# those are missing, except under CI=true, where .ci/run installs them and a missing tool is a
-# failure. Screenshots of the browser tests go to $EDGE_TEST_ARTIFACTS (./test-artifacts).
+# Needs only Go. Tests that drive curl, h2load, wrk, sshd, chromium, promtool, prometheus, knotd
+# or the cue CLI skip when those are missing, except under CI=true, where .ci/run installs them
+# and a missing tool is a failure. Browser screenshots go to $EDGE_TEST_ARTIFACTS
+# (./test-artifacts).
 # The first run builds a real Vault server (about 10 minutes) and the h2spec HTTP/2 conformance
 # suite (half a minute) from the Go module proxy, cached in ~/.cache/edge afterwards.
 set -euo pipefail
