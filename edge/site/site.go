@@ -17,4 +17,8 @@ type Site struct {
 	Redirects []Redirect
 	// Headers are added to (or removed from) every response of the site.
 	Headers Headers
+	// Passthrough, when set, makes this a passthrough site: its TLS connections go, not
+	// terminated, to the Passthrough's upstreams, and Routes, Redirects and Headers are
+	// empty. Nil for a site the edge terminates.
+	Passthrough *Passthrough
 }
