@@ -273,6 +273,9 @@ and public certificates, never a private key or a token). After a restart the ag
 it at once, reading the keys again, while it polls; if the repo is unreachable or its newest
 commit is rejected, it goes on serving it, and status says so and why.
 
+HTTP/3 (QUIC) is served over UDP on the --listen address, and TCP responses advertise it
+(Alt-Svc), unless --http3=false: open the UDP port as well as the TCP one.
+
 SIGTERM drains and exits; SIGHUP polls now. Every flag has the environment fallback shown.
 
 ` + adminAccessUsage + `flags:
