@@ -49,6 +49,20 @@ type quicServer struct {
 	altSvc string // the Alt-Svc header value for TCP responses
 }
 
+// startQUIC starts HTTP/3 unless it is disabled (s.mu held): see startHTTP3.
+func (s *Server) startQUIC(ctx context.Context, tcpAddr net.Addr) error {
+	if s.opts.HTTP3.Disabled {
+		return nil
+	}
+	q, err := s.startHTTP3(ctx, tcpAddr)
+	if err != nil {
+		return err
+	}
+	s.h3 = q
+	s.altSvc.Store(&q.altSvc)
+	return nil
+}
+
 // startHTTP3 binds UDP on the HTTPS listener's address (tcpAddr, as bound; host taken
 // from the configured address) and serves HTTP/3 on it in the background (s.mu held).
 func (s *Server) startHTTP3(ctx context.Context, tcpAddr net.Addr) (*quicServer, error) {

@@ -289,11 +289,8 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 
-	if !s.opts.HTTP3.Disabled {
-		if s.h3, err = s.startHTTP3(ctx, httpsLn.Addr()); err != nil {
-			return fail(err)
-		}
-		s.altSvc.Store(&s.h3.altSvc)
+	if err := s.startQUIC(ctx, httpsLn.Addr()); err != nil {
+		return fail(err)
 	}
 	s.addr = httpsLn.Addr()
 	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
@@ -309,6 +306,17 @@ func (s *Server) Start(ctx context.Context) error {
 	if adminLn != nil {
 		s.startAdmin(adminLn, admin)
 	}
+	s.startTicketRotation()
+	s.started = true
+	s.log.Info("edge listening", "https", s.addr.String(), "http3", s.h3 != nil, "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr),
+		"admin_tls", admin != nil && admin.tls != nil, "admin_token", s.opts.AdminAccess.TokenFile != "",
+		"admin_client_ca", s.opts.AdminAccess.ClientCA != "")
+	return nil
+}
+
+// startTicketRotation rotates the session ticket keys in the background until Shutdown
+// (s.mu held).
+func (s *Server) startTicketRotation() {
 	rotCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.wg.Add(1)
@@ -316,11 +324,6 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.tickets.run(rotCtx, s.opts.TicketKeyRotation)
 	}()
-	s.started = true
-	s.log.Info("edge listening", "https", s.addr.String(), "http3", s.h3 != nil, "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr),
-		"admin_tls", admin != nil && admin.tls != nil, "admin_token", s.opts.AdminAccess.TokenFile != "",
-		"admin_client_ca", s.opts.AdminAccess.ClientCA != "")
-	return nil
 }
 
 // startAdmin serves the admin listener ln (s.mu held), over TLS if setup says so.
