@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -322,5 +323,83 @@ func TestRetryThreshold(t *testing.T) {
 	c.handshaking.Store(2)
 	if !c.verifySourceAddress(nil) {
 		t.Error("no Retry at the threshold")
+	}
+}
+
+func TestHTTP3SwapsUnderLoad(t *testing.T) {
+	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
+	h3Sites(t, srv, 1)
+	c, _ := h3Client(t, srv.HTTP3Addr())
+	stop := make(chan struct{})
+	type result struct{ ok, failed int }
+	results := make(chan result, 4)
+	var okCount atomic.Int64
+	for range 4 {
+		go func() {
+			var r result
+			for {
+				select {
+				case <-stop:
+					results <- r
+					return
+				default:
+				}
+				resp, err := c.Get("https://a.example.com/")
+				if err != nil {
+					r.failed++
+					t.Log(err)
+					continue
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || string(b) != "site-a" {
+					r.failed++
+					continue
+				}
+				r.ok++
+				okCount.Add(1)
+			}
+		}()
+	}
+	// Swap (new sites, certificates and backends every time) until 50 swaps and 200
+	// requests have both happened.
+	deadline := time.Now().Add(60 * time.Second)
+	for gen := uint64(2); gen < 52 || okCount.Load() < 200; gen++ {
+		h3Sites(t, srv, gen)
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	close(stop)
+	var total result
+	for range 4 {
+		r := <-results
+		total.ok += r.ok
+		total.failed += r.failed
+	}
+	t.Logf("HTTP/3 during the swaps: %d requests ok, %d failed", total.ok, total.failed)
+	if total.failed != 0 || total.ok == 0 {
+		t.Errorf("HTTP/3 during swaps: %d ok, %d failed; want none failed", total.ok, total.failed)
+	}
+}
+
+func TestHTTP3MaxHeaderBytes(t *testing.T) {
+	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off, Limits: Limits{MaxHeaderBytes: 4 << 10}})
+	h3Sites(t, srv, 1)
+	c, _ := h3Client(t, srv.HTTP3Addr())
+	req, _ := http.NewRequest("GET", "https://a.example.com/", nil)
+	req.Header.Set("X-Big", strings.Repeat("x", 8<<10))
+	resp, err := c.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Logf("8 KiB header with MaxHeaderBytes 4 KiB: %d", resp.StatusCode)
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("8 KiB header with MaxHeaderBytes 4 KiB: %d; want 431", resp.StatusCode)
+		}
+	} else {
+		t.Logf("8 KiB header with MaxHeaderBytes 4 KiB: %v", err)
+	}
+	if status, _, _ := get(t, c, "https://a.example.com/"); status != 200 {
+		t.Errorf("small request after the refused one: %d", status)
 	}
 }
