@@ -66,11 +66,13 @@ func (s *Server) observe(r *http.Request, site *siteEntry, status int, bytes int
 }
 
 // protoLabels are the values protoLabel returns.
-var protoLabels = []string{"h2", "http/1.1", "http/1.0"}
+var protoLabels = []string{"h3", "h2", "http/1.1", "http/1.0"}
 
 // protoLabel names the protocol of r: one of protoLabels.
 func protoLabel(r *http.Request) string {
 	switch {
+	case r.ProtoMajor == 3:
+		return "h3"
 	case r.ProtoMajor == 2:
 		return "h2"
 	case r.ProtoAtLeast(1, 1):

@@ -10,6 +10,7 @@
 //		Listen:      ":443",           // "127.0.0.1:0" in tests; srv.Addr() tells the port
 //		HTTPListen:  ":80",            // redirects to HTTPS; edge.Off disables it
 //		AdminListen: "127.0.0.1:9443", // /healthz /readyz /metrics; edge.Off disables it
+//		// HTTP/3 is served over UDP on Listen's address unless HTTP3.Disabled.
 //		AdminAccess: edge.AdminAccess{TokenFile: "/run/secrets/admin-token"}, // optional
 //		Logger:      logger,
 //		AccessLog:   edge.NewAccessLogger(os.Stdout, true),
@@ -136,6 +137,39 @@
 // does a listed one that starts passing. It runs h2spec with --max-header-length 16384
 // so that case 4.2/3 (a HEADERS frame over SETTINGS_MAX_FRAME_SIZE) exceeds the 64 KiB
 // edge advertises rather than the 16 KiB default h2spec assumes.
+//
+// # HTTP/3
+//
+// HTTP/3 is on by default (Options.HTTP3; HTTP3Options.Disabled turns it off): QUIC
+// (github.com/quic-go/quic-go) over UDP on the HTTPS listener's host and port, the port as
+// bound (Server.HTTP3Addr). One quic.Transport owns the UDP socket for the server's life.
+// Its TLS configuration resolves each handshake from the current snapshot exactly as TCP
+// does (GetConfigForClient: the same certificate choice, the same refusal of unknown or
+// absent SNI with no certificate sent, ALPN h3), so Publish never touches open QUIC
+// connections: a handshake uses the snapshot current at its ClientHello, every request
+// the snapshot current when it starts, and streams in flight finish on theirs. Requests go
+// through the same handler as over TCP: the 421 rule (the Host's site must be the SNI's),
+// redirects, headers, routes, metrics and access log, with proto "h3" (the label values
+// are ALPN names: h3, h2, http/1.1, http/1.0). Responses over TCP carry
+// Alt-Svc: h3=":PORT"; ma=86400 while HTTP/3 is on (not during Shutdown).
+//
+// Limits: 0-RTT is off (early data can be replayed). QUIC connections are capped by
+// Limits.MaxConns (counted separately from TCP; beyond it new connections are refused
+// with CONNECTION_REFUSED, edge_quic_connections_refused_total); streams per connection
+// by MaxConcurrentStreams (HTTP/2's; 8 unidirectional streams, HTTP/3 needs 3); flow
+// control windows by MaxReceiveBufferPerStream and PerConnection; the handshake by
+// ReadHeaderTimeout; idle connections by IdleTimeout; headers by MaxHeaderBytes. Request
+// bodies are handled by the reverse proxy as over TCP (route body timeout). Address
+// validation: when more than HTTP3Options.RetryThreshold handshakes (default 100) are in
+// progress, a new connection attempt gets a Retry and must echo its token from the
+// address it claims before the server spends any cryptography on it, so a flood of
+// spoofed Initial packets costs one small packet each (edge_quic_retries_total);
+// AlwaysRetry does it for every connection at one round trip each. Open QUIC connections
+// are edge_connections_open{listener="quic"}.
+//
+// Shutdown closes the QUIC listener (handshakes in flight are refused, established
+// connections stay), sends GOAWAY, and lets requests finish until its context ends, then
+// closes the remaining connections and the socket, in parallel with the TCP drain.
 //
 // # Admin listener
 //

@@ -19,6 +19,9 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 		s.upgrades.Add(1)
 		defer s.upgrades.Add(-1)
 	}
+	if r.ProtoMajor < 3 {
+		s.advertiseHTTP3(w.Header())
+	}
 	snap := s.Current()
 	rw := &responseWriter{ResponseWriter: w}
 	var info proxy.Info

@@ -61,6 +61,8 @@ type Options struct {
 	// TicketKeyRotation is how often session ticket keys are rotated while they are not
 	// set with SetSessionTicketKeys. Zero means DefaultTicketKeyRotation.
 	TicketKeyRotation time.Duration
+	// HTTP3 configures HTTP/3 over UDP on Listen's address; the zero value serves it.
+	HTTP3 HTTP3Options
 }
 
 // Server is edge's data plane: the HTTPS listener serving the current Snapshot, the
@@ -77,7 +79,9 @@ type Server struct {
 	proxy     *proxy.Manager
 	tlsConfig *tls.Config // the listener's: GetConfigForClient and session ticket keys
 	tickets   *ticketKeys
-	adminMux  *http.ServeMux
+	// h3TLSConfig is the QUIC listener's: GetConfigForClient (h3) and ticket keys.
+	h3TLSConfig *tls.Config
+	adminMux    *http.ServeMux
 
 	state atomic.Pointer[served]
 
@@ -87,6 +91,8 @@ type Server struct {
 	mu                          sync.Mutex // guards the fields below
 	started, closed             bool
 	httpsSrv, httpSrv, adminSrv *http.Server
+	h3                          *quicServer            // nil: HTTP/3 off or not started
+	altSvc                      atomic.Pointer[string] // Alt-Svc of TCP responses; nil: none
 	addr, httpAddr, adminAddr   net.Addr
 	redirectPort                string             // written before the HTTP listener serves
 	stop                        context.CancelFunc // stops ticket rotation
@@ -105,6 +111,7 @@ type Server struct {
 type served struct {
 	snap *Snapshot
 	tls  *tls.Config
+	tls3 *tls.Config // tls for QUIC (ALPN h3)
 }
 
 // NewServer returns a server that is not listening yet and serves no snapshot: until the
@@ -149,7 +156,8 @@ func NewServer(opts Options) *Server {
 		NextProtos:         nextProtos,
 		GetConfigForClient: s.getConfigForClient,
 	}
-	s.tickets = newTicketKeys(s.tlsConfig)
+	s.h3TLSConfig = s.newH3TLSConfig()
+	s.tickets = newTicketKeys(s.tlsConfig, s.h3TLSConfig)
 	s.mountAdmin()
 	return s
 }
@@ -188,7 +196,7 @@ func (s *Server) swap(snap *Snapshot) error {
 	defer s.swapMu.Unlock()
 	cfg := newTLSConfig(snap.getCertificate)
 	cfg.VerifyConnection = s.handshakeDone
-	old := s.state.Swap(&served{snap: snap, tls: cfg})
+	old := s.state.Swap(&served{snap: snap, tls: cfg, tls3: h3Variant(cfg)})
 	s.metrics.generation.Set(float64(snap.generation))
 	s.metrics.sites.Set(float64(len(snap.sites)))
 	s.metrics.swaps.Inc()
@@ -281,6 +289,9 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 
+	if err := s.startQUIC(ctx, httpsLn.Addr()); err != nil {
+		return fail(err)
+	}
 	s.addr = httpsLn.Addr()
 	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
 	s.serve(s.httpsSrv, tls.NewListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https")), s.tlsConfig))
@@ -295,6 +306,17 @@ func (s *Server) Start(ctx context.Context) error {
 	if adminLn != nil {
 		s.startAdmin(adminLn, admin)
 	}
+	s.startTicketRotation()
+	s.started = true
+	s.log.Info("edge listening", "https", s.addr.String(), "http3", s.h3 != nil, "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr),
+		"admin_tls", admin != nil && admin.tls != nil, "admin_token", s.opts.AdminAccess.TokenFile != "",
+		"admin_client_ca", s.opts.AdminAccess.ClientCA != "")
+	return nil
+}
+
+// startTicketRotation rotates the session ticket keys in the background until Shutdown
+// (s.mu held).
+func (s *Server) startTicketRotation() {
 	rotCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.wg.Add(1)
@@ -302,11 +324,6 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.tickets.run(rotCtx, s.opts.TicketKeyRotation)
 	}()
-	s.started = true
-	s.log.Info("edge listening", "https", s.addr.String(), "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr),
-		"admin_tls", admin != nil && admin.tls != nil, "admin_token", s.opts.AdminAccess.TokenFile != "",
-		"admin_client_ca", s.opts.AdminAccess.ClientCA != "")
-	return nil
 }
 
 // startAdmin serves the admin listener ln (s.mu held), over TLS if setup says so.
@@ -381,12 +398,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closed = true
 	s.draining.Store(true)
+	s.altSvc.Store(nil) // stop sending clients to a listener about to close
 	servers := []*http.Server{s.httpsSrv, s.httpSrv}
-	admin, stop := s.adminSrv, s.stop
+	admin, stop, h3 := s.adminSrv, s.stop, s.h3
 	s.mu.Unlock()
 
 	var wg sync.WaitGroup
-	errs := make([]error, len(servers))
+	errs := make([]error, len(servers)+1)
+	if h3 != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[len(servers)] = h3.shutdown(ctx)
+		}()
+	}
 	for i, srv := range servers {
 		if srv == nil {
 			continue

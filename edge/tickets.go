@@ -17,20 +17,20 @@ const DefaultTicketKeyRotation = 12 * time.Hour
 // stays usable for two rotation periods at least.
 const ticketKeysKept = 3
 
-// ticketKeys manages the session ticket keys of the listener's tls.Config. Every
+// ticketKeys manages the session ticket keys of the listeners' tls.Configs (TCP and QUIC). Every
 // snapshot's configuration leaves its keys unset, so crypto/tls uses these: resumption
 // survives swaps.
 type ticketKeys struct {
-	cfg *tls.Config
+	cfgs []*tls.Config
 
 	mu       sync.Mutex
 	keys     [][32]byte
 	external bool // set with SetSessionTicketKeys: no automatic rotation
 }
 
-// newTicketKeys installs a first random key in cfg.
-func newTicketKeys(cfg *tls.Config) *ticketKeys {
-	t := &ticketKeys{cfg: cfg}
+// newTicketKeys installs a first random key in cfgs.
+func newTicketKeys(cfgs ...*tls.Config) *ticketKeys {
+	t := &ticketKeys{cfgs: cfgs}
 	t.rotate()
 	return t
 }
@@ -49,7 +49,7 @@ func (t *ticketKeys) rotate() {
 		keys = keys[:ticketKeysKept]
 	}
 	t.keys = keys
-	t.cfg.SetSessionTicketKeys(keys)
+	t.install()
 }
 
 // set installs keys from outside; nil or empty returns to automatic rotation with a fresh
@@ -68,8 +68,15 @@ func (t *ticketKeys) set(keys [][32]byte) error {
 	}
 	t.external = true
 	t.keys = append([][32]byte(nil), keys...)
-	t.cfg.SetSessionTicketKeys(t.keys)
+	t.install()
 	return nil
+}
+
+// install sets t.keys on every configuration (t.mu held).
+func (t *ticketKeys) install() {
+	for _, c := range t.cfgs {
+		c.SetSessionTicketKeys(t.keys)
+	}
 }
 
 // run rotates the keys every interval until ctx is done.

@@ -35,7 +35,7 @@ type uiBrowser struct {
 
 // newUIBrowser starts Chromium. Without it the test fails under CI=true and skips
 // otherwise.
-func newUIBrowser(t *testing.T) *uiBrowser {
+func newUIBrowser(t *testing.T, flags ...chromedp.ExecAllocatorOption) *uiBrowser {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -46,6 +46,7 @@ func newUIBrowser(t *testing.T) *uiBrowser {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
 		chromedp.WindowSize(1280, 1000), chromedp.Flag("disable-gpu", true))
+	opts = append(opts, flags...)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
 	}

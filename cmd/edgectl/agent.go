@@ -56,6 +56,7 @@ type agentConfig struct {
 	Eval           schema.Isolation
 	// AdminAccess is the admin listener's access control: token, TLS, client CA.
 	AdminAccess edge.AdminAccess
+	HTTP3       edge.HTTP3Options // HTTP/3 on Listen's address over UDP; zero: on
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
@@ -113,7 +114,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	srv := edge.NewServer(edge.Options{
 		Listen: c.Listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, AdminAccess: c.AdminAccess,
 		Logger: log, AccessLog: c.AccessLog,
-		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies},
+		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies}, HTTP3: c.HTTP3,
 	})
 	agent, err := newAgent(c, src, keys, srv, log)
 	if err != nil {
@@ -272,6 +273,9 @@ and public certificates, never a private key or a token). After a restart the ag
 it at once, reading the keys again, while it polls; if the repo is unreachable or its newest
 commit is rejected, it goes on serving it, and status says so and why.
 
+HTTP/3 (QUIC) is served over UDP on the --listen address, and TCP responses advertise it
+(Alt-Svc), unless --http3=false: open the UDP port as well as the TCP one.
+
 SIGTERM drains and exits; SIGHUP polls now. Every flag has the environment fallback shown.
 
 ` + adminAccessUsage + `flags:
@@ -304,6 +308,7 @@ type agentFlagValues struct {
 	eval                                                   evalFlags
 	fleet                                                  fleetPeerFlags
 	tokenFile, webhookFile, logFormat, logLevel, accessLog string
+	http3                                                  http3Flags
 }
 
 // defineAgentFlags registers the agent's flags on f, into c and v.
@@ -328,6 +333,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.DurationVar(&c.KeyRefresh, "key-refresh", time.Hour, "re-read unpinned keys this often, spread over time; negative: never [EDGE_KEY_REFRESH]")
 	f.StringVar(&c.Listen, "listen", ":443", "HTTPS listen address [EDGE_LISTEN]")
 	f.StringVar(&c.HTTPListen, "http-listen", ":80", "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
+	v.http3.add(f, true)
 	f.StringVar(&c.AdminListen, "admin", "127.0.0.1:9443", "admin listen address (/healthz /readyz /metrics /status /ui/ /webhook/git), or off [EDGE_ADMIN_LISTEN]")
 	f.StringVar(&c.WebhookListen, "webhook-listen", "", "also serve /webhook/git, and nothing else, on this address (plain HTTP), so the git host can reach it without the admin listener [EDGE_WEBHOOK_LISTEN]")
 	f.StringVar(&v.webhookFile, "webhook-secret-file", "", "file holding the git webhook secret; empty disables /webhook/git [EDGE_WEBHOOK_SECRET_FILE]")
@@ -350,6 +356,7 @@ func (v *agentFlagValues) complete(c *agentConfig, stdout, stderr io.Writer) err
 		c.StateDir = ""
 	}
 	c.Eval = v.eval.isolation()
+	c.HTTP3 = v.http3.options()
 	if c.Keys == "" {
 		c.Keys = "vault"
 		if c.KeyDir != "" {

@@ -35,6 +35,7 @@ type demoConfig struct {
 	AccessLog                       bool
 	Eval                            evalFlags
 	AdminAccess                     edge.AdminAccess
+	HTTP3                           http3Flags
 }
 
 func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -45,6 +46,7 @@ func runDemoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	f.BoolVar(&c.Keep, "keep", false, "keep the work directory on exit")
 	f.StringVar(&c.Listen, "listen", "127.0.0.1:8443", "HTTPS listen address (port 0: pick a free port)")
 	f.StringVar(&c.HTTPListen, "http-listen", "127.0.0.1:8080", "plain-HTTP (redirect) listen address, or off")
+	c.HTTP3.add(f, false)
 	f.StringVar(&c.AdminListen, "admin", "127.0.0.1:9443", "admin listen address (/status /metrics /healthz), or off")
 	f.StringVar(&c.App, "app", "auto", "sample apps: node (examples/apps/hello.js), go (built in) or auto (node if on PATH)")
 	f.DurationVar(&c.ChangeAfter, "change-after", 5*time.Second, "commit a live change to the config repo after this long; 0 disables")
@@ -235,7 +237,7 @@ func (d *demoSession) startAgent(ctx context.Context, cfg *demoConfigRepo) (*age
 	ac := agentConfig{
 		Repo: cfg.dir, Ref: "main", Interval: d.c.Interval, Keys: "dir", KeyDir: cfg.keyDir, KeyRefresh: -1,
 		StateDir: filepath.Join(d.dir, "state"),
-		Listen:   cfg.listen, HTTPListen: d.c.HTTPListen, AdminListen: d.c.AdminListen, AdminAccess: d.c.AdminAccess, Logger: d.log,
+		Listen:   cfg.listen, HTTPListen: d.c.HTTPListen, AdminListen: d.c.AdminListen, AdminAccess: d.c.AdminAccess, Logger: d.log, HTTP3: d.c.HTTP3.options(),
 		Eval: d.c.Eval.isolation(),
 	}
 	if d.c.AccessLog {

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# HTTP/3 against HTTP/2 on the same edge, and against Caddy's HTTP/3, on loopback.
+#
+#   tests/bench/http3.sh                     # from the repo root
+#   BENCH_RUNS=5 BENCH_SECONDS=10 tests/bench/http3.sh
+#
+# One edge agent serves $BENCH_SITES generated ECDSA sites (tests/bench/gen) in front of the
+# tiny backend (tests/bench/backend). The load client is tests/bench/h3load: the SAME Go
+# client code for both protocols (quic-go's http3.Transport for h3, net/http for h2),
+# $BENCH_CONNS connections x $BENCH_STREAMS concurrent streams, GETs back to back to one site
+# by SNI and :authority. Each figure is run $BENCH_RUNS times, alternating h3 and h2, and the
+# median is reported; h2load's h2 figure is printed for reference. If caddy is installed
+# (Debian's 2.6 serves HTTP/3 with "protocols h1 h2 h3"), it serves the same sites and is
+# measured the same way.
+#
+# Environment: BENCH_RUNS (3), BENCH_SECONDS (5), BENCH_WARMUP (1s), BENCH_CONNS (10),
+# BENCH_STREAMS (10), BENCH_SITES (100), BENCH_OUT (also write the report there).
+# Not part of CI: figures are printed, nothing is asserted.
+set -euo pipefail
+
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_WARMUP=${BENCH_WARMUP:-1}
+BENCH_CONNS=${BENCH_CONNS:-10}
+BENCH_STREAMS=${BENCH_STREAMS:-10}
+BENCH_SITES=${BENCH_SITES:-100}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=$(mktemp -d /tmp/edge-h3bench.XXXXXX)
+PIDS=()
+
+log() { printf '[h3bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+	log "FATAL: $*"
+	exit 1
+}
+cleanup() {
+	local rc=$?
+	set +e
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	if [[ $rc != 0 ]]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port VAR: a loopback port free over TCP and UDP.
+free_port() {
+	local p
+	while :; do
+		p=$((12000 + RANDOM % 20000))
+		[[ -z $(ss -Htuan "( sport = :$p )" 2>/dev/null) ]] || continue
+		printf -v "$1" '%s' "$p"
+		return
+	done
+}
+
+start() {
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	PIDS+=($!)
+	LAST_PID=$!
+}
+
+# wait_h3 NAME PID HOST PORT: wait until HOST answers over HTTP/3.
+wait_h3() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$2" 2>/dev/null || die "$1 exited: $(tail -5 "$WORK/$1.log")"
+		if "$WORK/bin/h3load" -proto h3 -url "https://$3/" -connect "127.0.0.1:$4" -ca "$SET/ca.pem" \
+			-c 1 -m 1 -d 200ms -warmup 0 2>/dev/null | grep -qv ' 0 req/s'; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	die "$1: no HTTP/3 answer from $3 on port $4"
+}
+
+# load PROTO HOST PORT: one figure (req/s) from h3load; failures are noted.
+load() {
+	local out
+	out=$("$WORK/bin/h3load" -proto "$1" -url "https://$2/" -connect "127.0.0.1:$3" -ca "$SET/ca.pem" \
+		-c "$BENCH_CONNS" -m "$BENCH_STREAMS" -d "${BENCH_SECONDS}s" -warmup "${BENCH_WARMUP}s")
+	echo "$out" >>"$WORK/raw.txt"
+	[[ $out == *" 0 failed" ]] || log "failures: $out"
+	awk '{print $2}' <<<"$out"
+}
+
+median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
+
+# measure ROW HOST PORT: BENCH_RUNS alternating h3 and h2 runs.
+declare -A RUNS
+measure() {
+	local i
+	for ((i = 1; i <= BENCH_RUNS; i++)); do
+		log "$1: run $i/$BENCH_RUNS"
+		RUNS[$1,h3]+=" $(load h3 "$2" "$3")"
+		RUNS[$1,h2]+=" $(load h2 "$2" "$3")"
+	done
+}
+
+main() {
+	cd "$ROOT"
+	mkdir -p "$WORK/bin"
+	log "building into $WORK/bin"
+	go build -o "$WORK/bin/edgectl" ./cmd/edgectl
+	go build -o "$WORK/bin/backend" ./tests/bench/backend
+	go build -o "$WORK/bin/gen" ./tests/bench/gen
+	go build -o "$WORK/bin/h3load" ./tests/bench/h3load
+	local backend edge admin caddy host
+	free_port backend
+	free_port edge
+	free_port admin
+	free_port caddy
+	start backend "$WORK/bin/backend" -listen "127.0.0.1:$backend"
+	SET=$WORK/set
+	"$WORK/bin/gen" -out "$SET" -n "$BENCH_SITES" -backend "127.0.0.1:$backend" -peers -caddy-port "$caddy" -nginx-port 1 -haproxy-port 2 >/dev/null
+	host=$(sed -n "$((BENCH_SITES / 2 + 1))p" "$SET/hosts.txt")
+
+	log "edge: $BENCH_SITES sites, target $host"
+	start edge "$WORK/bin/edgectl" agent --repo "$SET/repo" --key-dir "$SET/keys" --listen "127.0.0.1:$edge" \
+		--http-listen off --admin "127.0.0.1:$admin" --access-log off --interval 1h --state-dir off
+	wait_h3 edge "$LAST_PID" "$host" "$edge"
+	measure edge "$host" "$edge"
+	H2LOAD=$(h2load -t1 -c"$BENCH_CONNS" -m"$BENCH_STREAMS" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
+		--connect-to="127.0.0.1:$edge" "https://$host/" 2>&1 | sed -n 's/^finished in .*, \([0-9.]*\) req\/s,.*/\1/p' || true)
+	# Debian's h2load is built without QUIC: with ALPN h3 it dials TCP and negotiates nothing.
+	H2LOAD_H3=$(h2load --npn-list=h3 -n 10 --connect-to="127.0.0.1:$edge" "https://$host/" 2>&1 |
+		grep -E 'requests:|No protocol|Application protocol' | tr '\n' ' ' || true)
+	kill -TERM "$LAST_PID"
+
+	if command -v caddy >/dev/null; then
+		log "caddy $(caddy version | awk '{print $1}'): same sites, HTTP/3 on"
+		sed 's/protocols h1 h2$/protocols h1 h2 h3/' "$SET/peers/Caddyfile" >"$SET/peers/Caddyfile.h3"
+		mkdir -p "$WORK/caddy-home"
+		start caddy env HOME="$WORK/caddy-home" XDG_DATA_HOME="$WORK/caddy-home" XDG_CONFIG_HOME="$WORK/caddy-home" \
+			caddy run --adapter caddyfile --config "$SET/peers/Caddyfile.h3"
+		wait_h3 caddy "$LAST_PID" "$host" "$caddy"
+		measure caddy "$host" "$caddy"
+	fi
+	report | tee "${BENCH_OUT:-/dev/null}"
+}
+
+report() {
+	local row h3 h2
+	echo "## HTTP/3 vs HTTP/2, loopback, $(nproc) cores shared with the load generator"
+	echo
+	echo "$(date -u +%FT%TZ), $BENCH_SITES sites, $BENCH_CONNS connections x $BENCH_STREAMS streams, ${BENCH_SECONDS}s per run, median of $BENCH_RUNS runs (h3load: same Go client for both protocols)."
+	echo
+	echo "| server | h3 req/s | h2 req/s | h3 / h2 | runs h3 | runs h2 |"
+	echo "|---|---:|---:|---:|---|---|"
+	for row in edge caddy; do
+		[[ -n ${RUNS[$row,h3]:-} ]] || continue
+		h3=$(median "${RUNS[$row,h3]}")
+		h2=$(median "${RUNS[$row,h2]}")
+		printf '| %s | %.0f | %.0f | %s | %s | %s |\n' "$row" "$h3" "$h2" "$(ratio "$h3" "$h2")" "${RUNS[$row,h3]# }" "${RUNS[$row,h2]# }"
+	done
+	echo
+	if [[ -n ${RUNS[caddy,h3]:-} ]]; then
+		echo "edge h3 / caddy h3: $(ratio "$(median "${RUNS[edge,h3]}")" "$(median "${RUNS[caddy,h3]}")")"
+	fi
+	echo "edge h2 by h2load (C client, reference): ${H2LOAD:-n/a} req/s"
+	echo "h2load --npn-list=h3: ${H2LOAD_H3:-n/a}"
+}
+
+main "$@"
