@@ -197,6 +197,9 @@ func (c *expiryCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	now := time.Now()
 	for _, e := range snap.sites {
+		if e.notAfter.IsZero() {
+			continue // a passthrough site holds no certificate
+		}
 		ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, e.notAfter.Sub(now).Seconds(), e.site.Name)
 	}
 }

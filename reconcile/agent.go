@@ -211,11 +211,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// refsOf lists the key references of cfg's sites.
+// refsOf lists the key references of cfg's sites; a passthrough site has none.
 func refsOf(cfg *schema.Config) []schema.KeyRef {
-	refs := make([]schema.KeyRef, len(cfg.Sites))
-	for i, s := range cfg.Sites {
-		refs[i] = s.Key
+	refs := make([]schema.KeyRef, 0, len(cfg.Sites))
+	for _, s := range cfg.Sites {
+		if s.Passthrough == nil {
+			refs = append(refs, s.Key)
+		}
 	}
 	return refs
 }

@@ -14,8 +14,12 @@ import (
 // CompileSite turns one validated site declaration and its private key into the value the
 // data plane serves: the declaration's site.Site, shared as it is, with the certificate
 // and its key attached. The key must match the certificate. Errors name the site and its
-// file and never contain key material.
+// file and never contain key material. A passthrough site has no certificate and no key:
+// it compiles to the declaration alone, and key is ignored.
 func CompileSite(s *schema.Site, key keysource.Key, commit string) (*edge.Site, error) {
+	if s.Passthrough != nil {
+		return &edge.Site{Site: s.Site, Commit: commit}, nil
+	}
 	cert, err := certificate(s.Cert, key.PEM)
 	if err != nil {
 		// The errors describe the mismatch or the parse failure, never the key bytes.

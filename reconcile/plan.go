@@ -116,7 +116,7 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 	for _, s := range t.cfg.Sites {
 		// A new certificate usually comes with a new key under the same reference (a
 		// rotation): read that key again rather than wait for the slow refresh.
-		if prev := a.compiled[s.Name]; prev != nil && !bytes.Equal(prev.decl.Cert.PEM, s.Cert.PEM) {
+		if prev := a.compiled[s.Name]; prev != nil && s.Passthrough == nil && !bytes.Equal(prev.decl.Cert.PEM, s.Cert.PEM) {
 			a.keys.Expire(s.Key)
 		}
 	}
@@ -139,7 +139,7 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 // to compile, or none (failed).
 func (a *Agent) planSite(p *plan, s *schema.Site) {
 	prev := a.compiled[s.Name]
-	st := SiteStatus{Name: s.Name, File: s.File, Hosts: s.Hosts, State: SiteServing}
+	st := SiteStatus{Name: s.Name, File: s.File, Hosts: s.Hosts, State: SiteServing, Passthrough: s.Passthrough != nil}
 	cs, err := a.compileOne(s, prev, p.commit)
 	switch {
 	case err != nil && prev == nil:
@@ -156,18 +156,32 @@ func (a *Agent) planSite(p *plan, s *schema.Site) {
 	case cs != prev:
 		p.counts.changed++
 	}
-	if e, ok := a.keys.Lookup(s.Key); ok && e.Err != nil && st.Error == "" {
-		st.Error = "key refresh failed, serving the key read before: " + e.Err.Error()
-	}
 	p.next[s.Name] = cs
 	st.Commit, st.KeyVersion = cs.site.Commit, cs.keyVersion
-	st.NotAfter = cs.site.Certificates[0].Leaf.NotAfter
+	if s.Passthrough == nil {
+		if e, ok := a.keys.Lookup(s.Key); ok && e.Err != nil && st.Error == "" {
+			st.Error = "key refresh failed, serving the key read before: " + e.Err.Error()
+		}
+	}
+	if len(cs.site.Certificates) > 0 { // a passthrough site (or its stale version) has none
+		st.NotAfter = cs.site.Certificates[0].Leaf.NotAfter
+	}
 	p.statuses = append(p.statuses, st)
 }
 
 // compileOne returns prev when neither the declaration nor the key changed, a freshly
 // compiled site otherwise, or an error if the key is missing or does not fit.
 func (a *Agent) compileOne(s *schema.Site, prev *compiledSite, commit string) (*compiledSite, error) {
+	if s.Passthrough != nil { // no key to read
+		if prev != nil && prev.decl.Digest == s.Digest {
+			return prev, nil
+		}
+		site, err := CompileSite(s, keysource.Key{}, commit)
+		if err != nil {
+			return nil, err
+		}
+		return &compiledSite{decl: s, site: site}, nil
+	}
 	e, ok := a.keys.Lookup(s.Key)
 	if !ok || !e.Have {
 		err := errors.New("key not read yet")

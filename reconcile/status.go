@@ -116,7 +116,10 @@ type SiteStatus struct {
 	// NotAfter is the served certificate's expiry.
 	NotAfter   time.Time `json:"notAfter,omitzero"`
 	KeyVersion int       `json:"keyVersion"`
-	Error      string    `json:"error,omitempty"`
+	// Passthrough marks a site whose TLS the edge passes through: it has no certificate
+	// (NotAfter is zero) and no key.
+	Passthrough bool   `json:"passthrough,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 // StatusHandler serves the agent's status as JSON. With ?sites=problems, Sites holds only

@@ -56,12 +56,14 @@ type fakeKeys struct {
 	keys  map[string]keysource.Key
 	errs  map[string]error
 	reads int
+	paths []string // the key paths read, in order
 }
 
 func (k *fakeKeys) Fetch(_ context.Context, ref schema.KeyRef) (keysource.Key, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.reads++
+	k.paths = append(k.paths, ref.Path)
 	if err := k.errs[ref.Path]; err != nil {
 		return keysource.Key{}, err
 	}
@@ -79,6 +81,7 @@ type fakePublisher struct {
 	generation uint64
 	commit     string
 	sites      []string
+	last       []*edge.Site // the sites of the last publish
 	refuse     string
 }
 
@@ -93,7 +96,7 @@ func (p *fakePublisher) Publish(generation uint64, commit string, sites []*edge.
 		return errors.New("conflicting sites")
 	}
 	p.publishes++
-	p.generation, p.commit, p.sites = generation, commit, names
+	p.generation, p.commit, p.sites, p.last = generation, commit, names, sites
 	return nil
 }
 

@@ -98,7 +98,7 @@ func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now ti
 		l.cmu.Unlock()
 	}
 	ds := e.ds
-	if len(cr.facts.problems) == 0 {
+	if cr != nil && len(cr.facts.problems) == 0 {
 		if msg, isErr, any := expiry(cr.facts, now, warn, errw); any {
 			sev := SeverityWarning
 			if isErr && !l.opts.LenientExpiry {
@@ -118,7 +118,10 @@ func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now ti
 // buildSite assembles a Site and makes the checks that depend on the certificate or the
 // repo policy (not on the time).
 func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, []Diagnostic) {
-	hsts := resolveHSTS(res.decl.Headers.HSTS, repo.decl.HSTS)
+	var hsts *site.HSTS // a passthrough site sends no headers
+	if res.decl.Pass == nil {
+		hsts = resolveHSTS(res.decl.Headers.HSTS, repo.decl.HSTS)
+	}
 	ds := checkBuild(res.decl, cr, repo, hsts)
 	if hasError(ds) {
 		return nil, ds
@@ -162,11 +165,22 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 		}
 	}
 	allowedUps := repo.decl.AllowedParsed
+	notAllowed := func(u strPos, host string) {
+		at(u.P, SeverityError, "upstream %q is not allowed by the repo policy: %s is not in policy.allowed_upstreams (%s)", u.S, host, sansList(repoAllowed(repo)))
+	}
 	for _, r := range d.Routes {
 		for _, u := range r.Upstreams {
 			host, err := parseUpstream(u.S)
 			if err == nil && !allowed(allowedUps, host) {
-				at(u.P, SeverityError, "upstream %q is not allowed by the repo policy: %s is not in policy.allowed_upstreams (%s)", u.S, host, sansList(repoAllowed(repo)))
+				notAllowed(u, host)
+			}
+		}
+	}
+	if d.Pass != nil {
+		for _, u := range d.Pass.Upstreams {
+			host, err := parseTCPUpstream(u.S)
+			if err == nil && !allowed(allowedUps, host) {
+				notAllowed(u, host)
 			}
 		}
 	}
@@ -178,6 +192,9 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 // if any, is an upstream the extraction let through that does not parse.
 func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.HSTS) (*Site, *Diagnostic) {
 	d := res.decl
+	if d.Pass != nil {
+		return assemblePassthrough(res, repo), nil
+	}
 	s := &Site{
 		Site: site.Site{
 			Name:    d.Name,
@@ -232,6 +249,38 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 		rt.Upstreams = append(rt.Upstreams, parsed)
 	}
 	return rt, nil
+}
+
+// assemblePassthrough makes the Site of a checked passthrough declaration: no certificate,
+// no key, no routes; its digest covers the declaration and edge.cue.
+func assemblePassthrough(res *siteResult, repo *repoResult) *Site {
+	d, p := res.decl, res.decl.Pass
+	pt := &site.Passthrough{
+		Balance:       site.Balance(p.Balance),
+		ProxyProtocol: p.ProxyProtocol,
+	}
+	if p.Timeouts.Connect != nil {
+		pt.ConnectTimeout = *p.Timeouts.Connect
+	}
+	if p.Timeouts.Idle != nil {
+		pt.IdleTimeout = *p.Timeouts.Idle
+	}
+	if p.Health != nil {
+		hc := *p.Health
+		pt.HealthCheck = &hc
+	}
+	for _, u := range p.Upstreams {
+		pt.Upstreams = append(pt.Upstreams, u.S)
+	}
+	s := &Site{
+		Site:   site.Site{Name: d.Name, Default: d.Dflt, Passthrough: pt},
+		File:   d.File,
+		Digest: hexDigest(res.hash, [32]byte{}, repo.hash),
+	}
+	for _, h := range d.Hosts {
+		s.Hosts = append(s.Hosts, h.S)
+	}
+	return s
 }
 
 func repoAllowed(repo *repoResult) []string {

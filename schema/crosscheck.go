@@ -23,7 +23,7 @@ func crossCheck(sites []*siteDecl, allowOverlap bool) []Diagnostic {
 	for _, d := range sites {
 		for _, h := range d.Hosts {
 			if o, dup := byHost[h.S]; dup {
-				at(d, h.P, "host %q is already declared by site %s (%s); a host name belongs to exactly one site", h.S, o.site.Name, where(o))
+				at(d, h.P, "host %q is already declared by site %s (%s); a host name belongs to exactly one site%s", h.S, o.site.Name, where(o), kinds(o.site, d))
 				continue
 			}
 			byHost[h.S] = owner{d, h.P}
@@ -46,10 +46,23 @@ func crossCheck(sites []*siteDecl, allowOverlap bool) []Diagnostic {
 				continue
 			}
 			if o, ok := byHost[parent]; ok && o.site != d {
-				at(d, h.P, "host %q is also covered by wildcard %q of site %s (%s); a name must belong to one site: remove it here or from the wildcard's site, or set policy: allow_wildcard_overlap: true in edge.cue (the exact name then wins)",
-					h.S, parent, o.site.Name, where(o))
+				at(d, h.P, "host %q is also covered by wildcard %q of site %s (%s); a name must belong to one site%s: remove it here or from the wildcard's site, or set policy: allow_wildcard_overlap: true in edge.cue (the exact name then wins)",
+					h.S, parent, o.site.Name, where(o), kinds(o.site, d))
 			}
 		}
 	}
 	return ds
+}
+
+// kinds says, when one of two sites sharing a name passes TLS through and the other
+// terminates it, that a name is one or the other; else "".
+func kinds(a, b *siteDecl) string {
+	if (a.Pass == nil) == (b.Pass == nil) {
+		return ""
+	}
+	pass, term := a, b
+	if a.Pass == nil {
+		pass, term = b, a
+	}
+	return fmt.Sprintf(" (site %s passes TLS through, site %s terminates it; a name is either terminated or passed through, never both)", pass.Name, term.Name)
 }

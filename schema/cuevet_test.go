@@ -50,10 +50,14 @@ func TestCueVet(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	for _, dir := range []string{filepath.Join("..", "examples", "config"), materialize(t, goldenCaseNamed(t, "valid", "full"))} {
+	for _, dir := range []string{filepath.Join("..", "examples", "config"), materialize(t, goldenCaseNamed(t, "valid", "full")), materialize(t, goldenCaseNamed(t, "valid", "passthrough"))} {
 		if out, err := vet(dir); err != nil {
 			t.Errorf("cue vet %s: %v\n%s", dir, err, out)
 		}
+	}
+	// A terminated site needs its key; a passthrough site does not.
+	if out, err := vet(materialize(t, goldenCaseNamed(t, "invalid", "missing-key"))); err == nil || !strings.Contains(out, "key") {
+		t.Errorf("cue vet of a site without key: err %v, output %q; want a failure naming key", err, out)
 	}
 	out, err := vet(materialize(t, goldenCaseNamed(t, "invalid", "unknown-field")))
 	if err == nil || !strings.Contains(out, "upstream") {

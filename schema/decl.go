@@ -29,6 +29,17 @@ type siteDecl struct {
 	Routes  []routeDecl
 	Redirs  []redirectDecl
 	Headers headersDecl
+	Pass    *passthroughDecl // nil for a site the edge terminates
+}
+
+// passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.
+type passthroughDecl struct {
+	P             pos
+	Upstreams     []strPos // "host:port" as written
+	Balance       string
+	ProxyProtocol bool
+	Timeouts      timeoutsDecl // Connect and Idle only
+	Health        *site.HealthCheck
 }
 
 type routeDecl struct {

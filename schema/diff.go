@@ -35,7 +35,11 @@ type SiteSummary struct {
 	File  string   `json:"file"`
 	Hosts []string `json:"hosts"`
 	// Cert describes the leaf certificate: subject names, expiry and SHA-256 fingerprint.
+	// Empty for a passthrough site.
 	Cert string `json:"cert"`
+	// Passthrough describes a passthrough site's upstreams and options; empty for a site
+	// the edge terminates.
+	Passthrough string `json:"passthrough,omitempty"`
 }
 
 // SiteChange lists what changed in one site.
@@ -115,6 +119,9 @@ func Diff(base, head *Config) *Plan {
 }
 
 func summarize(s *Site) SiteSummary {
+	if s.Passthrough != nil {
+		return SiteSummary{Name: s.Name, File: s.File, Hosts: s.Hosts, Passthrough: passthroughString(s.Passthrough)}
+	}
 	return SiteSummary{Name: s.Name, File: s.File, Hosts: s.Hosts, Cert: certSummary(s.Cert)}
 }
 
@@ -140,6 +147,9 @@ func siteChanges(b, h *Site) []Change {
 	}
 	if b.Default != h.Default {
 		add("default", "%v → %v", b.Default, h.Default)
+	}
+	if d := passthroughChange(b.Passthrough, h.Passthrough); d != "" {
+		add("passthrough", "%s", d)
 	}
 	if string(b.Cert.PEM) != string(h.Cert.PEM) || b.Cert.File != h.Cert.File {
 		add("cert", "%s → %s", certSummary(b.Cert), certSummary(h.Cert))

@@ -23,9 +23,12 @@ func TestExampleConfig(t *testing.T) {
 	for _, s := range cfg.Sites {
 		byName[s.Name] = s
 	}
-	acme, shops, old := byName["acme"], byName["shops"], byName["old-acme"]
-	if acme == nil || shops == nil || old == nil || len(cfg.Sites) != 3 {
-		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme", len(cfg.Sites), byName)
+	acme, shops, old, secure := byName["acme"], byName["shops"], byName["old-acme"], byName["secure"]
+	if acme == nil || shops == nil || old == nil || secure == nil || len(cfg.Sites) != 4 {
+		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme, secure", len(cfg.Sites), byName)
+	}
+	if p := secure.Passthrough; p == nil || len(p.Upstreams) != 1 || p.Upstreams[0] != "127.0.0.1:3443" || !p.ProxyProtocol || secure.Cert.File != "" {
+		t.Errorf("secure: passthrough %+v, cert %q; want a passthrough site to 127.0.0.1:3443 with PROXY v2 and no cert", p, secure.Cert.File)
 	}
 	if !acme.Default || len(acme.Routes) != 2 || len(acme.Routes[0].Upstreams) != 2 {
 		t.Errorf("acme: default %v, routes %+v; want the default site with two upstreams on /", acme.Default, acme.Routes)
@@ -44,6 +47,9 @@ func TestExampleConfig(t *testing.T) {
 	}
 	// The committed test keys match the certificates (examples/keys is a local key dir).
 	for _, s := range cfg.Sites {
+		if s.Passthrough != nil {
+			continue // the app holds its key
+		}
 		key, err := os.ReadFile(filepath.Join(root, "keys", s.Key.Mount, filepath.FromSlash(s.Key.Path), s.Key.Field+".pem"))
 		if err != nil {
 			t.Errorf("site %s: %v", s.Name, err)

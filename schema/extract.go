@@ -143,6 +143,12 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 	d.Hosts = x.hosts(v, at)
 	d.Dflt, _ = boolean(v, "default")
 	d.DfltPos = x.pos(at.field("default"))
+	if pv := lookup(v, "passthrough"); pv.Exists() {
+		d.Pass = x.passthrough(pv, at)
+		x.passthroughOnly(at, d)
+		sortDiags(x.ds)
+		return d, x.ds
+	}
 	d.Cert = x.cert(v, at)
 	d.Key = x.keyRef(v, at)
 	d.Routes = x.routes(v, at)

@@ -16,18 +16,21 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		t.Fatal(v.Err())
 	}
 	defs := map[string]string{
-		"sites.*":                       "#Site",
-		"sites.*.key":                   "#KeyRef",
-		"sites.*.routes.*":              "#Route",
-		"sites.*.routes.*.timeouts":     "#Timeouts",
-		"sites.*.routes.*.health_check": "#HealthCheck",
-		"sites.*.redirects.*":           "#Redirect",
-		"sites.*.headers":               "#Headers",
-		"sites.*.headers.hsts":          "#HSTS",
-		"defaults":                      "#Defaults",
-		"defaults.hsts":                 "#HSTS",
-		"defaults.timeouts":             "#Timeouts",
-		"policy":                        "#Policy",
+		"sites.*":                          "#Site",
+		"sites.*.key":                      "#KeyRef",
+		"sites.*.passthrough":              "#Passthrough",
+		"sites.*.passthrough.timeouts":     "#PassthroughTimeouts",
+		"sites.*.passthrough.health_check": "#PassthroughHealthCheck",
+		"sites.*.routes.*":                 "#Route",
+		"sites.*.routes.*.timeouts":        "#Timeouts",
+		"sites.*.routes.*.health_check":    "#HealthCheck",
+		"sites.*.redirects.*":              "#Redirect",
+		"sites.*.headers":                  "#Headers",
+		"sites.*.headers.hsts":             "#HSTS",
+		"defaults":                         "#Defaults",
+		"defaults.hsts":                    "#HSTS",
+		"defaults.timeouts":                "#Timeouts",
+		"policy":                           "#Policy",
 	}
 	if len(defs) != len(knownFields) {
 		t.Fatalf("knownFields has %d entries; this test maps %d", len(knownFields), len(defs))

@@ -224,10 +224,12 @@ func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*
 			continue
 		}
 		decls = append(decls, j.res.decl)
-		if j.cert == nil {
+		if j.cert == nil && j.res.decl.Pass == nil {
 			continue // the certificate file could not be read: already reported
 		}
-		seenCerts[j.res.decl.Cert.S] = true
+		if j.cert != nil {
+			seenCerts[j.res.decl.Cert.S] = true
+		}
 		b, bds := l.build(j.res, j.cert, repo, now, warn, errw)
 		ds = append(ds, bds...)
 		if b != nil {
@@ -354,8 +356,8 @@ func (l *Loader) loadSite(r *repoReader, j *siteJob, lane int, evals evalService
 func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 	res := j.res
 	j.ds = res.diags
-	if res.decl == nil || hasError(res.diags) {
-		return
+	if res.decl == nil || hasError(res.diags) || res.decl.Pass != nil {
+		return // a passthrough site has no certificate
 	}
 	certFile := res.decl.Cert.S
 	certErr := func(err error) {

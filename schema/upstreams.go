@@ -45,6 +45,12 @@ func parseUpstream(raw string) (host string, err error) {
 	if u.Port() == "" && strings.HasSuffix(u.Host, ":") {
 		return "", fmt.Errorf("has an empty port; write the port number or leave out the colon")
 	}
+	return upstreamHost(host)
+}
+
+// upstreamHost checks the host of an upstream (an IP address without zone, not the
+// unspecified one, or a host name) and returns it as parseUpstream does.
+func upstreamHost(host string) (string, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Zone() != "" {
 			return "", fmt.Errorf("has an IPv6 zone; use an address without %%zone")
@@ -66,6 +72,44 @@ func parseUpstream(raw string) (host string, err error) {
 		return "", fmt.Errorf("has host %q, which is not a valid host name or IP address", host)
 	}
 	return n, nil
+}
+
+// parseTCPUpstream checks a passthrough upstream: a TCP address "host:port" (an IPv6
+// address in brackets), no scheme, path, user, query or fragment, port 1 to 65535. It
+// returns the host as parseUpstream does. The error is a fragment for "upstream %q ...".
+func parseTCPUpstream(raw string) (string, error) {
+	const want = `a passthrough upstream is a TCP address "host:port", e.g. "127.0.0.1:8443"`
+	switch {
+	case strings.Contains(raw, "://"):
+		return "", fmt.Errorf("has a scheme; %s", want)
+	case strings.ContainsAny(raw, "/?#"):
+		return "", fmt.Errorf("has a path, query or fragment; %s", want)
+	case strings.Contains(raw, "@"):
+		return "", fmt.Errorf("carries a user name; %s", want)
+	}
+	host, port, err := net.SplitHostPort(raw)
+	if err != nil {
+		var ae *net.AddrError
+		switch {
+		case errors.As(err, &ae) && ae.Err == "missing port in address":
+			return "", fmt.Errorf("has no port; %s", want)
+		case errors.As(err, &ae) && ae.Err == "too many colons in address":
+			return "", fmt.Errorf("has an IPv6 address without brackets; write it as \"[::1]:8443\"")
+		}
+		return "", fmt.Errorf("is not \"host:port\"; %s", want)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '-' {
+		return "", fmt.Errorf("has port %q; want a number from 1 to 65535", port)
+	}
+	if host == "" {
+		return "", fmt.Errorf("has no host; %s", want)
+	}
+	if strings.HasPrefix(raw, "[") {
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() || a.Is4In6() {
+			return "", fmt.Errorf("has %q in brackets, which is not an IPv6 address", host)
+		}
+	}
+	return upstreamHost(host)
 }
 
 // validPort reports whether u has no port or a port from 1 to 65535 (strconv refuses

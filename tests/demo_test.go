@@ -51,6 +51,9 @@ func demoRun(t *testing.T, bin, app string) {
 	client := demoClient(t, filepath.Join(dir, "ca.pem"), addr)
 	port := addr[strings.LastIndex(addr, ":")+1:]
 	demoCheckServing(t, client, port, app)
+	if tlsApp := demoCheckPassthrough(t, d, client, dir, port, app); tlsApp != nil {
+		appAddrs = append(appAddrs, tlsApp)
+	}
 	t.Run("printed curl", func(t *testing.T) {
 		// Skipping here (curl missing, outside CI) skips only this subtest, not the live
 		// change and shutdown checks below.

@@ -99,6 +99,7 @@ func TestExampleDockerignore(t *testing.T) {
 		{"cmd/edgectl/main.go", false},
 		{"schema/cue/edge.cue", false},
 		{"cmd/edgectl/demoapp/hello.js", false},
+		{"cmd/edgectl/demoapp/hello-tls.js", false},
 	} {
 		if got := ignore.excluded(tc.path); got != tc.want {
 			t.Errorf("excluded(%q) = %v; want %v", tc.path, got, tc.want)

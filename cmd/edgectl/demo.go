@@ -19,6 +19,12 @@ import (
 	"github.com/edgectl/edge/reconcile/gitsource"
 )
 
+// demoPassthrough makes the demo declare the passthrough site "secure" and start its TLS
+// sample app. It waits for the passthrough data plane (issue 14): until edge.Server.Publish
+// accepts a site without certificates, a commit holding one is refused as a whole, and the
+// demo would not start. Set it to true once Publish accepts passthrough sites.
+const demoPassthrough = false
+
 func init() {
 	register(command{name: "demo", summary: "run a local edge with two sample apps (only Go needed)", run: runDemoCmd})
 }
@@ -81,8 +87,11 @@ func runDemo(ctx context.Context, c demoConfig, out, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := d.configRepo(apps)
+	cfg, err := d.configRepo(apps, demoPassthrough)
 	if err != nil {
+		return err
+	}
+	if err := d.startTLSApp(ctx, cfg); err != nil {
 		return err
 	}
 	run, err := d.startAgent(ctx, cfg)
@@ -162,8 +171,9 @@ func (d *demoSession) workDir() error {
 	return nil
 }
 
-// startApps starts two sample apps on free loopback ports.
-func (d *demoSession) startApps(ctx context.Context) ([]*demoApp, error) {
+// appKind is the kind of sample apps to start: --app, with auto resolved to node when
+// node is on PATH, else go.
+func (d *demoSession) appKind() string {
 	kind := d.c.App
 	if kind == "auto" {
 		kind = "go"
@@ -171,6 +181,12 @@ func (d *demoSession) startApps(ctx context.Context) ([]*demoApp, error) {
 			kind = "node"
 		}
 	}
+	return kind
+}
+
+// startApps starts two sample apps on free loopback ports.
+func (d *demoSession) startApps(ctx context.Context) ([]*demoApp, error) {
+	kind := d.appKind()
 	var script string
 	if kind == "node" {
 		var err error
@@ -199,9 +215,10 @@ func (d *demoSession) startApps(ctx context.Context) ([]*demoApp, error) {
 	return apps, nil
 }
 
-// configRepo writes the config repo: a real git repo with three sites, their certificates
-// issued by a fresh demo CA, and the private keys in a local key directory.
-func (d *demoSession) configRepo(apps []*demoApp) (*demoConfigRepo, error) {
+// configRepo writes the config repo: a real git repo with three sites (four with the
+// passthrough site), their certificates issued by a fresh demo CA, and the private keys in
+// a local key directory.
+func (d *demoSession) configRepo(apps []*demoApp, passthrough bool) (*demoConfigRepo, error) {
 	listen, err := demoResolvePort(d.c.Listen)
 	if err != nil {
 		return nil, err
@@ -211,6 +228,17 @@ func (d *demoSession) configRepo(apps []*demoApp) (*demoConfigRepo, error) {
 	if port != "443" {
 		data.PublicBase += ":" + port
 	}
+	if passthrough {
+		p, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("TLS sample app: %w", err)
+		}
+		data.TLSApp, data.TLSAppDir = net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), filepath.Join(d.dir, "tls-app")
+	}
+	names := make([]string, 0, len(demoSites))
+	for _, s := range data.sites() {
+		names = append(names, s.name)
+	}
 	repoDir, keyDir, caFile := filepath.Join(d.dir, "config"), filepath.Join(d.dir, "keys"), filepath.Join(d.dir, "ca.pem")
 	if err := writeDemoConfig(repoDir, keyDir, caFile, data); err != nil {
 		return nil, err
@@ -219,12 +247,12 @@ func (d *demoSession) configRepo(apps []*demoApp) (*demoConfigRepo, error) {
 	if err != nil {
 		return nil, err
 	}
-	first, err := repo.CommitAll("demo: sites acme, shops and old-acme")
+	first, err := repo.CommitAll("demo: sites " + strings.Join(names, ", "))
 	if err != nil {
 		return nil, err
 	}
 	d.onStop(gitsource.ServeInProcess(repoDir))
-	fmt.Fprintf(d.out, "  config repo  %s (git, commit %s: sites acme, shops, old-acme)\n", repoDir, first[:7])
+	fmt.Fprintf(d.out, "  config repo  %s (git, commit %s: sites %s)\n", repoDir, first[:7], strings.Join(names, ", "))
 	fmt.Fprintf(d.out, "  keys         %s (one key per site, mode 0600)\n", keyDir)
 	fmt.Fprintf(d.out, "  demo CA      %s (trust it with curl --cacert)\n", caFile)
 	fmt.Fprintf(d.out, "  state dir    %s (the accepted commit, served first after a restart)\n", filepath.Join(d.dir, "state"))
@@ -274,6 +302,9 @@ func (d *demoSession) printReady(run *agentRun, cfg *demoConfigRepo) string {
 	}
 	fmt.Fprintln(d.out)
 	printDemoTry(d.out, addr, admin, cfg.caFile)
+	if cfg.data.TLSApp != "" {
+		printDemoPassthrough(d.out, addr, cfg)
+	}
 	printDemoAdminAccess(d.out, d.c.AdminAccess)
 	return addr
 }

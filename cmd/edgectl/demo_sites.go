@@ -13,8 +13,9 @@ import (
 )
 
 // The demo's config repo mirrors examples/config: acme (two upstreams, an /api route, a
-// www redirect, response headers; the default site), shops (a wildcard for every tenant)
-// and old-acme (a retired name that only redirects). Certificates are issued at run time by
+// www redirect, response headers; the default site), shops (a wildcard for every tenant),
+// old-acme (a retired name that only redirects) and secure (a passthrough site: the TLS
+// sample app terminates TLS with its own certificate). Certificates are issued at run time by
 // a fresh demo CA, and upstreams point at the sample apps' run-time ports.
 
 // Host names the demo serves and prints.
@@ -22,6 +23,9 @@ const (
 	demoAcmeHost = "acme.example.test"
 	demoShopHost = "demo.shops.example.test" // any name under *.shops.example.test
 	demoOldHost  = "old-acme.example.test"
+	// demoSecureHost is the passthrough site's name: the edge passes its connections, not
+	// terminated, to the TLS sample app, whose own certificate the client sees.
+	demoSecureHost = "secure.example.test"
 	// demoMisdirectedHost is covered by the shops certificate but not by acme's: sent on
 	// a connection made for acme it gets 421.
 	demoMisdirectedHost = "x.shops.example.test"
@@ -44,11 +48,13 @@ policy: {
 }
 `
 
-// demoSiteSpec is one demo site: its hosts and its declaration minus the cert and key lines.
+// demoSiteSpec is one demo site: its hosts and its declaration minus the cert and key
+// lines (a passthrough site has none).
 type demoSiteSpec struct {
-	name  string
-	hosts []string
-	body  func(d demoSiteData) string
+	name        string
+	hosts       []string
+	passthrough bool
+	body        func(d demoSiteData) string
 }
 
 // demoSiteData are the run-time values the declarations depend on.
@@ -56,6 +62,20 @@ type demoSiteData struct {
 	App1, App2 string // upstream URLs
 	PublicBase string // "https://acme.example.test:8443": where redirects go
 	Revision   int    // the value of acme's X-Demo-Revision header
+	// TLSApp is the passthrough site's upstream, "127.0.0.1:port"; empty leaves the site
+	// out. TLSAppDir is where its certificate and key (cert.pem, key.pem) are written.
+	TLSApp, TLSAppDir string
+}
+
+// sites are the demo sites d declares: all, or all but the passthrough site.
+func (d demoSiteData) sites() []demoSiteSpec {
+	var out []demoSiteSpec
+	for _, s := range demoSites {
+		if !s.passthrough || d.TLSApp != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 var demoSites = []demoSiteSpec{
@@ -89,6 +109,9 @@ var demoSites = []demoSiteSpec{
 	{name: "old-acme", hosts: []string{demoOldHost}, body: func(d demoSiteData) string {
 		return fmt.Sprintf("\t// a retired name that only redirects\n\tredirects: [{to: %q, keep_path: true}]\n", d.PublicBase)
 	}},
+	{name: "secure", hosts: []string{demoSecureHost}, passthrough: true, body: func(d demoSiteData) string {
+		return fmt.Sprintf("\t// TLS passed through, not terminated: the app holds its own certificate and key\n\tpassthrough: upstreams: [%q]\n", d.TLSApp)
+	}},
 }
 
 // demoSiteFile renders the declaration of s.
@@ -99,7 +122,10 @@ func demoSiteFile(s demoSiteSpec, d demoSiteData) []byte {
 	for i, h := range s.hosts {
 		q[i] = fmt.Sprintf("%q", h)
 	}
-	fmt.Fprintf(&b, "sites: %q: {\n\thosts: [%s]\n\tcert: \"certs/%s.pem\"\n\tkey: path: \"edge/%s\"\n", s.name, strings.Join(q, ", "), s.name, s.name)
+	fmt.Fprintf(&b, "sites: %q: {\n\thosts: [%s]\n", s.name, strings.Join(q, ", "))
+	if !s.passthrough {
+		fmt.Fprintf(&b, "\tcert: \"certs/%s.pem\"\n\tkey: path: \"edge/%s\"\n", s.name, s.name)
+	}
 	b.WriteString(s.body(d))
 	b.WriteString("}\n")
 	return []byte(b.String())
@@ -126,10 +152,19 @@ func writeDemoConfig(repoDir, keyDir, caFile string, d demoSiteData) error {
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return fmt.Errorf("demo keys: %w", err)
 	}
-	for _, s := range demoSites {
+	for _, s := range d.sites() {
 		leaf, err := ca.Issue(s.hosts, testca.ECDSA, time.Time{})
 		if err != nil {
 			return fmt.Errorf("demo site %s: certificate: %w", s.name, err)
+		}
+		if s.passthrough {
+			if err := writeDemoTLSAppFiles(d.TLSAppDir, leaf); err != nil {
+				return fmt.Errorf("demo site %s: %w", s.name, err)
+			}
+			if _, err := writeDemoSite(repoDir, s.name, d); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := os.WriteFile(filepath.Join(repoDir, "certs", s.name+".pem"), leaf.ChainPEM, 0o644); err != nil {
 			return fmt.Errorf("demo site %s: %w", s.name, err)
@@ -156,4 +191,19 @@ func writeDemoSite(repoDir, name string, d demoSiteData) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("demo site %s: unknown", name)
+}
+
+// writeDemoTLSAppFiles writes the TLS sample app's certificate chain and key (0600) into
+// dir: the app's own, which the edge never holds.
+func writeDemoTLSAppFiles(dir string, leaf *testca.Leaf) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("TLS app files: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), leaf.ChainPEM, 0o644); err != nil {
+		return fmt.Errorf("TLS app files: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), leaf.KeyPEM, 0o600); err != nil {
+		return fmt.Errorf("TLS app files: %w", err)
+	}
+	return nil
 }

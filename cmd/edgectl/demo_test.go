@@ -16,7 +16,8 @@ import (
 func TestDemoConfigValidates(t *testing.T) {
 	dir := t.TempDir()
 	repo, keys := filepath.Join(dir, "config"), filepath.Join(dir, "keys")
-	d := demoSiteData{App1: "http://127.0.0.1:3001", App2: "http://127.0.0.1:3002", PublicBase: "https://acme.example.test:8443", Revision: 1}
+	d := demoSiteData{App1: "http://127.0.0.1:3001", App2: "http://127.0.0.1:3002", PublicBase: "https://acme.example.test:8443", Revision: 1,
+		TLSApp: "127.0.0.1:3443", TLSAppDir: filepath.Join(dir, "tls-app")}
 	if err := writeDemoConfig(repo, keys, filepath.Join(dir, "ca.pem"), d); err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +33,22 @@ func TestDemoConfigValidates(t *testing.T) {
 		if len(cfg.Sites) != len(demoSites) {
 			t.Errorf("revision %d: %d sites; want %d", rev, len(cfg.Sites), len(demoSites))
 		}
+		for _, s := range cfg.Sites {
+			if (s.Name == "secure") != (s.Passthrough != nil) {
+				t.Errorf("revision %d: site %s passthrough %+v; want only secure passed through", rev, s.Name, s.Passthrough)
+			}
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "tls-app", "key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("TLS app key: %v; want a 0600 file", err)
 	}
 	for _, s := range demoSites {
+		if s.passthrough {
+			if _, err := os.Stat(filepath.Join(keys, "secret", "edge", s.name)); err == nil {
+				t.Errorf("passthrough site %s has a key in the edge's key directory", s.name)
+			}
+			continue
+		}
 		fi, err := os.Stat(filepath.Join(keys, "secret", "edge", s.name, "key.pem"))
 		if err != nil {
 			t.Fatal(err)

@@ -177,6 +177,10 @@ func loadSite(repo, name string, stderr io.Writer) (*schema.Site, int) {
 		return nil, exitUsage
 	}
 	for _, s := range cfg.Sites {
+		if s.Name == name && s.Passthrough != nil {
+			fmt.Fprintf(stderr, "edgectl keys put: site %s (%s) is a passthrough site: its upstreams hold their own key, the edge has none\n", s.Name, s.File)
+			return nil, exitUsage
+		}
 		if s.Name == name {
 			return s, exitOK
 		}

@@ -22,6 +22,10 @@ func TestKeysPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	s0, s1 := repo.Sites[0], repo.Sites[1]
+	pt := "package edge\n\nsites: pt: {\n\thosts: [\"pt.example.test\"]\n\tpassthrough: upstreams: [\"127.0.0.1:8443\"]\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "sites", "pt.cue"), []byte(pt), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tokFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokFile, []byte(v.Token), 0o600); err != nil {
 		t.Fatal(err)
@@ -55,6 +59,7 @@ func TestKeysPut(t *testing.T) {
 		{"key of another cert", append([]string{"put", s0.Name, "--cert", cert0, "--key", key1}, vaultFlags...), exitInvalid, "", "do not form a pair"},
 		{"cert of another site", append([]string{"put", s0.Name, "--cert", cert1, "--key", key1}, vaultFlags...), exitInvalid, "", "does not cover host " + s0.Hosts[0]},
 		{"expired cert", append([]string{"put", s0.Name, "--cert", certExp, "--key", keyExp}, vaultFlags...), exitInvalid, "", "expired on"},
+		{"passthrough site", append([]string{"put", "pt", "--cert", cert0, "--key", key0}, vaultFlags...), exitUsage, "", "pt (sites/pt.cue) is a passthrough site"},
 		{"unknown site", append([]string{"put", "nosuch", "--cert", cert0, "--key", key0}, vaultFlags...), exitUsage, "", `no site "nosuch"`},
 		{"missing key flag", append([]string{"put", s0.Name, "--cert", cert0}, vaultFlags...), exitUsage, "", "need SITE, --cert and --key"},
 		{"key file is not a key", append([]string{"put", s0.Name, "--cert", cert0, "--key", cert0}, vaultFlags...), exitUsage, "", "no PEM private key"},

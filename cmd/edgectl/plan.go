@@ -141,10 +141,18 @@ func (r *planReport) text(w io.Writer) {
 		fmt.Fprintf(w, "\nno site changes (%s unchanged)\n", plural(p.Unchanged, "site"))
 	}
 	for _, s := range p.Added {
-		fmt.Fprintf(w, "\n+ site %s (%s)\n    hosts: %s\n    cert:  %s\n", s.Name, s.File, strings.Join(s.Hosts, ", "), s.Cert)
+		fmt.Fprintf(w, "\n+ site %s (%s)\n    hosts: %s\n", s.Name, s.File, strings.Join(s.Hosts, ", "))
+		if s.Passthrough != "" {
+			fmt.Fprintf(w, "    passthrough: %s\n", s.Passthrough)
+		} else {
+			fmt.Fprintf(w, "    cert:  %s\n", s.Cert)
+		}
 	}
 	for _, s := range p.Removed {
 		fmt.Fprintf(w, "\n- site %s (%s)\n    hosts: %s\n", s.Name, s.File, strings.Join(s.Hosts, ", "))
+		if s.Passthrough != "" {
+			fmt.Fprintf(w, "    passthrough: %s\n", s.Passthrough)
+		}
 	}
 	for _, c := range p.Changed {
 		fmt.Fprintf(w, "\n~ site %s (%s)\n", c.Name, c.File)
@@ -187,9 +195,17 @@ func (r *planReport) markdown(w io.Writer) {
 	if !p.Empty() {
 		fmt.Fprintln(w, "| | site | change |\n|---|---|---|")
 		for _, s := range p.Added {
+			if s.Passthrough != "" {
+				fmt.Fprintf(w, "| ➕ | `%s` | hosts %s; passthrough %s |\n", s.Name, mdCodeList(s.Hosts), mdEscape(s.Passthrough))
+				continue
+			}
 			fmt.Fprintf(w, "| ➕ | `%s` | hosts %s; cert %s |\n", s.Name, mdCodeList(s.Hosts), mdEscape(s.Cert))
 		}
 		for _, s := range p.Removed {
+			if s.Passthrough != "" {
+				fmt.Fprintf(w, "| ➖ | `%s` | hosts %s; passthrough %s |\n", s.Name, mdCodeList(s.Hosts), mdEscape(s.Passthrough))
+				continue
+			}
 			fmt.Fprintf(w, "| ➖ | `%s` | hosts %s |\n", s.Name, mdCodeList(s.Hosts))
 		}
 		for _, c := range p.Changed {

@@ -24,6 +24,9 @@ func TestPlan(t *testing.T) {
 	if _, err := sitegen.WriteSite(repo.dir, sitegen.Site{Name: "blog", Hosts: []string{"blog.example.test"}, Upstreams: []string{"http://127.0.0.1:3001"}}, sitegen.Options{CA: ca}); err != nil {
 		t.Fatal(err)
 	}
+	// The passthrough site secure changes upstream; a passthrough site tls-b arrives.
+	repo.write("sites/secure.cue", strings.Replace(repo.read("sites/secure.cue"), `"127.0.0.1:3443"`, `"127.0.0.1:3444"`, 1))
+	repo.write("sites/tls-b.cue", "package edge\n\nsites: \"tls-b\": {\n\thosts: [\"tls-b.example.test\"]\n\tpassthrough: upstreams: [\"127.0.0.1:4443\"]\n}\n")
 	head := repo.commit("head")
 
 	code, out, errOut := runCmd("plan", "--repo", repo.dir, base, head)
@@ -35,9 +38,12 @@ func TestPlan(t *testing.T) {
 		"- site old-acme (sites/old-acme.cue)",
 		"~ site acme (sites/acme.cue)",
 		"route /api: upstreams +http://127.0.0.1:3003",
-		"hosts added:   blog.example.test",
+		"~ site secure (sites/secure.cue)",
+		"    passthrough: upstreams +127.0.0.1:3444 -127.0.0.1:3443\n",
+		"+ site tls-b (sites/tls-b.cue)\n    hosts: tls-b.example.test\n    passthrough: → 127.0.0.1:4443 (round_robin, no proxy protocol, connect 5s, idle 1h0m0s)\n",
+		"hosts added:   blog.example.test, tls-b.example.test",
 		"hosts removed: old-acme.example.test",
-		"1 added, 1 removed, 1 changed, 1 unchanged",
+		"2 added, 1 removed, 2 changed, 1 unchanged",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text plan lacks %q:\n%s", want, out)
@@ -45,7 +51,8 @@ func TestPlan(t *testing.T) {
 	}
 
 	_, md, _ := runCmd("plan", "--repo", repo.dir, "--format", "markdown", base, head)
-	for _, want := range []string{"| ➕ | `blog` |", "| ✏️ | `acme` | **route /api**: upstreams +http://127.0.0.1:3003 |"} {
+	for _, want := range []string{"| ➕ | `blog` |", "| ✏️ | `acme` | **route /api**: upstreams +http://127.0.0.1:3003 |",
+		"| ➕ | `tls-b` | hosts `tls-b.example.test`; passthrough → 127.0.0.1:4443 (round_robin, no proxy protocol, connect 5s, idle 1h0m0s) |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown plan lacks %q:\n%s", want, md)
 		}
@@ -58,7 +65,8 @@ func TestPlan(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &r); err != nil {
 		t.Fatalf("json: %v\n%s", err, js)
 	}
-	if len(r.Plan.Added) != 1 || len(r.Plan.Removed) != 1 || len(r.Plan.Changed) != 1 || r.Plan.Changed[0].Changes[0].What != "route /api" {
+	if len(r.Plan.Added) != 2 || len(r.Plan.Removed) != 1 || len(r.Plan.Changed) != 2 || r.Plan.Changed[0].Changes[0].What != "route /api" ||
+		r.Plan.Changed[1].Changes[0].What != "passthrough" || r.Plan.Added[1].Passthrough == "" || r.Plan.Added[1].Cert != "" {
 		t.Errorf("json plan: %+v", r.Plan)
 	}
 

@@ -222,6 +222,9 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 			key = fmt.Sprintf("v%d", s.KeyVersion)
 		}
 		exp := "-"
+		if s.Passthrough {
+			exp = "passthrough"
+		}
 		if !s.NotAfter.IsZero() {
 			exp = fmt.Sprintf("%s (%dd)", s.NotAfter.Format("2006-01-02"), int(time.Until(s.NotAfter).Hours()/24))
 		}

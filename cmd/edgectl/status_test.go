@@ -33,6 +33,7 @@ func TestStatusSelectsSites(t *testing.T) {
 			{Name: "acme", State: reconcile.SiteServing, Hosts: []string{"acme.example.test", "www.acme.example.test"}, Commit: "0123456789abcdef", NotAfter: exp, KeyVersion: 3},
 			{Name: "blog", State: reconcile.SiteStale, Hosts: []string{"blog.example.test"}, Commit: "fedcba9876543210", NotAfter: exp, Error: "key secret/edge/blog#key: vault unreachable"},
 			{Name: "shop", State: reconcile.SiteFailed, Hosts: []string{"shop.example.test"}, Error: "key not read yet"},
+			{Name: "secure", State: reconcile.SiteServing, Hosts: []string{"secure.example.test"}, Commit: "0123456789abcdef", Passthrough: true},
 		},
 	}
 	admin := statusServer(t, st)
@@ -42,12 +43,13 @@ func TestStatusSelectsSites(t *testing.T) {
 		code       int
 		has, lacks []string
 	}{
-		{"all", nil, exitInvalid, []string{"sites     3: 1 serving, 1 stale, 1 failed", "acme  ", "blog  ", "shop  ", "blog: key secret/edge/blog#key: vault unreachable"}, nil},
+		{"all", nil, exitInvalid, []string{"sites     4: 2 serving, 1 stale, 1 failed", "acme  ", "blog  ", "shop  ", "blog: key secret/edge/blog#key: vault unreachable"}, nil},
 		{"problems", []string{"--problems"}, exitInvalid, []string{"blog  ", "shop  "}, []string{"acme  "}},
 		{"by name", []string{"acme"}, exitOK, []string{"acme  ", "v3"}, []string{"blog  ", "shop  "}},
 		{"by host", []string{"www.acme.example.test."}, exitOK, []string{"acme  "}, []string{"blog  "}},
 		{"a stale one", []string{"blog"}, exitInvalid, []string{"blog  ", "vault unreachable"}, []string{"acme  "}},
-		{"healthy site with --problems", []string{"--problems", "acme"}, exitOK, []string{"sites     3:"}, []string{"SITE"}},
+		{"healthy site with --problems", []string{"--problems", "acme"}, exitOK, []string{"sites     4:"}, []string{"SITE"}},
+		{"a passthrough site", []string{"secure"}, exitOK, []string{"secure  ", "passthrough   -    secure.example.test"}, []string{"acme  "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

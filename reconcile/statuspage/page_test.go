@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -349,4 +350,37 @@ func BenchmarkSitesPage10k(b *testing.B) {
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "/ui/", nil))
 		}
 	})
+}
+
+// TestPassthroughSiteRow: a passthrough site has no certificate and no key: the page and
+// the API say "passthrough" where the expiry would be, "—" for the key, and it is not in
+// the expiry timeline.
+func TestPassthroughSiteRow(t *testing.T) {
+	sites, fe := sitesOf(1)
+	sites = append(sites, reconcile.SiteStatus{Name: "secure", File: "sites/secure.cue", State: reconcile.SiteServing,
+		Hosts: []string{"secure.example.test"}, Commit: "c0ffee", Passthrough: true})
+	h := newTestPage(t, reconcile.Status{Sites: sites}, fe, "")
+	_, body := get(t, h, "/ui/")
+	row := regexp.MustCompile(`<tr data-site="secure"[^\n]*</tr>`).FindString(body)
+	if !strings.Contains(row, "<td>passthrough</td><td>—</td>") {
+		t.Errorf("secure's row %q; want passthrough for the expiry and — for the key", row)
+	}
+	p := getSites(t, h, "q=secure")
+	if len(p.Sites) != 1 || !p.Sites[0].Passthrough || !p.Sites[0].NotAfter.IsZero() {
+		t.Errorf("API sites = %+v; want secure, passthrough, without expiry", p.Sites)
+	}
+	_, js := get(t, h, "/ui/api/summary")
+	var sum struct {
+		Expiry []struct{ Count int } `json:"expiry"`
+	}
+	if err := json.Unmarshal([]byte(js), &sum); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range sum.Expiry {
+		n += b.Count
+	}
+	if n != 1 {
+		t.Errorf("expiry timeline counts %d sites; want 1 (the passthrough site has no certificate)", n)
+	}
 }

@@ -90,10 +90,12 @@ type siteRow struct {
 	Commit     string    `json:"commit,omitempty"`
 	NotAfter   time.Time `json:"notAfter,omitzero"`
 	KeyVersion int       `json:"keyVersion"`
-	Requests   uint64    `json:"requests"`
-	Errors5xx  uint64    `json:"errors5xx"`
-	ErrorRate  float64   `json:"errorRate"`
-	Error      string    `json:"error,omitempty"`
+	// Passthrough: the edge passes the site's TLS through; no certificate, no key.
+	Passthrough bool    `json:"passthrough,omitempty"`
+	Requests    uint64  `json:"requests"`
+	Errors5xx   uint64  `json:"errors5xx"`
+	ErrorRate   float64 `json:"errorRate"`
+	Error       string  `json:"error,omitempty"`
 }
 
 // sitePage is one page of the site table: Matched of Total sites match the query, Sites

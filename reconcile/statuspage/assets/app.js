@@ -128,8 +128,8 @@
       el('td', {}, el('span', { class: 'state ' + s.state }, s.state)),
       el('td', {}, s.hosts.join(', ')),
       el('td', {}, el('code', {}, short(s.commit))),
-      el('td', {}, expiry(now, s.notAfter)),
-      el('td', {}, s.keyVersion ? 'v' + s.keyVersion : ''),
+      el('td', {}, s.passthrough ? 'passthrough' : expiry(now, s.notAfter)),
+      el('td', {}, s.keyVersion ? 'v' + s.keyVersion : (s.passthrough ? '—' : '')),
       el('td', { class: 'num' }, s.requests),
       el('td', { class: 'num' }, (100 * s.errorRate).toFixed(1) + '%'))));
     const shown = page.sites.length;

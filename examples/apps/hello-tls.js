@@ -1,0 +1,1 @@
+../../cmd/edgectl/demoapp/hello-tls.js

@@ -1,0 +1,93 @@
+package schema
+
+import (
+	"time"
+
+	"cuelang.org/go/cue"
+
+	"github.com/edgectl/edge/edge/site"
+)
+
+// passthrough reads the passthrough declaration pv of the site at siteAt.
+func (x *extractor) passthrough(pv cue.Value, siteAt fieldPath) *passthroughDecl {
+	at := siteAt.field("passthrough")
+	p := &passthroughDecl{P: x.pos(at)}
+	p.Upstreams = x.tcpUpstreams(pv, at)
+	p.Balance, _ = str(pv, "balance")
+	p.ProxyProtocol, _ = boolean(pv, "proxy_protocol")
+	if t := lookup(pv, "timeouts"); t.Exists() {
+		tat := at.field("timeouts")
+		p.Timeouts = timeoutsDecl{Connect: x.duration(t, tat, "connect"), Idle: x.duration(t, tat, "idle")}
+	}
+	p.Health = x.tcpHealthCheck(pv, at)
+	return p
+}
+
+// tcpUpstreams reads the "host:port" upstreams of the passthrough at `at`, refusing invalid
+// addresses and addresses listed twice.
+func (x *extractor) tcpUpstreams(pv cue.Value, at fieldPath) []strPos {
+	var ups []strPos
+	seen := map[string]int{} // as written -> index in the list
+	for i, u := range strList(pv, "upstreams") {
+		uat := at.field("upstreams").index(i)
+		if !x.plain(uat, "upstream", u) {
+			continue
+		}
+		if _, err := parseTCPUpstream(u); err != nil {
+			x.errorf(uat, "upstream %q %v", u, err)
+			continue
+		}
+		if j, dup := seen[u]; dup {
+			x.errorf(uat, "upstream %q is listed twice in passthrough (also upstreams[%d])", u, j)
+			continue
+		}
+		seen[u] = i
+		ups = append(ups, strPos{u, x.pos(uat)})
+	}
+	return ups
+}
+
+// tcpHealthCheck reads the TCP-connect health check of the passthrough at `at`; nil when
+// it has none.
+func (x *extractor) tcpHealthCheck(pv cue.Value, at fieldPath) *site.HealthCheck {
+	hc := lookup(pv, "health_check")
+	if !hc.Exists() {
+		return nil
+	}
+	at = at.field("health_check")
+	h := &site.HealthCheck{}
+	if p := x.duration(hc, at, "interval"); p != nil {
+		h.Interval = *p
+	}
+	if p := x.duration(hc, at, "timeout"); p != nil {
+		h.Timeout = *p
+	}
+	if h.Interval != 0 && h.Interval < time.Second {
+		x.errorf(at.field("interval"), "health_check interval %v is too short; want 1s or more", h.Interval)
+	}
+	if h.Timeout != 0 && h.Interval != 0 && h.Timeout >= h.Interval {
+		x.errorf(at.field("timeout"), "health_check timeout %v must be shorter than its interval %v", h.Timeout, h.Interval)
+	}
+	return h
+}
+
+// passthroughOnly refuses, on a passthrough site, the fields of a site the edge terminates,
+// each at the field as written, and default: true.
+func (x *extractor) passthroughOnly(siteAt fieldPath, d *siteDecl) {
+	for _, f := range []struct{ name, why string }{
+		{"cert", "its upstreams terminate TLS with their own certificate"},
+		{"key", "its upstreams terminate TLS with their own key"},
+		{"routes", "the edge passes the encrypted stream on and never sees a request"},
+		{"redirects", "the edge passes the encrypted stream on and never sees a request"},
+		{"headers", "the edge passes the encrypted stream on and never sees a response"},
+	} {
+		fat := siteAt.field(f.name)
+		if _, written := x.idx[fat.key()]; written {
+			x.errorf(fat, "site %s is a passthrough site, which has no %s: %s; remove %s, or remove passthrough to have the edge terminate TLS",
+				d.Name, f.name, f.why, f.name)
+		}
+	}
+	if d.Dflt {
+		x.errorf(siteAt.field("default"), "site %s is a passthrough site and cannot be the default: passthrough routes a connection by the name it asks for (SNI), and handshakes for unknown names or none are refused, never handed to an app; remove default: true, or set it on a site the edge terminates", d.Name)
+	}
+}
