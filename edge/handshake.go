@@ -10,7 +10,17 @@ import (
 // site is the default.
 func (s *Server) getConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	st := s.state.Load()
-	if st == nil || st.snap.sniEntry(hello.ServerName) == nil {
+	var e *hostEntry
+	if st != nil {
+		e = st.snap.sniEntry(hello.ServerName)
+	}
+	if e != nil && e.site.pool != nil {
+		return nil, s.handOff(hello, e.site)
+	}
+	if hc, ok := hello.Conn.(*helloConn); ok {
+		hc.stopRecording()
+	}
+	if e == nil {
 		reason := "unknown_sni"
 		if hello.ServerName == "" {
 			reason = "no_sni"
