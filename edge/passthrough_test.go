@@ -62,6 +62,10 @@ func TestPassthroughBySNI(t *testing.T) {
 	if n := metricValue(t, srv, metricPTBytes, map[string]string{"site": "pt", "direction": "to_client"}); n == 0 {
 		t.Error("no bytes counted to the client")
 	}
+	// The aborted handshakes of passed-through connections are not failures.
+	if n := metricValue(t, srv, metricHandshakeErrors, map[string]string{"reason": "other"}); n != 0 {
+		t.Errorf("handshake errors (other) = %v, want 0", n)
+	}
 }
 
 // Publish refuses a host both terminated and passed through, and a passthrough default.
