@@ -170,7 +170,10 @@
 // across swaps. A site removed (or changed) by a swap takes no new connection under its
 // old definition, and its health checks stop. Shutdown lets open passthrough connections
 // run until its context ends, then closes them. They count in edge_connections_open and
-// against Limits.MaxConns like any connection of the listener.
+// against Limits.MaxConns like any connection of the listener. The plain-HTTP listener
+// redirects a passthrough site's hosts to HTTPS like any other; an HTTPS request whose
+// connection is terminated but whose SNI is now a passthrough site's gets 421. Passthrough
+// is TCP only: a snapshot's certificate lookup refuses a passthrough site's names.
 //
 // Metrics, by site: edge_passthrough_connections_total, edge_passthrough_connections_open,
 // edge_passthrough_upstream_dial_errors_total, and edge_passthrough_bytes_total by

@@ -11,6 +11,9 @@
 #   conn/s  new connections per second: PT_CONNS (16) clients each connecting, doing a full
 #           TLS handshake with the backend through the proxy (no resumption), echoing one
 #           line, closing
+#   raw conn/s  the same without the TLS work: a real ClientHello (Go's, SNI
+#           raw.bench.test) sent to a raw TCP echo backend and read back, so the figure is
+#           the proxy's own cost per connection (SNI, dial, copy, close)
 #   MB/s    PT_BULK_CONNS (4) open connections downloading 64 MiB responses
 # and the edge/HAProxy ratio. The edge runs in-process from tests/bench/passthrough (the
 # edge package with one passthrough site), so it needs no config repo.
@@ -69,7 +72,8 @@ start() {
 }
 
 BACKEND=$(start backend "$BIN" -role backend)
-EDGE=$(start edge "$BIN" -role edge -upstream "$BACKEND")
+ECHO=$(start echo "$BIN" -role echo)
+EDGE=$(start edge "$BIN" -role edge -upstream "$BACKEND" -echo "$ECHO")
 HAPORT=$((20000 + RANDOM % 10000))
 cat >"$WORK/haproxy.cfg" <<CFG
 global
@@ -84,8 +88,11 @@ frontend fe
 	tcp-request inspect-delay 5s
 	tcp-request content accept if { req.ssl_hello_type 1 }
 	use_backend pt if { req.ssl_sni -i pt.bench.test }
+	use_backend raw if { req.ssl_sni -i raw.bench.test }
 backend pt
 	server app $BACKEND
+backend raw
+	server echo $ECHO
 CFG
 haproxy -c -q -f "$WORK/haproxy.cfg" || { log "FATAL: haproxy config"; exit 1; }
 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
@@ -100,14 +107,16 @@ log "backend $BACKEND, edge $EDGE, haproxy $HAPROXY ($(haproxy -v | awk 'NR==1 {
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 declare -A RES
-for metric in conns bulk; do
+for metric in conns raw bulk; do
 	c=$PT_CONNS
 	[[ $metric == bulk ]] && c=$PT_BULK_CONNS
 	for run in $(seq "$PT_RUNS"); do
 		for who in edge haproxy; do
 			addr=$EDGE
 			[[ $who == haproxy ]] && addr=$HAPROXY
-			v=$("$BIN" -role load -target "$addr" -mode "$metric" -c "$c" -duration "${PT_SECONDS}s")
+			sni=pt.bench.test
+			[[ $metric == raw ]] && sni=raw.bench.test
+			v=$("$BIN" -role load -target "$addr" -sni "$sni" -mode "$metric" -c "$c" -duration "${PT_SECONDS}s")
 			log "$metric run $run $who: $v"
 			RES[$metric.$who]+="$v "
 		done
@@ -115,10 +124,11 @@ for metric in conns bulk; do
 done
 
 printf '\n| passthrough (median of %s runs of %ss) | edge | HAProxy | edge/HAProxy |\n|---|---|---|---|\n' "$PT_RUNS" "$PT_SECONDS"
-for metric in conns bulk; do
+for metric in conns raw bulk; do
 	e=$(tr ' ' '\n' <<<"${RES[$metric.edge]}" | grep . | median)
 	h=$(tr ' ' '\n' <<<"${RES[$metric.haproxy]}" | grep . | median)
 	label="new connections/s (c=$PT_CONNS)"
+	[[ $metric == raw ]] && label="raw new connections/s, no TLS behind (c=$PT_CONNS)"
 	[[ $metric == bulk ]] && label="MB/s (c=$PT_BULK_CONNS)"
 	printf '| %s | %s | %s | %.2f |\n' "$label" "$e" "$h" "$(awk -v e="$e" -v h="$h" 'BEGIN {print e/h}')"
 done

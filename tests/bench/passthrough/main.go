@@ -36,22 +36,28 @@ import (
 func main() {
 	role := flag.String("role", "", "backend, edge or load")
 	listen := flag.String("listen", "127.0.0.1:0", "backend, edge: address")
-	upstream := flag.String("upstream", "", "edge: the backend's address")
+	upstream := flag.String("upstream", "", "edge: the backend's address (site pt.bench.test)")
+	echoAddr := flag.String("echo", "", "edge: the echo backend's address (site raw.bench.test)")
 	target := flag.String("target", "", "load: the address to connect to")
 	sni := flag.String("sni", "pt.bench.test", "load: the server name")
-	mode := flag.String("mode", "conns", "load: conns (new connections per second) or bulk (MB/s)")
+	mode := flag.String("mode", "conns", "load: conns (new connections per second), raw (the same without TLS behind the ClientHello) or bulk (MB/s)")
 	seconds := flag.Duration("duration", 5*time.Second, "load: duration")
 	conns := flag.Int("c", 16, "load: concurrent connections")
 	flag.Parse()
 	switch *role {
 	case "backend":
 		backend(*listen)
+	case "echo":
+		echo(*listen)
 	case "edge":
-		runEdge(*listen, *upstream)
+		runEdge(*listen, *upstream, *echoAddr)
 	case "load":
-		if *mode == "bulk" {
+		switch *mode {
+		case "bulk":
 			fmt.Printf("%.1f\n", bulk(*target, *sni, *conns, *seconds))
-		} else {
+		case "raw":
+			fmt.Printf("%.0f\n", rawConnsPerSecond(*target, *sni, *conns, *seconds))
+		default:
 			fmt.Printf("%.0f\n", connsPerSecond(*target, *sni, *conns, *seconds))
 		}
 	default:
@@ -106,13 +112,16 @@ func backend(addr string) {
 	}
 }
 
-// runEdge serves one passthrough site, pt.bench.test, to upstream until SIGTERM.
-func runEdge(listen, upstream string) {
+// runEdge serves two passthrough sites, pt.bench.test to upstream and raw.bench.test to
+// echoAddr, until SIGTERM.
+func runEdge(listen, upstream, echoAddr string) {
 	srv := edge.NewServer(edge.Options{Listen: listen, HTTPListen: edge.Off, AdminListen: edge.Off,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	pt := &edge.Site{Site: site.Site{Name: "pt", Hosts: []string{"pt.bench.test"},
 		Passthrough: &site.Passthrough{Upstreams: []string{upstream}}}}
-	if err := srv.Publish(1, "bench", []*edge.Site{pt}); err != nil {
+	raw := &edge.Site{Site: site.Site{Name: "raw", Hosts: []string{"raw.bench.test"},
+		Passthrough: &site.Passthrough{Upstreams: []string{echoAddr}}}}
+	if err := srv.Publish(1, "bench", []*edge.Site{pt, raw}); err != nil {
 		log.Fatal(err)
 	}
 	if err := srv.Start(context.Background()); err != nil {
