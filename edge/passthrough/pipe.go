@@ -34,23 +34,25 @@ func Pipe(client, upstream net.Conn, idle time.Duration, count func(up bool, n i
 	dirs[0].last.Store(now)
 	dirs[1].last.Store(now)
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i := range dirs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = dirs[i].copy(&dirs[1-i], idle, count)
-			if errs[i] != nil {
-				client.Close()
-				upstream.Close()
-			}
-		}()
+	var errs [2]error
+	run := func(i int) {
+		errs[i] = dirs[i].copy(&dirs[1-i], idle, count)
+		if errs[i] != nil {
+			client.Close()
+			upstream.Close()
+		}
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		run(1)
+	}()
+	run(0) // one goroutine fewer per connection
 	wg.Wait()
 	if errors.Is(errs[0], ErrIdle) || errors.Is(errs[1], ErrIdle) {
 		return ErrIdle
 	}
-	return errors.Join(errs...)
+	return errors.Join(errs[:]...)
 }
 
 // direction is one way of a Pipe.

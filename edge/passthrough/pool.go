@@ -87,7 +87,7 @@ func (p *Pool) Config() site.Passthrough { return p.conf }
 func (p *Pool) Dial(ctx context.Context, failed func(addr string, err error)) (net.Conn, *Upstream, error) {
 	order := p.order(time.Now())
 	var errs []error
-	d := net.Dialer{Timeout: p.conf.ConnectTimeout, KeepAlive: 30 * time.Second}
+	d := net.Dialer{Timeout: p.conf.ConnectTimeout, KeepAlive: -1} // no keep-alive probes: IdleTimeout governs; saves syscalls per connection
 	for _, up := range order {
 		if ctx.Err() != nil {
 			break

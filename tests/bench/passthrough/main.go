@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,6 +129,14 @@ func runEdge(listen, upstream, echoAddr string) {
 		log.Fatal(err)
 	}
 	fmt.Println(srv.Addr())
+	if p := os.Getenv("PT_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	<-ctx.Done()
