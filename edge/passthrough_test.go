@@ -239,7 +239,14 @@ func TestPassthroughRemovedSite(t *testing.T) {
 	}
 	defer old.Close()
 	br := bufio.NewReader(old)
+	pool := srv.Current().byName["pt"].pool
+	if !pool.Checking() {
+		t.Fatal("the health checks of the published site do not run")
+	}
 	publish(t, srv, 2, testSite(t, "web", "web.test"))
+	if pool.Checking() {
+		t.Error("the health checks of the removed site still run")
+	}
 	if c, err := ptDial(t, srv.Addr(), "pt.test"); err == nil {
 		c.Close()
 		t.Fatal("new connection to a removed passthrough site")

@@ -33,6 +33,13 @@ func (p *Pool) Start() {
 	})
 }
 
+// Checking reports whether the active health checks run (started and not closed).
+func (p *Pool) Checking() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stop != nil && !p.done
+}
+
 // Close stops the health checks and waits for them to end. The pool still dials.
 func (p *Pool) Close() {
 	p.mu.Lock()
