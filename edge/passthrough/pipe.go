@@ -77,9 +77,13 @@ func (d *direction) copy(other *direction, idle time.Duration, count func(bool, 
 		}
 		switch {
 		case err == nil && lr.N > 0: // EOF
+			// Pass the half-close on, unless the other way has ended too: then the caller's
+			// Close sends the FIN (one system call fewer per connection).
 			d.quiet.Store(-1)
-			if cw, ok := d.dst.(interface{ CloseWrite() error }); ok {
-				cw.CloseWrite()
+			if other.quiet.Load() != -1 {
+				if cw, ok := d.dst.(interface{ CloseWrite() error }); ok {
+					cw.CloseWrite()
+				}
 			}
 			return nil
 		case err == nil:

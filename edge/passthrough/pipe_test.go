@@ -34,13 +34,16 @@ func TestPipeHalfClose(t *testing.T) {
 	var toUp, toClient int64
 	done := make(chan error, 1)
 	go func() {
-		done <- Pipe(edgeSide, upSide, time.Minute, func(up bool, n int64) {
+		err := Pipe(edgeSide, upSide, time.Minute, func(up bool, n int64) {
 			if up {
 				toUp += n
 			} else {
 				toClient += n
 			}
 		})
+		edgeSide.Close() // as the caller does: the last FIN comes with Close
+		upSide.Close()
+		done <- err
 	}()
 	client.Write([]byte("request"))
 	client.CloseWrite()
