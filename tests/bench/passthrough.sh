@@ -56,24 +56,27 @@ log "building"
 (cd "$ROOT" && go build -o "$WORK/pt" ./tests/bench/passthrough)
 BIN=$WORK/pt
 
-# start NAME CMD... runs CMD in the background; its first stdout line (an address) is
-# printed.
+# start VAR NAME CMD... runs CMD in the background (in this shell, so cleanup stops it) and
+# sets VAR to the first line it prints (its address).
 start() {
-	local name=$1
-	shift
+	local var=$1 name=$2
+	shift 2
 	"$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
 	PIDS+=($!)
 	for _ in $(seq 100); do
-		[[ -s $WORK/$name.out ]] && { head -1 "$WORK/$name.out"; return; }
+		if [[ -s $WORK/$name.out ]]; then
+			printf -v "$var" '%s' "$(head -1 "$WORK/$name.out")"
+			return
+		fi
 		sleep 0.1
 	done
 	log "FATAL: $name did not start: $(cat "$WORK/$name.log")"
 	exit 1
 }
 
-BACKEND=$(start backend "$BIN" -role backend)
-ECHO=$(start echo "$BIN" -role echo)
-EDGE=$(start edge "$BIN" -role edge -upstream "$BACKEND" -echo "$ECHO")
+start BACKEND backend "$BIN" -role backend
+start ECHO echo "$BIN" -role echo
+start EDGE edge "$BIN" -role edge -upstream "$BACKEND" -echo "$ECHO"
 HAPORT=$((20000 + RANDOM % 10000))
 cat >"$WORK/haproxy.cfg" <<CFG
 global
