@@ -170,6 +170,50 @@
 // Shutdown closes the QUIC listener (handshakes in flight are refused, established
 // connections stay), sends GOAWAY, and lets requests finish until its context ends, then
 // closes the remaining connections and the socket, in parallel with the TCP drain.
+// # Passthrough sites
+//
+// A site with Passthrough set (site.Passthrough: TCP upstreams, balance, PROXY protocol,
+// timeouts, health check) is not terminated: its upstream, an app with its own
+// tls.createServer, holds the certificate and key. Such a site has no certificates,
+// routes, redirects or headers and cannot be the default site (a ClientHello without SNI
+// or with an unknown one is never passed through). Its hosts, exact and wildcard, are
+// indexed with the terminated sites' in one name space, so Publish refuses a name claimed
+// by both (ErrDuplicateHost) like any duplicate.
+//
+// The SNI is read by crypto/tls itself, not by a second parser: every connection of the
+// TLS listener records the bytes the handshake reads (at most 16 KiB plus record headers)
+// until GetConfigForClient, which crypto/tls calls once the whole ClientHello is parsed
+// and before it writes anything. For a terminated site recording stops and the handshake
+// goes on exactly as before. For a passthrough site the connection is detached from
+// crypto/tls (its alert and Close go nowhere) and handed, with the recorded bytes, to the
+// site: an upstream is dialed (round robin or least connections among the upstreams not
+// ejected or down; a refused dial ejects its upstream for 1s, doubling to 30s, and the
+// next one is tried; when none is available all are tried), the PROXY protocol v2 header
+// is written if asked (TCP over IPv4 or IPv6, the client's address and the address it
+// connected to), then the recorded ClientHello, and the bytes are copied both ways with
+// splice(2), a TCP half-close passed on. A ClientHello split across segments and records
+// is reassembled by crypto/tls; one that never finishes is closed at the handshake timeout
+// (Limits.ReadHeaderTimeout) like any other (edge_tls_handshake_errors_total{reason=
+// "timeout"}); one for a passthrough site larger than the record cap is closed and counted
+// (edge_passthrough_refused_total{reason="clienthello_too_large"}). A connection with no
+// byte either way for the site's idle timeout is closed (within twice the timeout: the
+// copy checks in windows of it). Declared health checks are TCP connects.
+//
+// A passthrough connection holds its upstream connection, not the snapshot: it stays open
+// across swaps. A site removed (or changed) by a swap takes no new connection under its
+// old definition, and its health checks stop. Shutdown lets open passthrough connections
+// run until its context ends, then closes them. They count in edge_connections_open and
+// against Limits.MaxConns like any connection of the listener. The plain-HTTP listener
+// redirects a passthrough site's hosts to HTTPS like any other; an HTTPS request whose
+// connection is terminated but whose SNI is now a passthrough site's gets 421. Passthrough
+// is TCP only: a snapshot's certificate lookup refuses a passthrough site's names.
+//
+// Metrics, by site: edge_passthrough_connections_total, edge_passthrough_connections_open,
+// edge_passthrough_upstream_dial_errors_total, and edge_passthrough_bytes_total by
+// direction (to_upstream, to_client; the PROXY header and the replayed ClientHello
+// included); edge_passthrough_refused_total by reason (clienthello_too_large,
+// no_upstream, draining). Package edge/passthrough holds the pool, the PROXY header and
+// the copy.
 //
 // # Admin listener
 //

@@ -28,6 +28,9 @@ func (w *errorLogWriter) Write(p []byte) (int, error) {
 	line := strings.TrimSuffix(string(p), "\n")
 	if rest, ok := strings.CutPrefix(line, handshakeErrorPrefix); ok {
 		remote, msg, _ := strings.Cut(rest, ": ")
+		if strings.HasSuffix(msg, errPassedThrough.Error()) {
+			return len(p), nil // not a failure: the connection went to a passthrough site
+		}
 		reason := handshakeFailureReason(msg)
 		if reason != "" && w.failures != nil {
 			w.failures.WithLabelValues(reason).Inc()

@@ -121,8 +121,8 @@ func (s *Snapshot) siteForRequest(r *http.Request, host string) *siteEntry {
 	if conn == nil {
 		conn = s.def
 	}
-	if conn == nil {
-		return nil
+	if conn == nil || conn.site.pool != nil {
+		return nil // a passthrough site's name now: not served here
 	}
 	h := named // the usual case: the Host is the SNI, looked up already
 	if host != sni {

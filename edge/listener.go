@@ -73,3 +73,6 @@ func (c *limitConn) Close() error {
 	})
 	return err
 }
+
+// NetConn returns the connection without its slot keeping (for splice(2)).
+func (c *limitConn) NetConn() net.Conn { return c.Conn }

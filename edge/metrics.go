@@ -52,6 +52,7 @@ type metrics struct {
 	sites           prometheus.Gauge
 	swaps           prometheus.Counter
 	connections     *prometheus.GaugeVec // listener
+	pt              *ptMetrics
 
 	codes    sync.Map                       // int -> prometheus.Counter
 	byProto  map[string]prometheus.Observer // protoLabel -> duration series, resolved once
@@ -104,6 +105,7 @@ func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 	}
 	reg.MustRegister(m.requests, m.responses, m.duration, m.upstreamErrors, m.handshakes,
 		m.handshakeErrors, m.generation, m.sites, m.swaps, m.connections, &expiryCollector{current: current})
+	m.pt = newPTMetrics(reg)
 	for _, reason := range []string{"unknown_sni", "no_sni"} {
 		m.handshakeErrors.WithLabelValues(reason) // export zeros for the reasons alerts watch
 	}

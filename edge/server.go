@@ -105,6 +105,9 @@ type Server struct {
 	upgrades   atomic.Int64
 	base       context.Context
 	cancelBase context.CancelFunc
+
+	// Passthrough connections are not http.Server's either: Shutdown drains them itself.
+	passthroughs passthroughConns
 }
 
 // served is the published state: a snapshot and the TLS configuration handed out for it.
@@ -206,6 +209,7 @@ func (s *Server) swap(snap *Snapshot) error {
 	// Series of sites no longer served go, including any a request still in flight on an
 	// older snapshot brought back after the previous swap.
 	s.metrics.forgetSitesExcept(func(name string) bool { return snap.byName[name] != nil })
+	s.swapPassthrough(snap, old)
 	released := s.proxy.Sweep(proxyHandlers(snap))
 	s.log.Info("snapshot swapped", "generation", snap.generation, "revision", snap.commit,
 		"sites", len(snap.sites), "upstreams_released", released)
@@ -294,7 +298,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.addr = httpsLn.Addr()
 	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
-	s.serve(s.httpsSrv, tls.NewListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https")), s.tlsConfig))
+	s.serve(s.httpsSrv, tls.NewListener(helloListener{newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))}, s.tlsConfig))
 	if httpLn != nil {
 		s.httpAddr = httpLn.Addr()
 		s.redirectPort = redirectPort(s.opts.HTTPSPort, s.addr)
@@ -432,6 +436,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("edge: %d upgraded connections still open: %w", s.upgrades.Load(), ctx.Err()))
 		}
 	}
+	if err := s.passthroughs.drain(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	// Close what is left: the proxy closes an upgraded connection's backend side when the
 	// request's context ends, and the client side follows.
 	s.cancelBase()
@@ -448,6 +455,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.wg.Wait()
 	s.proxy.Close()
+	closePools(s.Current())
 	s.log.Info("edge stopped")
 	return errors.Join(errs...)
 }

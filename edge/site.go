@@ -16,6 +16,7 @@ type Site struct {
 	// Commit is the config-repo commit this version of the site came from. May be empty.
 	Commit string
 	// Certificates are the site's certificate chains with Leaf filled in and the private key
-	// attached; at most one per key type (ECDSA, RSA, Ed25519). At least one.
+	// attached; at most one per key type (ECDSA, RSA, Ed25519). At least one, except for
+	// a passthrough site (Passthrough set), which has none.
 	Certificates []tls.Certificate
 }

@@ -16,26 +16,14 @@ import (
 // (without their handlers: see buildSnapshot), redirects and headers. It returns nil and
 // the problems found if the site cannot be served; every error names the site.
 func newSiteEntry(st *Site) (*siteEntry, []error) {
+	if st.Passthrough != nil {
+		return newPassthroughEntry(st)
+	}
 	var errs []error
 	bad := func(kind error, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: site %s: %s", kind, st.Name, fmt.Sprintf(format, args...)))
 	}
-	if st.Name == "" {
-		bad(ErrInvalidSite, "empty name")
-	}
-	if len(st.Hosts) == 0 {
-		bad(ErrInvalidSite, "no hosts")
-	}
-	seen := make(map[string]bool, len(st.Hosts))
-	for _, h := range st.Hosts {
-		switch {
-		case !validHostPattern(h):
-			bad(ErrInvalidSite, "host %q is not a lower-case DNS name, a one-label wildcard or an IP address", h)
-		case seen[h]:
-			bad(ErrDuplicateHost, "host %s listed twice", h)
-		}
-		seen[h] = true
-	}
+	checkNameAndHosts(st, bad)
 	e := &siteEntry{site: st, hosts: make([]hostEntry, len(st.Hosts))}
 	e.notAfter = checkCertificates(st, bad)
 	for i, h := range st.Hosts {
@@ -79,6 +67,27 @@ func newSiteEntry(st *Site) (*siteEntry, []error) {
 		return nil, errs
 	}
 	return e, nil
+}
+
+// checkNameAndHosts reports a missing name, no hosts, malformed and repeated hosts through
+// bad.
+func checkNameAndHosts(st *Site, bad func(error, string, ...any)) {
+	if st.Name == "" {
+		bad(ErrInvalidSite, "empty name")
+	}
+	if len(st.Hosts) == 0 {
+		bad(ErrInvalidSite, "no hosts")
+	}
+	seen := make(map[string]bool, len(st.Hosts))
+	for _, h := range st.Hosts {
+		switch {
+		case !validHostPattern(h):
+			bad(ErrInvalidSite, "host %q is not a lower-case DNS name, a one-label wildcard or an IP address", h)
+		case seen[h]:
+			bad(ErrDuplicateHost, "host %s listed twice", h)
+		}
+		seen[h] = true
+	}
 }
 
 // checkCertificates reports unusable certificates through bad and returns the earliest

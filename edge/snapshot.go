@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/edgectl/edge/edge/passthrough"
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -35,7 +36,8 @@ type siteEntry struct {
 	routes    []routeEntry // longest path first
 	redirects []redirectEntry
 	headers   headerOps
-	notAfter  time.Time // earliest expiry of its certificates
+	notAfter  time.Time         // earliest expiry of its certificates
+	pool      *passthrough.Pool // a passthrough site's upstreams; nil for terminated sites
 }
 
 // hostEntry is what one host name (or wildcard pattern) selects: its site and the site's
@@ -275,7 +277,7 @@ func (s *Snapshot) sniEntry(serverName string) *hostEntry {
 // getCertificate is the snapshot tls.Config's GetCertificate.
 func (s *Snapshot) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	e := s.sniEntry(hello.ServerName)
-	if e == nil {
+	if e == nil || e.site.pool != nil {
 		return nil, errUnknownServerName
 	}
 	return e.certificate(hello), nil

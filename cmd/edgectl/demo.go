@@ -20,10 +20,8 @@ import (
 )
 
 // demoPassthrough makes the demo declare the passthrough site "secure" and start its TLS
-// sample app. It waits for the passthrough data plane (issue 14): until edge.Server.Publish
-// accepts a site without certificates, a commit holding one is refused as a whole, and the
-// demo would not start. Set it to true once Publish accepts passthrough sites.
-const demoPassthrough = false
+// sample app, whose own certificate clients then see.
+const demoPassthrough = true
 
 func init() {
 	register(command{name: "demo", summary: "run a local edge with two sample apps (only Go needed)", run: runDemoCmd})

@@ -1,0 +1,138 @@
+package edge
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxPassthroughHello caps what is recorded of a connection's first bytes: one TLS record
+// of the largest size (16 KiB plus its 5-byte header) and the slack of one more header.
+// A ClientHello for a passthrough site that does not fit is refused (reason
+// "clienthello_too_large"); terminated sites keep crypto/tls's own limit.
+const maxPassthroughHello = 16<<10 + 2*5
+
+// The SNI of passthrough connections is read by crypto/tls itself: every connection of
+// the TLS listener is a helloConn, which records the bytes crypto/tls reads until
+// GetConfigForClient (called once the whole ClientHello is parsed, before anything is
+// written) decides. For a terminated site recording stops and the handshake goes on
+// unchanged. For a passthrough site the helloConn is detached: the handshake is aborted,
+// its alert and Close fall into the void, and the raw connection with the recorded bytes
+// (replayed to the upstream first) goes to the passthrough. No second parser, so no
+// ClientHello that crypto/tls accepts is misread; slow, split and never-finishing ones are
+// bounded by the handshake timeout (Limits.ReadHeaderTimeout) as for every site.
+
+// helloListener makes every accepted connection a helloConn.
+type helloListener struct{ net.Listener }
+
+// Accept implements net.Listener.
+func (l helloListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	hc := &helloConn{Conn: c, rec: helloBufs.Get().(*[]byte)}
+	hc.recording.Store(true)
+	return hc, nil
+}
+
+// helloBufs recycles recording buffers.
+var helloBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// helloConn records what is read until stopped, and can be detached from the TLS stack.
+type helloConn struct {
+	net.Conn
+	mu       sync.Mutex
+	rec      *[]byte // nil once recording stopped
+	overflow bool    // more than maxPassthroughHello was read
+	// recording and detached are read without the lock on every Read and Write.
+	recording, detached atomic.Bool
+}
+
+// Read implements net.Conn, recording.
+func (c *helloConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if !c.recording.Load() {
+		return n, err
+	}
+	c.mu.Lock()
+	if c.rec != nil && n > 0 {
+		if len(*c.rec)+n > maxPassthroughHello {
+			c.overflow = true
+		} else {
+			*c.rec = append(*c.rec, p[:n]...)
+		}
+	}
+	c.mu.Unlock()
+	return n, err
+}
+
+// stopRecording frees the record: the connection is terminated here.
+func (c *helloConn) stopRecording() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recording.Store(false)
+	if c.rec != nil {
+		*c.rec = (*c.rec)[:0]
+		helloBufs.Put(c.rec)
+		c.rec = nil
+	}
+}
+
+// detach hands over the raw connection and the bytes read so far (ok false if they
+// overflowed). Afterwards the helloConn ignores writes, deadlines and Close.
+func (c *helloConn) detach() (raw net.Conn, hello []byte, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.detached.Store(true)
+	c.recording.Store(false)
+	ok = !c.overflow && c.rec != nil
+	if c.rec != nil {
+		hello, c.rec = *c.rec, nil
+	}
+	return c.Conn, hello, ok
+}
+
+func (c *helloConn) isDetached() bool { return c.detached.Load() }
+
+// Write implements net.Conn; nothing is written once detached (crypto/tls's alert).
+func (c *helloConn) Write(p []byte) (int, error) {
+	if c.isDetached() {
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// Close implements net.Conn; the passthrough closes a detached connection itself.
+func (c *helloConn) Close() error {
+	if c.isDetached() {
+		return nil
+	}
+	c.stopRecording()
+	return c.Conn.Close()
+}
+
+// SetDeadline implements net.Conn.
+func (c *helloConn) SetDeadline(t time.Time) error {
+	if c.isDetached() {
+		return nil
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+// SetReadDeadline implements net.Conn.
+func (c *helloConn) SetReadDeadline(t time.Time) error {
+	if c.isDetached() {
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline implements net.Conn.
+func (c *helloConn) SetWriteDeadline(t time.Time) error {
+	if c.isDetached() {
+		return nil
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
