@@ -1,8 +1,6 @@
 package schema
 
 import (
-	"time"
-
 	"cuelang.org/go/cue"
 
 	"github.com/edgectl/edge/edge/site"
@@ -56,18 +54,7 @@ func (x *extractor) tcpHealthCheck(pv cue.Value, at fieldPath) *site.HealthCheck
 	}
 	at = at.field("health_check")
 	h := &site.HealthCheck{}
-	if p := x.duration(hc, at, "interval"); p != nil {
-		h.Interval = *p
-	}
-	if p := x.duration(hc, at, "timeout"); p != nil {
-		h.Timeout = *p
-	}
-	if h.Interval != 0 && h.Interval < time.Second {
-		x.errorf(at.field("interval"), "health_check interval %v is too short; want 1s or more", h.Interval)
-	}
-	if h.Timeout != 0 && h.Interval != 0 && h.Timeout >= h.Interval {
-		x.errorf(at.field("timeout"), "health_check timeout %v must be shorter than its interval %v", h.Timeout, h.Interval)
-	}
+	x.checkTiming(hc, at, h)
 	return h
 }
 

@@ -88,20 +88,26 @@ func (x *extractor) healthCheck(v cue.Value, route fieldPath) *site.HealthCheck 
 	if x.plain(at.field("path"), "health_check path", h.Path) && strings.ContainsAny(h.Path, " #") {
 		x.errorf(at.field("path"), "health_check path %q contains white space or \"#\"; percent-encode it", h.Path)
 	}
+	x.checkTiming(hc, at, h)
+	h.ExpectStatus, _ = x.integer(hc, at, "expect_status", 100, 599)
+	return h
+}
+
+// checkTiming reads a health check's interval and timeout into h, refusing an interval
+// under a second and a timeout that is not shorter than the interval.
+func (x *extractor) checkTiming(hc cue.Value, at fieldPath, h *site.HealthCheck) {
 	if p := x.duration(hc, at, "interval"); p != nil {
 		h.Interval = *p
 	}
 	if p := x.duration(hc, at, "timeout"); p != nil {
 		h.Timeout = *p
 	}
-	h.ExpectStatus, _ = x.integer(hc, at, "expect_status", 100, 599)
 	if h.Interval != 0 && h.Interval < time.Second {
 		x.errorf(at.field("interval"), "health_check interval %v is too short; want 1s or more", h.Interval)
 	}
 	if h.Timeout != 0 && h.Interval != 0 && h.Timeout >= h.Interval {
 		x.errorf(at.field("timeout"), "health_check timeout %v must be shorter than its interval %v", h.Timeout, h.Interval)
 	}
-	return h
 }
 
 // checkShadowed refuses routes no request can reach because a redirect for all of the
