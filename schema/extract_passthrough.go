@@ -10,7 +10,7 @@ import (
 func (x *extractor) passthrough(pv cue.Value, siteAt fieldPath) *passthroughDecl {
 	at := siteAt.field("passthrough")
 	p := &passthroughDecl{P: x.pos(at)}
-	p.Upstreams = x.tcpUpstreams(pv, at)
+	p.Upstreams = x.upstreams(pv, at, "passthrough", parseTCPUpstream)
 	p.Balance, _ = str(pv, "balance")
 	p.ProxyProtocol, _ = boolean(pv, "proxy_protocol")
 	if t := lookup(pv, "timeouts"); t.Exists() {
@@ -19,30 +19,6 @@ func (x *extractor) passthrough(pv cue.Value, siteAt fieldPath) *passthroughDecl
 	}
 	p.Health = x.tcpHealthCheck(pv, at)
 	return p
-}
-
-// tcpUpstreams reads the "host:port" upstreams of the passthrough at `at`, refusing invalid
-// addresses and addresses listed twice.
-func (x *extractor) tcpUpstreams(pv cue.Value, at fieldPath) []strPos {
-	var ups []strPos
-	seen := map[string]int{} // as written -> index in the list
-	for i, u := range strList(pv, "upstreams") {
-		uat := at.field("upstreams").index(i)
-		if !x.plain(uat, "upstream", u) {
-			continue
-		}
-		if _, err := parseTCPUpstream(u); err != nil {
-			x.errorf(uat, "upstream %q %v", u, err)
-			continue
-		}
-		if j, dup := seen[u]; dup {
-			x.errorf(uat, "upstream %q is listed twice in passthrough (also upstreams[%d])", u, j)
-			continue
-		}
-		seen[u] = i
-		ups = append(ups, strPos{u, x.pos(uat)})
-	}
-	return ups
 }
 
 // tcpHealthCheck reads the TCP-connect health check of the passthrough at `at`; nil when

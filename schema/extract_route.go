@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func (x *extractor) routes(v cue.Value, siteAt fieldPath) []routeDecl {
 // route reads the route at at, written as raw and normalised to norm.
 func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl {
 	r := routeDecl{Path: strPos{norm, x.pos(at)}}
-	r.Upstreams = x.upstreams(v, at, raw)
+	r.Upstreams = x.upstreams(v, at, fmt.Sprintf("route %q", raw), parseUpstream)
 	r.Balance, _ = str(v, "balance")
 	r.Strip, _ = boolean(v, "strip_prefix")
 	r.Retries, _ = x.integer(v, at, "retries", 0, 10)
@@ -52,22 +53,22 @@ func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl
 	return r
 }
 
-// upstreams reads the upstream URLs of the route raw at route, refusing invalid URLs and
-// URLs listed twice.
-func (x *extractor) upstreams(v cue.Value, route fieldPath, raw string) []strPos {
+// upstreams reads the upstream list at owner (a route or a passthrough, named by in for
+// messages, e.g. `route "/api"`), refusing entries parse rejects and entries listed twice.
+func (x *extractor) upstreams(v cue.Value, owner fieldPath, in string, parse func(string) (string, error)) []strPos {
 	var ups []strPos
-	seen := map[string]int{} // URL -> index in the list
+	seen := map[string]int{} // as written -> index in the list
 	for i, u := range strList(v, "upstreams") {
-		at := route.field("upstreams").index(i)
+		at := owner.field("upstreams").index(i)
 		if !x.plain(at, "upstream", u) {
 			continue
 		}
-		if _, err := parseUpstream(u); err != nil {
+		if _, err := parse(u); err != nil {
 			x.errorf(at, "upstream %q %v", u, err)
 			continue
 		}
 		if j, dup := seen[u]; dup {
-			x.errorf(at, "upstream %q is listed twice in route %q (also upstreams[%d])", u, raw, j)
+			x.errorf(at, "upstream %q is listed twice in %s (also upstreams[%d])", u, in, j)
 			continue
 		}
 		seen[u] = i
