@@ -1,97 +1,37 @@
 package tests
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/edgectl/edge/tests/testenv"
 )
 
-// promServer is a real Prometheus server (Debian package prometheus) scraping one agent
-// every second and evaluating alerts.yml every second.
+// promServer is a real Prometheus scraping one agent every second and evaluating
+// alerts.yml every second.
 type promServer struct {
-	t    *testing.T
-	addr string
+	*testenv.Prometheus
+	t *testing.T
 }
 
 // startPrometheus runs prometheus scraping the admin listener admin as job "edge".
 func startPrometheus(t *testing.T, admin string) *promServer {
 	t.Helper()
-	bin := testenv.NeedTool(t, "prometheus", "prometheus")
 	rules, err := filepath.Abs(filepath.Join(monitoringDir, "alerts.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: [%q]
 scrape_configs:
   - job_name: edge
     static_configs: [{targets: [%q]}]
 `, rules, admin)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ps := &promServer{t: t, addr: freeAddr(t)}
-	out := &testenv.SyncBuffer{}
-	cmd := exec.Command(bin, "--config.file", filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path", filepath.Join(dir, "data"),
-		"--web.listen-address", ps.addr)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out.String())
-		}
-	})
-	return ps
-}
-
-// promSample is one series of an instant query's result.
-type promSample struct {
-	Metric map[string]string `json:"metric"`
-	Value  []any             `json:"value"`
-}
-
-// query evaluates expr now; err is set when Prometheus refuses it.
-func (ps *promServer) query(expr string) ([]promSample, error) {
-	resp, err := http.Get("http://" + ps.addr + "/api/v1/query?query=" + url.QueryEscape(expr))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []promSample `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, fmt.Errorf("%s: %w", resp.Status, err)
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("%s: %s", resp.Status, r.Error)
-	}
-	return r.Data.Result, nil
+	return &promServer{Prometheus: testenv.StartPrometheus(t, cfg), t: t}
 }
 
 // TestMonitoringWithPrometheus: a real Prometheus scraping a real agent (sites served, one
@@ -103,7 +43,7 @@ func TestMonitoringWithPrometheus(t *testing.T) {
 	commit := p.status().Serving.Commit
 	ps := startPrometheus(t, p.admin)
 	nonEmpty := func(expr string) func() bool {
-		return func() bool { r, err := ps.query(expr); return err == nil && len(r) > 0 }
+		return func() bool { r, err := ps.Query(expr); return err == nil && len(r) > 0 }
 	}
 	took := p.waitFor("Prometheus scraping the agent", 60*time.Second, nonEmpty(`up{job="edge"} == 1`))
 	p.waitFor("recorded request rates", 60*time.Second, nonEmpty(`job_site_class:edge_http_requests:rate5m{site="broken", class="5xx"}`))
@@ -119,7 +59,7 @@ func TestMonitoringWithPrometheus(t *testing.T) {
 		}
 	})
 	for _, k := range keys {
-		r, err := ps.query(grafanaVariables.Replace(exprs[k]))
+		r, err := ps.Query(grafanaVariables.Replace(exprs[k]))
 		switch {
 		case err != nil:
 			t.Errorf("%s: %v\n%s", k, err, exprs[k])
@@ -142,7 +82,7 @@ func TestMonitoringWithPrometheus(t *testing.T) {
 func (ps *promServer) checkAlert(name string, want map[string]string) {
 	t := ps.t
 	t.Helper()
-	alerts, err := ps.query(`ALERTS{alertname="` + name + `"}`)
+	alerts, err := ps.Query(`ALERTS{alertname="` + name + `"}`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -63,27 +62,13 @@ zone:
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(knotd, "-c", confPath)
-	cmd.Stdout, cmd.Stderr = &d.out, &d.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
+	exited := StartProcess(t, "knotd", exec.Command(knotd, "-c", confPath), &d.out)
 	d.waitAnswers(t, exited, records)
 	return d
 }
 
 // waitAnswers polls until the server answers for one of records' names.
-func (d *DNSServer) waitAnswers(t testing.TB, exited chan struct{}, records map[string][]string) {
+func (d *DNSServer) waitAnswers(t testing.TB, exited <-chan struct{}, records map[string][]string) {
 	t.Helper()
 	names := slices.Sorted(func(yield func(string) bool) {
 		for n := range records {
