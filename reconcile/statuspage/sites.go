@@ -81,21 +81,13 @@ func parseSiteQuery(v url.Values) (siteQuery, error) {
 	return q, nil
 }
 
-// siteRow is one row of the site table.
+// siteRow is one row of the site table: the site's status as the agent reports it, and
+// what the edge counted for it.
 type siteRow struct {
-	Name       string    `json:"name"`
-	File       string    `json:"file"`
-	State      string    `json:"state"`
-	Hosts      []string  `json:"hosts"`
-	Commit     string    `json:"commit,omitempty"`
-	NotAfter   time.Time `json:"notAfter,omitzero"`
-	KeyVersion int       `json:"keyVersion"`
-	// Passthrough: the edge passes the site's TLS through; no certificate, no key.
-	Passthrough bool    `json:"passthrough,omitempty"`
-	Requests    uint64  `json:"requests"`
-	Errors5xx   uint64  `json:"errors5xx"`
-	ErrorRate   float64 `json:"errorRate"`
-	Error       string  `json:"error,omitempty"`
+	reconcile.SiteStatus
+	Requests  uint64  `json:"requests"`
+	Errors5xx uint64  `json:"errors5xx"`
+	ErrorRate float64 `json:"errorRate"`
 }
 
 // sitePage is one page of the site table: Matched of Total sites match the query, Sites

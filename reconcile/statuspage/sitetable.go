@@ -98,8 +98,7 @@ func stateRank(s reconcile.SiteState) int {
 
 // siteRow is the table row of s, with the edge's counters.
 func (p *page) siteRow(s *reconcile.SiteStatus) siteRow {
-	r := siteRow{Name: s.Name, File: s.File, State: string(s.State), Hosts: s.Hosts, Commit: s.Commit,
-		NotAfter: s.NotAfter, KeyVersion: s.KeyVersion, Passthrough: s.Passthrough, Error: s.Error}
+	r := siteRow{SiteStatus: *s}
 	if r.Hosts == nil {
 		r.Hosts = []string{}
 	}

@@ -127,7 +127,7 @@
       el('td', {}, el('span', { class: 'name', title: s.file }, s.name), ...(s.error ? [el('div', { class: 'err' }, s.error)] : [])),
       el('td', {}, el('span', { class: 'state ' + s.state }, s.state)),
       el('td', {}, s.hosts.join(', ')),
-      el('td', {}, el('code', {}, short(s.commit))),
+      el('td', {}, el('code', {}, short(s.revision))),
       el('td', {}, s.passthrough ? 'passthrough' : expiry(now, s.notAfter)),
       el('td', {}, s.keyVersion ? 'v' + s.keyVersion : (s.passthrough ? '—' : '')),
       el('td', { class: 'num' }, s.requests),
