@@ -58,13 +58,13 @@ const outcomePanic = "panic"
 // calling the route's handler, so a request whose handler panics is observed with it.
 func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, matched **siteEntry, info *proxy.Info) *siteEntry {
 	if snap == nil {
-		http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
+		writeError(w, r, nil, http.StatusServiceUnavailable)
 		return nil
 	}
 	host := hostOnly(r.Host)
 	site := snap.siteForRequest(r, host)
 	if site == nil {
-		http.Error(w, "421 Misdirected Request", http.StatusMisdirectedRequest)
+		writeError(w, r, nil, http.StatusMisdirectedRequest)
 		return nil
 	}
 	*matched = site
@@ -72,7 +72,7 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		w.headers = &site.headers
 	}
 	if r.Method == http.MethodConnect {
-		http.Error(w, "405 Method Not Allowed", http.StatusMethodNotAllowed)
+		writeError(w, r, site, http.StatusMethodNotAllowed)
 		return site
 	}
 	p := cleanPath(r.URL.Path)
@@ -85,7 +85,7 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 	}
 	rt := matchRoute(site.routes, p)
 	if rt == nil {
-		http.Error(w, "404 Not Found", http.StatusNotFound)
+		writeError(w, r, site, http.StatusNotFound)
 		return site
 	}
 	rt.handler.ServeHTTP(w, withPath(proxy.WithInfo(r.Context(), info), r, p))

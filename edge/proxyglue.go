@@ -22,10 +22,22 @@ func proxyHandlers(snap *Snapshot) []*proxy.Handler {
 	var out []*proxy.Handler
 	for _, e := range snap.sites {
 		for i := range e.routes {
-			if h, ok := e.routes[i].handler.(*proxy.Handler); ok {
+			if h, ok := unwrapHandler(e.routes[i].handler).(*proxy.Handler); ok {
 				out = append(out, h)
 			}
 		}
 	}
 	return out
+}
+
+// unwrapHandler returns the innermost handler of h: a handler that wraps another (access
+// rules, compression, ...) says which with an Unwrap method, as errors do.
+func unwrapHandler(h http.Handler) http.Handler {
+	for {
+		w, ok := h.(interface{ Unwrap() http.Handler })
+		if !ok {
+			return h
+		}
+		h = w.Unwrap()
+	}
 }
