@@ -112,3 +112,13 @@ func (rr *RewriteRule) sets(kv string) bool {
 	}
 	return false
 }
+
+// Sample returns a path the rewrite makes (not cleaned): its target's path with every
+// capture "x". The schema uses it to find chains of rewrites.
+func (rr *RewriteRule) Sample() string {
+	var caps [MaxRewriteCaptures]string
+	for i := range rr.names {
+		caps[i] = "x"
+	}
+	return rr.buildPath(&caps)
+}
