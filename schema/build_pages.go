@@ -33,7 +33,7 @@ func applyPages(s *site.Site, d *pagesDecl, pg *pagesResult) {
 		}
 		s.ErrorPages = ep
 	}
-	if m := d.Maint; m != nil {
+	if m := d.Maint; m != nil && !m.Off {
 		s.Maintenance = &site.Maintenance{RetryAfter: m.RetryAfter, Page: pageOf(m.Page)}
 	}
 	for _, rw := range d.Rewrites {

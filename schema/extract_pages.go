@@ -15,7 +15,7 @@ import (
 type pagesDecl struct {
 	Pages    []pageRef // error_pages, in the file's order
 	Upstream bool
-	Maint    *maintDecl // nil: no maintenance (unset, false, or enabled: false)
+	Maint    *maintDecl // nil: no maintenance declared, or false
 	Rewrites []rewriteDecl
 }
 
@@ -26,6 +26,7 @@ type pageRef struct {
 }
 
 type maintDecl struct {
+	Off        bool          // enabled: false (its page is still checked)
 	RetryAfter time.Duration // zero: the default
 	Page       strPos        // S empty: none
 }
@@ -122,7 +123,8 @@ func (x *extractor) pagePath(at fieldPath, what, s string) (string, bool) {
 	return clean, true
 }
 
-// maintenance reads the maintenance switch mv written at at: nil when it is off.
+// maintenance reads the maintenance switch mv written at at: nil for false. A switch
+// with enabled: false is checked all the same (its page too), so turning it on cannot fail.
 func (x *extractor) maintenance(mv cue.Value, at fieldPath) *maintDecl {
 	if b, err := mv.Bool(); err == nil {
 		if !b {
@@ -130,10 +132,10 @@ func (x *extractor) maintenance(mv cue.Value, at fieldPath) *maintDecl {
 		}
 		return &maintDecl{}
 	}
-	if on, ok := boolean(mv, "enabled"); ok && !on {
-		return nil
-	}
 	m := &maintDecl{}
+	if on, ok := boolean(mv, "enabled"); ok && !on {
+		m.Off = true
+	}
 	if d := x.duration(mv, at, "retry_after"); d != nil {
 		if *d < minRetryAfter || *d > maxRetryAfter {
 			x.errorf(at.field("retry_after"), "maintenance retry_after %s is out of range; want from %s to %s", formatDuration(*d), formatDuration(minRetryAfter), formatDuration(maxRetryAfter))
