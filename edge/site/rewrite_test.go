@@ -101,3 +101,47 @@ func TestRewriteApplyNoAllocOnMiss(t *testing.T) {
 		t.Errorf("a miss allocates %v times", n)
 	}
 }
+
+// FuzzRewrite: any pattern and target either compile or give a RewriteError; a compiled
+// rewrite applied to any path yields a path beginning with "/" and never panics.
+func FuzzRewrite(f *testing.F) {
+	f.Add("/blog/{year}/{slug}", "/posts/{slug}?y={year}", "/blog/2024/x", "a=1&y=2")
+	f.Add("/{rest...}", "/app/{rest}?", "/a/b/c", "")
+	f.Add("/a/{x}/", "/{x}{x}{x}", "/a/%2e%2e/", "x")
+	f.Fuzz(func(t *testing.T, from, to, p, q string) {
+		rr, err := CompileRewrite(Rewrite{From: from, To: to})
+		if err != nil {
+			var re *RewriteError
+			if !errors.As(err, &re) || re.Offset < 0 {
+				t.Fatalf("%q -> %q: %v", from, to, err)
+			}
+			return
+		}
+		if !strings.HasPrefix(p, "/") {
+			p = "/" + p
+		}
+		np, _, ok := rr.Apply(p, q)
+		if ok && !strings.HasPrefix(np, "/") {
+			t.Fatalf("%q -> %q on %q = %q", from, to, p, np)
+		}
+	})
+}
+
+func BenchmarkRewriteApply(b *testing.B) {
+	rr, err := CompileRewrite(Rewrite{From: "/blog/{year}/{slug}", To: "/posts/{slug}?y={year}"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("match", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			rr.Apply("/blog/2024/hello-world", "utm=x&a=1")
+		}
+	})
+	b.Run("miss", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			rr.Apply("/shop/cart/items/42", "a=1")
+		}
+	})
+}
