@@ -174,7 +174,11 @@ func (rr *RewriteRule) parseSeg(seg string, off int, last, only bool) (*patSeg, 
 		if c := strings.IndexByte(seg, '}'); c >= 0 {
 			return nil, bad(c, "has a \"}\" without \"{\"")
 		}
-		return &patSeg{lit: seg, capture: -1}, nil
+		lit, err := unescapeLiteral(seg)
+		if err != nil {
+			return nil, bad(0, "%v", err)
+		}
+		return &patSeg{lit: lit, capture: -1}, nil
 	}
 	if open > 0 || !strings.HasSuffix(seg, "}") {
 		return nil, bad(open, "a capture must be a whole segment, \"{name}\" (or \"{name...}\" last); %q mixes it with text", seg)
@@ -225,6 +229,13 @@ func (rr *RewriteRule) parseTo(s string) error {
 	var err error
 	if rr.path, err = rr.parseTmpl(p, 0); err != nil {
 		return err
+	}
+	for i := range rr.path {
+		if rr.path[i].capture < 0 {
+			if rr.path[i].lit, err = unescapeLiteral(rr.path[i].lit); err != nil {
+				return &RewriteError{Field: "to", Offset: 0, Msg: err.Error()}
+			}
+		}
 	}
 	rr.hasQuery = hasQuery
 	if !hasQuery {
@@ -305,4 +316,21 @@ func (rr *RewriteRule) captureIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+// unescapeLiteral decodes the percent-escapes of a path literal: patterns and targets are
+// matched against, and make, decoded paths ("/caf%C3%A9" is "/café"). An escaped "/" would
+// be a segment boundary no pattern can see, so it is refused.
+func unescapeLiteral(s string) (string, error) {
+	if !strings.Contains(s, "%") {
+		return s, nil
+	}
+	u, err := url.PathUnescape(s)
+	if err != nil {
+		return "", fmt.Errorf("%q has an invalid percent-escape", s)
+	}
+	if strings.Count(u, "/") != strings.Count(s, "/") {
+		return "", fmt.Errorf("%q escapes a \"/\" (%%2F); write the segments as they are", s)
+	}
+	return u, nil
 }

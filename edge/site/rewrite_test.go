@@ -31,6 +31,7 @@ func TestRewriteApply(t *testing.T) {
 		{"/dir/", "/d", "/dir", "", "", "", false},
 		{"/u/{id}/x", "/user-{id}.html", "/u/42/x", "", "/user-42.html", "", true},
 		{"/Caps", "/c", "/caps", "", "", "", false},
+		{"/caf%C3%A9/{x}", "/a%20b/{x}", "/café/1", "", "/a b/1", "", true},
 	}
 	for _, c := range cases {
 		rr, err := CompileRewrite(Rewrite{From: c.from, To: c.to})
@@ -71,6 +72,9 @@ func TestRewriteCompileErrors(t *testing.T) {
 		{"/{a}", "/x/a}", "to", 4, "without \"{\""},
 		{"/{a}", "/x?{a}=1", "to", 3, "only be in values"},
 		{"/{a}", "x", "to", 0, "begin with"},
+		{"/a%2Fb", "/x", "from", 1, "escapes"},
+		{"/a%zz", "/x", "from", 1, "invalid percent-escape"},
+		{"/{a}", "/x%2F{a}", "to", 0, "escapes"},
 	}
 	for _, c := range cases {
 		_, err := CompileRewrite(Rewrite{From: c.from, To: c.to})
