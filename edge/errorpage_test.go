@@ -209,3 +209,21 @@ func TestMaintenanceSwitch(t *testing.T) {
 		t.Errorf("after maintenance: %d %q", st, body)
 	}
 }
+
+// TestMisdirectedPageOfDefaultSite: a connection with an unknown SNI gets the default
+// site's certificate; a Host of another site on it is 421 with the default site's page.
+func TestMisdirectedPageOfDefaultSite(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Options{AdminListen: Off})
+	app := pagesBackend(t)
+	a := pagesSite(t, "a", "a.example.com", app, false)
+	a.Default = true
+	publish(t, srv, 1, a, pagesSite(t, "b", "b.example.com", app, false))
+	c := httpClient(t, srv.Addr(), false)
+	tr := c.Transport.(*http.Transport)
+	tr.TLSClientConfig.InsecureSkipVerify = true // the default certificate does not cover the name asked for
+	st, body, _ := get(t, c, "https://unknown.example.com/nothing", "Host", "b.example.com")
+	if st != 421 || body != "<h1>a misdirected</h1>" {
+		t.Errorf("= %d %q; want 421 with the default site's page", st, body)
+	}
+}
