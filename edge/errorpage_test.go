@@ -227,3 +227,34 @@ func TestMisdirectedPageOfDefaultSite(t *testing.T) {
 		t.Errorf("= %d %q; want 421 with the default site's page", st, body)
 	}
 }
+
+// TestErrorPagesHTTP3: the same pages over HTTP/3 (404, 421, upstream 5xx, maintenance).
+func TestErrorPagesHTTP3(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
+	app := pagesBackend(t)
+	b := pagesSite(t, "b", "b.example.com", app, true)
+	m := pagesSite(t, "m", "m.example.com", app, false)
+	m.Maintenance = &site.Maintenance{RetryAfter: time.Minute}
+	publish(t, srv, 1, b, m)
+	c, _ := h3Client(t, srv.HTTP3Addr())
+	for _, tc := range []struct {
+		url, host, body string
+		status          int
+	}{
+		{"https://b.example.com/nothing", "", "<h1>b not found</h1>", 404},
+		{"https://b.example.com/x", "m.example.com", "<h1>b misdirected</h1>", 421},
+		{"https://b.example.com/fail", "", "<h1>b broken</h1>", 500},
+		{"https://m.example.com/app/x", "", "<h1>m back soon</h1>", 503},
+	} {
+		var hdr []string
+		if tc.host != "" {
+			hdr = []string{"Host", tc.host}
+		}
+		st, body, resp := get(t, c, tc.url, hdr...)
+		if st != tc.status || body != tc.body || resp.Proto != "HTTP/3.0" {
+			t.Errorf("%s Host %s: %d %q %s; want %d %q over HTTP/3", tc.url, tc.host, st, body, resp.Proto, tc.status, tc.body)
+		}
+		checkPageHeaders(t, tc.url, resp, body)
+	}
+}
