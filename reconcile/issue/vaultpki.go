@@ -1,0 +1,135 @@
+package issue
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+)
+
+// vaultPKI is an Issuer backed by Vault's PKI secrets engine: it sends a CSR made with the
+// request's key to <mount>/sign/<role>, so the private key never leaves the agent.
+type vaultPKI struct {
+	client            *vaultapi.Client
+	name, mount, role string
+}
+
+// NewVaultPKI returns an Issuer named name that signs certificates with the role role of
+// the PKI secrets engine mounted at mount (e.g. "pki"), through client: it POSTs a CSR
+// made from Request.Key to <mount>/sign/<role>. The certificate's lifetime is the role's
+// (ttl, max_ttl); RenewAfter is two thirds of it. client's token needs
+// `update` on <mount>/sign/<role> and nothing else.
+func NewVaultPKI(client *vaultapi.Client, name, mount, role string) Issuer {
+	return &vaultPKI{client: client, name: name, mount: strings.Trim(mount, "/"), role: role}
+}
+
+// Name is the issuer's declared name.
+func (v *vaultPKI) Name() string { return v.name }
+
+// Issue asks Vault to sign a CSR for req.Names made with req.Key.
+func (v *vaultPKI) Issue(ctx context.Context, req Request) (*Issued, error) {
+	if len(req.Names) == 0 {
+		return nil, fmt.Errorf("issuer %s: no names to certify", v.name)
+	}
+	if req.Key == nil {
+		return nil, fmt.Errorf("issuer %s: %s: no key", v.name, req.Names[0])
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: req.Names[0]}, DNSNames: req.Names,
+	}, req.Key)
+	if err != nil {
+		return nil, fmt.Errorf("issuer %s: %s: make CSR: %w", v.name, req.Names[0], err)
+	}
+	path := v.mount + "/sign/" + v.role
+	s, err := v.client.Logical().WriteWithContext(ctx, path, map[string]any{
+		"csr":         string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})),
+		"common_name": req.Names[0],
+		"alt_names":   strings.Join(req.Names[1:], ","),
+		"format":      "pem",
+	})
+	if err != nil {
+		return nil, v.refusal(path, req.Names[0], err)
+	}
+	if s == nil || s.Data == nil {
+		return nil, fmt.Errorf("issuer %s: %s: vault %s answered nothing", v.name, req.Names[0], path)
+	}
+	return v.issued(s.Data, req.Names[0])
+}
+
+// refusal wraps Vault's answer to a sign request: a 429 (rate limited) or 503 (sealed,
+// standby) becomes a *RetryAfterError a minute out.
+func (v *vaultPKI) refusal(path, name string, err error) error {
+	var re *vaultapi.ResponseError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("issuer %s: %s: vault %s: %w", v.name, name, path, err)
+	}
+	err = fmt.Errorf("issuer %s: %s: vault %s: %w", v.name, name, path, &oneLine{re})
+	if re.StatusCode == http.StatusTooManyRequests || re.StatusCode == http.StatusServiceUnavailable {
+		return &RetryAfterError{After: time.Now().Add(time.Minute), Err: err}
+	}
+	return err
+}
+
+// oneLine shortens the Vault client's multi-line response error to its status and
+// messages, keeping it in the chain.
+type oneLine struct{ err *vaultapi.ResponseError }
+
+func (e *oneLine) Error() string {
+	msg := "status " + strconv.Itoa(e.err.StatusCode)
+	for _, s := range e.err.Errors { // "1 error occurred:\n\t* permission denied\n\n"
+		s = strings.TrimPrefix(strings.Join(strings.Fields(s), " "), "1 error occurred: ")
+		msg += ": " + strings.TrimPrefix(s, "* ")
+	}
+	return msg
+}
+
+func (e *oneLine) Unwrap() error { return e.err }
+
+// issued builds the result from the sign response's fields: certificate, ca_chain (or
+// issuing_ca).
+func (v *vaultPKI) issued(data map[string]any, name string) (*Issued, error) {
+	leafPEM, _ := data["certificate"].(string)
+	block, _ := pem.Decode([]byte(leafPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("issuer %s: %s: vault answered no PEM certificate", v.name, name)
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("issuer %s: %s: vault's certificate: %w", v.name, name, err)
+	}
+	chain := strings.TrimSpace(leafPEM) + "\n"
+	var cas []string
+	if list, ok := data["ca_chain"].([]any); ok {
+		for _, c := range list {
+			if s, ok := c.(string); ok {
+				cas = append(cas, s)
+			}
+		}
+	}
+	if len(cas) == 0 {
+		if s, ok := data["issuing_ca"].(string); ok {
+			cas = append(cas, s)
+		}
+	}
+	for _, c := range cas {
+		if c = strings.TrimSpace(c); c != "" {
+			chain += c + "\n"
+		}
+	}
+	life := leaf.NotAfter.Sub(leaf.NotBefore)
+	return &Issued{
+		ChainPEM:   []byte(chain),
+		NotBefore:  leaf.NotBefore,
+		NotAfter:   leaf.NotAfter,
+		RenewAfter: leaf.NotBefore.Add(life * 2 / 3),
+	}, nil
+}
