@@ -63,6 +63,9 @@ type agentConfig struct {
 
 	// Fleet serves GET /ui/api/fleet (the peers' status for the page); nil: not served.
 	Fleet http.Handler
+
+	// SessionTickets shares the TLS session ticket keys through Vault (--keys vault).
+	SessionTickets sessionTicketConfig
 }
 
 // agentRun is a started agent: the data plane serving and the reconcile loop polling.
@@ -118,6 +121,9 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	})
 	agent, err := newAgent(c, src, keys, srv, log)
 	if err != nil {
+		return nil, err
+	}
+	if err := startSessionTickets(ctx, c, keys, srv, log); err != nil {
 		return nil, err
 	}
 	mountFleet(srv.AdminMux(), c.Fleet)
@@ -346,6 +352,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&v.logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
+	c.SessionTickets.add(f)
 	f.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDR networks or addresses of proxies in front of edge (load balancers) whose X-Forwarded-*, Forwarded and X-Real-IP headers are kept and appended to; empty: such headers from clients are dropped [EDGE_TRUSTED_PROXIES]")
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +19,6 @@ import (
 	"github.com/edgectl/edge/reconcile/issue"
 	"github.com/edgectl/edge/tests/testenv"
 )
-
-// pkiSignPolicy lets a token sign with role "edge" of the "pki" mount and nothing else (as
-// in examples/deploy/vault).
-const pkiSignPolicy = `path "pki/sign/edge" { capabilities = ["update"] }`
 
 // startPKI starts a real Vault with the PKI engine at "pki/", a generated root CA, and
 // roles "edge" (internal.test and its subdomains, 1h) and "short" (6s, for renewal); it
@@ -118,7 +115,11 @@ func checkIssued(t *testing.T, got *issue.Issued, root *x509.Certificate, key cr
 func TestVaultPKI(t *testing.T) {
 	t.Parallel()
 	v, root := startPKI(t)
-	v.WritePolicy(t, "pki-sign", pkiSignPolicy)
+	hcl, err := os.ReadFile("../../examples/vault/edge-pki-policy.hcl") // sign with pki role "edge", nothing else
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.WritePolicy(t, "pki-sign", string(hcl))
 	ctx := context.Background()
 	edge := issue.NewVaultPKI(tokenClient(t, v, "pki-sign"), "internal", "pki", "edge")
 	if edge.Name() != "internal" {
