@@ -30,7 +30,7 @@ const defaultTicketRotation = 6 * time.Hour
 func (c *sessionTicketConfig) add(f *flag.FlagSet) {
 	f.Func("session-tickets", "share TLS session ticket keys with the fleet through Vault, so a client resumes its session on any agent: on (default; needs --keys vault) or off [EDGE_SESSION_TICKETS]", func(s string) error {
 		switch s {
-		case "on", "true":
+		case "on", "true", "":
 			c.Off = false
 		case "off", "false":
 			c.Off = true
