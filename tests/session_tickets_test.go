@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -10,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
@@ -44,6 +48,31 @@ func (c *frozenCache) Put(key string, s *tls.ClientSessionState) {
 }
 
 const ticketHost = "tickets.example.test"
+
+// len is the number of tickets held.
+func (c *frozenCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// quicHandshake connects to p over QUIC (HTTP/3's ALPN) with cache, waits until cache holds
+// a ticket (sent after the handshake) and says whether the session was resumed.
+func quicHandshake(t *testing.T, p *agentProc, cache *frozenCache) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := quic.DialAddr(ctx, p.https, &tls.Config{RootCAs: p.ca.Pool(), ServerName: ticketHost,
+		NextProtos: []string{http3.NextProtoH3}, ClientSessionCache: cache}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	for cache.len() == 0 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond) // polling for the ticket's arrival, with ctx's backstop
+	}
+	return conn.ConnectionState().TLS.DidResume
+}
 
 // handshake connects to p over TLS 1.3 with cache, makes one HTTP/1.1 request (so the
 // session ticket the server sends after the handshake is read), and says whether the
@@ -140,6 +169,10 @@ func TestSessionResumptionAcrossAgents(t *testing.T) {
 	}
 	if handshake(t, f.local, cache) {
 		t.Error("a session from agent A resumed on an agent with --session-tickets=off")
+	}
+	qcache := &frozenCache{}
+	if quicHandshake(t, f.a, qcache) || !quicHandshake(t, f.b, qcache) {
+		t.Error("an HTTP/3 (QUIC) session from agent A did not resume on agent B")
 	}
 	start = time.Now()
 	testResumeAfterRotation(t, f)
