@@ -14,14 +14,15 @@ import (
 	"github.com/miekg/dns"
 )
 
-// DNS01Config says where and how the DNS-01 solver publishes challenge records: RFC 2136
+// DNS01SolverConfig says where and how the DNS-01 solver publishes challenge records: RFC 2136
 // dynamic updates, signed with TSIG, sent to the zone's primary server.
-type DNS01Config struct {
+type DNS01SolverConfig struct {
 	// Server is the primary's host:port (port 53 when omitted), which accepts the signed
 	// updates and is polled until the record is visible.
 	Server string
 	// Zone is the zone the records go in, e.g. "example.com"; every name solved must be in
-	// it (its _acme-challenge record, that is).
+	// it (its _acme-challenge record, that is). Empty: the zone whose SOA Server gives
+	// for the record's name.
 	Zone string
 	// TSIGName is the TSIG key's name, e.g. "edge-acme".
 	TSIGName string
@@ -55,16 +56,16 @@ func DecodeTSIGSecret(s string) ([]byte, error) {
 // answers with it, CleanUp removes exactly that record (other values of the same name, e.g.
 // the wildcard's and the bare name's, stay).
 type DNS01Solver struct {
-	cfg  DNS01Config
+	cfg  DNS01SolverConfig
 	zone string // fully qualified
 	key  string // TSIG key name, fully qualified
 	alg  string // fully qualified algorithm name
 }
 
 // NewDNS01Solver checks cfg and returns its solver.
-func NewDNS01Solver(cfg DNS01Config) (*DNS01Solver, error) {
-	if cfg.Server == "" || cfg.Zone == "" || cfg.TSIGName == "" || len(cfg.TSIGSecret) == 0 {
-		return nil, errors.New("dns-01: server, zone, TSIG key name and secret are all needed")
+func NewDNS01Solver(cfg DNS01SolverConfig) (*DNS01Solver, error) {
+	if cfg.Server == "" || cfg.TSIGName == "" || len(cfg.TSIGSecret) == 0 {
+		return nil, errors.New("dns-01: server, TSIG key name and secret are all needed")
 	}
 	if _, _, err := net.SplitHostPort(cfg.Server); err != nil {
 		cfg.Server = net.JoinHostPort(cfg.Server, "53")
@@ -82,7 +83,11 @@ func NewDNS01Solver(cfg DNS01Config) (*DNS01Solver, error) {
 	if cfg.PropagationTimeout <= 0 {
 		cfg.PropagationTimeout = 2 * time.Minute
 	}
-	return &DNS01Solver{cfg: cfg, zone: dns.Fqdn(strings.ToLower(cfg.Zone)), key: dns.Fqdn(strings.ToLower(cfg.TSIGName)), alg: alg}, nil
+	zone := ""
+	if cfg.Zone != "" {
+		zone = dns.Fqdn(strings.ToLower(cfg.Zone))
+	}
+	return &DNS01Solver{cfg: cfg, zone: zone, key: dns.Fqdn(strings.ToLower(cfg.TSIGName)), alg: alg}, nil
 }
 
 var tsigAlgorithms = map[string]string{
@@ -99,12 +104,13 @@ func cmpOr(a, b string) string {
 
 // Present adds the challenge's TXT record.
 func (s *DNS01Solver) Present(ctx context.Context, ch acme.Challenge) error {
-	rr, err := s.record(ch)
+	rr := s.record(ch)
+	zone, err := s.zoneOf(ctx, ch, rr.Hdr.Name)
 	if err != nil {
 		return err
 	}
 	m := new(dns.Msg)
-	m.SetUpdate(s.zone)
+	m.SetUpdate(zone)
 	m.Insert([]dns.RR{rr})
 	if err := s.update(ctx, m); err != nil {
 		return fmt.Errorf("dns-01 %s: add TXT %s: %w", ch.Identifier.Value, rr.Header().Name, err)
@@ -114,12 +120,13 @@ func (s *DNS01Solver) Present(ctx context.Context, ch acme.Challenge) error {
 
 // CleanUp removes the challenge's TXT record (that value only).
 func (s *DNS01Solver) CleanUp(ctx context.Context, ch acme.Challenge) error {
-	rr, err := s.record(ch)
+	rr := s.record(ch)
+	zone, err := s.zoneOf(ctx, ch, rr.Hdr.Name)
 	if err != nil {
 		return err
 	}
 	m := new(dns.Msg)
-	m.SetUpdate(s.zone)
+	m.SetUpdate(zone)
 	m.Remove([]dns.RR{rr})
 	if err := s.update(ctx, m); err != nil {
 		return fmt.Errorf("dns-01 %s: remove TXT %s: %w", ch.Identifier.Value, rr.Header().Name, err)
@@ -127,16 +134,37 @@ func (s *DNS01Solver) CleanUp(ctx context.Context, ch acme.Challenge) error {
 	return nil
 }
 
-// record is the challenge's TXT record, checked to be in the zone.
-func (s *DNS01Solver) record(ch acme.Challenge) (*dns.TXT, error) {
-	name := dns.Fqdn(strings.ToLower(ch.DNS01TXTRecordName()))
-	if !dns.IsSubDomain(s.zone, name) {
-		return nil, fmt.Errorf("dns-01 %s: %s is not in zone %s", ch.Identifier.Value, name, s.zone)
-	}
+// record is the challenge's TXT record.
+func (s *DNS01Solver) record(ch acme.Challenge) *dns.TXT {
 	return &dns.TXT{
-		Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: uint32(s.cfg.TTL / time.Second)},
+		Hdr: dns.RR_Header{Name: dns.Fqdn(strings.ToLower(ch.DNS01TXTRecordName())), Rrtype: dns.TypeTXT,
+			Class: dns.ClassINET, Ttl: uint32(s.cfg.TTL / time.Second)},
 		Txt: []string{ch.DNS01KeyAuthorization()},
-	}, nil
+	}
+}
+
+// zoneOf is the zone name goes in: the configured one, which must hold it, or the one whose
+// SOA the server gives for name.
+func (s *DNS01Solver) zoneOf(ctx context.Context, ch acme.Challenge, name string) (string, error) {
+	if s.zone != "" {
+		if !dns.IsSubDomain(s.zone, name) {
+			return "", fmt.Errorf("dns-01 %s: %s is not in zone %s", ch.Identifier.Value, name, s.zone)
+		}
+		return s.zone, nil
+	}
+	q := new(dns.Msg)
+	q.SetQuestion(name, dns.TypeSOA)
+	q.RecursionDesired = false
+	r, _, err := (&dns.Client{Net: "tcp", Timeout: s.cfg.Timeout}).ExchangeContext(ctx, q, s.cfg.Server)
+	if err != nil {
+		return "", fmt.Errorf("dns-01 %s: find the zone of %s at %s: %w", ch.Identifier.Value, name, s.cfg.Server, err)
+	}
+	for _, rr := range append(r.Answer, r.Ns...) {
+		if soa, ok := rr.(*dns.SOA); ok && dns.IsSubDomain(soa.Hdr.Name, name) {
+			return strings.ToLower(soa.Hdr.Name), nil
+		}
+	}
+	return "", fmt.Errorf("dns-01 %s: %s serves no zone holding %s (%s)", ch.Identifier.Value, s.cfg.Server, name, dns.RcodeToString[r.Rcode])
 }
 
 // update sends m, signed, over TCP and checks the server applied it.
@@ -162,10 +190,7 @@ func (s *DNS01Solver) update(ctx context.Context, m *dns.Msg) error {
 // PropagationTimeout. Only the primary is asked: secondaries the CA may reach are assumed to
 // follow it within the CA's own retries.
 func (s *DNS01Solver) Wait(ctx context.Context, ch acme.Challenge) error {
-	rr, err := s.record(ch)
-	if err != nil {
-		return err
-	}
+	rr := s.record(ch)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.PropagationTimeout)
 	defer cancel()
 	var last error

@@ -33,7 +33,7 @@ func newSolver(t *testing.T, server, zone string, key testenv.TSIGKey) *issue.DN
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := issue.NewDNS01Solver(issue.DNS01Config{Server: server, Zone: zone, TSIGName: key.Name,
+	s, err := issue.NewDNS01Solver(issue.DNS01SolverConfig{Server: server, Zone: zone, TSIGName: key.Name,
 		TSIGAlgorithm: key.Algorithm, TSIGSecret: secret, TTL: time.Second, Timeout: 5 * time.Second,
 		PropagationTimeout: 30 * time.Second})
 	if err != nil {
@@ -93,6 +93,23 @@ func TestDNS01Solver(t *testing.T) {
 		t.Fatalf("after cleanup TXT %s = %q, want none", name, got)
 	}
 
+	t.Run("zone found by SOA", func(t *testing.T) {
+		found := newSolver(t, d.Addr, "", key)
+		ch := dnsChallenge("deep.sub.acme.test", "z.z")
+		if err := found.Present(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+		if got := txt(t, d, "_acme-challenge.deep.sub.acme.test"); !slices.Equal(got, []string{ch.DNS01KeyAuthorization()}) {
+			t.Errorf("TXT = %q after Present with the zone found by SOA", got)
+		}
+		if err := found.CleanUp(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+		err := found.Present(ctx, dnsChallenge("www.example.com", "y.y"))
+		if err == nil || !strings.Contains(err.Error(), "serves no zone") {
+			t.Errorf("a name in no zone of the server: %v", err)
+		}
+	})
 	t.Run("refused", func(t *testing.T) { testDNS01Refused(t, d, key) })
 }
 
@@ -162,7 +179,7 @@ func testDNS01Refused(t *testing.T, d *testenv.DNSServer, key testenv.TSIGKey) {
 	if got := txt(t, d, "_acme-challenge.api.acme.test"); len(got) != 0 {
 		t.Errorf("refused updates left TXT %q", got)
 	}
-	if _, err := issue.NewDNS01Solver(issue.DNS01Config{Server: d.Addr, Zone: d.Zone, TSIGName: key.Name, TSIGAlgorithm: "hmac-md5", TSIGSecret: []byte("x")}); err == nil {
+	if _, err := issue.NewDNS01Solver(issue.DNS01SolverConfig{Server: d.Addr, Zone: d.Zone, TSIGName: key.Name, TSIGAlgorithm: "hmac-md5", TSIGSecret: []byte("x")}); err == nil {
 		t.Error("hmac-md5 accepted")
 	}
 	if _, err := issue.DecodeTSIGSecret("not base64!" + key.Secret); err == nil || strings.Contains(err.Error(), key.Secret) {

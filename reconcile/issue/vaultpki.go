@@ -19,17 +19,39 @@ import (
 // vaultPKI is an Issuer backed by Vault's PKI secrets engine: it sends a CSR made with the
 // request's key to <mount>/sign/<role>, so the private key never leaves the agent.
 type vaultPKI struct {
-	client            *vaultapi.Client
+	do                func(context.Context, func(*vaultapi.Client) error) error
 	name, mount, role string
+	ttl               time.Duration
+}
+
+// VaultPKIOption refines NewVaultPKI.
+type VaultPKIOption func(*vaultPKI)
+
+// VaultPKITTL asks for certificates living ttl (Vault caps it at the role's max_ttl);
+// zero: the role's ttl.
+func VaultPKITTL(ttl time.Duration) VaultPKIOption {
+	return func(v *vaultPKI) { v.ttl = ttl }
+}
+
+// VaultPKIDo sends the sign requests through do, e.g. keysource.Vault's Do (its login,
+// token renewal and bounded retries), instead of NewVaultPKI's client, which may be nil.
+func VaultPKIDo(do func(ctx context.Context, op func(*vaultapi.Client) error) error) VaultPKIOption {
+	return func(v *vaultPKI) { v.do = do }
 }
 
 // NewVaultPKI returns an Issuer named name that signs certificates with the role role of
 // the PKI secrets engine mounted at mount (e.g. "pki"), through client: it POSTs a CSR
-// made from Request.Key to <mount>/sign/<role>. The certificate's lifetime is the role's
-// (ttl, max_ttl); RenewAfter is two thirds of it. client's token needs
-// `update` on <mount>/sign/<role> and nothing else.
-func NewVaultPKI(client *vaultapi.Client, name, mount, role string) Issuer {
-	return &vaultPKI{client: client, name: name, mount: strings.Trim(mount, "/"), role: role}
+// made from Request.Key to <mount>/sign/<role>, so the key never leaves the agent. The
+// certificate's lifetime is the role's (ttl, max_ttl) unless VaultPKITTL asks for less;
+// RenewAfter is two thirds of it. The token needs `update` on <mount>/sign/<role> and
+// nothing else (examples/vault/edge-pki-policy.hcl).
+func NewVaultPKI(client *vaultapi.Client, name, mount, role string, opts ...VaultPKIOption) Issuer {
+	v := &vaultPKI{name: name, mount: strings.Trim(mount, "/"), role: role,
+		do: func(_ context.Context, op func(*vaultapi.Client) error) error { return op(client) }}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
 }
 
 // Name is the issuer's declared name.
@@ -50,11 +72,19 @@ func (v *vaultPKI) Issue(ctx context.Context, req Request) (*Issued, error) {
 		return nil, fmt.Errorf("issuer %s: %s: make CSR: %w", v.name, req.Names[0], err)
 	}
 	path := v.mount + "/sign/" + v.role
-	s, err := v.client.Logical().WriteWithContext(ctx, path, map[string]any{
+	body := map[string]any{
 		"csr":         string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})),
 		"common_name": req.Names[0],
 		"alt_names":   strings.Join(req.Names[1:], ","),
 		"format":      "pem",
+	}
+	if v.ttl > 0 {
+		body["ttl"] = strconv.FormatInt(int64(v.ttl/time.Second), 10) + "s"
+	}
+	var s *vaultapi.Secret
+	err = v.do(ctx, func(c *vaultapi.Client) (err error) {
+		s, err = c.Logical().WriteWithContext(ctx, path, body)
+		return err
 	})
 	if err != nil {
 		return nil, v.refusal(path, req.Names[0], err)

@@ -141,6 +141,21 @@ func TestVaultPKI(t *testing.T) {
 			t.Errorf("lifetime %v, want the role's 1h", life)
 		}
 	})
+	t.Run("ttl and do", func(t *testing.T) {
+		c := tokenClient(t, v, "pki-sign")
+		calls := 0
+		do := func(ctx context.Context, op func(*vaultapi.Client) error) error { calls++; return op(c) }
+		short := issue.NewVaultPKI(nil, "internal", "pki", "edge", issue.VaultPKITTL(10*time.Minute), issue.VaultPKIDo(do))
+		key := newKey(t)
+		got, err := short.Issue(ctx, issue.Request{Names: []string{"db.internal.test"}, Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkIssued(t, got, root, key, "db.internal.test")
+		if life := got.NotAfter.Sub(got.NotBefore); life < 9*time.Minute || life > 12*time.Minute || calls != 1 {
+			t.Errorf("lifetime %v after %d calls of do, want 10m after one", life, calls)
+		}
+	})
 	t.Run("role denied by policy", func(t *testing.T) {
 		other := issue.NewVaultPKI(tokenClient(t, v, "pki-sign"), "internal", "pki", "short")
 		_, err := other.Issue(ctx, issue.Request{Names: []string{"api.internal.test"}, Key: newKey(t)})
