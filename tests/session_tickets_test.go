@@ -177,6 +177,11 @@ func TestSessionResumptionAcrossAgents(t *testing.T) {
 	start = time.Now()
 	testResumeAfterRotation(t, f)
 	t.Logf("rotation checks (3s rotation) took %v", time.Since(start).Round(time.Millisecond))
+	for _, p := range []*agentProc{f.a, f.b} {
+		t.Logf("agent %s: key version %v, versions it wrote %v, vault reads: %v of metadata, %v of keys", p.https, ticketVersion(p),
+			p.counter("edge_session_ticket_keys_rotations_total"), p.counter(`edge_session_ticket_keys_vault_reads_total{kind="metadata"}`),
+			p.counter(`edge_session_ticket_keys_vault_reads_total{kind="keys"}`))
+	}
 
 	f.vault.Stop()
 	cache = &frozenCache{}
