@@ -129,7 +129,7 @@ func startTicketFleet(t *testing.T) *ticketFleet {
 	repo.Commit("add tickets", nil)
 	args := []string{"--repo", git.URL, "--interval", "300ms", "--keys", "vault", "--vault-addr", f.vault.Addr,
 		"--vault-token-file", tokenFile, "--session-ticket-rotation", "3s"}
-	f.a = startAgentProc(t, ca, nil, args...)
+	f.a = startAgentProc(t, ca, nil, append(args, "--log-level", "debug")...)
 	f.b = startAgentProc(t, ca, nil, args...)
 	f.local = startAgentProc(t, ca, nil, append(args, "--session-tickets", "off")...)
 	for _, p := range []*agentProc{f.a, f.b, f.local} {
@@ -181,6 +181,18 @@ func TestSessionResumptionAcrossAgents(t *testing.T) {
 		t.Logf("agent %s: key version %v, versions it wrote %v, vault reads: %v of metadata, %v of keys", p.https, ticketVersion(p),
 			p.counter("edge_session_ticket_keys_rotations_total"), p.counter(`edge_session_ticket_keys_vault_reads_total{kind="metadata"}`),
 			p.counter(`edge_session_ticket_keys_vault_reads_total{kind="keys"}`))
+	}
+
+	s, err := f.vault.Client.KVv2("secret").Get(context.Background(), "edge/_fleet/session-tickets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*agentProc{f.a, f.b} {
+		for field, key := range s.Data {
+			if k, _ := key.(string); len(k) > 8 && strings.Contains(p.out.String(), k) {
+				t.Errorf("agent output shows the session ticket key %q", field)
+			}
+		}
 	}
 
 	f.vault.Stop()
