@@ -19,7 +19,8 @@ type TicketStore interface {
 	// TicketKeysVersion is the cheap read: the current version and when it was written, 0
 	// when there are no keys yet.
 	TicketKeysVersion(ctx context.Context, path string) (int, time.Time, error)
-	// TicketKeys reads the keys; keysource.ErrNoTicketKeys when there are none (usable).
+	// TicketKeys reads the keys; keysource.ErrNoTicketKeys when there are none usable,
+	// with the Version of the unusable one (0: none).
 	TicketKeys(ctx context.Context, path string) (keysource.TicketKeys, error)
 	// PutTicketKeys writes the version after cas with check-and-set;
 	// keysource.ErrTicketKeysChanged when another writer was first.
@@ -132,11 +133,9 @@ func (s *TicketSync) load(ctx context.Context) (time.Duration, error) {
 	s.metrics.reads.WithLabelValues("keys").Inc()
 	k, err := s.opts.Store.TicketKeys(ctx, s.opts.Path)
 	if errors.Is(err, keysource.ErrNoTicketKeys) {
-		s.metrics.reads.WithLabelValues("metadata").Inc()
-		ver, _, verr := s.opts.Store.TicketKeysVersion(ctx, s.opts.Path)
-		if verr != nil {
-			return 0, verr
-		}
+		// k.Version is the unusable version seen (0: none), so the write below is
+		// refused if anyone wrote since that read.
+		ver := k.Version
 		s.log.Info("session ticket keys: none usable in vault, writing them", "version", ver+1)
 		from := keysource.TicketKeys{Current: newTicketKey(), Next: newTicketKey()}
 		if s.have.Version != 0 { // Vault lost them: go on from ours, tickets out there keep resuming
@@ -177,7 +176,9 @@ func (s *TicketSync) install(k keysource.TicketKeys) (time.Duration, error) {
 	}
 	s.have = k
 	s.metrics.version.Set(float64(k.Version))
-	return max(time.Until(k.Created.Add(s.opts.Rotation+s.jitter)), 0), nil
+	// At least a tenth of the rotation: an agent whose clock runs ahead of Vault's by more
+	// than a rotation rotates that often, not in a loop.
+	return max(time.Until(k.Created.Add(s.opts.Rotation+s.jitter)), s.opts.Rotation/10), nil
 }
 
 // newTicketKey is a random 32-byte key.

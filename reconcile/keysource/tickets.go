@@ -36,7 +36,8 @@ type TicketKeys struct {
 var ErrTicketKeysChanged = errors.New("session ticket keys: another agent wrote a newer version first")
 
 // ErrNoTicketKeys is returned by TicketKeys when the secret does not exist yet (or its
-// latest version is deleted or unreadable): write version 1 (or the next one).
+// latest version is deleted or unreadable; TicketKeys then returns that Version): write
+// the next version with check-and-set on it.
 var ErrNoTicketKeys = errors.New("session ticket keys: none in vault")
 
 // splitTicketPath splits "mount/path/to/secret" after the mount.
