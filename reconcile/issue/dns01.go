@@ -1,6 +1,7 @@
 package issue
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -70,7 +71,7 @@ func NewDNS01Solver(cfg DNS01SolverConfig) (*DNS01Solver, error) {
 	if _, _, err := net.SplitHostPort(cfg.Server); err != nil {
 		cfg.Server = net.JoinHostPort(cfg.Server, "53")
 	}
-	alg, ok := tsigAlgorithms[strings.ToLower(strings.TrimSuffix(cmpOr(cfg.TSIGAlgorithm, "hmac-sha256"), "."))]
+	alg, ok := tsigAlgorithms[strings.ToLower(strings.TrimSuffix(cmp.Or(cfg.TSIGAlgorithm, "hmac-sha256"), "."))]
 	if !ok {
 		return nil, fmt.Errorf("dns-01: TSIG algorithm %q: want hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224 or hmac-sha1", cfg.TSIGAlgorithm)
 	}
@@ -93,13 +94,6 @@ func NewDNS01Solver(cfg DNS01SolverConfig) (*DNS01Solver, error) {
 var tsigAlgorithms = map[string]string{
 	"hmac-sha1": dns.HmacSHA1, "hmac-sha224": dns.HmacSHA224, "hmac-sha256": dns.HmacSHA256,
 	"hmac-sha384": dns.HmacSHA384, "hmac-sha512": dns.HmacSHA512,
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Present adds the challenge's TXT record.
