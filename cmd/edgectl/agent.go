@@ -123,13 +123,13 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := startSessionTickets(ctx, c, keys, srv, log); err != nil {
-		return nil, err
-	}
 	mountFleet(srv.AdminMux(), c.Fleet)
 	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
 	if err := mountStatusPage(srv.AdminMux(), agent, srv, c); err != nil {
+		return nil, err
+	}
+	if err := startSessionTickets(ctx, c, keys, srv, log); err != nil {
 		return nil, err
 	}
 	if c.WebhookListen != "" {
@@ -337,6 +337,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&c.Vault.AppRole.RoleID, "vault-role-id", "", "AppRole role_id [VAULT_ROLE_ID]")
 	f.StringVar(&c.Vault.AppRole.SecretIDFile, "vault-secret-id-file", "", "file holding the AppRole secret_id [VAULT_SECRET_ID_FILE]")
 	f.DurationVar(&c.KeyRefresh, "key-refresh", time.Hour, "re-read unpinned keys this often, spread over time; negative: never [EDGE_KEY_REFRESH]")
+	c.SessionTickets.add(f)
 	f.StringVar(&c.Listen, "listen", ":443", "HTTPS listen address [EDGE_LISTEN]")
 	f.StringVar(&c.HTTPListen, "http-listen", ":80", "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
 	v.http3.add(f, true)
@@ -352,7 +353,6 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&v.logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
-	c.SessionTickets.add(f)
 	f.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDR networks or addresses of proxies in front of edge (load balancers) whose X-Forwarded-*, Forwarded and X-Real-IP headers are kept and appended to; empty: such headers from clients are dropped [EDGE_TRUSTED_PROXIES]")
 }
 
