@@ -15,9 +15,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// DNS01SolverConfig says where and how the DNS-01 solver publishes challenge records: RFC 2136
+// RFC2136Config says where and how the DNS-01 solver publishes challenge records: RFC 2136
 // dynamic updates, signed with TSIG, sent to the zone's primary server.
-type DNS01SolverConfig struct {
+type RFC2136Config struct {
 	// Server is the primary's host:port (port 53 when omitted), which accepts the signed
 	// updates and is polled until the record is visible.
 	Server string
@@ -33,6 +33,10 @@ type DNS01SolverConfig struct {
 	// TSIGSecret is the key's raw secret (DecodeTSIGSecret turns the base64 text servers
 	// print into it). It is never logged or put in an error.
 	TSIGSecret []byte
+	// TSIGSecretFunc, when TSIGSecret is empty, returns it at each update (e.g. read from
+	// Vault with TSIGSecretFromVault), so a rotated secret takes effect at once and
+	// the solver can be built while Vault is away.
+	TSIGSecretFunc func(ctx context.Context) ([]byte, error)
 	// TTL is the challenge record's TTL. Zero means 60s.
 	TTL time.Duration
 	// Timeout bounds each exchange with the server. Zero means 10s.
@@ -52,20 +56,20 @@ func DecodeTSIGSecret(s string) ([]byte, error) {
 	return b, nil
 }
 
-// DNS01Solver is an acmez.Solver for DNS-01 challenges: Present adds the TXT record
+// RFC2136Solver is an acmez.Solver for DNS-01 challenges: Present adds the TXT record
 // _acme-challenge.<name> with a TSIG-signed RFC 2136 update, Wait polls the server until it
 // answers with it, CleanUp removes exactly that record (other values of the same name, e.g.
 // the wildcard's and the bare name's, stay).
-type DNS01Solver struct {
-	cfg  DNS01SolverConfig
+type RFC2136Solver struct {
+	cfg  RFC2136Config
 	zone string // fully qualified
 	key  string // TSIG key name, fully qualified
 	alg  string // fully qualified algorithm name
 }
 
-// NewDNS01Solver checks cfg and returns its solver.
-func NewDNS01Solver(cfg DNS01SolverConfig) (*DNS01Solver, error) {
-	if cfg.Server == "" || cfg.TSIGName == "" || len(cfg.TSIGSecret) == 0 {
+// NewRFC2136Solver checks cfg and returns its solver.
+func NewRFC2136Solver(cfg RFC2136Config) (*RFC2136Solver, error) {
+	if cfg.Server == "" || cfg.TSIGName == "" || (len(cfg.TSIGSecret) == 0 && cfg.TSIGSecretFunc == nil) {
 		return nil, errors.New("dns-01: server, TSIG key name and secret are all needed")
 	}
 	if _, _, err := net.SplitHostPort(cfg.Server); err != nil {
@@ -88,7 +92,7 @@ func NewDNS01Solver(cfg DNS01SolverConfig) (*DNS01Solver, error) {
 	if cfg.Zone != "" {
 		zone = dns.Fqdn(strings.ToLower(cfg.Zone))
 	}
-	return &DNS01Solver{cfg: cfg, zone: zone, key: dns.Fqdn(strings.ToLower(cfg.TSIGName)), alg: alg}, nil
+	return &RFC2136Solver{cfg: cfg, zone: zone, key: dns.Fqdn(strings.ToLower(cfg.TSIGName)), alg: alg}, nil
 }
 
 var tsigAlgorithms = map[string]string{
@@ -97,7 +101,7 @@ var tsigAlgorithms = map[string]string{
 }
 
 // Present adds the challenge's TXT record.
-func (s *DNS01Solver) Present(ctx context.Context, ch acme.Challenge) error {
+func (s *RFC2136Solver) Present(ctx context.Context, ch acme.Challenge) error {
 	rr := s.record(ch)
 	zone, err := s.zoneOf(ctx, ch, rr.Hdr.Name)
 	if err != nil {
@@ -113,7 +117,7 @@ func (s *DNS01Solver) Present(ctx context.Context, ch acme.Challenge) error {
 }
 
 // CleanUp removes the challenge's TXT record (that value only).
-func (s *DNS01Solver) CleanUp(ctx context.Context, ch acme.Challenge) error {
+func (s *RFC2136Solver) CleanUp(ctx context.Context, ch acme.Challenge) error {
 	rr := s.record(ch)
 	zone, err := s.zoneOf(ctx, ch, rr.Hdr.Name)
 	if err != nil {
@@ -129,7 +133,7 @@ func (s *DNS01Solver) CleanUp(ctx context.Context, ch acme.Challenge) error {
 }
 
 // record is the challenge's TXT record.
-func (s *DNS01Solver) record(ch acme.Challenge) *dns.TXT {
+func (s *RFC2136Solver) record(ch acme.Challenge) *dns.TXT {
 	return &dns.TXT{
 		Hdr: dns.RR_Header{Name: dns.Fqdn(strings.ToLower(ch.DNS01TXTRecordName())), Rrtype: dns.TypeTXT,
 			Class: dns.ClassINET, Ttl: uint32(s.cfg.TTL / time.Second)},
@@ -139,7 +143,7 @@ func (s *DNS01Solver) record(ch acme.Challenge) *dns.TXT {
 
 // zoneOf is the zone name goes in: the configured one, which must hold it, or the one whose
 // SOA the server gives for name.
-func (s *DNS01Solver) zoneOf(ctx context.Context, ch acme.Challenge, name string) (string, error) {
+func (s *RFC2136Solver) zoneOf(ctx context.Context, ch acme.Challenge, name string) (string, error) {
 	if s.zone != "" {
 		if !dns.IsSubDomain(s.zone, name) {
 			return "", fmt.Errorf("dns-01 %s: %s is not in zone %s", ch.Identifier.Value, name, s.zone)
@@ -162,10 +166,17 @@ func (s *DNS01Solver) zoneOf(ctx context.Context, ch acme.Challenge, name string
 }
 
 // update sends m, signed, over TCP and checks the server applied it.
-func (s *DNS01Solver) update(ctx context.Context, m *dns.Msg) error {
+func (s *RFC2136Solver) update(ctx context.Context, m *dns.Msg) error {
+	secret := s.cfg.TSIGSecret
+	if len(secret) == 0 {
+		var err error
+		if secret, err = s.cfg.TSIGSecretFunc(ctx); err != nil {
+			return fmt.Errorf("TSIG key %s: %w", s.cfg.TSIGName, err)
+		}
+	}
 	m.SetTsig(s.key, s.alg, 300, time.Now().Unix())
 	c := &dns.Client{Net: "tcp", Timeout: s.cfg.Timeout,
-		TsigSecret: map[string]string{s.key: base64.StdEncoding.EncodeToString(s.cfg.TSIGSecret)}}
+		TsigSecret: map[string]string{s.key: base64.StdEncoding.EncodeToString(secret)}}
 	r, _, err := c.ExchangeContext(ctx, m, s.cfg.Server)
 	if r != nil && r.Rcode != dns.RcodeSuccess { // a refusal's unverifiable TSIG is no news
 		why := dns.RcodeToString[r.Rcode]
@@ -183,7 +194,7 @@ func (s *DNS01Solver) update(ctx context.Context, m *dns.Msg) error {
 // Wait polls the server until it answers the challenge's TXT record, for at most
 // PropagationTimeout. Only the primary is asked: secondaries the CA may reach are assumed to
 // follow it within the CA's own retries.
-func (s *DNS01Solver) Wait(ctx context.Context, ch acme.Challenge) error {
+func (s *RFC2136Solver) Wait(ctx context.Context, ch acme.Challenge) error {
 	rr := s.record(ch)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.PropagationTimeout)
 	defer cancel()
@@ -201,7 +212,7 @@ func (s *DNS01Solver) Wait(ctx context.Context, ch acme.Challenge) error {
 }
 
 // visible asks the server for rr's name and says whether rr's value is among the answers.
-func (s *DNS01Solver) visible(ctx context.Context, rr *dns.TXT) error {
+func (s *RFC2136Solver) visible(ctx context.Context, rr *dns.TXT) error {
 	q := new(dns.Msg)
 	q.SetQuestion(rr.Hdr.Name, dns.TypeTXT)
 	q.RecursionDesired = false

@@ -15,18 +15,28 @@ import (
 	"github.com/mholt/acmez/v3"
 	"github.com/mholt/acmez/v3/acme"
 
+	"github.com/edgectl/edge/reconcile/issue"
 	"github.com/edgectl/edge/tests/testenv"
 )
 
 // TestDNS01WildcardWithPebble obtains a wildcard certificate from a real Pebble that
-// validates DNS-01 by asking a real knot, where the solver put the records with TSIG-signed
-// updates; afterwards the records are gone.
+// validates DNS-01 by asking a real knot, where the solver put the records with updates
+// signed with a TSIG secret read from a real Vault; afterwards the records are gone.
 func TestDNS01WildcardWithPebble(t *testing.T) {
 	t.Parallel()
 	key := testenv.NewTSIGKey("edge-acme")
 	d := testenv.StartDNSUpdates(t, "acme.test", map[string][]string{"www": {"127.0.0.1"}}, key)
 	p := testenv.StartPebble(t, testenv.PebbleOptions{DNSServer: d.Addr})
-	solver := newSolver(t, d.Addr, d.Zone, key)
+	v := testenv.StartVault(t)
+	v.PutKV(t, "secret", "edge/_dns/acme-test", map[string]any{"tsig": key.Secret})
+	// The TSIG secret is read from Vault at each update; the zone is found by SOA.
+	solver, err := issue.NewRFC2136Solver(issue.RFC2136Config{Server: d.Addr, TSIGName: key.Name, TTL: time.Second,
+		TSIGSecretFunc: func(ctx context.Context) ([]byte, error) {
+			return issue.TSIGSecretFromVault(ctx, v.Client, "secret", "edge/_dns/acme-test", "tsig")
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	client := acmez.Client{
 		Client: &acme.Client{Directory: p.DirectoryURL, HTTPClient: &http.Client{
 			Timeout:   30 * time.Second,
@@ -37,7 +47,8 @@ func TestDNS01WildcardWithPebble(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	accountKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	account, err := client.NewAccount(ctx, acme.Account{Contact: []string{"mailto:ops@acme.test"},
+	var account acme.Account
+	account, err = client.NewAccount(ctx, acme.Account{Contact: []string{"mailto:ops@acme.test"},
 		TermsOfServiceAgreed: true, PrivateKey: accountKey})
 	if err != nil {
 		t.Fatal(err)

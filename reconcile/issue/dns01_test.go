@@ -2,6 +2,7 @@ package issue_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"slices"
 	"strings"
@@ -16,8 +17,8 @@ import (
 )
 
 var (
-	_ acmez.Solver = (*issue.DNS01Solver)(nil)
-	_ acmez.Waiter = (*issue.DNS01Solver)(nil)
+	_ acmez.Solver = (*issue.RFC2136Solver)(nil)
+	_ acmez.Waiter = (*issue.RFC2136Solver)(nil)
 )
 
 // dnsChallenge is a DNS-01 challenge for name with key authorization ka.
@@ -27,13 +28,13 @@ func dnsChallenge(name, ka string) acme.Challenge {
 }
 
 // newSolver returns a solver for d's zone signing with key, with short timeouts.
-func newSolver(t *testing.T, server, zone string, key testenv.TSIGKey) *issue.DNS01Solver {
+func newSolver(t *testing.T, server, zone string, key testenv.TSIGKey) *issue.RFC2136Solver {
 	t.Helper()
 	secret, err := issue.DecodeTSIGSecret(key.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := issue.NewDNS01Solver(issue.DNS01SolverConfig{Server: server, Zone: zone, TSIGName: key.Name,
+	s, err := issue.NewRFC2136Solver(issue.RFC2136Config{Server: server, Zone: zone, TSIGName: key.Name,
 		TSIGAlgorithm: key.Algorithm, TSIGSecret: secret, TTL: time.Second, Timeout: 5 * time.Second,
 		PropagationTimeout: 30 * time.Second})
 	if err != nil {
@@ -56,9 +57,9 @@ func txt(t *testing.T, d *testenv.DNSServer, name string) []string {
 	return vals
 }
 
-// TestDNS01Solver adds and removes challenge records in a real knot through TSIG-signed
+// TestRFC2136Solver adds and removes challenge records in a real knot through TSIG-signed
 // dynamic updates; wrong keys are refused; a server down is an error.
-func TestDNS01Solver(t *testing.T) {
+func TestRFC2136Solver(t *testing.T) {
 	t.Parallel()
 	key := testenv.NewTSIGKey("edge-acme")
 	d := testenv.StartDNSUpdates(t, "acme.test", map[string][]string{"www": {"127.0.0.1"}}, key)
@@ -176,10 +177,18 @@ func testDNS01Refused(t *testing.T, d *testenv.DNSServer, key testenv.TSIGKey) {
 			}
 		}
 	}
+	lost, err := issue.NewRFC2136Solver(issue.RFC2136Config{Server: d.Addr, Zone: d.Zone, TSIGName: key.Name,
+		TSIGSecretFunc: func(context.Context) ([]byte, error) { return nil, errors.New("vault down") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lost.Present(ctx, ch); err == nil || !strings.Contains(err.Error(), "TSIG key edge-acme: vault down") {
+		t.Errorf("secret unavailable: %v", err)
+	}
 	if got := txt(t, d, "_acme-challenge.api.acme.test"); len(got) != 0 {
 		t.Errorf("refused updates left TXT %q", got)
 	}
-	if _, err := issue.NewDNS01Solver(issue.DNS01SolverConfig{Server: d.Addr, Zone: d.Zone, TSIGName: key.Name, TSIGAlgorithm: "hmac-md5", TSIGSecret: []byte("x")}); err == nil {
+	if _, err := issue.NewRFC2136Solver(issue.RFC2136Config{Server: d.Addr, Zone: d.Zone, TSIGName: key.Name, TSIGAlgorithm: "hmac-md5", TSIGSecret: []byte("x")}); err == nil {
 		t.Error("hmac-md5 accepted")
 	}
 	if _, err := issue.DecodeTSIGSecret("not base64!" + key.Secret); err == nil || strings.Contains(err.Error(), key.Secret) {
