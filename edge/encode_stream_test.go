@@ -1,0 +1,147 @@
+package edge
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/edgectl/edge/edge/site"
+)
+
+// TestCompressSSE: an event stream is compressed (or not) and flushed event by event: the
+// client reads the first event while the upstream still holds the stream open, waiting
+// for the test to let it go on.
+func TestCompressSSE(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		case <-time.After(30 * time.Second): // backstop: the test failed already
+		}
+		_, _ = io.WriteString(w, "data: second\n\n")
+	}))
+	t.Cleanup(up.Close)
+	srv := startServer(t, Options{AdminListen: Off, HTTPListen: Off})
+	st := testSite(t, "sse", "sse.example.com")
+	st.Routes = []site.Route{{Path: "/", Upstreams: []*url.URL{mustURL(up.URL)}, Compress: &site.Compress{Types: []string{"text/event-stream"}}}}
+	publish(t, srv, 1, st)
+	for _, h1 := range []bool{false, true} {
+		c := httpClient(t, srv.Addr(), h1)
+		for _, coding := range []string{"zstd", "br", "gzip", "identity"} {
+			req, _ := http.NewRequest("GET", "https://sse.example.com/events", nil)
+			req.Header.Set("Accept-Encoding", coding)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := strings.TrimSuffix(coding, "identity")
+			if got := resp.Header.Get("Content-Encoding"); got != want {
+				t.Errorf("h1=%v %s: Content-Encoding %q", h1, coding, got)
+			}
+			lines := bufio.NewReader(streamDecoder(t, want, resp.Body))
+			first := make(chan string, 1)
+			go func() {
+				l, _ := lines.ReadString('\n')
+				first <- l
+			}()
+			select {
+			case l := <-first:
+				if l != "data: first\n" {
+					t.Errorf("h1=%v %s: first line %q", h1, coding, l)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("h1=%v %s: the first event did not arrive while the upstream held the stream open", h1, coding)
+			}
+			release <- struct{}{}
+			rest, err := io.ReadAll(lines)
+			if err != nil || string(rest) != "\ndata: second\n\n" {
+				t.Errorf("h1=%v %s: rest %q, %v", h1, coding, rest, err)
+			}
+			resp.Body.Close()
+		}
+	}
+}
+
+// streamDecoder returns a reader decoding body as coding as it arrives.
+func streamDecoder(t *testing.T, coding string, body io.Reader) io.Reader {
+	t.Helper()
+	switch coding {
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			t.Fatalf("gzip: %v", err)
+		}
+		return zr
+	case "br":
+		return brotli.NewReader(body)
+	case "zstd":
+		zr, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(zr.Close)
+		return zr
+	}
+	return body
+}
+
+// TestCompressFlushedHeld: a response of unknown length flushed before the minimum size
+// is compressed from there on, its first bytes delivered at the flush.
+func TestCompressFlushedHeld(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		_, _ = io.WriteString(w, "{\"n\":1}\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = w.Write(bytes.Repeat([]byte("{\"n\":2}\n"), 1000))
+	}))
+	t.Cleanup(up.Close)
+	srv := startServer(t, Options{AdminListen: Off, HTTPListen: Off})
+	st := testSite(t, "nd", "nd.example.com")
+	st.Routes = []site.Route{{Path: "/", Upstreams: []*url.URL{mustURL(up.URL)}, Compress: &site.Compress{}}}
+	publish(t, srv, 1, st)
+	c := httpClient(t, srv.Addr(), false)
+	req, _ := http.NewRequest("GET", "https://nd.example.com/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding %q; want gzip", resp.Header.Get("Content-Encoding"))
+	}
+	lines := bufio.NewReader(streamDecoder(t, "gzip", resp.Body))
+	l, err := lines.ReadString('\n')
+	close(release)
+	if l != "{\"n\":1}\n" {
+		t.Fatalf("first line %q, %v", l, err)
+	}
+	rest, err := io.ReadAll(lines)
+	if err != nil || len(rest) != 8000 {
+		t.Errorf("rest: %d bytes, %v", len(rest), err)
+	}
+}
