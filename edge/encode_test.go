@@ -158,6 +158,26 @@ func TestCompressEncodings(t *testing.T) {
 	}
 }
 
+// TestCompressMetrics: the site's counters hold what was compressed and what it became.
+func TestCompressMetrics(t *testing.T) {
+	t.Parallel()
+	up := encodeUpstream(t)
+	srv := startServer(t, Options{AdminListen: Off, HTTPListen: Off})
+	publish(t, srv, 1, encodeSite(t, up.URL))
+	c := httpClient(t, srv.Addr(), false)
+	for range 3 {
+		get(t, c, "https://enc.example.com/text", "Accept-Encoding", "gzip")
+	}
+	s := srv.metrics.compress.site("enc")
+	if in, out := s.in.Load(), s.out.Load(); in != 3*20<<10 || out == 0 || out > in/4 {
+		t.Errorf("compressed %d bytes into %d; want %d into a quarter or less", in, out, 3*20<<10)
+	}
+	publish(t, srv, 2, testSite(t, "other", "other.example.com"))
+	if _, ok := srv.metrics.compress.sites.Load("enc"); ok {
+		t.Error("the counters of a removed site are kept")
+	}
+}
+
 func TestCompressNotWhenNot(t *testing.T) {
 	t.Parallel()
 	up := encodeUpstream(t)
