@@ -40,3 +40,22 @@ func TestCacheRules(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheRulesBomb: the worst patterns the bounds allow, against a long path, match in
+// linear time (RE2): the test would hang with a backtracking glob.
+func TestCacheRulesBomb(t *testing.T) {
+	rules, err := newCacheRules([]site.CacheRule{
+		{Pattern: "/" + strings.Repeat("**a", 85), Value: "x"},
+		{Pattern: strings.Repeat("*a", 128), Value: "y"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := "/" + strings.Repeat("a", 64<<10) + "b"
+	if got := rules.match(p); got != "" {
+		t.Errorf("match = %q; want none", got)
+	}
+	if got := rules.match("/" + strings.Repeat("a", 200)); got != "x" {
+		t.Errorf("match = %q; want x", got)
+	}
+}

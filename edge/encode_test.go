@@ -254,3 +254,24 @@ func TestCompressETagAndCacheControl(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressHostileAcceptEncoding: a 48 KiB Accept-Encoding field of 10,000 q-values is
+// answered (only its first 4 KiB are read: the gzip at its end is not seen).
+func TestCompressHostileAcceptEncoding(t *testing.T) {
+	t.Parallel()
+	up := encodeUpstream(t)
+	srv := startServer(t, Options{AdminListen: Off, HTTPListen: Off})
+	publish(t, srv, 1, encodeSite(t, up.URL))
+	for _, h1 := range []bool{false, true} {
+		c := httpClient(t, srv.Addr(), h1)
+		ae := strings.Repeat("x;q=0.5,", 6000) + "gzip"
+		code, body, resp := get(t, c, "https://enc.example.com/text", "Accept-Encoding", ae)
+		if code != 200 || resp.Header.Get("Content-Encoding") != "" || len(body) != 20<<10 {
+			t.Errorf("h1=%v: %d Content-Encoding %q, %d bytes; want 200 identity", h1, code, resp.Header.Get("Content-Encoding"), len(body))
+		}
+		code, _, resp = get(t, c, "https://enc.example.com/text", "Accept-Encoding", strings.Repeat("br;q=0.001;q=0.002;", 100)+", gzip;q=0.5")
+		if code != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("h1=%v: many parameters: %d Content-Encoding %q; want gzip", h1, code, resp.Header.Get("Content-Encoding"))
+		}
+	}
+}
