@@ -2,6 +2,7 @@ package edge
 
 import (
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -26,10 +27,10 @@ const (
 	zstdWindow  = 1 << 20
 )
 
-// maxEncoders bounds the encoders in use at once, each holding its state (up to a few
-// MiB); a response that finds none free goes uncompressed. So memory stays bounded however
-// many compressed streams (SSE) are open.
-const maxEncoders = 512
+// maxEncoders bounds the encoders in use at once, each holding its state (1 to 2 MiB); a
+// response that finds none free goes uncompressed. So memory stays bounded however many
+// compressed streams (SSE) are open; 64 per CPU is more than compression can keep busy.
+var maxEncoders = int64(64 * runtime.GOMAXPROCS(0))
 
 var encodersInUse atomic.Int64
 

@@ -145,3 +145,61 @@ func TestCompressFlushedHeld(t *testing.T) {
 		t.Errorf("rest: %d bytes, %v", len(rest), err)
 	}
 }
+
+// TestCompressEncoderBound: with every encoder taken (by an open compressed stream), a
+// response goes uncompressed, and compressed again once the stream ended. Not parallel: it
+// lowers maxEncoders.
+func TestCompressEncoderBound(t *testing.T) {
+	defer func(n int64) { maxEncoders = n }(maxEncoders)
+	maxEncoders = 1
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if r.URL.Path == "/hold" {
+			_, _ = w.Write(bytes.Repeat([]byte("x"), 2000))
+			http.NewResponseController(w).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		_, _ = w.Write(bytes.Repeat([]byte("y"), 2000))
+	}))
+	t.Cleanup(up.Close)
+	srv := startServer(t, Options{AdminListen: Off, HTTPListen: Off})
+	st := testSite(t, "bound", "bound.example.com")
+	st.Routes = []site.Route{{Path: "/", Upstreams: []*url.URL{mustURL(up.URL)}, Compress: &site.Compress{}}}
+	publish(t, srv, 1, st)
+	c := httpClient(t, srv.Addr(), false)
+	req, _ := http.NewRequest("GET", "https://bound.example.com/hold", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	held, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("held stream: Content-Encoding %q; want gzip", held.Header.Get("Content-Encoding"))
+	}
+	_, body, resp := get(t, c, "https://bound.example.com/other", "Accept-Encoding", "gzip")
+	if resp.Header.Get("Content-Encoding") != "" || len(body) != 2000 || resp.Header.Get("Vary") != "Accept-Encoding" {
+		t.Errorf("no encoder free: Content-Encoding %q, %d bytes, Vary %q; want identity, 2000, Accept-Encoding",
+			resp.Header.Get("Content-Encoding"), len(body), resp.Header.Get("Vary"))
+	}
+	close(release)
+	if _, err := io.ReadAll(held.Body); err != nil {
+		t.Fatal(err)
+	}
+	held.Body.Close()
+	// The handler gives its encoder back after the last byte: poll, with a backstop.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, _, resp = get(t, c, "https://bound.example.com/other", "Accept-Encoding", "gzip")
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the encoder of the ended stream was not given back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
