@@ -18,7 +18,7 @@
 #
 # Memory: edge alone with three h2load clients at once (zstd, br and gzip, CB_MEM_CONNS
 # connections of CB_STREAMS streams each) for CB_MEM_SECONDS (60); RSS and Go heap in use
-# are printed at the start of the load, half way and at the end.
+# are printed idle (after the h1/h2 rows), at the start of the load, half way and at the end.
 #
 # Helpers (free_port, start, stop, wait_site, wait_ready, rss_mb, log, die, cleanup) come from
 # peers.sh. Needs h2load (nghttp2-client), curl, nginx and caddy (apt-get installed if
@@ -160,6 +160,7 @@ CADDY
 mem_run() {
 	local host=$1 port=$2 admin=$3 pid=$4 c hpids=() half
 	log "memory: $CB_MEM_SECONDS s of zstd + br + gzip"
+	mem_sample idle "$admin" "$pid"
 	for c in zstd br gzip; do
 		h2load -t1 -c"$CB_MEM_CONNS" -m"$CB_STREAMS" -D "$CB_MEM_SECONDS" -H "accept-encoding: $c" \
 			--connect-to="127.0.0.1:$port" "https://$host:$port/" >"$WORK/mem.$c.txt" 2>&1 &
@@ -212,7 +213,7 @@ report_c() {
 	fi
 	if [[ -n ${MEM[end]:-} ]]; then
 		echo "Edge memory over ${CB_MEM_SECONDS}s of zstd + br + gzip at once (3 x $CB_MEM_CONNS connections x $CB_STREAMS streams, $MEM_REQS responses):"
-		echo "start ${MEM[start]}; middle ${MEM[middle]}; end ${MEM[end]}."
+		echo "idle before ${MEM[idle]}; start ${MEM[start]}; middle ${MEM[middle]}; end ${MEM[end]}."
 		echo
 	fi
 	for row in "${!CNOTE[@]}"; do echo "- note, $row: ${CNOTE[$row]}"; done
