@@ -203,3 +203,47 @@ func TestCompressEncoderBound(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestEncodeWriterController: through the encode and CORS wrappers, a handler (the static
+// file handler, say) still reaches the connection with http.ResponseController: flush,
+// write deadline, full duplex.
+func TestEncodeWriterController(t *testing.T) {
+	t.Parallel()
+	errs := make(chan error, 3)
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		w.Header().Set("Content-Type", "text/plain")
+		errs <- rc.SetWriteDeadline(time.Now().Add(time.Minute))
+		_, _ = w.Write([]byte("first\n"))
+		errs <- rc.Flush()
+		errs <- rc.EnableFullDuplex()
+	})
+	rt := &site.Route{Compress: &site.Compress{}, CORS: &site.CORS{Origins: []string{"*"}}}
+	h, err := wrapEncode(inner, rt, nil)
+	if err == nil {
+		h, err = wrapCORS(h, rt)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := unwrapHandler(h).(http.HandlerFunc); !ok {
+		t.Error("unwrapHandler does not reach the inner handler")
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for i := 0; i < 3; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("ResponseController call %d: %v", i, err)
+		}
+	}
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("Content-Encoding %q; want gzip (flushed, so compressed)", resp.Header.Get("Content-Encoding"))
+	}
+}
