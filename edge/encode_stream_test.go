@@ -247,3 +247,25 @@ func TestEncodeWriterController(t *testing.T) {
 		t.Errorf("Content-Encoding %q; want gzip (flushed, so compressed)", resp.Header.Get("Content-Encoding"))
 	}
 }
+
+// TestCompressHTTP3: over HTTP/3 too, each coding decodes to the body, whether its length
+// is known or not.
+func TestCompressHTTP3(t *testing.T) {
+	t.Parallel()
+	up := encodeUpstream(t)
+	srv := startServer(t, Options{AdminListen: Off, HTTPListen: Off})
+	publish(t, srv, 1, encodeSite(t, up.URL))
+	c, _ := h3Client(t, srv.HTTP3Addr())
+	want := textBody(20 << 10)
+	for _, coding := range []string{"zstd", "br", "gzip"} {
+		for _, path := range []string{"/text", "/text?chunked=1"} {
+			code, body, resp := get(t, c, "https://enc.example.com"+path, "Accept-Encoding", coding)
+			if code != 200 || resp.ProtoMajor != 3 || resp.Header.Get("Content-Encoding") != coding {
+				t.Fatalf("h3 %s %s: %d %s Content-Encoding %q", coding, path, code, resp.Proto, resp.Header.Get("Content-Encoding"))
+			}
+			if got := decode(t, coding, []byte(body)); !bytes.Equal(got, want) {
+				t.Errorf("h3 %s %s: decoded %d bytes differ from the %d sent", coding, path, len(got), len(want))
+			}
+		}
+	}
+}
