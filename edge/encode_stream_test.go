@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // TestCompressSSE: an event stream is compressed (or not) and flushed event by event: the
@@ -38,9 +40,16 @@ func TestCompressSSE(t *testing.T) {
 		_, _ = io.WriteString(w, "data: second\n\n")
 	}))
 	t.Cleanup(up.Close)
+	sseThroughEdge(t, up.URL, func() { release <- struct{}{} })
+}
+
+// sseThroughEdge serves the event stream of the app at upURL through an edge route that
+// compresses text/event-stream, and checks for each coding, over h2 and HTTP/1.1, that the
+// first event arrives before release lets the app send the second and end the stream.
+func sseThroughEdge(t *testing.T, upURL string, release func()) {
 	srv := startServer(t, Options{AdminListen: Off, HTTPListen: Off})
 	st := testSite(t, "sse", "sse.example.com")
-	st.Routes = []site.Route{{Path: "/", Upstreams: []*url.URL{mustURL(up.URL)}, Compress: &site.Compress{Types: []string{"text/event-stream"}}}}
+	st.Routes = []site.Route{{Path: "/", Upstreams: []*url.URL{mustURL(upURL)}, Compress: &site.Compress{Types: []string{"text/event-stream"}}}}
 	publish(t, srv, 1, st)
 	for _, h1 := range []bool{false, true} {
 		c := httpClient(t, srv.Addr(), h1)
@@ -69,7 +78,7 @@ func TestCompressSSE(t *testing.T) {
 			case <-time.After(20 * time.Second):
 				t.Fatalf("h1=%v %s: the first event did not arrive while the upstream held the stream open", h1, coding)
 			}
-			release <- struct{}{}
+			release()
 			rest, err := io.ReadAll(lines)
 			if err != nil || string(rest) != "\ndata: second\n\n" {
 				t.Errorf("h1=%v %s: rest %q, %v", h1, coding, rest, err)
@@ -77,6 +86,56 @@ func TestCompressSSE(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
+}
+
+// sseNodeApp is a Node.js app sending one event, then, once /release is asked for, a
+// second one, and ending the stream: res.write with no explicit flush, as apps do.
+const sseNodeApp = `
+const http = require('http');
+const waiting = [];
+const srv = http.createServer((req, res) => {
+  if (req.url === '/release') {
+    for (const r of waiting.splice(0)) { r.write('data: second\n\n'); r.end(); }
+    res.end('released');
+    return;
+  }
+  res.writeHead(200, {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'});
+  res.write('data: first\n\n');
+  waiting.push(res);
+});
+srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
+`
+
+// TestCompressSSENode: the same with a real Node.js app.
+func TestCompressSSENode(t *testing.T) {
+	t.Parallel()
+	node := testenv.NeedTool(t, "node", "nodejs")
+	cmd := exec.Command(node, "-e", sseNodeApp)
+	out := &testenv.SyncBuffer{}
+	exited := testenv.StartProcess(t, "node", cmd, out)
+	var port string
+	for deadline := time.Now().Add(20 * time.Second); port == ""; {
+		select {
+		case <-exited:
+			t.Fatalf("node exited: %s", out.String())
+		default:
+		}
+		if l, ok := strings.CutSuffix(out.String(), "\n"); ok {
+			port = l
+		} else if time.Now().After(deadline) {
+			t.Fatal("node printed no port")
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	app := "http://127.0.0.1:" + port
+	sseThroughEdge(t, app, func() {
+		resp, err := http.Get(app + "/release")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	})
 }
 
 // streamDecoder returns a reader decoding body as coding as it arrives.
