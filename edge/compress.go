@@ -18,7 +18,7 @@ type encodeWriter struct {
 	head       bool   // a HEAD request: headers only
 
 	status  int             // final status; 0 until WriteHeader
-	state   encState        //
+	state   encState        // what happens to the body
 	held    []byte          // body held while stateHolding
 	enc     encoder         // while stateCompressing
 	counter *countingWriter // the compressed bytes written
@@ -45,10 +45,12 @@ func (w *encodeWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	h := w.ResponseWriter.Header()
+	may := w.candidate && w.mayCompress(h) // the upstream's no-transform counts
 	if w.cacheValue != "" && cacheableStatus(code) {
 		h["Cache-Control"] = []string{w.cacheValue}
+		may = may && !hasToken(h["Cache-Control"], "no-transform") // and the rule's
 	}
-	if !w.candidate || !w.mayCompress(h) {
+	if !may {
 		w.sendPlain()
 		return
 	}

@@ -55,6 +55,7 @@ func encodeUpstream(t *testing.T) *httptest.Server {
 	mux.Handle("/notransform", typed("text/html", "Cache-Control", "public, no-transform"))
 	mux.Handle("/etag", typed("text/css", "Etag", `"v1"`))
 	mux.Handle("/assets/app.js", typed("text/javascript", "Cache-Control", "no-store"))
+	mux.Handle("/assets/keep.js", typed("text/javascript", "Cache-Control", "no-transform"))
 	mux.HandleFunc("/encoded", func(w http.ResponseWriter, r *http.Request) {
 		var gz bytes.Buffer
 		zw := gzip.NewWriter(&gz)
@@ -197,6 +198,7 @@ func TestCompressNotWhenNot(t *testing.T) {
 		{"image", "/png", nil, 200, false, ""},
 		{"already encoded", "/encoded", nil, 200, false, "gzip"},
 		{"no-transform", "/notransform", nil, 200, false, ""},
+		{"upstream no-transform, rule replaces it", "/assets/keep.js", nil, 200, false, ""},
 		{"request no-transform", "/text", []string{"Cache-Control", "no-transform"}, 200, true, ""},
 		{"range", "/range", []string{"Range", "bytes=0-99"}, 206, false, ""},
 		{"range, 200 anyway", "/text", []string{"Range", "bytes=0-99"}, 200, true, ""},
