@@ -238,6 +238,7 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 		Timeouts:    resolveTimeouts(r.Timeouts, repo.decl.Timeouts),
 		Retries:     r.Retries,
 	}
+	rt.Compress, rt.CacheControl, rt.CORS = r.Enc.Compress.resolve(repo.decl.Compress), r.Enc.Cache, r.Enc.CORS
 	if r.Health != nil {
 		hc := *r.Health
 		rt.HealthCheck = &hc

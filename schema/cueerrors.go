@@ -237,6 +237,25 @@ var expectations = map[string]string{
 	"sites.*.routes.*.health_check.interval":      wantDuration,
 	"sites.*.routes.*.health_check.timeout":       wantDuration,
 	"sites.*.routes.*.health_check.expect_status": "an HTTP status code from 100 to 599",
+	"sites.*.routes.*.compress":                   wantCompress,
+	"sites.*.routes.*.compress.types":             wantTypes,
+	"sites.*.routes.*.compress.types.*":           wantType,
+	"sites.*.routes.*.compress.min_size":          wantMinSize,
+	"sites.*.routes.*.compress.encodings":         wantEncodings,
+	"sites.*.routes.*.compress.encodings.*":       wantEncoding,
+	"sites.*.routes.*.cache_control":              `a struct of path pattern to Cache-Control value, e.g. {"/assets/*": "public, max-age=31536000, immutable"}`,
+	"sites.*.routes.*.cache_control.*":            `a Cache-Control value such as "public, max-age=600"`,
+	"sites.*.routes.*.cors":                       `a struct such as {origins: ["https://app.example.com"], methods: ["GET", "PUT"]}`,
+	"sites.*.routes.*.cors.origins":               `a non-empty list of origins, e.g. ["https://app.example.com", "https://*.example.com"]`,
+	"sites.*.routes.*.cors.origins.*":             `an origin such as "https://app.example.com", "https://*.example.com" or "*"`,
+	"sites.*.routes.*.cors.methods":               `a list of methods, e.g. ["GET", "PUT"]`,
+	"sites.*.routes.*.cors.methods.*":             `a method such as "PUT"`,
+	"sites.*.routes.*.cors.headers":               `a list of header names, e.g. ["Content-Type", "X-Token"], or ["*"]`,
+	"sites.*.routes.*.cors.headers.*":             `a header name such as "Content-Type"`,
+	"sites.*.routes.*.cors.expose_headers":        `a list of header names, e.g. ["X-Request-Id"]`,
+	"sites.*.routes.*.cors.expose_headers.*":      `a header name such as "X-Request-Id"`,
+	"sites.*.routes.*.cors.credentials":           wantBool,
+	"sites.*.routes.*.cors.max_age":               wantDuration,
 	"sites.*.redirects":                           `a list of redirects, e.g. [{to: "https://example.com"}]`,
 	"sites.*.redirects.*":                         `a redirect such as {to: "https://example.com"}`,
 	"sites.*.redirects.*.to":                      `an http:// or https:// URL such as "https://example.com"`,
@@ -264,6 +283,12 @@ var expectations = map[string]string{
 	"defaults.timeouts.response":                  wantDuration,
 	"defaults.timeouts.idle":                      wantDuration,
 	"defaults.timeouts.body":                      wantDuration,
+	"defaults.compress":                           wantCompress,
+	"defaults.compress.types":                     wantTypes,
+	"defaults.compress.types.*":                   wantType,
+	"defaults.compress.min_size":                  wantMinSize,
+	"defaults.compress.encodings":                 wantEncodings,
+	"defaults.compress.encodings.*":               wantEncoding,
 	"policy":                                      `a struct such as {allowed_upstreams: ["127.0.0.0/8"], cert_warn_within: "30d"}`,
 	"policy.allowed_upstreams":                    `a list of CIDR networks, addresses or host names, e.g. ["127.0.0.0/8", "10.0.0.0/8", "app.internal"]`,
 	"policy.allowed_upstreams.*":                  `a CIDR network, address or host name such as "10.0.0.0/8"`,
@@ -283,6 +308,16 @@ var expectations = map[string]string{
 	"sites.*.rewrites.*.to":                       `a path starting with "/", e.g. "/posts/{slug}?y={year}"`,
 }
 
+// What compress fields expect, in routes and in defaults.
+const (
+	wantCompress  = `true, false, or {types: ["text/*", "application/json"], min_size: 1024, encodings: ["zstd", "br", "gzip"]}`
+	wantTypes     = `a list of media types, e.g. ["text/*", "application/json", "application/*+json"]`
+	wantType      = `a media type such as "text/*" or "application/json"`
+	wantMinSize   = "a number of bytes from 0 to 65536"
+	wantEncodings = `a list of encodings, e.g. ["zstd", "br", "gzip"]`
+	wantEncoding  = `"zstd", "br" or "gzip"`
+)
+
 // knownFields lists the fields each struct may have, for "did you mean" messages.
 var knownFields = map[string][]string{
 	"sites.*":                          {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers", "error_pages", "maintenance", "rewrites"},
@@ -292,13 +327,16 @@ var knownFields = map[string][]string{
 	"sites.*.passthrough.timeouts":     {"connect", "idle"},
 	"sites.*.passthrough.health_check": {"interval", "timeout"},
 	"sites.*.key":                      {"mount", "path", "field", "version"},
-	"sites.*.routes.*":                 {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check"},
+	"sites.*.routes.*":                 {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "compress", "cache_control", "cors"},
+	"sites.*.routes.*.compress":        {"types", "min_size", "encodings"},
+	"sites.*.routes.*.cors":            {"origins", "methods", "headers", "expose_headers", "credentials", "max_age"},
 	"sites.*.routes.*.timeouts":        {"connect", "response", "idle", "body"},
 	"sites.*.routes.*.health_check":    {"path", "interval", "timeout", "expect_status"},
 	"sites.*.redirects.*":              {"to", "hosts", "path", "status", "keep_path"},
 	"sites.*.headers":                  {"hsts", "set", "remove"},
 	"sites.*.headers.hsts":             {"max_age", "include_subdomains", "preload"},
-	"defaults":                         {"hsts", "timeouts"},
+	"defaults":                         {"hsts", "timeouts", "compress"},
+	"defaults.compress":                {"types", "min_size", "encodings"},
 	"defaults.hsts":                    {"max_age", "include_subdomains", "preload"},
 	"defaults.timeouts":                {"connect", "response", "idle", "body"},
 	"policy":                           {"allowed_upstreams", "cert_warn_within", "cert_error_within", "allow_wildcard_overlap"},

@@ -51,6 +51,7 @@ type routeDecl struct {
 	Timeouts  timeoutsDecl
 	Retries   int
 	Health    *site.HealthCheck
+	Enc       encodeDecl // compress, cache_control, cors
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).
@@ -92,4 +93,5 @@ type repoDecl struct {
 	ErrorWithin   *time.Duration
 	AllowOverlap  bool
 	AllowedParsed []allowEntry
+	Compress      compressDecl // defaults.compress
 }

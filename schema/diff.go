@@ -188,6 +188,9 @@ func siteChanges(b, h *Site) []Change {
 				or.Timeouts != nr.Timeouts || !equalHC(or.HealthCheck, nr.HealthCheck) {
 				add(what, "options %s → %s", routeOptions(or), routeOptions(nr))
 			}
+			for _, d := range encodeChanges(or, nr) {
+				add(what, "%s", d)
+			}
 		}
 	}
 	if fmt.Sprint(b.Redirects) != fmt.Sprint(h.Redirects) {

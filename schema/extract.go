@@ -262,6 +262,7 @@ func extractRepo(file string, v cue.Value, idx astIndex) (*repoDecl, []Diagnosti
 	if dv := lookup(v, "defaults"); dv.Exists() {
 		r.HSTS = x.hsts(dv, repoPath("defaults"))
 		r.Timeouts = x.timeouts(dv, repoPath("defaults"))
+		r.Compress = x.compress(dv, repoPath("defaults"))
 	}
 	if pv := lookup(v, "policy"); pv.Exists() {
 		x.policy(pv, r)
