@@ -53,6 +53,7 @@ type metrics struct {
 	swaps           prometheus.Counter
 	connections     *prometheus.GaugeVec // listener
 	pt              *ptMetrics
+	access          *accessMetrics
 
 	codes    sync.Map                       // int -> prometheus.Counter
 	byProto  map[string]prometheus.Observer // protoLabel -> duration series, resolved once
@@ -106,6 +107,7 @@ func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 	reg.MustRegister(m.requests, m.responses, m.duration, m.upstreamErrors, m.handshakes,
 		m.handshakeErrors, m.generation, m.sites, m.swaps, m.connections, &expiryCollector{current: current})
 	m.pt = newPTMetrics(reg)
+	m.access = newAccessMetrics(reg)
 	for _, reason := range []string{"unknown_sni", "no_sni"} {
 		m.handshakeErrors.WithLabelValues(reason) // export zeros for the reasons alerts watch
 	}
@@ -174,6 +176,7 @@ func (m *metrics) forgetSitesExcept(keep func(site string) bool) {
 				m.requests.DeleteLabelValues(site, class)
 			}
 			m.upstreamErrors.DeleteLabelValues(site)
+			m.access.denials().forget(site)
 		}
 		return true
 	})

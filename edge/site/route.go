@@ -24,6 +24,11 @@ type Route struct {
 	// HealthCheck enables active health checks of every upstream. Nil means passive
 	// checks only.
 	HealthCheck *HealthCheck
+	// Access is the route's IP rule, checked after the site's; nil means none.
+	Access *Access
+	// RateLimit limits each client's requests to this route, besides the site's limit;
+	// nil means no limit.
+	RateLimit *RateLimit
 }
 
 // WithDefaults returns r with its zero values replaced by their defaults: Balance,

@@ -21,4 +21,11 @@ type Site struct {
 	// terminated, to the Passthrough's upstreams, and Routes, Redirects and Headers are
 	// empty. Nil for a site the edge terminates.
 	Passthrough *Passthrough
+	// Access is the site's IP rule (see Access); nil means every address.
+	Access *Access
+	// ForbiddenPaths are path patterns answered 404 without reaching any route (see
+	// ForbiddenPath).
+	ForbiddenPaths []string
+	// RateLimit limits each client's requests to the whole site; nil means no limit.
+	RateLimit *RateLimit
 }
