@@ -63,6 +63,7 @@ func newSiteEntry(st *Site) (*siteEntry, []error) {
 	if e.headers, err = newHeaderOps(st.Headers); err != nil {
 		bad(ErrInvalidSite, "%v", err)
 	}
+	e.access = newSiteAccess(st, bad)
 	if len(errs) > 0 {
 		return nil, errs
 	}
