@@ -199,7 +199,7 @@ func TestClientIPTrustedProxies(t *testing.T) {
 	t.Parallel()
 	trusted := prefixes("10.0.0.0/8")
 	for _, tc := range []struct{ remote, xff, want string }{
-		{"192.0.2.1:5", "203.0.113.9", "192.0.2.1"},           // untrusted peer: its header is ignored
+		{"192.0.2.1:5", "203.0.113.9", "192.0.2.1"},            // untrusted peer: its header is ignored
 		{"10.0.0.1:5", "203.0.113.9, 10.0.0.2", "203.0.113.9"}, // through two trusted hops
 		{"10.0.0.1:5", "1.1.1.1, 203.0.113.9", "203.0.113.9"},  // the client cannot push an address in front
 		{"10.0.0.1:5", "", "10.0.0.1"},
