@@ -43,7 +43,7 @@ func newSiteAccess(st *Site, bad func(error, string, ...any)) *siteAccess {
 		}
 	}
 	for _, p := range st.ForbiddenPaths {
-		if err := checkPathPattern(p); err != nil {
+		if err := site.CheckForbiddenPath(p); err != nil {
 			bad(ErrInvalidSite, "forbidden path %q: %v", p, err)
 		}
 	}

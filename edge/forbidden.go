@@ -1,9 +1,6 @@
 package edge
 
-import (
-	"errors"
-	"strings"
-)
+import "strings"
 
 // Forbidden path patterns (site.Site.ForbiddenPaths) are matched against the request's
 // cleaned, percent-decoded path (dot segments resolved, so "/a/../.git/config" and
@@ -13,26 +10,6 @@ import (
 // in "/*" also matches the path without it: "/.git/*" forbids "/.git" and everything
 // under it; "*.bak" forbids any path ending in ".bak". A match is answered 404, as if
 // there were nothing there, without reaching any route.
-
-// MaxForbiddenPattern is the longest forbidden path pattern, in bytes.
-const MaxForbiddenPattern = 256
-
-// checkPathPattern checks a forbidden path pattern: it starts with "/" or "*", holds no
-// control character or space, and is at most MaxForbiddenPattern bytes long.
-func checkPathPattern(p string) error {
-	if p == "" || (p[0] != '/' && p[0] != '*') {
-		return errors.New(`want a pattern beginning with "/" or "*"`)
-	}
-	if len(p) > MaxForbiddenPattern {
-		return errors.New("pattern too long")
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] <= ' ' || p[i] == 0x7f {
-			return errors.New("pattern holds a space or control character")
-		}
-	}
-	return nil
-}
 
 // pathPattern is one forbidden pattern split at its stars: the path must start with the
 // first part, end with the last and hold the others, in order, in between.

@@ -209,6 +209,8 @@ func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.
 	for _, h := range d.Hosts {
 		s.Hosts = append(s.Hosts, h.S)
 	}
+	d.Access.apply(&s.Access, &s.RateLimit)
+	s.ForbiddenPaths = d.Access.forbiddenList()
 	for _, r := range d.Routes {
 		rt, err := assembleRoute(d.File, r, repo)
 		if err != nil {
@@ -240,6 +242,7 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 		hc := *r.Health
 		rt.HealthCheck = &hc
 	}
+	r.Access.apply(&rt.Access, &rt.RateLimit)
 	for _, u := range r.Upstreams {
 		parsed, err := url.Parse(u.S)
 		if err != nil { // parseUpstream accepted it during extraction: not expected

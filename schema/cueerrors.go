@@ -274,12 +274,16 @@ var expectations = map[string]string{
 
 // knownFields lists the fields each struct may have, for "did you mean" messages.
 var knownFields = map[string][]string{
-	"sites.*":                          {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers"},
+	"sites.*":                          {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers", "access", "forbidden_paths", "rate_limit"},
+	"sites.*.access":                   {"allow", "deny"},
+	"sites.*.rate_limit":               {"requests", "per", "burst", "header", "ipv4_prefix", "ipv6_prefix", "max_clients"},
+	"sites.*.routes.*.access":          {"allow", "deny"},
+	"sites.*.routes.*.rate_limit":      {"requests", "per", "burst", "header", "ipv4_prefix", "ipv6_prefix", "max_clients"},
 	"sites.*.passthrough":              {"upstreams", "balance", "proxy_protocol", "timeouts", "health_check"},
 	"sites.*.passthrough.timeouts":     {"connect", "idle"},
 	"sites.*.passthrough.health_check": {"interval", "timeout"},
 	"sites.*.key":                      {"mount", "path", "field", "version"},
-	"sites.*.routes.*":                 {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check"},
+	"sites.*.routes.*":                 {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "access", "rate_limit"},
 	"sites.*.routes.*.timeouts":        {"connect", "response", "idle", "body"},
 	"sites.*.routes.*.health_check":    {"path", "interval", "timeout", "expect_status"},
 	"sites.*.redirects.*":              {"to", "hosts", "path", "status", "keep_path"},

@@ -30,6 +30,7 @@ type siteDecl struct {
 	Redirs  []redirectDecl
 	Headers headersDecl
 	Pass    *passthroughDecl // nil for a site the edge terminates
+	Access  accessDecl       // IP rule, forbidden paths, rate limit
 }
 
 // passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.
@@ -50,6 +51,7 @@ type routeDecl struct {
 	Timeouts  timeoutsDecl
 	Retries   int
 	Health    *site.HealthCheck
+	Access    accessDecl // IP rule, rate limit
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).

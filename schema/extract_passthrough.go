@@ -43,6 +43,9 @@ func (x *extractor) passthroughOnly(siteAt fieldPath, d *siteDecl) {
 		{"routes", "the edge passes the encrypted stream on and never sees a request"},
 		{"redirects", "the edge passes the encrypted stream on and never sees a request"},
 		{"headers", "the edge passes the encrypted stream on and never sees a response"},
+		{"access", "IP rules apply to requests the edge terminates"},
+		{"forbidden_paths", "the edge passes the encrypted stream on and never sees a request"},
+		{"rate_limit", "rate limits count requests the edge terminates"},
 	} {
 		fat := siteAt.field(f.name)
 		if _, written := x.idx[fat.key()]; written {

@@ -1,7 +1,10 @@
 package site
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -70,4 +73,63 @@ func (l RateLimit) WithDefaults() RateLimit {
 		l.MaxClients = DefaultRateLimitMaxClients
 	}
 	return l
+}
+
+// Forbidden path patterns (Site.ForbiddenPaths) are matched against the request's
+// cleaned, percent-decoded path, ignoring ASCII case. "*" stands for any run of
+// characters, "/" included; every other character is itself. A pattern ending in "/*"
+// also matches the path without it: "/.git/*" forbids "/.git" and everything under it;
+// "*.bak" forbids every path ending in ".bak". A request whose path matches is answered
+// 404 without reaching any route.
+const (
+	// MaxForbiddenPath is the longest forbidden path pattern, in bytes.
+	MaxForbiddenPath = 256
+	// MaxForbiddenPaths is how many patterns a site may have.
+	MaxForbiddenPaths = 256
+)
+
+// CheckForbiddenPath checks a forbidden path pattern: it begins with "/" or "*", holds
+// no space or control character and is at most MaxForbiddenPath bytes long.
+func CheckForbiddenPath(p string) error {
+	if p == "" || (p[0] != '/' && p[0] != '*') {
+		return errors.New(`want a pattern beginning with "/" or "*"`)
+	}
+	if len(p) > MaxForbiddenPath {
+		return fmt.Errorf("pattern of %d bytes; at most %d", len(p), MaxForbiddenPath)
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] <= ' ' || p[i] == 0x7f {
+			return errors.New("pattern holds a space or control character; percent-decoded paths are matched, so write the character itself, not %XX")
+		}
+	}
+	return nil
+}
+
+// MaxAccessNetworks is how many networks an allow or a deny list may have.
+const MaxAccessNetworks = 10000
+
+// ParseNetwork parses an IP rule's entry: a CIDR network ("10.0.0.0/8", "2001:db8::/32")
+// or an address standing for itself (/32, /128). An IPv4-mapped IPv6 network is returned
+// as its IPv4 network. A network with host bits set is refused (it is most likely a
+// mistake), and so is a zone.
+func ParseNetwork(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, errors.New("is not an IP address or CIDR network")
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, errors.New("is not an IP address or CIDR network")
+	}
+	if p != p.Masked() {
+		return netip.Prefix{}, fmt.Errorf("has host bits set; did you mean %s?", p.Masked())
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p, nil
 }

@@ -1,0 +1,42 @@
+package schema_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/edgectl/edge/schema"
+)
+
+// TestAccessBuild: access, forbidden_paths and rate_limit of a site and a route build into
+// site.Access, ForbiddenPaths and site.RateLimit, networks normalised (an address is its
+// /32, an IPv4-mapped network its IPv4 network), per defaulting to a second.
+func TestAccessBuild(t *testing.T) {
+	t.Parallel()
+	dir := materialize(t, goldenCaseNamed(t, "valid", "access_rules"))
+	cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Sites[0]
+	if got := fmt.Sprint(s.Access.Allow, s.Access.Deny); got != "[10.0.0.0/8 2001:db8::/32 192.0.2.7/32 198.51.100.0/24] [10.66.0.0/16]" {
+		t.Errorf("site access = %s", got)
+	}
+	if got := fmt.Sprint(s.ForbiddenPaths); got != "[/.git/* *.bak *.sql /wp-admin/*]" {
+		t.Errorf("forbidden paths = %s", got)
+	}
+	if l := s.RateLimit; l == nil || l.Requests != 100 || l.Per != time.Second || l.Burst != 200 || l.Header != "" {
+		t.Errorf("site rate limit = %+v", l)
+	}
+	var admin = s.Routes[0]
+	if admin.Path != "/admin" {
+		admin = s.Routes[1]
+	}
+	if got := fmt.Sprint(admin.Access.Allow, admin.Access.Deny); got != "[10.1.0.0/16] []" {
+		t.Errorf("route access = %s", got)
+	}
+	if l := admin.RateLimit; l == nil || l.Requests != 10 || l.Per != time.Minute || l.Header != "X-Api-Key" || l.IPv6Prefix != 56 || l.MaxClients != 5000 {
+		t.Errorf("route rate limit = %+v", l)
+	}
+}
