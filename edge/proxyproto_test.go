@@ -3,6 +3,7 @@ package edge
 import (
 	"bufio"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -163,5 +164,44 @@ func TestProxyProtocolPassthrough(t *testing.T) {
 	}
 	if got := app.announced(); len(got) != 1 || got[0] != "203.0.113.9:40000" {
 		t.Errorf("the app was announced %v; want 203.0.113.9:40000", got)
+	}
+}
+
+// A client spraying addresses (one IPv6 /64 per connection, given by PROXY v2 headers)
+// fills a rate limit's table up to max_clients and no further, each address served
+// within its burst; addresses of one /64 share a bucket.
+func TestRateLimitAddressSpraying(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Options{ProxyProtocolFrom: prefixes("127.0.0.0/8")})
+	st := testSite(t, "spray", "spray.test")
+	st.Routes[0].Upstreams = []*url.URL{xffBackend(t)}
+	st.RateLimit = &site.RateLimit{Requests: 1, Per: time.Hour, Burst: 1, MaxClients: 20}
+	publish(t, srv, 1, st)
+	conf := clientTLS(t, "spray.test")
+	conf.ClientSessionCache = tls.NewLRUClientSessionCache(1) // resumed handshakes: cheap
+	dst := netip.MustParseAddrPort("[2001:db8::1]:443")
+	get := func(src string) int {
+		h := proxyV2(1, 0x21, v2Addrs(netip.MustParseAddrPort(src), dst), nil)
+		tc := tls.Client(proxyDial(t, srv.Addr(), h), conf)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		defer tc.Close()
+		io.WriteString(tc, "GET / HTTP/1.1\r\nHost: spray.test\r\nConnection: close\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 120 {
+		if code := get(fmt.Sprintf("[2001:db8:%x:%x::1]:1000", i>>16, i&0xffff)); code != 200 {
+			t.Fatalf("sprayed address %d: %d; want 200 (a fresh bucket)", i, code)
+		}
+	}
+	if n := srv.Current().byName["spray"].access.limit.size(); n != 20 {
+		t.Errorf("rate limit table holds %d clients after 120 addresses; want max_clients (20)", n)
+	}
+	if get("[2001:db8:ffff:1::1]:1") != 200 || get("[2001:db8:ffff:1:abcd::2]:2") != 429 {
+		t.Error("two addresses of one /64 do not share a bucket")
 	}
 }
