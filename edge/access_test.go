@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -234,4 +235,42 @@ func TestForbiddenPatterns(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// FuzzForbiddenMatch: the matcher agrees with a regular expression made of the pattern
+// ("*" is ".*", case ignored, "/*" at the end optional) on every path.
+func FuzzForbiddenMatch(f *testing.F) {
+	f.Add("/.git/*", "/.git/config")
+	f.Add("*.bak", "/a/b.BAK")
+	f.Add("/a*b*c", "/aXbYbc")
+	f.Add("*/x*", "/x/x")
+	f.Fuzz(func(t *testing.T, pattern, p string) {
+		if site.CheckForbiddenPath(pattern) != nil || len(p) > 512 {
+			return
+		}
+		var re strings.Builder
+		re.WriteString("(?s)^")
+		body, dir := pattern, false
+		if b, ok := strings.CutSuffix(pattern, "/*"); ok && b != "" && !strings.HasSuffix(b, "*") {
+			body, dir = b, true
+		}
+		for i, part := range strings.Split(body, "*") {
+			if i > 0 {
+				re.WriteString(".*")
+			}
+			re.WriteString(regexp.QuoteMeta(lowerASCII(part)))
+		}
+		if dir {
+			re.WriteString("(/.*)?")
+		}
+		re.WriteString("$")
+		rx, err := regexp.Compile(re.String())
+		if err != nil {
+			t.Skip()
+		}
+		want := rx.MatchString(lowerASCII(p))
+		if got := newPathPatterns([]string{pattern}).match(p); got != want {
+			t.Fatalf("pattern %q, path %q: %v; the expression %s says %v", pattern, p, got, re.String(), want)
+		}
+	})
 }
