@@ -1,9 +1,11 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -20,7 +22,7 @@ func (s *Server) proxyListener(l net.Listener) net.Listener {
 		return l
 	}
 	return &proxyListener{Listener: l, trusted: s.opts.ProxyProtocolFrom, timeout: s.limits.ReadHeaderTimeout,
-		errs: s.metrics.access.proxyErrors}
+		errs: s.metrics.access.proxyErrors, log: s.log}
 }
 
 // proxyListener reads the PROXY protocol header (v1 or v2) of every connection from a
@@ -41,6 +43,7 @@ type proxyListener struct {
 	trusted []netip.Prefix
 	timeout time.Duration
 	errs    *prometheus.CounterVec // reason
+	log     *slog.Logger
 }
 
 // Accept implements net.Listener.
@@ -49,7 +52,7 @@ func (l *proxyListener) Accept() (net.Conn, error) {
 	if err != nil || !l.trustedPeer(c.RemoteAddr()) {
 		return c, err
 	}
-	return &proxyConn{Conn: c, timeout: l.timeout, errs: l.errs}, nil
+	return &proxyConn{Conn: c, timeout: l.timeout, errs: l.errs, log: l.log}, nil
 }
 
 // trustedPeer reports whether a is in one of the trusted networks.
@@ -78,6 +81,7 @@ type proxyConn struct {
 	net.Conn
 	timeout       time.Duration
 	errs          *prometheus.CounterVec
+	log           *slog.Logger
 	once          sync.Once
 	err           error    // the header could not be read: every Read fails with it
 	remote, local net.Addr // from the header; nil: the connection's own
@@ -92,8 +96,11 @@ func (c *proxyConn) init() {
 	c.once.Do(func() {
 		h, rest, err := readProxyHeader(c.Conn, c.timeout)
 		if err != nil {
-			c.errs.WithLabelValues(proxyErrorReason(err)).Inc()
+			reason := proxyErrorReason(err)
+			c.errs.WithLabelValues(reason).Inc()
 			c.err = fmt.Errorf("%w: from %s: %w", errProxyHeader, c.Conn.RemoteAddr(), err)
+			c.log.LogAttrs(context.Background(), slog.LevelDebug, "PROXY protocol header refused",
+				slog.String("peer", c.Conn.RemoteAddr().String()), slog.String("reason", reason), slog.Any("error", err))
 			c.Conn.Close()
 			return
 		}

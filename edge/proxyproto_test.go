@@ -65,6 +65,8 @@ func TestProxyProtocolClientAddress(t *testing.T) {
 	st.Routes[0].Upstreams = []*url.URL{xffBackend(t)}
 	st.Access = &site.Access{Deny: prefixes("203.0.113.66/32", "2001:db8:bad::/48")}
 	publish(t, srv, 1, st)
+	// A load balancer connection whose header has not come yet holds up nobody else.
+	proxyDial(t, srv.Addr(), []byte("PROXY TCP4 203.0."))
 	src6, dst6 := netip.MustParseAddrPort("[2001:db8::9]:40000"), netip.MustParseAddrPort("[2001:db8::1]:443")
 	bad6 := netip.MustParseAddrPort("[2001:db8:bad::1]:40000")
 	for _, tc := range []struct {
