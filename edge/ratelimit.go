@@ -88,7 +88,10 @@ func (l *rateLimiter) key(r *http.Request, ip netip.Addr) uint64 {
 		bits = l.v4bits
 	}
 	p, _ := ip.Prefix(bits)
-	b := p.Addr().As16()
+	var b [17]byte // 'a' and the address: never the bytes of a header key ('h', value)
+	b[0] = 'a'
+	a := p.Addr().As16()
+	copy(b[1:], a[:])
 	return maphash.Bytes(l.seed, b[:])
 }
 
