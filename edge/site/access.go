@@ -106,7 +106,7 @@ func CheckForbiddenPath(p string) error {
 }
 
 // MaxAccessNetworks is how many networks an allow or a deny list may have.
-const MaxAccessNetworks = 10000
+const MaxAccessNetworks = 4096
 
 // ParseNetwork parses an IP rule's entry: a CIDR network ("10.0.0.0/8", "2001:db8::/32")
 // or an address standing for itself (/32, /128). An IPv4-mapped IPv6 network is returned
