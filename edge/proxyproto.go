@@ -105,9 +105,9 @@ func (c *proxyConn) init() {
 			return
 		}
 		c.rest = rest
-		if !h.local {
-			c.remote = net.TCPAddrFromAddrPort(h.src)
-			c.local = net.TCPAddrFromAddrPort(h.dst)
+		if !h.local { // an IPv4 client written as IPv4-mapped IPv6 is logged as IPv4
+			c.remote = net.TCPAddrFromAddrPort(netip.AddrPortFrom(h.src.Addr().Unmap(), h.src.Port()))
+			c.local = net.TCPAddrFromAddrPort(netip.AddrPortFrom(h.dst.Addr().Unmap(), h.dst.Port()))
 		}
 	})
 }

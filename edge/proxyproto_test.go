@@ -81,6 +81,7 @@ func TestProxyProtocolClientAddress(t *testing.T) {
 		{"v2 denied", proxyV2(1, 0x21, v2Addrs(bad6, dst6), nil), 403, ""},
 		{"v2 local (health check)", proxyV2(0, 0, nil, nil), 200, "127.0.0.1"},
 		{"v1 unknown", []byte("PROXY UNKNOWN\r\n"), 200, "127.0.0.1"},
+		{"v1 IPv4-mapped", []byte("PROXY TCP6 ::ffff:198.51.100.9 ::ffff:192.0.2.1 40000 443\r\n"), 200, "198.51.100.9"},
 	} {
 		code, body := proxyGet(t, srv.Addr(), tc.header, "pp.test", "/")
 		if code != tc.code || (code == 200 && body != tc.xff) {

@@ -101,22 +101,31 @@ func (l *rateLimiter) allow(key uint64, now time.Time) (bool, time.Duration) {
 	sh := &l.shards[key%uint64(len(l.shards))]
 	t := int64(now.Sub(l.epoch))
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	b := sh.buckets[key]
-	if b == nil {
+	switch {
+	case b == nil:
 		b = sh.newBucket(key)
 		b.tokens, b.last = l.burst, t
-	} else {
-		b.tokens = math.Min(l.burst, b.tokens+float64(t-b.last)/1e9*l.rate)
-		b.last = max(b.last, t)
+		sh.pushFront(b)
+	case sh.lru.next != b: // the same client again: no relinking
 		sh.unlink(b)
+		sh.pushFront(b)
+		fallthrough
+	default:
+		if t > b.last {
+			b.tokens = min(l.burst, b.tokens+float64(t-b.last)/1e9*l.rate)
+			b.last = t
+		}
 	}
-	sh.pushFront(b)
-	if b.tokens >= 1 {
+	ok, tokens := b.tokens >= 1, b.tokens
+	if ok {
 		b.tokens--
+	}
+	sh.mu.Unlock()
+	if ok {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * 1e9)
+	return false, time.Duration((1 - tokens) / l.rate * 1e9)
 }
 
 // newBucket returns a bucket for key in the table, dropping the least recent one (and
