@@ -38,6 +38,7 @@ type siteEntry struct {
 	headers   headerOps
 	notAfter  time.Time         // earliest expiry of its certificates
 	pool      *passthrough.Pool // a passthrough site's upstreams; nil for terminated sites
+	pages     *sitePages        // error pages, maintenance, rewrites; nil: none
 	access    *siteAccess       // IP rule, rate limit, forbidden paths; nil: none
 }
 

@@ -21,6 +21,12 @@ type Site struct {
 	// terminated, to the Passthrough's upstreams, and Routes, Redirects and Headers are
 	// empty. Nil for a site the edge terminates.
 	Passthrough *Passthrough
+	// ErrorPages, Maintenance and Rewrites (see pages.go, rewrite.go): the site's own
+	// error pages (nil: plain text), its maintenance switch (nil: off) and the rewrites
+	// applied before routing, in order (empty: none).
+	ErrorPages  *ErrorPages
+	Maintenance *Maintenance
+	Rewrites    []Rewrite
 	// Access is the site's IP rule (see Access); nil means every address.
 	Access *Access
 	// ForbiddenPaths are path patterns answered 404 without reaching any route (see
