@@ -274,3 +274,29 @@ func FuzzForbiddenMatch(f *testing.F) {
 		}
 	})
 }
+
+// Denials are answered with the site's error pages, from the site's steps and from a
+// route's alike; a 429 keeps its Retry-After.
+func TestAccessErrorPages(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Options{})
+	st := testSite(t, "pg", "pg.test")
+	up := xffBackend(t)
+	page := func(s string) *site.Page { return &site.Page{File: s, ContentType: "text/plain", Body: []byte(s)} }
+	st.ErrorPages = &site.ErrorPages{Status: map[int]*site.Page{403: page("no entry"), 429: page("slow down")}, Client: page("client error")}
+	st.ForbiddenPaths = []string{"*.bak"}
+	st.Routes = []site.Route{
+		{Path: "/", Upstreams: []*url.URL{up}},
+		{Path: "/admin", Upstreams: []*url.URL{up}, Access: &site.Access{Allow: prefixes("192.0.2.0/24")}},
+		{Path: "/api", Upstreams: []*url.URL{up}, RateLimit: &site.RateLimit{Requests: 1, Per: time.Hour}},
+	}
+	publish(t, srv, 1, st)
+	c := httpClient(t, srv.Addr(), false)
+	get(t, c, "https://pg.test/api")
+	for path, want := range map[string]string{"/admin": "no entry", "/x.bak": "client error", "/api": "slow down"} {
+		code, body, resp := get(t, c, "https://pg.test"+path)
+		if body != want || code < 400 || (code == 429) != (resp.Header.Get("Retry-After") != "") {
+			t.Errorf("%s: %d %q (Retry-After %q); want the page %q", path, code, body, resp.Header.Get("Retry-After"), want)
+		}
+	}
+}
