@@ -300,3 +300,27 @@ func TestAccessErrorPages(t *testing.T) {
 		}
 	}
 }
+
+// A route with an IP rule or a rate limit is a routeAccess around the proxy's handler,
+// which proxyHandlers still finds (so the proxy keeps its upstream state); a route
+// without either is the proxy's handler itself.
+func TestRouteAccessUnwraps(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(Options{Logger: quietLogger})
+	st := testSite(t, "wr", "wr.test")
+	st.Routes = append(st.Routes, site.Route{Path: "/a", Upstreams: st.Routes[0].Upstreams, RateLimit: &site.RateLimit{Requests: 1, Per: time.Second}})
+	snap, err := srv.build(1, "rev", []*Site{st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := snap.byName["wr"]
+	var wrapped int
+	for _, r := range e.routes {
+		if _, ok := r.handler.(*routeAccess); ok {
+			wrapped++
+		}
+	}
+	if wrapped != 1 || len(proxyHandlers(snap)) != 2 {
+		t.Errorf("%d routes wrapped, %d proxy handlers found; want 1 and 2", wrapped, len(proxyHandlers(snap)))
+	}
+}

@@ -109,6 +109,15 @@ func waitListening(t *testing.T, addr string, exited <-chan struct{}, out *teste
 // address from ("" for any), and returns the status and body.
 func getVia(t *testing.T, p *agentProc, via, from, host, path string) (int, string) {
 	t.Helper()
+	code, body, err := tryVia(p, via, from, host, path)
+	if err != nil {
+		t.Fatalf("GET %s%s via %s from %s: %v", host, path, via, from, err)
+	}
+	return code, body
+}
+
+// tryVia is getVia returning the error.
+func tryVia(p *agentProc, via, from, host, path string) (int, string, error) {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	if from != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
@@ -121,11 +130,11 @@ func getVia(t *testing.T, p *agentProc, via, from, host, path string) (int, stri
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + host + path)
 	if err != nil {
-		t.Fatalf("GET %s%s via %s from %s: %v", host, path, via, from, err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), nil
 }
 
 // TestAccessBehindHAProxy: the agent, started with --proxy-protocol-from, behind HAProxy
@@ -154,8 +163,8 @@ func TestAccessBehindHAProxy(t *testing.T) {
 		"--access-log", "text", "--http-listen", plain, "--proxy-protocol-from", "127.0.0.1,::1")
 	hp := startHAProxy(t, p.https, plain)
 	p.waitFor("pp served via HAProxy", 20*time.Second, func() bool {
-		code, _ := getVia(t, p, hp.v2, "127.0.0.5", "pp.example.test", "/")
-		return code == 200
+		code, _, err := tryVia(p, hp.v2, "127.0.0.5", "pp.example.test", "/")
+		return err == nil && code == 200
 	})
 
 	for _, tc := range []struct {
