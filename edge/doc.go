@@ -101,6 +101,26 @@
 // path and query over HTTPS: 301 for GET and HEAD, 308 (method and body kept) otherwise.
 // Other hosts get 404: it never redirects to a name it does not serve.
 //
+// # Client address and access control
+//
+// With Options.ProxyProtocolFrom, connections to the HTTPS and plain-HTTP listeners from
+// those load balancers must start with a PROXY protocol header (v1 or v2, read in the
+// connection's goroutine within ReadHeaderTimeout, at most 107 or 16+1024 bytes; anything
+// else closes the connection, counted in edge_proxy_protocol_errors_total{reason}); the
+// client it names is the connection's RemoteAddr, so r.RemoteAddr, the access log,
+// X-Forwarded-For, the passthrough's own PROXY header and every rule use it. A header from
+// any other peer is never read: it is neither TLS nor HTTP and fails as such.
+//
+// Access steps (access.go): right after the site is known, the site's IP rule (403) and
+// rate limit (429 with Retry-After); before redirects, the site's forbidden path patterns
+// (404, on the cleaned path); around a route's handler, the route's IP rule and rate limit.
+// IP rules: deny wins, then a non-empty allow list must match; IPv4-mapped addresses are
+// IPv4. Rate limits: a token bucket per client address (IPv6 /64, IPv4 /32 by default) or
+// header value, in a table of at most MaxClients buckets per limit (least recently seen
+// dropped), kept by each server for itself. Denials are counted in
+// edge_requests_denied_total{site,reason} through Denials, which other steps (basic and
+// forward auth, client certificates) call with their reason.
+//
 // # Limits
 //
 // Options.Limits bound what a client can hold: ReadHeaderTimeout (handshake and headers,

@@ -28,8 +28,8 @@ func (w *errorLogWriter) Write(p []byte) (int, error) {
 	line := strings.TrimSuffix(string(p), "\n")
 	if rest, ok := strings.CutPrefix(line, handshakeErrorPrefix); ok {
 		remote, msg, _ := strings.Cut(rest, ": ")
-		if strings.HasSuffix(msg, errPassedThrough.Error()) {
-			return len(p), nil // not a failure: the connection went to a passthrough site
+		if strings.HasSuffix(msg, errPassedThrough.Error()) || strings.Contains(msg, errProxyHeader.Error()) {
+			return len(p), nil // passed through, or a bad PROXY header (counted and logged apart)
 		}
 		reason := handshakeFailureReason(msg)
 		if reason != "" && w.failures != nil {

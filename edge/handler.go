@@ -71,6 +71,9 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 	if !site.headers.empty() {
 		w.headers = &site.headers
 	}
+	if !s.admitSite(w, r, site) {
+		return site
+	}
 	if r.Method == http.MethodConnect {
 		writeError(w, r, site, http.StatusMethodNotAllowed)
 		return site
@@ -79,6 +82,9 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		return site
 	}
 	p := cleanPath(r.URL.Path)
+	if s.forbidPath(w, r, site, p) {
+		return site
+	}
 	if rd := matchRedirect(site.redirects, host, p); rd != nil {
 		if p != r.URL.Path {
 			r = withPath(r.Context(), r, p)

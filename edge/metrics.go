@@ -54,6 +54,7 @@ type metrics struct {
 	connections     *prometheus.GaugeVec // listener
 	pt              *ptMetrics
 	compress        *compressMetrics
+	access          *accessMetrics
 
 	codes    sync.Map                       // int -> prometheus.Counter
 	byProto  map[string]prometheus.Observer // protoLabel -> duration series, resolved once
@@ -109,6 +110,7 @@ func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 	m.pt = newPTMetrics(reg)
 	m.compress = newCompressMetrics()
 	reg.MustRegister(m.compress)
+	m.access = newAccessMetrics(reg)
 	for _, reason := range []string{"unknown_sni", "no_sni"} {
 		m.handshakeErrors.WithLabelValues(reason) // export zeros for the reasons alerts watch
 	}
@@ -177,6 +179,7 @@ func (m *metrics) forgetSitesExcept(keep func(site string) bool) {
 				m.requests.DeleteLabelValues(site, class)
 			}
 			m.upstreamErrors.DeleteLabelValues(site)
+			m.access.denials().forget(site)
 		}
 		return true
 	})

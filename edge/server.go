@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,11 @@ type Options struct {
 	TicketKeyRotation time.Duration
 	// HTTP3 configures HTTP/3 over UDP on Listen's address; the zero value serves it.
 	HTTP3 HTTP3Options
+	// ProxyProtocolFrom lists the load balancers' networks whose connections to the HTTPS
+	// and plain-HTTP listeners start with a PROXY protocol header (v1 or v2), which must
+	// then be there; the client address it gives is the connection's RemoteAddr. Empty
+	// means no PROXY protocol. Connections from other peers are served as they are.
+	ProxyProtocolFrom []netip.Prefix
 }
 
 // Server is edge's data plane: the HTTPS listener serving the current Snapshot, the
@@ -184,7 +190,7 @@ func (s *Server) Current() *Snapshot {
 // Routes of sites unchanged since the current snapshot (the same *Site) keep their
 // handlers; identical routes share one. It does not publish the snapshot.
 func (s *Server) build(generation uint64, commit string, sites []*Site) (*Snapshot, error) {
-	return buildSnapshot(generation, commit, sites, routeHandlers(s.proxy, s.metrics.compress), s.Current())
+	return buildSnapshot(generation, commit, sites, s.withRouteAccess(routeHandlers(s.proxy, s.metrics.compress)), s.Current())
 }
 
 // swap publishes snap: the next handshake and the next request, on new and open
@@ -298,14 +304,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.addr = httpsLn.Addr()
 	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
-	s.serve(s.httpsSrv, tls.NewListener(helloListener{newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))}, s.tlsConfig))
+	s.serve(s.httpsSrv, tls.NewListener(helloListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https")))}, s.tlsConfig))
 	if httpLn != nil {
 		s.httpAddr = httpLn.Addr()
 		s.redirectPort = redirectPort(s.opts.HTTPSPort, s.addr)
 		s.httpSrv = s.newHTTPServer(http.HandlerFunc(s.serveHTTP), "http")
 		s.httpSrv.Protocols = new(http.Protocols)
 		s.httpSrv.Protocols.SetHTTP1(true)
-		s.serve(s.httpSrv, newLimitListener(httpLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("http")))
+		s.serve(s.httpSrv, s.proxyListener(newLimitListener(httpLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("http"))))
 	}
 	if adminLn != nil {
 		s.startAdmin(adminLn, admin)

@@ -66,6 +66,7 @@ func newSiteEntry(st *Site) (*siteEntry, []error) {
 	if e.pages, err = newSitePages(st); err != nil {
 		bad(ErrInvalidSite, "%v", err)
 	}
+	e.access = newSiteAccess(st, bad)
 	if len(errs) > 0 {
 		return nil, errs
 	}

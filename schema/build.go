@@ -211,6 +211,8 @@ func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoRe
 	for _, h := range d.Hosts {
 		s.Hosts = append(s.Hosts, h.S)
 	}
+	d.Access.apply(&s.Access, &s.RateLimit)
+	s.ForbiddenPaths = d.Access.forbiddenList()
 	for _, r := range d.Routes {
 		rt, err := assembleRoute(d.File, r, repo)
 		if err != nil {
@@ -243,6 +245,7 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 		hc := *r.Health
 		rt.HealthCheck = &hc
 	}
+	r.Access.apply(&rt.Access, &rt.RateLimit)
 	for _, u := range r.Upstreams {
 		parsed, err := url.Parse(u.S)
 		if err != nil { // parseUpstream accepted it during extraction: not expected

@@ -194,6 +194,8 @@ const (
 	wantHost     = `a host name such as "example.com" or "*.example.com" (no scheme, port or path)`
 	wantBool     = "true or false"
 	wantPath     = `a path starting with "/", e.g. "/api"`
+	wantNetwork  = `a CIDR network or an address, e.g. "10.0.0.0/8", "2001:db8::/32" or "192.0.2.7"`
+	wantNetworks = `a list of CIDR networks or addresses, e.g. ["10.0.0.0/8", "2001:db8::/32"]`
 )
 
 // expectations say, per path pattern, what a valid value looks like.
@@ -306,6 +308,34 @@ var expectations = map[string]string{
 	"sites.*.rewrites.*":                          `a rewrite such as {from: "/blog/{slug}", to: "/posts/{slug}"}`,
 	"sites.*.rewrites.*.from":                     `a path pattern starting with "/", e.g. "/blog/{year}/{slug}"`,
 	"sites.*.rewrites.*.to":                       `a path starting with "/", e.g. "/posts/{slug}?y={year}"`,
+	"sites.*.access":                              `an IP rule such as {allow: ["10.0.0.0/8"], deny: ["10.66.0.0/16"]}`,
+	"sites.*.access.allow":                        wantNetworks,
+	"sites.*.access.allow.*":                      wantNetwork,
+	"sites.*.access.deny":                         wantNetworks,
+	"sites.*.access.deny.*":                       wantNetwork,
+	"sites.*.rate_limit":                          `a rate limit such as {requests: 100, burst: 200} or {requests: 10, per: "1m", header: "X-Api-Key"}`,
+	"sites.*.rate_limit.requests":                 "a whole number from 1 to 1000000000",
+	"sites.*.rate_limit.per":                      wantDuration,
+	"sites.*.rate_limit.burst":                    "a whole number from 1 to 1000000000",
+	"sites.*.rate_limit.header":                   `a header name such as "X-Api-Key"`,
+	"sites.*.rate_limit.ipv4_prefix":              "a prefix length from 1 to 32",
+	"sites.*.rate_limit.ipv6_prefix":              "a prefix length from 1 to 128",
+	"sites.*.rate_limit.max_clients":              "a whole number from 1 to 10000000",
+	"sites.*.routes.*.access":                     `an IP rule such as {allow: ["10.0.0.0/8"], deny: ["10.66.0.0/16"]}`,
+	"sites.*.routes.*.access.allow":               wantNetworks,
+	"sites.*.routes.*.access.allow.*":             wantNetwork,
+	"sites.*.routes.*.access.deny":                wantNetworks,
+	"sites.*.routes.*.access.deny.*":              wantNetwork,
+	"sites.*.routes.*.rate_limit":                 `a rate limit such as {requests: 100, burst: 200} or {requests: 10, per: "1m", header: "X-Api-Key"}`,
+	"sites.*.routes.*.rate_limit.requests":        "a whole number from 1 to 1000000000",
+	"sites.*.routes.*.rate_limit.per":             wantDuration,
+	"sites.*.routes.*.rate_limit.burst":           "a whole number from 1 to 1000000000",
+	"sites.*.routes.*.rate_limit.header":          `a header name such as "X-Api-Key"`,
+	"sites.*.routes.*.rate_limit.ipv4_prefix":     "a prefix length from 1 to 32",
+	"sites.*.routes.*.rate_limit.ipv6_prefix":     "a prefix length from 1 to 128",
+	"sites.*.routes.*.rate_limit.max_clients":     "a whole number from 1 to 10000000",
+	"sites.*.forbidden_paths":                     `a list of path patterns, e.g. ["/.git/*", "*.bak"]`,
+	"sites.*.forbidden_paths.*":                   `a path pattern starting with "/" or "*", e.g. "/.git/*" or "*.bak"`,
 }
 
 // What compress fields expect, in routes and in defaults.
@@ -320,14 +350,18 @@ const (
 
 // knownFields lists the fields each struct may have, for "did you mean" messages.
 var knownFields = map[string][]string{
-	"sites.*":                          {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers", "error_pages", "maintenance", "rewrites"},
+	"sites.*":                          {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers", "error_pages", "maintenance", "rewrites", "access", "forbidden_paths", "rate_limit"},
 	"sites.*.maintenance":              {"enabled", "retry_after", "page"},
 	"sites.*.rewrites.*":               {"from", "to"},
+	"sites.*.access":                   {"allow", "deny"},
+	"sites.*.rate_limit":               {"requests", "per", "burst", "header", "ipv4_prefix", "ipv6_prefix", "max_clients"},
+	"sites.*.routes.*.access":          {"allow", "deny"},
+	"sites.*.routes.*.rate_limit":      {"requests", "per", "burst", "header", "ipv4_prefix", "ipv6_prefix", "max_clients"},
 	"sites.*.passthrough":              {"upstreams", "balance", "proxy_protocol", "timeouts", "health_check"},
 	"sites.*.passthrough.timeouts":     {"connect", "idle"},
 	"sites.*.passthrough.health_check": {"interval", "timeout"},
 	"sites.*.key":                      {"mount", "path", "field", "version"},
-	"sites.*.routes.*":                 {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "compress", "cache_control", "cors"},
+	"sites.*.routes.*":                 {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "compress", "cache_control", "cors", "access", "rate_limit"},
 	"sites.*.routes.*.compress":        {"types", "min_size", "encodings"},
 	"sites.*.routes.*.cors":            {"origins", "methods", "headers", "expose_headers", "credentials", "max_age"},
 	"sites.*.routes.*.timeouts":        {"connect", "response", "idle", "body"},

@@ -31,6 +31,7 @@ type siteDecl struct {
 	Headers headersDecl
 	Pass    *passthroughDecl // nil for a site the edge terminates
 	Pages   pagesDecl        // error_pages, maintenance, rewrites (extract_pages.go)
+	Access  accessDecl       // IP rule, forbidden paths, rate limit
 }
 
 // passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.
@@ -52,6 +53,7 @@ type routeDecl struct {
 	Retries   int
 	Health    *site.HealthCheck
 	Enc       encodeDecl // compress, cache_control, cors
+	Access    accessDecl // IP rule, rate limit
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).

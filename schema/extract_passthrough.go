@@ -46,6 +46,9 @@ func (x *extractor) passthroughOnly(siteAt fieldPath, d *siteDecl) {
 		{"error_pages", "the edge passes the encrypted stream on and never answers a request"},
 		{"maintenance", "the edge passes the encrypted stream on and never answers a request"},
 		{"rewrites", "the edge passes the encrypted stream on and never sees a request"},
+		{"access", "IP rules apply to requests the edge terminates"},
+		{"forbidden_paths", "the edge passes the encrypted stream on and never sees a request"},
+		{"rate_limit", "rate limits count requests the edge terminates"},
 	} {
 		fat := siteAt.field(f.name)
 		if _, written := x.idx[fat.key()]; written {

@@ -18,6 +18,10 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 	defs := map[string]string{
 		"sites.*":                          "#Site",
 		"sites.*.key":                      "#KeyRef",
+		"sites.*.access":                   "#Access",
+		"sites.*.rate_limit":               "#RateLimit",
+		"sites.*.routes.*.access":          "#Access",
+		"sites.*.routes.*.rate_limit":      "#RateLimit",
 		"sites.*.passthrough":              "#Passthrough",
 		"sites.*.passthrough.timeouts":     "#PassthroughTimeouts",
 		"sites.*.passthrough.health_check": "#PassthroughHealthCheck",

@@ -53,7 +53,10 @@ type agentConfig struct {
 	// TrustedProxies are peers whose forwarding headers (X-Forwarded-*, Forwarded,
 	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
 	TrustedProxies []netip.Prefix
-	Eval           schema.Isolation
+	// ProxyProtocolFrom are load balancers whose connections start with a PROXY protocol
+	// header (v1 or v2) giving the client's address; empty: none.
+	ProxyProtocolFrom []netip.Prefix
+	Eval              schema.Isolation
 	// AdminAccess is the admin listener's access control: token, TLS, client CA.
 	AdminAccess edge.AdminAccess
 	HTTP3       edge.HTTP3Options // HTTP/3 on Listen's address over UDP; zero: on
@@ -118,6 +121,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		Listen: c.Listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, AdminAccess: c.AdminAccess,
 		Logger: log, AccessLog: c.AccessLog,
 		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies}, HTTP3: c.HTTP3,
+		ProxyProtocolFrom: c.ProxyProtocolFrom,
 	})
 	agent, err := newAgent(c, src, keys, srv, log)
 	if err != nil {
@@ -354,6 +358,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
 	f.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDR networks or addresses of proxies in front of edge (load balancers) whose X-Forwarded-*, Forwarded and X-Real-IP headers are kept and appended to; empty: such headers from clients are dropped [EDGE_TRUSTED_PROXIES]")
+	f.Var((*prefixList)(&c.ProxyProtocolFrom), "proxy-protocol-from", "comma-separated CIDR networks or addresses of load balancers whose connections to the HTTPS and HTTP listeners start with a PROXY protocol header (v1 or v2; required from them, never believed from anyone else) giving the client address that logs, X-Forwarded-For and IP rules use; empty: none [EDGE_PROXY_PROTOCOL_FROM]")
 }
 
 // complete fills in c from the parsed flags: defaults that depend on other flags, the

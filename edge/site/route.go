@@ -33,6 +33,11 @@ type Route struct {
 	// CORS, when set, answers cross-origin preflights at the edge and adds the CORS
 	// headers to responses for allowed origins. Nil means the upstream handles CORS.
 	CORS *CORS
+	// Access is the route's IP rule, checked after the site's; nil means none.
+	Access *Access
+	// RateLimit limits each client's requests to this route, besides the site's limit;
+	// nil means no limit.
+	RateLimit *RateLimit
 }
 
 // WithDefaults returns r with its zero values replaced by their defaults: Balance,

@@ -27,4 +27,11 @@ type Site struct {
 	ErrorPages  *ErrorPages
 	Maintenance *Maintenance
 	Rewrites    []Rewrite
+	// Access is the site's IP rule (see Access); nil means every address.
+	Access *Access
+	// ForbiddenPaths are path patterns answered 404 without reaching any route (see
+	// ForbiddenPath).
+	ForbiddenPaths []string
+	// RateLimit limits each client's requests to the whole site; nil means no limit.
+	RateLimit *RateLimit
 }
