@@ -106,6 +106,7 @@ func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 	reg.MustRegister(m.requests, m.responses, m.duration, m.upstreamErrors, m.handshakes,
 		m.handshakeErrors, m.generation, m.sites, m.swaps, m.connections, &expiryCollector{current: current})
 	m.pt = newPTMetrics(reg)
+	registerAuthDenied(reg)
 	for _, reason := range []string{"unknown_sni", "no_sni"} {
 		m.handshakeErrors.WithLabelValues(reason) // export zeros for the reasons alerts watch
 	}

@@ -13,7 +13,12 @@ import (
 // site's prepared entry, handlers included.)
 func routeHandlers(m *proxy.Manager) routeHandlerFunc {
 	return func(s *Site, r *site.Route) (http.Handler, error) {
-		return m.Handler(s.Name+" "+r.Path, r)
+		var h http.Handler
+		h, err := m.Handler(s.Name+" "+r.Path, r)
+		if err == nil {
+			h, err = withAuth(s, r, h)
+		}
+		return h, err
 	}
 }
 

@@ -115,6 +115,8 @@ type served struct {
 	snap *Snapshot
 	tls  *tls.Config
 	tls3 *tls.Config // tls for QUIC (ALPN h3)
+	// clientAuth are the configurations of the sites with ClientAuth (mTLS); nil if none.
+	clientAuth map[*siteEntry]clientAuthTLS
 }
 
 // NewServer returns a server that is not listening yet and serves no snapshot: until the
@@ -199,7 +201,7 @@ func (s *Server) swap(snap *Snapshot) error {
 	defer s.swapMu.Unlock()
 	cfg := newTLSConfig(snap.getCertificate)
 	cfg.VerifyConnection = s.handshakeDone
-	old := s.state.Swap(&served{snap: snap, tls: cfg, tls3: h3Variant(cfg)})
+	old := s.state.Swap(&served{snap: snap, tls: cfg, tls3: h3Variant(cfg), clientAuth: clientAuthConfigs(snap, cfg)})
 	s.metrics.generation.Set(float64(snap.generation))
 	s.metrics.sites.Set(float64(len(snap.sites)))
 	s.metrics.swaps.Inc()

@@ -24,6 +24,11 @@ type Route struct {
 	// HealthCheck enables active health checks of every upstream. Nil means passive
 	// checks only.
 	HealthCheck *HealthCheck
+	// BasicAuth, when set, asks for a user name and password from the users of a Vault
+	// secret. Nil means none.
+	BasicAuth *BasicAuth
+	// ForwardAuth, when set, asks an auth service about every request. Nil means none.
+	ForwardAuth *ForwardAuth
 }
 
 // WithDefaults returns r with its zero values replaced by their defaults: Balance,

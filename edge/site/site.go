@@ -21,4 +21,7 @@ type Site struct {
 	// terminated, to the Passthrough's upstreams, and Routes, Redirects and Headers are
 	// empty. Nil for a site the edge terminates.
 	Passthrough *Passthrough
+	// ClientAuth, when set, asks TLS clients of this site for a certificate (mTLS). Nil
+	// means none is asked for.
+	ClientAuth *ClientAuth
 }
