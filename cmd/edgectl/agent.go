@@ -157,6 +157,7 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		Publisher:  srv,
 		Interval:   c.Interval,
 		KeyRefresh: c.KeyRefresh,
+		Users:      usersSource(keys),
 		Logger:     log,
 		Registerer: srv.Registry(),
 	})
