@@ -30,6 +30,8 @@ type siteDecl struct {
 	Redirs  []redirectDecl
 	Headers headersDecl
 	Pass    *passthroughDecl // nil for a site the edge terminates
+	// ClientAuth is the site's client_auth; nil when it has none.
+	ClientAuth *clientAuthDecl
 }
 
 // passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.
@@ -50,6 +52,9 @@ type routeDecl struct {
 	Timeouts  timeoutsDecl
 	Retries   int
 	Health    *site.HealthCheck
+	// BasicAuth and ForwardAuth are the route's authentication (shared, never changed).
+	BasicAuth   *site.BasicAuth
+	ForwardAuth *site.ForwardAuth
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).

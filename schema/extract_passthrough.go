@@ -43,6 +43,7 @@ func (x *extractor) passthroughOnly(siteAt fieldPath, d *siteDecl) {
 		{"routes", "the edge passes the encrypted stream on and never sees a request"},
 		{"redirects", "the edge passes the encrypted stream on and never sees a request"},
 		{"headers", "the edge passes the encrypted stream on and never sees a response"},
+		{"client_auth", "the edge does not terminate its TLS, so it cannot ask for a client certificate"},
 	} {
 		fat := siteAt.field(f.name)
 		if _, written := x.idx[fat.key()]; written {

@@ -145,6 +145,7 @@ type siteJob struct {
 	name, file string
 	res        *siteResult
 	cert       *certResult
+	ca         *certResult // client_auth's CA bundle; nil without one
 	ds         []Diagnostic
 }
 
@@ -230,7 +231,10 @@ func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*
 		if j.cert != nil {
 			seenCerts[j.res.decl.Cert.S] = true
 		}
-		b, bds := l.build(j.res, j.cert, repo, now, warn, errw)
+		if j.ca != nil {
+			seenCerts[caCacheKey(j.res.decl.ClientAuth.CA.S)] = true
+		}
+		b, bds := l.build(j.res, j.cert, j.ca, repo, now, warn, errw)
 		ds = append(ds, bds...)
 		if b != nil {
 			built = append(built, b)
@@ -394,6 +398,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 		l.cmu.Unlock()
 	}
 	j.cert = cr
+	l.finishClientCA(r, j)
 }
 
 // safeEvalSite turns a panic inside CUE into a diagnostic: one hostile file must not take
