@@ -11,3 +11,12 @@
 path "secret/data/edge/*" {
   capabilities = ["read"]
 }
+
+# Basic-auth users: a route declaring
+#   basic_auth: users: {mount: "secret", path: "edge-auth/staging"}
+# has its users' password hashes read at secret/data/edge-auth/staging. They sit apart from
+# the keys so that whoever manages users (edgectl auth set-user: read, create, update on
+# this path) gets no access to TLS keys.
+path "secret/data/edge-auth/*" {
+  capabilities = ["read"]
+}
