@@ -147,4 +147,3 @@ func authGet(p *agentProc, cert *tls.Certificate, path, user, pw string) (int, h
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b), nil
 }
-
