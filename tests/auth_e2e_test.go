@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/edgectl/edge/reconcile"
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
 	"github.com/edgectl/edge/tests/testca"
@@ -115,7 +116,20 @@ func TestAgentAuth(t *testing.T) {
 	if st := e.status(); st.Serving.Commit != commit {
 		t.Errorf("serving %s; want %s, the commit that added the site (no commit since)", st.Serving.Commit, commit)
 	}
-	if out := e.out.String(); strings.Contains(out, "$2a$") || strings.Contains(out, "$2b$") {
+	// A hash that is not one: the site keeps serving its last good users, and says why
+	// without showing the hash.
+	e.vault.PutKV(t, "secret", "edge-auth/guarded", map[string]any{"alice": bcryptOf(t, "second"), "carol": "hunter2-in-clear"})
+	e.waitFor("the bad hash reported", 20*time.Second, func() bool {
+		return strings.Contains(siteNamed(e.status(), "guarded").Error, `user "carol"`)
+	})
+	st := siteNamed(e.status(), "guarded")
+	if st.State != reconcile.SiteStale || strings.Contains(st.Error, "hunter2") {
+		t.Errorf("guarded with a bad hash: %s %q; want stale, the hash not shown", st.State, st.Error)
+	}
+	if code, _, _, err := authGet(e.agentProc, cert, "/admin", "bob", "builder"); err != nil || code != 200 {
+		t.Errorf("bob while the new users are refused: %d %v; want 200 (the last good users)", code, err)
+	}
+	if out := e.out.String(); strings.Contains(out, "$2a$") || strings.Contains(out, "$2b$") || strings.Contains(out, "hunter2") {
 		t.Error("agent output contains a password hash")
 	}
 }
