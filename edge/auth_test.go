@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // echoHeaders is a backend answering with the request headers auth steps touch, and
@@ -447,6 +450,61 @@ func TestClientAuthHTTP3(t *testing.T) {
 			}
 		} else if tc.ok {
 			t.Errorf("h3 with a good certificate: %v", err)
+		}
+	}
+}
+
+// TestCurlAuth: curl (OpenSSL) with and without a client certificate and credentials,
+// against a site requiring both, over HTTP/2 and HTTP/1.1 with TLS 1.3 and 1.2.
+func TestCurlAuth(t *testing.T) {
+	curl := testenv.NeedTool(t, "curl", "curl")
+	t.Parallel()
+	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
+	s := basicAuthSite(t, echoHeaders(t, nil))
+	s.ClientAuth = &site.ClientAuth{CAs: []*x509.Certificate{ca(t).Cert}}
+	publish(t, srv, 1, s)
+	leaf, err := ca(t).IssueClient("curl-client", "", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	if err := os.WriteFile(certFile, leaf.ChainPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, leaf.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := port(srv.Addr())
+	base := []string{"-sv", "--max-time", "10", "--cacert", writeCAFile(t), "--resolve", "basic.example.com:" + p + ":127.0.0.1"}
+	withCert := []string{"--cert", certFile, "--key", keyFile}
+	for _, tc := range []struct {
+		name string
+		args []string
+		ok   bool
+		want []string
+	}{
+		{"cert and password, h2", append(withCert, "-u", "alice:wonderland", "--http2"), true,
+			[]string{"< HTTP/2 200", `authz="" user=[] subject=["CN=curl-client"]`}},
+		{"cert and password, http/1.1, TLS 1.2", append(withCert, "-u", "bob:builder", "--http1.1", "--tls-max", "1.2"), true,
+			[]string{"< HTTP/1.1 200", `subject=["CN=curl-client"]`}},
+		{"cert, wrong password", append(withCert, "-u", "alice:nope"), true,
+			[]string{"< HTTP/2 401", `www-authenticate: Basic realm="Staging \"B\"", charset="UTF-8"`}},
+		{"no cert", []string{"-u", "alice:wonderland"}, false, nil},
+	} {
+		args := append(append(append([]string{}, base...), tc.args...), "https://basic.example.com:"+p+"/")
+		out, err := run(t, 15*time.Second, curl, args...)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: curl err %v; want success %v\n%s", tc.name, err, tc.ok, out)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: curl output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+		if !tc.ok && strings.Contains(out, "< HTTP") {
+			t.Errorf("%s: got a response; want the handshake refused:\n%s", tc.name, out)
 		}
 	}
 }

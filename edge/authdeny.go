@@ -1,8 +1,6 @@
 package edge
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -23,12 +21,11 @@ var authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "edge_requests_denied_total", Help: "Requests denied before reaching the app, by site and reason.",
 }, []string{"site", "reason"})
 
-// registerAuthDenied adds authDenied to reg (once per registry).
+// registerAuthDenied adds authDenied to reg. An error (already there, or a collector of
+// that name registered by the access rules) is ignored: the access rules' counter is then
+// the one exported, and countDenied is to call its helper.
 func registerAuthDenied(reg prometheus.Registerer) {
-	var are prometheus.AlreadyRegisteredError
-	if err := reg.Register(authDenied); err != nil && !errors.As(err, &are) {
-		panic(err)
-	}
+	_ = reg.Register(authDenied)
 }
 
 // countDenied counts one request of site denied for reason.
