@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,8 +15,16 @@ import (
 // TestAuthFields: the auth declarations of the valid golden case come out as the site
 // model says, defaults applied by the data plane's WithDefaults.
 func TestAuthFields(t *testing.T) {
+	for _, iso := range []bool{false, true} {
+		t.Run(fmt.Sprintf("isolation=%v", iso), func(t *testing.T) { testAuthFields(t, iso) })
+	}
+}
+
+// testAuthFields is TestAuthFields with evaluation in child processes or not (the
+// declarations then cross a pipe as JSON).
+func testAuthFields(t *testing.T, isolation bool) {
 	dir := materialize(t, goldenCaseNamed(t, "valid", "auth_all"))
-	l := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }})
+	l := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }, Isolation: schema.Isolation{Enabled: isolation}})
 	cfg, err := l.Load(os.DirFS(dir))
 	if err != nil {
 		t.Fatal(err)
