@@ -331,6 +331,7 @@ func TestClientAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	refusedBefore := testutil.ToFloat64(srv.metrics.handshakeErrors.WithLabelValues("client_certificate"))
 	sum := sha256.Sum256(good.Cert.Raw)
 	wantGood := fmt.Sprintf("subject=[%q] fp=[%q]", "CN=alice %0D%0AX-Evil: 1", hex.EncodeToString(sum[:]))
 	forge := []string{site.ClientCertSubjectHeader, "CN=admin", site.ClientCertFingerprintHeader, "00"}
@@ -363,6 +364,15 @@ func TestClientAuth(t *testing.T) {
 		if wantAsked := tc.site != "none"; (asked.Load() > 0) != wantAsked {
 			t.Errorf("%s: certificate requested %d times; want requested: %v", tc.site, asked.Load(), wantAsked)
 		}
+	}
+	// Five handshakes were refused for their certificate; the server logs (and counts) each
+	// once it is done with it, maybe after the client gave up: wait for them.
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(srv.metrics.handshakeErrors.WithLabelValues("client_certificate"))-refusedBefore < 5 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := testutil.ToFloat64(srv.metrics.handshakeErrors.WithLabelValues("client_certificate")) - refusedBefore; n != 5 {
+		t.Errorf("edge_tls_handshake_errors_total{reason=\"client_certificate\"} rose by %v; want 5", n)
 	}
 }
 

@@ -265,8 +265,8 @@
 // protocol, upstream errors by site (only failures the upstream caused: never a client
 // closing, a malformed or stalled request body),
 // TLS handshakes and handshake failures by reason (unknown_sni, no_sni, timeout, eof,
-// protocol_version, no_shared_cipher, remote_alert, not_tls, other), snapshot generation,
-// size and swaps, seconds to certificate expiry by site, open connections. Per-site
+// protocol_version, no_shared_cipher, remote_alert, client_certificate, not_tls, other),
+// snapshot generation, size and swaps, seconds to certificate expiry by site, open connections. Per-site
 // series are bounded by the number of sites and deleted when a site goes away.
 //
 // The access log (Options.AccessLog, log/slog) has one line per request with site, host,
