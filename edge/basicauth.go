@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -108,8 +109,8 @@ func (a *basicAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // check reports whether pass is user's password: remembered, or checked now.
 func (a *basicAuth) check(ctx context.Context, user, pass string) bool {
 	mac := hmac.New(sha256.New, credKey)
+	mac.Write(binary.BigEndian.AppendUint32(nil, uint32(len(user)))) // no user/password split is another's
 	mac.Write([]byte(user))
-	mac.Write([]byte{0})
 	mac.Write([]byte(pass))
 	var key [32]byte
 	mac.Sum(key[:0])
