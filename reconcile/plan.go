@@ -162,6 +162,9 @@ func (a *Agent) planSite(p *plan, s *schema.Site) {
 		if e, ok := a.keys.Lookup(s.Key); ok && e.Err != nil && st.Error == "" {
 			st.Error = "key refresh failed, serving the key read before: " + e.Err.Error()
 		}
+		if st.Error == "" {
+			st.Error = a.usersRefreshError(s)
+		}
 	}
 	if len(cs.site.Certificates) > 0 { // a passthrough site (or its stale version) has none
 		st.NotAfter = cs.site.Certificates[0].Leaf.NotAfter

@@ -128,3 +128,17 @@ func earliest(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// usersRefreshError says why a users secret of s could not be read again, while its last
+// good users serve; "" when all were read.
+func (a *Agent) usersRefreshError(s *schema.Site) string {
+	if a.users == nil {
+		return ""
+	}
+	for _, ref := range siteUsersRefs(s) {
+		if e, ok := a.users.Lookup(keysource.UsersKeyRef(ref)); ok && e.Have && e.Err != nil {
+			return "basic_auth users refresh failed, serving the users read before: " + e.Err.Error()
+		}
+	}
+	return ""
+}

@@ -116,6 +116,16 @@ func TestAgentAuth(t *testing.T) {
 	if st := e.status(); st.Serving.Commit != commit {
 		t.Errorf("serving %s; want %s, the commit that added the site (no commit since)", st.Serving.Commit, commit)
 	}
+	// The secret gone from Vault: the last good users keep serving, status says why.
+	if err := e.vault.Client.KVv2("secret").DeleteMetadata(context.Background(), "edge-auth/guarded"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the failed users refresh reported", 20*time.Second, func() bool {
+		return strings.Contains(siteNamed(e.status(), "guarded").Error, "users refresh failed")
+	})
+	if code, _, _, err := authGet(e.agentProc, cert, "/admin", "bob", "builder"); err != nil || code != 200 {
+		t.Errorf("bob after the secret was deleted: %d %v; want 200 (the last good users)", code, err)
+	}
 	// A hash that is not one: the site keeps serving its last good users, and says why
 	// without showing the hash.
 	e.vault.PutKV(t, "secret", "edge-auth/guarded", map[string]any{"alice": bcryptOf(t, "second"), "carol": "hunter2-in-clear"})
