@@ -8,16 +8,18 @@ import (
 
 // Reasons of edge_requests_denied_total: why the edge refused a request itself.
 const (
-	DenyIP            = "ip"             // the client address is not allowed (403)
-	DenyForbiddenPath = "forbidden_path" // the path matches a forbidden pattern (404)
-	DenyRateLimit     = "rate_limit"     // the client's bucket is empty (429)
-	DenyBasicAuth     = "basic_auth"     // missing or wrong credentials (401)
-	DenyForwardAuth   = "forward_auth"   // the auth service said no, or failed (401, 403, ...)
-	DenyClientCert    = "client_cert"    // no valid client certificate where required
+	DenyIP               = "ip"                  // the client address is not allowed (403)
+	DenyForbiddenPath    = "forbidden_path"      // the path matches a forbidden pattern (404)
+	DenyRateLimit        = "rate_limit"          // the client's bucket is empty (429)
+	DenyBasicAuthMissing = "basic_auth_missing"  // no (or no Basic) credentials (401)
+	DenyBasicAuthWrong   = "basic_auth_wrong"    // unknown user or wrong password (401)
+	DenyForwardAuth      = "forward_auth"        // the auth service said no (its answer)
+	DenyForwardAuthError = "forward_auth_error"  // the auth service failed or was too slow (503)
+	DenyClientCert       = "client_cert_missing" // no verified client certificate where required (403)
 )
 
 // denyReasons are the reasons a site's series may have.
-var denyReasons = []string{DenyIP, DenyForbiddenPath, DenyRateLimit, DenyBasicAuth, DenyForwardAuth, DenyClientCert}
+var denyReasons = []string{DenyIP, DenyForbiddenPath, DenyRateLimit, DenyBasicAuthMissing, DenyBasicAuthWrong, DenyForwardAuth, DenyForwardAuthError, DenyClientCert}
 
 const (
 	metricDenied      = "edge_requests_denied_total"
@@ -34,7 +36,7 @@ type accessMetrics struct {
 func newAccessMetrics(reg prometheus.Registerer) *accessMetrics {
 	m := &accessMetrics{
 		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metricDenied, Help: "Requests the edge refused itself, by site and reason (ip, forbidden_path, rate_limit, basic_auth, forward_auth, client_cert).",
+			Name: metricDenied, Help: "Requests the edge refused itself, by site and reason (ip, forbidden_path, rate_limit, basic_auth_missing, basic_auth_wrong, forward_auth, forward_auth_error, client_cert_missing).",
 		}, []string{"site", "reason"}),
 		proxyErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metricProxyErrors, Help: "Connections from trusted load balancers closed because their PROXY protocol header was missing, malformed, too large or late (reason: missing, invalid, too_large, timeout, eof, other).",

@@ -120,6 +120,31 @@
 // dropped), kept by each server for itself. Denials are counted in
 // edge_requests_denied_total{site,reason} through Denials, which other steps (basic and
 // forward auth, client certificates) call with their reason.
+// # Authentication
+//
+// A route may ask for Basic credentials (site.Route.BasicAuth; the users' password hashes
+// arrive in Site.Users, read from Vault by the agent) or ask an auth service about every
+// request (site.Route.ForwardAuth). Both wrap the route's handler (Unwrap returns it).
+// Basic auth removes the Authorization header before the app; a wrong or missing one gets
+// 401 with the realm's challenge. Password checks are bounded: hashes of bounded cost
+// (package passwd), at most GOMAXPROCS checks at once in the process, a good check
+// remembered for a minute under a keyed hash of the credentials, an unknown user checked
+// against a real hash so that it takes as long. Forward auth denies by default: the
+// service's non-2xx answer is the client's, no answer in time (or an error) is 503; on a
+// 2xx the declared response headers are set on the request, a client's own copies of them
+// removed first whatever the answer.
+//
+// A site with ClientAuth (mTLS) gets a TLS configuration of its own, built at swap: the
+// snapshot's with the site's CAs, RequireAndVerifyClientCert or VerifyClientCertIfGiven,
+// and session tickets off (crypto/tls would resume a session verified for another site's
+// CAs without verifying it again). Other sites' handshakes get the shared configuration,
+// at the cost of one nil check, and are never asked for a certificate. Every request of
+// every site loses the client's X-Client-Cert-Subject and X-Client-Cert-Fingerprint; a
+// site with ClientAuth gets the verified leaf's subject (percent-encoded where a header
+// could not carry it) and SHA-256 fingerprint there. A request for such a site on a
+// connection of another site gets 421 like any such request, and one on a connection
+// without a verified certificate (opened before the site required one) gets 403.
+// Denials are counted in edge_requests_denied_total{site,reason}.
 //
 // # Limits
 //
@@ -268,8 +293,8 @@
 // protocol, upstream errors by site (only failures the upstream caused: never a client
 // closing, a malformed or stalled request body),
 // TLS handshakes and handshake failures by reason (unknown_sni, no_sni, timeout, eof,
-// protocol_version, no_shared_cipher, remote_alert, not_tls, other), snapshot generation,
-// size and swaps, seconds to certificate expiry by site, open connections. Per-site
+// protocol_version, no_shared_cipher, remote_alert, client_certificate, not_tls, other),
+// snapshot generation, size and swaps, seconds to certificate expiry by site, open connections. Per-site
 // series are bounded by the number of sites and deleted when a site goes away.
 //
 // The access log (Options.AccessLog, log/slog) has one line per request with site, host,

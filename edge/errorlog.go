@@ -63,6 +63,8 @@ func handshakeFailureReason(msg string) string {
 		return "no_shared_cipher"
 	case strings.Contains(msg, "remote error"):
 		return "remote_alert"
+	case strings.Contains(msg, "client didn't provide a certificate") || strings.Contains(msg, "failed to verify certificate"):
+		return "client_certificate" // a site with client_auth: none, expired, another CA
 	case strings.Contains(msg, "does not look like a TLS handshake"):
 		return "not_tls"
 	default:

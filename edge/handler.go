@@ -68,6 +68,9 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		return nil
 	}
 	*matched = site
+	if !clientCertStep(w, r, site, s.metrics.access.denials()) {
+		return site
+	}
 	if !site.headers.empty() {
 		w.headers = &site.headers
 	}

@@ -21,7 +21,7 @@ func (s *Server) getConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config, er
 		s.countRefusal(hello)
 		return refuseConfig, nil
 	}
-	return st.tls, nil
+	return st.configFor(e, false), nil
 }
 
 // getConfigForClientH3 is getConfigForClient for the QUIC listener: the same choice, the
@@ -33,7 +33,7 @@ func (s *Server) getConfigForClientH3(hello *tls.ClientHelloInfo) (*tls.Config, 
 		s.countRefusal(hello)
 		return refuseConfigH3, nil
 	}
-	return st.tls3, nil
+	return st.configFor(e, true), nil
 }
 
 // lookupHello returns the current state and the entry of the site that answers hello's

@@ -11,8 +11,10 @@ import (
 // manager's handler for it, itself shared with any identical route. (Routes of a site
 // passed unchanged, the same *Site, are not asked for again: buildSnapshot reuses the
 // site's prepared entry, handlers included.) Around the proxy, from inside out: encode
-// (compression, Cache-Control; counted in cm, which may be nil), CORS.
-func routeHandlers(m *proxy.Manager, cm *compressMetrics) routeHandlerFunc {
+// (compression, Cache-Control; counted in cm, which may be nil), authentication (basic,
+// forward), CORS (a preflight carries no credentials), the site's error pages; the route's
+// IP rules and rate limits go around all of it (Server.withRouteAccess).
+func routeHandlers(m *proxy.Manager, cm *compressMetrics, d Denials) routeHandlerFunc {
 	return func(s *Site, r *site.Route) (http.Handler, error) {
 		ph, err := m.Handler(s.Name+" "+r.Path, r)
 		if err != nil {
@@ -22,6 +24,10 @@ func routeHandlers(m *proxy.Manager, cm *compressMetrics) routeHandlerFunc {
 		if h, err = wrapEncode(h, r, cm.site(s.Name)); err != nil {
 			return nil, err
 		}
+		if h, err = withAuth(s, r, h, d); err != nil {
+			return nil, err
+		}
+		// CORS outside auth: a preflight carries no credentials and is answered here.
 		if h, err = wrapCORS(h, r); err != nil {
 			return nil, err
 		}

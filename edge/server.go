@@ -121,6 +121,8 @@ type served struct {
 	snap *Snapshot
 	tls  *tls.Config
 	tls3 *tls.Config // tls for QUIC (ALPN h3)
+	// clientAuth are the configurations of the sites with ClientAuth (mTLS); nil if none.
+	clientAuth map[*siteEntry]clientAuthTLS
 }
 
 // NewServer returns a server that is not listening yet and serves no snapshot: until the
@@ -190,7 +192,7 @@ func (s *Server) Current() *Snapshot {
 // Routes of sites unchanged since the current snapshot (the same *Site) keep their
 // handlers; identical routes share one. It does not publish the snapshot.
 func (s *Server) build(generation uint64, commit string, sites []*Site) (*Snapshot, error) {
-	return buildSnapshot(generation, commit, sites, s.withRouteAccess(routeHandlers(s.proxy, s.metrics.compress)), s.Current())
+	return buildSnapshot(generation, commit, sites, s.withRouteAccess(routeHandlers(s.proxy, s.metrics.compress, s.metrics.access.denials())), s.Current())
 }
 
 // swap publishes snap: the next handshake and the next request, on new and open
@@ -205,7 +207,7 @@ func (s *Server) swap(snap *Snapshot) error {
 	defer s.swapMu.Unlock()
 	cfg := newTLSConfig(snap.getCertificate)
 	cfg.VerifyConnection = s.handshakeDone
-	old := s.state.Swap(&served{snap: snap, tls: cfg, tls3: h3Variant(cfg)})
+	old := s.state.Swap(&served{snap: snap, tls: cfg, tls3: h3Variant(cfg), clientAuth: clientAuthConfigs(snap, cfg)})
 	s.metrics.generation.Set(float64(snap.generation))
 	s.metrics.sites.Set(float64(len(snap.sites)))
 	s.metrics.swaps.Inc()

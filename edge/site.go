@@ -19,4 +19,8 @@ type Site struct {
 	// attached; at most one per key type (ECDSA, RSA, Ed25519). At least one, except for
 	// a passthrough site (Passthrough set), which has none.
 	Certificates []tls.Certificate
+	// Users are the basic-auth users of the routes that have BasicAuth, by the secret a
+	// route names (BasicAuth.Users): user name -> password hash, as read from Vault by the
+	// agent. Secret: never log them. Nil when no route has BasicAuth.
+	Users map[site.SecretRef]map[string]string
 }

@@ -70,6 +70,13 @@ type AgentOptions struct {
 	KeyRefresh time.Duration
 	// KeyConcurrency bounds parallel reads from Keys. Zero means 8.
 	KeyConcurrency int
+	// Users reads the basic-auth users secrets the routes name (keysource.Vault). Nil
+	// means none can be read: a site with basic_auth then fails.
+	Users keysource.UsersSource
+	// UsersRefresh is how often a users secret is read again, so that a password changed
+	// in Vault takes effect without a commit; reads are spread like KeyRefresh's. Zero
+	// means Interval; negative means never.
+	UsersRefresh time.Duration
 	// Logger receives one line per reconcile. Nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the agent's metrics. Nil means none are registered.
@@ -88,6 +95,7 @@ type Agent struct {
 	// Reconcile state, used by one Step at a time (stepMu).
 	stepMu     sync.Mutex
 	keys       *keysource.Cache
+	users      *keysource.Cache // basic-auth users secrets; nil without AgentOptions.Users
 	compiled   map[string]*compiledSite
 	generation uint64
 	cfg        *schema.Config  // last accepted config
@@ -107,6 +115,7 @@ type compiledSite struct {
 	decl       *schema.Site
 	keySum     [32]byte
 	keyVersion int
+	usersSum   [32]byte // digest of the site's basic-auth users
 	site       *edge.Site
 }
 
@@ -138,6 +147,7 @@ func NewAgent(opts AgentOptions) (*Agent, error) {
 		keys:     keysource.NewCache(opts.Keys, opts.KeyRefresh, opts.KeyConcurrency),
 		compiled: map[string]*compiledSite{},
 	}
+	a.users = newUsersCache(opts)
 	a.status.Store(&Status{Sites: []SiteStatus{}, History: []ReconcileRecord{}})
 	return a, nil
 }
@@ -197,7 +207,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			failures = 0
 		}
 		a.stepMu.Lock()
-		if due := a.keys.NextDue(); !due.IsZero() {
+		if due := earliest(a.keys.NextDue(), a.usersNextDue()); !due.IsZero() {
 			delay = max(min(delay, time.Until(due)), 0)
 		}
 		a.stepMu.Unlock()

@@ -122,7 +122,7 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 	}
 	p := &plan{target: t, next: make(map[string]*compiledSite, len(t.cfg.Sites)),
 		statuses: make([]SiteStatus, 0, len(t.cfg.Sites)), stale: map[string]bool{}}
-	p.counts.keyReads = a.keys.Sync(ctx, t.refs)
+	p.counts.keyReads = a.keys.Sync(ctx, t.refs) + a.syncUsers(ctx, t.cfg)
 	a.metrics.keyReads.Add(float64(p.counts.keyReads))
 	for _, s := range t.cfg.Sites {
 		a.planSite(p, s)
@@ -162,6 +162,9 @@ func (a *Agent) planSite(p *plan, s *schema.Site) {
 		if e, ok := a.keys.Lookup(s.Key); ok && e.Err != nil && st.Error == "" {
 			st.Error = "key refresh failed, serving the key read before: " + e.Err.Error()
 		}
+		if st.Error == "" {
+			st.Error = a.usersRefreshError(s)
+		}
 	}
 	if len(cs.site.Certificates) > 0 { // a passthrough site (or its stale version) has none
 		st.NotAfter = cs.site.Certificates[0].Leaf.NotAfter
@@ -190,14 +193,19 @@ func (a *Agent) compileOne(s *schema.Site, prev *compiledSite, commit string) (*
 		}
 		return nil, fmt.Errorf("site %s (%s): key %s: %w", s.Name, s.File, keysource.RefName(s.Key), err)
 	}
-	if prev != nil && prev.decl.Digest == s.Digest && prev.decl.Key == s.Key && prev.keySum == e.Sum {
+	users, usersSum, err := a.siteUsers(s)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.decl.Digest == s.Digest && prev.decl.Key == s.Key && prev.keySum == e.Sum && prev.usersSum == usersSum {
 		return prev, nil
 	}
 	site, err := CompileSite(s, e.Key, commit)
 	if err != nil {
 		return nil, err
 	}
-	return &compiledSite{decl: s, keySum: e.Sum, keyVersion: e.Key.Version, site: site}, nil
+	site.Users = users
+	return &compiledSite{decl: s, keySum: e.Sum, keyVersion: e.Key.Version, usersSum: usersSum, site: site}, nil
 }
 
 // publish hands the plan's sites to the publisher. If that fails while some sites are stale

@@ -69,7 +69,7 @@ func (a *Agent) Step(ctx context.Context) error {
 // slow refresh or a failed read is due for a retry. It returns the outcome and whether it
 // did.
 func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (PollOutcome, bool) {
-	if a.cfg == nil || !a.keys.Due(a.cfgRefs) {
+	if a.cfg == nil || !a.keys.Due(a.cfgRefs) && !a.usersDue() {
 		return "", false
 	}
 	serving := a.status.Load().Serving

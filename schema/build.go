@@ -80,20 +80,22 @@ type builtEntry struct {
 	cr   *certResult
 	pg   *pagesResult
 	repo *repoResult
+	ca   *certResult  // client_auth's CA bundle
 	b    *builtSite   // nil when ds has errors
 	ds   []Diagnostic // not including expiry, which depends on the time
 }
 
 // build returns the Site of one load: cached when nothing it depends on changed, with the
 // certificate's expiry judged at now.
-func (l *Loader) build(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
+func (l *Loader) build(res *siteResult, cr, ca *certResult, pg *pagesResult, repo *repoResult, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
 	d := res.decl
 	l.cmu.Lock()
 	e := l.built[d.File]
 	l.cmu.Unlock()
-	if e == nil || e.res != res || e.cr != cr || e.pg != pg || e.repo != repo {
+	if e == nil || e.res != res || e.cr != cr || e.pg != pg || e.repo != repo || e.ca != ca {
 		b, ds := buildSite(res, cr, pg, repo)
-		e = &builtEntry{res: res, cr: cr, pg: pg, repo: repo, b: b, ds: ds}
+		b, ds = withClientAuth(b, ds, res, cr, repo, ca)
+		e = &builtEntry{res: res, cr: cr, ca: ca, pg: pg, repo: repo, b: b, ds: ds}
 		l.cmu.Lock()
 		l.built[d.File] = e
 		l.cmu.Unlock()
@@ -177,6 +179,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 			}
 		}
 	}
+	ds = append(ds, checkAuthPolicy(d, repo)...)
 	if d.Pass != nil {
 		for _, u := range d.Pass.Upstreams {
 			host, err := parseTCPUpstream(u.S)
@@ -239,6 +242,8 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 		StripPrefix: r.Strip,
 		Timeouts:    resolveTimeouts(r.Timeouts, repo.decl.Timeouts),
 		Retries:     r.Retries,
+		BasicAuth:   r.BasicAuth,
+		ForwardAuth: r.ForwardAuth,
 	}
 	rt.Compress, rt.CacheControl, rt.CORS = r.Enc.Compress.resolve(repo.decl.Compress), r.Enc.Cache, r.Enc.CORS
 	if r.Health != nil {

@@ -32,6 +32,8 @@ type siteDecl struct {
 	Pass    *passthroughDecl // nil for a site the edge terminates
 	Pages   pagesDecl        // error_pages, maintenance, rewrites (extract_pages.go)
 	Access  accessDecl       // IP rule, forbidden paths, rate limit
+	// ClientAuth is the site's client_auth; nil when it has none.
+	ClientAuth *clientAuthDecl
 }
 
 // passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.
@@ -54,6 +56,9 @@ type routeDecl struct {
 	Health    *site.HealthCheck
 	Enc       encodeDecl // compress, cache_control, cors
 	Access    accessDecl // IP rule, rate limit
+	// BasicAuth and ForwardAuth are the route's authentication (shared, never changed).
+	BasicAuth   *site.BasicAuth
+	ForwardAuth *site.ForwardAuth
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).

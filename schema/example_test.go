@@ -24,8 +24,13 @@ func TestExampleConfig(t *testing.T) {
 		byName[s.Name] = s
 	}
 	acme, shops, old, secure := byName["acme"], byName["shops"], byName["old-acme"], byName["secure"]
-	if acme == nil || shops == nil || old == nil || secure == nil || len(cfg.Sites) != 4 {
-		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme, secure", len(cfg.Sites), byName)
+	staff := byName["auth-staff"]
+	if acme == nil || shops == nil || old == nil || secure == nil || staff == nil || len(cfg.Sites) != 5 {
+		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme, secure, auth-staff", len(cfg.Sites), byName)
+	}
+	if ca := staff.ClientAuth; ca == nil || ca.Mode != "optional" || len(ca.CAs) != 1 || len(staff.Routes) != 3 ||
+		staff.Routes[1].BasicAuth == nil || staff.Routes[2].ForwardAuth == nil {
+		t.Errorf("auth-staff: client_auth %+v, routes %+v; want optional client certificates, basic auth on /admin, forward auth on /app", ca, staff.Routes)
 	}
 	if p := secure.Passthrough; p == nil || len(p.Upstreams) != 1 || p.Upstreams[0] != "127.0.0.1:3443" || !p.ProxyProtocol || secure.Cert.File != "" {
 		t.Errorf("secure: passthrough %+v, cert %q; want a passthrough site to 127.0.0.1:3443 with PROXY v2 and no cert", p, secure.Cert.File)

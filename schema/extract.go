@@ -156,6 +156,7 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 	d.Headers = x.headers(v, at)
 	d.Pages = x.pages(v, at)
 	d.Access = x.access(v, at, true)
+	d.ClientAuth = x.clientAuth(v, at)
 	if len(d.Routes) == 0 && len(d.Redirs) == 0 && len(x.ds) == 0 {
 		x.errorf(at, "site %s has neither routes nor redirects, so it would answer nothing; add e.g. routes: \"/\": upstreams: [\"http://127.0.0.1:3001\"]", name)
 	}

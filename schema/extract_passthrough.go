@@ -49,6 +49,7 @@ func (x *extractor) passthroughOnly(siteAt fieldPath, d *siteDecl) {
 		{"access", "IP rules apply to requests the edge terminates"},
 		{"forbidden_paths", "the edge passes the encrypted stream on and never sees a request"},
 		{"rate_limit", "rate limits count requests the edge terminates"},
+		{"client_auth", "the edge does not terminate its TLS, so it cannot ask for a client certificate"},
 	} {
 		fat := siteAt.field(f.name)
 		if _, written := x.idx[fat.key()]; written {

@@ -147,6 +147,7 @@ type siteJob struct {
 	res        *siteResult
 	cert       *certResult
 	pages      *pagesResult // nil: the site names no page file
+	ca         *certResult  // client_auth's CA bundle; nil without one
 	ds         []Diagnostic
 }
 
@@ -232,7 +233,10 @@ func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*
 		if j.cert != nil {
 			seenCerts[j.res.decl.Cert.S] = true
 		}
-		b, bds := l.build(j.res, j.cert, j.pages, repo, now, warn, errw)
+		if j.ca != nil {
+			seenCerts[caCacheKey(j.res.decl.ClientAuth.CA.S)] = true
+		}
+		b, bds := l.build(j.res, j.cert, j.ca, j.pages, repo, now, warn, errw)
 		ds = append(ds, bds...)
 		if b != nil {
 			built = append(built, b)
@@ -398,6 +402,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 	}
 	j.cert = cr
 	l.loadPages(r, j)
+	l.finishClientCA(r, j)
 }
 
 // safeEvalSite turns a panic inside CUE into a diagnostic: one hostile file must not take

@@ -44,6 +44,8 @@ type agentConfig struct {
 	KeyDir     string
 	Vault      keysource.VaultConfig
 	KeyRefresh time.Duration
+	// UsersRefresh is how often basic-auth users secrets are read again; zero: Interval.
+	UsersRefresh time.Duration
 
 	Listen, HTTPListen, AdminListen string
 	WebhookSecret                   []byte
@@ -162,13 +164,15 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		// An expired certificate is one site's trouble (a warning in status), not a reason
 		// to hold back every other site's changes.
 		// Files are evaluated in child processes: a file that blows up costs one of them.
-		Loader:     schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval}),
-		Keys:       keys,
-		Publisher:  srv,
-		Interval:   c.Interval,
-		KeyRefresh: c.KeyRefresh,
-		Logger:     log,
-		Registerer: srv.Registry(),
+		Loader:       schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval}),
+		Keys:         keys,
+		Publisher:    srv,
+		Interval:     c.Interval,
+		KeyRefresh:   c.KeyRefresh,
+		Users:        usersSource(keys),
+		UsersRefresh: c.UsersRefresh,
+		Logger:       log,
+		Registerer:   srv.Registry(),
 	})
 }
 
@@ -342,6 +346,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&c.Vault.AppRole.SecretIDFile, "vault-secret-id-file", "", "file holding the AppRole secret_id [VAULT_SECRET_ID_FILE]")
 	f.DurationVar(&c.KeyRefresh, "key-refresh", time.Hour, "re-read unpinned keys this often, spread over time; negative: never [EDGE_KEY_REFRESH]")
 	c.SessionTickets.add(f)
+	f.DurationVar(&c.UsersRefresh, "users-refresh", 0, "re-read basic-auth users secrets from Vault this often (a password changed in Vault takes effect within it); 0: the poll interval [EDGE_USERS_REFRESH]")
 	f.StringVar(&c.Listen, "listen", ":443", "HTTPS listen address [EDGE_LISTEN]")
 	f.StringVar(&c.HTTPListen, "http-listen", ":80", "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
 	v.http3.add(f, true)

@@ -43,7 +43,7 @@ func TestPlan(t *testing.T) {
 		"+ site tls-b (sites/tls-b.cue)\n    hosts: tls-b.example.test\n    passthrough: → 127.0.0.1:4443 (round_robin, no proxy protocol, connect 5s, idle 1h0m0s)\n",
 		"hosts added:   blog.example.test, tls-b.example.test",
 		"hosts removed: old-acme.example.test",
-		"2 added, 1 removed, 2 changed, 1 unchanged",
+		"2 added, 1 removed, 2 changed, 2 unchanged",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text plan lacks %q:\n%s", want, out)

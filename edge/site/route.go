@@ -38,6 +38,11 @@ type Route struct {
 	// RateLimit limits each client's requests to this route, besides the site's limit;
 	// nil means no limit.
 	RateLimit *RateLimit
+	// BasicAuth, when set, asks for a user name and password from the users of a Vault
+	// secret. Nil means none.
+	BasicAuth *BasicAuth
+	// ForwardAuth, when set, asks an auth service about every request. Nil means none.
+	ForwardAuth *ForwardAuth
 }
 
 // WithDefaults returns r with its zero values replaced by their defaults: Balance,

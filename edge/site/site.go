@@ -34,4 +34,7 @@ type Site struct {
 	ForbiddenPaths []string
 	// RateLimit limits each client's requests to the whole site; nil means no limit.
 	RateLimit *RateLimit
+	// ClientAuth, when set, asks TLS clients of this site for a certificate (mTLS). Nil
+	// means none is asked for.
+	ClientAuth *ClientAuth
 }

@@ -12,6 +12,15 @@ path "secret/data/edge/*" {
   capabilities = ["read"]
 }
 
+# Basic-auth users: a route declaring
+#   basic_auth: users: {mount: "secret", path: "edge-auth/staging"}
+# has its users' password hashes read at secret/data/edge-auth/staging. They sit apart from
+# the keys so that whoever manages users (edgectl auth set-user: read, create, update on
+# this path) gets no access to TLS keys.
+path "secret/data/edge-auth/*" {
+  capabilities = ["read"]
+}
+
 # Fleet-wide TLS session resumption (agent flag --session-tickets, on with Vault): the fleet's
 # session ticket keys live in this one secret. Every agent reads it; the one whose
 # check-and-set write lands first rotates it (--session-ticket-rotation, 6h); each reads its

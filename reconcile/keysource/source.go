@@ -8,6 +8,11 @@
 // those keys, and reconcile compiles sites and keys into what the edge serves. A new key
 // source (another secret store) is one more Source here.
 //
+// Vault also reads basic-auth users (FetchUsers: the fields of a KV v2 secret, user name ->
+// password hash) and writes one (PutUser, for edgectl auth set-user); UsersAsSource lets a
+// Cache keep them on the same schedule as keys. Hashes, like keys, never appear in errors
+// or logs.
+//
 // Key material never appears in errors, logs or anything but Key.PEM. Error messages keep
 // the "reconcile:" prefix they had when this package was part of reconcile.
 package keysource
