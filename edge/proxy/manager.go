@@ -118,7 +118,7 @@ func (m *Manager) Handler(name string, r *site.Route) (*Handler, error) {
 		return h, nil
 	}
 	h := newHandler(m, c)
-	for _, u := range c.Upstreams {
+	for i, u := range c.Upstreams {
 		uk := upstreamKey(u, &c)
 		up, ok := m.upstreams[uk]
 		if !ok {
@@ -127,8 +127,9 @@ func (m *Manager) Handler(name string, r *site.Route) (*Handler, error) {
 			m.startCheck(up)
 		}
 		up.gen = m.gen
-		h.targets = append(h.targets, target{up: up, url: u})
+		h.targets = append(h.targets, target{up: up, url: u, weight: c.Weight(i)})
 	}
+	h.initSticky()
 	h.gen = m.gen
 	m.handlers[key] = h
 	return h, nil

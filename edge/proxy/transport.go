@@ -38,7 +38,15 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	req := out
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		i := h.pick(info.tried)
+		i := -1
+		if attempt == 0 {
+			if i = h.stuckTarget(out, info.tried); i >= 0 {
+				info.stuck = &h.targets[i]
+			}
+		}
+		if i < 0 {
+			i = h.pick(info.tried)
+		}
 		if i < 0 {
 			if lastErr == nil {
 				lastErr = errNoUpstream
@@ -118,6 +126,11 @@ func (h *Handler) answered(t *target, info *Info, res *http.Response) (*http.Res
 	info.active = t.up
 	info.Err, info.Outcome = nil, "" // an earlier attempt's failure is not this request's
 	t.up.succeeded()
+	if t.cookie != "" && info.stuck != t {
+		// No cookie, or one naming another upstream (gone, down, or failed and retried
+		// here): the client is pinned to the upstream that answered.
+		res.Header.Add("Set-Cookie", t.cookie)
+	}
 	if res.StatusCode != http.StatusSwitchingProtocols {
 		// A 101's body is the upgraded connection: ReverseProxy needs its
 		// io.ReadWriteCloser, so it is left unwrapped.
