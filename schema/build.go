@@ -240,6 +240,7 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 		hc := *r.Health
 		rt.HealthCheck = &hc
 	}
+	assembleUpstreamOptions(&rt, r)
 	for _, u := range r.Upstreams {
 		parsed, err := url.Parse(u.S)
 		if err != nil { // parseUpstream accepted it during extraction: not expected

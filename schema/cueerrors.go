@@ -39,6 +39,9 @@ func translateErrors(file string, err error, idx astIndex, site string) []Diagno
 	var ds []Diagnostic
 	seen := map[string]bool{}
 	for _, g := range groups {
+		if within(g.path, g.errs, byKey) {
+			continue
+		}
 		d := describeGroup(file, g.path, g.errs, idx)
 		if k := d.String(); !seen[k] {
 			seen[k] = true
@@ -47,6 +50,25 @@ func translateErrors(file string, err error, idx astIndex, site string) []Diagno
 	}
 	sortDiags(ds)
 	return ds
+}
+
+// within reports whether the errors at path only say that its value matched no branch of
+// a disjunction while a field inside it has errors of its own: for a struct written in
+// place of a string (a weighted upstream), the field's error is the one to show.
+func within[G any](path []string, errs []errors.Error, byKey map[string]G) bool {
+	if len(errs) == 0 {
+		return false
+	}
+	if f, _ := errs[0].Msg(); !isInvalidValue(f) {
+		return false
+	}
+	prefix := strings.Join(path, "\x00") + "\x00"
+	for k := range byKey {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func sortDiags(ds []Diagnostic) {
@@ -223,7 +245,15 @@ var expectations = map[string]string{
 	"sites.*.routes":                              `a struct of path prefix to route, e.g. routes: "/": upstreams: ["http://127.0.0.1:3001"]`,
 	"sites.*.routes.*":                            `a route such as {upstreams: ["http://127.0.0.1:3001"]}`,
 	"sites.*.routes.*.upstreams":                  `a non-empty list of URLs, e.g. ["http://127.0.0.1:3001"]`,
-	"sites.*.routes.*.upstreams.*":                `an http:// or https:// URL such as "http://127.0.0.1:3001"`,
+	"sites.*.routes.*.upstreams.*":                `an http:// or https:// URL such as "http://127.0.0.1:3001", or a weighted one such as {url: "http://127.0.0.1:3002", weight: 5}`,
+	"sites.*.routes.*.upstreams.*.url":            `an http:// or https:// URL such as "http://127.0.0.1:3001"`,
+	"sites.*.routes.*.upstreams.*.weight":         "a whole number from 1 to 1000",
+	"sites.*.routes.*.sticky":                     `a struct such as {cookie: "edge_srv", max_age: "1h"}`,
+	"sites.*.routes.*.sticky.cookie":              `a cookie name such as "edge_srv" (letters, digits and !#$%&'*+-.^_|~)`,
+	"sites.*.routes.*.sticky.path":                wantPath,
+	"sites.*.routes.*.sticky.max_age":             wantDuration,
+	"sites.*.routes.*.sticky.same_site":           `"lax", "strict" or "none"`,
+	"sites.*.routes.*.sticky.http_only":           wantBool,
 	"sites.*.routes.*.balance":                    `"round_robin" or "least_conn"`,
 	"sites.*.routes.*.strip_prefix":               wantBool,
 	"sites.*.routes.*.retries":                    "a whole number from 0 to 10",
@@ -279,7 +309,9 @@ var knownFields = map[string][]string{
 	"sites.*.passthrough.timeouts":     {"connect", "idle"},
 	"sites.*.passthrough.health_check": {"interval", "timeout"},
 	"sites.*.key":                      {"mount", "path", "field", "version"},
-	"sites.*.routes.*":                 {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check"},
+	"sites.*.routes.*":                 {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "sticky"},
+	"sites.*.routes.*.upstreams.*":     {"url", "weight"},
+	"sites.*.routes.*.sticky":          {"cookie", "path", "max_age", "same_site", "http_only"},
 	"sites.*.routes.*.timeouts":        {"connect", "response", "idle", "body"},
 	"sites.*.routes.*.health_check":    {"path", "interval", "timeout", "expect_status"},
 	"sites.*.redirects.*":              {"to", "hosts", "path", "status", "keep_path"},

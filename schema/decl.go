@@ -50,6 +50,8 @@ type routeDecl struct {
 	Timeouts  timeoutsDecl
 	Retries   int
 	Health    *site.HealthCheck
+	Weights   []int        // nil: every weight 1
+	Sticky    *site.Sticky // nil: no affinity
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).
