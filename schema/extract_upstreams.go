@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"fmt"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -113,17 +112,4 @@ func assembleUpstreamOptions(rt *site.Route, r routeDecl) {
 		s := *r.Sticky
 		rt.Sticky = &s
 	}
-}
-
-// weightsString describes the weights of r: "" without weights, else
-// " (weights 95/5)".
-func weightsString(r site.Route) string {
-	if r.Weights == nil {
-		return ""
-	}
-	parts := make([]string, len(r.Weights))
-	for i, w := range r.Weights {
-		parts[i] = fmt.Sprint(w)
-	}
-	return " (weights " + strings.Join(parts, "/") + ")"
 }
