@@ -55,7 +55,9 @@ func routeGuard(what, label, removed string, of func(*site.Route) any) guard {
 	return guard{what: what, label: label, removed: removed, route: of}
 }
 
-// guards are the protections plans watch. A new protection of the site model is one line.
+// guards are the protections plans watch. A new protection of the site model is one line:
+// the access and auth fields (site.Site's Access, RateLimit, ForbiddenPaths, ClientAuth;
+// site.Route's Access, RateLimit, BasicAuth, ForwardAuth) are added here as they land.
 var guards = []guard{
 	siteGuard("headers.hsts", "HSTS", "browsers are no longer told to insist on HTTPS", func(s *site.Site) any { return s.Headers.HSTS }),
 }

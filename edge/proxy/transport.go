@@ -38,15 +38,7 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	req := out
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		i := -1
-		if attempt == 0 {
-			if i = h.stuckTarget(out, info.tried); i >= 0 {
-				info.stuck = &h.targets[i]
-			}
-		}
-		if i < 0 {
-			i = h.pick(info.tried)
-		}
+		i := h.choose(out, info, attempt)
 		if i < 0 {
 			if lastErr == nil {
 				lastErr = errNoUpstream
@@ -107,6 +99,18 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// choose picks the target of an attempt: on the first, the one the request's sticky
+// cookie names when it is available; otherwise a balanced one (pick). -1 means none.
+func (h *Handler) choose(out *http.Request, info *Info, attempt int) int {
+	if attempt == 0 {
+		if i := h.stuckTarget(out, info.tried); i >= 0 {
+			info.stuck = &h.targets[i]
+			return i
+		}
+	}
+	return h.pick(info.tried)
 }
 
 // answered takes the response of target t: it holds t's in-flight count until the
