@@ -38,8 +38,9 @@ func translateErrors(file string, err error, idx astIndex, site string) []Diagno
 	}
 	var ds []Diagnostic
 	seen := map[string]bool{}
+	inner := ancestors(byKey)
 	for _, g := range groups {
-		if within(g.path, g.errs, byKey) {
+		if within(g.path, g.errs, inner) {
 			continue
 		}
 		d := describeGroup(file, g.path, g.errs, idx)
@@ -53,22 +54,26 @@ func translateErrors(file string, err error, idx astIndex, site string) []Diagno
 }
 
 // within reports whether the errors at path only say that its value matched no branch of
-// a disjunction while a field inside it has errors of its own: for a struct written in
-// place of a string (a weighted upstream), the field's error is the one to show.
-func within[G any](path []string, errs []errors.Error, byKey map[string]G) bool {
-	if len(errs) == 0 {
+// a disjunction while a field inside it has errors of its own (inner holds the keys of
+// every group's ancestors): for a struct written in place of a string (a weighted
+// upstream), the field's error is the one to show.
+func within(path []string, errs []errors.Error, inner map[string]bool) bool {
+	if len(errs) == 0 || !inner[strings.Join(path, "\x00")] {
 		return false
 	}
-	if f, _ := errs[0].Msg(); !isInvalidValue(f) {
-		return false
-	}
-	prefix := strings.Join(path, "\x00") + "\x00"
+	f, _ := errs[0].Msg()
+	return isInvalidValue(f)
+}
+
+// ancestors returns the keys of every proper ancestor of the paths.
+func ancestors[G any](byKey map[string]G) map[string]bool {
+	out := map[string]bool{}
 	for k := range byKey {
-		if strings.HasPrefix(k, prefix) {
-			return true
+		for i := strings.LastIndexByte(k, 0); i > 0; i = strings.LastIndexByte(k[:i], 0) {
+			out[k[:i]] = true
 		}
 	}
-	return false
+	return out
 }
 
 func sortDiags(ds []Diagnostic) {

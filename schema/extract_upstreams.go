@@ -76,6 +76,13 @@ func (x *extractor) weights(v cue.Value, at fieldPath, raw string, n int) []int 
 	return ws
 }
 
+// Bounds of a sticky cookie's name and path, far above what a declaration needs: the
+// cookie is sent in every response that pins a client.
+const (
+	maxCookieName = 64
+	maxCookiePath = 256
+)
+
 // sticky reads the sticky-session setting of the route at route; nil when it has none.
 func (x *extractor) sticky(v cue.Value, route fieldPath) *site.Sticky {
 	sv := lookup(v, "sticky")
@@ -85,7 +92,13 @@ func (x *extractor) sticky(v cue.Value, route fieldPath) *site.Sticky {
 	at := route.field("sticky")
 	s := &site.Sticky{}
 	s.Cookie, _ = str(sv, "cookie")
+	if len(s.Cookie) > maxCookieName {
+		x.errorf(at.field("cookie"), "sticky cookie name is %d bytes long; at most %d", len(s.Cookie), maxCookieName)
+	}
 	s.Path, _ = str(sv, "path")
+	if len(s.Path) > maxCookiePath {
+		x.errorf(at.field("path"), "sticky path is %d bytes long; at most %d", len(s.Path), maxCookiePath)
+	}
 	if s.Path != "" && x.plain(at.field("path"), "sticky path", s.Path) && strings.ContainsAny(s.Path, " ;,\t") {
 		x.errorf(at.field("path"), "sticky path %q contains white space, \";\" or \",\", which a cookie path cannot hold", s.Path)
 	}
