@@ -201,6 +201,9 @@ type UpstreamStatus struct {
 	InFlight int64
 	// HealthChecked is true when active health checks run.
 	HealthChecked bool
+	// Weight is the upstream's weight in the route (Handler.Upstreams of a route with
+	// Weights); zero otherwise.
+	Weight int
 }
 
 // Upstreams returns the status of every upstream, sorted by URL.
@@ -234,8 +237,12 @@ func (up *upstream) status() UpstreamStatus {
 // lock: cheap enough to call for every route of a snapshot.
 func (h *Handler) Upstreams() []UpstreamStatus {
 	out := make([]UpstreamStatus, len(h.targets))
-	for i, t := range h.targets {
+	for i := range h.targets {
+		t := &h.targets[i]
 		out[i] = t.up.status()
+		if h.cfg.Weights != nil {
+			out[i].Weight = t.weight
+		}
 	}
 	return out
 }

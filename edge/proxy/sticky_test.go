@@ -142,3 +142,15 @@ func TestStickyRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestStickyCookieReachesApp: the sticky cookie is passed on with the client's others.
+func TestStickyCookieReachesApp(t *testing.T) {
+	m := newManager(t, Options{})
+	app := newBackend(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Header.Get("Cookie")) })
+	r := site.Route{Path: "/", Upstreams: []*url.URL{app.URL}, Sticky: &site.Sticky{Cookie: "srv"}}
+	fe := front(t, mustHandler(t, m, r))
+	pair := "srv=" + stickyToken("srv", app.URL)
+	if got, _ := stickyGet(t, fe.Client(), fe.URL, "a=1; "+pair); got != "a=1; "+pair {
+		t.Errorf("the app got Cookie %q; want %q", got, "a=1; "+pair)
+	}
+}

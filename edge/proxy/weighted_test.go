@@ -174,3 +174,16 @@ func TestWeightsInKey(t *testing.T) {
 		t.Error("the upstream's state is not shared between the two weightings")
 	}
 }
+
+// TestWeightInStatus: a route's upstream status carries its weight, for the status page.
+func TestWeightInStatus(t *testing.T) {
+	h := weightedHandler(t, site.RoundRobin, 95, 5)
+	if st := h.Upstreams(); len(st) != 2 || st[0].Weight != 95 || st[1].Weight != 5 {
+		t.Errorf("status %+v; want weights 95 and 5", st)
+	}
+	m := newManager(t, Options{})
+	plain := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{{Scheme: "http", Host: "127.0.0.1:1"}}})
+	if st := plain.Upstreams(); st[0].Weight != 0 {
+		t.Errorf("unweighted route: weight %d; want 0", st[0].Weight)
+	}
+}
