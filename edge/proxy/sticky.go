@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"strings"
 
 	"github.com/edgectl/edge/edge/site"
 )
@@ -54,24 +56,31 @@ func stickyCookie(s *site.Sticky, token string) string {
 // that target is available and untried; else -1 (no cookie, a value naming no upstream of
 // the route, or an upstream that is down or ejected): the request is balanced and the
 // cookie set again. A client sending the cookie several times (paths overlapping) is
-// pinned by the first value naming an upstream of the route.
+// pinned by the first value naming an upstream of the route. The Cookie headers are
+// scanned in place: no allocation.
 func (h *Handler) stuckTarget(r *http.Request, tried uint64) int {
 	if h.tokens == nil {
 		return -1
 	}
-	for _, c := range r.CookiesNamed(h.cfg.Sticky.Cookie) {
-		i, ok := h.tokens[c.Value]
-		if !ok {
-			continue
+	name := h.cfg.Sticky.Cookie
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, ok := strings.Cut(textproto.TrimString(part), "=")
+			if !ok || k != name {
+				continue
+			}
+			i, ok := h.tokens[v]
+			if !ok {
+				continue
+			}
+			var now int64
+			if (i < 64 && tried&(1<<i) != 0) || !h.targets[i].up.availableNow(&now) {
+				return -1
+			}
+			return i
 		}
-		if i < 64 && tried&(1<<i) != 0 {
-			return -1
-		}
-		var now int64
-		if ok, _ := h.targets[i].up.available(&now); !ok {
-			return -1
-		}
-		return i
 	}
 	return -1
 }
@@ -90,4 +99,10 @@ func (h *Handler) initSticky() {
 		t.cookie = stickyCookie(s, tok)
 		h.tokens[tok] = i
 	}
+}
+
+// availableNow is available without the end of the ejection.
+func (up *upstream) availableNow(now *int64) bool {
+	ok, _ := up.available(now)
+	return ok
 }
