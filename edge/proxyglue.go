@@ -13,7 +13,13 @@ import (
 // site's prepared entry, handlers included.)
 func routeHandlers(m *proxy.Manager) routeHandlerFunc {
 	return func(s *Site, r *site.Route) (http.Handler, error) {
-		return m.Handler(s.Name+" "+r.Path, r)
+		ph, err := m.Handler(s.Name+" "+r.Path, r)
+		if err != nil {
+			return nil, err
+		}
+		var h http.Handler = ph
+		h = withErrorPages(s, h)
+		return h, nil
 	}
 }
 

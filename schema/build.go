@@ -78,6 +78,7 @@ func resolveTimeouts(route, repo timeoutsDecl) site.Timeouts {
 type builtEntry struct {
 	res  *siteResult
 	cr   *certResult
+	pg   *pagesResult
 	repo *repoResult
 	b    *builtSite   // nil when ds has errors
 	ds   []Diagnostic // not including expiry, which depends on the time
@@ -85,14 +86,14 @@ type builtEntry struct {
 
 // build returns the Site of one load: cached when nothing it depends on changed, with the
 // certificate's expiry judged at now.
-func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
+func (l *Loader) build(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
 	d := res.decl
 	l.cmu.Lock()
 	e := l.built[d.File]
 	l.cmu.Unlock()
-	if e == nil || e.res != res || e.cr != cr || e.repo != repo {
-		b, ds := buildSite(res, cr, repo)
-		e = &builtEntry{res: res, cr: cr, repo: repo, b: b, ds: ds}
+	if e == nil || e.res != res || e.cr != cr || e.pg != pg || e.repo != repo {
+		b, ds := buildSite(res, cr, pg, repo)
+		e = &builtEntry{res: res, cr: cr, pg: pg, repo: repo, b: b, ds: ds}
 		l.cmu.Lock()
 		l.built[d.File] = e
 		l.cmu.Unlock()
@@ -117,7 +118,7 @@ func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now ti
 
 // buildSite assembles a Site and makes the checks that depend on the certificate or the
 // repo policy (not on the time).
-func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, []Diagnostic) {
+func buildSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult) (*builtSite, []Diagnostic) {
 	var hsts *site.HSTS // a passthrough site sends no headers
 	if res.decl.Pass == nil {
 		hsts = resolveHSTS(res.decl.Headers.HSTS, repo.decl.HSTS)
@@ -126,7 +127,7 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 	if hasError(ds) {
 		return nil, ds
 	}
-	s, err := assembleSite(res, cr, repo, hsts)
+	s, err := assembleSite(res, cr, pg, repo, hsts)
 	if err != nil {
 		return nil, append(ds, *err)
 	}
@@ -190,7 +191,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 // assembleSite makes the Site of a checked declaration, with the repo's defaults applied
 // and the upstream URLs parsed (the one parse the data plane relies on). The Diagnostic,
 // if any, is an upstream the extraction let through that does not parse.
-func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.HSTS) (*Site, *Diagnostic) {
+func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, hsts *site.HSTS) (*Site, *Diagnostic) {
 	d := res.decl
 	if d.Pass != nil {
 		return assemblePassthrough(res, repo), nil
@@ -204,8 +205,9 @@ func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.
 		File:   d.File,
 		Key:    d.Key,
 		Cert:   Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain},
-		Digest: hexDigest(res.hash, cr.hash, repo.hash),
+		Digest: hexDigest(append([][32]byte{res.hash, cr.hash, repo.hash}, pagesHash(pg)...)...),
 	}
+	applyPages(&s.Site, &d.Pages, pg)
 	for _, h := range d.Hosts {
 		s.Hosts = append(s.Hosts, h.S)
 	}

@@ -305,11 +305,24 @@ var expectations = map[string]string{
 	"policy.cert_warn_within":                     wantDuration,
 	"policy.cert_error_within":                    wantDuration,
 	"policy.allow_wildcard_overlap":               wantBool,
+	"sites.*.error_pages":                         `a struct such as {"404": "pages/404.html", "5xx": "pages/5xx.html", upstream: true}`,
+	"sites.*.error_pages.*":                       `a page file of the repo such as "pages/404.html"`,
+	"sites.*.error_pages.upstream":                wantBool,
+	"sites.*.maintenance":                         `true, false, or {retry_after: "10m", page: "pages/maintenance.html"}`,
+	"sites.*.maintenance.enabled":                 wantBool,
+	"sites.*.maintenance.retry_after":             wantDuration,
+	"sites.*.maintenance.page":                    `a page file of the repo such as "pages/maintenance.html"`,
+	"sites.*.rewrites":                            `a list of rewrites, e.g. [{from: "/blog/{year}/{slug}", to: "/posts/{slug}?y={year}"}]`,
+	"sites.*.rewrites.*":                          `a rewrite such as {from: "/blog/{slug}", to: "/posts/{slug}"}`,
+	"sites.*.rewrites.*.from":                     `a path pattern starting with "/", e.g. "/blog/{year}/{slug}"`,
+	"sites.*.rewrites.*.to":                       `a path starting with "/", e.g. "/posts/{slug}?y={year}"`,
 }
 
 // knownFields lists the fields each struct may have, for "did you mean" messages.
 var knownFields = map[string][]string{
-	"sites.*":                          {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers"},
+	"sites.*":                          {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers", "error_pages", "maintenance", "rewrites"},
+	"sites.*.maintenance":              {"enabled", "retry_after", "page"},
+	"sites.*.rewrites.*":               {"from", "to"},
 	"sites.*.passthrough":              {"upstreams", "balance", "proxy_protocol", "timeouts", "health_check"},
 	"sites.*.passthrough.timeouts":     {"connect", "idle"},
 	"sites.*.passthrough.health_check": {"interval", "timeout"},

@@ -30,6 +30,7 @@ type siteDecl struct {
 	Redirs  []redirectDecl
 	Headers headersDecl
 	Pass    *passthroughDecl // nil for a site the edge terminates
+	Pages   pagesDecl        // error_pages, maintenance, rewrites (extract_pages.go)
 }
 
 // passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.

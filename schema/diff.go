@@ -203,6 +203,7 @@ func siteChanges(b, h *Site) []Change {
 	if headersString(b.Headers) != headersString(h.Headers) {
 		add("headers", "%s → %s", headersString(b.Headers), headersString(h.Headers))
 	}
+	cs = append(cs, pagesChanges(b, h)...)
 	return cs
 }
 

@@ -33,6 +33,8 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		"defaults.hsts":                    "#HSTS",
 		"defaults.timeouts":                "#Timeouts",
 		"policy":                           "#Policy",
+		"sites.*.maintenance":              "#Maintenance",
+		"sites.*.rewrites.*":               "#Rewrite",
 	}
 	if len(defs) != len(knownFields) {
 		t.Fatalf("knownFields has %d entries; this test maps %d", len(knownFields), len(defs))

@@ -63,6 +63,7 @@ type Loader struct {
 	sites map[string]*siteResult // by file path
 	certs map[string]*certResult // by file path
 	built map[string]*builtEntry // by site file path
+	pages *pageCache             // error and maintenance page files (pagefiles.go)
 	repo  *repoResult
 }
 
@@ -145,6 +146,7 @@ type siteJob struct {
 	name, file string
 	res        *siteResult
 	cert       *certResult
+	pages      *pagesResult // nil: the site names no page file
 	ds         []Diagnostic
 }
 
@@ -230,7 +232,7 @@ func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*
 		if j.cert != nil {
 			seenCerts[j.res.decl.Cert.S] = true
 		}
-		b, bds := l.build(j.res, j.cert, repo, now, warn, errw)
+		b, bds := l.build(j.res, j.cert, j.pages, repo, now, warn, errw)
 		ds = append(ds, bds...)
 		if b != nil {
 			built = append(built, b)
@@ -238,6 +240,7 @@ func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*
 	}
 	ds = append(ds, crossCheck(decls, repo.decl.AllowOverlap)...)
 	l.evict(seenSites, seenCerts)
+	l.evictPages(seenSites)
 
 	atFileStart(ds)
 	sortDiags(ds)
@@ -394,6 +397,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 		l.cmu.Unlock()
 	}
 	j.cert = cr
+	l.loadPages(r, j)
 }
 
 // safeEvalSite turns a panic inside CUE into a diagnostic: one hostile file must not take

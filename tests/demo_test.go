@@ -61,6 +61,7 @@ func demoRun(t *testing.T, bin, app string) {
 		for _, tc := range []struct{ match, want string }{
 			{"-w '(HTTP/%{http_version})\\n' https://acme.example.test:", "(HTTP/2)"},
 			{"-H 'Host: x.shops.example.test'", "421"},
+			{"/blog/2024/hello", "/posts/hello?year=2024"},
 		} {
 			line := d.lineContaining(t, "curl -sS", tc.match)
 			out, err := exec.Command("sh", "-c", line).CombinedOutput()
