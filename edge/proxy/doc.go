@@ -71,8 +71,9 @@
 // weight, ties broken by the same smooth rotation, so that at low load (nothing in flight)
 // the weights still decide. An upstream that is down or ejected takes no part: its share
 // goes to the others in proportion to their weights. Weighted routes take a per-route
-// mutex for the choice (tens to a few hundred nanoseconds under contention, BenchmarkPick); unweighted routes, and routes whose
-// weights are all equal, keep the lock-free rotation.
+// mutex for the choice (tens to a few hundred nanoseconds under contention, see
+// BenchmarkPick); unweighted routes, and routes whose weights are all equal, keep the
+// lock-free rotation.
 //
 // Sticky sessions (the route's Sticky): a request whose cookie names an available, untried
 // upstream of the route goes there; otherwise it is balanced, and the response of the
