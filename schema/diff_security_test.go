@@ -113,3 +113,31 @@ func TestPresent(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteWeightsInPlan: a route's weights show when it is added or removed, and their
+// changes (an upstream added with a weight too) when it changes.
+func TestRouteWeightsInPlan(t *testing.T) {
+	a, b, c := &url.URL{Scheme: "http", Host: "127.0.0.1:3001"}, &url.URL{Scheme: "http", Host: "127.0.0.1:3002"}, &url.URL{Scheme: "http", Host: "127.0.0.1:3003"}
+	base := secSite("w", "1", false, site.Route{Path: "/", Upstreams: []*url.URL{a, b}, Weights: []int{95, 5}})
+	head := secSite("w", "2", false, site.Route{Path: "/", Upstreams: []*url.URL{a, b, c}, Weights: []int{90, 5, 5}},
+		site.Route{Path: "/new", Upstreams: []*url.URL{a, b}, Weights: []int{1, 3}})
+	p := Diff(&Config{Sites: []*Site{base}}, &Config{Sites: []*Site{head}})
+	var got []string
+	for _, ch := range p.Changed[0].Changes {
+		got = append(got, ch.What+": "+ch.Detail)
+	}
+	want := []string{
+		"route /: upstreams +http://127.0.0.1:3003",
+		"route /: weights http://127.0.0.1:3001 95 → 90, http://127.0.0.1:3003 5 (new)",
+		"route /new: added → http://127.0.0.1:3001, http://127.0.0.1:3002 (weights 1/3)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	p = Diff(&Config{Sites: []*Site{head}}, &Config{Sites: []*Site{base}})
+	for _, ch := range p.Changed[0].Changes {
+		if ch.What == "route /new" && ch.Detail != "removed (was → http://127.0.0.1:3001, http://127.0.0.1:3002 (weights 1/3))" {
+			t.Errorf("removed route: %q", ch.Detail)
+		}
+	}
+}
