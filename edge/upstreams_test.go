@@ -185,3 +185,33 @@ func TestStickyAcrossSwaps(t *testing.T) {
 		}
 	}
 }
+
+// wrapped stands for a route wrapper (access rules, authentication, compression): it says
+// what it wraps with Unwrap.
+type wrapped struct{ http.Handler }
+
+func (w wrapped) Unwrap() http.Handler { return w.Handler }
+
+// TestRouteHealthUnwraps: a route whose proxy handler is wrapped still shows its upstreams
+// and their weights (status page).
+func TestRouteHealthUnwraps(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
+	s := testSite(t, "wrapped", "wrapped.example.com")
+	s.Routes = []site.Route{{Path: "/", Upstreams: []*url.URL{mustURL("http://127.0.0.1:1"), mustURL("http://127.0.0.1:2")}, Weights: []int{95, 5}}}
+	inner := routeHandlers(srv.proxy)
+	snap, err := buildSnapshot(1, "rev", []*Site{s}, func(s *Site, r *site.Route) (http.Handler, error) {
+		h, err := inner(s, r)
+		return wrapped{h}, err
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.swap(snap); err != nil {
+		t.Fatal(err)
+	}
+	rh := srv.RouteHealth()
+	if len(rh) != 1 || len(rh[0].Upstreams) != 2 || rh[0].Upstreams[0].Weight != 95 {
+		t.Errorf("route health %+v; want the wrapped route with its two weighted upstreams", rh)
+	}
+}
