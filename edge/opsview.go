@@ -61,7 +61,7 @@ func (s *Server) RouteHealth() []RouteHealth {
 	var out []RouteHealth
 	for _, e := range snap.sites {
 		for i := range e.routes {
-			h, ok := e.routes[i].handler.(*proxy.Handler)
+			h, ok := unwrapHandler(e.routes[i].handler).(*proxy.Handler)
 			if !ok {
 				continue
 			}

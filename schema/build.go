@@ -251,6 +251,7 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 		rt.HealthCheck = &hc
 	}
 	r.Access.apply(&rt.Access, &rt.RateLimit)
+	assembleUpstreamOptions(&rt, r)
 	for _, u := range r.Upstreams {
 		parsed, err := url.Parse(u.S)
 		if err != nil { // parseUpstream accepted it during extraction: not expected

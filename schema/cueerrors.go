@@ -38,7 +38,11 @@ func translateErrors(file string, err error, idx astIndex, site string) []Diagno
 	}
 	var ds []Diagnostic
 	seen := map[string]bool{}
+	inner := ancestors(byKey)
 	for _, g := range groups {
+		if within(g.path, g.errs, inner) {
+			continue
+		}
 		d := describeGroup(file, g.path, g.errs, idx)
 		if k := d.String(); !seen[k] {
 			seen[k] = true
@@ -47,6 +51,29 @@ func translateErrors(file string, err error, idx astIndex, site string) []Diagno
 	}
 	sortDiags(ds)
 	return ds
+}
+
+// within reports whether the errors at path only say that its value matched no branch of
+// a disjunction while a field inside it has errors of its own (inner holds the keys of
+// every group's ancestors): for a struct written in place of a string (a weighted
+// upstream), the field's error is the one to show.
+func within(path []string, errs []errors.Error, inner map[string]bool) bool {
+	if len(errs) == 0 || !inner[strings.Join(path, "\x00")] {
+		return false
+	}
+	f, _ := errs[0].Msg()
+	return isInvalidValue(f)
+}
+
+// ancestors returns the keys of every proper ancestor of the paths.
+func ancestors[G any](byKey map[string]G) map[string]bool {
+	out := map[string]bool{}
+	for k := range byKey {
+		for i := strings.LastIndexByte(k, 0); i > 0; i = strings.LastIndexByte(k[:i], 0) {
+			out[k[:i]] = true
+		}
+	}
+	return out
 }
 
 func sortDiags(ds []Diagnostic) {
@@ -225,7 +252,7 @@ var expectations = map[string]string{
 	"sites.*.routes":                                   `a struct of path prefix to route, e.g. routes: "/": upstreams: ["http://127.0.0.1:3001"]`,
 	"sites.*.routes.*":                                 `a route such as {upstreams: ["http://127.0.0.1:3001"]}`,
 	"sites.*.routes.*.upstreams":                       `a non-empty list of URLs, e.g. ["http://127.0.0.1:3001"]`,
-	"sites.*.routes.*.upstreams.*":                     `an http:// or https:// URL such as "http://127.0.0.1:3001"`,
+	"sites.*.routes.*.upstreams.*":                     `an http:// or https:// URL such as "http://127.0.0.1:3001", or a weighted one such as {url: "http://127.0.0.1:3002", weight: 5}`,
 	"sites.*.routes.*.balance":                         `"round_robin" or "least_conn"`,
 	"sites.*.routes.*.strip_prefix":                    wantBool,
 	"sites.*.routes.*.retries":                         "a whole number from 0 to 10",
@@ -351,6 +378,14 @@ var expectations = map[string]string{
 	"sites.*.client_auth":                              `a struct such as {ca: "certs/clients-ca.pem", mode: "require"}`,
 	"sites.*.client_auth.ca":                           `the path of the PEM bundle of CA certificates from the repo root, e.g. "certs/clients-ca.pem" (no leading "/" or "..")`,
 	"sites.*.client_auth.mode":                         `"require" or "optional"`,
+	"sites.*.routes.*.upstreams.*.url":                 `an http:// or https:// URL such as "http://127.0.0.1:3001"`,
+	"sites.*.routes.*.upstreams.*.weight":              "a whole number from 1 to 1000",
+	"sites.*.routes.*.sticky":                          `a struct such as {cookie: "edge_srv", max_age: "1h"}`,
+	"sites.*.routes.*.sticky.cookie":                   `a cookie name such as "edge_srv" (letters, digits and !#$%&'*+-.^_|~)`,
+	"sites.*.routes.*.sticky.path":                     wantPath,
+	"sites.*.routes.*.sticky.max_age":                  wantDuration,
+	"sites.*.routes.*.sticky.same_site":                `"lax", "strict" or "none"`,
+	"sites.*.routes.*.sticky.http_only":                wantBool,
 }
 
 // What compress fields expect, in routes and in defaults.
@@ -376,7 +411,7 @@ var knownFields = map[string][]string{
 	"sites.*.passthrough.timeouts":      {"connect", "idle"},
 	"sites.*.passthrough.health_check":  {"interval", "timeout"},
 	"sites.*.key":                       {"mount", "path", "field", "version"},
-	"sites.*.routes.*":                  {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "compress", "cache_control", "cors", "access", "rate_limit", "basic_auth", "forward_auth"},
+	"sites.*.routes.*":                  {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "compress", "cache_control", "cors", "access", "rate_limit", "basic_auth", "forward_auth", "sticky"},
 	"sites.*.routes.*.compress":         {"types", "min_size", "encodings"},
 	"sites.*.routes.*.cors":             {"origins", "methods", "headers", "expose_headers", "credentials", "max_age"},
 	"sites.*.routes.*.timeouts":         {"connect", "response", "idle", "body"},
@@ -393,4 +428,6 @@ var knownFields = map[string][]string{
 	"sites.*.routes.*.basic_auth.users": {"mount", "path"},
 	"sites.*.routes.*.forward_auth":     {"url", "request_headers", "response_headers", "timeout"},
 	"sites.*.client_auth":               {"ca", "mode"},
+	"sites.*.routes.*.upstreams.*":      {"url", "weight"},
+	"sites.*.routes.*.sticky":           {"cookie", "path", "max_age", "same_site", "http_only"},
 }

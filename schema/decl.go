@@ -59,6 +59,8 @@ type routeDecl struct {
 	// BasicAuth and ForwardAuth are the route's authentication (shared, never changed).
 	BasicAuth   *site.BasicAuth
 	ForwardAuth *site.ForwardAuth
+	Weights     []int        // nil: every weight 1
+	Sticky      *site.Sticky // nil: no affinity
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).

@@ -27,6 +27,9 @@ type Plan struct {
 	HostsRemoved []string `json:"hosts_removed"`
 	// Unchanged counts the sites with equal digests.
 	Unchanged int `json:"unchanged"`
+	// Security lists the changes that weaken, or may weaken, a site's protection (they
+	// are among Changed too), in site order.
+	Security []SecurityChange `json:"security,omitempty"`
 }
 
 // SiteSummary describes one site in a Plan.
@@ -115,6 +118,7 @@ func Diff(base, head *Config) *Plan {
 	}
 	sort.Strings(p.HostsAdded)
 	sort.Strings(p.HostsRemoved)
+	p.Security = securityChanges(bs, hs)
 	return p
 }
 
@@ -177,15 +181,18 @@ func siteChanges(b, h *Site) []Change {
 		what := "route " + p
 		switch {
 		case !inB:
-			add(what, "added → %s", strings.Join(urlStrings(nr.Upstreams), ", "))
+			add(what, "added → %s%s", strings.Join(urlStrings(nr.Upstreams), ", "), weightsString(nr))
 		case !inH:
-			add(what, "removed (was → %s)", strings.Join(urlStrings(or.Upstreams), ", "))
+			add(what, "removed (was → %s%s)", strings.Join(urlStrings(or.Upstreams), ", "), weightsString(or))
 		default:
 			if d := setDiff(urlStrings(or.Upstreams), urlStrings(nr.Upstreams)); d != "" {
 				add(what, "upstreams %s", d)
 			}
+			if d := weightsChange(or, nr); d != "" {
+				add(what, "weights %s", d)
+			}
 			if or.Balance != nr.Balance || or.StripPrefix != nr.StripPrefix || or.Retries != nr.Retries ||
-				or.Timeouts != nr.Timeouts || !equalHC(or.HealthCheck, nr.HealthCheck) {
+				or.Timeouts != nr.Timeouts || !equalHC(or.HealthCheck, nr.HealthCheck) || !equalSticky(or.Sticky, nr.Sticky) {
 				add(what, "options %s → %s", routeOptions(or), routeOptions(nr))
 			}
 			for _, d := range encodeChanges(or, nr) {
@@ -250,6 +257,7 @@ func routeOptions(r site.Route) string {
 	if hc := r.HealthCheck; hc != nil {
 		s += fmt.Sprintf(", health_check %s every %v", hc.Path, hc.Interval)
 	}
+	s += stickyString(r.Sticky)
 	return s + "}"
 }
 

@@ -42,6 +42,8 @@ func (x *extractor) routes(v cue.Value, siteAt fieldPath) []routeDecl {
 func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl {
 	r := routeDecl{Path: strPos{norm, x.pos(at)}}
 	r.Upstreams = x.upstreams(v, at, fmt.Sprintf("route %q", raw), parseUpstream)
+	r.Weights = x.weights(v, at, raw, len(r.Upstreams))
+	r.Sticky = x.sticky(v, at)
 	r.Balance, _ = str(v, "balance")
 	r.Strip, _ = boolean(v, "strip_prefix")
 	r.Retries, _ = x.integer(v, at, "retries", 0, 10)
@@ -61,8 +63,12 @@ func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl
 func (x *extractor) upstreams(v cue.Value, owner fieldPath, in string, parse func(string) (string, error)) []strPos {
 	var ups []strPos
 	seen := map[string]int{} // as written -> index in the list
-	for i, u := range strList(v, "upstreams") {
+	for i, e := range upstreamEntries(v) {
 		at := owner.field("upstreams").index(i)
+		if e.inStruct {
+			at = at.field("url")
+		}
+		u := e.url
 		if !x.plain(at, "upstream", u) {
 			continue
 		}

@@ -44,6 +44,8 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		"sites.*.routes.*.basic_auth.users": "#SecretRef",
 		"sites.*.routes.*.forward_auth":     "#ForwardAuth",
 		"sites.*.client_auth":               "#ClientAuth",
+		"sites.*.routes.*.upstreams.*":      "#WeightedUpstream",
+		"sites.*.routes.*.sticky":           "#Sticky",
 	}
 	if len(defs) != len(knownFields) {
 		t.Fatalf("knownFields has %d entries; this test maps %d", len(knownFields), len(defs))

@@ -21,8 +21,13 @@ const planUsage = `usage: edgectl plan [flags] BASE HEAD
 
 Compares two revisions of the config repo (branches, tags, hashes or expressions such as
 HEAD~1): sites and host names added, removed and changed, and what changed in each (hosts,
-routes, upstreams, certificate, key reference, redirects, headers), plus certificates that
-expire soon. --format markdown suits a pull-request comment.
+routes, upstreams and their weights, certificate, key reference, redirects, headers), plus
+certificates that expire soon. --format markdown suits a pull-request comment.
+
+Changes that weaken a site's protection come first, marked "security" (in JSON:
+plan.security): a protection removed from a site or a route (e.g. HSTS), requests moved
+to a route without the protection of the route that served them, a host moved to a site
+without it; a protection that changed is listed for review.
 
 Files are evaluated in child processes with the limits --eval-memory and --eval-timeout.
 
@@ -137,6 +142,12 @@ func (r *planReport) text(w io.Writer) {
 		return
 	}
 	p := r.Plan
+	if len(p.Security) > 0 {
+		fmt.Fprintf(w, "\nsecurity review (%d): changes that weaken or alter a site's protection\n", len(p.Security))
+		for _, s := range p.Security {
+			fmt.Fprintf(w, "  ! %s\n", s.Message)
+		}
+	}
 	if p.Empty() {
 		fmt.Fprintf(w, "\nno site changes (%s unchanged)\n", plural(p.Unchanged, "site"))
 	}
@@ -192,6 +203,13 @@ func (r *planReport) markdown(w io.Writer) {
 	}
 	p := r.Plan
 	fmt.Fprintf(w, "%d added, %d removed, %d changed, %d unchanged\n\n", len(p.Added), len(p.Removed), len(p.Changed), p.Unchanged)
+	if len(p.Security) > 0 {
+		fmt.Fprintf(w, ":warning: **Security review (%d): changes that weaken or alter a site's protection**\n\n", len(p.Security))
+		for _, s := range p.Security {
+			fmt.Fprintf(w, "- %s\n", mdEscape(s.Message))
+		}
+		fmt.Fprintln(w)
+	}
 	if !p.Empty() {
 		fmt.Fprintln(w, "| | site | change |\n|---|---|---|")
 		for _, s := range p.Added {

@@ -43,7 +43,7 @@ func TestPlan(t *testing.T) {
 		"+ site tls-b (sites/tls-b.cue)\n    hosts: tls-b.example.test\n    passthrough: → 127.0.0.1:4443 (round_robin, no proxy protocol, connect 5s, idle 1h0m0s)\n",
 		"hosts added:   blog.example.test, tls-b.example.test",
 		"hosts removed: old-acme.example.test",
-		"2 added, 1 removed, 2 changed, 2 unchanged",
+		"2 added, 1 removed, 2 changed, 3 unchanged",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text plan lacks %q:\n%s", want, out)
@@ -80,5 +80,54 @@ func TestPlan(t *testing.T) {
 
 	if code, _, _ := runCmd("plan", "--repo", repo.dir, base); code != exitUsage {
 		t.Errorf("one revision: exit %d; want 2", code)
+	}
+}
+
+// TestPlanSecurity: a commit that turns a site's HSTS off is shown apart as a security
+// change, in every format; weights and sticky changes are shown in the route's changes.
+func TestPlanSecurity(t *testing.T) {
+	repo := newConfigRepo(t)
+	base := repo.commit("base")
+	repo.write("sites/acme.cue", strings.Replace(repo.read("sites/acme.cue"),
+		`remove: ["X-Powered-By"]`, "remove: [\"X-Powered-By\"]\n\t\thsts: false", 1))
+	canary := repo.read("sites/upstreams-canary.cue")
+	for _, r := range [][2]string{{"weight: 95", "weight: 90"}, {"weight: 5}", "weight: 10}"}, {`sticky: {cookie: "edge_srv", max_age: "12h"}`, ""}} {
+		if !strings.Contains(canary, r[0]) {
+			t.Fatalf("upstreams-canary.cue lacks %q", r[0])
+		}
+		canary = strings.Replace(canary, r[0], r[1], 1)
+	}
+	repo.write("sites/upstreams-canary.cue", canary)
+	head := repo.commit("head")
+
+	code, out, errOut := runCmd("plan", "--repo", repo.dir, base, head)
+	if code != exitOK {
+		t.Fatalf("exit %d; want 0\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"security review (1): changes that weaken or alter a site's protection\n  ! site acme: HSTS removed (browsers are no longer told to insist on HTTPS)\n",
+		"route /: weights http://127.0.0.1:3001 95 → 90, http://127.0.0.1:3002 5 → 10",
+		"sticky cookie edge_srv max_age 12h0m0s samesite lax}",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text plan lacks %q:\n%s", want, out)
+		}
+	}
+	if i, j := strings.Index(out, "security review"), strings.Index(out, "~ site"); i < 0 || j < i {
+		t.Errorf("the security changes do not come first:\n%s", out)
+	}
+	_, md, _ := runCmd("plan", "--repo", repo.dir, "--format", "markdown", base, head)
+	if want := ":warning: **Security review (1): changes that weaken or alter a site's protection**\n\n- site acme: HSTS removed (browsers are no longer told to insist on HTTPS)\n"; !strings.Contains(md, want) {
+		t.Errorf("markdown plan lacks %q:\n%s", want, md)
+	}
+	_, js, _ := runCmd("plan", "--repo", repo.dir, "--format", "json", base, head)
+	var r struct {
+		Plan schema.Plan `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		t.Fatalf("json: %v\n%s", err, js)
+	}
+	if s := r.Plan.Security; len(s) != 1 || s[0].Site != "acme" || s[0].Kind != schema.SecurityRemoved || s[0].What != "headers.hsts" || s[0].File != "sites/acme.cue" {
+		t.Errorf("json plan security: %+v", s)
 	}
 }

@@ -38,6 +38,12 @@ func newConfig(name string, r *site.Route) (config, error) {
 			return c, fmt.Errorf("proxy: route %q: upstream %d: no host", c.label(), i)
 		}
 	}
+	if err := c.checkWeights(); err != nil {
+		return c, err
+	}
+	if err := c.checkSticky(); err != nil {
+		return c, err
+	}
 	if c.StripPrefix && !strings.HasPrefix(c.Path, "/") {
 		return c, fmt.Errorf("proxy: route %q: strip_prefix needs a path beginning with \"/\"", c.label())
 	}
@@ -79,11 +85,18 @@ func (c *config) key() string {
 	b.WriteString(strconv.Itoa(c.Retries))
 	b.WriteByte('|')
 	b.WriteString(strconv.FormatInt(int64(c.Timeouts.Body), 36))
-	for _, u := range c.Upstreams {
+	if s := c.Sticky; s != nil {
+		fmt.Fprintf(&b, "|sticky %q %q %d %s %v", s.Cookie, s.Path, s.MaxAge, s.SameSite, s.NoHTTPOnly)
+	}
+	for i, u := range c.Upstreams {
 		b.WriteByte(0)
 		b.WriteString(u.String())
 		b.WriteByte(0)
 		b.WriteString(upstreamKey(u, c))
+		if c.Weights != nil {
+			b.WriteString("|w")
+			b.WriteString(strconv.Itoa(c.Weights[i]))
+		}
 	}
 	return b.String()
 }

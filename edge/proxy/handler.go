@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/edgectl/edge/edge/site"
@@ -24,16 +25,29 @@ type Handler struct {
 	rr      atomic.Uint64
 	gen     uint64 // guarded by m.mu
 
+	// weighted: the upstreams have unequal weights; mu guards the targets' smooth
+	// weighted round robin state (current, load, ok).
+	weighted bool
+	mu       sync.Mutex
+	// tokens maps a sticky cookie value to its target; nil without Sticky.
+	tokens map[string]int
+
 	retryAfter string // Retry-After of 503s: the health-check interval in seconds
 }
 
 type target struct {
-	up  *upstream
-	url *url.URL // as configured: base path and query are joined to the request's
+	up     *upstream
+	url    *url.URL // as configured: base path and query are joined to the request's
+	weight int      // from 1 to site.MaxWeight
+	cookie string   // the Set-Cookie value naming this target; "" without Sticky
+
+	current int   // smooth weighted round robin's current weight; guarded by Handler.mu
+	load    int64 // in flight, as pickWeighted read it; guarded by Handler.mu
+	ok      bool  // may take part in pickWeighted's choice; guarded by Handler.mu
 }
 
 func newHandler(m *Manager, c config) *Handler {
-	h := &Handler{m: m, cfg: c, retryAfter: "1"}
+	h := &Handler{m: m, cfg: c, retryAfter: "1", weighted: weighted(&c)}
 	if c.HealthCheck != nil {
 		h.retryAfter = strconv.Itoa(max(1, int(c.HealthCheck.Interval.Seconds())))
 	}
@@ -128,9 +142,13 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 }
 
 // pick chooses an untried target: the next available one (round robin) or the available
-// one with the fewest requests in flight (least conn). When all untried ones are passively
+// one with the fewest requests in flight (least conn); pickWeighted when the weights
+// differ. When all untried ones are passively
 // ejected it fails open to the one whose ejection ends first. -1 means none is up.
 func (h *Handler) pick(tried uint64) int {
+	if h.weighted {
+		return h.pickWeighted(tried)
+	}
 	n := len(h.targets)
 	if n == 1 {
 		if tried&1 != 0 || h.targets[0].up.down.Load() {

@@ -24,6 +24,7 @@ type Info struct {
 
 	active  *upstream    // upstream whose in-flight count this request holds
 	tried   uint64       // bit i: target i tried
+	stuck   *target      // the target the request's sticky cookie named, if available
 	body    *trackedBody // the request body, nil without one
 	resBody upstreamBody // wraps the upstream's response body (a value: no allocation)
 	errors  ErrorWriter  // the request's error pages (SetErrorWriter); nil: plain text

@@ -118,7 +118,7 @@ func (m *Manager) Handler(name string, r *site.Route) (*Handler, error) {
 		return h, nil
 	}
 	h := newHandler(m, c)
-	for _, u := range c.Upstreams {
+	for i, u := range c.Upstreams {
 		uk := upstreamKey(u, &c)
 		up, ok := m.upstreams[uk]
 		if !ok {
@@ -127,8 +127,9 @@ func (m *Manager) Handler(name string, r *site.Route) (*Handler, error) {
 			m.startCheck(up)
 		}
 		up.gen = m.gen
-		h.targets = append(h.targets, target{up: up, url: u})
+		h.targets = append(h.targets, target{up: up, url: u, weight: c.Weight(i)})
 	}
+	h.initSticky()
 	h.gen = m.gen
 	m.handlers[key] = h
 	return h, nil
@@ -200,6 +201,9 @@ type UpstreamStatus struct {
 	InFlight int64
 	// HealthChecked is true when active health checks run.
 	HealthChecked bool
+	// Weight is the upstream's weight in the route (Handler.Upstreams of a route with
+	// Weights); zero otherwise.
+	Weight int
 }
 
 // Upstreams returns the status of every upstream, sorted by URL.
@@ -233,8 +237,12 @@ func (up *upstream) status() UpstreamStatus {
 // lock: cheap enough to call for every route of a snapshot.
 func (h *Handler) Upstreams() []UpstreamStatus {
 	out := make([]UpstreamStatus, len(h.targets))
-	for i, t := range h.targets {
+	for i := range h.targets {
+		t := &h.targets[i]
 		out[i] = t.up.status()
+		if h.cfg.Weights != nil {
+			out[i].Weight = t.weight
+		}
 	}
 	return out
 }

@@ -38,7 +38,7 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	req := out
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		i := h.pick(info.tried)
+		i := h.choose(out, info, attempt)
 		if i < 0 {
 			if lastErr == nil {
 				lastErr = errNoUpstream
@@ -101,6 +101,18 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	}
 }
 
+// choose picks the target of an attempt: on the first, the one the request's sticky
+// cookie names when it is available; otherwise a balanced one (pick). -1 means none.
+func (h *Handler) choose(out *http.Request, info *Info, attempt int) int {
+	if attempt == 0 {
+		if i := h.stuckTarget(out, info.tried); i >= 0 {
+			info.stuck = &h.targets[i]
+			return i
+		}
+	}
+	return h.pick(info.tried)
+}
+
 // answered takes the response of target t: it holds t's in-flight count until the
 // handler ends, and refuses a status outside 100-599 (net/http cannot send it on) as the
 // upstream's error, without ejecting: the upstream is up, but broken.
@@ -118,6 +130,11 @@ func (h *Handler) answered(t *target, info *Info, res *http.Response) (*http.Res
 	info.active = t.up
 	info.Err, info.Outcome = nil, "" // an earlier attempt's failure is not this request's
 	t.up.succeeded()
+	if t.cookie != "" && info.stuck != t {
+		// No cookie, or one naming another upstream (gone, down, or failed and retried
+		// here): the client is pinned to the upstream that answered.
+		res.Header.Add("Set-Cookie", t.cookie)
+	}
 	if res.StatusCode != http.StatusSwitchingProtocols {
 		// A 101's body is the upgraded connection: ReverseProxy needs its
 		// io.ReadWriteCloser, so it is left unwrapped.

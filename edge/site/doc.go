@@ -1,6 +1,6 @@
 // Package site is the one description of what a site is: its host names, its routes to
-// upstreams (balancing, timeouts, retries, health checks), its redirects and its response
-// headers, with the default of every zero value documented and defined here, once.
+// upstreams (balancing, weights, sticky sessions, timeouts, retries, health checks), its
+// redirects and its response headers, with the default of every zero value documented and defined here, once.
 //
 // Package schema produces these values from the config repo (validated, upstream URLs
 // parsed once); package edge serves them, and edge/proxy serves their routes. The

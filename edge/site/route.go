@@ -43,6 +43,13 @@ type Route struct {
 	BasicAuth *BasicAuth
 	// ForwardAuth, when set, asks an auth service about every request. Nil means none.
 	ForwardAuth *ForwardAuth
+	// Weights, when not nil, holds one weight per upstream, in the order of Upstreams,
+	// each from 1 to MaxWeight: an upstream gets a share of the requests proportional to
+	// its weight (95 and 5: a canary getting 5 %). Nil means every weight is 1.
+	Weights []int
+	// Sticky, when not nil, pins each client to one upstream with a cookie (see Sticky).
+	// Nil means no affinity.
+	Sticky *Sticky
 }
 
 // WithDefaults returns r with its zero values replaced by their defaults: Balance,

@@ -31,6 +31,7 @@ type upstreamView struct {
 	InFlight      int64     `json:"inFlight"`
 	HealthChecked bool      `json:"healthChecked"`
 	EjectedUntil  time.Time `json:"ejectedUntil,omitzero"`
+	Weight        int       `json:"weight,omitempty"` // in a route with weights
 }
 
 // routePage is one page of routes, unhealthy first: Matched of Total routes match Q, and
@@ -85,7 +86,7 @@ func routeOf(r edge.RouteHealth) routeView {
 	rv := routeView{Site: r.Site, Path: r.Path, Healthy: true, Upstreams: make([]upstreamView, len(r.Upstreams))}
 	for i, u := range r.Upstreams {
 		uv := upstreamView{URL: u.URL, State: "up", Failures: u.Failures, InFlight: u.InFlight,
-			HealthChecked: u.HealthChecked, EjectedUntil: u.EjectedUntil}
+			HealthChecked: u.HealthChecked, EjectedUntil: u.EjectedUntil, Weight: u.Weight}
 		switch {
 		case u.Down:
 			uv.State = "down"

@@ -30,6 +30,8 @@ func TestRegenerateExample(t *testing.T) {
 		"acme":     {"acme.example.test", "www.acme.example.test"},
 		"shops":    {"shops.example.test", "*.shops.example.test"},
 		"old-acme": {"old-acme.example.test"},
+		"upstreams-canary": {"canary.example.test"},
+		"staff":            {"staff.example.test"},
 	}
 	if err := os.MkdirAll(filepath.Join(root, "config", "certs"), 0o755); err != nil {
 		t.Fatal(err)

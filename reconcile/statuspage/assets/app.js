@@ -165,7 +165,7 @@
       el('td', {}, rt.site), el('td', {}, el('code', {}, rt.path)),
       el('td', {}, ...rt.upstreams.flatMap((u) => [el('span', {
         class: 'up st-' + u.state,
-        title: `failures ${u.failures}, in flight ${u.inFlight}` + (u.healthChecked ? ', health-checked' : ''),
+        title: `failures ${u.failures}, in flight ${u.inFlight}` + (u.healthChecked ? ', health-checked' : '') + (u.weight ? `, weight ${u.weight}` : ''),
       }, u.url + ' ' + u.state), ' '])))));
   }
 
