@@ -164,6 +164,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 			at(p, SeverityError, "HSTS preload%s requires max_age of at least \"365d\"; it is %s", where, formatDuration(hsts.MaxAge))
 		}
 	}
+	checkIssuer(d, repo, at)
 	allowedUps := repo.decl.AllowedParsed
 	notAllowed := func(u strPos, host string) {
 		at(u.P, SeverityError, "upstream %q is not allowed by the repo policy: %s is not in policy.allowed_upstreams (%s)", u.S, host, sansList(repoAllowed(repo)))
@@ -203,8 +204,13 @@ func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.
 		},
 		File:   d.File,
 		Key:    d.Key,
-		Cert:   Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain},
-		Digest: hexDigest(res.hash, cr.hash, repo.hash),
+		Issuer: d.Issuer.S,
+	}
+	if cr != nil { // nil for an issued certificate
+		s.Cert = Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain}
+		s.Digest = hexDigest(res.hash, cr.hash, repo.hash)
+	} else {
+		s.Digest = hexDigest(res.hash, [32]byte{}, repo.hash)
 	}
 	for _, h := range d.Hosts {
 		s.Hosts = append(s.Hosts, h.S)

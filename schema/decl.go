@@ -30,6 +30,7 @@ type siteDecl struct {
 	Redirs  []redirectDecl
 	Headers headersDecl
 	Pass    *passthroughDecl // nil for a site the edge terminates
+	Issuer  strPos           // tls.issuer: the site's certificate is issued; empty: Cert and Key
 }
 
 // passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.
@@ -91,4 +92,5 @@ type repoDecl struct {
 	ErrorWithin   *time.Duration
 	AllowOverlap  bool
 	AllowedParsed []allowEntry
+	Issuers       map[string]issuerDecl // by name
 }

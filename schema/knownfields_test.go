@@ -31,6 +31,13 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		"defaults.hsts":                    "#HSTS",
 		"defaults.timeouts":                "#Timeouts",
 		"policy":                           "#Policy",
+		"sites.*.tls":                      "#SiteTLS",
+		"issuers.*":                        "#Issuer",
+		"issuers.*.acme":                   "#ACMEIssuer",
+		"issuers.*.acme.eab":               "#EAB",
+		"issuers.*.acme.dns01":             "#DNS01",
+		"issuers.*.acme.dns01.tsig":        "#TSIG",
+		"issuers.*.vault_pki":              "#VaultPKIIssuer",
 	}
 	if len(defs) != len(knownFields) {
 		t.Fatalf("knownFields has %d entries; this test maps %d", len(knownFields), len(defs))

@@ -145,7 +145,7 @@ func (c Config) Kind() string {
 // "vault_pki pki/role".
 func (c Config) Describe() string {
 	if c.VaultPKI != nil {
-		return fmt.Sprintf("vault_pki %s (role %s)", c.VaultPKI.Mount, c.VaultPKI.Role)
+		return fmt.Sprintf("vault_pki mount %s, role %s", c.VaultPKI.Mount, c.VaultPKI.Role)
 	}
 	if c.ACME != nil {
 		return "acme " + c.ACME.Directory

@@ -176,4 +176,3 @@ func (m *Manager) retryAt(err error, n int, now time.Time) time.Time {
 	}
 	return at
 }
-
