@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,6 +61,8 @@ type agentConfig struct {
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
+	// Issue configures issued certificates (tls: {issuer}); they need --keys vault.
+	Issue issueConfig
 
 	// Fleet serves GET /ui/api/fleet (the peers' status for the page); nil: not served.
 	Fleet http.Handler
@@ -116,10 +119,17 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		Logger: log, AccessLog: c.AccessLog,
 		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies}, HTTP3: c.HTTP3,
 	})
-	agent, err := newAgent(c, src, keys, srv, log)
+	var issuing atomic.Pointer[reconcile.Agent]
+	issued, closeIssued, err := newIssued(c, keys, srv, log, &issuing)
 	if err != nil {
 		return nil, err
 	}
+	closeKey = func(closeKey func()) func() { return func() { closeIssued(); closeKey() } }(closeKey)
+	agent, err := newAgent(c, src, keys, srv, log, issued)
+	if err != nil {
+		return nil, err
+	}
+	issuing.Store(agent)
 	mountFleet(srv.AdminMux(), c.Fleet)
 	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
@@ -141,7 +151,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 
 // newAgent returns the reconcile loop between the pipeline's stages: the git source, the
 // schema loader, the key source and the edge server it publishes to.
-func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *edge.Server, log *slog.Logger) (*reconcile.Agent, error) {
+func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *edge.Server, log *slog.Logger, issued reconcile.IssuedCerts) (*reconcile.Agent, error) {
 	var state reconcile.StateStore
 	if c.StateDir != "" {
 		state = src
@@ -159,6 +169,7 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		KeyRefresh: c.KeyRefresh,
 		Logger:     log,
 		Registerer: srv.Registry(),
+		Issued:     issued,
 	})
 }
 
@@ -346,6 +357,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&v.logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
+	c.Issue.add(f)
 	f.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDR networks or addresses of proxies in front of edge (load balancers) whose X-Forwarded-*, Forwarded and X-Real-IP headers are kept and appended to; empty: such headers from clients are dropped [EDGE_TRUSTED_PROXIES]")
 }
 

@@ -16,6 +16,9 @@ import (
 	"github.com/mholt/acmez/v3/acme"
 )
 
+// DNS01Solver presents and cleans up dns-01 challenges (the pki lane's RFC 2136 solver).
+type DNS01Solver = acmez.Solver
+
 // ACMEOptions are what an ACME issuer needs besides its declaration.
 type ACMEOptions struct {
 	// Store keeps the account key (shared by the fleet) and the challenge material.
@@ -29,7 +32,7 @@ type ACMEOptions struct {
 	EABKey func(ctx context.Context, ref SecretRef) (string, error)
 	// DNS01 returns the dns-01 solver (the pki lane's RFC 2136 solver); nil: dns-01 is
 	// refused.
-	DNS01 func(cfg DNS01Config) (acmez.Solver, error)
+	DNS01 func(cfg DNS01Config) (DNS01Solver, error)
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
 }

@@ -8,19 +8,24 @@ import (
 
 	"github.com/mholt/acmez/v3"
 	"github.com/mholt/acmez/v3/acme"
+	"golang.org/x/time/rate"
 )
 
 // Challenges holds the material of the ACME challenges under way anywhere in the fleet:
 // the agent placing an order writes it to Vault (Present) and every agent answers from
 // there, so the CA may reach any of them. It is the data plane's edge.ChallengeSource.
 //
-// Lookups go to Vault only for names that some site asks an issued certificate for
-// (SetNames), and are cached briefly (found: CacheFor; not found: MissFor), so a client
-// probing /.well-known/acme-challenge/ cannot make an agent hammer Vault.
+// Lookups are cached briefly (found: CacheFor; not found: MissFor). Names no site of this
+// agent asks an issued certificate for (SetNames) are looked up too, since the CA may reach
+// this agent before it has polled the commit adding the site, but at most 5 a second
+// (burst 20): a client probing /.well-known/acme-challenge/ cannot make an agent hammer
+// Vault.
 type Challenges struct {
 	store *Store
 	// CacheFor and MissFor are how long a found and a missing answer are kept.
 	CacheFor, MissFor time.Duration
+
+	unknown *rate.Limiter
 
 	mu    sync.Mutex
 	names map[string]bool
@@ -35,7 +40,7 @@ type cached struct {
 
 // NewChallenges returns the challenge material store on s.
 func NewChallenges(s *Store) *Challenges {
-	return &Challenges{store: s, CacheFor: 10 * time.Second, MissFor: time.Second,
+	return &Challenges{store: s, CacheFor: 10 * time.Second, MissFor: time.Second, unknown: rate.NewLimiter(5, 20),
 		names: map[string]bool{}, local: map[string]string{}, cache: map[string]cached{}}
 }
 
@@ -78,15 +83,15 @@ func (c *Challenges) lookup(ctx context.Context, host, id string) (string, bool)
 		c.mu.Unlock()
 		return ka, true
 	}
-	if !c.names[host] {
-		c.mu.Unlock()
-		return "", false
-	}
 	if e, ok := c.cache[id]; ok && now.Before(e.until) {
 		c.mu.Unlock()
 		return e.keyAuth, e.keyAuth != ""
 	}
+	known := c.names[host]
 	c.mu.Unlock()
+	if !known && !c.unknown.Allow() {
+		return "", false
+	}
 	ka, err := c.store.GetChallenge(ctx, id, now)
 	if err != nil {
 		return "", false // not cached: Vault trouble should not outlive it

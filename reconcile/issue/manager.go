@@ -54,6 +54,9 @@ type SiteStatus struct {
 type ManagerOptions struct {
 	// Store is where certificates and locks live. Required.
 	Store *Store
+	// Challenges, when set, is told the names of the sites looked after (the only names
+	// it answers challenges for).
+	Challenges *Challenges
 	// Build makes the Issuer of a declared issuer. Required.
 	Build func(Config) (Issuer, error)
 	// OnChange is called (without locks held) when a site's certificate or state changed:
@@ -64,6 +67,9 @@ type ManagerOptions struct {
 	Wait time.Duration
 	// RetryBase is the first wait after a failed order, doubling up to 6h (default 1m).
 	RetryBase time.Duration
+	// NoOrder makes this agent never order: it serves the certificates others store and
+	// answers challenges, waiting (Wait) for a certificate it lacks or that is due.
+	NoOrder bool
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the metrics; nil: none.
@@ -134,6 +140,9 @@ func (m *Manager) Set(ctx context.Context, cfgs map[string]Config, wants []Want)
 		}
 	}
 	m.mu.Unlock()
+	if m.opts.Challenges != nil {
+		m.opts.Challenges.SetNames(m.Names())
+	}
 	m.load(ctx, fresh)
 	m.mu.Lock()
 	defer m.mu.Unlock()

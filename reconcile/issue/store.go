@@ -152,3 +152,26 @@ func tString(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339Nano)
 }
+
+// ReadSecret reads one field of a KV v2 secret (an EAB HMAC key, a TSIG secret). Its value
+// is secret: never log it.
+func (s *Store) ReadSecret(ctx context.Context, ref SecretRef) (string, error) {
+	mount := strings.Trim(ref.Mount, "/")
+	if mount == "" {
+		mount = "secret"
+	}
+	s.reads.Add(1)
+	var sec *api.KVSecret
+	err := s.v.Do(ctx, func(c *api.Client) (err error) {
+		sec, err = c.KVv2(mount).Get(ctx, ref.Path)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("vault read %s/%s: %w", mount, ref.Path, err)
+	}
+	v, ok := sec.Data[ref.Field].(string)
+	if !ok || v == "" {
+		return "", fmt.Errorf("vault secret %s/%s has no field %q", mount, ref.Path, ref.Field)
+	}
+	return v, nil
+}

@@ -59,6 +59,9 @@ func (m *Manager) step(ctx context.Context, w *worker) time.Time {
 	if m.adopt(w, rec, now) {
 		return m.renewAt(w)
 	}
+	if m.opts.NoOrder {
+		return m.waiting(w, LockState{Holder: "another agent (this one does not order)", Expires: now.Add(time.Hour)}, now)
+	}
 	return m.order(ctx, w, now)
 }
 
@@ -119,18 +122,25 @@ func jitteredRenewal(rec *Record) time.Time {
 
 // failed records a failure and returns next.
 func (m *Manager) failed(w *worker, reason string, next time.Time) time.Time {
+	m.setStatus(w, StateFailed, reason, next)
+	return next
+}
+
+// setStatus sets the site's state (renewing instead of issuing or failed while a
+// certificate is served), reason and next attempt, and reports a change of state or reason.
+func (m *Manager) setStatus(w *worker, s State, reason string, next time.Time) {
 	m.mu.Lock()
 	st := w.status
 	if w.cert != nil {
-		st.State = StateRenewing
-	} else {
-		st.State = StateFailed
+		s = StateRenewing
 	}
-	st.Reason, st.NextAttempt = reason, next
+	changed := st.State != s || st.Reason != reason
+	st.State, st.Reason, st.NextAttempt = s, reason, next
 	w.status = st
 	m.mu.Unlock()
-	m.changed()
-	return next
+	if changed {
+		m.changed()
+	}
 }
 
 // waiting records that another agent orders, or the fleet's backoff runs, and returns
@@ -138,15 +148,7 @@ func (m *Manager) failed(w *worker, reason string, next time.Time) time.Time {
 func (m *Manager) waiting(w *worker, ls LockState, now time.Time) time.Time {
 	if ls.Holder != "" && now.Before(ls.Expires) {
 		next := now.Add(m.opts.Wait)
-		m.mu.Lock()
-		st := w.status
-		st.State, st.Reason, st.NextAttempt = StateIssuing, "ordered by "+ls.Holder, next
-		if w.cert != nil {
-			st.State = StateRenewing
-		}
-		w.status = st
-		m.mu.Unlock()
-		m.changed()
+		m.setStatus(w, StateIssuing, "ordered by "+ls.Holder, next)
 		return next
 	}
 	next := ls.NotBefore.Add(rand.N(m.opts.Wait + 1))

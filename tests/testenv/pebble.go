@@ -74,6 +74,8 @@ type Pebble struct {
 	// TLSPool trusts the certificate of Pebble's ACME and management listeners (a testca
 	// root): what an ACME client needs to talk to DirectoryURL.
 	TLSPool *x509.CertPool
+	// TLSCAFile is that root in a PEM file (e.g. for edgectl agent --acme-ca-file).
+	TLSCAFile string
 
 	opts    PebbleOptions
 	bin     string
@@ -146,6 +148,10 @@ func (p *Pebble) writeTLS(t testing.TB) *x509.CertPool {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(p.dir, "key.pem"), leaf.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.TLSCAFile = filepath.Join(p.dir, "tls-ca.pem")
+	if err := os.WriteFile(p.TLSCAFile, ca.CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return ca.Pool()
