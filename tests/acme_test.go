@@ -260,3 +260,161 @@ func TestACMETLSALPN01(t *testing.T) {
 		t.Fatalf("Pebble issued %d certificates for alpn.edge.test; want 1", n)
 	}
 }
+
+// TestACMERenewalWithoutAFailedRequest: with 30-second certificates, the fleet renews
+// before expiry (one order per renewal) and both agents switch to the new certificate
+// while a client keeps asking both, none of its requests failing.
+func TestACMERenewalWithoutAFailedRequest(t *testing.T) {
+	t.Parallel()
+	f := startACMEFleet(t, acmeOptions{validity: 30 * time.Second})
+	a := f.startAgent(acmeIPA, 0)
+	b := f.startAgent(acmeIPB, 0)
+	f.addSite("short", "short.edge.test")
+	roots := f.pebble.Roots(t)
+	first := f.waitServed(a, "short.edge.test", roots)
+	f.waitServed(b, "short.edge.test", roots)
+
+	stop := make(chan struct{})
+	done := make(chan []string)
+	go func() {
+		var failures []string
+		requests := 0
+		for {
+			select {
+			case <-stop:
+				t.Logf("figure: %d requests during renewal, %d failed", requests, len(failures))
+				done <- failures
+				return
+			default:
+			}
+			for _, p := range []*agentProc{a, b} {
+				requests++
+				if _, err := f.servedSerial(p, "short.edge.test", roots); err != nil {
+					failures = append(failures, err.Error())
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	for _, p := range []*agentProc{a, b} {
+		p.waitFor("a renewed certificate", 90*time.Second, func() bool {
+			s, err := f.servedSerial(p, "short.edge.test", roots)
+			return err == nil && s != first
+		})
+	}
+	close(stop)
+	if failures := <-done; len(failures) > 0 {
+		t.Fatalf("%d requests failed during renewal, first: %s", len(failures), failures[0])
+	}
+	if n := f.pebble.Issued(t)["short.edge.test"]; n < 2 {
+		t.Fatalf("Pebble issued %d certificates; want the first and its renewal", n)
+	}
+	if o, n := f.pebble.Orders(), f.pebble.Issued(t)["short.edge.test"]; o != n {
+		t.Fatalf("%d orders for %d certificates: an order failed or was duplicated", o, n)
+	}
+}
+
+// TestACMELockHolderKilled: agent A takes the lock and orders, but Pebble's validation
+// hangs (the name points at a listener that never answers); A is killed while holding the
+// lock. Agent B waits for the lock's expiry, then orders itself; the certificate is issued
+// once, stored with the newer fence.
+func TestACMELockHolderKilled(t *testing.T) {
+	t.Parallel()
+	const blackhole = "127.0.0.5"
+	f := startACMEFleet(t, acmeOptions{pebbleIP: blackhole})
+	hang, err := net.Listen("tcp", net.JoinHostPort(blackhole, f.httpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hang.Close() })
+	go func() { // accept and say nothing
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	const ttl = 8 * time.Second
+	a := f.startAgent(acmeIPA, ttl)
+	f.addSite("crash", "crash.edge.test")
+	holder := ""
+	a.waitFor("agent A holding the lock", time.Minute, func() bool {
+		s, err := f.vault.Client.KVv2("secret").Get(context.Background(), "edge/issue-locks/crash")
+		if err == nil {
+			holder, _ = s.Data["holder"].(string)
+		}
+		return holder != ""
+	})
+	killedAt := time.Now()
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-a.exited
+	f.pebble.SetDefaultIPv4(t, acmeIPB)
+	b := f.startAgent(acmeIPB, ttl)
+	f.waitServed(b, "crash.edge.test", f.pebble.Roots(t))
+	t.Logf("figure: issued by agent B %v after agent A was killed holding the lock (lock TTL %v)", time.Since(killedAt).Round(time.Millisecond), ttl)
+	if since := time.Since(killedAt); since < ttl*8/10 {
+		t.Fatalf("B issued %v after the kill, before A's lock (TTL %v) expired", since, ttl)
+	}
+	rec, err := f.vault.Client.KVv2("secret").Get(context.Background(), "edge/issued/crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fence, _ := rec.Data["fence"].(string); fence != "2" {
+		t.Fatalf("stored certificate has fence %q; want 2 (A's lock 1, B's takeover 2)", fence)
+	}
+	if n := f.pebble.Issued(t)["crash.edge.test"]; n != 1 {
+		t.Fatalf("Pebble issued %d certificates for crash.edge.test; want 1", n)
+	}
+}
+
+// TestACMEPebbleAndVaultDown: while Pebble is down, a new ACME site is not served (its
+// handshake refused) and reported failed with the reason and the next attempt; when
+// Pebble is back, issuance resumes by itself. Then Vault goes down: both agents keep
+// serving it.
+func TestACMEPebbleAndVaultDown(t *testing.T) {
+	t.Parallel()
+	f := startACMEFleet(t, acmeOptions{})
+	f.pebble.Stop()
+	a := f.startAgent(acmeIPA, 0)
+	b := f.startAgent(acmeIPB, 0)
+	f.addSite("down", "down.edge.test")
+	var failed *issue.SiteStatus
+	a.waitFor("a failed order reported", time.Minute, func() bool {
+		for _, p := range []*agentProc{a, b} {
+			if st := issueState(p, "down"); st != nil && st.State == issue.StateFailed && st.Reason != "" && !st.NextAttempt.IsZero() {
+				failed = st
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("reported: %s (next attempt %s)", failed.Reason, failed.NextAttempt.Format(time.RFC3339))
+	if _, err := f.servedSerial(a, "down.edge.test", nil); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
+		t.Fatalf("handshake for the unissued site: %v; want refused as an unknown name", err)
+	}
+	if st := siteNamed(a.status(), "down"); st.State != "failed" || st.Error == "" {
+		t.Fatalf("site status %+v; want failed with the reason", st)
+	}
+	if a.counter(`edge_issue_failures_total{issuer="pebble"}`)+b.counter(`edge_issue_failures_total{issuer="pebble"}`) < 1 {
+		t.Fatal("no failure counted in edge_issue_failures_total")
+	}
+	f.pebble.Restart(t)
+	roots := f.pebble.Roots(t)
+	f.waitServed(a, "down.edge.test", roots)
+	f.waitServed(b, "down.edge.test", roots)
+
+	f.vault.Stop()
+	for _, p := range []*agentProc{a, b} {
+		polls := p.counter(`edge_agent_polls_total{outcome="unchanged"}`)
+		p.waitFor("polls with Vault down", 30*time.Second, func() bool {
+			return p.counter(`edge_agent_polls_total{outcome="unchanged"}`) >= polls+5
+		})
+		if _, err := f.servedSerial(p, "down.edge.test", roots); err != nil {
+			t.Fatalf("with Vault down: %v; want still served", err)
+		}
+	}
+}
