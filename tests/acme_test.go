@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -208,7 +209,11 @@ func TestACMEHTTP01OrderedOnceAnsweredByTheOtherAgent(t *testing.T) {
 			return st != nil && st.State == issue.StateIssued && !st.RenewAt.IsZero()
 		})
 	}
-	if n := a.counter(`edge_issue_attempts_total{issuer="pebble"}`); n != 1 {
+	out, err := exec.Command(edgectl(t), "status", "--admin", b.admin, "shop").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "shop: certificate from pebble: issued") {
+		t.Fatalf("edgectl status: %v\n%s", err, out)
+	}
+		if n := a.counter(`edge_issue_attempts_total{issuer="pebble"}`); n != 1 {
 		t.Fatalf("agent A counted %v attempts; want 1", n)
 	}
 	idleVaultReads(t, a, b)

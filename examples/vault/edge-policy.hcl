@@ -15,9 +15,10 @@ path "secret/data/edge/*" {
 
 # Issued certificates (sites declaring tls: {issuer: "..."}), kept below the agent's
 # --issue-vault-prefix (default secret/edge). The agent that takes a name's lock orders the
-# certificate and stores chain and key; every agent reads them. (Vault applies the most specific
-# matching rule alone, so each repeats "read".) All writes are KV v2 check-and-set, which needs "create" (first version) and
-# "update" (later ones). Nothing is listed or deleted.
+# certificate and stores chain and key; every agent reads them. (Vault applies the most
+# specific matching rule alone, so each rule repeats "read".) All writes are KV v2
+# check-and-set, which needs "create" (first version) and "update" (later ones). Nothing is
+# listed or deleted.
 path "secret/data/edge/issued/*" {
   capabilities = ["read", "create", "update"]
 }
