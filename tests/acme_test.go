@@ -213,7 +213,7 @@ func TestACMEHTTP01OrderedOnceAnsweredByTheOtherAgent(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "shop: certificate from pebble: issued") {
 		t.Fatalf("edgectl status: %v\n%s", err, out)
 	}
-		if n := a.counter(`edge_issue_attempts_total{issuer="pebble"}`); n != 1 {
+	if n := a.counter(`edge_issue_attempts_total{issuer="pebble"}`); n != 1 {
 		t.Fatalf("agent A counted %v attempts; want 1", n)
 	}
 	idleVaultReads(t, a, b)
