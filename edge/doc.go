@@ -92,6 +92,13 @@
 // path and query over HTTPS: 301 for GET and HEAD, 308 (method and body kept) otherwise.
 // Other hosts get 404: it never redirects to a name it does not serve.
 //
+// With Server.SetChallenges, ACME challenges are answered from a ChallengeSource before
+// anything else: GET /.well-known/acme-challenge/<token> on the plain-HTTP listener (also
+// for names not served yet, whose certificate is being ordered), and on the HTTPS listener
+// a ClientHello offering only the ALPN protocol acme-tls/1 gets the TLS-ALPN-01 challenge
+// certificate (RFC 8737) instead of the site's. The agent's source reads the material from
+// Vault, so any edge server of the fleet answers the CA.
+//
 // # Limits
 //
 // Options.Limits bound what a client can hold: ReadHeaderTimeout (handshake and headers,
