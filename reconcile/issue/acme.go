@@ -54,10 +54,11 @@ func NewACME(name string, cfg ACMEConfig, opts ACMEOptions) (*ACME, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if opts.Roots != nil {
-		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: opts.Roots}}
+		tr.TLSClientConfig = &tls.Config{RootCAs: opts.Roots}
 	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: retryAfterTransport{tr}}
 	solvers := map[string]acmez.Solver{}
 	chs := cfg.Challenges
 	if len(chs) == 0 {
@@ -96,9 +97,10 @@ func (a *ACME) Name() string { return a.name }
 
 // Issue orders a certificate for req.Names from the CA.
 func (a *ACME) Issue(ctx context.Context, req Request) (*Issued, error) {
+	ctx, note := withRetryNote(ctx)
 	acct, err := a.account(ctx)
 	if err != nil {
-		return nil, retryAfter(err)
+		return nil, retryAfter(err, note)
 	}
 	csr, err := acmez.NewCSR(req.Key, req.Names)
 	if err != nil {
@@ -111,7 +113,7 @@ func (a *ACME) Issue(ctx context.Context, req Request) (*Issued, error) {
 	certs, err := a.cl.ObtainCertificate(ctx, params)
 	if err != nil {
 		a.forgetAccount() // register again next time: the CA may have forgotten it
-		return nil, retryAfter(err)
+		return nil, retryAfter(err, note)
 	}
 	chain := a.pick(certs)
 	leaf, err := leafOf(chain.ChainPEM)
@@ -164,13 +166,4 @@ func leafOf(chainPEM []byte) (*x509.Certificate, error) {
 		return nil, errors.New("no PEM certificate")
 	}
 	return x509.ParseCertificate(b.Bytes)
-}
-
-// retryAfter wraps a CA's rate-limit refusal into a *RetryAfterError.
-func retryAfter(err error) error {
-	var p acme.Problem
-	if errors.As(err, &p) && p.Type == acme.ProblemTypeRateLimited {
-		return &RetryAfterError{After: time.Now().Add(time.Hour), Err: err}
-	}
-	return err
 }
