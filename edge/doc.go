@@ -120,6 +120,7 @@
 // dropped), kept by each server for itself. Denials are counted in
 // edge_requests_denied_total{site,reason} through Denials, which other steps (basic and
 // forward auth, client certificates) call with their reason.
+//
 // # Authentication
 //
 // A route may ask for Basic credentials (site.Route.BasicAuth; the users' password hashes
@@ -145,6 +146,15 @@
 // connection of another site gets 421 like any such request, and one on a connection
 // without a verified certificate (opened before the site required one) gets 403.
 // Denials are counted in edge_requests_denied_total{site,reason}.
+//
+// # ACME challenges
+//
+// With Server.SetChallenges, ACME challenges are answered from a ChallengeSource before
+// anything else: GET /.well-known/acme-challenge/<token> on the plain-HTTP listener (also
+// for names not served yet, whose certificate is being ordered), and on the HTTPS listener
+// a ClientHello offering only the ALPN protocol acme-tls/1 gets the TLS-ALPN-01 challenge
+// certificate (RFC 8737) instead of the site's. The agent's source reads the material from
+// Vault, so any edge server of the fleet answers the CA.
 //
 // # Limits
 //

@@ -10,6 +10,12 @@ import (
 // site is the default. A connection for a passthrough site is handed off to it instead
 // (handOff), before anything is written.
 func (s *Server) getConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	if c := s.tlsALPN01Config(hello); c != nil { // an ACME CA validating: not a client
+		if hc, ok := hello.Conn.(*helloConn); ok {
+			hc.stopRecording()
+		}
+		return c, nil
+	}
 	st, e := s.lookupHello(hello)
 	if e != nil && e.site.pool != nil {
 		return nil, s.handOff(hello, e.site)

@@ -12,12 +12,17 @@ import (
 // any other host gets 404, so the listener never redirects to a name it does not serve.
 //
 // GET and HEAD get 301 Moved Permanently (understood by every client and cached); other
-// methods get 308 Permanent Redirect, which keeps the method and body.
+// methods get 308 Permanent Redirect, which keeps the method and body. ACME HTTP-01
+// challenges (SetChallenges) are answered first, also for names no site serves yet.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := &responseWriter{ResponseWriter: w}
 	var site *siteEntry
 	host := hostOnly(r.Host)
+	if s.serveHTTP01(rw, r, host) { // before the redirect, and for names not served yet
+		s.observe(r, nil, rw.finish(), rw.bytes, time.Since(start), nil)
+		return
+	}
 	snap := s.Current()
 	switch e := snap.lookup(host); {
 	case e == nil:

@@ -114,6 +114,9 @@ type Server struct {
 
 	// Passthrough connections are not http.Server's either: Shutdown drains them itself.
 	passthroughs passthroughConns
+
+	// challenges answers ACME challenges (SetChallenges); nil: none.
+	challenges atomic.Pointer[challengeHolder]
 }
 
 // served is the published state: a snapshot and the TLS configuration handed out for it.

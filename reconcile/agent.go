@@ -81,6 +81,8 @@ type AgentOptions struct {
 	Logger *slog.Logger
 	// Registerer receives the agent's metrics. Nil means none are registered.
 	Registerer prometheus.Registerer
+	// Issued gives the certificates of sites with tls: {issuer}; nil: such sites fail.
+	Issued IssuedCerts
 }
 
 // Agent turns revisions of the config repo into served snapshots. It never publishes an
@@ -102,6 +104,7 @@ type Agent struct {
 	cfgRefs    []schema.KeyRef // the key references of cfg's sites
 	restored   bool            // the state store was read (restoreState ran)
 	stepCounts *planCounts     // the counts of the plan this step published, for record
+	issuedGen  uint64          // the Issued generation the last compile saw
 
 	// status is the published Status: written only by the Step holding stepMu, as a new
 	// value each time, never changed once stored; read by anyone without a lock.
@@ -221,11 +224,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// refsOf lists the key references of cfg's sites; a passthrough site has none.
+// refsOf lists the key references of cfg's sites; a passthrough site and an issued one
+// have none.
 func refsOf(cfg *schema.Config) []schema.KeyRef {
 	refs := make([]schema.KeyRef, 0, len(cfg.Sites))
 	for _, s := range cfg.Sites {
-		if s.Passthrough == nil {
+		if s.Passthrough == nil && s.Issuer == "" {
 			refs = append(refs, s.Key)
 		}
 	}

@@ -122,6 +122,7 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 	}
 	p := &plan{target: t, next: make(map[string]*compiledSite, len(t.cfg.Sites)),
 		statuses: make([]SiteStatus, 0, len(t.cfg.Sites)), stale: map[string]bool{}}
+	a.syncIssued(ctx, t.cfg)
 	p.counts.keyReads = a.keys.Sync(ctx, t.refs) + a.syncUsers(ctx, t.cfg)
 	a.metrics.keyReads.Add(float64(p.counts.keyReads))
 	for _, s := range t.cfg.Sites {
@@ -139,7 +140,7 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 // to compile, or none (failed).
 func (a *Agent) planSite(p *plan, s *schema.Site) {
 	prev := a.compiled[s.Name]
-	st := SiteStatus{Name: s.Name, File: s.File, Hosts: s.Hosts, State: SiteServing, Passthrough: s.Passthrough != nil}
+	st := SiteStatus{Name: s.Name, File: s.File, Hosts: s.Hosts, State: SiteServing, Passthrough: s.Passthrough != nil, Issue: a.issueStatus(s)}
 	cs, err := a.compileOne(s, prev, p.commit)
 	switch {
 	case err != nil && prev == nil:
@@ -158,7 +159,7 @@ func (a *Agent) planSite(p *plan, s *schema.Site) {
 	}
 	p.next[s.Name] = cs
 	st.Commit, st.KeyVersion = cs.site.Commit, cs.keyVersion
-	if s.Passthrough == nil {
+	if s.Passthrough == nil && s.Issuer == "" {
 		if e, ok := a.keys.Lookup(s.Key); ok && e.Err != nil && st.Error == "" {
 			st.Error = "key refresh failed, serving the key read before: " + e.Err.Error()
 		}
@@ -184,6 +185,9 @@ func (a *Agent) compileOne(s *schema.Site, prev *compiledSite, commit string) (*
 			return nil, err
 		}
 		return &compiledSite{decl: s, site: site}, nil
+	}
+	if s.Issuer != "" {
+		return a.compileIssued(s, prev, commit)
 	}
 	e, ok := a.keys.Lookup(s.Key)
 	if !ok || !e.Have {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/edgectl/edge/reconcile/issue"
 	"github.com/edgectl/edge/schema"
 )
 
@@ -120,6 +121,9 @@ type SiteStatus struct {
 	// (NotAfter is zero) and no key.
 	Passthrough bool   `json:"passthrough,omitempty"`
 	Error       string `json:"error,omitempty"`
+	// Issue is the state of a site's issued certificate (tls: {issuer}): issuing, issued,
+	// renewing or failed, with the reason and the next attempt; nil for a committed one.
+	Issue *issue.SiteStatus `json:"issue,omitempty"`
 }
 
 // StatusHandler serves the agent's status as JSON. With ?sites=problems, Sites holds only

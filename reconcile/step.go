@@ -66,10 +66,10 @@ func (a *Agent) Step(ctx context.Context) error {
 }
 
 // refreshKeys recompiles the served config when, on the same commit, a key is due for its
-// slow refresh or a failed read is due for a retry. It returns the outcome and whether it
+// slow refresh or a failed read is due for a retry, or an issued certificate changed. It returns the outcome and whether it
 // did.
 func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (PollOutcome, bool) {
-	if a.cfg == nil || !a.keys.Due(a.cfgRefs) && !a.usersDue() {
+	if a.cfg == nil || !a.keys.Due(a.cfgRefs) && !a.usersDue() && !a.issuedDue() {
 		return "", false
 	}
 	serving := a.status.Load().Serving

@@ -167,6 +167,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 			at(p, SeverityError, "HSTS preload%s requires max_age of at least \"365d\"; it is %s", where, formatDuration(hsts.MaxAge))
 		}
 	}
+	checkIssuer(d, repo, at)
 	allowedUps := repo.decl.AllowedParsed
 	notAllowed := func(u strPos, host string) {
 		at(u.P, SeverityError, "upstream %q is not allowed by the repo policy: %s is not in policy.allowed_upstreams (%s)", u.S, host, sansList(repoAllowed(repo)))
@@ -207,8 +208,13 @@ func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoRe
 		},
 		File:   d.File,
 		Key:    d.Key,
-		Cert:   Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain},
-		Digest: hexDigest(append([][32]byte{res.hash, cr.hash, repo.hash}, pagesHash(pg)...)...),
+		Issuer: d.Issuer.S,
+	}
+	if cr != nil { // nil for an issued certificate
+		s.Cert = Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain}
+		s.Digest = hexDigest(append([][32]byte{res.hash, cr.hash, repo.hash}, pagesHash(pg)...)...)
+	} else {
+		s.Digest = hexDigest(append([][32]byte{res.hash, {}, repo.hash}, pagesHash(pg)...)...)
 	}
 	applyPages(&s.Site, &d.Pages, pg)
 	for _, h := range d.Hosts {

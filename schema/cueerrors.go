@@ -243,7 +243,7 @@ var expectations = map[string]string{
 	"sites.*.passthrough.health_check":                 `a struct such as {interval: "10s", timeout: "2s"}`,
 	"sites.*.passthrough.health_check.interval":        wantDuration,
 	"sites.*.passthrough.health_check.timeout":         wantDuration,
-	"sites.*.cert":                                     `the path of the PEM certificate chain from the repo root, e.g. "certs/example.pem" (no leading "/" or "..")`,
+	"sites.*.cert":                                     `the path of the PEM certificate chain from the repo root, e.g. "certs/example.pem" (no leading "/" or ".."); or, instead of cert and key, tls: {issuer: "<name>"} for an issued certificate`,
 	"sites.*.key":                                      `where the private key is in Vault KV v2, e.g. key: path: "edge/example" (mount defaults to "secret", field to "key")`,
 	"sites.*.key.mount":                                `the KV v2 mount, e.g. "secret"`,
 	"sites.*.key.path":                                 `the secret's path below the mount, e.g. "edge/example" (no leading "/" or "..")`,
@@ -386,6 +386,14 @@ var expectations = map[string]string{
 	"sites.*.routes.*.sticky.max_age":                  wantDuration,
 	"sites.*.routes.*.sticky.same_site":                `"lax", "strict" or "none"`,
 	"sites.*.routes.*.sticky.http_only":                wantBool,
+	"sites.*.tls":                                      `a struct such as {issuer: "letsencrypt"}`,
+	"sites.*.tls.issuer":                               `the name of an issuer declared in edge.cue, e.g. "letsencrypt"`,
+	"issuers.*":                                        `{acme: {directory: "https://...", email: "ops@example.com"}} or {vault_pki: {mount: "pki", role: "edge"}}`,
+	"issuers.*.acme.directory":                         `an https:// ACME directory URL`,
+	"issuers.*.acme.key_type":                          `"ecdsa-p256", "ecdsa-p384", "rsa2048" or "rsa4096"`,
+	"issuers.*.acme.challenges":                        `a non-empty list of "http-01", "tls-alpn-01", "dns-01"`,
+	"issuers.*.acme.challenges.*":                      `"http-01", "tls-alpn-01" or "dns-01"`,
+	"issuers.*.vault_pki.key_type":                     `"ecdsa-p256", "ecdsa-p384", "rsa2048" or "rsa4096"`,
 }
 
 // What compress fields expect, in routes and in defaults.
@@ -400,7 +408,7 @@ const (
 
 // knownFields lists the fields each struct may have, for "did you mean" messages.
 var knownFields = map[string][]string{
-	"sites.*":                           {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers", "error_pages", "maintenance", "rewrites", "access", "forbidden_paths", "rate_limit", "client_auth"},
+	"sites.*":                           {"hosts", "default", "passthrough", "cert", "key", "routes", "redirects", "headers", "error_pages", "maintenance", "rewrites", "access", "forbidden_paths", "rate_limit", "client_auth", "tls"},
 	"sites.*.maintenance":               {"enabled", "retry_after", "page"},
 	"sites.*.rewrites.*":                {"from", "to"},
 	"sites.*.access":                    {"allow", "deny"},
@@ -430,4 +438,11 @@ var knownFields = map[string][]string{
 	"sites.*.client_auth":               {"ca", "mode"},
 	"sites.*.routes.*.upstreams.*":      {"url", "weight"},
 	"sites.*.routes.*.sticky":           {"cookie", "path", "max_age", "same_site", "http_only"},
+	"sites.*.tls":                       {"issuer"},
+	"issuers.*":                         {"acme", "vault_pki"},
+	"issuers.*.acme":                    {"directory", "email", "eab", "preferred_chain", "key_type", "challenges", "dns01"},
+	"issuers.*.acme.eab":                {"kid", "hmac"},
+	"issuers.*.acme.dns01":              {"server", "zone", "tsig"},
+	"issuers.*.acme.dns01.tsig":         {"name", "algorithm", "secret"},
+	"issuers.*.vault_pki":               {"mount", "role", "ttl", "key_type"},
 }

@@ -34,6 +34,7 @@ type siteDecl struct {
 	Access  accessDecl       // IP rule, forbidden paths, rate limit
 	// ClientAuth is the site's client_auth; nil when it has none.
 	ClientAuth *clientAuthDecl
+	Issuer     strPos // tls.issuer: the site's certificate is issued; empty: Cert and Key
 }
 
 // passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.
@@ -102,5 +103,6 @@ type repoDecl struct {
 	ErrorWithin   *time.Duration
 	AllowOverlap  bool
 	AllowedParsed []allowEntry
-	Compress      compressDecl // defaults.compress
+	Compress      compressDecl          // defaults.compress
+	Issuers       map[string]issuerDecl // by name
 }

@@ -43,6 +43,9 @@ type SiteSummary struct {
 	// Passthrough describes a passthrough site's upstreams and options; empty for a site
 	// the edge terminates.
 	Passthrough string `json:"passthrough,omitempty"`
+	// Issuer says where an issued certificate comes from ("le: acme https://..."); empty
+	// for a site serving a committed certificate.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // SiteChange lists what changed in one site.
@@ -119,6 +122,7 @@ func Diff(base, head *Config) *Plan {
 	sort.Strings(p.HostsAdded)
 	sort.Strings(p.HostsRemoved)
 	p.Security = securityChanges(bs, hs)
+	describeIssuers(p, base, head)
 	return p
 }
 
@@ -155,8 +159,8 @@ func siteChanges(b, h *Site) []Change {
 	if d := passthroughChange(b.Passthrough, h.Passthrough); d != "" {
 		add("passthrough", "%s", d)
 	}
-	if string(b.Cert.PEM) != string(h.Cert.PEM) || b.Cert.File != h.Cert.File {
-		add("cert", "%s → %s", certSummary(b.Cert), certSummary(h.Cert))
+	if string(b.Cert.PEM) != string(h.Cert.PEM) || b.Cert.File != h.Cert.File || b.Issuer != h.Issuer {
+		add("cert", "%s → %s", certOrIssuer(b), certOrIssuer(h))
 	}
 	if b.Key != h.Key {
 		add("key", "%s → %s", keyString(b.Key), keyString(h.Key))

@@ -143,6 +143,7 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 	d.Hosts = x.hosts(v, at)
 	d.Dflt, _ = boolean(v, "default")
 	d.DfltPos = x.pos(at.field("default"))
+	d.Issuer = x.siteTLS(v, at, name)
 	if pv := lookup(v, "passthrough"); pv.Exists() {
 		d.Pass = x.passthrough(pv, at)
 		x.passthroughOnly(at, d)
@@ -150,7 +151,9 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 		return d, x.ds
 	}
 	d.Cert = x.cert(v, at)
-	d.Key = x.keyRef(v, at)
+	if d.Issuer.S == "" { // an issued certificate's key is the issuer's to make
+		d.Key = x.keyRef(v, at)
+	}
 	d.Routes = x.routes(v, at)
 	d.Redirs = x.redirects(v, at, d.Hosts)
 	d.Headers = x.headers(v, at)
@@ -269,6 +272,7 @@ func extractRepo(file string, v cue.Value, idx astIndex) (*repoDecl, []Diagnosti
 	if pv := lookup(v, "policy"); pv.Exists() {
 		x.policy(pv, r)
 	}
+	x.issuers(v, r)
 	sortDiags(x.ds)
 	return r, x.ds
 }

@@ -46,6 +46,13 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		"sites.*.client_auth":               "#ClientAuth",
 		"sites.*.routes.*.upstreams.*":      "#WeightedUpstream",
 		"sites.*.routes.*.sticky":           "#Sticky",
+		"sites.*.tls":                       "#SiteTLS",
+		"issuers.*":                         "#Issuer",
+		"issuers.*.acme":                    "#ACMEIssuer",
+		"issuers.*.acme.eab":                "#EAB",
+		"issuers.*.acme.dns01":              "#DNS01",
+		"issuers.*.acme.dns01.tsig":         "#TSIG",
+		"issuers.*.vault_pki":               "#VaultPKIIssuer",
 	}
 	if len(defs) != len(knownFields) {
 		t.Fatalf("knownFields has %d entries; this test maps %d", len(knownFields), len(defs))

@@ -215,7 +215,7 @@ func (l *Loader) evalSites(ctx context.Context, r *repoReader, jobs []*siteJob, 
 func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*Config, error) {
 	now := l.opts.Now()
 	warn, errw := l.windows(repo)
-	cfg := &Config{Defaults: repo.defaults(warn, errw)}
+	cfg := &Config{Defaults: repo.defaults(warn, errw), Issuers: repo.issuerConfigs()}
 	seenSites := make(map[string]bool, len(jobs))
 	seenCerts := make(map[string]bool, len(jobs))
 	var built []*builtSite
@@ -227,7 +227,7 @@ func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*
 			continue
 		}
 		decls = append(decls, j.res.decl)
-		if j.cert == nil && j.res.decl.Pass == nil {
+		if j.cert == nil && j.res.decl.Pass == nil && j.res.decl.Issuer.S == "" {
 			continue // the certificate file could not be read: already reported
 		}
 		if j.cert != nil {
@@ -363,8 +363,8 @@ func (l *Loader) loadSite(r *repoReader, j *siteJob, lane int, evals evalService
 func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 	res := j.res
 	j.ds = res.diags
-	if res.decl == nil || hasError(res.diags) || res.decl.Pass != nil {
-		return // a passthrough site has no certificate
+	if res.decl == nil || hasError(res.diags) || res.decl.Pass != nil || res.decl.Issuer.S != "" {
+		return // a passthrough site has no certificate; an issued one is not in the repo
 	}
 	certFile := res.decl.Cert.S
 	certErr := func(err error) {

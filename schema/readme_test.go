@@ -26,7 +26,7 @@ func TestReadmeExamples(t *testing.T) {
 		var ds []Diagnostic
 		if name := regexp.MustCompile(`sites: "?([a-z-]+)"?:`).FindStringSubmatch(m[1]); name != nil {
 			_, ds = ev.evalSite(name[1], "sites/"+name[1]+".cue", src)
-		} else if strings.Contains(m[1], "policy:") {
+		} else if strings.Contains(m[1], "policy:") || strings.Contains(m[1], "issuers:") {
 			_, ds = ev.evalRepo("edge.cue", src)
 		} else {
 			continue

@@ -123,8 +123,8 @@ func checkShape(file, name string, f *ast.File, kind fileKind) (pos, []Diagnosti
 		case *ast.Field:
 			label, ok := labelString(d.Label)
 			if kind == repoFile {
-				if !ok || (label != "defaults" && label != "policy") {
-					add(d.Pos(), "%s may only set `defaults` and `policy`; declare sites in sites/<name>.cue", file)
+				if !ok || (label != "defaults" && label != "policy" && label != "issuers") {
+					add(d.Pos(), "%s may only set `defaults`, `policy` and `issuers`; declare sites in sites/<name>.cue", file)
 				}
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/reconcile/issue"
 )
 
 // Config is a validated config repo: the repo-level defaults and policy plus every site.
@@ -13,6 +14,8 @@ type Config struct {
 	Defaults Defaults
 	// Sites are sorted by Name.
 	Sites []*Site
+	// Issuers are the issuers edge.cue declares, by name; nil when none.
+	Issuers map[string]issue.Config
 	// Warnings are problems that do not make the repo invalid (e.g. a certificate that
 	// expires within the warning window).
 	Warnings Diagnostics
@@ -52,6 +55,9 @@ type Site struct {
 	Cert Cert
 	// Key refers to the private key in Vault KV v2 (or the local key directory).
 	Key KeyRef
+	// Issuer, when not empty, is the name of the issuer (Config.Issuers) the site's
+	// certificate comes from (tls: {issuer}); Cert and Key are then empty.
+	Issuer string
 	// Digest is a hex SHA-256 over the declaration file, the certificate file and the
 	// repo-level edge.cue (whose defaults the site inherits): equal digests mean the site is
 	// unchanged (the key is tracked separately by KeyRef).

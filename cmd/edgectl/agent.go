@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -65,6 +66,8 @@ type agentConfig struct {
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
+	// Issue configures issued certificates (tls: {issuer}); they need --keys vault.
+	Issue issueConfig
 
 	// Fleet serves GET /ui/api/fleet (the peers' status for the page); nil: not served.
 	Fleet http.Handler
@@ -125,10 +128,17 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies}, HTTP3: c.HTTP3,
 		ProxyProtocolFrom: c.ProxyProtocolFrom,
 	})
-	agent, err := newAgent(c, src, keys, srv, log)
+	var issuing atomic.Pointer[reconcile.Agent]
+	issued, closeIssued, err := newIssued(c, keys, srv, log, &issuing)
 	if err != nil {
 		return nil, err
 	}
+	closeKey = func(closeKey func()) func() { return func() { closeIssued(); closeKey() } }(closeKey)
+	agent, err := newAgent(c, src, keys, srv, log, issued)
+	if err != nil {
+		return nil, err
+	}
+	issuing.Store(agent)
 	mountFleet(srv.AdminMux(), c.Fleet)
 	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
@@ -153,7 +163,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 
 // newAgent returns the reconcile loop between the pipeline's stages: the git source, the
 // schema loader, the key source and the edge server it publishes to.
-func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *edge.Server, log *slog.Logger) (*reconcile.Agent, error) {
+func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *edge.Server, log *slog.Logger, issued reconcile.IssuedCerts) (*reconcile.Agent, error) {
 	var state reconcile.StateStore
 	if c.StateDir != "" {
 		state = src
@@ -173,6 +183,7 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		UsersRefresh: c.UsersRefresh,
 		Logger:       log,
 		Registerer:   srv.Registry(),
+		Issued:       issued,
 	})
 }
 
@@ -362,6 +373,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&v.logFormat, "log-format", "text", "log format: text or json [EDGE_LOG_FORMAT]")
 	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
+	c.Issue.add(f)
 	f.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDR networks or addresses of proxies in front of edge (load balancers) whose X-Forwarded-*, Forwarded and X-Real-IP headers are kept and appended to; empty: such headers from clients are dropped [EDGE_TRUSTED_PROXIES]")
 	f.Var((*prefixList)(&c.ProxyProtocolFrom), "proxy-protocol-from", "comma-separated CIDR networks or addresses of load balancers whose connections to the HTTPS and HTTP listeners start with a PROXY protocol header (v1 or v2; required from them, never believed from anyone else) giving the client address that logs, X-Forwarded-For and IP rules use; empty: none [EDGE_PROXY_PROTOCOL_FROM]")
 }

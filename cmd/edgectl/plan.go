@@ -153,9 +153,12 @@ func (r *planReport) text(w io.Writer) {
 	}
 	for _, s := range p.Added {
 		fmt.Fprintf(w, "\n+ site %s (%s)\n    hosts: %s\n", s.Name, s.File, strings.Join(s.Hosts, ", "))
-		if s.Passthrough != "" {
+		switch {
+		case s.Passthrough != "":
 			fmt.Fprintf(w, "    passthrough: %s\n", s.Passthrough)
-		} else {
+		case s.Issuer != "":
+			fmt.Fprintf(w, "    cert:  issued by %s\n", s.Issuer)
+		default:
 			fmt.Fprintf(w, "    cert:  %s\n", s.Cert)
 		}
 	}
@@ -215,6 +218,10 @@ func (r *planReport) markdown(w io.Writer) {
 		for _, s := range p.Added {
 			if s.Passthrough != "" {
 				fmt.Fprintf(w, "| ➕ | `%s` | hosts %s; passthrough %s |\n", s.Name, mdCodeList(s.Hosts), mdEscape(s.Passthrough))
+				continue
+			}
+			if s.Issuer != "" {
+				fmt.Fprintf(w, "| ➕ | `%s` | hosts %s; cert issued by %s |\n", s.Name, mdCodeList(s.Hosts), mdEscape(s.Issuer))
 				continue
 			}
 			fmt.Fprintf(w, "| ➕ | `%s` | hosts %s; cert %s |\n", s.Name, mdCodeList(s.Hosts), mdEscape(s.Cert))

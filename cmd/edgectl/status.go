@@ -24,9 +24,10 @@ const statusUsage = `usage: edgectl status [flags] [SITE|HOST ...]
        edgectl status --fleet-file FILE [--want COMMIT] [--wait DURATION]
 
 Shows what a running agent serves: the commit, the last poll, a rejected revision and why,
-and each site's state, revision, certificate expiry and key version. With SITE or HOST
-arguments, only those sites; with --problems, only the sites not serving their latest
-revision (stale or failed).
+and each site's state, revision, certificate expiry and key version; for an issued
+certificate, its issuer and state (issuing, issued, renewing, or failed with the reason and
+the next attempt). With SITE or HOST arguments, only those sites; with --problems, only
+the sites not serving their latest revision (stale or failed).
 
 Exit status: 0 all is served, 1 a revision is rejected or a site shown is stale or failed,
 2 the agent cannot be reached or a site is unknown.
@@ -236,6 +237,7 @@ func printStatus(w io.Writer, st reconcile.Status, sites []reconcile.SiteStatus)
 			fmt.Fprintf(w, "\n%s: %s", s.Name, schema.EscapeText(s.Error))
 		}
 	}
+	printIssued(w, sites)
 	fmt.Fprintln(w)
 }
 
