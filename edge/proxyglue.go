@@ -13,6 +13,9 @@ import (
 // site's prepared entry, handlers included.)
 func routeHandlers(m *proxy.Manager) routeHandlerFunc {
 	return func(s *Site, r *site.Route) (http.Handler, error) {
+		if r.Static != nil {
+			return newStaticHandler(s, r)
+		}
 		return m.Handler(s.Name+" "+r.Path, r)
 	}
 }

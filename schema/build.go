@@ -79,20 +79,21 @@ type builtEntry struct {
 	res  *siteResult
 	cr   *certResult
 	repo *repoResult
+	stat [32]byte     // digest of the static routes' repo directories
 	b    *builtSite   // nil when ds has errors
 	ds   []Diagnostic // not including expiry, which depends on the time
 }
 
 // build returns the Site of one load: cached when nothing it depends on changed, with the
 // certificate's expiry judged at now.
-func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
+func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, st staticSet, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
 	d := res.decl
 	l.cmu.Lock()
 	e := l.built[d.File]
 	l.cmu.Unlock()
-	if e == nil || e.res != res || e.cr != cr || e.repo != repo {
-		b, ds := buildSite(res, cr, repo)
-		e = &builtEntry{res: res, cr: cr, repo: repo, b: b, ds: ds}
+	if e == nil || e.res != res || e.cr != cr || e.repo != repo || e.stat != st.sum {
+		b, ds := buildSite(res, cr, repo, st)
+		e = &builtEntry{res: res, cr: cr, repo: repo, stat: st.sum, b: b, ds: ds}
 		l.cmu.Lock()
 		l.built[d.File] = e
 		l.cmu.Unlock()
@@ -117,7 +118,7 @@ func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, now ti
 
 // buildSite assembles a Site and makes the checks that depend on the certificate or the
 // repo policy (not on the time).
-func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, []Diagnostic) {
+func buildSite(res *siteResult, cr *certResult, repo *repoResult, st staticSet) (*builtSite, []Diagnostic) {
 	var hsts *site.HSTS // a passthrough site sends no headers
 	if res.decl.Pass == nil {
 		hsts = resolveHSTS(res.decl.Headers.HSTS, repo.decl.HSTS)
@@ -126,7 +127,7 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult) (*builtSite, [
 	if hasError(ds) {
 		return nil, ds
 	}
-	s, err := assembleSite(res, cr, repo, hsts)
+	s, err := assembleSite(res, cr, repo, hsts, st)
 	if err != nil {
 		return nil, append(ds, *err)
 	}
@@ -190,7 +191,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 // assembleSite makes the Site of a checked declaration, with the repo's defaults applied
 // and the upstream URLs parsed (the one parse the data plane relies on). The Diagnostic,
 // if any, is an upstream the extraction let through that does not parse.
-func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.HSTS) (*Site, *Diagnostic) {
+func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.HSTS, st staticSet) (*Site, *Diagnostic) {
 	d := res.decl
 	if d.Pass != nil {
 		return assemblePassthrough(res, repo), nil
@@ -206,11 +207,14 @@ func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.
 		Cert:   Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain},
 		Digest: hexDigest(res.hash, cr.hash, repo.hash),
 	}
+	if st.dirs != nil {
+		s.Digest = hexDigest(res.hash, cr.hash, repo.hash, st.sum) // content-only commits change it
+	}
 	for _, h := range d.Hosts {
 		s.Hosts = append(s.Hosts, h.S)
 	}
 	for _, r := range d.Routes {
-		rt, err := assembleRoute(d.File, r, repo)
+		rt, err := assembleRoute(d.File, r, repo, st)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +232,7 @@ func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.
 
 // assembleRoute makes the route r of the site declared in file, with the repo's default
 // timeouts applied and its upstream URLs parsed.
-func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Diagnostic) {
+func assembleRoute(file string, r routeDecl, repo *repoResult, st staticSet) (site.Route, *Diagnostic) {
 	rt := site.Route{
 		Path:        r.Path.S,
 		Balance:     site.Balance(r.Balance),
@@ -239,6 +243,9 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 	if r.Health != nil {
 		hc := *r.Health
 		rt.HealthCheck = &hc
+	}
+	if r.Static != nil {
+		rt.Static = assembleStatic(r.Static, st)
 	}
 	for _, u := range r.Upstreams {
 		parsed, err := url.Parse(u.S)

@@ -50,6 +50,7 @@ type routeDecl struct {
 	Timeouts  timeoutsDecl
 	Retries   int
 	Health    *site.HealthCheck
+	Static    *staticDecl // nil for a proxied route
 }
 
 // timeoutsDecl holds the timeouts a file sets; nil means unset (inherit).

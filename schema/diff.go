@@ -177,12 +177,15 @@ func siteChanges(b, h *Site) []Change {
 		what := "route " + p
 		switch {
 		case !inB:
-			add(what, "added → %s", strings.Join(urlStrings(nr.Upstreams), ", "))
+			add(what, "added → %s", routeTarget(nr))
 		case !inH:
-			add(what, "removed (was → %s)", strings.Join(urlStrings(or.Upstreams), ", "))
+			add(what, "removed (was → %s)", routeTarget(or))
 		default:
 			if d := setDiff(urlStrings(or.Upstreams), urlStrings(nr.Upstreams)); d != "" {
 				add(what, "upstreams %s", d)
+			}
+			if d := staticChange(or.Static, nr.Static); d != "" {
+				add(what, "static %s", d)
 			}
 			if or.Balance != nr.Balance || or.StripPrefix != nr.StripPrefix || or.Retries != nr.Retries ||
 				or.Timeouts != nr.Timeouts || !equalHC(or.HealthCheck, nr.HealthCheck) {

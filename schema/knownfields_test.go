@@ -24,6 +24,8 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		"sites.*.routes.*":                 "#Route",
 		"sites.*.routes.*.timeouts":        "#Timeouts",
 		"sites.*.routes.*.health_check":    "#HealthCheck",
+		"sites.*.routes.*.static":          "#Static",
+		"sites.*.routes.*.static.git":      "#StaticGit",
 		"sites.*.redirects.*":              "#Redirect",
 		"sites.*.headers":                  "#Headers",
 		"sites.*.headers.hsts":             "#HSTS",
