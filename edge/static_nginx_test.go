@@ -18,7 +18,10 @@ import (
 // siblings) on a loopback port and returns its base URL; it stops when the test ends.
 func startNginx(t *testing.T, dir string) string {
 	t.Helper()
-	bin := testenv.NeedTool(t, "nginx", "nginx")
+	bin := "/usr/sbin/nginx" // Debian's, not on a user's PATH
+	if _, err := os.Stat(bin); err != nil {
+		bin = testenv.NeedTool(t, "nginx", "nginx")
+	}
 	work := t.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
