@@ -24,8 +24,12 @@ func TestExampleConfig(t *testing.T) {
 		byName[s.Name] = s
 	}
 	acme, shops, old, secure := byName["acme"], byName["shops"], byName["old-acme"], byName["secure"]
-	if acme == nil || shops == nil || old == nil || secure == nil || len(cfg.Sites) != 4 {
-		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme, secure", len(cfg.Sites), byName)
+	docs := byName["static-docs"]
+	if acme == nil || shops == nil || old == nil || secure == nil || docs == nil || len(cfg.Sites) != 5 {
+		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme, secure, static-docs", len(cfg.Sites), byName)
+	}
+	if r := docs.Routes[0]; r.Static == nil || r.Static.RepoDir != "www/docs" || r.Static.FS == nil {
+		t.Errorf("static-docs /: %+v; want www/docs of the repo", r.Static)
 	}
 	if p := secure.Passthrough; p == nil || len(p.Upstreams) != 1 || p.Upstreams[0] != "127.0.0.1:3443" || !p.ProxyProtocol || secure.Cert.File != "" {
 		t.Errorf("secure: passthrough %+v, cert %q; want a passthrough site to 127.0.0.1:3443 with PROXY v2 and no cert", p, secure.Cert.File)
