@@ -88,7 +88,7 @@ func (s *dirSource) reopen() {
 		s.cur.Store(nil)
 		return
 	}
-	s.cur.Store(&openRoot{fsys: root.FS(), info: rinfo})
+	s.cur.Store(&openRoot{fsys: &openFileCache{root: root.FS()}, info: rinfo})
 }
 
 // emptyFS has no files.
