@@ -74,6 +74,9 @@ type AgentOptions struct {
 	Logger *slog.Logger
 	// Registerer receives the agent's metrics. Nil means none are registered.
 	Registerer prometheus.Registerer
+	// Content fetches the content repositories static routes are pinned to. Nil means
+	// none: a site with such a route fails to compile (the others are served).
+	Content ContentSource
 }
 
 // Agent turns revisions of the config repo into served snapshots. It never publishes an

@@ -197,6 +197,9 @@ func (a *Agent) compileOne(s *schema.Site, prev *compiledSite, commit string) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := a.attachContent(s, site); err != nil {
+		return nil, err
+	}
 	return &compiledSite{decl: s, keySum: e.Sum, keyVersion: e.Key.Version, site: site}, nil
 }
 

@@ -159,6 +159,9 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		KeyRefresh: c.KeyRefresh,
 		Logger:     log,
 		Registerer: srv.Registry(),
+		// Static routes pinned to a content repository: fetched with the config repo's
+		// credentials.
+		Content: gitsource.NewContentStore(gitsource.ContentOptions{Auth: c.GitAuth, Logger: log}),
 	})
 }
 
