@@ -83,6 +83,15 @@
 // would resolve outside an upstream's base path); a path that needs no cleaning is
 // forwarded as the client escaped it. No route: 404. CONNECT: 405.
 //
+// A site in maintenance (site.Maintenance) answers every request 503 with its page and
+// Retry-After before redirects and routes. After the redirects, the site's rewrites
+// (site.Rewrite) give the cleaned path a new path and query, the first matching rewrite
+// once; the result is cleaned and is what routes match and the upstream gets. Every
+// response the edge makes itself goes through writeError, which sends the site's error
+// page for the status (site.ErrorPages) or plain text; a 421 gets the page of the
+// connection's site. The proxy's own 502/503/504, and upstream 5xx when the site asks,
+// get the page through the proxy.ErrorWriter attached to the request (errorPagesHandler).
+//
 // The site's header changes apply to every response of the site, its redirects and
 // errors included: Remove, then Set, then HSTS when declared. Responses are streamed
 // (flushes pass through) and upgrades (WebSocket) work. At most 8 informational (1xx)

@@ -64,7 +64,7 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 	host := hostOnly(r.Host)
 	site := snap.siteForRequest(r, host)
 	if site == nil {
-		writeError(w, r, nil, http.StatusMisdirectedRequest)
+		writeError(w, r, snap.connSite(r), http.StatusMisdirectedRequest)
 		return nil
 	}
 	*matched = site
@@ -75,6 +75,9 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		writeError(w, r, site, http.StatusMethodNotAllowed)
 		return site
 	}
+	if site.maintenance(w, r) {
+		return site
+	}
 	p := cleanPath(r.URL.Path)
 	if rd := matchRedirect(site.redirects, host, p); rd != nil {
 		if p != r.URL.Path {
@@ -83,6 +86,7 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		http.Redirect(w, r, rd.location(r), rd.status)
 		return site
 	}
+	r, p = site.rewrite(r, p)
 	rt := matchRoute(site.routes, p)
 	if rt == nil {
 		writeError(w, r, site, http.StatusNotFound)

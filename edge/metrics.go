@@ -53,6 +53,7 @@ type metrics struct {
 	swaps           prometheus.Counter
 	connections     *prometheus.GaugeVec // listener
 	pt              *ptMetrics
+	compress        *compressMetrics
 
 	codes    sync.Map                       // int -> prometheus.Counter
 	byProto  map[string]prometheus.Observer // protoLabel -> duration series, resolved once
@@ -106,6 +107,8 @@ func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 	reg.MustRegister(m.requests, m.responses, m.duration, m.upstreamErrors, m.handshakes,
 		m.handshakeErrors, m.generation, m.sites, m.swaps, m.connections, &expiryCollector{current: current})
 	m.pt = newPTMetrics(reg)
+	m.compress = newCompressMetrics()
+	reg.MustRegister(m.compress)
 	for _, reason := range []string{"unknown_sni", "no_sni"} {
 		m.handshakeErrors.WithLabelValues(reason) // export zeros for the reasons alerts watch
 	}
@@ -177,6 +180,7 @@ func (m *metrics) forgetSitesExcept(keep func(site string) bool) {
 		}
 		return true
 	})
+	m.compress.forgetExcept(keep)
 }
 
 // expiryCollector exports the seconds to certificate expiry of every site of the current

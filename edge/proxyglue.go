@@ -10,13 +10,33 @@ import (
 // routeHandlers returns the routeHandlerFunc serving routes through m: each route gets the
 // manager's handler for it, itself shared with any identical route. (Routes of a site
 // passed unchanged, the same *Site, are not asked for again: buildSnapshot reuses the
-// site's prepared entry, handlers included.)
-func routeHandlers(m *proxy.Manager) routeHandlerFunc {
+// site's prepared entry, handlers included.) Around the proxy, from inside out: encode
+// (compression, Cache-Control; counted in cm, which may be nil), CORS.
+func routeHandlers(m *proxy.Manager, cm *compressMetrics) routeHandlerFunc {
 	return func(s *Site, r *site.Route) (http.Handler, error) {
+		var h http.Handler
 		if r.Static != nil {
-			return newStaticHandler(s, r)
+			sh, err := newStaticHandler(s, r)
+			if err != nil {
+				return nil, err
+			}
+			h = sh
+		} else {
+			ph, err := m.Handler(s.Name+" "+r.Path, r)
+			if err != nil {
+				return nil, err
+			}
+			h = ph
 		}
-		return m.Handler(s.Name+" "+r.Path, r)
+		var err error
+		if h, err = wrapEncode(h, r, cm.site(s.Name)); err != nil {
+			return nil, err
+		}
+		if h, err = wrapCORS(h, r); err != nil {
+			return nil, err
+		}
+		h = withErrorPages(s, h)
+		return h, nil
 	}
 }
 

@@ -184,7 +184,7 @@ func (s *Server) Current() *Snapshot {
 // Routes of sites unchanged since the current snapshot (the same *Site) keep their
 // handlers; identical routes share one. It does not publish the snapshot.
 func (s *Server) build(generation uint64, commit string, sites []*Site) (*Snapshot, error) {
-	return buildSnapshot(generation, commit, sites, routeHandlers(s.proxy), s.Current())
+	return buildSnapshot(generation, commit, sites, routeHandlers(s.proxy, s.metrics.compress), s.Current())
 }
 
 // swap publishes snap: the next handshake and the next request, on new and open

@@ -63,6 +63,9 @@ func newSiteEntry(st *Site) (*siteEntry, []error) {
 	if e.headers, err = newHeaderOps(st.Headers); err != nil {
 		bad(ErrInvalidSite, "%v", err)
 	}
+	if e.pages, err = newSitePages(st); err != nil {
+		bad(ErrInvalidSite, "%v", err)
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -38,6 +38,7 @@ type siteEntry struct {
 	headers   headerOps
 	notAfter  time.Time         // earliest expiry of its certificates
 	pool      *passthrough.Pool // a passthrough site's upstreams; nil for terminated sites
+	pages     *sitePages        // error pages, maintenance, rewrites; nil: none
 }
 
 // hostEntry is what one host name (or wildcard pattern) selects: its site and the site's

@@ -16,4 +16,8 @@
 // rejection is in Status. One site's trouble stays that site's: a site whose key cannot be
 // read keeps its last good version (SiteStale) or stays out (SiteFailed) while the others
 // move on. With a StateStore, the accepted revision survives a restart.
+//
+// Beside the loop, a TicketSync shares the TLS session ticket keys of the fleet through
+// Vault (one secret, rotated by whichever agent's check-and-set lands first), so a client
+// resumes its session on any agent.
 package reconcile

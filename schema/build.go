@@ -78,6 +78,7 @@ func resolveTimeouts(route, repo timeoutsDecl) site.Timeouts {
 type builtEntry struct {
 	res  *siteResult
 	cr   *certResult
+	pg   *pagesResult
 	repo *repoResult
 	stat [32]byte     // digest of the static routes' repo directories
 	b    *builtSite   // nil when ds has errors
@@ -86,14 +87,14 @@ type builtEntry struct {
 
 // build returns the Site of one load: cached when nothing it depends on changed, with the
 // certificate's expiry judged at now.
-func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, st staticSet, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
+func (l *Loader) build(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, st staticSet, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
 	d := res.decl
 	l.cmu.Lock()
 	e := l.built[d.File]
 	l.cmu.Unlock()
-	if e == nil || e.res != res || e.cr != cr || e.repo != repo || e.stat != st.sum {
-		b, ds := buildSite(res, cr, repo, st)
-		e = &builtEntry{res: res, cr: cr, repo: repo, stat: st.sum, b: b, ds: ds}
+	if e == nil || e.res != res || e.cr != cr || e.pg != pg || e.repo != repo || e.stat != st.sum {
+		b, ds := buildSite(res, cr, pg, repo, st)
+		e = &builtEntry{res: res, cr: cr, pg: pg, repo: repo, stat: st.sum, b: b, ds: ds}
 		l.cmu.Lock()
 		l.built[d.File] = e
 		l.cmu.Unlock()
@@ -118,7 +119,7 @@ func (l *Loader) build(res *siteResult, cr *certResult, repo *repoResult, st sta
 
 // buildSite assembles a Site and makes the checks that depend on the certificate or the
 // repo policy (not on the time).
-func buildSite(res *siteResult, cr *certResult, repo *repoResult, st staticSet) (*builtSite, []Diagnostic) {
+func buildSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, st staticSet) (*builtSite, []Diagnostic) {
 	var hsts *site.HSTS // a passthrough site sends no headers
 	if res.decl.Pass == nil {
 		hsts = resolveHSTS(res.decl.Headers.HSTS, repo.decl.HSTS)
@@ -127,7 +128,7 @@ func buildSite(res *siteResult, cr *certResult, repo *repoResult, st staticSet) 
 	if hasError(ds) {
 		return nil, ds
 	}
-	s, err := assembleSite(res, cr, repo, hsts, st)
+	s, err := assembleSite(res, cr, pg, repo, hsts, st)
 	if err != nil {
 		return nil, append(ds, *err)
 	}
@@ -191,7 +192,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 // assembleSite makes the Site of a checked declaration, with the repo's defaults applied
 // and the upstream URLs parsed (the one parse the data plane relies on). The Diagnostic,
 // if any, is an upstream the extraction let through that does not parse.
-func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.HSTS, st staticSet) (*Site, *Diagnostic) {
+func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, hsts *site.HSTS, st staticSet) (*Site, *Diagnostic) {
 	d := res.decl
 	if d.Pass != nil {
 		return assemblePassthrough(res, repo), nil
@@ -205,11 +206,12 @@ func assembleSite(res *siteResult, cr *certResult, repo *repoResult, hsts *site.
 		File:   d.File,
 		Key:    d.Key,
 		Cert:   Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain},
-		Digest: hexDigest(res.hash, cr.hash, repo.hash),
+		Digest: hexDigest(append([][32]byte{res.hash, cr.hash, repo.hash}, pagesHash(pg)...)...),
 	}
-	if st.dirs != nil {
-		s.Digest = hexDigest(res.hash, cr.hash, repo.hash, st.sum) // content-only commits change it
+	if st.dirs != nil { // content-only commits of a repo_dir change the digest
+		s.Digest = hexDigest(append([][32]byte{res.hash, cr.hash, repo.hash, st.sum}, pagesHash(pg)...)...)
 	}
+	applyPages(&s.Site, &d.Pages, pg)
 	for _, h := range d.Hosts {
 		s.Hosts = append(s.Hosts, h.S)
 	}
@@ -240,6 +242,7 @@ func assembleRoute(file string, r routeDecl, repo *repoResult, st staticSet) (si
 		Timeouts:    resolveTimeouts(r.Timeouts, repo.decl.Timeouts),
 		Retries:     r.Retries,
 	}
+	rt.Compress, rt.CacheControl, rt.CORS = r.Enc.Compress.resolve(repo.decl.Compress), r.Enc.Cache, r.Enc.CORS
 	if r.Health != nil {
 		hc := *r.Health
 		rt.HealthCheck = &hc

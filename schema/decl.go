@@ -30,6 +30,7 @@ type siteDecl struct {
 	Redirs  []redirectDecl
 	Headers headersDecl
 	Pass    *passthroughDecl // nil for a site the edge terminates
+	Pages   pagesDecl        // error_pages, maintenance, rewrites (extract_pages.go)
 }
 
 // passthroughDecl is a passthrough site's declaration: TCP upstreams and their options.
@@ -50,6 +51,7 @@ type routeDecl struct {
 	Timeouts  timeoutsDecl
 	Retries   int
 	Health    *site.HealthCheck
+	Enc       encodeDecl  // compress, cache_control, cors
 	Static    *staticDecl // nil for a proxied route
 }
 
@@ -92,4 +94,5 @@ type repoDecl struct {
 	ErrorWithin   *time.Duration
 	AllowOverlap  bool
 	AllowedParsed []allowEntry
+	Compress      compressDecl // defaults.compress
 }

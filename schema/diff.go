@@ -191,6 +191,9 @@ func siteChanges(b, h *Site) []Change {
 				or.Timeouts != nr.Timeouts || !equalHC(or.HealthCheck, nr.HealthCheck) {
 				add(what, "options %s → %s", routeOptions(or), routeOptions(nr))
 			}
+			for _, d := range encodeChanges(or, nr) {
+				add(what, "%s", d)
+			}
 		}
 	}
 	if fmt.Sprint(b.Redirects) != fmt.Sprint(h.Redirects) {
@@ -199,6 +202,7 @@ func siteChanges(b, h *Site) []Change {
 	if headersString(b.Headers) != headersString(h.Headers) {
 		add("headers", "%s → %s", headersString(b.Headers), headersString(h.Headers))
 	}
+	cs = append(cs, pagesChanges(b, h)...)
 	return cs
 }
 

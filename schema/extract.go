@@ -154,6 +154,7 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 	d.Routes = x.routes(v, at)
 	d.Redirs = x.redirects(v, at, d.Hosts)
 	d.Headers = x.headers(v, at)
+	d.Pages = x.pages(v, at)
 	if len(d.Routes) == 0 && len(d.Redirs) == 0 && len(x.ds) == 0 {
 		x.errorf(at, "site %s has neither routes nor redirects, so it would answer nothing; add e.g. routes: \"/\": upstreams: [\"http://127.0.0.1:3001\"]", name)
 	}
@@ -261,6 +262,7 @@ func extractRepo(file string, v cue.Value, idx astIndex) (*repoDecl, []Diagnosti
 	if dv := lookup(v, "defaults"); dv.Exists() {
 		r.HSTS = x.hsts(dv, repoPath("defaults"))
 		r.Timeouts = x.timeouts(dv, repoPath("defaults"))
+		r.Compress = x.compress(dv, repoPath("defaults"))
 	}
 	if pv := lookup(v, "policy"); pv.Exists() {
 		x.policy(pv, r)

@@ -43,6 +43,9 @@ func (x *extractor) passthroughOnly(siteAt fieldPath, d *siteDecl) {
 		{"routes", "the edge passes the encrypted stream on and never sees a request"},
 		{"redirects", "the edge passes the encrypted stream on and never sees a request"},
 		{"headers", "the edge passes the encrypted stream on and never sees a response"},
+		{"error_pages", "the edge passes the encrypted stream on and never answers a request"},
+		{"maintenance", "the edge passes the encrypted stream on and never answers a request"},
+		{"rewrites", "the edge passes the encrypted stream on and never sees a request"},
 	} {
 		fat := siteAt.field(f.name)
 		if _, written := x.idx[fat.key()]; written {

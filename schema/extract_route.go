@@ -47,6 +47,7 @@ func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl
 	r.Retries, _ = x.integer(v, at, "retries", 0, 10)
 	r.Timeouts = x.timeouts(v, at)
 	r.Health = x.healthCheck(v, at)
+	r.Enc = x.encode(v, at, norm)
 	x.static(v, at, raw, &r)
 	if r.Retries > 0 && len(r.Upstreams) < 2 && len(r.Upstreams) > 0 {
 		x.warnf(at.field("retries"), "route %q retries on other upstreams but has only one; add upstreams or drop retries", raw)

@@ -22,6 +22,8 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		"sites.*.passthrough.timeouts":     "#PassthroughTimeouts",
 		"sites.*.passthrough.health_check": "#PassthroughHealthCheck",
 		"sites.*.routes.*":                 "#Route",
+		"sites.*.routes.*.compress":        "#Compress",
+		"sites.*.routes.*.cors":            "#CORS",
 		"sites.*.routes.*.timeouts":        "#Timeouts",
 		"sites.*.routes.*.health_check":    "#HealthCheck",
 		"sites.*.routes.*.static":          "#Static",
@@ -30,9 +32,12 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		"sites.*.headers":                  "#Headers",
 		"sites.*.headers.hsts":             "#HSTS",
 		"defaults":                         "#Defaults",
+		"defaults.compress":                "#Compress",
 		"defaults.hsts":                    "#HSTS",
 		"defaults.timeouts":                "#Timeouts",
 		"policy":                           "#Policy",
+		"sites.*.maintenance":              "#Maintenance",
+		"sites.*.rewrites.*":               "#Rewrite",
 	}
 	if len(defs) != len(knownFields) {
 		t.Fatalf("knownFields has %d entries; this test maps %d", len(knownFields), len(defs))

@@ -63,6 +63,7 @@ type Loader struct {
 	sites map[string]*siteResult // by file path
 	certs map[string]*certResult // by file path
 	built map[string]*builtEntry // by site file path
+	pages *pageCache             // error and maintenance page files (pagefiles.go)
 	repo  *repoResult
 }
 
@@ -145,6 +146,7 @@ type siteJob struct {
 	name, file string
 	res        *siteResult
 	cert       *certResult
+	pages      *pagesResult // nil: the site names no page file
 	ds         []Diagnostic
 }
 
@@ -238,7 +240,7 @@ func (l *Loader) assemble(r *repoReader, repo *repoResult, jobs []*siteJob, ds [
 				continue
 			}
 		}
-		b, bds := l.build(j.res, j.cert, repo, st, now, warn, errw)
+		b, bds := l.build(j.res, j.cert, j.pages, repo, st, now, warn, errw)
 		ds = append(ds, bds...)
 		if b != nil {
 			built = append(built, b)
@@ -246,6 +248,7 @@ func (l *Loader) assemble(r *repoReader, repo *repoResult, jobs []*siteJob, ds [
 	}
 	ds = append(ds, crossCheck(decls, repo.decl.AllowOverlap)...)
 	l.evict(seenSites, seenCerts)
+	l.evictPages(seenSites)
 
 	atFileStart(ds)
 	sortDiags(ds)
@@ -402,6 +405,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 		l.cmu.Unlock()
 	}
 	j.cert = cr
+	l.loadPages(r, j)
 }
 
 // safeEvalSite turns a panic inside CUE into a diagnostic: one hostile file must not take

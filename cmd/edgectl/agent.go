@@ -63,6 +63,9 @@ type agentConfig struct {
 
 	// Fleet serves GET /ui/api/fleet (the peers' status for the page); nil: not served.
 	Fleet http.Handler
+
+	// SessionTickets shares the TLS session ticket keys through Vault (--keys vault).
+	SessionTickets sessionTicketConfig
 }
 
 // agentRun is a started agent: the data plane serving and the reconcile loop polling.
@@ -124,6 +127,9 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	webhook := &webhookHandler{Secret: c.WebhookSecret, Ref: src.Ref, Trigger: agent.Trigger, Logger: log}
 	mountAdmin(srv.AdminMux(), agent, webhook, c.DebugPprof)
 	if err := mountStatusPage(srv.AdminMux(), agent, srv, c); err != nil {
+		return nil, err
+	}
+	if err := startSessionTickets(ctx, c, keys, srv, log); err != nil {
 		return nil, err
 	}
 	if c.WebhookListen != "" {
@@ -334,6 +340,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&c.Vault.AppRole.RoleID, "vault-role-id", "", "AppRole role_id [VAULT_ROLE_ID]")
 	f.StringVar(&c.Vault.AppRole.SecretIDFile, "vault-secret-id-file", "", "file holding the AppRole secret_id [VAULT_SECRET_ID_FILE]")
 	f.DurationVar(&c.KeyRefresh, "key-refresh", time.Hour, "re-read unpinned keys this often, spread over time; negative: never [EDGE_KEY_REFRESH]")
+	c.SessionTickets.add(f)
 	f.StringVar(&c.Listen, "listen", ":443", "HTTPS listen address [EDGE_LISTEN]")
 	f.StringVar(&c.HTTPListen, "http-listen", ":80", "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
 	v.http3.add(f, true)

@@ -344,6 +344,8 @@ func printDemoTry(out io.Writer, addr, admin, caFile string) {
 	fmt.Fprintf(out, "  %s -w '(HTTP/%%{http_version})\\n' https://%s:%s/\n", demoCurl(caFile, demoShopHost, addr), demoShopHost, p)
 	fmt.Fprintf(out, "\n  # a Host the connection's certificate does not cover: 421 Misdirected Request\n")
 	fmt.Fprintf(out, "  %s -o /dev/null -w '%%{http_code}\\n' -H 'Host: %s' https://%s:%s/\n", demoCurl(caFile, demoAcmeHost, addr), demoMisdirectedHost, demoAcmeHost, p)
+	fmt.Fprintf(out, "\n  # a rewrite inside the edge: the app is asked for /posts/hello?year=2024\n")
+	fmt.Fprintf(out, "  %s https://%s:%s/blog/2024/hello\n", demoCurl(caFile, demoAcmeHost, addr), demoAcmeHost, p)
 	fmt.Fprintf(out, "\n  # a retired name that redirects\n")
 	fmt.Fprintf(out, "  %s -o /dev/null -w '%%{http_code} %%{redirect_url}\\n' https://%s:%s/old\n", demoCurl(caFile, demoOldHost, addr), demoOldHost, p)
 	printDemoStatic(out, addr, caFile)

@@ -99,6 +99,8 @@ var demoSites = []demoSiteSpec{
 		"/docs": static: repo_dir: "www/docs"
 	}
 	redirects: [{hosts: ["www.%s"], to: %q, status: 301, keep_path: true}]
+	// /blog/2024/hello reaches the app as /posts/hello?year=2024 (inside the edge, no redirect)
+	rewrites: [{from: "/blog/{year}/{slug}", to: "/posts/{slug}?year={year}"}]
 	headers: {
 		set: {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "X-Demo-Revision": "%d"}
 		remove: ["X-Powered-By"]

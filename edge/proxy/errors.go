@@ -7,9 +7,9 @@ import (
 	"strconv"
 )
 
-// serveError answers a request the proxy could not complete with a short plain-text body:
-// 502, 503 or 504 when the upstream failed, 400, 408 or 499 (client closed, never seen by
-// the client) when the client did. The details (upstream address, Go error) go to the
+// serveError answers a request the proxy could not complete with a short plain-text body
+// (or the request's ErrorWriter's page): 502, 503 or 504 when the upstream failed, 400, 408
+// or 499 (client closed, never seen by the client) when the client did. The details (upstream address, Go error) go to the
 // Manager's logger only: at WARN for upstream failures, at DEBUG for the client's.
 func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
@@ -44,6 +44,11 @@ func (h *Handler) serveError(w http.ResponseWriter, r *http.Request, err error) 
 			attrs = append(attrs, slog.String("upstream", info.Upstream.Redacted()), slog.Int("attempts", info.Attempts))
 		}
 		h.m.log.LogAttrs(ctx, level, "proxy: request failed", attrs...)
+	}
+	if info != nil && info.errors != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		info.errors.WriteError(w, r, status)
+		return
 	}
 	writeStatus(w, status)
 }

@@ -269,7 +269,9 @@ func TestUpstreamNotTakingBodyIs504(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // before rawBackend's cleanup waits for it
 	var ec errorCounter
 	m := newManager(t, Options{OnUpstreamError: ec.record})
-	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{up}, Timeouts: site.Timeouts{Body: 300 * time.Millisecond}})
+	// The client sends as fast as it can; the timeout is long enough that a loaded machine
+	// pausing the client's goroutine is never mistaken for the upstream's stall (a 408).
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{up}, Timeouts: site.Timeouts{Body: 3 * time.Second}})
 	fe, infos := observed(t, h)
 	res, err := fe.Client().Post(fe.URL, "application/octet-stream", bytes.NewReader(make([]byte, 64<<20)))
 	if err == nil {
@@ -298,15 +300,15 @@ func TestBodyTimeoutIsIdleNotTotal(t *testing.T) {
 		io.WriteString(w, strings.Repeat("x", int(n)))
 	})
 	m := newManager(t, Options{})
-	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, Timeouts: site.Timeouts{Body: 300 * time.Millisecond}})
+	h := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{b.URL}, Timeouts: site.Timeouts{Body: 1500 * time.Millisecond}})
 	fe, _ := observed(t, h)
 	pr, pw := io.Pipe()
 	go func() {
-		// Total time well over the timeout, never idle for long: each chunk waits for
-		// the upstream to have read the previous one.
-		for range 8 {
+		// Total time well over the timeout, never idle for long (a gap ten times shorter
+		// than the timeout): each chunk waits for the upstream to have read the previous one.
+		for range 16 {
 			pw.Write([]byte("chunk"))
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(150 * time.Millisecond)
 		}
 		pw.Close()
 	}()
@@ -316,8 +318,8 @@ func TestBodyTimeoutIsIdleNotTotal(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || len(body) != 40 {
-		t.Fatalf("got %d with %d bytes; want 200 with 40", res.StatusCode, len(body))
+	if res.StatusCode != 200 || len(body) != 80 {
+		t.Fatalf("got %d with %d bytes; want 200 with 80", res.StatusCode, len(body))
 	}
 }
 

@@ -26,6 +26,7 @@ type Info struct {
 	tried   uint64       // bit i: target i tried
 	body    *trackedBody // the request body, nil without one
 	resBody upstreamBody // wraps the upstream's response body (a value: no allocation)
+	errors  ErrorWriter  // the request's error pages (SetErrorWriter); nil: plain text
 }
 
 type infoKey struct{}

@@ -25,6 +25,15 @@ type Route struct {
 	// HealthCheck enables active health checks of every upstream. Nil means passive
 	// checks only.
 	HealthCheck *HealthCheck
+	// Compress, when set, compresses the route's responses for clients that accept it.
+	// Nil means no compression by the edge.
+	Compress *Compress
+	// CacheControl sets Cache-Control by request path pattern, the first match winning.
+	// Empty means the upstream's own header goes as it is.
+	CacheControl []CacheRule
+	// CORS, when set, answers cross-origin preflights at the edge and adds the CORS
+	// headers to responses for allowed origins. Nil means the upstream handles CORS.
+	CORS *CORS
 	// Static, when set, makes the route serve files instead of proxying: Upstreams,
 	// Balance, Retries and HealthCheck are then empty. Nil for a proxied route.
 	Static *Static

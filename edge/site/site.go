@@ -21,4 +21,10 @@ type Site struct {
 	// terminated, to the Passthrough's upstreams, and Routes, Redirects and Headers are
 	// empty. Nil for a site the edge terminates.
 	Passthrough *Passthrough
+	// ErrorPages, Maintenance and Rewrites (see pages.go, rewrite.go): the site's own
+	// error pages (nil: plain text), its maintenance switch (nil: off) and the rewrites
+	// applied before routing, in order (empty: none).
+	ErrorPages  *ErrorPages
+	Maintenance *Maintenance
+	Rewrites    []Rewrite
 }

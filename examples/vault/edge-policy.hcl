@@ -11,3 +11,15 @@
 path "secret/data/edge/*" {
   capabilities = ["read"]
 }
+
+# Fleet-wide TLS session resumption (agent flag --session-tickets, on with Vault): the fleet's
+# session ticket keys live in this one secret. Every agent reads it; the one whose
+# check-and-set write lands first rotates it (--session-ticket-rotation, 6h); each reads its
+# metadata once per rotation to see whether another agent did. Change both paths with
+# --session-ticket-path; remove them with --session-tickets=off.
+path "secret/data/edge/_fleet/session-tickets" {
+  capabilities = ["read", "create", "update"]
+}
+path "secret/metadata/edge/_fleet/session-tickets" {
+  capabilities = ["read"]
+}

@@ -374,4 +374,7 @@ main() {
 	fi
 }
 
-main "$@"
+# Sourced (tests/bench/compress.sh reuses the helpers above), main does not run.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi

@@ -1,0 +1,71 @@
+package edge
+
+import (
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// encoder is a streaming compressor: zstd, brotli or gzip writer.
+type encoder interface {
+	io.WriteCloser
+	Flush() error
+	Reset(w io.Writer)
+}
+
+// Levels for compression on the fly: the fast end of each format's good ratios, about
+// nginx's and Caddy's defaults for gzip.
+const (
+	gzipLevel   = 5
+	brotliLevel = 4
+	brotliLGWin = 18 // 256 KiB window: 2 MiB an encoder, not 3.5 (lgwin 20), same ratio on web bodies
+	zstdWindow  = 1 << 20
+)
+
+// maxEncoders bounds the encoders in use at once, each holding its state (1 to 2 MiB); a
+// response that finds none free goes uncompressed. So memory stays bounded however many
+// compressed streams (SSE) are open; 64 per CPU is more than compression can keep busy.
+var maxEncoders = int64(64 * runtime.GOMAXPROCS(0))
+
+var encodersInUse atomic.Int64
+
+// encoderPools hold idle encoders by coding, so that a response takes one already
+// allocated: memory follows the concurrent compressed responses, not the request rate.
+var encoderPools = map[string]*sync.Pool{
+	"gzip": {New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzipLevel) // the level is valid
+		return encoder(w)
+	}},
+	"br": {New: func() any {
+		return encoder(brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: brotliLevel, LGWin: brotliLGWin}))
+	}},
+	"zstd": {New: func() any {
+		w, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true)) // the options are valid
+		return encoder(w)
+	}},
+}
+
+// getEncoder returns an encoder of coding writing to w, or nil when maxEncoders are in
+// use. Give it back with putEncoder.
+func getEncoder(coding string, w io.Writer) encoder {
+	if encodersInUse.Add(1) > maxEncoders {
+		encodersInUse.Add(-1)
+		return nil
+	}
+	e := encoderPools[coding].Get().(encoder)
+	e.Reset(w)
+	return e
+}
+
+// putEncoder returns e, of coding, to its pool, detached from its writer.
+func putEncoder(coding string, e encoder) {
+	e.Reset(io.Discard)
+	encoderPools[coding].Put(e)
+	encodersInUse.Add(-1)
+}
