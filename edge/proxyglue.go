@@ -16,11 +16,21 @@ import (
 // IP rules and rate limits go around all of it (Server.withRouteAccess).
 func routeHandlers(m *proxy.Manager, cm *compressMetrics, d Denials) routeHandlerFunc {
 	return func(s *Site, r *site.Route) (http.Handler, error) {
-		ph, err := m.Handler(s.Name+" "+r.Path, r)
-		if err != nil {
-			return nil, err
+		var h http.Handler
+		if r.Static != nil {
+			sh, err := newStaticHandler(s, r)
+			if err != nil {
+				return nil, err
+			}
+			h = sh
+		} else {
+			ph, err := m.Handler(s.Name+" "+r.Path, r)
+			if err != nil {
+				return nil, err
+			}
+			h = ph
 		}
-		var h http.Handler = ph
+		var err error
 		if h, err = wrapEncode(h, r, cm.site(s.Name)); err != nil {
 			return nil, err
 		}

@@ -158,6 +158,9 @@ func checkRoute(r *site.Route) error {
 	if !strings.HasPrefix(r.Path, "/") {
 		return fmt.Errorf("path does not begin with \"/\"")
 	}
+	if r.Static != nil {
+		return checkStaticRoute(r)
+	}
 	if len(r.Upstreams) == 0 {
 		return fmt.Errorf("no upstreams")
 	}

@@ -139,6 +139,7 @@ func buildSnapshot(generation uint64, commit string, sites []*Site, handlers rou
 				continue
 			}
 			r.handler = h
+			attachSite(h, e)
 		}
 	}
 	if len(errs) > 0 {

@@ -83,6 +83,9 @@ type AgentOptions struct {
 	Registerer prometheus.Registerer
 	// Issued gives the certificates of sites with tls: {issuer}; nil: such sites fail.
 	Issued IssuedCerts
+	// Content fetches the content repositories static routes are pinned to. Nil means
+	// none: a site with such a route fails to compile (the others are served).
+	Content ContentSource
 }
 
 // Agent turns revisions of the config repo into served snapshots. It never publishes an

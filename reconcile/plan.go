@@ -209,6 +209,9 @@ func (a *Agent) compileOne(s *schema.Site, prev *compiledSite, commit string) (*
 		return nil, err
 	}
 	site.Users = users
+	if err := a.attachContent(s, site); err != nil {
+		return nil, err
+	}
 	return &compiledSite{decl: s, keySum: e.Sum, keyVersion: e.Key.Version, usersSum: usersSum, site: site}, nil
 }
 

@@ -81,21 +81,22 @@ type builtEntry struct {
 	pg   *pagesResult
 	repo *repoResult
 	ca   *certResult  // client_auth's CA bundle
+	stat [32]byte     // digest of the static routes' repo directories
 	b    *builtSite   // nil when ds has errors
 	ds   []Diagnostic // not including expiry, which depends on the time
 }
 
 // build returns the Site of one load: cached when nothing it depends on changed, with the
 // certificate's expiry judged at now.
-func (l *Loader) build(res *siteResult, cr, ca *certResult, pg *pagesResult, repo *repoResult, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
+func (l *Loader) build(res *siteResult, cr, ca *certResult, pg *pagesResult, repo *repoResult, st staticSet, now time.Time, warn, errw time.Duration) (*builtSite, []Diagnostic) {
 	d := res.decl
 	l.cmu.Lock()
 	e := l.built[d.File]
 	l.cmu.Unlock()
-	if e == nil || e.res != res || e.cr != cr || e.pg != pg || e.repo != repo || e.ca != ca {
-		b, ds := buildSite(res, cr, pg, repo)
+	if e == nil || e.res != res || e.cr != cr || e.pg != pg || e.repo != repo || e.ca != ca || e.stat != st.sum {
+		b, ds := buildSite(res, cr, pg, repo, st)
 		b, ds = withClientAuth(b, ds, res, cr, repo, ca)
-		e = &builtEntry{res: res, cr: cr, ca: ca, pg: pg, repo: repo, b: b, ds: ds}
+		e = &builtEntry{res: res, cr: cr, ca: ca, pg: pg, repo: repo, stat: st.sum, b: b, ds: ds}
 		l.cmu.Lock()
 		l.built[d.File] = e
 		l.cmu.Unlock()
@@ -120,7 +121,7 @@ func (l *Loader) build(res *siteResult, cr, ca *certResult, pg *pagesResult, rep
 
 // buildSite assembles a Site and makes the checks that depend on the certificate or the
 // repo policy (not on the time).
-func buildSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult) (*builtSite, []Diagnostic) {
+func buildSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, st staticSet) (*builtSite, []Diagnostic) {
 	var hsts *site.HSTS // a passthrough site sends no headers
 	if res.decl.Pass == nil {
 		hsts = resolveHSTS(res.decl.Headers.HSTS, repo.decl.HSTS)
@@ -129,7 +130,7 @@ func buildSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResul
 	if hasError(ds) {
 		return nil, ds
 	}
-	s, err := assembleSite(res, cr, pg, repo, hsts)
+	s, err := assembleSite(res, cr, pg, repo, hsts, st)
 	if err != nil {
 		return nil, append(ds, *err)
 	}
@@ -195,7 +196,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 // assembleSite makes the Site of a checked declaration, with the repo's defaults applied
 // and the upstream URLs parsed (the one parse the data plane relies on). The Diagnostic,
 // if any, is an upstream the extraction let through that does not parse.
-func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, hsts *site.HSTS) (*Site, *Diagnostic) {
+func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, hsts *site.HSTS, st staticSet) (*Site, *Diagnostic) {
 	d := res.decl
 	if d.Pass != nil {
 		return assemblePassthrough(res, repo), nil
@@ -210,12 +211,16 @@ func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoRe
 		Key:    d.Key,
 		Issuer: d.Issuer.S,
 	}
+	var certHash [32]byte
 	if cr != nil { // nil for an issued certificate
 		s.Cert = Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain}
-		s.Digest = hexDigest(append([][32]byte{res.hash, cr.hash, repo.hash}, pagesHash(pg)...)...)
-	} else {
-		s.Digest = hexDigest(append([][32]byte{res.hash, {}, repo.hash}, pagesHash(pg)...)...)
+		certHash = cr.hash
 	}
+	parts := [][32]byte{res.hash, certHash, repo.hash}
+	if st.dirs != nil { // content-only commits of a repo_dir change the digest
+		parts = append(parts, st.sum)
+	}
+	s.Digest = hexDigest(append(parts, pagesHash(pg)...)...)
 	applyPages(&s.Site, &d.Pages, pg)
 	for _, h := range d.Hosts {
 		s.Hosts = append(s.Hosts, h.S)
@@ -223,7 +228,7 @@ func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoRe
 	d.Access.apply(&s.Access, &s.RateLimit)
 	s.ForbiddenPaths = d.Access.forbiddenList()
 	for _, r := range d.Routes {
-		rt, err := assembleRoute(d.File, r, repo)
+		rt, err := assembleRoute(d.File, r, repo, st)
 		if err != nil {
 			return nil, err
 		}
@@ -241,7 +246,7 @@ func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoRe
 
 // assembleRoute makes the route r of the site declared in file, with the repo's default
 // timeouts applied and its upstream URLs parsed.
-func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Diagnostic) {
+func assembleRoute(file string, r routeDecl, repo *repoResult, st staticSet) (site.Route, *Diagnostic) {
 	rt := site.Route{
 		Path:        r.Path.S,
 		Balance:     site.Balance(r.Balance),
@@ -258,6 +263,9 @@ func assembleRoute(file string, r routeDecl, repo *repoResult) (site.Route, *Dia
 	}
 	r.Access.apply(&rt.Access, &rt.RateLimit)
 	assembleUpstreamOptions(&rt, r)
+	if r.Static != nil {
+		rt.Static = assembleStatic(r.Static, st)
+	}
 	for _, u := range r.Upstreams {
 		parsed, err := url.Parse(u.S)
 		if err != nil { // parseUpstream accepted it during extraction: not expected

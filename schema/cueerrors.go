@@ -394,6 +394,18 @@ var expectations = map[string]string{
 	"issuers.*.acme.challenges":                        `a non-empty list of "http-01", "tls-alpn-01", "dns-01"`,
 	"issuers.*.acme.challenges.*":                      `"http-01", "tls-alpn-01" or "dns-01"`,
 	"issuers.*.vault_pki.key_type":                     `"ecdsa-p256", "ecdsa-p384", "rsa2048" or "rsa4096"`,
+	"sites.*.routes.*.static":                          `a struct such as {repo_dir: "www/example"}, {dir: "/var/www/example"} or {git: {url: "https://git.example/site.git", commit: "<40 hex>"}}`,
+	"sites.*.routes.*.static.repo_dir":                 `a directory of the config repo, e.g. "www/example" (no leading "/" or "..")`,
+	"sites.*.routes.*.static.dir":                      `an absolute directory of the edge server, e.g. "/var/www/example"`,
+	"sites.*.routes.*.static.git":                      `a struct such as {url: "https://git.example/site.git", commit: "<40 hex>", path: "public"}`,
+	"sites.*.routes.*.static.git.url":                  `a git URL such as "https://git.example/site.git"`,
+	"sites.*.routes.*.static.git.commit":               "a full commit hash: 40 lower-case hex digits",
+	"sites.*.routes.*.static.git.path":                 `a directory of the content repository, e.g. "public" (no leading "/" or "..")`,
+	"sites.*.routes.*.static.index":                    `a list of file names, e.g. ["index.html"]`,
+	"sites.*.routes.*.static.index.*":                  `a file name such as "index.html" (no "/")`,
+	"sites.*.routes.*.static.spa":                      wantBool,
+	"sites.*.routes.*.static.browse":                   wantBool,
+	"sites.*.routes.*.static.precompressed":            wantBool,
 }
 
 // What compress fields expect, in routes and in defaults.
@@ -419,7 +431,7 @@ var knownFields = map[string][]string{
 	"sites.*.passthrough.timeouts":      {"connect", "idle"},
 	"sites.*.passthrough.health_check":  {"interval", "timeout"},
 	"sites.*.key":                       {"mount", "path", "field", "version"},
-	"sites.*.routes.*":                  {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "compress", "cache_control", "cors", "access", "rate_limit", "basic_auth", "forward_auth", "sticky"},
+	"sites.*.routes.*":                  {"upstreams", "balance", "strip_prefix", "timeouts", "retries", "health_check", "compress", "cache_control", "cors", "access", "rate_limit", "basic_auth", "forward_auth", "sticky", "static"},
 	"sites.*.routes.*.compress":         {"types", "min_size", "encodings"},
 	"sites.*.routes.*.cors":             {"origins", "methods", "headers", "expose_headers", "credentials", "max_age"},
 	"sites.*.routes.*.timeouts":         {"connect", "response", "idle", "body"},
@@ -445,4 +457,6 @@ var knownFields = map[string][]string{
 	"issuers.*.acme.dns01":              {"server", "zone", "tsig"},
 	"issuers.*.acme.dns01.tsig":         {"name", "algorithm", "secret"},
 	"issuers.*.vault_pki":               {"mount", "role", "ttl", "key_type"},
+	"sites.*.routes.*.static":           {"repo_dir", "dir", "git", "index", "spa", "browse", "precompressed"},
+	"sites.*.routes.*.static.git":       {"url", "commit", "path"},
 }

@@ -55,8 +55,9 @@ type routeDecl struct {
 	Timeouts  timeoutsDecl
 	Retries   int
 	Health    *site.HealthCheck
-	Enc       encodeDecl // compress, cache_control, cors
-	Access    accessDecl // IP rule, rate limit
+	Enc       encodeDecl  // compress, cache_control, cors
+	Access    accessDecl  // IP rule, rate limit
+	Static    *staticDecl // nil for a proxied route
 	// BasicAuth and ForwardAuth are the route's authentication (shared, never changed).
 	BasicAuth   *site.BasicAuth
 	ForwardAuth *site.ForwardAuth

@@ -185,15 +185,18 @@ func siteChanges(b, h *Site) []Change {
 		what := "route " + p
 		switch {
 		case !inB:
-			add(what, "added → %s%s", strings.Join(urlStrings(nr.Upstreams), ", "), weightsString(nr))
+			add(what, "added → %s%s", routeTarget(nr), weightsString(nr))
 		case !inH:
-			add(what, "removed (was → %s%s)", strings.Join(urlStrings(or.Upstreams), ", "), weightsString(or))
+			add(what, "removed (was → %s%s)", routeTarget(or), weightsString(or))
 		default:
 			if d := setDiff(urlStrings(or.Upstreams), urlStrings(nr.Upstreams)); d != "" {
 				add(what, "upstreams %s", d)
 			}
 			if d := weightsChange(or, nr); d != "" {
 				add(what, "weights %s", d)
+			}
+			if d := staticChange(or.Static, nr.Static); d != "" {
+				add(what, "static %s", d)
 			}
 			if or.Balance != nr.Balance || or.StripPrefix != nr.StripPrefix || or.Retries != nr.Retries ||
 				or.Timeouts != nr.Timeouts || !equalHC(or.HealthCheck, nr.HealthCheck) || !equalSticky(or.Sticky, nr.Sticky) {

@@ -25,9 +25,9 @@ func TestExampleConfig(t *testing.T) {
 		byName[s.Name] = s
 	}
 	acme, shops, old, secure := byName["acme"], byName["shops"], byName["old-acme"], byName["secure"]
-	staff := byName["auth-staff"]
-	if acme == nil || shops == nil || old == nil || secure == nil || staff == nil || len(cfg.Sites) != 6 {
-		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme, secure, auth-staff, upstreams-canary", len(cfg.Sites), byName)
+	staff, docs := byName["auth-staff"], byName["static-docs"]
+	if acme == nil || shops == nil || old == nil || secure == nil || staff == nil || docs == nil || len(cfg.Sites) != 7 {
+		t.Fatalf("sites: got %d (%v); want acme, shops, old-acme, secure, auth-staff, upstreams-canary, static-docs", len(cfg.Sites), byName)
 	}
 	if ca := staff.ClientAuth; ca == nil || ca.Mode != "optional" || len(ca.CAs) != 1 || len(staff.Routes) != 3 ||
 		staff.Routes[1].BasicAuth == nil || staff.Routes[2].ForwardAuth == nil {
@@ -36,6 +36,9 @@ func TestExampleConfig(t *testing.T) {
 	if c := byName["upstreams-canary"]; c == nil || len(c.Routes) != 2 || !slices.Equal(c.Routes[0].Weights, []int{95, 5}) ||
 		c.Routes[0].Sticky == nil || c.Routes[0].Sticky.Cookie != "edge_srv" || !slices.Equal(c.Routes[1].Weights, []int{1, 2}) {
 		t.Errorf("upstreams-canary: %+v; want a 95/5 canary with a sticky cookie on / and weights 1/2 on /api", c)
+	}
+	if r := docs.Routes[0]; r.Static == nil || r.Static.RepoDir != "www/docs" || r.Static.FS == nil {
+		t.Errorf("static-docs /: %+v; want www/docs of the repo", r.Static)
 	}
 	if p := secure.Passthrough; p == nil || len(p.Upstreams) != 1 || p.Upstreams[0] != "127.0.0.1:3443" || !p.ProxyProtocol || secure.Cert.File != "" {
 		t.Errorf("secure: passthrough %+v, cert %q; want a passthrough site to 127.0.0.1:3443 with PROXY v2 and no cert", p, secure.Cert.File)

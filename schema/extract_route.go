@@ -52,6 +52,7 @@ func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl
 	r.Enc = x.encode(v, at, norm)
 	r.Access = x.access(v, at, false)
 	x.routeAuth(v, at, &r)
+	x.static(v, at, raw, &r)
 	if r.Retries > 0 && len(r.Upstreams) < 2 && len(r.Upstreams) > 0 {
 		x.warnf(at.field("retries"), "route %q retries on other upstreams but has only one; add upstreams or drop retries", raw)
 	}

@@ -53,6 +53,8 @@ func TestKnownFieldsMatchSchema(t *testing.T) {
 		"issuers.*.acme.dns01":              "#DNS01",
 		"issuers.*.acme.dns01.tsig":         "#TSIG",
 		"issuers.*.vault_pki":               "#VaultPKIIssuer",
+		"sites.*.routes.*.static":           "#Static",
+		"sites.*.routes.*.static.git":       "#StaticGit",
 	}
 	if len(defs) != len(knownFields) {
 		t.Fatalf("knownFields has %d entries; this test maps %d", len(knownFields), len(defs))

@@ -138,7 +138,7 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
-	return l.assemble(repo, jobs, ds)
+	return l.assemble(r, repo, jobs, ds)
 }
 
 // siteJob is one site file of a load and, once evaluated, its results.
@@ -212,7 +212,7 @@ func (l *Loader) evalSites(ctx context.Context, r *repoReader, jobs []*siteJob, 
 }
 
 // assemble builds the sites of the evaluated jobs and checks across files.
-func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*Config, error) {
+func (l *Loader) assemble(r *repoReader, repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*Config, error) {
 	now := l.opts.Now()
 	warn, errw := l.windows(repo)
 	cfg := &Config{Defaults: repo.defaults(warn, errw), Issuers: repo.issuerConfigs()}
@@ -236,7 +236,15 @@ func (l *Loader) assemble(repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*
 		if j.ca != nil {
 			seenCerts[caCacheKey(j.res.decl.ClientAuth.CA.S)] = true
 		}
-		b, bds := l.build(j.res, j.cert, j.ca, j.pages, repo, now, warn, errw)
+		var st staticSet
+		if hasStatic(j.res.decl) {
+			var sds []Diagnostic
+			if st, sds = staticDirs(r, j.res.decl); hasError(sds) {
+				ds = append(ds, sds...)
+				continue
+			}
+		}
+		b, bds := l.build(j.res, j.cert, j.ca, j.pages, repo, st, now, warn, errw)
 		ds = append(ds, bds...)
 		if b != nil {
 			built = append(built, b)

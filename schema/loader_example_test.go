@@ -84,6 +84,6 @@ sites: d: {
 		}
 	}
 	// Output:
-	// sites/c.cue:7:15: error: unknown field "upstream" in route "/"; did you mean "upstreams"? (route "/" may have: upstreams, balance, strip_prefix, timeouts, retries, health_check, compress, cache_control, cors, access, rate_limit, basic_auth, forward_auth, sticky)
+	// sites/c.cue:7:15: error: unknown field "upstream" in route "/"; did you mean "upstreams"? (route "/" may have: upstreams, balance, strip_prefix, timeouts, retries, health_check, compress, cache_control, cors, access, rate_limit, basic_auth, forward_auth, sticky, static)
 	// sites/d.cue:4:23: error: host "d.example" is listed twice ("D.Example." is the same name); also at line 4
 }

@@ -62,6 +62,7 @@ func demoRun(t *testing.T, bin, app string) {
 			{"-w '(HTTP/%{http_version})\\n' https://acme.example.test:", "(HTTP/2)"},
 			{"-H 'Host: x.shops.example.test'", "421"},
 			{"/blog/2024/hello", "/posts/hello?year=2024"},
+			{"If-None-Match", "304"}, // the static route's page, asked again with its ETag
 		} {
 			line := d.lineContaining(t, "curl -sS", tc.match)
 			out, err := exec.Command("sh", "-c", line).CombinedOutput()

@@ -184,6 +184,9 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		Logger:       log,
 		Registerer:   srv.Registry(),
 		Issued:       issued,
+		// Static routes pinned to a content repository: fetched with the config repo's
+		// credentials.
+		Content: gitsource.NewContentStore(gitsource.ContentOptions{Auth: c.GitAuth, Logger: log}),
 	})
 }
 

@@ -348,6 +348,7 @@ func printDemoTry(out io.Writer, addr, admin, caFile string) {
 	fmt.Fprintf(out, "  %s https://%s:%s/blog/2024/hello\n", demoCurl(caFile, demoAcmeHost, addr), demoAcmeHost, p)
 	fmt.Fprintf(out, "\n  # a retired name that redirects\n")
 	fmt.Fprintf(out, "  %s -o /dev/null -w '%%{http_code} %%{redirect_url}\\n' https://%s:%s/old\n", demoCurl(caFile, demoOldHost, addr), demoOldHost, p)
+	printDemoStatic(out, addr, caFile)
 	if admin != "" {
 		self := "edgectl"
 		if strings.Contains(os.Args[0], "go-build") {

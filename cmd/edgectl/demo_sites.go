@@ -95,6 +95,8 @@ var demoSites = []demoSiteSpec{
 			upstreams: [%q]
 			strip_prefix: true
 		}
+		// files of this repo, served by the edge itself
+		"/docs": static: repo_dir: "www/docs"
 	}
 	redirects: [{hosts: ["www.%s"], to: %q, status: 301, keep_path: true}]
 	// /blog/2024/hello reaches the app as /posts/hello?year=2024 (inside the edge, no redirect)
@@ -150,6 +152,9 @@ func writeDemoConfig(repoDir, keyDir, caFile string, d demoSiteData) error {
 	}
 	if err := os.WriteFile(filepath.Join(repoDir, "edge.cue"), []byte(demoEdgeCue), 0o644); err != nil {
 		return fmt.Errorf("demo repo: %w", err)
+	}
+	if err := writeDemoStatic(repoDir); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return fmt.Errorf("demo keys: %w", err)

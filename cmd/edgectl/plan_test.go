@@ -27,6 +27,8 @@ func TestPlan(t *testing.T) {
 	// The passthrough site secure changes upstream; a passthrough site tls-b arrives.
 	repo.write("sites/secure.cue", strings.Replace(repo.read("sites/secure.cue"), `"127.0.0.1:3443"`, `"127.0.0.1:3444"`, 1))
 	repo.write("sites/tls-b.cue", "package edge\n\nsites: \"tls-b\": {\n\thosts: [\"tls-b.example.test\"]\n\tpassthrough: upstreams: [\"127.0.0.1:4443\"]\n}\n")
+	// Only a page of the static site changes: a deploy of that site.
+	repo.write("www/docs/index.html", repo.read("www/docs/index.html")+"<p>New.</p>\n")
 	head := repo.commit("head")
 
 	code, out, errOut := runCmd("plan", "--repo", repo.dir, base, head)
@@ -43,7 +45,8 @@ func TestPlan(t *testing.T) {
 		"+ site tls-b (sites/tls-b.cue)\n    hosts: tls-b.example.test\n    passthrough: → 127.0.0.1:4443 (round_robin, no proxy protocol, connect 5s, idle 1h0m0s)\n",
 		"hosts added:   blog.example.test, tls-b.example.test",
 		"hosts removed: old-acme.example.test",
-		"2 added, 1 removed, 2 changed, 3 unchanged",
+		"~ site static-docs (sites/static-docs.cue)\n    route /: static content of www/docs changed (deploy)\n",
+		"2 added, 1 removed, 3 changed, 3 unchanged",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text plan lacks %q:\n%s", want, out)
@@ -65,7 +68,7 @@ func TestPlan(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &r); err != nil {
 		t.Fatalf("json: %v\n%s", err, js)
 	}
-	if len(r.Plan.Added) != 2 || len(r.Plan.Removed) != 1 || len(r.Plan.Changed) != 2 || r.Plan.Changed[0].Changes[0].What != "route /api" ||
+	if len(r.Plan.Added) != 2 || len(r.Plan.Removed) != 1 || len(r.Plan.Changed) != 3 || r.Plan.Changed[0].Changes[0].What != "route /api" ||
 		r.Plan.Changed[1].Changes[0].What != "passthrough" || r.Plan.Added[1].Passthrough == "" || r.Plan.Added[1].Cert != "" {
 		t.Errorf("json plan: %+v", r.Plan)
 	}

@@ -108,8 +108,8 @@ func TestValidate(t *testing.T) {
 		code     int
 		contains []string
 	}{
-		{"valid", []string{"validate", good}, exitOK, []string{"valid: 6 sites, 0 warnings"}},
-		{"valid flags after dir", []string{"validate", good, "--format", "json"}, exitOK, []string{`"valid": true`, `"sites": 6`}},
+		{"valid", []string{"validate", good}, exitOK, []string{"valid: 7 sites, 0 warnings"}},
+		{"valid flags after dir", []string{"validate", good, "--format", "json"}, exitOK, []string{`"valid": true`, `"sites": 7`}},
 		{"invalid text", []string{"validate", bad.dir}, exitInvalid, []string{
 			filepath.Join(bad.dir, "sites/acme.cue") + `:8:16: error: unknown field "upstream" in route "/x"; did you mean "upstreams"?`,
 			"invalid: 1 error, 0 warnings"}},
@@ -117,7 +117,7 @@ func TestValidate(t *testing.T) {
 			"::error file=" + escapeProp(filepath.Join(bad.dir, "sites/acme.cue")) + ",line=8,col=16::unknown field"}},
 		{"invalid json", []string{"validate", "--format", "json", bad.dir}, exitInvalid, []string{`"valid": false`, `"line": 8`, `"severity": "error"`}},
 		{"expiry window from flag", []string{"validate", "--error-within", "9000d", good}, exitInvalid, []string{"within 9000d (cert_error_within)"}},
-		{"warning window from flag", []string{"validate", "--warn-within", "9000d", "--error-within", "0s", good}, exitOK, []string{"warning: certs/acme.pem: certificate expires", "valid: 6 sites, 5 warnings"}},
+		{"warning window from flag", []string{"validate", "--warn-within", "9000d", "--error-within", "0s", good}, exitOK, []string{"warning: certs/acme.pem: certificate expires", "valid: 7 sites, 6 warnings"}},
 		{"missing dir", []string{"validate", filepath.Join(good, "nope")}, exitUsage, nil},
 		{"bad format", []string{"validate", "--format", "xml", good}, exitUsage, nil},
 		{"bad duration", []string{"validate", "--warn-within", "soon", good}, exitUsage, nil},
@@ -202,8 +202,8 @@ func TestValidateAndPlanSubdir(t *testing.T) {
 	repo.write("config/sites/acme.cue", badUpstream)
 	repo.commit("break acme")
 
-	if code, out, errOut := runCmd("validate", "--rev", good, "--subdir", "config", dir); code != exitOK || !strings.Contains(out, "valid: 6 sites") {
-		t.Errorf("good revision: exit %d; want 0 with 6 sites\n%s%s", code, out, errOut)
+	if code, out, errOut := runCmd("validate", "--rev", good, "--subdir", "config", dir); code != exitOK || !strings.Contains(out, "valid: 7 sites") {
+		t.Errorf("good revision: exit %d; want 0 with 7 sites\n%s%s", code, out, errOut)
 	}
 	code, out, _ := runCmd("validate", "--rev", "HEAD", "--subdir", "config/", "--format", "github", dir)
 	if code != exitInvalid || !strings.Contains(out, "::error file=config/sites/acme.cue,line=8,col=16::") {

@@ -8,7 +8,8 @@ type Route struct {
 	// "/api" matches "/api" and "/api/x" but not "/apix".
 	Path string
 	// Upstreams are base URLs (scheme http or https, host:port, optional path), parsed
-	// once by whoever builds the Route. At least one. They are shared: never change them.
+	// once by whoever builds the Route. At least one, unless Static is set. They are
+	// shared: never change them.
 	Upstreams []*url.URL
 	// Balance is the load-balancing policy. The zero value means RoundRobin.
 	Balance Balance
@@ -50,6 +51,9 @@ type Route struct {
 	// Sticky, when not nil, pins each client to one upstream with a cookie (see Sticky).
 	// Nil means no affinity.
 	Sticky *Sticky
+	// Static, when set, makes the route serve files instead of proxying: Upstreams,
+	// Balance, Retries and HealthCheck are then empty. Nil for a proxied route.
+	Static *Static
 }
 
 // WithDefaults returns r with its zero values replaced by their defaults: Balance,

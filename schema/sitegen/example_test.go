@@ -27,11 +27,12 @@ func TestRegenerateExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	sites := map[string][]string{
-		"acme":     {"acme.example.test", "www.acme.example.test"},
-		"shops":    {"shops.example.test", "*.shops.example.test"},
-		"old-acme": {"old-acme.example.test"},
+		"acme":             {"acme.example.test", "www.acme.example.test"},
+		"shops":            {"shops.example.test", "*.shops.example.test"},
+		"old-acme":         {"old-acme.example.test"},
 		"upstreams-canary": {"canary.example.test"},
 		"staff":            {"staff.example.test"},
+		"static-docs":      {"docs.example.test"},
 	}
 	if err := os.MkdirAll(filepath.Join(root, "config", "certs"), 0o755); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# Static-file benchmark: edge, nginx and Caddy serving the SAME files over TLS on loopback.
+#
+#   tests/bench/static.sh                       # from the repo root; needs root for apt-get
+#   BENCH_RUNS=5 BENCH_SECONDS=10 tests/bench/static.sh
+#
+# Files: 1k.bin (1 KiB) and 1m.bin (1 MiB) of random bytes in one directory. Servers:
+#   edge          a static route on a directory of the server (static: dir: ...), as the
+#                 peers serve it (os.Root; one open and fstat per request)
+#   edge repo     the same files from a directory of the config repo (static: repo_dir),
+#                 served from the revision held in memory
+#   nginx         Debian's nginx: root + sendfile, worker_processes auto
+#   caddy         file_server (Debian's caddy)
+# all with the same ECDSA P-256 certificate (tests/bench/gen), all running at once and
+# measured one at a time, the servers alternating run by run: every figure is the median of
+# BENCH_RUNS (3) runs of BENCH_SECONDS (5) seconds after BENCH_WARMUP (1) second.
+#   1 KiB h2   h2load -c$SMALL_CONNS -m$SMALL_STREAMS      req/s
+#   1 KiB h1   h2load --h1 -c$SMALL_CONNS                  req/s
+#   1 MiB h2   h2load -c$BIG_CONNS -m$BIG_STREAMS          MB/s
+#   1 MiB h1   h2load --h1 -c$BIG_CONNS                    MB/s
+# No Accept-Encoding is sent: the files go as they are.
+#
+# Caveats: the load generator shares the machine's cores with the server (2 on the dev
+# box), so the figures compare servers, not capacity. Not part of CI.
+#
+# Environment: BENCH_RUNS, BENCH_SECONDS, BENCH_WARMUP, SMALL_CONNS (50), SMALL_STREAMS
+# (10), BIG_CONNS (8), BIG_STREAMS (1), BENCH_ONLY (servers, e.g. "edge nginx"), BENCH_OUT
+# (also write the report there), BENCH_KEEP=1 keeps the work directory, EDGECTL (a prebuilt
+# edgectl binary).
+set -euo pipefail
+
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_WARMUP=${BENCH_WARMUP:-1}
+SMALL_CONNS=${SMALL_CONNS:-50}
+SMALL_STREAMS=${SMALL_STREAMS:-10}
+BIG_CONNS=${BIG_CONNS:-8}
+BIG_STREAMS=${BIG_STREAMS:-1}
+BENCH_ONLY=${BENCH_ONLY:-"edge edgerepo nginx caddy"}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=$(mktemp -d /tmp/edge-staticbench.XXXXXX)
+PIDS=()
+
+log() { printf '[static-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+	log "FATAL: $*"
+	exit 1
+}
+cleanup() {
+	local rc=$?
+	set +e
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	if [[ ${BENCH_KEEP:-0} == 1 || $rc != 0 ]]; then
+		log "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ensure_tools() {
+	local missing=() tool pkg
+	for tool in caddy:caddy nginx:nginx h2load:nghttp2-client curl:curl git:git; do
+		pkg=${tool#*:}
+		tool=${tool%%:*}
+		command -v "$tool" >/dev/null || missing+=("$pkg")
+	done
+	if ((${#missing[@]})); then
+		log "installing ${missing[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+}
+
+USED_PORTS=" "
+# free_port VAR: a loopback port nothing uses, below the ephemeral range.
+free_port() {
+	local p
+	while :; do
+		p=$((12000 + RANDOM % 20000))
+		[[ $USED_PORTS == *" $p "* ]] && continue
+		[[ -z $(ss -Htan "( sport = :$p )" 2>/dev/null) ]] || continue
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			USED_PORTS+="$p "
+			printf -v "$1" '%s' "$p"
+			return
+		fi
+	done
+}
+
+# start NAME CMD... runs CMD in the background with its output in $WORK/NAME.log.
+start() {
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	PIDS+=($!)
+	LAST_PID=$!
+}
+
+# wait_file NAME PID URL: wait until URL (on HOST at PORT) answers 200 with 1k.bin's size.
+wait_file() {
+	local name=$1 pid=$2 url=$3 i got
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || die "$name exited; see $WORK/$name.log: $(tail -5 "$WORK/$name.log")"
+		got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 --cacert "$SET/ca.pem" \
+			--connect-to "$HOST:$(port_of "$url"):127.0.0.1:$(port_of "$url")" "$url" || true)
+		[[ $got == "200 1024" ]] && return 0
+		sleep 0.2
+	done
+	die "$name: $url did not answer 200 with 1024 bytes (last: '$got'); see $WORK/$name.log"
+}
+port_of() { sed -E 's#https://[^:/]+:([0-9]+)/.*#\1#' <<<"$1"; }
+
+wanted() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
+declare -A URL RUNS NOTE
+
+# setup writes the files, the certificate (tests/bench/gen, one site), edge's config repo
+# and the peers' configurations, and starts every server.
+setup() {
+	mkdir -p "$WORK/bin" "$WORK/files"
+	if [[ -z ${EDGECTL:-} ]]; then
+		log "building edgectl"
+		go build -o "$WORK/bin/edgectl" ./cmd/edgectl
+		EDGECTL=$WORK/bin/edgectl
+	fi
+	go build -o "$WORK/bin/gen" ./tests/bench/gen
+	head -c 1024 /dev/urandom >"$WORK/files/1k.bin"
+	head -c 1048576 /dev/urandom >"$WORK/files/1m.bin"
+	local p_edge p_admin p_nginx p_caddy p_unused
+	free_port p_edge
+	free_port p_admin
+	free_port p_nginx
+	free_port p_caddy
+	free_port p_unused
+	SET=$WORK/set
+	"$WORK/bin/gen" -out "$SET" -n 1 -domain static.bench.test -backend 127.0.0.1:9 -peers \
+		-caddy-port "$p_caddy" -nginx-port "$p_nginx" -haproxy-port "$p_unused" >/dev/null
+	HOST=$(head -1 "$SET/hosts.txt")
+	local site certs
+	site=$(ls "$SET/repo/sites/"*.cue)
+	certs=$(ls "$SET/peers/certs/"*.crt)
+	certs=${certs%.crt}
+	# The generated site proxies "/": make it serve the files instead, from the server's
+	# directory at "/" and from the repo at "/repo".
+	mkdir -p "$SET/repo/www"
+	cp "$WORK/files/"*.bin "$SET/repo/www/"
+	sed -i -E "s#routes: \"/\": upstreams: .*#routes: \"/\": static: dir: \"$WORK/files\"\n\troutes: \"/repo\": static: repo_dir: \"www\"#" "$site"
+	git -C "$SET/repo" add -A
+	git -C "$SET/repo" -c user.name=bench -c user.email=bench@bench.test -c commit.gpgsign=false commit -qm "static"
+	"$EDGECTL" validate "$SET/repo" >/dev/null || die "the static site is invalid: $("$EDGECTL" validate "$SET/repo" 2>&1)"
+
+	mkdir -p "$WORK/nginx"
+	cat >"$WORK/nginx/nginx.conf" <<-NGINX
+		user root;
+		worker_processes auto;
+		pid $WORK/nginx/nginx.pid;
+		error_log $WORK/nginx/error.log warn;
+		events { worker_connections 8192; }
+		http {
+		    include /etc/nginx/mime.types;
+		    default_type application/octet-stream;
+		    access_log off;
+		    sendfile on;
+		    tcp_nopush on;
+		    keepalive_requests 100000000;
+		    ssl_protocols TLSv1.2 TLSv1.3;
+		    client_body_temp_path $WORK/nginx/body;
+		    proxy_temp_path $WORK/nginx/proxy;
+		    fastcgi_temp_path $WORK/nginx/fastcgi;
+		    uwsgi_temp_path $WORK/nginx/uwsgi;
+		    scgi_temp_path $WORK/nginx/scgi;
+		    server {
+		        listen 127.0.0.1:$p_nginx ssl http2;
+		        server_name $HOST;
+		        ssl_certificate $certs.crt;
+		        ssl_certificate_key $certs.key;
+		        root $WORK/files;
+		    }
+		}
+	NGINX
+	mkdir -p "$WORK/caddy"
+	cat >"$WORK/caddy/Caddyfile" <<-CADDY
+		{
+			auto_https off
+			admin off
+			storage file_system $WORK/caddy/data
+			servers {
+				protocols h1 h2
+			}
+		}
+		https://$HOST:$p_caddy {
+			bind 127.0.0.1
+			tls $certs.crt $certs.key
+			root * $WORK/files
+			file_server
+		}
+	CADDY
+
+	if wanted edge || wanted edgerepo; then
+		start edge "$EDGECTL" agent --repo "$SET/repo" --key-dir "$SET/keys" --listen "127.0.0.1:$p_edge" \
+			--http-listen off --admin "127.0.0.1:$p_admin" --access-log off --interval 1h
+		EDGE_PID=$LAST_PID
+		URL[edge]="https://$HOST:$p_edge/" URL[edgerepo]="https://$HOST:$p_edge/repo/"
+		wait_file edge "$EDGE_PID" "${URL[edge]}1k.bin"
+		wait_file edge "$EDGE_PID" "${URL[edgerepo]}1k.bin"
+	fi
+	if wanted nginx; then
+		start nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
+		URL[nginx]="https://$HOST:$p_nginx/"
+		wait_file nginx "$LAST_PID" "${URL[nginx]}1k.bin"
+	fi
+	if wanted caddy; then
+		mkdir -p "$WORK/caddy/home"
+		start caddy env HOME="$WORK/caddy/home" XDG_DATA_HOME="$WORK/caddy/home" XDG_CONFIG_HOME="$WORK/caddy/home" \
+			caddy run --adapter caddyfile --config "$WORK/caddy/Caddyfile"
+		URL[caddy]="https://$HOST:$p_caddy/"
+		wait_file caddy "$LAST_PID" "${URL[caddy]}1k.bin"
+	fi
+}
+
+# measure SERVER CASE: one h2load run; appends the figure (req/s for 1k, MB/s for 1m) to
+# RUNS[SERVER,CASE].
+measure() {
+	local server=$1 case=$2 url=${URL[$1]} args out f file
+	case $case in
+	1k-h2) file=1k.bin args=(-c"$SMALL_CONNS" -m"$SMALL_STREAMS") ;;
+	1k-h1) file=1k.bin args=(--h1 -c"$SMALL_CONNS") ;;
+	1m-h2) file=1m.bin args=(-c"$BIG_CONNS" -m"$BIG_STREAMS") ;;
+	1m-h1) file=1m.bin args=(--h1 -c"$BIG_CONNS") ;;
+	esac
+	out=$(h2load -t1 "${args[@]}" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
+		--connect-to="127.0.0.1:$(port_of "$url")" "$url$file" 2>&1 || true)
+	echo "$out" >>"$WORK/$server.$case.h2load.txt"
+	if [[ $case == 1k-* ]]; then
+		f=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s,.*/\1/p' <<<"$out")
+	else
+		f=$(sed -n 's/^finished in .* req\/s, \([0-9.]*\)\([KMG]\)B\/s.*/\1 \2/p' <<<"$out" |
+			awk '{m=$1; if ($2=="K") m/=1024; if ($2=="G") m*=1024; printf "%.1f", m}')
+	fi
+	RUNS[$server,$case]+="${f:-0} "
+	grep -qE 'status codes: [0-9]+ 2xx, 0 3xx, 0 4xx, 0 5xx' <<<"$out" ||
+		NOTE[$server]+="$case: $(grep -E '^(status codes|requests):' <<<"$out" | xargs); "
+}
+
+median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print 0}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
+
+report() {
+	local s c
+	declare -A LABEL=([edge]="edge (dir)" [edgerepo]="edge (repo_dir)"
+		[nginx]="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///')" [caddy]="caddy $(caddy version | awk '{print $1}')")
+	echo "## static files: edge vs nginx vs Caddy, loopback, $(nproc) cores shared with the load generator"
+	echo
+	echo "$(date -u +%FT%TZ), median of $BENCH_RUNS interleaved runs of ${BENCH_SECONDS}s; 1 KiB: $SMALL_CONNS connections (h2: $SMALL_STREAMS streams each), 1 MiB: $BIG_CONNS connections (h2: $BIG_STREAMS streams each); ECDSA P-256, h2load -t1. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo
+	echo "| server | 1 KiB h2 req/s | 1 KiB h1 req/s | 1 MiB h2 MB/s | 1 MiB h1 MB/s |"
+	echo "|---|---:|---:|---:|---:|"
+	for s in edge edgerepo nginx caddy; do
+		wanted "$s" || continue
+		printf '| %s | %s | %s | %s | %s |\n' "${LABEL[$s]}" "$(median "${RUNS[$s,1k-h2]}")" "$(median "${RUNS[$s,1k-h1]}")" \
+			"$(median "${RUNS[$s,1m-h2]}")" "$(median "${RUNS[$s,1m-h1]}")"
+	done
+	echo
+	if wanted edge; then
+		echo "| edge (dir) / other | 1 KiB h2 | 1 KiB h1 | 1 MiB h2 | 1 MiB h1 |"
+		echo "|---|---:|---:|---:|---:|"
+		for s in edgerepo nginx caddy; do
+			wanted "$s" || continue
+			printf '| / %s |' "${LABEL[$s]}"
+			for c in 1k-h2 1k-h1 1m-h2 1m-h1; do
+				printf ' %s |' "$(ratio "$(median "${RUNS[edge,$c]}")" "$(median "${RUNS[$s,$c]}")")"
+			done
+			echo
+		done
+		echo
+	fi
+	echo "Runs (each server's figures in run order):"
+	for s in edge edgerepo nginx caddy; do
+		wanted "$s" || continue
+		for c in 1k-h2 1k-h1 1m-h2 1m-h1; do echo "- ${LABEL[$s]} $c: ${RUNS[$s,$c]}"; done
+	done
+	for s in edge edgerepo nginx caddy; do
+		[[ -n ${NOTE[$s]:-} ]] && echo "- NOTE ${LABEL[$s]}: ${NOTE[$s]}"
+	done
+	return 0
+}
+
+main() {
+	[[ $(id -u) == 0 ]] || die "run as root (apt-get; nginx as root reads the work directory)"
+	ensure_tools
+	cd "$ROOT"
+	setup
+	local run c s
+	for ((run = 1; run <= BENCH_RUNS; run++)); do
+		for c in 1k-h2 1k-h1 1m-h2 1m-h1; do
+			for s in edge edgerepo nginx caddy; do
+				wanted "$s" || continue
+				log "run $run/$BENCH_RUNS: $s $c"
+				measure "$s" "$c"
+			done
+		done
+	done
+	local out
+	out=$(report)
+	echo "$out"
+	if [[ -n ${BENCH_OUT:-} ]]; then
+		echo "$out" >"$BENCH_OUT"
+		log "report written to $BENCH_OUT"
+	fi
+}
+
+main "$@"
