@@ -244,3 +244,50 @@ func clientDuring(t *testing.T, agents []*agentProc, host string, roots *x509.Ce
 	close(stop)
 	return <-done
 }
+
+// TestDNS01WildcardSite: a commit adds a site for "*.w.test" and "w.test" whose ACME
+// issuer answers dns-01 with RFC 2136 updates to a real knot, signed with a TSIG key whose
+// secret is in Vault; Pebble resolves through that knot. Of two agents one orders (Pebble
+// sees one order), both serve the wildcard certificate for a name under it and the apex.
+func TestDNS01WildcardSite(t *testing.T) {
+	t.Parallel()
+	key := testenv.NewTSIGKey("edge-acme")
+	dns := testenv.StartDNSUpdates(t, "w.test", map[string][]string{"ns": {"127.0.0.1"}}, key)
+	pebble := testenv.StartPebble(t, testenv.PebbleOptions{DNSServer: dns.Addr})
+	f := startIssueFleet(t, fmt.Sprintf(`package edge
+
+issuers: wild: acme: {
+	directory: %q
+	email: "ops@w.test"
+	challenges: ["dns-01"]
+	dns01: {server: %q, zone: "w.test", tsig: {name: %q, algorithm: %q, secret: {path: "edge/tsig", field: "secret"}}}
+}
+`, pebble.DirectoryURL, dns.Addr, key.Name, key.Algorithm), "edge-policy.hcl")
+	f.vault.PutKV(t, "secret", "edge/tsig", map[string]any{"secret": key.Secret})
+	port := portOf(sharedPortAddrs(t, acmeIPA, acmeIPB)[0])
+	a := f.startAgent(acmeIPA, port, "", "--acme-ca-file", pebble.TLSCAFile)
+	b := f.startAgent(acmeIPB, port, "", "--acme-ca-file", pebble.TLSCAFile)
+	start := f.addSite("wild", "wild", "*.w.test", "w.test")
+	roots := pebble.Roots(t)
+	serial := waitServedBy(a, "api.w.test", roots)
+	t.Logf("figure: DNS-01, commit to served with a fresh wildcard certificate: %v", time.Since(start).Round(time.Millisecond))
+	for _, host := range []string{"api.w.test", "w.test"} {
+		for _, p := range []*agentProc{a, b} {
+			if s := waitServedBy(p, host, roots); s != serial {
+				t.Fatalf("%s served with serial %s; want %s, the one certificate", host, s, serial)
+			}
+		}
+	}
+	if n := pebble.Orders(); n != 1 {
+		t.Fatalf("Pebble saw %d orders; want 1", n)
+	}
+	if n := a.counter(`edge_issue_attempts_total{issuer="wild"}`) + b.counter(`edge_issue_attempts_total{issuer="wild"}`); n != 1 {
+		t.Fatalf("agents counted %v attempts; want 1", n)
+	}
+	if txt, err := dns.Resolver().LookupTXT(context.Background(), "_acme-challenge.w.test"); len(txt) != 0 {
+		t.Fatalf("challenge records left in the zone after the order: %q (%v)", txt, err)
+	}
+	if out := a.out.String() + b.out.String(); strings.Contains(out, key.Secret) {
+		t.Fatal("agent output contains the TSIG secret")
+	}
+}
