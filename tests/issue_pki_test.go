@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -198,6 +199,9 @@ func TestVaultPKIIssuedOnceServedByBothRenewed(t *testing.T) {
 			return st != nil && st.State == issue.StateIssued
 		})
 	}
+	if body := getBody(t, "http://"+a.admin+"/ui/"); !strings.Contains(body, `<div class="issue issued">issued by internal, renews `) {
+		t.Fatalf("status page does not show the issued certificate:\n%s", body)
+	}
 	failures := clientDuring(t, []*agentProc{a, b}, host, roots, func() {
 		for _, p := range []*agentProc{a, b} {
 			p.waitFor("a renewed certificate", 90*time.Second, func() bool {
@@ -290,4 +294,19 @@ issuers: wild: acme: {
 	if out := a.out.String() + b.out.String(); strings.Contains(out, key.Secret) {
 		t.Fatal("agent output contains the TSIG secret")
 	}
+}
+
+// getBody GETs u and returns its body; it fails t unless the answer is 200.
+func getBody(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s %v", u, resp.Status, err)
+	}
+	return string(b)
 }
