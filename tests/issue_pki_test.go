@@ -310,3 +310,42 @@ func getBody(t *testing.T, u string) string {
 	}
 	return string(b)
 }
+
+// TestDNS01WrongTSIGSecretReported: with a wrong TSIG secret in Vault, knot refuses the
+// updates: the wildcard site is not served and is reported failed with the reason (not the
+// secret) and the next attempt; once the right secret is in Vault, it is issued by itself.
+func TestDNS01WrongTSIGSecretReported(t *testing.T) {
+	t.Parallel()
+	key := testenv.NewTSIGKey("edge-acme")
+	dns := testenv.StartDNSUpdates(t, "w.test", map[string][]string{"ns": {"127.0.0.1"}}, key)
+	pebble := testenv.StartPebble(t, testenv.PebbleOptions{DNSServer: dns.Addr})
+	f := startIssueFleet(t, fmt.Sprintf(`package edge
+
+issuers: wild: acme: {
+	directory: %q
+	challenges: ["dns-01"]
+	dns01: {server: %q, tsig: {name: %q, secret: {path: "edge/tsig", field: "secret"}}}
+}
+`, pebble.DirectoryURL, dns.Addr, key.Name), "edge-policy.hcl")
+	wrong := testenv.NewTSIGKey("edge-acme").Secret
+	f.vault.PutKV(t, "secret", "edge/tsig", map[string]any{"secret": wrong})
+	a := f.startAgent(acmeIPA, portOf(freeAddr(t)), "", "--acme-ca-file", pebble.TLSCAFile)
+	f.addSite("wild", "wild", "*.w.test")
+	var st *issue.SiteStatus
+	a.waitFor("a failed order reported", time.Minute, func() bool {
+		st = issueState(a, "wild")
+		return st != nil && st.State == issue.StateFailed && !st.NextAttempt.IsZero()
+	})
+	t.Logf("reported: %s (next attempt %s)", st.Reason, st.NextAttempt.Format(time.RFC3339))
+	if !strings.Contains(st.Reason, "dns-01") && !strings.Contains(strings.ToLower(st.Reason), "tsig") {
+		t.Errorf("reason %q; want it to say the dns-01 update failed", st.Reason)
+	}
+	if _, err := served(a, "api.w.test", nil); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
+		t.Fatalf("handshake for the unissued site: %v; want refused as an unknown name", err)
+	}
+	f.vault.PutKV(t, "secret", "edge/tsig", map[string]any{"secret": key.Secret})
+	waitServedBy(a, "api.w.test", pebble.Roots(t))
+	if out := a.out.String() + fmt.Sprint(a.status()); strings.Contains(out, key.Secret) || strings.Contains(out, wrong) {
+		t.Fatal("agent output or status contains a TSIG secret")
+	}
+}
