@@ -319,6 +319,9 @@ func TestACMERenewalWithoutAFailedRequest(t *testing.T) {
 	if o, n := f.pebble.Orders(), f.pebble.Issued(t)["short.edge.test"]; o != n {
 		t.Fatalf("%d orders for %d certificates: an order failed or was duplicated", o, n)
 	}
+	if r, n := f.pebble.Replacements(), f.pebble.Issued(t)["short.edge.test"]; r < n-1 || r > n { // r == n: a next renewal ordered, not issued yet
+		t.Fatalf("Pebble took %d orders as replacements of %d certificates; want every renewal to name the certificate it renews (ARI replaces)", r, n)
+	}
 }
 
 // TestACMELockHolderKilled: agent A takes the lock and orders, but Pebble's validation

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,7 +111,15 @@ func (a *ACME) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order parameters: %w", err)
 	}
+	params.Replaces = req.Replaces
 	certs, err := a.cl.ObtainCertificate(ctx, params)
+	if err != nil && params.Replaces != nil && replacesRefused(err) {
+		// The CA does not know the certificate renewed (e.g. it was issued to another
+		// account, or by the CA before a reset): order as a new certificate.
+		a.opts.Logger.Info("acme: the CA refused the order's replaces; ordering without it", "issuer", a.name, "names", req.Names, "err", err)
+		params.Replaces = nil
+		certs, err = a.cl.ObtainCertificate(ctx, params)
+	}
 	if err != nil {
 		a.forgetAccount() // register again next time: the CA may have forgotten it
 		return nil, retryAfter(err, note)
@@ -123,6 +132,22 @@ func (a *ACME) Issue(ctx context.Context, req Request) (*Issued, error) {
 	out := &Issued{ChainPEM: chain.ChainPEM, NotBefore: leaf.NotBefore, NotAfter: leaf.NotAfter}
 	out.RenewAfter = a.renewalInfo(ctx, leaf)
 	return out, nil
+}
+
+// replacesRefused reports whether err is the CA refusing a new order for what its
+// "replaces" names (acmez itself retries without it on alreadyReplaced): a problem at
+// new-order other than a rate limit or a refused identifier, which would refuse the order
+// without it too.
+func replacesRefused(err error) bool {
+	var p acme.Problem
+	if !errors.As(err, &p) || !strings.HasPrefix(err.Error(), "creating new order:") {
+		return false
+	}
+	switch p.Type {
+	case acme.ProblemTypeMalformed, acme.ProblemTypeServerInternal, acme.ProblemTypeUnauthorized:
+		return true
+	}
+	return false
 }
 
 // renewalInfo asks the CA's ARI (RFC 9773) when to renew leaf: a random time in its

@@ -6,6 +6,7 @@ package issue
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"time"
 )
 
@@ -17,6 +18,10 @@ type Request struct {
 	// Key is the certificate's private key; the issuer certifies its public key and never
 	// sees it otherwise (ACME: a CSR signed with it; Vault PKI: pki/sign).
 	Key crypto.Signer
+	// Replaces, when not nil, is the certificate this one renews (from the same issuer): an
+	// ACME issuer names it in the order's "replaces" (RFC 9773 section 5), so the CA knows
+	// the order is a renewal (and may exempt it from rate limits). Nil for a first order.
+	Replaces *x509.Certificate
 }
 
 // Issued is a certificate an issuer returned.

@@ -56,12 +56,16 @@ func (m *Manager) issue(ctx context.Context, w *worker, iss Issuer, lock *Lock) 
 	m.mu.Lock()
 	kt := m.cfgs[w.want.Issuer].KeyTypeOf()
 	renewal := w.cert != nil
+	var replaces *x509.Certificate
+	if renewal && w.rec != nil && w.rec.Issuer == w.want.Issuer {
+		replaces = w.cert.Leaf
+	}
 	m.mu.Unlock()
 	ttl := time.Until(lock.Expires)
 	octx, cancel := context.WithDeadline(ctx, lock.Expires.Add(-ttl/10))
 	defer cancel()
 	m.metrics.attempts.WithLabelValues(w.want.Issuer).Inc()
-	rec, err := m.obtain(octx, iss, w.want, kt, lock)
+	rec, err := m.obtain(octx, iss, Request{Names: w.want.Names, Replaces: replaces}, w.want, kt, lock)
 	attrs := []any{"site", w.want.Site, "issuer", w.want.Issuer, "names", w.want.Names, "renewal", renewal,
 		"fence", lock.Fence, "duration", time.Since(start).Round(time.Millisecond)}
 	if err != nil {
@@ -73,13 +77,14 @@ func (m *Manager) issue(ctx context.Context, w *worker, iss Issuer, lock *Lock) 
 	return rec, nil
 }
 
-// obtain asks iss for a certificate with a new key of type kt and stores it.
-func (m *Manager) obtain(ctx context.Context, iss Issuer, want Want, kt KeyType, lock *Lock) (*Record, error) {
+// obtain asks iss for req's certificate with a new key of type kt and stores it.
+func (m *Manager) obtain(ctx context.Context, iss Issuer, req Request, want Want, kt KeyType, lock *Lock) (*Record, error) {
 	key, err := NewKey(kt)
 	if err != nil {
 		return nil, err
 	}
-	got, err := iss.Issue(ctx, Request{Names: want.Names, Key: key})
+	req.Key = key
+	got, err := iss.Issue(ctx, req)
 	if err != nil {
 		return nil, err
 	}

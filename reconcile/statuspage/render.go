@@ -57,12 +57,13 @@ var templateFuncs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02") + " (" + daysLeft(t.Sub(now)) + ")"
 	},
-	"join": func(s []string) string { return strings.Join(s, ", ") },
-	"pct":  func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
-	"secs": func(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) + "s" },
-	"list": func(s ...string) []string { return s },
-	"mul":  func(a, b int) int { return a * b },
-	"add":  func(a, b int) int { return a + b },
+	"join":      func(s []string) string { return strings.Join(s, ", ") },
+	"issueText": issueText,
+	"pct":       func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+	"secs":      func(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) + "s" },
+	"list":      func(s ...string) []string { return s },
+	"mul":       func(a, b int) int { return a * b },
+	"add":       func(a, b int) int { return a + b },
 	"bar": func(n, max int) int {
 		if max == 0 {
 			return 0

@@ -33,6 +33,15 @@
     const days = Math.trunc((new Date(t) - new Date(now)) / 86400000);
     return t.slice(0, 10) + (days < 0 || new Date(t) < new Date(now) ? ' (expired ' + (-days) + ' days ago)' : ' (in ' + days + ' days)');
   }
+  // issueText says where a site's issued certificate stands, as render.go's issueText.
+  function issueText(i) {
+    switch (i.state) {
+      case 'issued': return 'issued by ' + i.issuer + (zero(i.renewAt) ? '' : ', renews ' + clock(i.renewAt));
+      case 'failed': return 'failed (' + i.issuer + ')' + (i.reason ? ': ' + i.reason : '') +
+        (zero(i.nextAttempt) ? '' : '; next attempt ' + clock(i.nextAttempt));
+    }
+    return i.state + ' from ' + i.issuer;
+  }
   // safeLink keeps only http(s) links (the server makes no others).
   const safeLink = (u) => /^https?:\/\//i.test(u || '') ? u : null;
 
@@ -128,7 +137,8 @@
       el('td', {}, el('span', { class: 'state ' + s.state }, s.state)),
       el('td', {}, s.hosts.join(', ')),
       el('td', {}, el('code', {}, short(s.revision))),
-      el('td', {}, s.passthrough ? 'passthrough' : expiry(now, s.notAfter)),
+      el('td', {}, s.passthrough ? 'passthrough' : expiry(now, s.notAfter),
+        ...(s.issue ? [el('div', { class: 'issue ' + s.issue.state }, issueText(s.issue))] : [])),
       el('td', {}, s.keyVersion ? 'v' + s.keyVersion : (s.passthrough ? '—' : '')),
       el('td', { class: 'num' }, s.requests),
       el('td', { class: 'num' }, (100 * s.errorRate).toFixed(1) + '%'))));
