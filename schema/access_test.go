@@ -18,11 +18,7 @@ import (
 // /32, an IPv4-mapped network its IPv4 network), per defaulting to a second.
 func TestAccessBuild(t *testing.T) {
 	t.Parallel()
-	dir := materialize(t, goldenCaseNamed(t, "valid", "access_rules"))
-	cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := loadValidCase(t, "access_rules")
 	s := cfg.Sites[0]
 	if got := fmt.Sprint(s.Access.Allow, s.Access.Deny); got != "[10.0.0.0/8 2001:db8::/32 192.0.2.7/32 198.51.100.0/24] [10.66.0.0/16]" {
 		t.Errorf("site access = %s", got)

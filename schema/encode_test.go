@@ -16,15 +16,8 @@ import (
 // route; defaults.compress applies to the routes that do not set compress, and
 // compress: false turns it off.
 func TestEncodeBuild(t *testing.T) {
-	dir := materialize(t, goldenCaseNamed(t, "valid", "encode_full"))
-	cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes := map[string]site.Route{}
-	for _, r := range cfg.Sites[0].Routes {
-		routes[r.Path] = r
-	}
+	cfg, _ := loadValidCase(t, "encode_full")
+	routes := routesByPath(cfg.Sites[0])
 	root, api, pub := routes["/"], routes["/api"], routes["/pub"]
 	wantC := &site.Compress{Types: []string{"text/*", "application/*+json", "image/svg+xml"}, MinSize: 256, Encodings: []string{"br", "gzip"}}
 	if !reflect.DeepEqual(root.Compress, wantC) {
@@ -59,14 +52,7 @@ func TestEncodeBuild(t *testing.T) {
 // TestEncodeDiff: a plan shows a route's compression, Cache-Control and CORS changes.
 func TestEncodeDiff(t *testing.T) {
 	dir := materialize(t, goldenCaseNamed(t, "valid", "encode_full"))
-	load := func() *schema.Config {
-		t.Helper()
-		cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	load := func() *schema.Config { return loadRepo(t, dir) }
 	base := load()
 	src := `package edge
 

@@ -15,11 +15,7 @@ import (
 // TestPassthroughBuild: a passthrough declaration builds into site.Passthrough with every
 // option, no certificate, no key and no routes; its neighbour stays a terminated site.
 func TestPassthroughBuild(t *testing.T) {
-	dir := materialize(t, goldenCaseNamed(t, "valid", "passthrough"))
-	cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := loadValidCase(t, "passthrough")
 	byName := map[string]*schema.Site{}
 	for _, s := range cfg.Sites {
 		byName[s.Name] = s
@@ -62,14 +58,7 @@ func TestPassthroughBuild(t *testing.T) {
 // their upstreams and proxy protocol.
 func TestPassthroughDiff(t *testing.T) {
 	dir := materialize(t, goldenCaseNamed(t, "valid", "passthrough"))
-	load := func() *schema.Config {
-		t.Helper()
-		cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
+	load := func() *schema.Config { return loadRepo(t, dir) }
 	base := load()
 	p := schema.Diff(nil, base)
 	var added string

@@ -1,21 +1,14 @@
 package schema_test
 
 import (
-	"os"
 	"testing"
 	"time"
-
-	"github.com/edgectl/edge/schema"
 )
 
 // TestBodyTimeout: timeouts.body is read on a route and as the repo default, like the
 // other route timeouts.
 func TestBodyTimeout(t *testing.T) {
-	dir := materialize(t, goldenCaseNamed(t, "valid", "body-timeout"))
-	cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := loadValidCase(t, "body-timeout")
 	got := map[string]time.Duration{}
 	for _, r := range cfg.Sites[0].Routes {
 		got[r.Path] = r.Timeouts.Body

@@ -1,27 +1,18 @@
 package schema_test
 
 import (
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/edgectl/edge/edge/site"
-	"github.com/edgectl/edge/schema"
 )
 
 // TestUpstreamsBuild: weighted upstreams and sticky settings build into site.Route with
 // their values; plain URLs weigh 1, and a list without weights has none.
 func TestUpstreamsBuild(t *testing.T) {
-	dir := materialize(t, goldenCaseNamed(t, "valid", "upstreams_weighted"))
-	cfg, err := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }}).Load(os.DirFS(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes := map[string]site.Route{}
-	for _, r := range cfg.Sites[0].Routes {
-		routes[r.Path] = r
-	}
+	cfg, _ := loadValidCase(t, "upstreams_weighted")
+	routes := routesByPath(cfg.Sites[0])
 	for _, tc := range []struct {
 		path    string
 		ups     int

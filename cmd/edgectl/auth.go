@@ -10,13 +10,11 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
 	"github.com/edgectl/edge/edge/passwd"
 	"github.com/edgectl/edge/edge/site"
-	"github.com/edgectl/edge/reconcile/keysource"
 )
 
 func init() {
@@ -41,9 +39,8 @@ flags:
 `
 
 type authOpts struct {
-	mount, path                  string
-	vaultAddr, tokenFile, caCert string
-	timeout                      time.Duration
+	mount, path string
+	vault       vaultCLI
 }
 
 func authFlags(stderr io.Writer, o *authOpts) *flag.FlagSet {
@@ -51,21 +48,13 @@ func authFlags(stderr io.Writer, o *authOpts) *flag.FlagSet {
 	f.SetOutput(stderr)
 	f.StringVar(&o.path, "vault-path", "", "path of the users secret below the mount, e.g. edge/auth/admin (required)")
 	f.StringVar(&o.mount, "mount", "secret", "KV v2 mount of the users secret")
-	f.StringVar(&o.vaultAddr, "vault-addr", os.Getenv("VAULT_ADDR"), "Vault address")
-	f.StringVar(&o.tokenFile, "vault-token-file", "", "file holding the Vault token (default: $VAULT_TOKEN, else ~/.vault-token)")
-	f.StringVar(&o.caCert, "vault-cacert", "", "PEM file of CAs for Vault's TLS certificate (default: $VAULT_CACERT)")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "overall time limit for Vault")
+	o.vault.flags(f)
 	return f
 }
 
 func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "set-user" {
-		fmt.Fprint(stderr, authUsage)
-		authFlags(stderr, new(authOpts)).PrintDefaults()
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := subcommand(args, "set-user", authUsage, authFlags(stderr, new(authOpts)), stderr); !ok {
+		return code
 	}
 	return authSetUser(ctx, args[1:], os.Stdin, stdout, stderr)
 }
@@ -95,20 +84,12 @@ func authSetUser(ctx context.Context, args []string, stdin *os.File, stdout, std
 		fmt.Fprintf(stderr, "edgectl auth set-user: %v\n", err)
 		return exitUsage
 	}
-	if o.tokenFile == "" && os.Getenv("VAULT_TOKEN") == "" {
-		o.tokenFile = cliTokenFile()
-	}
-	vk, err := keysource.NewVault(ctx, keysource.VaultConfig{Address: o.vaultAddr, TokenFile: o.tokenFile, CACert: o.caCert})
+	vk, ctx, done, err := o.vault.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl auth set-user: %v\n", err)
 		return exitUsage
 	}
-	defer vk.Close()
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-	}
+	defer done()
 	version, err := vk.PutUser(ctx, ref, user, hash)
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl auth set-user: %v\n", err)

@@ -11,11 +11,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 )
 
@@ -38,21 +36,15 @@ flags:
 `
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "put" {
-		fmt.Fprint(stderr, keysUsage)
-		keysPutFlags(stderr, new(keysPutOpts)).PrintDefaults()
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := subcommand(args, "put", keysUsage, keysPutFlags(stderr, new(keysPutOpts)), stderr); !ok {
+		return code
 	}
 	return keysPut(ctx, args[1:], stdout, stderr)
 }
 
 type keysPutOpts struct {
-	cert, key, repo              string
-	vaultAddr, tokenFile, caCert string
-	timeout                      time.Duration
+	cert, key, repo string
+	vault           vaultCLI
 }
 
 // keysPutFlags returns the flag set of keys put, which fills o.
@@ -62,10 +54,7 @@ func keysPutFlags(stderr io.Writer, o *keysPutOpts) *flag.FlagSet {
 	f.StringVar(&o.cert, "cert", "", "PEM certificate chain, leaf first (required)")
 	f.StringVar(&o.key, "key", "", "PEM private key (required)")
 	f.StringVar(&o.repo, "repo", ".", "config repo directory")
-	f.StringVar(&o.vaultAddr, "vault-addr", os.Getenv("VAULT_ADDR"), "Vault address")
-	f.StringVar(&o.tokenFile, "vault-token-file", "", "file holding the Vault token (default: $VAULT_TOKEN, else ~/.vault-token as `vault login` leaves it)")
-	f.StringVar(&o.caCert, "vault-cacert", "", "PEM file of CAs for Vault's TLS certificate (default: $VAULT_CACERT)")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "overall time limit for Vault")
+	o.vault.flags(f)
 	return f
 }
 
@@ -105,20 +94,12 @@ func keysPut(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 
-	if o.tokenFile == "" && os.Getenv("VAULT_TOKEN") == "" {
-		o.tokenFile = cliTokenFile()
-	}
-	vk, err := keysource.NewVault(ctx, keysource.VaultConfig{Address: o.vaultAddr, TokenFile: o.tokenFile, CACert: o.caCert})
+	vk, ctx, done, err := o.vault.open(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl keys put: %v\n", err)
 		return exitUsage
 	}
-	defer vk.Close()
-	if o.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.timeout)
-		defer cancel()
-	}
+	defer done()
 	version, err := vk.Put(ctx, s.Key, keyPEM)
 	if err != nil {
 		fmt.Fprintf(stderr, "edgectl keys put: site %s: %v\n", s.Name, err)
@@ -131,20 +112,6 @@ func keysPut(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "note: %s\n", n)
 	}
 	return exitOK
-}
-
-// cliTokenFile returns ~/.vault-token, where `vault login` leaves the operator's token,
-// if it exists; else "".
-func cliTokenFile() string {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	p := filepath.Join(home, ".vault-token")
-	if _, err := os.Stat(p); err != nil {
-		return ""
-	}
-	return p
 }
 
 // readKeyFile reads a private key file; its errors never quote the content.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -18,28 +17,16 @@ func TestPlanIssuedCertificate(t *testing.T) {
 	repo.write("sites/acme.cue", acme)
 	head := repo.commit("head")
 
-	code, out, errOut := runCmd("plan", "--repo", repo.dir, base, head)
-	if code != exitOK {
-		t.Fatalf("exit %d; want 0\n%s%s", code, out, errOut)
-	}
-	for _, want := range []string{
+	planText(t, repo.dir, base, head,
 		"+ site shop (sites/shop.cue)\n    hosts: shop.example.test\n    cert:  issued by le (acme https://acme-v02.api.letsencrypt.org/directory)\n",
 		"    cert: certs/acme.pem: acme.example.test, www.acme.example.test",
-		"→ issued by le\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text plan lacks %q:\n%s", want, out)
-		}
-	}
-	_, js, _ := runCmd("plan", "--repo", repo.dir, "--format", "json", base, head)
+		"→ issued by le\n")
 	var rep struct {
 		Plan struct {
 			Added []struct{ Name, Issuer string } `json:"added"`
 		} `json:"plan"`
 	}
-	if err := json.Unmarshal([]byte(js), &rep); err != nil {
-		t.Fatalf("json plan: %v\n%s", err, js)
-	}
+	planJSON(t, repo.dir, base, head, &rep)
 	if len(rep.Plan.Added) != 1 || rep.Plan.Added[0].Issuer != "le (acme https://acme-v02.api.letsencrypt.org/directory)" {
 		t.Errorf("json plan's added sites %+v; want shop issued by le", rep.Plan.Added)
 	}

@@ -31,11 +31,7 @@ func TestPlan(t *testing.T) {
 	repo.write("www/docs/index.html", repo.read("www/docs/index.html")+"<p>New.</p>\n")
 	head := repo.commit("head")
 
-	code, out, errOut := runCmd("plan", "--repo", repo.dir, base, head)
-	if code != exitOK {
-		t.Fatalf("exit %d; want 0\n%s%s", code, out, errOut)
-	}
-	for _, want := range []string{
+	out := planText(t, repo.dir, base, head,
 		"+ site blog (sites/blog.cue)",
 		"- site old-acme (sites/old-acme.cue)",
 		"~ site acme (sites/acme.cue)",
@@ -46,12 +42,7 @@ func TestPlan(t *testing.T) {
 		"hosts added:   blog.example.test, tls-b.example.test",
 		"hosts removed: old-acme.example.test",
 		"~ site static-docs (sites/static-docs.cue)\n    route /: static content of www/docs changed (deploy)\n",
-		"2 added, 1 removed, 3 changed, 3 unchanged",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text plan lacks %q:\n%s", want, out)
-		}
-	}
+		"2 added, 1 removed, 3 changed, 3 unchanged")
 
 	_, md, _ := runCmd("plan", "--repo", repo.dir, "--format", "markdown", base, head)
 	for _, want := range []string{"| ➕ | `blog` |", "| ✏️ | `acme` | **route /api**: upstreams +http://127.0.0.1:3003 |",
@@ -61,13 +52,10 @@ func TestPlan(t *testing.T) {
 		}
 	}
 
-	_, js, _ := runCmd("plan", "--repo", repo.dir, "--format", "json", base, head)
 	var r struct {
 		Plan schema.Plan `json:"plan"`
 	}
-	if err := json.Unmarshal([]byte(js), &r); err != nil {
-		t.Fatalf("json: %v\n%s", err, js)
-	}
+	planJSON(t, repo.dir, base, head, &r)
 	if len(r.Plan.Added) != 2 || len(r.Plan.Removed) != 1 || len(r.Plan.Changed) != 3 || r.Plan.Changed[0].Changes[0].What != "route /api" ||
 		r.Plan.Changed[1].Changes[0].What != "passthrough" || r.Plan.Added[1].Passthrough == "" || r.Plan.Added[1].Cert != "" {
 		t.Errorf("json plan: %+v", r.Plan)
@@ -76,7 +64,7 @@ func TestPlan(t *testing.T) {
 	// An invalid head: exit 1 and its errors.
 	repo.write("sites/blog.cue", "package edge\nsites: blog: hosts: [\"blog.example.test\"]\n")
 	bad := repo.commit("break blog")
-	code, out, _ = runCmd("plan", "--repo", repo.dir, head, bad)
+	code, out, _ := runCmd("plan", "--repo", repo.dir, head, bad)
 	if code != exitInvalid || !strings.Contains(out, "HEAD is invalid") || !strings.Contains(out, `sites/blog.cue:2:8: error: the site is missing the required field "cert"`) {
 		t.Errorf("invalid head: exit %d; want 1 with the error:\n%s", code, out)
 	}
@@ -103,19 +91,10 @@ func TestPlanSecurity(t *testing.T) {
 	repo.write("sites/upstreams-canary.cue", canary)
 	head := repo.commit("head")
 
-	code, out, errOut := runCmd("plan", "--repo", repo.dir, base, head)
-	if code != exitOK {
-		t.Fatalf("exit %d; want 0\n%s%s", code, out, errOut)
-	}
-	for _, want := range []string{
+	out := planText(t, repo.dir, base, head,
 		"security review (1): changes that weaken or alter a site's protection\n  ! site acme: HSTS removed (browsers are no longer told to insist on HTTPS)\n",
 		"route /: weights http://127.0.0.1:3001 95 → 90, http://127.0.0.1:3002 5 → 10",
-		"sticky cookie edge_srv max_age 12h0m0s samesite lax}",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text plan lacks %q:\n%s", want, out)
-		}
-	}
+		"sticky cookie edge_srv max_age 12h0m0s samesite lax}")
 	if i, j := strings.Index(out, "security review"), strings.Index(out, "~ site"); i < 0 || j < i {
 		t.Errorf("the security changes do not come first:\n%s", out)
 	}
@@ -123,14 +102,36 @@ func TestPlanSecurity(t *testing.T) {
 	if want := ":warning: **Security review (1): changes that weaken or alter a site's protection**\n\n- site acme: HSTS removed (browsers are no longer told to insist on HTTPS)\n"; !strings.Contains(md, want) {
 		t.Errorf("markdown plan lacks %q:\n%s", want, md)
 	}
-	_, js, _ := runCmd("plan", "--repo", repo.dir, "--format", "json", base, head)
 	var r struct {
 		Plan schema.Plan `json:"plan"`
 	}
-	if err := json.Unmarshal([]byte(js), &r); err != nil {
-		t.Fatalf("json: %v\n%s", err, js)
-	}
+	planJSON(t, repo.dir, base, head, &r)
 	if s := r.Plan.Security; len(s) != 1 || s[0].Site != "acme" || s[0].Kind != schema.SecurityRemoved || s[0].What != "headers.hsts" || s[0].File != "sites/acme.cue" {
 		t.Errorf("json plan security: %+v", s)
+	}
+}
+
+// planText runs edgectl plan base head on dir; the test stops unless it exits 0, and fails
+// for each of wants the text plan lacks. It returns the text plan.
+func planText(t *testing.T, dir, base, head string, wants ...string) string {
+	t.Helper()
+	code, out, errOut := runCmd("plan", "--repo", dir, base, head)
+	if code != exitOK {
+		t.Fatalf("exit %d; want 0\n%s%s", code, out, errOut)
+	}
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("text plan lacks %q:\n%s", want, out)
+		}
+	}
+	return out
+}
+
+// planJSON runs edgectl plan --format json base head on dir and decodes its output into v.
+func planJSON(t *testing.T, dir, base, head string, v any) {
+	t.Helper()
+	_, js, _ := runCmd("plan", "--repo", dir, "--format", "json", base, head)
+	if err := json.Unmarshal([]byte(js), v); err != nil {
+		t.Fatalf("json plan: %v\n%s", err, js)
 	}
 }

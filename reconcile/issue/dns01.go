@@ -102,22 +102,17 @@ var tsigAlgorithms = map[string]string{
 
 // Present adds the challenge's TXT record.
 func (s *RFC2136Solver) Present(ctx context.Context, ch acme.Challenge) error {
-	rr := s.record(ch)
-	zone, err := s.zoneOf(ctx, ch, rr.Hdr.Name)
-	if err != nil {
-		return err
-	}
-	m := new(dns.Msg)
-	m.SetUpdate(zone)
-	m.Insert([]dns.RR{rr})
-	if err := s.update(ctx, m); err != nil {
-		return fmt.Errorf("dns-01 %s: add TXT %s: %w", ch.Identifier.Value, rr.Header().Name, err)
-	}
-	return nil
+	return s.change(ctx, ch, "add", (*dns.Msg).Insert)
 }
 
 // CleanUp removes the challenge's TXT record (that value only).
 func (s *RFC2136Solver) CleanUp(ctx context.Context, ch acme.Challenge) error {
+	return s.change(ctx, ch, "remove", (*dns.Msg).Remove)
+}
+
+// change sends one dynamic update of the challenge's zone: op (Msg.Insert or Msg.Remove)
+// applied to its TXT record. verb names the change in errors.
+func (s *RFC2136Solver) change(ctx context.Context, ch acme.Challenge, verb string, op func(*dns.Msg, []dns.RR)) error {
 	rr := s.record(ch)
 	zone, err := s.zoneOf(ctx, ch, rr.Hdr.Name)
 	if err != nil {
@@ -125,9 +120,9 @@ func (s *RFC2136Solver) CleanUp(ctx context.Context, ch acme.Challenge) error {
 	}
 	m := new(dns.Msg)
 	m.SetUpdate(zone)
-	m.Remove([]dns.RR{rr})
+	op(m, []dns.RR{rr})
 	if err := s.update(ctx, m); err != nil {
-		return fmt.Errorf("dns-01 %s: remove TXT %s: %w", ch.Identifier.Value, rr.Header().Name, err)
+		return fmt.Errorf("dns-01 %s: %s TXT %s: %w", ch.Identifier.Value, verb, rr.Header().Name, err)
 	}
 	return nil
 }

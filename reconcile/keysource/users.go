@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hashicorp/vault/api"
-
 	"github.com/edgectl/edge/edge/site"
 	"github.com/edgectl/edge/schema"
 )
@@ -44,28 +42,15 @@ func (v *Vault) FetchUsers(ctx context.Context, ref site.SecretRef) (Users, erro
 	if mount == "" || path == "" {
 		return Users{}, fmt.Errorf("users %s: empty mount or path", ref)
 	}
-	var s *api.KVSecret
-	err := v.withClient(ctx, func(c *api.Client) (err error) {
-		s, err = c.KVv2(mount).Get(ctx, path)
-		return err
-	})
-	if errors.Is(err, api.ErrSecretNotFound) {
-		return Users{}, fmt.Errorf("users %s: no such secret in vault: %w", ref, ErrNotFound)
-	}
+	data, version, err := v.readKV(ctx, mount, path, 0)
 	if err != nil {
 		return Users{}, fmt.Errorf("users %s: %w", ref, err)
 	}
-	u := Users{Hashes: make(map[string]string, len(s.Data))}
-	if s.VersionMetadata != nil {
-		u.Version = s.VersionMetadata.Version
+	u := Users{Hashes: make(map[string]string, len(data)), Version: version}
+	if len(data) > maxUsers {
+		return Users{}, fmt.Errorf("users %s: %d users; at most %d", ref, len(data), maxUsers)
 	}
-	if s.Data == nil {
-		return Users{}, fmt.Errorf("users %s: version %d is deleted or destroyed: %w", ref, u.Version, ErrNotFound)
-	}
-	if len(s.Data) > maxUsers {
-		return Users{}, fmt.Errorf("users %s: %d users; at most %d", ref, len(s.Data), maxUsers)
-	}
-	for name, raw := range s.Data {
+	for name, raw := range data {
 		h, ok := raw.(string)
 		switch {
 		case !ok:
@@ -88,35 +73,11 @@ func (v *Vault) PutUser(ctx context.Context, ref site.SecretRef, user, hash stri
 	if mount == "" || path == "" || user == "" || strings.ContainsAny(user, ":\x00\r\n") {
 		return 0, fmt.Errorf("users %s: want a mount, a path and a user name without ':'", ref)
 	}
-	var out *api.KVSecret
-	err := v.withClient(ctx, func(c *api.Client) error {
-		kv := c.KVv2(mount)
-		data := map[string]any{}
-		cas := 0
-		cur, err := kv.Get(ctx, path)
-		switch {
-		case errors.Is(err, api.ErrSecretNotFound):
-		case err != nil:
-			return err
-		default:
-			if cur.VersionMetadata != nil {
-				cas = cur.VersionMetadata.Version
-			}
-			for k, val := range cur.Data {
-				data[k] = val
-			}
-		}
-		data[user] = hash
-		out, err = kv.Put(ctx, path, data, api.WithCheckAndSet(cas))
-		return err
-	})
+	version, err := v.writeKVField(ctx, mount, path, user, hash)
 	if err != nil {
 		return 0, fmt.Errorf("users %s: write user %q: %w", ref, user, err)
 	}
-	if out == nil || out.VersionMetadata == nil {
-		return 0, fmt.Errorf("users %s: write: vault returned no version", ref)
-	}
-	return out.VersionMetadata.Version, nil
+	return version, nil
 }
 
 // UsersKeyRef is the reference a Cache keeps the users of ref under (see UsersAsSource).

@@ -148,31 +148,11 @@ func (v *Vault) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 	if err := checkRef(ref); err != nil {
 		return Key{}, err
 	}
-	path := strings.Trim(ref.Path, "/")
-	var s *api.KVSecret
-	err := v.withClient(ctx, func(c *api.Client) (err error) {
-		kv := c.KVv2(strings.Trim(ref.Mount, "/"))
-		if ref.Version > 0 {
-			s, err = kv.GetVersion(ctx, path, ref.Version)
-		} else {
-			s, err = kv.Get(ctx, path)
-		}
-		return err
-	})
-	if errors.Is(err, api.ErrSecretNotFound) {
-		return Key{}, fmt.Errorf("key %s: no such secret or version in vault: %w", RefName(ref), ErrNotFound)
-	}
+	data, version, err := v.readKV(ctx, strings.Trim(ref.Mount, "/"), strings.Trim(ref.Path, "/"), ref.Version)
 	if err != nil {
 		return Key{}, fmt.Errorf("key %s: %w", RefName(ref), err)
 	}
-	version := 0
-	if s.VersionMetadata != nil {
-		version = s.VersionMetadata.Version
-	}
-	if s.Data == nil {
-		return Key{}, fmt.Errorf("key %s: version %d is deleted or destroyed: %w", RefName(ref), version, ErrNotFound)
-	}
-	raw, ok := s.Data[ref.Field]
+	raw, ok := data[ref.Field]
 	if !ok {
 		return Key{}, fmt.Errorf("key %s: secret (version %d) has no field %q: %w", RefName(ref), version, ref.Field, ErrNotFound)
 	}
@@ -198,36 +178,11 @@ func (v *Vault) Put(ctx context.Context, ref schema.KeyRef, pem []byte) (int, er
 	if err := checkKeyPEM(pem); err != nil {
 		return 0, fmt.Errorf("key %s: %w", RefName(ref), err)
 	}
-	mount, path := strings.Trim(ref.Mount, "/"), strings.Trim(ref.Path, "/")
-	var out *api.KVSecret
-	err := v.withClient(ctx, func(c *api.Client) error {
-		kv := c.KVv2(mount)
-		data := map[string]any{}
-		cas := 0
-		cur, err := kv.Get(ctx, path)
-		switch {
-		case errors.Is(err, api.ErrSecretNotFound):
-		case err != nil:
-			return err
-		default:
-			if cur.VersionMetadata != nil {
-				cas = cur.VersionMetadata.Version
-			}
-			for k, val := range cur.Data {
-				data[k] = val
-			}
-		}
-		data[ref.Field] = string(pem)
-		out, err = kv.Put(ctx, path, data, api.WithCheckAndSet(cas))
-		return err
-	})
+	version, err := v.writeKVField(ctx, strings.Trim(ref.Mount, "/"), strings.Trim(ref.Path, "/"), ref.Field, string(pem))
 	if err != nil {
 		return 0, fmt.Errorf("key %s: write: %w", RefName(ref), err)
 	}
-	if out == nil || out.VersionMetadata == nil {
-		return 0, fmt.Errorf("key %s: write: vault returned no version", RefName(ref))
-	}
-	return out.VersionMetadata.Version, nil
+	return version, nil
 }
 
 func checkRef(ref schema.KeyRef) error {

@@ -21,7 +21,7 @@
 # are printed idle (after the h1/h2 rows), at the start of the load, half way and at the end.
 #
 # Helpers (free_port, start, stop, wait_site, wait_ready, rss_mb, log, die, cleanup) come from
-# peers.sh. Needs h2load (nghttp2-client), curl, nginx and caddy (apt-get installed if
+# peers.sh and lib.sh. Needs h2load (nghttp2-client), curl, nginx and caddy (apt-get installed if
 # missing, which needs root). Not part of CI.
 set -euo pipefail
 # shellcheck source=tests/bench/peers.sh
@@ -37,21 +37,6 @@ CB_MEM_CONNS=${CB_MEM_CONNS:-8}
 
 declare -A CRPS CBYTES CRSS CNOTE
 
-need_tools() {
-	local missing=() tool pkg
-	for tool in caddy:caddy nginx:nginx h2load:nghttp2-client curl:curl git:git; do
-		pkg=${tool#*:}
-		tool=${tool%%:*}
-		command -v "$tool" >/dev/null || missing+=("$pkg")
-	done
-	if ((${#missing[@]})); then
-		[[ $(id -u) == 0 ]] || die "missing ${missing[*]}; run as root to apt-get them"
-		log "installing ${missing[*]}"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-	fi
-}
-
 # load ROW PROTO HOST PORT CODING PID: one h2load run; records req/s, bytes per response
 # and RSS under ROW,PROTO.
 load() {
@@ -65,14 +50,15 @@ load() {
 		-H "accept-encoding: $coding" --connect-to="127.0.0.1:$port" "https://$host:$port/" 2>&1 || true)
 	echo "$out" >"$WORK/$row.$proto.h2load.txt"
 	local rps done data
-	rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s,.*/\1/p' <<<"$out")
+	rps=$(h2load_rps "$out")
 	done=$(sed -n 's/^requests: .* \([0-9]*\) succeeded,.*/\1/p' <<<"$out")
 	data=$(sed -n 's/^traffic: .*, [0-9.]*[KMG]*B (\([0-9]*\)) data.*/\1/p' <<<"$out")
 	CRPS[$row,$proto]=${rps:-0}
 	CBYTES[$row,$proto]=$(awk -v d="${data:-0}" -v n="${done:-0}" 'BEGIN { if (n > 0) printf "%.0f", d/n; else print "-" }')
 	CRSS[$row,$proto]=$(rss_mb "$pid")
-	grep -q ' 0 failed, 0 errored' <<<"$out" || CNOTE[$row]="${CNOTE[$row]:-}$proto: $(grep '^requests:' <<<"$out" || echo 'no result'); "
-	grep -qE 'status codes: [0-9]+ 2xx, 0 3xx, 0 4xx, 0 5xx' <<<"$out" || CNOTE[$row]="${CNOTE[$row]:-}$proto: $(grep '^status codes:' <<<"$out" || echo 'no status'); "
+	local problems
+	problems=$(h2load_problems "$out")
+	[[ -z $problems ]] || CNOTE[$row]="${CNOTE[$row]:-}$proto: $problems; "
 }
 
 # check_encoding ROW HOST PORT CODING: the server must answer with Content-Encoding CODING.
@@ -221,18 +207,11 @@ report_c() {
 }
 
 main_c() {
-	need_tools
+	ensure_tools caddy:caddy nginx:nginx h2load:nghttp2-client curl:curl git:git
 	cd "$ROOT"
-	mkdir -p "$WORK/bin"
-	log "building into $WORK/bin"
-	if [[ -z ${EDGECTL:-} ]]; then
-		go build -o "$WORK/bin/edgectl" ./cmd/edgectl
-		EDGECTL=$WORK/bin/edgectl
-	fi
-	go build -o "$WORK/bin/gen" ./tests/bench/gen
-	go build -o "$WORK/bin/backend" ./tests/bench/backend
+	build_bins gen backend
 
-	local backend edge_port admin nginx_port caddy_port haproxy_port host pid i
+	local backend edge_port admin nginx_port caddy_port haproxy_port host pid
 	free_port backend
 	backend=127.0.0.1:$backend
 	free_port edge_port
@@ -241,10 +220,7 @@ main_c() {
 	free_port caddy_port
 	free_port haproxy_port
 	start backend "$WORK/bin/backend" -listen "$backend" -text-size "$CB_SIZE"
-	for ((i = 0; i < 50; i++)); do
-		[[ $(curl -s -o /dev/null -w '%{http_code}' "http://$backend/" || true) == 200 ]] && break
-		sleep 0.1
-	done
+	wait_200 backend "$LAST_PID" 120 "http://$backend/"
 
 	SET=$WORK/site
 	"$WORK/bin/gen" -out "$SET" -n 1 -backend "$backend" -peers \
@@ -281,13 +257,7 @@ main_c() {
 	for c in gzip zstd; do measure_row "caddy-$c" "$host" "$caddy_port" "$c" "$pid"; done
 	stop "$pid"
 
-	local out
-	out=$(report_c)
-	echo "$out"
-	if [[ -n ${CB_OUT:-} ]]; then
-		echo "$out" >"$CB_OUT"
-		log "report written to $CB_OUT"
-	fi
+	emit_report "${CB_OUT:-}" report_c
 }
 
 main_c "$@"

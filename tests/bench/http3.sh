@@ -14,7 +14,8 @@
 # measured the same way.
 #
 # Environment: BENCH_RUNS (3), BENCH_SECONDS (5), BENCH_WARMUP (1s), BENCH_CONNS (10),
-# BENCH_STREAMS (10), BENCH_SITES (100), BENCH_OUT (also write the report there).
+# BENCH_STREAMS (10), BENCH_SITES (100), BENCH_OUT (also write the report there), BENCH_KEEP=1
+# keeps the work directory, EDGECTL (a prebuilt edgectl binary).
 # Not part of CI: figures are printed, nothing is asserted.
 set -euo pipefail
 
@@ -24,44 +25,9 @@ BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_CONNS=${BENCH_CONNS:-10}
 BENCH_STREAMS=${BENCH_STREAMS:-10}
 BENCH_SITES=${BENCH_SITES:-100}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=$(mktemp -d /tmp/edge-h3bench.XXXXXX)
-PIDS=()
-
-log() { printf '[h3bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-	log "FATAL: $*"
-	exit 1
-}
-cleanup() {
-	local rc=$?
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-	if [[ $rc != 0 ]]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port VAR: a loopback port free over TCP and UDP.
-free_port() {
-	local p
-	while :; do
-		p=$((12000 + RANDOM % 20000))
-		[[ -z $(ss -Htuan "( sport = :$p )" 2>/dev/null) ]] || continue
-		printf -v "$1" '%s' "$p"
-		return
-	done
-}
-
-start() {
-	local name=$1
-	shift
-	"$@" >"$WORK/$name.log" 2>&1 &
-	PIDS+=($!)
-	LAST_PID=$!
-}
+# shellcheck source=tests/bench/lib.sh
+BENCH_TAG=h3bench
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # wait_h3 NAME PID HOST PORT: wait until HOST answers over HTTP/3.
 wait_h3() {
@@ -87,9 +53,6 @@ load() {
 	awk '{print $2}' <<<"$out"
 }
 
-median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
-
 # measure ROW HOST PORT: BENCH_RUNS alternating h3 and h2 runs.
 declare -A RUNS
 measure() {
@@ -103,12 +66,7 @@ measure() {
 
 main() {
 	cd "$ROOT"
-	mkdir -p "$WORK/bin"
-	log "building into $WORK/bin"
-	go build -o "$WORK/bin/edgectl" ./cmd/edgectl
-	go build -o "$WORK/bin/backend" ./tests/bench/backend
-	go build -o "$WORK/bin/gen" ./tests/bench/gen
-	go build -o "$WORK/bin/h3load" ./tests/bench/h3load
+	build_bins backend gen h3load
 	local backend edge admin caddy host
 	free_port backend
 	free_port edge
@@ -120,16 +78,17 @@ main() {
 	host=$(sed -n "$((BENCH_SITES / 2 + 1))p" "$SET/hosts.txt")
 
 	log "edge: $BENCH_SITES sites, target $host"
-	start edge "$WORK/bin/edgectl" agent --repo "$SET/repo" --key-dir "$SET/keys" --listen "127.0.0.1:$edge" \
+	start edge "$EDGECTL" agent --repo "$SET/repo" --key-dir "$SET/keys" --listen "127.0.0.1:$edge" \
 		--http-listen off --admin "127.0.0.1:$admin" --access-log off --interval 1h --state-dir off
 	wait_h3 edge "$LAST_PID" "$host" "$edge"
 	measure edge "$host" "$edge"
 	H2LOAD=$(h2load -t1 -c"$BENCH_CONNS" -m"$BENCH_STREAMS" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
-		--connect-to="127.0.0.1:$edge" "https://$host/" 2>&1 | sed -n 's/^finished in .*, \([0-9.]*\) req\/s,.*/\1/p' || true)
+		--connect-to="127.0.0.1:$edge" "https://$host/" 2>&1 || true)
+	H2LOAD=$(h2load_rps "$H2LOAD")
 	# Debian's h2load is built without QUIC: with ALPN h3 it dials TCP and negotiates nothing.
 	H2LOAD_H3=$(h2load --npn-list=h3 -n 10 --connect-to="127.0.0.1:$edge" "https://$host/" 2>&1 |
 		grep -E 'requests:|No protocol|Application protocol' | tr '\n' ' ' || true)
-	kill -TERM "$LAST_PID"
+	stop "$LAST_PID"
 
 	if command -v caddy >/dev/null; then
 		log "caddy $(caddy version | awk '{print $1}'): same sites, HTTP/3 on"
@@ -140,7 +99,7 @@ main() {
 		wait_h3 caddy "$LAST_PID" "$host" "$caddy"
 		measure caddy "$host" "$caddy"
 	fi
-	report | tee "${BENCH_OUT:-/dev/null}"
+	emit_report "${BENCH_OUT:-}" report
 }
 
 report() {

@@ -39,101 +39,9 @@ BENCH_STREAMS=${BENCH_STREAMS:-10}
 BENCH_SITES=${BENCH_SITES:-1000}
 BENCH_BIG_SITES=${BENCH_BIG_SITES:-10000}
 BENCH_ONLY=${BENCH_ONLY:-"edge1k caddy nginx haproxy edge10k edge1"}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=$(mktemp -d /tmp/edge-bench.XXXXXX)
-HOSTS_MARK="# edge-bench $$"
-PIDS=()
-
-log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-	log "FATAL: $*"
-	exit 1
-}
-
-cleanup() {
-	local rc=$?
-	set +e
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
-	remove_hosts
-	if [[ ${BENCH_KEEP:-0} == 1 || $rc != 0 ]]; then
-		log "work directory kept: $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-remove_hosts() {
-	if grep -qF "$HOSTS_MARK" /etc/hosts 2>/dev/null; then
-		# Rewrite in place (not mv): /etc/hosts may be a bind mount.
-		local tmp
-		tmp=$(grep -vF "$HOSTS_MARK" /etc/hosts || true)
-		printf '%s\n' "$tmp" >/etc/hosts
-	fi
-}
-
-add_host() {
-	printf '127.0.0.1 %s %s\n' "$1" "$HOSTS_MARK" >>/etc/hosts
-}
-
-ensure_tools() {
-	local missing=() tool pkg
-	for tool in caddy:caddy nginx:nginx haproxy:haproxy h2load:nghttp2-client wrk:wrk curl:curl git:git; do
-		pkg=${tool#*:}
-		tool=${tool%%:*}
-		command -v "$tool" >/dev/null || missing+=("$pkg")
-	done
-	if ((${#missing[@]})); then
-		log "installing ${missing[*]}"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-	fi
-	# The Debian packages may start their system services; those listen on :80 only and are
-	# left alone.
-}
-
-USED_PORTS=" "
-# free_port VAR sets VAR to a loopback port no socket uses (not even in TIME-WAIT) and not
-# handed out before, below the kernel's ephemeral range so load-generator connections cannot
-# take it.
-free_port() {
-	local p
-	while :; do
-		p=$((12000 + RANDOM % 20000))
-		[[ $USED_PORTS == *" $p "* ]] && continue
-		[[ -z $(ss -Htan "( sport = :$p )" 2>/dev/null) ]] || continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			USED_PORTS+="$p "
-			printf -v "$1" '%s' "$p"
-			return
-		fi
-	done
-}
-
-# start NAME CMD... runs CMD in the background with its output in $WORK/NAME.log.
-start() {
-	local name=$1
-	shift
-	"$@" >"$WORK/$name.log" 2>&1 &
-	PIDS+=($!)
-	LAST_PID=$!
-}
-
-# stop PID stops one server started by start and waits for it.
-stop() {
-	kill -TERM "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-	local keep=()
-	for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
+# shellcheck source=tests/bench/lib.sh
+BENCH_TAG=bench
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # wait_site NAME PID HOST PORT CA [TIMEOUT]: wait until HOST answers 200 over h2 and h1 with a
 # certificate for HOST signed by CA (so SNI picked the right site).
@@ -155,15 +63,7 @@ wait_site() {
 }
 
 # wait_ready NAME PID ADMIN TIMEOUT: wait for edge's /readyz.
-wait_ready() {
-	local name=$1 pid=$2 admin=$3 timeout=$4 i
-	for ((i = 0; i < timeout * 5; i++)); do
-		kill -0 "$pid" 2>/dev/null || die "$name exited; see $WORK/$name.log: $(tail -5 "$WORK/$name.log")"
-		[[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$admin/readyz" || true) == 200 ]] && return 0
-		sleep 0.2
-	done
-	die "$name: /readyz not 200 after ${timeout}s; see $WORK/$name.log"
-}
+wait_ready() { wait_200 "$1" "$2" "$4" "http://$3/readyz"; }
 
 declare -A RES NOTE READY RSS LOAD
 
@@ -180,10 +80,10 @@ measure() {
 	out=$(h2load -t1 -c"$BENCH_CONNS" -m"$BENCH_STREAMS" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
 		--connect-to="127.0.0.1:$port" "$url" 2>&1 || true)
 	echo "$out" >"$WORK/$row.h2load.txt"
-	f=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s,.*/\1/p' <<<"$out")
+	f=$(h2load_rps "$out")
 	RES[$row,h2]=${f:-0}
-	grep -q ' 0 failed, 0 errored' <<<"$out" || note "$row" "h2load: $(grep '^requests:' <<<"$out" || echo 'no result')"
-	grep -qE 'status codes: [0-9]+ 2xx, 0 3xx, 0 4xx, 0 5xx' <<<"$out" || note "$row" "h2load: $(grep '^status codes:' <<<"$out" || echo 'no status codes')"
+	f=$(h2load_problems "$out")
+	[[ -z $f ]] || note "$row" "h2load: $f"
 	grep -q 'Application protocol: h2' <<<"$out" || note "$row" "h2load did not negotiate h2"
 
 	log "$row: wrk h1 keep-alive"
@@ -201,10 +101,10 @@ measure() {
 
 check_wrk() {
 	local row=$1 col=$2 out=$3 f
-	f=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")
+	f=$(wrk_rps "$out")
 	RES[$row,$col]=${f:-0}
-	if grep -q 'Non-2xx' <<<"$out"; then note "$row" "wrk $col: $(grep 'Non-2xx' <<<"$out" | xargs)"; fi
-	if grep -q 'Socket errors' <<<"$out"; then note "$row" "wrk $col: $(grep 'Socket errors' <<<"$out" | xargs)"; fi
+	f=$(wrk_problems "$out")
+	[[ -z $f ]] || note "$row" "wrk $col: $f"
 }
 
 # rss_mb PID: resident memory of PID and its children (nginx workers) in MiB.
@@ -270,8 +170,6 @@ run_peer() {
 
 wanted() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
-# ratio A B prints A/B with two decimals, or n/a.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
 num() { awk -v a="$1" 'BEGIN { if (a > 0) printf "%.0f", a; else printf "-" }'; }
 
 report() {
@@ -321,16 +219,11 @@ report() {
 
 main() {
 	[[ $(id -u) == 0 ]] || die "run as root (apt-get, /etc/hosts)"
-	ensure_tools
+	# The Debian packages may start their system services; those listen on :80 only and are
+	# left alone.
+	ensure_tools caddy:caddy nginx:nginx haproxy:haproxy h2load:nghttp2-client wrk:wrk curl:curl git:git
 	cd "$ROOT"
-	mkdir -p "$WORK/bin"
-	log "building into $WORK/bin"
-	if [[ -z ${EDGECTL:-} ]]; then
-		go build -o "$WORK/bin/edgectl" ./cmd/edgectl
-		EDGECTL=$WORK/bin/edgectl
-	fi
-	go build -o "$WORK/bin/gen" ./tests/bench/gen
-	go build -o "$WORK/bin/backend" ./tests/bench/backend
+	build_bins gen backend
 
 	local backend caddy_port nginx_port haproxy_port
 	free_port backend
@@ -339,12 +232,7 @@ main() {
 	free_port nginx_port
 	free_port haproxy_port
 	start backend "$WORK/bin/backend" -listen "$backend"
-	local i
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$LAST_PID" 2>/dev/null || die "backend exited: $(cat "$WORK/backend.log")"
-		[[ $(curl -s -o /dev/null -w '%{http_code}' "http://$backend/" || true) == 200 ]] && break
-		sleep 0.1
-	done
+	wait_200 backend "$LAST_PID" 120 "http://$backend/"
 
 	SET1K=$WORK/sites-$BENCH_SITES
 	log "generating $BENCH_SITES sites (+ peer configs)"
@@ -365,13 +253,7 @@ main() {
 	if wanted edge10k; then run_edge edge10k "$WORK/sites-$BENCH_BIG_SITES" "$BENCH_BIG_SITES"; fi
 	run_edge edge1 "$WORK/sites-1" 1
 
-	local out
-	out=$(report)
-	echo "$out"
-	if [[ -n ${BENCH_OUT:-} ]]; then
-		echo "$out" >"$BENCH_OUT"
-		log "report written to $BENCH_OUT"
-	fi
+	emit_report "${BENCH_OUT:-}" report
 }
 
 # Sourced (tests/bench/compress.sh reuses the helpers above), main does not run.

@@ -37,68 +37,9 @@ SMALL_STREAMS=${SMALL_STREAMS:-10}
 BIG_CONNS=${BIG_CONNS:-8}
 BIG_STREAMS=${BIG_STREAMS:-1}
 BENCH_ONLY=${BENCH_ONLY:-"edge edgerepo nginx caddy"}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=$(mktemp -d /tmp/edge-staticbench.XXXXXX)
-PIDS=()
-
-log() { printf '[static-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() {
-	log "FATAL: $*"
-	exit 1
-}
-cleanup() {
-	local rc=$?
-	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-	if [[ ${BENCH_KEEP:-0} == 1 || $rc != 0 ]]; then
-		log "work directory kept: $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ensure_tools() {
-	local missing=() tool pkg
-	for tool in caddy:caddy nginx:nginx h2load:nghttp2-client curl:curl git:git; do
-		pkg=${tool#*:}
-		tool=${tool%%:*}
-		command -v "$tool" >/dev/null || missing+=("$pkg")
-	done
-	if ((${#missing[@]})); then
-		log "installing ${missing[*]}"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-	fi
-}
-
-USED_PORTS=" "
-# free_port VAR: a loopback port nothing uses, below the ephemeral range.
-free_port() {
-	local p
-	while :; do
-		p=$((12000 + RANDOM % 20000))
-		[[ $USED_PORTS == *" $p "* ]] && continue
-		[[ -z $(ss -Htan "( sport = :$p )" 2>/dev/null) ]] || continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			USED_PORTS+="$p "
-			printf -v "$1" '%s' "$p"
-			return
-		fi
-	done
-}
-
-# start NAME CMD... runs CMD in the background with its output in $WORK/NAME.log.
-start() {
-	local name=$1
-	shift
-	"$@" >"$WORK/$name.log" 2>&1 &
-	PIDS+=($!)
-	LAST_PID=$!
-}
+# shellcheck source=tests/bench/lib.sh
+BENCH_TAG=staticbench LOG_TAG=static-bench
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # wait_file NAME PID URL: wait until URL (on HOST at PORT) answers 200 with 1k.bin's size.
 wait_file() {
@@ -121,13 +62,8 @@ declare -A URL RUNS NOTE
 # setup writes the files, the certificate (tests/bench/gen, one site), edge's config repo
 # and the peers' configurations, and starts every server.
 setup() {
-	mkdir -p "$WORK/bin" "$WORK/files"
-	if [[ -z ${EDGECTL:-} ]]; then
-		log "building edgectl"
-		go build -o "$WORK/bin/edgectl" ./cmd/edgectl
-		EDGECTL=$WORK/bin/edgectl
-	fi
-	go build -o "$WORK/bin/gen" ./tests/bench/gen
+	build_bins gen
+	mkdir -p "$WORK/files"
 	head -c 1024 /dev/urandom >"$WORK/files/1k.bin"
 	head -c 1048576 /dev/urandom >"$WORK/files/1m.bin"
 	local p_edge p_admin p_nginx p_caddy p_unused
@@ -236,7 +172,7 @@ measure() {
 		--connect-to="127.0.0.1:$(port_of "$url")" "$url$file" 2>&1 || true)
 	echo "$out" >>"$WORK/$server.$case.h2load.txt"
 	if [[ $case == 1k-* ]]; then
-		f=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s,.*/\1/p' <<<"$out")
+		f=$(h2load_rps "$out")
 	else
 		f=$(sed -n 's/^finished in .* req\/s, \([0-9.]*\)\([KMG]\)B\/s.*/\1 \2/p' <<<"$out" |
 			awk '{m=$1; if ($2=="K") m/=1024; if ($2=="G") m*=1024; printf "%.1f", m}')
@@ -245,9 +181,6 @@ measure() {
 	grep -qE 'status codes: [0-9]+ 2xx, 0 3xx, 0 4xx, 0 5xx' <<<"$out" ||
 		NOTE[$server]+="$case: $(grep -E '^(status codes|requests):' <<<"$out" | xargs); "
 }
-
-median() { tr ' ' '\n' <<<"$*" | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print 0}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a/b; else printf "n/a" }'; }
 
 report() {
 	local s c
@@ -291,7 +224,7 @@ report() {
 
 main() {
 	[[ $(id -u) == 0 ]] || die "run as root (apt-get; nginx as root reads the work directory)"
-	ensure_tools
+	ensure_tools caddy:caddy nginx:nginx h2load:nghttp2-client curl:curl git:git
 	cd "$ROOT"
 	setup
 	local run c s
@@ -304,13 +237,7 @@ main() {
 			done
 		done
 	done
-	local out
-	out=$(report)
-	echo "$out"
-	if [[ -n ${BENCH_OUT:-} ]]; then
-		echo "$out" >"$BENCH_OUT"
-		log "report written to $BENCH_OUT"
-	fi
+	emit_report "${BENCH_OUT:-}" report
 }
 
 main "$@"

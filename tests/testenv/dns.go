@@ -29,6 +29,15 @@ type DNSServer struct {
 // When knotd is missing the test is skipped, or fails when CI=true.
 func StartDNS(t testing.TB, zone string, records map[string][]string) *DNSServer {
 	t.Helper()
+	return startKnot(t, zone, records, "", "")
+}
+
+// startKnot starts knotd serving zone with records, as StartDNS documents. confExtra goes
+// into knot's config before the template (e.g. key and acl sections), zoneExtra into the
+// zone's entry (e.g. "    acl: update\n"). The config file is private to the test: it may
+// hold a TSIG secret.
+func startKnot(t testing.TB, zone string, records map[string][]string, confExtra, zoneExtra string) *DNSServer {
+	t.Helper()
 	knotd := "/usr/sbin/knotd" // not on every user's PATH
 	if _, err := os.Stat(knotd); err != nil {
 		knotd = NeedTool(t, "knotd", "knot")
@@ -49,7 +58,7 @@ database:
     storage: %q
 control:
     listen: %q
-template:
+%stemplate:
   - id: default
     storage: %q
     file: "%%s.zone"
@@ -57,9 +66,9 @@ template:
     journal-content: none
 zone:
   - domain: %s.
-`, dir, host, port, dir, filepath.Join(dir, "knot.sock"), dir, zone)
+%s`, dir, host, port, dir, filepath.Join(dir, "knot.sock"), confExtra, dir, zone, zoneExtra)
 	confPath := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	exited := StartProcess(t, "knotd", exec.Command(knotd, "-c", confPath), &d.out)

@@ -4,10 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 )
 
@@ -33,27 +29,7 @@ func NewTSIGKey(name string) TSIGKey {
 // and `key`. Updates are kept in memory only.
 func StartDNSUpdates(t testing.TB, zone string, records map[string][]string, key TSIGKey) *DNSServer {
 	t.Helper()
-	knotd := "/usr/sbin/knotd"
-	if _, err := os.Stat(knotd); err != nil {
-		knotd = NeedTool(t, "knotd", "knot")
-	}
-	dir := t.TempDir()
-	d := &DNSServer{Addr: freeUDPAndTCP(t), Zone: zone}
-	if err := os.WriteFile(filepath.Join(dir, zone+".zone"), []byte(zoneFile(zone, records)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(d.Addr)
-	conf := fmt.Sprintf(`server:
-    rundir: %q
-    listen: %s@%s
-log:
-  - target: stderr
-    any: notice
-database:
-    storage: %q
-control:
-    listen: %q
-key:
+	conf := fmt.Sprintf(`key:
   - id: %s
     algorithm: %s
     secret: %s
@@ -61,21 +37,6 @@ acl:
   - id: update
     key: %s
     action: update
-template:
-  - id: default
-    storage: %q
-    file: "%%s.zone"
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: %s.
-    acl: update
-`, dir, host, port, dir, filepath.Join(dir, "knot.sock"), key.Name, key.Algorithm, key.Secret, key.Name, dir, zone)
-	confPath := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	exited := StartProcess(t, "knotd", exec.Command(knotd, "-c", confPath), &d.out)
-	d.waitAnswers(t, exited, records)
-	return d
+`, key.Name, key.Algorithm, key.Secret, key.Name)
+	return startKnot(t, zone, records, conf, "    acl: update\n")
 }
