@@ -108,6 +108,24 @@ func TestAccessForbiddenPaths(t *testing.T) {
 	}
 }
 
+// A rewrite cannot lead a request around the forbidden paths: the rewritten path is checked
+// too, and the app never sees it.
+func TestForbiddenPathsAfterRewrite(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, Options{})
+	st := testSite(t, "fr", "fr.test")
+	st.Routes[0].Upstreams = []*url.URL{xffBackend(t)}
+	st.ForbiddenPaths = []string{"/static/.git/*"}
+	st.Rewrites = []site.Rewrite{{From: "/files/{rest...}", To: "/static/{rest}"}}
+	publish(t, srv, 1, st)
+	c := httpClient(t, srv.Addr(), false)
+	for p, want := range map[string]int{"/files/.git/config": 404, "/static/.git/config": 404, "/files/a.css": 200} {
+		if code, _, _ := get(t, c, "https://fr.test"+p); code != want {
+			t.Errorf("%s: %d; want %d", p, code, want)
+		}
+	}
+}
+
 // A site's rate limit lets a burst through, then answers 429 with Retry-After; another
 // client has its own bucket; a route's header-keyed limit counts per header value.
 func TestAccessRateLimit(t *testing.T) {

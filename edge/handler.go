@@ -52,10 +52,13 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 // net/http logs the panic and drops the connection.
 const outcomePanic = "panic"
 
-// route answers r from snap: 421 unless the Host belongs to the site of the connection's
-// SNI, then the site's redirects, then the route with the longest path prefix (404 if
-// none). It returns the site that answered, or nil; it also stores it in *matched before
-// calling the route's handler, so a request whose handler panics is observed with it.
+// route answers r from snap, in this order: 421 unless the Host belongs to the site of the
+// connection's SNI; the site's client certificate (403), IP rule (403) and rate limit
+// (429); 405 for CONNECT; maintenance (503); forbidden paths (404); redirects; rewrites;
+// then the route with the longest path prefix (404 if none), whose handler carries the
+// route's own steps (see routeHandlers). It returns the site that answered, or nil; it
+// also stores it in *matched before calling the route's handler, so a request whose
+// handler panics is observed with it.
 func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, matched **siteEntry, info *proxy.Info) *siteEntry {
 	if snap == nil {
 		writeError(w, r, nil, http.StatusServiceUnavailable)
@@ -95,7 +98,14 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		http.Redirect(w, r, rd.location(r), rd.status)
 		return site
 	}
-	r, p = site.rewrite(r, p)
+	if r2, p2 := site.rewrite(r, p); p2 != p {
+		if s.forbidPath(w, r2, site, p2) { // a rewrite does not lead around them
+			return site
+		}
+		r, p = r2, p2
+	} else {
+		r = r2
+	}
 	rt := matchRoute(site.routes, p)
 	if rt == nil {
 		writeError(w, r, site, http.StatusNotFound)
