@@ -451,17 +451,17 @@ func TestClientAuthHTTP3(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		req, _ := http.NewRequestWithContext(ctx, "GET", "https://require.example.com/", nil)
 		resp, err := c.Do(req)
-		cancel()
 		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
+			b, rerr := io.ReadAll(resp.Body) // before cancel, which would cut the body
 			resp.Body.Close()
-			err = fmt.Errorf("%d %s", resp.StatusCode, b)
+			err = fmt.Errorf("%d %s (read: %v)", resp.StatusCode, b, rerr)
 			if !tc.ok || resp.StatusCode != 200 || !strings.Contains(string(b), `subject=["CN=carol"]`) {
 				t.Errorf("h3 with certificate %v: %v", tc.cert != nil, err)
 			}
 		} else if tc.ok {
 			t.Errorf("h3 with a good certificate: %v", err)
 		}
+		cancel()
 	}
 }
 
