@@ -153,8 +153,8 @@ func (m *Manager) Sweep(keep []*Handler) int {
 			delete(m.handlers, k)
 			continue
 		}
-		for _, t := range h.targets {
-			t.up.gen = cur
+		for i := range h.targets { // by index: a copy would read the fields pick writes
+			h.targets[i].up.gen = cur
 		}
 	}
 	released := 0
