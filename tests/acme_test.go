@@ -140,9 +140,9 @@ func (f *acmeFleet) addSite(name, host string) time.Time {
 	return start
 }
 
-// servedSerial fetches https://host/ from agent p, verifying its certificate against
-// Pebble's roots, and returns the leaf's serial; err when the handshake or request fails.
-func (f *acmeFleet) servedSerial(p *agentProc, host string, roots *x509.CertPool) (string, error) {
+// served fetches https://host/ from agent p, verifying its certificate against roots, and
+// returns the leaf's serial; err when the handshake or request fails.
+func served(p *agentProc, host string, roots *x509.CertPool) (string, error) {
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: host},
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -167,7 +167,7 @@ func (f *acmeFleet) waitServed(p *agentProc, host string, roots *x509.CertPool) 
 	f.t.Helper()
 	var serial string
 	p.waitFor(host+" served with an issued certificate", 2*time.Minute, func() bool {
-		s, err := f.servedSerial(p, host, roots)
+		s, err := served(p, host, roots)
 		serial = s
 		return err == nil
 	})
@@ -281,36 +281,15 @@ func TestACMERenewalWithoutAFailedRequest(t *testing.T) {
 	first := f.waitServed(a, "short.edge.test", roots)
 	f.waitServed(b, "short.edge.test", roots)
 
-	stop := make(chan struct{})
-	done := make(chan []string)
-	go func() {
-		var failures []string
-		requests := 0
-		for {
-			select {
-			case <-stop:
-				t.Logf("figure: %d requests during renewal, %d failed", requests, len(failures))
-				done <- failures
-				return
-			default:
-			}
-			for _, p := range []*agentProc{a, b} {
-				requests++
-				if _, err := f.servedSerial(p, "short.edge.test", roots); err != nil {
-					failures = append(failures, err.Error())
-				}
-			}
-			time.Sleep(50 * time.Millisecond)
+	failures := clientDuring(t, []*agentProc{a, b}, "short.edge.test", roots, func() {
+		for _, p := range []*agentProc{a, b} {
+			p.waitFor("a renewed certificate", 90*time.Second, func() bool {
+				s, err := served(p, "short.edge.test", roots)
+				return err == nil && s != first
+			})
 		}
-	}()
-	for _, p := range []*agentProc{a, b} {
-		p.waitFor("a renewed certificate", 90*time.Second, func() bool {
-			s, err := f.servedSerial(p, "short.edge.test", roots)
-			return err == nil && s != first
-		})
-	}
-	close(stop)
-	if failures := <-done; len(failures) > 0 {
+	})
+	if len(failures) > 0 {
 		t.Fatalf("%d requests failed during renewal, first: %s", len(failures), failures[0])
 	}
 	if n := f.pebble.Issued(t)["short.edge.test"]; n < 2 {
@@ -403,7 +382,7 @@ func TestACMEPebbleAndVaultDown(t *testing.T) {
 		return false
 	})
 	t.Logf("reported: %s (next attempt %s)", failed.Reason, failed.NextAttempt.Format(time.RFC3339))
-	if _, err := f.servedSerial(a, "down.edge.test", nil); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
+	if _, err := served(a, "down.edge.test", nil); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
 		t.Fatalf("handshake for the unissued site: %v; want refused as an unknown name", err)
 	}
 	if st := siteNamed(a.status(), "down"); st.State != "failed" || st.Error == "" {
@@ -423,7 +402,7 @@ func TestACMEPebbleAndVaultDown(t *testing.T) {
 		p.waitFor("polls with Vault down", 30*time.Second, func() bool {
 			return p.counter(`edge_agent_polls_total{outcome="unchanged"}`) >= polls+5
 		})
-		if _, err := f.servedSerial(p, "down.edge.test", roots); err != nil {
+		if _, err := served(p, "down.edge.test", roots); err != nil {
 			t.Fatalf("with Vault down: %v; want still served", err)
 		}
 	}

@@ -104,11 +104,6 @@ func (f *issueFleet) addSite(name, issuer string, hosts ...string) time.Time {
 	return start
 }
 
-// served fetches https://host/ from p verifying the chain against roots; the leaf's serial.
-func served(p *agentProc, host string, roots *x509.CertPool) (string, error) {
-	return (&acmeFleet{}).servedSerial(p, host, roots)
-}
-
 // waitServedBy waits until p serves host with a certificate verified against roots.
 func waitServedBy(p *agentProc, host string, roots *x509.CertPool) string {
 	p.t.Helper()

@@ -3,13 +3,10 @@ package tests
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	vaultapi "github.com/hashicorp/vault/api"
 
 	"github.com/edgectl/edge/reconcile/issue"
 	"github.com/edgectl/edge/tests/testenv"
@@ -21,19 +18,8 @@ import (
 // (names under internal.test, certificates living at most maxTTL); the root's pool.
 func enablePKI(t *testing.T, v *testenv.Vault, maxTTL string) *x509.CertPool {
 	t.Helper()
-	if err := v.Client.Sys().Mount("pki", &vaultapi.MountInput{Type: "pki", Config: vaultapi.MountConfigInput{MaxLeaseTTL: "87600h"}}); err != nil {
-		t.Fatal(err)
-	}
+	root := v.EnablePKI(t)
 	l := v.Client.Logical()
-	s, err := l.Write("pki/root/generate/internal", map[string]any{"common_name": "edge test root", "ttl": "87600h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode([]byte(s.Data["certificate"].(string)))
-	root, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := l.Write("pki/roles/edge", map[string]any{
 		"allowed_domains": "internal.test", "allow_subdomains": true,
 		"ttl": maxTTL, "max_ttl": maxTTL, "not_before_duration": "1s", "key_type": "any",

@@ -26,19 +26,8 @@ import (
 func startPKI(t *testing.T) (*testenv.Vault, *x509.Certificate) {
 	t.Helper()
 	v := testenv.StartVault(t)
-	if err := v.Client.Sys().Mount("pki", &vaultapi.MountInput{Type: "pki", Config: vaultapi.MountConfigInput{MaxLeaseTTL: "87600h"}}); err != nil {
-		t.Fatal(err)
-	}
+	root := v.EnablePKI(t)
 	l := v.Client.Logical()
-	s, err := l.Write("pki/root/generate/internal", map[string]any{"common_name": "edge test root", "ttl": "87600h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode([]byte(s.Data["certificate"].(string)))
-	root, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for role, ttl := range map[string]string{"edge": "1h", "short": "6s"} {
 		if _, err := l.Write("pki/roles/"+role, map[string]any{
 			"allowed_domains": "internal.test", "allow_subdomains": true, "allow_wildcard_certificates": true,
