@@ -60,7 +60,7 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 		info.Upstream = t.url
 		info.Attempts++
 		t.up.inflight.Add(1)
-		res, err := t.up.transport.RoundTrip(req)
+		res, err := t.up.roundTrip(req)
 		if err == nil {
 			return h.answered(t, info, res)
 		}

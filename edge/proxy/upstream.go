@@ -17,6 +17,7 @@ import (
 type upstream struct {
 	base      *url.URL // scheme and host only; for logs and health checks
 	transport *http.Transport
+	fast      *h1Client // bodiless GET, HEAD, OPTIONS and TRACE; see fastPath
 	check     *site.HealthCheck // nil: passive only; defaults applied
 
 	inflight atomic.Int64
@@ -71,6 +72,7 @@ func newUpstream(u *url.URL, c *config, o *Options) *upstream {
 		ReadBufferSize:     16 << 10,
 		WriteBufferSize:    16 << 10,
 	}
+	connect := func(ctx context.Context) (net.Conn, error) { return dial(ctx, "tcp", hostPort(u)) }
 	if tlsConf != nil {
 		// The TLS handshake is part of connecting: nothing is sent before it completes, so
 		// its failures are dial errors too (ejected, safely retried).
@@ -89,11 +91,14 @@ func newUpstream(u *url.URL, c *config, o *Options) *upstream {
 			}
 			return tc, nil
 		}
+		connect = func(ctx context.Context) (net.Conn, error) { return t.DialTLSContext(ctx, "tcp", hostPort(u)) }
 	}
 	up := &upstream{
 		base:      &url.URL{Scheme: u.Scheme, Host: u.Host},
 		transport: t,
-		check:     c.HealthCheck,
+		fast: &h1Client{dial: connect, headerTimeout: c.Timeouts.Response,
+			maxIdle: o.maxIdle(), idleTTL: c.Timeouts.Idle},
+		check: c.HealthCheck,
 	}
 	return up
 }
@@ -142,4 +147,25 @@ func (up *upstream) release() {
 		up.stop()
 	}
 	up.transport.CloseIdleConnections()
+	up.fast.closeIdle()
+}
+
+// roundTrip sends req to up: bodiless safe requests by its own client, the rest by the
+// Transport.
+func (up *upstream) roundTrip(req *http.Request) (*http.Response, error) {
+	if fastPath(req) {
+		return up.fast.RoundTrip(req)
+	}
+	return up.transport.RoundTrip(req)
+}
+
+// hostPort is u's host with the scheme's default port when it has none.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }

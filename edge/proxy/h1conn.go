@@ -1,0 +1,217 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"time"
+)
+
+// h1Conn is one keep-alive connection of an h1Client, used by one request at a time.
+type h1Conn struct {
+	c         *h1Client
+	conn      net.Conn
+	br        *bufio.Reader // reads through Read below
+	bw        *bufio.Writer
+	reused    bool      // it served an earlier request
+	idleSince time.Time // when it went back to the pool
+	limit     int64     // bytes the response headers may still take; -1 while reading a body
+	nread     int64     // bytes read for the current request
+}
+
+// aLongTimeAgo is a deadline in the past: it interrupts the connection's reads and writes.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// errHeaderTimeout is the Transport's response-header timeout, a timeout (504).
+var errHeaderTimeout = headerTimeoutError{}
+
+type headerTimeoutError struct{}
+
+func (headerTimeoutError) Error() string { return "net/http: timeout awaiting response headers" }
+func (headerTimeoutError) Timeout() bool { return true }
+
+var errHeadersTooLarge = fmt.Errorf("net/http: server response headers exceeded %d bytes; aborted", maxResponseHeaderBytes)
+
+func newH1Conn(c *h1Client, conn net.Conn) *h1Conn {
+	pc := &h1Conn{c: c, conn: conn, limit: -1}
+	pc.br = bufio.NewReaderSize(pc, 16<<10)
+	pc.bw = bufio.NewWriterSize(conn, 4<<10)
+	return pc
+}
+
+// Read is the connection as its bufio.Reader sees it: it counts the bytes of the current
+// request and holds the response headers to maxResponseHeaderBytes.
+func (pc *h1Conn) Read(p []byte) (int, error) {
+	if pc.limit == 0 {
+		return 0, errHeadersTooLarge
+	}
+	if pc.limit > 0 && int64(len(p)) > pc.limit {
+		p = p[:pc.limit]
+	}
+	n, err := pc.conn.Read(p)
+	pc.nread += int64(n)
+	if pc.limit > 0 {
+		pc.limit -= int64(n)
+	}
+	return n, err
+}
+
+// roundTrip writes req and reads the response headers. On success the response's body
+// owns the connection: it goes back to the pool when the body ends cleanly. On error the
+// caller closes the connection.
+func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	pc.nread = 0
+	// Cancelling the request (the client went away) interrupts whatever the connection
+	// is doing, as the Transport does by closing it.
+	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(aLongTimeAgo) })
+	res, err := pc.exchange(ctx, req)
+	if err == nil && pc.reused && res.StatusCode == http.StatusRequestTimeout {
+		res.Body.Close()
+		err = errStaleConn
+	}
+	if err != nil {
+		stop()
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, err
+	}
+	body := &h1Body{pc: pc, ctx: ctx, rc: res.Body, stop: stop,
+		keep: !res.Close && !req.Close && res.StatusCode != http.StatusSwitchingProtocols}
+	if res.Body == http.NoBody {
+		body.finish(true)
+		return res, nil
+	}
+	res.Body = body
+	return res, nil
+}
+
+// exchange writes req and reads its response headers within the header timeout.
+func (pc *h1Conn) exchange(ctx context.Context, req *http.Request) (*http.Response, error) {
+	if err := req.Write(pc.bw); err != nil {
+		return nil, err
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return nil, err
+	}
+	timeout := pc.c.headerTimeout
+	if timeout > 0 {
+		if err := pc.setReadDeadline(ctx, time.Now().Add(timeout)); err != nil {
+			return nil, err
+		}
+	}
+	pc.limit = maxResponseHeaderBytes
+	res, err := pc.readResponse(req)
+	pc.limit = -1
+	if timeout > 0 {
+		if err := pc.setReadDeadline(ctx, time.Time{}); err != nil && res != nil {
+			res.Body.Close()
+			return nil, err
+		}
+	}
+	if err != nil && isTimeout(err) && ctx.Err() == nil {
+		return nil, errHeaderTimeout
+	}
+	return res, err
+}
+
+// setReadDeadline sets the read deadline, unless the request is already cancelled: the
+// cancellation's past deadline must not be undone.
+func (pc *h1Conn) setReadDeadline(ctx context.Context, t time.Time) error {
+	pc.conn.SetReadDeadline(t)
+	return ctx.Err()
+}
+
+// readResponse reads the final response, passing informational (1xx) ones to the
+// request's httptrace hook (ReverseProxy forwards them to the client).
+func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
+	trace := httptrace.ContextClientTrace(req.Context())
+	for {
+		res, err := http.ReadResponse(pc.br, req)
+		if err != nil {
+			if pc.limit == 0 {
+				err = errHeadersTooLarge
+			}
+			return nil, err
+		}
+		code := res.StatusCode
+		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+			return res, nil
+		}
+		if trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(res.Header)); err != nil {
+				return nil, err
+			}
+			pc.limit = maxResponseHeaderBytes // the hook took that one
+		}
+	}
+}
+
+// retryable reports whether req, which failed with err on pc, may be sent again on
+// another connection: pc was reused and the upstream closed it before answering.
+func (pc *h1Conn) retryable(req *http.Request, err error) bool {
+	if !pc.reused || req.Context().Err() != nil {
+		return false
+	}
+	return errors.Is(err, errStaleConn) || (pc.nread == 0 && !isTimeout(err))
+}
+
+// h1Body is a response body read from an h1Conn.
+type h1Body struct {
+	pc   *h1Conn
+	ctx  context.Context
+	rc   io.ReadCloser // http.ReadResponse's body
+	stop func() bool   // unregisters the cancellation; false if it already ran
+	keep bool          // the connection may serve another request after this body
+	done bool
+}
+
+var errReadClosedBody = errors.New("http: read on closed response body")
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, errReadClosedBody
+	}
+	n, err := b.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		b.finish(true)
+	case err != nil:
+		b.finish(false)
+		if cerr := b.ctx.Err(); cerr != nil {
+			err = cerr
+		}
+	}
+	return n, err
+}
+
+// Close ends the body; before its end, the connection is closed (what is left of the
+// response cannot be skipped cheaply).
+func (b *h1Body) Close() error {
+	if !b.done {
+		b.finish(false)
+	}
+	return nil
+}
+
+// finish pools the connection if the body ended cleanly (ok), the response allows
+// keep-alive, nothing unasked-for follows it, and the request was not cancelled.
+func (b *h1Body) finish(ok bool) {
+	b.done = true
+	pc := b.pc
+	if b.stop() && ok && b.keep && pc.br.Buffered() == 0 {
+		pc.c.put(pc)
+		return
+	}
+	pc.conn.Close()
+}
