@@ -17,7 +17,7 @@ import (
 type upstream struct {
 	base      *url.URL // scheme and host only; for logs and health checks
 	transport *http.Transport
-	fast      *h1Client // bodiless GET, HEAD, OPTIONS and TRACE; see fastPath
+	fast      *h1Client         // bodiless GET, HEAD, OPTIONS and TRACE; see fastPath
 	check     *site.HealthCheck // nil: passive only; defaults applied
 
 	inflight atomic.Int64
