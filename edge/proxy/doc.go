@@ -32,6 +32,20 @@
 // upstreams and stops their health checks. A released Handler still serves the requests
 // of an old snapshot correctly; it only loses its health checks.
 //
+// # Upstream connections
+//
+// Bodiless GET, HEAD, OPTIONS and TRACE requests (most of a proxy's traffic) are sent by
+// the upstream's own HTTP/1.1 client on the handler's goroutine: it takes a keep-alive
+// connection from the upstream's pool (most recently used first, at most
+// MaxIdleConnsPerUpstream, closed after the route's idle timeout), writes the request and
+// reads the response there, where net/http's Transport hands each request to a writer
+// and a reader goroutine. Requests with a body, upgrades and Expect: 100-continue go
+// through the Transport. Both write the same bytes (Request.Write), parse responses with
+// http.ReadResponse, hold response headers to 10 MiB, pass 1xx responses to the request's
+// httptrace hook, apply the response-header timeout, and send a request again on a fresh
+// connection when a reused one was closed by the upstream before any response byte (or
+// answered 408, its way of closing an idle connection).
+//
 // # Request handling
 //
 //   - The incoming Host header is kept (Node apps usually route or build links on it);
