@@ -77,7 +77,10 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		// The upstream closed the reused connection before answering (its keep-alive
-		// timeout raced with this request): send it again, as the Transport does.
+		// timeout raced with this request): send it again, as the Transport does. The
+		// connections idle for longer are as likely closed (Node.js closes after 5 s):
+		// they are dropped, so the retry goes to a newer or a fresh one.
+		c.dropIdleSince(pc.idleSince)
 	}
 }
 
@@ -138,25 +141,32 @@ func (c *h1Client) put(pc *h1Conn) {
 // itself again while some remain.
 func (c *h1Client) prune() {
 	now := time.Now()
+	c.dropIdleSince(now.Add(-c.idleTTL))
 	c.mu.Lock()
-	n := 0
-	for n < len(c.idle) && c.expired(c.idle[n], now) {
-		n++
-	}
-	old := append([]*h1Conn(nil), c.idle[:n]...)
-	c.idle = append(c.idle[:0], c.idle[n:]...)
-	clear(c.idle[len(c.idle):cap(c.idle)])
 	var next time.Duration
 	if len(c.idle) > 0 {
 		next = max(c.idleTTL-now.Sub(c.idle[0].idleSince), time.Millisecond)
 	}
 	c.pruning = next > 0
 	c.mu.Unlock()
-	for _, pc := range old {
-		pc.conn.Close()
-	}
 	if next > 0 {
 		time.AfterFunc(next, c.prune)
+	}
+}
+
+// dropIdleSince closes the idle connections that went idle at or before t.
+func (c *h1Client) dropIdleSince(t time.Time) {
+	c.mu.Lock()
+	n := 0
+	for n < len(c.idle) && !c.idle[n].idleSince.After(t) {
+		n++
+	}
+	old := append([]*h1Conn(nil), c.idle[:n]...)
+	c.idle = append(c.idle[:0], c.idle[n:]...)
+	clear(c.idle[len(c.idle):cap(c.idle)])
+	c.mu.Unlock()
+	for _, pc := range old {
+		pc.conn.Close()
 	}
 }
 

@@ -375,3 +375,49 @@ func BenchmarkUpstreamClient(b *testing.B) {
 		})
 	}
 }
+
+// TestH1ClientDropsOlderIdle: when the most recently used idle connection turns out
+// closed by the upstream, the ones idle for longer are dropped too and the request goes
+// to a fresh connection.
+func TestH1ClientDropsOlderIdle(t *testing.T) {
+	var n atomic.Int64
+	closedOld := make(chan struct{}, 3)
+	u := newRawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		id := n.Add(1)
+		for readRequest(br) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			if id == 3 {
+				return // the newest connection: closed by the upstream after one answer
+			}
+		}
+		if id < 3 {
+			closedOld <- struct{}{}
+		}
+	})
+	c := testClient(u.addr, 0)
+	var open []*http.Response
+	for i := 0; i < 3; i++ { // three connections at once, pooled in this order
+		res, err := c.RoundTrip(getReq(t, context.Background(), u.addr, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, res)
+	}
+	for _, res := range open {
+		io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	if _, body, err := fetch(t, c, u.addr, "/"); err != nil || body != "ok" {
+		t.Fatalf("%q %v", body, err)
+	}
+	if got := u.accepts.Load(); got != 4 {
+		t.Errorf("%d connections accepted, want 4 (the retry on a fresh one)", got)
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case <-closedOld:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the older idle connections were not closed")
+		}
+	}
+}
