@@ -73,25 +73,33 @@ func (c *helloConn) stopRecording() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.recording.Store(false)
-	if c.rec != nil {
-		*c.rec = (*c.rec)[:0]
-		helloBufs.Put(c.rec)
-		c.rec = nil
-	}
+	putHello(c.rec)
+	c.rec = nil
 }
 
-// detach hands over the raw connection and the bytes read so far (ok false if they
-// overflowed). Afterwards the helloConn ignores writes, deadlines and Close.
-func (c *helloConn) detach() (raw net.Conn, hello []byte, ok bool) {
+// detach hands over the raw connection and the record of the bytes read so far, to be
+// given back with putHello once used (ok false if they overflowed: the record is given
+// back already). Afterwards the helloConn ignores writes, deadlines and Close.
+func (c *helloConn) detach() (raw net.Conn, hello *[]byte, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.detached.Store(true)
 	c.recording.Store(false)
 	ok = !c.overflow && c.rec != nil
-	if c.rec != nil {
-		hello, c.rec = *c.rec, nil
+	hello, c.rec = c.rec, nil
+	if !ok {
+		putHello(hello)
+		hello = nil
 	}
 	return c.Conn, hello, ok
+}
+
+// putHello gives a record back to helloBufs; nil is ignored.
+func putHello(rec *[]byte) {
+	if rec != nil {
+		*rec = (*rec)[:0]
+		helloBufs.Put(rec)
+	}
 }
 
 func (c *helloConn) isDetached() bool { return c.detached.Load() }
