@@ -287,7 +287,9 @@ func TestPassthroughSwapUnderLoad(t *testing.T) {
 			}()
 		}()
 	}
+	published := make(chan struct{})
 	go func() {
+		defer close(published)
 		for gen := uint64(2); ctx.Err() == nil; gen++ {
 			if err := srv.Publish(gen, "rev", sites()); err != nil {
 				t.Error(err)
@@ -302,6 +304,7 @@ func TestPassthroughSwapUnderLoad(t *testing.T) {
 		}
 	}
 	cancel()
+	<-published // no Publish after the test (the server shut down by its cleanup)
 	if g := srv.Current().Generation(); g < 3 {
 		t.Errorf("only %d swaps happened", g-1)
 	}
