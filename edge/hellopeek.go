@@ -41,57 +41,69 @@ func (l helloListener) Accept() (net.Conn, error) {
 var helloBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // helloConn records what is read until stopped, and can be detached from the TLS stack.
+// While recording it reads ahead (helloread.go): the record holds every byte read from
+// the connection, and Read serves crypto/tls from it.
 type helloConn struct {
 	net.Conn
-	mu       sync.Mutex
-	rec      *[]byte // nil once recording stopped
-	overflow bool    // more than maxPassthroughHello was read
-	// recording and detached are read without the lock on every Read and Write.
-	recording, detached atomic.Bool
+	mu sync.Mutex
+	// rec is every byte read from Conn while recording, rec[:served] given to Read; nil
+	// once given back. A record stopped with bytes not served yet is kept until they are.
+	rec      *[]byte
+	served   int
+	reading  bool // a read into rec's spare room is under way (without the lock)
+	overflow bool // more than maxPassthroughHello was read
+	// recording, pending (rec holds bytes not served yet) and detached are read without
+	// the lock on every Read and Write.
+	recording, pending, detached atomic.Bool
 }
 
-// Read implements net.Conn, recording.
-func (c *helloConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if !c.recording.Load() {
-		return n, err
-	}
-	c.mu.Lock()
-	if c.rec != nil && n > 0 {
-		if len(*c.rec)+n > maxPassthroughHello {
-			c.overflow = true
-		} else {
-			*c.rec = append(*c.rec, p[:n]...)
-		}
-	}
-	c.mu.Unlock()
-	return n, err
-}
-
-// stopRecording frees the record: the connection is terminated here.
+// stopRecording ends recording: the connection is terminated here. The record goes back
+// to the pool, unless Read has bytes of it to serve still or is reading into it.
 func (c *helloConn) stopRecording() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.recording.Store(false)
-	if c.rec != nil {
-		*c.rec = (*c.rec)[:0]
-		helloBufs.Put(c.rec)
-		c.rec = nil
+	switch {
+	case c.rec == nil:
+	case c.reading: // Close during a read: the reader serves what came, then gives it back
+	case c.served < len(*c.rec):
+		c.pending.Store(true)
+	default:
+		c.releaseLocked()
 	}
 }
 
-// detach hands over the raw connection and the bytes read so far (ok false if they
-// overflowed). Afterwards the helloConn ignores writes, deadlines and Close.
-func (c *helloConn) detach() (raw net.Conn, hello []byte, ok bool) {
+// releaseLocked gives the record back to the pool (c.mu held).
+func (c *helloConn) releaseLocked() {
+	putHello(c.rec)
+	c.rec, c.served = nil, 0
+	c.pending.Store(false)
+}
+
+// detach hands over the raw connection and the record of the bytes read so far, to be
+// given back with putHello once used (ok false if they overflowed: the record is given
+// back already). Afterwards the helloConn ignores writes, deadlines and Close.
+func (c *helloConn) detach() (raw net.Conn, hello *[]byte, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.detached.Store(true)
 	c.recording.Store(false)
 	ok = !c.overflow && c.rec != nil
-	if c.rec != nil {
-		hello, c.rec = *c.rec, nil
+	hello, c.rec, c.served = c.rec, nil, 0
+	c.pending.Store(false)
+	if !ok {
+		putHello(hello)
+		hello = nil
 	}
 	return c.Conn, hello, ok
+}
+
+// putHello gives a record back to helloBufs; nil is ignored.
+func putHello(rec *[]byte) {
+	if rec != nil {
+		*rec = (*rec)[:0]
+		helloBufs.Put(rec)
+	}
 }
 
 func (c *helloConn) isDetached() bool { return c.detached.Load() }

@@ -43,16 +43,20 @@ func (s *Server) SiteTraffic(name string) SiteTraffic {
 	return t
 }
 
-// RouteHealth is the health of one route's upstreams. It holds internal addresses: show it
-// only on the admin listener.
+// RouteHealth is the health of one route's upstreams, or of a passthrough site's. It holds
+// internal addresses: show it only on the admin listener.
 type RouteHealth struct {
+	// Path is the route's; empty for a passthrough site.
 	Site, Path string
-	Upstreams  []proxy.UpstreamStatus
+	// Passthrough is set for a passthrough site: its upstreams' URLs are tcp://host:port,
+	// InFlight counts the connections open through each.
+	Passthrough bool
+	Upstreams   []proxy.UpstreamStatus
 }
 
-// RouteHealth returns the upstream health of every proxied route of the snapshot being
-// served, in site order and, within a site, longest path first. Redirect-only sites have
-// none.
+// RouteHealth returns the upstream health of every proxied route and passthrough site of
+// the snapshot being served, in site order and, within a site, longest path first.
+// Redirect-only sites have none.
 func (s *Server) RouteHealth() []RouteHealth {
 	snap := s.Current()
 	if snap == nil {
@@ -60,6 +64,10 @@ func (s *Server) RouteHealth() []RouteHealth {
 	}
 	var out []RouteHealth
 	for _, e := range snap.sites {
+		if e.pool != nil {
+			out = append(out, passthroughHealth(e))
+			continue
+		}
 		for i := range e.routes {
 			h, ok := unwrapHandler(e.routes[i].handler).(*proxy.Handler)
 			if !ok {
@@ -69,4 +77,15 @@ func (s *Server) RouteHealth() []RouteHealth {
 		}
 	}
 	return out
+}
+
+// passthroughHealth is the RouteHealth of the passthrough site e.
+func passthroughHealth(e *siteEntry) RouteHealth {
+	ups := e.pool.Upstreams()
+	rh := RouteHealth{Site: e.site.Name, Passthrough: true, Upstreams: make([]proxy.UpstreamStatus, len(ups))}
+	for i, u := range ups {
+		rh.Upstreams[i] = proxy.UpstreamStatus{URL: "tcp://" + u.Addr, Down: u.Down, EjectedUntil: u.EjectedUntil,
+			Failures: u.Failures, InFlight: u.Open, HealthChecked: u.HealthChecked}
+	}
+	return rh
 }

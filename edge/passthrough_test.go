@@ -287,7 +287,9 @@ func TestPassthroughSwapUnderLoad(t *testing.T) {
 			}()
 		}()
 	}
+	published := make(chan struct{})
 	go func() {
+		defer close(published)
 		for gen := uint64(2); ctx.Err() == nil; gen++ {
 			if err := srv.Publish(gen, "rev", sites()); err != nil {
 				t.Error(err)
@@ -302,6 +304,7 @@ func TestPassthroughSwapUnderLoad(t *testing.T) {
 		}
 	}
 	cancel()
+	<-published // no Publish after the test (the server shut down by its cleanup)
 	if g := srv.Current().Generation(); g < 3 {
 		t.Errorf("only %d swaps happened", g-1)
 	}
@@ -334,4 +337,38 @@ func TestPassthroughDrainAndIdle(t *testing.T) {
 		t.Errorf("Shutdown = %v", err)
 	}
 	expectClosed(t, c)
+}
+
+// RouteHealth lists a passthrough site with its upstreams: the one open connection counted
+// on the live one, the dead one marked down by the health checks.
+func TestPassthroughRouteHealth(t *testing.T) {
+	app := startTLSApp(t, "app", false, "pt.test")
+	dead := deadAddr(t)
+	srv := startServer(t, Options{})
+	publish(t, srv, 1, testSite(t, "web", "web.test"), ptSite("pt", site.Passthrough{Upstreams: []string{app.addr, dead},
+		HealthCheck: &site.HealthCheck{Interval: 20 * time.Millisecond, Timeout: time.Second}}, "pt.test"))
+	c, err := ptDial(t, srv.Addr(), "pt.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := echo(c, bufio.NewReader(c), "hi"); err != nil || got != "app hi" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	var pt RouteHealth
+	waitFor(t, "the dead upstream down", func() bool {
+		for _, r := range srv.RouteHealth() {
+			if r.Site == "pt" {
+				pt = r
+			}
+		}
+		return len(pt.Upstreams) == 2 && pt.Upstreams[1].Down
+	})
+	live, down := pt.Upstreams[0], pt.Upstreams[1]
+	if !pt.Passthrough || pt.Path != "" || live.URL != "tcp://"+app.addr || down.URL != "tcp://"+dead {
+		t.Errorf("route %+v; want passthrough, no path, tcp:// upstreams in order", pt)
+	}
+	if live.Down || live.InFlight != 1 || !live.HealthChecked || !down.HealthChecked {
+		t.Errorf("upstreams %+v; want the live one up with 1 connection, both health-checked", pt.Upstreams)
+	}
 }

@@ -33,9 +33,15 @@ func (s *Server) handOff(hello *tls.ClientHelloInfo, st *siteEntry) error {
 
 // servePassthrough connects client, whose ClientHello (and whatever else was read) is
 // hello, to an upstream of the site st, writes the PROXY v2 header if asked and hello, then
-// copies both ways until the connection ends. It closes client.
-func (s *Server) servePassthrough(client net.Conn, hello []byte, st *siteEntry) {
+// copies both ways until the connection ends. It closes client and gives hello back.
+func (s *Server) servePassthrough(client net.Conn, rec *[]byte, st *siteEntry) {
 	defer client.Close()
+	hello := *rec
+	defer func() {
+		if rec != nil {
+			putHello(rec)
+		}
+	}()
 	ctx, done, ok := s.passthroughs.add(client)
 	if !ok {
 		s.metrics.pt.refused.WithLabelValues(ptRefusedDraining).Inc()
@@ -69,6 +75,8 @@ func (s *Server) servePassthrough(client net.Conn, hello []byte, st *siteEntry) 
 	if _, err := up.Write(first); err != nil {
 		return
 	}
+	putHello(rec) // written: the record goes back before the connection's lifetime
+	rec = nil
 	up.SetWriteDeadline(time.Time{})
 	toUp.Add(float64(len(first)))
 	err = passthrough.Pipe(rawConn(client), up, conf.IdleTimeout, func(toUpstream bool, n int64) {

@@ -269,7 +269,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	var lc net.ListenConfig
+	lc := listenConfig()
 	var lns []net.Listener
 	fail := func(err error) error {
 		for _, l := range lns {

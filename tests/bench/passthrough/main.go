@@ -21,6 +21,8 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -39,6 +41,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "backend, edge: address")
 	upstream := flag.String("upstream", "", "edge: the backend's address (site pt.bench.test)")
 	echoAddr := flag.String("echo", "", "edge: the echo backend's address (site raw.bench.test)")
+	httpAddr := flag.String("http", "", "edge: an HTTP backend's address: adds a terminated site for localhost proxying to it (new TLS connections through the same listener)")
 	target := flag.String("target", "", "load: the address to connect to")
 	sni := flag.String("sni", "pt.bench.test", "load: the server name")
 	mode := flag.String("mode", "conns", "load: conns (new connections per second), raw (the same without TLS behind the ClientHello) or bulk (MB/s)")
@@ -50,8 +53,10 @@ func main() {
 		backend(*listen)
 	case "echo":
 		echo(*listen)
+	case "http":
+		httpBackend(*listen)
 	case "edge":
-		runEdge(*listen, *upstream, *echoAddr)
+		runEdge(*listen, *upstream, *echoAddr, *httpAddr)
 	case "load":
 		switch *mode {
 		case "bulk":
@@ -69,14 +74,7 @@ func main() {
 // backend serves TLS with a fresh ECDSA P-256 certificate for *.bench.test: each line is
 // echoed, "bulk N" answers N bytes.
 func backend(addr string) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench"},
-		DNSNames: []string{"*.bench.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		log.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+	ln, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{benchCert("*.bench.test")},
 		SessionTicketsDisabled: true})
 	if err != nil {
 		log.Fatal(err)
@@ -113,16 +111,48 @@ func backend(addr string) {
 	}
 }
 
+// benchCert returns a fresh self-signed ECDSA P-256 certificate for names, Leaf set.
+func benchCert(names ...string) tls.Certificate {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench"},
+		DNSNames: names, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// httpBackend serves plain HTTP/1.1 answering "ok" to everything.
+func httpBackend(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ln.Addr())
+	log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })))
+}
+
 // runEdge serves two passthrough sites, pt.bench.test to upstream and raw.bench.test to
-// echoAddr, until SIGTERM.
-func runEdge(listen, upstream, echoAddr string) {
+// echoAddr, and with httpAddr a terminated site for localhost proxying to it, until SIGTERM.
+func runEdge(listen, upstream, echoAddr, httpAddr string) {
 	srv := edge.NewServer(edge.Options{Listen: listen, HTTPListen: edge.Off, AdminListen: edge.Off,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	pt := &edge.Site{Site: site.Site{Name: "pt", Hosts: []string{"pt.bench.test"},
 		Passthrough: &site.Passthrough{Upstreams: []string{upstream}}}}
 	raw := &edge.Site{Site: site.Site{Name: "raw", Hosts: []string{"raw.bench.test"},
 		Passthrough: &site.Passthrough{Upstreams: []string{echoAddr}}}}
-	if err := srv.Publish(1, "bench", []*edge.Site{pt, raw}); err != nil {
+	sites := []*edge.Site{pt, raw}
+	if httpAddr != "" {
+		sites = append(sites, &edge.Site{Site: site.Site{Name: "tls", Hosts: []string{"localhost"},
+			Routes: []site.Route{{Path: "/", Upstreams: []*url.URL{{Scheme: "http", Host: httpAddr}}}}},
+			Certificates: []tls.Certificate{benchCert("localhost")}})
+	}
+	if err := srv.Publish(1, "bench", sites); err != nil {
 		log.Fatal(err)
 	}
 	if err := srv.Start(context.Background()); err != nil {
