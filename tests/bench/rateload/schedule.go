@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// sample is one measured request: its latency from its scheduled time, and whether it
+// succeeded.
+type sample struct {
+	latency time.Duration
+	ok      bool
+}
+
+// result is what load measured.
+type result struct {
+	samples []sample
+}
+
+// load sends c.rate requests per second in total for c.warmup + c.duration, connection i
+// of n starting i/n of an interval after the others, and returns the samples of the
+// requests scheduled in the measured window (after the warm-up), once all have ended.
+func load(clients []*http.Client, c config) result {
+	interval := time.Duration(float64(time.Second) * float64(len(clients)) / c.rate)
+	start := time.Now().Add(10 * time.Millisecond)
+	from, until := start.Add(c.warmup), start.Add(c.warmup+c.duration)
+	var mu sync.Mutex
+	var res result
+	var wg sync.WaitGroup
+	for i, client := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := start.Add(interval * time.Duration(i) / time.Duration(len(clients)))
+			for at := first; at.Before(until); at = at.Add(interval) {
+				time.Sleep(time.Until(at))
+				measured := !at.Before(from)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ok := get(client, c.url)
+					if measured {
+						s := sample{latency: time.Since(at), ok: ok}
+						mu.Lock()
+						res.samples = append(res.samples, s)
+						mu.Unlock()
+					}
+				}()
+			}
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// summary is the one-line report of r over a window of d.
+func (r result) summary(d time.Duration) string {
+	var lat []time.Duration
+	failed := 0
+	for _, s := range r.samples {
+		if s.ok {
+			lat = append(lat, s.latency)
+		} else {
+			failed++
+		}
+	}
+	slices.Sort(lat)
+	return fmt.Sprintf("scheduled=%d ok=%d failed=%d rate=%.0f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s",
+		len(r.samples), len(lat), failed, float64(len(lat))/d.Seconds(),
+		ms(percentile(lat, 50)), ms(percentile(lat, 90)), ms(percentile(lat, 99)), ms(percentile(lat, 100)))
+}
+
+// percentile returns the p-th percentile of the sorted durations (nearest rank), or -1 if
+// there are none.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return -1
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[max(i, 1)-1]
+}
+
+// ms formats d in milliseconds with two decimals, or "-" if negative.
+func ms(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond))
+}
