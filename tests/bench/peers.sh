@@ -16,16 +16,16 @@
 #   p99             rateload (tests/bench/rateload): h2 GETs at a fixed BENCH_RPS in total
 #                   over BENCH_RPS_CONNS connections, p99 latency from each request's
 #                   scheduled time to the end of its body
-#   p99 swap        the same while the server swaps its configuration over and over: edge
-#                   commits a change to the target site in its config repo and gets SIGHUP
-#                   (poll now), then waits until /status serves that commit; nginx -s reload;
-#                   HAProxy (master-worker, -W) SIGUSR2; caddy reload --force. After each
-#                   swap, BENCH_SWAP_PAUSE seconds of quiet.
+#   p99 swap        the same while the server swaps its configuration every BENCH_SWAP_EVERY
+#                   seconds: edge commits a change to the target site in its config repo and
+#                   gets SIGHUP (poll now), and the swap ends when /status serves that commit;
+#                   nginx SIGHUP (reload); HAProxy (master-worker, -W) SIGUSR2; caddy reload
+#                   --force.
 # Rows: edge with $BENCH_SITES sites (1000), the three peers with the same sites, edge with
 # $BENCH_BIG_SITES sites (10000) and edge with one site. Requests go to one fixed site in the
 # middle of each set, by SNI and Host. The report gives each figure's median over the runs
 # with min-max, the ratios of the medians, the load averages, the tool versions, the time
-# from start to ready and the RSS after the last round.
+# from start to ready, the RSS after the first round's load (before its swaps) and at the end.
 #
 # Why rateload and not h2load --rps: at a reload the peers send GOAWAY and h2load never
 # reconnects (its clients stop: "Process Request Failure"), so their swap figure would
@@ -40,7 +40,7 @@
 # Environment: BENCH_SECONDS (10) per measurement, BENCH_WARMUP (1) seconds before each,
 # BENCH_RUNS (3) rounds, BENCH_CONNS (50), BENCH_STREAMS (10, h2 streams per connection),
 # BENCH_RPS (1000, the fixed rate of the p99 columns), BENCH_RPS_CONNS (10),
-# BENCH_SWAP_PAUSE (1), BENCH_SITES (1000), BENCH_BIG_SITES (10000; 0 skips the row),
+# BENCH_SWAP_EVERY (2), BENCH_SITES (1000), BENCH_BIG_SITES (10000; 0 skips the row),
 # BENCH_OUT (also write the report there), BENCH_ONLY (space-separated rows to run, e.g.
 # "edge1k caddy"), BENCH_KEEP=1 keeps the work directory (raw outputs: ROW.RUN.COLUMN.txt),
 # EDGECTL (a prebuilt edgectl binary).
@@ -60,7 +60,7 @@ BENCH_CONNS=${BENCH_CONNS:-50}
 BENCH_STREAMS=${BENCH_STREAMS:-10}
 BENCH_RPS=${BENCH_RPS:-1000}
 BENCH_RPS_CONNS=${BENCH_RPS_CONNS:-10}
-BENCH_SWAP_PAUSE=${BENCH_SWAP_PAUSE:-1}
+BENCH_SWAP_EVERY=${BENCH_SWAP_EVERY:-2}
 BENCH_SITES=${BENCH_SITES:-1000}
 BENCH_BIG_SITES=${BENCH_BIG_SITES:-10000}
 BENCH_ONLY=${BENCH_ONLY:-"edge1k caddy nginx haproxy edge10k edge1"}
@@ -108,7 +108,7 @@ rss_mb() {
 # num N: N rounded to an integer, or - if not positive.
 num() { awk -v a="$1" 'BEGIN { if (a > 0) printf "%.0f", a; else printf "-" }'; }
 
-declare -A FIG NOTE READY RSS LOADS PORT PID HOST DIR ADMIN SWAPS SWAPT
+declare -A FIG NOTE READY RSS RSS_LOAD LOADS PORT PID HOST DIR ADMIN SWAPS SWAPT
 
 # note ROW TEXT records a problem seen while measuring ROW.
 note() { NOTE[$1]="${NOTE[$1]:-}${NOTE[$1]:+; }$2"; }

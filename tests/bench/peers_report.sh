@@ -95,13 +95,13 @@ load_range() {
 # report_main ROWS: the table of the keep-alive, new-connection and latency figures.
 report_main() {
 	local row
-	echo "| server | h2 req/s | h1 req/s | new TLS conn/s | p99 ms | p99 ms, swapping | swaps/run | ready after (s) | RSS after (MiB) | load avg before |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| server | h2 req/s | h1 req/s | new TLS conn/s | p99 ms | p99 ms, swapping | swaps/run | ready after (s) | RSS after load (MiB) | RSS at end (MiB) | load avg before |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for row in $1; do
-		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$row")" \
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$row")" \
 			"$(cell int 1 "${FIG[$row,h2]}")" "$(cell int 1 "${FIG[$row,h1]}")" "$(cell int 1 "${FIG[$row,conn]}")" \
 			"$(cell %.1f 1 "${FIG[$row,p99]}")" "$(cell %.1f 1 "${FIG[$row,swap]}")" "$(cell int 1 "${SWAPS[$row]:-}")" \
-			"${READY[$row]:-}" "${RSS[$row]:-}" "$(cell %.2f 1 "${LOADS[$row]:-}")"
+			"${READY[$row]:-}" "${RSS_LOAD[$row]:-}" "${RSS[$row]:-}" "$(cell %.2f 1 "${LOADS[$row]:-}")"
 	done
 	echo
 }
@@ -153,7 +153,7 @@ report_tail() {
 	for row in $1; do
 		[[ -z ${SWAPT[$row]:-} ]] || times+="${times:+, }${LABEL[$row]} $(cell %.2f 1 "${SWAPT[$row]}")"
 	done
-	echo "Swaps: edge commits a changed route of the target site and gets SIGHUP, and the swap ends when /status serves the commit; nginx -s reload; HAProxy -W SIGUSR2; caddy reload --force (the peers reload their whole configuration, unchanged). ${BENCH_SWAP_PAUSE}s pause after each swap. Seconds a swap took (the command; edge: commit to serving): ${times:-none}. p99 runs from each request's scheduled time (open loop) to the end of its body."
+	echo "Swaps: edge commits a changed route of the target site and gets SIGHUP, and the swap ends when /status serves the commit; nginx SIGHUP; HAProxy -W SIGUSR2; caddy reload --force (the peers reload their whole configuration, unchanged); one every ${BENCH_SWAP_EVERY}s (start to start). Seconds a swap took (edge: commit to serving; Caddy: the reload command; nginx and HAProxy: signalled only, they reload in the background): ${times:-none}. RSS after load: after the first round's figures, before its swaps; at end: after the last round. p99 runs from each request's scheduled time (open loop) to the end of its body."
 	echo
 	echo "Versions: $(h2load --version | head -1), $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}'), rateload and edge built with $(go version | awk '{print $3}'), edge at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (modified)'), $(uname -sr)."
 	echo

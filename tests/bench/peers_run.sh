@@ -15,6 +15,8 @@ measure_run() {
 	run_wrk "$row" "$run" k8 /8k
 	run_wrk "$row" "$run" k64 /64k
 	run_rate "$row" "$run" p99
+	# RSS after the first round's load, before any swap (the later rounds follow swaps).
+	((run > 1)) || RSS_LOAD[$row]=$(rss_mb "${PID[$row]}")
 	run_rate "$row" "$run" swap
 }
 
@@ -89,34 +91,38 @@ rate_problems() {
 	return 0
 }
 
-# swap_loop ROW FILE WAIT SECONDS: after WAIT seconds, swap ROW's configuration, pause
-# BENCH_SWAP_PAUSE, and again until SECONDS more have passed; one line per swap in FILE
-# ("ok <seconds it took>" or "failed ..."). Fails if a swap failed.
+# swap_loop ROW FILE WAIT SECONDS: after WAIT seconds, swap ROW's configuration every
+# BENCH_SWAP_EVERY seconds (start to start; at once if a swap took longer) until SECONDS
+# more have passed; one line per swap in FILE ("ok <seconds it took>" or "failed").
+# Fails if a swap failed.
 swap_loop() {
-	local row=$1 file=$2 end t0 rc=0
+	local row=$1 file=$2 end t0 took rc=0
 	: >"$file"
 	sleep "$3"
 	end=$(awk -v a="$(date +%s.%N)" -v s="$4" 'BEGIN {printf "%.3f", a+s}')
 	while awk -v e="$end" -v n="$(date +%s.%N)" 'BEGIN { exit !(n < e) }'; do
 		t0=$(date +%s.%N)
 		if swap_once "$row" >>"$file.log" 2>&1; then
-			echo "ok $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b-a}')" >>"$file"
+			took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b-a}')
+			echo "ok $took" >>"$file"
 		else
 			echo "failed (see $file.log)" >>"$file"
 			rc=1
 		fi
-		sleep "$BENCH_SWAP_PAUSE"
+		sleep "$(awk -v a="$t0" -v b="$(date +%s.%N)" -v e="$BENCH_SWAP_EVERY" 'BEGIN {d = e-(b-a); printf "%.2f", d > 0 ? d : 0}')"
 	done
 	return "$rc"
 }
 
 # swap_once ROW: one configuration swap of ROW's server; for edge, returns once the agent
-# serves the new commit.
+# serves the new commit, for nginx and HAProxy once signalled (their masters reload in the
+# background; `nginx -s reload` would parse the whole configuration in the signalling
+# process too), for Caddy once its admin API has loaded the configuration.
 swap_once() {
 	local row=$1 peers=$SET1K/peers
 	case $row in
 	edge*) edge_swap "$row" ;;
-	nginx) nginx -p "$peers" -c "$peers/nginx.conf" -s reload ;;
+	nginx) kill -HUP "${PID[nginx]}" ;;
 	haproxy) kill -USR2 "${PID[haproxy]}" ;;
 	caddy)
 		env HOME="$WORK/caddy-home" caddy reload --force --adapter caddyfile --config "$peers/Caddyfile" \

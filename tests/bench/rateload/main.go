@@ -10,7 +10,9 @@
 // did not process, as a browser does; h2load stops the connection's requests instead.
 //
 // It prints one line: "scheduled=N ok=N failed=N rate=R p50_ms=X p90_ms=X p99_ms=X
-// max_ms=X", rate being the answered requests per second of the measured window.
+// max_ms=X", rate being the answered requests per second of the measured window. A failed
+// request (an error, a status other than 200, no answer within -timeout) counts in the
+// percentiles as answered after -timeout.
 package main
 
 import (
@@ -72,7 +74,7 @@ func run(c config) error {
 		clients[i] = &http.Client{Transport: tr, Timeout: c.timeout}
 	}
 	res := load(clients, c)
-	fmt.Println(res.summary(c.duration))
+	fmt.Println(res.summary(c.duration, c.timeout))
 	return nil
 }
 

@@ -31,8 +31,8 @@ func TestPercentile(t *testing.T) {
 
 func TestSummaryCountsFailures(t *testing.T) {
 	r := result{samples: []sample{{2 * time.Millisecond, true}, {4 * time.Millisecond, true}, {time.Second, false}}}
-	got := r.summary(time.Second)
-	want := "scheduled=3 ok=2 failed=1 rate=2 p50_ms=2.00 p90_ms=4.00 p99_ms=4.00 max_ms=4.00"
+	got := r.summary(time.Second, 10*time.Second)
+	want := "scheduled=3 ok=2 failed=1 rate=2 p50_ms=4.00 p90_ms=10000.00 p99_ms=10000.00 max_ms=10000.00"
 	if got != want {
 		t.Errorf("summary:\n got %s\nwant %s", got, want)
 	}
@@ -53,11 +53,11 @@ func TestLoadSendsTheScheduledRequests(t *testing.T) {
 	if n := len(res.samples); n < 38 || n > 42 {
 		t.Errorf("%d requests measured; want about 40", n)
 	}
-	if s := res.summary(c.duration); !strings.Contains(s, " failed=0 ") {
+	if s := res.summary(c.duration, c.timeout); !strings.Contains(s, " failed=0 ") {
 		t.Errorf("summary %q; want no failure", s)
 	}
 	c.url = srv.URL + "/fail"
-	if s := load(clients, c).summary(c.duration); !strings.Contains(s, " ok=0 ") {
+	if s := load(clients, c).summary(c.duration, c.timeout); !strings.Contains(s, " ok=0 ") {
 		t.Errorf("summary %q for a 500; want ok=0", s)
 	}
 }
