@@ -85,7 +85,7 @@ rate_problems() {
 		note "$row" "run $run $col: rateload: $(tail -1 <<<"$out")"
 		return
 	fi
-	((failed == 0)) || note "$row" "run $run $col: $failed requests failed"
+	((failed == 0)) || note "$row" "run $run $col: $failed requests failed (first: $(sed -n 's/.* first_error=//p' <<<"$out"))"
 	awk -v r="$rate" -v w="$BENCH_RPS" 'BEGIN { exit !(r < 0.95 * w) }' &&
 		note "$row" "run $run $col: answered $rate req/s of $BENCH_RPS (did not keep up)"
 	return 0

@@ -10,7 +10,7 @@
 // did not process, as a browser does; h2load stops the connection's requests instead.
 //
 // It prints one line: "scheduled=N ok=N failed=N rate=R p50_ms=X p90_ms=X p99_ms=X
-// max_ms=X", rate being the answered requests per second of the measured window. A failed
+// max_ms=X [first_error="..."]", rate being the answered requests per second of the measured window. A failed
 // request (an error, a status other than 200, no answer within -timeout) counts in the
 // percentiles as answered after -timeout.
 package main
@@ -94,13 +94,19 @@ func newTransport(connect string, pool *x509.CertPool) *http.Transport {
 	}
 }
 
-// get does one GET and reports whether it answered 200 with its body read.
-func get(client *http.Client, url string) bool {
+// get does one GET and returns nil if it answered 200 with its body read, else what went
+// wrong.
+func get(client *http.Client, url string) error {
 	resp, err := client.Get(url)
 	if err != nil {
-		return false
+		return err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err == nil && resp.StatusCode == http.StatusOK
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return fmt.Errorf("reading the body: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -8,11 +9,11 @@ import (
 	"time"
 )
 
-// sample is one measured request: its latency from its scheduled time, and whether it
-// succeeded.
+// sample is one measured request: its latency from its scheduled time, and why it failed
+// (nil if it succeeded).
 type sample struct {
 	latency time.Duration
-	ok      bool
+	err     error
 }
 
 // result is what load measured.
@@ -41,9 +42,9 @@ func load(clients []*http.Client, c config) result {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					ok := get(client, c.url)
+					err := get(client, c.url)
 					if measured {
-						s := sample{latency: time.Since(at), ok: ok}
+						s := sample{latency: time.Since(at), err: err}
 						mu.Lock()
 						res.samples = append(res.samples, s)
 						mu.Unlock()
@@ -61,18 +62,24 @@ func load(clients []*http.Client, c config) result {
 func (r result) summary(d, timeout time.Duration) string {
 	lat := make([]time.Duration, 0, len(r.samples))
 	failed := 0
+	var first error
 	for _, s := range r.samples {
-		if !s.ok {
+		if s.err != nil {
 			failed++
+			first = cmp.Or(first, s.err)
 			s.latency = max(s.latency, timeout)
 		}
 		lat = append(lat, s.latency)
 	}
 	slices.Sort(lat)
 	ok := len(lat) - failed
-	return fmt.Sprintf("scheduled=%d ok=%d failed=%d rate=%.0f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s",
+	line := fmt.Sprintf("scheduled=%d ok=%d failed=%d rate=%.0f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s",
 		len(r.samples), ok, failed, float64(ok)/d.Seconds(),
 		ms(percentile(lat, 50)), ms(percentile(lat, 90)), ms(percentile(lat, 99)), ms(percentile(lat, 100)))
+	if first != nil {
+		line += fmt.Sprintf(" first_error=%q", first.Error())
+	}
+	return line
 }
 
 // percentile returns the p-th percentile of the sorted durations (nearest rank), or -1 if

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,9 +31,9 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestSummaryCountsFailures(t *testing.T) {
-	r := result{samples: []sample{{2 * time.Millisecond, true}, {4 * time.Millisecond, true}, {time.Second, false}}}
+	r := result{samples: []sample{{2 * time.Millisecond, nil}, {4 * time.Millisecond, nil}, {time.Second, errors.New("boom")}}}
 	got := r.summary(time.Second, 10*time.Second)
-	want := "scheduled=3 ok=2 failed=1 rate=2 p50_ms=4.00 p90_ms=10000.00 p99_ms=10000.00 max_ms=10000.00"
+	want := "scheduled=3 ok=2 failed=1 rate=2 p50_ms=4.00 p90_ms=10000.00 p99_ms=10000.00 max_ms=10000.00 first_error=\"boom\""
 	if got != want {
 		t.Errorf("summary:\n got %s\nwant %s", got, want)
 	}
@@ -57,7 +58,7 @@ func TestLoadSendsTheScheduledRequests(t *testing.T) {
 		t.Errorf("summary %q; want no failure", s)
 	}
 	c.url = srv.URL + "/fail"
-	if s := load(clients, c).summary(c.duration, c.timeout); !strings.Contains(s, " ok=0 ") {
+	if s := load(clients, c).summary(c.duration, c.timeout); !strings.Contains(s, " ok=0 ") || !strings.Contains(s, `first_error="status 500"`) {
 		t.Errorf("summary %q for a 500; want ok=0", s)
 	}
 }
