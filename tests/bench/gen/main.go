@@ -35,6 +35,7 @@ type config struct {
 	backend                           string // host:port of the tiny backend
 	peers                             bool
 	caddyPort, nginxPort, haproxyPort int
+	caddyAdmin                        int // Caddy's admin API port; 0: admin off
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	flag.IntVar(&c.caddyPort, "caddy-port", 0, "Caddy's HTTPS port (with -peers)")
 	flag.IntVar(&c.nginxPort, "nginx-port", 0, "nginx's HTTPS port (with -peers)")
 	flag.IntVar(&c.haproxyPort, "haproxy-port", 0, "HAProxy's HTTPS port (with -peers)")
+	flag.IntVar(&c.caddyAdmin, "caddy-admin", 0, "Caddy's admin API port on 127.0.0.1, for caddy reload (with -peers); 0: admin off")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintf(os.Stderr, "gen: %v\n", err)

@@ -19,7 +19,7 @@ func TestRunWritesRepoKeysAndPeers(t *testing.T) {
 	}
 	out := t.TempDir()
 	c := config{out: out, n: 3, domain: "bench.test", backend: "127.0.0.1:3001", peers: true,
-		caddyPort: 1001, nginxPort: 1002, haproxyPort: 1003}
+		caddyPort: 1001, nginxPort: 1002, haproxyPort: 1003, caddyAdmin: 1004}
 	if err := run(c); err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +42,8 @@ func TestRunWritesRepoKeysAndPeers(t *testing.T) {
 		{"peers/nginx.conf", "server 127.0.0.1:3001;", 1},
 		{"peers/Caddyfile", "https://site00002.bench.test:1001, https://*.site00002.bench.test:1001 {", 1},
 		{"peers/Caddyfile", "reverse_proxy 127.0.0.1:3001", 3},
+		{"peers/Caddyfile", "\tadmin 127.0.0.1:1004\n", 1},
+		{"peers/nginx.conf", "proxy_max_temp_file_size 0;", 1},
 		{"peers/haproxy.cfg", "bind 127.0.0.1:1003 ssl crt-list", 1},
 		{"peers/crt-list.txt", ".pem\n", 3},
 	} {
@@ -61,5 +63,11 @@ func TestRunWritesRepoKeysAndPeers(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s mode %v; want 0600", p, fi.Mode().Perm())
 		}
+	}
+}
+
+func TestCaddyHeadAdminOff(t *testing.T) {
+	if h := caddyHead("/d", 0); !strings.Contains(h, "\tadmin off\n") {
+		t.Errorf("caddyHead with no admin port:\n%s\nwant admin off", h)
 	}
 }

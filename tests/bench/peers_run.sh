@@ -1,0 +1,159 @@
+# One row-run of tests/bench/peers.sh: every figure of one running server, and the
+# configuration swaps of the "p99 swap" column (sourced by peers.sh, never run).
+# shellcheck shell=bash
+
+# measure_run ROW RUN: the load average, then every column of ROW once (RUN numbers the raw
+# outputs $WORK/ROW.RUN.COLUMN.txt).
+measure_run() {
+	local row=$1 run=$2 load
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	LOADS[$row]="${LOADS[$row]:-}${LOADS[$row]:+ }$load"
+	log "$row run $run (load average $load)"
+	run_h2load "$row" "$run"
+	run_wrk "$row" "$run" h1 /
+	run_wrk "$row" "$run" conn / -H 'Connection: close'
+	run_wrk "$row" "$run" k8 /8k
+	run_wrk "$row" "$run" k64 /64k
+	run_rate "$row" "$run" p99
+	# RSS after the first round's load, before any swap (the later rounds follow swaps).
+	((run > 1)) || RSS_LOAD[$row]=$(rss_mb "${PID[$row]}")
+	run_rate "$row" "$run" swap
+}
+
+# out_file ROW RUN COL: where the raw output of one figure goes.
+out_file() { echo "$WORK/$1.$2.$3.txt"; }
+
+# run_h2load ROW RUN: the h2 keep-alive figure.
+run_h2load() {
+	local row=$1 run=$2 out f
+	out=$(h2load -t1 -c"$BENCH_CONNS" -m"$BENCH_STREAMS" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
+		--connect-to="127.0.0.1:${PORT[$row]}" "https://${HOST[$row]}:${PORT[$row]}/" 2>&1 || true)
+	echo "$out" >"$(out_file "$row" "$run" h2)"
+	f=$(h2load_rps "$out")
+	add_fig "$row" h2 "${f:-0}"
+	f=$(h2load_problems "$out")
+	[[ -z $f ]] || note "$row" "run $run h2load: $f"
+	grep -q 'Application protocol: h2' <<<"$out" || note "$row" "run $run: h2load did not negotiate h2"
+}
+
+# run_wrk ROW RUN COL PATH [WRK ARGS...]: one wrk figure (req/s) on PATH. wrk has no warm-up
+# option: a BENCH_WARMUP run before it is thrown away.
+run_wrk() {
+	local row=$1 run=$2 col=$3 path=$4 out f
+	shift 4
+	local url="https://${HOST[$row]}:${PORT[$row]}$path"
+	wrk -t1 -c"$BENCH_CONNS" -d"${BENCH_WARMUP}s" "$@" "$url" >/dev/null 2>&1 || true
+	out=$(wrk -t1 -c"$BENCH_CONNS" -d"${BENCH_SECONDS}s" "$@" "$url" 2>&1 || true)
+	echo "$out" >"$(out_file "$row" "$run" "$col")"
+	f=$(wrk_rps "$out")
+	add_fig "$row" "$col" "${f:-0}"
+	f=$(wrk_problems "$out")
+	[[ -z $f ]] || note "$row" "run $run wrk $col: $f"
+}
+
+# run_rate ROW RUN COL: rateload at BENCH_RPS; COL swap also swaps the configuration over
+# and over during the measured window. Records the p99 in milliseconds.
+run_rate() {
+	local row=$1 run=$2 col=$3 out f swapper="" count
+	local swaps=$WORK/$row.$run.swaps
+	if [[ $col == swap ]]; then
+		swap_loop "$row" "$swaps" "$BENCH_WARMUP" "$BENCH_SECONDS" &
+		swapper=$!
+	fi
+	out=$("$WORK/bin/rateload" -url "https://${HOST[$row]}:${PORT[$row]}/" -connect "127.0.0.1:${PORT[$row]}" \
+		-ca "$(ca_of "$row")" -c "$BENCH_RPS_CONNS" -rate "$BENCH_RPS" -d "${BENCH_SECONDS}s" \
+		-warmup "${BENCH_WARMUP}s" 2>&1 || true)
+	echo "$out" >"$(out_file "$row" "$run" "$col")"
+	if [[ -n $swapper ]]; then
+		wait "$swapper" || note "$row" "run $run: a swap failed (see $WORK/$row.$run.swaps)"
+		count=$(grep -c '^ok' "$swaps" 2>/dev/null || true)
+		SWAPS[$row]="${SWAPS[$row]:-}${SWAPS[$row]:+ }${count:-0}"
+		SWAPT[$row]="${SWAPT[$row]:-} $(awk '/^ok/ {printf "%s ", $2}' "$swaps" 2>/dev/null || true)"
+		((${count:-0} > 0)) || note "$row" "run $run: no swap completed during the window"
+	fi
+	f=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' <<<"$out")
+	add_fig "$row" "$col" "${f:-0}"
+	rate_problems "$row" "$run" "$col" "$out"
+}
+
+# rate_problems ROW RUN COL OUT: note failed requests and a rate under 95 % of BENCH_RPS.
+rate_problems() {
+	local row=$1 run=$2 col=$3 out=$4 failed rate
+	failed=$(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$out")
+	rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$out")
+	if [[ -z $rate ]]; then
+		note "$row" "run $run $col: rateload: $(tail -1 <<<"$out")"
+		return
+	fi
+	((failed == 0)) || note "$row" "run $run $col: $failed requests failed (first: $(sed -n 's/.* first_error=//p' <<<"$out"))"
+	awk -v r="$rate" -v w="$BENCH_RPS" 'BEGIN { exit !(r < 0.95 * w) }' &&
+		note "$row" "run $run $col: answered $rate req/s of $BENCH_RPS (did not keep up)"
+	return 0
+}
+
+# swap_loop ROW FILE WAIT SECONDS: after WAIT seconds, swap ROW's configuration every
+# BENCH_SWAP_EVERY seconds (start to start; at once if a swap took longer) until SECONDS
+# more have passed; one line per swap in FILE ("ok <seconds it took>" or "failed").
+# Fails if a swap failed.
+swap_loop() {
+	local row=$1 file=$2 end t0 took rc=0
+	: >"$file"
+	sleep "$3"
+	end=$(awk -v a="$(date +%s.%N)" -v s="$4" 'BEGIN {printf "%.3f", a+s}')
+	while awk -v e="$end" -v n="$(date +%s.%N)" 'BEGIN { exit !(n < e) }'; do
+		t0=$(date +%s.%N)
+		if swap_once "$row" >>"$file.log" 2>&1; then
+			took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b-a}')
+			echo "ok $took" >>"$file"
+		else
+			echo "failed (see $file.log)" >>"$file"
+			rc=1
+		fi
+		sleep "$(awk -v a="$t0" -v b="$(date +%s.%N)" -v e="$BENCH_SWAP_EVERY" 'BEGIN {d = e-(b-a); if (d < 0) d = 0; printf "%.2f", d}')"
+	done
+	return "$rc"
+}
+
+# swap_once ROW: one configuration swap of ROW's server; for edge, returns once the agent
+# serves the new commit, for nginx and HAProxy once signalled (their masters reload in the
+# background; `nginx -s reload` would parse the whole configuration in the signalling
+# process too), for Caddy once its admin API has loaded the configuration.
+swap_once() {
+	local row=$1 peers=$SET1K/peers
+	case $row in
+	edge*) edge_swap "$row" ;;
+	nginx) kill -HUP "${PID[nginx]}" ;;
+	haproxy) kill -USR2 "${PID[haproxy]}" ;;
+	caddy)
+		env HOME="$WORK/caddy-home" caddy reload --force --adapter caddyfile --config "$peers/Caddyfile" \
+			--address "127.0.0.1:$CADDY_ADMIN"
+		;;
+	esac
+}
+
+# edge_swap ROW: commit a change to the target site (its "/swap-<time>" route, replaced each
+# time) to ROW's config repo, SIGHUP the agent (poll now) and wait up to 60 s until its
+# /status serves that commit.
+edge_swap() {
+	local row=$1 repo=${DIR[$1]}/repo site rev i
+	site=${HOST[$row]%%.*}
+	local file=$repo/sites/$site.cue
+	sed -i '/"\/swap-/d' "$file"
+	sed -i "\$i\\	routes: \"/swap-$(date +%s%N)\": upstreams: [\"http://$BACKEND\"]" "$file"
+	git -C "$repo" -c user.name=bench -c user.email=bench@bench.test -c commit.gpgsign=false \
+		commit -qam "bench: swap"
+	rev=$(git -C "$repo" rev-parse HEAD)
+	kill -HUP "${PID[$row]}"
+	for ((i = 0; i < 300; i++)); do
+		[[ $(served_commit "$row") == "$rev" ]] && return 0
+		sleep 0.2
+	done
+	echo "edge_swap: $row does not serve $rev after 60s"
+	return 1
+}
+
+# served_commit ROW: the commit ROW's agent serves, from its /status (?sites=problems: not
+# every site's state, which at 10,000 sites would cost the server more than the swap).
+served_commit() {
+	curl -s --max-time 5 "http://${ADMIN[$1]}/status?sites=problems" | sed -n 's/^ *"commit": "\([0-9a-f]*\)".*/\1/p' | head -1
+}
