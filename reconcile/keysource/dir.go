@@ -117,10 +117,11 @@ func (d Dir) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 	if len(pemBytes) > maxKeySize {
 		return Key{}, fmt.Errorf("key %s: %s is larger than %d bytes", RefName(ref), full, maxKeySize)
 	}
-	if err := checkKeyPEM(pemBytes); err != nil {
+	signer, err := checkKeyPEM(pemBytes)
+	if err != nil {
 		return Key{}, fmt.Errorf("key %s: %s: %w", RefName(ref), full, err)
 	}
-	return Key{PEM: pemBytes}, nil
+	return Key{PEM: pemBytes, Signer: signer}, nil
 }
 
 // Put writes pem as ref's key file, creating missing directories (0700) and replacing the file
