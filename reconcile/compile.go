@@ -20,7 +20,7 @@ func CompileSite(s *schema.Site, key keysource.Key, commit string) (*edge.Site, 
 	if s.Passthrough != nil {
 		return &edge.Site{Site: s.Site, Commit: commit}, nil
 	}
-	cert, err := certificate(s.Cert, key.PEM)
+	cert, err := certificate(s.Cert, key)
 	if err != nil {
 		// The errors describe the mismatch or the parse failure, never the key bytes.
 		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, keysource.RefName(s.Key), err)
@@ -31,18 +31,22 @@ func CompileSite(s *schema.Site, key keysource.Key, commit string) (*edge.Site, 
 // certificate pairs the chain with the PEM private key, checking that the key belongs to
 // the leaf. It uses the chain the schema already parsed (shared, never modified), so a site
 // costs one parse of its certificates, not two; a Cert without a parsed chain is parsed
-// here (crypto/tls.X509KeyPair).
-func certificate(c schema.Cert, keyPEM []byte) (tls.Certificate, error) {
+// here (crypto/tls.X509KeyPair). The key is key.Signer when the key source parsed it
+// already (one parse per key read, not two), else key.PEM parsed here.
+func certificate(c schema.Cert, key keysource.Key) (tls.Certificate, error) {
 	if len(c.Chain) == 0 {
-		cert, err := tls.X509KeyPair(c.PEM, keyPEM)
+		cert, err := tls.X509KeyPair(c.PEM, key.PEM)
 		if err == nil && cert.Leaf == nil {
 			err = errors.New("no leaf certificate")
 		}
 		return cert, err
 	}
-	priv, err := keysource.ParsePrivateKey(keyPEM)
-	if err != nil {
-		return tls.Certificate{}, err
+	priv := key.Signer
+	if priv == nil {
+		var err error
+		if priv, err = keysource.ParsePrivateKey(key.PEM); err != nil {
+			return tls.Certificate{}, err
+		}
 	}
 	leaf := c.Chain[0]
 	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })

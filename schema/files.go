@@ -125,11 +125,22 @@ func (r *repoReader) stat(name string) (*fileRef, error) {
 }
 
 // read returns the file's content.
-func (f *fileRef) read() ([]byte, error) {
+func (f *fileRef) read() ([]byte, error) { return f.readWith(fs.ReadFile) }
+
+// readShared is read, without a copy when the file system is a SharedFileFS: for files
+// whose content is kept (certificates) and never modified.
+func (f *fileRef) readShared() ([]byte, error) {
+	if sfs, ok := f.r.fsys.(SharedFileFS); ok {
+		return f.readWith(func(_ fs.FS, name string) ([]byte, error) { return sfs.ReadFileShared(name) })
+	}
+	return f.read()
+}
+
+func (f *fileRef) readWith(readFile func(fs.FS, string) ([]byte, error)) ([]byte, error) {
 	if f.data != nil {
 		return f.data, nil
 	}
-	b, err := fs.ReadFile(f.r.fsys, f.real)
+	b, err := readFile(f.r.fsys, f.real)
 	if err != nil {
 		return nil, &fileError{file: f.name, msg: fmt.Sprintf("cannot be read: %v", cleanErr(err))}
 	}

@@ -36,3 +36,12 @@ func hashFSID(hash []byte) [32]byte {
 	copy(id[4:], sum[:])
 	return id
 }
+
+// SharedFileFS is an fs.FS that can give a file's content without copying it
+// (gitsource.TreeFS is one). The Loader keeps the certificate files it reads this way as
+// they are, so each is held in memory once. The caller must not modify the result.
+type SharedFileFS interface {
+	fs.FS
+	// ReadFileShared is fs.ReadFile's result, possibly the file system's own copy.
+	ReadFileShared(name string) ([]byte, error)
+}

@@ -398,7 +398,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 	cr := l.certs[certFile]
 	l.cmu.Unlock()
 	if cr == nil || cr.hash != ch {
-		cb, err := cf.read()
+		cb, err := cf.readShared() // kept in cr: read-only
 		if err != nil {
 			certErr(err)
 			return

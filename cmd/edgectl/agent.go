@@ -304,6 +304,11 @@ commit is rejected, it goes on serving it, and status says so and why.
 HTTP/3 (QUIC) is served over UDP on the --listen address, and TCP responses advertise it
 (Alt-Svc), unless --http3=false: open the UDP port as well as the TCP one.
 
+Memory: the Go runtime's soft memory limit is GOMEMLIMIT if set, else 90% of the cgroup's
+(container's) memory limit if there is one (--memory-limit sets it, or off); the GC target
+is GOGC if set, else Go's 100 (--gc-percent sets it: lower holds less memory between
+collections and spends more CPU per request).
+
 SIGTERM drains and exits; SIGHUP polls now. Every flag has the environment fallback shown.
 
 ` + adminAccessUsage + `flags:
@@ -327,6 +332,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "edgectl agent: %v\n", err)
 		return exitUsage
 	}
+	v.memorySettings.apply(c.Logger)
 	return serveAgent(ctx, c, v.drain, stderr)
 }
 
@@ -337,6 +343,8 @@ type agentFlagValues struct {
 	fleet                                                  fleetPeerFlags
 	tokenFile, webhookFile, logFormat, logLevel, accessLog string
 	http3                                                  http3Flags
+	memory                                                 memoryFlags
+	memorySettings                                         memorySettings
 }
 
 // defineAgentFlags registers the agent's flags on f, into c and v.
@@ -377,6 +385,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn or error [EDGE_LOG_LEVEL]")
 	f.StringVar(&v.accessLog, "access-log", "text", "access log to stdout: off, text or json [EDGE_ACCESS_LOG]")
 	c.Issue.add(f)
+	v.memory.add(f)
 	f.Var((*prefixList)(&c.TrustedProxies), "trusted-proxies", "comma-separated CIDR networks or addresses of proxies in front of edge (load balancers) whose X-Forwarded-*, Forwarded and X-Real-IP headers are kept and appended to; empty: such headers from clients are dropped [EDGE_TRUSTED_PROXIES]")
 	f.Var((*prefixList)(&c.ProxyProtocolFrom), "proxy-protocol-from", "comma-separated CIDR networks or addresses of load balancers whose connections to the HTTPS and HTTP listeners start with a PROXY protocol header (v1 or v2; required from them, never believed from anyone else) giving the client address that logs, X-Forwarded-For and IP rules use; empty: none [EDGE_PROXY_PROTOCOL_FROM]")
 }
@@ -397,6 +406,9 @@ func (v *agentFlagValues) complete(c *agentConfig, stdout, stderr io.Writer) err
 	}
 	var err error
 	if c.Logger, err = newLogger(stderr, v.logFormat, v.logLevel); err != nil {
+		return err
+	}
+	if v.memorySettings, err = v.memory.settings(os.Getenv, cgroupMemoryLimit); err != nil {
 		return err
 	}
 	switch v.accessLog {

@@ -35,7 +35,7 @@ func newObjectStore() *objectStore {
 }
 
 // NewEncodedObject implements storer.EncodedObjectStorer.
-func (s *objectStore) NewEncodedObject() plumbing.EncodedObject { return &plumbing.MemoryObject{} }
+func (s *objectStore) NewEncodedObject() plumbing.EncodedObject { return &memObject{} }
 
 // SetEncodedObject implements storer.EncodedObjectStorer.
 func (s *objectStore) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash, error) {
@@ -45,7 +45,7 @@ func (s *objectStore) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash,
 	default:
 		return h, errUnsupportedObject
 	}
-	s.objects[h] = o
+	s.objects[h] = toMemObject(o)
 	return h, nil
 }
 

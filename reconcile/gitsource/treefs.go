@@ -163,6 +163,13 @@ func readBlob(s storer.EncodedObjectStorer, n *treeNode, p string) error {
 		}
 		return nil
 	}
+	if mo, ok := o.(*memObject); ok && n.mode&fs.ModeSymlink == 0 && int64(len(mo.cont)) == n.size {
+		// Our store's object: its content is complete and never written again; share it.
+		if n.data = mo.cont; n.data == nil {
+			n.data = []byte{}
+		}
+		return nil
+	}
 	if mo, ok := o.(*plumbing.MemoryObject); ok && n.mode&fs.ModeSymlink == 0 {
 		// The object already holds the content in memory and is never written again: read
 		// it on open rather than keep a second copy of every file of the repo.
@@ -293,6 +300,20 @@ func (f *TreeFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	return b, nil
+}
+
+// ReadFileShared is ReadFile without the copy: the result may be the revision's own copy
+// of the content, which the caller must not modify. The schema loader reads certificate
+// files this way so that each is held in memory once, by the revision, not twice.
+func (f *TreeFS) ReadFileShared(name string) ([]byte, error) {
+	n, err := f.openable("read", name)
+	if err != nil {
+		return nil, err
+	}
+	if n.blob == nil && !n.mode.IsDir() {
+		return n.data[:len(n.data):len(n.data)], nil
+	}
+	return f.ReadFile(name)
 }
 
 // ReadDir lists the named directory, sorted by name.

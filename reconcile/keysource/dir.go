@@ -1,6 +1,7 @@
 package keysource
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,10 +118,18 @@ func (d Dir) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 	if len(pemBytes) > maxKeySize {
 		return Key{}, fmt.Errorf("key %s: %s is larger than %d bytes", RefName(ref), full, maxKeySize)
 	}
-	if err := checkKeyPEM(pemBytes); err != nil {
+	if cap(pemBytes) > len(pemBytes)+len(pemBytes)/4 {
+		// The key is kept (the Cache holds it): not in ReadAll's buffer, at least 512 bytes
+		// for a 250-byte EC key. The buffer left behind is cleared.
+		read := pemBytes
+		pemBytes = bytes.Clone(read)
+		clear(read[:cap(read)])
+	}
+	signer, err := checkKeyPEM(pemBytes)
+	if err != nil {
 		return Key{}, fmt.Errorf("key %s: %s: %w", RefName(ref), full, err)
 	}
-	return Key{PEM: pemBytes}, nil
+	return Key{PEM: pemBytes, Signer: signer}, nil
 }
 
 // Put writes pem as ref's key file, creating missing directories (0700) and replacing the file

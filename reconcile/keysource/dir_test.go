@@ -3,6 +3,7 @@ package keysource_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -269,5 +270,30 @@ func TestDirKeysOpenSSLECKey(t *testing.T) {
 	k, err := d.Fetch(context.Background(), ktRef)
 	if err != nil || !bytes.Equal(k.PEM, raw) {
 		t.Fatalf("Fetch = %v; want the file's key", err)
+	}
+}
+
+// TestDirKeysParsedOnce: a fetched key carries its parse (Signer, the same key as PEM's) and
+// is held in a buffer of its own size.
+func TestDirKeysParsedOnce(t *testing.T) {
+	_, d := ktKeyDir(t)
+	want := ktKeyPEM(t)
+	if err := d.Put(ktRef, want); err != nil {
+		t.Fatal(err)
+	}
+	k, err := d.Fetch(context.Background(), ktRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := keysource.ParsePrivateKey(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, ok := parsed.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if k.Signer == nil || !ok || !pub.Equal(k.Signer.Public()) {
+		t.Fatalf("Signer %T: want the key of the PEM", k.Signer)
+	}
+	if !bytes.Equal(k.PEM, want) || cap(k.PEM) > len(k.PEM)+len(k.PEM)/4 {
+		t.Fatalf("PEM: %d bytes in a buffer of %d; want the key in one of about its size", len(k.PEM), cap(k.PEM))
 	}
 }

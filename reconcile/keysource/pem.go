@@ -22,11 +22,10 @@ func RefName(ref schema.KeyRef) string {
 }
 
 // checkKeyPEM reports whether b holds a usable PEM private key, as the compiler reads it
-// (see ParsePrivateKey). Its errors describe the shape of b (never its content) so they
+// (see ParsePrivateKey), and returns it parsed. Its errors describe the shape of b (never its content) so they
 // are safe to log.
-func checkKeyPEM(b []byte) error {
-	_, err := ParsePrivateKey(b)
-	return err
+func checkKeyPEM(b []byte) (crypto.Signer, error) {
+	return ParsePrivateKey(b)
 }
 
 // ParsePrivateKey reads the first PEM private key block of b (PKCS #8, PKCS #1 RSA or SEC 1

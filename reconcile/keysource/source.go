@@ -19,6 +19,7 @@ package keysource
 
 import (
 	"context"
+	"crypto"
 	"errors"
 
 	"github.com/edgectl/edge/schema"
@@ -38,6 +39,9 @@ type Key struct {
 	// Version is the version read from the source (the KV v2 version for Vault; 0 for a
 	// source without versions).
 	Version int
+	// Signer is PEM parsed (ParsePrivateKey), when the source checked it that way: the
+	// compiler uses it rather than parse the key a second time. Nil: parse PEM.
+	Signer crypto.Signer
 }
 
 // ErrNotFound is returned (wrapped) when a key reference names nothing in the source.

@@ -161,10 +161,11 @@ func (v *Vault) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 		return Key{}, fmt.Errorf("key %s: field %q (version %d) is a %T, want a PEM string", RefName(ref), ref.Field, version, raw)
 	}
 	pemBytes := []byte(str)
-	if err := checkKeyPEM(pemBytes); err != nil {
+	signer, err := checkKeyPEM(pemBytes)
+	if err != nil {
 		return Key{}, fmt.Errorf("key %s: field %q (version %d): %w", RefName(ref), ref.Field, version, err)
 	}
-	return Key{PEM: pemBytes, Version: version}, nil
+	return Key{PEM: pemBytes, Version: version, Signer: signer}, nil
 }
 
 // Put writes pem as field ref.Field of the KV v2 secret ref.Mount/ref.Path and returns the
@@ -175,7 +176,7 @@ func (v *Vault) Put(ctx context.Context, ref schema.KeyRef, pem []byte) (int, er
 	if err := checkRef(ref); err != nil {
 		return 0, err
 	}
-	if err := checkKeyPEM(pem); err != nil {
+	if _, err := checkKeyPEM(pem); err != nil {
 		return 0, fmt.Errorf("key %s: %w", RefName(ref), err)
 	}
 	version, err := v.writeKVField(ctx, strings.Trim(ref.Mount, "/"), strings.Trim(ref.Path, "/"), ref.Field, string(pem))

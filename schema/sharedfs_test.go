@@ -1,0 +1,71 @@
+package schema_test
+
+import (
+	"crypto/sha1"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/edgectl/edge/schema"
+	"github.com/edgectl/edge/schema/sitegen"
+	"github.com/edgectl/edge/tests/testca"
+)
+
+// sharedFS is a schema.SharedFileFS handing out the MapFS's own bytes, and a HashFS, as
+// gitsource.TreeFS is both.
+type sharedFS struct{ hashingFS }
+
+func (s sharedFS) ReadFileShared(name string) ([]byte, error) {
+	s.count("shared:" + name)
+	f, ok := s.MapFS[name]
+	if !ok {
+		return s.MapFS.ReadFile(name) // the error
+	}
+	return f.Data, nil
+}
+
+// TestLoaderKeepsSharedCertificate: given a SharedFileFS, the loader keeps the certificate
+// file's content as the file system gave it (no copy of its own); site files are read as
+// usual.
+func TestLoaderKeepsSharedCertificate(t *testing.T) {
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	g, err := sitegen.WriteSite(dir, sitegen.Site{Name: "acme", Hosts: []string{"acme.example.test"},
+		Upstreams: []string{"http://127.0.0.1:3001"}}, sitegen.Options{CA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fstest.MapFS{}
+	hashes := map[string][]byte{}
+	for _, f := range []string{g.File, g.CertFile} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = &fstest.MapFile{Data: b}
+		sum := sha1.Sum(b)
+		hashes[f] = sum[:]
+	}
+	fsys := sharedFS{hashingFS{&readCountingFS{MapFS: files, reads: map[string]int{}}, hashes}}
+	cfg, err := schema.NewLoader(schema.LoaderOptions{}).Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Sites) != 1 {
+		t.Fatalf("sites: %d", len(cfg.Sites))
+	}
+	pem := cfg.Sites[0].Cert.PEM
+	if want := files[g.CertFile].Data; len(pem) == 0 || &pem[0] != &want[0] {
+		t.Error("the certificate's PEM is a copy, not the file system's content")
+	}
+	if fsys.reads["shared:"+g.CertFile] != 1 || fsys.reads["shared:"+g.File] != 0 {
+		t.Errorf("reads %v: want the certificate (only) read shared, once", fsys.reads)
+	}
+	if len(cfg.Sites[0].Cert.Chain) == 0 {
+		t.Error("no parsed chain")
+	}
+}
