@@ -83,6 +83,15 @@ func parseCertChain(b []byte) *certFacts {
 			break
 		}
 	}
+	var issuer *x509.Certificate
+	if len(cf.chain) > 1 {
+		issuer = cf.chain[1]
+	}
+	wasEarliest := cf.earliest == leaf
+	cf.chain[0] = slimLeaf(leaf, issuer)
+	if wasEarliest {
+		cf.earliest = cf.chain[0]
+	}
 	return cf
 }
 
