@@ -87,11 +87,7 @@ func parseCertChain(b []byte) *certFacts {
 	if len(cf.chain) > 1 {
 		issuer = cf.chain[1]
 	}
-	wasEarliest := cf.earliest == leaf
-	cf.chain[0] = slimLeaf(leaf, issuer)
-	if wasEarliest {
-		cf.earliest = cf.chain[0]
-	}
+	slimLeaf(leaf, issuer)
 	return cf
 }
 
