@@ -25,7 +25,8 @@ type Cache struct {
 
 // Entry is what a Cache knows of one reference (see Cache.Lookup).
 type Entry struct {
-	// Key is the last good key; its PEM is nil if none was read yet.
+	// Key is the last good key; its PEM is nil if none was read yet, or if the source
+	// parsed it (Key.Signer set: only the parsed key is kept).
 	Key Key
 	// Sum is the SHA-256 of Key.PEM: it identifies the key without a second copy of it.
 	Sum [32]byte
@@ -138,6 +139,11 @@ func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 			continue
 		}
 		e.Entry = Entry{Key: res.key, Sum: sha256.Sum256(res.key.PEM), Have: true}
+		if e.Key.Signer != nil {
+			// The parsed key is what the compiler uses; the PEM is not kept a second
+			// time (about 250 bytes per site, and a secret held once).
+			e.Key.PEM = nil
+		}
 		e.failures = 0
 		e.due = time.Time{}
 		if res.ref.Version == 0 && c.refresh > 0 {
