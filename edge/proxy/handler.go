@@ -61,7 +61,7 @@ func newHandler(m *Manager, c config) *Handler {
 		BufferPool:     copyBuffers,
 		ErrorHandler:   h.serveError,
 		ModifyResponse: h.modifyResponse,
-		ErrorLog:       slogErrorLog(m.log),
+		ErrorLog:       m.errLog,
 	}
 	return h
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"errors"
+	"log"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -69,8 +70,9 @@ func (o *Options) ejectMax() time.Duration {
 // Manager owns the upstream state that outlives snapshots. Create one per server with
 // NewManager; it is safe for concurrent use. The zero value is not usable.
 type Manager struct {
-	opts Options
-	log  *slog.Logger
+	opts   Options
+	log    *slog.Logger
+	errLog *log.Logger // log as ReverseProxy.ErrorLog wants it, shared by every handler
 
 	mu        sync.Mutex
 	gen       uint64
@@ -91,6 +93,7 @@ func NewManager(o Options) *Manager {
 	return &Manager{
 		opts:      o,
 		log:       log,
+		errLog:    slogErrorLog(log),
 		handlers:  make(map[string]*Handler),
 		upstreams: make(map[string]*upstream),
 	}
