@@ -44,14 +44,14 @@ var (
 
 // encoderPools hold the idle encoders by coding.
 var encoderPools = map[string]*encoderPool{
-	"gzip": {newFn: func() encoder {
+	"gzip": {size: 1 << 20, newFn: func() encoder {
 		w, _ := gzip.NewWriterLevel(nil, gzipLevel) // the level is valid
 		return w
 	}},
-	"br": {newFn: func() encoder {
+	"br": {size: 2 << 20, newFn: func() encoder {
 		return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: brotliLevel, LGWin: brotliLGWin})
 	}},
-	"zstd": {newFn: func() encoder {
+	"zstd": {size: 3 << 19, newFn: func() encoder {
 		w, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true)) // the options are valid
 		return w

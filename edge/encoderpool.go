@@ -14,6 +14,7 @@ import (
 // collector's pace.
 type encoderPool struct {
 	newFn func() encoder
+	size  int64 // about the heap one encoder takes (BenchmarkEncoderReuse's heapB/new)
 
 	mu    sync.Mutex
 	idle  []idleEncoder // oldest first
@@ -68,15 +69,19 @@ func (p *encoderPool) arm(d time.Duration) {
 }
 
 // trim drops the encoders idle for encoderIdleTimeout or longer and re-arms the timer for
-// the oldest of the others, if any.
+// the oldest of the others, if any; then, if compression has stopped, it may give the
+// memory back (encoderReleaser).
 func (p *encoderPool) trim() {
 	now := time.Now()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.armed = false
-	p.dropIdleSince(now.Add(-encoderIdleTimeout))
+	dropped := p.dropIdleSince(now.Add(-encoderIdleTimeout))
 	if len(p.idle) > 0 {
 		p.arm(p.idle[0].since.Add(encoderIdleTimeout).Sub(now))
+	}
+	p.mu.Unlock()
+	if dropped > 0 {
+		encoderMemory.droppedAt(now, int64(dropped)*p.size)
 	}
 }
 

@@ -57,3 +57,35 @@ func TestEncoderPool(t *testing.T) {
 		t.Fatalf("after trimming every encoder: %d idle, armed %v; want 0, not armed", n, armed)
 	}
 }
+
+// TestEncoderRelease checks when the memory of dropped encoders is given back: not while
+// compression goes on, nor below releaseEncoderBytes, then once, then not again within
+// releaseEncoderEvery, then again after it.
+func TestEncoderRelease(t *testing.T) {
+	stopped, freed := false, 0
+	r := &encoderReleaser{stopped: func() bool { return stopped }, free: func() { freed++ }}
+	t0 := time.Now()
+	steps := []struct {
+		what    string
+		at      time.Duration
+		n       int64
+		stopped bool
+		want    bool
+	}{
+		{"below the threshold", 0, releaseEncoderBytes / 2, true, false},
+		{"compression goes on", 0, releaseEncoderBytes, false, false},
+		{"stopped, enough dropped", time.Second, 0, true, true},
+		{"again too soon", 2 * time.Second, releaseEncoderBytes, true, false},
+		{"after the interval", releaseEncoderEvery + 2*time.Second, 0, true, true},
+	}
+	for _, s := range steps {
+		stopped = s.stopped
+		before := freed
+		if got := r.droppedAt(t0.Add(s.at), s.n); got != s.want || (freed > before) != s.want {
+			t.Fatalf("%s: released %v (freed %d times); want %v", s.what, got, freed-before, s.want)
+		}
+	}
+	if freed != 2 {
+		t.Fatalf("freed %d times; want 2", freed)
+	}
+}
