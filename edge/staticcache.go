@@ -18,13 +18,19 @@ import (
 // itself is (dirRecheck). Directories are never cached. A descriptor replaced is closed by
 // the garbage collector once no request reads it any more. Each file's response headers
 // are prepared when it is opened, and a small file's content read (fileMeta), so a request
-// within the second costs no system call for the file at all.
+// within the second costs no system call for the file at all. Entries expired for
+// cacheSweepEvery are removed (by the next miss), so names no longer asked for do not keep
+// their descriptor and content.
 type openFileCache struct {
-	root    fs.FS
-	entries sync.Map // name -> *cachedEntry
-	size    atomic.Int64
-	inline  inlineBudget // the content of small files held by entries
+	root      fs.FS
+	entries   sync.Map // name -> *cachedEntry
+	size      atomic.Int64
+	inline    inlineBudget // the content of small files held by entries
+	nextSweep atomic.Int64 // unix nanoseconds
 }
+
+// cacheSweepEvery is how often, at most, a cache removes its expired entries.
+const cacheSweepEvery = 10 * time.Second
 
 // maxCachedFiles bounds the names a cache holds; beyond it files are opened per request.
 const maxCachedFiles = 4096
@@ -45,6 +51,7 @@ func (c *openFileCache) Open(name string) (fs.File, error) {
 			return e.handle(name)
 		}
 	}
+	c.sweep(now)
 	f, err := c.root.Open(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -83,6 +90,21 @@ func (c *openFileCache) store(name string, e *cachedEntry) bool {
 		return false
 	}
 	return true
+}
+
+// sweep removes the entries expired before now, if the last sweep was cacheSweepEvery ago.
+func (c *openFileCache) sweep(now int64) {
+	next := c.nextSweep.Load()
+	if now < next || !c.nextSweep.CompareAndSwap(next, now+int64(cacheSweepEvery)) {
+		return
+	}
+	c.entries.Range(func(k, v any) bool {
+		if e := v.(*cachedEntry); e.expires <= now && c.entries.CompareAndDelete(k, e) {
+			c.size.Add(-1)
+			c.inline.give(e.meta)
+		}
+		return true
+	})
 }
 
 // handle returns a request's own reader of the entry's file.

@@ -19,11 +19,12 @@ type fileMeta struct {
 	data         []byte // the whole content when small (maxInlineFile), else nil
 }
 
-// Bounds on the content a static route keeps in memory: files up to maxInlineFile bytes,
-// maxInlineBytes in all per source. Beyond them files are read per request.
+// Bounds on the content a static route on a directory keeps in memory: files up to
+// maxInlineFile bytes, maxInlineBytes in all per directory. Beyond them files are read
+// per request.
 const (
 	maxInlineFile  = 32 << 10
-	maxInlineBytes = 16 << 20
+	maxInlineBytes = 4 << 20
 )
 
 // inlineBudget counts the bytes of file content a source keeps in memory.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -163,5 +164,40 @@ func TestInlineBudget(t *testing.T) {
 	}
 	if got := c.inline.used.Load(); got != maxInlineFile {
 		t.Fatalf("after a replacement the budget used is %d; want %d (the old entry's bytes given back)", got, maxInlineFile)
+	}
+}
+
+// TestOpenFileCacheSweep checks that a miss removes the entries expired since the last
+// sweep, giving back their count and content budget, and keeps the fresh ones.
+func TestOpenFileCacheSweep(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"old.txt", "fresh.txt", "new.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	c := &openFileCache{root: root.FS()}
+	for _, n := range []string{"old.txt", "fresh.txt", "missing.txt"} {
+		_, _ = c.Open(n)
+	}
+	for _, n := range []string{"old.txt", "missing.txt"} {
+		v, _ := c.entries.Load(n)
+		v.(*cachedEntry).expires = 0
+	}
+	c.nextSweep.Store(0)
+	if _, err := c.Open("new.txt"); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	c.entries.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
+	slices.Sort(names)
+	if strings.Join(names, " ") != "fresh.txt new.txt" || c.size.Load() != 2 || c.inline.used.Load() != int64(len("fresh.txtnew.txt")) {
+		t.Fatalf("after the sweep: entries %v, size %d, content %d bytes; want fresh.txt new.txt, 2, %d",
+			names, c.size.Load(), c.inline.used.Load(), len("fresh.txtnew.txt"))
 	}
 }
