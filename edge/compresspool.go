@@ -3,8 +3,8 @@ package edge
 import (
 	"io"
 	"runtime"
-	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -34,22 +34,32 @@ var maxEncoders = int64(64 * runtime.GOMAXPROCS(0))
 
 var encodersInUse atomic.Int64
 
-// encoderPools hold idle encoders by coding, so that a response takes one already
-// allocated: memory follows the concurrent compressed responses, not the request rate.
-var encoderPools = map[string]*sync.Pool{
-	"gzip": {New: func() any {
+// Bounds on the idle encoders kept for reuse: at most maxIdleEncoders of each coding, each
+// dropped once unused for encoderIdleTimeout. So memory follows the compressed responses
+// in flight, with a little slack, and falls back once they stop.
+var (
+	maxIdleEncoders    = 4 * runtime.GOMAXPROCS(0)
+	encoderIdleTimeout = 10 * time.Second
+)
+
+// encoderPools hold the idle encoders by coding.
+var encoderPools = map[string]*encoderPool{
+	"gzip": {size: 1 << 20, newFn: func() encoder {
 		w, _ := gzip.NewWriterLevel(nil, gzipLevel) // the level is valid
-		return encoder(w)
+		return w
 	}},
-	"br": {New: func() any {
-		return encoder(brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: brotliLevel, LGWin: brotliLGWin}))
+	"br": {size: 2 << 20, newFn: func() encoder {
+		return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: brotliLevel, LGWin: brotliLGWin})
 	}},
-	"zstd": {New: func() any {
+	"zstd": {size: 3 << 19, newFn: func() encoder {
 		w, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true)) // the options are valid
-		return encoder(w)
+		return w
 	}},
 }
+
+// newEncoder returns a new encoder of coding, writing nowhere until Reset.
+func newEncoder(coding string) encoder { return encoderPools[coding].newFn() }
 
 // getEncoder returns an encoder of coding writing to w, or nil when maxEncoders are in
 // use. Give it back with putEncoder.
@@ -58,7 +68,7 @@ func getEncoder(coding string, w io.Writer) encoder {
 		encodersInUse.Add(-1)
 		return nil
 	}
-	e := encoderPools[coding].Get().(encoder)
+	e := encoderPools[coding].get()
 	e.Reset(w)
 	return e
 }
@@ -66,6 +76,6 @@ func getEncoder(coding string, w io.Writer) encoder {
 // putEncoder returns e, of coding, to its pool, detached from its writer.
 func putEncoder(coding string, e encoder) {
 	e.Reset(io.Discard)
-	encoderPools[coding].Put(e)
+	encoderPools[coding].put(e)
 	encodersInUse.Add(-1)
 }

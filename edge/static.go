@@ -21,6 +21,7 @@ import (
 type staticHandler struct {
 	prefix string // the route's path, stripped from the request path
 	src    staticSource
+	memo   *metaMemo   // the prepared headers of src's files, when src is immutable (FS)
 	cfg    site.Static // with defaults
 	entry  *siteEntry  // set by attachSite before the snapshot is published
 }
@@ -39,6 +40,7 @@ func newStaticHandler(s *Site, rt *site.Route) (http.Handler, error) {
 	switch {
 	case cfg.FS != nil:
 		h.src = fsSource{cfg.FS}
+		h.memo = &metaMemo{fsys: cfg.FS}
 	case cfg.Dir != "":
 		src, err := newDirSource(cfg.Dir)
 		if err != nil {
@@ -116,7 +118,11 @@ func (h *staticHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *staticHandler) fileName(p string) (string, bool, bool) {
 	rel := p[min(len(h.prefix), len(p)):]
 	if strings.HasSuffix(h.prefix, "/") {
-		rel = "/" + rel
+		if n := len(h.prefix) - 1; len(p) > n && p[n] == '/' {
+			rel = p[n:] // "/" + rel, without building it
+		} else {
+			rel = "/" + rel
+		}
 	}
 	if rel == "" {
 		return ".", false, true // the route's own path, without its slash

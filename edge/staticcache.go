@@ -16,12 +16,21 @@ import (
 // instead of opening, stat'ing and closing it again. Names that do not exist are
 // remembered for the same second. So a deploy is seen within a second, as the directory
 // itself is (dirRecheck). Directories are never cached. A descriptor replaced is closed by
-// the garbage collector once no request reads it any more.
+// the garbage collector once no request reads it any more. Each file's response headers
+// are prepared when it is opened, and a small file's content read (fileMeta), so a request
+// within the second costs no system call for the file at all. Entries expired for
+// cacheSweepEvery are removed (by the next miss), so names no longer asked for do not keep
+// their descriptor and content.
 type openFileCache struct {
-	root    fs.FS
-	entries sync.Map // name -> *cachedEntry
-	size    atomic.Int64
+	root      fs.FS
+	entries   sync.Map // name -> *cachedEntry
+	size      atomic.Int64
+	inline    inlineBudget // the content of small files held by entries
+	nextSweep atomic.Int64 // unix nanoseconds
 }
+
+// cacheSweepEvery is how often, at most, a cache removes its expired entries.
+const cacheSweepEvery = 10 * time.Second
 
 // maxCachedFiles bounds the names a cache holds; beyond it files are opened per request.
 const maxCachedFiles = 4096
@@ -30,6 +39,7 @@ const maxCachedFiles = 4096
 type cachedEntry struct {
 	f       *os.File    // nil for a missing name
 	info    fs.FileInfo // nil for a missing name
+	meta    *fileMeta   // nil for a missing name
 	expires int64       // unix nanoseconds
 }
 
@@ -41,6 +51,7 @@ func (c *openFileCache) Open(name string) (fs.File, error) {
 			return e.handle(name)
 		}
 	}
+	c.sweep(now)
 	f, err := c.root.Open(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -57,6 +68,7 @@ func (c *openFileCache) Open(name string) (fs.File, error) {
 		return f, nil // a directory, or a file to stat again: served uncached
 	}
 	e := &cachedEntry{f: osf, info: info, expires: now + int64(dirRecheck)}
+	e.meta = newFileMeta(info, etagOf(c, name, info), osf, &c.inline)
 	if !c.store(name, e) {
 		return f, nil // the cache is full: this request owns the file
 	}
@@ -65,14 +77,34 @@ func (c *openFileCache) Open(name string) (fs.File, error) {
 
 // store caches e under name unless the cache is full; it reports whether it did.
 func (c *openFileCache) store(name string, e *cachedEntry) bool {
-	if _, loaded := c.entries.Swap(name, e); !loaded {
-		if c.size.Add(1) > maxCachedFiles {
-			c.entries.Delete(name)
-			c.size.Add(-1)
-			return false
+	old, loaded := c.entries.Swap(name, e)
+	if loaded {
+		c.inline.give(old.(*cachedEntry).meta)
+		return true
+	}
+	if c.size.Add(1) > maxCachedFiles {
+		if v, ok := c.entries.LoadAndDelete(name); ok { // e, or what replaced it since
+			c.inline.give(v.(*cachedEntry).meta)
 		}
+		c.size.Add(-1)
+		return false
 	}
 	return true
+}
+
+// sweep removes the entries expired before now, if the last sweep was cacheSweepEvery ago.
+func (c *openFileCache) sweep(now int64) {
+	next := c.nextSweep.Load()
+	if now < next || !c.nextSweep.CompareAndSwap(next, now+int64(cacheSweepEvery)) {
+		return
+	}
+	c.entries.Range(func(k, v any) bool {
+		if e := v.(*cachedEntry); e.expires <= now && c.entries.CompareAndDelete(k, e) {
+			c.size.Add(-1)
+			c.inline.give(e.meta)
+		}
+		return true
+	})
 }
 
 // handle returns a request's own reader of the entry's file.
@@ -80,14 +112,18 @@ func (e *cachedEntry) handle(name string) (fs.File, error) {
 	if e.f == nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	return &cachedFile{SectionReader: io.NewSectionReader(e.f, 0, e.info.Size()), info: e.info}, nil
+	f := &cachedFile{info: e.info, meta: e.meta}
+	f.SectionReader = *io.NewSectionReader(e.f, 0, e.info.Size())
+	return f, nil
 }
 
 // cachedFile is one request's view of a cached file: reads at its own offset.
 type cachedFile struct {
-	*io.SectionReader
+	io.SectionReader
 	info fs.FileInfo
+	meta *fileMeta
 }
 
 func (f *cachedFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *cachedFile) Close() error               { return nil }
+func (f *cachedFile) fileMeta() *fileMeta        { return f.meta }

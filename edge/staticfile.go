@@ -21,8 +21,9 @@ var precompressed = []struct{ enc, ext string }{
 
 // serveFile answers r with the file name of fsys (f, described by info), or with its
 // precompressed sibling when the client accepts that sibling's encoding. Conditional and
-// range requests and HEAD are net/http.ServeContent's: a strong ETag and Last-Modified
-// are set for it first.
+// range requests are net/http.ServeContent's: a strong ETag and Last-Modified are set for
+// it first. A plain GET or HEAD of a file whose headers are prepared (fileMeta) gets the
+// same response without it (serveWhole).
 func (h *staticHandler) serveFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string, f fs.File, info fs.FileInfo) {
 	hdr := w.Header()
 	ctype := mime.TypeByExtension(path.Ext(name))
@@ -41,16 +42,37 @@ func (h *staticHandler) serveFile(w http.ResponseWriter, r *http.Request, fsys f
 			}
 		}
 	}
+	m := h.metaOf(name, f, info)
+	if m != nil && ctype != "" && plainRequest(r) {
+		serveWhole(w, r, m, ctype, f, info.Size())
+		return
+	}
 	if ctype != "" {
 		hdr.Set("Content-Type", ctype)
 	}
-	hdr.Set("Etag", etagOf(fsys, name, info))
+	if m != nil {
+		hdr.Set("Etag", m.etag)
+	} else {
+		hdr.Set("Etag", etagOf(fsys, name, info))
+	}
 	rs, err := readSeeker(f, info.Size())
 	if err != nil {
 		writeError(w, r, h.entry, http.StatusInternalServerError)
 		return
 	}
 	http.ServeContent(w, r, name, info.ModTime(), rs)
+}
+
+// metaOf returns the prepared headers (and small content) of the file name, open as f and
+// described by info: the open-file cache's, the memo's, or nil (a file opened uncached).
+func (h *staticHandler) metaOf(name string, f fs.File, info fs.FileInfo) *fileMeta {
+	if mf, ok := f.(metaFile); ok {
+		return mf.fileMeta()
+	}
+	if h.memo != nil {
+		return h.memo.get(name, f, info)
+	}
+	return nil
 }
 
 // siblingFor looks for a precompressed sibling of name that the Accept-Encoding ae

@@ -18,7 +18,9 @@
 #
 # Memory: edge alone with three h2load clients at once (zstd, br and gzip, CB_MEM_CONNS
 # connections of CB_STREAMS streams each) for CB_MEM_SECONDS (60); RSS and Go heap in use
-# are printed idle (after the h1/h2 rows), at the start of the load, half way and at the end.
+# are printed idle (after the h1/h2 rows), at the start of the load, half way, at the end,
+# and idle again CB_IDLE_AFTER (15) seconds after the load (idle encoders are dropped after
+# 10 s). CB_SERVERS ("edge nginx caddy") picks the servers; CB_MEM=0 skips the memory run.
 #
 # Helpers (free_port, start, stop, wait_site, wait_ready, rss_mb, log, die, cleanup) come from
 # peers.sh and lib.sh. Needs h2load (nghttp2-client), curl, nginx and caddy (apt-get installed if
@@ -34,6 +36,9 @@ CB_STREAMS=${CB_STREAMS:-4}
 CB_SIZE=${CB_SIZE:-102400}
 CB_MEM_SECONDS=${CB_MEM_SECONDS:-60}
 CB_MEM_CONNS=${CB_MEM_CONNS:-8}
+CB_IDLE_AFTER=${CB_IDLE_AFTER:-15}
+CB_SERVERS=${CB_SERVERS:-"edge nginx caddy"}
+CB_MEM=${CB_MEM:-1}
 
 declare -A CRPS CBYTES CRSS CNOTE
 
@@ -160,6 +165,8 @@ mem_run() {
 	sleep $((CB_MEM_SECONDS - half - 2))
 	mem_sample end "$admin" "$pid"
 	for c in "${hpids[@]}"; do wait "$c" || true; done
+	sleep "$CB_IDLE_AFTER"
+	mem_sample after "$admin" "$pid"
 	MEM_REQS=0
 	for c in zstd br gzip; do
 		MEM_REQS=$((MEM_REQS + $(sed -n 's/^requests: .* \([0-9]*\) succeeded,.*/\1/p' "$WORK/mem.$c.txt")))
@@ -199,7 +206,7 @@ report_c() {
 	fi
 	if [[ -n ${MEM[end]:-} ]]; then
 		echo "Edge memory over ${CB_MEM_SECONDS}s of zstd + br + gzip at once (3 x $CB_MEM_CONNS connections x $CB_STREAMS streams, $MEM_REQS responses):"
-		echo "idle before ${MEM[idle]}; start ${MEM[start]}; middle ${MEM[middle]}; end ${MEM[end]}."
+		echo "idle before ${MEM[idle]}; start ${MEM[start]}; middle ${MEM[middle]}; end ${MEM[end]}; idle ${CB_IDLE_AFTER}s after ${MEM[after]}."
 		echo
 	fi
 	for row in "${!CNOTE[@]}"; do echo "- note, $row: ${CNOTE[$row]}"; done
@@ -231,31 +238,37 @@ main_c() {
 	git -C "$SET/repo" -c user.name=bench -c user.email=bench@localhost commit -qam "compress: true"
 	write_peer_configs "$host" "$nginx_port" "$caddy_port" "$backend"
 
-	log "edge"
-	start edge "$EDGECTL" agent --repo "$SET/repo" --key-dir "$SET/keys" --listen "127.0.0.1:$edge_port" \
-		--http-listen off --admin "127.0.0.1:$admin" --access-log off --interval 1h
-	pid=$LAST_PID
-	wait_ready edge "$pid" "127.0.0.1:$admin" 120
-	wait_site edge "$pid" "$host" "$edge_port" "$SET/ca.pem"
-	for c in gzip br zstd; do measure_row "edge-$c" "$host" "$edge_port" "$c" "$pid"; done
-	mem_run "$host" "$edge_port" "127.0.0.1:$admin" "$pid"
-	stop "$pid"
+	if [[ " $CB_SERVERS " == *" edge "* ]]; then
+		log "edge"
+		start edge "$EDGECTL" agent --repo "$SET/repo" --key-dir "$SET/keys" --listen "127.0.0.1:$edge_port" \
+			--http-listen off --admin "127.0.0.1:$admin" --access-log off --interval 1h
+		pid=$LAST_PID
+		wait_ready edge "$pid" "127.0.0.1:$admin" 120
+		wait_site edge "$pid" "$host" "$edge_port" "$SET/ca.pem"
+		for c in gzip br zstd; do measure_row "edge-$c" "$host" "$edge_port" "$c" "$pid"; done
+		if [[ $CB_MEM == 1 ]]; then mem_run "$host" "$edge_port" "127.0.0.1:$admin" "$pid"; fi
+		stop "$pid"
+	fi
 
-	log "nginx"
-	start nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
-	pid=$LAST_PID
-	wait_site nginx "$pid" "$host" "$nginx_port" "$SET/ca.pem"
-	measure_row "nginx-gzip" "$host" "$nginx_port" gzip "$pid"
-	stop "$pid"
+	if [[ " $CB_SERVERS " == *" nginx "* ]]; then
+		log "nginx"
+		start nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
+		pid=$LAST_PID
+		wait_site nginx "$pid" "$host" "$nginx_port" "$SET/ca.pem"
+		measure_row "nginx-gzip" "$host" "$nginx_port" gzip "$pid"
+		stop "$pid"
+	fi
 
-	log "caddy"
-	mkdir -p "$WORK/caddy-home"
-	start caddy env HOME="$WORK/caddy-home" XDG_DATA_HOME="$WORK/caddy-home" XDG_CONFIG_HOME="$WORK/caddy-home" \
-		caddy run --adapter caddyfile --config "$WORK/Caddyfile"
-	pid=$LAST_PID
-	wait_site caddy "$pid" "$host" "$caddy_port" "$SET/ca.pem"
-	for c in gzip zstd; do measure_row "caddy-$c" "$host" "$caddy_port" "$c" "$pid"; done
-	stop "$pid"
+	if [[ " $CB_SERVERS " == *" caddy "* ]]; then
+		log "caddy"
+		mkdir -p "$WORK/caddy-home"
+		start caddy env HOME="$WORK/caddy-home" XDG_DATA_HOME="$WORK/caddy-home" XDG_CONFIG_HOME="$WORK/caddy-home" \
+			caddy run --adapter caddyfile --config "$WORK/Caddyfile"
+		pid=$LAST_PID
+		wait_site caddy "$pid" "$host" "$caddy_port" "$SET/ca.pem"
+		for c in gzip zstd; do measure_row "caddy-$c" "$host" "$caddy_port" "$c" "$pid"; done
+		stop "$pid"
+	fi
 
 	emit_report "${CB_OUT:-}" report_c
 }

@@ -18,7 +18,9 @@
 #   1 KiB h1   h2load --h1 -c$SMALL_CONNS                  req/s
 #   1 MiB h2   h2load -c$BIG_CONNS -m$BIG_STREAMS          MB/s
 #   1 MiB h1   h2load --h1 -c$BIG_CONNS                    MB/s
-# No Accept-Encoding is sent: the files go as they are.
+# No Accept-Encoding is sent: the files go as they are. Each run also counts the server's
+# read and write system calls per request (syscr/syscw of /proc/PID/io, the server and its
+# children): unlike req/s they do not move with the machine's load.
 #
 # Caveats: the load generator shares the machine's cores with the server (2 on the dev
 # box), so the figures compare servers, not capacity. Not part of CI.
@@ -57,7 +59,17 @@ port_of() { sed -E 's#https://[^:/]+:([0-9]+)/.*#\1#' <<<"$1"; }
 
 wanted() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
-declare -A URL RUNS NOTE
+declare -A URL RUNS NOTE PID SYSC
+
+# syscalls PID: the read and write system calls of PID and its children so far ("R W").
+syscalls() {
+	local p r=0 w=0 a b
+	for p in "$1" $(pgrep -P "$1" || true); do
+		read -r a b < <(awk '/^syscr/ {r=$2} /^syscw/ {w=$2} END {print r+0, w+0}' "/proc/$p/io" 2>/dev/null || echo "0 0")
+		r=$((r + a)) w=$((w + b))
+	done
+	echo "$r $w"
+}
 
 # setup writes the files, the certificate (tests/bench/gen, one site), edge's config repo
 # and the peers' configurations, and starts every server.
@@ -140,12 +152,14 @@ setup() {
 		start edge "$EDGECTL" agent --repo "$SET/repo" --key-dir "$SET/keys" --listen "127.0.0.1:$p_edge" \
 			--http-listen off --admin "127.0.0.1:$p_admin" --access-log off --interval 1h
 		EDGE_PID=$LAST_PID
+		PID[edge]=$LAST_PID PID[edgerepo]=$LAST_PID
 		URL[edge]="https://$HOST:$p_edge/" URL[edgerepo]="https://$HOST:$p_edge/repo/"
 		wait_file edge "$EDGE_PID" "${URL[edge]}1k.bin"
 		wait_file edge "$EDGE_PID" "${URL[edgerepo]}1k.bin"
 	fi
 	if wanted nginx; then
 		start nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
+		PID[nginx]=$LAST_PID
 		URL[nginx]="https://$HOST:$p_nginx/"
 		wait_file nginx "$LAST_PID" "${URL[nginx]}1k.bin"
 	fi
@@ -153,6 +167,7 @@ setup() {
 		mkdir -p "$WORK/caddy/home"
 		start caddy env HOME="$WORK/caddy/home" XDG_DATA_HOME="$WORK/caddy/home" XDG_CONFIG_HOME="$WORK/caddy/home" \
 			caddy run --adapter caddyfile --config "$WORK/caddy/Caddyfile"
+		PID[caddy]=$LAST_PID
 		URL[caddy]="https://$HOST:$p_caddy/"
 		wait_file caddy "$LAST_PID" "${URL[caddy]}1k.bin"
 	fi
@@ -168,9 +183,18 @@ measure() {
 	1m-h2) file=1m.bin args=(-c"$BIG_CONNS" -m"$BIG_STREAMS") ;;
 	1m-h1) file=1m.bin args=(--h1 -c"$BIG_CONNS") ;;
 	esac
-	out=$(h2load -t1 "${args[@]}" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
-		--connect-to="127.0.0.1:$(port_of "$url")" "$url$file" 2>&1 || true)
+	local before after n tmp=$WORK/h2load.out
+	h2load -t1 "${args[@]}" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
+		--connect-to="127.0.0.1:$(port_of "$url")" "$url$file" >"$tmp" 2>&1 &
+	sleep "$BENCH_WARMUP" # the system calls are counted after the warm-up, as the requests are
+	before=$(syscalls "${PID[$server]}")
+	wait $! || true
+	after=$(syscalls "${PID[$server]}")
+	out=$(cat "$tmp")
 	echo "$out" >>"$WORK/$server.$case.h2load.txt"
+	n=$(sed -n 's/^requests: .* \([0-9]*\) succeeded,.*/\1/p' <<<"$out")
+	SYSC[$server,$case]=$(awk -v b="$before" -v a="$after" -v n="${n:-0}" \
+		'BEGIN { split(b, x, " "); split(a, y, " "); if (n > 0) printf "%.2f / %.2f", (y[1]-x[1])/n, (y[2]-x[2])/n; else print "-" }')
 	if [[ $case == 1k-* ]]; then
 		f=$(h2load_rps "$out")
 	else
@@ -211,6 +235,15 @@ report() {
 		done
 		echo
 	fi
+	echo "System calls per request, read / write (the server and its children, after the warm-up, last run):"
+	echo
+	echo "| server | 1 KiB h2 | 1 KiB h1 | 1 MiB h2 | 1 MiB h1 |"
+	echo "|---|---:|---:|---:|---:|"
+	for s in edge edgerepo nginx caddy; do
+		wanted "$s" || continue
+		printf '| %s | %s | %s | %s | %s |\n' "${LABEL[$s]}" "${SYSC[$s,1k-h2]:--}" "${SYSC[$s,1k-h1]:--}" "${SYSC[$s,1m-h2]:--}" "${SYSC[$s,1m-h1]:--}"
+	done
+	echo
 	echo "Runs (each server's figures in run order):"
 	for s in edge edgerepo nginx caddy; do
 		wanted "$s" || continue
