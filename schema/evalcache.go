@@ -19,6 +19,9 @@ const EvalCacheFile = "evalcache"
 // evaluated again on the next start).
 const MaxEvalCacheSize = 256 << 20
 
+// testHookEvaluating is called with each site file a load evaluates (not found in a cache).
+var testHookEvaluating func(file string)
+
 // evalCacheMagic starts the file; a new layout or meaning takes a new magic.
 const evalCacheMagic = "edge-evalcache/1\n"
 

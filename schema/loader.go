@@ -379,6 +379,9 @@ func (l *Loader) loadSite(r *repoReader, repo *repoResult, j *siteJob, lane int,
 		j.ds = []Diagnostic{fileDiag(err)}
 		return
 	}
+	if h := testHookEvaluating; h != nil {
+		h(j.file)
+	}
 	evals.eval(lane, evalRequest{Kind: siteFile, Name: j.name, File: j.file, Src: b}, func(o evalOutcome) {
 		res := &siteResult{hash: h, decl: o.site, diags: o.diags}
 		if !o.transient {
