@@ -36,6 +36,7 @@ type diskCache struct {
 	salt    [32]byte
 	entries map[[32]byte][]byte // read at the first load, dropped after it
 	read    bool
+	sigs    sigCache // signature checks (sigcache.go)
 	// held identifies the set of keys the file holds (keySet): a load whose cacheable
 	// results have another set rewrites the file.
 	held keySet
@@ -73,6 +74,7 @@ func newDiskCache(dir string, opts LoaderOptions) *diskCache {
 	fmt.Fprintf(h, "\x00%t %d %d %d", iso.Enabled, iso.MemoryLimit, iso.FileTimeout, opts.MaxFileSize)
 	c := &diskCache{path: filepath.Join(dir, EvalCacheFile)}
 	h.Sum(c.salt[:0])
+	c.sigs.salt = c.salt
 	return c
 }
 
@@ -103,8 +105,15 @@ func (c *diskCache) load() {
 	c.read = true
 	removeCacheTemps(filepath.Dir(c.path))
 	c.entries = c.readFile()
-	for k := range c.entries {
+	for k, p := range c.entries {
 		c.held.add(k)
+		if string(p) == sigPayload {
+			if c.sigs.ok == nil {
+				c.sigs.ok = map[[32]byte]bool{}
+			}
+			c.sigs.ok[k] = true
+			delete(c.entries, k)
+		}
 	}
 }
 
@@ -159,21 +168,24 @@ func cacheable(res *siteResult) bool {
 // taking each from the old file when it holds it. It writes only when the set of records
 // changes.
 func (c *diskCache) write(jobs []*siteJob, cached func(*siteJob) bool) error {
+	sigs := cacheSigKeys(jobs, cached)
 	var want keySet
 	for _, j := range jobs {
 		if j.hasKey && cached(j) {
 			want.add(j.key)
 		}
 	}
+	for _, k := range sigs {
+		want.add(k)
+	}
+	defer c.dropRead()
 	if want == c.held {
-		c.entries = nil
 		return nil
 	}
 	old := c.entries
 	if old == nil {
 		old = c.readFile()
 	}
-	c.entries = nil // the in-memory results serve from here on
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return err
 	}
@@ -182,6 +194,13 @@ func (c *diskCache) write(jobs []*siteJob, cached func(*siteJob) bool) error {
 		w.WriteString(evalCacheMagic)
 		w.Write(c.salt[:])
 		size := len(evalCacheMagic) + 32
+		for _, k := range sigs {
+			if size += evalCacheRecHead + len(sigPayload); size > MaxEvalCacheSize {
+				break
+			}
+			writeCacheRecord(w, k, []byte(sigPayload))
+			wrote.add(k)
+		}
 		for _, j := range jobs {
 			if !j.hasKey || !cached(j) {
 				continue
@@ -289,4 +308,31 @@ func (l *Loader) EvalCacheError() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.diskErr
+}
+
+// dropRead forgets what the file held: after the first load the in-memory results serve.
+func (c *diskCache) dropRead() {
+	c.entries = nil
+	c.sigs.mu.Lock()
+	c.sigs.ok = nil
+	c.sigs.mu.Unlock()
+}
+
+// cacheSigKeys returns the signature checks of the certificates of the cached jobs, each
+// once.
+func cacheSigKeys(jobs []*siteJob, cached func(*siteJob) bool) [][32]byte {
+	seen := map[[32]byte]bool{}
+	var ks [][32]byte
+	for _, j := range jobs {
+		if !j.hasKey || !cached(j) || j.cert == nil || j.cert.facts == nil {
+			continue
+		}
+		for _, k := range j.cert.facts.sigKeys {
+			if !seen[k] {
+				seen[k] = true
+				ks = append(ks, k)
+			}
+		}
+	}
+	return ks
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,5 +257,32 @@ func TestEvalCacheFileHoldsNoSecrets(t *testing.T) {
 		if bytes.Contains(b, []byte(s)) {
 			t.Fatalf("cache file holds %q", s)
 		}
+	}
+}
+
+// TestEvalCacheKeepsSignatureChecks: a warm load does not check the chains' signatures
+// again, and its config equals one loaded without a cache.
+func TestEvalCacheKeepsSignatureChecks(t *testing.T) {
+	var checks atomic.Int64
+	schema.SetSigCheckedHook(t, func() { checks.Add(1) })
+	dir, cache, rec := warmFull(t)
+	if checks.Load() == 0 {
+		t.Fatal("the full case's certificates should include a chain")
+	}
+	checks.Store(0)
+	warm := wantEvaluated(t, rec, dir, cache)
+	if n := checks.Load(); n != 0 {
+		t.Fatalf("warm load checked %d signatures, want 0", n)
+	}
+	if len(warm.Sites) != 4 {
+		t.Fatalf("%d sites, want 4", len(warm.Sites))
+	}
+	other := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return goldenNow }})
+	cold, err := other.Load(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cold, warm) {
+		t.Fatal("warm config differs from one loaded without a cache")
 	}
 }

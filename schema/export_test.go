@@ -25,3 +25,10 @@ func SetEvaluatingHook(t *testing.T, h func(file string)) {
 	testHookEvaluating = h
 	t.Cleanup(func() { testHookEvaluating = nil })
 }
+
+// SetSigCheckedHook sets the hook called for each chain signature a cached load checks,
+// until the test ends.
+func SetSigCheckedHook(t *testing.T, h func()) {
+	testHookSigChecked = h
+	t.Cleanup(func() { testHookSigChecked = nil })
+}

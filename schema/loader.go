@@ -431,7 +431,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 			certErr(err)
 			return
 		}
-		cr = &certResult{hash: ch, pem: cb, facts: parseCertChain(cb)}
+		cr = &certResult{hash: ch, pem: cb, facts: parseCertChainWith(cb, l.sigCache())}
 		l.cmu.Lock()
 		l.certs[certFile] = cr
 		l.cmu.Unlock()
