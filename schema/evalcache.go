@@ -189,7 +189,6 @@ func (c *diskCache) write(jobs []*siteJob, cached func(*siteJob) bool) error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return err
 	}
-	var wrote keySet
 	err := writeAtomic(c.path, func(w *bufio.Writer) error {
 		w.WriteString(evalCacheMagic)
 		w.Write(c.salt[:])
@@ -199,7 +198,6 @@ func (c *diskCache) write(jobs []*siteJob, cached func(*siteJob) bool) error {
 				break
 			}
 			writeCacheRecord(w, k, []byte(sigPayload))
-			wrote.add(k)
 		}
 		for _, j := range jobs {
 			if !j.hasKey || !cached(j) {
@@ -216,12 +214,11 @@ func (c *diskCache) write(jobs []*siteJob, cached func(*siteJob) bool) error {
 				break
 			}
 			writeCacheRecord(w, j.key, p)
-			wrote.add(j.key)
 		}
 		return nil
 	})
 	if err == nil {
-		c.held = wrote
+		c.held = want // even when MaxEvalCacheSize left some out: not rewritten until a change
 	}
 	return err
 }
@@ -295,6 +292,8 @@ func (l *Loader) saveDisk(jobs []*siteJob) {
 	if l.disk == nil {
 		return
 	}
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
 	err := l.disk.write(jobs, func(j *siteJob) bool { return l.sites[j.file] == j.res && cacheable(j.res) })
 	l.diskErr = nil
 	if err != nil {
