@@ -286,3 +286,25 @@ func TestEvalCacheKeepsSignatureChecks(t *testing.T) {
 		t.Fatal("warm config differs from one loaded without a cache")
 	}
 }
+
+// BenchmarkValidateWarmEvalCache loads the 10,000-site repo with a new Loader each time on
+// a warm evaluation cache (a restart): no CUE evaluation, no signature checks.
+func BenchmarkValidateWarmEvalCache(b *testing.B) {
+	fsys := os.DirFS(benchRepo(b))
+	cache := b.TempDir()
+	if _, err := schema.NewLoader(schema.LoaderOptions{CacheDir: cache}).Load(fsys); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		l := schema.NewLoader(schema.LoaderOptions{CacheDir: cache})
+		cfg, err := l.Load(fsys)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(cfg.Sites) != 10000 || l.EvalCacheError() != nil {
+			b.Fatalf("sites: %d, cache: %v", len(cfg.Sites), l.EvalCacheError())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/10000, "µs/site")
+}
