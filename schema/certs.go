@@ -15,6 +15,7 @@ type certFacts struct {
 	problems []string          // each a sentence about the file, e.g. "is not a proper chain: ..."
 	earliest *x509.Certificate // the certificate of chain that expires first
 	which    string            // earliest described for messages
+	sigKeys  [][32]byte        // the chain's signature checks, for the evaluation cache
 }
 
 // maxRSABits is the largest RSA key a certificate file may hold, as Go's TLS clients
@@ -23,7 +24,10 @@ const maxRSABits = 8192
 
 // parseCertChain parses a PEM certificate chain and checks it is one: only CERTIFICATE
 // blocks that all parse (see scanPEM), leaf first, each certificate signed by the next.
-func parseCertChain(b []byte) *certFacts {
+func parseCertChain(b []byte) *certFacts { return parseCertChainWith(b, nil) }
+
+// parseCertChainWith is parseCertChain taking the signature checks sigs knows as done.
+func parseCertChainWith(b []byte, sigs *sigCache) *certFacts {
 	cf := &certFacts{}
 	blocks, problems := scanPEM(b)
 	if len(problems) > 0 {
@@ -77,7 +81,7 @@ func parseCertChain(b []byte) *certFacts {
 		}
 	}
 	for i := 0; i+1 < len(cf.chain); i++ {
-		if err := cf.chain[i].CheckSignatureFrom(cf.chain[i+1]); err != nil {
+		if err := sigs.check(cf, cf.chain[i], cf.chain[i+1]); err != nil {
 			cf.problems = append(cf.problems, fmt.Sprintf("is not a proper chain: certificate #%d (%s) is not signed by the next one, #%d (%s); order the file leaf first, each certificate followed by its issuer",
 				i+1, describeCert(cf.chain[i]), i+2, describeCert(cf.chain[i+1])))
 			break

@@ -18,3 +18,17 @@ func SetIsolationHooks(t *testing.T, spawned, answered func(pid int)) {
 
 // CachedSites is how many site results l caches.
 func CachedSites(l *Loader) int { return len(l.sites) }
+
+// SetEvaluatingHook sets the hook called with each site file a load evaluates, until the
+// test ends. The hook may be called from several goroutines at once.
+func SetEvaluatingHook(t *testing.T, h func(file string)) {
+	testHookEvaluating = h
+	t.Cleanup(func() { testHookEvaluating = nil })
+}
+
+// SetSigCheckedHook sets the hook called for each chain signature a cached load checks,
+// until the test ends.
+func SetSigCheckedHook(t *testing.T, h func()) {
+	testHookSigChecked = h
+	t.Cleanup(func() { testHookSigChecked = nil })
+}

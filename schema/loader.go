@@ -49,6 +49,11 @@ type LoaderOptions struct {
 	// Isolation evaluates in child processes with memory and time limits. The zero value
 	// evaluates in this process.
 	Isolation Isolation
+	// CacheDir, when set, keeps successful site evaluations in CacheDir/evalcache (created
+	// 0700) so that a new process loading the same files skips their CUE evaluation. Each
+	// result is keyed by the site file, edge.cue, the embedded schema, the program's build
+	// and the limits above; a damaged entry is evaluated again.
+	CacheDir string
 }
 
 // Loader loads config repos, remembering each file's result by content hash so that
@@ -58,13 +63,15 @@ type LoaderOptions struct {
 type Loader struct {
 	opts LoaderOptions
 
-	mu    sync.Mutex             // held by Load
-	cmu   sync.Mutex             // guards sites and certs against a load's workers
-	sites map[string]*siteResult // by file path
-	certs map[string]*certResult // by file path
-	built map[string]*builtEntry // by site file path
-	pages *pageCache             // error and maintenance page files (pagefiles.go)
-	repo  *repoResult
+	mu      sync.Mutex             // held by Load
+	cmu     sync.Mutex             // guards sites and certs against a load's workers
+	sites   map[string]*siteResult // by file path
+	certs   map[string]*certResult // by file path
+	built   map[string]*builtEntry // by site file path
+	pages   *pageCache             // error and maintenance page files (pagefiles.go)
+	repo    *repoResult
+	disk    *diskCache // nil without CacheDir (evalcache.go)
+	diskErr error      // the last load's failure to write disk
 }
 
 type siteResult struct {
@@ -97,7 +104,11 @@ func NewLoader(opts LoaderOptions) *Loader {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	return &Loader{opts: opts, sites: map[string]*siteResult{}, certs: map[string]*certResult{}, built: map[string]*builtEntry{}}
+	l := &Loader{opts: opts, sites: map[string]*siteResult{}, certs: map[string]*certResult{}, built: map[string]*builtEntry{}}
+	if opts.CacheDir != "" {
+		l.disk = newDiskCache(opts.CacheDir, opts)
+	}
+	return l
 }
 
 // Load validates the config repo in fsys once with default options. A Loader kept across
@@ -133,11 +144,15 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 	ds = append(ds, strayRoot(r)...)
 	jobs, jds := l.siteJobs(r)
 	ds = append(ds, jds...)
-	l.evalSites(ctx, r, jobs, evals)
+	if l.disk != nil {
+		l.disk.load()
+	}
+	l.evalSites(ctx, r, repo, jobs, evals)
 	evals.close() // every callback has run
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
+	l.saveDisk(jobs)
 	return l.assemble(r, repo, jobs, ds)
 }
 
@@ -149,6 +164,8 @@ type siteJob struct {
 	pages      *pagesResult // nil: the site names no page file
 	ca         *certResult  // client_auth's CA bundle; nil without one
 	ds         []Diagnostic
+	key        [32]byte // the evaluation cache's key of the file; set when hasKey
+	hasKey     bool
 }
 
 // siteJobs lists the site files of the repo.
@@ -189,7 +206,7 @@ func (l *Loader) siteJobs(r *repoReader) ([]*siteJob, []Diagnostic) {
 
 // evalSites evaluates the jobs in parallel, one lane of evals per goroutine, until ctx is
 // done. Results may arrive after it returns: close evals before reading them.
-func (l *Loader) evalSites(ctx context.Context, r *repoReader, jobs []*siteJob, evals evalService) {
+func (l *Loader) evalSites(ctx context.Context, r *repoReader, repo *repoResult, jobs []*siteJob, evals evalService) {
 	var wg sync.WaitGroup
 	next := make(chan *siteJob)
 	for w := 0; w < min(l.opts.Workers, max(len(jobs), 1)); w++ {
@@ -197,7 +214,7 @@ func (l *Loader) evalSites(ctx context.Context, r *repoReader, jobs []*siteJob, 
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				l.loadSite(r, j, w, evals)
+				l.loadSite(r, repo, j, w, evals)
 			}
 		}()
 	}
@@ -330,7 +347,7 @@ func (l *Loader) loadRepo(r *repoReader, evals evalService) (*repoResult, []Diag
 // loadSite reads one site file and has it evaluated on lane (or reuses the cached result
 // for unchanged content); finishSite then checks its certificate. It runs on a loader
 // goroutine; finishSite may run on another.
-func (l *Loader) loadSite(r *repoReader, j *siteJob, lane int, evals evalService) {
+func (l *Loader) loadSite(r *repoReader, repo *repoResult, j *siteJob, lane int, evals evalService) {
 	f, err := r.stat(j.file)
 	if err != nil {
 		j.ds = []Diagnostic{fileDiag(err)}
@@ -344,7 +361,15 @@ func (l *Loader) loadSite(r *repoReader, j *siteJob, lane int, evals evalService
 	l.cmu.Lock()
 	res := l.sites[j.file]
 	l.cmu.Unlock()
+	if l.disk != nil {
+		j.key, j.hasKey = l.disk.siteCacheKey(repo, j, h), true
+	}
 	if res != nil && res.hash == h {
+		j.res = res
+		l.finishSite(r, j)
+		return
+	}
+	if res := l.diskHit(j, h); res != nil {
 		j.res = res
 		l.finishSite(r, j)
 		return
@@ -353,6 +378,9 @@ func (l *Loader) loadSite(r *repoReader, j *siteJob, lane int, evals evalService
 	if err != nil {
 		j.ds = []Diagnostic{fileDiag(err)}
 		return
+	}
+	if h := testHookEvaluating; h != nil {
+		h(j.file)
 	}
 	evals.eval(lane, evalRequest{Kind: siteFile, Name: j.name, File: j.file, Src: b}, func(o evalOutcome) {
 		res := &siteResult{hash: h, decl: o.site, diags: o.diags}
@@ -403,7 +431,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 			certErr(err)
 			return
 		}
-		cr = &certResult{hash: ch, pem: cb, facts: parseCertChain(cb)}
+		cr = &certResult{hash: ch, pem: cb, facts: parseCertChainWith(cb, l.sigCache())}
 		l.cmu.Lock()
 		l.certs[certFile] = cr
 		l.cmu.Unlock()

@@ -174,7 +174,8 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		// An expired certificate is one site's trouble (a warning in status), not a reason
 		// to hold back every other site's changes.
 		// Files are evaluated in child processes: a file that blows up costs one of them.
-		Loader:       schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval}),
+		// Evaluations are kept in the state dir: a restart skips CUE for unchanged sites.
+		Loader:       schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval, CacheDir: c.StateDir}),
 		Keys:         keys,
 		Publisher:    srv,
 		Interval:     c.Interval,

@@ -1,0 +1,337 @@
+package schema
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// EvalCacheFile is the name of the file in LoaderOptions.CacheDir that keeps site
+// evaluations across processes.
+const EvalCacheFile = "evalcache"
+
+// MaxEvalCacheSize bounds the evaluation cache file: sites past it are not kept (they are
+// evaluated again on the next start).
+const MaxEvalCacheSize = 256 << 20
+
+// testHookEvaluating is called with each site file a load evaluates (not found in a cache).
+var testHookEvaluating func(file string)
+
+// evalCacheMagic starts the file; a new layout or meaning takes a new magic.
+const evalCacheMagic = "edge-evalcache/1\n"
+
+// evalCacheRecHead is a record's key (32), payload length (4) and payload SHA-256 (32).
+const evalCacheRecHead = 32 + 4 + 32
+
+// diskCache is the evaluation cache file of a Loader: site declarations that evaluated
+// without error, each keyed by the hash of everything its evaluation depends on (see
+// siteCacheKey). Only declarations are kept: they name Vault paths, never secrets.
+type diskCache struct {
+	path    string
+	salt    [32]byte
+	entries map[[32]byte][]byte // read at the first load, dropped after it
+	read    bool
+	sigs    sigCache // signature checks (sigcache.go)
+	// held identifies the set of keys the file holds (keySet): a load whose cacheable
+	// results have another set rewrites the file.
+	held keySet
+}
+
+// keySet identifies a set of keys: their count and XOR.
+type keySet struct {
+	n int
+	x [32]byte
+}
+
+func (s *keySet) add(k [32]byte) {
+	s.n++
+	for i := range k {
+		s.x[i] ^= k[i]
+	}
+}
+
+// cachedSite is one record's payload.
+type cachedSite struct {
+	Decl  *siteDecl
+	Diags []Diagnostic `json:",omitempty"`
+}
+
+func newDiskCache(dir string, opts LoaderOptions) *diskCache {
+	h := sha256.New()
+	h.Write([]byte(evalCacheMagic))
+	h.Write(SchemaCUE)
+	b := executableID()
+	h.Write(b[:])
+	iso := opts.Isolation
+	if iso.Enabled {
+		iso = iso.withDefaults()
+	}
+	fmt.Fprintf(h, "\x00%t %d %d %d", iso.Enabled, iso.MemoryLimit, iso.FileTimeout, opts.MaxFileSize)
+	c := &diskCache{path: filepath.Join(dir, EvalCacheFile)}
+	h.Sum(c.salt[:0])
+	c.sigs.salt = c.salt
+	return c
+}
+
+// siteCacheKey is the key of a site file's evaluation: the cache's salt (schema, program,
+// limits), edge.cue's content, the file's path, its site name and its content.
+func (c *diskCache) siteCacheKey(repo *repoResult, j *siteJob, content [32]byte) [32]byte {
+	h := sha256.New()
+	h.Write(c.salt[:])
+	if repo != nil && repo.exist {
+		h.Write([]byte{1})
+		h.Write(repo.hash[:])
+	} else {
+		h.Write([]byte{0})
+	}
+	h.Write([]byte(strconv.Quote(j.file) + strconv.Quote(j.name)))
+	h.Write(content[:])
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// load reads the cache file once (at the first load); a missing, foreign or damaged file
+// only means misses.
+func (c *diskCache) load() {
+	if c.read {
+		return
+	}
+	c.read = true
+	removeCacheTemps(filepath.Dir(c.path))
+	c.entries = c.readFile()
+	for k, p := range c.entries {
+		c.held.add(k)
+		if string(p) == sigPayload {
+			if c.sigs.ok == nil {
+				c.sigs.ok = map[[32]byte]bool{}
+			}
+			c.sigs.ok[k] = true
+			delete(c.entries, k)
+		}
+	}
+}
+
+func (c *diskCache) readFile() map[[32]byte][]byte {
+	b, err := os.ReadFile(c.path)
+	if err != nil || len(b) < len(evalCacheMagic)+32 || string(b[:len(evalCacheMagic)]) != evalCacheMagic ||
+		[32]byte(b[len(evalCacheMagic):len(evalCacheMagic)+32]) != c.salt {
+		return nil
+	}
+	return parseCacheRecords(b[len(evalCacheMagic)+32:])
+}
+
+// parseCacheRecords returns the records of b whose checksum holds; it stops at a truncated
+// one.
+func parseCacheRecords(b []byte) map[[32]byte][]byte {
+	m := map[[32]byte][]byte{}
+	for len(b) >= evalCacheRecHead {
+		key := [32]byte(b[:32])
+		n := int(binary.BigEndian.Uint32(b[32:36]))
+		sum := [32]byte(b[36:68])
+		b = b[evalCacheRecHead:]
+		if n > len(b) {
+			break
+		}
+		if p := b[:n]; sha256.Sum256(p) == sum {
+			m[key] = p
+		}
+		b = b[n:]
+	}
+	return m
+}
+
+// lookup returns the cached result for key, or nil. A payload that does not decode is a miss.
+func (c *diskCache) lookup(key [32]byte, h [32]byte) *siteResult {
+	p, ok := c.entries[key]
+	if !ok {
+		return nil
+	}
+	var cs cachedSite
+	if json.Unmarshal(p, &cs) != nil || cs.Decl == nil || hasError(cs.Diags) {
+		return nil
+	}
+	return &siteResult{hash: h, decl: cs.Decl, diags: cs.Diags}
+}
+
+// cacheable says whether res may be kept: a declaration without errors.
+func cacheable(res *siteResult) bool {
+	return res != nil && res.decl != nil && !hasError(res.diags)
+}
+
+// write replaces the cache file with the records of the jobs that evaluated without error,
+// taking each from the old file when it holds it. It writes only when the set of records
+// changes.
+func (c *diskCache) write(jobs []*siteJob, cached func(*siteJob) bool) error {
+	sigs := cacheSigKeys(jobs, cached)
+	var want keySet
+	for _, j := range jobs {
+		if j.hasKey && cached(j) {
+			want.add(j.key)
+		}
+	}
+	for _, k := range sigs {
+		want.add(k)
+	}
+	defer c.dropRead()
+	if want == c.held {
+		return nil
+	}
+	old := c.entries
+	if old == nil {
+		old = c.readFile()
+	}
+	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
+		return err
+	}
+	err := writeAtomic(c.path, func(w *bufio.Writer) error {
+		w.WriteString(evalCacheMagic)
+		w.Write(c.salt[:])
+		size := len(evalCacheMagic) + 32
+		for _, k := range sigs {
+			if size += evalCacheRecHead + len(sigPayload); size > MaxEvalCacheSize {
+				break
+			}
+			writeCacheRecord(w, k, []byte(sigPayload))
+		}
+		for _, j := range jobs {
+			if !j.hasKey || !cached(j) {
+				continue
+			}
+			p, ok := old[j.key]
+			if !ok {
+				var err error
+				if p, err = json.Marshal(cachedSite{Decl: j.res.decl, Diags: j.res.diags}); err != nil {
+					return err
+				}
+			}
+			if size += evalCacheRecHead + len(p); size > MaxEvalCacheSize {
+				break
+			}
+			writeCacheRecord(w, j.key, p)
+		}
+		return nil
+	})
+	if err == nil {
+		c.held = want // even when MaxEvalCacheSize left some out: not rewritten until a change
+	}
+	return err
+}
+
+func writeCacheRecord(w *bufio.Writer, key [32]byte, p []byte) {
+	var head [evalCacheRecHead]byte
+	copy(head[:32], key[:])
+	binary.BigEndian.PutUint32(head[32:36], uint32(len(p)))
+	sum := sha256.Sum256(p)
+	copy(head[36:], sum[:])
+	w.Write(head[:])
+	w.Write(p)
+}
+
+// writeAtomic writes path through a temporary file in its directory, synced and renamed
+// over it: a crash leaves the old file or the new one, never half of one.
+func writeAtomic(path string, fill func(*bufio.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(tmp, 256<<10)
+	if err := fill(w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// removeCacheTemps removes temporary files a crashed write left in dir.
+func removeCacheTemps(dir string) {
+	tmps, _ := filepath.Glob(filepath.Join(dir, "."+EvalCacheFile+"-*"))
+	for _, t := range tmps {
+		os.Remove(t)
+	}
+}
+
+// diskHit returns j's result from the evaluation cache file (and remembers it like an
+// evaluated one), or nil.
+func (l *Loader) diskHit(j *siteJob, h [32]byte) *siteResult {
+	if l.disk == nil || l.disk.entries == nil {
+		return nil
+	}
+	res := l.disk.lookup(j.key, h)
+	if res == nil {
+		return nil
+	}
+	l.cmu.Lock()
+	l.sites[j.file] = res
+	l.cmu.Unlock()
+	return res
+}
+
+// saveDisk writes the evaluation cache file after a load; a failure costs only the next
+// start's time, so it is not the load's error.
+func (l *Loader) saveDisk(jobs []*siteJob) {
+	if l.disk == nil {
+		return
+	}
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	err := l.disk.write(jobs, func(j *siteJob) bool { return l.sites[j.file] == j.res && cacheable(j.res) })
+	l.diskErr = nil
+	if err != nil {
+		l.diskErr = fmt.Errorf("schema: evaluation cache %s: %w", l.disk.path, err)
+	}
+}
+
+// EvalCacheError returns why the last load could not write the evaluation cache file
+// (LoaderOptions.CacheDir), or nil. Such a failure costs only the next start's time.
+func (l *Loader) EvalCacheError() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.diskErr
+}
+
+// dropRead forgets what the file held: after the first load the in-memory results serve.
+func (c *diskCache) dropRead() {
+	c.entries = nil
+	c.sigs.mu.Lock()
+	c.sigs.ok = nil
+	c.sigs.mu.Unlock()
+}
+
+// cacheSigKeys returns the signature checks of the certificates of the cached jobs, each
+// once.
+func cacheSigKeys(jobs []*siteJob, cached func(*siteJob) bool) [][32]byte {
+	seen := map[[32]byte]bool{}
+	var ks [][32]byte
+	for _, j := range jobs {
+		if !j.hasKey || !cached(j) || j.cert == nil || j.cert.facts == nil {
+			continue
+		}
+		for _, k := range j.cert.facts.sigKeys {
+			if !seen[k] {
+				seen[k] = true
+				ks = append(ks, k)
+			}
+		}
+	}
+	return ks
+}
