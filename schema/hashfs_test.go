@@ -51,27 +51,7 @@ func (h hashingFS) FileHash(name string) ([]byte, bool) {
 // TestLoaderUsesHashFS: given a HashFS, the loader tells unchanged files by their hash and
 // does not read them again; given another fs.FS, it reads every file each time.
 func TestLoaderUsesHashFS(t *testing.T) {
-	ca, err := testca.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	g, err := sitegen.WriteSite(dir, sitegen.Site{Name: "acme", Hosts: []string{"acme.example.test"},
-		Upstreams: []string{"http://127.0.0.1:3001"}}, sitegen.Options{CA: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := fstest.MapFS{}
-	hashes := map[string][]byte{}
-	for _, f := range []string{g.File, g.CertFile} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f] = &fstest.MapFile{Data: b}
-		sum := sha1.Sum(b)
-		hashes[f] = sum[:]
-	}
+	g, files, hashes := acmeSiteFiles(t)
 	load := func(l *schema.Loader, fsys fs.FS) {
 		t.Helper()
 		cfg, err := l.Load(fsys)
@@ -105,4 +85,32 @@ func TestLoaderUsesHashFS(t *testing.T) {
 	if n := hashed.reads[g.File]; n != 1 {
 		t.Errorf("HashFS: %s read %d times with its hash unchanged; want still 1", g.File, n)
 	}
+}
+
+// acmeSiteFiles generates one site ("acme") with a certificate of a fresh test CA, and
+// returns its files in memory with their SHA-1 sums.
+func acmeSiteFiles(t *testing.T) (*sitegen.Generated, fstest.MapFS, map[string][]byte) {
+	t.Helper()
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	g, err := sitegen.WriteSite(dir, sitegen.Site{Name: "acme", Hosts: []string{"acme.example.test"},
+		Upstreams: []string{"http://127.0.0.1:3001"}}, sitegen.Options{CA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fstest.MapFS{}
+	hashes := map[string][]byte{}
+	for _, f := range []string{g.File, g.CertFile} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f] = &fstest.MapFile{Data: b}
+		sum := sha1.Sum(b)
+		hashes[f] = sum[:]
+	}
+	return g, files, hashes
 }

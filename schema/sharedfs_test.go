@@ -1,15 +1,9 @@
 package schema_test
 
 import (
-	"crypto/sha1"
-	"os"
-	"path/filepath"
 	"testing"
-	"testing/fstest"
 
 	"github.com/edgectl/edge/schema"
-	"github.com/edgectl/edge/schema/sitegen"
-	"github.com/edgectl/edge/tests/testca"
 )
 
 // sharedFS is a schema.SharedFileFS handing out the MapFS's own bytes, and a HashFS, as
@@ -29,27 +23,7 @@ func (s sharedFS) ReadFileShared(name string) ([]byte, error) {
 // file's content as the file system gave it (no copy of its own); site files are read as
 // usual.
 func TestLoaderKeepsSharedCertificate(t *testing.T) {
-	ca, err := testca.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	g, err := sitegen.WriteSite(dir, sitegen.Site{Name: "acme", Hosts: []string{"acme.example.test"},
-		Upstreams: []string{"http://127.0.0.1:3001"}}, sitegen.Options{CA: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := fstest.MapFS{}
-	hashes := map[string][]byte{}
-	for _, f := range []string{g.File, g.CertFile} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[f] = &fstest.MapFile{Data: b}
-		sum := sha1.Sum(b)
-		hashes[f] = sum[:]
-	}
+	g, files, hashes := acmeSiteFiles(t)
 	fsys := sharedFS{hashingFS{&readCountingFS{MapFS: files, reads: map[string]int{}}, hashes}}
 	cfg, err := schema.NewLoader(schema.LoaderOptions{}).Load(fsys)
 	if err != nil {
