@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/reconcile/issue"
-	"github.com/edgectl/edge/schema/sitegen"
-	"github.com/edgectl/edge/tests/testca"
 	"github.com/edgectl/edge/tests/testenv"
 )
 
@@ -82,15 +80,7 @@ func startACMEFleet(t *testing.T, o acmeOptions) *acmeFleet {
 	f.pebble = testenv.StartPebble(t, testenv.PebbleOptions{HTTPPort: atoi(t, f.httpPort), TLSPort: atoi(t, f.tlsPort), DefaultIPv4: ip, Validity: o.validity})
 	f.repo = testenv.NewGitRepo(t)
 	f.git = testenv.StartGitHTTP(t, f.repo.Bare, nil)
-	ca, err := testca.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := sitegen.WriteSite(f.repo.Dir, sitegen.Site{Name: "plain", Hosts: []string{"plain.edge.test"}, Upstreams: []string{f.backend.URL}}, sitegen.Options{CA: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.vault.PutKV(t, "secret", "edge/plain", map[string]any{"key": string(g.Leaf.KeyPEM)})
+	writePlainSite(t, f.repo, f.vault, f.backend.URL)
 	chals := o.challenges
 	if chals == "" {
 		chals = `["http-01"]`

@@ -56,15 +56,7 @@ func startIssueFleet(t *testing.T, edgeCUE string, policies ...string) *issueFle
 	t.Cleanup(f.backend.Close)
 	f.repo = testenv.NewGitRepo(t)
 	f.git = testenv.StartGitHTTP(t, f.repo.Bare, nil)
-	ca, err := testca.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := sitegen.WriteSite(f.repo.Dir, sitegen.Site{Name: "plain", Hosts: []string{"plain.edge.test"}, Upstreams: []string{f.backend.URL}}, sitegen.Options{CA: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.vault.PutKV(t, "secret", "edge/plain", map[string]any{"key": string(g.Leaf.KeyPEM)})
+	writePlainSite(t, f.repo, f.vault, f.backend.URL)
 	f.repo.Commit("plain site and the issuers", map[string][]byte{"edge.cue": []byte(edgeCUE)})
 	return f
 }
@@ -160,4 +152,19 @@ func getBody(t *testing.T, u string) string {
 		t.Fatalf("GET %s: %s %v", u, resp.Status, err)
 	}
 	return string(b)
+}
+
+// writePlainSite writes the fleets' site with a certificate from the repo ("plain",
+// plain.edge.test, proxied to backend) into repo's work tree, its key in Vault.
+func writePlainSite(t *testing.T, repo *testenv.GitRepo, vault *testenv.Vault, backend string) {
+	t.Helper()
+	ca, err := testca.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := sitegen.WriteSite(repo.Dir, sitegen.Site{Name: "plain", Hosts: []string{"plain.edge.test"}, Upstreams: []string{backend}}, sitegen.Options{CA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vault.PutKV(t, "secret", "edge/plain", map[string]any{"key": string(g.Leaf.KeyPEM)})
 }
