@@ -55,17 +55,19 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
 // (HTTP_X_FORWARDED_FOR).
 func dropForwarded(hdr http.Header) {
 	for k := range hdr {
-		if strings.IndexByte(k, '_') >= 0 {
-			if n := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")); isForwarding(n) || slices.Contains(clientAddressHeaders, n) {
-				delete(hdr, k)
-			}
-		} else if isForwarding(k) {
+		if clientForwarding(k) {
 			delete(hdr, k)
 		}
 	}
-	for _, k := range clientAddressHeaders {
-		delete(hdr, k)
+}
+
+// clientForwarding reports whether dropForwarded deletes header k.
+func clientForwarding(k string) bool {
+	if strings.IndexByte(k, '_') >= 0 {
+		n := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))
+		return isForwarding(n) || slices.Contains(clientAddressHeaders, n)
 	}
+	return isForwarding(k) || slices.Contains(clientAddressHeaders, k)
 }
 
 // isForwarding reports whether header name k is an X-Forwarded-* header.

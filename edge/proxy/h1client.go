@@ -60,7 +60,24 @@ func fastPath(req *http.Request) bool {
 // RoundTrip sends req (fastPath(req) must hold) and returns the response with its body
 // to read; the connection returns to the pool when the body ends cleanly.
 func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
-	if msg := validateHeaders(req.Header); msg != "" {
+	return c.send(req, nil)
+}
+
+// forward sends the direct forward of in (Handler.direct holds), whose head is written
+// from in itself: see fwdHead.
+func (c *h1Client) forward(in *http.Request, head *fwdHead) (*http.Response, error) {
+	return c.send(in, head)
+}
+
+// send is RoundTrip, or forward when head is not nil.
+func (c *h1Client) send(req *http.Request, head *fwdHead) (*http.Response, error) {
+	msg := ""
+	if head != nil {
+		msg = head.validate()
+	} else {
+		msg = validateHeaders(req.Header)
+	}
+	if msg != "" {
 		return nil, errors.New("net/http: invalid header " + msg)
 	}
 	for {
@@ -68,7 +85,7 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		res, err := pc.roundTrip(req)
+		res, err := pc.roundTrip(req, head)
 		if err == nil {
 			return res, nil
 		}
@@ -186,13 +203,21 @@ func (c *h1Client) closeIdle() {
 // not quoted: it may be a secret.
 func validateHeaders(h http.Header) string {
 	for k, vv := range h {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return "field name " + strconv.Quote(k)
+		if msg := validateHeader(k, vv); msg != "" {
+			return msg
 		}
-		for _, v := range vv {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return "field value for " + strconv.Quote(k)
-			}
+	}
+	return ""
+}
+
+// validateHeader is validateHeaders for one header.
+func validateHeader(k string, vv []string) string {
+	if !httpguts.ValidHeaderFieldName(k) {
+		return "field name " + strconv.Quote(k)
+	}
+	for _, v := range vv {
+		if !httpguts.ValidHeaderFieldValue(v) {
+			return "field value for " + strconv.Quote(k)
 		}
 	}
 	return ""

@@ -62,10 +62,10 @@ func (pc *h1Conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// roundTrip writes req and reads the response headers. On success the response's body
-// owns the connection: it goes back to the pool when the body ends cleanly. On error the
-// caller closes the connection.
-func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
+// roundTrip writes req (its head, when head is not nil) and reads the response headers.
+// On success the response's body owns the connection: it goes back to the pool when the
+// body ends cleanly. On error the caller closes the connection.
+func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, error) {
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
 	// Cancelling the request (the client went away) interrupts whatever the connection
 	// is doing, as the Transport does by closing it.
 	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(aLongTimeAgo) })
-	res, err := pc.exchange(ctx, req)
+	res, err := pc.exchange(ctx, req, head)
 	if err == nil && pc.reused && res.StatusCode == http.StatusRequestTimeout {
 		res.Body.Close()
 		err = errStaleConn
@@ -87,7 +87,7 @@ func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	body := &h1Body{pc: pc, ctx: ctx, rc: res.Body, stop: stop,
-		keep: !res.Close && !req.Close && res.StatusCode != http.StatusSwitchingProtocols}
+		keep: !res.Close && (head != nil || !req.Close) && res.StatusCode != http.StatusSwitchingProtocols}
 	if res.Body == http.NoBody {
 		body.finish(true)
 		return res, nil
@@ -97,8 +97,12 @@ func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // exchange writes req and reads its response headers within the header timeout.
-func (pc *h1Conn) exchange(ctx context.Context, req *http.Request) (*http.Response, error) {
-	if err := req.Write(pc.bw); err != nil {
+func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead) (*http.Response, error) {
+	if head != nil {
+		if err := head.write(pc.bw); err != nil {
+			return nil, err
+		}
+	} else if err := req.Write(pc.bw); err != nil {
 		return nil, err
 	}
 	if err := pc.bw.Flush(); err != nil {
@@ -111,7 +115,7 @@ func (pc *h1Conn) exchange(ctx context.Context, req *http.Request) (*http.Respon
 		}
 	}
 	pc.limit = maxResponseHeaderBytes
-	res, err := pc.readResponse(req)
+	res, err := pc.readResponse(req, head)
 	pc.limit = -1
 	if timeout > 0 {
 		if err := pc.setReadDeadline(ctx, time.Time{}); err != nil && res != nil {
@@ -133,9 +137,9 @@ func (pc *h1Conn) setReadDeadline(ctx context.Context, t time.Time) error {
 }
 
 // readResponse reads the final response, passing informational (1xx) ones to the
-// request's httptrace hook (ReverseProxy forwards them to the client).
-func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
-	trace := httptrace.ContextClientTrace(req.Context())
+// request's httptrace hook (ReverseProxy forwards them to the client), or for a direct
+// forward (head not nil) to the client and then to the hook if any.
+func (pc *h1Conn) readResponse(req *http.Request, head *fwdHead) (*http.Response, error) {
 	for {
 		res, err := http.ReadResponse(pc.br, req)
 		if err != nil {
@@ -148,7 +152,11 @@ func (pc *h1Conn) readResponse(req *http.Request) (*http.Response, error) {
 		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
 			return res, nil
 		}
-		if trace != nil && trace.Got1xxResponse != nil {
+		if head != nil {
+			head.got1xx(code, res.Header)
+			pc.limit = maxResponseHeaderBytes
+		}
+		if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(res.Header)); err != nil {
 				return nil, err
 			}

@@ -94,6 +94,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer func() { body.stop(); cancel() }()
 	}
 	defer h.finish(info, r)
+	if h.direct(r) {
+		h.forward(w, r, info)
+		return
+	}
 	h.rp.ServeHTTP(w, r)
 }
 

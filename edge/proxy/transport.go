@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 )
 
 // errNoUpstream means active health checks mark every upstream of the route down.
@@ -23,18 +24,27 @@ var errUpstreamAborted = errors.New("proxy: upstream response aborted mid-body")
 type roundTripper Handler
 
 func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
-	h := (*Handler)(rt)
 	info := infoFrom(out.Context())
 	if info == nil {
 		info = new(Info)
 	}
-	orig := *out.URL // the request's path and query, joined to each upstream's
-	body := info.body
 	if out.Body != nil && out.Body != http.NoBody {
 		// The transport closes the body of a failed attempt, and ReverseProxy's wrapper
 		// then refuses to be read: keep it open for the next attempt.
 		out.Body = keepOpen{out.Body}
 	}
+	return (*Handler)(rt).roundTrip(out, info, nil)
+}
+
+// roundTrip sends out to one of the route's upstreams, retrying on another when safe:
+// out is ReverseProxy's outbound request, or with head the incoming request of a direct
+// forward (Handler.forward), which is not modified.
+func (h *Handler) roundTrip(out *http.Request, info *Info, head *fwdHead) (*http.Response, error) {
+	var orig url.URL // the request's path and query, joined to each upstream's
+	if head == nil {
+		orig = *out.URL
+	}
+	body := info.body
 	req := out
 	var lastErr error
 	for attempt := 0; ; attempt++ {
@@ -50,17 +60,21 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 			info.tried |= 1 << i
 		}
 		t := &h.targets[i]
-		if attempt > 0 {
-			// The transport may still hold the previous request: send a copy.
-			req = out.WithContext(out.Context())
-		}
-		u := orig
-		req.URL = &u
-		setTarget(req, t.url)
 		info.Upstream = t.url
 		info.Attempts++
 		t.up.inflight.Add(1)
-		res, err := t.up.roundTrip(req)
+		var res *http.Response
+		var err error
+		if head != nil {
+			head.target = t.url
+			res, err = t.up.fast.forward(out, head)
+		} else {
+			if attempt > 0 {
+				// The transport may still hold the previous request: send a copy.
+				req = out.WithContext(out.Context())
+			}
+			res, err = t.up.roundTrip(retarget(req, &orig, t.url))
+		}
 		if err == nil {
 			return h.answered(t, info, res)
 		}
@@ -99,6 +113,14 @@ func (rt *roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// retarget points req at base: the request's path and query (orig) joined to base's.
+func retarget(req *http.Request, orig *url.URL, base *url.URL) *http.Request {
+	u := *orig
+	req.URL = &u
+	setTarget(req, base)
+	return req
 }
 
 // choose picks the target of an attempt: on the first, the one the request's sticky
