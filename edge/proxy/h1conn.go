@@ -23,6 +23,7 @@ type h1Conn struct {
 	idleSince time.Time // when it went back to the pool
 	limit     int64     // bytes the response headers may still take; -1 while reading a body
 	nread     int64     // bytes read for the current request
+	rerr      error     // the first read error: every later read returns it
 }
 
 // aLongTimeAgo is a deadline in the past: it interrupts the connection's reads and writes.
@@ -51,10 +52,15 @@ func (pc *h1Conn) Read(p []byte) (int, error) {
 	if pc.limit == 0 {
 		return 0, errHeadersTooLarge
 	}
+	if pc.rerr != nil {
+		// readPlainHead leaves the error it met for http.ReadResponse to meet again.
+		return 0, pc.rerr
+	}
 	if pc.limit > 0 && int64(len(p)) > pc.limit {
 		p = p[:pc.limit]
 	}
 	n, err := pc.conn.Read(p)
+	pc.rerr = err
 	pc.nread += int64(n)
 	if pc.limit > 0 {
 		pc.limit -= int64(n)
@@ -76,7 +82,9 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(aLongTimeAgo) })
 	res, err := pc.exchange(ctx, req, head)
 	if err == nil && pc.reused && res.StatusCode == http.StatusRequestTimeout {
-		res.Body.Close()
+		if res.Body != nil { // nil: readPlainHead's, on the connection the caller closes
+			res.Body.Close()
+		}
 		err = errStaleConn
 	}
 	if err != nil {
@@ -88,6 +96,12 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	}
 	body := &h1Body{pc: pc, ctx: ctx, rc: res.Body, stop: stop,
 		keep: !res.Close && (head != nil || !req.Close) && res.StatusCode != http.StatusSwitchingProtocols}
+	if res.Body == nil { // readPlainHead's: ContentLength bytes
+		body.rc, body.remaining = nil, res.ContentLength
+		if res.ContentLength == 0 {
+			res.Body = http.NoBody
+		}
+	}
 	if res.Body == http.NoBody {
 		body.finish(true)
 		return res, nil
@@ -141,6 +155,9 @@ func (pc *h1Conn) setReadDeadline(ctx context.Context, t time.Time) error {
 // forward (head not nil) to the client and then to the hook if any.
 func (pc *h1Conn) readResponse(req *http.Request, head *fwdHead) (*http.Response, error) {
 	for {
+		if res := readPlainHead(pc.br, req); res != nil {
+			return res, nil
+		}
 		res, err := http.ReadResponse(pc.br, req)
 		if err != nil {
 			if pc.limit == 0 {
@@ -176,12 +193,13 @@ func (pc *h1Conn) retryable(req *http.Request, err error) bool {
 
 // h1Body is a response body read from an h1Conn.
 type h1Body struct {
-	pc   *h1Conn
-	ctx  context.Context
-	rc   io.ReadCloser // http.ReadResponse's body
-	stop func() bool   // unregisters the cancellation; false if it already ran
-	keep bool          // the connection may serve another request after this body
-	done bool
+	pc        *h1Conn
+	ctx       context.Context
+	rc        io.ReadCloser // http.ReadResponse's body; nil: remaining bytes from pc.br
+	remaining int64
+	stop      func() bool // unregisters the cancellation; false if it already ran
+	keep      bool        // the connection may serve another request after this body
+	done      bool
 }
 
 var errReadClosedBody = errors.New("http: read on closed response body")
@@ -190,7 +208,13 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, errReadClosedBody
 	}
-	n, err := b.rc.Read(p)
+	var n int
+	var err error
+	if b.rc != nil {
+		n, err = b.rc.Read(p)
+	} else {
+		n, err = b.readLength(p)
+	}
 	switch {
 	case err == io.EOF:
 		b.finish(true)
@@ -199,6 +223,27 @@ func (b *h1Body) Read(p []byte) (int, error) {
 		if cerr := b.ctx.Err(); cerr != nil {
 			err = cerr
 		}
+	}
+	return n, err
+}
+
+// readLength reads the body of a given length (readPlainHead's) as http.ReadResponse's
+// body does: io.EOF with its last bytes, io.ErrUnexpectedEOF if the connection ends
+// before.
+func (b *h1Body) readLength(p []byte) (int, error) {
+	if b.remaining <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	n, err := b.pc.br.Read(p)
+	b.remaining -= int64(n)
+	switch {
+	case err == io.EOF && b.remaining > 0:
+		err = io.ErrUnexpectedEOF
+	case err == nil && b.remaining == 0:
+		err = io.EOF
 	}
 	return n, err
 }

@@ -1,0 +1,232 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"net/http"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// maxPlainFields is the most header lines readPlainHead takes; more go to ReadResponse.
+const maxPlainFields = 64
+
+// field is one header line of a response head: offsets of its name and its value.
+type field struct{ ks, ke, vs, ve int32 }
+
+// plainHead is a response head readPlainHead can take, as parsed from the buffer.
+type plainHead struct {
+	n      int // bytes, final CRLF included
+	code   int
+	status [2]int // offsets of Response.Status ("200 OK")
+	fields [maxPlainFields]field
+	nf     int
+	length int64 // Content-Length
+}
+
+// readPlainHead reads the head of the usual response the way http.ReadResponse would,
+// with fewer allocations (the head in one string, the values in one slice, no transfer
+// reader): an HTTP/1.1 response with a body of a given Content-Length (status 200-599
+// but 204 and 304, not to HEAD), header lines "Name: value" with no Transfer-Encoding,
+// Trailer or Pragma, the whole head in br's buffer. For anything else it returns nil,
+// having consumed nothing, and the caller uses http.ReadResponse; a read error is left
+// for it to meet again (h1Conn's read errors are sticky). The body is the caller's:
+// Content-Length bytes from br.
+func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
+	if req.Method == http.MethodHead {
+		return nil
+	}
+	buf := peekHead(br)
+	if buf == nil {
+		return nil
+	}
+	var ph plainHead
+	if !ph.parse(buf) {
+		return nil
+	}
+	s := ph.text(buf)
+	res := &http.Response{
+		Status: s[ph.status[0]:ph.status[1]], StatusCode: ph.code,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: ph.header(s), ContentLength: ph.length, Request: req,
+	}
+	if httpguts.HeaderValuesContainsToken(res.Header["Connection"], "close") {
+		res.Close = true
+		delete(res.Header, "Connection") // as ReadResponse does
+	}
+	br.Discard(ph.n)
+	return res
+}
+
+// peekHead returns the response head in br's buffer, reading until it is all there; nil
+// when it does not fit or a read fails.
+func peekHead(br *bufio.Reader) []byte {
+	for n := 1; ; {
+		b, err := br.Peek(n)
+		if err != nil {
+			return nil
+		}
+		b, _ = br.Peek(br.Buffered())
+		if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+			return b[:i+4]
+		}
+		if len(b) >= br.Size() {
+			return nil
+		}
+		n = len(b) + 1
+	}
+}
+
+// text is the head buf as a string, its header names canonical (textproto's
+// CanonicalMIMEHeaderKey), in one allocation.
+func (ph *plainHead) text(buf []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(buf))
+	pos := 0
+	for _, f := range ph.fields[:ph.nf] {
+		sb.Write(buf[pos:f.ks])
+		upper := true
+		for _, c := range buf[f.ks:f.ke] {
+			if upper && 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			} else if !upper && 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			sb.WriteByte(c)
+			upper = c == '-'
+		}
+		pos = int(f.ke)
+	}
+	sb.Write(buf[pos:])
+	return sb.String()
+}
+
+// parse parses buf (a head ending in CRLF CRLF); false: not a plain head.
+func (ph *plainHead) parse(buf []byte) bool {
+	ph.n = len(buf)
+	line, rest, _ := bytes.Cut(buf, []byte("\r\n"))
+	if !ph.statusLine(line) {
+		return false
+	}
+	off := len(line) + 2
+	lengths := 0
+	for {
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		if len(line) == 0 {
+			break
+		}
+		if ph.nf == maxPlainFields {
+			return false
+		}
+		f, ok := fieldOf(line, off)
+		if !ok {
+			return false
+		}
+		name := buf[f.ks:f.ke]
+		if is(name, "Transfer-Encoding") || is(name, "Trailer") || is(name, "Pragma") {
+			return false
+		}
+		if is(name, "Content-Length") {
+			lengths++
+			if ph.length = parseLength(buf[f.vs:f.ve]); ph.length < 0 {
+				return false
+			}
+		}
+		ph.fields[ph.nf] = f
+		ph.nf++
+		off += len(line) + 2
+	}
+	return lengths == 1
+}
+
+// statusLine parses "HTTP/1.1 200 OK" (the reason may be empty, the space before it too).
+func (ph *plainHead) statusLine(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("HTTP/1.1 "))
+	if !ok || len(rest) < 3 || (len(rest) > 3 && rest[3] != ' ') {
+		return false
+	}
+	code := 0
+	for _, c := range rest[:3] {
+		if c < '0' || c > '9' {
+			return false
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 200 || code > 599 || code == http.StatusNoContent || code == http.StatusNotModified {
+		return false
+	}
+	for _, c := range rest[3:] {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false // ReadResponse's line would end at a bare LF
+		}
+	}
+	ph.code = code
+	ph.status = [2]int{9, len(line)}
+	return true
+}
+
+// fieldOf parses header line "Name: value" starting at offset off of the head: a token
+// name, value bytes textproto accepts, the value trimmed of spaces and tabs.
+func fieldOf(line []byte, off int) (field, bool) {
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 {
+		return field{}, false
+	}
+	for _, c := range line[:i] {
+		if !httpguts.IsTokenRune(rune(c)) {
+			return field{}, false
+		}
+	}
+	vs, ve := i+1, len(line)
+	for _, c := range line[vs:] {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return field{}, false
+		}
+	}
+	for vs < ve && (line[vs] == ' ' || line[vs] == '\t') {
+		vs++
+	}
+	for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
+		ve--
+	}
+	return field{int32(off), int32(off + i), int32(off + vs), int32(off + ve)}, true
+}
+
+// is reports whether token name is canonical header name k in any case.
+func is(name []byte, k string) bool {
+	return len(name) == len(k) && bytes.EqualFold(name, []byte(k))
+}
+
+// parseLength parses a Content-Length value as ReadResponse accepts it (digits, at most
+// 63 bits); -1 if it does not.
+func parseLength(v []byte) int64 {
+	if len(v) == 0 || len(v) > 18 {
+		return -1
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// header builds the header map from the head string s: the values are substrings of s,
+// their slices cut from one array (capacity 1 each, so that an append copies).
+func (ph *plainHead) header(s string) http.Header {
+	h := make(http.Header, ph.nf)
+	vals := make([]string, ph.nf)
+	for i, f := range ph.fields[:ph.nf] {
+		k, v := s[f.ks:f.ke], s[f.vs:f.ve]
+		if vv, ok := h[k]; ok {
+			h[k] = append(vv, v)
+			continue
+		}
+		vals[i] = v
+		h[k] = vals[i : i+1 : i+1]
+	}
+	return h
+}
