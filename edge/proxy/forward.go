@@ -200,15 +200,15 @@ func (f *fwdHead) got1xx(code int, header http.Header) {
 // ReverseProxy with FlushInterval 0.
 func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response) error {
 	var dst io.Writer = w
-	var fw flushWriter
+	var fw *flushWriter
 	if eventStream(res.Header.Get("Content-Type")) || res.ContentLength == -1 {
-		fw = flushWriter{w: w, rc: http.NewResponseController(w)}
-		dst = &fw
+		fw = &flushWriter{w: w, rc: http.NewResponseController(w)}
+		dst = fw
 	}
 	buf := copyBuffers.Get()
 	defer copyBuffers.Put(buf)
 	for {
-		if fw.rc != nil && !fw.wrote && !bodyReady(res.Body) {
+		if fw != nil && !fw.wrote && !bodyReady(res.Body) {
 			// The headers go now, even if the body is slow to come (ReverseProxy
 			// flushes them from a timer); a body already here is written with them.
 			fw.rc.Flush()
