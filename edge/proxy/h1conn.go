@@ -82,9 +82,7 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(aLongTimeAgo) })
 	res, err := pc.exchange(ctx, req, head)
 	if err == nil && pc.reused && res.StatusCode == http.StatusRequestTimeout {
-		if res.Body != nil { // nil: readPlainHead's, on the connection the caller closes
-			res.Body.Close()
-		}
+		res.Body.Close()
 		err = errStaleConn
 	}
 	if err != nil {
@@ -96,11 +94,8 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	}
 	body := &h1Body{pc: pc, ctx: ctx, rc: res.Body, stop: stop,
 		keep: !res.Close && (head != nil || !req.Close) && res.StatusCode != http.StatusSwitchingProtocols}
-	if res.Body == nil { // readPlainHead's: ContentLength bytes
+	if res.Body == lengthBody { // readPlainHead's: ContentLength bytes from pc.br
 		body.rc, body.remaining = nil, res.ContentLength
-		if res.ContentLength == 0 {
-			res.Body = http.NoBody
-		}
 	}
 	if res.Body == http.NoBody {
 		body.finish(true)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net/http"
 	"strings"
 
@@ -25,14 +26,24 @@ type plainHead struct {
 	length int64 // Content-Length
 }
 
+// lengthBody stands for the body of a head readPlainHead read, until h1Conn.roundTrip
+// replaces it: the connection's next Content-Length bytes. Closing it does nothing (the
+// connection is closed by whoever drops the response before roundTrip returns it).
+var lengthBody io.ReadCloser = pendingBody{}
+
+type pendingBody struct{}
+
+func (pendingBody) Read([]byte) (int, error) { return 0, errReadClosedBody }
+func (pendingBody) Close() error             { return nil }
+
 // readPlainHead reads the head of the usual response the way http.ReadResponse would,
 // with fewer allocations (the head in one string, the values in one slice, no transfer
 // reader): an HTTP/1.1 response with a body of a given Content-Length (status 200-599
 // but 204 and 304, not to HEAD), header lines "Name: value" with no Transfer-Encoding,
 // Trailer or Pragma, the whole head in br's buffer. For anything else it returns nil,
 // having consumed nothing, and the caller uses http.ReadResponse; a read error is left
-// for it to meet again (h1Conn's read errors are sticky). The body is the caller's:
-// Content-Length bytes from br.
+// for it to meet again (h1Conn's read errors are sticky). The body is lengthBody (or
+// http.NoBody): Content-Length bytes from br, for the caller to read.
 func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
 	if req.Method == http.MethodHead {
 		return nil
@@ -50,6 +61,10 @@ func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
 		Status: s[ph.status[0]:ph.status[1]], StatusCode: ph.code,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: ph.header(s), ContentLength: ph.length, Request: req,
+	}
+	res.Body = lengthBody
+	if ph.length == 0 {
+		res.Body = http.NoBody
 	}
 	if httpguts.HeaderValuesContainsToken(res.Header["Connection"], "close") {
 		res.Close = true

@@ -57,6 +57,13 @@ func TestPlainHeadMatchesReadResponse(t *testing.T) {
 			t.Errorf("%q: header\n got %q\nwant %q", name, got.Header, want.Header)
 		}
 		// (A body cut short is TestUpstreamAbortMidBody's.)
+		wantBody := lengthBody
+		if got.ContentLength == 0 {
+			wantBody = http.NoBody
+		}
+		if got.Body != wantBody {
+			t.Errorf("%q: Body %T, want %T", name, got.Body, wantBody)
+		}
 		body, _ := io.ReadAll(io.LimitReader(br, got.ContentLength))
 		wbody, _ := io.ReadAll(want.Body)
 		if string(body) != string(wbody) {
