@@ -18,8 +18,7 @@ import (
 // OPTIONS or TRACE, no body, no upgrade, no Expect), which ReverseProxy would send
 // unchanged apart from its headers. Whatever is unusual goes through ReverseProxy, the
 // reference behaviour: a Host that Request.Write would rewrite (empty, non-ASCII, an IPv6
-// zone), a query ReverseProxy re-encodes, a peer in TrustedProxies, a context that never
-// ends.
+// zone), a query ReverseProxy re-encodes, a context that never ends.
 func (h *Handler) direct(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
@@ -32,9 +31,6 @@ func (h *Handler) direct(r *http.Request) bool {
 	hdr := r.Header
 	if len(r.TransferEncoding) != 0 || len(r.Trailer) != 0 || hdr["Expect"] != nil ||
 		upgradeType(hdr) != "" || r.URL.Opaque != "" || !plainHost(r.Host) || !plainQuery(r.URL.RawQuery) {
-		return false
-	}
-	if len(h.m.opts.TrustedProxies) > 0 && trusted(r.RemoteAddr, h.m.opts.TrustedProxies) {
 		return false
 	}
 	return r.Context().Done() != nil

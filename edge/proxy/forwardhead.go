@@ -18,15 +18,17 @@ import (
 // Host, User-Agent and headers, sorted), written straight from the incoming request into
 // the upstream connection's buffer, with no outbound request, header or URL copied. The
 // headers ReverseProxy removes are skipped as they are met: the hop-by-hop ones and those
-// the incoming Connection header lists, and every client-supplied forwarding header
-// (dropForwarded); Te: trailers and edge's X-Forwarded-For, -Host and -Proto are added.
+// the incoming Connection header lists, and (but from a trusted proxy) every
+// client-supplied forwarding header (dropForwarded); Te: trailers and the forwarding
+// headers of Handler.setForwarded are added.
 type fwdHead struct {
 	in       *http.Request
 	w        http.ResponseWriter // receives the 1xx responses
 	target   *url.URL            // the upstream of the current attempt
 	prefix   string              // the route's path to strip; "" none
-	clientIP string              // X-Forwarded-For; "" none (RemoteAddr is not ip:port)
+	clientIP string              // the peer's address; "" none (RemoteAddr is not ip:port)
 	te       bool                // Te: trailers
+	trusted  bool                // the peer is a trusted proxy: its forwarding headers are kept
 }
 
 // newFwdHead returns the head of in (direct(in) holds); its target is set per attempt.
@@ -39,6 +41,7 @@ func newFwdHead(h *Handler, w http.ResponseWriter, in *http.Request) fwdHead {
 	if ip, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
 		f.clientIP = ip
 	}
+	f.trusted = len(h.m.opts.TrustedProxies) > 0 && trusted(in.RemoteAddr, h.m.opts.TrustedProxies)
 	return f
 }
 
@@ -47,10 +50,11 @@ func newFwdHead(h *Handler, w http.ResponseWriter, in *http.Request) fwdHead {
 func (f *fwdHead) dropped(k string) bool {
 	switch k {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true // the last four are the forwarding headers setForwarded writes
 	}
-	return connectionListed(f.in.Header["Connection"], k) || clientForwarding(k)
+	return connectionListed(f.in.Header["Connection"], k) || (!f.trusted && clientForwarding(k))
 }
 
 // written reports whether Request.Write writes header k among the others (Host,
@@ -72,6 +76,13 @@ func (f *fwdHead) validate() string {
 		}
 		if msg := validateHeader(k, vv); msg != "" {
 			return msg
+		}
+	}
+	if f.trusted {
+		for _, k := range [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+			if msg := validateHeader(k, f.in.Header[k]); msg != "" {
+				return msg
+			}
 		}
 	}
 	return ""
@@ -128,6 +139,9 @@ func (f *fwdHead) writeFields(bw *bufio.Writer) {
 	if f.te {
 		keys = append(keys, "Te")
 	}
+	if f.trusted && f.in.Header["Forwarded"] != nil {
+		keys = append(keys, "Forwarded")
+	}
 	if f.clientIP != "" {
 		keys = append(keys, "X-Forwarded-For")
 	}
@@ -138,12 +152,12 @@ func (f *fwdHead) writeFields(bw *bufio.Writer) {
 		case "Te":
 			writeField(bw, k, "trailers")
 		case "X-Forwarded-For":
-			writeField(bw, k, f.clientIP)
+			writeField(bw, k, f.forwardedFor())
 		case "X-Forwarded-Host":
-			writeField(bw, k, f.in.Host)
+			f.writeForwarded(bw, k, f.in.Host)
 		case "X-Forwarded-Proto":
-			writeField(bw, k, f.proto())
-		default:
+			f.writeForwarded(bw, k, f.proto())
+		default: // Forwarded is here only from a trusted proxy
 			for _, v := range f.in.Header[k] {
 				writeField(bw, k, v)
 			}
@@ -152,6 +166,26 @@ func (f *fwdHead) writeFields(bw *bufio.Writer) {
 	clear(keys)
 	*kp = keys[:0]
 	keyPool.Put(kp)
+}
+
+// forwardedFor is X-Forwarded-For: the peer, after a trusted proxy's own list.
+func (f *fwdHead) forwardedFor() string {
+	if prior := f.in.Header["X-Forwarded-For"]; f.trusted && len(prior) > 0 {
+		return strings.Join(prior, ", ") + ", " + f.clientIP
+	}
+	return f.clientIP
+}
+
+// writeForwarded writes X-Forwarded-Host or -Proto: a trusted proxy's when it sent one,
+// else edge's own (v).
+func (f *fwdHead) writeForwarded(bw *bufio.Writer, k, v string) {
+	if vv := f.in.Header[k]; f.trusted && vv != nil {
+		for _, v := range vv {
+			writeField(bw, k, v)
+		}
+		return
+	}
+	writeField(bw, k, v)
 }
 
 func (f *fwdHead) proto() string {
