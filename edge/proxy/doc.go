@@ -40,11 +40,23 @@
 // MaxIdleConnsPerUpstream, closed after the route's idle timeout), writes the request and
 // reads the response there, where net/http's Transport hands each request to a writer
 // and a reader goroutine. Requests with a body, upgrades and Expect: 100-continue go
-// through the Transport. Both write the same bytes (Request.Write), parse responses with
-// http.ReadResponse, hold response headers to 10 MiB, pass 1xx responses to the request's
-// httptrace hook, apply the response-header timeout, and send a request again on a fresh
-// connection when a reused one was closed by the upstream before any response byte (or
-// answered 408, its way of closing an idle connection).
+// through the Transport. Both write the same bytes (Request.Write), parse responses as
+// http.ReadResponse does, hold response headers to 10 MiB, pass 1xx responses to the
+// request's httptrace hook, apply the response-header timeout, and send a request again on
+// a fresh connection when a reused one was closed by the upstream before any response byte
+// (or answered 408, its way of closing an idle connection). The usual response head
+// (HTTP/1.1, a Content-Length, plain header lines, all in the connection's buffer) is read
+// in one string and one value slice; any other goes to http.ReadResponse.
+//
+// Those requests also skip httputil.ReverseProxy (Handler.direct; what is unusual still
+// goes through it: a Host or query it would rewrite, a context that never ends): the
+// upstream request head is written from the incoming request straight into the pooled
+// connection's buffer, with ReverseProxy's edits applied as the headers are written
+// (hop-by-hop and Connection-listed headers dropped, forwarding headers as below, the path
+// cleaned, stripped and joined to the upstream's), and the response's headers are moved
+// into the ResponseWriter once; 1xx, trailers, flushing of streams, the 101 refusal, the
+// error pages and the abort on a broken body are ReverseProxy's. A test sends every case
+// both ways and compares the bytes the upstream and the client get.
 //
 // # Request handling
 //
