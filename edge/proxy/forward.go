@@ -125,6 +125,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, info *Info) {
 	}
 	res.Body.Close() // now: the trailers arrive with the body's end
 	h.sendTrailers(w, res, announced)
+	recycleHeader(res.Header)
 }
 
 // unaskedSwitch is ReverseProxy's error for a 101 answering a request that asked for no

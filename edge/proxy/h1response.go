@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -232,7 +233,10 @@ func parseLength(v []byte) int64 {
 // header builds the header map from the head string s: the values are substrings of s,
 // their slices cut from one array (capacity 1 each, so that an append copies).
 func (ph *plainHead) header(s string) http.Header {
-	h := make(http.Header, ph.nf)
+	h, _ := headerMaps.Get().(http.Header)
+	if h == nil {
+		h = make(http.Header, ph.nf)
+	}
 	vals := make([]string, ph.nf)
 	for i, f := range ph.fields[:ph.nf] {
 		k, v := s[f.ks:f.ke], s[f.vs:f.ve]
@@ -244,4 +248,17 @@ func (ph *plainHead) header(s string) http.Header {
 		h[k] = vals[i : i+1 : i+1]
 	}
 	return h
+}
+
+// headerMaps holds emptied response header maps for readPlainHead: Handler.forward
+// returns the map of a response it passed on whole (its values were moved to the
+// ResponseWriter's; nothing else holds the map).
+var headerMaps sync.Pool
+
+// recycleHeader empties h and keeps it for another response, unless it grew large.
+func recycleHeader(h http.Header) {
+	if len(h) <= maxPlainFields {
+		clear(h)
+		headerMaps.Put(h)
+	}
 }
