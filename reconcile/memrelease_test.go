@@ -1,26 +1,21 @@
 package reconcile
 
-import (
-	"io"
-	"log/slog"
-	"testing"
-)
+import "testing"
 
-// TestReleaseOnceAfterFirstPublish: memory is released after the first Step that published
-// a snapshot, not before one is published (a first load refused), and only once.
-func TestReleaseOnceAfterFirstPublish(t *testing.T) {
-	a := &Agent{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+// TestReleaseAfterBigReconcile: a reconcile that compiles bigReconcile sites or more makes
+// a release due, which happens once, at the step's end; a smaller one does not.
+func TestReleaseAfterBigReconcile(t *testing.T) {
 	calls := 0
 	release := func() { calls++ }
-	a.releaseOnce(release) // nothing published yet
+	a := &Agent{}
+	a.releaseWith(release)
 	if calls != 0 {
-		t.Fatalf("released %d times before the first publish; want 0", calls)
+		t.Fatalf("released %d times with nothing due; want 0", calls)
 	}
-	a.generation = 1
-	a.releaseOnce(release)
-	a.generation = 2
-	a.releaseOnce(release)
+	a.releaseDue = true
+	a.releaseWith(release)
+	a.releaseWith(release)
 	if calls != 1 {
-		t.Errorf("released %d times over two publishes; want 1", calls)
+		t.Errorf("released %d times for one due release; want 1", calls)
 	}
 }
