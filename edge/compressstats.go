@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/edgectl/edge/edge/site"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -47,6 +48,16 @@ func (m *compressMetrics) site(name string) *compressStats {
 	}
 	v, _ := m.sites.LoadOrStore(name, new(compressStats))
 	return v.(*compressStats)
+}
+
+// routeSite returns the counters of the named site for route r: nil when r does not
+// compress (a site's counters exist once one of its routes compresses, so 10,000 sites
+// that never compress hold no counters and export no series).
+func (m *compressMetrics) routeSite(name string, r *site.Route) *compressStats {
+	if r.Compress == nil {
+		return nil
+	}
+	return m.site(name)
 }
 
 // forgetExcept deletes the counters of every site keep refuses.

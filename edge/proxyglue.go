@@ -31,7 +31,7 @@ func routeHandlers(m *proxy.Manager, cm *compressMetrics, d Denials) routeHandle
 			h = ph
 		}
 		var err error
-		if h, err = wrapEncode(h, r, cm.site(s.Name)); err != nil {
+		if h, err = wrapEncode(h, r, cm.routeSite(s.Name, r)); err != nil {
 			return nil, err
 		}
 		if h, err = withAuth(s, r, h, d); err != nil {

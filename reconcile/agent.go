@@ -109,6 +109,8 @@ type Agent struct {
 	stepCounts *planCounts     // the counts of the plan this step published, for record
 	issuedGen  uint64          // the Issued generation the last compile saw
 
+	releaseDue bool // a big reconcile ran: memory is returned at the step's end (memrelease.go)
+
 	// status is the published Status: written only by the Step holding stepMu, as a new
 	// value each time, never changed once stored; read by anyone without a lock.
 	status atomic.Pointer[Status]

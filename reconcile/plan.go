@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/edgectl/edge/edge"
@@ -92,10 +91,7 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, t target
 	}
 	a.compiled = p.next
 	if p.counts.added+p.counts.changed >= bigReconcile {
-		// Compiling thousands of sites (a cold start, a change to edge.cue) leaves the
-		// heap far above what stays live; the runtime returns it to the OS only slowly.
-		// At 10,000 sites this takes RSS from about 430 to 230 MB right away.
-		go debug.FreeOSMemory()
+		a.releaseDue = true // at the end of the step, after the state save (memrelease.go)
 	}
 	a.siteMetrics(p.statuses)
 	d := time.Since(start)

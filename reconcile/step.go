@@ -15,6 +15,7 @@ import (
 func (a *Agent) Step(ctx context.Context) error {
 	a.stepMu.Lock()
 	defer a.stepMu.Unlock()
+	defer a.releaseIfDue()
 	if !a.restored {
 		a.restored = true
 		a.restoreState(ctx)

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/edgectl/edge/edge/site"
@@ -94,7 +93,7 @@ func (l *Loader) build(res *siteResult, cr, ca *certResult, pg *pagesResult, rep
 	e := l.built[d.File]
 	l.cmu.Unlock()
 	if e == nil || e.res != res || e.cr != cr || e.pg != pg || e.repo != repo || e.ca != ca || e.stat != st.sum {
-		b, ds := buildSite(res, cr, pg, repo, st)
+		b, ds := buildSite(res, cr, pg, repo, st, l.urls)
 		b, ds = withClientAuth(b, ds, res, cr, repo, ca)
 		e = &builtEntry{res: res, cr: cr, ca: ca, pg: pg, repo: repo, stat: st.sum, b: b, ds: ds}
 		l.cmu.Lock()
@@ -121,7 +120,7 @@ func (l *Loader) build(res *siteResult, cr, ca *certResult, pg *pagesResult, rep
 
 // buildSite assembles a Site and makes the checks that depend on the certificate or the
 // repo policy (not on the time).
-func buildSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, st staticSet) (*builtSite, []Diagnostic) {
+func buildSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, st staticSet, urls urlCache) (*builtSite, []Diagnostic) {
 	var hsts *site.HSTS // a passthrough site sends no headers
 	if res.decl.Pass == nil {
 		hsts = resolveHSTS(res.decl.Headers.HSTS, repo.decl.HSTS)
@@ -130,7 +129,7 @@ func buildSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResul
 	if hasError(ds) {
 		return nil, ds
 	}
-	s, err := assembleSite(res, cr, pg, repo, hsts, st)
+	s, err := assembleSite(res, cr, pg, repo, hsts, st, urls)
 	if err != nil {
 		return nil, append(ds, *err)
 	}
@@ -196,7 +195,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 // assembleSite makes the Site of a checked declaration, with the repo's defaults applied
 // and the upstream URLs parsed (the one parse the data plane relies on). The Diagnostic,
 // if any, is an upstream the extraction let through that does not parse.
-func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, hsts *site.HSTS, st staticSet) (*Site, *Diagnostic) {
+func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoResult, hsts *site.HSTS, st staticSet, urls urlCache) (*Site, *Diagnostic) {
 	d := res.decl
 	if d.Pass != nil {
 		return assemblePassthrough(res, repo), nil
@@ -228,7 +227,7 @@ func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoRe
 	d.Access.apply(&s.Access, &s.RateLimit)
 	s.ForbiddenPaths = d.Access.forbiddenList()
 	for _, r := range d.Routes {
-		rt, err := assembleRoute(d.File, r, repo, st)
+		rt, err := assembleRoute(d.File, r, repo, st, urls)
 		if err != nil {
 			return nil, err
 		}
@@ -245,8 +244,8 @@ func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoRe
 }
 
 // assembleRoute makes the route r of the site declared in file, with the repo's default
-// timeouts applied and its upstream URLs parsed.
-func assembleRoute(file string, r routeDecl, repo *repoResult, st staticSet) (site.Route, *Diagnostic) {
+// timeouts applied and its upstream URLs parsed (shared through urls).
+func assembleRoute(file string, r routeDecl, repo *repoResult, st staticSet, urls urlCache) (site.Route, *Diagnostic) {
 	rt := site.Route{
 		Path:        r.Path.S,
 		Balance:     site.Balance(r.Balance),
@@ -267,7 +266,7 @@ func assembleRoute(file string, r routeDecl, repo *repoResult, st staticSet) (si
 		rt.Static = assembleStatic(r.Static, st)
 	}
 	for _, u := range r.Upstreams {
-		parsed, err := url.Parse(u.S)
+		parsed, err := urls.parse(u.S)
 		if err != nil { // parseUpstream accepted it during extraction: not expected
 			return rt, &Diagnostic{File: file, Line: u.P.Line, Col: u.P.Col, Severity: SeverityError,
 				Message: fmt.Sprintf("upstream %q is not a URL (%s)", u.S, cleanURLErr(err))}

@@ -71,6 +71,7 @@ type Loader struct {
 	pages   *pageCache             // error and maintenance page files (pagefiles.go)
 	repo    *repoResult
 	disk    *diskCache // nil without CacheDir (evalcache.go)
+	urls    urlCache   // upstream URLs parsed by the running assemble (urlcache.go); nil between loads
 	diskErr error      // the last load's failure to write disk
 }
 
@@ -231,6 +232,8 @@ func (l *Loader) evalSites(ctx context.Context, r *repoReader, repo *repoResult,
 // assemble builds the sites of the evaluated jobs and checks across files.
 func (l *Loader) assemble(r *repoReader, repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*Config, error) {
 	now := l.opts.Now()
+	l.urls = urlCache{}
+	defer func() { l.urls = nil }()
 	warn, errw := l.windows(repo)
 	cfg := &Config{Defaults: repo.defaults(warn, errw), Issuers: repo.issuerConfigs()}
 	seenSites := make(map[string]bool, len(jobs))

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"log"
@@ -77,7 +78,7 @@ type Manager struct {
 	mu        sync.Mutex
 	gen       uint64
 	closed    bool
-	handlers  map[string]*Handler
+	handlers  map[handlerKey]*Handler
 	upstreams map[string]*upstream
 
 	wg       sync.WaitGroup // health-check goroutines
@@ -94,7 +95,7 @@ func NewManager(o Options) *Manager {
 		opts:      o,
 		log:       log,
 		errLog:    slogErrorLog(log),
-		handlers:  make(map[string]*Handler),
+		handlers:  make(map[handlerKey]*Handler),
 		upstreams: make(map[string]*upstream),
 	}
 }
@@ -110,7 +111,7 @@ func (m *Manager) Handler(name string, r *site.Route) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := c.key()
+	key := handlerKey(sha256.Sum256([]byte(c.key())))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
