@@ -27,7 +27,7 @@ func (s *Server) handOff(hello *tls.ClientHelloInfo, st *siteEntry) error {
 		raw.Close()
 		return errPassedThrough
 	}
-	go s.servePassthrough(raw, rec, st)
+	passthrough.Go(func() { s.servePassthrough(raw, rec, st) })
 	return errPassedThrough
 }
 

@@ -43,10 +43,10 @@ func Pipe(client, upstream net.Conn, idle time.Duration, count func(up bool, n i
 		}
 	}
 	wg.Add(1)
-	go func() {
+	Go(func() {
 		defer wg.Done()
 		run(1)
-	}()
+	})
 	run(0) // one goroutine fewer per connection
 	wg.Wait()
 	if errors.Is(errs[0], ErrIdle) || errors.Is(errs[1], ErrIdle) {
