@@ -30,6 +30,9 @@ var ErrIdle = errors.New("passthrough: idle timeout")
 // count is called with the bytes moved, up being true for client to upstream.
 func Pipe(client, upstream net.Conn, idle time.Duration, count func(up bool, n int64)) error {
 	dirs := [2]direction{{up: true, src: client, dst: upstream}, {src: upstream, dst: client}}
+	if toUp, toClient, ok := rawPair(client, upstream); ok {
+		dirs[0].splicer, dirs[1].splicer = toUp, toClient
+	}
 	now := time.Now().UnixNano()
 	dirs[0].last.Store(now)
 	dirs[1].last.Store(now)
@@ -59,6 +62,7 @@ func Pipe(client, upstream net.Conn, idle time.Duration, count func(up bool, n i
 type direction struct {
 	up       bool
 	src, dst net.Conn
+	splicer  *splicer     // set by rawPair, else ReadFrom copies
 	quiet    atomic.Int32 // consecutive windows without a byte; -1: ended (EOF)
 	last     atomic.Int64 // Unix ns the last window ended
 }
@@ -68,15 +72,14 @@ func (d *direction) copy(other *direction, idle time.Duration, count func(bool, 
 	for {
 		deadline := time.Now().Add(idle)
 		d.src.SetReadDeadline(deadline)
-		lr := io.LimitedReader{R: d.src, N: chunk}
-		n, err := readFrom(d.dst, &lr)
+		n, eof, err := d.move()
 		d.last.Store(time.Now().UnixNano())
 		if n > 0 {
 			count(d.up, n)
 			d.quiet.Store(0)
 		}
 		switch {
-		case err == nil && lr.N > 0: // EOF
+		case eof:
 			// Pass the half-close on, unless the other way has ended too: then the caller's
 			// Close sends the FIN (one system call fewer per connection).
 			d.quiet.Store(-1)
@@ -98,6 +101,18 @@ func (d *direction) copy(other *direction, idle time.Duration, count func(bool, 
 			return err
 		}
 	}
+}
+
+// move copies one chunk (up to chunk bytes, fewer at the end of src); eof reports the
+// end of src.
+func (d *direction) move() (n int64, eof bool, err error) {
+	if d.splicer != nil {
+		n, err = d.splicer.splice(chunk)
+		return n, err == nil && n < chunk, err
+	}
+	lr := io.LimitedReader{R: d.src, N: chunk}
+	n, err = readFrom(d.dst, &lr)
+	return n, err == nil && lr.N > 0, err
 }
 
 // idle records a quiet window and reports whether the connection is idle.
