@@ -1,6 +1,7 @@
 package passthrough
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,7 +15,8 @@ import (
 
 // Open writes the first bytes to the upstream, by a literal address (the fast path on
 // Linux) and by a host name (net.Dialer), and Pipe then carries both directions with
-// their half-closes and counts, as between two TCP connections.
+// their half-closes and counts (3 MiB one way: several chunks), as between two TCP
+// connections.
 func TestOpenAndPipe(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,15 +60,18 @@ func TestOpenAndPipe(t *testing.T) {
 			if got, err := io.ReadAll(upstream); err != nil || string(got) != "hello request" {
 				t.Fatalf("upstream read %q, %v", got, err)
 			}
-			upstream.Write([]byte("response"))
-			upstream.(*net.TCPConn).CloseWrite()
-			if got, err := io.ReadAll(client); err != nil || string(got) != "response" {
-				t.Fatalf("client read %q, %v", got, err)
+			bulk := bytes.Repeat([]byte("0123456789abcdef"), 3<<20/16) // over a pipe and a chunk
+			go func() {
+				upstream.Write(bulk)
+				upstream.(*net.TCPConn).CloseWrite()
+			}()
+			if got, err := io.ReadAll(client); err != nil || !bytes.Equal(got, bulk) {
+				t.Fatalf("client read %d bytes, %v", len(got), err)
 			}
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			if toUp != 7 || toClient != 8 {
+			if toUp != 7 || toClient != 3<<20 {
 				t.Errorf("counted %d up, %d down", toUp, toClient)
 			}
 		})

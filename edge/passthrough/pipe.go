@@ -13,6 +13,10 @@ import (
 // chunk is how much one splice call may move before the copy loop accounts for it.
 const chunk = 256 << 10
 
+// errNoPipe is a splicer's when no pipe could be made (too many open files): the
+// direction copies through user space instead.
+var errNoPipe = errors.New("passthrough: no pipe for splice")
+
 // ErrIdle ends a Pipe in which no byte moved for the idle timeout.
 var ErrIdle = errors.New("passthrough: idle timeout")
 
@@ -108,7 +112,9 @@ func (d *direction) copy(other *direction, idle time.Duration, count func(bool, 
 func (d *direction) move() (n int64, eof bool, err error) {
 	if d.splicer != nil {
 		n, err = d.splicer.splice(chunk)
-		return n, err == nil && n < chunk, err
+		if err != errNoPipe {
+			return n, err == nil && n < chunk, err
+		}
 	}
 	lr := io.LimitedReader{R: d.src, N: chunk}
 	n, err = readFrom(d.dst, &lr)

@@ -35,6 +35,10 @@ func newSplicer(dst, src syscall.RawConn) *splicer {
 // (err nil, fewer than max), or an error. Waiting for src honours its read deadline.
 func (s *splicer) splice(max int64) (moved int64, err error) {
 	s.p = pipes.Get().(*pipe)
+	if s.p.r < 0 {
+		s.p = nil
+		return 0, errNoPipe
+	}
 	defer func() {
 		if s.p.buffered == 0 {
 			pipes.Put(s.p)
@@ -103,6 +107,7 @@ func (s *splicer) drain(fd uintptr) bool {
 type pipe struct {
 	r, w     int
 	buffered int
+	cleanup  runtime.Cleanup // closes r and w once the pool drops the pipe
 }
 
 var pipes = sync.Pool{New: newPipe}
@@ -116,11 +121,16 @@ func newPipe() any {
 	}
 	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fds[0]), syscall.F_SETPIPE_SZ, 1<<20) // best effort
 	p := &pipe{r: fds[0], w: fds[1]}
-	runtime.AddCleanup(p, func(fds [2]int) { syscall.Close(fds[0]); syscall.Close(fds[1]) }, fds)
+	p.cleanup = runtime.AddCleanup(p, func(fds [2]int) { syscall.Close(fds[0]); syscall.Close(fds[1]) }, fds)
 	return p
 }
 
+// close closes the pipe now (its cleanup is cancelled: the fds may be reused at once).
 func (p *pipe) close() {
+	if p.r < 0 {
+		return
+	}
+	p.cleanup.Stop()
 	syscall.Close(p.r)
 	syscall.Close(p.w)
 	p.r, p.w = -1, -1
