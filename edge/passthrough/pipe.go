@@ -23,7 +23,8 @@ var ErrIdle = errors.New("passthrough: idle timeout")
 // Pipe copies client to upstream and upstream to client until both directions end, then
 // returns; it does not close the connections (the caller does). A direction ends at EOF,
 // which is passed on as a TCP half-close (CloseWrite), so protocols that half-close keep
-// working. Between *net.TCPConn the copy is splice(2), zero-copy in the kernel.
+// working. Between *net.TCPConn, or a *net.TCPConn and an upstream opened by Pool.Open
+// (a splicer), the copy is splice(2), zero-copy in the kernel.
 //
 // The idle timeout is kept in windows: each direction reads with a deadline of idle; a
 // window without a byte marks the direction quiet, one with bytes clears the mark. The
