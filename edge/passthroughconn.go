@@ -27,7 +27,7 @@ func (s *Server) handOff(hello *tls.ClientHelloInfo, st *siteEntry) error {
 		raw.Close()
 		return errPassedThrough
 	}
-	go s.servePassthrough(raw, rec, st)
+	passthrough.Go(func() { s.servePassthrough(raw, rec, st) })
 	return errPassedThrough
 }
 
@@ -54,30 +54,27 @@ func (s *Server) servePassthrough(client net.Conn, rec *[]byte, st *siteEntry) {
 	open.Inc()
 	defer open.Dec()
 	client.SetDeadline(time.Time{}) // the handshake's deadline
-	up, u, err := st.pool.Dial(ctx, func(addr string, err error) {
+	conf := st.pool.Config()
+	first := hello
+	if conf.ProxyProtocol {
+		first = append(passthrough.AppendProxyV2(make([]byte, 0, 52+len(hello)), client.RemoteAddr(), client.LocalAddr()), hello...)
+	}
+	up, u, err := st.pool.Open(ctx, first, conf.IdleTimeout, func(addr string, err error) {
 		m.dialErrors.WithLabelValues(name).Inc()
 		s.log.LogAttrs(ctx, slog.LevelWarn, "passthrough: upstream dial failed", slog.String("site", name),
 			slog.String("upstream", addr), slog.Any("error", err))
 	})
 	if err != nil {
-		m.refused.WithLabelValues(ptRefusedNoUpstream).Inc()
+		if errors.Is(err, passthrough.ErrNoUpstream) {
+			m.refused.WithLabelValues(ptRefusedNoUpstream).Inc()
+		}
 		return
 	}
 	defer u.Done()
 	defer up.Close()
-	conf := st.pool.Config()
-	toUp, toClient := m.bytes.WithLabelValues(name, "to_upstream"), m.bytes.WithLabelValues(name, "to_client")
-	first := hello
-	if conf.ProxyProtocol {
-		first = append(passthrough.AppendProxyV2(make([]byte, 0, 52+len(hello)), client.RemoteAddr(), client.LocalAddr()), hello...)
-	}
-	up.SetWriteDeadline(time.Now().Add(conf.IdleTimeout))
-	if _, err := up.Write(first); err != nil {
-		return
-	}
 	putHello(rec) // written: the record goes back before the connection's lifetime
 	rec = nil
-	up.SetWriteDeadline(time.Time{})
+	toUp, toClient := m.bytes.WithLabelValues(name, "to_upstream"), m.bytes.WithLabelValues(name, "to_client")
 	toUp.Add(float64(len(first)))
 	err = passthrough.Pipe(rawConn(client), up, conf.IdleTimeout, func(toUpstream bool, n int64) {
 		if toUpstream {

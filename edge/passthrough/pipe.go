@@ -13,13 +13,18 @@ import (
 // chunk is how much one splice call may move before the copy loop accounts for it.
 const chunk = 256 << 10
 
+// errNoPipe is a splicer's when no pipe could be made (too many open files): the
+// direction copies through user space instead.
+var errNoPipe = errors.New("passthrough: no pipe for splice")
+
 // ErrIdle ends a Pipe in which no byte moved for the idle timeout.
 var ErrIdle = errors.New("passthrough: idle timeout")
 
 // Pipe copies client to upstream and upstream to client until both directions end, then
 // returns; it does not close the connections (the caller does). A direction ends at EOF,
 // which is passed on as a TCP half-close (CloseWrite), so protocols that half-close keep
-// working. Between *net.TCPConn the copy is splice(2), zero-copy in the kernel.
+// working. Between *net.TCPConn, or a *net.TCPConn and an upstream opened by Pool.Open
+// (a splicer), the copy is splice(2), zero-copy in the kernel.
 //
 // The idle timeout is kept in windows: each direction reads with a deadline of idle; a
 // window without a byte marks the direction quiet, one with bytes clears the mark. The
@@ -30,6 +35,9 @@ var ErrIdle = errors.New("passthrough: idle timeout")
 // count is called with the bytes moved, up being true for client to upstream.
 func Pipe(client, upstream net.Conn, idle time.Duration, count func(up bool, n int64)) error {
 	dirs := [2]direction{{up: true, src: client, dst: upstream}, {src: upstream, dst: client}}
+	if toUp, toClient, ok := rawPair(client, upstream); ok {
+		dirs[0].splicer, dirs[1].splicer = toUp, toClient
+	}
 	now := time.Now().UnixNano()
 	dirs[0].last.Store(now)
 	dirs[1].last.Store(now)
@@ -43,10 +51,10 @@ func Pipe(client, upstream net.Conn, idle time.Duration, count func(up bool, n i
 		}
 	}
 	wg.Add(1)
-	go func() {
+	Go(func() {
 		defer wg.Done()
 		run(1)
-	}()
+	})
 	run(0) // one goroutine fewer per connection
 	wg.Wait()
 	if errors.Is(errs[0], ErrIdle) || errors.Is(errs[1], ErrIdle) {
@@ -59,6 +67,7 @@ func Pipe(client, upstream net.Conn, idle time.Duration, count func(up bool, n i
 type direction struct {
 	up       bool
 	src, dst net.Conn
+	splicer  *splicer     // set by rawPair, else ReadFrom copies
 	quiet    atomic.Int32 // consecutive windows without a byte; -1: ended (EOF)
 	last     atomic.Int64 // Unix ns the last window ended
 }
@@ -68,15 +77,14 @@ func (d *direction) copy(other *direction, idle time.Duration, count func(bool, 
 	for {
 		deadline := time.Now().Add(idle)
 		d.src.SetReadDeadline(deadline)
-		lr := io.LimitedReader{R: d.src, N: chunk}
-		n, err := readFrom(d.dst, &lr)
+		n, eof, err := d.move()
 		d.last.Store(time.Now().UnixNano())
 		if n > 0 {
 			count(d.up, n)
 			d.quiet.Store(0)
 		}
 		switch {
-		case err == nil && lr.N > 0: // EOF
+		case eof:
 			// Pass the half-close on, unless the other way has ended too: then the caller's
 			// Close sends the FIN (one system call fewer per connection).
 			d.quiet.Store(-1)
@@ -98,6 +106,20 @@ func (d *direction) copy(other *direction, idle time.Duration, count func(bool, 
 			return err
 		}
 	}
+}
+
+// move copies one chunk (up to chunk bytes, fewer at the end of src); eof reports the
+// end of src.
+func (d *direction) move() (n int64, eof bool, err error) {
+	if d.splicer != nil {
+		n, err = d.splicer.splice(chunk)
+		if err != errNoPipe {
+			return n, err == nil && n < chunk, err
+		}
+	}
+	lr := io.LimitedReader{R: d.src, N: chunk}
+	n, err = readFrom(d.dst, &lr)
+	return n, err == nil && lr.N > 0, err
 }
 
 // idle records a quiet window and reports whether the connection is idle.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,10 +44,11 @@ type Pool struct {
 // Upstream is one upstream address of a pool and its state.
 type Upstream struct {
 	Addr         string
-	open         atomic.Int64 // connections open through it (least_conn)
-	fails        atomic.Int32 // consecutive dial failures
-	ejectedUntil atomic.Int64 // Unix ns; 0: not ejected
-	down         atomic.Bool  // set by failing active health checks
+	ap           netip.AddrPort // Addr parsed, when it is a literal IP address (Open's fast path)
+	open         atomic.Int64   // connections open through it (least_conn)
+	fails        atomic.Int32   // consecutive dial failures
+	ejectedUntil atomic.Int64   // Unix ns; 0: not ejected
+	down         atomic.Bool    // set by failing active health checks
 }
 
 // NewPool returns the pool of the site named name. It checks the declaration; it starts
@@ -71,7 +73,8 @@ func NewPool(name string, p site.Passthrough, log *slog.Logger) (*Pool, error) {
 		if err != nil || host == "" || port == "" {
 			return nil, fmt.Errorf("upstream %d %q: want host:port", i, a)
 		}
-		pool.ups = append(pool.ups, &Upstream{Addr: a})
+		ap, _ := netip.ParseAddrPort(a) // invalid for a host name
+		pool.ups = append(pool.ups, &Upstream{Addr: a, ap: ap})
 	}
 	return pool, nil
 }
@@ -85,21 +88,36 @@ func (p *Pool) Config() site.Passthrough { return p.conf }
 // A failed dial ejects its upstream and is reported to failed; a success ends its
 // ejection. The caller must call Upstream.Done when the connection closes.
 func (p *Pool) Dial(ctx context.Context, failed func(addr string, err error)) (net.Conn, *Upstream, error) {
+	return p.connect(ctx, failed, func(up *Upstream) (net.Conn, error) {
+		return p.dialer().DialContext(ctx, "tcp", up.Addr)
+	})
+}
+
+// dialer is the net.Dialer of Dial: no keep-alive probes (IdleTimeout governs), which
+// saves system calls per connection.
+func (p *Pool) dialer() *net.Dialer {
+	return &net.Dialer{Timeout: p.conf.ConnectTimeout, KeepAlive: -1}
+}
+
+// connect tries the upstreams in Dial's order with try until one succeeds.
+func (p *Pool) connect(ctx context.Context, failed func(addr string, err error), try func(*Upstream) (net.Conn, error)) (net.Conn, *Upstream, error) {
 	order := p.order(time.Now())
 	var errs []error
-	d := net.Dialer{Timeout: p.conf.ConnectTimeout, KeepAlive: -1} // no keep-alive probes: IdleTimeout governs; saves syscalls per connection
 	for _, up := range order {
 		if ctx.Err() != nil {
 			break
 		}
 		up.open.Add(1)
-		c, err := d.DialContext(ctx, "tcp", up.Addr)
+		c, err := try(up)
 		if err == nil {
 			up.fails.Store(0)
 			up.ejectedUntil.Store(0)
 			return c, up, nil
 		}
 		up.open.Add(-1)
+		if errors.Is(err, ErrFirstWrite) {
+			return nil, nil, err // connected: not the upstream's failure to accept
+		}
 		up.eject()
 		if failed != nil {
 			failed(up.Addr, err)

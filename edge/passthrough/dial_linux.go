@@ -1,0 +1,114 @@
+package passthrough
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+)
+
+// openFastLinux connects to the literal address ap and writes first, the connection's first
+// bytes, as one step: a non-blocking connect(2), then write(2) until first is written.
+// A write on a socket still connecting fails with EAGAIN, and waits for the socket to be
+// writable, which is when the connection is established; a refused or reset connection
+// fails the write with the connect's error. So the connect's outcome needs none of the
+// system calls net.Dialer makes after connecting (getsockopt(SO_ERROR), getpeername,
+// getsockname), and none of its address resolution. On loopback and fast networks the
+// connection is usually established when connect returns, and the first write succeeds
+// without waiting. Waiting is bounded by timeout and by ctx.
+//
+// The socket is TCP_NODELAY like net.Dialer's, without keep-alive (the idle timeout
+// governs). A connection that failed may have been established (written is then > 0
+// only if part of first went out).
+func openFastLinux(ctx context.Context, ap netip.AddrPort, timeout time.Duration, first []byte) (c net.Conn, written int, err error) {
+	addr := ap.Addr().Unmap()
+	family, sa := syscall.AF_INET6, syscall.Sockaddr(&syscall.SockaddrInet6{Port: int(ap.Port()), Addr: addr.As16()})
+	if addr.Is4() {
+		family, sa = syscall.AF_INET, &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: addr.As4()}
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+	if err != nil {
+		return nil, 0, os.NewSyscallError("socket", err)
+	}
+	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+		syscall.Close(fd)
+		return nil, 0, os.NewSyscallError("setsockopt", err)
+	}
+	if err := connectNB(fd, sa); err != nil {
+		syscall.Close(fd)
+		return nil, 0, os.NewSyscallError("connect", err)
+	}
+	f := os.NewFile(uintptr(fd), "tcp") // non-blocking: registered with the runtime poller
+	uc := &upConn{f: f, ap: ap}
+	written, err = uc.writeFirst(ctx, timeout, first)
+	if err != nil {
+		f.Close()
+		return nil, written, fmt.Errorf("connect %s: %w", ap, err)
+	}
+	return uc, written, nil
+}
+
+// connectNB starts a non-blocking connect.
+func connectNB(fd int, sa syscall.Sockaddr) error {
+	for {
+		switch err := syscall.Connect(fd, sa); err {
+		case syscall.EINTR:
+			continue
+		case nil, syscall.EINPROGRESS:
+			return nil
+		default:
+			return err
+		}
+	}
+}
+
+// writeFirst writes first, waiting (up to timeout, or until ctx is done) only if the
+// connection is not established yet or the socket is full.
+func (c *upConn) writeFirst(ctx context.Context, timeout time.Duration, first []byte) (int, error) {
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	off, done := 0, false
+	var werr error
+	try := func(fd uintptr) bool {
+		for off < len(first) {
+			n, err := syscall.Write(int(fd), first[off:])
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return false
+			case err != nil:
+				werr = err
+				return true
+			}
+			off += n
+		}
+		return true
+	}
+	if err := rc.Control(func(fd uintptr) { done = try(fd) }); err != nil {
+		return off, err
+	}
+	if done {
+		return off, werr
+	}
+	c.f.SetWriteDeadline(time.Now().Add(timeout))
+	stop := context.AfterFunc(ctx, func() { c.f.SetWriteDeadline(time.Unix(1, 0)) })
+	err = rc.Write(try)
+	stopped := stop()
+	c.f.SetWriteDeadline(time.Time{})
+	if !stopped && ctx.Err() != nil {
+		return off, ctx.Err() // cancelled: the deadline was poisoned
+	}
+	if err != nil {
+		return off, err
+	}
+	return off, werr
+}
+
+// openFast is Pool.Open's fast path (nil where there is none).
+var openFast = openFastLinux
