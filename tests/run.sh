@@ -29,3 +29,8 @@ go test -race -timeout 45m -count=1 "$@" ./...
 # memory limit, so an input that blows up evaluation fails the run instead of the machine.
 echo "== go test -fuzz FuzzLoad"
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 30s -timeout 15m ./schema/
+
+# The upstream response head reader of the proxy's direct forward, held to
+# http.ReadResponse on whatever bytes the fuzzer makes.
+echo "== go test -fuzz FuzzPlainHead"
+go test -run '^$' -fuzz '^FuzzPlainHead$' -fuzztime 20s -timeout 5m ./edge/proxy/

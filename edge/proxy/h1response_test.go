@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -32,44 +33,68 @@ func TestPlainHeadMatchesReadResponse(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", "http://x/", nil)
 	for _, raw := range resps {
-		name := raw[:min(len(raw), 60)]
-		br := bufio.NewReaderSize(strings.NewReader(raw), 16<<10)
-		got := readPlainHead(br, req)
-		want, werr := http.ReadResponse(bufio.NewReader(strings.NewReader(raw)), req)
-		if got == nil {
-			if rest, _ := io.ReadAll(br); string(rest) != raw {
-				t.Errorf("%q: left, but %d bytes were consumed", name, len(raw)-len(rest))
-			}
-			continue
-		}
-		if werr != nil {
-			t.Errorf("%q: taken; ReadResponse fails: %v", name, werr)
-			continue
-		}
-		if got.Status != want.Status || got.StatusCode != want.StatusCode || got.Proto != want.Proto ||
-			got.ProtoMajor != want.ProtoMajor || got.ProtoMinor != want.ProtoMinor ||
-			got.ContentLength != want.ContentLength || got.Close != want.Close ||
-			got.TransferEncoding != nil || want.TransferEncoding != nil || got.Trailer != nil || want.Trailer != nil ||
-			got.Request != req {
-			t.Errorf("%q:\n got %+v\nwant %+v", name, got, want)
-		}
-		if !reflect.DeepEqual(got.Header, want.Header) {
-			t.Errorf("%q: header\n got %q\nwant %q", name, got.Header, want.Header)
-		}
-		// (A body cut short is TestUpstreamAbortMidBody's.)
-		wantBody := lengthBody
-		if got.ContentLength == 0 {
-			wantBody = http.NoBody
-		}
-		if got.Body != wantBody {
-			t.Errorf("%q: Body %T, want %T", name, got.Body, wantBody)
-		}
-		body, _ := io.ReadAll(io.LimitReader(br, got.ContentLength))
-		wbody, _ := io.ReadAll(want.Body)
-		if string(body) != string(wbody) {
-			t.Errorf("%q: body %q; want %q", name, body, wbody)
+		if err := comparePlainHead(raw, req); err != nil {
+			t.Errorf("%q: %v", raw[:min(len(raw), 60)], err)
 		}
 	}
+}
+
+// FuzzPlainHead holds readPlainHead to http.ReadResponse on any bytes: a head it takes
+// must read the same as ReadResponse reads it, and one it leaves must be left unread.
+func FuzzPlainHead(f *testing.F) {
+	for _, c := range forwardCases {
+		f.Add(c.resp)
+	}
+	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-A: 1\r\nx-a: 2\r\n\r\nabc")
+	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n Folded: v\r\n\r\nabc")
+	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc")
+	req, _ := http.NewRequest("GET", "http://x/", nil)
+	f.Fuzz(func(t *testing.T, raw string) {
+		if err := comparePlainHead(raw, req); err != nil {
+			t.Errorf("%q: %v", raw, err)
+		}
+	})
+}
+
+// comparePlainHead reads raw with readPlainHead and with http.ReadResponse and says how
+// they differ, if they do.
+func comparePlainHead(raw string, req *http.Request) error {
+	br := bufio.NewReaderSize(strings.NewReader(raw), 16<<10)
+	got := readPlainHead(br, req)
+	want, werr := http.ReadResponse(bufio.NewReader(strings.NewReader(raw)), req)
+	if got == nil {
+		if rest, _ := io.ReadAll(br); string(rest) != raw {
+			return fmt.Errorf("left, but %d bytes were consumed", len(raw)-len(rest))
+		}
+		return nil
+	}
+	if werr != nil {
+		return fmt.Errorf("taken; ReadResponse fails: %w", werr)
+	}
+	if got.Status != want.Status || got.StatusCode != want.StatusCode || got.Proto != want.Proto ||
+		got.ProtoMajor != want.ProtoMajor || got.ProtoMinor != want.ProtoMinor ||
+		got.ContentLength != want.ContentLength || got.Close != want.Close ||
+		got.TransferEncoding != nil || want.TransferEncoding != nil || got.Trailer != nil || want.Trailer != nil ||
+		got.Request != req {
+		return fmt.Errorf("\n got %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(got.Header, want.Header) {
+		return fmt.Errorf("header\n got %q\nwant %q", got.Header, want.Header)
+	}
+	// (A body cut short is TestUpstreamAbortMidBody's.)
+	wantBody := lengthBody
+	if got.ContentLength == 0 {
+		wantBody = http.NoBody
+	}
+	if got.Body != wantBody {
+		return fmt.Errorf("Body %T, want %T", got.Body, wantBody)
+	}
+	body, _ := io.ReadAll(io.LimitReader(br, got.ContentLength))
+	wbody, _ := io.ReadAll(want.Body)
+	if string(body) != string(wbody) {
+		return fmt.Errorf("body %q; want %q", body, wbody)
+	}
+	return nil
 }
 
 // BenchmarkReadResponseHead compares readPlainHead with http.ReadResponse on a typical
