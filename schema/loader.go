@@ -54,6 +54,9 @@ type LoaderOptions struct {
 	// result is keyed by the site file, edge.cue, the embedded schema, the program's build
 	// and the limits above; a damaged entry is evaluated again.
 	CacheDir string
+	// DeferCacheWrite leaves the write of the evaluation cache file (CacheDir) after a load
+	// to WriteEvalCache (or the next load), so a caller can serve the load's result first.
+	DeferCacheWrite bool
 }
 
 // Loader loads config repos, remembering each file's result by content hash so that
@@ -72,6 +75,7 @@ type Loader struct {
 	repo    *repoResult
 	disk    *diskCache // nil without CacheDir (evalcache.go)
 	diskErr error      // the last load's failure to write disk
+	pending []*siteJob // a load's jobs whose cache write DeferCacheWrite left to WriteEvalCache
 }
 
 type siteResult struct {
@@ -136,6 +140,7 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
+	l.flushDisk()
 	r := &repoReader{fsys: fsys, maxSize: l.opts.MaxFileSize}
 	evals := l.newEvalService(ctx)
 	defer evals.close()
@@ -152,7 +157,7 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
-	l.saveDisk(jobs)
+	l.saveDiskOrDefer(jobs)
 	return l.assemble(r, repo, jobs, ds)
 }
 
