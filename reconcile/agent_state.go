@@ -17,6 +17,7 @@ func (a *Agent) restoreState(ctx context.Context) {
 	if a.opts.State == nil {
 		return
 	}
+	defer a.writeEvalCache()
 	start := time.Now()
 	rev, err := a.opts.State.RestoreAccepted(ctx)
 	if err != nil {
@@ -47,6 +48,18 @@ func (a *Agent) restoreState(ctx context.Context) {
 	a.cfg, a.cfgRefs = t.cfg, t.refs
 	a.log.Info("serving the revision saved in the state dir until the repo gives a newer valid one",
 		"commit", rev.Commit, "outcome", outcome, "took", time.Since(start).Round(time.Microsecond))
+}
+
+// evalCacheWriter is a Loader that leaves writing its evaluation cache until told
+// (schema.Loader with LoaderOptions.DeferCacheWrite): the agent tells it once the load's
+// snapshot serves, so that the write does not delay serving.
+type evalCacheWriter interface{ WriteEvalCache() }
+
+// writeEvalCache writes the loader's evaluation cache, if it left one to write.
+func (a *Agent) writeEvalCache() {
+	if w, ok := a.opts.Loader.(evalCacheWriter); ok {
+		w.WriteEvalCache()
+	}
 }
 
 // saveState keeps rev, just accepted, in the state store. A failure is logged and shown in

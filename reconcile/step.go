@@ -80,6 +80,7 @@ func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (PollOutcome, 
 
 // apply validates rev and, if it is valid, compiles and publishes it.
 func (a *Agent) apply(ctx context.Context, start time.Time, rev *gitsource.Revision) {
+	defer a.writeEvalCache() // once the snapshot serves
 	cfg, err := a.opts.Loader.LoadContext(ctx, rev.FS)
 	if err != nil && ctx.Err() != nil {
 		return // stopping: the load was cut short, which says nothing about the commit

@@ -301,6 +301,33 @@ func (l *Loader) saveDisk(jobs []*siteJob) {
 	}
 }
 
+// saveDiskOrDefer writes the evaluation cache after a load, or with DeferCacheWrite keeps
+// the load's jobs for WriteEvalCache. Called with l.mu held.
+func (l *Loader) saveDiskOrDefer(jobs []*siteJob) {
+	if l.disk != nil && l.opts.DeferCacheWrite {
+		l.pending = jobs
+		return
+	}
+	l.saveDisk(jobs)
+}
+
+// flushDisk writes the evaluation cache a deferred load left, if any. Called with l.mu held.
+func (l *Loader) flushDisk() {
+	if jobs := l.pending; jobs != nil {
+		l.pending = nil
+		l.saveDisk(jobs)
+	}
+}
+
+// WriteEvalCache writes the evaluation cache file of the last load, when
+// LoaderOptions.DeferCacheWrite left it unwritten (the agent calls it once the load's
+// snapshot serves); otherwise it does nothing. A failure is returned by EvalCacheError.
+func (l *Loader) WriteEvalCache() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushDisk()
+}
+
 // EvalCacheError returns why the last load could not write the evaluation cache file
 // (LoaderOptions.CacheDir), or nil. Such a failure costs only the next start's time.
 func (l *Loader) EvalCacheError() error {

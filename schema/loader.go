@@ -54,6 +54,9 @@ type LoaderOptions struct {
 	// result is keyed by the site file, edge.cue, the embedded schema, the program's build
 	// and the limits above; a damaged entry is evaluated again.
 	CacheDir string
+	// DeferCacheWrite leaves the write of the evaluation cache file (CacheDir) after a load
+	// to WriteEvalCache (or the next load), so a caller can serve the load's result first.
+	DeferCacheWrite bool
 }
 
 // Loader loads config repos, remembering each file's result by content hash so that
@@ -73,6 +76,7 @@ type Loader struct {
 	disk    *diskCache // nil without CacheDir (evalcache.go)
 	urls    urlCache   // upstream URLs parsed by the running assemble (urlcache.go); nil between loads
 	diskErr error      // the last load's failure to write disk
+	pending []*siteJob // a load's jobs whose cache write DeferCacheWrite left to WriteEvalCache
 }
 
 type siteResult struct {
@@ -137,6 +141,7 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
+	l.flushDisk()
 	r := &repoReader{fsys: fsys, maxSize: l.opts.MaxFileSize}
 	evals := l.newEvalService(ctx)
 	defer evals.close()
@@ -153,7 +158,7 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
-	l.saveDisk(jobs)
+	l.saveDiskOrDefer(jobs)
 	return l.assemble(r, repo, jobs, ds)
 }
 

@@ -175,7 +175,9 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		// to hold back every other site's changes.
 		// Files are evaluated in child processes: a file that blows up costs one of them.
 		// Evaluations are kept in the state dir: a restart skips CUE for unchanged sites.
-		Loader:       schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval, CacheDir: c.StateDir}),
+		// The agent writes that file once the new snapshot serves, not before.
+		Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval, CacheDir: c.StateDir,
+			DeferCacheWrite: true}),
 		Keys:         keys,
 		Publisher:    srv,
 		Interval:     c.Interval,

@@ -19,18 +19,22 @@ import (
 // StateFileName is the file, in a Source's state directory, holding the revision the
 // agent last accepted.
 //
-// Its format: the line "edge-accepted-revision v1", one line of JSON (stateHeader: the
-// source it came from, the reference, its hash, the commit, when it was saved), then a
-// standard git packfile (version 2, objects whole and zlib-compressed, no deltas) holding
-// the commit, its annotated tags if the reference named one, and its whole tree: the
-// config repo's files only, never a private key read from Vault or a key directory. Every
-// object is addressed by the hash of its content, so a damaged file fails to load (a
-// missing object or a pack checksum mismatch) rather than yield other files. To look inside:
-// `tail -n +3 accepted-revision > x.pack && git index-pack x.pack`.
+// Its format: the line "edge-accepted-revision v2", one line of JSON (stateHeader: the
+// source it came from, the reference, its hash, the commit, when it was saved), then the
+// git objects of the commit, its annotated tags if the reference named one, and its whole
+// tree, whole and uncompressed, each with its hash (see state_objects.go), and a SHA-256 of
+// them: the config repo's files only, never a private key read from Vault or a key
+// directory. Every object is checked against its hash, so a damaged file fails to load
+// rather than yield other files. A file of version 1 (a git packfile after the header, as
+// written before) is still read.
 const StateFileName = "accepted-revision"
 
-// stateMagic is the first line of a state file.
-const stateMagic = "edge-accepted-revision v1\n"
+// stateMagic is the first line of a state file; stateMagicV1 that of a file written by an
+// earlier version (a packfile follows the header).
+const (
+	stateMagic   = "edge-accepted-revision v2\n"
+	stateMagicV1 = "edge-accepted-revision v1\n"
+)
 
 // maxStateFileSize bounds the state file read back: a config repo is text, far below it.
 const maxStateFileSize = 1 << 30
@@ -78,8 +82,8 @@ func writeStateFile(dir string, h stateHeader, objs *objectStore, hashes []plumb
 	w.WriteString(stateMagic)
 	w.Write(hdr)
 	w.WriteByte('\n')
-	if _, err := packfile.NewEncoder(w, objs, false).Encode(hashes, 0); err != nil {
-		return 0, fmt.Errorf("encode pack: %w", err)
+	if err := writeStateObjects(w, objs, hashes); err != nil {
+		return 0, fmt.Errorf("write objects: %w", err)
 	}
 	if err := w.Flush(); err != nil {
 		return 0, err
@@ -107,8 +111,9 @@ func writeStateFile(dir string, h stateHeader, objs *objectStore, hashes []plumb
 
 // readStateFile reads dir/StateFileName: its header and its objects, in a new in-memory
 // store. A missing file returns an error wrapping fs.ErrNotExist. Whatever the file holds,
-// it returns an error rather than panic (the git packfile parser is trusted to bound its
-// allocations; a panic in it is recovered).
+// it returns an error rather than panic (an object's size is bounded by the file's; the git
+// packfile parser of a version 1 file is trusted to bound its allocations, and a panic in
+// it is recovered).
 func readStateFile(dir string) (h stateHeader, store *objectStore, err error) {
 	f, err := os.Open(filepath.Join(dir, StateFileName))
 	if err != nil {
@@ -124,7 +129,7 @@ func readStateFile(dir string) (h stateHeader, store *objectStore, err error) {
 	}
 	r := bufio.NewReaderSize(io.LimitReader(f, maxStateFileSize), 256<<10)
 	magic := make([]byte, len(stateMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != stateMagic {
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != stateMagic && string(magic) != stateMagicV1 {
 		return h, nil, fmt.Errorf("%s: not an edge state file (%q)", f.Name(), strings.TrimSpace(string(magic)))
 	}
 	line, err := readLine(r, maxStateHeader)
@@ -136,16 +141,29 @@ func readStateFile(dir string) (h stateHeader, store *objectStore, err error) {
 	if err := dec.Decode(&h); err != nil {
 		return h, nil, fmt.Errorf("%s: header: %w", f.Name(), err)
 	}
+	if string(magic) == stateMagicV1 {
+		store, err = readStatePack(r)
+	} else {
+		store, err = readStateObjects(r, st.Size())
+	}
+	if err != nil {
+		return h, nil, fmt.Errorf("%s: pack: %w", f.Name(), err)
+	}
+	return h, store, nil
+}
+
+// readStatePack reads the packfile of a version 1 state file into a new store.
+func readStatePack(r *bufio.Reader) (store *objectStore, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: pack: %v", f.Name(), p)
+			err = fmt.Errorf("%v", p)
 		}
 	}()
 	store = newObjectStore()
 	if err := packfile.UpdateObjectStorage(store, r); err != nil {
-		return h, nil, fmt.Errorf("%s: pack: %w", f.Name(), err)
+		return nil, err
 	}
-	return h, store, nil
+	return store, nil
 }
 
 // readLine reads one line of at most max bytes, without its newline.

@@ -112,18 +112,7 @@ func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 		err error
 	}
 	results := make([]result, len(todo))
-	sem := make(chan struct{}, c.concurrency)
-	var wg sync.WaitGroup
-	for i, r := range todo {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			k, err := c.src.Fetch(ctx, r)
-			results[i] = result{r, k, err}
-		}()
-	}
-	wg.Wait()
+	c.fetchAll(ctx, todo, func(i int, k Key, err error) { results[i] = result{todo[i], k, err} })
 
 	now = time.Now()
 	for _, res := range results {
@@ -153,6 +142,26 @@ func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 		}
 	}
 	return len(todo)
+}
+
+// fetchAll reads refs, at most c.concurrency at once, and calls out with each result.
+func (c *Cache) fetchAll(ctx context.Context, refs []schema.KeyRef, out func(i int, k Key, err error)) {
+	if bs, ok := c.src.(batchSource); ok {
+		bs.fetchAll(ctx, refs, c.concurrency, out)
+		return
+	}
+	sem := make(chan struct{}, c.concurrency)
+	var wg sync.WaitGroup
+	for i, r := range refs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			k, err := c.src.Fetch(ctx, r)
+			out(i, k, err)
+		}()
+	}
+	wg.Wait()
 }
 
 // Expire makes ref due for a read at the next Sync, keeping its last good key meanwhile. A

@@ -101,6 +101,12 @@ func (d Dir) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 		return Key{}, dirKeysErr(ref, full, err)
 	}
 	defer f.Close()
+	return readKeyFile(ref, full, f)
+}
+
+// readKeyFile reads and checks the key file f (full is its path, for errors): a private
+// regular file of at most maxKeySize bytes holding a PEM private key.
+func readKeyFile(ref schema.KeyRef, full string, f *os.File) (Key, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return Key{}, dirKeysErr(ref, full, err)
@@ -111,7 +117,10 @@ func (d Dir) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 	if err := checkPrivate(full, fi, nil); err != nil {
 		return Key{}, fmt.Errorf("key %s: %w", RefName(ref), err)
 	}
-	pemBytes, err := io.ReadAll(io.LimitReader(f, maxKeySize+1))
+	// Read into a buffer of the file's size (plus one byte, to see it did not grow past
+	// the limit), so the key kept is not in a larger buffer.
+	buf := make([]byte, 0, min(max(fi.Size(), 0), maxKeySize)+1)
+	pemBytes, err := readAllInto(io.LimitReader(f, maxKeySize+1), buf)
 	if err != nil {
 		return Key{}, dirKeysErr(ref, full, err)
 	}
@@ -119,8 +128,8 @@ func (d Dir) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 		return Key{}, fmt.Errorf("key %s: %s is larger than %d bytes", RefName(ref), full, maxKeySize)
 	}
 	if cap(pemBytes) > len(pemBytes)+len(pemBytes)/4 {
-		// The key is kept (the Cache holds it): not in ReadAll's buffer, at least 512 bytes
-		// for a 250-byte EC key. The buffer left behind is cleared.
+		// The key is kept (the Cache holds it): not in a larger buffer. The buffer left
+		// behind is cleared.
 		read := pemBytes
 		pemBytes = bytes.Clone(read)
 		clear(read[:cap(read)])
@@ -130,6 +139,23 @@ func (d Dir) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 		return Key{}, fmt.Errorf("key %s: %s: %w", RefName(ref), full, err)
 	}
 	return Key{PEM: pemBytes, Signer: signer}, nil
+}
+
+// readAllInto reads r to its end, appending to buf (growing it if needed).
+func readAllInto(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // Put writes pem as ref's key file, creating missing directories (0700) and replacing the file
