@@ -1,44 +1,64 @@
 package edge
 
 import (
-	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
-
-	"golang.org/x/net/http2"
+	"time"
 )
 
-// bundledHTTP2 leaves net/http's own HTTP/2 server in place: BenchmarkHTTP2 compares.
+// bundledHTTP2 leaves net/http's HTTP/2 server as it is, writes not coalesced:
+// BenchmarkHTTP2 compares.
 var bundledHTTP2 bool
 
-// serveHTTP2 makes srv serve the HTTP/2 connections its TLS listener negotiates (ALPN h2)
-// with golang.org/x/net/http2's server, the code net/http bundles, over a coalescedConn that
-// coalesces the server's writes (coalescedconn.go). Everything else is net/http's as before:
-// srv.HTTP2 (limits.go) configures the HTTP/2 server, ReadTimeout, WriteTimeout,
-// IdleTimeout and MaxHeaderBytes apply per stream, and Shutdown sends GOAWAY and waits
-// for the connections' streams. Call it once srv's limits are set.
-func serveHTTP2(srv *http.Server) error {
+// coalesceHTTP2Writes makes the HTTP/2 connections of srv (an HTTPS server whose
+// listener's connections are helloConns under crypto/tls) coalesce their writes
+// (writecoalescer.go), each write to the socket bounded by srv.HTTP2.WriteByteTimeout.
+// The HTTP/2 server stays net/http's own, configured by srv.HTTP2 (limits.go): it is
+// wrapped, not replaced. Call it once srv's limits are set, before serving.
+func coalesceHTTP2Writes(srv *http.Server) error {
 	if bundledHTTP2 {
 		return nil
 	}
-	h2 := &http2.Server{}
-	if err := http2.ConfigureServer(srv, h2); err != nil {
-		return fmt.Errorf("edge: configure HTTP/2: %w", err)
+	// net/http installs its HTTP/2 server in srv.TLSNextProto when Serve starts: a
+	// listener that fails at once has it do so without serving anything.
+	if err := srv.Serve(failingListener{}); !errors.Is(err, errSetupOnly) {
+		return fmt.Errorf("edge: set up HTTP/2: %w", err)
 	}
-	// The listener does TLS and ALPN itself (Server.tlsConfig); ConfigureServer's
-	// TLSConfig would make serve call ServeTLS. No HTTP/2 without TLS either.
+	// It also gave srv a TLSConfig, which would make Server.serve call ServeTLS: the
+	// listener does TLS and ALPN itself (Server.tlsConfig).
 	srv.TLSConfig = nil
-	delete(srv.TLSNextProto, "unencrypted_http2")
-	writeTimeout := srv.HTTP2.WriteByteTimeout
-	srv.TLSNextProto[http2.NextProtoTLS] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
-		// net/http passes the connection's base context through the handler it gives.
-		var ctx context.Context
-		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
-			ctx = bc.BaseContext()
+	h2 := srv.TLSNextProto["h2"]
+	if h2 == nil {
+		return errors.New("edge: set up HTTP/2: net/http installed no HTTP/2 server")
+	}
+	var timeout time.Duration
+	if srv.HTTP2 != nil {
+		timeout = srv.HTTP2.WriteByteTimeout
+	}
+	srv.TLSNextProto["h2"] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
+		if hc, ok := c.NetConn().(*helloConn); ok {
+			hc.coalesceWrites(timeout)
 		}
-		opts := &http2.ServeConnOpts{Context: ctx, Handler: h, BaseConfig: hs}
-		h2.ServeConn(newCoalescedConn(c, writeTimeout), opts)
+		h2(hs, c, h)
 	}
 	return nil
 }
+
+// coalesceWrites makes c's writes go through a writeCoalescer from now on. Call it once,
+// when no write is under way and none can start meanwhile (before the HTTP/2 server
+// starts on c).
+func (c *helloConn) coalesceWrites(timeout time.Duration) {
+	c.wc = newWriteCoalescer(c.Conn, timeout)
+}
+
+var errSetupOnly = errors.New("edge: listener for setup only")
+
+// failingListener fails every Accept.
+type failingListener struct{}
+
+func (failingListener) Accept() (net.Conn, error) { return nil, errSetupOnly }
+func (failingListener) Close() error              { return nil }
+func (failingListener) Addr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -20,8 +19,8 @@ import (
 )
 
 // BenchmarkHTTP2 measures a 1 KiB static file over HTTP/2 end to end on loopback: edge's
-// server with net/http's own HTTP/2 server ("bundled") and with x/net's over a
-// coalescedConn ("coalesced"), one client connection with 10 streams in flight. The
+// server with its writes as net/http's HTTP/2 server makes them ("bundled") and coalesced
+// (writecoalescer.go, "coalesced"), one client connection with 10 streams in flight. The
 // client is in the same process, so allocs/op and writes/op (write system calls of the
 // process, /proc/self/io syscw) count both sides; the client's share is the same in both.
 func BenchmarkHTTP2(b *testing.B) {
@@ -103,5 +102,3 @@ func processWrites(b *testing.B) int64 {
 	b.Skip("no syscw in /proc/self/io")
 	return 0
 }
-
-var _ net.Conn = (*coalescedConn)(nil)

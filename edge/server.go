@@ -309,7 +309,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.addr = httpsLn.Addr()
 	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
-	if err := serveHTTP2(s.httpsSrv); err != nil {
+	if err := coalesceHTTP2Writes(s.httpsSrv); err != nil {
 		return fail(err)
 	}
 	s.serve(s.httpsSrv, tls.NewListener(helloListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https")))}, s.tlsConfig))
