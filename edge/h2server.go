@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// bundledHTTP2 leaves net/http's HTTP/2 server as it is, writes not coalesced:
+// plainHTTP2Writes leaves the HTTP/2 server's writes as they are, not coalesced:
 // BenchmarkHTTP2 compares.
-var bundledHTTP2 bool
+var plainHTTP2Writes bool
 
 // coalesceHTTP2Writes makes the HTTP/2 connections of srv (an HTTPS server whose
 // listener's connections are helloConns under crypto/tls) coalesce their writes
@@ -19,7 +19,7 @@ var bundledHTTP2 bool
 // The HTTP/2 server stays net/http's own, configured by srv.HTTP2 (limits.go): it is
 // wrapped, not replaced. Call it once srv's limits are set, before serving.
 func coalesceHTTP2Writes(srv *http.Server) error {
-	if bundledHTTP2 {
+	if plainHTTP2Writes {
 		return nil
 	}
 	// net/http installs its HTTP/2 server in srv.TLSNextProto when Serve starts: a

@@ -19,18 +19,18 @@ import (
 )
 
 // BenchmarkHTTP2 measures a 1 KiB static file over HTTP/2 end to end on loopback: edge's
-// server with its writes as net/http's HTTP/2 server makes them ("bundled") and coalesced
+// server with its writes as net/http's HTTP/2 server makes them ("plain") and coalesced
 // (writecoalescer.go, "coalesced"), one client connection with 10 streams in flight. The
 // client is in the same process, so allocs/op and writes/op (write system calls of the
 // process, /proc/self/io syscw) count both sides; the client's share is the same in both.
 func BenchmarkHTTP2(b *testing.B) {
 	for _, tc := range []struct {
 		name    string
-		bundled bool
-	}{{"bundled", true}, {"coalesced", false}} {
+		plain bool
+	}{{"plain", true}, {"coalesced", false}} {
 		b.Run(tc.name, func(b *testing.B) {
-			bundledHTTP2 = tc.bundled
-			defer func() { bundledHTTP2 = false }()
+			plainHTTP2Writes = tc.plain
+			defer func() { plainHTTP2Writes = false }()
 			benchHTTP2(b)
 		})
 	}
@@ -69,7 +69,7 @@ func benchHTTP2(b *testing.B) {
 	w0 := processWrites(b)
 	b.ReportAllocs()
 	b.ResetTimer()
-	b.SetParallelism(max(1, 10/ratioCPU()))
+	b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0))) // about 10 streams in flight
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if err := get(); err != nil {
@@ -81,9 +81,6 @@ func benchHTTP2(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(processWrites(b)-w0)/float64(b.N), "writes/op")
 }
-
-// ratioCPU is GOMAXPROCS as RunParallel counts it, so that 10 goroutines run in all.
-func ratioCPU() int { return max(1, min(10, runtime.GOMAXPROCS(0))) }
 
 // processWrites returns the write system calls of the process so far (/proc/self/io).
 func processWrites(b *testing.B) int64 {
