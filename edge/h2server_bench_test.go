@@ -25,7 +25,7 @@ import (
 // process, /proc/self/io syscw) count both sides; the client's share is the same in both.
 func BenchmarkHTTP2(b *testing.B) {
 	for _, tc := range []struct {
-		name    string
+		name  string
 		plain bool
 	}{{"plain", true}, {"coalesced", false}} {
 		b.Run(tc.name, func(b *testing.B) {
