@@ -31,8 +31,8 @@ func coalesceHTTP2Writes(srv *http.Server) error {
 	// listener does TLS and ALPN itself (Server.tlsConfig).
 	srv.TLSConfig = nil
 	h2 := srv.TLSNextProto["h2"]
-	if h2 == nil {
-		return errors.New("edge: set up HTTP/2: net/http installed no HTTP/2 server")
+	if h2 == nil { // HTTP/2 off (GODEBUG=http2server=0): nothing to coalesce
+		return nil
 	}
 	var timeout time.Duration
 	if srv.HTTP2 != nil {
