@@ -197,6 +197,17 @@
 // connection error but accepts a stream error, so it passes. No server option changes
 // it; the offending client loses only its stream.
 //
+// Writes: Go's HTTP/2 server flushes whenever its queue of frames is empty, each flush a
+// TLS record written from a goroutine of its own, so a response used to leave as two write
+// system calls (HEADERS, which the handler waits for, then DATA). Once ALPN chose h2, the
+// connection under crypto/tls (helloConn) hands its writes to a writeCoalescer
+// (writecoalescer.go): records queue, and one flusher yields to the goroutines already
+// runnable before writing everything pending in one system call, the frames of a response
+// and of the streams completing meanwhile together. Frames and their order are the
+// server's; a failed write fails the next, a client that stops reading blocks the server
+// beyond 64 KiB pending, and each write to the socket is bounded by HTTP/2's write byte
+// timeout (30 s), so a stuck client still fails its connection.
+//
 // TestH2spec pins the pass count and this exact list: a new failure fails it, and so
 // does a listed one that starts passing. It runs h2spec with --max-header-length 16384
 // so that case 4.2/3 (a HEADERS frame over SETTINGS_MAX_FRAME_SIZE) exceeds the 64 KiB

@@ -55,6 +55,8 @@ type helloConn struct {
 	// recording, pending (rec holds bytes not served yet) and detached are read without
 	// the lock on every Read and Write.
 	recording, pending, detached atomic.Bool
+	// wc coalesces writes once the connection serves HTTP/2 (h2server.go); nil before.
+	wc *writeCoalescer
 }
 
 // stopRecording ends recording: the connection is terminated here. The record goes back
@@ -113,6 +115,9 @@ func (c *helloConn) Write(p []byte) (int, error) {
 	if c.isDetached() {
 		return len(p), nil
 	}
+	if c.wc != nil {
+		return c.wc.Write(p)
+	}
 	return c.Conn.Write(p)
 }
 
@@ -122,6 +127,9 @@ func (c *helloConn) Close() error {
 		return nil
 	}
 	c.stopRecording()
+	if c.wc != nil {
+		c.wc.close()
+	}
 	return c.Conn.Close()
 }
 
@@ -129,6 +137,9 @@ func (c *helloConn) Close() error {
 func (c *helloConn) SetDeadline(t time.Time) error {
 	if c.isDetached() {
 		return nil
+	}
+	if c.wc != nil { // the writeCoalescer owns the write deadline
+		return c.Conn.SetReadDeadline(t)
 	}
 	return c.Conn.SetDeadline(t)
 }
@@ -143,7 +154,7 @@ func (c *helloConn) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline implements net.Conn.
 func (c *helloConn) SetWriteDeadline(t time.Time) error {
-	if c.isDetached() {
+	if c.isDetached() || c.wc != nil {
 		return nil
 	}
 	return c.Conn.SetWriteDeadline(t)

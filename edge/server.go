@@ -309,6 +309,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.addr = httpsLn.Addr()
 	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
+	if err := coalesceHTTP2Writes(s.httpsSrv); err != nil {
+		return fail(err)
+	}
 	s.serve(s.httpsSrv, tls.NewListener(helloListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https")))}, s.tlsConfig))
 	if httpLn != nil {
 		s.httpAddr = httpLn.Addr()
