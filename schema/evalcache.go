@@ -37,22 +37,10 @@ type diskCache struct {
 	entries map[[32]byte][]byte // read at the first load, dropped after it
 	read    bool
 	sigs    sigCache // signature checks (sigcache.go)
-	// held identifies the set of keys the file holds (keySet): a load whose cacheable
-	// results have another set rewrites the file.
-	held keySet
-}
-
-// keySet identifies a set of keys: their count and XOR.
-type keySet struct {
-	n int
-	x [32]byte
-}
-
-func (s *keySet) add(k [32]byte) {
-	s.n++
-	for i := range k {
-		s.x[i] ^= k[i]
-	}
+	// keys are the keys of the file's records with each record's length, size the file's
+	// length (evalcache_append.go); nil keys: not known, the next write is a full one.
+	keys map[[32]byte]int64
+	size int64
 }
 
 // cachedSite is one record's payload.
@@ -104,9 +92,15 @@ func (c *diskCache) load() {
 	}
 	c.read = true
 	removeCacheTemps(filepath.Dir(c.path))
-	c.entries = c.readFile()
+	var clean bool
+	c.entries, clean, c.size = c.readFile()
+	if clean {
+		c.keys = make(map[[32]byte]int64, len(c.entries))
+	}
 	for k, p := range c.entries {
-		c.held.add(k)
+		if c.keys != nil {
+			c.keys[k] = int64(evalCacheRecHead + len(p))
+		}
 		if string(p) == sigPayload {
 			if c.sigs.ok == nil {
 				c.sigs.ok = map[[32]byte]bool{}
@@ -117,33 +111,36 @@ func (c *diskCache) load() {
 	}
 }
 
-func (c *diskCache) readFile() map[[32]byte][]byte {
+// readFile returns the file's records, whether the file is whole (its header ours, its
+// records ending where it ends: records may be appended to it) and its length.
+func (c *diskCache) readFile() (m map[[32]byte][]byte, clean bool, size int64) {
 	b, err := os.ReadFile(c.path)
 	if err != nil || len(b) < len(evalCacheMagic)+32 || string(b[:len(evalCacheMagic)]) != evalCacheMagic ||
 		[32]byte(b[len(evalCacheMagic):len(evalCacheMagic)+32]) != c.salt {
-		return nil
+		return nil, false, 0
 	}
-	return parseCacheRecords(b[len(evalCacheMagic)+32:])
+	m, rest := parseCacheRecords(b[len(evalCacheMagic)+32:])
+	return m, rest == 0, int64(len(b))
 }
 
-// parseCacheRecords returns the records of b whose checksum holds; it stops at a truncated
-// one.
-func parseCacheRecords(b []byte) map[[32]byte][]byte {
+// parseCacheRecords returns the records of b whose checksum holds, and how many bytes are
+// left after the last whole record (a truncated one stops it).
+func parseCacheRecords(b []byte) (map[[32]byte][]byte, int) {
 	m := map[[32]byte][]byte{}
 	for len(b) >= evalCacheRecHead {
 		key := [32]byte(b[:32])
 		n := int(binary.BigEndian.Uint32(b[32:36]))
 		sum := [32]byte(b[36:68])
-		b = b[evalCacheRecHead:]
-		if n > len(b) {
+		if n > len(b)-evalCacheRecHead {
 			break
 		}
+		b = b[evalCacheRecHead:]
 		if p := b[:n]; sha256.Sum256(p) == sum {
 			m[key] = p
 		}
 		b = b[n:]
 	}
-	return m
+	return m, len(b)
 }
 
 // lookup returns the cached result for key, or nil. A payload that does not decode is a miss.
@@ -164,66 +161,74 @@ func cacheable(res *siteResult) bool {
 	return res != nil && res.decl != nil && !hasError(res.diags)
 }
 
-// write replaces the cache file with the records of the jobs that evaluated without error,
-// taking each from the old file when it holds it. It writes only when the set of records
-// changes.
+// write brings the cache file up to the records of the jobs that evaluated without error:
+// nothing when it holds them all, an append of the new ones while the records no longer
+// wanted stay under half the size of those wanted (evalcache_append.go), else a full
+// rewrite.
 func (c *diskCache) write(jobs []*siteJob, cached func(*siteJob) bool) error {
-	sigs := cacheSigKeys(jobs, cached)
-	var want keySet
-	for _, j := range jobs {
-		if j.hasKey && cached(j) {
-			want.add(j.key)
-		}
-	}
-	for _, k := range sigs {
-		want.add(k)
-	}
 	defer c.dropRead()
-	if want == c.held {
+	sigs := cacheSigKeys(jobs, cached)
+	if c.keys != nil && c.appendNew(jobs, sigs, cached) {
 		return nil
 	}
+	return c.rewrite(jobs, sigs, cached)
+}
+
+// rewrite replaces the cache file with the records of the cached jobs and sigs, taking
+// each from the old file when it holds it.
+func (c *diskCache) rewrite(jobs []*siteJob, sigs [][32]byte, cached func(*siteJob) bool) error {
 	old := c.entries
 	if old == nil {
-		old = c.readFile()
+		old, _, _ = c.readFile()
 	}
+	c.keys = nil
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return err
 	}
+	keys := make(map[[32]byte]int64, len(jobs)+len(sigs))
+	size := int64(len(evalCacheMagic) + 32)
 	err := writeAtomic(c.path, func(w *bufio.Writer) error {
 		w.WriteString(evalCacheMagic)
 		w.Write(c.salt[:])
-		size := len(evalCacheMagic) + 32
 		for _, k := range sigs {
-			if size += evalCacheRecHead + len(sigPayload); size > MaxEvalCacheSize {
-				break
+			keys[k] = 0 // even when MaxEvalCacheSize leaves it out: kept out until a change
+			if size+evalCacheRecHead+int64(len(sigPayload)) <= MaxEvalCacheSize {
+				keys[k] = writeCacheRecord(w, k, []byte(sigPayload))
+				size += keys[k]
 			}
-			writeCacheRecord(w, k, []byte(sigPayload))
 		}
 		for _, j := range jobs {
 			if !j.hasKey || !cached(j) {
 				continue
 			}
+			keys[j.key] = 0
 			p, ok := old[j.key]
 			if !ok {
 				var err error
-				if p, err = json.Marshal(cachedSite{Decl: j.res.decl, Diags: j.res.diags}); err != nil {
+				if p, err = marshalCached(j); err != nil {
 					return err
 				}
 			}
-			if size += evalCacheRecHead + len(p); size > MaxEvalCacheSize {
-				break
+			if size+evalCacheRecHead+int64(len(p)) <= MaxEvalCacheSize {
+				keys[j.key] = writeCacheRecord(w, j.key, p)
+				size += keys[j.key]
 			}
-			writeCacheRecord(w, j.key, p)
 		}
 		return nil
 	})
 	if err == nil {
-		c.held = want // even when MaxEvalCacheSize left some out: not rewritten until a change
+		c.keys, c.size = keys, size
 	}
 	return err
 }
 
-func writeCacheRecord(w *bufio.Writer, key [32]byte, p []byte) {
+// marshalCached is the record payload of job j.
+func marshalCached(j *siteJob) ([]byte, error) {
+	return json.Marshal(cachedSite{Decl: j.res.decl, Diags: j.res.diags})
+}
+
+// writeCacheRecord writes the record of key and payload p, and returns its length.
+func writeCacheRecord(w *bufio.Writer, key [32]byte, p []byte) int64 {
 	var head [evalCacheRecHead]byte
 	copy(head[:32], key[:])
 	binary.BigEndian.PutUint32(head[32:36], uint32(len(p)))
@@ -231,6 +236,7 @@ func writeCacheRecord(w *bufio.Writer, key [32]byte, p []byte) {
 	copy(head[36:], sum[:])
 	w.Write(head[:])
 	w.Write(p)
+	return int64(len(head) + len(p))
 }
 
 // writeAtomic writes path through a temporary file in its directory, synced and renamed
