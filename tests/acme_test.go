@@ -285,10 +285,15 @@ func TestACMERenewalWithoutAFailedRequest(t *testing.T) {
 	if n := f.pebble.Issued(t)["short.edge.test"]; n < 2 {
 		t.Fatalf("Pebble issued %d certificates; want the first and its renewal", n)
 	}
-	if o, n := f.pebble.Orders(), f.pebble.Issued(t)["short.edge.test"]; o != n {
-		t.Fatalf("%d orders for %d certificates: an order failed or was duplicated", o, n)
+	// Pebble's ARI window for a 30 s certificate is its whole lifetime, so the renewed
+	// certificate's own renewal may be ordered at once and still be in flight when the
+	// agents stop: then there is one more order than certificates, and it is a replacement
+	// too (r == n). An order that failed or duplicated another would not be.
+	o, n, r := f.pebble.Orders(), f.pebble.Issued(t)["short.edge.test"], f.pebble.Replacements()
+	if next := o == n+1 && r == n; o != n && !next {
+		t.Fatalf("%d orders (%d replacements) for %d certificates: an order failed or was duplicated", o, r, n)
 	}
-	if r, n := f.pebble.Replacements(), f.pebble.Issued(t)["short.edge.test"]; r < n-1 || r > n { // r == n: a next renewal ordered, not issued yet
+	if r < n-1 || r > n {
 		t.Fatalf("Pebble took %d orders as replacements of %d certificates; want every renewal to name the certificate it renews (ARI replaces)", r, n)
 	}
 }
