@@ -7,6 +7,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -42,24 +43,7 @@ func BenchmarkPassthroughConn(b *testing.B) {
 // startEchoServer serves TCP on loopback, echoing every byte, until the test ends.
 func startEchoServer(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return edgetest.TCPServer(t, func(c net.Conn) { io.Copy(c, c) })
 }
 
 // recordClientHello returns the first flight of Go's TLS client for sni: one ClientHello

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -132,42 +133,28 @@ func BenchmarkRebuild10k(b *testing.B) {
 // cannedUpstream is an HTTP/1.1 upstream that answers every bodiless request with resp,
 // allocating nothing per request: the proxy's allocations are all a benchmark counts.
 func cannedUpstream(b *testing.B, resp string) *url.URL {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
+	addr := edgetest.TCPServer(b, func(c net.Conn) {
+		buf := make([]byte, 16<<10)
+		have := 0
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(buf[have:])
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 16<<10)
-				have := 0
-				for {
-					n, err := c.Read(buf[have:])
-					if err != nil {
-						return
-					}
-					have += n
-					for {
-						i := bytes.Index(buf[:have], []byte("\r\n\r\n"))
-						if i < 0 {
-							break
-						}
-						if _, err := io.WriteString(c, resp); err != nil {
-							return
-						}
-						have = copy(buf, buf[i+4:have])
-					}
+			have += n
+			for {
+				i := bytes.Index(buf[:have], []byte("\r\n\r\n"))
+				if i < 0 {
+					break
 				}
-			}()
+				if _, err := io.WriteString(c, resp); err != nil {
+					return
+				}
+				have = copy(buf, buf[i+4:have])
+			}
 		}
-	}()
-	return &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	})
+	return &url.URL{Scheme: "http", Host: addr}
 }
 
 // nullWriter is a reused ResponseWriter that keeps nothing.
