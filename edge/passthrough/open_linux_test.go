@@ -69,8 +69,8 @@ func TestOpenFastPending(t *testing.T) {
 
 // An upstream given by a literal address is opened by openFast.
 func TestOpenFastPath(t *testing.T) {
-	ln := listen(t)
-	p, err := NewPool("s", site.Passthrough{Upstreams: []string{ln.Addr().String()}}, nil)
+	addr := listen(t)
+	p, err := NewPool("s", site.Passthrough{Upstreams: []string{addr}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestOpenFastPath(t *testing.T) {
 	if _, ok := c.(*upConn); !ok {
 		t.Fatalf("opened a %T", c)
 	}
-	if c.RemoteAddr().String() != ln.Addr().String() || c.LocalAddr() == nil {
+	if c.RemoteAddr().String() != addr || c.LocalAddr() == nil {
 		t.Errorf("addresses %v -> %v", c.LocalAddr(), c.RemoteAddr())
 	}
 }

@@ -6,25 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/edge/site"
 )
 
-func listen(t *testing.T) net.Listener {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln
+// listen returns the address of a loopback listener that closes what it accepts.
+func listen(t *testing.T) string {
+	return edgetest.TCPServer(t, func(net.Conn) {})
 }
 
 func dead(t *testing.T) string {
@@ -38,7 +26,7 @@ func dead(t *testing.T) string {
 
 // Active TCP checks mark a refusing upstream down, so dials skip it; Close stops them.
 func TestPoolHealthCheck(t *testing.T) {
-	live := listen(t).Addr().String()
+	live := listen(t)
 	p, err := NewPool("s", site.Passthrough{Upstreams: []string{dead(t), live},
 		HealthCheck: &site.HealthCheck{Interval: 20 * time.Millisecond, Timeout: time.Second}}, nil)
 	if err != nil {
@@ -67,7 +55,7 @@ func TestPoolHealthCheck(t *testing.T) {
 
 // Round robin alternates; least_conn takes the upstream with fewer open connections.
 func TestPoolBalance(t *testing.T) {
-	a, b := listen(t).Addr().String(), listen(t).Addr().String()
+	a, b := listen(t), listen(t)
 	rr, _ := NewPool("s", site.Passthrough{Upstreams: []string{a, b}}, nil)
 	seen := map[string]int{}
 	for range 4 {
