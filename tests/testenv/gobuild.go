@@ -76,7 +76,12 @@ func buildCached(name, module, pkg string) (string, error) {
 	}
 	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
 	defer os.Remove(tmp)
-	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, pkg)
+	// The shell holds the lock too (an inherited descriptor) and installs the binary itself,
+	// so a test binary killed mid-build (a timeout) leaves a build that still finishes and
+	// serves the next waiter, instead of an orphan that builds in parallel and is thrown away.
+	cmd := exec.Command("sh", "-c", `"$0" build -trimpath -ldflags="-s -w" -o "$1" "$3" && mv -f "$1" "$2"`,
+		goBin, tmp, bin, pkg)
+	cmd.ExtraFiles = []*os.File{lock}
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -86,8 +91,8 @@ func buildCached(name, module, pkg string) (string, error) {
 		}
 		return "", fmt.Errorf("go build %s in %s: %w\n%s", pkg, src, err, out)
 	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", fmt.Errorf("install %s binary: %w", name, err)
+	if !isExecutable(bin) {
+		return "", fmt.Errorf("install %s binary: %s missing after the build", name, bin)
 	}
 	return bin, nil
 }
