@@ -90,7 +90,7 @@ func (s *Server) startHTTP3(ctx context.Context, tcpAddr net.Addr) (*quicServer,
 		return nil, fmt.Errorf("edge: http3 listen %s: %w", addr, err)
 	}
 	q.srv = &http3.Server{
-		Handler:        http.HandlerFunc(s.serveTLS),
+		Handler:        http.HandlerFunc(s.serveHTTP3),
 		MaxHeaderBytes: s.limits.MaxHeaderBytes,
 		IdleTimeout:    s.limits.IdleTimeout,
 		Logger:         s.log,
