@@ -310,7 +310,8 @@ HTTP/3 (QUIC) is served over UDP on the --listen address, and TCP responses adve
 Memory: the Go runtime's soft memory limit is GOMEMLIMIT if set, else 90% of the cgroup's
 (container's) memory limit if there is one (--memory-limit sets it, or off); the GC target
 is GOGC if set, else Go's 100 (--gc-percent sets it: lower holds less memory between
-collections and spends more CPU per request).
+collections and spends more CPU per request), and the heap is not collected before it
+reaches --gc-heap-floor (64 MiB: fewer collections, a shorter latency tail).
 
 SIGTERM drains and exits; SIGHUP polls now. Every flag has the environment fallback shown.
 

@@ -57,7 +57,10 @@ var byteUnits = []struct {
 
 // parseBytes parses a size; it must be at least 64 MiB, below which no evaluation
 // process starts.
-func parseBytes(s string) (int64, error) {
+func parseBytes(s string) (int64, error) { return parseSize(s, minEvalMemory) }
+
+// parseSize parses a size such as 512MiB of at least least bytes.
+func parseSize(s string, least int64) (int64, error) {
 	t := strings.TrimSpace(s)
 	mult := int64(1)
 	for _, u := range byteUnits {
@@ -70,8 +73,8 @@ func parseBytes(s string) (int64, error) {
 	if err != nil || n <= 0 || n > (1<<50)/mult {
 		return 0, fmt.Errorf("%q: want a size such as 512MiB or 2GiB", s)
 	}
-	if n*mult < minEvalMemory {
-		return 0, fmt.Errorf("%q: want at least %s", s, schema.FormatBytes(minEvalMemory))
+	if n*mult < least {
+		return 0, fmt.Errorf("%q: want at least %s", s, schema.FormatBytes(least))
 	}
 	return n * mult, nil
 }

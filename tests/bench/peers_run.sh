@@ -62,7 +62,7 @@ run_rate() {
 	fi
 	out=$("$WORK/bin/rateload" -url "https://${HOST[$row]}:${PORT[$row]}/" -connect "127.0.0.1:${PORT[$row]}" \
 		-ca "$(ca_of "$row")" -c "$BENCH_RPS_CONNS" -rate "$BENCH_RPS" -d "${BENCH_SECONDS}s" \
-		-warmup "${BENCH_WARMUP}s" 2>&1 || true)
+		-warmup "${BENCH_WARMUP}s" -detail 2>&1 || true)
 	echo "$out" >"$(out_file "$row" "$run" "$col")"
 	if [[ -n $swapper ]]; then
 		wait "$swapper" || note "$row" "run $run: a swap failed (see $WORK/$row.$run.swaps)"

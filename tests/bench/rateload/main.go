@@ -10,7 +10,9 @@
 // did not process, as a browser does; h2load stops the connection's requests instead.
 //
 // It prints one line: "scheduled=N ok=N failed=N rate=R p50_ms=X p90_ms=X p99_ms=X
-// max_ms=X [first_error="..."]", rate being the answered requests per second of the measured window. A failed
+// max_ms=X [first_error="..."]", rate being the answered requests per second of the
+// measured window; with -detail a second one, "p999_ms=X lag_p50_ms=X lag_p99_ms=X
+// lag_p999_ms=X" (lag: how late the client itself started a request). A failed
 // request (an error, a status other than 200, no answer within -timeout) counts in the
 // percentiles as answered after -timeout.
 package main
@@ -36,6 +38,8 @@ type config struct {
 	rate                 float64
 	duration, warmup     time.Duration
 	timeout              time.Duration
+	detail               bool
+	dumpFile             string
 }
 
 func main() {
@@ -48,6 +52,8 @@ func main() {
 	flag.DurationVar(&c.duration, "d", 10*time.Second, "measured duration")
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Second, "a request not answered by then fails")
+	flag.BoolVar(&c.detail, "detail", false, "print a second line: p99.9 and the client's own lag (scheduled time to request start) at p50/p99/p99.9")
+	flag.StringVar(&c.dumpFile, "dump", "", "write one line per measured request to this file: latency and lag in µs, failed (0/1), scheduled time in Unix µs")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintf(os.Stderr, "rateload: %v\n", err)
@@ -75,6 +81,12 @@ func run(c config) error {
 	}
 	res := load(clients, c)
 	fmt.Println(res.summary(c.duration, c.timeout))
+	if c.detail {
+		fmt.Println(res.detail(c.timeout))
+	}
+	if c.dumpFile != "" {
+		return writeDump(c.dumpFile, res)
+	}
 	return nil
 }
 
@@ -109,4 +121,17 @@ func get(client *http.Client, url string) error {
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// writeDump writes res's samples to the file name.
+func writeDump(name string, res result) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := res.dump(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return f.Close()
 }

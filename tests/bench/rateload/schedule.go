@@ -16,9 +16,13 @@ type sample struct {
 	err     error
 }
 
-// result is what load measured.
+// result is what load measured. lags[i], if set, is how late the client itself started
+// samples[i] (its goroutine's start after the scheduled time: the client's own timer and
+// scheduling, not the server's), and ats[i] its scheduled time.
 type result struct {
 	samples []sample
+	lags    []time.Duration
+	ats     []time.Time
 }
 
 // load sends c.rate requests per second in total for c.warmup + c.duration, connection i
@@ -42,11 +46,14 @@ func load(clients []*http.Client, c config) result {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					lag := time.Since(at)
 					err := get(client, c.url)
 					if measured {
 						s := sample{latency: time.Since(at), err: err}
 						mu.Lock()
 						res.samples = append(res.samples, s)
+						res.lags = append(res.lags, lag)
+						res.ats = append(res.ats, at)
 						mu.Unlock()
 					}
 				}()
