@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgectl/edge/edge/proxy"
@@ -30,7 +31,7 @@ const maxBatch = 128 << 10
 
 // plainHTTP1Writes turns batching off: BenchmarkHTTP1Proxy and the differential test
 // compare.
-var plainHTTP1Writes bool
+var plainHTTP1Writes atomic.Bool
 
 // writeBatch is the batching state of one helloConn.
 type writeBatch struct {
@@ -55,7 +56,7 @@ func (b h1Batcher) EndBatch() error { return b.c.endBatch() }
 // batcherOf returns the proxy.Batcher of r's connection: an HTTP/1.1 request over a
 // helloConn (found in r's context, ConnContext), or nil.
 func batcherOf(r *http.Request) proxy.Batcher {
-	if plainHTTP1Writes || r.ProtoMajor != 1 {
+	if r.ProtoMajor != 1 || plainHTTP1Writes.Load() {
 		return nil
 	}
 	if c, ok := r.Context().Value(helloConnKey{}).(*helloConn); ok {

@@ -24,8 +24,8 @@ func BenchmarkHTTP1Proxy(b *testing.B) {
 			plain bool
 		}{{"plain", true}, {"batched", false}} {
 			b.Run(strconv.Itoa(size)+"/"+tc.name, func(b *testing.B) {
-				plainHTTP1Writes = tc.plain
-				defer func() { plainHTTP1Writes = false }()
+				plainHTTP1Writes.Store(tc.plain)
+				defer plainHTTP1Writes.Store(false)
 				benchHTTP1Proxy(b, size)
 			})
 		}

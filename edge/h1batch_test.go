@@ -170,17 +170,31 @@ func dialH1(t testing.TB, addr string) *tls.Conn {
 	return c
 }
 
-// rawResponses sends the requests on one HTTP/1.1 connection and returns the bytes of
-// each response, head and body, with the Date header's value blanked.
-func rawResponses(t *testing.T, addr string, reqs []string) []string {
+// rawResponses sends the requests on one HTTP/1.1 connection, one after the other or all at
+// once (pipelined), and returns the bytes of each response, head and body, with the Date
+// header's value blanked.
+func rawResponses(t *testing.T, addr string, reqs []string, pipelined bool) []string {
 	c := dialH1(t, addr)
 	c.SetDeadline(time.Now().Add(time.Minute)) // a broken response fails, not hangs
 	br := bufio.NewReader(c)
 	var out []string
 	date := regexp.MustCompile(`(?m)^Date: .*\r$`)
-	for _, req := range reqs {
+	send := func(req string) {
 		method, path, _ := bytesCut(req)
 		fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: h1.test\r\nUser-Agent: t\r\n\r\n", method, path)
+	}
+	if pipelined {
+		go func() {
+			for _, req := range reqs {
+				send(req)
+			}
+		}()
+	}
+	for _, req := range reqs {
+		method, _, _ := bytesCut(req)
+		if !pipelined {
+			send(req)
+		}
 		var raw bytes.Buffer
 		res, err := http.ReadResponse(bufio.NewReader(io.TeeReader(br, &raw)), &http.Request{Method: method})
 		if err != nil {
@@ -206,7 +220,9 @@ func bytesCut(s string) (string, string, bool) {
 // TestH1BatchSameBytes is the differential test of batching: over HTTP/1.1 keep-alive,
 // bodies of every size around net/http's buffers (2 and 4 KiB), a TLS record (16 KiB),
 // the proxy's copy buffer (32 KiB) and the batch limit come byte for byte as without
-// batching, heads included, and so do HEAD requests and a 404.
+// batching, heads included, and so do HEAD requests and a 404, one request after the other
+// and pipelined (the batch left on after a response leaves when net/http is done with it,
+// whether or not the next request is already read).
 func TestH1BatchSameBytes(t *testing.T) {
 	up := h1Upstream(t, nil)
 	var reqs []string
@@ -215,13 +231,16 @@ func TestH1BatchSameBytes(t *testing.T) {
 	}
 	reqs = append(reqs, "HEAD /65536", "GET /nope", "GET /8192")
 	addr := startH1Proxy(t, up)
-	plainHTTP1Writes = true
-	want := rawResponses(t, addr, reqs)
-	plainHTTP1Writes = false
-	got := rawResponses(t, addr, reqs)
-	for i := range reqs {
-		if got[i] != want[i] {
-			t.Errorf("%s: batched response differs (%d bytes; %d without batching):\n%.300q\nwant\n%.300q", reqs[i], len(got[i]), len(want[i]), got[i], want[i])
+	for _, pipelined := range []bool{false, true} {
+		plainHTTP1Writes.Store(true)
+		want := rawResponses(t, addr, reqs, pipelined)
+		plainHTTP1Writes.Store(false)
+		got := rawResponses(t, addr, reqs, pipelined)
+		for i := range reqs {
+			if got[i] != want[i] {
+				t.Errorf("%s (pipelined %v): batched response differs (%d bytes; %d without batching):\n%.300q\nwant\n%.300q",
+					reqs[i], pipelined, len(got[i]), len(want[i]), got[i], want[i])
+			}
 		}
 	}
 }
