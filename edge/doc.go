@@ -212,7 +212,7 @@
 // TLS records and writes, a 64 KiB one as six or seven. While the proxy copies a body of
 // known length that is at hand, the helloConn batches the records (h1batch.go) and writes
 // them in one system call when the proxy is about to wait for the upstream, when net/http
-// is done with the response (it sets the connection's deadlines next) or at 128 KiB:
+// is done with the response (it sets the connection's deadlines next) or at 64 KiB:
 // 8 KiB bodies take one write instead of two, 64 KiB ones about three instead of six.
 //
 // TestH2spec pins the pass count and this exact list: a new failure fails it, and so

@@ -15,11 +15,12 @@ import (
 // buffer: an 8 KiB body leaves as two writes to the *tls.Conn (the buffer with the head,
 // then the rest), and crypto/tls makes a record and a write system call of each, and of
 // every 16 KiB of a larger write (a 64 KiB body: six or seven). The proxy's direct
-// forward path knows when the bytes of a response come without waiting: while it copies
-// a body that is already at hand, it batches the connection's writes (proxy.Info.Batch,
-// set by serveTLS for HTTP/1.1 requests): the records are appended to a buffer, and
-// written in one system call when the batch ends (before the proxy waits for the upstream,
-// and when the body is copied), or when maxBatch bytes are pending.
+// forward path knows when the bytes of a response come without waiting: while it writes
+// what it read of a body of known length, it batches the connection's writes
+// (proxy.Info.Batch, set by serveTLS for HTTP/1.1 requests): the records are appended to a
+// pooled buffer and written in one system call when the batch ends: before the proxy
+// reads what may wait for the upstream, when net/http is done with the response (it sets
+// the connection's deadlines next: flushBatch), or once maxBatch bytes are pending.
 //
 // What the connection owes the TLS stack stays: the bytes and their order are those
 // crypto/tls wrote; a failed write is kept and returned by every later Write and by the
@@ -27,7 +28,12 @@ import (
 // is pending first, within closeFlushTimeout.
 
 // maxBatch is how many bytes a batch holds before it writes them.
-const maxBatch = 128 << 10
+const maxBatch = 64 << 10
+
+// batchBufSize is the capacity of a pending buffer: maxBatch and one more TLS record (a
+// Write from crypto/tls is one record, at most 16 KiB of plaintext and its overhead), so
+// that a batch never grows its buffer.
+const batchBufSize = maxBatch + 17<<10
 
 // plainHTTP1Writes turns batching off: BenchmarkHTTP1Proxy and the differential test
 // compare.
@@ -42,7 +48,7 @@ type writeBatch struct {
 }
 
 // batchBufs recycles pending buffers.
-var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, batchBufSize); return &b }}
 
 // h1Batcher is proxy.Batcher for the connection c.
 type h1Batcher struct{ c *helloConn }
@@ -130,7 +136,7 @@ func (c *helloConn) writePendingLocked() error {
 			_, b.err = c.Conn.Write(*buf)
 		}
 		*buf = (*buf)[:0]
-		if cap(*buf) <= 2*maxBatch {
+		if cap(*buf) == batchBufSize {
 			batchBufs.Put(buf)
 		}
 	}
