@@ -24,7 +24,7 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := s.Current()
 	rw := &responseWriter{ResponseWriter: w}
-	var info proxy.Info
+	info := proxy.Info{Batch: batcherOf(r)}
 	var site *siteEntry
 	defer func() {
 		v := recover()

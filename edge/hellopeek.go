@@ -57,6 +57,9 @@ type helloConn struct {
 	recording, pending, detached atomic.Bool
 	// wc coalesces writes once the connection serves HTTP/2 (h2server.go); nil before.
 	wc *writeCoalescer
+	// batching is set while batch holds writes back (h1batch.go), read on every Write.
+	batching atomic.Bool
+	batch    writeBatch
 }
 
 // stopRecording ends recording: the connection is terminated here. The record goes back
@@ -118,6 +121,9 @@ func (c *helloConn) Write(p []byte) (int, error) {
 	if c.wc != nil {
 		return c.wc.Write(p)
 	}
+	if c.batching.Load() {
+		return c.batchWrite(p)
+	}
 	return c.Conn.Write(p)
 }
 
@@ -130,6 +136,9 @@ func (c *helloConn) Close() error {
 	if c.wc != nil {
 		c.wc.close()
 	}
+	if c.batching.Load() {
+		c.closeBatch()
+	}
 	return c.Conn.Close()
 }
 
@@ -141,6 +150,7 @@ func (c *helloConn) SetDeadline(t time.Time) error {
 	if c.wc != nil { // the writeCoalescer owns the write deadline
 		return c.Conn.SetReadDeadline(t)
 	}
+	c.flushBatch()
 	return c.Conn.SetDeadline(t)
 }
 
@@ -149,6 +159,7 @@ func (c *helloConn) SetReadDeadline(t time.Time) error {
 	if c.isDetached() {
 		return nil
 	}
+	c.flushBatch()
 	return c.Conn.SetReadDeadline(t)
 }
 
@@ -157,5 +168,6 @@ func (c *helloConn) SetWriteDeadline(t time.Time) error {
 	if c.isDetached() || c.wc != nil {
 		return nil
 	}
+	c.flushBatch()
 	return c.Conn.SetWriteDeadline(t)
 }

@@ -309,6 +309,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.addr = httpsLn.Addr()
 	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
+	s.httpsSrv.ConnContext = connContext // for HTTP/1.1 write batching (h1batch.go)
 	if err := coalesceHTTP2Writes(s.httpsSrv); err != nil {
 		return fail(err)
 	}

@@ -56,7 +56,10 @@
 // cleaned, stripped and joined to the upstream's), and the response's headers are moved
 // into the ResponseWriter once; 1xx, trailers, flushing of streams, the 101 refusal, the
 // error pages and the abort on a broken body are ReverseProxy's. A test sends every case
-// both ways and compares the bytes the upstream and the client get.
+// both ways and compares the bytes the upstream and the client get. A body of known length
+// (4 KiB or more) is copied with the client connection's writes batched (Info.Batch, set
+// by the server for HTTP/1.1): what was read leaves in one write, and the batch ends
+// before a read that may wait for the upstream.
 //
 // # Request handling
 //

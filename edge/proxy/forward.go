@@ -114,7 +114,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, info *Info) {
 		w.Header().Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(res.StatusCode)
-	if err := h.copyBody(w, res); err != nil {
+	if err := h.copyBody(w, res, info.Batch); err != nil {
 		defer res.Body.Close()
 		if r.Context().Value(http.ServerContextKey) == nil {
 			// ReverseProxy's shouldPanicOnCopyError: not under an http.Server.
@@ -194,14 +194,21 @@ func (f *fwdHead) got1xx(code int, header http.Header) {
 
 // copyBody copies the response body to w with a pooled buffer, flushing after every write
 // (and the headers at once) for event streams and responses of unknown length, as
-// ReverseProxy with FlushInterval 0.
-func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response) error {
+// ReverseProxy with FlushInterval 0. Other bodies of at least minBatchBody bytes are
+// written in batches through batch (nil: none): what was read is batched, and the batch
+// ends before a read that may wait for the upstream.
+func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response, batch Batcher) error {
 	var dst io.Writer = w
 	var fw *flushWriter
 	if eventStream(res.Header.Get("Content-Type")) || res.ContentLength == -1 {
 		fw = &flushWriter{w: w, rc: http.NewResponseController(w)}
 		dst = fw
 	}
+	bb := bodyBatch{b: batch}
+	if fw != nil || res.ContentLength < minBatchBody {
+		bb.b = nil
+	}
+	defer bb.abort()
 	buf := copyBuffers.Get()
 	defer copyBuffers.Put(buf)
 	for {
@@ -211,11 +218,15 @@ func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response) error {
 			fw.rc.Flush()
 			fw.wrote = true
 		}
+		if err := bb.beforeRead(res.Body); err != nil {
+			return err
+		}
 		nr, rerr := res.Body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
 			h.logf("httputil: ReverseProxy read error during body copy: %v", rerr)
 		}
 		if nr > 0 {
+			bb.beforeWrite()
 			nw, werr := dst.Write(buf[:nr])
 			if werr != nil {
 				return werr
@@ -226,6 +237,7 @@ func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response) error {
 		}
 		if rerr != nil {
 			if rerr == io.EOF {
+				bb.on = false // the server ends the batch with the response
 				return nil
 			}
 			return rerr

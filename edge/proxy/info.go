@@ -21,6 +21,9 @@ type Info struct {
 	// "" when the upstream's response was passed on whole. It is set even when
 	// ServeHTTP ends by re-raising http.ErrAbortHandler.
 	Outcome string
+	// Batch, set by the server before ServeHTTP, batches the writes to the client's
+	// connection while a response's body is copied (see Batcher); nil: none.
+	Batch Batcher
 
 	active  *upstream    // upstream whose in-flight count this request holds
 	tried   uint64       // bit i: target i tried
@@ -28,6 +31,17 @@ type Info struct {
 	body    *trackedBody // the request body, nil without one
 	resBody upstreamBody // wraps the upstream's response body (a value: no allocation)
 	errors  ErrorWriter  // the request's error pages (SetErrorWriter); nil: plain text
+}
+
+// Batcher holds back the writes of a response to the client's connection, so that they
+// leave in fewer and larger writes. StartBatch starts holding them; EndBatch writes what
+// is held and stops holding, returning the connection's write error. The proxy ends the
+// batch before it waits for the upstream; a batch it leaves on when the response is
+// complete is the server's to end (before it waits for the client's next request, or
+// closes the connection).
+type Batcher interface {
+	StartBatch()
+	EndBatch() error
 }
 
 type infoKey struct{}
