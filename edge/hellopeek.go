@@ -32,9 +32,14 @@ func (l helloListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := &helloConn{Conn: c, rec: helloBufs.Get().(*[]byte)}
+	return newHelloConn(c, helloBufs.Get().(*[]byte)), nil
+}
+
+// newHelloConn returns c recording, rec (from helloBufs) holding what was read of it.
+func newHelloConn(c net.Conn, rec *[]byte) *helloConn {
+	hc := &helloConn{Conn: c, rec: rec}
 	hc.recording.Store(true)
-	return hc, nil
+	return hc
 }
 
 // helloBufs recycles recording buffers.
