@@ -164,3 +164,20 @@ func processCPU() int64 {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// A client that connects and sends nothing is still closed by the handshake timeout
+// (TCP_DEFER_ACCEPT has the kernel hand it over after about a second).
+func TestSilentConnectionClosed(t *testing.T) {
+	app := startTLSApp(t, "app", false, "pt.test")
+	srv := startServer(t, Options{Limits: Limits{ReadHeaderTimeout: 300 * time.Millisecond}})
+	publish(t, srv, 1, ptSite("pt", site.Passthrough{Upstreams: []string{app.addr}}, "pt.test"))
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expectClosed(t, c)
+	if n := metricValue(t, srv, metricHandshakeErrors, map[string]string{"reason": "timeout"}); n != 1 {
+		t.Errorf("handshake timeouts = %v, want 1", n)
+	}
+}

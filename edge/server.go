@@ -289,6 +289,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	deferAccept(httpsLn, 1) // TLS clients speak first: accepted with their ClientHello
 	var httpLn, adminLn net.Listener
 	if s.opts.HTTPListen != Off {
 		if httpLn, err = listen(s.opts.HTTPListen); err != nil {
