@@ -19,9 +19,11 @@ const maxPassthroughHello = 16<<10 + 2*5
 // written) decides. For a terminated site recording stops and the handshake goes on
 // unchanged. For a passthrough site the helloConn is detached: the handshake is aborted,
 // its alert and Close fall into the void, and the raw connection with the recorded bytes
-// (replayed to the upstream first) goes to the passthrough. No second parser, so no
-// ClientHello that crypto/tls accepts is misread; slow, split and never-finishing ones are
-// bounded by the handshake timeout (Limits.ReadHeaderTimeout) as for every site.
+// (replayed to the upstream first) goes to the passthrough. Slow, split and
+// never-finishing ClientHellos are bounded by the handshake timeout
+// (Limits.ReadHeaderTimeout) as for every site. A connection whose whole ClientHello is
+// there when it is accepted takes a shorter way (helloearly.go): helloSNI, which reads
+// no ClientHello differently from crypto/tls (it abstains instead), routes it at accept.
 
 // helloListener makes every accepted connection a helloConn.
 type helloListener struct{ net.Listener }
