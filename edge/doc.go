@@ -262,8 +262,10 @@
 // indexed with the terminated sites' in one name space, so Publish refuses a name claimed
 // by both (ErrDuplicateHost) like any duplicate.
 //
-// The SNI is read by crypto/tls itself, not by a second parser: every connection of the
-// TLS listener records the bytes the handshake reads (at most 16 KiB plus record headers)
+// A connection whose whole ClientHello has arrived when it is accepted (the listener sets
+// TCP_DEFER_ACCEPT on Linux) is routed at accept by helloSNI, a reader held to crypto/tls
+// by a differential fuzz test that abstains on anything unusual. Otherwise the SNI is read
+// by crypto/tls itself: every connection of the TLS listener records the bytes the handshake reads (at most 16 KiB plus record headers)
 // until GetConfigForClient, which crypto/tls calls once the whole ClientHello is parsed
 // and before it writes anything. For a terminated site recording stops and the handshake
 // goes on exactly as before. For a passthrough site the connection is detached from

@@ -19,9 +19,11 @@ const maxPassthroughHello = 16<<10 + 2*5
 // written) decides. For a terminated site recording stops and the handshake goes on
 // unchanged. For a passthrough site the helloConn is detached: the handshake is aborted,
 // its alert and Close fall into the void, and the raw connection with the recorded bytes
-// (replayed to the upstream first) goes to the passthrough. No second parser, so no
-// ClientHello that crypto/tls accepts is misread; slow, split and never-finishing ones are
-// bounded by the handshake timeout (Limits.ReadHeaderTimeout) as for every site.
+// (replayed to the upstream first) goes to the passthrough. Slow, split and
+// never-finishing ClientHellos are bounded by the handshake timeout
+// (Limits.ReadHeaderTimeout) as for every site. A connection whose whole ClientHello is
+// there when it is accepted takes a shorter way (helloearly.go): helloSNI, which reads
+// no ClientHello differently from crypto/tls (it abstains instead), routes it at accept.
 
 // helloListener makes every accepted connection a helloConn.
 type helloListener struct{ net.Listener }
@@ -32,9 +34,14 @@ func (l helloListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := &helloConn{Conn: c, rec: helloBufs.Get().(*[]byte)}
+	return newHelloConn(c, helloBufs.Get().(*[]byte)), nil
+}
+
+// newHelloConn returns c recording, rec (from helloBufs) holding what was read of it.
+func newHelloConn(c net.Conn, rec *[]byte) *helloConn {
+	hc := &helloConn{Conn: c, rec: rec}
 	hc.recording.Store(true)
-	return hc, nil
+	return hc
 }
 
 // helloBufs recycles recording buffers.

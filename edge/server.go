@@ -289,6 +289,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	deferAccept(httpsLn, 1) // TLS clients speak first: accepted with their ClientHello
 	var httpLn, adminLn net.Listener
 	if s.opts.HTTPListen != Off {
 		if httpLn, err = listen(s.opts.HTTPListen); err != nil {
@@ -313,7 +314,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := coalesceHTTP2Writes(s.httpsSrv); err != nil {
 		return fail(err)
 	}
-	s.serve(s.httpsSrv, tls.NewListener(helloListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https")))}, s.tlsConfig))
+	s.serve(s.httpsSrv, tls.NewListener(earlyListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))), s}, s.tlsConfig))
 	if httpLn != nil {
 		s.httpAddr = httpLn.Addr()
 		s.redirectPort = redirectPort(s.opts.HTTPSPort, s.addr)

@@ -26,6 +26,8 @@ type Snapshot struct {
 	exact      map[string]*hostEntry // host -> site and certificates
 	wild       map[string]*hostEntry // "example.com" for the pattern "*.example.com"
 	def        *hostEntry            // the default site with all its certificates, or nil
+	// passthrough is set when a site is a passthrough site (helloListener routes early).
+	passthrough bool
 }
 
 // siteEntry is a site prepared for serving. It depends only on its site (and the route
@@ -111,6 +113,7 @@ func buildSnapshot(generation uint64, commit string, sites []*Site, handlers rou
 		}
 		s.byName[st.Name] = e
 		s.sites = append(s.sites, e)
+		s.passthrough = s.passthrough || e.pool != nil
 		for i, h := range st.Hosts {
 			if other, dup := owner[h]; dup {
 				errs = append(errs, fmt.Errorf("%w: host %s is claimed by sites %s and %s", ErrDuplicateHost, h, other, st.Name))

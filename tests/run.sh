@@ -34,3 +34,9 @@ go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 30s -timeout 15m ./schema/
 # http.ReadResponse on whatever bytes the fuzzer makes.
 echo "== go test -fuzz FuzzPlainHead"
 go test -run '^$' -fuzz '^FuzzPlainHead$' -fuzztime 20s -timeout 5m ./edge/proxy/
+
+# The early route's ClientHello reader, held to crypto/tls (what GetConfigForClient
+# sees) on whatever bytes the fuzzer makes; minimizing a 16 KiB seed takes long, hence
+# the short minimization.
+echo "== go test -fuzz FuzzHelloSNI"
+go test -run '^$' -fuzz '^FuzzHelloSNI$' -fuzztime 20s -fuzzminimizetime 5s -timeout 5m ./edge/

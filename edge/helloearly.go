@@ -1,0 +1,60 @@
+package edge
+
+import (
+	"net"
+
+	"github.com/edgectl/edge/edge/passthrough"
+)
+
+// Routing a passthrough connection at accept time. Under load a connection's ClientHello
+// has usually arrived by the time the listener accepts it. earlyListener.Accept then reads
+// it at once, without waiting (readNow), and when it is whole and names a passthrough
+// site (helloSNI, which agrees with crypto/tls or abstains), the connection goes to
+// servePassthrough from there: no http.Server connection, tls.Conn, handshake goroutine
+// or ClientHello parsed by crypto/tls, and one goroutine hand-off instead of three. Every
+// other connection (no data yet, a ClientHello in part or in several records, a
+// terminated or unknown name, ALPN acme-tls/1, a server without passthrough sites, a
+// PROXY protocol connection) is returned by Accept as before, what was read kept in its
+// record for crypto/tls to read first: the slow path, unchanged, with its timeouts and
+// limits.
+
+// earlyListener is helloListener routing passthrough connections early.
+type earlyListener struct {
+	net.Listener
+	s *Server
+}
+
+// Accept implements net.Listener: the next connection that is not routed early, as a
+// helloConn.
+func (l earlyListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		rec := helloBufs.Get().(*[]byte)
+		if e := l.s.routeEarly(c, rec); e != nil {
+			passthrough.Go(func() { l.s.servePassthrough(c, rec, e) })
+			continue
+		}
+		return newHelloConn(c, rec), nil
+	}
+}
+
+// routeEarly reads what has arrived of c into rec and returns the passthrough site its
+// ClientHello names, or nil (the slow path decides).
+func (s *Server) routeEarly(c net.Conn, rec *[]byte) *siteEntry {
+	st := s.state.Load()
+	if st == nil || !st.snap.passthrough {
+		return nil
+	}
+	*rec = (*rec)[:readNow(c, (*rec)[:cap(*rec)])]
+	name, acme, ok := helloSNI(*rec)
+	if !ok || acme {
+		return nil
+	}
+	if e := st.snap.sniEntry(string(name)); e != nil && e.site.pool != nil {
+		return e.site
+	}
+	return nil
+}
