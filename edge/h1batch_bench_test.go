@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -68,12 +67,4 @@ func benchHTTP1Proxy(b *testing.B, size int) {
 	b.StopTimer()
 	b.ReportMetric(float64(processWrites(b)-w0)/float64(b.N), "writes/op")
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
-}
-
-// processCPU is the CPU time of the process so far (user and system), less noisy than
-// wall time on a loaded machine.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

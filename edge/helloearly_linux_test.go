@@ -153,16 +153,9 @@ func BenchmarkPassthroughConnRoute(b *testing.B) {
 				}
 				c.Close()
 			}
-			b.ReportMetric(float64(processCPU()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		})
 	}
-}
-
-// processCPU returns the user and system CPU time of the process so far, in ns.
-func processCPU() int64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // A client that connects and sends nothing is still closed by the handshake timeout

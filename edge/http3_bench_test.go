@@ -1,18 +1,15 @@
+//go:build unix
+
 package edge
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
-	"time"
 )
 
 // BenchmarkProxiedGET measures a proxied GET end to end on loopback, over HTTP/3 and over
@@ -51,7 +48,7 @@ func BenchmarkProxiedGET(b *testing.B) {
 			if err := get(); err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := processCPU(b)
+			cpu0 := processCPU()
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0)))
@@ -64,25 +61,7 @@ func BenchmarkProxiedGET(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 		})
 	}
-}
-
-// processCPU returns the user and system CPU time of the process so far (/proc/self/stat,
-// in clock ticks of 10 ms: Linux's USER_HZ).
-func processCPU(b *testing.B) time.Duration {
-	stat, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		b.Skip("no /proc/self/stat")
-	}
-	// The command name, field 2, is in parentheses and may hold spaces; utime and stime
-	// are fields 14 and 15, the 12th and 13th after it.
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(f) < 13 {
-		b.Skip("short /proc/self/stat")
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
