@@ -17,10 +17,11 @@ import (
 // file for them (16 MB at 10,000 sites: copied, hashed, written and synced) made every
 // accepted commit's cost scale with the repo instead of the change, on the cores that
 // serve. A save appends a segment holding only the objects the file lacks instead, as long
-// as this process knows what the file holds and the objects no longer needed stay under
-// half of those needed; past that it rewrites the file whole (writeStateFile). An append
-// cut short by a crash leaves a damaged last segment, which the next start ignores (it
-// restores the revision before) and the next save replaces with a rewrite.
+// as this process knows what the file holds and the objects no longer needed stay under a
+// quarter of those needed (a restart reads them too); past that it rewrites the file whole
+// (writeStateFile). An append cut short by a crash leaves a damaged last segment, which the
+// next start ignores (it restores the revision before) and the next save replaces with a
+// rewrite.
 
 // stateFile is what the state file holds, as far as this process knows: the record length
 // of each object in it, and its length. objs nil: unknown, the next save rewrites the file.
@@ -41,7 +42,7 @@ type statePlan struct {
 
 // planSave decides how to save store, the objects of the revision to save, over held:
 // append the objects held lacks, or rewrite the file when held is unknown or the file
-// would hold more than half again the bytes the revision needs.
+// would hold more than a quarter again the bytes the revision needs.
 func planSave(store *objectStore, held stateFile) statePlan {
 	if held.objs == nil {
 		objs, hashes := store.clone()
@@ -59,7 +60,7 @@ func planSave(store *objectStore, held stateFile) statePlan {
 		hashes = append(hashes, h)
 		added += 30 + o.Size() // a record's head is at most 30 bytes
 	}
-	if held.size+added-(live+added) > (live+added)/2 {
+	if held.size+added-(live+added) > (live+added)/4 {
 		objs, hashes := store.clone()
 		return statePlan{rewrite: true, objs: objs, hashes: hashes}
 	}

@@ -23,7 +23,7 @@ type appendEnv struct {
 func newAppendEnv(t *testing.T) *appendEnv {
 	files := map[string][]byte{}
 	for i := range 200 {
-		files[fmt.Sprintf("sites/s%03d.cue", i)] = []byte(strings.Repeat(fmt.Sprintf("// site %d\n", i), 20))
+		files[fmt.Sprintf("sites/s%03d.cue", i)] = []byte(strings.Repeat(fmt.Sprintf("// site %d\n", i), 200))
 	}
 	e := &appendEnv{t: t, repo: testenv.NewGitRepo(t), state: filepath.Join(t.TempDir(), "state")}
 	e.repo.Commit("init", files)
