@@ -109,6 +109,20 @@ func TestStateFileAppends(t *testing.T) {
 		t.Fatalf("restored %s; want %s", got, rev3.Commit)
 	}
 
+	// The file changed under the source (another length than it left): the append is
+	// refused and the file rewritten, whole.
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("junk")
+	f.Close()
+	e.repo.Commit("three", map[string][]byte{"sites/s009.cue": []byte("// changed three\n")})
+	rev4, _ := e.pollSave()
+	if got := e.restart(); got != rev4.Commit {
+		t.Fatalf("after a save over a file changed under the source: restored %s; want %s", got, rev4.Commit)
+	}
+
 	// Big changes pile up garbage: a rewrite keeps the file under twice what it needs.
 	var size int64
 	for i := range 6 {
