@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgectl/edge/reconcile/gitsource"
+	"github.com/edgectl/edge/schema/sitegen"
 )
 
 // stateSource is a GitSource on dir keeping its state in stateDir.
@@ -48,6 +50,65 @@ func BenchmarkStateSave10k(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(size), "state-bytes")
+}
+
+// BenchmarkStateSaveOneSiteChange10k: saving the accepted revision of a 10,000-site repo
+// after a commit changing one site, the state file holding the revision before: an append
+// of the objects the commit added (a rewrite every so often, past 50 % garbage). Reports
+// the bytes written per save.
+func BenchmarkStateSaveOneSiteChange10k(b *testing.B) {
+	dir, _ := benchRepo(b, 10000)
+	state := filepath.Join(b.TempDir(), "state")
+	src := stateSource(b, dir, state)
+	save := func() int64 {
+		rev, _, err := src.Poll(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := src.SaveAccepted(rev); err != nil {
+			b.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(state, gitsource.StateFileName))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return fi.Size()
+	}
+	size := save()
+	site := filepath.Join(dir, "sites", sitegen.SiteName(42)+".cue")
+	orig, err := os.ReadFile(site)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var written int64
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		if err := os.WriteFile(site, fmt.Appendf(nil, "%s\n// change %d\n", orig, i), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		gitCommit(b, dir, fmt.Sprint("change ", i))
+		rev, _, err := src.Poll(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := src.SaveAccepted(rev); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		fi, err := os.Stat(filepath.Join(state, gitsource.StateFileName))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if fi.Size() > size {
+			written += fi.Size() - size
+		} else {
+			written += fi.Size() // rewritten
+		}
+		size = fi.Size()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(written)/float64(b.N), "written-bytes/op")
 }
 
 // BenchmarkStateRestore10k: reading the saved revision of a 10,000-site repo back

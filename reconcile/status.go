@@ -131,7 +131,7 @@ type SiteStatus struct {
 // list of 10,000 sites is megabytes.
 func StatusHandler(a *Agent) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := a.Status()
+		st := *a.statusView() // read-only: encoded, its slices never changed
 		if r.URL.Query().Get("sites") == "problems" {
 			st.Sites = problemSites(st.Sites)
 		}

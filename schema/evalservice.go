@@ -17,9 +17,9 @@ type evalService interface {
 // else evaluators in this process.
 func (l *Loader) newEvalService(ctx context.Context) evalService {
 	if l.opts.Isolation.Enabled {
-		return newProcPool(ctx, l.opts.Isolation, l.opts.Workers)
+		return newProcPool(ctx, l.opts.Isolation, l.workers())
 	}
-	return &inProcess{ctx: ctx, lanes: make([]*evaluator, l.opts.Workers)}
+	return &inProcess{ctx: ctx, lanes: make([]*evaluator, l.workers())}
 }
 
 // evalSync evaluates req on lane and waits for the outcome.

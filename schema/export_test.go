@@ -32,3 +32,6 @@ func SetSigCheckedHook(t *testing.T, h func()) {
 	testHookSigChecked = h
 	t.Cleanup(func() { testHookSigChecked = nil })
 }
+
+// LoadWorkers is how many files l's next load evaluates in parallel.
+func LoadWorkers(l *Loader) int { return l.workers() }

@@ -46,6 +46,10 @@ type LoaderOptions struct {
 	MaxFileSize int64
 	// Workers bounds the files evaluated in parallel. Zero means GOMAXPROCS.
 	Workers int
+	// ReloadWorkers, when positive, bounds the files evaluated in parallel by the loads
+	// after the first one that succeeded, instead of Workers: a process that loads while
+	// it serves can leave cores to serving (the agent leaves one). Zero means Workers.
+	ReloadWorkers int
 	// Isolation evaluates in child processes with memory and time limits. The zero value
 	// evaluates in this process.
 	Isolation Isolation
@@ -76,6 +80,7 @@ type Loader struct {
 	disk    *diskCache // nil without CacheDir (evalcache.go)
 	urls    urlCache   // upstream URLs parsed by the running assemble (urlcache.go); nil between loads
 	diskErr error      // the last load's failure to write disk
+	loaded  bool       // a load succeeded: the next ones use ReloadWorkers
 	pending []*siteJob // a load's jobs whose cache write DeferCacheWrite left to WriteEvalCache
 }
 
@@ -159,7 +164,17 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
 	l.saveDiskOrDefer(jobs)
-	return l.assemble(r, repo, jobs, ds)
+	cfg, err := l.assemble(r, repo, jobs, ds)
+	l.loaded = l.loaded || err == nil
+	return cfg, err
+}
+
+// workers is how many files the running load evaluates in parallel.
+func (l *Loader) workers() int {
+	if l.loaded && l.opts.ReloadWorkers > 0 {
+		return l.opts.ReloadWorkers
+	}
+	return l.opts.Workers
 }
 
 // siteJob is one site file of a load and, once evaluated, its results.
@@ -215,7 +230,7 @@ func (l *Loader) siteJobs(r *repoReader) ([]*siteJob, []Diagnostic) {
 func (l *Loader) evalSites(ctx context.Context, r *repoReader, repo *repoResult, jobs []*siteJob, evals evalService) {
 	var wg sync.WaitGroup
 	next := make(chan *siteJob)
-	for w := 0; w < min(l.opts.Workers, max(len(jobs), 1)); w++ {
+	for w := 0; w < min(l.workers(), max(len(jobs), 1)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -176,8 +177,9 @@ func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *
 		// Files are evaluated in child processes: a file that blows up costs one of them.
 		// Evaluations are kept in the state dir: a restart skips CUE for unchanged sites.
 		// The agent writes that file once the new snapshot serves, not before.
+		// Reloads (commits after the first) evaluate on all cores but one, left to serving.
 		Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval, CacheDir: c.StateDir,
-			DeferCacheWrite: true}),
+			DeferCacheWrite: true, ReloadWorkers: max(1, runtime.GOMAXPROCS(0)-1)}),
 		Keys:         keys,
 		Publisher:    srv,
 		Interval:     c.Interval,

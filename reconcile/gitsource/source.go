@@ -81,6 +81,9 @@ type Source struct {
 	noThinUntil time.Time // a thin pack failed where a full one worked: ask for full packs until then
 
 	saved string // the commit in the state file, once written or read
+
+	saveMu sync.Mutex // held by SaveAccepted while it writes, before mu
+	held   stateFile  // what the state file holds (state_append.go); guarded by saveMu
 }
 
 // New checks opts and returns a Source. It does not contact the remote: the

@@ -13,11 +13,14 @@ import (
 // SaveAccepted writes rev, the revision the agent now serves, to the state directory, so
 // that RestoreAccepted can serve it after a restart. It does nothing without a StateDir or
 // when rev is the revision already saved. rev must be the revision the last Poll returned
-// (the source holds its objects until the next Poll).
+// (the source holds its objects until the next Poll). It appends to the file what rev adds
+// to it when it can (see state_append.go), else rewrites the file.
 func (s *Source) SaveAccepted(rev *Revision) error {
 	if s.opts.StateDir == "" {
 		return nil
 	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	if s.saved == rev.Commit {
 		s.mu.Unlock()
@@ -27,23 +30,48 @@ func (s *Source) SaveAccepted(rev *Revision) error {
 		s.mu.Unlock()
 		return fmt.Errorf("reconcile: state dir %s: commit %s is not the source's current revision", s.opts.StateDir, rev.Commit)
 	}
-	// The store holds exactly the last revision (see compact): take its objects, which
-	// never change, and write them without holding the lock.
-	objs, hashes := s.store.clone()
+	// The store holds exactly the last revision (see compact): take the objects to write,
+	// which never change, and write them without holding the lock.
+	plan := planSave(s.store, s.held)
 	h := stateHeader{Source: s.name, Ref: s.refName.String(), Hash: s.lastHash.String(), Commit: rev.Commit, SavedAt: time.Now().UTC()}
 	s.mu.Unlock()
 
 	start := time.Now()
-	size, err := writeStateFile(s.opts.StateDir, h, objs, hashes)
+	held, err := s.writeState(plan, h)
 	if err != nil {
 		return fmt.Errorf("reconcile: state dir %s: save commit %s: %w", s.opts.StateDir, rev.Commit, err)
 	}
+	s.held = held
 	s.mu.Lock()
 	s.saved = rev.Commit
 	s.mu.Unlock()
 	s.log.Info("accepted revision saved to the state dir", "dir", s.opts.StateDir, "commit", rev.Commit,
-		"objects", len(hashes), "bytes", size, "took", time.Since(start).Round(time.Microsecond))
+		"appended", !plan.rewrite, "objects", len(plan.hashes), "bytes", held.size, "took", time.Since(start).Round(time.Microsecond))
 	return nil
+}
+
+// writeState appends plan's objects to the state file, or rewrites it with them; an append
+// that fails is followed by a rewrite. Called with saveMu held.
+func (s *Source) writeState(plan statePlan, h stateHeader) (stateFile, error) {
+	if !plan.rewrite {
+		held, err := appendStateSegment(s.opts.StateDir, s.held, h, plan.objs, plan.hashes)
+		if err == nil {
+			return held, nil
+		}
+		s.log.Warn("state dir: append failed; rewriting the state file", "dir", s.opts.StateDir, "err", err)
+		s.held = stateFile{}
+		s.mu.Lock()
+		moved := s.last == nil || s.last.Commit != h.Commit
+		if !moved {
+			plan = planSave(s.store, s.held)
+		}
+		s.mu.Unlock()
+		if moved {
+			return stateFile{}, errors.New("the source polled another revision meanwhile")
+		}
+	}
+	s.held = stateFile{} // unknown until the rewrite is done
+	return writeStateFile(s.opts.StateDir, h, plan.objs, plan.hashes)
 }
 
 // RestoreAccepted reads the revision SaveAccepted last wrote and makes it the source's
@@ -57,7 +85,7 @@ func (s *Source) RestoreAccepted(ctx context.Context) (*Revision, error) {
 		return nil, nil
 	}
 	removeStateTemps(s.opts.StateDir)
-	h, store, err := readStateFile(s.opts.StateDir)
+	h, store, held, err := readStateFileHeld(s.opts.StateDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -68,6 +96,9 @@ func (s *Source) RestoreAccepted(ctx context.Context) (*Revision, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: state dir %s: commit %s: %w", s.opts.StateDir, h.Commit, err)
 	}
+	s.saveMu.Lock()
+	s.held = held
+	s.saveMu.Unlock()
 	return rev, nil
 }
 

@@ -27,8 +27,8 @@ import (
 const stateEndMarker = 0
 
 // writeStateObjects writes the objects of objs named by hashes as v2 records, then the
-// trailer.
-func writeStateObjects(w io.Writer, objs *objectStore, hashes []plumbing.Hash) error {
+// trailer. It records each record's length in sizes when sizes is not nil.
+func writeStateObjects(w io.Writer, objs *objectStore, hashes []plumbing.Hash, sizes map[plumbing.Hash]int64) error {
 	sum := sha256.New()
 	mw := io.MultiWriter(w, sum)
 	var head [1 + 20 + binary.MaxVarintLen64]byte
@@ -45,6 +45,9 @@ func writeStateObjects(w io.Writer, objs *objectStore, hashes []plumbing.Hash) e
 		}
 		if err := writeObjectContent(mw, o); err != nil {
 			return fmt.Errorf("object %s: %w", h, err)
+		}
+		if sizes != nil {
+			sizes[h] = int64(n) + o.Size()
 		}
 	}
 	if _, err := w.Write([]byte{stateEndMarker}); err != nil {
@@ -73,24 +76,42 @@ func writeObjectContent(w io.Writer, o plumbing.EncodedObject) error {
 }
 
 // readStateObjects reads v2 records from r into a new store, checking each object's hash
-// and the trailer. limit bounds the bytes left in the file: no object claims more.
+// and the trailer, after which the file must end. limit bounds the bytes left in the file:
+// no object claims more.
 func readStateObjects(r *bufio.Reader, limit int64) (*objectStore, error) {
-	sum := sha256.New()
 	store := newObjectStore()
+	if _, err := readStateRecords(r, store, limit, nil); err != nil {
+		return nil, err
+	}
+	if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("data after the trailer")
+	}
+	return store, nil
+}
+
+// readStateRecords reads v2 records and their trailer from r into store, checking each
+// object's hash and the trailer, and returns the bytes read. It records each record's
+// length in sizes when sizes is not nil. limit bounds the bytes left in the file.
+func readStateRecords(r *bufio.Reader, store *objectStore, limit int64, sizes map[plumbing.Hash]int64) (int64, error) {
+	sum := sha256.New()
+	var read int64
 	for {
 		t, err := r.ReadByte()
 		if err != nil {
-			return nil, fmt.Errorf("truncated: %w", noEOF(err))
+			return 0, fmt.Errorf("truncated: %w", noEOF(err))
 		}
 		if t == stateEndMarker {
-			return store, checkStateTrailer(r, sum)
+			return read + 1 + sha256.Size, checkStateTrailer(r, sum)
 		}
-		o, n, err := readStateObject(r, plumbing.ObjectType(t), limit, sum)
+		o, n, err := readStateObject(r, plumbing.ObjectType(t), limit-read, sum)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		limit -= n
+		read += n
 		store.objects[o.h] = o
+		if sizes != nil {
+			sizes[o.h] = n
+		}
 	}
 }
 
@@ -129,7 +150,7 @@ func readStateObject(r *bufio.Reader, t plumbing.ObjectType, limit int64, sum ha
 	return o, int64(hn) + int64(size), nil
 }
 
-// checkStateTrailer reads the trailer's SHA-256 and compares it with sum; nothing may follow.
+// checkStateTrailer reads the trailer's SHA-256 and compares it with sum.
 func checkStateTrailer(r *bufio.Reader, sum hash.Hash) error {
 	var want [sha256.Size]byte
 	if _, err := io.ReadFull(r, want[:]); err != nil {
@@ -137,9 +158,6 @@ func checkStateTrailer(r *bufio.Reader, sum hash.Hash) error {
 	}
 	if !bytes.Equal(want[:], sum.Sum(nil)) {
 		return errors.New("checksum mismatch")
-	}
-	if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
-		return errors.New("data after the trailer")
 	}
 	return nil
 }
