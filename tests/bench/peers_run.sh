@@ -140,9 +140,7 @@ edge_swap() {
 	local file=$repo/sites/$site.cue
 	sed -i '/"\/swap-/d' "$file"
 	sed -i "\$i\\	routes: \"/swap-$(date +%s%N)\": upstreams: [\"http://$BACKEND\"]" "$file"
-	git -C "$repo" -c user.name=bench -c user.email=bench@bench.test -c commit.gpgsign=false \
-		commit -qam "bench: swap"
-	rev=$(git -C "$repo" rev-parse HEAD)
+	rev=$(commit_one "$repo" "sites/$site.cue")
 	kill -HUP "${PID[$row]}"
 	for ((i = 0; i < 300; i++)); do
 		[[ $(served_commit "$row") == "$rev" ]] && return 0
@@ -150,6 +148,21 @@ edge_swap() {
 	done
 	echo "edge_swap: $row does not serve $rev after 60s"
 	return 1
+}
+
+# commit_one REPO PATH: commit the working copy of PATH alone on REPO's HEAD and print the
+# commit. Plumbing instead of `git commit -a`, which stats all of the repo's files (10,000
+# sites: about 80 ms of CPU per swap on the cores the servers share, work that happens on a
+# developer's machine or in CI, not on an edge server).
+commit_one() {
+	local repo=$1 path=$2 blob tree rev
+	blob=$(git -C "$repo" hash-object -w -- "$path")
+	git -C "$repo" update-index --cacheinfo "100644,$blob,$path"
+	tree=$(git -C "$repo" write-tree)
+	rev=$(git -C "$repo" -c user.name=bench -c user.email=bench@bench.test \
+		commit-tree "$tree" -p HEAD -m "bench: swap")
+	git -C "$repo" update-ref HEAD "$rev"
+	echo "$rev"
 }
 
 # served_commit ROW: the commit ROW's agent serves, from its /status (?sites=problems: not
