@@ -102,6 +102,16 @@ func (c *helloConn) flushBatch() {
 	}
 }
 
+// limitBatchWrite applies a write deadline t (not zero) before flushBatch waits for the
+// batch's lock: a batch's write blocked on a client that stopped reading holds it, and the
+// new deadline (crypto/tls's close_notify sets one) is what ends that write. A zero t is
+// applied after the flush, which stays under the deadline before.
+func (c *helloConn) limitBatchWrite(t time.Time) {
+	if !t.IsZero() && c.batching.Load() {
+		c.Conn.SetWriteDeadline(t)
+	}
+}
+
 // batchWrite is Write while batching: p is appended to the pending bytes, written once
 // maxBatch are.
 func (c *helloConn) batchWrite(p []byte) (int, error) {
@@ -146,13 +156,15 @@ func (c *helloConn) writePendingLocked() error {
 // closeBatch writes what is pending before the connection closes, within
 // closeFlushTimeout.
 func (c *helloConn) closeBatch() {
+	// The deadline before the lock: it also ends a batch's write blocked on a client that
+	// stopped reading, which holds the lock (Server.Close would wait for it forever).
+	c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 	b := &c.batch
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.on = false
 	defer func() { c.batching.Store(b.err != nil) }()
 	if b.pending != nil {
-		c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		c.writePendingLocked()
 	}
 }

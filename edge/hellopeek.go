@@ -157,6 +157,7 @@ func (c *helloConn) SetDeadline(t time.Time) error {
 	if c.wc != nil { // the writeCoalescer owns the write deadline
 		return c.Conn.SetReadDeadline(t)
 	}
+	c.limitBatchWrite(t)
 	c.flushBatch()
 	return c.Conn.SetDeadline(t)
 }
@@ -175,6 +176,7 @@ func (c *helloConn) SetWriteDeadline(t time.Time) error {
 	if c.isDetached() || c.wc != nil {
 		return nil
 	}
+	c.limitBatchWrite(t)
 	c.flushBatch()
 	return c.Conn.SetWriteDeadline(t)
 }
