@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -40,7 +41,7 @@ func heapFloorPercent(floor, live, roots int64, base int) int {
 	if live > 0 && scan > 0 {
 		p = min(p, (floor-live)*100/scan)
 	}
-	return max(base, int(p))
+	return max(base, int(min(p, math.MaxInt32))) // SetGCPercent keeps an int32
 }
 
 // gcFloor holds the heap goal at floor bytes at least, adjusting the GC percent after every

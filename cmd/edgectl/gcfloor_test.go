@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -33,6 +34,11 @@ func TestHeapFloorPercent(t *testing.T) {
 				t.Errorf("%s: goal %d for floor %d", tc.name, goal, tc.floor)
 			}
 		}
+	}
+	// A floor past what an int32 percent reaches (SetGCPercent's) is held there, not wrapped
+	// to a negative percent, which would turn the GC off.
+	if got := heapFloorPercent(1<<50, 0, 0, 100); got != math.MaxInt32 {
+		t.Errorf("heapFloorPercent(1 PiB, ...) = %d; want %d", got, math.MaxInt32)
 	}
 }
 
