@@ -18,7 +18,8 @@ import (
 // record for crypto/tls to read first: the slow path, unchanged, with its timeouts and
 // limits.
 
-// earlyListener is helloListener routing passthrough connections early.
+// earlyListener makes every accepted connection a helloConn, and routes passthrough
+// connections early.
 type earlyListener struct {
 	net.Listener
 	s *Server

@@ -25,18 +25,6 @@ const maxPassthroughHello = 16<<10 + 2*5
 // there when it is accepted takes a shorter way (helloearly.go): helloSNI, which reads
 // no ClientHello differently from crypto/tls (it abstains instead), routes it at accept.
 
-// helloListener makes every accepted connection a helloConn.
-type helloListener struct{ net.Listener }
-
-// Accept implements net.Listener.
-func (l helloListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return newHelloConn(c, helloBufs.Get().(*[]byte)), nil
-}
-
 // newHelloConn returns c recording, rec (from helloBufs) holding what was read of it.
 func newHelloConn(c net.Conn, rec *[]byte) *helloConn {
 	hc := &helloConn{Conn: c, rec: rec}

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// helloPair returns a helloConn accepted from a listener of helloListener and the client
-// end connected to it.
+// helloPair returns a helloConn accepted from an earlyListener (no snapshot: nothing is
+// routed early) and the client end connected to it.
 func helloPair(t *testing.T) (*helloConn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -23,7 +23,7 @@ func helloPair(t *testing.T) (*helloConn, net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	c, err := helloListener{ln}.Accept()
+	c, err := earlyListener{ln, &Server{}}.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}

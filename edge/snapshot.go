@@ -26,7 +26,7 @@ type Snapshot struct {
 	exact      map[string]*hostEntry // host -> site and certificates
 	wild       map[string]*hostEntry // "example.com" for the pattern "*.example.com"
 	def        *hostEntry            // the default site with all its certificates, or nil
-	// passthrough is set when a site is a passthrough site (helloListener routes early).
+	// passthrough is set when a site is a passthrough site (earlyListener routes early).
 	passthrough bool
 }
 

@@ -131,7 +131,7 @@ func TestWriteCoalescerCloseUnblocks(t *testing.T) {
 // the TLS connection still delivers its close_notify (the client sees a clean EOF).
 func TestHelloConnCoalescedTLS(t *testing.T) {
 	ln := listenLoopback(t)
-	raw, client := tcpPair(t, helloListener{ln})
+	raw, client := tcpPair(t, earlyListener{ln, &Server{}})
 	hc := raw.(*helloConn)
 	srv := tls.Server(hc, &tls.Config{Certificates: []tls.Certificate{cert(t, "pair.test")}})
 	cl := tls.Client(client, clientTLS(t, "pair.test"))
