@@ -69,6 +69,9 @@ type Options struct {
 	// then be there; the client address it gives is the connection's RemoteAddr. Empty
 	// means no PROXY protocol. Connections from other peers are served as they are.
 	ProxyProtocolFrom []netip.Prefix
+	// HTTP1 chooses the server of HTTP/1.1 over TLS: empty means edge's own loop (h1conn.go,
+	// with net/http's behaviour at less CPU per request); HTTP1Go means net/http's server.
+	HTTP1 string
 }
 
 // Server is edge's data plane: the HTTPS listener serving the current Snapshot, the
@@ -98,6 +101,7 @@ type Server struct {
 	started, closed             bool
 	httpsSrv, httpSrv, adminSrv *http.Server
 	h3                          *quicServer            // nil: HTTP/3 off or not started
+	h1                          *h1Server              // nil: net/http serves HTTP/1.1 (HTTP1Go)
 	altSvc                      atomic.Pointer[string] // Alt-Svc of TCP responses; nil: none
 	addr, httpAddr, adminAddr   net.Addr
 	redirectPort                string             // written before the HTTP listener serves
@@ -314,7 +318,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := coalesceHTTP2Writes(s.httpsSrv); err != nil {
 		return fail(err)
 	}
-	s.serve(s.httpsSrv, tls.NewListener(earlyListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))), s}, s.tlsConfig))
+	s.serveHTTPS(tls.NewListener(earlyListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))), s}, s.tlsConfig))
 	if httpLn != nil {
 		s.httpAddr = httpLn.Addr()
 		s.redirectPort = redirectPort(s.opts.HTTPSPort, s.addr)
@@ -420,11 +424,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	s.altSvc.Store(nil) // stop sending clients to a listener about to close
 	servers := []*http.Server{s.httpsSrv, s.httpSrv}
-	admin, stop, h3 := s.adminSrv, s.stop, s.h3
+	admin, stop, h3, h1 := s.adminSrv, s.stop, s.h3, s.h1
 	s.mu.Unlock()
 
 	var wg sync.WaitGroup
-	errs := make([]error, len(servers)+1)
+	errs := make([]error, len(servers)+2)
+	if h1 != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[len(servers)+1] = h1.shutdown(ctx)
+		}()
+	}
 	if h3 != nil {
 		wg.Add(1)
 		go func() {

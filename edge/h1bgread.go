@@ -1,0 +1,117 @@
+package edge
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+)
+
+// Noticing a client that leaves while its request is served. net/http starts a read of
+// one byte in a new goroutine for every request, whose EOF cancels the request's context
+// (the proxy then gives up on the upstream). The loop starts that read only when the
+// handler has run for bgReadAfter: most requests are answered sooner, and the timer it
+// takes is reset, not made, per request. A byte that read gets (a pipelined request) is
+// read first by the next request, as in net/http.
+
+// bgReadAfter is how long a handler runs before the loop watches for the client leaving.
+const bgReadAfter = 20 * time.Millisecond
+
+// bgRead is the watching state of an h1Conn.
+type bgRead struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	timer   *time.Timer
+	serving bool               // a handler runs
+	inRead  bool               // the read is under way
+	aborted bool               // endRequest ended the read
+	cancel  context.CancelFunc // the request's
+	hasByte bool
+	b       [1]byte
+}
+
+// beginRequest arms the watch for a request whose context cancel is.
+func (c *h1Conn) beginRequest(cancel context.CancelFunc) {
+	g := &c.bg
+	g.mu.Lock()
+	g.serving, g.cancel = true, cancel
+	g.mu.Unlock()
+	if g.timer == nil {
+		g.cond.L = &g.mu
+		g.timer = time.AfterFunc(bgReadAfter, c.startBackgroundRead)
+		return
+	}
+	g.timer.Reset(bgReadAfter)
+}
+
+// endRequest disarms the watch and ends the read if it started (net/http's
+// abortPendingRead).
+func (c *h1Conn) endRequest() {
+	g := &c.bg
+	if g.timer == nil {
+		return
+	}
+	stopped := g.timer.Stop()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.serving, g.cancel = false, nil
+	if stopped || !g.inRead {
+		return
+	}
+	g.aborted = true
+	c.tc.SetReadDeadline(aLongTimeAgo)
+	for g.inRead {
+		g.cond.Wait()
+	}
+	c.tc.SetReadDeadline(time.Time{})
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (c *h1Conn) startBackgroundRead() {
+	g := &c.bg
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.serving || g.inRead || g.hasByte {
+		return
+	}
+	g.inRead = true
+	c.tc.SetReadDeadline(time.Time{})
+	go c.backgroundRead()
+}
+
+func (c *h1Conn) backgroundRead() {
+	g := &c.bg
+	n, err := c.tc.Read(g.b[:])
+	g.mu.Lock()
+	if n == 1 {
+		g.hasByte = true
+	}
+	var ne net.Error
+	if err != nil && !(g.aborted && asNetError(err, &ne) && ne.Timeout()) && g.cancel != nil {
+		g.cancel() // the client left: the handler's context ends
+	}
+	g.aborted, g.inRead = false, false
+	g.mu.Unlock()
+	g.cond.Broadcast()
+}
+
+func asNetError(err error, ne *net.Error) bool {
+	e, ok := err.(net.Error)
+	*ne = e
+	return ok
+}
+
+// h1Source is what the connection's bufio.Reader reads: the byte the background read got
+// first. It is only read when no handler runs, so after endRequest, which orders it.
+type h1Source struct{ c *h1Conn }
+
+// Read implements io.Reader.
+func (s h1Source) Read(p []byte) (int, error) {
+	g := &s.c.bg
+	if g.hasByte && len(p) > 0 {
+		p[0], g.hasByte = g.b[0], false
+		return 1, nil
+	}
+	return s.c.tc.Read(p)
+}

@@ -1,0 +1,170 @@
+package edge
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// h1Conn is one HTTP/1.1 connection served by edge's loop: requests are read from a
+// pooled bufio.Reader and answered by the HTTPS handler through an h1Response, one at a
+// time, with no goroutine, context.AfterFunc or header clone per request beyond what the
+// handler itself asks for. It keeps net/http's timeouts: ReadHeaderTimeout from the first
+// byte of a request, IdleTimeout between requests, ReadTimeout and WriteTimeout per
+// request. A request the loop does not serve (see handOff) and everything after it on the
+// connection goes to net/http's server, the bytes already read replayed.
+type h1Conn struct {
+	srv        *h1Server
+	tc         *tls.Conn
+	state      *tls.ConnectionState
+	ctx        context.Context
+	remoteAddr string
+	br         *bufio.Reader
+	bw         *bufio.Writer
+	werr       error // the first write error
+	readErr    error // why waitHead failed
+	lastPOST   bool
+	st         atomic.Int32 // connNew, connIdle, connActive, connClosed
+	born       time.Time
+	bg         bgRead
+}
+
+const (
+	connNew int32 = iota
+	connIdle
+	connActive
+	connClosed
+)
+
+var (
+	h1Readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+	h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+)
+
+// errWriter records the connection's first write error (net/http's checkConnErrorWriter).
+type errWriter struct{ c *h1Conn }
+
+func (w errWriter) Write(p []byte) (int, error) {
+	n, err := w.c.tc.Write(p)
+	if err != nil && w.c.werr == nil {
+		w.c.werr = err
+		w.c.tc.Close()
+	}
+	return n, err
+}
+
+// serve serves c's requests until the connection ends or is handed off.
+func (c *h1Conn) serve() {
+	c.br = h1Readers.Get().(*bufio.Reader)
+	c.br.Reset(h1Source{c})
+	c.bw = h1Writers.Get().(*bufio.Writer)
+	c.bw.Reset(errWriter{c})
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.bw.Flush()
+			c.tc.Close()
+		}
+		c.br.Reset(nil)
+		h1Readers.Put(c.br)
+		c.bw.Reset(nil)
+		h1Writers.Put(c.bw)
+		c.srv.untrack(c)
+	}()
+	for first := true; ; first = false {
+		if !first && !c.waitIdle() {
+			return
+		}
+		req, replay := c.readRequest()
+		if replay != nil {
+			handedOff = c.srv.handOff(c.tc, *replay)
+			return
+		}
+		if req == nil || !c.serveRequest(req) {
+			return
+		}
+	}
+}
+
+// waitIdle waits, up to IdleTimeout, for the next request's first bytes; false: close.
+func (c *h1Conn) waitIdle() bool {
+	c.st.Store(connIdle)
+	if c.srv.closing.Load() {
+		return false
+	}
+	if d := c.srv.hs.IdleTimeout; d > 0 {
+		c.tc.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.tc.SetReadDeadline(time.Time{})
+	}
+	if _, err := c.br.Peek(4); err != nil {
+		return false
+	}
+	c.tc.SetReadDeadline(time.Time{})
+	return true
+}
+
+// serveRequest runs the handler for req and finishes its response; false: close.
+func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	req = req.WithContext(ctx)
+	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
+	w := newH1Response(c, req)
+	c.beginRequest(cancel)
+	defer func() {
+		cancel()
+		c.endRequest()
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.logf("http: panic serving %v: %v\n%s", c.remoteAddr, v, buf)
+			}
+			keep = false
+		}
+		w.release()
+	}()
+	c.srv.hs.Handler.ServeHTTP(w, req)
+	cancel()
+	w.finish()
+	c.endRequest()
+	c.tc.SetWriteDeadline(time.Time{})
+	return w.reusable()
+}
+
+// logf writes to the HTTPS server's ErrorLog, as net/http would.
+func (c *h1Conn) logf(format string, args ...any) { c.srv.logf(format, args...) }
+
+// isTimeout reports whether err is a timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// replayConn is a connection handed to net/http's server: the bytes the loop read and did
+// not serve come first. It keeps the *tls.Conn's methods, ConnectionState (net/http sets
+// Request.TLS from it) and NetConn (connContext finds the helloConn) included.
+type replayConn struct {
+	*tls.Conn
+	buf []byte
+}
+
+// Read implements net.Conn.
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.buf) > 0 {
+		n := copy(p, c.buf)
+		c.buf = c.buf[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+var _ io.Reader = (*replayConn)(nil)

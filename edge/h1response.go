@@ -1,0 +1,312 @@
+package edge
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// h1Response is the http.ResponseWriter of edge's HTTP/1.1 loop (h1conn.go). It writes
+// what net/http's server writes for the same handler calls: the status line and headers
+// decided when the first body bytes (or the end of the handler) reach the connection
+// (Content-Length for a small body written at once, else chunked; Content-Type sniffed
+// when unset; Date; Connection: close), informational responses at once, trailers after
+// a chunked body. The logic is net/http's chunkWriter.writeHeader's, kept in the same
+// order so that the differential test (h1diff_test.go) finds no difference.
+type h1Response struct {
+	c   *h1Conn
+	req *http.Request
+
+	header      http.Header // the handler's (Header)
+	snap        http.Header // header as it was at WriteHeader; nil until then
+	calledHdr   bool
+	wroteHeader bool // WriteHeader called (logically)
+	headSent    bool // the status line and header went to c.bw
+	chunking    bool
+	handlerDone bool
+	closeAfter  bool // close the connection after this response
+	status      int
+	clen        int64 // the declared Content-Length, or -1
+	written     int64
+	trailers    []string
+
+	w       *bufio.Writer // bufferBeforeChunking bytes in front of bodyWriter
+	bw      h1BodyWriter
+	dateBuf [len(http.TimeFormat)]byte
+	clenBuf [20]byte
+}
+
+// bufferBeforeChunking is net/http's bufferBeforeChunkingSize: a body up to this size
+// written before the handler ends gets a Content-Length.
+const bufferBeforeChunking = 2048
+
+var h1Responses = sync.Pool{New: func() any {
+	r := &h1Response{}
+	r.bw.r = r
+	r.w = bufio.NewWriterSize(&r.bw, bufferBeforeChunking)
+	return r
+}}
+
+// newH1Response returns a pooled response for req on c.
+func newH1Response(c *h1Conn, req *http.Request) *h1Response {
+	w := h1Responses.Get().(*h1Response)
+	w.c, w.req, w.clen = c, req, -1
+	// What the client asked for, read before the handler may change the request.
+	w.closeAfter = req.Close || hasWord(req.Header.Get("Connection"), "close")
+	w.header = make(http.Header)
+	w.w.Reset(&w.bw)
+	return w
+}
+
+// release returns w to the pool; w must not be used afterwards.
+func (w *h1Response) release() {
+	*w = h1Response{w: w.w, bw: w.bw}
+	w.w.Reset(nil)
+	h1Responses.Put(w)
+}
+
+// Header implements http.ResponseWriter.
+func (w *h1Response) Header() http.Header {
+	if w.snap == nil && w.wroteHeader && !w.headSent {
+		w.snap = w.header.Clone()
+	}
+	w.calledHdr = true
+	return w.header
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *h1Response) WriteHeader(code int) {
+	if w.wroteHeader {
+		w.c.logf("http: superfluous response.WriteHeader call")
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		w.writeInformational(code)
+		return
+	}
+	w.wroteHeader, w.status = true, code
+	if w.calledHdr && w.snap == nil {
+		w.snap = w.header.Clone()
+	}
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		v, err := strconv.ParseInt(cl, 10, 64)
+		if err == nil && v >= 0 {
+			w.clen = v
+		} else {
+			w.c.logf("http: invalid Content-Length of %q", cl)
+			w.header.Del("Content-Length")
+		}
+	}
+}
+
+// writeInformational writes a 1xx response (not 101) at once, with the header as it is.
+func (w *h1Response) writeInformational(code int) {
+	bw := w.c.bw
+	writeStatusLine(bw, code)
+	w.header.WriteSubset(bw, excludedNoBody)
+	bw.WriteString("\r\n")
+	bw.Flush()
+}
+
+var excludedNoBody = map[string]bool{"Content-Length": true, "Transfer-Encoding": true}
+
+// Write implements http.ResponseWriter.
+func (w *h1Response) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !bodyAllowedForStatus(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	w.written += int64(len(p))
+	if w.clen != -1 && w.written > w.clen {
+		return 0, http.ErrContentLength
+	}
+	return w.w.Write(p)
+}
+
+// WriteString implements io.StringWriter.
+func (w *h1Response) WriteString(s string) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if len(s) == 0 {
+		return 0, nil
+	}
+	if !bodyAllowedForStatus(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	w.written += int64(len(s))
+	if w.clen != -1 && w.written > w.clen {
+		return 0, http.ErrContentLength
+	}
+	return w.w.WriteString(s)
+}
+
+// copyBufs recycles ReadFrom's buffers.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// ReadFrom implements io.ReaderFrom with a pooled buffer (io.Copy would allocate one).
+func (w *h1Response) ReadFrom(src io.Reader) (int64, error) {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	return io.CopyBuffer(writerOnly{w}, src, *buf)
+}
+
+type writerOnly struct{ io.Writer }
+
+// FlushError sends what is buffered, for http.ResponseController.
+func (w *h1Response) FlushError() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	err := w.w.Flush()
+	if !w.headSent {
+		w.writeHead(nil)
+	}
+	if e2 := w.c.bw.Flush(); err == nil {
+		err = e2
+	}
+	return err
+}
+
+// Flush implements http.Flusher.
+func (w *h1Response) Flush() { _ = w.FlushError() }
+
+// SetReadDeadline is for http.ResponseController.
+func (w *h1Response) SetReadDeadline(t time.Time) error { return w.c.tc.SetReadDeadline(t) }
+
+// SetWriteDeadline is for http.ResponseController.
+func (w *h1Response) SetWriteDeadline(t time.Time) error { return w.c.tc.SetWriteDeadline(t) }
+
+// EnableFullDuplex is for http.ResponseController: the loop serves no request body, so
+// there is nothing to change.
+func (w *h1Response) EnableFullDuplex() error { return nil }
+
+// finish ends the response after the handler returned (net/http's finishRequest).
+func (w *h1Response) finish() {
+	w.handlerDone = true
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.w.Flush()
+	if !w.headSent {
+		w.writeHead(nil)
+	}
+	if w.chunking {
+		bw := w.c.bw
+		bw.WriteString("0\r\n")
+		if t := w.finalTrailers(); t != nil {
+			t.Write(bw)
+		}
+		bw.WriteString("\r\n")
+	}
+	w.c.bw.Flush()
+}
+
+// reusable reports whether the connection may serve another request after w.
+func (w *h1Response) reusable() bool {
+	if w.closeAfter || w.c.werr != nil {
+		return false
+	}
+	return w.req.Method == http.MethodHead || w.clen == -1 || !bodyAllowedForStatus(w.status) || w.clen == w.written
+}
+
+func (w *h1Response) declareTrailer(k string) {
+	k = http.CanonicalHeaderKey(k)
+	if httpguts.ValidTrailerHeader(k) {
+		w.trailers = append(w.trailers, k)
+	}
+}
+
+func (w *h1Response) finalTrailers() http.Header {
+	var t http.Header
+	for k, vv := range w.header {
+		if kk, found := strings.CutPrefix(k, http.TrailerPrefix); found {
+			if t == nil {
+				t = make(http.Header)
+			}
+			t[kk] = vv
+		}
+	}
+	for _, k := range w.trailers {
+		if t == nil {
+			t = make(http.Header)
+		}
+		for _, v := range w.header[k] {
+			t.Add(k, v)
+		}
+	}
+	return t
+}
+
+// h1BodyWriter is what the response's buffer flushes into: it writes the head first,
+// then the bytes, framed as chunks when chunking (net/http's chunkWriter).
+type h1BodyWriter struct{ r *h1Response }
+
+// Write implements io.Writer.
+func (cw *h1BodyWriter) Write(p []byte) (n int, err error) {
+	w := cw.r
+	if !w.headSent {
+		w.writeHead(p)
+	}
+	if w.req.Method == http.MethodHead {
+		return len(p), nil
+	}
+	bw := w.c.bw
+	if w.chunking {
+		var hex [16]byte
+		bw.Write(strconv.AppendInt(hex[:0], int64(len(p)), 16))
+		_, err = bw.WriteString("\r\n")
+		if err != nil {
+			w.c.tc.Close()
+			return 0, err
+		}
+	}
+	n, err = bw.Write(p)
+	if w.chunking && err == nil {
+		_, err = bw.WriteString("\r\n")
+	}
+	if err != nil {
+		w.c.tc.Close()
+	}
+	return n, err
+}
+
+func bodyAllowedForStatus(status int) bool {
+	switch {
+	case status >= 100 && status <= 199, status == 204, status == 304:
+		return false
+	}
+	return true
+}
+
+// writeStatusLine writes an HTTP/1.1 status line to bw.
+func writeStatusLine(bw *bufio.Writer, code int) {
+	var scratch [3]byte
+	bw.WriteString("HTTP/1.1 ")
+	if text := http.StatusText(code); text != "" {
+		bw.Write(strconv.AppendInt(scratch[:0], int64(code), 10))
+		bw.WriteByte(' ')
+		bw.WriteString(text)
+		bw.WriteString("\r\n")
+		return
+	}
+	code3 := strconv.Itoa(code)
+	for len(code3) < 3 {
+		code3 = "0" + code3
+	}
+	bw.WriteString(code3 + " status code " + strconv.Itoa(code) + "\r\n")
+}
