@@ -31,9 +31,12 @@ func BenchmarkHTTP1Proxy(b *testing.B) {
 	}
 }
 
-func benchHTTP1Proxy(b *testing.B, size int) {
+func benchHTTP1Proxy(b *testing.B, size int) { benchHTTP1ProxyOn(b, size, "") }
+
+// benchHTTP1ProxyOn is benchHTTP1Proxy with Options.HTTP1 = http1.
+func benchHTTP1ProxyOn(b *testing.B, size int, http1 string) {
 	up := h1Upstream(b, nil)
-	addr := startH1Proxy(b, up)
+	addr := startH1ProxyOn(b, up, http1)
 	tr := &http.Transport{
 		TLSClientConfig:     &tls.Config{RootCAs: ca(b).Pool(), ServerName: "h1.test"},
 		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 only

@@ -153,8 +153,11 @@ func bodyPattern(n int) []byte {
 }
 
 // startH1Proxy serves a site h1.test proxying to up, and returns its address.
-func startH1Proxy(t testing.TB, up *url.URL) string {
-	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off, HTTP3: HTTP3Options{Disabled: true}})
+func startH1Proxy(t testing.TB, up *url.URL) string { return startH1ProxyOn(t, up, "") }
+
+// startH1ProxyOn is startH1Proxy with Options.HTTP1 = http1.
+func startH1ProxyOn(t testing.TB, up *url.URL, http1 string) string {
+	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off, HTTP3: HTTP3Options{Disabled: true}, HTTP1: http1})
 	s := testSite(t, "h1", "h1.test")
 	s.Routes = []site.Route{{Path: "/", Upstreams: []*url.URL{up}}}
 	publish(t, srv, 1, s)

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"crypto/tls"
 	"io"
 	"net"
@@ -11,9 +12,15 @@ import (
 	"time"
 )
 
-// HTTP1Go is the Options.HTTP1 value that serves HTTP/1.1 over TLS with net/http's server
-// instead of edge's loop.
-const HTTP1Go = "go"
+// Options.HTTP1 values: HTTP1Go serves HTTP/1.1 over TLS with net/http's server instead
+// of edge's loop, HTTP1Edge (or empty) with edge's loop.
+const (
+	HTTP1Go   = "go"
+	HTTP1Edge = "edge"
+)
+
+// errHTTP1 is Start's error for an unknown Options.HTTP1.
+var errHTTP1 = errors.New(`edge: Options.HTTP1 must be "edge", "go" or empty`)
 
 // h1Server accepts the HTTPS listener's connections, does their TLS handshake and serves
 // those that did not choose h2 (ALPN http/1.1 or none) with edge's HTTP/1.1 loop
@@ -25,6 +32,7 @@ type h1Server struct {
 	ln      net.Listener // the TLS listener
 	queue   *connQueue   // hs serves it
 	closing atomic.Bool
+	handed  atomic.Int64    // HTTP/1.1 connections handed to net/http
 	ctx     context.Context // base of every connection's context
 
 	mu    sync.Mutex
@@ -138,6 +146,7 @@ func looksLikeHTTP(hdr [5]byte) bool {
 func (h *h1Server) handOff(tc *tls.Conn, replay []byte) bool {
 	tc.SetReadDeadline(time.Time{})
 	tc.SetWriteDeadline(time.Time{})
+	h.handed.Add(1)
 	return h.queue.push(&replayConn{Conn: tc, buf: replay})
 }
 

@@ -69,8 +69,9 @@ type Options struct {
 	// then be there; the client address it gives is the connection's RemoteAddr. Empty
 	// means no PROXY protocol. Connections from other peers are served as they are.
 	ProxyProtocolFrom []netip.Prefix
-	// HTTP1 chooses the server of HTTP/1.1 over TLS: empty means edge's own loop (h1conn.go,
-	// with net/http's behaviour at less CPU per request); HTTP1Go means net/http's server.
+	// HTTP1 chooses the server of HTTP/1.1 over TLS: empty or HTTP1Edge means edge's own
+	// loop (h1conn.go: net/http's behaviour at less CPU per request), HTTP1Go net/http's
+	// server. Start refuses other values.
 	HTTP1 string
 }
 
@@ -265,6 +266,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if s.started {
 		return errors.New("edge: server already started")
+	}
+	if h := s.opts.HTTP1; h != "" && h != HTTP1Edge && h != HTTP1Go {
+		return errHTTP1
 	}
 	var admin *adminSetup
 	if s.opts.AdminListen != Off {

@@ -53,6 +53,7 @@ type agentConfig struct {
 	WebhookSecret                   []byte
 	WebhookListen                   string // its own listener for /webhook/git; empty: admin only
 	DebugPprof                      bool   // serve net/http/pprof on the admin listener
+	HTTP1Server                     string // edge.Options.HTTP1
 	UIRepoURL                       string // the status page links diagnostics here (see statuspage.Options.RepoURL)
 	// TrustedProxies are peers whose forwarding headers (X-Forwarded-*, Forwarded,
 	// X-Real-IP...) are kept and appended to; empty: every client's are dropped.
@@ -127,7 +128,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		Listen: c.Listen, HTTPListen: c.HTTPListen, AdminListen: c.AdminListen, AdminAccess: c.AdminAccess,
 		Logger: log, AccessLog: c.AccessLog,
 		Proxy: proxy.Options{TrustedProxies: c.TrustedProxies}, HTTP3: c.HTTP3,
-		ProxyProtocolFrom: c.ProxyProtocolFrom,
+		ProxyProtocolFrom: c.ProxyProtocolFrom, HTTP1: c.HTTP1Server,
 	})
 	var issuing atomic.Pointer[reconcile.Agent]
 	issued, closeIssued, err := newIssued(c, keys, srv, log, &issuing)
@@ -384,6 +385,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	defineAdminAccessFlags(f, &c.AdminAccess, true)
 	f.StringVar(&c.UIRepoURL, "ui-repo-url", "", "link the status page's diagnostics to the repo's web UI: a URL template with {commit}, {file}, {line}, {col}, e.g. https://git.example/org/config/blob/{commit}/{file}#L{line} [EDGE_UI_REPO_URL]")
 	f.BoolVar(&c.DebugPprof, "debug-pprof", false, "serve Go's profiler at /debug/pprof/ on the admin listener (keep that listener private) [EDGE_DEBUG_PPROF]")
+	f.StringVar(&c.HTTP1Server, "http1-server", edge.HTTP1Edge, "server of HTTP/1.1 over TLS: edge (edge's own loop) or go (net/http's, the fallback) [EDGE_HTTP1_SERVER]")
 	f.DurationVar(&v.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long requests and WebSockets in flight may finish [EDGE_DRAIN_TIMEOUT]")
 	v.eval.add(f, "EDGE_EVAL_MEMORY", "EDGE_EVAL_TIMEOUT")
 	v.fleet.add(f)
