@@ -2,8 +2,8 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
