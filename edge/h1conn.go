@@ -32,6 +32,7 @@ type h1Conn struct {
 	werr       error // the first write error
 	readErr    error // why waitHead failed
 	lastPOST   bool
+	wdSet      bool // the handler set a write deadline (http.ResponseController)
 	st         atomic.Int32 // connNew, connIdle, connActive, connClosed
 	born       time.Time
 	bg         bgRead
@@ -105,11 +106,9 @@ func (c *h1Conn) waitIdle() bool {
 	} else {
 		c.tc.SetReadDeadline(time.Time{})
 	}
-	if _, err := c.br.Peek(4); err != nil {
-		return false
-	}
-	c.tc.SetReadDeadline(time.Time{})
-	return true
+	// net/http clears the deadline next; readRequest sets the header's at once.
+	_, err := c.br.Peek(4)
+	return err == nil
 }
 
 // serveRequest runs the handler for req and finishes its response; false: close.
@@ -136,7 +135,10 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	cancel()
 	w.finish()
 	c.endRequest()
-	c.tc.SetWriteDeadline(time.Time{})
+	if c.srv.hs.WriteTimeout > 0 || c.wdSet {
+		c.wdSet = false
+		c.tc.SetWriteDeadline(time.Time{})
+	}
 	return w.reusable()
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -97,7 +98,7 @@ func (w *h1Response) headBodyRules(header http.Header, set *h1Extra, del func(st
 		}
 	}
 	if _, ok := header["Date"]; !ok {
-		set.date = h1Date(w.dateBuf[:0])
+		set.date = h1Date()
 	}
 	if *hasCL && hasTE && te != "identity" {
 		w.c.logf("http: WriteHeader called with both Transfer-Encoding of %q and a Content-Length of %d", te, w.clen)
@@ -122,8 +123,24 @@ func (w *h1Response) headBodyRules(header http.Header, set *h1Extra, del func(st
 	}
 }
 
-// h1Date appends the current time in http.TimeFormat to b.
-func h1Date(b []byte) []byte { return time.Now().UTC().AppendFormat(b, http.TimeFormat) }
+// h1Date returns the current time in http.TimeFormat, formatted once a second.
+func h1Date() []byte {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.text
+	}
+	d := &dateStamp{sec: now.Unix(), text: now.UTC().AppendFormat(nil, http.TimeFormat)}
+	dateCache.Store(d)
+	return d.text
+}
+
+// dateStamp is a second's Date header value (never changed once stored).
+type dateStamp struct {
+	sec  int64
+	text []byte
+}
+
+var dateCache atomic.Pointer[dateStamp]
 
 // write writes the extra headers in net/http's order.
 func (h *h1Extra) write(w *h1Response, bw interface {

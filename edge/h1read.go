@@ -18,7 +18,11 @@ import (
 func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	hs := c.srv.hs
 	t0 := time.Now()
-	c.tc.SetReadDeadline(t0.Add(hs.ReadHeaderTimeout))
+	var hdr time.Time
+	if d := c.srv.readHeaderTimeout(); d > 0 {
+		hdr = t0.Add(d)
+	}
+	c.tc.SetReadDeadline(hdr)
 	if c.lastPOST { // RFC 7230 section 3.5 tolerance for old clients, as net/http
 		peek, _ := c.br.Peek(4)
 		c.br.Discard(leadingCRLF(peek))
@@ -38,11 +42,12 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 		return nil, copyReplay(pending)
 	}
 	c.lastPOST = req.Method == http.MethodPost
-	var whole time.Time
+	// net/http now sets the read deadline to ReadTimeout's (none if zero). Without
+	// ReadTimeout the header's deadline is left: nothing reads until the next request's
+	// deadline is set, but the background read, which clears it (h1bgread.go).
 	if d := hs.ReadTimeout; d > 0 {
-		whole = t0.Add(d)
+		c.tc.SetReadDeadline(t0.Add(d))
 	}
-	c.tc.SetReadDeadline(whole)
 	if d := hs.WriteTimeout; d > 0 {
 		c.tc.SetWriteDeadline(time.Now().Add(d))
 	}

@@ -38,7 +38,6 @@ type h1Response struct {
 
 	w       *bufio.Writer // bufferBeforeChunking bytes in front of bodyWriter
 	bw      h1BodyWriter
-	dateBuf [len(http.TimeFormat)]byte
 	clenBuf [20]byte
 }
 
@@ -189,7 +188,10 @@ func (w *h1Response) Flush() { _ = w.FlushError() }
 func (w *h1Response) SetReadDeadline(t time.Time) error { return w.c.tc.SetReadDeadline(t) }
 
 // SetWriteDeadline is for http.ResponseController.
-func (w *h1Response) SetWriteDeadline(t time.Time) error { return w.c.tc.SetWriteDeadline(t) }
+func (w *h1Response) SetWriteDeadline(t time.Time) error {
+	w.c.wdSet = true
+	return w.c.tc.SetWriteDeadline(t)
+}
 
 // EnableFullDuplex is for http.ResponseController: the loop serves no request body, so
 // there is nothing to change.

@@ -123,6 +123,14 @@ func (h *h1Server) handshake(c *h1Conn) bool {
 	return true
 }
 
+// readHeaderTimeout is net/http's: ReadHeaderTimeout, else ReadTimeout.
+func (h *h1Server) readHeaderTimeout() time.Duration {
+	if h.hs.ReadHeaderTimeout > 0 {
+		return h.hs.ReadHeaderTimeout
+	}
+	return h.hs.ReadTimeout
+}
+
 // handshakeTimeout is net/http's: the least of the non-zero read and write timeouts.
 func (h *h1Server) handshakeTimeout() time.Duration {
 	var d time.Duration
