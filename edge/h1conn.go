@@ -16,8 +16,7 @@ import (
 
 // h1Conn is one HTTP/1.1 connection served by edge's loop: requests are read from a
 // pooled bufio.Reader and answered by the HTTPS handler through an h1Response, one at a
-// time, with no goroutine, context.AfterFunc or header clone per request beyond what the
-// handler itself asks for. It keeps net/http's timeouts: ReadHeaderTimeout from the first
+// time, without net/http's goroutine per request (h1bgread.go) and with fewer deadlines. It keeps net/http's timeouts: ReadHeaderTimeout from the first
 // byte of a request, IdleTimeout between requests, ReadTimeout and WriteTimeout per
 // request. A request the loop does not serve (see handOff) and everything after it on the
 // connection goes to net/http's server, the bytes already read replayed.
@@ -32,7 +31,7 @@ type h1Conn struct {
 	werr       error // the first write error
 	readErr    error // why waitHead failed
 	lastPOST   bool
-	wdSet      bool // the handler set a write deadline (http.ResponseController)
+	wdSet      bool         // the handler set a write deadline (http.ResponseController)
 	st         atomic.Int32 // connNew, connIdle, connActive, connClosed
 	born       time.Time
 	bg         bgRead

@@ -76,7 +76,11 @@ func (h *h1Server) serveConn(tc *tls.Conn) {
 		tc.Close()
 		return
 	}
-	c.ctx = connContext(h.ctx, tc)
+	// A context per connection, as net/http's: the requests' contexts are its children, not
+	// children of the server's base context, whose lock all connections would share.
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	c.ctx = connContext(ctx, tc)
 	if !h.handshake(c) {
 		tc.Close()
 		h.untrack(c)
