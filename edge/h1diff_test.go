@@ -105,12 +105,12 @@ func diffHandler(w http.ResponseWriter, r *http.Request) {
 
 // diffServers serves h on two TLS listeners, with net/http's server and with edge's loop,
 // configured alike, and returns their addresses.
-func diffServers(t *testing.T, h http.Handler) (goAddr, edgeAddr string) {
+func diffServers(t testing.TB, h http.Handler) (goAddr, edgeAddr string) {
 	return diffServersTimed(t, h, 10*time.Second, time.Minute)
 }
 
 // diffServersTimed is diffServers with ReadHeaderTimeout rht and IdleTimeout idle.
-func diffServersTimed(t *testing.T, h http.Handler, rht, idle time.Duration) (goAddr, edgeAddr string) {
+func diffServersTimed(t testing.TB, h http.Handler, rht, idle time.Duration) (goAddr, edgeAddr string) {
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert(t, "h1.test")}, NextProtos: []string{"h2", "http/1.1"}}
 	newSrv := func() *http.Server {
 		return &http.Server{Handler: h, ReadHeaderTimeout: rht, IdleTimeout: idle,
@@ -143,7 +143,7 @@ var dateLine = regexp.MustCompile(`(?m)^Date: .*\r$`)
 
 // exchange sends pieces on a new HTTP/1.1 connection to addr, one write each, and returns
 // all that comes back until the server closes, Date headers blanked.
-func exchange(t *testing.T, addr string, pieces []string) string {
+func exchange(t testing.TB, addr string, pieces []string) string {
 	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
