@@ -45,29 +45,27 @@ type h1Response struct {
 // written before the handler ends gets a Content-Length.
 const bufferBeforeChunking = 2048
 
-var h1Responses = sync.Pool{New: func() any {
-	r := &h1Response{}
-	r.bw.r = r
-	r.w = bufio.NewWriterSize(&r.bw, bufferBeforeChunking)
-	return r
-}}
+// chunkBufs recycles the responses' buffers (net/http's pool of bufio.Writers). The
+// response itself is new per request: a handler's goroutine writing after the handler
+// returned (a bug) cannot reach the next request's response.
+var chunkBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufferBeforeChunking) }}
 
-// newH1Response returns a pooled response for req on c.
+// newH1Response returns a response for req on c.
 func newH1Response(c *h1Conn, req *http.Request) *h1Response {
-	w := h1Responses.Get().(*h1Response)
-	w.c, w.req, w.clen = c, req, -1
+	w := &h1Response{c: c, req: req, clen: -1, header: make(http.Header)}
+	w.bw.r = w
+	w.w = chunkBufs.Get().(*bufio.Writer)
+	w.w.Reset(&w.bw)
 	// What the client asked for, read before the handler may change the request.
 	w.closeAfter = req.Close || hasWord(req.Header.Get("Connection"), "close")
-	w.header = make(http.Header)
-	w.w.Reset(&w.bw)
 	return w
 }
 
-// release returns w to the pool; w must not be used afterwards.
+// release returns w's buffer to the pool, once the response is finished or abandoned
+// (net/http's finishRequest does the same with its buffer).
 func (w *h1Response) release() {
-	*w = h1Response{w: w.w, bw: w.bw}
 	w.w.Reset(nil)
-	h1Responses.Put(w)
+	chunkBufs.Put(w.w)
 }
 
 // Header implements http.ResponseWriter.
