@@ -35,6 +35,8 @@ type h1Conn struct {
 	st         atomic.Int32 // connNew, connIdle, connActive, connClosed
 	born       time.Time
 	bg         bgRead
+	snapMap    http.Header // the responses' header snapshot (cloneHeader)
+	snapVals   []string
 }
 
 const (

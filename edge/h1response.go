@@ -71,7 +71,7 @@ func (w *h1Response) release() {
 // Header implements http.ResponseWriter.
 func (w *h1Response) Header() http.Header {
 	if w.snap == nil && w.wroteHeader && !w.headSent {
-		w.snap = w.header.Clone()
+		w.snap = w.c.cloneHeader(w.header)
 	}
 	w.calledHdr = true
 	return w.header
@@ -92,7 +92,7 @@ func (w *h1Response) WriteHeader(code int) {
 	}
 	w.wroteHeader, w.status = true, code
 	if w.calledHdr && w.snap == nil {
-		w.snap = w.header.Clone()
+		w.snap = w.c.cloneHeader(w.header)
 	}
 	if cl := w.header.Get("Content-Length"); cl != "" {
 		v, err := strconv.ParseInt(cl, 10, 64)
@@ -163,6 +163,37 @@ func (w *h1Response) ReadFrom(src io.Reader) (int64, error) {
 }
 
 type writerOnly struct{ io.Writer }
+
+// cloneHeader returns a copy of h in the connection's snapshot map and values, reused
+// request after request (the snapshot never leaves the response, which is done with it
+// before the next request): what net/http's Header.Clone does, without its allocations.
+func (c *h1Conn) cloneHeader(h http.Header) http.Header {
+	m := c.snapMap
+	if m == nil {
+		m = make(http.Header, len(h))
+		c.snapMap = m
+	} else {
+		clear(m)
+	}
+	n := 0
+	for _, vv := range h {
+		n += len(vv)
+	}
+	if cap(c.snapVals) < n {
+		c.snapVals = make([]string, n)
+	}
+	vals := c.snapVals[:n]
+	for k, vv := range h {
+		if vv == nil {
+			m[k] = nil
+			continue
+		}
+		k2 := copy(vals, vv)
+		m[k] = vals[:k2:k2]
+		vals = vals[k2:]
+	}
+	return m
+}
 
 // FlushError sends what is buffered, for http.ResponseController.
 func (w *h1Response) FlushError() error {
