@@ -144,7 +144,7 @@ var dateLine = regexp.MustCompile(`(?m)^Date: .*\r$`)
 // exchange sends pieces on a new HTTP/1.1 connection to addr, one write each, and returns
 // all that comes back until the server closes, Date headers blanked.
 func exchange(t testing.TB, addr string, pieces []string) string {
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "h1.test", NextProtos: []string{"http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -92,4 +93,36 @@ func TestH1LoopShutdown(t *testing.T) {
 	if _, err := busyR.ReadByte(); err == nil || !strings.Contains(err.Error(), "EOF") && err != io.EOF {
 		t.Errorf("the busy connection after its response: %v; want EOF", err)
 	}
+}
+
+// TestH1LoopProxiesAsNetHTTP: the whole HTTPS server (routing, the proxy, write batching)
+// answers the same bytes over edge's loop as over net/http's server (Options.HTTP1 =
+// HTTP1Go), kept-alive, pipelined, and with requests handed to net/http.
+func TestH1LoopProxiesAsNetHTTP(t *testing.T) {
+	up := h1Upstream(t, nil)
+	loopAddr, goAddr := startH1ProxyOn(t, up, ""), startH1ProxyOn(t, up, HTTP1Go)
+	reqs := []string{"GET /15", "GET /8192", "HEAD /8192", "GET /70000", "GET /missing", "GET /15"}
+	for _, pipelined := range []bool{false, true} {
+		want := rawResponses(t, goAddr, reqs, pipelined)
+		got := rawResponses(t, loopAddr, reqs, pipelined)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("pipelined %v, %s: edge's loop answered\n%.300q\nnet/http\n%.300q", pipelined, reqs[i], got[i], want[i])
+			}
+		}
+	}
+	post := []string{"POST /15 HTTP/1.1\r\nHost: h1.test\r\nContent-Length: 3\r\n\r\nabc" + rawReq("GET", "/8192", true)}
+	if got, want := exchange(t, loopAddr, post), exchange(t, goAddr, post); got != want {
+		t.Errorf("POST then GET: edge's loop answered\n%.300q\nnet/http\n%.300q", got, want)
+	}
+}
+
+// TestHTTP1Option: Start refuses an unknown Options.HTTP1.
+func TestHTTP1Option(t *testing.T) {
+	srv := NewServer(Options{Listen: "127.0.0.1:0", HTTPListen: Off, AdminListen: Off, HTTP1: "nginx",
+		HTTP3: HTTP3Options{Disabled: true}, Logger: quietLogger})
+	if err := srv.Start(context.Background()); !errors.Is(err, errHTTP1) {
+		t.Errorf("Start with HTTP1 %q: %v; want %v", "nginx", err, errHTTP1)
+	}
+	srv.Shutdown(context.Background())
 }
