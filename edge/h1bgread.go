@@ -23,6 +23,7 @@ type bgRead struct {
 	cond    sync.Cond
 	timer   *time.Timer
 	serving bool               // a handler runs
+	body    bool               // the request's body is not read whole yet: no watching
 	inRead  bool               // the read is under way
 	aborted bool               // endRequest ended the read
 	cancel  context.CancelFunc // the request's
@@ -30,11 +31,12 @@ type bgRead struct {
 	b       [1]byte
 }
 
-// beginRequest arms the watch for a request whose context cancel is.
-func (c *h1Conn) beginRequest(cancel context.CancelFunc) {
+// beginRequest arms the watch for a request whose context cancel is; with a body, it
+// starts once the body is read whole (bodyDone), as net/http's.
+func (c *h1Conn) beginRequest(cancel context.CancelFunc, body bool) {
 	g := &c.bg
 	g.mu.Lock()
-	g.serving, g.cancel = true, cancel
+	g.serving, g.cancel, g.body = true, cancel, body
 	g.mu.Unlock()
 	if g.timer == nil {
 		g.cond.L = &g.mu
@@ -72,12 +74,24 @@ func (c *h1Conn) startBackgroundRead() {
 	g := &c.bg
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.serving || g.inRead || g.hasByte {
+	if !g.serving || g.body || g.inRead || g.hasByte {
 		return
 	}
 	g.inRead = true
 	c.tc.SetReadDeadline(time.Time{})
 	go c.backgroundRead()
+}
+
+// bodyDone is called when the request's body was read whole: the watch may start, once
+// the handler has run bgReadAfter from now.
+func (c *h1Conn) bodyDone() {
+	g := &c.bg
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.body && g.serving {
+		g.body = false
+		g.timer.Reset(bgReadAfter)
+	}
 }
 
 func (c *h1Conn) backgroundRead() {

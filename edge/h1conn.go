@@ -118,7 +118,7 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	req = req.WithContext(ctx)
 	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
 	w := newH1Response(c, req)
-	c.beginRequest(cancel)
+	c.beginRequest(cancel, w.body != nil)
 	defer func() {
 		cancel()
 		c.endRequest()
@@ -136,11 +136,20 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	cancel()
 	w.finish()
 	c.endRequest()
+	if w.body != nil {
+		w.body.Close()
+	}
 	if c.srv.hs.WriteTimeout > 0 || c.wdSet {
 		c.wdSet = false
 		c.tc.SetWriteDeadline(time.Time{})
 	}
-	return w.reusable()
+	if !w.reusable() {
+		if w.bodyLimitHit || (w.body != nil && w.body.closedEarly()) {
+			c.closeWriteAndWait()
+		}
+		return false
+	}
+	return true
 }
 
 // logf writes to the HTTPS server's ErrorLog, as net/http would.

@@ -1,7 +1,9 @@
 package edge
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -90,6 +92,21 @@ func diffHandler(w http.ResponseWriter, r *http.Request) {
 	case "/echo":
 		b, err := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "%s %q %v", r.Method, b, err)
+	case "/read10":
+		b := make([]byte, 10)
+		n, err := io.ReadFull(r.Body, b)
+		fmt.Fprintf(w, "%q %v", b[:n], err)
+	case "/closebody":
+		b := make([]byte, 10)
+		n, _ := io.ReadFull(r.Body, b)
+		fmt.Fprintf(w, "%q %v", b[:n], r.Body.Close())
+		_, err := r.Body.Read(b)
+		fmt.Fprint(w, err)
+	case "/duplex":
+		fmt.Fprint(w, http.NewResponseController(w).EnableFullDuplex())
+		w.(http.Flusher).Flush()
+		b, err := io.ReadAll(r.Body)
+		fmt.Fprintf(w, " %d %v", len(b), err)
 	case "/info":
 		fmt.Fprintf(w, "%s %s %s host=%s close=%v tls=%v remote=%v len=%d te=%v",
 			r.Method, r.RequestURI, r.Proto, r.Host, r.Close, r.TLS != nil, r.RemoteAddr != "", r.ContentLength, r.TransferEncoding)
@@ -144,12 +161,18 @@ var dateLine = regexp.MustCompile(`(?m)^Date: .*\r$`)
 // exchange sends pieces on a new HTTP/1.1 connection to addr, one write each, and returns
 // all that comes back until the server closes, Date headers blanked.
 func exchange(t testing.TB, addr string, pieces []string) string {
+	return exchangeFor(t, addr, pieces, 0)
+}
+
+// exchangeFor is exchange; with wait > 0, a server still silent after wait (a request left
+// incomplete) ends the exchange, "<timeout>" appended to what came.
+func exchangeFor(t testing.TB, addr string, pieces []string, wait time.Duration) string {
 	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "h1.test", NextProtos: []string{"http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
+	c.SetDeadline(time.Now().Add(cmp.Or(wait, 20*time.Second)))
 	go func() {
 		for _, p := range pieces {
 			if _, err := io.WriteString(c, p); err != nil {
@@ -158,6 +181,10 @@ func exchange(t testing.TB, addr string, pieces []string) string {
 		}
 	}()
 	out, err := io.ReadAll(c)
+	var ne net.Error
+	if wait > 0 && errors.As(err, &ne) && ne.Timeout() {
+		out, err = append(out, "<timeout>"...), nil
+	}
 	if err != nil && !strings.Contains(err.Error(), "reset") {
 		t.Errorf("reading: %v (got %q)", err, out)
 	}
@@ -193,6 +220,26 @@ func diffCases() map[string][]string {
 	cases["POST fixed"] = []string{body + closing}
 	cases["POST chunked"] = []string{"POST /echo HTTP/1.1\r\nHost: h1.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + closing}
 	cases["POST unread"] = []string{"POST /small HTTP/1.1\r\nHost: h1.test\r\nContent-Length: 5\r\n\r\nhello" + closing}
+	post := func(path string, n int, extra ...string) []string {
+		head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: h1.test\r\nContent-Length: %d\r\n", path, n)
+		for _, e := range extra {
+			head += e + "\r\n"
+		}
+		body := strings.Repeat("p", n)
+		var pieces []string
+		for len(body) > 64<<10 {
+			pieces, body = append(pieces, body[:64<<10]), body[64<<10:]
+		}
+		return append(append([]string{head + "\r\n"}, pieces...), body+closing)
+	}
+	for _, n := range []int{100, 200 << 10, 256 << 10, 300 << 10} {
+		for _, p := range []string{"/small", "/read10", "/closebody", "/echo", "/duplex"} {
+			cases[fmt.Sprintf("POST %s %d", p, n)] = post(p, n)
+		}
+	}
+	cases["POST close"] = post("/echo", 100, "Connection: close")
+	cases["POST close unread"] = post("/small", 300<<10, "Connection: close")
+	cases["PUT"] = post("/info", 10)
 	cases["POST then CRLF"] = []string{"POST /info HTTP/1.1\r\nHost: h1.test\r\nContent-Length: 0\r\n\r\n\r\n" + closing}
 	cases["100-continue"] = []string{"POST /echo HTTP/1.1\r\nHost: h1.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", "hello", closing}
 	cases["bad expect"] = []string{rawReq("GET", "/small", false, "Expect: something") + closing}
@@ -257,13 +304,13 @@ func TestH1LoopServesPlainRequests(t *testing.T) {
 	addr := ln.Addr().String()
 	cases := diffCases()
 	for _, name := range []string{"GET /small", "HEAD /big", "GET /trailer", "GET /103", "pipelined", "byte by byte",
-		"GET /readfrom", "client close", "lower-case host"} {
+		"GET /readfrom", "client close", "lower-case host", "POST fixed", "POST /read10 100"} {
 		exchange(t, addr, cases[name])
 	}
 	if n := loop.handed.Load(); n != 0 {
 		t.Errorf("%d connections handed to net/http; want 0", n)
 	}
-	for _, name := range []string{"POST fixed", "100-continue", "header 5 KiB", "HTTP/1.0", "upgrade", "two Hosts"} {
+	for _, name := range []string{"POST chunked", "100-continue", "header 5 KiB", "HTTP/1.0", "upgrade", "two Hosts"} {
 		before := loop.handed.Load()
 		exchange(t, addr, cases[name])
 		if loop.handed.Load() != before+1 {

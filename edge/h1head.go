@@ -19,7 +19,7 @@ type h1Extra struct {
 // writeHead writes the status line and header to the connection's buffer; p is the first
 // chunk of the body (sniffed for a Content-Type, and its length is the Content-Length when
 // the handler is done). It is net/http's chunkWriter.writeHeader for an HTTP/1.1 request
-// without a body (the loop serves no other: h1conn.go hands them to net/http).
+// without a body or with a Content-Length (h1conn.go hands the others to net/http).
 func (w *h1Response) writeHead(p []byte) {
 	w.headSent = true
 	isHEAD := w.req.Method == http.MethodHead
@@ -67,6 +67,10 @@ func (w *h1Response) writeHead(p []byte) {
 	keepAlives := !w.c.srv.closing.Load()
 	if header.Get("Connection") == "close" || !keepAlives {
 		w.closeAfter = true
+	}
+	if w.req.ContentLength != 0 && w.body != nil && !w.closeAfter && !w.fullDuplex && w.discardBeforeHead() {
+		del("Connection")
+		set.connection = "close"
 	}
 	w.headBodyRules(header, &set, del, p, hasTE, te, &hasCL)
 	if w.chunking {

@@ -41,12 +41,17 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	if err != nil || !c.servable(req, pending) {
 		return nil, copyReplay(pending)
 	}
+	if req.ContentLength > 0 {
+		req.Body = &h1Body{c: c, rc: req.Body, remain: req.ContentLength, closing: req.Close}
+	}
 	c.lastPOST = req.Method == http.MethodPost
 	// net/http now sets the read deadline to ReadTimeout's (none if zero). Without
 	// ReadTimeout the header's deadline is left: nothing reads until the next request's
 	// deadline is set, but the background read, which clears it (h1bgread.go).
 	if d := hs.ReadTimeout; d > 0 {
 		c.tc.SetReadDeadline(t0.Add(d))
+	} else if req.ContentLength > 0 { // the body is read without a deadline
+		c.tc.SetReadDeadline(time.Time{})
 	}
 	if d := hs.WriteTimeout; d > 0 {
 		c.tc.SetWriteDeadline(time.Now().Add(d))
@@ -124,11 +129,11 @@ func leadingCRLF(b []byte) int {
 }
 
 // servable reports whether the loop serves req, whose raw header is at the start of raw:
-// an HTTP/1.1 request in origin form, without a body, Expect or Upgrade, with one valid
+// an HTTP/1.1 request in origin form, without a chunked body, Expect or Upgrade, with one valid
 // Host header and valid header fields (what net/http's server checks before answering
 // 400). Everything else is net/http's to serve or refuse.
 func (c *h1Conn) servable(req *http.Request, raw []byte) bool {
-	if req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.ContentLength != 0 ||
+	if req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.ContentLength < 0 ||
 		len(req.TransferEncoding) > 0 || req.Method == http.MethodConnect ||
 		!strings.HasPrefix(req.RequestURI, "/") {
 		return false

@@ -57,8 +57,8 @@ func FuzzH1LoopMatchesNetHTTP(f *testing.F) {
 	goAddr, edgeAddr := diffServersTimed(f, http.HandlerFunc(diffHandler), time.Second, time.Second)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		pieces := []string{string(raw) + closing}
-		want := exchange(t, goAddr, pieces)
-		if got := exchange(t, edgeAddr, pieces); got != want {
+		want := exchangeFor(t, goAddr, pieces, 3*time.Second)
+		if got := exchangeFor(t, edgeAddr, pieces, 3*time.Second); got != want {
 			t.Errorf("edge's loop answered\n%q\nnet/http\n%q", got, want)
 		}
 	})

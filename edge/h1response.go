@@ -23,18 +23,21 @@ type h1Response struct {
 	c   *h1Conn
 	req *http.Request
 
-	header      http.Header // the handler's (Header)
-	snap        http.Header // header as it was at WriteHeader; nil until then
-	calledHdr   bool
-	wroteHeader bool // WriteHeader called (logically)
-	headSent    bool // the status line and header went to c.bw
-	chunking    bool
-	handlerDone bool
-	closeAfter  bool // close the connection after this response
-	status      int
-	clen        int64 // the declared Content-Length, or -1
-	written     int64
-	trailers    []string
+	header       http.Header // the handler's (Header)
+	snap         http.Header // header as it was at WriteHeader; nil until then
+	calledHdr    bool
+	wroteHeader  bool // WriteHeader called (logically)
+	headSent     bool // the status line and header went to c.bw
+	chunking     bool
+	handlerDone  bool
+	closeAfter   bool    // close the connection after this response
+	body         *h1Body // the request's body; nil if none
+	bodyLimitHit bool    // the body left was too large to read: closeWriteAndWait
+	fullDuplex   bool
+	status       int
+	clen         int64 // the declared Content-Length, or -1
+	written      int64
+	trailers     []string
 
 	w       *bufio.Writer // bufferBeforeChunking bytes in front of bodyWriter
 	bw      h1BodyWriter
@@ -53,6 +56,7 @@ var chunkBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, buff
 // newH1Response returns a response for req on c.
 func newH1Response(c *h1Conn, req *http.Request) *h1Response {
 	w := &h1Response{c: c, req: req, clen: -1, header: make(http.Header)}
+	w.body, _ = req.Body.(*h1Body)
 	w.bw.r = w
 	w.w = chunkBufs.Get().(*bufio.Writer)
 	w.w.Reset(&w.bw)
@@ -222,9 +226,12 @@ func (w *h1Response) SetWriteDeadline(t time.Time) error {
 	return w.c.tc.SetWriteDeadline(t)
 }
 
-// EnableFullDuplex is for http.ResponseController: the loop serves no request body, so
-// there is nothing to change.
-func (w *h1Response) EnableFullDuplex() error { return nil }
+// EnableFullDuplex is for http.ResponseController: the body the handler left is not read
+// before the response's head.
+func (w *h1Response) EnableFullDuplex() error {
+	w.fullDuplex = true
+	return nil
+}
 
 // finish ends the response after the handler returned (net/http's finishRequest).
 func (w *h1Response) finish() {
@@ -249,7 +256,7 @@ func (w *h1Response) finish() {
 
 // reusable reports whether the connection may serve another request after w.
 func (w *h1Response) reusable() bool {
-	if w.closeAfter || w.c.werr != nil {
+	if w.closeAfter || w.c.werr != nil || (w.body != nil && w.body.closedEarly()) {
 		return false
 	}
 	return w.req.Method == http.MethodHead || w.clen == -1 || !bodyAllowedForStatus(w.status) || w.clen == w.written
