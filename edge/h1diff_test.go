@@ -3,8 +3,8 @@ package edge
 import (
 	"cmp"
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log"
