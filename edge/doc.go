@@ -217,10 +217,11 @@
 // 1xx, trailers, HEAD, Flush, ResponseController deadlines), but without net/http's
 // goroutine per request: a client leaving while its request is served is noticed by a read
 // started only once the handler has run 20 ms (h1bgread.go), as net/http cancels the
-// request's context. A request the loop does not serve itself (a body, Expect, Upgrade,
-// HTTP/1.0, CONNECT, OPTIONS *, an absolute URI, a header over 4 KiB or one net/http would
-// refuse) goes, with the rest of its connection and the bytes already read, to net/http's
-// server, decided before any handler runs. Shutdown closes idle connections and waits for
+// request's context (for a request with a body, once it is read whole). A request the loop
+// does not serve itself (a chunked body, Expect, Upgrade, HTTP/1.0, CONNECT, OPTIONS *, an
+// absolute URI, a header over 4 KiB or one net/http would refuse) goes, with the rest of
+// its connection and the bytes already read, to net/http's server, decided before any
+// handler runs. Shutdown closes idle connections and waits for
 // active ones as http.Server.Shutdown does. TestH1LoopMatchesNetHTTP sends the same
 // requests to both servers and compares the bytes (Date aside); FuzzH1LoopMatchesNetHTTP
 // does it for any bytes. The loop costs about 8 % less CPU per proxied request (one read
