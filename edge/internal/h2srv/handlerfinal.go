@@ -17,9 +17,9 @@ package h2srv
 // serve goroutine queues its frames (writeHandlerFinal).
 type handlerFinal struct {
 	headers *writeResHeaders
-	data    []byte // a private copy; nil with headers that end the stream
-	noData  bool   // headers end the stream (HEAD, empty body)
-	done    bool   // the handler is done: handlerDone follows the frames
+	data    writeData // the last DATA, p a private copy; unused with noData
+	noData  bool      // no DATA: the headers end the stream (HEAD, empty body), or are all
+	done    bool      // the handler is done: handlerDone follows the frames
 }
 
 func (*handlerFinal) writeFrame(writeContext) error { panic("h2srv: handlerFinal written") }
@@ -50,7 +50,7 @@ func (rws *responseWriterState) writeFinalData(p []byte, endStream bool) bool {
 	h := rws.finalHeaders
 	rws.finalHeaders = nil
 	if rws.handlerDone && endStream && len(p) <= handlerChunkWriteSize {
-		f := &handlerFinal{headers: h, data: append(make([]byte, 0, len(p)), p...), done: true}
+		f := &handlerFinal{headers: h, data: writeData{rws.stream.id, append([]byte(nil), p...), true}, done: true}
 		rws.doneSent = true
 		rws.conn.writeFrameFromHandler(FrameWriteRequest{write: f, stream: rws.stream})
 		return true
@@ -68,7 +68,7 @@ func (sc *serverConn) writeHandlerFinal(st *stream, f *handlerFinal) {
 		sc.queueFrame(FrameWriteRequest{write: f.headers, stream: st})
 	}
 	if !f.noData {
-		sc.queueFrame(FrameWriteRequest{write: &writeData{st.id, f.data, true}, stream: st})
+		sc.queueFrame(FrameWriteRequest{write: &f.data, stream: st})
 	}
 	sc.scheduleFrameWrite()
 	if f.done {
