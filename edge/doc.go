@@ -216,10 +216,10 @@
 // (edge/internal/h2srv/README.md lists each change, marked "edge:" in the code): once a
 // handler has returned, its headers and a last chunk of up to 4 KiB (copied) go to the
 // serve goroutine in one message that also ends the handler, without the handler waiting
-// for either write; and a flush whose TLS records fit in the writeCoalescer's room is
-// written on the serve goroutine instead of from a new goroutine. Streams, flow control,
-// limits (rapid reset, CONTINUATION floods, control frames), streaming responses and
-// trailers are upstream's. TestHTTP2ServersAnswerAlike compares the answers of the two
+// for either write; and a flush, HEADERS frame or large DATA frame whose TLS records fit
+// in the writeCoalescer's room is written on the serve goroutine instead of from a new
+// goroutine. Streams, flow control, limits (rapid reset, CONTINUATION floods, control
+// frames), streaming responses and trailers are upstream's. TestHTTP2ServersAnswerAlike compares the answers of the two
 // servers; EDGE_TEST_HTTP2_SERVER=edge runs this package's tests on the fork, and
 // edgectl's EDGE_HTTP2_SERVER=edge the tests/ suite. Re-sync with x/net:
 // edge/internal/h2srv/resync.sh (README.md there).
