@@ -208,6 +208,22 @@
 // beyond 64 KiB pending, and each write to the socket is bounded by HTTP/2's write byte
 // timeout (30 s), so a stuck client still fails its connection.
 //
+// Edge's HTTP/2 server (Limits.HTTP2Server = HTTP2ServerEdge; edgectl agent
+// --http2-server edge; net/http's stays the default and the fallback) is a fork of the
+// server side of golang.org/x/net/http2 v0.62.0 in edge/internal/h2srv, with net/http's
+// request parsing (Go's net/http/internal/httpcommon), so requests are accepted and
+// refused as above and h2spec gives the same results. It changes only goroutine hand-offs
+// (edge/internal/h2srv/README.md lists each change, marked "edge:" in the code): once a
+// handler has returned, its headers and a last chunk of up to 4 KiB (copied) go to the
+// serve goroutine in one message that also ends the handler, without the handler waiting
+// for either write; and a flush, HEADERS frame or large DATA frame whose TLS records fit
+// in the writeCoalescer's room is written on the serve goroutine instead of from a new
+// goroutine. Streams, flow control, limits (rapid reset, CONTINUATION floods, control
+// frames), streaming responses and trailers are upstream's. TestHTTP2ServersAnswerAlike compares the answers of the two
+// servers; EDGE_TEST_HTTP2_SERVER=edge runs this package's tests on the fork, and
+// edgectl's EDGE_HTTP2_SERVER=edge the tests/ suite. Re-sync with x/net:
+// edge/internal/h2srv/resync.sh (README.md there).
+//
 // HTTP/1.1 over TLS is served by edge's own loop (h1server.go, h1conn.go; Options.HTTP1,
 // edgectl agent --http1-server go falls back to net/http's server). It accepts the
 // connections, does their handshake with net/http's timeouts and error reporting, and

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/h2srv"
 )
 
 // plainHTTP2Writes leaves the HTTP/2 server's writes as they are, not coalesced:
@@ -16,9 +18,10 @@ var plainHTTP2Writes bool
 // coalesceHTTP2Writes makes the HTTP/2 connections of srv (an HTTPS server whose
 // listener's connections are helloConns under crypto/tls) coalesce their writes
 // (writecoalescer.go), each write to the socket bounded by srv.HTTP2.WriteByteTimeout.
-// The HTTP/2 server stays net/http's own, configured by srv.HTTP2 (limits.go): it is
-// wrapped, not replaced. Call it once srv's limits are set, before serving.
-func coalesceHTTP2Writes(srv *http.Server) error {
+// The HTTP/2 server is net/http's own, or with which HTTP2ServerEdge edge's fork of it
+// (edge/internal/h2srv), both configured by srv.HTTP2 (limits.go): it is wrapped, not
+// replaced. Call it once srv's limits are set, before serving.
+func coalesceHTTP2Writes(srv *http.Server, which HTTP2Server) error {
 	if plainHTTP2Writes {
 		return nil
 	}
@@ -29,11 +32,17 @@ func coalesceHTTP2Writes(srv *http.Server) error {
 	}
 	// It also gave srv a TLSConfig, which would make Server.serve call ServeTLS: the
 	// listener does TLS and ALPN itself (Server.tlsConfig).
-	srv.TLSConfig = nil
-	h2 := srv.TLSNextProto["h2"]
-	if h2 == nil { // HTTP/2 off (GODEBUG=http2server=0): nothing to coalesce
+	if srv.TLSNextProto["h2"] == nil { // HTTP/2 off (GODEBUG=http2server=0): nothing to coalesce
+		srv.TLSConfig = nil
 		return nil
 	}
+	if which == HTTP2ServerEdge { // replaces net/http's in srv.TLSNextProto
+		if err := h2srv.ConfigureServer(srv, nil); err != nil {
+			return fmt.Errorf("edge: set up HTTP/2: %w", err)
+		}
+	}
+	srv.TLSConfig = nil
+	h2 := srv.TLSNextProto["h2"]
 	var timeout time.Duration
 	if srv.HTTP2 != nil {
 		timeout = srv.HTTP2.WriteByteTimeout

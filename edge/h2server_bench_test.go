@@ -19,25 +19,28 @@ import (
 )
 
 // BenchmarkHTTP2 measures a 1 KiB static file over HTTP/2 end to end on loopback: edge's
-// server with its writes as net/http's HTTP/2 server makes them ("plain") and coalesced
-// (writecoalescer.go, "coalesced"), one client connection with 10 streams in flight. The
+// server with its writes as net/http's HTTP/2 server makes them ("plain"), coalesced
+// (writecoalescer.go, "coalesced"), and edge's fork of the HTTP/2 server (HTTP2ServerEdge,
+// writes coalesced: "fork"), one client connection with 10 streams in flight. The
 // client is in the same process, so allocs/op and writes/op (write system calls of the
-// process, /proc/self/io syscw) count both sides; the client's share is the same in both.
+// process, /proc/self/io syscw) and cpu-us/op (CPU time of the process) count both sides;
+// the client's share is the same in each.
 func BenchmarkHTTP2(b *testing.B) {
 	for _, tc := range []struct {
 		name  string
 		plain bool
-	}{{"plain", true}, {"coalesced", false}} {
+		which HTTP2Server
+	}{{"plain", true, HTTP2ServerGo}, {"coalesced", false, HTTP2ServerGo}, {"fork", false, HTTP2ServerEdge}} {
 		b.Run(tc.name, func(b *testing.B) {
 			plainHTTP2Writes = tc.plain
 			defer func() { plainHTTP2Writes = false }()
-			benchHTTP2(b)
+			benchHTTP2(b, tc.which)
 		})
 	}
 }
 
-func benchHTTP2(b *testing.B) {
-	s := startServer(b, Options{HTTPListen: Off, AdminListen: Off, HTTP3: HTTP3Options{Disabled: true}})
+func benchHTTP2(b *testing.B, which HTTP2Server) {
+	s := startServer(b, Options{HTTPListen: Off, AdminListen: Off, HTTP3: HTTP3Options{Disabled: true}, Limits: Limits{HTTP2Server: which}})
 	st := testSite(b, "bench", "bench.test")
 	tree := fstest.MapFS{"1k.bin": {Data: bytes.Repeat([]byte("x"), 1024)}}
 	st.Routes = []site.Route{{Path: "/", Static: &site.Static{FS: tree}}}
@@ -66,7 +69,7 @@ func benchHTTP2(b *testing.B) {
 	if err := get(); err != nil {
 		b.Fatal(err)
 	}
-	w0 := processWrites(b)
+	w0, cpu0 := processWrites(b), processCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0))) // about 10 streams in flight
@@ -80,6 +83,7 @@ func benchHTTP2(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(processWrites(b)-w0)/float64(b.N), "writes/op")
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 }
 
 // processWrites returns the write system calls of the process so far (/proc/self/io).

@@ -168,3 +168,12 @@ func (c *helloConn) SetWriteDeadline(t time.Time) error {
 	c.flushBatch()
 	return c.Conn.SetWriteDeadline(t)
 }
+
+// WriteRoom returns how many bytes Write takes now without waiting for the network: the
+// room in its writeCoalescer, 0 when it has none (h2srv.QueuedWriter).
+func (c *helloConn) WriteRoom() int {
+	if c.wc == nil || c.isDetached() {
+		return 0
+	}
+	return c.wc.room()
+}

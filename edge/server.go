@@ -319,7 +319,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.addr = httpsLn.Addr()
 	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
 	s.httpsSrv.ConnContext = connContext // for HTTP/1.1 write batching (h1batch.go)
-	if err := coalesceHTTP2Writes(s.httpsSrv); err != nil {
+	if err := coalesceHTTP2Writes(s.httpsSrv, s.limits.HTTP2Server); err != nil {
 		return fail(err)
 	}
 	s.serveHTTPS(tls.NewListener(earlyListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))), s}, s.tlsConfig))
@@ -336,7 +336,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.startTicketRotation()
 	s.started = true
-	s.log.Info("edge listening", "https", s.addr.String(), "http3", s.h3 != nil, "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr),
+	s.log.Info("edge listening", "https", s.addr.String(), "http2_server", s.limits.HTTP2Server, "http3", s.h3 != nil, "http", addrString(s.httpAddr), "admin", addrString(s.adminAddr),
 		"admin_tls", admin != nil && admin.tls != nil, "admin_token", s.opts.AdminAccess.TokenFile != "",
 		"admin_client_ca", s.opts.AdminAccess.ClientCA != "")
 	return nil

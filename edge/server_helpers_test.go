@@ -34,6 +34,9 @@ func startServer(t testing.TB, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = quietLogger
 	}
+	if opts.Limits.HTTP2Server == "" { // EDGE_TEST_HTTP2_SERVER=edge runs the tests on the fork
+		opts.Limits.HTTP2Server = HTTP2Server(os.Getenv("EDGE_TEST_HTTP2_SERVER"))
+	}
 	s := NewServer(opts)
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -170,3 +170,13 @@ func (w *writeCoalescer) close() {
 	}
 	w.drained.Broadcast()
 }
+
+// room returns how many bytes Write queues now without waiting.
+func (w *writeCoalescer) room() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pending == nil {
+		return maxPendingWrite
+	}
+	return max(0, maxPendingWrite-len(*w.pending))
+}

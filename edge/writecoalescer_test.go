@@ -168,3 +168,30 @@ func TestHelloConnCoalescedTLS(t *testing.T) {
 		t.Fatalf("client read %d bytes, want the %d written, in order", len(b), len(want))
 	}
 }
+
+// room is what Write takes without waiting (h2srv's flushes on its serve goroutine rely on
+// it): writing no more than room never blocks, even to a client that does not read, until
+// room is down to nothing.
+func TestWriteCoalescerRoom(t *testing.T) {
+	server, _ := tcpPair(t, listenLoopback(t))
+	w := newWriteCoalescer(server, 0)
+	defer w.close()
+	if r := w.room(); r != maxPendingWrite {
+		t.Fatalf("room of an idle coalescer = %d, want %d", r, maxPendingWrite)
+	}
+	chunk := bytes.Repeat([]byte{'r'}, 3000)
+	for r := w.room(); r > 0; r = w.room() {
+		if _, err := w.Write(chunk[:min(r, len(chunk))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.mu.Lock()
+	n := 0
+	if w.pending != nil {
+		n = len(*w.pending)
+	}
+	w.mu.Unlock()
+	if n < maxPendingWrite {
+		t.Fatalf("room 0 with %d bytes pending, want %d", n, maxPendingWrite)
+	}
+}

@@ -60,3 +60,12 @@ func TestEnvFallbacks(t *testing.T) {
 		t.Errorf("status --admin 127.0.0.1:1 with EDGE_ADMIN_LISTEN set: exit %d; want 2 (the flag wins)", code)
 	}
 }
+
+// TestAgentHTTP2ServerFlag: --http2-server takes go or edge; anything else is a usage
+// error naming the choices.
+func TestAgentHTTP2ServerFlag(t *testing.T) {
+	code, _, errOut := runCmd("agent", "--repo", t.TempDir(), "--key-dir", t.TempDir(), "--admin", "off", "--http2-server", "nginx")
+	if code != exitUsage || !strings.Contains(errOut, `unknown HTTP/2 server "nginx"`) {
+		t.Errorf("--http2-server nginx: exit %d, stderr %q; want 2 naming the choices", code, errOut)
+	}
+}
