@@ -196,12 +196,16 @@ func (l *Loader) assembleIncremental(r *repoReader, repo *repoResult, inc *incLo
 	warn, errw := l.windows(repo)
 	cfg := &Config{Defaults: repo.defaults(warn, errw), Issuers: repo.issuerConfigs()}
 	jobs := inc.mergeJobs()
-	l.saveDiskOrDefer(jobs)
+	replaced := make([]*siteJob, 0, len(inc.dirty))
+	for j := range inc.dirty {
+		replaced = append(replaced, j)
+	}
+	l.saveDiskChanged(&diskWrite{jobs: jobs, fresh: inc.fresh, gone: replaced, incremental: true})
 	next := &lastLoad{fsys: r.fsys, repo: repo, now: inc.now, horizon: prev.horizon, jobs: jobs,
 		entries: prev.entries, inputs: prev.inputs, cross: prev.cross}
 	var oldDecls, newDecls []*siteDecl
 	var gone, added []*Site
-	for old := range inc.dirty {
+	for _, old := range replaced {
 		next.inputs.remove(old)
 		if old.decl != nil {
 			oldDecls = append(oldDecls, old.decl)

@@ -199,3 +199,49 @@ func TestIncrementalLoadEqualsFullLoad(t *testing.T) {
 		t.Logf("%s: %d evaluated; %.60q", st.name, n, got)
 	}
 }
+
+// TestIncrementalLoadKeepsEvalCache: incremental loads append the records of the sites
+// they evaluate to the evaluation cache (CacheDir), which stays bounded (rewritten once
+// half of it is garbage), so a new process loading the last revision evaluates nothing.
+func TestIncrementalLoadKeepsEvalCache(t *testing.T) {
+	m := testRepo(t)
+	cache := t.TempDir()
+	opts := LoaderOptions{Now: func() time.Time { return testNow }, CacheDir: cache}
+	l := NewLoader(opts)
+	if _, err := l.Load(diffMap{maps.Clone(m)}); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		info, err := os.Stat(cache + "/evalcache")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Size()
+	}
+	first := size()
+	incremental := 0
+	testHookIncremental = func() { incremental++ }
+	t.Cleanup(func() { testHookIncremental = nil })
+	var largest int64
+	for i := range 40 {
+		m["sites/b.cue"] = &fstest.MapFile{Data: fmt.Appendf(siteSrc("b", "b.example", "certs/b.pem", "http://127.0.0.1:3002"), "// change %d\n", i)}
+		if _, err := l.Load(diffMap{maps.Clone(m)}); err != nil {
+			t.Fatal(err)
+		}
+		largest = max(largest, size())
+	}
+	if incremental != 40 {
+		t.Errorf("%d of 40 loads incremental", incremental)
+	}
+	if largest > 2*first {
+		t.Errorf("the cache file grew to %d bytes from %d; want it rewritten before twice its size", largest, first)
+	}
+	var evals atomic.Int32
+	SetEvaluatingHook(t, func(string) { evals.Add(1) })
+	if _, err := NewLoader(opts).Load(maps.Clone(m)); err != nil {
+		t.Fatal(err)
+	}
+	if n := evals.Load(); n != 0 {
+		t.Errorf("a new loader evaluated %d sites; want every one from the cache", n)
+	}
+}

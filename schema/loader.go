@@ -81,7 +81,7 @@ type Loader struct {
 	urls    urlCache   // upstream URLs parsed by the running assemble (urlcache.go); nil between loads
 	diskErr error      // the last load's failure to write disk
 	loaded  bool       // a load succeeded: the next ones use ReloadWorkers
-	pending []*siteJob // a load's jobs whose cache write DeferCacheWrite left to WriteEvalCache
+	pending *diskWrite // a load's cache write DeferCacheWrite left to WriteEvalCache
 	last    *lastLoad  // what the next load can start from (incremental.go); nil: a full load
 }
 
