@@ -163,3 +163,28 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPublishOneSiteChanged10k measures Publish of 10,000 sites of which one changed
+// since the snapshot served (a new *Site), alternately: what the agent does for a one-site
+// commit.
+func BenchmarkPublishOneSiteChanged10k(b *testing.B) {
+	sites := benchSites(b, 10000)
+	srv := NewServer(Options{Logger: quietLogger})
+	defer srv.proxy.Close()
+	if err := srv.Publish(1, "", sites); err != nil {
+		b.Fatal(err)
+	}
+	orig := sites[5000]
+	changed := *orig
+	changed.Routes = append([]site.Route(nil), orig.Routes...)
+	changed.Routes[0].StripPrefix = true
+	versions := [2]*Site{orig, &changed}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		next := append([]*Site(nil), sites...)
+		next[5000] = versions[(i+1)%2]
+		if err := srv.Publish(uint64(i+2), "", next); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -28,6 +28,7 @@ type Snapshot struct {
 	def        *hostEntry            // the default site with all its certificates, or nil
 	// passthrough is set when a site is a passthrough site (earlyListener routes early).
 	passthrough bool
+	ordered     bool // sites are in strictly increasing name order (see patchSnapshot)
 }
 
 // siteEntry is a site prepared for serving. It depends only on its site (and the route
@@ -73,6 +74,9 @@ func newSnapshot(generation uint64, commit string, sites []*Site, handlers route
 func buildSnapshot(generation uint64, commit string, sites []*Site, handlers routeHandlerFunc, prev *Snapshot) (*Snapshot, error) {
 	if handlers == nil {
 		handlers = func(*Site, *site.Route) (http.Handler, error) { return noProxyHandler, nil }
+	}
+	if s, err, ok := patchSnapshot(generation, commit, sites, handlers, prev); ok {
+		return s, err
 	}
 	s := &Snapshot{
 		generation: generation,
@@ -130,6 +134,20 @@ func buildSnapshot(generation uint64, commit string, sites []*Site, handlers rou
 	}
 	// Handlers last, once the snapshot is known to be consistent: the proxy's handlers start
 	// health checks, which a refused snapshot must not leave running.
+	if len(errs) == 0 {
+		errs = attachHandlers(fresh, handlers)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s.ordered = inNameOrder(sites)
+	return s, nil
+}
+
+// attachHandlers gives the routes of the fresh entries their handlers, stopping after the
+// first entry with an error.
+func attachHandlers(fresh []*siteEntry, handlers routeHandlerFunc) []error {
+	var errs []error
 	for _, e := range fresh {
 		if len(errs) > 0 {
 			break
@@ -145,10 +163,7 @@ func buildSnapshot(generation uint64, commit string, sites []*Site, handlers rou
 			attachSite(h, e)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return s, nil
+	return errs
 }
 
 // reusable returns s's entry for st when it was built from this very *Site, else nil.

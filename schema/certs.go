@@ -152,3 +152,27 @@ func expiry(cf *certFacts, now time.Time, warnWithin, errorWithin time.Duration)
 	}
 	return "", false, false
 }
+
+// nextExpiryChange returns the first instant after now at which expiry's judgement of cf
+// changes (a window opens, the chain expires, the leaf becomes valid), or zero when it
+// never does or expiry is not judged (the chain has problems).
+func nextExpiryChange(cf *certFacts, now time.Time, warnWithin, errorWithin time.Duration) time.Time {
+	if cf == nil || len(cf.problems) > 0 || len(cf.chain) == 0 {
+		return time.Time{}
+	}
+	na := cf.earliest.NotAfter
+	ts := []time.Time{na, cf.chain[0].NotBefore}
+	if errorWithin > 0 {
+		ts = append(ts, na.Add(-errorWithin))
+	}
+	if warnWithin > 0 {
+		ts = append(ts, na.Add(-warnWithin))
+	}
+	var next time.Time
+	for _, t := range ts {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
+}

@@ -41,6 +41,7 @@ type diskCache struct {
 	// length (evalcache_append.go); nil keys: not known, the next write is a full one.
 	keys map[[32]byte]int64
 	size int64
+	live int64 // of size, the bytes of records the last write wanted; 0: not counted
 }
 
 // cachedSite is one record's payload.
@@ -217,7 +218,7 @@ func (c *diskCache) rewrite(jobs []*siteJob, sigs [][32]byte, cached func(*siteJ
 		return nil
 	})
 	if err == nil {
-		c.keys, c.size = keys, size
+		c.keys, c.size, c.live = keys, size, size
 	}
 	return err
 }
@@ -294,13 +295,19 @@ func (l *Loader) diskHit(j *siteJob, h [32]byte) *siteResult {
 
 // saveDisk writes the evaluation cache file after a load; a failure costs only the next
 // start's time, so it is not the load's error.
-func (l *Loader) saveDisk(jobs []*siteJob) {
+func (l *Loader) saveDisk(d *diskWrite) {
 	if l.disk == nil {
 		return
 	}
 	l.cmu.Lock()
 	defer l.cmu.Unlock()
-	err := l.disk.write(jobs, func(j *siteJob) bool { return l.sites[j.file] == j.res && cacheable(j.res) })
+	cached := func(j *siteJob) bool { return l.sites[j.file] == j.res && cacheable(j.res) }
+	var err error
+	if d.incremental {
+		err = l.disk.writeChanged(d.jobs, d.fresh, d.gone, cached)
+	} else {
+		err = l.disk.write(d.jobs, cached)
+	}
 	l.diskErr = nil
 	if err != nil {
 		l.diskErr = fmt.Errorf("schema: evaluation cache %s: %w", l.disk.path, err)
@@ -310,18 +317,31 @@ func (l *Loader) saveDisk(jobs []*siteJob) {
 // saveDiskOrDefer writes the evaluation cache after a load, or with DeferCacheWrite keeps
 // the load's jobs for WriteEvalCache. Called with l.mu held.
 func (l *Loader) saveDiskOrDefer(jobs []*siteJob) {
+	l.saveDiskChanged(&diskWrite{jobs: jobs})
+}
+
+// diskWrite is the evaluation cache write a load leaves: its jobs, and for an incremental
+// load the jobs it loaded (fresh) and those it replaced or dropped (gone).
+type diskWrite struct {
+	jobs, fresh, gone []*siteJob
+	incremental       bool
+}
+
+// saveDiskChanged writes the evaluation cache after a load, or with DeferCacheWrite keeps
+// the write for WriteEvalCache. Called with l.mu held.
+func (l *Loader) saveDiskChanged(d *diskWrite) {
 	if l.disk != nil && l.opts.DeferCacheWrite {
-		l.pending = jobs
+		l.pending = d
 		return
 	}
-	l.saveDisk(jobs)
+	l.saveDisk(d)
 }
 
 // flushDisk writes the evaluation cache a deferred load left, if any. Called with l.mu held.
 func (l *Loader) flushDisk() {
-	if jobs := l.pending; jobs != nil {
+	if d := l.pending; d != nil {
 		l.pending = nil
-		l.saveDisk(jobs)
+		l.saveDisk(d)
 	}
 }
 

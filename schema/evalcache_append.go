@@ -23,13 +23,21 @@ import (
 // reports whether the file is now up to date (false: rewrite it). A failed append forgets
 // what the file holds, so the rewrite that follows replaces it.
 func (c *diskCache) appendNew(jobs []*siteJob, sigs [][32]byte, cached func(*siteJob) bool) bool {
+	return c.appendFrom(0, true, jobs, sigs, cached)
+}
+
+// appendFrom is appendNew starting from base bytes of wanted records the file holds, and
+// counting those of jobs and sigs it holds already only when countHeld.
+func (c *diskCache) appendFrom(base int64, countHeld bool, jobs []*siteJob, sigs [][32]byte, cached func(*siteJob) bool) bool {
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
 	added := map[[32]byte]int64{}
-	var live int64 // the wanted records the file holds
+	live := base // the wanted records the file holds
 	add := func(k [32]byte, p func() ([]byte, error)) bool {
 		if n, ok := c.keys[k]; ok {
-			live += n
+			if countHeld {
+				live += n
+			}
 			return true
 		}
 		b, err := p()
@@ -50,6 +58,7 @@ func (c *diskCache) appendNew(jobs []*siteJob, sigs [][32]byte, cached func(*sit
 	n := int64(buf.Len())
 	switch {
 	case n == 0:
+		c.live = live
 		return true
 	case c.size+n > MaxEvalCacheSize || c.size+n-(live+n) > (live+n)/2:
 		return false
@@ -59,6 +68,7 @@ func (c *diskCache) appendNew(jobs []*siteJob, sigs [][32]byte, cached func(*sit
 		return false
 	}
 	c.size += n
+	c.live = live + n
 	for k, l := range added {
 		c.keys[k] = l
 	}
@@ -88,4 +98,31 @@ func appendFile(path string, size int64, b []byte) error {
 		err = cerr
 	}
 	return err
+}
+
+// writeChanged brings the file up to date after an incremental load (incremental.go):
+// jobs are the load's, fresh the ones it loaded, gone the last load's it replaced or
+// dropped. Only the fresh jobs' records are looked at (appended when new); the bytes of
+// wanted records are kept up to date from the last full count (live), less the records of
+// gone jobs, so the file is still rewritten once half of it is garbage. Without a count, it
+// is write.
+func (c *diskCache) writeChanged(jobs, fresh, gone []*siteJob, cached func(*siteJob) bool) error {
+	if c.keys == nil || c.live <= 0 {
+		return c.write(jobs, cached)
+	}
+	defer c.dropRead()
+	kept := make(map[[32]byte]bool, len(fresh))
+	for _, j := range fresh {
+		kept[j.key] = j.hasKey
+	}
+	live := c.live
+	for _, j := range gone {
+		if n, ok := c.keys[j.key]; ok && j.hasKey && !kept[j.key] {
+			live -= n
+		}
+	}
+	if c.appendFrom(live, false, fresh, cacheSigKeys(fresh, cached), cached) {
+		return nil
+	}
+	return c.rewrite(jobs, cacheSigKeys(jobs, cached), cached)
 }

@@ -23,6 +23,21 @@ const maxLinkHops = 8
 type repoReader struct {
 	fsys    fs.FS
 	maxSize int64
+	rec     *[]string // when set, every path looked up is appended (a site's inputs, incremental.go)
+}
+
+// forJob returns a reader of the same files that records the paths it looks up in j.inputs.
+func (r *repoReader) forJob(j *siteJob) *repoReader {
+	c := *r
+	c.rec = &j.inputs
+	return &c
+}
+
+// note records that the load looked up name, when r records.
+func (r *repoReader) note(name string) {
+	if r.rec != nil {
+		*r.rec = append(*r.rec, name)
+	}
 }
 
 // fileError is a problem with a file as a whole, already worded for a person.
@@ -48,6 +63,7 @@ var errNotExist = errors.New("schema: file does not exist")
 func (r *repoReader) resolve(name string) (string, fs.FileInfo, error) {
 	orig := name
 	for hop := 0; ; hop++ {
+		r.note(name)
 		info, err := lstat(r.fsys, name)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {

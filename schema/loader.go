@@ -81,7 +81,8 @@ type Loader struct {
 	urls    urlCache   // upstream URLs parsed by the running assemble (urlcache.go); nil between loads
 	diskErr error      // the last load's failure to write disk
 	loaded  bool       // a load succeeded: the next ones use ReloadWorkers
-	pending []*siteJob // a load's jobs whose cache write DeferCacheWrite left to WriteEvalCache
+	pending *diskWrite // a load's cache write DeferCacheWrite left to WriteEvalCache
+	last    *lastLoad  // what the next load can start from (incremental.go); nil: a full load
 }
 
 type siteResult struct {
@@ -153,7 +154,11 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 
 	repo, ds := l.loadRepo(r, evals)
 	ds = append(ds, strayRoot(r)...)
-	jobs, jds := l.siteJobs(r)
+	if cfg, err, ok := l.loadIncremental(ctx, r, repo, ds, evals); ok {
+		return cfg, err
+	}
+	l.last = nil
+	jobs, jds, entries := l.siteJobs(r)
 	ds = append(ds, jds...)
 	if l.disk != nil {
 		l.disk.load()
@@ -164,7 +169,11 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
 	l.saveDiskOrDefer(jobs)
-	cfg, err := l.assemble(r, repo, jobs, ds)
+	var keep *lastLoad
+	if entries != nil && sitesIsDir(r) {
+		keep = &lastLoad{fsys: fsys, repo: repo, entries: entries}
+	}
+	cfg, err := l.assemble(r, repo, jobs, ds, keep)
 	l.loaded = l.loaded || err == nil
 	return cfg, err
 }
@@ -187,10 +196,19 @@ type siteJob struct {
 	ds         []Diagnostic
 	key        [32]byte // the evaluation cache's key of the file; set when hasKey
 	hasKey     bool
+
+	// Set by assembleJob, kept for the next load (incremental.go):
+	inputs   []string     // the repo paths the job looked up (recorded by its repoReader)
+	all      []Diagnostic // every diagnostic of the site's own (not cross-file checks)
+	decl     *siteDecl    // the valid declaration cross-file checks see; nil if none
+	out      *builtSite   // the site served; nil when it has errors
+	next     time.Time    // when its certificate's expiry diagnostic changes; zero: never
+	volatile bool         // a transient evaluation failure: load it again next time
 }
 
-// siteJobs lists the site files of the repo.
-func (l *Loader) siteJobs(r *repoReader) ([]*siteJob, []Diagnostic) {
+// siteJobs lists the site files of the repo, and the diagnostics of the other entries of
+// sites/ by entry name (nil when sites/ cannot be listed).
+func (l *Loader) siteJobs(r *repoReader) ([]*siteJob, []Diagnostic, map[string][]Diagnostic) {
 	var ds []Diagnostic
 	ents, err := r.readDir(SitesDir)
 	switch {
@@ -201,28 +219,45 @@ func (l *Loader) siteJobs(r *repoReader) ([]*siteJob, []Diagnostic) {
 		ds = append(ds, fileDiag(err))
 	}
 	var jobs []*siteJob
-	for _, e := range ents {
-		n := e.Name()
-		file := SitesDir + "/" + n
-		if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".cue") {
-			if e.IsDir() && !strings.HasPrefix(n, ".") {
-				ds = append(ds, Diagnostic{File: file, Severity: SeverityWarning,
-					Message: file + " is a directory; site files must be directly in sites/, so it is ignored"})
-			}
-			if d, ok := straySiteEntry(file, e); ok {
-				ds = append(ds, d)
-			}
-			continue
-		}
-		name := strings.TrimSuffix(n, ".cue")
-		if !siteName.MatchString(name) {
-			ds = append(ds, Diagnostic{File: file, Severity: SeverityError,
-				Message: fmt.Sprintf("%q is not a valid site name; name site files with lower-case letters, digits, '.', '-' and '_' (e.g. sites/example-com.cue)", name)})
-			continue
-		}
-		jobs = append(jobs, &siteJob{name: name, file: file})
+	var entries map[string][]Diagnostic
+	if err == nil {
+		entries = map[string][]Diagnostic{}
 	}
-	return jobs, ds
+	for _, e := range ents {
+		j, eds := classifySiteEntry(e)
+		ds = append(ds, eds...)
+		if len(eds) > 0 {
+			entries[e.Name()] = eds
+		}
+		if j != nil {
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs, ds, entries
+}
+
+// classifySiteEntry turns one entry of sites/ into a job, or the diagnostics of an entry
+// that is not a site file (nil job, maybe no diagnostic).
+func classifySiteEntry(e fs.DirEntry) (*siteJob, []Diagnostic) {
+	n := e.Name()
+	file := SitesDir + "/" + n
+	if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".cue") {
+		var ds []Diagnostic
+		if e.IsDir() && !strings.HasPrefix(n, ".") {
+			ds = append(ds, Diagnostic{File: file, Severity: SeverityWarning,
+				Message: file + " is a directory; site files must be directly in sites/, so it is ignored"})
+		}
+		if d, ok := straySiteEntry(file, e); ok {
+			ds = append(ds, d)
+		}
+		return nil, ds
+	}
+	name := strings.TrimSuffix(n, ".cue")
+	if !siteName.MatchString(name) {
+		return nil, []Diagnostic{{File: file, Severity: SeverityError,
+			Message: fmt.Sprintf("%q is not a valid site name; name site files with lower-case letters, digits, '.', '-' and '_' (e.g. sites/example-com.cue)", name)}}
+	}
+	return &siteJob{name: name, file: file}, nil
 }
 
 // evalSites evaluates the jobs in parallel, one lane of evals per goroutine, until ctx is
@@ -235,7 +270,7 @@ func (l *Loader) evalSites(ctx context.Context, r *repoReader, repo *repoResult,
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				l.loadSite(r, repo, j, w, evals)
+				l.loadSite(r.forJob(j), repo, j, w, evals)
 			}
 		}()
 	}
@@ -249,8 +284,9 @@ func (l *Loader) evalSites(ctx context.Context, r *repoReader, repo *repoResult,
 	wg.Wait()
 }
 
-// assemble builds the sites of the evaluated jobs and checks across files.
-func (l *Loader) assemble(r *repoReader, repo *repoResult, jobs []*siteJob, ds []Diagnostic) (*Config, error) {
+// assemble builds the sites of the evaluated jobs and checks across files. When keep is
+// not nil, it completes keep as the start of the next load (incremental.go) and keeps it.
+func (l *Loader) assemble(r *repoReader, repo *repoResult, jobs []*siteJob, ds []Diagnostic, keep *lastLoad) (*Config, error) {
 	now := l.opts.Now()
 	l.urls = urlCache{}
 	defer func() { l.urls = nil }()
@@ -261,49 +297,55 @@ func (l *Loader) assemble(r *repoReader, repo *repoResult, jobs []*siteJob, ds [
 	var built []*builtSite
 	var decls []*siteDecl
 	for _, j := range jobs {
-		ds = append(ds, j.ds...)
 		seenSites[j.file] = true
-		if j.res == nil || j.res.decl == nil || hasError(j.res.diags) {
+		l.assembleJob(r, repo, j, now, warn, errw)
+		ds = append(ds, j.all...)
+		if j.decl == nil {
 			continue
 		}
-		decls = append(decls, j.res.decl)
-		if j.cert == nil && j.res.decl.Pass == nil && j.res.decl.Issuer.S == "" {
-			continue // the certificate file could not be read: already reported
+		decls = append(decls, j.decl)
+		if j.cert == nil && j.decl.Pass == nil && j.decl.Issuer.S == "" {
+			continue
 		}
 		if j.cert != nil {
-			seenCerts[j.res.decl.Cert.S] = true
+			seenCerts[j.decl.Cert.S] = true
 		}
 		if j.ca != nil {
-			seenCerts[caCacheKey(j.res.decl.ClientAuth.CA.S)] = true
+			seenCerts[caCacheKey(j.decl.ClientAuth.CA.S)] = true
 		}
-		var st staticSet
-		if hasStatic(j.res.decl) {
-			var sds []Diagnostic
-			if st, sds = staticDirs(r, j.res.decl); hasError(sds) {
-				ds = append(ds, sds...)
-				continue
-			}
-		}
-		b, bds := l.build(j.res, j.cert, j.ca, j.pages, repo, st, now, warn, errw)
-		ds = append(ds, bds...)
-		if b != nil {
-			built = append(built, b)
+		if j.out != nil {
+			built = append(built, j.out)
 		}
 	}
-	ds = append(ds, crossCheck(decls, repo.decl.AllowOverlap)...)
+	x := newCrossIndex(decls, repo.decl.AllowOverlap)
+	ds = append(ds, x.all(jobs)...)
 	l.evict(seenSites, seenCerts)
 	l.evictPages(seenSites)
+	sort.Slice(built, func(i, j int) bool { return built[i].site.Name < built[j].site.Name })
+	sites := make([]*Site, len(built))
+	for i, b := range built {
+		sites[i] = b.site
+	}
+	if keep != nil {
+		keep.now, keep.jobs, keep.cross, keep.sites = now, jobs, x, sites
+		keep.horizon = horizonOf(jobs)
+		keep.inputs = newInputIndex(jobs)
+		l.last = keep
+	}
+	return finishConfig(cfg, sites, ds)
+}
 
+// finishConfig completes cfg with its sites (by name) and warnings, or returns the
+// diagnostics when ds holds an error.
+func finishConfig(cfg *Config, sites []*Site, ds []Diagnostic) (*Config, error) {
 	atFileStart(ds)
 	sortDiags(ds)
 	if hasError(ds) {
 		return nil, Diagnostics(ds)
 	}
-	sort.Slice(built, func(i, j int) bool { return built[i].site.Name < built[j].site.Name })
-	for _, b := range built {
-		cfg.Sites = append(cfg.Sites, b.site)
-	}
+	cfg.Sites = sites
 	if len(cfg.Sites) == 0 {
+		cfg.Sites = nil
 		ds = append(ds, Diagnostic{File: SitesDir, Line: 1, Col: 1, Severity: SeverityWarning, Message: "declares no sites; nothing will be served"})
 	}
 	cfg.Warnings = Diagnostics(ds)
@@ -311,6 +353,34 @@ func (l *Loader) assemble(r *repoReader, repo *repoResult, jobs []*siteJob, ds [
 		cfg.Warnings = nil
 	}
 	return cfg, nil
+}
+
+// assembleJob checks and builds the site of one evaluated job, setting j.all, j.decl, j.out
+// and j.next.
+func (l *Loader) assembleJob(r *repoReader, repo *repoResult, j *siteJob, now time.Time, warn, errw time.Duration) {
+	j.all, j.decl, j.out, j.next = j.ds, nil, nil, time.Time{}
+	if j.res == nil || j.res.decl == nil || hasError(j.res.diags) {
+		return
+	}
+	d := j.res.decl
+	j.decl = d
+	if j.cert == nil && d.Pass == nil && d.Issuer.S == "" {
+		return // the certificate file could not be read: already reported
+	}
+	var st staticSet
+	if hasStatic(d) {
+		var sds []Diagnostic
+		if st, sds = staticDirs(r.forJob(j), d); hasError(sds) {
+			j.all = append(j.all[:len(j.all):len(j.all)], sds...)
+			return
+		}
+	}
+	b, bds := l.build(j.res, j.cert, j.ca, j.pages, repo, st, now, warn, errw)
+	j.all = append(j.all[:len(j.all):len(j.all)], bds...)
+	j.out = b
+	if j.cert != nil {
+		j.next = nextExpiryChange(j.cert.facts, now, warn, errw)
+	}
 }
 
 // siteName is what a site's file name (without .cue) must look like.
@@ -407,6 +477,7 @@ func (l *Loader) loadSite(r *repoReader, repo *repoResult, j *siteJob, lane int,
 	}
 	evals.eval(lane, evalRequest{Kind: siteFile, Name: j.name, File: j.file, Src: b}, func(o evalOutcome) {
 		res := &siteResult{hash: h, decl: o.site, diags: o.diags}
+		j.volatile = o.transient
 		if !o.transient {
 			l.cmu.Lock()
 			l.sites[j.file] = res

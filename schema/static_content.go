@@ -73,6 +73,7 @@ func staticDirs(r *repoReader, d *siteDecl) (staticSet, []Diagnostic) {
 // mode and content ID (the HashFS's hash, else the SHA-256 of the content), in the walk's
 // lexical order. Symbolic links are digested by their target (they are not served).
 func readStaticDir(r *repoReader, dir string) (staticDir, error) {
+	r.note(dir) // and everything below it
 	info, err := lstat(r.fsys, dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -89,6 +89,7 @@ func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t 
 		return err
 	}
 	n.children = make([]*treeNode, 0, len(t.Entries))
+	cur := childCursor{n: prev}
 	for _, e := range t.Entries {
 		p := joinPath(dir, e.Name)
 		if !fs.ValidPath(p) || strings.Contains(e.Name, "/") || e.Name == "" {
@@ -109,7 +110,7 @@ func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t 
 		default:
 			return fmt.Errorf("%s: unsupported file mode %v", p, e.Mode)
 		}
-		old := prev.child(e.Name)
+		old := cur.next(e.Name)
 		if old != nil && old.hash == c.hash && old.mode == c.mode {
 			n.children = append(n.children, old)
 			continue
@@ -136,6 +137,31 @@ func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t 
 	// Git orders a directory "a" as "a/", so "a.txt" sorts before it; fs wants plain names.
 	slices.SortFunc(n.children, func(a, b *treeNode) int { return strings.Compare(a.name, b.name) })
 	return nil
+}
+
+// childCursor finds the children of a directory by name when asked in about their order (a
+// tree's entries against the same directory's children in an earlier revision): one
+// comparison each instead of a binary search.
+type childCursor struct {
+	n *treeNode
+	i int // where the last name asked was found, plus one
+}
+
+// next returns the child named name, or nil (also when the directory is nil).
+func (c *childCursor) next(name string) *treeNode {
+	if c.n == nil {
+		return nil
+	}
+	if c.i < len(c.n.children) && c.n.children[c.i].name == name {
+		c.i++
+		return c.n.children[c.i-1]
+	}
+	i, ok := slices.BinarySearchFunc(c.n.children, name, func(x *treeNode, s string) int { return strings.Compare(x.name, s) })
+	if !ok {
+		return nil
+	}
+	c.i = i + 1
+	return c.n.children[i]
 }
 
 // child returns n's child named name, or nil (also when n is nil).

@@ -21,6 +21,7 @@ type Cache struct {
 	concurrency int
 
 	entries map[schema.KeyRef]*entry
+	syncs   uint64 // Sync calls, to mark the entries each one uses
 }
 
 // Entry is what a Cache knows of one reference (see Cache.Lookup).
@@ -41,6 +42,8 @@ type entry struct {
 	Entry
 	due      time.Time // next read; zero: never (pinned and fetched)
 	failures int       // consecutive failed reads, for backoff
+	seen     uint64    // the last Sync whose references held it
+	queued   uint64    // the last Sync that read it
 }
 
 // NewCache returns an empty cache reading from src. Unpinned references are read again
@@ -86,19 +89,28 @@ func (c *Cache) NextDue() time.Time {
 // drops entries for references no longer used, and returns the number of reads made.
 func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 	now := time.Now()
-	used := make(map[schema.KeyRef]bool, len(refs))
+	c.syncs++
 	var todo []schema.KeyRef
+	var absent map[schema.KeyRef]bool // the refs never read, once each
 	for _, r := range refs {
-		if used[r] {
-			continue
-		}
-		used[r] = true
-		if c.needsRead(r, now) {
+		e := c.entries[r] // one lookup per reference: 10,000 of them at 10,000 sites
+		switch {
+		case e != nil:
+			e.seen = c.syncs
+			if !e.due.IsZero() && !now.Before(e.due) && e.queued != c.syncs {
+				e.queued = c.syncs
+				todo = append(todo, r)
+			}
+		case !absent[r]:
+			if absent == nil {
+				absent = map[schema.KeyRef]bool{}
+			}
+			absent[r] = true
 			todo = append(todo, r)
 		}
 	}
-	for r := range c.entries {
-		if !used[r] {
+	for r, e := range c.entries {
+		if e.seen != c.syncs {
 			delete(c.entries, r)
 		}
 	}
@@ -118,7 +130,7 @@ func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 	for _, res := range results {
 		e := c.entries[res.ref]
 		if e == nil {
-			e = &entry{}
+			e = &entry{seen: c.syncs}
 			c.entries[res.ref] = e
 		}
 		if res.err != nil {

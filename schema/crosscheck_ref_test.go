@@ -2,7 +2,8 @@ package schema
 
 import "fmt"
 
-// crossCheck makes the checks that span files: a host declared by two sites, an exact host
+// crossCheck is the reference for crossIndex (the checks before they were kept per
+// site): it makes the checks that span files: a host declared by two sites, an exact host
 // another site's wildcard covers (unless the policy allows it), more than one default site.
 // Sites come in name order (the order fs.ReadDir lists files) and the later site is
 // blamed, at the offending field.
@@ -52,17 +53,4 @@ func crossCheck(sites []*siteDecl, allowOverlap bool) []Diagnostic {
 		}
 	}
 	return ds
-}
-
-// kinds says, when one of two sites sharing a name passes TLS through and the other
-// terminates it, that a name is one or the other; else "".
-func kinds(a, b *siteDecl) string {
-	if (a.Pass == nil) == (b.Pass == nil) {
-		return ""
-	}
-	pass, term := a, b
-	if a.Pass == nil {
-		pass, term = b, a
-	}
-	return fmt.Sprintf(" (site %s passes TLS through, site %s terminates it; a name is either terminated or passed through, never both)", pass.Name, term.Name)
 }
