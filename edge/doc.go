@@ -208,8 +208,8 @@
 // beyond 64 KiB pending, and each write to the socket is bounded by HTTP/2's write byte
 // timeout (30 s), so a stuck client still fails its connection.
 //
-// Edge's HTTP/2 server (Limits.HTTP2Server = HTTP2ServerEdge; edgectl agent
-// --http2-server edge; net/http's stays the default and the fallback) is a fork of the
+// Edge's HTTP/2 server (Limits.HTTP2Server, HTTP2ServerEdge by default; HTTP2ServerGo and
+// edgectl agent --http2-server go fall back to net/http's) is a fork of the
 // server side of golang.org/x/net/http2 v0.62.0 in edge/internal/h2srv, with net/http's
 // request parsing (Go's net/http/internal/httpcommon), so requests are accepted and
 // refused as above and h2spec gives the same results. It changes only goroutine hand-offs
@@ -219,9 +219,10 @@
 // for either write; and a flush, HEADERS frame or large DATA frame whose TLS records fit
 // in the writeCoalescer's room is written on the serve goroutine instead of from a new
 // goroutine. Streams, flow control, limits (rapid reset, CONTINUATION floods, control
-// frames), streaming responses and trailers are upstream's. TestHTTP2ServersAnswerAlike compares the answers of the two
-// servers; EDGE_TEST_HTTP2_SERVER=edge runs this package's tests on the fork, and
-// edgectl's EDGE_HTTP2_SERVER=edge the tests/ suite. Re-sync with x/net:
+// frames), streaming responses and trailers are upstream's.
+// TestHTTP2ServersAnswerAlike compares the answers of the two servers;
+// EDGE_TEST_HTTP2_SERVER=go runs this package's tests on net/http's, and edgectl's
+// EDGE_HTTP2_SERVER=go the tests/ suite. Re-sync with x/net:
 // edge/internal/h2srv/resync.sh (README.md there).
 //
 // HTTP/1.1 over TLS is served by edge's own loop (h1server.go, h1conn.go; Options.HTTP1,

@@ -36,9 +36,10 @@ type Limits struct {
 	// MaxReceiveBufferPerStream and MaxReceiveBufferPerConnection bound the HTTP/2 flow
 	// control windows (memory buffered per client). Zero means 256 KiB and 1 MiB.
 	MaxReceiveBufferPerStream, MaxReceiveBufferPerConnection int
-	// HTTP2Server chooses the HTTP/2 server: HTTP2ServerGo (net/http's, the default) or
-	// HTTP2ServerEdge (edge's fork of it, fewer goroutine hand-offs per response; see
-	// "HTTP/2 conformance" in the package documentation). The limits above apply to both.
+	// HTTP2Server chooses the HTTP/2 server: HTTP2ServerEdge (edge's fork of net/http's,
+	// fewer goroutine hand-offs per response; the default) or HTTP2ServerGo (net/http's,
+	// the fallback); see "HTTP/2 conformance" in the package documentation. The limits
+	// above apply to both.
 	HTTP2Server HTTP2Server
 }
 
@@ -47,19 +48,19 @@ type HTTP2Server string
 
 // The HTTP/2 servers.
 const (
-	// HTTP2ServerGo is net/http's HTTP/2 server; the empty value means it too.
+	// HTTP2ServerGo is net/http's HTTP/2 server.
 	HTTP2ServerGo HTTP2Server = "go"
 	// HTTP2ServerEdge is edge/internal/h2srv, a fork of golang.org/x/net/http2's server
-	// that ends a finished handler's response in one hand-off.
+	// that ends a finished handler's response in one hand-off; the empty value means it.
 	HTTP2ServerEdge HTTP2Server = "edge"
 )
 
-// ParseHTTP2Server parses an HTTP2Server name ("go" or "edge"; empty means "go").
+// ParseHTTP2Server parses an HTTP2Server name ("edge" or "go"; empty means "edge").
 func ParseHTTP2Server(s string) (HTTP2Server, error) {
 	switch v := HTTP2Server(s); v {
-	case "", HTTP2ServerGo:
-		return HTTP2ServerGo, nil
-	case HTTP2ServerEdge:
+	case "", HTTP2ServerEdge:
+		return HTTP2ServerEdge, nil
+	case HTTP2ServerGo:
 		return v, nil
 	}
 	return "", fmt.Errorf("edge: unknown HTTP/2 server %q (want %q or %q)", s, HTTP2ServerGo, HTTP2ServerEdge)
@@ -86,7 +87,7 @@ func (l Limits) withDefaults() Limits {
 	defInt(&l.MaxReceiveBufferPerStream, 256<<10)
 	defInt(&l.MaxReceiveBufferPerConnection, 1<<20)
 	if l.HTTP2Server == "" {
-		l.HTTP2Server = HTTP2ServerGo
+		l.HTTP2Server = HTTP2ServerEdge
 	}
 	return l
 }

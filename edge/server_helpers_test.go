@@ -34,7 +34,7 @@ func startServer(t testing.TB, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = quietLogger
 	}
-	if opts.Limits.HTTP2Server == "" { // EDGE_TEST_HTTP2_SERVER=edge runs the tests on the fork
+	if opts.Limits.HTTP2Server == "" { // EDGE_TEST_HTTP2_SERVER=go runs the tests on net/http's
 		opts.Limits.HTTP2Server = HTTP2Server(os.Getenv("EDGE_TEST_HTTP2_SERVER"))
 	}
 	s := NewServer(opts)

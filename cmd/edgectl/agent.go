@@ -65,7 +65,7 @@ type agentConfig struct {
 	// AdminAccess is the admin listener's access control: token, TLS, client CA.
 	AdminAccess edge.AdminAccess
 	HTTP3       edge.HTTP3Options // HTTP/3 on Listen's address over UDP; zero: on
-	HTTP2Server edge.HTTP2Server  // which HTTP/2 server (edge.Limits.HTTP2Server); empty: Go's
+	HTTP2Server edge.HTTP2Server  // which HTTP/2 server (edge.Limits.HTTP2Server); empty: edge's fork
 
 	Logger    *slog.Logger
 	AccessLog *slog.Logger // nil: no access log
@@ -381,7 +381,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&c.Listen, "listen", ":443", "HTTPS listen address [EDGE_LISTEN]")
 	f.StringVar(&c.HTTPListen, "http-listen", ":80", "plain-HTTP (redirect) listen address, or off [EDGE_HTTP_LISTEN]")
 	v.http3.add(f, true)
-	f.Func("http2-server", "HTTP/2 server: go (net/http's) or edge (edge's fork of it: fewer goroutine hand-offs per response, less CPU per small request); default go [EDGE_HTTP2_SERVER]", func(s string) (err error) {
+	f.Func("http2-server", "HTTP/2 server: edge (edge's fork of net/http's: fewer goroutine hand-offs per response, less CPU per small request) or go (net/http's, the fallback); default edge [EDGE_HTTP2_SERVER]", func(s string) (err error) {
 		c.HTTP2Server, err = edge.ParseHTTP2Server(s)
 		return err
 	})
