@@ -330,7 +330,7 @@ func TestMaxConns(t *testing.T) {
 
 // TestParseHTTP2Server: the names of the HTTP/2 servers, empty meaning Go's.
 func TestParseHTTP2Server(t *testing.T) {
-	for in, want := range map[string]HTTP2Server{"": HTTP2ServerGo, "go": HTTP2ServerGo, "edge": HTTP2ServerEdge} {
+	for in, want := range map[string]HTTP2Server{"": HTTP2ServerEdge, "go": HTTP2ServerGo, "edge": HTTP2ServerEdge} {
 		if got, err := ParseHTTP2Server(in); got != want || err != nil {
 			t.Errorf("ParseHTTP2Server(%q) = %q, %v; want %q", in, got, err, want)
 		}
@@ -338,7 +338,7 @@ func TestParseHTTP2Server(t *testing.T) {
 	if _, err := ParseHTTP2Server("Edge"); err == nil {
 		t.Error(`ParseHTTP2Server("Edge"): no error`)
 	}
-	if got := (Limits{}).withDefaults().HTTP2Server; got != HTTP2ServerGo {
-		t.Errorf("default HTTP2Server = %q, want %q", got, HTTP2ServerGo)
+	if got := (Limits{}).withDefaults().HTTP2Server; got != HTTP2ServerEdge {
+		t.Errorf("default HTTP2Server = %q, want %q", got, HTTP2ServerEdge)
 	}
 }

@@ -40,3 +40,7 @@ go test -run '^$' -fuzz '^FuzzPlainHead$' -fuzztime 20s -timeout 5m ./edge/proxy
 # the short minimization.
 echo "== go test -fuzz FuzzHelloSNI"
 go test -run '^$' -fuzz '^FuzzHelloSNI$' -fuzztime 20s -fuzzminimizetime 5s -timeout 5m ./edge/
+
+# Edge's HTTP/1.1 loop against net/http's server: the same bytes to both, the same answers.
+echo "== go test -fuzz FuzzH1LoopMatchesNetHTTP"
+go test -run '^$' -fuzz '^FuzzH1LoopMatchesNetHTTP$' -fuzztime 20s -fuzzminimizetime 5s -timeout 5m ./edge/
