@@ -12,6 +12,11 @@ import (
 // connections get theirs.
 const loopBudget = 1 << 20
 
+// loopFill is how much one splice reads into a pipe before it is written out: small
+// enough that the destination gets the first bytes early (a 1 MiB fill held bulk
+// downloads back, with the client waiting while the pipe filled).
+const loopFill = 256 << 10
+
 // lconn is a connection of a loop: side 0 is the client, 1 the upstream; dirs[0] copies
 // the client to the upstream, dirs[1] back. rd and wr are each socket's readiness as last
 // reported (edge-triggered: true until a system call says EAGAIN).
@@ -95,10 +100,10 @@ func (c *lconn) pump(l *loop, i int) (more bool, err error) {
 	}
 }
 
-// fillFrom splices what src has (up to the pipe's size) into the empty pipe p.
+// fillFrom splices what src has, up to loopFill bytes, into the empty pipe p.
 func fillFrom(p *pipe, src int) (int, error) {
 	for {
-		n, err := rawSplice(src, p.w, 1<<20, spliceNonblock)
+		n, err := rawSplice(src, p.w, loopFill, spliceNonblock)
 		switch err {
 		case syscall.EINTR:
 			continue
