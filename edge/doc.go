@@ -312,13 +312,15 @@
 // next one is tried; when none is available all are tried), the PROXY protocol v2 header
 // is written if asked (TCP over IPv4 or IPv6, the client's address and the address it
 // connected to), then the recorded ClientHello, and the bytes are copied both ways with
-// splice(2), a TCP half-close passed on. A ClientHello split across segments and records
+// splice(2), a TCP half-close passed on: on Linux by a few event loops (one goroutine
+// each, GOMAXPROCS of them, epoll over both sockets of every connection, as HAProxy
+// does; passthrough.Start), elsewhere by two goroutines per connection (passthrough.Pipe). A ClientHello split across segments and records
 // is reassembled by crypto/tls; one that never finishes is closed at the handshake timeout
 // (Limits.ReadHeaderTimeout) like any other (edge_tls_handshake_errors_total{reason=
 // "timeout"}); one for a passthrough site larger than the record cap is closed and counted
 // (edge_passthrough_refused_total{reason="clienthello_too_large"}). A connection with no
-// byte either way for the site's idle timeout is closed (within twice the timeout: the
-// copy checks in windows of it). Declared health checks are TCP connects.
+// byte either way for the site's idle timeout is closed (by the event loop within a
+// quarter of the timeout after it, at most 500 ms; by Pipe within twice the timeout). Declared health checks are TCP connects.
 //
 // A passthrough connection holds its upstream connection, not the snapshot: it stays open
 // across swaps. A site removed (or changed) by a swap takes no new connection under its

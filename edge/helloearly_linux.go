@@ -3,6 +3,7 @@ package edge
 import (
 	"net"
 	"syscall"
+	"unsafe"
 )
 
 // readNow reads what has arrived on c into buf without waiting (the socket is
@@ -22,12 +23,14 @@ func readNow(c net.Conn, buf []byte) (n int) {
 	}
 	rc.Read(func(fd uintptr) bool {
 		for {
-			k, err := syscall.Read(int(fd), buf)
-			if err == syscall.EINTR {
+			// RawSyscall: the read never blocks, and entersyscall would wake the
+			// runtime's monitor when the process was idle (see passthrough/rawsys_linux.go).
+			k, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+			if errno == syscall.EINTR {
 				continue
 			}
-			if err == nil && k > 0 {
-				n = k
+			if errno == 0 && k > 0 {
+				n = int(k)
 			}
 			return true // never wait
 		}

@@ -1,13 +1,17 @@
 package edge
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/edgectl/edge/edge/passthrough"
+	"github.com/edgectl/edge/edge/site"
 )
 
 // errPassedThrough aborts the TLS handshake of a connection handed to a passthrough site;
@@ -33,33 +37,46 @@ func (s *Server) handOff(hello *tls.ClientHelloInfo, st *siteEntry) error {
 
 // servePassthrough connects client, whose ClientHello (and whatever else was read) is
 // hello, to an upstream of the site st, writes the PROXY v2 header if asked and hello, then
-// copies both ways until the connection ends. It closes client and gives hello back.
+// copies both ways until the connection ends: in an event loop where there is one
+// (passthrough.Start), else in this goroutine (passthrough.Pipe). The connection's end
+// (ptConn.finish) closes client and the upstream connection; hello is given back once
+// written.
 func (s *Server) servePassthrough(client net.Conn, rec *[]byte, st *siteEntry) {
-	defer client.Close()
-	hello := *rec
-	defer func() {
-		if rec != nil {
-			putHello(rec)
-		}
-	}()
+	p := s.openPassthrough(client, rec, st)
+	if p == nil {
+		return
+	}
+	started := s.passthroughs.start(client, func() (func(), bool) {
+		h, ok := passthrough.Start(rawConn(client), p.up, p.conf.IdleTimeout, p.count, p.finish)
+		return h.Kill, ok
+	})
+	if !started {
+		p.finish(passthrough.Pipe(rawConn(client), p.up, p.conf.IdleTimeout, p.count))
+	}
+}
+
+// openPassthrough registers client for the drain, counts it and connects it to an
+// upstream (hello written); nil when it failed, client closed and hello given back.
+func (s *Server) openPassthrough(client net.Conn, rec *[]byte, st *siteEntry) *ptConn {
+	defer putHello(rec)
 	ctx, done, ok := s.passthroughs.add(client)
 	if !ok {
 		s.metrics.pt.refused.WithLabelValues(ptRefusedDraining).Inc()
-		return
+		client.Close()
+		return nil
 	}
-	defer done()
 	name, m := st.site.Name, s.metrics.pt
+	p := &ptConn{s: s, client: client, ctx: ctx, done: done, name: name, open: m.open.WithLabelValues(name)}
 	m.conns.WithLabelValues(name).Inc()
-	open := m.open.WithLabelValues(name)
-	open.Inc()
-	defer open.Dec()
+	p.open.Inc()
 	client.SetDeadline(time.Time{}) // the handshake's deadline
-	conf := st.pool.Config()
+	p.conf = st.pool.Config()
+	hello := *rec
 	first := hello
-	if conf.ProxyProtocol {
+	if p.conf.ProxyProtocol {
 		first = append(passthrough.AppendProxyV2(make([]byte, 0, 52+len(hello)), client.RemoteAddr(), client.LocalAddr()), hello...)
 	}
-	up, u, err := st.pool.Open(ctx, first, conf.IdleTimeout, func(addr string, err error) {
+	up, u, err := st.pool.Open(ctx, first, p.conf.IdleTimeout, func(addr string, err error) {
 		m.dialErrors.WithLabelValues(name).Inc()
 		s.log.LogAttrs(ctx, slog.LevelWarn, "passthrough: upstream dial failed", slog.String("site", name),
 			slog.String("upstream", addr), slog.Any("error", err))
@@ -68,24 +85,50 @@ func (s *Server) servePassthrough(client net.Conn, rec *[]byte, st *siteEntry) {
 		if errors.Is(err, passthrough.ErrNoUpstream) {
 			m.refused.WithLabelValues(ptRefusedNoUpstream).Inc()
 		}
-		return
+		p.finish(nil)
+		return nil
 	}
-	defer u.Done()
-	defer up.Close()
-	putHello(rec) // written: the record goes back before the connection's lifetime
-	rec = nil
-	toUp, toClient := m.bytes.WithLabelValues(name, "to_upstream"), m.bytes.WithLabelValues(name, "to_client")
-	toUp.Add(float64(len(first)))
-	err = passthrough.Pipe(rawConn(client), up, conf.IdleTimeout, func(toUpstream bool, n int64) {
-		if toUpstream {
-			toUp.Add(float64(n))
-		} else {
-			toClient.Add(float64(n))
-		}
-	})
-	if err != nil && ctx.Err() == nil {
-		s.log.LogAttrs(ctx, slog.LevelDebug, "passthrough: connection ended", slog.String("site", name),
-			slog.String("upstream", u.Addr), slog.Any("error", err))
+	p.up, p.u = up, u
+	p.toUp, p.toClient = m.bytes.WithLabelValues(name, "to_upstream"), m.bytes.WithLabelValues(name, "to_client")
+	p.toUp.Add(float64(len(first)))
+	return p
+}
+
+// ptConn is an open passthrough connection.
+type ptConn struct {
+	s              *Server
+	client, up     net.Conn
+	u              *passthrough.Upstream // nil until connected
+	conf           site.Passthrough
+	ctx            context.Context
+	done           func()
+	name           string
+	open           prometheus.Gauge
+	toUp, toClient prometheus.Counter
+}
+
+// count adds n bytes moved to the connection's byte counters.
+func (p *ptConn) count(toUpstream bool, n int64) {
+	if toUpstream {
+		p.toUp.Add(float64(n))
+	} else {
+		p.toClient.Add(float64(n))
+	}
+}
+
+// finish ends the connection: both sides closed, the upstream released, the gauge and
+// the drain told, err (the copy's) logged unless the drain caused it.
+func (p *ptConn) finish(err error) {
+	if p.up != nil {
+		p.up.Close()
+		p.u.Done()
+	}
+	p.open.Dec()
+	p.done()
+	p.client.Close()
+	if err != nil && p.ctx.Err() == nil {
+		p.s.log.LogAttrs(p.ctx, slog.LevelDebug, "passthrough: connection ended", slog.String("site", p.name),
+			slog.String("upstream", p.u.Addr), slog.Any("error", err))
 	}
 }
 

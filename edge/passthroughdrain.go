@@ -12,8 +12,15 @@ import (
 // not http.Server's: it forgot them when their handshake was aborted.
 type passthroughConns struct {
 	mu     sync.Mutex
-	conns  map[net.Conn]context.CancelFunc
+	conns  map[net.Conn]ptEntry
 	closed bool
+}
+
+// ptEntry is an open connection's: cancel ends its dial, kill ends its copy when an event
+// loop has it (nil: closing the client connection ends it).
+type ptEntry struct {
+	cancel context.CancelFunc
+	kill   func()
 }
 
 // add registers the client connection c. It returns a context cancelled when c is closed
@@ -26,16 +33,31 @@ func (p *passthroughConns) add(c net.Conn) (ctx context.Context, done func(), ok
 		return nil, nil, false
 	}
 	if p.conns == nil {
-		p.conns = make(map[net.Conn]context.CancelFunc)
+		p.conns = make(map[net.Conn]ptEntry)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p.conns[c] = cancel
+	p.conns[c] = ptEntry{cancel: cancel}
 	return ctx, func() {
 		cancel()
 		p.mu.Lock()
 		delete(p.conns, c)
 		p.mu.Unlock()
 	}, true
+}
+
+// start runs start, which hands c to an event loop and returns the function ending it
+// there, and records that function for the drain. Under the lock, so closeAll either
+// closes c before (start then fails) or kills it through the loop after, never closes
+// the socket under the loop. It reports start's ok.
+func (p *passthroughConns) start(c net.Conn, start func() (kill func(), ok bool)) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kill, ok := start()
+	if e, found := p.conns[c]; ok && found {
+		e.kill = kill
+		p.conns[c] = e
+	}
+	return ok
 }
 
 func (p *passthroughConns) open() int {
@@ -66,9 +88,13 @@ func (p *passthroughConns) drain(ctx context.Context) error {
 func (p *passthroughConns) closeAll(cause error) error {
 	p.mu.Lock()
 	n := len(p.conns)
-	for c, cancel := range p.conns {
-		cancel()
-		c.Close()
+	for c, e := range p.conns {
+		e.cancel()
+		if e.kill != nil {
+			e.kill()
+		} else {
+			c.Close()
+		}
 	}
 	p.mu.Unlock()
 	deadline := time.Now().Add(2 * time.Second)

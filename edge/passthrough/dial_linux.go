@@ -33,7 +33,7 @@ func openFastLinux(ctx context.Context, ap netip.AddrPort, timeout time.Duration
 	if err != nil {
 		return nil, 0, os.NewSyscallError("socket", err)
 	}
-	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+	if err := rawSetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != 0 {
 		syscall.Close(fd)
 		return nil, 0, os.NewSyscallError("setsockopt", err)
 	}
@@ -41,23 +41,23 @@ func openFastLinux(ctx context.Context, ap netip.AddrPort, timeout time.Duration
 		syscall.Close(fd)
 		return nil, 0, os.NewSyscallError("connect", err)
 	}
-	f := os.NewFile(uintptr(fd), "tcp") // non-blocking: registered with the runtime poller
-	uc := &upConn{f: f, ap: ap}
+	uc := &upConn{fd: fd, ap: ap}
 	written, err = uc.writeFirst(ctx, timeout, first)
 	if err != nil {
-		f.Close()
+		uc.Close()
 		return nil, written, fmt.Errorf("connect %s: %w", ap, err)
 	}
 	return uc, written, nil
 }
 
-// connectNB starts a non-blocking connect.
+// connectNB starts a non-blocking connect. On loopback the kernel completes the
+// handshake within the call (RawSyscall: see rawsys_linux.go).
 func connectNB(fd int, sa syscall.Sockaddr) error {
 	for {
-		switch err := syscall.Connect(fd, sa); err {
+		switch err := rawConnect(fd, sa); err {
 		case syscall.EINTR:
 			continue
-		case nil, syscall.EINPROGRESS:
+		case 0, syscall.EINPROGRESS:
 			return nil
 		default:
 			return err
@@ -66,41 +66,40 @@ func connectNB(fd int, sa syscall.Sockaddr) error {
 }
 
 // writeFirst writes first, waiting (up to timeout, or until ctx is done) only if the
-// connection is not established yet or the socket is full.
+// connection is not established yet or the socket is full; only then is the socket
+// registered with the runtime poller.
 func (c *upConn) writeFirst(ctx context.Context, timeout time.Duration, first []byte) (int, error) {
-	rc, err := c.f.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	off, done := 0, false
-	var werr error
+	off, done, werr := 0, false, error(nil)
 	try := func(fd uintptr) bool {
 		for off < len(first) {
-			n, err := syscall.Write(int(fd), first[off:])
-			switch {
-			case err == syscall.EINTR:
+			n, err := rawWrite(int(fd), first[off:])
+			switch err {
+			case 0:
+				off += n
 				continue
-			case err == syscall.EAGAIN:
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
 				return false
-			case err != nil:
-				werr = err
-				return true
 			}
-			off += n
+			werr = err
+			return true
 		}
 		return true
 	}
-	if err := rc.Control(func(fd uintptr) { done = try(fd) }); err != nil {
-		return off, err
-	}
-	if done {
+	if done = try(uintptr(c.fd)); done {
 		return off, werr
 	}
-	c.f.SetWriteDeadline(time.Now().Add(timeout))
-	stop := context.AfterFunc(ctx, func() { c.f.SetWriteDeadline(time.Unix(1, 0)) })
+	f := c.file()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return off, err
+	}
+	f.SetWriteDeadline(time.Now().Add(timeout))
+	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	err = rc.Write(try)
 	stopped := stop()
-	c.f.SetWriteDeadline(time.Time{})
+	f.SetWriteDeadline(time.Time{})
 	if !stopped && ctx.Err() != nil {
 		return off, ctx.Err() // cancelled: the deadline was poisoned
 	}

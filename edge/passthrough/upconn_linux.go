@@ -4,35 +4,81 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// upConn is an upstream connection opened by openFast: a TCP socket registered with the
-// runtime poller through an *os.File (the one public way without the system calls of
-// net.Dialer), with the net.Conn methods Pipe and the passthrough use.
+// upConn is an upstream connection opened by openFast: a non-blocking TCP socket. An
+// event loop (Start) uses the descriptor as it is; the first method that may wait wraps
+// it in an *os.File, which registers it with the runtime poller (the one public way
+// without the system calls of net.Dialer). A connection that never needs the poller
+// costs none of its system calls (fcntl, and epoll_ctl to add and remove).
 type upConn struct {
-	f      *os.File
+	fd     int
 	ap     netip.AddrPort // the upstream's address
+	once   sync.Once
+	f      *os.File // made by file; nil when closed first
 	closed atomic.Bool
 }
 
+// file returns the connection's *os.File, made on first use; nil once closed.
+func (c *upConn) file() *os.File {
+	c.once.Do(func() {
+		if !c.closed.Load() {
+			c.f = os.NewFile(uintptr(c.fd), "tcp") // non-blocking: registered with the poller
+		}
+	})
+	return c.f
+}
+
+// loopFD returns the socket's descriptor for an event loop, while no *os.File has it.
+func (c *upConn) loopFD() (int, bool) {
+	made := true
+	c.once.Do(func() { made = false })
+	return c.fd, !made && !c.closed.Load()
+}
+
 // Read implements net.Conn.
-func (c *upConn) Read(p []byte) (int, error) { return c.f.Read(p) }
+func (c *upConn) Read(p []byte) (int, error) {
+	if f := c.file(); f != nil {
+		return f.Read(p)
+	}
+	return 0, net.ErrClosed
+}
 
 // Write implements net.Conn.
-func (c *upConn) Write(p []byte) (int, error) { return c.f.Write(p) }
+func (c *upConn) Write(p []byte) (int, error) {
+	if f := c.file(); f != nil {
+		return f.Write(p)
+	}
+	return 0, net.ErrClosed
+}
 
 // Close implements net.Conn.
 func (c *upConn) Close() error {
-	c.closed.Store(true)
-	return c.f.Close()
+	if c.closed.Swap(true) {
+		return net.ErrClosed
+	}
+	c.once.Do(func() {})
+	if c.f != nil {
+		return c.f.Close()
+	}
+	_, _, e := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.fd), 0, 0)
+	if e != 0 {
+		return os.NewSyscallError("close", e)
+	}
+	return nil
 }
 
 // CloseWrite shuts down the sending side (a TCP half-close).
 func (c *upConn) CloseWrite() error {
-	rc, err := c.f.SyscallConn()
+	f := c.file()
+	if f == nil {
+		return net.ErrClosed
+	}
+	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
@@ -45,7 +91,11 @@ func (c *upConn) CloseWrite() error {
 
 // LocalAddr implements net.Conn (getsockname(2) on demand).
 func (c *upConn) LocalAddr() net.Addr {
-	rc, err := c.f.SyscallConn()
+	f := c.file()
+	if f == nil {
+		return nil
+	}
+	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil
 	}
@@ -64,18 +114,31 @@ func (c *upConn) LocalAddr() net.Addr {
 func (c *upConn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.ap) }
 
 // SetDeadline implements net.Conn.
-func (c *upConn) SetDeadline(t time.Time) error { return c.f.SetDeadline(t) }
+func (c *upConn) SetDeadline(t time.Time) error { return c.deadline(t, (*os.File).SetDeadline) }
 
 // SetReadDeadline implements net.Conn.
-func (c *upConn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
+func (c *upConn) SetReadDeadline(t time.Time) error { return c.deadline(t, (*os.File).SetReadDeadline) }
 
 // SetWriteDeadline implements net.Conn.
-func (c *upConn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+func (c *upConn) SetWriteDeadline(t time.Time) error {
+	return c.deadline(t, (*os.File).SetWriteDeadline)
+}
+
+func (c *upConn) deadline(t time.Time, set func(*os.File, time.Time) error) error {
+	if f := c.file(); f != nil {
+		return set(f, t)
+	}
+	return net.ErrClosed
+}
 
 // SyscallConn implements syscall.Conn, for splice(2). Once the connection is closed, its
 // errors are net.ErrClosed, as a net.Conn's.
 func (c *upConn) SyscallConn() (syscall.RawConn, error) {
-	rc, err := c.f.SyscallConn()
+	f := c.file()
+	if f == nil {
+		return nil, net.ErrClosed
+	}
+	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
