@@ -318,3 +318,55 @@ func TestH1LoopServesPlainRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestH1LoopHandOffAfterBackgroundRead: a handler running past bgReadAfter lets the loop's
+// background read take the first byte of what the client sends next. When the next
+// request is one the loop hands to net/http, that byte goes with the replayed bytes, in
+// its place: the chunked body and the request after it arrive whole and in order. The
+// client sends the body while /slow still runs (the sleep only makes the background read
+// likely to be waiting by then; the answers must be the same whatever the timing).
+func TestH1LoopHandOffAfterBackgroundRead(t *testing.T) {
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release // until the client has sent what follows
+		}
+		diffHandler(w, r)
+	})
+	goAddr, edgeAddr := diffServers(t, h)
+	send := func(addr string) string {
+		return exchangeWith(t, addr, func(c io.Writer) error {
+			head := rawReq("GET", "/slow", false) + rawReq("POST", "/echo", false, "Transfer-Encoding: chunked")
+			if _, err := io.WriteString(c, head); err != nil {
+				return err
+			}
+			time.Sleep(3 * bgReadAfter) // /slow has run past bgReadAfter
+			_, err := io.WriteString(c, "5\r\nhello\r\n0\r\n\r\n"+closing)
+			release <- struct{}{}
+			return err
+		})
+	}
+	want, got := send(goAddr), send(edgeAddr)
+	if got != want {
+		t.Errorf("edge's loop answered\n%q\nnet/http\n%q", got, want)
+	}
+	if !strings.Contains(got, `POST "hello" <nil>`) {
+		t.Errorf("the chunked body did not arrive whole: %q", got)
+	}
+}
+
+// exchangeWith is exchange with write writing the requests.
+func exchangeWith(t testing.TB, addr string, write func(io.Writer) error) string {
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "h1.test", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	go write(c)
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Errorf("reading: %v (got %q)", err, out)
+	}
+	return dateLine.ReplaceAllString(string(out), "Date: -\r")
+}

@@ -126,3 +126,37 @@ func TestHTTP1Option(t *testing.T) {
 	}
 	srv.Shutdown(context.Background())
 }
+
+// TestH1LoopLateWriteFails: a handler's goroutine writing after the handler returned gets
+// an error, and the connection's next responses are not touched by it.
+func TestH1LoopLateWriteFails(t *testing.T) {
+	write, wrote := make(chan struct{}), make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/leak" {
+			w.(http.Flusher).Flush()
+			go func() { <-write; _, err := io.WriteString(w, "LEAK"); wrote <- err }()
+		}
+		io.WriteString(w, "ok")
+	})
+	_, addr := diffServers(t, h)
+	c := dialH1(t, addr)
+	br := bufio.NewReader(c)
+	get := func(path string) string {
+		io.WriteString(c, rawReq("GET", path, false))
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	get("/leak")
+	get("/next") // the loop is done with /leak's response: it has read this request
+	close(write)
+	if err := <-wrote; !errors.Is(err, errWriteAfterRelease) {
+		t.Errorf("late write: %v, want errWriteAfterRelease", err)
+	}
+	if got := get("/last"); got != "ok" {
+		t.Errorf("next response's body %q, want ok", got)
+	}
+}

@@ -39,7 +39,7 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	pending, _ := c.br.Peek(c.br.Buffered()) // intact until the next read from the socket
 	req, err := http.ReadRequest(c.br)
 	if err != nil || !c.servable(req, pending) {
-		return nil, copyReplay(pending)
+		return nil, c.replayOf(pending)
 	}
 	if req.ContentLength > 0 {
 		req.Body = &h1Body{c: c, rc: req.Body, remain: req.ContentLength, closing: req.Close}
@@ -85,13 +85,19 @@ var errHeadTooBig = errors.New("edge: request header over the loop's buffer")
 // replay returns a copy of what is buffered.
 func (c *h1Conn) replay() *[]byte {
 	buf, _ := c.br.Peek(c.br.Buffered())
-	return copyReplay(buf)
+	return c.replayOf(buf)
 }
 
-func copyReplay(buf []byte) *[]byte {
+// replayOf returns a copy of buf, all that is buffered, and the byte the background read
+// took, if it holds one: that byte came after buf (br never reads while the background
+// read may run), and the socket's next byte comes after it.
+func (c *h1Conn) replayOf(buf []byte) *[]byte {
 	b := bytes.Clone(buf)
 	if b == nil {
 		b = []byte{}
+	}
+	if c.bg.hasByte {
+		b, c.bg.hasByte = append(b, c.bg.b[0]), false
 	}
 	return &b
 }

@@ -2,11 +2,13 @@ package edge
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -39,18 +41,24 @@ type h1Response struct {
 	written      int64
 	trailers     []string
 
-	w       *bufio.Writer // bufferBeforeChunking bytes in front of bodyWriter
-	bw      h1BodyWriter
-	clenBuf [20]byte
+	w        *bufio.Writer // bufferBeforeChunking bytes in front of bodyWriter
+	bw       h1BodyWriter
+	clenBuf  [20]byte
+	released atomic.Bool // w went back to the pool: later writes fail
 }
+
+// errWriteAfterRelease is what a write after the handler returned (its bug) gets.
+var errWriteAfterRelease = errors.New("edge: response written after its handler returned")
 
 // bufferBeforeChunking is net/http's bufferBeforeChunkingSize: a body up to this size
 // written before the handler ends gets a Content-Length.
 const bufferBeforeChunking = 2048
 
 // chunkBufs recycles the responses' buffers (net/http's pool of bufio.Writers). The
-// response itself is new per request: a handler's goroutine writing after the handler
-// returned (a bug) cannot reach the next request's response.
+// response itself is new per request, and once its buffer is back in the pool its writes
+// fail (errWriteAfterRelease): a handler's goroutine writing after the handler returned (a
+// bug) gets an error instead of writing into another request's response. Only a write
+// racing with the release itself can still slip through, as with net/http's server.
 var chunkBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufferBeforeChunking) }}
 
 // newH1Response returns a response for req on c.
@@ -68,6 +76,7 @@ func newH1Response(c *h1Conn, req *http.Request) *h1Response {
 // release returns w's buffer to the pool, once the response is finished or abandoned
 // (net/http's finishRequest does the same with its buffer).
 func (w *h1Response) release() {
+	w.released.Store(true)
 	w.w.Reset(nil)
 	chunkBufs.Put(w.w)
 }
@@ -122,6 +131,9 @@ var excludedNoBody = map[string]bool{"Content-Length": true, "Transfer-Encoding"
 
 // Write implements http.ResponseWriter.
 func (w *h1Response) Write(p []byte) (int, error) {
+	if w.released.Load() {
+		return 0, errWriteAfterRelease
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -140,6 +152,9 @@ func (w *h1Response) Write(p []byte) (int, error) {
 
 // WriteString implements io.StringWriter.
 func (w *h1Response) WriteString(s string) (int, error) {
+	if w.released.Load() {
+		return 0, errWriteAfterRelease
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -201,6 +216,9 @@ func (c *h1Conn) cloneHeader(h http.Header) http.Header {
 
 // FlushError sends what is buffered, for http.ResponseController.
 func (w *h1Response) FlushError() error {
+	if w.released.Load() {
+		return errWriteAfterRelease
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}

@@ -13,5 +13,10 @@ type DiffFS interface {
 	// or (a directory) holds a named path; and true. It returns false when it cannot
 	// compare itself with prev (another kind of file system): the Loader then loads in
 	// full.
+	//
+	// A site's inputs are tracked by the paths the loader looks up, each link it meets
+	// included; that is complete only if the file system refuses symbolic links in the
+	// middle of a path, as TreeFS does. One that followed them (os.DirFS, fstest.MapFS)
+	// would hide a change to real/a.pem reached through certs -> real.
 	ChangedSince(prev fs.FS) (paths []string, ok bool)
 }
