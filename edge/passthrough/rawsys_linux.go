@@ -20,9 +20,10 @@ func rawSplice(in, out, n int, flags int) (int, syscall.Errno) {
 	return int(r), e
 }
 
-// rawEpollWait is epoll_wait(2) with a zero timeout.
+// rawEpollWait is epoll_pwait(2) (every Linux architecture has it; arm64 has no
+// epoll_wait) with a zero timeout and no signal mask.
 func rawEpollWait(epfd int, events []syscall.EpollEvent) (int, syscall.Errno) {
-	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	return int(r), e
 }
 
