@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"github.com/edgectl/edge/edge/internal/edgetest"
 	"io"
 	"net"
 	"sync"
@@ -136,25 +137,10 @@ func TestLoopManyConns(t *testing.T) {
 
 // echoListener serves TCP, echoing every byte and half-closing at the end.
 func echoListener(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-				c.(*net.TCPConn).CloseWrite()
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return edgetest.TCPServer(t, func(c net.Conn) {
+		io.Copy(c, c)
+		c.(*net.TCPConn).CloseWrite()
+	})
 }
 
 // loopEcho sends size random bytes through a loop to echo and checks they come back.
