@@ -2,7 +2,6 @@ package edge
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // pagesBackend is an app answering "/fail" with 500 and its own body, "/slow" only when
@@ -46,7 +46,7 @@ func page(file, body string) *site.Page {
 // for the rest; upstream replaces the app's 5xx bodies.
 func pagesSite(t *testing.T, name, host string, app *url.URL, upstream bool) *Site {
 	s := testSite(t, name, host)
-	down := mustURL("http://" + closedAddr(t))
+	down := mustURL("http://" + testenv.DeadAddr(t))
 	s.Routes = []site.Route{
 		{Path: "/", Upstreams: []*url.URL{app}},
 		{Path: "/down", Upstreams: []*url.URL{down}},
@@ -65,17 +65,6 @@ func pagesSite(t *testing.T, name, host string, app *url.URL, upstream bool) *Si
 		Upstream: upstream,
 	}
 	return s
-}
-
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := l.Addr().String()
-	l.Close()
-	return a
 }
 
 func TestErrorPagesForEachStatus(t *testing.T) {

@@ -65,7 +65,7 @@ func TestNoHealthyUpstreamPage(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, Options{AdminListen: Off})
 	s := pagesSite(t, "a", "a.example.com", pagesBackend(t), false)
-	down := mustURL("http://" + closedAddr(t))
+	down := mustURL("http://" + testenv.DeadAddr(t))
 	s.Routes = append(s.Routes, site.Route{Path: "/checked", Upstreams: []*url.URL{down},
 		HealthCheck: &site.HealthCheck{Path: "/", Interval: 200 * time.Millisecond, Timeout: 100 * time.Millisecond}})
 	publish(t, srv, 1, s)

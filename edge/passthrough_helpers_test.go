@@ -139,17 +139,6 @@ func echo(c net.Conn, br *bufio.Reader, line string) (string, error) {
 	return strings.TrimSuffix(s, "\n"), err
 }
 
-// deadAddr returns a loopback address nothing listens on.
-func deadAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
-}
-
 // waitFor polls cond every 10ms until it holds or 10s pass.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // A terminated site and passthrough sites (exact and wildcard) on one port: the client of
@@ -203,8 +204,8 @@ func TestPassthroughUpstreamFailover(t *testing.T) {
 	app := startTLSApp(t, "app", false, "pt.test")
 	srv := startServer(t, Options{})
 	publish(t, srv, 1,
-		ptSite("pt", site.Passthrough{Upstreams: []string{deadAddr(t), app.addr}}, "pt.test"),
-		ptSite("down", site.Passthrough{Upstreams: []string{deadAddr(t), deadAddr(t)}}, "down.test"))
+		ptSite("pt", site.Passthrough{Upstreams: []string{testenv.DeadAddr(t), app.addr}}, "pt.test"),
+		ptSite("down", site.Passthrough{Upstreams: []string{testenv.DeadAddr(t), testenv.DeadAddr(t)}}, "down.test"))
 	for i := range 4 {
 		c, err := ptDial(t, srv.Addr(), "pt.test")
 		if err != nil {
@@ -348,7 +349,7 @@ func TestPassthroughDrainAndIdle(t *testing.T) {
 // on the live one, the dead one marked down by the health checks.
 func TestPassthroughRouteHealth(t *testing.T) {
 	app := startTLSApp(t, "app", false, "pt.test")
-	dead := deadAddr(t)
+	dead := testenv.DeadAddr(t)
 	srv := startServer(t, Options{})
 	publish(t, srv, 1, testSite(t, "web", "web.test"), ptSite("pt", site.Passthrough{Upstreams: []string{app.addr, dead},
 		HealthCheck: &site.HealthCheck{Interval: 20 * time.Millisecond, Timeout: time.Second}}, "pt.test"))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"github.com/edgectl/edge/edge/internal/edgetest"
 	"io"
 	"net"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/edgetest"
 
 	"github.com/edgectl/edge/edge/site"
 )

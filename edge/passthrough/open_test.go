@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // Open writes the first bytes to the upstream, by a literal address (the fast path on
@@ -80,7 +81,7 @@ func TestOpenAndPipe(t *testing.T) {
 
 // A refusing upstream fails Open as a dial does: reported, ejected, ErrNoUpstream.
 func TestOpenRefused(t *testing.T) {
-	addr := dead(t)
+	addr := testenv.DeadAddr(t)
 	p, err := NewPool("s", site.Passthrough{Upstreams: []string{addr}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // listen returns the address of a loopback listener that closes what it accepts.
@@ -15,19 +16,10 @@ func listen(t *testing.T) string {
 	return edgetest.TCPServer(t, func(net.Conn) {})
 }
 
-func dead(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
-	return ln.Addr().String()
-}
-
 // Active TCP checks mark a refusing upstream down, so dials skip it; Close stops them.
 func TestPoolHealthCheck(t *testing.T) {
 	live := listen(t)
-	p, err := NewPool("s", site.Passthrough{Upstreams: []string{dead(t), live},
+	p, err := NewPool("s", site.Passthrough{Upstreams: []string{testenv.DeadAddr(t), live},
 		HealthCheck: &site.HealthCheck{Interval: 20 * time.Millisecond, Timeout: time.Second}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -3,13 +3,13 @@ package proxy
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/tests/testenv"
 )
 
 // pagesOf is an ErrorWriter answering every status with "page <status>"; upstream says
@@ -36,9 +36,7 @@ func TestErrorWriter(t *testing.T) {
 		io.WriteString(w, "raw upstream body")
 	}))
 	t.Cleanup(up.Close)
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	closed := l.Addr().String()
-	l.Close()
+	closed := testenv.DeadAddr(t)
 	m := newManager(t, Options{})
 	live := mustHandler(t, m, site.Route{Path: "/", Upstreams: []*url.URL{mustURL(t, up.URL)}})
 	dead := mustNamedHandler(t, m, "dead", site.Route{Path: "/", Upstreams: []*url.URL{mustURL(t, "http://"+closed)}})

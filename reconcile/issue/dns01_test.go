@@ -149,7 +149,7 @@ func testDNS01Refused(t *testing.T, d *testenv.DNSServer, key testenv.TSIGKey) {
 	wrongSecret := testenv.NewTSIGKey(key.Name)
 	otherKey := key
 	otherKey.Name = "intruder"
-	down := net.JoinHostPort("127.0.0.1", freePort(t))
+	down := testenv.DeadAddr(t)
 	cases := []struct {
 		name, server, zone string
 		key                testenv.TSIGKey
@@ -194,16 +194,4 @@ func testDNS01Refused(t *testing.T, d *testenv.DNSServer, key testenv.TSIGKey) {
 	if _, err := issue.DecodeTSIGSecret("not base64!" + key.Secret); err == nil || strings.Contains(err.Error(), key.Secret) {
 		t.Errorf("DecodeTSIGSecret of bad text: %v", err)
 	}
-}
-
-// freePort returns a loopback TCP port nothing listens on.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }
