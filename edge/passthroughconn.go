@@ -46,11 +46,19 @@ func (s *Server) servePassthrough(client net.Conn, rec *[]byte, st *siteEntry) {
 	if p == nil {
 		return
 	}
+	if err := p.ctx.Err(); err != nil {
+		p.finish(err) // closed by the drain while dialing: no loop, no pipes
+		return
+	}
 	started := s.passthroughs.start(client, func() (func(), bool) {
 		h, ok := passthrough.Start(rawConn(client), p.up, p.conf.IdleTimeout, p.count, p.finish)
 		return h.Kill, ok
 	})
 	if !started {
+		if err := p.ctx.Err(); err != nil {
+			p.finish(err) // closed by the drain while starting
+			return
+		}
 		p.finish(passthrough.Pipe(rawConn(client), p.up, p.conf.IdleTimeout, p.count))
 	}
 }
@@ -126,7 +134,9 @@ func (p *ptConn) finish(err error) {
 	p.open.Dec()
 	p.done()
 	p.client.Close()
-	if err != nil && p.ctx.Err() == nil {
+	// Enabled first: on an event loop's goroutine, the attributes would cost allocations
+	// for every connection even with debug logging off.
+	if err != nil && p.ctx.Err() == nil && p.s.log.Enabled(p.ctx, slog.LevelDebug) {
 		p.s.log.LogAttrs(p.ctx, slog.LevelDebug, "passthrough: connection ended", slog.String("site", p.name),
 			slog.String("upstream", p.u.Addr), slog.Any("error", err))
 	}

@@ -17,10 +17,14 @@ type passthroughConns struct {
 }
 
 // ptEntry is an open connection's: cancel ends its dial, kill ends its copy when an event
-// loop has it (nil: closing the client connection ends it).
+// loop has it (nil: closing the client connection ends it). starting is set while the
+// connection is being handed to a loop, closed when closeAll came meanwhile: start then
+// ends it.
 type ptEntry struct {
-	cancel context.CancelFunc
-	kill   func()
+	cancel   context.CancelFunc
+	kill     func()
+	starting bool
+	closed   bool
 }
 
 // add registers the client connection c. It returns a context cancelled when c is closed
@@ -46,17 +50,33 @@ func (p *passthroughConns) add(c net.Conn) (ctx context.Context, done func(), ok
 }
 
 // start runs start, which hands c to an event loop and returns the function ending it
-// there, and records that function for the drain. Under the lock, so closeAll either
-// closes c before (start then fails) or kills it through the loop after, never closes
-// the socket under the loop. It reports start's ok.
+// there, and records that function for the drain. start runs unlocked (other
+// connections come and go meanwhile); a closeAll meanwhile leaves c to start, which then
+// kills it through the loop, or closes it when no loop took it: the socket is never
+// closed under a loop. It reports start's ok.
 func (p *passthroughConns) start(c net.Conn, start func() (kill func(), ok bool)) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	kill, ok := start()
-	if e, found := p.conns[c]; ok && found {
-		e.kill = kill
+	e, found := p.conns[c]
+	if found {
+		e.starting = true
 		p.conns[c] = e
 	}
+	p.mu.Unlock()
+	kill, ok := start()
+	p.mu.Lock()
+	e, found = p.conns[c]
+	closed := found && e.closed
+	if found {
+		e.starting = false
+		if ok {
+			e.kill = kill
+		}
+		p.conns[c] = e
+	}
+	p.mu.Unlock()
+	if closed && ok {
+		kill()
+	} // else servePassthrough sees the cancelled context and closes c
 	return ok
 }
 
@@ -66,33 +86,43 @@ func (p *passthroughConns) open() int {
 	return len(p.conns)
 }
 
-// drain refuses new connections, lets the open ones run until they end or ctx is done,
-// then closes those left and waits (briefly) for them to be gone.
+// drain lets the open connections run until they end or ctx is done, then closes those
+// left and waits (briefly) for them to be gone. New connections are taken until none is
+// open or ctx is done (a connection the listener accepted before it closed is served
+// like the open ones), refused after.
 func (p *passthroughConns) drain(ctx context.Context) error {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
-	for p.open() > 0 {
+	for {
+		p.mu.Lock()
+		if len(p.conns) == 0 {
+			p.closed = true
+			p.mu.Unlock()
+			return nil
+		}
+		p.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return p.closeAll(ctx.Err())
 		case <-t.C:
 		}
 	}
-	return nil
 }
 
 // closeAll closes every open connection and waits up to 2s for their goroutines.
 func (p *passthroughConns) closeAll(cause error) error {
 	p.mu.Lock()
+	p.closed = true
 	n := len(p.conns)
 	for c, e := range p.conns {
 		e.cancel()
-		if e.kill != nil {
+		switch {
+		case e.starting:
+			e.closed = true // start ends it
+			p.conns[c] = e
+		case e.kill != nil:
 			e.kill()
-		} else {
+		default:
 			c.Close()
 		}
 	}

@@ -1,6 +1,10 @@
 package edge
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgectl/edge/edge/passthrough"
+)
 
 // Metrics of passthrough sites (names prefixed "edge_passthrough_"). Per-site series are
 // deleted when a snapshot without the site is published.
@@ -10,6 +14,7 @@ const (
 	metricPTBytes      = "edge_passthrough_bytes_total"
 	metricPTDialErrors = "edge_passthrough_upstream_dial_errors_total"
 	metricPTRefused    = "edge_passthrough_refused_total"
+	metricPTFallbacks  = "edge_passthrough_copy_fallbacks_total"
 )
 
 // Reasons of edge_passthrough_refused_total.
@@ -46,7 +51,10 @@ func newPTMetrics(reg prometheus.Registerer) *ptMetrics {
 			Name: metricPTRefused, Help: "Passthrough connections closed before reaching an upstream, by reason (clienthello_too_large, no_upstream, draining).",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.conns, m.open, m.bytes, m.dialErrors, m.refused)
+	fallbacks := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: metricPTFallbacks, Help: "Passthrough connection directions copied through user space because no pipe could be made for splice(2) (too many open files), since the process started.",
+	}, func() float64 { return float64(passthrough.CopyFallbacks()) })
+	reg.MustRegister(m.conns, m.open, m.bytes, m.dialErrors, m.refused, fallbacks)
 	for _, r := range []string{ptRefusedTooLarge, ptRefusedNoUpstream, ptRefusedDraining} {
 		m.refused.WithLabelValues(r)
 	}

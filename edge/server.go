@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgectl/edge/edge/passthrough"
 	"github.com/edgectl/edge/edge/proxy"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -165,6 +166,7 @@ func NewServer(opts Options) *Server {
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.metrics = newMetrics(reg, s.Current)
+	passthrough.SetLogger(opts.Logger) // the event loops' and pipes' warnings (process-wide)
 	popts := opts.Proxy
 	if popts.Logger == nil {
 		popts.Logger = opts.Logger
@@ -432,7 +434,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	var wg sync.WaitGroup
-	errs := make([]error, len(servers)+2)
+	errs := make([]error, len(servers)+3)
+	// Passthrough connections drain alongside the HTTP ones (not after them: the
+	// listeners stop accepting now), until they end or ctx is done.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[len(servers)+2] = s.passthroughs.drain(ctx)
+	}()
 	if h1 != nil {
 		wg.Add(1)
 		go func() {
@@ -466,9 +475,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if !s.waitUpgrades(ctx) {
 			errs = append(errs, fmt.Errorf("edge: %d upgraded connections still open: %w", s.upgrades.Load(), ctx.Err()))
 		}
-	}
-	if err := s.passthroughs.drain(ctx); err != nil {
-		errs = append(errs, err)
 	}
 	// Close what is left: the proxy closes an upgraded connection's backend side when the
 	// request's context ends, and the client side follows.

@@ -3,7 +3,6 @@ package passthrough
 import (
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,58 +17,58 @@ import (
 // loop costs none of them, and a batch of events is handled in one wake-up. The loop's
 // epoll descriptor is itself registered with Go's poller (an epoll descriptor is readable
 // while it has events), so an idle loop is a parked goroutine, not a blocked thread.
+//
+// Only the loop's goroutine touches its connections: their slots, readiness, pipes and
+// registration with epoll. Start and Kill post to the loop's inbox (a slice under a
+// mutex held for an append, never across a system call) and ring its doorbell, an
+// eventfd in the epoll set; the loop takes the inbox when the doorbell rings. So a
+// connection is registered with epoll by the goroutine that handles its events: no event
+// can come for a connection half registered, and the first event (edge-triggered: the
+// readiness at registration) is the next epoll_pwait's.
 
 // loopSweepMax bounds the interval of a loop's idle sweep.
 const loopSweepMax = 500 * time.Millisecond
 
-// loop is one event loop.
+// loop is one event loop. The fields above mu are the loop goroutine's alone.
 type loop struct {
 	epfd    int
 	ep      *os.File // epfd, registered with the runtime poller
 	rc      syscall.RawConn
-	wake    int // eventfd: Kill's doorbell
+	wake    int // eventfd: the inbox's doorbell
+	index   int // the loop's place in loopSet
 	events  [128]syscall.EpollEvent
 	waitFn  func(uintptr) bool
-	spare   *pipe     // an empty pipe for the next splice
-	again   []*lconn  // connections that used their budget with bytes left to move
-	ended   []*lconn  // connections finished in this batch (done is called unlocked)
-	now     int64     // Unix ns, read once per batch
-	sweepAt time.Time // when the next idle sweep is due (zero: none)
+	spare   *pipe         // an empty pipe for the next splice
+	again   []*lconn      // connections that used their budget with bytes left to move
+	ended   []*lconn      // connections finished in this batch (done is called after it)
+	ops     []loopOp      // the inbox taken, being handled
+	now     int64         // Unix ns, read once per batch
+	sweepAt int64         // Unix ns of the next idle sweep (0: none)
+	conns   []*lconn      // by slot
+	free    []int32       // free slots
+	live    int           // connections in conns
+	min     time.Duration // the sweep interval: a quarter of the smallest idle timeout
+	gen     uint32        // the last generation given to a connection
+	failErr error         // why wait gave up (epoll_pwait failed, or a fail op)
 
-	mu    sync.Mutex // guards conns, free, minIdle; held while a batch is handled
-	conns []*lconn
-	free  []int32
-	min   time.Duration // the sweep interval: a quarter of the smallest idle timeout
-	gen   uint32        // the last generation given to a connection
+	mu    sync.Mutex // guards inbox and dead; held for an append or a swap, nothing else
+	inbox []loopOp
+	dead  atomic.Bool // set under mu by fail: post refuses, pickLoop replaces the loop
 }
 
-var (
-	loopsOnce sync.Once
-	loops     []*loop
-	loopNext  atomic.Uint32
-)
-
-// pickLoop returns the next loop, round robin, starting them on first use; nil when
-// they could not be made (too many open files), and Pipe is used instead.
-func pickLoop() *loop {
-	loopsOnce.Do(func() {
-		for range runtime.GOMAXPROCS(0) {
-			l, err := newLoop()
-			if err != nil {
-				return
-			}
-			loops = append(loops, l)
-			go l.run()
-		}
-	})
-	if len(loops) == 0 {
-		return nil
-	}
-	return loops[int(loopNext.Add(1))%len(loops)]
+// loopOp is a message to a loop: a connection to add, a connection to kill, or (tests)
+// an error to fail with.
+type loopOp struct {
+	c    *lconn
+	kill bool
+	fail error
 }
 
 // newLoop makes a loop's epoll instance and doorbell.
-func newLoop() (*loop, error) {
+func newLoop(index int) (*loop, error) {
+	if err := loopFault(); err != nil {
+		return nil, err
+	}
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -86,7 +85,7 @@ func newLoop() (*loop, error) {
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
 	syscall.SetNonblock(epfd, true)
-	l := &loop{epfd: epfd, ep: os.NewFile(uintptr(epfd), "epoll"), wake: int(wake)}
+	l := &loop{epfd: epfd, ep: os.NewFile(uintptr(epfd), "epoll"), wake: int(wake), index: index}
 	if l.rc, err = l.ep.SyscallConn(); err != nil {
 		l.ep.Close()
 		syscall.Close(l.wake)
@@ -99,52 +98,75 @@ func newLoop() (*loop, error) {
 // epollET is EPOLLET as the uint32 of EpollEvent.Events.
 const epollET = 1 << 31
 
-// run handles the loop's events for ever.
+// post gives op to the loop, ringing the doorbell when the inbox was empty (else the
+// ring for the first op is pending: the loop empties the inbox after reading the
+// doorbell). It reports false when the loop is dead.
+func (l *loop) post(op loopOp) bool {
+	l.mu.Lock()
+	if l.dead.Load() {
+		l.mu.Unlock()
+		return false
+	}
+	ring := len(l.inbox) == 0
+	l.inbox = append(l.inbox, op)
+	l.mu.Unlock()
+	if ring {
+		one := [8]byte{1}
+		rawWrite(l.wake, one[:])
+	}
+	return true
+}
+
+// run handles the loop's events until the loop fails.
 func (l *loop) run() {
 	for {
 		err := l.rc.Read(l.waitFn)
-		if err != nil && !os.IsTimeout(err) {
-			return // the loop's descriptor is gone: nothing else closes it
+		if l.failErr != nil {
+			err = l.failErr
 		}
-		l.mu.Lock()
+		if err != nil && !os.IsTimeout(err) {
+			l.fail(err)
+			return
+		}
 		l.now = time.Now().UnixNano()
-		l.sweep(false)
-		l.mu.Unlock()
+		l.sweep()
 		l.finishEnded()
 	}
 }
 
 // wait is the RawConn.Read callback: it handles events until there are none (false:
-// the poller waits for the next), then returns.
+// the poller waits for the next), or the loop failed (true, failErr set).
 func (l *loop) wait(fd uintptr) bool {
 	for {
-		n, err := rawEpollWait(int(fd), l.events[:])
-		if err == syscall.EINTR {
+		n, errno := rawEpollWait(int(fd), l.events[:])
+		switch {
+		case errno == syscall.EINTR:
 			continue
-		}
-		if n <= 0 && len(l.again) == 0 {
+		case errno != 0:
+			l.failErr = os.NewSyscallError("epoll_pwait", errno)
+			return true
+		case n == 0 && len(l.again) == 0:
 			return false
 		}
-		l.mu.Lock()
 		l.now = time.Now().UnixNano()
-		for _, ev := range l.events[:max(n, 0)] {
+		for _, ev := range l.events[:n] {
 			l.event(ev)
 		}
 		l.retry()
-		if !l.sweepAt.IsZero() && l.now >= l.sweepAt.UnixNano() {
-			l.sweep(false)
+		if l.sweepAt != 0 && l.now >= l.sweepAt {
+			l.sweep()
 		}
-		l.mu.Unlock()
 		l.finishEnded()
+		if l.failErr != nil {
+			return true
+		}
 	}
 }
 
 // event handles one event: the doorbell, or readiness of a connection's socket.
 func (l *loop) event(ev syscall.EpollEvent) {
 	if ev.Fd < 0 {
-		var b [8]byte
-		syscall.Read(l.wake, b[:])
-		l.sweep(true)
+		l.takeInbox()
 		return
 	}
 	c := l.conns[ev.Fd]
@@ -158,7 +180,32 @@ func (l *loop) event(ev syscall.EpollEvent) {
 	if ev.Events&(syscall.EPOLLOUT|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
 		c.wr[side] = true
 	}
+	if h := loopHooks.Load(); h != nil && h.event != nil {
+		h.event(c)
+	}
 	l.run1(c)
+}
+
+// takeInbox reads the doorbell, then handles the ops posted since the last time.
+func (l *loop) takeInbox() {
+	var b [8]byte
+	rawRead(l.wake, b[:])
+	l.mu.Lock()
+	l.ops, l.inbox = l.inbox, l.ops[:0]
+	l.mu.Unlock()
+	for i, op := range l.ops {
+		switch {
+		case op.fail != nil:
+			l.failErr = op.fail
+		case op.kill:
+			if op.c.slot >= 0 && l.conns[op.c.slot] == op.c {
+				l.end(op.c, net.ErrClosed)
+			}
+		default:
+			l.add(op.c)
+		}
+		l.ops[i] = loopOp{}
+	}
 }
 
 // retry gives the connections that used their budget another turn.
@@ -166,7 +213,7 @@ func (l *loop) retry() {
 	again := l.again
 	l.again = l.again[len(l.again):]
 	for _, c := range again {
-		if l.conns[c.slot] == c {
+		if c.slot >= 0 && l.conns[c.slot] == c {
 			l.run1(c)
 		}
 	}
@@ -193,76 +240,5 @@ func (l *loop) run1(c *lconn) {
 	}
 	if budget {
 		l.again = append(l.again, c)
-	}
-}
-
-// sweep ends the connections killed (kills) or idle for their timeout, and sets the
-// next sweep's time.
-func (l *loop) sweep(kills bool) {
-	for _, c := range l.conns {
-		switch {
-		case c == nil:
-		case c.killed.Load():
-			l.end(c, net.ErrClosed)
-		case !kills && l.now-c.last > int64(c.idle):
-			l.end(c, ErrIdle)
-		}
-	}
-	if kills {
-		return
-	}
-	l.sweepAt = time.Time{}
-	if len(l.conns) > len(l.free) {
-		l.sweepAt = time.Unix(0, l.now).Add(l.min)
-	}
-	l.ep.SetReadDeadline(l.sweepAt)
-}
-
-// end removes c from the loop; its done is called once the batch is over.
-func (l *loop) end(c *lconn, err error) {
-	if l.conns[c.slot] != c {
-		return
-	}
-	l.conns[c.slot] = nil
-	l.free = append(l.free, c.slot)
-	c.err = err
-	for i := range c.dirs {
-		if p := c.dirs[i].p; p != nil {
-			c.dirs[i].p = nil
-			l.putPipe(p)
-		}
-	}
-	l.ended = append(l.ended, c)
-}
-
-// finishEnded calls the done of the connections ended in the last batch (unlocked: done
-// closes the connections, and may take its time).
-func (l *loop) finishEnded() {
-	for i, c := range l.ended {
-		l.ended[i] = nil
-		c.done(c.err)
-	}
-	l.ended = l.ended[:0]
-}
-
-// getPipe returns an empty pipe: the loop's spare, or a pooled one.
-func (l *loop) getPipe() *pipe {
-	if p := l.spare; p != nil {
-		l.spare = nil
-		return p
-	}
-	return pipes.Get().(*pipe)
-}
-
-// putPipe takes back a pipe a direction no longer needs: kept as the spare if empty,
-// pooled, or closed when bytes are stuck in it.
-func (l *loop) putPipe(p *pipe) {
-	switch {
-	case p.buffered > 0 || p.r < 0:
-		p.close()
-	case l.spare == nil:
-		l.spare = p
-	default:
-		pipes.Put(p)
 	}
 }

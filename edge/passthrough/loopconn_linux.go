@@ -19,7 +19,8 @@ const loopFill = 256 << 10
 
 // lconn is a connection of a loop: side 0 is the client, 1 the upstream; dirs[0] copies
 // the client to the upstream, dirs[1] back. rd and wr are each socket's readiness as last
-// reported (edge-triggered: true until a system call says EAGAIN).
+// reported (edge-triggered: true until a system call says EAGAIN). All fields but l,
+// killed and those set by Start are the loop goroutine's.
 type lconn struct {
 	fds    [2]int
 	rd, wr [2]bool
@@ -29,17 +30,20 @@ type lconn struct {
 	count  func(up bool, n int64)
 	done   func(error)
 	err    error
-	slot   int32
+	slot   int32 // -1 until added, and once ended
 	gen    uint32
 	l      *loop
 	killed atomic.Bool
 }
 
 // ldir is one direction: p holds the bytes read and not yet written (nil when none), eof
-// is set once the source ended and the end was passed on.
+// is set once the source ended and the end was passed on. user is the direction's
+// user-space buffer once no pipe could be had for it: the direction copies through it
+// from then on.
 type ldir struct {
-	p   *pipe
-	eof bool
+	p    *pipe
+	user *pipe
+	eof  bool
 }
 
 func (d *ldir) done() bool { return d.eof && d.p == nil }
@@ -53,7 +57,7 @@ func (c *lconn) pump(l *loop, i int) (more bool, err error) {
 			if !c.wr[dst] {
 				return false, nil
 			}
-			n, err := drainTo(d.p, c.fds[dst])
+			n, err := d.p.drainTo(l, c.fds[dst])
 			if n > 0 {
 				moved += n
 				c.last = l.now
@@ -63,62 +67,101 @@ func (c *lconn) pump(l *loop, i int) (more bool, err error) {
 				c.wr[dst] = false
 				return false, nil
 			}
-			if err != nil {
+			if err != 0 {
 				return false, os.NewSyscallError("splice", err)
 			}
-			l.putPipe(d.p)
-			d.p = nil
+			d.release(l)
 		}
-		if d.eof || !c.rd[src] {
+		if d.eof || !c.rd[src] || c.killed.Load() {
 			return false, nil
 		}
 		if moved >= loopBudget {
 			return true, nil
 		}
-		p := l.getPipe()
-		if p.r < 0 {
-			return false, errNoPipe
+		if err := c.fill(l, d, src, dst); err != nil || d.p == nil {
+			return false, err
 		}
-		n, err := fillFrom(p, c.fds[src])
-		switch {
-		case err == syscall.EAGAIN:
-			c.rd[src] = false
-			l.putPipe(p)
-			return false, nil
-		case err != nil:
-			l.putPipe(p)
-			return false, os.NewSyscallError("splice", err)
-		case n == 0:
-			l.putPipe(p)
-			// Pass the half-close on (also when the other way has ended: done's Close
-			// would send the FIN, with the scheduler told, see rawsys_linux.go).
-			d.eof = true
-			rawShutdown(c.fds[dst], syscall.SHUT_WR)
-			return false, nil
-		}
-		d.p = p
 	}
 }
 
-// fillFrom splices what src has, up to loopFill bytes, into the empty pipe p.
-func fillFrom(p *pipe, src int) (int, error) {
+// fill reads what src has into a pipe, or d's user-space buffer once there is no pipe
+// for d (d.p nil when nothing was read: src not ready, or ended).
+func (c *lconn) fill(l *loop, d *ldir, src, dst int) error {
+	p := d.user
+	if p == nil {
+		if p = l.getPipe(); p == nil {
+			noPipe()
+			p = newUserPipe()
+			d.user = p
+		}
+	}
+	n, err := p.fillFrom(l, c.fds[src])
+	switch {
+	case err == syscall.EAGAIN:
+		c.rd[src] = false
+	case err != 0:
+		d.p = p
+		d.release(l)
+		return os.NewSyscallError("splice", err)
+	case n == 0:
+		// Pass the half-close on (also when the other way has ended: done's Close
+		// would send the FIN, with the scheduler told, see rawsys_linux.go).
+		d.eof = true
+		rawShutdown(c.fds[dst], syscall.SHUT_WR)
+	default:
+		d.p = p
+		return nil
+	}
+	d.p = p
+	d.release(l)
+	return nil
+}
+
+// release gives d's empty pipe back to the loop (a user-space buffer stays d's).
+func (d *ldir) release(l *loop) {
+	if d.p != d.user {
+		l.putPipe(d.p)
+	}
+	d.p = nil
+}
+
+// fillFrom reads what src has, up to loopFill bytes, into the empty pipe p: splice(2),
+// or read(2) into a user-space buffer.
+func (p *pipe) fillFrom(l *loop, src int) (int, syscall.Errno) {
+	if h := loopHooks.Load(); h != nil && h.splice != nil {
+		h.splice(l)
+	}
 	for {
-		n, err := rawSplice(src, p.w, loopFill, spliceNonblock)
+		var n int
+		var err syscall.Errno
+		if p.buf != nil {
+			n, err = rawRead(src, p.buf)
+		} else {
+			n, err = rawSplice(src, p.w, loopFill, spliceNonblock)
+		}
 		switch err {
 		case syscall.EINTR:
 			continue
 		case 0:
-			p.buffered = n
-			return n, nil
+			p.buffered, p.off = n, 0
+			return n, 0
 		}
 		return 0, err
 	}
 }
 
-// drainTo splices p's bytes to dst until p is empty or dst is full (EAGAIN).
-func drainTo(p *pipe, dst int) (moved int, err error) {
+// drainTo writes p's bytes to dst until p is empty or dst is full (EAGAIN).
+func (p *pipe) drainTo(l *loop, dst int) (moved int, err syscall.Errno) {
+	if h := loopHooks.Load(); h != nil && h.splice != nil {
+		h.splice(l)
+	}
 	for p.buffered > 0 {
-		n, err := rawSplice(p.r, dst, p.buffered, spliceNonblock)
+		var n int
+		if p.buf != nil {
+			n, err = rawWrite(dst, p.buf[p.off:p.off+p.buffered])
+		} else {
+			n, err = rawSplice(p.r, dst, p.buffered, spliceNonblock)
+		}
 		switch err {
 		case syscall.EINTR:
 			continue
@@ -126,43 +169,36 @@ func drainTo(p *pipe, dst int) (moved int, err error) {
 		default:
 			return moved, err
 		}
-		p.buffered -= int(n)
-		moved += int(n)
+		p.buffered -= n
+		p.off += n
+		moved += n
 	}
-	return moved, nil
+	return moved, 0
 }
 
 // Loop is a connection handed to an event loop by Start.
 type Loop struct {
-	c   *lconn
-	gen uint32
+	c *lconn
 }
 
 // Kill ends the connection (done is called with net.ErrClosed) unless it ended already.
+// It does not wait for the end.
 func (h Loop) Kill() {
-	l := h.c.l
-	l.mu.Lock()
-	if l.conns[h.c.slot] == h.c && h.c.gen == h.gen {
-		h.c.killed.Store(true)
+	if h.c == nil || h.c.killed.Swap(true) {
+		return
 	}
-	l.mu.Unlock()
-	one := [8]byte{1}
-	syscall.Write(l.wake, one[:])
+	h.c.l.post(loopOp{c: h.c, kill: true}) // false: the loop failed, and ended h.c
 }
 
 // Start hands client and upstream to an event loop, which copies both ways as Pipe does
 // (splice, half-close passed on, count called with the bytes moved, up for client to
 // upstream), and returns at once. The connection ends when both directions ended (err
-// nil), one failed, it was idle for idle (ErrIdle: no byte moved either way), or it was
-// killed (net.ErrClosed); done is then called with that error, from the loop's goroutine:
-// it must close both connections, and not block. Until then nothing else may close them.
-// ok is false when the connections are not TCP sockets or no loop could be made: use
-// Pipe.
+// nil), one failed, it was idle for idle (ErrIdle: no byte moved either way), it was
+// killed (net.ErrClosed), or its loop failed; done is then called with that error, from
+// the loop's goroutine: it must close both connections, and not block. Until then nothing
+// else may close them. ok is false when the connections are not TCP sockets or no loop
+// can be had now: use Pipe.
 func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n int64), done func(error)) (h Loop, ok bool) {
-	l := pickLoop()
-	if l == nil {
-		return Loop{}, false
-	}
 	cfd, ok := sockFD(client)
 	if !ok {
 		return Loop{}, false
@@ -171,44 +207,15 @@ func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n 
 	if !ok {
 		return Loop{}, false
 	}
-	c := &lconn{fds: [2]int{cfd, ufd}, idle: idle, count: count, done: done, l: l}
-	l.add(c)
-	for side, fd := range c.fds {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | epollET,
-			Fd: c.slot, Pad: int32(c.gen<<1) | int32(side)}
-		if err := rawEpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != 0 {
-			// The slot is taken: end it through the loop, as a kill does.
-			h := Loop{c, c.gen}
-			h.Kill()
-			return h, true
-		}
+	l := pickLoop()
+	if l == nil {
+		return Loop{}, false
 	}
-	return Loop{c, c.gen}, true
-}
-
-// add gives c a slot of l.
-func (l *loop) add(c *lconn) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if n := len(l.free); n > 0 {
-		c.slot = l.free[n-1]
-		l.free = l.free[:n-1]
-	} else {
-		c.slot = int32(len(l.conns))
-		l.conns = append(l.conns, nil)
+	c := &lconn{fds: [2]int{cfd, ufd}, idle: idle, count: count, done: done, l: l, slot: -1}
+	if !l.post(loopOp{c: c}) {
+		return Loop{}, false
 	}
-	l.gen++
-	c.gen = l.gen & (1<<30 - 1)
-	c.last = time.Now().UnixNano()
-	l.conns[c.slot] = c
-	iv := min(max(c.idle/4, 5*time.Millisecond), loopSweepMax)
-	if len(l.conns)-len(l.free) == 1 || iv < l.min {
-		l.min = iv
-	}
-	if at := time.Now().Add(l.min); l.sweepAt.IsZero() || at.Before(l.sweepAt) {
-		l.sweepAt = at
-		l.ep.SetReadDeadline(at)
-	}
+	return Loop{c}, true
 }
 
 // sockFD returns the descriptor of c's socket (its fd stays c's: only done closes it).

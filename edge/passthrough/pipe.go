@@ -116,6 +116,8 @@ func (d *direction) move() (n int64, eof bool, err error) {
 		if err != errNoPipe {
 			return n, err == nil && n < chunk, err
 		}
+		noPipe()
+		d.splicer = nil // this direction copies through user space from now on
 	}
 	lr := io.LimitedReader{R: d.src, N: chunk}
 	n, err = readFrom(d.dst, &lr)

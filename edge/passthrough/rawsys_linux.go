@@ -48,6 +48,15 @@ func rawWrite(fd int, p []byte) (int, syscall.Errno) {
 	return int(r), e
 }
 
+// rawRead is read(2) on a non-blocking descriptor.
+func rawRead(fd int, p []byte) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(r), e
+}
+
 // rawConnect is connect(2) on a non-blocking socket, for IPv4 and IPv6 addresses.
 func rawConnect(fd int, sa syscall.Sockaddr) syscall.Errno {
 	var buf [28]byte // sockaddr_in6, the larger

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -34,9 +35,7 @@ func newSplicer(dst, src syscall.RawConn) *splicer {
 // splice moves up to max bytes: chunks until max bytes moved (err nil), the end of src
 // (err nil, fewer than max), or an error. Waiting for src honours its read deadline.
 func (s *splicer) splice(max int64) (moved int64, err error) {
-	s.p = pipes.Get().(*pipe)
-	if s.p.r < 0 {
-		s.p = nil
+	if s.p = getPipe(); s.p == nil {
 		return 0, errNoPipe
 	}
 	defer func() {
@@ -103,14 +102,43 @@ func (s *splicer) drain(fd uintptr) bool {
 	return true
 }
 
-// pipe is a kernel pipe used by spliceRaw; buffered counts the bytes in it.
+// pipe is a kernel pipe used by splice(2); buffered counts the bytes in it. An event
+// loop's connection that could have no pipe copies through a user-space buffer instead:
+// buf (r and w are -1), whose bytes are buf[off:off+buffered].
 type pipe struct {
 	r, w     int
 	buffered int
 	cleanup  runtime.Cleanup // closes r and w once the pool drops the pipe
+	buf      []byte
+	off      int
 }
 
 var pipes = sync.Pool{New: newPipe}
+
+// pipeFault makes getPipe fail, as pipe2(2) does when the process or the system is out
+// of descriptors (tests).
+var pipeFault atomic.Bool
+
+// getPipe returns an empty pooled pipe, or a new one; nil when none could be made (too
+// many open files).
+func getPipe() *pipe {
+	if pipeFault.Load() {
+		return nil
+	}
+	p := pipes.Get().(*pipe)
+	if p.r < 0 {
+		return nil
+	}
+	return p
+}
+
+// userPipeSize is the size of a user-space buffer standing for a pipe.
+const userPipeSize = 64 << 10
+
+// newUserPipe returns a user-space buffer standing for a pipe.
+func newUserPipe() *pipe {
+	return &pipe{r: -1, w: -1, buf: make([]byte, userPipeSize)}
+}
 
 // newPipe returns a fresh pipe (nil fds on failure: its splices fail with EBADF), closed
 // by the garbage collector once the pool drops it.
