@@ -38,7 +38,13 @@ func (l earlyListener) Accept() (net.Conn, error) {
 			passthrough.Go(func() { l.s.servePassthrough(c, rec, e) })
 			continue
 		}
-		return newHelloConn(c, rec), nil
+		pc, err := plainConn(c) // accepted raw (rawListener): net's from here on
+		if err != nil {
+			putHello(rec)
+			l.s.log.Warn("edge: accepted connection", "error", err)
+			continue
+		}
+		return newHelloConn(pc, rec), nil
 	}
 }
 
@@ -58,4 +64,11 @@ func (s *Server) routeEarly(c net.Conn, rec *[]byte) *siteEntry {
 		return e.site
 	}
 	return nil
+}
+
+// acceptRaw reports whether the HTTPS listener accepts raw (rawListener): while the
+// snapshot has passthrough sites.
+func (s *Server) acceptRaw() bool {
+	st := s.state.Load()
+	return st != nil && st.snap.passthrough
 }

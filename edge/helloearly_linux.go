@@ -4,6 +4,8 @@ import (
 	"net"
 	"syscall"
 	"unsafe"
+
+	"github.com/edgectl/edge/edge/passthrough"
 )
 
 // readNow reads what has arrived on c into buf without waiting (the socket is
@@ -12,6 +14,9 @@ import (
 func readNow(c net.Conn, buf []byte) (n int) {
 	if lc, ok := c.(*limitConn); ok {
 		c = lc.Conn
+	}
+	if n, ok := passthrough.ReadNow(c, buf); ok {
+		return n // accepted raw (rawListener)
 	}
 	tc, ok := c.(*net.TCPConn)
 	if !ok || len(buf) == 0 {

@@ -324,6 +324,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := coalesceHTTP2Writes(s.httpsSrv, s.limits.HTTP2Server); err != nil {
 		return fail(err)
 	}
+	if len(s.opts.ProxyProtocolFrom) == 0 { // a PROXY header is read by net's connections
+		httpsLn = newRawListener(httpsLn, s.acceptRaw)
+	}
 	s.serveHTTPS(tls.NewListener(earlyListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))), s}, s.tlsConfig))
 	if httpLn != nil {
 		s.httpAddr = httpLn.Addr()

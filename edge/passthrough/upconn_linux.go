@@ -21,11 +21,13 @@ type upConn struct {
 	once   sync.Once
 	f      *os.File // made by file; nil when closed first
 	closed atomic.Bool
+	made   atomic.Bool // once has run: f is made, or never will be
 }
 
 // file returns the connection's *os.File, made on first use; nil once closed.
 func (c *upConn) file() *os.File {
 	c.once.Do(func() {
+		c.made.Store(true)
 		if !c.closed.Load() {
 			c.f = os.NewFile(uintptr(c.fd), "tcp") // non-blocking: registered with the poller
 		}
@@ -33,10 +35,16 @@ func (c *upConn) file() *os.File {
 	return c.f
 }
 
+// rawFD returns the socket's descriptor while no *os.File has it, without deciding (as
+// loopFD does) that none ever will. For the goroutine that owns the connection.
+func (c *upConn) rawFD() (int, bool) {
+	return c.fd, !c.made.Load() && !c.closed.Load()
+}
+
 // loopFD returns the socket's descriptor for an event loop, while no *os.File has it.
 func (c *upConn) loopFD() (int, bool) {
 	made := true
-	c.once.Do(func() { made = false })
+	c.once.Do(func() { made = false; c.made.Store(true) })
 	return c.fd, !made && !c.closed.Load()
 }
 
@@ -61,7 +69,7 @@ func (c *upConn) Close() error {
 	if c.closed.Swap(true) {
 		return net.ErrClosed
 	}
-	c.once.Do(func() {})
+	c.once.Do(func() { c.made.Store(true) })
 	if c.f != nil {
 		return c.f.Close()
 	}
@@ -89,18 +97,19 @@ func (c *upConn) CloseWrite() error {
 	return os.NewSyscallError("shutdown", serr)
 }
 
-// LocalAddr implements net.Conn (getsockname(2) on demand).
+// LocalAddr implements net.Conn (getsockname(2) on demand, without the poller while
+// nothing has waited).
 func (c *upConn) LocalAddr() net.Addr {
-	f := c.file()
-	if f == nil {
-		return nil
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil
-	}
 	var sa syscall.Sockaddr
-	rc.Control(func(fd uintptr) { sa, _ = syscall.Getsockname(int(fd)) })
+	if fd, raw := c.rawFD(); raw {
+		sa, _ = syscall.Getsockname(fd)
+	} else if f := c.file(); f != nil {
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return nil
+		}
+		rc.Control(func(fd uintptr) { sa, _ = syscall.Getsockname(int(fd)) })
+	}
 	switch sa := sa.(type) {
 	case *syscall.SockaddrInet4:
 		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
@@ -125,6 +134,11 @@ func (c *upConn) SetWriteDeadline(t time.Time) error {
 }
 
 func (c *upConn) deadline(t time.Time, set func(*os.File, time.Time) error) error {
+	if t.IsZero() {
+		if _, raw := c.rawFD(); raw {
+			return nil // no deadline to clear: nothing has waited yet (an event loop may take it)
+		}
+	}
 	if f := c.file(); f != nil {
 		return set(f, t)
 	}
