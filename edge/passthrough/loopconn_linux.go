@@ -215,13 +215,25 @@ func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n 
 	if !l.post(loopOp{c: c}) {
 		return Loop{}, false
 	}
+	// The loop has them: an upConn never makes its *os.File now. Not before the post:
+	// refused, the caller's Pipe needs it (nothing else uses the connections meanwhile).
+	claim(client)
+	claim(upstream)
 	return Loop{c}, true
 }
 
-// sockFD returns the descriptor of c's socket (its fd stays c's: only done closes it).
+// claim marks c, when an upConn, as its descriptor's for good (no *os.File made later).
+func claim(c net.Conn) {
+	if uc, ok := c.(*upConn); ok {
+		uc.loopFD()
+	}
+}
+
+// sockFD returns the descriptor of c's socket (its fd stays c's: only done closes it),
+// without deciding anything (an upConn's is claimed once a loop has it).
 func sockFD(c net.Conn) (int, bool) {
 	if uc, ok := c.(*upConn); ok {
-		if fd, ok := uc.loopFD(); ok {
+		if fd, ok := uc.rawFD(); ok {
 			return fd, true
 		}
 	}

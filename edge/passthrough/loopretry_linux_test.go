@@ -1,6 +1,7 @@
 package passthrough
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/site"
 )
 
 // setLoopFault makes making a loop fail with err (nil: no more), counting the attempts.
@@ -102,6 +105,11 @@ func TestLoopRetriedAfterFailure(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	// A refused Start leaves the connections to Pipe, an upstream from Open included
+	// (Start must not have claimed its descriptor).
+	if err := refusedThenPipe(t, echo); err != nil {
+		t.Errorf("Pipe after a refused Start: %v", err)
+	}
 	if n, slots := attempts.Load(), int32(len(loopSet.slots)); n > 2*slots {
 		t.Errorf("%d attempts to make %d loops: not held back", n, slots)
 	}
@@ -146,4 +154,35 @@ func tryLoopEcho(t *testing.T, echo string) error {
 		return fmt.Errorf("echo %q, %v", got, err)
 	}
 	return <-done
+}
+
+// refusedThenPipe echoes through Pipe connections Start refused (no loop to be had): a
+// client and an upstream from Pool.Open.
+func refusedThenPipe(t *testing.T, echo string) error {
+	p, err := NewPool("s", site.Passthrough{Upstreams: []string{echo}}, nil)
+	if err != nil {
+		return err
+	}
+	upSide, u, err := p.Open(context.Background(), nil, time.Minute, nil)
+	if err != nil {
+		return err
+	}
+	defer u.Done()
+	client, edgeSide := tcpPair(t)
+	if _, ok := Start(edgeSide, upSide, time.Minute, func(bool, int64) {}, func(error) {}); ok {
+		return errors.New("Start took the connection")
+	}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Pipe(edgeSide, upSide, time.Minute, func(bool, int64) {})
+		edgeSide.Close()
+		upSide.Close()
+	}()
+	client.Write([]byte("ping"))
+	client.CloseWrite()
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	if got, err := io.ReadAll(client); err != nil || string(got) != "ping" {
+		return fmt.Errorf("echo %q, %v", got, err)
+	}
+	return <-errc
 }
