@@ -2033,7 +2033,7 @@ func (sc *serverConn) upgradeRequest(req *http.Request) {
 	// so start the handler directly rather than going
 	// through scheduleHandler.
 	sc.curHandlers++
-	go sc.runHandler(rw, req, sc.handler.ServeHTTP)
+	sc.goRunHandler(rw, req, sc.handler.ServeHTTP) // edge: handlerworkers.go
 }
 
 func (st *stream) processTrailerHeaders(f *MetaHeadersFrame) error {
@@ -2273,7 +2273,7 @@ func (sc *serverConn) scheduleHandler(st *stream, rw *responseWriter, req *http.
 	maxHandlers := sc.advMaxStreams
 	if sc.curHandlers < maxHandlers {
 		sc.curHandlers++
-		go sc.runHandler(rw, req, handler)
+		sc.goRunHandler(rw, req, handler) // edge: handlerworkers.go
 		return nil
 	}
 	if len(sc.unstartedHandlers) > int(4*sc.advMaxStreams) {
@@ -2308,7 +2308,7 @@ func (sc *serverConn) handlerDone() {
 			break
 		}
 		sc.curHandlers++
-		go sc.runHandler(u.rw, u.req, u.handler)
+		sc.goRunHandler(u.rw, u.req, u.handler) // edge: handlerworkers.go
 		sc.unstartedHandlers[i] = unstartedHandler{} // don't retain references
 	}
 	sc.unstartedHandlers = sc.unstartedHandlers[i:]
@@ -3155,7 +3155,7 @@ func (sc *serverConn) startPush(msg *startPushRequest) {
 		}
 
 		sc.curHandlers++
-		go sc.runHandler(rw, req, sc.handler.ServeHTTP)
+		sc.goRunHandler(rw, req, sc.handler.ServeHTTP) // edge: handlerworkers.go
 		return promisedID, nil
 	}
 
