@@ -2308,7 +2308,7 @@ func (sc *serverConn) handlerDone() {
 			break
 		}
 		sc.curHandlers++
-		sc.goRunHandler(u.rw, u.req, u.handler) // edge: handlerworkers.go
+		sc.goRunHandler(u.rw, u.req, u.handler)      // edge: handlerworkers.go
 		sc.unstartedHandlers[i] = unstartedHandler{} // don't retain references
 	}
 	sc.unstartedHandlers = sc.unstartedHandlers[i:]
