@@ -287,6 +287,7 @@ func (s *Server) serveConn(c net.Conn, opts *ServeConnOpts, newf func(*serverCon
 		sawClientPreface:            opts.SawClientPreface,
 		queued:                      queuedWriterOf(c), // edge: queuedflush.go
 	}
+	sc.serveHTTP = sc.handler.ServeHTTP // edge: respalloc.go
 	if newf != nil {
 		newf(sc)
 	}
@@ -417,6 +418,7 @@ type serverConn struct {
 	conn             net.Conn
 	bw               *bufferedWriter // writing to conn
 	handler          http.Handler
+	serveHTTP        func(http.ResponseWriter, *http.Request) // edge: handler.ServeHTTP, bound once (respalloc.go)
 	baseCtx          context.Context
 	framer           *Framer
 	doneServing      chan struct{}          // closed when serverConn.serve ends
@@ -1989,7 +1991,7 @@ func (sc *serverConn) processHeaders(f *MetaHeadersFrame) error {
 	st.body = st.reqBody.pipe // may be nil
 	st.declBodyBytes = req.ContentLength
 
-	handler := sc.handler.ServeHTTP
+	handler := sc.serveHTTP // edge: respalloc.go
 	if f.Truncated {
 		// Their header list was too long. Send a 431 error.
 		handler = handleHeaderListTooLong
@@ -2546,8 +2548,8 @@ type responseWriterState struct {
 	closeNotifierCh chan bool  // nil until first used
 
 	// edge: handlerfinal.go
-	finalHeaders *writeResHeaders // response headers held for the handlerFinal
-	doneSent     bool             // a handlerFinal told the serve goroutine the handler is done
+	final    *handlerFinal // edge: the response headers held for the handlerFinal (handlerfinal.go)
+	doneSent bool          // a handlerFinal told the serve goroutine the handler is done
 }
 
 type chunkWriter struct{ rws *responseWriterState }
@@ -2629,8 +2631,7 @@ func (rws *responseWriterState) writeChunk(p []byte) (n int, err error) {
 		}
 		var date string
 		if _, ok := rws.snapHeader["Date"]; !ok {
-			// TODO(bradfitz): be faster here, like net/http? measure.
-			date = time.Now().UTC().Format(http.TimeFormat)
+			date = httpDate() // edge: respalloc.go
 		}
 
 		for _, v := range rws.snapHeader["Trailer"] {
@@ -2651,7 +2652,7 @@ func (rws *responseWriterState) writeChunk(p []byte) (n int, err error) {
 		}
 
 		endStream := (rws.handlerDone && !rws.hasTrailers() && len(p) == 0) || isHeadResp
-		err = rws.writeResHeaders(&writeResHeaders{ // edge: handlerfinal.go
+		err = rws.writeResHeaders(writeResHeaders{ // edge: handlerfinal.go, respalloc.go
 			streamID:      rws.stream.id,
 			httpResCode:   rws.status,
 			h:             rws.snapHeader,
@@ -2918,13 +2919,10 @@ func (rws *responseWriterState) writeHeader(code int) {
 }
 
 func cloneHeader(h http.Header) http.Header {
-	h2 := make(http.Header, len(h))
-	for k, vv := range h {
-		vv2 := make([]string, len(vv))
-		copy(vv2, vv)
-		h2[k] = vv2
+	if h == nil { // edge: respalloc.go (Header.Clone: one []string for all values)
+		return make(http.Header)
 	}
-	return h2
+	return h.Clone()
 }
 
 // The Life Of A Write is like this:
