@@ -324,7 +324,7 @@ func (s *Server) serveConn(c net.Conn, opts *ServeConnOpts, newf func(*serverCon
 	sc.hpackEncoder = hpack.NewEncoder(&sc.headerWriteBuf)
 	sc.hpackEncoder.SetMaxDynamicTableSizeLimit(conf.MaxEncoderHeaderTableSize)
 
-	fr := NewFramer(sc.bw, c)
+	fr := NewFramer(sc.bw, newFrameReader(sc)) // edge: readburst.go
 	if conf.CountError != nil {
 		fr.countError = conf.CountError
 	}
@@ -437,6 +437,9 @@ type serverConn struct {
 	// Everything following is owned by the serve loop; use serveG.check():
 	serveG                      goroutineLock // used to verify funcs are on serve()
 	queued                      queuedWriter  // edge: the connection under TLS if it queues writes (queuedflush.go)
+	br                          *bufio.Reader // edge: the Framer reads through it (readburst.go)
+	readStopped                 bool          // edge: no more frames are read; readFrames reads it after the gate (readburst.go)
+	burstFrames                 int           // edge: frames read by the serve goroutine (readburst.go)
 	pushEnabled                 bool
 	sawClientPreface            bool // preface has already been read, used in h2c upgrade
 	sawFirstSettings            bool // got the initial SETTINGS frame after the preface
@@ -711,7 +714,7 @@ func (sc *serverConn) readFrames() {
 		case <-sc.doneServing:
 			return
 		}
-		if terminalReadFrameError(err) {
+		if terminalReadFrameError(err) || sc.readStopped { // edge: readburst.go
 			return
 		}
 	}
@@ -858,7 +861,7 @@ func (sc *serverConn) serve(conf http2Config) {
 				default:
 				}
 			}
-			if !sc.processFrameFromReader(res) {
+			if !sc.processFramesFromReader(res) { // edge: readburst.go
 				return
 			}
 			res.readMore()
