@@ -51,7 +51,7 @@ func (sc *serverConn) goRunHandler(rw *responseWriter, req *http.Request, handle
 		go runHandlerJob(j)
 		return
 	}
-	handlerWorkers.start(j)
+	sc.workers.start(j)
 }
 
 // synctestEpoch is where the fake clock of a testing/synctest bubble starts.

@@ -9,9 +9,11 @@ import (
 	"testing/synctest"
 )
 
-// idleAfterOne is the idle count of handlerWorkers once one handler has run on it
-// (alone) and its worker is back: the same as before, or one when it was empty.
-func idleAfterOne() int { return max(1, handlerWorkers.idleWorkers()) }
+// newHandlerPool returns a pool of handler workers of the test's own (the global one's
+// idle count moves with other tests' workers parking late).
+func newHandlerPool() *workerPool[handlerJob] {
+	return &workerPool[handlerJob]{run: runHandlerJob, maxIdle: maxIdleHandlerWorkers}
+}
 
 // TestHandlerWorkersReused: sequential requests on a real connection run on the same
 // goroutine once its worker is back in the pool (LIFO), a panicking handler's worker
@@ -19,14 +21,14 @@ func idleAfterOne() int { return max(1, handlerWorkers.idleWorkers()) }
 // serves the next request.
 func TestHandlerWorkersReused(t *testing.T) {
 	var gid atomic.Uint64
+	pool := newHandlerPool()
 	p := newPipeConn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gid.Store(curGoroutineID())
 		if r.URL.Path == "/panic" {
 			panic("handler panic (expected by the test)")
 		}
 		w.Write([]byte(strconv.FormatUint(curGoroutineID(), 10)))
-	}))
-	want := idleAfterOne()
+	}), pool)
 	var first uint64
 	for i, path := range []string{"/a", "/b", "/panic", "/c", "/panic", "/d"} {
 		code, body, err := p.get(path)
@@ -42,7 +44,7 @@ func TestHandlerWorkersReused(t *testing.T) {
 		} else if g := gid.Load(); g != first {
 			t.Fatalf("request %d (%s) ran on goroutine %d, want the reused worker %d", i, path, g, first)
 		}
-		waitFor(t, "the handler's worker back in the pool", func() bool { return handlerWorkers.idleWorkers() == want })
+		waitFor(t, "the handler's worker back in the pool", func() bool { return pool.idleWorkers() == 1 })
 	}
 }
 
@@ -78,23 +80,23 @@ func TestWorkerPoolBounded(t *testing.T) {
 }
 
 // TestHandlerWorkersSynctest: in a synctest bubble, a request on a real serve loop runs
-// its handler on a plain goroutine (none of the pool's workers enters or leaves the
-// bubble), and the bubble ends with no goroutine left.
+// its handler on a plain goroutine (no worker of the pool enters or leaves the bubble),
+// and the bubble ends with no goroutine left.
 func TestHandlerWorkersSynctest(t *testing.T) {
 	if inSynctestBubble() {
 		t.Fatal("outside a bubble: inSynctestBubble is true")
 	}
-	idle := handlerWorkers.idleWorkers()
+	pool := newHandlerPool()
 	synctest.Test(t, func(t *testing.T) {
 		if !inSynctestBubble() {
 			t.Fatal("in a bubble: inSynctestBubble is false")
 		}
-		p := newPipeConn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+		p := newPipeConn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }), pool)
 		if code, body, err := p.get("/"); err != nil || code != 200 || body != "ok" {
 			t.Fatalf("GET: %d %q %v", code, body, err)
 		}
 	})
-	if n := handlerWorkers.idleWorkers(); n != idle {
-		t.Errorf("idle workers %d -> %d across a bubble", idle, n)
+	if n := pool.idleWorkers(); n != 0 {
+		t.Errorf("%d idle workers after a bubble, want none", n)
 	}
 }

@@ -20,15 +20,20 @@ type pipeConn struct {
 }
 
 // newPipeConn serves h on one end of a net.Pipe and returns a client on the other; the
-// cleanup closes both and waits (at most 10 s) for the server to return.
-func newPipeConn(t *testing.T, h http.Handler) *pipeConn {
+// cleanup closes both and waits (at most 10 s) for the server to return. With a pool,
+// the server's handlers run on it instead of handlerWorkers.
+func newPipeConn(t *testing.T, h http.Handler, pool *workerPool[handlerJob]) *pipeConn {
 	t.Helper()
 	srvEnd, cliEnd := net.Pipe()
 	p := &pipeConn{done: make(chan struct{})}
 	hs := &http.Server{ErrorLog: log.New(io.Discard, "", 0)}
 	go func() {
 		defer close(p.done)
-		(&Server{}).ServeConn(srvEnd, &ServeConnOpts{Handler: h, BaseConfig: hs})
+		(&Server{}).serveConn(srvEnd, &ServeConnOpts{Handler: h, BaseConfig: hs}, func(sc *serverConn) {
+			if pool != nil {
+				sc.workers = pool
+			}
+		})
 	}()
 	cc, err := (&http2.Transport{AllowHTTP: true}).NewClientConn(cliEnd)
 	if err != nil {

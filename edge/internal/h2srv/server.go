@@ -288,6 +288,7 @@ func (s *Server) serveConn(c net.Conn, opts *ServeConnOpts, newf func(*serverCon
 		queued:                      queuedWriterOf(c), // edge: queuedflush.go
 	}
 	sc.serveHTTP = sc.handler.ServeHTTP // edge: respalloc.go
+	sc.workers = &handlerWorkers        // edge: handlerworkers.go
 	if newf != nil {
 		newf(sc)
 	}
@@ -419,6 +420,7 @@ type serverConn struct {
 	bw               *bufferedWriter // writing to conn
 	handler          http.Handler
 	serveHTTP        func(http.ResponseWriter, *http.Request) // edge: handler.ServeHTTP, bound once (respalloc.go)
+	workers          *workerPool[handlerJob]                  // edge: handlerWorkers; tests set their own (handlerworkers.go)
 	baseCtx          context.Context
 	framer           *Framer
 	doneServing      chan struct{}          // closed when serverConn.serve ends
