@@ -212,14 +212,18 @@
 // edgectl agent --http2-server go fall back to net/http's) is a fork of the
 // server side of golang.org/x/net/http2 v0.62.0 in edge/internal/h2srv, with net/http's
 // request parsing (Go's net/http/internal/httpcommon), so requests are accepted and
-// refused as above and h2spec gives the same results. It changes only goroutine hand-offs
+// refused as above and h2spec gives the same results. It changes mostly goroutine hand-offs
 // (edge/internal/h2srv/README.md lists each change, marked "edge:" in the code): once a
 // handler has returned, its headers and a last chunk of up to 4 KiB (copied) go to the
 // serve goroutine in one message that also ends the handler, without the handler waiting
 // for either write; and a flush, HEADERS frame or large DATA frame whose TLS records fit
 // in the writeCoalescer's room is written on the serve goroutine instead of from a new
-// goroutine. Streams, flow control, limits (rapid reset, CONTINUATION floods, control
-// frames), streaming responses and trailers are upstream's.
+// goroutine. Handlers run on reused goroutines (a process-wide pool, at most 1024 idle),
+// a response allocates less (the Date value formatted once a second, one header snapshot
+// slice), and frames already buffered behind the one the read goroutine handed over are
+// handled on the serve goroutine in the same wake-up (up to 16; nothing is read after a
+// terminal read error). Streams, flow control, limits (rapid reset, CONTINUATION floods,
+// control frames), streaming responses and trailers are upstream's.
 // TestHTTP2ServersAnswerAlike compares the answers of the two servers;
 // EDGE_TEST_HTTP2_SERVER=go runs this package's tests on net/http's, and edgectl's
 // EDGE_HTTP2_SERVER=go the tests/ suite. Re-sync with x/net:

@@ -16,29 +16,32 @@ package h2srv
 // already sent) and its last DATA, END_STREAM set. It is never written itself: the
 // serve goroutine queues its frames (writeHandlerFinal).
 type handlerFinal struct {
-	headers *writeResHeaders
-	data    writeData // the last DATA, p a private copy; unused with noData
-	noData  bool      // no DATA: the headers end the stream (HEAD, empty body), or are all
-	done    bool      // the handler is done: handlerDone follows the frames
+	headers    writeResHeaders // the HEADERS, in the same allocation (respalloc.go)
+	hasHeaders bool            // headers are set (they were not sent before)
+	data       writeData       // the last DATA, p a private copy; unused with noData
+	noData     bool            // no DATA: the headers end the stream (HEAD, empty body), or are all
+	done       bool            // the handler is done: handlerDone follows the frames
 }
 
 func (*handlerFinal) writeFrame(writeContext) error { panic("h2srv: handlerFinal written") }
 func (*handlerFinal) staysWithinBuffer(int) bool    { return false }
 
 // writeResHeaders sends the response headers h, from the handler goroutine. Once the
-// handler is done, they are held for writeFinalData (or sent at once with no wait if they
-// end the stream); before, they go as upstream does (writeHeaders).
-func (rws *responseWriterState) writeResHeaders(h *writeResHeaders) error {
+// handler is done, they are held in the handlerFinal for writeFinalData (or sent at once
+// with no wait if they end the stream); before, they go as upstream does (writeHeaders).
+func (rws *responseWriterState) writeResHeaders(h writeResHeaders) error {
 	if !rws.handlerDone {
-		return rws.conn.writeHeaders(rws.stream, h)
+		hp := new(writeResHeaders)
+		*hp = h
+		return rws.conn.writeHeaders(rws.stream, hp)
 	}
 	if h.endStream {
 		rws.doneSent = true
 		return rws.conn.writeFrameFromHandler(FrameWriteRequest{
-			write: &handlerFinal{headers: h, noData: true, done: true}, stream: rws.stream,
+			write: &handlerFinal{headers: h, hasHeaders: true, noData: true, done: true}, stream: rws.stream,
 		})
 	}
-	rws.finalHeaders = h
+	rws.final = &handlerFinal{headers: h, hasHeaders: true}
 	return nil
 }
 
@@ -47,16 +50,21 @@ func (rws *responseWriterState) writeResHeaders(h *writeResHeaders) error {
 // handlerChunkWriteSize or does not end the stream (trailers follow): then the held
 // headers go at once, and p goes as upstream does.
 func (rws *responseWriterState) writeFinalData(p []byte, endStream bool) bool {
-	h := rws.finalHeaders
-	rws.finalHeaders = nil
+	f := rws.final
+	rws.final = nil
 	if rws.handlerDone && endStream && len(p) <= handlerChunkWriteSize {
-		f := &handlerFinal{headers: h, data: writeData{rws.stream.id, append([]byte(nil), p...), true}, done: true}
+		if f == nil {
+			f = &handlerFinal{}
+		}
+		f.data = writeData{rws.stream.id, append([]byte(nil), p...), true}
+		f.done = true
 		rws.doneSent = true
 		rws.conn.writeFrameFromHandler(FrameWriteRequest{write: f, stream: rws.stream})
 		return true
 	}
-	if h != nil {
-		rws.conn.writeFrameFromHandler(FrameWriteRequest{write: &handlerFinal{headers: h, noData: true}, stream: rws.stream})
+	if f != nil {
+		f.noData = true
+		rws.conn.writeFrameFromHandler(FrameWriteRequest{write: f, stream: rws.stream})
 	}
 	return false
 }
@@ -64,8 +72,8 @@ func (rws *responseWriterState) writeFinalData(p []byte, endStream bool) bool {
 // writeHandlerFinal queues f's frames for st, on the serve goroutine, then schedules
 // their write: the frames of one response are written (and flushed) together.
 func (sc *serverConn) writeHandlerFinal(st *stream, f *handlerFinal) {
-	if f.headers != nil {
-		sc.queueFrame(FrameWriteRequest{write: f.headers, stream: st})
+	if f.hasHeaders {
+		sc.queueFrame(FrameWriteRequest{write: &f.headers, stream: st})
 	}
 	if !f.noData {
 		sc.queueFrame(FrameWriteRequest{write: &f.data, stream: st})

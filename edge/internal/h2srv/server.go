@@ -287,6 +287,8 @@ func (s *Server) serveConn(c net.Conn, opts *ServeConnOpts, newf func(*serverCon
 		sawClientPreface:            opts.SawClientPreface,
 		queued:                      queuedWriterOf(c), // edge: queuedflush.go
 	}
+	sc.serveHTTP = sc.handler.ServeHTTP // edge: respalloc.go
+	sc.workers = &handlerWorkers        // edge: handlerworkers.go
 	if newf != nil {
 		newf(sc)
 	}
@@ -323,7 +325,7 @@ func (s *Server) serveConn(c net.Conn, opts *ServeConnOpts, newf func(*serverCon
 	sc.hpackEncoder = hpack.NewEncoder(&sc.headerWriteBuf)
 	sc.hpackEncoder.SetMaxDynamicTableSizeLimit(conf.MaxEncoderHeaderTableSize)
 
-	fr := NewFramer(sc.bw, c)
+	fr := NewFramer(sc.bw, newFrameReader(sc)) // edge: readburst.go
 	if conf.CountError != nil {
 		fr.countError = conf.CountError
 	}
@@ -417,6 +419,8 @@ type serverConn struct {
 	conn             net.Conn
 	bw               *bufferedWriter // writing to conn
 	handler          http.Handler
+	serveHTTP        func(http.ResponseWriter, *http.Request) // edge: handler.ServeHTTP, bound once (respalloc.go)
+	workers          *workerPool[handlerJob]                  // edge: handlerWorkers; tests set their own (handlerworkers.go)
 	baseCtx          context.Context
 	framer           *Framer
 	doneServing      chan struct{}          // closed when serverConn.serve ends
@@ -435,6 +439,9 @@ type serverConn struct {
 	// Everything following is owned by the serve loop; use serveG.check():
 	serveG                      goroutineLock // used to verify funcs are on serve()
 	queued                      queuedWriter  // edge: the connection under TLS if it queues writes (queuedflush.go)
+	br                          *bufio.Reader // edge: the Framer reads through it (readburst.go)
+	readStopped                 bool          // edge: no more frames are read; readFrames reads it after the gate (readburst.go)
+	burstFrames                 int           // edge: frames read by the serve goroutine (readburst.go)
 	pushEnabled                 bool
 	sawClientPreface            bool // preface has already been read, used in h2c upgrade
 	sawFirstSettings            bool // got the initial SETTINGS frame after the preface
@@ -709,7 +716,7 @@ func (sc *serverConn) readFrames() {
 		case <-sc.doneServing:
 			return
 		}
-		if terminalReadFrameError(err) {
+		if terminalReadFrameError(err) || sc.readStopped { // edge: readburst.go
 			return
 		}
 	}
@@ -856,7 +863,7 @@ func (sc *serverConn) serve(conf http2Config) {
 				default:
 				}
 			}
-			if !sc.processFrameFromReader(res) {
+			if !sc.processFramesFromReader(res) { // edge: readburst.go
 				return
 			}
 			res.readMore()
@@ -1989,7 +1996,7 @@ func (sc *serverConn) processHeaders(f *MetaHeadersFrame) error {
 	st.body = st.reqBody.pipe // may be nil
 	st.declBodyBytes = req.ContentLength
 
-	handler := sc.handler.ServeHTTP
+	handler := sc.serveHTTP // edge: respalloc.go
 	if f.Truncated {
 		// Their header list was too long. Send a 431 error.
 		handler = handleHeaderListTooLong
@@ -2033,7 +2040,7 @@ func (sc *serverConn) upgradeRequest(req *http.Request) {
 	// so start the handler directly rather than going
 	// through scheduleHandler.
 	sc.curHandlers++
-	go sc.runHandler(rw, req, sc.handler.ServeHTTP)
+	sc.goRunHandler(rw, req, sc.handler.ServeHTTP) // edge: handlerworkers.go
 }
 
 func (st *stream) processTrailerHeaders(f *MetaHeadersFrame) error {
@@ -2273,7 +2280,7 @@ func (sc *serverConn) scheduleHandler(st *stream, rw *responseWriter, req *http.
 	maxHandlers := sc.advMaxStreams
 	if sc.curHandlers < maxHandlers {
 		sc.curHandlers++
-		go sc.runHandler(rw, req, handler)
+		sc.goRunHandler(rw, req, handler) // edge: handlerworkers.go
 		return nil
 	}
 	if len(sc.unstartedHandlers) > int(4*sc.advMaxStreams) {
@@ -2308,7 +2315,7 @@ func (sc *serverConn) handlerDone() {
 			break
 		}
 		sc.curHandlers++
-		go sc.runHandler(u.rw, u.req, u.handler)
+		sc.goRunHandler(u.rw, u.req, u.handler)      // edge: handlerworkers.go
 		sc.unstartedHandlers[i] = unstartedHandler{} // don't retain references
 	}
 	sc.unstartedHandlers = sc.unstartedHandlers[i:]
@@ -2546,8 +2553,8 @@ type responseWriterState struct {
 	closeNotifierCh chan bool  // nil until first used
 
 	// edge: handlerfinal.go
-	finalHeaders *writeResHeaders // response headers held for the handlerFinal
-	doneSent     bool             // a handlerFinal told the serve goroutine the handler is done
+	final    *handlerFinal // edge: the response headers held for the handlerFinal (handlerfinal.go)
+	doneSent bool          // a handlerFinal told the serve goroutine the handler is done
 }
 
 type chunkWriter struct{ rws *responseWriterState }
@@ -2629,8 +2636,7 @@ func (rws *responseWriterState) writeChunk(p []byte) (n int, err error) {
 		}
 		var date string
 		if _, ok := rws.snapHeader["Date"]; !ok {
-			// TODO(bradfitz): be faster here, like net/http? measure.
-			date = time.Now().UTC().Format(http.TimeFormat)
+			date = httpDate() // edge: respalloc.go
 		}
 
 		for _, v := range rws.snapHeader["Trailer"] {
@@ -2651,7 +2657,7 @@ func (rws *responseWriterState) writeChunk(p []byte) (n int, err error) {
 		}
 
 		endStream := (rws.handlerDone && !rws.hasTrailers() && len(p) == 0) || isHeadResp
-		err = rws.writeResHeaders(&writeResHeaders{ // edge: handlerfinal.go
+		err = rws.writeResHeaders(writeResHeaders{ // edge: handlerfinal.go, respalloc.go
 			streamID:      rws.stream.id,
 			httpResCode:   rws.status,
 			h:             rws.snapHeader,
@@ -2918,13 +2924,10 @@ func (rws *responseWriterState) writeHeader(code int) {
 }
 
 func cloneHeader(h http.Header) http.Header {
-	h2 := make(http.Header, len(h))
-	for k, vv := range h {
-		vv2 := make([]string, len(vv))
-		copy(vv2, vv)
-		h2[k] = vv2
+	if h == nil { // edge: respalloc.go (Header.Clone: one []string for all values)
+		return make(http.Header)
 	}
-	return h2
+	return h.Clone()
 }
 
 // The Life Of A Write is like this:
@@ -3155,7 +3158,7 @@ func (sc *serverConn) startPush(msg *startPushRequest) {
 		}
 
 		sc.curHandlers++
-		go sc.runHandler(rw, req, sc.handler.ServeHTTP)
+		sc.goRunHandler(rw, req, sc.handler.ServeHTTP) // edge: handlerworkers.go
 		return promisedID, nil
 	}
 
