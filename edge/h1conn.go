@@ -25,6 +25,7 @@ type h1Conn struct {
 	tc         *tls.Conn
 	state      *tls.ConnectionState
 	ctx        context.Context
+	cancelConn context.CancelFunc // ends ctx: the client is gone (a read or write failed)
 	remoteAddr string
 	br         *bufio.Reader
 	bw         *bufio.Writer
@@ -32,6 +33,7 @@ type h1Conn struct {
 	readErr    error // why waitHead failed
 	lastPOST   bool
 	wdSet      bool         // the handler set a write deadline (http.ResponseController)
+	hijacked   atomic.Bool  // the handler took the connection (h1hijack.go)
 	st         atomic.Int32 // connNew, connIdle, connActive, connClosed
 	born       time.Time
 	bg         bgRead
@@ -58,6 +60,7 @@ func (w errWriter) Write(p []byte) (int, error) {
 	n, err := w.c.tc.Write(p)
 	if err != nil && w.c.werr == nil {
 		w.c.werr = err
+		w.c.cancelConn()
 		w.c.tc.Close()
 	}
 	return n, err
@@ -71,6 +74,9 @@ func (c *h1Conn) serve() {
 	c.bw.Reset(errWriter{c})
 	handedOff := false
 	defer func() {
+		if c.hijacked.Load() {
+			return // the handler has the connection and its reader (Hijack)
+		}
 		if !handedOff {
 			c.bw.Flush()
 			c.tc.Close()
@@ -118,7 +124,7 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	req = req.WithContext(ctx)
 	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
 	w := newH1Response(c, req)
-	c.beginRequest(cancel, w.body != nil)
+	c.beginRequest(w.body != nil)
 	defer func() {
 		cancel()
 		c.endRequest()
@@ -134,10 +140,16 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	}()
 	c.srv.hs.Handler.ServeHTTP(w, req)
 	cancel()
+	if c.hijacked.Load() {
+		return false
+	}
 	w.finish()
 	c.endRequest()
 	if w.body != nil {
 		w.body.Close()
+	}
+	if req.MultipartForm != nil { // net/http's finishRequest: the form's temporary files go
+		req.MultipartForm.RemoveAll()
 	}
 	if c.srv.hs.WriteTimeout > 0 || c.wdSet {
 		c.wdSet = false

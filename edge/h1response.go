@@ -92,6 +92,10 @@ func (w *h1Response) Header() http.Header {
 
 // WriteHeader implements http.ResponseWriter.
 func (w *h1Response) WriteHeader(code int) {
+	if w.c.hijacked.Load() {
+		w.c.logf("http: response.WriteHeader on hijacked connection")
+		return
+	}
 	if w.wroteHeader {
 		w.c.logf("http: superfluous response.WriteHeader call")
 		return
@@ -131,6 +135,12 @@ var excludedNoBody = map[string]bool{"Content-Length": true, "Transfer-Encoding"
 
 // Write implements http.ResponseWriter.
 func (w *h1Response) Write(p []byte) (int, error) {
+	if w.c.hijacked.Load() {
+		if len(p) > 0 {
+			w.c.logf("http: response.Write on hijacked connection")
+		}
+		return 0, http.ErrHijacked
+	}
 	if w.released.Load() {
 		return 0, errWriteAfterRelease
 	}
@@ -152,6 +162,12 @@ func (w *h1Response) Write(p []byte) (int, error) {
 
 // WriteString implements io.StringWriter.
 func (w *h1Response) WriteString(s string) (int, error) {
+	if w.c.hijacked.Load() {
+		if len(s) > 0 {
+			w.c.logf("http: response.Write on hijacked connection")
+		}
+		return 0, http.ErrHijacked
+	}
 	if w.released.Load() {
 		return 0, errWriteAfterRelease
 	}
@@ -218,6 +234,9 @@ func (c *h1Conn) cloneHeader(h http.Header) http.Header {
 func (w *h1Response) FlushError() error {
 	if w.released.Load() {
 		return errWriteAfterRelease
+	}
+	if w.c.hijacked.Load() {
+		return http.ErrHijacked
 	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)

@@ -41,8 +41,8 @@ type h1Server struct {
 
 // newH1Server returns the loop for ln's connections; hs is the HTTPS server, configured.
 func newH1Server(hs *http.Server, ln net.Listener, base context.Context) *h1Server {
+	// As http.Server.Serve: the server's key here, the local address per connection.
 	ctx := context.WithValue(base, http.ServerContextKey, hs)
-	ctx = context.WithValue(ctx, http.LocalAddrContextKey, ln.Addr())
 	return &h1Server{hs: hs, ln: ln, queue: newConnQueue(ln.Addr()), ctx: ctx, conns: map[*h1Conn]struct{}{}}
 }
 
@@ -77,10 +77,14 @@ func (h *h1Server) serveConn(tc *tls.Conn) {
 		return
 	}
 	// A context per connection, as net/http's: the requests' contexts are its children, not
-	// children of the server's base context, whose lock all connections would share.
-	ctx, cancel := context.WithCancel(h.ctx)
+	// children of the server's base context, whose lock all connections would share. It
+	// carries the connection's own local address (the listener's may be a wildcard), and
+	// ends when a read from or a write to the client fails (cancelConn), which ends the
+	// request's context with it: a proxied upstream request is aborted.
+	ctx := context.WithValue(connContext(h.ctx, tc), http.LocalAddrContextKey, tc.LocalAddr())
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c.ctx = connContext(ctx, tc)
+	c.ctx, c.cancelConn = ctx, cancel
 	if !h.handshake(c) {
 		tc.Close()
 		h.untrack(c)
