@@ -102,7 +102,7 @@ func (c *h1Conn) backgroundRead() {
 	}
 	var ne net.Error
 	if err != nil && !(g.aborted && asNetError(err, &ne) && ne.Timeout()) {
-		c.cancelConn() // the client left: the handler's context ends
+		c.readFailed() // the client left: the handler's context ends
 	}
 	g.aborted, g.inRead = false, false
 	g.mu.Unlock()
@@ -130,7 +130,7 @@ func (s h1Source) Read(p []byte) (int, error) {
 	}
 	n, err := s.c.tc.Read(p)
 	if err != nil {
-		s.c.cancelConn()
+		s.c.readFailed()
 	}
 	return n, err
 }

@@ -32,9 +32,10 @@ type h1Conn struct {
 	werr       error // the first write error
 	readErr    error // why waitHead failed
 	lastPOST   bool
-	wdSet      bool         // the handler set a write deadline (http.ResponseController)
-	hijacked   atomic.Bool  // the handler took the connection (h1hijack.go)
-	st         atomic.Int32 // connNew, connIdle, connActive, connClosed
+	wdSet      bool                       // the handler set a write deadline (http.ResponseController)
+	hijacked   atomic.Bool                // the handler took the connection (h1hijack.go)
+	cur        atomic.Pointer[h1Response] // the response being served (readFailed)
+	st         atomic.Int32               // connNew, connIdle, connActive, connClosed
 	born       time.Time
 	bg         bgRead
 	snapMap    http.Header // the responses' header snapshot (cloneHeader)
@@ -124,8 +125,10 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	req = req.WithContext(ctx)
 	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
 	w := newH1Response(c, req)
+	c.cur.Store(w)
 	c.beginRequest(w.body != nil)
 	defer func() {
+		c.cur.Store(nil)
 		cancel()
 		c.endRequest()
 		if v := recover(); v != nil {

@@ -188,6 +188,31 @@ func parityCases() []parityCase {
 			},
 		},
 		{
+			// http.CloseNotifier (deprecated, still there): told when the client leaves.
+			name: "CloseNotify when the client leaves",
+			handler: func(report chan<- string) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					cn, ok := w.(http.CloseNotifier)
+					if !ok {
+						report <- "no CloseNotifier"
+						return
+					}
+					select {
+					case v := <-cn.CloseNotify():
+						report <- fmt.Sprintf("notified %v, context %v", v, r.Context().Err())
+					case <-time.After(10 * time.Second):
+						report <- "not notified within 10 s"
+					}
+				})
+			},
+			client: func(t *testing.T, addr string, report <-chan string) string {
+				c := dialParity(t, addr)
+				io.WriteString(c, rawReq("GET", "/", false))
+				c.Close()
+				return awaitReport(t, report)
+			},
+		},
+		{
 			// http.Hijacker: the connection and its buffered reader, which holds what the
 			// client sent after the request; the ResponseWriter is done with.
 			name:    "hijack",

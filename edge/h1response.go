@@ -45,6 +45,8 @@ type h1Response struct {
 	bw       h1BodyWriter
 	clenBuf  [20]byte
 	released atomic.Bool // w went back to the pool: later writes fail
+	cnMu     sync.Mutex
+	cn       closeNotify
 }
 
 // errWriteAfterRelease is what a write after the handler returned (its bug) gets.
