@@ -141,7 +141,11 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 		}
 		w.release()
 	}()
-	c.srv.hs.Handler.ServeHTTP(w, req)
+	h := c.srv.hs.Handler
+	if h == nil { // net/http's serverHandler
+		h = http.DefaultServeMux
+	}
+	h.ServeHTTP(w, req)
 	cancel()
 	if c.hijacked.Load() {
 		return false

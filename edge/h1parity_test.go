@@ -188,6 +188,15 @@ func parityCases() []parityCase {
 			},
 		},
 		{
+			// A server without a Handler serves http.DefaultServeMux (nothing registered
+			// there in these tests: 404).
+			name:    "nil handler",
+			handler: func(chan<- string) http.Handler { return nil },
+			client: func(t *testing.T, addr string, _ <-chan string) string {
+				return exchange(t, addr, []string{rawReq("GET", "/", true)})
+			},
+		},
+		{
 			// http.CloseNotifier (deprecated, still there): told when the client leaves.
 			name: "CloseNotify when the client leaves",
 			handler: func(report chan<- string) http.Handler {
