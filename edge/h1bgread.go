@@ -9,9 +9,9 @@ import (
 // Noticing a client that leaves while its request is served. net/http starts a read of
 // one byte in a new goroutine for every request, whose EOF cancels the connection's
 // context, and so the request's (the proxy then gives up on the upstream); so does any
-// other failed read or write (h1Source, errWriter). The loop starts that read only when the
-// handler has run for bgReadAfter: most requests are answered sooner, and the timer it
-// takes is reset, not made, per request. A byte that read gets (a pipelined request) is
+// other failed read or write (h1Source, errWriter). The loop starts that read only when
+// the handler has run for bgReadAfter: most requests are answered sooner, and the timer
+// it takes is reset, not made, per request. A byte that read gets (a pipelined request) is
 // read first by the next request, as in net/http.
 
 // bgReadAfter is how long a handler runs before the loop watches for the client leaving.

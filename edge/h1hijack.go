@@ -29,6 +29,8 @@ func (w *h1Response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	c.endRequest() // no background read from now on
 	c.hijacked.Store(true)
+	c.st.Store(connClosed)
+	c.srv.untrack(c)
 	c.tc.SetDeadline(time.Time{})
 	if c.bg.hasByte {
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
@@ -36,7 +38,5 @@ func (w *h1Response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	c.bw.Reset(c.tc)
-	c.st.Store(connClosed)
-	c.srv.untrack(c)
 	return c.tc, bufio.NewReadWriter(c.br, c.bw), nil
 }

@@ -289,3 +289,53 @@ func TestH1Parity(t *testing.T) {
 		})
 	}
 }
+
+// TestH1ParityShutdownAfterHijack: a hijacked connection is the handler's, not the
+// server's: Shutdown returns without waiting for it, with net/http's server as with the
+// loop (which would otherwise wait for it until the context ends, here 10 s).
+func TestH1ParityShutdownAfterHijack(t *testing.T) {
+	for _, edge := range []bool{false, true} {
+		hijacked, release := make(chan struct{}), make(chan struct{})
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("edge %v: hijack: %v", edge, err)
+				close(hijacked)
+				return
+			}
+			defer conn.Close()
+			close(hijacked)
+			<-release
+		})
+		cfg := &tls.Config{Certificates: []tls.Certificate{cert(t, "h1.test")}, NextProtos: []string{"http/1.1"}}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
+		shutdown := hs.Shutdown
+		if edge {
+			loop := newH1Server(hs, tls.NewListener(ln, cfg), context.Background())
+			go hs.Serve(loop.queue)
+			go loop.serve()
+			shutdown = func(ctx context.Context) error { defer hs.Shutdown(ctx); return loop.shutdown(ctx) }
+		} else {
+			go hs.Serve(tls.NewListener(ln, cfg))
+		}
+		c := dialParity(t, ln.Addr().String())
+		io.WriteString(c, rawReq("GET", "/", false))
+		select {
+		case <-hijacked:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("edge %v: the handler did not run within 10 s", edge)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = shutdown(ctx)
+		cancel()
+		close(release)
+		c.Close()
+		if err != nil {
+			t.Errorf("edge %v: Shutdown with a hijacked connection: %v; want nil", edge, err)
+		}
+	}
+}
