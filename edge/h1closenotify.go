@@ -29,11 +29,11 @@ func (w *h1Response) CloseNotify() <-chan bool {
 	return w.cn.ch
 }
 
-// readFailed is called when a read from the client fails: the connection's context ends,
-// and the current response's CloseNotify channel is told (net/http's
-// handleReadErrorLocked).
+// readFailed is called when a read from the client fails: the connection's and the
+// request's contexts end, and the current response's CloseNotify channel is told
+// (net/http's handleReadErrorLocked).
 func (c *h1Conn) readFailed() {
-	c.cancelConn()
+	c.clientGone()
 	if w := c.cur.Load(); w != nil {
 		w.cnMu.Lock()
 		if !w.cn.triggered {

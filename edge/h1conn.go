@@ -26,6 +26,7 @@ type h1Conn struct {
 	state      *tls.ConnectionState
 	ctx        context.Context
 	cancelConn context.CancelFunc // ends ctx: the client is gone (a read or write failed)
+	reqBase    context.Context    // ctx without its cancellation: the requests' parent
 	remoteAddr string
 	br         *bufio.Reader
 	bw         *bufio.Writer
@@ -61,7 +62,7 @@ func (w errWriter) Write(p []byte) (int, error) {
 	n, err := w.c.tc.Write(p)
 	if err != nil && w.c.werr == nil {
 		w.c.werr = err
-		w.c.cancelConn()
+		w.c.clientGone()
 		w.c.tc.Close()
 	}
 	return n, err
@@ -121,11 +122,17 @@ func (c *h1Conn) waitIdle() bool {
 
 // serveRequest runs the handler for req and finishes its response; false: close.
 func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
-	ctx, cancel := context.WithCancel(c.ctx)
+	ctx, cancel := context.WithCancel(c.reqBase)
 	req = req.WithContext(ctx)
 	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
 	w := newH1Response(c, req)
+	w.cancel = cancel
 	c.cur.Store(w)
+	select {
+	case <-c.ctx.Done(): // ended before w was current: cancelCurrent missed it
+		cancel()
+	default:
+	}
 	c.beginRequest(w.body != nil)
 	defer func() {
 		c.cur.Store(nil)
@@ -169,6 +176,20 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 		return false
 	}
 	return true
+}
+
+// clientGone ends the connection's context and the request's: a read from or a write to
+// the client failed (net/http's conn.cancelCtx, of which the request's is a child).
+func (c *h1Conn) clientGone() {
+	c.cancelConn()
+	c.cancelCurrent()
+}
+
+// cancelCurrent ends the context of the request being served, if any.
+func (c *h1Conn) cancelCurrent() {
+	if w := c.cur.Load(); w != nil {
+		w.cancel()
+	}
 }
 
 // logf writes to the HTTPS server's ErrorLog, as net/http would.

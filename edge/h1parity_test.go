@@ -339,3 +339,51 @@ func TestH1ParityShutdownAfterHijack(t *testing.T) {
 		}
 	}
 }
+
+// TestH1ParityBaseContextCancel: the server's base context ending ends the context of the
+// request being served, with net/http's server (BaseContext) as with the loop, whose
+// requests' contexts are not registered with the connection's (an AfterFunc per
+// connection cancels the request served).
+func TestH1ParityBaseContextCancel(t *testing.T) {
+	for _, edge := range []bool{false, true} {
+		base, cancelBase := context.WithCancel(context.Background())
+		arrived, report := make(chan struct{}), make(chan string, 1)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(arrived)
+			select {
+			case <-r.Context().Done():
+				report <- fmt.Sprint("ended: ", context.Cause(r.Context()))
+			case <-time.After(10 * time.Second):
+				report <- "not ended within 10 s"
+			}
+		})
+		cfg := &tls.Config{Certificates: []tls.Certificate{cert(t, "h1.test")}, NextProtos: []string{"http/1.1"}}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0),
+			BaseContext: func(net.Listener) context.Context { return base }}
+		if edge {
+			loop := newH1Server(hs, tls.NewListener(ln, cfg), base)
+			go hs.Serve(loop.queue)
+			go loop.serve()
+			t.Cleanup(func() { loop.shutdown(context.Background()) })
+		} else {
+			go hs.Serve(tls.NewListener(ln, cfg))
+		}
+		t.Cleanup(func() { hs.Close() })
+		c := dialParity(t, ln.Addr().String())
+		io.WriteString(c, rawReq("GET", "/", false))
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("edge %v: the handler did not run within 10 s", edge)
+		}
+		cancelBase()
+		if got := awaitReport(t, report); got != "ended: context canceled" {
+			t.Errorf("edge %v: the request's context %s", edge, got)
+		}
+		c.Close()
+	}
+}

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -22,8 +23,9 @@ import (
 // a chunked body. The logic is net/http's chunkWriter.writeHeader's, kept in the same
 // order so that the differential test (h1diff_test.go) finds no difference.
 type h1Response struct {
-	c   *h1Conn
-	req *http.Request
+	c      *h1Conn
+	req    *http.Request
+	cancel context.CancelFunc // ends req's context
 
 	header       http.Header // the handler's (Header)
 	snap         http.Header // header as it was at WriteHeader; nil until then
