@@ -1,17 +1,17 @@
 package edge
 
 import (
-	"context"
 	"net"
 	"sync"
 	"time"
 )
 
 // Noticing a client that leaves while its request is served. net/http starts a read of
-// one byte in a new goroutine for every request, whose EOF cancels the request's context
-// (the proxy then gives up on the upstream). The loop starts that read only when the
-// handler has run for bgReadAfter: most requests are answered sooner, and the timer it
-// takes is reset, not made, per request. A byte that read gets (a pipelined request) is
+// one byte in a new goroutine for every request, whose EOF cancels the connection's
+// context, and so the request's (the proxy then gives up on the upstream); so does any
+// other failed read or write (h1Source, errWriter). The loop starts that read only when
+// the handler has run for bgReadAfter: most requests are answered sooner, and the timer
+// it takes is reset, not made, per request. A byte that read gets (a pipelined request) is
 // read first by the next request, as in net/http.
 
 // bgReadAfter is how long a handler runs before the loop watches for the client leaving.
@@ -22,21 +22,20 @@ type bgRead struct {
 	mu      sync.Mutex
 	cond    sync.Cond
 	timer   *time.Timer
-	serving bool               // a handler runs
-	body    bool               // the request's body is not read whole yet: no watching
-	inRead  bool               // the read is under way
-	aborted bool               // endRequest ended the read
-	cancel  context.CancelFunc // the request's
+	serving bool // a handler runs
+	body    bool // the request's body is not read whole yet: no watching
+	inRead  bool // the read is under way
+	aborted bool // endRequest ended the read
 	hasByte bool
 	b       [1]byte
 }
 
-// beginRequest arms the watch for a request whose context cancel is; with a body, it
-// starts once the body is read whole (bodyDone), as net/http's.
-func (c *h1Conn) beginRequest(cancel context.CancelFunc, body bool) {
+// beginRequest arms the watch for a request; with a body, it starts once the body is
+// read whole (bodyDone), as net/http's.
+func (c *h1Conn) beginRequest(body bool) {
 	g := &c.bg
 	g.mu.Lock()
-	g.serving, g.cancel, g.body = true, cancel, body
+	g.serving, g.body = true, body
 	g.mu.Unlock()
 	if g.timer == nil {
 		g.cond.L = &g.mu
@@ -56,7 +55,7 @@ func (c *h1Conn) endRequest() {
 	stopped := g.timer.Stop()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.serving, g.cancel = false, nil
+	g.serving = false
 	if stopped || !g.inRead {
 		return
 	}
@@ -102,8 +101,8 @@ func (c *h1Conn) backgroundRead() {
 		g.hasByte = true
 	}
 	var ne net.Error
-	if err != nil && !(g.aborted && asNetError(err, &ne) && ne.Timeout()) && g.cancel != nil {
-		g.cancel() // the client left: the handler's context ends
+	if err != nil && !(g.aborted && asNetError(err, &ne) && ne.Timeout()) {
+		c.readFailed() // the client left: the handler's context ends
 	}
 	g.aborted, g.inRead = false, false
 	g.mu.Unlock()
@@ -117,7 +116,9 @@ func asNetError(err error, ne *net.Error) bool {
 }
 
 // h1Source is what the connection's bufio.Reader reads: the byte the background read got
-// first. It is only read when no handler runs, so after endRequest, which orders it.
+// first. It is only read when no handler runs, so after endRequest, which orders it, or
+// while the handler reads the body, before the background read may start. A failed read
+// ends the connection's context, as net/http's connReader does.
 type h1Source struct{ c *h1Conn }
 
 // Read implements io.Reader.
@@ -127,5 +128,9 @@ func (s h1Source) Read(p []byte) (int, error) {
 		p[0], g.hasByte = g.b[0], false
 		return 1, nil
 	}
-	return s.c.tc.Read(p)
+	n, err := s.c.tc.Read(p)
+	if err != nil {
+		s.c.readFailed()
+	}
+	return n, err
 }

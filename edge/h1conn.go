@@ -25,14 +25,18 @@ type h1Conn struct {
 	tc         *tls.Conn
 	state      *tls.ConnectionState
 	ctx        context.Context
+	cancelConn context.CancelFunc // ends ctx: the client is gone (a read or write failed)
+	reqBase    context.Context    // ctx without its cancellation: the requests' parent
 	remoteAddr string
 	br         *bufio.Reader
 	bw         *bufio.Writer
 	werr       error // the first write error
 	readErr    error // why waitHead failed
 	lastPOST   bool
-	wdSet      bool         // the handler set a write deadline (http.ResponseController)
-	st         atomic.Int32 // connNew, connIdle, connActive, connClosed
+	wdSet      bool                       // the handler set a write deadline (http.ResponseController)
+	hijacked   atomic.Bool                // the handler took the connection (h1hijack.go)
+	cur        atomic.Pointer[h1Response] // the response being served (readFailed)
+	st         atomic.Int32               // connNew, connIdle, connActive, connClosed
 	born       time.Time
 	bg         bgRead
 	snapMap    http.Header // the responses' header snapshot (cloneHeader)
@@ -58,6 +62,7 @@ func (w errWriter) Write(p []byte) (int, error) {
 	n, err := w.c.tc.Write(p)
 	if err != nil && w.c.werr == nil {
 		w.c.werr = err
+		w.c.clientGone()
 		w.c.tc.Close()
 	}
 	return n, err
@@ -71,6 +76,9 @@ func (c *h1Conn) serve() {
 	c.bw.Reset(errWriter{c})
 	handedOff := false
 	defer func() {
+		if c.hijacked.Load() {
+			return // the handler has the connection and its reader (Hijack)
+		}
 		if !handedOff {
 			c.bw.Flush()
 			c.tc.Close()
@@ -114,12 +122,20 @@ func (c *h1Conn) waitIdle() bool {
 
 // serveRequest runs the handler for req and finishes its response; false: close.
 func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
-	ctx, cancel := context.WithCancel(c.ctx)
+	ctx, cancel := context.WithCancel(c.reqBase)
 	req = req.WithContext(ctx)
 	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
 	w := newH1Response(c, req)
-	c.beginRequest(cancel, w.body != nil)
+	w.cancel = cancel
+	c.cur.Store(w)
+	select {
+	case <-c.ctx.Done(): // ended before w was current: cancelCurrent missed it
+		cancel()
+	default:
+	}
+	c.beginRequest(w.body != nil)
 	defer func() {
+		c.cur.Store(nil)
 		cancel()
 		c.endRequest()
 		if v := recover(); v != nil {
@@ -132,12 +148,22 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 		}
 		w.release()
 	}()
-	c.srv.hs.Handler.ServeHTTP(w, req)
+	h := c.srv.hs.Handler
+	if h == nil { // net/http's serverHandler
+		h = http.DefaultServeMux
+	}
+	h.ServeHTTP(w, req)
 	cancel()
+	if c.hijacked.Load() {
+		return false
+	}
 	w.finish()
 	c.endRequest()
 	if w.body != nil {
 		w.body.Close()
+	}
+	if req.MultipartForm != nil { // net/http's finishRequest: the form's temporary files go
+		req.MultipartForm.RemoveAll()
 	}
 	if c.srv.hs.WriteTimeout > 0 || c.wdSet {
 		c.wdSet = false
@@ -150,6 +176,20 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 		return false
 	}
 	return true
+}
+
+// clientGone ends the connection's context and the request's: a read from or a write to
+// the client failed (net/http's conn.cancelCtx, of which the request's is a child).
+func (c *h1Conn) clientGone() {
+	c.cancelConn()
+	c.cancelCurrent()
+}
+
+// cancelCurrent ends the context of the request being served, if any.
+func (c *h1Conn) cancelCurrent() {
+	if w := c.cur.Load(); w != nil {
+		w.cancel()
+	}
 }
 
 // logf writes to the HTTPS server's ErrorLog, as net/http would.

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -22,8 +23,9 @@ import (
 // a chunked body. The logic is net/http's chunkWriter.writeHeader's, kept in the same
 // order so that the differential test (h1diff_test.go) finds no difference.
 type h1Response struct {
-	c   *h1Conn
-	req *http.Request
+	c      *h1Conn
+	req    *http.Request
+	cancel context.CancelFunc // ends req's context
 
 	header       http.Header // the handler's (Header)
 	snap         http.Header // header as it was at WriteHeader; nil until then
@@ -45,6 +47,8 @@ type h1Response struct {
 	bw       h1BodyWriter
 	clenBuf  [20]byte
 	released atomic.Bool // w went back to the pool: later writes fail
+	cnMu     sync.Mutex
+	cn       closeNotify
 }
 
 // errWriteAfterRelease is what a write after the handler returned (its bug) gets.
@@ -92,6 +96,10 @@ func (w *h1Response) Header() http.Header {
 
 // WriteHeader implements http.ResponseWriter.
 func (w *h1Response) WriteHeader(code int) {
+	if w.c.hijacked.Load() {
+		w.c.logf("http: response.WriteHeader on hijacked connection")
+		return
+	}
 	if w.wroteHeader {
 		w.c.logf("http: superfluous response.WriteHeader call")
 		return
@@ -131,6 +139,12 @@ var excludedNoBody = map[string]bool{"Content-Length": true, "Transfer-Encoding"
 
 // Write implements http.ResponseWriter.
 func (w *h1Response) Write(p []byte) (int, error) {
+	if w.c.hijacked.Load() {
+		if len(p) > 0 {
+			w.c.logf("http: response.Write on hijacked connection")
+		}
+		return 0, http.ErrHijacked
+	}
 	if w.released.Load() {
 		return 0, errWriteAfterRelease
 	}
@@ -152,6 +166,12 @@ func (w *h1Response) Write(p []byte) (int, error) {
 
 // WriteString implements io.StringWriter.
 func (w *h1Response) WriteString(s string) (int, error) {
+	if w.c.hijacked.Load() {
+		if len(s) > 0 {
+			w.c.logf("http: response.Write on hijacked connection")
+		}
+		return 0, http.ErrHijacked
+	}
 	if w.released.Load() {
 		return 0, errWriteAfterRelease
 	}
@@ -218,6 +238,9 @@ func (c *h1Conn) cloneHeader(h http.Header) http.Header {
 func (w *h1Response) FlushError() error {
 	if w.released.Load() {
 		return errWriteAfterRelease
+	}
+	if w.c.hijacked.Load() {
+		return http.ErrHijacked
 	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)

@@ -41,8 +41,8 @@ type h1Server struct {
 
 // newH1Server returns the loop for ln's connections; hs is the HTTPS server, configured.
 func newH1Server(hs *http.Server, ln net.Listener, base context.Context) *h1Server {
+	// As http.Server.Serve: the server's key here, the local address per connection.
 	ctx := context.WithValue(base, http.ServerContextKey, hs)
-	ctx = context.WithValue(ctx, http.LocalAddrContextKey, ln.Addr())
 	return &h1Server{hs: hs, ln: ln, queue: newConnQueue(ln.Addr()), ctx: ctx, conns: map[*h1Conn]struct{}{}}
 }
 
@@ -76,11 +76,14 @@ func (h *h1Server) serveConn(tc *tls.Conn) {
 		tc.Close()
 		return
 	}
-	// A context per connection, as net/http's: the requests' contexts are its children, not
-	// children of the server's base context, whose lock all connections would share.
-	ctx, cancel := context.WithCancel(h.ctx)
+	// A context per connection, as net/http's. It carries the connection's own local
+	// address (the listener's may be a wildcard), and ends when a read from or a write to
+	// the client fails (clientGone), which ends the request's context with it: a proxied
+	// upstream request is aborted.
+	ctx := context.WithValue(connContext(h.ctx, tc), http.LocalAddrContextKey, tc.LocalAddr())
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c.ctx = connContext(ctx, tc)
+	c.ctx, c.cancelConn = ctx, cancel
 	if !h.handshake(c) {
 		tc.Close()
 		h.untrack(c)
@@ -98,6 +101,13 @@ func (h *h1Server) serveConn(tc *tls.Conn) {
 	if ra := tc.RemoteAddr(); ra != nil {
 		c.remoteAddr = ra.String()
 	}
+	// The requests' contexts have the connection's values, not its cancellation, which
+	// would register each of them with it: clientGone cancels the request served, and
+	// so does one AfterFunc for the connection if its context ends otherwise (the
+	// server's base context). Stopped before the connection's context ends (defer order).
+	c.reqBase = context.WithoutCancel(ctx)
+	stop := context.AfterFunc(ctx, c.cancelCurrent)
+	defer stop()
 	c.serve()
 }
 

@@ -1,7 +1,5 @@
 package proxy
 
-import "io"
-
 // minBatchBody is the smallest body copyBody batches: a smaller one leaves with its head
 // in one write anyway (net/http's connection buffer is 4 KiB).
 const minBatchBody = 4 << 10
@@ -14,10 +12,10 @@ type bodyBatch struct {
 	on bool
 }
 
-// beforeRead ends the batch if reading body may wait (bodyReady), and returns the write
-// error of the batch.
-func (bb *bodyBatch) beforeRead(body io.Reader) error {
-	if !bb.on || bodyReady(body) {
+// beforeWait ends the batch before a read that may wait for the upstream, and returns
+// the write error of the batch.
+func (bb *bodyBatch) beforeWait() error {
+	if !bb.on {
 		return nil
 	}
 	bb.on = false

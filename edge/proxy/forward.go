@@ -196,53 +196,75 @@ func (f *fwdHead) got1xx(code int, header http.Header) {
 // (and the headers at once) for event streams and responses of unknown length, as
 // ReverseProxy with FlushInterval 0. Other bodies of at least minBatchBody bytes are
 // written in batches through batch (nil: none): what was read is batched, and the batch
-// ends before a read that may wait for the upstream.
+// ends before a read that may wait for the upstream. Before such a read, what was written
+// is flushed too (beforeWait): a body of known length that comes slowly reaches the client
+// as it comes, instead of waiting in the server's buffers for the next bytes.
 func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response, batch Batcher) error {
-	var dst io.Writer = w
-	var fw *flushWriter
+	bc := bodyCopy{w: w, dst: w, bb: bodyBatch{b: batch}}
 	if eventStream(res.Header.Get("Content-Type")) || res.ContentLength == -1 {
-		fw = &flushWriter{w: w, rc: http.NewResponseController(w)}
-		dst = fw
+		bc.fw = &flushWriter{w: w, rc: http.NewResponseController(w)}
+		bc.dst = bc.fw
 	}
-	bb := bodyBatch{b: batch}
-	if fw != nil || res.ContentLength < minBatchBody {
-		bb.b = nil
+	if bc.fw != nil || res.ContentLength < minBatchBody {
+		bc.bb.b = nil
 	}
-	defer bb.abort()
+	defer bc.bb.abort()
 	buf := copyBuffers.Get()
 	defer copyBuffers.Put(buf)
 	for {
-		if fw != nil && !fw.wrote && !bodyReady(res.Body) {
-			// The headers go now, even if the body is slow to come (ReverseProxy
-			// flushes them from a timer); a body already here is written with them.
-			fw.rc.Flush()
-			fw.wrote = true
-		}
-		if err := bb.beforeRead(res.Body); err != nil {
-			return err
+		if !bodyReady(res.Body) {
+			if err := bc.beforeWait(); err != nil {
+				return err
+			}
 		}
 		nr, rerr := res.Body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
 			h.logf("httputil: ReverseProxy read error during body copy: %v", rerr)
 		}
 		if nr > 0 {
-			bb.beforeWrite()
-			nw, werr := dst.Write(buf[:nr])
+			bc.bb.beforeWrite()
+			nw, werr := bc.dst.Write(buf[:nr])
 			if werr != nil {
 				return werr
 			}
 			if nr != nw {
 				return io.ErrShortWrite
 			}
+			bc.held = bc.fw == nil
 		}
 		if rerr != nil {
 			if rerr == io.EOF {
-				bb.on = false // the server ends the batch with the response
+				bc.bb.on = false // the server ends the batch with the response
 				return nil
 			}
 			return rerr
 		}
 	}
+}
+
+// bodyCopy is copyBody's state.
+type bodyCopy struct {
+	w    http.ResponseWriter
+	dst  io.Writer    // w, or fw
+	fw   *flushWriter // nil: not flushed after every write
+	bb   bodyBatch
+	held bool // body bytes were written to w since the last flush
+}
+
+// beforeWait prepares a read that may wait for the upstream: the body bytes written since
+// the last flush (and, for a streamed body, the headers: ReverseProxy flushes them from a
+// timer) are flushed, and the batch ends, so that nothing that came waits with the read.
+// It returns the batch's write error.
+func (bc *bodyCopy) beforeWait() error {
+	switch {
+	case bc.fw != nil && !bc.fw.wrote:
+		bc.fw.rc.Flush()
+		bc.fw.wrote = true
+	case bc.held:
+		http.NewResponseController(bc.w).Flush()
+		bc.held = false
+	}
+	return bc.bb.beforeWait()
 }
 
 // eventStream reports whether content type ct is text/event-stream as ReverseProxy's
