@@ -301,6 +301,7 @@ func (l *Loader) diskHit(j *siteJob, h [32]byte) *siteResult {
 	if res == nil {
 		return nil
 	}
+	shareDeclStrings(res.decl, j)
 	l.cmu.Lock()
 	l.sites[j.file] = res
 	l.cmu.Unlock()
