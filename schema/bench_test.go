@@ -197,3 +197,31 @@ func BenchmarkRevalidateOneSiteGit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWarmLoadHeap loads the 10,000-site repo with a new Loader on a warm evaluation
+// cache (a restart) and reports the live heap the Loader and the Config hold after it.
+func BenchmarkWarmLoadHeap(b *testing.B) {
+	fsys := os.DirFS(benchRepo(b))
+	cache := b.TempDir()
+	if _, err := schema.NewLoader(schema.LoaderOptions{CacheDir: cache}).Load(fsys); err != nil {
+		b.Fatal(err)
+	}
+	var ms runtime.MemStats
+	var live float64
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapAlloc
+		l := schema.NewLoader(schema.LoaderOptions{CacheDir: cache})
+		cfg, err := l.Load(fsys)
+		if err != nil || len(cfg.Sites) != 10000 {
+			b.Fatalf("%v, %d sites", err, len(cfg.Sites))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		live = float64(ms.HeapAlloc-before) / (1 << 20)
+		runtime.KeepAlive(l)
+		runtime.KeepAlive(cfg)
+	}
+	b.ReportMetric(live, "MiB-live")
+}

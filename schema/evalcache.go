@@ -37,11 +37,12 @@ type diskCache struct {
 	entries map[[32]byte][]byte // read at the first load, dropped after it
 	read    bool
 	sigs    sigCache // signature checks (sigcache.go)
-	// keys are the keys of the file's records with each record's length, size the file's
-	// length (evalcache_append.go); nil keys: not known, the next write is a full one.
-	keys map[[32]byte]int64
+	// keys are the keys of the file's records with each record's length and how many jobs
+	// want it, size the file's length (evalcache_append.go, evalcache_live.go); nil keys:
+	// not known, the next write is a full one.
+	keys map[[32]byte]diskRec
 	size int64
-	live int64 // of size, the bytes of records the last write wanted; 0: not counted
+	live int64 // of size, the bytes of the records the last write's jobs want
 }
 
 // cachedSite is one record's payload.
@@ -96,11 +97,11 @@ func (c *diskCache) load() {
 	var clean bool
 	c.entries, clean, c.size = c.readFile()
 	if clean {
-		c.keys = make(map[[32]byte]int64, len(c.entries))
+		c.keys = make(map[[32]byte]diskRec, len(c.entries))
 	}
 	for k, p := range c.entries {
 		if c.keys != nil {
-			c.keys[k] = int64(evalCacheRecHead + len(p))
+			c.keys[k] = diskRec{n: int32(evalCacheRecHead + len(p))}
 		}
 		if string(p) == sigPayload {
 			if c.sigs.ok == nil {
@@ -168,11 +169,13 @@ func cacheable(res *siteResult) bool {
 // rewrite.
 func (c *diskCache) write(jobs []*siteJob, cached func(*siteJob) bool) error {
 	defer c.dropRead()
-	sigs := cacheSigKeys(jobs, cached)
-	if c.keys != nil && c.appendNew(jobs, sigs, cached) {
-		return nil
+	if c.keys != nil {
+		c.unrefAll()
+		if c.appendChanged(jobs, nil, cached) {
+			return nil
+		}
 	}
-	return c.rewrite(jobs, sigs, cached)
+	return c.rewrite(jobs, cacheSigKeys(jobs, cached), cached)
 }
 
 // rewrite replaces the cache file with the records of the cached jobs and sigs, taking
@@ -186,23 +189,23 @@ func (c *diskCache) rewrite(jobs []*siteJob, sigs [][32]byte, cached func(*siteJ
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return err
 	}
-	keys := make(map[[32]byte]int64, len(jobs)+len(sigs))
+	keys := make(map[[32]byte]diskRec, len(jobs)+len(sigs))
 	size := int64(len(evalCacheMagic) + 32)
 	err := writeAtomic(c.path, func(w *bufio.Writer) error {
 		w.WriteString(evalCacheMagic)
 		w.Write(c.salt[:])
 		for _, k := range sigs {
-			keys[k] = 0 // even when MaxEvalCacheSize leaves it out: kept out until a change
+			keys[k] = diskRec{} // even when MaxEvalCacheSize leaves it out: kept out until a change
 			if size+evalCacheRecHead+int64(len(sigPayload)) <= MaxEvalCacheSize {
-				keys[k] = writeCacheRecord(w, k, []byte(sigPayload))
-				size += keys[k]
+				keys[k] = diskRec{n: int32(writeCacheRecord(w, k, []byte(sigPayload)))}
+				size += int64(keys[k].n)
 			}
 		}
 		for _, j := range jobs {
 			if !j.hasKey || !cached(j) {
 				continue
 			}
-			keys[j.key] = 0
+			keys[j.key] = diskRec{}
 			p, ok := old[j.key]
 			if !ok {
 				var err error
@@ -211,16 +214,27 @@ func (c *diskCache) rewrite(jobs []*siteJob, sigs [][32]byte, cached func(*siteJ
 				}
 			}
 			if size+evalCacheRecHead+int64(len(p)) <= MaxEvalCacheSize {
-				keys[j.key] = writeCacheRecord(w, j.key, p)
-				size += keys[j.key]
+				keys[j.key] = diskRec{n: int32(writeCacheRecord(w, j.key, p))}
+				size += int64(keys[j.key].n)
 			}
 		}
 		return nil
 	})
 	if err == nil {
-		c.keys, c.size, c.live = keys, size, size
+		c.keys, c.size, c.live = keys, size, 0
+		c.countAll(jobs, cached)
 	}
 	return err
+}
+
+// countAll counts the keys of the cached jobs as wanted, those of the others not.
+func (c *diskCache) countAll(jobs []*siteJob, cached func(*siteJob) bool) {
+	for _, j := range jobs {
+		j.counted = false
+		if j.hasKey && cached(j) {
+			c.refJob(j, 1)
+		}
+	}
 }
 
 // marshalCached is the record payload of job j.
@@ -287,6 +301,7 @@ func (l *Loader) diskHit(j *siteJob, h [32]byte) *siteResult {
 	if res == nil {
 		return nil
 	}
+	shareDeclStrings(res.decl, j)
 	l.cmu.Lock()
 	l.sites[j.file] = res
 	l.cmu.Unlock()

@@ -19,60 +19,67 @@ import (
 // truncated record at the end, which the next start reads past and the next write
 // replaces with a full rewrite.
 
-// appendNew appends the records of the cached jobs and sigs the file does not hold, and
-// reports whether the file is now up to date (false: rewrite it). A failed append forgets
-// what the file holds, so the rewrite that follows replaces it.
-func (c *diskCache) appendNew(jobs []*siteJob, sigs [][32]byte, cached func(*siteJob) bool) bool {
-	return c.appendFrom(0, true, jobs, sigs, cached)
-}
-
-// appendFrom is appendNew starting from base bytes of wanted records the file holds, and
-// counting those of jobs and sigs it holds already only when countHeld.
-func (c *diskCache) appendFrom(base int64, countHeld bool, jobs []*siteJob, sigs [][32]byte, cached func(*siteJob) bool) bool {
-	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	added := map[[32]byte]int64{}
-	live := base // the wanted records the file holds
-	add := func(k [32]byte, p func() ([]byte, error)) bool {
-		if n, ok := c.keys[k]; ok {
-			if countHeld {
-				live += n
-			}
-			return true
-		}
-		b, err := p()
-		if err == nil {
-			added[k] = writeCacheRecord(w, k, b)
-		}
-		return err == nil
-	}
-	for _, k := range sigs {
-		add(k, func() ([]byte, error) { return []byte(sigPayload), nil })
-	}
-	for _, j := range jobs {
-		if j.hasKey && cached(j) && !add(j.key, func() ([]byte, error) { return marshalCached(j) }) {
-			return false
-		}
-	}
-	w.Flush()
-	n := int64(buf.Len())
-	switch {
-	case n == 0:
-		c.live = live
-		return true
-	case c.size+n > MaxEvalCacheSize || c.size+n-(live+n) > (live+n)/2:
+// appendChanged appends the records of the fresh cached jobs the file does not hold,
+// counts the fresh jobs' keys as wanted and the gone jobs' as no longer wanted
+// (evalcache_live.go), and reports whether the file is now up to date (false: rewrite it).
+// A failed append forgets what the file holds, so the rewrite that follows replaces it.
+func (c *diskCache) appendChanged(fresh, gone []*siteJob, cached func(*siteJob) bool) bool {
+	added, b, ok := c.newRecords(fresh, cached)
+	if !ok || len(b) > 0 && c.size+int64(len(b)) > MaxEvalCacheSize {
 		return false
 	}
-	if err := appendFile(c.path, c.size, buf.Bytes()); err != nil {
+	for k, n := range added {
+		c.keys[k] = diskRec{n: n}
+	}
+	for _, j := range gone {
+		if j.counted {
+			c.refJob(j, -1)
+		}
+	}
+	for _, j := range fresh {
+		if j.hasKey && cached(j) {
+			c.refJob(j, 1)
+		}
+	}
+	switch {
+	case len(b) == 0:
+		return true
+	case c.garbage()+int64(len(b)) > c.live/2:
+		return false // c.live counts b's records already: the file holds them after the rewrite
+	}
+	if err := appendFile(c.path, c.size, b); err != nil {
 		c.keys = nil
 		return false
 	}
-	c.size += n
-	c.live = live + n
-	for k, l := range added {
-		c.keys[k] = l
-	}
+	c.size += int64(len(b))
 	return true
+}
+
+// newRecords returns the records of the cached jobs' keys the file does not hold, each
+// once: their lengths by key and their bytes. ok is false when one cannot be made.
+func (c *diskCache) newRecords(jobs []*siteJob, cached func(*siteJob) bool) (added map[[32]byte]int32, b []byte, ok bool) {
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	added, ok = map[[32]byte]int32{}, true
+	for _, j := range jobs {
+		if !j.hasKey || !cached(j) {
+			continue
+		}
+		jobKeys(j, func(k [32]byte, sig bool) {
+			if _, held := c.keys[k]; held || added[k] > 0 || !ok {
+				return
+			}
+			p, err := []byte(sigPayload), error(nil)
+			if !sig {
+				p, err = marshalCached(j)
+			}
+			if ok = err == nil; ok {
+				added[k] = int32(writeCacheRecord(w, k, p))
+			}
+		})
+	}
+	w.Flush()
+	return added, buf.Bytes(), ok
 }
 
 // errCacheMoved says the cache file is not the length this process left it at.
@@ -102,26 +109,15 @@ func appendFile(path string, size int64, b []byte) error {
 
 // writeChanged brings the file up to date after an incremental load (incremental.go):
 // jobs are the load's, fresh the ones it loaded, gone the last load's it replaced or
-// dropped. Only the fresh jobs' records are looked at (appended when new); the bytes of
-// wanted records are kept up to date from the last full count (live), less the records of
-// gone jobs, so the file is still rewritten once half of it is garbage. Without a count, it
-// is write.
+// dropped. Only the fresh and gone jobs are looked at: the fresh ones' new records are
+// appended, and the count of wanted bytes follows both (evalcache_live.go), so the file is
+// still rewritten once half of it is garbage. Without a count, it is write.
 func (c *diskCache) writeChanged(jobs, fresh, gone []*siteJob, cached func(*siteJob) bool) error {
-	if c.keys == nil || c.live <= 0 {
+	if c.keys == nil {
 		return c.write(jobs, cached)
 	}
 	defer c.dropRead()
-	kept := make(map[[32]byte]bool, len(fresh))
-	for _, j := range fresh {
-		kept[j.key] = j.hasKey
-	}
-	live := c.live
-	for _, j := range gone {
-		if n, ok := c.keys[j.key]; ok && j.hasKey && !kept[j.key] {
-			live -= n
-		}
-	}
-	if c.appendFrom(live, false, fresh, cacheSigKeys(fresh, cached), cached) {
+	if c.appendChanged(fresh, gone, cached) {
 		return nil
 	}
 	return c.rewrite(jobs, cacheSigKeys(jobs, cached), cached)

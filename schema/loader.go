@@ -196,6 +196,7 @@ type siteJob struct {
 	ds         []Diagnostic
 	key        [32]byte // the evaluation cache's key of the file; set when hasKey
 	hasKey     bool
+	counted    bool // its records count as wanted in the evaluation cache (evalcache_live.go)
 
 	// Set by assembleJob, kept for the next load (incremental.go):
 	inputs   []string     // the repo paths the job looked up (recorded by its repoReader)

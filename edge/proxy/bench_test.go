@@ -178,7 +178,7 @@ func BenchmarkForward(b *testing.B) {
 	ref := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
 		defer h.finish(info, r)
-		h.rp.ServeHTTP(w, r)
+		h.reverseProxy().ServeHTTP(w, r)
 	})
 	for _, bc := range []struct {
 		name string

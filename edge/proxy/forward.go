@@ -330,7 +330,7 @@ func (h *Handler) sendTrailers(w http.ResponseWriter, res *http.Response, announ
 
 // logf logs as ReverseProxy's ErrorLog.
 func (h *Handler) logf(format string, args ...any) {
-	if h.rp.ErrorLog != nil {
-		h.rp.ErrorLog.Printf(format, args...)
+	if h.m.errLog != nil {
+		h.m.errLog.Printf(format, args...)
 	}
 }

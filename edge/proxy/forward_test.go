@@ -89,7 +89,7 @@ func reverseProxyOnly(h *Handler) http.Handler {
 		info := new(Info)
 		r = r.WithContext(WithInfo(r.Context(), info))
 		defer h.finish(info, r)
-		h.rp.ServeHTTP(w, r)
+		h.reverseProxy().ServeHTTP(w, r)
 	})
 }
 

@@ -21,7 +21,7 @@ type Handler struct {
 	m       *Manager
 	cfg     config // defaults applied
 	targets []target
-	rp      *httputil.ReverseProxy
+	rp      atomic.Pointer[httputil.ReverseProxy] // built by the first request that needs it (reverseproxy.go)
 	rr      atomic.Uint64
 	gen     uint64 // guarded by m.mu
 
@@ -50,18 +50,6 @@ func newHandler(m *Manager, c config) *Handler {
 	h := &Handler{m: m, cfg: c, retryAfter: "1", weighted: weighted(&c)}
 	if c.HealthCheck != nil {
 		h.retryAfter = strconv.Itoa(max(1, int(c.HealthCheck.Interval.Seconds())))
-	}
-	h.rp = &httputil.ReverseProxy{
-		Rewrite:   h.rewrite,
-		Transport: (*roundTripper)(h),
-		// Zero: httputil flushes at once anyway for text/event-stream and for responses of
-		// unknown length (streams); others are written in one go, which lets HTTP/2 batch
-		// frames (the bench measured h2 +50% against flushing every response).
-		FlushInterval:  0,
-		BufferPool:     copyBuffers,
-		ErrorHandler:   h.serveError,
-		ModifyResponse: h.modifyResponse,
-		ErrorLog:       m.errLog,
 	}
 	return h
 }
@@ -98,7 +86,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.forward(w, r, info)
 		return
 	}
-	h.rp.ServeHTTP(w, r)
+	h.reverseProxy().ServeHTTP(w, r)
 }
 
 // finish releases the in-flight count and, when ReverseProxy aborts the response

@@ -23,10 +23,11 @@ import (
 // next start ignores (it restores the revision before) and the next save replaces with a
 // rewrite.
 
-// stateFile is what the state file holds, as far as this process knows: the record length
-// of each object in it, and its length. objs nil: unknown, the next save rewrites the file.
+// stateFile is what the state file holds, as far as this process knows: the objects in it
+// (a record's length follows from its object's size: stateRecordLen), and its length. objs
+// nil: unknown, the next save rewrites the file.
 type stateFile struct {
-	objs map[plumbing.Hash]int64
+	objs map[plumbing.Hash]struct{}
 	size int64
 }
 
@@ -52,8 +53,8 @@ func planSave(store *objectStore, held stateFile) statePlan {
 	var hashes []plumbing.Hash
 	var live, added int64
 	for h, o := range store.objects {
-		if n, ok := held.objs[h]; ok {
-			live += n
+		if _, ok := held.objs[h]; ok {
+			live += stateRecordLen(o.Size())
 			continue
 		}
 		add.objects[h] = o
@@ -72,8 +73,7 @@ func planSave(store *objectStore, held stateFile) statePlan {
 // file then holds (held's map, added to).
 func appendStateSegment(dir string, held stateFile, h stateHeader, objs *objectStore, hashes []plumbing.Hash) (stateFile, error) {
 	var buf bytes.Buffer
-	sizes := make(map[plumbing.Hash]int64, len(hashes))
-	if err := writeStateSegment(&buf, h, objs, hashes, sizes); err != nil {
+	if err := writeStateSegment(&buf, h, objs, hashes); err != nil {
 		return stateFile{}, err
 	}
 	f, err := os.OpenFile(filepath.Join(dir, StateFileName), os.O_WRONLY|os.O_APPEND, 0)
@@ -90,8 +90,8 @@ func appendStateSegment(dir string, held stateFile, h stateHeader, objs *objectS
 	if err := f.Sync(); err != nil {
 		return stateFile{}, err
 	}
-	for k, n := range sizes {
-		held.objs[k] = n
+	for _, k := range hashes {
+		held.objs[k] = struct{}{}
 	}
 	held.size += int64(buf.Len())
 	return held, f.Close()
@@ -104,7 +104,7 @@ func appendStateSegment(dir string, held stateFile, h stateHeader, objs *objectS
 // then held unknown so that the next save rewrites it.
 func readStateSegments(r *bufio.Reader, size int64) (h stateHeader, store *objectStore, held stateFile, err error) {
 	store = newObjectStore()
-	held.objs, held.size = map[plumbing.Hash]int64{}, int64(len(stateMagic))
+	held.objs, held.size = map[plumbing.Hash]struct{}{}, int64(len(stateMagic))
 	for n := 0; ; n++ {
 		if _, err := r.Peek(1); n > 0 && errors.Is(err, io.EOF) {
 			return h, store, held, nil
@@ -121,9 +121,9 @@ func readStateSegments(r *bufio.Reader, size int64) (h stateHeader, store *objec
 	}
 }
 
-// readStateSegment reads one segment into store, adding its records' lengths to sizes
-// (which may then hold some of a segment that fails), and returns its header and length.
-func readStateSegment(r *bufio.Reader, store *objectStore, limit int64, sizes map[plumbing.Hash]int64) (h stateHeader, n int64, err error) {
+// readStateSegment reads one segment into store, adding its objects to held (which may
+// then hold some of a segment that fails), and returns its header and length.
+func readStateSegment(r *bufio.Reader, store *objectStore, limit int64, held map[plumbing.Hash]struct{}) (h stateHeader, n int64, err error) {
 	line, err := readLine(r, maxStateHeader)
 	if err != nil {
 		return h, 0, fmt.Errorf("header: %w", err)
@@ -131,7 +131,7 @@ func readStateSegment(r *bufio.Reader, store *objectStore, limit int64, sizes ma
 	if h, err = decodeStateHeader(line); err != nil {
 		return h, 0, err
 	}
-	rn, err := readStateRecords(r, store, limit-int64(len(line))-1, sizes)
+	rn, err := readStateRecords(r, store, limit-int64(len(line))-1, held)
 	if err != nil {
 		return h, 0, fmt.Errorf("pack: %w", err)
 	}

@@ -79,10 +79,9 @@ func writeStateFile(dir string, h stateHeader, objs *objectStore, hashes []plumb
 			os.Remove(tmp.Name())
 		}
 	}()
-	sizes := make(map[plumbing.Hash]int64, len(hashes))
 	w := bufio.NewWriterSize(tmp, 256<<10)
 	w.WriteString(stateMagic)
-	if err := writeStateSegment(w, h, objs, hashes, sizes); err != nil {
+	if err := writeStateSegment(w, h, objs, hashes); err != nil {
 		return held, err
 	}
 	if err := w.Flush(); err != nil {
@@ -105,13 +104,16 @@ func writeStateFile(dir string, h stateHeader, objs *objectStore, hashes []plumb
 		d.Sync()
 		d.Close()
 	}
-	return stateFile{objs: sizes, size: st.Size()}, nil
+	objSet := make(map[plumbing.Hash]struct{}, len(hashes))
+	for _, k := range hashes {
+		objSet[k] = struct{}{}
+	}
+	return stateFile{objs: objSet, size: st.Size()}, nil
 }
 
 // writeStateSegment writes one segment of a state file: h as a JSON line, then the records
-// of the objects of objs named by hashes and the trailer, recording each record's length in
-// sizes.
-func writeStateSegment(w io.Writer, h stateHeader, objs *objectStore, hashes []plumbing.Hash, sizes map[plumbing.Hash]int64) error {
+// of the objects of objs named by hashes and the trailer.
+func writeStateSegment(w io.Writer, h stateHeader, objs *objectStore, hashes []plumbing.Hash) error {
 	hdr, err := json.Marshal(h)
 	if err != nil {
 		return err
@@ -119,7 +121,7 @@ func writeStateSegment(w io.Writer, h stateHeader, objs *objectStore, hashes []p
 	if _, err := w.Write(append(hdr, '\n')); err != nil {
 		return err
 	}
-	if err := writeStateObjects(w, objs, hashes, sizes); err != nil {
+	if err := writeStateObjects(w, objs, hashes); err != nil {
 		return fmt.Errorf("write objects: %w", err)
 	}
 	return nil

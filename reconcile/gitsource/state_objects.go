@@ -26,9 +26,16 @@ import (
 // stateEndMarker is the type byte that starts the trailer.
 const stateEndMarker = 0
 
+// stateRecordLen is the length of the v2 record of an object of size bytes: its type (1),
+// hash (20), size (a uvarint) and content.
+func stateRecordLen(size int64) int64 {
+	var b [binary.MaxVarintLen64]byte
+	return 21 + int64(binary.PutUvarint(b[:], uint64(size))) + size
+}
+
 // writeStateObjects writes the objects of objs named by hashes as v2 records, then the
-// trailer. It records each record's length in sizes when sizes is not nil.
-func writeStateObjects(w io.Writer, objs *objectStore, hashes []plumbing.Hash, sizes map[plumbing.Hash]int64) error {
+// trailer.
+func writeStateObjects(w io.Writer, objs *objectStore, hashes []plumbing.Hash) error {
 	sum := sha256.New()
 	mw := io.MultiWriter(w, sum)
 	var head [1 + 20 + binary.MaxVarintLen64]byte
@@ -45,9 +52,6 @@ func writeStateObjects(w io.Writer, objs *objectStore, hashes []plumbing.Hash, s
 		}
 		if err := writeObjectContent(mw, o); err != nil {
 			return fmt.Errorf("object %s: %w", h, err)
-		}
-		if sizes != nil {
-			sizes[h] = int64(n) + o.Size()
 		}
 	}
 	if _, err := w.Write([]byte{stateEndMarker}); err != nil {
@@ -90,9 +94,9 @@ func readStateObjects(r *bufio.Reader, limit int64) (*objectStore, error) {
 }
 
 // readStateRecords reads v2 records and their trailer from r into store, checking each
-// object's hash and the trailer, and returns the bytes read. It records each record's
-// length in sizes when sizes is not nil. limit bounds the bytes left in the file.
-func readStateRecords(r *bufio.Reader, store *objectStore, limit int64, sizes map[plumbing.Hash]int64) (int64, error) {
+// object's hash and the trailer, and returns the bytes read. It adds each record's object
+// to held when held is not nil. limit bounds the bytes left in the file.
+func readStateRecords(r *bufio.Reader, store *objectStore, limit int64, held map[plumbing.Hash]struct{}) (int64, error) {
 	sum := sha256.New()
 	var read int64
 	for {
@@ -109,8 +113,8 @@ func readStateRecords(r *bufio.Reader, store *objectStore, limit int64, sizes ma
 		}
 		read += n
 		store.objects[o.h] = o
-		if sizes != nil {
-			sizes[o.h] = n
+		if held != nil {
+			held[o.h] = struct{}{}
 		}
 	}
 }

@@ -11,11 +11,14 @@
 # by SNI and :authority. Each figure is run $BENCH_RUNS times, alternating h3 and h2, and the
 # median is reported; h2load's h2 figure is printed for reference. If caddy is installed
 # (Debian's 2.6 serves HTTP/3 with "protocols h1 h2 h3"), it serves the same sites and is
-# measured the same way.
+# measured the same way. h3load also reads the server's CPU time (/proc/<pid>/stat utime +
+# stime) and its own over each measured window, and the report gives both per request
+# (medians), which the other work on the machine moves far less than req/s. The client runs
+# with GOGC=$BENCH_CLIENT_GOGC (1600) so its GC does not take the cores from the server.
 #
 # Environment: BENCH_RUNS (3), BENCH_SECONDS (5), BENCH_WARMUP (1s), BENCH_CONNS (10),
-# BENCH_STREAMS (10), BENCH_SITES (100), BENCH_OUT (also write the report there), BENCH_KEEP=1
-# keeps the work directory, EDGECTL (a prebuilt edgectl binary).
+# BENCH_STREAMS (10), BENCH_SITES (100), BENCH_CLIENT_GOGC (1600), BENCH_OUT (also write the
+# report there), BENCH_KEEP=1 keeps the work directory, EDGECTL (a prebuilt edgectl binary).
 # Not part of CI: figures are printed, nothing is asserted.
 set -euo pipefail
 
@@ -25,6 +28,7 @@ BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_CONNS=${BENCH_CONNS:-10}
 BENCH_STREAMS=${BENCH_STREAMS:-10}
 BENCH_SITES=${BENCH_SITES:-100}
+BENCH_CLIENT_GOGC=${BENCH_CLIENT_GOGC:-1600}
 # shellcheck source=tests/bench/lib.sh
 BENCH_TAG=h3bench
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -43,24 +47,33 @@ wait_h3() {
 	die "$1: no HTTP/3 answer from $3 on port $4"
 }
 
-# load PROTO HOST PORT: one figure (req/s) from h3load; failures are noted.
+# load PROTO HOST PORT PID: one run of h3load against server PID; prints "req/s server-µs/req
+# client-µs/req". Failures are logged.
 load() {
 	local out
 	out=$("$WORK/bin/h3load" -proto "$1" -url "https://$2/" -connect "127.0.0.1:$3" -ca "$SET/ca.pem" \
-		-c "$BENCH_CONNS" -m "$BENCH_STREAMS" -d "${BENCH_SECONDS}s" -warmup "${BENCH_WARMUP}s")
+		-c "$BENCH_CONNS" -m "$BENCH_STREAMS" -d "${BENCH_SECONDS}s" -warmup "${BENCH_WARMUP}s" \
+		-server-pid "$4" -gogc "$BENCH_CLIENT_GOGC")
 	echo "$out" >>"$WORK/raw.txt"
-	[[ $out == *" 0 failed" ]] || log "failures: $out"
-	awk '{print $2}' <<<"$out"
+	[[ $out == *" 0 failed,"* ]] || log "failures: $out"
+	sed -n 's/^[a-z0-9]* \([0-9.]*\) req\/s, .* server \([0-9.-]*\) µs\/req, client \([0-9.-]*\) µs\/req$/\1 \2 \3/p' <<<"$out"
 }
 
-# measure ROW HOST PORT: BENCH_RUNS alternating h3 and h2 runs.
-declare -A RUNS
+# measure ROW HOST PORT PID: BENCH_RUNS alternating h3 and h2 runs; RUNS[ROW,PROTO] gets the
+# req/s, SCPU[ROW,PROTO] and CCPU[ROW,PROTO] the server's and the client's µs per request.
+declare -A RUNS SCPU CCPU
+LOADS=""
 measure() {
-	local i
+	local i proto r s c
 	for ((i = 1; i <= BENCH_RUNS; i++)); do
-		log "$1: run $i/$BENCH_RUNS"
-		RUNS[$1,h3]+=" $(load h3 "$2" "$3")"
-		RUNS[$1,h2]+=" $(load h2 "$2" "$3")"
+		LOADS+=" $(cut -d' ' -f1 /proc/loadavg)"
+		log "$1: run $i/$BENCH_RUNS (load average ${LOADS##* })"
+		for proto in h3 h2; do
+			read -r r s c < <(load "$proto" "$2" "$3" "$4")
+			RUNS[$1,$proto]+=" ${r:-0}"
+			SCPU[$1,$proto]+=" ${s:-0}"
+			CCPU[$1,$proto]+=" ${c:-0}"
+		done
 	done
 }
 
@@ -81,7 +94,7 @@ main() {
 	start edge "$EDGECTL" agent --repo "$SET/repo" --key-dir "$SET/keys" --listen "127.0.0.1:$edge" \
 		--http-listen off --admin "127.0.0.1:$admin" --access-log off --interval 1h --state-dir off
 	wait_h3 edge "$LAST_PID" "$host" "$edge"
-	measure edge "$host" "$edge"
+	measure edge "$host" "$edge" "$LAST_PID"
 	H2LOAD=$(h2load -t1 -c"$BENCH_CONNS" -m"$BENCH_STREAMS" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
 		--connect-to="127.0.0.1:$edge" "https://$host/" 2>&1 || true)
 	H2LOAD=$(h2load_rps "$H2LOAD")
@@ -97,7 +110,7 @@ main() {
 		start caddy env HOME="$WORK/caddy-home" XDG_DATA_HOME="$WORK/caddy-home" XDG_CONFIG_HOME="$WORK/caddy-home" \
 			caddy run --adapter caddyfile --config "$SET/peers/Caddyfile.h3"
 		wait_h3 caddy "$LAST_PID" "$host" "$caddy"
-		measure caddy "$host" "$caddy"
+		measure caddy "$host" "$caddy" "$LAST_PID"
 	fi
 	emit_report "${BENCH_OUT:-}" report
 }
@@ -106,7 +119,7 @@ report() {
 	local row h3 h2
 	echo "## HTTP/3 vs HTTP/2, loopback, $(nproc) cores shared with the load generator"
 	echo
-	echo "$(date -u +%FT%TZ), $BENCH_SITES sites, $BENCH_CONNS connections x $BENCH_STREAMS streams, ${BENCH_SECONDS}s per run, median of $BENCH_RUNS runs (h3load: same Go client for both protocols)."
+	echo "$(date -u +%FT%TZ), $BENCH_SITES sites, $BENCH_CONNS connections x $BENCH_STREAMS streams, ${BENCH_SECONDS}s per run, median of $BENCH_RUNS runs (h3load: same Go client for both protocols); 1-minute load average before the runs: $(tr ' ' '\n' <<<"$LOADS" | grep . | sort -g | sed -n '1p;$p' | paste -sd-)."
 	echo
 	echo "| server | h3 req/s | h2 req/s | h3 / h2 | runs h3 | runs h2 |"
 	echo "|---|---:|---:|---:|---|---|"
@@ -115,6 +128,18 @@ report() {
 		h3=$(median "${RUNS[$row,h3]}")
 		h2=$(median "${RUNS[$row,h2]}")
 		printf '| %s | %.0f | %.0f | %s | %s | %s |\n' "$row" "$h3" "$h2" "$(ratio "$h3" "$h2")" "${RUNS[$row,h3]# }" "${RUNS[$row,h2]# }"
+	done
+	echo
+	echo "CPU time per request (user + system, µs; median of the runs): the server's from /proc/<pid>/stat, the client's (h3load, GOGC=$BENCH_CLIENT_GOGC) from getrusage."
+	echo
+	echo "| server | h3 server | h2 server | h3 / h2 server | h3 client | h2 client | runs h3 server | runs h2 server |"
+	echo "|---|---:|---:|---:|---:|---:|---|---|"
+	for row in edge caddy; do
+		[[ -n ${SCPU[$row,h3]:-} ]] || continue
+		h3=$(median "${SCPU[$row,h3]}")
+		h2=$(median "${SCPU[$row,h2]}")
+		printf '| %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %s |\n' "$row" "$h3" "$h2" "$(ratio "$h3" "$h2")" \
+			"$(median "${CCPU[$row,h3]}")" "$(median "${CCPU[$row,h2]}")" "${SCPU[$row,h3]# }" "${SCPU[$row,h2]# }"
 	done
 	echo
 	if [[ -n ${RUNS[caddy,h3]:-} ]]; then

@@ -26,6 +26,10 @@
 # middle of each set, by SNI and Host. The report gives each figure's median over the runs
 # with min-max, the ratios of the medians, the load averages, the tool versions, the time
 # from start to ready, the RSS after the first round's load (before its swaps) and at the end.
+# Each edge row starts cold (an empty state dir: clone, evaluate every site) and then
+# BENCH_RESTARTS times warm (the state dir the last start left: accepted revision and
+# evaluation cache); the last start serves the rounds. The report gives each kind's time from
+# start to /readyz 200 and the RSS at that moment and 3 s later.
 #
 # Why rateload and not h2load --rps: at a reload the peers send GOAWAY and h2load never
 # reconnects (its clients stop: "Process Request Failure"), so their swap figure would
@@ -41,6 +45,7 @@
 # BENCH_RUNS (3) rounds, BENCH_CONNS (50), BENCH_STREAMS (10, h2 streams per connection),
 # BENCH_RPS (1000, the fixed rate of the p99 columns), BENCH_RPS_CONNS (10),
 # BENCH_SWAP_EVERY (2), BENCH_SITES (1000), BENCH_BIG_SITES (10000; 0 skips the row),
+# BENCH_RESTARTS (3 warm starts of each edge row; BENCH_RUNS=0 measures only the starts),
 # BENCH_OUT (also write the report there), BENCH_ONLY (space-separated rows to run, e.g.
 # "edge1k caddy"), BENCH_KEEP=1 keeps the work directory (raw outputs: ROW.RUN.COLUMN.txt),
 # EDGECTL (a prebuilt edgectl binary).
@@ -63,6 +68,7 @@ BENCH_RPS_CONNS=${BENCH_RPS_CONNS:-10}
 BENCH_SWAP_EVERY=${BENCH_SWAP_EVERY:-2}
 BENCH_SITES=${BENCH_SITES:-1000}
 BENCH_BIG_SITES=${BENCH_BIG_SITES:-10000}
+BENCH_RESTARTS=${BENCH_RESTARTS:-3}
 BENCH_ONLY=${BENCH_ONLY:-"edge1k caddy nginx haproxy edge10k edge1"}
 BENCH_TAG=bench
 # shellcheck source=tests/bench/lib.sh
@@ -92,8 +98,18 @@ wait_site() {
 	die "$name: no 200 over h2 from https://$host:$port/ after ${timeout}s (last: '$got'); see $WORK/$name.log"
 }
 
-# wait_ready NAME PID ADMIN TIMEOUT: wait for edge's /readyz.
-wait_ready() { wait_200 "$1" "$2" "$4" "http://$3/readyz"; }
+# wait_ready NAME PID ADMIN TIMEOUT: wait for edge's /readyz, polling every 50 ms (the
+# start-to-ready figures are about a second).
+wait_ready() {
+	local name=$1 pid=$2 url=http://$3/readyz timeout=$4 i got
+	for ((i = 0; i < timeout * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || die "$name exited; see $WORK/$name.log: $(tail -5 "$WORK/$name.log")"
+		got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
+		[[ $got == 200 ]] && return 0
+		sleep 0.05
+	done
+	die "$name: $url answered '$got', not 200, after ${timeout}s; see $WORK/$name.log"
+}
 
 # rss_mb PID: resident memory of PID and its children (nginx and HAProxy workers) in MiB.
 rss_mb() {
@@ -108,7 +124,7 @@ rss_mb() {
 # num N: N rounded to an integer, or - if not positive.
 num() { awk -v a="$1" 'BEGIN { if (a > 0) printf "%.0f", a; else printf "-" }'; }
 
-declare -A FIG NOTE READY RSS RSS_LOAD LOADS PORT PID HOST DIR ADMIN SWAPS SWAPT
+declare -A FIG NOTE READY RSS RSS_LOAD LOADS PORT PID HOST DIR ADMIN SWAPS SWAPT START START_RSS START_RSS3 START_LOAD
 
 # note ROW TEXT records a problem seen while measuring ROW.
 note() { NOTE[$1]="${NOTE[$1]:-}${NOTE[$1]:+; }$2"; }
@@ -133,22 +149,54 @@ check_sizes() {
 	done
 }
 
-# start_edge ROW DIR N: start an agent on the N sites of DIR and wait until it serves.
+# start_edge ROW DIR N: start an agent on the N sites of DIR with an empty state dir (cold:
+# clone, evaluate every site, no cache), then BENCH_RESTARTS times again on the state dir it
+# left (warm: the accepted revision and the evaluation cache), and wait until the last one
+# serves. Each start records its time to ready and its RSS at ready and 3 s later.
 start_edge() {
-	local row=$1 dir=$2 n=$3 port admin host t0
+	local row=$1 dir=$2 n=$3 port admin host i
 	free_port port
 	free_port admin
 	host=$(target_host "$dir" "$n")
 	add_host "$host"
-	log "$row: edge with $n sites, target $host"
-	t0=$(date +%s.%N)
-	start "$row" "$EDGECTL" agent --repo "$dir/repo" --key-dir "$dir/keys" --listen "127.0.0.1:$port" \
-		--http-listen off --admin "127.0.0.1:$admin" --access-log off --interval 1h --state-dir "$WORK/$row-state"
-	PID[$row]=$LAST_PID PORT[$row]=$port HOST[$row]=$host DIR[$row]=$dir ADMIN[$row]=127.0.0.1:$admin
-	wait_ready "$row" "$LAST_PID" "127.0.0.1:$admin" $((120 + n / 20))
-	READY[$row]=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b-a}')
-	wait_site "$row" "$LAST_PID" "$host" "$port" "$dir/ca.pem"
+	PORT[$row]=$port HOST[$row]=$host DIR[$row]=$dir ADMIN[$row]=127.0.0.1:$admin
+	log "$row: edge with $n sites, target $host, cold start"
+	start_edge_once "$row" "$n" cold
+	READY[$row]=$(awk -v a="${START[$row,cold]}" 'BEGIN {printf "%.1f", a}')
+	for ((i = 1; i <= BENCH_RESTARTS; i++)); do
+		stop "${PID[$row]}"
+		log "$row: warm start $i of $BENCH_RESTARTS"
+		start_edge_once "$row" "$n" warm
+	done
+	wait_site "$row" "${PID[$row]}" "$host" "$port" "$dir/ca.pem"
 	check_sizes "$row"
+}
+
+# start_edge_once ROW N KIND: start ROW's agent on its state dir and wait until /readyz
+# answers 200; append the seconds from start to ready to START[ROW,KIND], its RSS then and
+# 3 s later to START_RSS[ROW,KIND] and START_RSS3[ROW,KIND], and the load average before it
+# to START_LOAD[ROW,all].
+start_edge_once() {
+	local row=$1 n=$2 kind=$3 t0 ready
+	add_start START_LOAD "$row" all "$(cut -d' ' -f1 /proc/loadavg)"
+	t0=$(date +%s.%N)
+	start "$row" "$EDGECTL" agent --repo "${DIR[$row]}/repo" --key-dir "${DIR[$row]}/keys" \
+		--listen "127.0.0.1:${PORT[$row]}" --http-listen off --admin "${ADMIN[$row]}" --access-log off \
+		--interval 1h --state-dir "$WORK/$row-state"
+	PID[$row]=$LAST_PID
+	wait_ready "$row" "$LAST_PID" "${ADMIN[$row]}" $((120 + n / 20))
+	ready=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b-a}')
+	add_start START "$row" "$kind" "$ready"
+	add_start START_RSS "$row" "$kind" "$(rss_mb "$LAST_PID")"
+	sleep 3
+	add_start START_RSS3 "$row" "$kind" "$(rss_mb "$LAST_PID")"
+	log "$row: $kind start ready after ${ready}s"
+}
+
+# add_start ARRAY ROW KIND VALUE appends one start's figure to ARRAY[ROW,KIND].
+add_start() {
+	local -n arr=$1
+	arr[$2,$3]="${arr[$2,$3]:-}${arr[$2,$3]:+ }$4"
 }
 
 # start_peer ROW: start Caddy, nginx or HAProxy on the BENCH_SITES set and wait until it serves.

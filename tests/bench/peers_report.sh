@@ -77,12 +77,46 @@ report() {
 	rows=$(measured)
 	echo "## edge vs peers, loopback, $(nproc) cores shared with the load generator"
 	echo
+	if [[ -z $rows ]]; then
+		echo "$(date -u +%FT%TZ), edge starts only (BENCH_RUNS=$BENCH_RUNS)."
+		echo
+		report_starts
+		report_versions
+		return
+	fi
 	echo "$(date -u +%FT%TZ), $BENCH_RUNS runs interleaved (a round is: ${rows% }), ${BENCH_SECONDS}s per figure after ${BENCH_WARMUP}s of warm-up, ECDSA P-256, one load-generator thread, $BENCH_CONNS connections (h2: $BENCH_STREAMS streams each); p99 at $(cell int 1 "$BENCH_RPS") req/s over $BENCH_RPS_CONNS h2 connections. Peers serve the same $(cell int 1 "$BENCH_SITES") sites. Each figure: median of the runs (min-max). 1-minute load average before the row-runs: $(load_range)."
 	echo
 	report_main "$rows"
 	report_sizes "$rows"
 	report_ratios "$rows"
+	report_starts
 	report_tail "$rows"
+}
+
+# started: the edge rows whose starts were measured, in report order.
+started() {
+	local row
+	for row in $ROWS; do
+		if wanted "$row" && [[ -n ${START[$row,cold]:-} ]]; then printf '%s ' "$row"; fi
+	done
+}
+
+# report_starts: the table of the edge rows' cold and warm starts.
+report_starts() {
+	local row rows
+	rows=$(started)
+	[[ -n $rows ]] || return 0
+	echo "Edge from start to ready (/readyz 200) with the key directory; cold: an empty state dir (clone, every site evaluated); warm: restarted on the state dir the last start left (accepted revision, evaluation cache), $BENCH_RESTARTS times, median (min-max). RSS (MiB) at the moment /readyz turns 200 and 3 s later."
+	echo
+	echo "| server | cold: ready (s) | cold: RSS at ready | cold: RSS 3 s later | warm: ready (s) | warm: RSS at ready | warm: RSS 3 s later | load avg before |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	for row in $rows; do
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$row")" \
+			"$(cell %.2f 1 "${START[$row,cold]}")" "$(cell int 1 "${START_RSS[$row,cold]}")" "$(cell int 1 "${START_RSS3[$row,cold]}")" \
+			"$(cell %.2f 1 "${START[$row,warm]:-}")" "$(cell int 1 "${START_RSS[$row,warm]:-}")" "$(cell int 1 "${START_RSS3[$row,warm]:-}")" \
+			"$(cell %.2f 1 "${START_LOAD[$row,all]}")"
+	done
+	echo
 }
 
 # load_range: the lowest and highest load average recorded.
@@ -155,8 +189,7 @@ report_tail() {
 	done
 	echo "Swaps: edge commits a changed route of the target site and gets SIGHUP, and the swap ends when /status serves the commit; nginx SIGHUP; HAProxy -W SIGUSR2; caddy reload --force (the peers reload their whole configuration, unchanged); one every ${BENCH_SWAP_EVERY}s (start to start). Seconds a swap took (edge: commit to serving; Caddy: the reload command; nginx and HAProxy: signalled only, they reload in the background): ${times:-none}. RSS after load: after the first round's figures, before its swaps; at end: after the last round. p99 runs from each request's scheduled time (open loop) to the end of its body."
 	echo
-	echo "Versions: $(h2load --version | head -1), $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}'), rateload and edge built with $(go version | awk '{print $3}'), edge at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (modified)'), $(uname -sr)."
-	echo
+	report_versions
 	for row in $1; do
 		if [[ -n ${NOTE[$row]:-} ]]; then
 			((any++)) || echo "Notes (problems seen by the load generators):"
@@ -164,4 +197,10 @@ report_tail() {
 		fi
 	done
 	return 0
+}
+
+# report_versions: the tools', Go's, edge's and the kernel's versions.
+report_versions() {
+	echo "Versions: $(h2load --version | head -1), $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}'), rateload and edge built with $(go version | awk '{print $3}'), edge at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (modified)'), $(uname -sr)."
+	echo
 }

@@ -2,7 +2,12 @@
 // (quic-go's http3.Transport) and HTTP/2 (net/http), so the protocols are compared with
 // the same client code, concurrency and request. -c connections each carry -m concurrent
 // streams, every stream issuing GETs back to back for -d after -warmup. It prints one
-// line: "<proto> <req/s> req/s, <ok> ok, <failed> failed".
+// line: "<proto> <req/s> req/s, <ok> ok, <failed> failed, server <µs> µs/req, client <µs>
+// µs/req": the CPU time (user + system) per request over the measured window of the
+// process -server-pid (from /proc/<pid>/stat, in 10 ms ticks; "-" without the flag) and of
+// the client itself. The client runs with GOGC=-gogc (1600): a small heap collected often
+// would spend the cores the server shares with it. -cpuprofile writes the client's CPU
+// profile of the measured window.
 package main
 
 import (
@@ -16,6 +21,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +36,8 @@ type config struct {
 	url, connect, caFile, proto string
 	conns, streams              int
 	duration, warmup            time.Duration
+	serverPID, gogc             int
+	cpuProfile                  string
 }
 
 func main() {
@@ -41,7 +50,11 @@ func main() {
 	flag.IntVar(&c.streams, "m", 10, "concurrent streams per connection")
 	flag.DurationVar(&c.duration, "d", 10*time.Second, "measured duration")
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before")
+	flag.IntVar(&c.serverPID, "server-pid", 0, "pid of the server: report its CPU time per request")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the client's CPU profile of the measured window to this file")
+	flag.IntVar(&c.gogc, "gogc", 1600, "the client's GC target percentage (GOGC); the client's GC would take CPU from the server")
 	flag.Parse()
+	debug.SetGCPercent(c.gogc)
 	if err := run(c); err != nil {
 		fmt.Fprintf(os.Stderr, "h3load: %v\n", err)
 		os.Exit(1)
@@ -57,45 +70,89 @@ func run(c config) error {
 	if !pool.AppendCertsFromPEM(pem) {
 		return errors.New("no certificate in -ca")
 	}
-	var ok, failed atomic.Int64
-	var measuring atomic.Bool
+	l := &load{}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	var closers []func()
+	defer func() { // the streams stop before their connections close
+		cancel()
+		l.wg.Wait()
+		for _, f := range closers {
+			f()
+		}
+	}()
 	for range c.conns {
 		client, closeFn, err := newClient(c, pool)
 		if err != nil {
-			cancel()
 			return err
 		}
-		defer closeFn()
-		for range c.streams {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					good := get(ctx, client, c.url)
-					if !measuring.Load() {
-						continue
-					}
-					if good {
-						ok.Add(1)
-					} else if ctx.Err() == nil {
-						failed.Add(1)
-					}
-				}
-			}()
-		}
+		closers = append(closers, closeFn)
+		l.streams(ctx, client, c.url, c.streams)
 	}
 	time.Sleep(c.warmup)
-	measuring.Store(true)
+	return measure(c, l)
+}
+
+// load is the GETs under way and their counts in the measured window.
+type load struct {
+	ok, failed atomic.Int64
+	measuring  atomic.Bool
+	wg         sync.WaitGroup
+}
+
+// streams starts n goroutines issuing GETs of url on client back to back until ctx is done.
+func (l *load) streams(ctx context.Context, client *http.Client, url string, n int) {
+	for range n {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for ctx.Err() == nil {
+				good := get(ctx, client, url)
+				if !l.measuring.Load() {
+					continue
+				}
+				if good {
+					l.ok.Add(1)
+				} else if ctx.Err() == nil {
+					l.failed.Add(1)
+				}
+			}
+		}()
+	}
+}
+
+// measure counts the requests of the measured window with the CPU time they took, and
+// prints the figures.
+func measure(c config, l *load) error {
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	clock := &cpuClock{pid: c.serverPID}
+	if err := clock.start(); err != nil {
+		return fmt.Errorf("-server-pid: %w", err)
+	}
+	l.measuring.Store(true)
 	start := time.Now()
 	time.Sleep(c.duration)
-	measuring.Store(false)
+	l.measuring.Store(false)
 	elapsed := time.Since(start)
-	n, f := ok.Load(), failed.Load()
-	cancel()
-	wg.Wait()
-	fmt.Printf("%s %.0f req/s, %d ok, %d failed\n", c.proto, float64(n)/elapsed.Seconds(), n, f)
+	if err := clock.stop(); err != nil {
+		return fmt.Errorf("-server-pid: %w", err)
+	}
+	n, f := l.ok.Load(), l.failed.Load()
+	server := "-"
+	if c.serverPID > 0 {
+		server = perRequest(clock.serverUsed, n)
+	}
+	fmt.Printf("%s %.0f req/s, %d ok, %d failed, server %s µs/req, client %s µs/req\n",
+		c.proto, float64(n)/elapsed.Seconds(), n, f, server, perRequest(clock.selfUsed, n))
 	return nil
 }
 
