@@ -144,14 +144,9 @@ func echoListener(t *testing.T) string {
 	})
 }
 
-// loopEcho sends size random bytes through a loop to echo and checks they come back.
-func loopEcho(t *testing.T, echo string, size int) error {
-	client, edgeSide := tcpPair(t)
-	upSide, err := net.Dial("tcp", echo)
-	if err != nil {
-		return err
-	}
-	r := startLoop(t, edgeSide, upSide, time.Minute)
+// echoRoundTrip sends size random bytes from client, half-closes, and checks the same
+// bytes come back.
+func echoRoundTrip(client *net.TCPConn, size int) error {
 	data := make([]byte, size)
 	rand.Read(data)
 	go func() {
@@ -164,6 +159,29 @@ func loopEcho(t *testing.T, echo string, size int) error {
 	}
 	if !bytes.Equal(got, data) {
 		return errors.New("echo differs")
+	}
+	return nil
+}
+
+// openEcho opens an upstream connection to echo through a Pool, as the server does.
+func openEcho(echo string) (net.Conn, *Upstream, error) {
+	p, err := NewPool("s", site.Passthrough{Upstreams: []string{echo}}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.Open(context.Background(), nil, time.Minute, nil)
+}
+
+// loopEcho sends size random bytes through a loop to echo and checks they come back.
+func loopEcho(t *testing.T, echo string, size int) error {
+	client, edgeSide := tcpPair(t)
+	upSide, err := net.Dial("tcp", echo)
+	if err != nil {
+		return err
+	}
+	r := startLoop(t, edgeSide, upSide, time.Minute)
+	if err := echoRoundTrip(client, size); err != nil {
+		return err
 	}
 	if err := r.wait(t); err != nil {
 		return err

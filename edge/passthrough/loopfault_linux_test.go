@@ -1,9 +1,7 @@
 package passthrough
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/edgectl/edge/edge/site"
 )
 
 // within fails the test unless done is closed within 10 s.
@@ -251,11 +247,7 @@ func TestPipeEMFILEFallsBackToCopy(t *testing.T) {
 // pipeEcho sends size random bytes through Pipe, to echo by an upstream connection from
 // Pool.Open, and checks they come back.
 func pipeEcho(t *testing.T, echo string, size int) error {
-	p, err := NewPool("s", site.Passthrough{Upstreams: []string{echo}}, nil)
-	if err != nil {
-		return err
-	}
-	upSide, u, err := p.Open(context.Background(), nil, time.Minute, nil)
+	upSide, u, err := openEcho(echo)
 	if err != nil {
 		return err
 	}
@@ -267,18 +259,8 @@ func pipeEcho(t *testing.T, echo string, size int) error {
 		edgeSide.Close()
 		upSide.Close()
 	}()
-	data := make([]byte, size)
-	rand.Read(data)
-	go func() {
-		client.Write(data)
-		client.CloseWrite()
-	}()
-	got, err := io.ReadAll(client)
-	if err != nil {
+	if err := echoRoundTrip(client, size); err != nil {
 		return err
-	}
-	if !bytes.Equal(got, data) {
-		return errors.New("echo differs")
 	}
 	return <-errc
 }

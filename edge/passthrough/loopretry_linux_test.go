@@ -1,7 +1,6 @@
 package passthrough
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/edgectl/edge/edge/site"
 )
 
 // setLoopFault makes making a loop fail with err (nil: no more), counting the attempts.
@@ -159,11 +156,7 @@ func tryLoopEcho(t *testing.T, echo string) error {
 // refusedThenPipe echoes through Pipe connections Start refused (no loop to be had): a
 // client and an upstream from Pool.Open.
 func refusedThenPipe(t *testing.T, echo string) error {
-	p, err := NewPool("s", site.Passthrough{Upstreams: []string{echo}}, nil)
-	if err != nil {
-		return err
-	}
-	upSide, u, err := p.Open(context.Background(), nil, time.Minute, nil)
+	upSide, u, err := openEcho(echo)
 	if err != nil {
 		return err
 	}
