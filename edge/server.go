@@ -318,23 +318,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.startQUIC(ctx, httpsLn.Addr()); err != nil {
 		return fail(err)
 	}
-	s.addr = httpsLn.Addr()
-	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
-	s.httpsSrv.ConnContext = connContext // for HTTP/1.1 write batching (h1batch.go)
-	if err := coalesceHTTP2Writes(s.httpsSrv, s.limits.HTTP2Server); err != nil {
+	if err := s.startHTTPS(httpsLn); err != nil {
 		return fail(err)
 	}
-	if len(s.opts.ProxyProtocolFrom) == 0 { // a PROXY header is read by net's connections
-		httpsLn = newRawListener(httpsLn, s.acceptRaw)
-	}
-	s.serveHTTPS(tls.NewListener(earlyListener{s.proxyListener(newLimitListener(httpsLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))), s}, s.tlsConfig))
 	if httpLn != nil {
-		s.httpAddr = httpLn.Addr()
-		s.redirectPort = redirectPort(s.opts.HTTPSPort, s.addr)
-		s.httpSrv = s.newHTTPServer(http.HandlerFunc(s.serveHTTP), "http")
-		s.httpSrv.Protocols = new(http.Protocols)
-		s.httpSrv.Protocols.SetHTTP1(true)
-		s.serve(s.httpSrv, s.proxyListener(newLimitListener(httpLn, s.limits.MaxConns, s.metrics.connections.WithLabelValues("http"))))
+		s.startHTTP(httpLn)
 	}
 	if adminLn != nil {
 		s.startAdmin(adminLn, admin)
@@ -345,6 +333,32 @@ func (s *Server) Start(ctx context.Context) error {
 		"admin_tls", admin != nil && admin.tls != nil, "admin_token", s.opts.AdminAccess.TokenFile != "",
 		"admin_client_ca", s.opts.AdminAccess.ClientCA != "")
 	return nil
+}
+
+// startHTTPS serves TLS (HTTP/1.1 and HTTP/2, and passthrough sites) on ln.
+func (s *Server) startHTTPS(ln net.Listener) error {
+	s.addr = ln.Addr()
+	s.httpsSrv = s.newHTTPServer(http.HandlerFunc(s.serveTLS), "https")
+	s.httpsSrv.ConnContext = connContext // for HTTP/1.1 write batching (h1batch.go)
+	if err := coalesceHTTP2Writes(s.httpsSrv, s.limits.HTTP2Server); err != nil {
+		return err
+	}
+	if len(s.opts.ProxyProtocolFrom) == 0 { // a PROXY header is read by net's connections
+		ln = newRawListener(ln, s.acceptRaw)
+	}
+	limited := newLimitListener(ln, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))
+	s.serveHTTPS(tls.NewListener(earlyListener{s.proxyListener(limited), s}, s.tlsConfig))
+	return nil
+}
+
+// startHTTP serves plain HTTP on ln: ACME challenges and redirects to HTTPS.
+func (s *Server) startHTTP(ln net.Listener) {
+	s.httpAddr = ln.Addr()
+	s.redirectPort = redirectPort(s.opts.HTTPSPort, s.addr)
+	s.httpSrv = s.newHTTPServer(http.HandlerFunc(s.serveHTTP), "http")
+	s.httpSrv.Protocols = new(http.Protocols)
+	s.httpSrv.Protocols.SetHTTP1(true)
+	s.serve(s.httpSrv, s.proxyListener(newLimitListener(ln, s.limits.MaxConns, s.metrics.connections.WithLabelValues("http"))))
 }
 
 // startTicketRotation rotates the session ticket keys in the background until Shutdown
