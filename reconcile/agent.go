@@ -107,6 +107,7 @@ type Agent struct {
 	cfgRefs    []schema.KeyRef // the key references of cfg's sites
 	restored   bool            // the state store was read (restoreState ran)
 	stepCounts *planCounts     // the counts of the plan this step published, for record
+	phases     stepPhases      // how long the parts of this step took, for the log
 	issuedGen  uint64          // the Issued generation the last compile saw
 
 	releaseDue bool // a big reconcile ran: memory is returned at the step's end (memrelease.go)

@@ -83,12 +83,14 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, t target
 	p := a.compile(ctx, t)
 	a.stepCounts = &p.counts
 	outcome := p.outcome()
+	t0 := time.Now()
 	if outcome == PollUnchanged {
 		a.updateStatus(func(s *Status) { s.Sites = p.statuses })
 	} else if err := a.publish(p); err != nil {
 		a.setRejected(&RejectedStatus{Commit: t.commit, At: start, Error: err.Error()}, err)
 		return PollRejected
 	}
+	a.phases.publish = time.Since(t0)
 	a.compiled = p.next
 	if p.counts.added+p.counts.changed >= bigReconcile {
 		a.releaseDue = true // at the end of the step, after the state save (memrelease.go)
@@ -99,7 +101,7 @@ func (a *Agent) compileAndPublish(ctx context.Context, start time.Time, t target
 	c := p.counts
 	a.log.Info("reconciled", "commit", t.commit, "outcome", outcome, "duration", d.Round(time.Microsecond),
 		"added", c.added, "changed", c.changed, "removed", c.removed, "failed", c.failed, "key_reads", c.keyReads,
-		"generation", a.generation)
+		"generation", a.generation, a.phases.attr())
 	return outcome
 }
 
@@ -118,12 +120,15 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 	}
 	p := &plan{target: t, next: make(map[string]*compiledSite, len(t.cfg.Sites)),
 		statuses: make([]SiteStatus, 0, len(t.cfg.Sites)), stale: map[string]bool{}}
+	t0 := time.Now()
 	a.syncIssued(ctx, t.cfg)
 	p.counts.keyReads = a.keys.Sync(ctx, t.refs) + a.syncUsers(ctx, t.cfg)
 	a.metrics.keyReads.Add(float64(p.counts.keyReads))
+	a.phases.keys = since(&t0)
 	for _, s := range t.cfg.Sites {
 		a.planSite(p, s)
 	}
+	a.phases.compile = since(&t0)
 	for name := range a.compiled {
 		if _, ok := p.next[name]; !ok {
 			p.counts.removed++

@@ -20,9 +20,10 @@ func (a *Agent) Step(ctx context.Context) error {
 		a.restored = true
 		a.restoreState(ctx)
 	}
-	a.stepCounts = nil
+	a.stepCounts, a.phases = nil, stepPhases{}
 	start := time.Now()
 	rev, changed, err := a.opts.Source.Poll(ctx)
+	a.phases.poll = time.Since(start)
 	var refused *gitsource.CommitError
 	if errors.As(err, &refused) {
 		// The source reached the commit and refused it (signature policy, no such subdir):
@@ -81,7 +82,9 @@ func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (PollOutcome, 
 // apply validates rev and, if it is valid, compiles and publishes it.
 func (a *Agent) apply(ctx context.Context, start time.Time, rev *gitsource.Revision) {
 	defer a.writeEvalCache() // once the snapshot serves
+	t0 := time.Now()
 	cfg, err := a.opts.Loader.LoadContext(ctx, rev.FS)
+	a.phases.load = time.Since(t0)
 	if err != nil && ctx.Err() != nil {
 		return // stopping: the load was cut short, which says nothing about the commit
 	}
