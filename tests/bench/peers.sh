@@ -190,7 +190,9 @@ start_edge_once() {
 	add_start START_RSS "$row" "$kind" "$(rss_mb "$LAST_PID")"
 	sleep 3
 	add_start START_RSS3 "$row" "$kind" "$(rss_mb "$LAST_PID")"
-	log "$row: $kind start ready after ${ready}s"
+	# the agent's own breakdown of the start (poll = clone, load = evaluation and checks, keys,
+	# compile, publish), from its "reconciled" log line
+	log "$row: $kind start ready after ${ready}s; $(grep -o 'took_ms\..*' "$WORK/$row.log" | tail -n 1)"
 }
 
 # add_start ARRAY ROW KIND VALUE appends one start's figure to ARRAY[ROW,KIND].
