@@ -378,3 +378,67 @@ func TestPassthroughRouteHealth(t *testing.T) {
 		t.Errorf("upstreams %+v; want the live one up with 1 connection, both health-checked", pt.Upstreams)
 	}
 }
+
+// A passthrough site's series are looked up once per site entry (siteSeries): they count
+// every connection, are deleted with the site, and a site passed through again counts
+// in fresh series, not in the removed entry's deleted ones.
+func TestPassthroughSeriesCached(t *testing.T) {
+	app := startTLSApp(t, "app", false, "pt.test")
+	srv := startServer(t, Options{})
+	pt := func() *Site { return ptSite("pt", site.Passthrough{Upstreams: []string{app.addr}}, "pt.test") }
+	connect := func(n int) {
+		t.Helper()
+		for range n {
+			c, err := ptDial(t, srv.Addr(), "pt.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := echo(c, bufio.NewReader(c), "x"); err != nil || got != "app x" {
+				t.Fatalf("echo %q, %v", got, err)
+			}
+			c.Close()
+		}
+	}
+	labels := map[string]string{"site": "pt"}
+	publish(t, srv, 1, testSite(t, "web", "web.test"), pt())
+	connect(3)
+	if n := metricValue(t, srv, metricPTConns, labels); n != 3 {
+		t.Errorf("%v connections counted, want 3", n)
+	}
+	publish(t, srv, 2, testSite(t, "web", "web.test"))
+	if seriesExported(t, srv, metricPTConns, labels) {
+		t.Error("the removed site's series is still exported")
+	}
+	publish(t, srv, 3, testSite(t, "web", "web.test"), pt())
+	connect(1)
+	if n := metricValue(t, srv, metricPTConns, labels); n != 1 {
+		t.Errorf("site passed through again: %v connections counted, want 1", n)
+	}
+	waitFor(t, "bytes counted to the client", func() bool {
+		return metricValue(t, srv, metricPTBytes, map[string]string{"site": "pt", "direction": "to_client"}) > 0
+	})
+}
+
+// seriesExported reports whether the metric name has a series with labels.
+func seriesExported(t *testing.T, srv *Server, name string, labels map[string]string) bool {
+	t.Helper()
+	mfs, err := srv.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
+					continue next
+				}
+			}
+			return true
+		}
+	}
+	return false
+}

@@ -74,8 +74,9 @@ func (s *Server) openPassthrough(client net.Conn, rec *[]byte, st *siteEntry) *p
 		return nil
 	}
 	name, m := st.site.Name, s.metrics.pt
-	p := &ptConn{s: s, client: client, ctx: ctx, done: done, name: name, open: m.open.WithLabelValues(name)}
-	m.conns.WithLabelValues(name).Inc()
+	ser := m.siteSeries(st)
+	p := &ptConn{s: s, client: client, ctx: ctx, done: done, name: name, open: ser.open}
+	ser.conns.Inc()
 	p.open.Inc()
 	client.SetDeadline(time.Time{}) // the handshake's deadline
 	p.conf = st.pool.Config()
@@ -85,7 +86,7 @@ func (s *Server) openPassthrough(client net.Conn, rec *[]byte, st *siteEntry) *p
 		first = append(passthrough.AppendProxyV2(make([]byte, 0, 52+len(hello)), client.RemoteAddr(), client.LocalAddr()), hello...)
 	}
 	up, u, err := st.pool.Open(ctx, first, p.conf.IdleTimeout, func(addr string, err error) {
-		m.dialErrors.WithLabelValues(name).Inc()
+		ser.dialErrors.Inc()
 		s.log.LogAttrs(ctx, slog.LevelWarn, "passthrough: upstream dial failed", slog.String("site", name),
 			slog.String("upstream", addr), slog.Any("error", err))
 	})
@@ -97,7 +98,7 @@ func (s *Server) openPassthrough(client net.Conn, rec *[]byte, st *siteEntry) *p
 		return nil
 	}
 	p.up, p.u = up, u
-	p.toUp, p.toClient = m.bytes.WithLabelValues(name, "to_upstream"), m.bytes.WithLabelValues(name, "to_client")
+	p.toUp, p.toClient = ser.toUp, ser.toClient
 	p.toUp.Add(float64(len(first)))
 	return p
 }

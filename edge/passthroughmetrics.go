@@ -61,6 +61,31 @@ func newPTMetrics(reg prometheus.Registerer) *ptMetrics {
 	return m
 }
 
+// ptSeries are the series of one passthrough site entry, looked up once (siteSeries)
+// instead of for every connection: WithLabelValues hashes the labels and takes the
+// vector's lock, five times per connection. A site entry lives as long as the site is
+// unchanged; a removed site's series are deleted (forget), and the entry's cached
+// series then count nothing exported, as the connections left open did before.
+type ptSeries struct {
+	m                 *ptMetrics // the collectors they are of
+	conns, dialErrors prometheus.Counter
+	open              prometheus.Gauge
+	toUp, toClient    prometheus.Counter
+}
+
+// siteSeries returns the series of the passthrough site entry e, cached on it.
+func (m *ptMetrics) siteSeries(e *siteEntry) *ptSeries {
+	if s := e.ptSeries.Load(); s != nil && s.m == m {
+		return s
+	}
+	name := e.site.Name
+	s := &ptSeries{m: m, conns: m.conns.WithLabelValues(name), dialErrors: m.dialErrors.WithLabelValues(name),
+		open: m.open.WithLabelValues(name), toUp: m.bytes.WithLabelValues(name, "to_upstream"),
+		toClient: m.bytes.WithLabelValues(name, "to_client")}
+	e.ptSeries.Store(s)
+	return s
+}
+
 // forget deletes the series of the site named name.
 func (m *ptMetrics) forget(name string) {
 	m.conns.DeleteLabelValues(name)

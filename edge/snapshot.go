@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgectl/edge/edge/passthrough"
@@ -39,10 +40,11 @@ type siteEntry struct {
 	routes    []routeEntry // longest path first
 	redirects []redirectEntry
 	headers   headerOps
-	notAfter  time.Time         // earliest expiry of its certificates
-	pool      *passthrough.Pool // a passthrough site's upstreams; nil for terminated sites
-	pages     *sitePages        // error pages, maintenance, rewrites; nil: none
-	access    *siteAccess       // IP rule, rate limit, forbidden paths; nil: none
+	notAfter  time.Time                // earliest expiry of its certificates
+	pool      *passthrough.Pool        // a passthrough site's upstreams; nil for terminated sites
+	ptSeries  atomic.Pointer[ptSeries] // a passthrough site's metric series, once looked up
+	pages     *sitePages               // error pages, maintenance, rewrites; nil: none
+	access    *siteAccess              // IP rule, rate limit, forbidden paths; nil: none
 }
 
 // hostEntry is what one host name (or wildcard pattern) selects: its site and the site's

@@ -31,25 +31,26 @@ const loopSweepMax = 500 * time.Millisecond
 
 // loop is one event loop. The fields above mu are the loop goroutine's alone.
 type loop struct {
-	epfd    int
-	ep      *os.File // epfd, registered with the runtime poller
-	rc      syscall.RawConn
-	wake    int // eventfd: the inbox's doorbell
-	index   int // the loop's place in loopSet
-	events  [128]syscall.EpollEvent
-	waitFn  func(uintptr) bool
-	spare   *pipe         // an empty pipe for the next splice
-	again   []*lconn      // connections that used their budget with bytes left to move
-	ended   []*lconn      // connections finished in this batch (done is called after it)
-	ops     []loopOp      // the inbox taken, being handled
-	now     int64         // Unix ns, read once per batch
-	sweepAt int64         // Unix ns of the next idle sweep (0: none)
-	conns   []*lconn      // by slot
-	free    []int32       // free slots
-	live    int           // connections in conns
-	min     time.Duration // the sweep interval: a quarter of the smallest idle timeout
-	gen     uint32        // the last generation given to a connection
-	failErr error         // why wait gave up (epoll_pwait failed, or a fail op)
+	epfd     int
+	ep       *os.File // epfd, registered with the runtime poller
+	rc       syscall.RawConn
+	wake     int // eventfd: the inbox's doorbell
+	index    int // the loop's place in loopSet
+	events   [128]syscall.EpollEvent
+	waitFn   func(uintptr) bool
+	spare    *pipe         // an empty pipe for the next splice
+	spareBuf *pipe         // an empty buffer for the next small read
+	again    []*lconn      // connections that used their budget with bytes left to move
+	ended    []*lconn      // connections finished in this batch (done is called after it)
+	ops      []loopOp      // the inbox taken, being handled
+	now      int64         // Unix ns, read once per batch
+	sweepAt  int64         // Unix ns of the next idle sweep (0: none)
+	conns    []*lconn      // by slot
+	free     []int32       // free slots
+	live     int           // connections in conns
+	min      time.Duration // the sweep interval: a quarter of the smallest idle timeout
+	gen      uint32        // the last generation given to a connection
+	failErr  error         // why wait gave up (epoll_pwait failed, or a fail op)
 
 	mu    sync.Mutex // guards inbox and dead; held for an append or a swap, nothing else
 	inbox []loopOp
@@ -176,6 +177,9 @@ func (l *loop) event(ev syscall.EpollEvent) {
 	side := ev.Pad & 1
 	if ev.Events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
 		c.rd[side] = true
+	}
+	if ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+		c.hup[side] = true
 	}
 	if ev.Events&(syscall.EPOLLOUT|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
 		c.wr[side] = true

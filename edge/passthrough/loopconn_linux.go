@@ -19,31 +19,38 @@ const loopFill = 256 << 10
 
 // lconn is a connection of a loop: side 0 is the client, 1 the upstream; dirs[0] copies
 // the client to the upstream, dirs[1] back. rd and wr are each socket's readiness as last
-// reported (edge-triggered: true until a system call says EAGAIN). All fields but l,
-// killed and those set by Start are the loop goroutine's.
+// reported (edge-triggered: true until a system call says EAGAIN, or a short read into
+// user space says the socket is empty), hup whether the peer's end (or an error) was
+// reported. rawClose is set for a socket whose Close is close(2) made without the
+// scheduler (an upConn): closing it passes the end on as shutdown(2) would. All fields
+// but l, killed and those set by Start are the loop goroutine's.
 type lconn struct {
-	fds    [2]int
-	rd, wr [2]bool
-	dirs   [2]ldir
-	last   int64 // Unix ns of the last byte moved (or the start)
-	idle   time.Duration
-	count  func(up bool, n int64)
-	done   func(error)
-	err    error
-	slot   int32 // -1 until added, and once ended
-	gen    uint32
-	l      *loop
-	killed atomic.Bool
+	fds      [2]int
+	rd, wr   [2]bool
+	hup      [2]bool
+	rawClose [2]bool
+	dirs     [2]ldir
+	last     int64 // Unix ns of the last byte moved (or the start)
+	idle     time.Duration
+	count    func(up bool, n int64)
+	done     func(error)
+	err      error
+	slot     int32 // -1 until added, and once ended
+	gen      uint32
+	l        *loop
+	killed   atomic.Bool
 }
 
 // ldir is one direction: p holds the bytes read and not yet written (nil when none), eof
 // is set once the source ended and the end was passed on. user is the direction's
 // user-space buffer once no pipe could be had for it: the direction copies through it
-// from then on.
+// from then on. bulk is set once a small read filled its buffer (loopsmall_linux.go):
+// the direction splices from then on.
 type ldir struct {
 	p    *pipe
 	user *pipe
 	eof  bool
+	bulk bool
 }
 
 func (d *ldir) done() bool { return d.eof && d.p == nil }
@@ -84,11 +91,16 @@ func (c *lconn) pump(l *loop, i int) (more bool, err error) {
 	}
 }
 
-// fill reads what src has into a pipe, or d's user-space buffer once there is no pipe
-// for d (d.p nil when nothing was read: src not ready, or ended).
+// fill reads what src has into a small buffer until d's bulk starts, then into a pipe,
+// or d's user-space buffer once there is no pipe for d (d.p nil when nothing was read:
+// src not ready, or ended).
 func (c *lconn) fill(l *loop, d *ldir, src, dst int) error {
 	p := d.user
-	if p == nil {
+	switch {
+	case p != nil:
+	case !d.bulk:
+		p = l.getBuf()
+	default:
 		if p = l.getPipe(); p == nil {
 			noPipe()
 			p = newUserPipe()
@@ -104,11 +116,17 @@ func (c *lconn) fill(l *loop, d *ldir, src, dst int) error {
 		d.release(l)
 		return os.NewSyscallError("splice", err)
 	case n == 0:
-		// Pass the half-close on (also when the other way has ended: done's Close
-		// would send the FIN, with the scheduler told, see rawsys_linux.go).
+		// Pass the half-close on. When the other way has ended too, done's Close sends
+		// the FIN, without the scheduler for an upConn; a *net.TCPConn's Close tells the
+		// scheduler, see rawsys_linux.go: the FIN goes out here.
 		d.eof = true
-		rawShutdown(c.fds[dst], syscall.SHUT_WR)
+		if !c.dirs[dst].done() || !c.rawClose[dst] {
+			rawShutdown(c.fds[dst], syscall.SHUT_WR)
+		}
 	default:
+		if p.buf != nil {
+			c.readShort(d, p, src, n)
+		}
 		d.p = p
 		return nil
 	}
@@ -127,27 +145,29 @@ func (d *ldir) release(l *loop) {
 
 // fillFrom reads what src has, up to loopFill bytes, into the empty pipe p: splice(2),
 // or read(2) into a user-space buffer.
-func (p *pipe) fillFrom(l *loop, src int) (int, syscall.Errno) {
-	if h := loopHooks.Load(); h != nil && h.splice != nil {
+func (p *pipe) fillFrom(l *loop, src int) (n int, err syscall.Errno) {
+	h := loopHooks.Load()
+	if h != nil && h.splice != nil {
 		h.splice(l)
 	}
 	for {
-		var n int
-		var err syscall.Errno
 		if p.buf != nil {
 			n, err = rawRead(src, p.buf)
 		} else {
 			n, err = rawSplice(src, p.w, loopFill, spliceNonblock)
 		}
-		switch err {
-		case syscall.EINTR:
-			continue
-		case 0:
-			p.buffered, p.off = n, 0
-			return n, 0
+		if err != syscall.EINTR {
+			break
 		}
+	}
+	if h != nil && h.fill != nil {
+		h.fill(p, n, err)
+	}
+	if err != 0 {
 		return 0, err
 	}
+	p.buffered, p.off = n, 0
+	return n, 0
 }
 
 // drainTo writes p's bytes to dst until p is empty or dst is full (EAGAIN).
@@ -191,12 +211,13 @@ func (h Loop) Kill() {
 }
 
 // Start hands client and upstream to an event loop, which copies both ways as Pipe does
-// (splice, half-close passed on, count called with the bytes moved, up for client to
-// upstream), and returns at once. The connection ends when both directions ended (err
-// nil), one failed, it was idle for idle (ErrIdle: no byte moved either way), it was
-// killed (net.ErrClosed), or its loop failed; done is then called with that error, from
-// the loop's goroutine: it must close both connections, and not block. Until then nothing
-// else may close them. ok is false when the connections are not TCP sockets or no loop
+// (small transfers through user space, then splice; half-close passed on; count called
+// with the bytes moved, up for client to upstream), and returns at once. The connection
+// ends when both directions ended (err nil), one failed, it was idle for idle (ErrIdle:
+// no byte moved either way), it was killed (net.ErrClosed), or its loop failed; done is
+// then called with that error, from the loop's goroutine: it must close both
+// connections, and not block (the end of the direction that ended last is passed on by
+// that Close when its destination is an upConn). Until then nothing else may close them. ok is false when the connections are not TCP sockets or no loop
 // can be had now: use Pipe.
 func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n int64), done func(error)) (h Loop, ok bool) {
 	cfd, ok := sockFD(client)
@@ -212,6 +233,8 @@ func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n 
 		return Loop{}, false
 	}
 	c := &lconn{fds: [2]int{cfd, ufd}, idle: idle, count: count, done: done, l: l, slot: -1}
+	_, c.rawClose[0] = client.(*upConn)
+	_, c.rawClose[1] = upstream.(*upConn)
 	if !l.post(loopOp{c: c}) {
 		return Loop{}, false
 	}

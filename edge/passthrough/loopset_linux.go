@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -79,12 +80,14 @@ func loopFault() error {
 
 // loopTestHooks are called by the loop's goroutine in tests: event for each event of
 // a connection, registered when a socket of a connection has been added to epoll, splice
-// before each splice(2) or read(2) of a connection's bytes. Nil fields are not called;
-// loopHooks is nil outside tests.
+// before each splice(2) or read(2) of a connection's bytes, fill with the pipe or buffer
+// read into and the outcome of each such read. Nil fields are not called; loopHooks is
+// nil outside tests.
 type loopTestHooks struct {
 	event      func(*lconn)
 	registered func(c *lconn, side int)
 	splice     func(*loop)
+	fill       func(p *pipe, n int, err syscall.Errno)
 }
 
 var loopHooks atomic.Pointer[loopTestHooks]

@@ -156,9 +156,12 @@ func (l *loop) getPipe() *pipe {
 }
 
 // putPipe takes back a pipe a direction no longer needs: kept as the spare if empty,
-// pooled, or closed when bytes are stuck in it. A user-space buffer is dropped.
+// pooled, or closed when bytes are stuck in it. A small read's buffer goes back to the
+// loop (putBuf); a direction's own user-space buffer is dropped.
 func (l *loop) putPipe(p *pipe) {
 	switch {
+	case p.small:
+		l.putBuf(p)
 	case p.buf != nil:
 	case p.buffered > 0 || p.r < 0:
 		p.close()

@@ -104,13 +104,15 @@ func (s *splicer) drain(fd uintptr) bool {
 
 // pipe is a kernel pipe used by splice(2); buffered counts the bytes in it. An event
 // loop's connection that could have no pipe copies through a user-space buffer instead:
-// buf (r and w are -1), whose bytes are buf[off:off+buffered].
+// buf (r and w are -1), whose bytes are buf[off:off+buffered]; so do a loop's small
+// reads, in buffers from smallBufs (small set).
 type pipe struct {
 	r, w     int
 	buffered int
 	cleanup  runtime.Cleanup // closes r and w once the pool drops the pipe
 	buf      []byte
 	off      int
+	small    bool
 }
 
 var pipes = sync.Pool{New: newPipe}
