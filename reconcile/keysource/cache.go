@@ -22,6 +22,7 @@ type Cache struct {
 
 	entries map[schema.KeyRef]*entry
 	syncs   uint64 // Sync calls, to mark the entries each one uses
+	version uint64 // changes whenever an Entry changes, appears or goes (see Version)
 }
 
 // Entry is what a Cache knows of one reference (see Cache.Lookup).
@@ -112,6 +113,7 @@ func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 	for r, e := range c.entries {
 		if e.seen != c.syncs {
 			delete(c.entries, r)
+			c.version++
 		}
 	}
 	if len(todo) == 0 {
@@ -127,6 +129,7 @@ func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 	c.fetchAll(ctx, todo, func(i int, k Key, err error) { results[i] = result{todo[i], k, err} })
 
 	now = time.Now()
+	c.version++ // every read stores its result, the same key or not
 	for _, res := range results {
 		e := c.entries[res.ref]
 		if e == nil {
@@ -183,6 +186,11 @@ func (c *Cache) Expire(ref schema.KeyRef) {
 		e.due = time.Now()
 	}
 }
+
+// Version is a number that changes whenever what Lookup returns for some reference may have
+// changed (a read stored its key or error, an entry was added or dropped): equal versions
+// mean every Entry is as it was. Expire does not change it (it only makes a read due).
+func (c *Cache) Version() uint64 { return c.version }
 
 // Lookup returns what the cache holds for ref; ok is false if ref was never read.
 func (c *Cache) Lookup(ref schema.KeyRef) (e Entry, ok bool) {
