@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
@@ -49,5 +50,60 @@ func TestCacheVersion(t *testing.T) {
 	}
 	if e, ok := c.Lookup(a); !ok || !e.Have || string(e.Key.PEM) != "key a" {
 		t.Errorf("Lookup(a) = %+v, %v; want key a", e, ok)
+	}
+}
+
+// countingSource counts the reads of a mapSource.
+type countingSource struct {
+	mapSource
+	reads int
+}
+
+func (c *countingSource) Fetch(ctx context.Context, ref schema.KeyRef) (keysource.Key, error) {
+	c.reads++
+	return c.mapSource.Fetch(ctx, ref)
+}
+
+// TestCacheSyncIdle: a Sync of the same references (an equal slice, not the same one) with
+// nothing due reads nothing; one that adds a reference, an Expire, a reference dropped and
+// brought back, or a refresh come due, read what they did before the shortcut.
+func TestCacheSyncIdle(t *testing.T) {
+	ctx := context.Background()
+	src := &countingSource{mapSource: mapSource{"a": "key a", "b": "key b"}}
+	c := keysource.NewCache(src, 0, 1)
+	a, b := schema.KeyRef{Path: "a"}, schema.KeyRef{Path: "b"}
+	refs := func(r ...schema.KeyRef) []schema.KeyRef { return r }
+	steps := []struct {
+		name  string
+		do    func() int
+		reads int
+	}{
+		{"first sync", func() int { return c.Sync(ctx, refs(a)) }, 1},
+		{"the same references", func() int { return c.Sync(ctx, refs(a)) }, 0},
+		{"b added", func() int { return c.Sync(ctx, refs(a, b)) }, 1},
+		{"a and b again", func() int { return c.Sync(ctx, refs(a, b)) }, 0},
+		{"a expired", func() int { c.Expire(a); return c.Sync(ctx, refs(a, b)) }, 1},
+		{"b dropped", func() int { return c.Sync(ctx, refs(a)) }, 0},
+		{"b back (read again)", func() int { return c.Sync(ctx, refs(a, b)) }, 1},
+	}
+	for _, s := range steps {
+		before := src.reads
+		n := s.do()
+		if got := src.reads - before; got != s.reads || n != s.reads {
+			t.Errorf("%s: %d reads (Sync said %d); want %d", s.name, got, n, s.reads)
+		}
+	}
+	if _, ok := c.Lookup(b); !ok {
+		t.Error("b not in the cache after the last sync")
+	}
+
+	// With a refresh, a Sync once the refresh is due reads again: ask until it does (the
+	// refresh is spread over [1ms/2, 3ms/2)), at most 10 s.
+	r := keysource.NewCache(src, time.Millisecond, 1)
+	r.Sync(ctx, refs(a))
+	for deadline := time.Now().Add(10 * time.Second); r.Sync(ctx, refs(a)) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no read of a 10 s after its refresh came due")
+		}
 	}
 }
