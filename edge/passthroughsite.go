@@ -44,6 +44,9 @@ func newPassthroughEntry(st *Site) (*siteEntry, []error) {
 // old's that snap does not keep (removed or changed sites). Open connections hold their
 // upstream connection, not the pool, so they go on.
 func startPools(snap, old *Snapshot) {
+	if !snap.passthrough && (old == nil || !old.passthrough) {
+		return // no pool in either: nothing to walk (10,000 sites at every swap)
+	}
 	for _, e := range snap.sites {
 		if e.pool != nil {
 			e.pool.Start()
@@ -80,7 +83,7 @@ func (s *Server) swapPassthrough(snap *Snapshot, old *served) {
 		prev = old.snap
 	}
 	startPools(snap, prev)
-	if prev == nil {
+	if prev == nil || !prev.passthrough {
 		return
 	}
 	for _, e := range prev.sites {

@@ -126,6 +126,16 @@ type compiledSite struct {
 	keyVersion int
 	usersSum   [32]byte // digest of the site's basic-auth users
 	site       *edge.Site
+	last       lastPlan // what the last compile that kept it planned for it
+}
+
+// lastPlan is a site's SiteStatus as a compile planned it, and the inputs that status came
+// from (see Agent.reusePlan).
+type lastPlan struct {
+	status SiteStatus
+	decl   *schema.Site // the declaration planned
+	keys   uint64       // the key cache's Version then
+	users  uint64       // the users cache's Version then (0 without one)
 }
 
 // NewAgent returns an agent; call Run to start polling, or Step to poll once.

@@ -50,6 +50,8 @@ type agentEnv struct {
 	agent  *reconcile.Agent
 	// backend answers "<site>:<X-Demo header>" so tests see which version served them.
 	backend *httptest.Server
+	// tweak, if set, changes the options of the agents boot makes.
+	tweak func(*reconcile.AgentOptions)
 }
 
 func newAgentEnv(t *testing.T, opts ...func(*gitsource.Options)) *agentEnv {
@@ -103,10 +105,14 @@ func (e *agentEnv) boot(so gitsource.Options) {
 	if so.StateDir != "" {
 		state = src
 	}
-	e.agent, err = reconcile.NewAgent(reconcile.AgentOptions{
+	ao := reconcile.AgentOptions{
 		Source: src, Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true}), State: state,
 		Keys: e.keys, Publisher: e.srv, Logger: quiet, Registerer: prometheus.NewRegistry(),
-	})
+	}
+	if e.tweak != nil {
+		e.tweak(&ao)
+	}
+	e.agent, err = reconcile.NewAgent(ao)
 	if err != nil {
 		t.Fatal(err)
 	}

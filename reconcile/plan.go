@@ -114,7 +114,7 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 	for _, s := range t.cfg.Sites {
 		// A new certificate usually comes with a new key under the same reference (a
 		// rotation): read that key again rather than wait for the slow refresh.
-		if prev := a.compiled[s.Name]; prev != nil && s.Passthrough == nil && !bytes.Equal(prev.decl.Cert.PEM, s.Cert.PEM) {
+		if prev := a.compiled[s.Name]; prev != nil && prev.decl != s && s.Passthrough == nil && !bytes.Equal(prev.decl.Cert.PEM, s.Cert.PEM) {
 			a.keys.Expire(s.Key)
 		}
 	}
@@ -125,22 +125,48 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 	p.counts.keyReads = a.keys.Sync(ctx, t.refs) + a.syncUsers(ctx, t.cfg)
 	a.metrics.keyReads.Add(float64(p.counts.keyReads))
 	a.phases.keys = since(&t0)
+	kept := 0 // the sites of a.compiled still in t.cfg (names are unique)
 	for _, s := range t.cfg.Sites {
-		a.planSite(p, s)
-	}
-	a.phases.compile = since(&t0)
-	for name := range a.compiled {
-		if _, ok := p.next[name]; !ok {
-			p.counts.removed++
+		prev := a.compiled[s.Name]
+		if prev != nil {
+			kept++
+		}
+		if !a.reusePlan(p, s, prev) {
+			a.planSite(p, s, prev)
 		}
 	}
+	a.phases.compile = since(&t0)
+	p.counts.removed = len(a.compiled) - kept
 	return p
+}
+
+// reusePlan plans site s as the last compile did, if that compile planned this very
+// declaration to serve with the same keys and users as now, and it has no issued
+// certificate (whose state lives outside the agent): planSite would then reach the same
+// compiled site and status, at the cost of hashing its key reference, comparing its
+// digests and reading its certificate again. At 10,000 sites a one-file change plans
+// 9,999 sites this way. It reports whether it did.
+func (a *Agent) reusePlan(p *plan, s *schema.Site, prev *compiledSite) bool {
+	if prev == nil || prev.last.decl != s || s.Issuer != "" || prev.last.status.State != SiteServing ||
+		prev.last.keys != a.keys.Version() || prev.last.users != a.usersVersion() {
+		return false
+	}
+	p.next[s.Name] = prev
+	p.statuses = append(p.statuses, prev.last.status)
+	return true
+}
+
+// usersVersion is the users cache's Version, or 0 without one.
+func (a *Agent) usersVersion() uint64 {
+	if a.users == nil {
+		return 0
+	}
+	return a.users.Version()
 }
 
 // planSite compiles site s into p: its new version, its last good one (stale) if it fails
 // to compile, or none (failed).
-func (a *Agent) planSite(p *plan, s *schema.Site) {
-	prev := a.compiled[s.Name]
+func (a *Agent) planSite(p *plan, s *schema.Site, prev *compiledSite) {
 	st := SiteStatus{Name: s.Name, File: s.File, Hosts: s.Hosts, State: SiteServing, Passthrough: s.Passthrough != nil, Issue: a.issueStatus(s)}
 	var key keysource.Entry // looked up once: 10,000 KeyRef hashes at 10,000 sites
 	keyOK := false
@@ -177,6 +203,7 @@ func (a *Agent) planSite(p *plan, s *schema.Site) {
 		st.NotAfter = cs.site.Certificates[0].Leaf.NotAfter
 	}
 	p.statuses = append(p.statuses, st)
+	cs.last = lastPlan{status: st, decl: s, keys: a.keys.Version(), users: a.usersVersion()}
 }
 
 // compileOne returns prev when neither the declaration nor the key changed, a freshly

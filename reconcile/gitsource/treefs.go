@@ -83,7 +83,9 @@ func newTreeFS(ctx context.Context, s storer.EncodedObjectStorer, t *object.Tree
 }
 
 // fillTree adds the entries of t (at path dir) to n, recursively, sharing the unchanged
-// ones of prev (the same directory in an earlier revision, or nil).
+// ones of prev (the same directory in an earlier revision, or nil). An unchanged entry
+// costs a comparison, no allocation: at 10,000 sites a one-file commit shares 9,999 of
+// sites/, whose names were checked when they were first read.
 func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t *object.Tree, dir string, prev *treeNode) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -91,52 +93,70 @@ func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, t 
 	n.children = make([]*treeNode, 0, len(t.Entries))
 	cur := childCursor{n: prev}
 	for _, e := range t.Entries {
-		p := joinPath(dir, e.Name)
-		if !fs.ValidPath(p) || strings.Contains(e.Name, "/") || e.Name == "" {
-			return fmt.Errorf("%q: invalid file name in tree", p)
-		}
-		c := &treeNode{name: e.Name, hash: e.Hash}
-		switch e.Mode {
-		case filemode.Dir:
-			c.mode = fs.ModeDir | 0o755
-		case filemode.Regular, filemode.Deprecated:
-			c.mode = 0o644
-		case filemode.Executable:
-			c.mode = 0o755
-		case filemode.Symlink:
-			c.mode = fs.ModeSymlink | 0o777
-		case filemode.Submodule:
-			c.mode = fs.ModeIrregular | 0o644
-		default:
-			return fmt.Errorf("%s: unsupported file mode %v", p, e.Mode)
-		}
 		old := cur.next(e.Name)
-		if old != nil && old.hash == c.hash && old.mode == c.mode {
+		if mode, ok := entryMode(e.Mode); ok && old != nil && old.hash == e.Hash && old.mode == mode {
 			n.children = append(n.children, old)
 			continue
 		}
-		switch {
-		case c.mode.IsDir():
-			sub, err := object.GetTree(s, e.Hash)
-			if err != nil {
-				return fmt.Errorf("%s: read tree %s: %w", p, e.Hash, err)
-			}
-			if old != nil && !old.mode.IsDir() {
-				old = nil
-			}
-			if err := fillTree(ctx, s, c, sub, p, old); err != nil {
-				return err
-			}
-		case c.mode&fs.ModeIrregular == 0:
-			if err := readBlob(s, c, p); err != nil {
-				return err
-			}
+		c, err := newTreeNode(ctx, s, e, dir, old)
+		if err != nil {
+			return err
 		}
 		n.children = append(n.children, c)
 	}
 	// Git orders a directory "a" as "a/", so "a.txt" sorts before it; fs wants plain names.
 	slices.SortFunc(n.children, func(a, b *treeNode) int { return strings.Compare(a.name, b.name) })
 	return nil
+}
+
+// newTreeNode reads tree entry e (in directory dir) into a new node: a directory's entries
+// recursively (sharing those of old, the entry of the same name in an earlier revision,
+// if it was a directory), a file's content.
+func newTreeNode(ctx context.Context, s storer.EncodedObjectStorer, e object.TreeEntry, dir string, old *treeNode) (*treeNode, error) {
+	p := joinPath(dir, e.Name)
+	if !fs.ValidPath(p) || strings.Contains(e.Name, "/") || e.Name == "" {
+		return nil, fmt.Errorf("%q: invalid file name in tree", p)
+	}
+	mode, ok := entryMode(e.Mode)
+	if !ok {
+		return nil, fmt.Errorf("%s: unsupported file mode %v", p, e.Mode)
+	}
+	c := &treeNode{name: e.Name, hash: e.Hash, mode: mode}
+	switch {
+	case c.mode.IsDir():
+		sub, err := object.GetTree(s, e.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("%s: read tree %s: %w", p, e.Hash, err)
+		}
+		if old != nil && !old.mode.IsDir() {
+			old = nil
+		}
+		if err := fillTree(ctx, s, c, sub, p, old); err != nil {
+			return nil, err
+		}
+	case c.mode&fs.ModeIrregular == 0:
+		if err := readBlob(s, c, p); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// entryMode is the fs mode of a tree entry's git mode; ok is false for a mode not supported.
+func entryMode(m filemode.FileMode) (mode fs.FileMode, ok bool) {
+	switch m {
+	case filemode.Dir:
+		return fs.ModeDir | 0o755, true
+	case filemode.Regular, filemode.Deprecated:
+		return 0o644, true
+	case filemode.Executable:
+		return 0o755, true
+	case filemode.Symlink:
+		return fs.ModeSymlink | 0o777, true
+	case filemode.Submodule:
+		return fs.ModeIrregular | 0o644, true
+	}
+	return 0, false
 }
 
 // childCursor finds the children of a directory by name when asked in about their order (a

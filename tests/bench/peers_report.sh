@@ -187,7 +187,7 @@ report_tail() {
 	for row in $1; do
 		[[ -z ${SWAPT[$row]:-} ]] || times+="${times:+, }${LABEL[$row]} $(cell %.2f 1 "${SWAPT[$row]}")"
 	done
-	echo "Swaps: edge commits a changed route of the target site and gets SIGHUP, and the swap ends when /status serves the commit; nginx SIGHUP; HAProxy -W SIGUSR2; caddy reload --force (the peers reload their whole configuration, unchanged); one every ${BENCH_SWAP_EVERY}s (start to start). Seconds a swap took (edge: commit to serving; Caddy: the reload command; nginx and HAProxy: signalled only, they reload in the background): ${times:-none}. RSS after load: after the first round's figures, before its swaps; at end: after the last round. p99 runs from each request's scheduled time (open loop) to the end of its body."
+	echo "Swaps: edge gets its branch moved to a commit (made before the window) changing a route of the target site and SIGHUP, and the swap ends when /status (polled every 0.2 s) serves the commit; nginx SIGHUP; HAProxy -W SIGUSR2; caddy reload --force (the peers reload their whole configuration, unchanged); one every ${BENCH_SWAP_EVERY}s (start to start). Seconds a swap took (edge: branch moved to serving; Caddy: the reload command; nginx and HAProxy: signalled only, they reload in the background): ${times:-none}. RSS after load: after the first round's figures, before its swaps; at end: after the last round. p99 runs from each request's scheduled time (open loop) to the end of its body."
 	echo
 	report_versions
 	for row in $1; do
