@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"syscall"
 	"time"
 )
 
@@ -17,8 +18,11 @@ import (
 type h1Conn struct {
 	c         *h1Client
 	conn      net.Conn
-	br        *bufio.Reader // reads through Read below
-	bw        *bufio.Writer
+	br        *bufio.Reader   // reads through Read below
+	bw        *bufio.Writer   // writes through connWriter
+	raw       syscall.RawConn // conn's, for sendAndWait; nil: plain writes and reads
+	send      bool            // the next write is a request's last: sendAndWait
+	sw        sendWait
 	reused    bool      // it served an earlier request
 	idleSince time.Time // when it went back to the pool
 	limit     int64     // bytes the response headers may still take; -1 while reading a body
@@ -42,8 +46,21 @@ var errHeadersTooLarge = fmt.Errorf("net/http: server response headers exceeded 
 func newH1Conn(c *h1Client, conn net.Conn) *h1Conn {
 	pc := &h1Conn{c: c, conn: conn, limit: -1}
 	pc.br = bufio.NewReaderSize(pc, 16<<10)
-	pc.bw = bufio.NewWriterSize(conn, 4<<10)
+	pc.bw = bufio.NewWriterSize(connWriter{pc}, 4<<10)
+	pc.raw = rawConnOf(conn)
 	return pc
+}
+
+// connWriter is the connection as its bufio.Writer sees it: the flush that ends a request
+// also waits for the response (sendAndWait).
+type connWriter struct{ pc *h1Conn }
+
+func (w connWriter) Write(p []byte) (int, error) {
+	if pc := w.pc; pc.send && pc.raw != nil {
+		pc.send = false
+		return pc.sendAndWait(p)
+	}
+	return w.pc.conn.Write(p)
 }
 
 // Read is the connection as its bufio.Reader sees it: it counts the bytes of the current
@@ -114,11 +131,22 @@ func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead
 	} else if err := req.Write(pc.bw); err != nil {
 		return nil, err
 	}
-	if err := pc.bw.Flush(); err != nil {
+	timeout := pc.c.headerTimeout
+	early := timeout > 0 && pc.raw != nil
+	if early {
+		// sendAndWait waits within the header timeout: it starts just before the last
+		// write instead of just after it.
+		if err := pc.setReadDeadline(ctx, time.Now().Add(timeout)); err != nil {
+			return nil, err
+		}
+	}
+	pc.send = true
+	err := pc.bw.Flush()
+	pc.send = false
+	if err != nil {
 		return nil, err
 	}
-	timeout := pc.c.headerTimeout
-	if timeout > 0 {
+	if timeout > 0 && !early {
 		if err := pc.setReadDeadline(ctx, time.Now().Add(timeout)); err != nil {
 			return nil, err
 		}
