@@ -23,6 +23,7 @@ type h1Conn struct {
 	raw       syscall.RawConn // conn's, for sendAndWait; nil: plain writes and reads
 	send      bool            // the next write is a request's last: sendAndWait
 	sw        sendWait
+	interrupt func()    // abort, for context.AfterFunc
 	reused    bool      // it served an earlier request
 	idleSince time.Time // when it went back to the pool
 	limit     int64     // bytes the response headers may still take; -1 while reading a body
@@ -96,7 +97,10 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	pc.nread = 0
 	// Cancelling the request (the client went away) interrupts whatever the connection
 	// is doing, as the Transport does by closing it.
-	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(aLongTimeAgo) })
+	if pc.interrupt == nil {
+		pc.interrupt = pc.abort // made once: AfterFunc's argument escapes
+	}
+	stop := context.AfterFunc(ctx, pc.interrupt)
 	res, err := pc.exchange(ctx, req, head)
 	if err == nil && pc.reused && res.StatusCode == http.StatusRequestTimeout {
 		res.Body.Close()
@@ -121,6 +125,9 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	res.Body = body
 	return res, nil
 }
+
+// abort interrupts whatever the connection is doing.
+func (pc *h1Conn) abort() { pc.conn.SetDeadline(aLongTimeAgo) }
 
 // exchange writes req and reads its response headers within the header timeout.
 func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead) (*http.Response, error) {
@@ -155,7 +162,15 @@ func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead
 	res, err := pc.readResponse(req, head)
 	pc.limit = -1
 	if timeout > 0 {
-		if err := pc.setReadDeadline(ctx, time.Time{}); err != nil && res != nil {
+		// The header timeout ends; when nothing more is read for this response (its body
+		// is buffered whole), the deadline is left to the next request, which sets its own.
+		var err error
+		if pc.bodyBuffered(res) {
+			err = ctx.Err()
+		} else {
+			err = pc.setReadDeadline(ctx, time.Time{})
+		}
+		if err != nil && res != nil {
 			res.Body.Close()
 			return nil, err
 		}
@@ -164,6 +179,13 @@ func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead
 		return nil, errHeaderTimeout
 	}
 	return res, err
+}
+
+// bodyBuffered reports whether reading res's body whole reads nothing from the
+// connection: it has none, or all its bytes (readPlainHead's body) are in pc.br.
+func (pc *h1Conn) bodyBuffered(res *http.Response) bool {
+	return res != nil && (res.Body == http.NoBody ||
+		res.Body == lengthBody && int64(pc.br.Buffered()) >= res.ContentLength)
 }
 
 // setReadDeadline sets the read deadline, unless the request is already cancelled: the

@@ -95,7 +95,7 @@ func TestH1ClientCancelWhileWaiting(t *testing.T) {
 }
 
 // TestH1ClientWriteErrorIsNetError: a request sent on a connection the upstream reset
-// fails with the error net.Conn's Write gives (retries rely on it being a net error).
+// fails with the error net.Conn's Write gives: a *net.OpError around an *os.SyscallError.
 func TestH1ClientWriteErrorIsNetError(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -151,4 +151,40 @@ func processReads() int64 {
 		}
 	}
 	return -1
+}
+
+// TestH1ClientHeaderDeadlineLeft: a response whose body came with its head leaves the
+// header timeout's deadline on the connection (nothing more is read for it); the next
+// request on it, after that deadline passed, sets its own and succeeds. A body that comes
+// later than the header timeout is read without it.
+func TestH1ClientHeaderDeadlineLeft(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	u := newRawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		for readRequest(br) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nok")
+			time.Sleep(2 * timeout) // the body's end after the header timeout
+			io.WriteString(c, "!!")
+		}
+	})
+	c := testClient(u.addr, timeout)
+	for i := 0; i < 2; i++ {
+		if _, body, err := fetch(t, c, u.addr, "/"); err != nil || body != "ok!!" {
+			t.Fatalf("request %d: %q %v", i, body, err)
+		}
+	}
+	u2 := newRawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		for readRequest(br) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	c2 := testClient(u2.addr, timeout)
+	for i := 0; i < 2; i++ {
+		if _, body, err := fetch(t, c2, u2.addr, "/"); err != nil || body != "ok" {
+			t.Fatalf("request %d: %q %v", i, body, err)
+		}
+		time.Sleep(2 * timeout) // the deadline left by the answer passes
+	}
+	if n := u2.accepts.Load(); n != 1 {
+		t.Errorf("%d connections for 2 requests, want 1", n)
+	}
 }
