@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/edgectl/edge/edge/internal/rawwrite"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -42,7 +43,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.gauge.Inc()
-	return &limitConn{Conn: c, l: l}, nil
+	return &limitConn{Conn: c, l: l, w: rawwrite.New(c)}, nil
 }
 
 // Close closes the listener and wakes an Accept waiting for a slot.
@@ -62,6 +63,16 @@ type limitConn struct {
 	net.Conn
 	l    *limitListener
 	once sync.Once
+	w    *rawwrite.Writer // nil: Conn's own writes
+}
+
+// Write writes with raw write system calls when it may (rawwrite: the loopback writes of
+// a proxy would otherwise have the scheduler hand Ps between threads on every request).
+func (c *limitConn) Write(p []byte) (int, error) {
+	if c.w != nil {
+		return c.w.Write(p)
+	}
+	return c.Conn.Write(p)
 }
 
 // Close closes the connection and frees its slot.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,7 +55,7 @@ func TestH1ClientSendAndWait(t *testing.T) {
 	if n := u.accepts.Load(); n != 1 {
 		t.Errorf("%d connections for 3 requests, want 1", n)
 	}
-	if len(c.idle) != 1 || c.idle[0].raw == nil {
+	if len(c.idle) != 1 || (c.idle[0].raw == nil && runtime.GOOS == "linux") {
 		t.Fatalf("idle %v: want one connection using sendAndWait", c.idle)
 	}
 }
@@ -122,6 +123,9 @@ func TestH1ClientWriteErrorIsNetError(t *testing.T) {
 	}
 	pc := newH1Conn(testClient(ln.Addr().String(), 0), conn)
 	defer conn.Close()
+	if pc.raw == nil {
+		t.Skip("no raw writes here (rawwrite: Linux only)")
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err = pc.sendAndWait([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))

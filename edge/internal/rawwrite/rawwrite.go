@@ -1,0 +1,111 @@
+// Package rawwrite writes to TCP sockets with write(2) made as a raw system call
+// (syscall.RawSyscall), which the Go scheduler does not see.
+//
+// Why: a write on loopback (edge and its upstream or load generator on one machine) runs
+// the receiver's TCP processing and wakes it, tens of µs in the kernel. When a plain
+// net.Conn Write takes that long, the runtime's monitor (sysmon) hands the writer's P to
+// another thread, waking one, and keeps itself at its shortest sleep; on every request
+// that is thread wake-ups and sleeps (voluntary context switches) a process doing one
+// write per request would not make. A write on a non-blocking socket never blocks (it
+// returns EAGAIN when the socket's buffer is full, and the writer then waits in the
+// poller as net.Conn does), so it needs none of the scheduler's syscall bookkeeping.
+//
+// Only sockets whose descriptor is non-blocking (every socket the net package makes, as
+// long as no one changed it) are written this way, and only on Linux; elsewhere New
+// returns nil and callers use net.Conn's Write.
+package rawwrite
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// Writer writes to one connection: net.Conn's Write, with raw write system calls.
+type Writer struct {
+	conn net.Conn
+	rc   syscall.RawConn
+
+	mu   sync.Mutex // a Write at a time (net.Conn allows concurrent ones)
+	step func(fd uintptr) bool
+	p    []byte
+	n    int
+	err  error // the write system call's
+}
+
+// New returns a Writer for conn, or nil when conn is not a *net.TCPConn with a
+// non-blocking descriptor, or off Linux.
+func New(conn net.Conn) *Writer {
+	rc := RawConn(conn)
+	if rc == nil {
+		return nil
+	}
+	w := &Writer{conn: conn, rc: rc}
+	w.step = w.run // made once: RawConn.Write's argument escapes
+	return w
+}
+
+// RawConn returns conn's syscall.RawConn when its writes may be raw (see New), else nil.
+func RawConn(conn net.Conn) syscall.RawConn {
+	tc, ok := conn.(*net.TCPConn)
+	if !ok || !supported {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil || !nonBlocking(rc) {
+		return nil
+	}
+	return rc
+}
+
+// Write writes p whole, waiting in the poller while the socket's buffer is full, within
+// the connection's write deadline. Its errors are those of net.Conn's Write.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.p, w.n, w.err = p, 0, nil
+	err := w.rc.Write(w.step)
+	n, werr := w.n, w.err
+	w.p, w.err = nil, nil
+	if werr != nil {
+		return n, OpError(w.conn, os.NewSyscallError("write", werr))
+	}
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) { // RawConn's "raw-write": say "write", as net.Conn does
+			err = oe.Err
+		}
+		return n, OpError(w.conn, err)
+	}
+	return n, nil
+}
+
+// run is RawConn.Write's function: write until p is written (true) or the socket is full
+// (false: wait until writable).
+func (w *Writer) run(fd uintptr) bool {
+	for w.n < len(w.p) {
+		m, err := Once(fd, w.p[w.n:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			w.err = err
+			return true
+		case m <= 0:
+			w.err = syscall.EIO // write(2) returns > 0 for a non-empty buffer
+			return true
+		}
+		w.n += m
+	}
+	return true
+}
+
+// OpError is the error net.Conn's Write returns for err on conn.
+func OpError(conn net.Conn, err error) error {
+	return &net.OpError{Op: "write", Net: conn.LocalAddr().Network(), Source: conn.LocalAddr(),
+		Addr: conn.RemoteAddr(), Err: err}
+}
