@@ -12,6 +12,8 @@ import (
 	"net/textproto"
 	"syscall"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/rawio"
 )
 
 // h1Conn is one keep-alive connection of an h1Client, used by one request at a time.
@@ -23,12 +25,13 @@ type h1Conn struct {
 	raw       syscall.RawConn // conn's, for sendAndWait; nil: plain writes and reads
 	send      bool            // the next write is a request's last: sendAndWait
 	sw        sendWait
-	interrupt func()    // abort, for context.AfterFunc
-	reused    bool      // it served an earlier request
-	idleSince time.Time // when it went back to the pool
-	limit     int64     // bytes the response headers may still take; -1 while reading a body
-	nread     int64     // bytes read for the current request
-	rerr      error     // the first read error: every later read returns it
+	rr        *rawio.Reader // conn's raw reads; nil: conn.Read
+	interrupt func()        // abort, for context.AfterFunc
+	reused    bool          // it served an earlier request
+	idleSince time.Time     // when it went back to the pool
+	limit     int64         // bytes the response headers may still take; -1 while reading a body
+	nread     int64         // bytes read for the current request
+	rerr      error         // the first read error: every later read returns it
 }
 
 // aLongTimeAgo is a deadline in the past: it interrupts the connection's reads and writes.
@@ -49,6 +52,7 @@ func newH1Conn(c *h1Client, conn net.Conn) *h1Conn {
 	pc.br = bufio.NewReaderSize(pc, 16<<10)
 	pc.bw = bufio.NewWriterSize(connWriter{pc}, 4<<10)
 	pc.raw = rawConnOf(conn)
+	pc.rr = rawio.NewReader(conn)
 	return pc
 }
 
@@ -77,7 +81,13 @@ func (pc *h1Conn) Read(p []byte) (int, error) {
 	if pc.limit > 0 && int64(len(p)) > pc.limit {
 		p = p[:pc.limit]
 	}
-	n, err := pc.conn.Read(p)
+	var n int
+	var err error
+	if pc.rr != nil {
+		n, err = pc.rr.Read(p)
+	} else {
+		n, err = pc.conn.Read(p)
+	}
 	pc.rerr = err
 	pc.nread += int64(n)
 	if pc.limit > 0 {

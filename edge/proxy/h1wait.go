@@ -5,13 +5,13 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/edgectl/edge/edge/internal/rawwrite"
+	"github.com/edgectl/edge/edge/internal/rawio"
 )
 
 // rawConnOf returns the raw connection of conn when the request's last bytes may be sent
 // with sendAndWait: a plain TCP connection (not a wrapper, which must see every write)
-// with a non-blocking descriptor, on Linux (rawwrite).
-func rawConnOf(conn net.Conn) syscall.RawConn { return rawwrite.RawConn(conn) }
+// with a non-blocking descriptor, on Linux (rawio).
+func rawConnOf(conn net.Conn) syscall.RawConn { return rawio.RawConn(conn) }
 
 // sendAndWait writes p, a request's last bytes, and waits until the response's first
 // bytes may be read, in one step: the poller is made ready for the read before the write
@@ -31,7 +31,7 @@ func (pc *h1Conn) sendAndWait(p []byte) (int, error) {
 	s.p, s.err = nil, nil
 	if werr != nil {
 		// What net.Conn's Write returns.
-		return n, rawwrite.OpError(pc.conn, os.NewSyscallError("write", werr))
+		return n, rawio.OpError(pc.conn, os.NewSyscallError("write", werr))
 	}
 	if n < len(p) {
 		m, err := pc.conn.Write(p[n:])
@@ -57,7 +57,7 @@ func (s *sendWait) run(fd uintptr) bool {
 	}
 	s.started = true
 	for s.n < len(s.p) {
-		m, err := rawwrite.Once(fd, s.p[s.n:])
+		m, err := rawio.Once(fd, s.p[s.n:])
 		switch {
 		case err == syscall.EINTR:
 			continue

@@ -124,7 +124,7 @@ func TestH1ClientWriteErrorIsNetError(t *testing.T) {
 	pc := newH1Conn(testClient(ln.Addr().String(), 0), conn)
 	defer conn.Close()
 	if pc.raw == nil {
-		t.Skip("no raw writes here (rawwrite: Linux only)")
+		t.Skip("no raw writes here (rawio: Linux only)")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

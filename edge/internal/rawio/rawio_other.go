@@ -1,6 +1,6 @@
 //go:build !linux
 
-package rawwrite
+package rawio
 
 import "syscall"
 
@@ -10,3 +10,6 @@ const supported = false
 func Once(uintptr, []byte) (int, error) { return 0, syscall.EINVAL }
 
 func nonBlocking(syscall.RawConn) bool { return false }
+
+// OnceRead is unused off Linux.
+func OnceRead(uintptr, []byte) (int, error) { return 0, syscall.EINVAL }

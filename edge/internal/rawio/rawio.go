@@ -1,19 +1,21 @@
-// Package rawwrite writes to TCP sockets with write(2) made as a raw system call
-// (syscall.RawSyscall), which the Go scheduler does not see.
+// Package rawio reads from and writes to TCP sockets with read(2) and write(2) made as
+// raw system calls (syscall.RawSyscall), which the Go scheduler does not see.
 //
 // Why: a write on loopback (edge and its upstream or load generator on one machine) runs
-// the receiver's TCP processing and wakes it, tens of µs in the kernel. When a plain
-// net.Conn Write takes that long, the runtime's monitor (sysmon) hands the writer's P to
-// another thread, waking one, and keeps itself at its shortest sleep; on every request
-// that is thread wake-ups and sleeps (voluntary context switches) a process doing one
-// write per request would not make. A write on a non-blocking socket never blocks (it
-// returns EAGAIN when the socket's buffer is full, and the writer then waits in the
-// poller as net.Conn does), so it needs none of the scheduler's syscall bookkeeping.
+// the receiver's TCP processing and wakes it, tens of µs in the kernel; a read may send a
+// window update and do the same. When a net.Conn call takes that long, the runtime's
+// monitor (sysmon) hands the caller's P to another thread, waking one, and keeps itself
+// at its shortest sleep: on every request, thread wake-ups and sleeps (voluntary context
+// switches) an event loop making the same system calls would not make. A read or write
+// on a non-blocking socket never blocks (it returns EAGAIN, and the caller then waits in
+// the poller as net.Conn does), so it needs none of the scheduler's syscall bookkeeping.
 //
 // Only sockets whose descriptor is non-blocking (every socket the net package makes, as
-// long as no one changed it) are written this way, and only on Linux; elsewhere New
-// returns nil and callers use net.Conn's Write.
-package rawwrite
+// long as no one changed it) are used this way, and only on Linux; elsewhere New and
+// NewReader return nil and callers use net.Conn's methods. Under the race detector the
+// calls are syscall.Read and syscall.Write, whose happens-before annotations tests that
+// synchronise through sockets rely on.
+package rawio
 
 import (
 	"errors"

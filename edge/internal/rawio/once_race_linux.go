@@ -1,6 +1,6 @@
 //go:build linux && race
 
-package rawwrite
+package rawio
 
 import "syscall"
 
@@ -8,3 +8,6 @@ import "syscall"
 // what was written before the write happens before what a read of its bytes does next
 // (tests synchronise through their connections so), which a raw system call would not.
 func Once(fd uintptr, p []byte) (int, error) { return syscall.Write(int(fd), p) }
+
+// OnceRead is syscall.Read under the race detector (see Once).
+func OnceRead(fd uintptr, p []byte) (int, error) { return syscall.Read(int(fd), p) }

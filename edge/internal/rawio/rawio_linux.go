@@ -1,4 +1,4 @@
-package rawwrite
+package rawio
 
 import "syscall"
 

@@ -1,4 +1,4 @@
-package rawwrite
+package rawio
 
 import (
 	"bytes"
@@ -170,5 +170,54 @@ func BenchmarkWrite(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func reader(t testing.TB, c net.Conn) *Reader {
+	t.Helper()
+	r := NewReader(c)
+	if r == nil {
+		if runtime.GOOS != "linux" {
+			t.Skip("raw reads are for Linux")
+		}
+		t.Fatal("NewReader(a *net.TCPConn) = nil on Linux")
+	}
+	return r
+}
+
+// TestReadAsConn: a Reader gives what net.Conn's Read gives: the bytes written (after
+// waiting for them), io.EOF unwrapped at the end, a read *net.OpError for a passed
+// deadline and for a closed connection, and 0, nil for an empty buffer.
+func TestReadAsConn(t *testing.T) {
+	c, s := pair(t)
+	r := reader(t, c)
+	if n, err := r.Read(nil); n != 0 || err != nil {
+		t.Fatalf("Read(nil) = %d, %v; want 0, nil", n, err)
+	}
+	go func() {
+		s.Write([]byte("hello"))
+		s.CloseWrite()
+	}()
+	got, err := io.ReadAll(r)
+	if string(got) != "hello" || err != nil {
+		t.Fatalf("ReadAll = %q, %v; want hello, nil", got, err)
+	}
+	if n, err := r.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the end = %d, %v; want 0, io.EOF", n, err)
+	}
+
+	c2, _ := pair(t)
+	r2 := reader(t, c2)
+	c2.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	_, err = r2.Read(make([]byte, 8))
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Op != "read" || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("err %v, want a read *net.OpError with os.ErrDeadlineExceeded", err)
+	}
+	c2.Close()
+	_, err = r2.Read(make([]byte, 8))
+	_, want := c2.Read(make([]byte, 8))
+	if err == nil || want == nil || err.Error() != want.Error() || !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("err %v, want %v (net.Conn's)", err, want)
 	}
 }
