@@ -123,7 +123,7 @@ func (c *h1Conn) waitIdle() bool {
 // serveRequest runs the handler for req and finishes its response; false: close.
 func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	ctx, cancel := context.WithCancel(c.reqBase)
-	req = req.WithContext(ctx)
+	*req = *req.WithContext(ctx) // in place: the loop holds the only pointer (no copy kept)
 	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
 	w := newH1Response(c, req)
 	w.cancel = cancel

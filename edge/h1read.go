@@ -22,7 +22,9 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	if d := c.srv.readHeaderTimeout(); d > 0 {
 		hdr = t0.Add(d)
 	}
-	c.tc.SetReadDeadline(hdr)
+	if !c.headBuffered() { // else no read is made for the header: its deadline is moot
+		c.tc.SetReadDeadline(hdr)
+	}
 	if c.lastPOST { // RFC 7230 section 3.5 tolerance for old clients, as net/http
 		peek, _ := c.br.Peek(4)
 		c.br.Discard(leadingCRLF(peek))
@@ -46,8 +48,9 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	}
 	c.lastPOST = req.Method == http.MethodPost
 	// net/http now sets the read deadline to ReadTimeout's (none if zero). Without
-	// ReadTimeout the header's deadline is left: nothing reads until the next request's
-	// deadline is set, but the background read, which clears it (h1bgread.go).
+	// ReadTimeout the header's deadline (or the idle one, when the header came whole
+	// with the first bytes) is left: nothing reads until the next request's deadline is
+	// set, but the background read, which clears it (h1bgread.go).
 	if d := hs.ReadTimeout; d > 0 {
 		c.tc.SetReadDeadline(t0.Add(d))
 	} else if req.ContentLength > 0 { // the body is read without a deadline
@@ -57,6 +60,19 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 		c.tc.SetWriteDeadline(time.Now().Add(d))
 	}
 	return req, nil
+}
+
+// headBuffered reports whether the next request's whole header is buffered already, as
+// waitHead will see it (after the CR and LF bytes a POST may leave are skipped).
+func (c *h1Conn) headBuffered() bool {
+	buf, _ := c.br.Peek(c.br.Buffered())
+	if len(buf) < 4 { // as the Peek(4) after a POST would read
+		return false
+	}
+	if c.lastPOST {
+		buf = buf[leadingCRLF(buf[:4]):]
+	}
+	return headerEnd(buf) > 0
 }
 
 // waitHead reads until a whole request header is buffered. It fails when the buffer is

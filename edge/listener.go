@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/edgectl/edge/edge/internal/rawio"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -42,7 +43,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.gauge.Inc()
-	return &limitConn{Conn: c, l: l}, nil
+	return &limitConn{Conn: c, l: l, w: rawio.New(c), r: rawio.NewReader(c)}, nil
 }
 
 // Close closes the listener and wakes an Accept waiting for a slot.
@@ -62,6 +63,25 @@ type limitConn struct {
 	net.Conn
 	l    *limitListener
 	once sync.Once
+	w    *rawio.Writer // nil: Conn's own writes
+	r    *rawio.Reader // nil: Conn's own reads
+}
+
+// Read reads with raw read system calls when it may (rawio).
+func (c *limitConn) Read(p []byte) (int, error) {
+	if c.r != nil {
+		return c.r.Read(p)
+	}
+	return c.Conn.Read(p)
+}
+
+// Write writes with raw write system calls when it may (rawio: the loopback writes of
+// a proxy would otherwise have the scheduler hand Ps between threads on every request).
+func (c *limitConn) Write(p []byte) (int, error) {
+	if c.w != nil {
+		return c.w.Write(p)
+	}
+	return c.Conn.Write(p)
 }
 
 // Close closes the connection and frees its slot.

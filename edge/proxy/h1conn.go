@@ -10,20 +10,28 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"syscall"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/rawio"
 )
 
 // h1Conn is one keep-alive connection of an h1Client, used by one request at a time.
 type h1Conn struct {
 	c         *h1Client
 	conn      net.Conn
-	br        *bufio.Reader // reads through Read below
-	bw        *bufio.Writer
-	reused    bool      // it served an earlier request
-	idleSince time.Time // when it went back to the pool
-	limit     int64     // bytes the response headers may still take; -1 while reading a body
-	nread     int64     // bytes read for the current request
-	rerr      error     // the first read error: every later read returns it
+	br        *bufio.Reader   // reads through Read below
+	bw        *bufio.Writer   // writes through connWriter
+	raw       syscall.RawConn // conn's, for sendAndWait; nil: plain writes and reads
+	send      bool            // the next write is a request's last: sendAndWait
+	sw        sendWait
+	rr        *rawio.Reader // conn's raw reads; nil: conn.Read
+	interrupt func()        // abort, for context.AfterFunc
+	reused    bool          // it served an earlier request
+	idleSince time.Time     // when it went back to the pool
+	limit     int64         // bytes the response headers may still take; -1 while reading a body
+	nread     int64         // bytes read for the current request
+	rerr      error         // the first read error: every later read returns it
 }
 
 // aLongTimeAgo is a deadline in the past: it interrupts the connection's reads and writes.
@@ -42,8 +50,22 @@ var errHeadersTooLarge = fmt.Errorf("net/http: server response headers exceeded 
 func newH1Conn(c *h1Client, conn net.Conn) *h1Conn {
 	pc := &h1Conn{c: c, conn: conn, limit: -1}
 	pc.br = bufio.NewReaderSize(pc, 16<<10)
-	pc.bw = bufio.NewWriterSize(conn, 4<<10)
+	pc.bw = bufio.NewWriterSize(connWriter{pc}, 4<<10)
+	pc.raw = rawConnOf(conn)
+	pc.rr = rawio.NewReader(conn)
 	return pc
+}
+
+// connWriter is the connection as its bufio.Writer sees it: the flush that ends a request
+// also waits for the response (sendAndWait).
+type connWriter struct{ pc *h1Conn }
+
+func (w connWriter) Write(p []byte) (int, error) {
+	if pc := w.pc; pc.send && pc.raw != nil {
+		pc.send = false
+		return pc.sendAndWait(p)
+	}
+	return w.pc.conn.Write(p)
 }
 
 // Read is the connection as its bufio.Reader sees it: it counts the bytes of the current
@@ -59,7 +81,13 @@ func (pc *h1Conn) Read(p []byte) (int, error) {
 	if pc.limit > 0 && int64(len(p)) > pc.limit {
 		p = p[:pc.limit]
 	}
-	n, err := pc.conn.Read(p)
+	var n int
+	var err error
+	if pc.rr != nil {
+		n, err = pc.rr.Read(p)
+	} else {
+		n, err = pc.conn.Read(p)
+	}
 	pc.rerr = err
 	pc.nread += int64(n)
 	if pc.limit > 0 {
@@ -79,7 +107,10 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	pc.nread = 0
 	// Cancelling the request (the client went away) interrupts whatever the connection
 	// is doing, as the Transport does by closing it.
-	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(aLongTimeAgo) })
+	if pc.interrupt == nil {
+		pc.interrupt = pc.abort // made once: AfterFunc's argument escapes
+	}
+	stop := context.AfterFunc(ctx, pc.interrupt)
 	res, err := pc.exchange(ctx, req, head)
 	if err == nil && pc.reused && res.StatusCode == http.StatusRequestTimeout {
 		res.Body.Close()
@@ -105,6 +136,9 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	return res, nil
 }
 
+// abort interrupts whatever the connection is doing.
+func (pc *h1Conn) abort() { pc.conn.SetDeadline(aLongTimeAgo) }
+
 // exchange writes req and reads its response headers within the header timeout.
 func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead) (*http.Response, error) {
 	if head != nil {
@@ -114,11 +148,22 @@ func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead
 	} else if err := req.Write(pc.bw); err != nil {
 		return nil, err
 	}
-	if err := pc.bw.Flush(); err != nil {
+	timeout := pc.c.headerTimeout
+	early := timeout > 0 && pc.raw != nil
+	if early {
+		// sendAndWait waits within the header timeout: it starts just before the last
+		// write instead of just after it.
+		if err := pc.setReadDeadline(ctx, time.Now().Add(timeout)); err != nil {
+			return nil, err
+		}
+	}
+	pc.send = true
+	err := pc.bw.Flush()
+	pc.send = false
+	if err != nil {
 		return nil, err
 	}
-	timeout := pc.c.headerTimeout
-	if timeout > 0 {
+	if timeout > 0 && !early {
 		if err := pc.setReadDeadline(ctx, time.Now().Add(timeout)); err != nil {
 			return nil, err
 		}
@@ -127,7 +172,15 @@ func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead
 	res, err := pc.readResponse(req, head)
 	pc.limit = -1
 	if timeout > 0 {
-		if err := pc.setReadDeadline(ctx, time.Time{}); err != nil && res != nil {
+		// The header timeout ends; when nothing more is read for this response (its body
+		// is buffered whole), the deadline is left to the next request, which sets its own.
+		var err error
+		if pc.bodyBuffered(res) {
+			err = ctx.Err()
+		} else {
+			err = pc.setReadDeadline(ctx, time.Time{})
+		}
+		if err != nil && res != nil {
 			res.Body.Close()
 			return nil, err
 		}
@@ -136,6 +189,13 @@ func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead
 		return nil, errHeaderTimeout
 	}
 	return res, err
+}
+
+// bodyBuffered reports whether reading res's body whole reads nothing from the
+// connection: it has none, or all its bytes (readPlainHead's body) are in pc.br.
+func (pc *h1Conn) bodyBuffered(res *http.Response) bool {
+	return res != nil && (res.Body == http.NoBody ||
+		res.Body == lengthBody && int64(pc.br.Buffered()) >= res.ContentLength)
 }
 
 // setReadDeadline sets the read deadline, unless the request is already cancelled: the

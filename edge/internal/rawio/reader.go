@@ -1,0 +1,86 @@
+package rawio
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// Reader reads from one connection: net.Conn's Read, with raw read system calls (a read
+// may send a window update to a loopback peer and wake it, as long as a write).
+type Reader struct {
+	conn net.Conn
+	rc   syscall.RawConn
+
+	mu   sync.Mutex // a Read at a time (net.Conn allows concurrent ones)
+	step func(fd uintptr) bool
+	p    []byte
+	n    int
+	err  error // the read system call's
+}
+
+// NewReader returns a Reader for conn, or nil as New does.
+func NewReader(conn net.Conn) *Reader {
+	rc := RawConn(conn)
+	if rc == nil {
+		return nil
+	}
+	r := &Reader{conn: conn, rc: rc}
+	r.step = r.run // made once: RawConn.Read's argument escapes
+	return r
+}
+
+// Read reads into p, waiting in the poller until there is something to read, within the
+// connection's read deadline. Its results are those of net.Conn's Read: io.EOF
+// unwrapped, other errors in a read *net.OpError.
+func (r *Reader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil // as net.Conn's: no system call
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.p, r.n, r.err = p, 0, nil
+	err := r.rc.Read(r.step)
+	n, rerr := r.n, r.err
+	r.p, r.err = nil, nil
+	switch {
+	case rerr != nil:
+		return 0, readError(r.conn, os.NewSyscallError("read", rerr))
+	case err != nil:
+		var oe *net.OpError
+		if errors.As(err, &oe) { // RawConn's "raw-read": say "read", as net.Conn does
+			err = oe.Err
+		}
+		return 0, readError(r.conn, err)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// run is RawConn.Read's function: one read, or false to wait until readable.
+func (r *Reader) run(fd uintptr) bool {
+	for {
+		m, err := OnceRead(fd, r.p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			r.err = err
+		default:
+			r.n = m
+		}
+		return true
+	}
+}
+
+// readError is the error net.Conn's Read returns for err on conn.
+func readError(conn net.Conn, err error) error {
+	return &net.OpError{Op: "read", Net: conn.LocalAddr().Network(), Source: conn.LocalAddr(),
+		Addr: conn.RemoteAddr(), Err: err}
+}
