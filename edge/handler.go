@@ -23,8 +23,8 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 		s.advertiseHTTP3(w.Header())
 	}
 	snap := s.Current()
-	rw := &responseWriter{ResponseWriter: w}
-	info := proxy.Info{Batch: batcherOf(r)}
+	st := &requestState{rw: responseWriter{ResponseWriter: w}, info: proxy.Info{Batch: batcherOf(r)}}
+	rw, info := &st.rw, &st.info
 	var site *siteEntry
 	defer func() {
 		v := recover()
@@ -40,12 +40,19 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 		case status == 0:
 			status = proxy.StatusClientClosed
 		}
-		s.observe(r, site, status, rw.bytes, time.Since(start), &info)
+		s.observe(r, site, status, rw.bytes, time.Since(start), info)
 		if v != nil {
 			panic(v)
 		}
 	}()
-	site = s.route(rw, r, snap, &site, &info)
+	site = s.route(rw, r, snap, &site, info)
+}
+
+// requestState is what serveTLS keeps per request, in one allocation: the response
+// writer it wraps around the server's, and the proxy's report of the request.
+type requestState struct {
+	rw   responseWriter
+	info proxy.Info
 }
 
 // outcomePanic is the access log's outcome of a request whose handler panicked (a bug):
