@@ -136,6 +136,9 @@ func serveWhole(w http.ResponseWriter, r *http.Request, m *fileMeta, mh *metaHea
 	if m.lastModified != "" {
 		hdr["Last-Modified"] = vals[4:5:5]
 	}
+	if ho, ok := w.(headerHandOffer); ok {
+		ho.HandOffHeader() // nothing uses hdr after WriteHeader: no copy of it
+	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return

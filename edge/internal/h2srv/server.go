@@ -1024,7 +1024,7 @@ var writeDataPool = sync.Pool{
 func (sc *serverConn) writeDataFromHandler(stream *stream, data []byte, endStream bool) error {
 	ch := sc.srv.state.getErrChan()
 	writeArg := writeDataPool.Get().(*writeData)
-	*writeArg = writeData{stream.id, data, endStream}
+	*writeArg = writeData{stream.id, data, endStream, nil} // edge: buf (handlerfinal.go)
 	err := sc.writeFrameFromHandler(FrameWriteRequest{
 		write:  writeArg,
 		stream: stream,
@@ -1237,6 +1237,7 @@ func (sc *serverConn) wroteFrame(res frameWriteResult) {
 	}
 
 	wr := res.wr
+	putFinalBuf(wr.write) // edge: handlerfinal.go (before replyToWriter: the writer may reuse wr.write)
 
 	if writeEndsStream(wr.write) {
 		st := wr.stream
@@ -2553,8 +2554,9 @@ type responseWriterState struct {
 	closeNotifierCh chan bool  // nil until first used
 
 	// edge: handlerfinal.go
-	final    *handlerFinal // edge: the response headers held for the handlerFinal (handlerfinal.go)
-	doneSent bool          // a handlerFinal told the serve goroutine the handler is done
+	final         *handlerFinal // edge: the response headers held for the handlerFinal (handlerfinal.go)
+	doneSent      bool          // a handlerFinal told the serve goroutine the handler is done
+	handOffHeader bool          // edge: WriteHeader takes the header map, not a copy (headerhandoff.go)
 }
 
 type chunkWriter struct{ rws *responseWriterState }
@@ -2918,7 +2920,9 @@ func (rws *responseWriterState) writeHeader(code int) {
 
 	rws.wroteHeader = true
 	rws.status = code
-	if len(rws.handlerHeader) > 0 {
+	if len(rws.handlerHeader) > 0 && rws.handOffHeader { // edge: headerhandoff.go
+		rws.snapHeader, rws.handlerHeader = rws.handlerHeader, nil
+	} else if len(rws.handlerHeader) > 0 {
 		rws.snapHeader = cloneHeader(rws.handlerHeader)
 	}
 }

@@ -100,6 +100,7 @@ type writeData struct {
 	streamID  uint32
 	p         []byte
 	endStream bool
+	buf       *finalBuf // edge: p's pooled copy, put back once written whole (handlerfinal.go)
 }
 
 func (w *writeData) String() string {
