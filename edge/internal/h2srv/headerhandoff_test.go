@@ -104,3 +104,34 @@ func TestFinalBufSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestHandOffHeaderReused: the maps handed off come back from Header empty, and a
+// response's fields are its own, over requests in a row (each one's map is likely the
+// one handed off before it).
+func TestHandOffHeaderReused(t *testing.T) {
+	p := newPipeConn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := len(w.Header()); n != 0 {
+			w.Header().Set("X-Stale", "1")
+		}
+		w.Header().Set("X-Path", r.URL.Path)
+		w.(*responseWriter).HandOffHeader()
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, r.URL.Path)
+	}), nil)
+	for i := range 50 {
+		path := "/" + strings.Repeat("p", i)
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", "http://pipe.test"+path, nil)
+		resp, err := p.cc.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(body) != path {
+			t.Fatalf("%s: body %q, %v", path, body, err)
+		}
+		if resp.Header.Get("X-Stale") != "" || resp.Header.Get("X-Path") != path {
+			t.Fatalf("%s: header %v: want X-Path %s and no X-Stale", path, resp.Header, path)
+		}
+	}
+}

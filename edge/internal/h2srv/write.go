@@ -198,6 +198,8 @@ type writeResHeaders struct {
 	date          string
 	contentType   string
 	contentLength string
+
+	handedOff bool // edge: h was handed off; reused once written (headerhandoff.go)
 }
 
 func encKV(enc *hpack.Encoder, k, v string) {
