@@ -118,6 +118,13 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		writeError(w, r, site, http.StatusNotFound)
 		return site
 	}
+	if rt.route != nil && rt.route.Static != nil { // no proxy below: no Info in the context, no copy of r
+		if p != r.URL.Path {
+			r = withPath(r.Context(), r, p)
+		}
+		rt.handler.ServeHTTP(w, r)
+		return site
+	}
 	rt.handler.ServeHTTP(w, withPath(proxy.WithInfo(r.Context(), info), r, p))
 	return site
 }
