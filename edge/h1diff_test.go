@@ -227,6 +227,7 @@ func diffCases() map[string][]string {
 		cases["HEAD "+p] = []string{rawReq("HEAD", p, false), closing}
 	}
 	cases["pipelined"] = []string{rawReq("GET", "/small", false) + rawReq("GET", "/big", false) + rawReq("HEAD", "/flush", false) + rawReq("GET", "/info", true)}
+	cases["pipelined hand-offs"] = []string{rawReq("GET", "/handoff-trailer", false) + rawReq("GET", "/handoff", false) + rawReq("HEAD", "/handoff", false) + rawReq("GET", "/small", false) + rawReq("GET", "/info", true)}
 	cases["byte by byte"] = strings.Split(rawReq("GET", "/info", false)+closing, "")
 	body := "POST /echo HTTP/1.1\r\nHost: h1.test\r\nContent-Length: 5\r\n\r\nhello"
 	cases["POST fixed"] = []string{body + closing}

@@ -31,6 +31,7 @@ type h1Response struct {
 	snap         http.Header // header as it was at WriteHeader; nil until then
 	calledHdr    bool
 	handOff      bool // WriteHeader takes header itself as snap (HandOffHeader)
+	snapHandOff  bool // snap is the handler's map, handed off (reused by the next response)
 	wroteHeader  bool // WriteHeader called (logically)
 	headSent     bool // the status line and header went to c.bw
 	chunking     bool
@@ -68,7 +69,12 @@ var chunkBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, buff
 
 // newH1Response returns a response for req on c.
 func newH1Response(c *h1Conn, req *http.Request) *h1Response {
-	w := &h1Response{c: c, req: req, clen: -1, header: make(http.Header)}
+	hdr := c.spareHdr
+	if hdr == nil {
+		hdr = make(http.Header)
+	}
+	c.spareHdr = nil
+	w := &h1Response{c: c, req: req, clen: -1, header: hdr}
 	w.body, _ = req.Body.(*h1Body)
 	w.bw.r = w
 	w.w = chunkBufs.Get().(*bufio.Writer)
@@ -131,6 +137,7 @@ func (w *h1Response) WriteHeader(code int) {
 	}
 	if handOff {
 		w.snap, w.header = w.header, nil
+		w.snapHandOff = true
 	}
 }
 
@@ -306,6 +313,10 @@ func (w *h1Response) finish() {
 		bw.WriteString("\r\n")
 	}
 	w.c.bw.Flush()
+	if w.snapHandOff { // the head is written: the map is the connection's again
+		clear(w.snap)
+		w.c.spareHdr, w.snap, w.snapHandOff = w.snap, nil, false
+	}
 }
 
 // reusable reports whether the connection may serve another request after w.
