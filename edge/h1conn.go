@@ -41,6 +41,7 @@ type h1Conn struct {
 	bg         bgRead
 	snapMap    http.Header // the responses' header snapshot (cloneHeader)
 	snapVals   []string
+	spareHdr   http.Header // a map handed off by the last response, cleared, for the next
 }
 
 const (

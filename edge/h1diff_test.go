@@ -79,6 +79,18 @@ func diffHandler(w http.ResponseWriter, r *http.Request) {
 		h.Set("X-Late", "1")
 		w.WriteHeader(http.StatusTeapot)
 		io.WriteString(w, "late")
+	case "/handoff", "/handoff-trailer": // the map handed off (edge's loop), copied (net/http)
+		h.Set("X-Early", "1")
+		if r.URL.Path == "/handoff-trailer" {
+			h.Set("Trailer", "X-T")
+		}
+		if ho, ok := w.(interface{ HandOffHeader() }); ok {
+			ho.HandOffHeader()
+		}
+		w.WriteHeader(http.StatusAccepted)
+		w.Header().Set("X-Late", "1")
+		io.WriteString(w, "handed off")
+		w.Header().Set("X-T", "t")
 	case "/status-999":
 		w.WriteHeader(999)
 	case "/empty":
@@ -210,11 +222,12 @@ func diffCases() map[string][]string {
 	cases := map[string][]string{}
 	for _, p := range []string{"/small", "/big", "/flush", "/trailer", "/trailerprefix", "/204", "/304", "/103",
 		"/sniff", "/encoded", "/cl-short", "/cl-long", "/cl-bad", "/te-identity", "/te-chunked", "/close",
-		"/late-header", "/status-999", "/empty", "/panic", "/abort", "/info", "/deadline", "/readfrom", "/missing"} {
+		"/late-header", "/handoff", "/handoff-trailer", "/status-999", "/empty", "/panic", "/abort", "/info", "/deadline", "/readfrom", "/missing"} {
 		cases["GET "+p] = []string{rawReq("GET", p, false) + closing}
 		cases["HEAD "+p] = []string{rawReq("HEAD", p, false), closing}
 	}
 	cases["pipelined"] = []string{rawReq("GET", "/small", false) + rawReq("GET", "/big", false) + rawReq("HEAD", "/flush", false) + rawReq("GET", "/info", true)}
+	cases["pipelined hand-offs"] = []string{rawReq("GET", "/handoff-trailer", false) + rawReq("GET", "/handoff", false) + rawReq("HEAD", "/handoff", false) + rawReq("GET", "/small", false) + rawReq("GET", "/info", true)}
 	cases["byte by byte"] = strings.Split(rawReq("GET", "/info", false)+closing, "")
 	body := "POST /echo HTTP/1.1\r\nHost: h1.test\r\nContent-Length: 5\r\n\r\nhello"
 	cases["POST fixed"] = []string{body + closing}

@@ -27,9 +27,11 @@ type h1Response struct {
 	req    *http.Request
 	cancel context.CancelFunc // ends req's context
 
-	header       http.Header // the handler's (Header)
+	header       http.Header // the handler's (Header); nil after a hand-off, until Header
 	snap         http.Header // header as it was at WriteHeader; nil until then
 	calledHdr    bool
+	handOff      bool // WriteHeader takes header itself as snap (HandOffHeader)
+	snapHandOff  bool // snap is the handler's map, handed off (reused by the next response)
 	wroteHeader  bool // WriteHeader called (logically)
 	headSent     bool // the status line and header went to c.bw
 	chunking     bool
@@ -67,7 +69,12 @@ var chunkBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, buff
 
 // newH1Response returns a response for req on c.
 func newH1Response(c *h1Conn, req *http.Request) *h1Response {
-	w := &h1Response{c: c, req: req, clen: -1, header: make(http.Header)}
+	hdr := c.spareHdr
+	if hdr == nil {
+		hdr = make(http.Header)
+	}
+	c.spareHdr = nil
+	w := &h1Response{c: c, req: req, clen: -1, header: hdr}
 	w.body, _ = req.Body.(*h1Body)
 	w.bw.r = w
 	w.w = chunkBufs.Get().(*bufio.Writer)
@@ -87,6 +94,9 @@ func (w *h1Response) release() {
 
 // Header implements http.ResponseWriter.
 func (w *h1Response) Header() http.Header {
+	if w.header == nil { // handed off at WriteHeader
+		w.header = make(http.Header)
+	}
 	if w.snap == nil && w.wroteHeader && !w.headSent {
 		w.snap = w.c.cloneHeader(w.header)
 	}
@@ -112,7 +122,8 @@ func (w *h1Response) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader, w.status = true, code
-	if w.calledHdr && w.snap == nil {
+	handOff := w.handOff && w.calledHdr && w.snap == nil
+	if w.calledHdr && w.snap == nil && !handOff {
 		w.snap = w.c.cloneHeader(w.header)
 	}
 	if cl := w.header.Get("Content-Length"); cl != "" {
@@ -124,7 +135,16 @@ func (w *h1Response) WriteHeader(code int) {
 			w.header.Del("Content-Length")
 		}
 	}
+	if handOff {
+		w.snap, w.header = w.header, nil
+		w.snapHandOff = true
+	}
 }
+
+// HandOffHeader is the handler's promise not to use the header map Header returned once
+// it has written the final status: WriteHeader then takes that map as the response's
+// header instead of a copy, and Header afterwards returns a new one (as h2srv's).
+func (w *h1Response) HandOffHeader() { w.handOff = true }
 
 // writeInformational writes a 1xx response (not 101) at once, with the header as it is.
 func (w *h1Response) writeInformational(code int) {
@@ -293,6 +313,10 @@ func (w *h1Response) finish() {
 		bw.WriteString("\r\n")
 	}
 	w.c.bw.Flush()
+	if w.snapHandOff { // the head is written: the map is the connection's again
+		clear(w.snap)
+		w.c.spareHdr, w.snap, w.snapHandOff = w.snap, nil, false
+	}
 }
 
 // reusable reports whether the connection may serve another request after w.

@@ -23,8 +23,8 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 		s.advertiseHTTP3(w.Header())
 	}
 	snap := s.Current()
-	rw := &responseWriter{ResponseWriter: w}
-	info := proxy.Info{Batch: batcherOf(r)}
+	st := &requestState{rw: responseWriter{ResponseWriter: w}, info: proxy.Info{Batch: batcherOf(r)}}
+	rw, info := &st.rw, &st.info
 	var site *siteEntry
 	defer func() {
 		v := recover()
@@ -40,12 +40,19 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 		case status == 0:
 			status = proxy.StatusClientClosed
 		}
-		s.observe(r, site, status, rw.bytes, time.Since(start), &info)
+		s.observe(r, site, status, rw.bytes, time.Since(start), info)
 		if v != nil {
 			panic(v)
 		}
 	}()
-	site = s.route(rw, r, snap, &site, &info)
+	site = s.route(rw, r, snap, &site, info)
+}
+
+// requestState is what serveTLS keeps per request, in one allocation: the response
+// writer it wraps around the server's, and the proxy's report of the request.
+type requestState struct {
+	rw   responseWriter
+	info proxy.Info
 }
 
 // outcomePanic is the access log's outcome of a request whose handler panicked (a bug):
@@ -109,6 +116,13 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 	rt := matchRoute(site.routes, p)
 	if rt == nil {
 		writeError(w, r, site, http.StatusNotFound)
+		return site
+	}
+	if rt.route != nil && rt.route.Static != nil { // no proxy below: no Info in the context, no copy of r
+		if p != r.URL.Path {
+			r = withPath(r.Context(), r, p)
+		}
+		rt.handler.ServeHTTP(w, r)
 		return site
 	}
 	rt.handler.ServeHTTP(w, withPath(proxy.WithInfo(r.Context(), info), r, p))

@@ -10,11 +10,14 @@ import (
 	"github.com/edgectl/edge/edge/site"
 )
 
-// headerOps are a site's response header changes, prepared once per snapshot.
+// headerOps are a site's response header changes, prepared once per snapshot. The value
+// slices apply puts in a response's header map are vals' (one element each, capacity
+// one so an Add copies): shared by every response, never changed, so no allocation.
 type headerOps struct {
 	hsts   string      // Strict-Transport-Security value; empty means leave as is
 	set    [][2]string // canonical name, value
 	remove []string    // canonical names
+	vals   []string    // set's values in order, then hsts (if set): what apply assigns
 }
 
 // newHeaderOps validates h and prepares it.
@@ -41,6 +44,12 @@ func newHeaderOps(h site.Headers) (headerOps, error) {
 		}
 		ops.set = append(ops.set, [2]string{http.CanonicalHeaderKey(name), value})
 	}
+	for _, kv := range ops.set {
+		ops.vals = append(ops.vals, kv[1])
+	}
+	if ops.hsts != "" {
+		ops.vals = append(ops.vals, ops.hsts)
+	}
 	return ops, nil
 }
 
@@ -61,12 +70,21 @@ func (o *headerOps) apply(hdr http.Header) {
 	for _, k := range o.remove {
 		delete(hdr, k)
 	}
-	for _, kv := range o.set {
-		hdr[kv[0]] = []string{kv[1]}
+	for i, kv := range o.set {
+		hdr[kv[0]] = o.value(i, kv[1])
 	}
 	if o.hsts != "" {
-		hdr["Strict-Transport-Security"] = []string{o.hsts}
+		hdr["Strict-Transport-Security"] = o.value(len(o.set), o.hsts)
 	}
+}
+
+// value returns the one-value slice of vals[i], which is v (a new one if vals was not
+// prepared, as in a headerOps built by hand).
+func (o *headerOps) value(i int, v string) []string {
+	if i < len(o.vals) && o.vals[i] == v {
+		return o.vals[i : i+1 : i+1]
+	}
+	return []string{v}
 }
 
 // empty reports whether apply would change nothing.

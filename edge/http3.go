@@ -46,7 +46,7 @@ type quicServer struct {
 	ln     *quic.Listener
 	srv    *http3.Server
 	conns  *quicConns
-	altSvc string // the Alt-Svc header value for TCP responses
+	altSvc []string // the Alt-Svc header's values for TCP responses (one; shared, never changed)
 }
 
 // startQUIC starts HTTP/3 unless it is disabled (s.mu held): see startHTTP3.
@@ -95,7 +95,7 @@ func (s *Server) startHTTP3(ctx context.Context, tcpAddr net.Addr) (*quicServer,
 		IdleTimeout:    s.limits.IdleTimeout,
 		Logger:         s.log,
 	}
-	q.altSvc = fmt.Sprintf(`h3=":%d"; ma=%d`, udp.LocalAddr().(*net.UDPAddr).Port, altSvcMaxAge)
+	q.altSvc = []string{fmt.Sprintf(`h3=":%d"; ma=%d`, udp.LocalAddr().(*net.UDPAddr).Port, altSvcMaxAge)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -179,6 +179,6 @@ func (s *Server) HTTP3Addr() net.Addr {
 // over TCP, if HTTP/3 is on.
 func (s *Server) advertiseHTTP3(h http.Header) {
 	if v := s.altSvc.Load(); v != nil {
-		h["Alt-Svc"] = []string{*v}
+		h["Alt-Svc"] = (*v)[:1:1] // shared by every response: no allocation
 	}
 }

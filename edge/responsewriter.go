@@ -77,6 +77,21 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, rw, err
 }
 
+// headerHandOffer is a response writer that can take the header map itself as the
+// response's headers at WriteHeader, rather than a copy, from a handler that will not
+// use the map again (edge's HTTP/2 server: h2srv's HandOffHeader).
+type headerHandOffer interface {
+	HandOffHeader()
+}
+
+// HandOffHeader passes a handler's promise not to use the header map after WriteHeader
+// on to the server's writer (headerHandOffer): w itself only changes the map before.
+func (w *responseWriter) HandOffHeader() {
+	if ho, ok := w.ResponseWriter.(headerHandOffer); ok {
+		ho.HandOffHeader()
+	}
+}
+
 // Unwrap returns the wrapped writer, for http.ResponseController.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 

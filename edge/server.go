@@ -102,9 +102,9 @@ type Server struct {
 	mu                          sync.Mutex // guards the fields below
 	started, closed             bool
 	httpsSrv, httpSrv, adminSrv *http.Server
-	h3                          *quicServer            // nil: HTTP/3 off or not started
-	h1                          *h1Server              // nil: net/http serves HTTP/1.1 (HTTP1Go)
-	altSvc                      atomic.Pointer[string] // Alt-Svc of TCP responses; nil: none
+	h3                          *quicServer              // nil: HTTP/3 off or not started
+	h1                          *h1Server                // nil: net/http serves HTTP/1.1 (HTTP1Go)
+	altSvc                      atomic.Pointer[[]string] // Alt-Svc of TCP responses; nil: none
 	addr, httpAddr, adminAddr   net.Addr
 	redirectPort                string             // written before the HTTP listener serves
 	stop                        context.CancelFunc // stops ticket rotation

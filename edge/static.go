@@ -81,6 +81,9 @@ func (h *staticHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fsys := h.src.files()
+	if !dirWanted && name != "." && h.serveCached(w, r, fsys, name) {
+		return
+	}
 	f, info, err := openStatic(fsys, name)
 	if err == nil && info.IsDir() {
 		f.Close()

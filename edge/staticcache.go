@@ -75,6 +75,19 @@ func (c *openFileCache) Open(name string) (fs.File, error) {
 	return e.handle(name)
 }
 
+// cachedMeta returns the prepared fileMeta of the regular file name while its entry is
+// fresh, else nil (not cached, missing, expired, or a directory, never cached).
+func (c *openFileCache) cachedMeta(name string) *fileMeta {
+	v, ok := c.entries.Load(name)
+	if !ok {
+		return nil
+	}
+	if e := v.(*cachedEntry); e.f != nil && time.Now().UnixNano() < e.expires {
+		return e.meta
+	}
+	return nil
+}
+
 // store caches e under name unless the cache is full; it reports whether it did.
 func (c *openFileCache) store(name string, e *cachedEntry) bool {
 	old, loaded := c.entries.Swap(name, e)

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -26,16 +25,14 @@ var precompressed = []struct{ enc, ext string }{
 // same response without it (serveWhole).
 func (h *staticHandler) serveFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string, f fs.File, info fs.FileInfo) {
 	hdr := w.Header()
-	ctype := mime.TypeByExtension(path.Ext(name))
+	ext, encoded := path.Ext(name), false
 	if !h.cfg.NoPrecompressed {
 		if ae := r.Header.Get("Accept-Encoding"); ae != "" {
 			if sf, sinfo, i, found := siblingFor(fsys, name, ae); found {
 				hdr.Add("Vary", "Accept-Encoding")
 				if sf != nil {
 					defer sf.Close()
-					if ctype == "" {
-						ctype = "application/octet-stream" // no sniffing of encoded bytes
-					}
+					encoded = true
 					hdr.Set("Content-Encoding", precompressed[i].enc)
 					name, f, info = name+precompressed[i].ext, sf, sinfo
 				}
@@ -43,11 +40,13 @@ func (h *staticHandler) serveFile(w http.ResponseWriter, r *http.Request, fsys f
 		}
 	}
 	m := h.metaOf(name, f, info)
-	if m != nil && ctype != "" && plainRequest(r) {
-		serveWhole(w, r, m, ctype, f, info.Size())
-		return
+	if m != nil && plainRequest(r) {
+		if mh := m.header(ext, encoded); mh.vals[1] != "" {
+			serveWhole(w, r, m, mh, f, info.Size())
+			return
+		}
 	}
-	if ctype != "" {
+	if ctype := staticType(ext, encoded); ctype != "" {
 		hdr.Set("Content-Type", ctype)
 	}
 	if m != nil {
@@ -61,6 +60,29 @@ func (h *staticHandler) serveFile(w http.ResponseWriter, r *http.Request, fsys f
 		return
 	}
 	http.ServeContent(w, r, name, info.ModTime(), rs)
+}
+
+// serveCached answers r for the file name (a file name, not a directory's) from the
+// prepared headers and content of a fresh entry of the open-file cache fsys, without
+// opening it (no handle, no stat, no content-type look-up): when r is a plain request
+// (plainRequest) that takes no precompressed sibling and the file is a small one held
+// in memory. It reports false, having written nothing, when it cannot; the request then
+// takes the usual path, which answers it the same way.
+func (h *staticHandler) serveCached(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string) bool {
+	c, ok := fsys.(*openFileCache)
+	if !ok || !plainRequest(r) || (!h.cfg.NoPrecompressed && r.Header.Get("Accept-Encoding") != "") {
+		return false
+	}
+	m := c.cachedMeta(name)
+	if m == nil || m.data == nil {
+		return false
+	}
+	mh := m.header(path.Ext(name), false)
+	if mh.vals[1] == "" {
+		return false
+	}
+	serveWhole(w, r, m, mh, nil, int64(len(m.data)))
+	return true
 }
 
 // metaOf returns the prepared headers (and small content) of the file name, open as f and

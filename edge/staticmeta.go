@@ -3,6 +3,7 @@ package edge
 import (
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -17,6 +18,44 @@ type fileMeta struct {
 	lastModified string // "" when the modification time is unknown (zero)
 	length       string // Content-Length
 	data         []byte // the whole content when small (maxInlineFile), else nil
+
+	hdr atomic.Pointer[metaHeader] // the header values of serveWhole, made by the first
+}
+
+// metaHeader holds the values serveWhole puts in a response's header map, each as a
+// one-element slice of vals (capacity one, so an Add copies): shared by every response
+// for one version of a file, never changed. The content type is the one of the name's
+// extension ext, application/octet-stream for an encoded sibling of a file whose
+// extension has none; "" (no whole response prepared: net/http sniffs the content).
+type metaHeader struct {
+	ext     string
+	encoded bool
+	vals    [5]string // Etag, Content-Type, Accept-Ranges, Content-Length, Last-Modified
+}
+
+// header returns m's header values when served for a name with extension ext, encoded
+// when m is a precompressed sibling's. A file is served under one name (or one
+// uncompressed name, as a sibling), so they are made once, by the first request;
+// another name (the sibling asked for by its own name) replaces them.
+func (m *fileMeta) header(ext string, encoded bool) *metaHeader {
+	if mh := m.hdr.Load(); mh != nil && mh.ext == ext && mh.encoded == encoded {
+		return mh
+	}
+	mh := &metaHeader{ext: ext, encoded: encoded}
+	mh.vals = [5]string{m.etag, staticType(ext, encoded), "bytes", m.length, m.lastModified}
+	m.hdr.Store(mh)
+	return mh
+}
+
+// staticType returns the content type of a file with extension ext ("" when unknown),
+// application/octet-stream instead for a precompressed sibling (encoded bytes are never
+// sniffed).
+func staticType(ext string, encoded bool) string {
+	ctype := mime.TypeByExtension(ext)
+	if ctype == "" && encoded {
+		ctype = "application/octet-stream"
+	}
+	return ctype
 }
 
 // Bounds on the content a static route on a directory keeps in memory: files up to
@@ -80,14 +119,14 @@ func plainRequest(r *http.Request) bool {
 		len(h["If-Match"]) == 0 && len(h["If-Unmodified-Since"]) == 0
 }
 
-// serveWhole answers a plain request (plainRequest) for a whole file of content type
-// ctype (not empty) with the headers and body net/http.ServeContent sends for it: Etag,
-// Last-Modified, Content-Type, Accept-Ranges, Content-Length (unless a Content-Encoding
-// is set), status 200 and, but for HEAD, the body: m's content, else size bytes of rs.
-func serveWhole(w http.ResponseWriter, r *http.Request, m *fileMeta, ctype string, rs io.Reader, size int64) {
+// serveWhole answers a plain request (plainRequest) for a whole file with the headers
+// and body net/http.ServeContent sends for it: Etag, Last-Modified, Content-Type,
+// Accept-Ranges, Content-Length (unless a Content-Encoding is set), status 200 and, but
+// for HEAD, the body: m's content, else size bytes of rs. mh is m's header values, with a
+// content type.
+func serveWhole(w http.ResponseWriter, r *http.Request, m *fileMeta, mh *metaHeader, rs io.Reader, size int64) {
 	hdr := w.Header()
-	vals := new([5]string) // one allocation for the header values
-	vals[0], vals[1], vals[2], vals[3] = m.etag, ctype, "bytes", m.length
+	vals := &mh.vals
 	hdr["Etag"] = vals[0:1:1]
 	hdr["Content-Type"] = vals[1:2:2]
 	hdr["Accept-Ranges"] = vals[2:3:3]
@@ -95,8 +134,10 @@ func serveWhole(w http.ResponseWriter, r *http.Request, m *fileMeta, ctype strin
 		hdr["Content-Length"] = vals[3:4:4]
 	}
 	if m.lastModified != "" {
-		vals[4] = m.lastModified
 		hdr["Last-Modified"] = vals[4:5:5]
+	}
+	if ho, ok := w.(headerHandOffer); ok {
+		ho.HandOffHeader() // nothing uses hdr after WriteHeader: no copy of it
 	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {

@@ -201,3 +201,73 @@ func TestOpenFileCacheSweep(t *testing.T) {
 			names, c.size.Load(), c.inline.used.Load(), len("fresh.txtnew.txt"))
 	}
 }
+
+// TestServeCachedLikeOpen checks the path that answers a plain request from the open-file
+// cache without opening the file (serveCached): it answers only a fresh entry of a small
+// file, for a request that takes no sibling, and answers it as the usual path does
+// (headers, body, HEAD); a sibling asked for by its own name (no content type: net/http
+// sniffs it) between requests for its file does not change the file's content type.
+func TestServeCachedLikeOpen(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"a.js": "let a = 1;", "a.js.br": "brotli", "big.bin": strings.Repeat("b", maxInlineFile+1)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := newStaticHandler(&Site{Site: site.Site{Name: "cached"}}, &site.Route{Path: "/", Static: &site.Static{Dir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := h.(*staticHandler)
+	get := func(method, name, ae string, hdr ...string) (*httptest.ResponseRecorder, *http.Request) {
+		req := httptest.NewRequest(method, "/"+name, nil)
+		if ae != "" {
+			req.Header.Set("Accept-Encoding", ae)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		return httptest.NewRecorder(), req
+	}
+	fsys := sh.src.files()
+	for _, tc := range []struct {
+		method, name, ae string
+		hdr              []string
+		cached           bool
+	}{
+		{"GET", "a.js", "", nil, true},
+		{"HEAD", "a.js", "", nil, true},
+		{"GET", "a.js", "br", nil, false},  // a sibling may be taken
+		{"GET", "a.js.br", "", nil, false}, // the sibling by its own name: no type, sniffed
+		{"GET", "a.js", "", nil, true},     // its own type again
+		{"GET", "big.bin", "", nil, false}, // not held in memory
+		{"GET", "a.js", "", []string{"Range", "bytes=0-1"}, false},
+		{"GET", "a.js", "", []string{"If-None-Match", `"x"`}, false},
+		{"GET", "missing.js", "", nil, false},
+	} {
+		what := tc.method + " " + tc.name + " ae=" + tc.ae + " " + strings.Join(tc.hdr, " ")
+		want, req := get(tc.method, tc.name, tc.ae, tc.hdr...)
+		h.ServeHTTP(want, req) // the usual path (it also fills the cache)
+		got, req := get(tc.method, tc.name, tc.ae, tc.hdr...)
+		if ok := sh.serveCached(got, req, fsys, tc.name); ok != tc.cached {
+			t.Fatalf("%s: serveCached %v; want %v", what, ok, tc.cached)
+		}
+		if !tc.cached {
+			if got.Code != http.StatusOK || got.Body.Len() != 0 || len(got.Header()) != 0 {
+				t.Fatalf("%s: serveCached wrote though it did not answer", what)
+			}
+			continue
+		}
+		compareResponses(t, what, got, want)
+		if got.Header().Get("Content-Type") == "" {
+			t.Errorf("%s: no Content-Type", what)
+		}
+	}
+	// An entry past its second is not used: the file may have changed.
+	v, _ := fsys.(*openFileCache).entries.Load("a.js")
+	v.(*cachedEntry).expires = time.Now().Add(-time.Second).UnixNano()
+	got, req := get("GET", "a.js", "")
+	if sh.serveCached(got, req, fsys, "a.js") {
+		t.Fatal("serveCached answered from an expired entry")
+	}
+}

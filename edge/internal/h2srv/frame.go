@@ -1710,6 +1710,7 @@ func (fr *Framer) readMetaFrame(hf *HeadersFrame) (Frame, error) {
 	}
 	mh := &MetaHeadersFrame{
 		HeadersFrame: hf,
+		Fields:       make([]hpack.HeaderField, 0, metaFieldsCap), // edge: respalloc.go
 	}
 	var headersRemainSize = fr.maxHeaderListSize()
 	var trailersRemainSize = fr.maxHeaderListSize()

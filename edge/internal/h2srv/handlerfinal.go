@@ -1,5 +1,7 @@
 package h2srv
 
+import "sync"
+
 // edge: the end of a response in one hand-off (README.md, "Changes").
 //
 // Upstream, a handler's response leaves in two blocking round trips to the serve
@@ -56,7 +58,8 @@ func (rws *responseWriterState) writeFinalData(p []byte, endStream bool) bool {
 		if f == nil {
 			f = &handlerFinal{}
 		}
-		f.data = writeData{rws.stream.id, append([]byte(nil), p...), true}
+		buf := finalBufs.Get().(*finalBuf)
+		f.data = writeData{rws.stream.id, append(buf[:0], p...), true, buf}
 		f.done = true
 		rws.doneSent = true
 		rws.conn.writeFrameFromHandler(FrameWriteRequest{write: f, stream: rws.stream})
@@ -81,5 +84,26 @@ func (sc *serverConn) writeHandlerFinal(st *stream, f *handlerFinal) {
 	sc.scheduleFrameWrite()
 	if f.done {
 		sc.handlerDone()
+	}
+}
+
+// finalBuf holds the copy of a final chunk (writeFinalData), at most handlerChunkWriteSize
+// bytes.
+type finalBuf [handlerChunkWriteSize]byte
+
+// finalBufs pools the finalBufs: one goes back once its DATA frame has been written whole
+// (putFinalBuf, from wroteFrame). A frame split by flow control (the pieces are new
+// writeData values, without the buffer) or dropped with its stream leaves its buffer to
+// the garbage collector.
+var finalBufs = sync.Pool{New: func() any { return new(finalBuf) }}
+
+// putFinalBuf puts back the pooled copy of the DATA frame w, just written, if it has one.
+// wroteFrame calls it before it tells a waiting handler that w is written: such a handler
+// may reuse w at once (writeDataFromHandler's pool).
+func putFinalBuf(w writeFramer) {
+	if wd, ok := w.(*writeData); ok && wd.buf != nil {
+		buf := wd.buf
+		wd.buf, wd.p = nil, nil
+		finalBufs.Put(buf)
 	}
 }

@@ -7,7 +7,10 @@ package h2srv
 //     holds the writeResHeaders by value: handlerfinal.go);
 //   - the header snapshot is Header.Clone (one []string for all values) rather than a
 //     slice per key (cloneHeader);
-//   - the handler's ServeHTTP method value is bound once per connection (serveHTTP).
+//   - the handler's ServeHTTP method value is bound once per connection (serveHTTP);
+//   - a request's decoded fields start with room for metaFieldsCap (readMetaFrame), not
+//     grown from one: a short request (h2load's, curl's: 5 to 7 fields) takes one
+//     allocation for them instead of four, a browser's (15 to 20) three instead of five.
 //
 // The bytes on the wire are the same: the same fields, values and order.
 
@@ -16,6 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 )
+
+// metaFieldsCap is the room a MetaHeadersFrame's Fields start with.
+const metaFieldsCap = 8
 
 // dateCache is a formatted Date value and the Unix second it is for.
 type dateCache struct {

@@ -1024,7 +1024,7 @@ var writeDataPool = sync.Pool{
 func (sc *serverConn) writeDataFromHandler(stream *stream, data []byte, endStream bool) error {
 	ch := sc.srv.state.getErrChan()
 	writeArg := writeDataPool.Get().(*writeData)
-	*writeArg = writeData{stream.id, data, endStream}
+	*writeArg = writeData{stream.id, data, endStream, nil} // edge: buf (handlerfinal.go)
 	err := sc.writeFrameFromHandler(FrameWriteRequest{
 		write:  writeArg,
 		stream: stream,
@@ -1237,6 +1237,8 @@ func (sc *serverConn) wroteFrame(res frameWriteResult) {
 	}
 
 	wr := res.wr
+	putFinalBuf(wr.write)  // edge: handlerfinal.go (before replyToWriter: the writer may reuse wr.write)
+	putHeaderMap(wr.write) // edge: headerhandoff.go
 
 	if writeEndsStream(wr.write) {
 		st := wr.stream
@@ -2553,8 +2555,10 @@ type responseWriterState struct {
 	closeNotifierCh chan bool  // nil until first used
 
 	// edge: handlerfinal.go
-	final    *handlerFinal // edge: the response headers held for the handlerFinal (handlerfinal.go)
-	doneSent bool          // a handlerFinal told the serve goroutine the handler is done
+	final         *handlerFinal // edge: the response headers held for the handlerFinal (handlerfinal.go)
+	doneSent      bool          // a handlerFinal told the serve goroutine the handler is done
+	handOffHeader bool          // edge: WriteHeader takes the header map, not a copy (headerhandoff.go)
+	snapHandedOff bool          // edge: snapHeader is the handler's map, handed off
 }
 
 type chunkWriter struct{ rws *responseWriterState }
@@ -2665,6 +2669,7 @@ func (rws *responseWriterState) writeChunk(p []byte) (n int, err error) {
 			contentType:   ctype,
 			contentLength: clen,
 			date:          date,
+			handedOff:     rws.snapHandedOff, // edge: headerhandoff.go
 		})
 		if err != nil {
 			return 0, err
@@ -2856,7 +2861,7 @@ func (w *responseWriter) Header() http.Header {
 		panic("Header called after Handler finished")
 	}
 	if rws.handlerHeader == nil {
-		rws.handlerHeader = make(http.Header)
+		rws.handlerHeader = newHeaderMap() // edge: headerhandoff.go
 	}
 	return rws.handlerHeader
 }
@@ -2918,7 +2923,10 @@ func (rws *responseWriterState) writeHeader(code int) {
 
 	rws.wroteHeader = true
 	rws.status = code
-	if len(rws.handlerHeader) > 0 {
+	if len(rws.handlerHeader) > 0 && rws.handOffHeader { // edge: headerhandoff.go
+		rws.snapHeader, rws.handlerHeader = rws.handlerHeader, nil
+		rws.snapHandedOff = true
+	} else if len(rws.handlerHeader) > 0 {
 		rws.snapHeader = cloneHeader(rws.handlerHeader)
 	}
 }

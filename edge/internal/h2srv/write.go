@@ -100,6 +100,7 @@ type writeData struct {
 	streamID  uint32
 	p         []byte
 	endStream bool
+	buf       *finalBuf // edge: p's pooled copy, put back once written whole (handlerfinal.go)
 }
 
 func (w *writeData) String() string {
@@ -197,6 +198,8 @@ type writeResHeaders struct {
 	date          string
 	contentType   string
 	contentLength string
+
+	handedOff bool // edge: h was handed off; reused once written (headerhandoff.go)
 }
 
 func encKV(enc *hpack.Encoder, k, v string) {
