@@ -67,7 +67,8 @@ func accessLines(t *testing.T, buf *syncBuffer, n int) []map[string]any {
 	}
 }
 
-// metricValue returns the value of the counter name with the given labels (0 if absent).
+// metricValue returns the value of the counter or gauge name with the given labels (0 if
+// absent).
 func metricValue(t *testing.T, srv *Server, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := srv.Registry().Gather()
@@ -84,6 +85,9 @@ func metricValue(t *testing.T, srv *Server, name string, labels map[string]strin
 				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
 					continue next
 				}
+			}
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue()
 			}
 			return m.GetCounter().GetValue()
 		}

@@ -2,16 +2,15 @@ package edge
 
 import (
 	"net"
-
-	"github.com/edgectl/edge/edge/passthrough"
 )
 
 // Routing a passthrough connection at accept time. Under load a connection's ClientHello
 // has usually arrived by the time the listener accepts it. earlyListener.Accept then reads
 // it at once, without waiting (readNow), and when it is whole and names a passthrough
 // site (helloSNI, which agrees with crypto/tls or abstains), the connection goes to
-// servePassthrough from there: no http.Server connection, tls.Conn, handshake goroutine
-// or ClientHello parsed by crypto/tls, and one goroutine hand-off instead of three. Every
+// servePassthroughEarly from there: no http.Server connection, tls.Conn, handshake
+// goroutine or ClientHello parsed by crypto/tls, and no goroutine hand-off at all when
+// the upstream is opened without waiting (else one, to a worker). Every
 // other connection (no data yet, a ClientHello in part or in several records, a
 // terminated or unknown name, ALPN acme-tls/1, a server without passthrough sites, a
 // PROXY protocol connection) is returned by Accept as before, what was read kept in its
@@ -35,7 +34,7 @@ func (l earlyListener) Accept() (net.Conn, error) {
 		}
 		rec := helloBufs.Get().(*[]byte)
 		if e := l.s.routeEarly(c, rec); e != nil {
-			passthrough.Go(func() { l.s.servePassthrough(c, rec, e) })
+			l.s.servePassthroughEarly(c, rec, e)
 			continue
 		}
 		pc, err := plainConn(c) // accepted raw (rawListener): net's from here on

@@ -14,7 +14,8 @@ import (
 // Through the whole edge (the early route, then the event loop on Linux, Pipe elsewhere):
 // concurrent raw connections each half-close after their ClientHello and a payload, the
 // upstream answers after the half-close and closes; every client gets its answer, the
-// byte counters add up, and no connection stays open.
+// byte counters add up, and the open gauge, seen at 1 while the first connection is
+// held, falls back to 0.
 func TestPassthroughHalfCloseConcurrent(t *testing.T) {
 	up := edgetest.TCPServer(t, func(c net.Conn) {
 		got, err := io.ReadAll(c) // until the client's half-close
@@ -27,8 +28,32 @@ func TestPassthroughHalfCloseConcurrent(t *testing.T) {
 	publish(t, srv, 1, ptSite("hc", site.Passthrough{Upstreams: []string{up}}, "hc.test"))
 	hello := recordClientHello(t, "hc.test")
 	const n = 32
+	sz := len(hello) + len("payload")
+	size := float64(sz)
+	exchange := func(c net.Conn) {
+		defer c.Close()
+		c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		want := append([]byte("len "), byte(sz>>8), byte(sz))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("answer %q, %v", got, err)
+		}
+	}
+	// The first connection is held open until the gauge counts it, so the wait for 0
+	// below is known to read the gauge.
+	first, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Close() })
+	first.Write(append(bytes.Clone(hello), "payload"...))
+	waitFor(t, "the first connection counted open", func() bool {
+		return metricValue(t, srv, metricPTOpen, map[string]string{"site": "hc"}) == 1
+	})
 	var wg sync.WaitGroup
-	for range n {
+	wg.Add(1)
+	go func() { defer wg.Done(); exchange(first) }()
+	for range n - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -37,18 +62,11 @@ func TestPassthroughHalfCloseConcurrent(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			defer c.Close()
 			c.Write(append(bytes.Clone(hello), "payload"...))
-			c.(*net.TCPConn).CloseWrite()
-			got, err := io.ReadAll(c)
-			size := len(hello) + len("payload")
-			if want := append([]byte("len "), byte(size>>8), byte(size)); err != nil || !bytes.Equal(got, want) {
-				t.Errorf("answer %q, %v", got, err)
-			}
+			exchange(c)
 		}()
 	}
 	wg.Wait()
-	size := float64(len(hello) + len("payload"))
 	waitFor(t, "connections closed", func() bool {
 		return metricValue(t, srv, metricPTOpen, map[string]string{"site": "hc"}) == 0
 	})

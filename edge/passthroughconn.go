@@ -42,65 +42,111 @@ func (s *Server) handOff(hello *tls.ClientHelloInfo, st *siteEntry) error {
 // (ptConn.finish) closes client and the upstream connection; hello is given back once
 // written.
 func (s *Server) servePassthrough(client net.Conn, rec *[]byte, st *siteEntry) {
-	p := s.openPassthrough(client, rec, st)
+	p := s.beginPassthrough(client, rec, st)
+	if p != nil && p.openUpstream(st.pool.Open(p.ctx, p.first, p.conf.IdleTimeout, p.dialFailed)) {
+		p.run(false)
+	}
+}
+
+// servePassthroughEarly is servePassthrough for the accept goroutine, which it must not
+// hold up: only a first attempt that does not wait is made there (Pool.TryOpen: the
+// balance's choice, a literal address connected to and hello written at once, as on
+// loopback), and the connection then goes to an event loop from there. Whatever would
+// wait (a connect in progress, a full socket, a host name, a failure and the failover,
+// no event loop: Pipe) is handed, as it stands, to a worker goroutine.
+func (s *Server) servePassthroughEarly(client net.Conn, rec *[]byte, st *siteEntry) {
+	p := s.beginPassthrough(client, rec, st)
 	if p == nil {
 		return
 	}
+	up, u, pd := st.pool.TryOpen(p.first)
+	if pd != nil {
+		s.ptEarly.handed.Add(1)
+		passthrough.Go(func() {
+			if p.openUpstream(pd.Open(p.ctx, p.first, p.conf.IdleTimeout, p.dialFailed)) {
+				p.run(false)
+			}
+		})
+		return
+	}
+	s.ptEarly.inline.Add(1)
+	p.openUpstream(up, u, nil)
+	p.run(true)
+}
+
+// run copies both ways until the connection ends: in an event loop, else with Pipe, in
+// this goroutine, or in a worker's when inline (the accept goroutine's).
+func (p *ptConn) run(inline bool) {
 	if err := p.ctx.Err(); err != nil {
 		p.finish(err) // closed by the drain while dialing: no loop, no pipes
 		return
 	}
-	started := s.passthroughs.start(client, func() (func(), bool) {
-		h, ok := passthrough.Start(rawConn(client), p.up, p.conf.IdleTimeout, p.count, p.finish)
+	started := p.s.passthroughs.start(p.client, func() (func(), bool) {
+		h, ok := passthrough.Start(rawConn(p.client), p.up, p.conf.IdleTimeout, p.count, p.finish)
 		return h.Kill, ok
 	})
-	if !started {
-		if err := p.ctx.Err(); err != nil {
-			p.finish(err) // closed by the drain while starting
-			return
-		}
-		p.finish(passthrough.Pipe(rawConn(client), p.up, p.conf.IdleTimeout, p.count))
+	if started {
+		return
 	}
+	if err := p.ctx.Err(); err != nil {
+		p.finish(err) // closed by the drain while starting
+		return
+	}
+	if inline {
+		passthrough.Go(func() { p.finish(passthrough.Pipe(rawConn(p.client), p.up, p.conf.IdleTimeout, p.count)) })
+		return
+	}
+	p.finish(passthrough.Pipe(rawConn(p.client), p.up, p.conf.IdleTimeout, p.count))
 }
 
-// openPassthrough registers client for the drain, counts it and connects it to an
-// upstream (hello written); nil when it failed, client closed and hello given back.
-func (s *Server) openPassthrough(client net.Conn, rec *[]byte, st *siteEntry) *ptConn {
-	defer putHello(rec)
+// beginPassthrough registers client for the drain, counts it and makes the first bytes
+// for its upstream (the PROXY v2 header if asked, and hello); nil when the drain has
+// begun, client closed and hello given back.
+func (s *Server) beginPassthrough(client net.Conn, rec *[]byte, st *siteEntry) *ptConn {
 	ctx, done, ok := s.passthroughs.add(client)
 	if !ok {
 		s.metrics.pt.refused.WithLabelValues(ptRefusedDraining).Inc()
 		client.Close()
+		putHello(rec)
 		return nil
 	}
-	name, m := st.site.Name, s.metrics.pt
-	ser := m.siteSeries(st)
-	p := &ptConn{s: s, client: client, ctx: ctx, done: done, name: name, open: ser.open}
+	ser := s.metrics.pt.siteSeries(st)
+	p := &ptConn{s: s, client: client, ctx: ctx, done: done, name: st.site.Name, open: ser.open, ser: ser, rec: rec}
 	ser.conns.Inc()
 	p.open.Inc()
 	client.SetDeadline(time.Time{}) // the handshake's deadline
 	p.conf = st.pool.Config()
-	hello := *rec
-	first := hello
+	p.first = *rec
 	if p.conf.ProxyProtocol {
-		first = append(passthrough.AppendProxyV2(make([]byte, 0, 52+len(hello)), client.RemoteAddr(), client.LocalAddr()), hello...)
+		p.first = append(passthrough.AppendProxyV2(make([]byte, 0, 52+len(p.first)), client.RemoteAddr(), client.LocalAddr()), p.first...)
 	}
-	up, u, err := st.pool.Open(ctx, first, p.conf.IdleTimeout, func(addr string, err error) {
-		ser.dialErrors.Inc()
-		s.log.LogAttrs(ctx, slog.LevelWarn, "passthrough: upstream dial failed", slog.String("site", name),
-			slog.String("upstream", addr), slog.Any("error", err))
-	})
+	return p
+}
+
+// openUpstream takes the outcome of opening the upstream (Pool.Open's): it gives hello
+// back and reports whether the connection goes on; on failure it is counted and ended.
+func (p *ptConn) openUpstream(up net.Conn, u *passthrough.Upstream, err error) bool {
+	putHello(p.rec)
+	n := len(p.first)
+	p.rec, p.first = nil, nil
 	if err != nil {
 		if errors.Is(err, passthrough.ErrNoUpstream) {
-			m.refused.WithLabelValues(ptRefusedNoUpstream).Inc()
+			p.s.metrics.pt.refused.WithLabelValues(ptRefusedNoUpstream).Inc()
 		}
 		p.finish(nil)
-		return nil
+		return false
 	}
 	p.up, p.u = up, u
-	p.toUp, p.toClient = ser.toUp, ser.toClient
-	p.toUp.Add(float64(len(first)))
-	return p
+	p.toUp, p.toClient = p.ser.toUp, p.ser.toClient
+	p.toUp.Add(float64(n))
+	return true
+}
+
+// dialFailed counts and logs a failed attempt on the upstream addr.
+func (p *ptConn) dialFailed(addr string, err error) {
+	p.ser.dialErrors.Inc()
+	p.s.log.LogAttrs(p.ctx, slog.LevelWarn, "passthrough: upstream dial failed", slog.String("site", p.name),
+		slog.String("upstream", addr), slog.Any("error", err))
 }
 
 // ptConn is an open passthrough connection.
@@ -114,6 +160,9 @@ type ptConn struct {
 	name           string
 	open           prometheus.Gauge
 	toUp, toClient prometheus.Counter
+	ser            *ptSeries
+	rec            *[]byte // hello, until the upstream is opened
+	first          []byte  // the upstream's first bytes, until it is opened
 }
 
 // count adds n bytes moved to the connection's byte counters.

@@ -24,6 +24,17 @@ import (
 // governs). A connection that failed may have been established (written is then > 0
 // only if part of first went out).
 func openFastLinux(ctx context.Context, ap netip.AddrPort, timeout time.Duration, first []byte) (c net.Conn, written int, err error) {
+	c, written, err = tryFastLinux(ap, first)
+	if err != nil || written == len(first) {
+		return c, written, err
+	}
+	return finishFastLinux(ctx, c, timeout, first, written)
+}
+
+// tryFastLinux is openFastLinux without waiting: it returns once first is written, the
+// socket is full, or the connection is still being established (written < len(first)
+// then: finishFastLinux goes on). On failure the socket is closed and c is nil.
+func tryFastLinux(ap netip.AddrPort, first []byte) (c net.Conn, written int, err error) {
 	addr := ap.Addr().Unmap()
 	family, sa := syscall.AF_INET6, syscall.Sockaddr(&syscall.SockaddrInet6{Port: int(ap.Port()), Addr: addr.As16()})
 	if addr.Is4() {
@@ -42,10 +53,22 @@ func openFastLinux(ctx context.Context, ap netip.AddrPort, timeout time.Duration
 		return nil, 0, os.NewSyscallError("connect", err)
 	}
 	uc := &upConn{fd: fd, ap: ap}
-	written, err = uc.writeFirst(ctx, timeout, first)
+	written, err = uc.writeNow(first, 0)
 	if err != nil {
 		uc.Close()
 		return nil, written, fmt.Errorf("connect %s: %w", ap, err)
+	}
+	return uc, written, nil
+}
+
+// finishFastLinux writes the rest of first to c (made by tryFastLinux, written bytes of
+// first out), waiting up to timeout or until ctx is done; on failure c is closed.
+func finishFastLinux(ctx context.Context, c net.Conn, timeout time.Duration, first []byte, written int) (net.Conn, int, error) {
+	uc := c.(*upConn)
+	written, err := uc.writeFirst(ctx, timeout, first, written)
+	if err != nil {
+		uc.Close()
+		return nil, written, fmt.Errorf("connect %s: %w", uc.ap, err)
 	}
 	return uc, written, nil
 }
@@ -65,30 +88,42 @@ func connectNB(fd int, sa syscall.Sockaddr) error {
 	}
 }
 
-// writeFirst writes first, waiting (up to timeout, or until ctx is done) only if the
-// connection is not established yet or the socket is full; only then is the socket
-// registered with the runtime poller.
-func (c *upConn) writeFirst(ctx context.Context, timeout time.Duration, first []byte) (int, error) {
-	off, done, werr := 0, false, error(nil)
+// writeNow writes first from off on until it is written or the socket would block
+// (EAGAIN: still connecting, or full), without waiting. It returns the offset reached
+// and the write's error, if one failed otherwise.
+func (c *upConn) writeNow(first []byte, off int) (int, error) {
+	for off < len(first) {
+		n, err := rawWrite(c.fd, first[off:])
+		switch err {
+		case 0:
+			off += n
+			continue
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return off, nil
+		}
+		return off, err
+	}
+	return off, nil
+}
+
+// writeFirst writes first from off on, waiting (up to timeout, or until ctx is done)
+// only if the connection is not established yet or the socket is full; only then is the
+// socket registered with the runtime poller.
+func (c *upConn) writeFirst(ctx context.Context, timeout time.Duration, first []byte, off int) (int, error) {
+	off, werr := c.writeNow(first, off)
+	if werr != nil || off == len(first) {
+		return off, werr
+	}
 	try := func(fd uintptr) bool {
-		for off < len(first) {
-			n, err := rawWrite(int(fd), first[off:])
-			switch err {
-			case 0:
-				off += n
-				continue
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
+		var err error
+		off, err = c.writeNow(first, off)
+		if err != nil {
 			werr = err
 			return true
 		}
-		return true
-	}
-	if done = try(uintptr(c.fd)); done {
-		return off, werr
+		return off == len(first)
 	}
 	f := c.file()
 	rc, err := f.SyscallConn()
@@ -109,5 +144,10 @@ func (c *upConn) writeFirst(ctx context.Context, timeout time.Duration, first []
 	return off, werr
 }
 
-// openFast is Pool.Open's fast path (nil where there is none).
-var openFast = openFastLinux
+// openFast is Pool.Open's fast path, tryFast and finishFast its two halves for
+// Pool.TryOpen (nil where there are none).
+var (
+	openFast   = openFastLinux
+	tryFast    = tryFastLinux
+	finishFast = finishFastLinux
+)

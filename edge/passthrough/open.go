@@ -20,13 +20,15 @@ var ErrFirstWrite = errors.New("passthrough: writing the first bytes to the upst
 // and writes first within writeTimeout; a failed write is ErrFirstWrite. The caller must
 // call Upstream.Done when the connection closes.
 func (p *Pool) Open(ctx context.Context, first []byte, writeTimeout time.Duration, failed func(addr string, err error)) (net.Conn, *Upstream, error) {
-	return p.connect(ctx, failed, func(up *Upstream) (net.Conn, error) {
-		if openFast != nil && up.ap.IsValid() && up.ap.Addr().Zone() == "" {
+	return p.connect(ctx, failed, p.opener(ctx, first, writeTimeout))
+}
+
+// opener returns Open's attempt on one upstream.
+func (p *Pool) opener(ctx context.Context, first []byte, writeTimeout time.Duration) func(*Upstream) (net.Conn, error) {
+	return func(up *Upstream) (net.Conn, error) {
+		if openFast != nil && up.fast() {
 			c, written, err := openFast(ctx, up.ap, p.conf.ConnectTimeout, first)
-			if err != nil && written > 0 {
-				err = fmt.Errorf("%w: %w", ErrFirstWrite, err)
-			}
-			return c, err
+			return c, firstWriteErr(err, written)
 		}
 		c, err := p.dialer().DialContext(ctx, "tcp", up.Addr)
 		if err != nil {
@@ -39,5 +41,17 @@ func (p *Pool) Open(ctx context.Context, first []byte, writeTimeout time.Duratio
 		}
 		c.SetWriteDeadline(time.Time{})
 		return c, nil
-	})
+	}
+}
+
+// fast reports whether up is opened by openFast: a literal address without a zone.
+func (up *Upstream) fast() bool { return up.ap.IsValid() && up.ap.Addr().Zone() == "" }
+
+// firstWriteErr makes err, a failure of openFast after written bytes of first went
+// out, ErrFirstWrite when some did.
+func firstWriteErr(err error, written int) error {
+	if err != nil && written > 0 {
+		return fmt.Errorf("%w: %w", ErrFirstWrite, err)
+	}
+	return err
 }

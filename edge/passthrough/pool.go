@@ -101,33 +101,66 @@ func (p *Pool) dialer() *net.Dialer {
 
 // connect tries the upstreams in Dial's order with try until one succeeds.
 func (p *Pool) connect(ctx context.Context, failed func(addr string, err error), try func(*Upstream) (net.Conn, error)) (net.Conn, *Upstream, error) {
-	order := p.order(time.Now())
-	var errs []error
-	for _, up := range order {
+	a := attempts{order: p.order(time.Now())}
+	return a.run(ctx, failed, try)
+}
+
+// attempts is the state of connect: the upstreams in the order to try, how many were
+// tried, and their errors.
+type attempts struct {
+	order []*Upstream
+	next  int // order[:next] were tried
+	errs  []error
+}
+
+// run tries the upstreams from a.next on with try until one succeeds.
+func (a *attempts) run(ctx context.Context, failed func(addr string, err error), try func(*Upstream) (net.Conn, error)) (net.Conn, *Upstream, error) {
+	for a.next < len(a.order) {
 		if ctx.Err() != nil {
 			break
 		}
-		up.open.Add(1)
+		up := a.take()
 		c, err := try(up)
-		if err == nil {
-			up.fails.Store(0)
-			up.ejectedUntil.Store(0)
+		if c, err := a.settle(up, c, err, failed); err != nil {
+			return nil, nil, err
+		} else if c != nil {
 			return c, up, nil
 		}
-		up.open.Add(-1)
-		if errors.Is(err, ErrFirstWrite) {
-			return nil, nil, err // connected: not the upstream's failure to accept
-		}
-		up.eject()
-		if failed != nil {
-			failed(up.Addr, err)
-		}
-		errs = append(errs, err)
 	}
 	if err := ctx.Err(); err != nil {
-		errs = append(errs, err)
+		a.errs = append(a.errs, err)
 	}
-	return nil, nil, fmt.Errorf("%w: %w", ErrNoUpstream, errors.Join(errs...))
+	return nil, nil, fmt.Errorf("%w: %w", ErrNoUpstream, errors.Join(a.errs...))
+}
+
+// take returns the next upstream to try, counted open.
+func (a *attempts) take() *Upstream {
+	up := a.order[a.next]
+	a.next++
+	up.open.Add(1)
+	return up
+}
+
+// settle takes the outcome of an attempt on up (taken): c on success, which ends the
+// upstream's ejection; ErrFirstWrite, which ends the attempts (connected: not the
+// upstream's failure to accept); another error, which ejects up, is reported to failed
+// and kept, and lets the next upstream be tried (both results nil).
+func (a *attempts) settle(up *Upstream, c net.Conn, err error, failed func(addr string, err error)) (net.Conn, error) {
+	if err == nil {
+		up.fails.Store(0)
+		up.ejectedUntil.Store(0)
+		return c, nil
+	}
+	up.open.Add(-1)
+	if errors.Is(err, ErrFirstWrite) {
+		return nil, err
+	}
+	up.eject()
+	if failed != nil {
+		failed(up.Addr, err)
+	}
+	a.errs = append(a.errs, err)
+	return nil, nil
 }
 
 // Done releases a connection of up returned by Dial.
