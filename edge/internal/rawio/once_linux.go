@@ -24,13 +24,3 @@ func OnceRead(fd uintptr, p []byte) (int, error) {
 	}
 	return int(r), nil
 }
-
-// Pending reports whether a read on fd, a non-blocking socket, would not wait: bytes or
-// the peer's FIN are there, or an error (a reset). It peeks at one byte (MSG_PEEK), so
-// nothing is consumed and no window update is sent.
-func Pending(fd uintptr) bool {
-	var b [1]byte
-	_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	return e != syscall.EAGAIN && e != syscall.EINTR
-}

@@ -11,10 +11,3 @@ func Once(fd uintptr, p []byte) (int, error) { return syscall.Write(int(fd), p) 
 
 // OnceRead is syscall.Read under the race detector (see Once).
 func OnceRead(fd uintptr, p []byte) (int, error) { return syscall.Read(int(fd), p) }
-
-// Pending is Pending (once_linux.go) with syscall.Recvfrom under the race detector.
-func Pending(fd uintptr) bool {
-	var b [1]byte
-	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	return err != syscall.EAGAIN && err != syscall.EINTR
-}
