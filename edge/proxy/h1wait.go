@@ -75,6 +75,6 @@ func (s *sendWait) run(fd uintptr) bool {
 	// RawConn.Read made the poller forget any readiness it had seen: what came before
 	// (the FIN of an upstream that half-closed the idle connection, an early response)
 	// would give no new event, and the wait would last until the header timeout, or
-	// forever. One peek tells; what comes after it does wake the wait.
+	// forever. One zero-timeout poll tells; what comes after it does wake the wait.
 	return rawio.Pending(fd)
 }
