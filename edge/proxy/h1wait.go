@@ -19,7 +19,8 @@ func rawConnOf(conn net.Conn) syscall.RawConn { return rawio.RawConn(conn) }
 // finds nothing yet, on every request, as net.Conn's Read makes before it waits). A
 // failed wait (the read deadline, a cancellation, the connection closed) is left for the
 // read that follows to meet; what the write could not send at once (a full send buffer)
-// or before the wait was set up goes through conn.Write.
+// or before the wait was set up goes through conn.Write. Bytes, a FIN or an error that
+// came before the call end the wait at once (rawio.Pending), as a read would.
 func (pc *h1Conn) sendAndWait(p []byte) (int, error) {
 	s := &pc.sw
 	s.p, s.n, s.started, s.err = p, 0, false, nil
@@ -71,5 +72,9 @@ func (s *sendWait) run(fd uintptr) bool {
 		}
 		s.n += m
 	}
-	return false
+	// RawConn.Read made the poller forget any readiness it had seen: what came before
+	// (the FIN of an upstream that half-closed the idle connection, an early response)
+	// would give no new event, and the wait would last until the header timeout, or
+	// forever. One zero-timeout poll tells; what comes after it does wake the wait.
+	return rawio.Pending(fd)
 }

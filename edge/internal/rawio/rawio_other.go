@@ -13,3 +13,6 @@ func nonBlocking(syscall.RawConn) bool { return false }
 
 // OnceRead is unused off Linux.
 func OnceRead(uintptr, []byte) (int, error) { return 0, syscall.EINVAL }
+
+// Pending is unused off Linux.
+func Pending(uintptr) bool { return true }
