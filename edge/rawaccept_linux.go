@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/edgectl/edge/edge/internal/rawio"
 	"github.com/edgectl/edge/edge/passthrough"
 )
 
@@ -145,7 +146,7 @@ func plainConn(c net.Conn) (net.Conn, error) {
 		return nil, err
 	}
 	if limited {
-		lc.Conn = nc
+		lc.Conn, lc.w, lc.r = nc, rawio.New(nc), rawio.NewReader(nc)
 		return lc, nil
 	}
 	return nc, nil

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A raw listener accepts connections as raw descriptors while use says so, with the
@@ -84,5 +86,44 @@ func TestRawListenerAccept(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Accept did not return within 10 s of Close")
+	}
+}
+
+// A terminated connection accepted raw under the connection cap gets limitConn's raw
+// reads and writes (rawio) once plainConn has made it a *net.TCPConn, as one accepted by
+// package net does.
+func TestPlainConnKeepsRawIO(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := newLimitListener(newRawListener(ln, func() bool { return true }), 0, prometheus.NewGauge(prometheus.GaugeOpts{Name: "g"}))
+	defer ll.Close()
+	client, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := ll.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := plainConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	lc, ok := pc.(*limitConn)
+	if !ok {
+		t.Fatalf("plainConn gave a %T, want the *limitConn", pc)
+	}
+	if _, isTCP := lc.Conn.(*net.TCPConn); !isTCP || lc.r == nil || lc.w == nil {
+		t.Fatalf("limitConn over %T, raw reader %v, raw writer %v; want a *net.TCPConn with both", lc.Conn, lc.r != nil, lc.w != nil)
+	}
+	client.Write([]byte("ping"))
+	pc.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(pc, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("read %q, %v", buf, err)
 	}
 }
