@@ -33,6 +33,7 @@ type h1Client struct {
 	maxIdle int
 	idleTTL time.Duration // 0: idle connections are kept until closeIdle
 	pruning bool          // a prune is scheduled
+	closed  bool          // closeIdle was called: connections put back are closed
 }
 
 // maxResponseHeaderBytes is net/http's Transport default: the response headers (with
@@ -140,7 +141,7 @@ func (c *h1Client) expired(pc *h1Conn, now time.Time) bool {
 func (c *h1Client) put(pc *h1Conn) {
 	pc.idleSince = time.Now()
 	c.mu.Lock()
-	if len(c.idle) >= c.maxIdle {
+	if c.closed || len(c.idle) >= c.maxIdle {
 		c.mu.Unlock()
 		pc.conn.Close()
 		return
@@ -187,11 +188,13 @@ func (c *h1Client) dropIdleSince(t time.Time) {
 	}
 }
 
-// closeIdle closes every idle connection.
+// closeIdle closes every idle connection, and every connection put back from then on
+// (the upstream was released: requests still in flight through it finish, and their
+// connections would otherwise stay open in a pool no one uses again).
 func (c *h1Client) closeIdle() {
 	c.mu.Lock()
 	old := c.idle
-	c.idle = nil
+	c.idle, c.closed = nil, true
 	c.mu.Unlock()
 	for _, pc := range old {
 		pc.conn.Close()

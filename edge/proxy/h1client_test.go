@@ -426,3 +426,33 @@ func TestH1ClientDropsOlderIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestH1ClientClosesAfterRelease: a connection whose response is still being read when
+// its upstream is released (closeIdle: a swap dropped the route) is closed once the
+// response ends, not kept in a pool no one uses again; the upstream sees EOF. Before,
+// every swap that released an upstream leaked the connections in flight through it.
+func TestH1ClientClosesAfterRelease(t *testing.T) {
+	closed := make(chan struct{})
+	u := newRawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		for readRequest(br) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+		close(closed)
+	})
+	c := testClient(u.addr, 0) // idle timeout one minute: only the release can close it
+	res, err := c.RoundTrip(getReq(t, context.Background(), u.addr, "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.closeIdle() // released while the response is in flight
+	io.ReadAll(res.Body)
+	res.Body.Close()
+	if n := len(c.idle); n != 0 {
+		t.Errorf("%d idle connections after the release, want 0", n)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection still open 10s after its upstream was released and its response ended")
+	}
+}
