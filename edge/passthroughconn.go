@@ -8,8 +8,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/edgectl/edge/edge/passthrough"
 	"github.com/edgectl/edge/edge/site"
 )
@@ -111,9 +109,9 @@ func (s *Server) beginPassthrough(client net.Conn, rec *[]byte, st *siteEntry) *
 		return nil
 	}
 	ser := s.metrics.pt.siteSeries(st)
-	p := &ptConn{s: s, client: client, ctx: ctx, done: done, name: st.site.Name, open: ser.open, ser: ser, rec: rec}
+	p := &ptConn{s: s, client: client, ctx: ctx, done: done, name: st.site.Name, ser: ser, rec: rec}
 	ser.conns.Inc()
-	p.open.Inc()
+	ser.open.Inc()
 	client.SetDeadline(time.Time{}) // the handshake's deadline
 	p.conf = st.pool.Config()
 	p.first = *rec
@@ -137,8 +135,7 @@ func (p *ptConn) openUpstream(up net.Conn, u *passthrough.Upstream, err error) b
 		return false
 	}
 	p.up, p.u = up, u
-	p.toUp, p.toClient = p.ser.toUp, p.ser.toClient
-	p.toUp.Add(float64(n))
+	p.ser.toUp.Add(float64(n))
 	return true
 }
 
@@ -151,26 +148,24 @@ func (p *ptConn) dialFailed(addr string, err error) {
 
 // ptConn is an open passthrough connection.
 type ptConn struct {
-	s              *Server
-	client, up     net.Conn
-	u              *passthrough.Upstream // nil until connected
-	conf           site.Passthrough
-	ctx            context.Context
-	done           func()
-	name           string
-	open           prometheus.Gauge
-	toUp, toClient prometheus.Counter
-	ser            *ptSeries
-	rec            *[]byte // hello, until the upstream is opened
-	first          []byte  // the upstream's first bytes, until it is opened
+	s          *Server
+	client, up net.Conn
+	u          *passthrough.Upstream // nil until connected
+	conf       site.Passthrough
+	ctx        context.Context
+	done       func()
+	name       string
+	ser        *ptSeries // the site's metric series
+	rec        *[]byte   // hello, until the upstream is opened
+	first      []byte    // the upstream's first bytes, until it is opened
 }
 
 // count adds n bytes moved to the connection's byte counters.
 func (p *ptConn) count(toUpstream bool, n int64) {
 	if toUpstream {
-		p.toUp.Add(float64(n))
+		p.ser.toUp.Add(float64(n))
 	} else {
-		p.toClient.Add(float64(n))
+		p.ser.toClient.Add(float64(n))
 	}
 }
 
@@ -181,7 +176,7 @@ func (p *ptConn) finish(err error) {
 		p.up.Close()
 		p.u.Done()
 	}
-	p.open.Dec()
+	p.ser.open.Dec()
 	p.done()
 	p.client.Close()
 	// Enabled first: on an event loop's goroutine, the attributes would cost allocations
