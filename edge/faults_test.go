@@ -19,6 +19,7 @@ import (
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/edge/proxy"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
@@ -71,6 +72,16 @@ func accessLines(t *testing.T, buf *syncBuffer, n int) []map[string]any {
 // absent).
 func metricValue(t *testing.T, srv *Server, name string, labels map[string]string) float64 {
 	t.Helper()
+	m := findSeries(t, srv, name, labels)
+	if g := m.GetGauge(); g != nil {
+		return g.GetValue()
+	}
+	return m.GetCounter().GetValue()
+}
+
+// findSeries returns the series of the metric name whose labels include labels, or nil.
+func findSeries(t *testing.T, srv *Server, name string, labels map[string]string) *dto.Metric {
+	t.Helper()
 	mfs, err := srv.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +97,10 @@ func metricValue(t *testing.T, srv *Server, name string, labels map[string]strin
 					continue next
 				}
 			}
-			if g := m.GetGauge(); g != nil {
-				return g.GetValue()
-			}
-			return m.GetCounter().GetValue()
+			return m
 		}
 	}
-	return 0
+	return nil
 }
 
 // checkUpstreamSpared fails unless no upstream error was counted for shop and every

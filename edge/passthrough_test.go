@@ -422,23 +422,5 @@ func TestPassthroughSeriesCached(t *testing.T) {
 // seriesExported reports whether the metric name has a series with labels.
 func seriesExported(t *testing.T, srv *Server, name string, labels map[string]string) bool {
 	t.Helper()
-	mfs, err := srv.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
-					continue next
-				}
-			}
-			return true
-		}
-	}
-	return false
+	return findSeries(t, srv, name, labels) != nil
 }
