@@ -92,7 +92,7 @@ func (e *evaluator) evalSite(name, file string, src []byte) (*siteDecl, []Diagno
 	if err := u.Validate(cue.Concrete(true)); err != nil {
 		return nil, translateErrors(file, err, idx, name)
 	}
-	return extractSite(name, file, namePos, u, idx)
+	return extractSite(name, file, namePos, cueVal(u), idx)
 }
 
 // evalRepo evaluates the repo-level file.
@@ -112,5 +112,5 @@ func (e *evaluator) evalRepo(file string, src []byte) (*repoDecl, []Diagnostic) 
 	if ds != nil {
 		return nil, ds
 	}
-	return extractRepo(file, u, idx)
+	return extractRepo(file, cueVal(u), idx)
 }

@@ -35,3 +35,15 @@ func SetSigCheckedHook(t *testing.T, h func()) {
 
 // LoadWorkers is how many files l's next load evaluates in parallel.
 func LoadWorkers(l *Loader) int { return l.workers() }
+
+// FastPathCompare evaluates a site file with the data fast path and with CUE: took says
+// whether the fast path gave a declaration, diff how it differs from CUE's (empty: not).
+func FastPathCompare(t testing.TB, name, file string, src []byte) (took bool, diff string) {
+	t.Helper()
+	ev, err := newEvaluator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := compareFast(ev, name, file, src)
+	return o.took, o.diff
+}

@@ -6,8 +6,6 @@ import (
 	"path"
 	"strings"
 	"time"
-
-	"cuelang.org/go/cue"
 )
 
 // extractor reads an evaluated file into Go values, checking what CUE cannot, and records
@@ -44,11 +42,11 @@ func (x *extractor) report(at fieldPath, sev Severity, msg string) {
 	x.ds = append(x.ds, Diagnostic{File: x.file, Line: p.Line, Col: p.Col, Severity: sev, Message: msg})
 }
 
-func lookup(v cue.Value, field string) cue.Value {
-	return v.LookupPath(cue.MakePath(cue.Str(field)))
+func lookup(v val, field string) val {
+	return v.lookup(field)
 }
 
-func str(v cue.Value, field string) (string, bool) {
+func str(v val, field string) (string, bool) {
 	f := lookup(v, field)
 	if !f.Exists() {
 		return "", false
@@ -57,7 +55,7 @@ func str(v cue.Value, field string) (string, bool) {
 	return s, err == nil
 }
 
-func boolean(v cue.Value, field string) (bool, bool) {
+func boolean(v val, field string) (bool, bool) {
 	f := lookup(v, field)
 	if !f.Exists() {
 		return false, false
@@ -66,7 +64,7 @@ func boolean(v cue.Value, field string) (bool, bool) {
 	return b, err == nil
 }
 
-func strList(v cue.Value, field string) []string {
+func strList(v val, field string) []string {
 	f := lookup(v, field)
 	if !f.Exists() {
 		return nil
@@ -84,7 +82,7 @@ func strList(v cue.Value, field string) []string {
 }
 
 // duration reads the duration at field of v, which is written at `at`.
-func (x *extractor) duration(v cue.Value, at fieldPath, field string) *time.Duration {
+func (x *extractor) duration(v val, at fieldPath, field string) *time.Duration {
 	s, ok := str(v, field)
 	if !ok {
 		return nil
@@ -99,7 +97,7 @@ func (x *extractor) duration(v cue.Value, at fieldPath, field string) *time.Dura
 }
 
 // timeouts reads the timeouts struct of v, which is written at `at`.
-func (x *extractor) timeouts(v cue.Value, at fieldPath) timeoutsDecl {
+func (x *extractor) timeouts(v val, at fieldPath) timeoutsDecl {
 	t := lookup(v, "timeouts")
 	if !t.Exists() {
 		return timeoutsDecl{}
@@ -114,7 +112,7 @@ func (x *extractor) timeouts(v cue.Value, at fieldPath) timeoutsDecl {
 }
 
 // hsts reads the hsts setting of v, which is written at `at`.
-func (x *extractor) hsts(v cue.Value, at fieldPath) hstsDecl {
+func (x *extractor) hsts(v val, at fieldPath) hstsDecl {
 	h := lookup(v, "hsts")
 	if !h.Exists() {
 		return hstsDecl{}
@@ -136,7 +134,7 @@ func (x *extractor) hsts(v cue.Value, at fieldPath) hstsDecl {
 // extractSite reads the evaluated site v of file and makes the per-file checks. Each
 // section of the site (hosts, cert, key, routes, redirects, headers) is read by a function
 // of its own; the diagnostics come out sorted by position.
-func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*siteDecl, []Diagnostic) {
+func extractSite(name, file string, namePos pos, v val, idx astIndex) (*siteDecl, []Diagnostic) {
 	x := &extractor{file: file, idx: idx}
 	at := sitePath(name)
 	d := &siteDecl{Name: name, File: file, NamePos: namePos}
@@ -170,7 +168,7 @@ func extractSite(name, file string, namePos pos, v cue.Value, idx astIndex) (*si
 
 // hosts reads the site's host names (normalised), refusing invalid ones and names listed
 // twice.
-func (x *extractor) hosts(v cue.Value, at fieldPath) []strPos {
+func (x *extractor) hosts(v val, at fieldPath) []strPos {
 	var hosts []strPos
 	seen := map[string]int{} // normalised -> index in hosts
 	for i, h := range strList(v, "hosts") {
@@ -196,7 +194,7 @@ func (x *extractor) hosts(v cue.Value, at fieldPath) []strPos {
 
 // cert reads the path of the site's certificate file: a clean path inside the repo, or "."
 // when it holds characters no path has.
-func (x *extractor) cert(v cue.Value, siteAt fieldPath) strPos {
+func (x *extractor) cert(v val, siteAt fieldPath) strPos {
 	c, ok := str(v, "cert")
 	if !ok {
 		return strPos{}
@@ -212,7 +210,7 @@ func (x *extractor) cert(v cue.Value, siteAt fieldPath) strPos {
 }
 
 // keyRef reads where the site's private key is.
-func (x *extractor) keyRef(v cue.Value, siteAt fieldPath) KeyRef {
+func (x *extractor) keyRef(v val, siteAt fieldPath) KeyRef {
 	at := siteAt.field("key")
 	k := lookup(v, "key")
 	var ref KeyRef
@@ -261,7 +259,7 @@ func pathUnder(p, prefix string) bool {
 }
 
 // extractRepo reads the evaluated repo-level file.
-func extractRepo(file string, v cue.Value, idx astIndex) (*repoDecl, []Diagnostic) {
+func extractRepo(file string, v val, idx astIndex) (*repoDecl, []Diagnostic) {
 	x := &extractor{file: file, idx: idx}
 	r := &repoDecl{}
 	if dv := lookup(v, "defaults"); dv.Exists() {
@@ -278,7 +276,7 @@ func extractRepo(file string, v cue.Value, idx astIndex) (*repoDecl, []Diagnosti
 }
 
 // policy reads the repo's policy into r.
-func (x *extractor) policy(pv cue.Value, r *repoDecl) {
+func (x *extractor) policy(pv val, r *repoDecl) {
 	at := repoPath("policy")
 	for i, s := range strList(pv, "allowed_upstreams") {
 		eat := at.field("allowed_upstreams").index(i)

@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"time"
 
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -31,7 +29,7 @@ type rateLimitDecl struct {
 
 // access reads access, rate_limit and (if forbidden) forbidden_paths of the site or
 // route v written at at.
-func (x *extractor) access(v cue.Value, at fieldPath, forbidden bool) accessDecl {
+func (x *extractor) access(v val, at fieldPath, forbidden bool) accessDecl {
 	var d accessDecl
 	if av := lookup(v, "access"); av.Exists() {
 		aat := at.field("access")
@@ -49,7 +47,7 @@ func (x *extractor) access(v cue.Value, at fieldPath, forbidden bool) accessDecl
 }
 
 // networks reads the allow or deny list (field) of the access rule av written at at.
-func (x *extractor) networks(av cue.Value, at fieldPath, field string) []strPos {
+func (x *extractor) networks(av val, at fieldPath, field string) []strPos {
 	var out []strPos
 	seen := map[string]int{} // normalised -> index in the list
 	list := strList(av, field)
@@ -75,7 +73,7 @@ func (x *extractor) networks(av cue.Value, at fieldPath, field string) []strPos 
 }
 
 // forbiddenPaths reads the site's forbidden path patterns.
-func (x *extractor) forbiddenPaths(v cue.Value, at fieldPath) []strPos {
+func (x *extractor) forbiddenPaths(v val, at fieldPath) []strPos {
 	list := strList(v, "forbidden_paths")
 	fat := at.field("forbidden_paths")
 	if len(list) > site.MaxForbiddenPaths {
@@ -101,7 +99,7 @@ func (x *extractor) forbiddenPaths(v cue.Value, at fieldPath) []strPos {
 }
 
 // rateLimit reads the rate_limit of the site or route v written at at; nil if unset.
-func (x *extractor) rateLimit(v cue.Value, at fieldPath) *rateLimitDecl {
+func (x *extractor) rateLimit(v val, at fieldPath) *rateLimitDecl {
 	lv := lookup(v, "rate_limit")
 	if !lv.Exists() {
 		return nil

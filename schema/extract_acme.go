@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/reconcile/issue"
 )
 
@@ -20,7 +18,7 @@ type issuerDecl struct {
 // siteTLS reads the site's tls: {issuer} and refuses what cannot go with it: cert, key
 // (an issued certificate replaces both) and passthrough. It returns the issuer's name and
 // where it is written; empty when the site does not ask for one.
-func (x *extractor) siteTLS(v cue.Value, siteAt fieldPath, name string) strPos {
+func (x *extractor) siteTLS(v val, siteAt fieldPath, name string) strPos {
 	tv := lookup(v, "tls")
 	if !tv.Exists() {
 		return strPos{}
@@ -40,7 +38,7 @@ func (x *extractor) siteTLS(v cue.Value, siteAt fieldPath, name string) strPos {
 }
 
 // issuers reads edge.cue's issuers into r.
-func (x *extractor) issuers(v cue.Value, r *repoDecl) {
+func (x *extractor) issuers(v val, r *repoDecl) {
 	iv := lookup(v, "issuers")
 	if !iv.Exists() {
 		return
@@ -51,7 +49,7 @@ func (x *extractor) issuers(v cue.Value, r *repoDecl) {
 	}
 	r.Issuers = map[string]issuerDecl{}
 	for it.Next() {
-		name := it.Selector().Unquoted()
+		name := it.Label()
 		at := repoPath("issuers").field(name)
 		d := issuerDecl{P: x.pos(at), Cfg: issue.Config{Name: name}}
 		av, pv := lookup(it.Value(), "acme"), lookup(it.Value(), "vault_pki")
@@ -70,7 +68,7 @@ func (x *extractor) issuers(v cue.Value, r *repoDecl) {
 }
 
 // acmeIssuer reads an ACME issuer at `at`.
-func (x *extractor) acmeIssuer(v cue.Value, at fieldPath, name string) *issue.ACMEConfig {
+func (x *extractor) acmeIssuer(v val, at fieldPath, name string) *issue.ACMEConfig {
 	c := &issue.ACMEConfig{}
 	c.Directory, _ = str(v, "directory")
 	if u, err := url.Parse(c.Directory); err != nil || u.Host == "" {
@@ -112,7 +110,7 @@ func (x *extractor) acmeIssuer(v cue.Value, at fieldPath, name string) *issue.AC
 }
 
 // vaultPKIIssuer reads a Vault PKI issuer at `at`.
-func (x *extractor) vaultPKIIssuer(v cue.Value, at fieldPath) *issue.VaultPKIConfig {
+func (x *extractor) vaultPKIIssuer(v val, at fieldPath) *issue.VaultPKIConfig {
 	c := &issue.VaultPKIConfig{}
 	c.Mount, _ = str(v, "mount")
 	c.Role, _ = str(v, "role")
@@ -125,7 +123,7 @@ func (x *extractor) vaultPKIIssuer(v cue.Value, at fieldPath) *issue.VaultPKICon
 }
 
 // secretRef reads a Vault KV v2 reference at `at`, checked as a key reference is.
-func (x *extractor) secretRef(v cue.Value, at fieldPath) issue.SecretRef {
+func (x *extractor) secretRef(v val, at fieldPath) issue.SecretRef {
 	var r issue.SecretRef
 	r.Mount, _ = str(v, "mount")
 	r.Path, _ = str(v, "path")

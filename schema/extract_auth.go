@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -25,7 +23,7 @@ const maxForwardAuthTimeout = time.Minute
 
 // routeAuth reads the basic_auth and forward_auth of the route at at into r, refusing a
 // route with both.
-func (x *extractor) routeAuth(v cue.Value, at fieldPath, r *routeDecl) {
+func (x *extractor) routeAuth(v val, at fieldPath, r *routeDecl) {
 	r.BasicAuth = x.basicAuth(v, at)
 	r.ForwardAuth = x.forwardAuth(v, at)
 	if r.BasicAuth != nil && r.ForwardAuth != nil {
@@ -34,7 +32,7 @@ func (x *extractor) routeAuth(v cue.Value, at fieldPath, r *routeDecl) {
 }
 
 // basicAuth reads the basic_auth of the route at route; nil when it has none.
-func (x *extractor) basicAuth(v cue.Value, route fieldPath) *site.BasicAuth {
+func (x *extractor) basicAuth(v val, route fieldPath) *site.BasicAuth {
 	bv := lookup(v, "basic_auth")
 	if !bv.Exists() {
 		return nil
@@ -61,7 +59,7 @@ func (x *extractor) checkSecretRef(at fieldPath, r site.SecretRef) {
 }
 
 // forwardAuth reads the forward_auth of the route at route; nil when it has none.
-func (x *extractor) forwardAuth(v cue.Value, route fieldPath) *site.ForwardAuth {
+func (x *extractor) forwardAuth(v val, route fieldPath) *site.ForwardAuth {
 	fv := lookup(v, "forward_auth")
 	if !fv.Exists() {
 		return nil
@@ -105,7 +103,7 @@ func parseAuthURL(raw string) (string, error) {
 
 // authHeaders reads the header name list field of a forward_auth at at (canonical names),
 // refusing names the edge manages and names listed twice.
-func (x *extractor) authHeaders(v cue.Value, at fieldPath, field string) []string {
+func (x *extractor) authHeaders(v val, at fieldPath, field string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for i, n := range strList(v, field) {
@@ -125,7 +123,7 @@ func (x *extractor) authHeaders(v cue.Value, at fieldPath, field string) []strin
 }
 
 // clientAuth reads the site's client_auth; nil when it has none.
-func (x *extractor) clientAuth(v cue.Value, siteAt fieldPath) *clientAuthDecl {
+func (x *extractor) clientAuth(v val, siteAt fieldPath) *clientAuthDecl {
 	cv := lookup(v, "client_auth")
 	if !cv.Exists() {
 		return nil

@@ -1,13 +1,11 @@
 package schema
 
 import (
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/edge/site"
 )
 
 // cors reads the cors field of the route at route; nil when it has none.
-func (x *extractor) cors(v cue.Value, route fieldPath) *site.CORS {
+func (x *extractor) cors(v val, route fieldPath) *site.CORS {
 	cv := lookup(v, "cors")
 	if !cv.Exists() {
 		return nil
@@ -50,7 +48,7 @@ func (x *extractor) cors(v cue.Value, route fieldPath) *site.CORS {
 }
 
 // corsList reads the string list at field of cv, refusing one longer than max.
-func (x *extractor) corsList(cv cue.Value, at fieldPath, field string, max int) []string {
+func (x *extractor) corsList(cv val, at fieldPath, field string, max int) []string {
 	l := strList(cv, field)
 	if len(l) > max {
 		x.errorf(at.field(field), "cors %s: %d entries; at most %d", field, len(l), max)
@@ -60,7 +58,7 @@ func (x *extractor) corsList(cv cue.Value, at fieldPath, field string, max int) 
 }
 
 // corsHeaders reads a list of header names; "*" is refused with credentials.
-func (x *extractor) corsHeaders(cv cue.Value, at fieldPath, field string, creds bool) []string {
+func (x *extractor) corsHeaders(cv val, at fieldPath, field string, creds bool) []string {
 	var out []string
 	for i, h := range x.corsList(cv, at, field, site.MaxCORSList) {
 		hat := at.field(field).index(i)

@@ -3,8 +3,6 @@ package schema
 import (
 	"strings"
 
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -38,7 +36,7 @@ func (d compressDecl) resolve(repo compressDecl) *site.Compress {
 
 // encode reads the compress, cache_control and cors fields of the route at route (whose
 // normalised prefix is prefix).
-func (x *extractor) encode(v cue.Value, route fieldPath, prefix string) encodeDecl {
+func (x *extractor) encode(v val, route fieldPath, prefix string) encodeDecl {
 	return encodeDecl{
 		Compress: x.compress(v, route),
 		Cache:    x.cacheControl(v, route, prefix),
@@ -47,7 +45,7 @@ func (x *extractor) encode(v cue.Value, route fieldPath, prefix string) encodeDe
 }
 
 // compress reads the compress field of v (a route, or the repo's defaults) written at at.
-func (x *extractor) compress(v cue.Value, at fieldPath) compressDecl {
+func (x *extractor) compress(v val, at fieldPath) compressDecl {
 	cv := lookup(v, "compress")
 	if !cv.Exists() {
 		return compressDecl{}
@@ -93,7 +91,7 @@ func (x *extractor) compress(v cue.Value, at fieldPath) compressDecl {
 
 // cacheControl reads the cache_control rules of the route at route, in the order written,
 // warning about a pattern no path under the route's prefix can match.
-func (x *extractor) cacheControl(v cue.Value, route fieldPath, prefix string) []site.CacheRule {
+func (x *extractor) cacheControl(v val, route fieldPath, prefix string) []site.CacheRule {
 	cv := lookup(v, "cache_control")
 	it, err := cv.Fields()
 	if err != nil || !cv.Exists() {
@@ -106,7 +104,7 @@ func (x *extractor) cacheControl(v cue.Value, route fieldPath, prefix string) []
 			x.errorf(at, "cache_control has more than %d patterns; merge them (\"**\" matches across \"/\")", site.MaxCacheRules)
 			return nil
 		}
-		p := it.Selector().Unquoted()
+		p := it.Label()
 		val, _ := it.Value().String()
 		pat := at.field(p)
 		if err := site.CheckCachePattern(p); err != nil {

@@ -2,13 +2,11 @@ package schema
 
 import (
 	"net/http"
-
-	"cuelang.org/go/cue"
 )
 
 // headers reads the response headers the site at site sets and removes, and its HSTS
 // setting.
-func (x *extractor) headers(v cue.Value, siteAt fieldPath) headersDecl {
+func (x *extractor) headers(v val, siteAt fieldPath) headersDecl {
 	hv := lookup(v, "headers")
 	if !hv.Exists() {
 		return headersDecl{}
@@ -22,14 +20,14 @@ func (x *extractor) headers(v cue.Value, siteAt fieldPath) headersDecl {
 }
 
 // headersSet reads the headers to set, by canonical name; nil when there is no set.
-func (x *extractor) headersSet(hv cue.Value, headers fieldPath) map[string]string {
+func (x *extractor) headersSet(hv val, headers fieldPath) map[string]string {
 	it, err := lookup(hv, "set").Fields()
 	if err != nil {
 		return nil
 	}
 	set := map[string]string{}
 	for it.Next() {
-		name := it.Selector().Unquoted()
+		name := it.Label()
 		val, _ := it.Value().String()
 		at := headers.field("set").field(name)
 		canon := http.CanonicalHeaderKey(name)
@@ -51,7 +49,7 @@ func (x *extractor) headersSet(hv cue.Value, headers fieldPath) map[string]strin
 }
 
 // headersRemove reads the headers to remove (canonical names), which must not be in set.
-func (x *extractor) headersRemove(hv cue.Value, headers fieldPath, set map[string]string) []string {
+func (x *extractor) headersRemove(hv val, headers fieldPath, set map[string]string) []string {
 	var remove []string
 	for i, name := range strList(hv, "remove") {
 		at := headers.field("remove").index(i)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -52,7 +50,7 @@ var pageTypes = map[string]string{
 }
 
 // pages reads error_pages, maintenance and rewrites of the site v written at siteAt.
-func (x *extractor) pages(v cue.Value, siteAt fieldPath) pagesDecl {
+func (x *extractor) pages(v val, siteAt fieldPath) pagesDecl {
 	var d pagesDecl
 	if ev := lookup(v, "error_pages"); ev.Exists() {
 		d.Pages, d.Upstream = x.errorPages(ev, siteAt.field("error_pages"))
@@ -65,7 +63,7 @@ func (x *extractor) pages(v cue.Value, siteAt fieldPath) pagesDecl {
 }
 
 // errorPages reads the error_pages struct ev written at at.
-func (x *extractor) errorPages(ev cue.Value, at fieldPath) ([]pageRef, bool) {
+func (x *extractor) errorPages(ev val, at fieldPath) ([]pageRef, bool) {
 	upstream, _ := boolean(ev, "upstream")
 	it, err := ev.Fields()
 	if err != nil {
@@ -74,7 +72,7 @@ func (x *extractor) errorPages(ev cue.Value, at fieldPath) ([]pageRef, bool) {
 	var refs []pageRef
 	files := map[string]bool{}
 	for it.Next() {
-		key := it.Selector().Unquoted()
+		key := it.Label()
 		if key == "upstream" {
 			continue
 		}
@@ -125,7 +123,7 @@ func (x *extractor) pagePath(at fieldPath, what, s string) (string, bool) {
 
 // maintenance reads the maintenance switch mv written at at: nil for false. A switch
 // with enabled: false is checked all the same (its page too), so turning it on cannot fail.
-func (x *extractor) maintenance(mv cue.Value, at fieldPath) *maintDecl {
+func (x *extractor) maintenance(mv val, at fieldPath) *maintDecl {
 	if b, err := mv.Bool(); err == nil {
 		if !b {
 			return nil
@@ -153,7 +151,7 @@ func (x *extractor) maintenance(mv cue.Value, at fieldPath) *maintDecl {
 
 // rewrites reads the rewrites of the site v, compiling each (as the data plane will) to
 // report a bad pattern or target at its field, and warns of chains, which are not followed.
-func (x *extractor) rewrites(v cue.Value, siteAt fieldPath) []rewriteDecl {
+func (x *extractor) rewrites(v val, siteAt fieldPath) []rewriteDecl {
 	it, err := lookup(v, "rewrites").List()
 	if err != nil {
 		return nil

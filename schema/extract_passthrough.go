@@ -1,13 +1,11 @@
 package schema
 
 import (
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/edge/site"
 )
 
 // passthrough reads the passthrough declaration pv of the site at siteAt.
-func (x *extractor) passthrough(pv cue.Value, siteAt fieldPath) *passthroughDecl {
+func (x *extractor) passthrough(pv val, siteAt fieldPath) *passthroughDecl {
 	at := siteAt.field("passthrough")
 	p := &passthroughDecl{P: x.pos(at)}
 	p.Upstreams = x.upstreams(pv, at, "passthrough", parseTCPUpstream)
@@ -23,7 +21,7 @@ func (x *extractor) passthrough(pv cue.Value, siteAt fieldPath) *passthroughDecl
 
 // tcpHealthCheck reads the TCP-connect health check of the passthrough at `at`; nil when
 // it has none.
-func (x *extractor) tcpHealthCheck(pv cue.Value, at fieldPath) *site.HealthCheck {
+func (x *extractor) tcpHealthCheck(pv val, at fieldPath) *site.HealthCheck {
 	hc := lookup(pv, "health_check")
 	if !hc.Exists() {
 		return nil

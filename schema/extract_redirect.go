@@ -3,12 +3,10 @@ package schema
 import (
 	"net/url"
 	"strings"
-
-	"cuelang.org/go/cue"
 )
 
 // redirects reads the redirects of the site at site, whose hosts are hosts.
-func (x *extractor) redirects(v cue.Value, at fieldPath, hosts []strPos) []redirectDecl {
+func (x *extractor) redirects(v val, at fieldPath, hosts []strPos) []redirectDecl {
 	it, err := lookup(v, "redirects").List()
 	if err != nil {
 		return nil
@@ -26,7 +24,7 @@ func (x *extractor) redirects(v cue.Value, at fieldPath, hosts []strPos) []redir
 
 // redirect reads the redirect at at: its target, path, status and the hosts it answers
 // for, refusing a target that is not an absolute URL or that loops back to the redirect.
-func (x *extractor) redirect(v cue.Value, at fieldPath, hosts []strPos, siteHosts map[string]bool) redirectDecl {
+func (x *extractor) redirect(v val, at fieldPath, hosts []strPos, siteHosts map[string]bool) redirectDecl {
 	r := redirectDecl{P: x.pos(at)}
 	to, _ := str(v, "to")
 	r.To = strPos{to, x.pos(at.field("to"))}
@@ -75,7 +73,7 @@ func (x *extractor) checkRedirectTarget(at fieldPath, to string, u *url.URL, err
 
 // redirectHosts reads the hosts the redirect at redirect answers for (normalised), which
 // must be among the site's hosts.
-func (x *extractor) redirectHosts(v cue.Value, redirect fieldPath, siteHosts map[string]bool) []strPos {
+func (x *extractor) redirectHosts(v val, redirect fieldPath, siteHosts map[string]bool) []strPos {
 	var hosts []strPos
 	for j, h := range strList(v, "hosts") {
 		at := redirect.field("hosts").index(j)

@@ -5,14 +5,12 @@ import (
 	"strings"
 	"time"
 
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/edge/site"
 )
 
 // routes reads the routes of the site at site, refusing invalid path prefixes and prefixes
 // that are the same as another route's.
-func (x *extractor) routes(v cue.Value, siteAt fieldPath) []routeDecl {
+func (x *extractor) routes(v val, siteAt fieldPath) []routeDecl {
 	rv := lookup(v, "routes")
 	it, err := rv.Fields()
 	if err != nil || !rv.Exists() {
@@ -21,7 +19,7 @@ func (x *extractor) routes(v cue.Value, siteAt fieldPath) []routeDecl {
 	var routes []routeDecl
 	seen := map[string]string{} // normalised -> as written
 	for it.Next() {
-		raw := it.Selector().Unquoted()
+		raw := it.Label()
 		at := siteAt.field("routes").field(raw)
 		norm, err := normalizePrefix(raw)
 		if err != nil {
@@ -39,7 +37,7 @@ func (x *extractor) routes(v cue.Value, siteAt fieldPath) []routeDecl {
 }
 
 // route reads the route at at, written as raw and normalised to norm.
-func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl {
+func (x *extractor) route(v val, at fieldPath, raw, norm string) routeDecl {
 	r := routeDecl{Path: strPos{norm, x.pos(at)}}
 	r.Upstreams = x.upstreams(v, at, fmt.Sprintf("route %q", raw), parseUpstream)
 	r.Weights = x.weights(v, at, raw, len(r.Upstreams))
@@ -61,7 +59,7 @@ func (x *extractor) route(v cue.Value, at fieldPath, raw, norm string) routeDecl
 
 // upstreams reads the upstream list at owner (a route or a passthrough, named by in for
 // messages, e.g. `route "/api"`), refusing entries parse rejects and entries listed twice.
-func (x *extractor) upstreams(v cue.Value, owner fieldPath, in string, parse func(string) (string, error)) []strPos {
+func (x *extractor) upstreams(v val, owner fieldPath, in string, parse func(string) (string, error)) []strPos {
 	var ups []strPos
 	seen := map[string]int{} // as written -> index in the list
 	for i, e := range upstreamEntries(v) {
@@ -88,7 +86,7 @@ func (x *extractor) upstreams(v cue.Value, owner fieldPath, in string, parse fun
 }
 
 // healthCheck reads the health check of the route at route; nil when it has none.
-func (x *extractor) healthCheck(v cue.Value, route fieldPath) *site.HealthCheck {
+func (x *extractor) healthCheck(v val, route fieldPath) *site.HealthCheck {
 	hc := lookup(v, "health_check")
 	if !hc.Exists() {
 		return nil
@@ -106,7 +104,7 @@ func (x *extractor) healthCheck(v cue.Value, route fieldPath) *site.HealthCheck 
 
 // checkTiming reads a health check's interval and timeout into h, refusing an interval
 // under a second and a timeout that is not shorter than the interval.
-func (x *extractor) checkTiming(hc cue.Value, at fieldPath, h *site.HealthCheck) {
+func (x *extractor) checkTiming(hc val, at fieldPath, h *site.HealthCheck) {
 	if p := x.duration(hc, at, "interval"); p != nil {
 		h.Interval = *p
 	}

@@ -3,8 +3,6 @@ package schema
 import (
 	"path"
 	"strings"
-
-	"cuelang.org/go/cue"
 )
 
 // staticDecl is a static route's declaration: one source of files and how they are
@@ -33,7 +31,7 @@ var proxyOnlyFields = []string{"upstreams", "balance", "strip_prefix", "timeouts
 // static reads the static part of the route at at (written as raw) into r, refusing a
 // route with both files and upstreams (or other proxy options) and a static part with
 // no or several sources.
-func (x *extractor) static(v cue.Value, at fieldPath, raw string, r *routeDecl) {
+func (x *extractor) static(v val, at fieldPath, raw string, r *routeDecl) {
 	sv := lookup(v, "static")
 	if !sv.Exists() {
 		return
@@ -106,7 +104,7 @@ func (x *extractor) checkRepoDir(at fieldPath, dir string) {
 }
 
 // staticGit reads a content repository's pin.
-func (x *extractor) staticGit(gv cue.Value, at fieldPath) *staticGitDecl {
+func (x *extractor) staticGit(gv val, at fieldPath) *staticGitDecl {
 	g := &staticGitDecl{}
 	if s, ok := str(gv, "url"); ok {
 		g.URL = strPos{s, x.pos(at.field("url"))}

@@ -3,8 +3,6 @@ package schema
 import (
 	"strings"
 
-	"cuelang.org/go/cue"
-
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -18,7 +16,7 @@ type upstreamEntry struct {
 
 // upstreamEntries reads the upstreams list of v. The schema has checked each element's
 // shape; a struct without url has an empty url, which the readers refuse.
-func upstreamEntries(v cue.Value) []upstreamEntry {
+func upstreamEntries(v val) []upstreamEntry {
 	f := lookup(v, "upstreams")
 	if !f.Exists() {
 		return nil
@@ -50,7 +48,7 @@ func upstreamEntries(v cue.Value) []upstreamEntry {
 // upstreams: nil when every weight is 1 (or unwritten), else one per upstream. It refuses
 // more than site.MaxUpstreams upstreams and a struct without url, and warns of weights
 // on a single upstream.
-func (x *extractor) weights(v cue.Value, at fieldPath, raw string, n int) []int {
+func (x *extractor) weights(v val, at fieldPath, raw string, n int) []int {
 	entries := upstreamEntries(v)
 	if len(entries) > site.MaxUpstreams {
 		x.errorf(at.field("upstreams").index(site.MaxUpstreams), "route %q has %d upstreams; at most %d", raw, len(entries), site.MaxUpstreams)
@@ -84,7 +82,7 @@ const (
 )
 
 // sticky reads the sticky-session setting of the route at route; nil when it has none.
-func (x *extractor) sticky(v cue.Value, route fieldPath) *site.Sticky {
+func (x *extractor) sticky(v val, route fieldPath) *site.Sticky {
 	sv := lookup(v, "sticky")
 	if !sv.Exists() {
 		return nil

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"cuelang.org/go/cue"
 )
 
 // badRune returns the first character of s that no path, name, URL or reference written in
@@ -70,7 +68,7 @@ func (x *extractor) checkKeyRef(at fieldPath, k KeyRef) {
 // integer reads the whole number at field of v (v is written at at), refusing a value that
 // does not fit in [lo, hi], however large: CUE numbers are unbounded, and a value that
 // overflows must never be read as another (zero, or a wrapped one).
-func (x *extractor) integer(v cue.Value, at fieldPath, field string, lo, hi int64) (int, bool) {
+func (x *extractor) integer(v val, at fieldPath, field string, lo, hi int64) (int, bool) {
 	f := lookup(v, field)
 	if !f.Exists() {
 		return 0, false
