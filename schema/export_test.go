@@ -47,3 +47,10 @@ func FastPathCompare(t testing.TB, name, file string, src []byte) (took bool, di
 	o := compareFast(ev, name, file, src)
 	return o.took, o.diff
 }
+
+// DisableFastPath makes the loaders made until the test ends evaluate every site file with
+// CUE (in workers with isolation), as before the data fast path.
+func DisableFastPath(t *testing.T) {
+	newFastPath = func() siteFastPath { return nil }
+	t.Cleanup(func() { newFastPath = func() siteFastPath { return dataFastPath{} } })
+}

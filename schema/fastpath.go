@@ -9,11 +9,22 @@ type siteFastPath interface {
 	evalSite(name, file string, src []byte) (*siteDecl, bool)
 }
 
+// newFastPath makes a new Loader's siteFastPath (tests of the CUE path make none).
+var newFastPath = func() siteFastPath { return dataFastPath{} }
+
+// maxFastFileSize bounds the files the data evaluator reads. It runs in the loader's
+// process, not in an isolated worker (Isolation), so it takes only files whose parse and
+// checks cost little; a site needs a few hundred bytes, a larger file goes to CUE.
+const maxFastFileSize = 64 << 10
+
 // dataFastPath is the siteFastPath of files that are plain data of a shape the data
 // evaluator knows (dataeval.go).
 type dataFastPath struct{}
 
 func (dataFastPath) evalSite(name, file string, src []byte) (d *siteDecl, ok bool) {
+	if len(src) > maxFastFileSize {
+		return nil, false
+	}
 	defer func() {
 		if recover() != nil {
 			d, ok = nil, false

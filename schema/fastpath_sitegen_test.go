@@ -2,7 +2,10 @@ package schema_test
 
 import (
 	"fmt"
+	"os"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
@@ -48,6 +51,35 @@ func TestFastPathTakesSitegenSites(t *testing.T) {
 				}
 				n++
 			}
+		}
+	}
+}
+
+// TestFastPathLoadEqualsCUE: whole loads of every golden case and of a generated repo give
+// the same Config and the same diagnostics with the fast path as with CUE alone.
+func TestFastPathLoadEqualsCUE(t *testing.T) {
+	now := func() time.Time { return schema.TestNow }
+	gen := t.TempDir()
+	if _, err := sitegen.WriteRepo(gen, 40, sitegen.Options{RepoFile: "package edge\n\ndefaults: hsts: false\n"}); err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]string{"sitegen": gen}
+	for _, kind := range []string{"valid", "invalid"} {
+		for _, c := range goldenCases(t, kind) {
+			dirs[c.name] = t.TempDir()
+			c.writeRepo(t, dirs[c.name])
+		}
+	}
+	fast := map[string]*schema.Loader{}
+	for name := range dirs {
+		fast[name] = schema.NewLoader(schema.LoaderOptions{Now: now})
+	}
+	schema.DisableFastPath(t)
+	for name, dir := range dirs {
+		want, werr := schema.NewLoader(schema.LoaderOptions{Now: now}).Load(os.DirFS(dir))
+		got, gerr := fast[name].Load(os.DirFS(dir))
+		if !reflect.DeepEqual(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Errorf("%s: the load with the fast path differs:\n%v\n%v\nwith CUE alone:\n%v\n%v", name, got, gerr, want, werr)
 		}
 	}
 }

@@ -57,6 +57,7 @@ func genRepo(t *testing.T, n int) string {
 // TestIsolatedWorkerKilled kills the worker with SIGKILL after its first answer: a fresh
 // worker takes the remaining files and the load gives the in-process result.
 func TestIsolatedWorkerKilled(t *testing.T) {
+	schema.DisableFastPath(t) // the files must go to workers
 	dir := genRepo(t, 30)
 	var spawned atomic.Int32
 	var once sync.Once
@@ -73,6 +74,7 @@ func TestIsolatedWorkerKilled(t *testing.T) {
 // TestIsolatedCancel cancels a load after the first answer: it returns the context's error
 // and leaves no child process behind.
 func TestIsolatedCancel(t *testing.T) {
+	schema.DisableFastPath(t) // the files must go to workers
 	if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d/children", os.Getpid())); err != nil {
 		t.Skipf("no /proc children lists: %v", err)
 	}
@@ -124,6 +126,7 @@ func children(t *testing.T) []string {
 // TestIsolationNeedsWorkerEntry: an executable that does not serve as a worker is reported,
 // not cached, and does not hang the load.
 func TestIsolationNeedsWorkerEntry(t *testing.T) {
+	schema.DisableFastPath(t) // the files must go to workers
 	fsys := os.DirFS(genRepo(t, 3))
 	l := schema.NewLoader(schema.LoaderOptions{Now: func() time.Time { return schema.TestNow }, Isolation: schema.Isolation{Enabled: true, Executable: "/bin/true"}})
 	_, err := l.Load(fsys)

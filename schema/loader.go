@@ -77,12 +77,13 @@ type Loader struct {
 	built   map[string]*builtEntry // by site file path
 	pages   *pageCache             // error and maintenance page files (pagefiles.go)
 	repo    *repoResult
-	disk    *diskCache // nil without CacheDir (evalcache.go)
-	urls    urlCache   // upstream URLs parsed by the running assemble (urlcache.go); nil between loads
-	diskErr error      // the last load's failure to write disk
-	loaded  bool       // a load succeeded: the next ones use ReloadWorkers
-	pending *diskWrite // a load's cache write DeferCacheWrite left to WriteEvalCache
-	last    *lastLoad  // what the next load can start from (incremental.go); nil: a full load
+	disk    *diskCache   // nil without CacheDir (evalcache.go)
+	urls    urlCache     // upstream URLs parsed by the running assemble (urlcache.go); nil between loads
+	diskErr error        // the last load's failure to write disk
+	loaded  bool         // a load succeeded: the next ones use ReloadWorkers
+	pending *diskWrite   // a load's cache write DeferCacheWrite left to WriteEvalCache
+	last    *lastLoad    // what the next load can start from (incremental.go); nil: a full load
+	fast    siteFastPath // asked before CUE for each site file to evaluate (fastpath.go); nil: none
 }
 
 type siteResult struct {
@@ -115,7 +116,8 @@ func NewLoader(opts LoaderOptions) *Loader {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	l := &Loader{opts: opts, sites: map[string]*siteResult{}, certs: map[string]*certResult{}, built: map[string]*builtEntry{}}
+	l := &Loader{opts: opts, sites: map[string]*siteResult{}, certs: map[string]*certResult{}, built: map[string]*builtEntry{},
+		fast: newFastPath()}
 	if opts.CacheDir != "" {
 		l.disk = newDiskCache(opts.CacheDir, opts)
 	}
@@ -476,17 +478,28 @@ func (l *Loader) loadSite(r *repoReader, repo *repoResult, j *siteJob, lane int,
 	if h := testHookEvaluating; h != nil {
 		h(j.file)
 	}
-	evals.eval(lane, evalRequest{Kind: siteFile, Name: j.name, File: j.file, Src: b}, func(o evalOutcome) {
-		res := &siteResult{hash: h, decl: o.site, diags: o.diags}
-		j.volatile = o.transient
-		if !o.transient {
-			l.cmu.Lock()
-			l.sites[j.file] = res
-			l.cmu.Unlock()
+	if l.fast != nil {
+		if d, ok := l.fast.evalSite(j.name, j.file, b); ok {
+			l.evaluated(r, j, &siteResult{hash: h, decl: d}, false)
+			return
 		}
-		j.res = res
-		l.finishSite(r, j)
+	}
+	evals.eval(lane, evalRequest{Kind: siteFile, Name: j.name, File: j.file, Src: b}, func(o evalOutcome) {
+		l.evaluated(r, j, &siteResult{hash: h, decl: o.site, diags: o.diags}, o.transient)
 	})
+}
+
+// evaluated keeps the result of evaluating j's file (unless it is transient, a failure of
+// the evaluation rather than of the file) and finishes the site.
+func (l *Loader) evaluated(r *repoReader, j *siteJob, res *siteResult, transient bool) {
+	j.volatile = transient
+	if !transient {
+		l.cmu.Lock()
+		l.sites[j.file] = res
+		l.cmu.Unlock()
+	}
+	j.res = res
+	l.finishSite(r, j)
 }
 
 // finishSite reads and parses the certificate of an evaluated site (or reuses the cached
