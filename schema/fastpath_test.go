@@ -166,11 +166,13 @@ func TestFastPathTakesKnownFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	variants := map[string]string{
-		"full":      fastFull,
-		"hsts-off":  strings.Replace(fastFull, `hsts: {max_age: "30d", include_subdomains: true, preload: false}`, `hsts: false`, 1),
-		"hsts-on":   strings.Replace(fastFull, `hsts: {max_age: "30d", include_subdomains: true, preload: false}`, `hsts: true`, 1),
-		"no-hdrs":   strings.Replace(fastFull, `set: {"X-Frame-Options": "DENY", Server: "edge", "x-a": "µ"}`, `set: {}`, 1),
-		"redironly": "package edge\n\nsites: \"full-site\": {hosts: [\"r.example\"], cert: \"c/r.pem\", key: path: \"p\", redirects: [{to: \"https://a.example\"}]}\n",
+		"full":       fastFull,
+		"hsts-off":   strings.Replace(fastFull, `hsts: {max_age: "30d", include_subdomains: true, preload: false}`, `hsts: false`, 1),
+		"hsts-on":    strings.Replace(fastFull, `hsts: {max_age: "30d", include_subdomains: true, preload: false}`, `hsts: true`, 1),
+		"no-hdrs":    strings.Replace(fastFull, `set: {"X-Frame-Options": "DENY", Server: "edge", "x-a": "µ"}`, `set: {}`, 1),
+		"hdrs-empty": fastFull[:strings.Index(fastFull, "\theaders: {")] + "\theaders: {}\n}\n",
+		"hdrs-hsts":  "package edge\n\nsites: \"full-site\": {hosts: [\"r.example\"], cert: \"c/r.pem\", key: {path: \"p\", version: 1}, routes: \"/\": {upstreams: [\"http://a\"], health_check: expect_status: 200}, headers: hsts: true, redirects: []}\n",
+		"redironly":  "package edge\n\nsites: \"full-site\": {hosts: [\"r.example\"], cert: \"c/r.pem\", key: path: \"p\", redirects: [{to: \"https://a.example\"}]}\n",
 	}
 	for name, src := range variants {
 		o := compareFast(ev, "full-site", "sites/full-site.cue", []byte(src))
