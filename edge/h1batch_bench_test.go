@@ -13,9 +13,10 @@ import (
 
 // BenchmarkHTTP1Proxy measures proxied GETs of 15 B, 8 KiB and 64 KiB over HTTP/1.1
 // keep-alive on loopback, with edge's writes as net/http makes them ("plain") and batched
-// (h1batch.go). Client, edge and upstream share the process, so allocs/op and writes/op
-// (write system calls of the process, /proc/self/io syscw) and cpu-µs/op (the process's
-// user and system time) count all three; only edge's writes to the client differ.
+// (h1batch.go). Client, edge and upstream share the process, so allocs/op, writes/op and
+// reads/op (write and read system calls of the process, /proc/self/io syscw and syscr)
+// and cpu-µs/op (the process's user and system time) count all three; only edge's writes
+// to the client differ.
 func BenchmarkHTTP1Proxy(b *testing.B) {
 	for _, size := range []int{15, 8 << 10, 64 << 10} {
 		for _, tc := range []struct {
@@ -59,7 +60,7 @@ func benchHTTP1ProxyOn(b *testing.B, size int, http1 string) {
 		}
 	}
 	get()
-	w0, cpu0 := processWrites(b), processCPU()
+	w0, r0, cpu0 := processWrites(b), processReads(b), processCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -69,5 +70,6 @@ func benchHTTP1ProxyOn(b *testing.B, size int, http1 string) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(processWrites(b)-w0)/float64(b.N), "writes/op")
+	b.ReportMetric(float64(processReads(b)-r0)/float64(b.N), "reads/op")
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 }

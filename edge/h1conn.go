@@ -117,6 +117,12 @@ func (c *h1Conn) waitIdle() bool {
 		c.tc.SetReadDeadline(time.Time{})
 	}
 	// net/http clears the deadline next; readRequest sets the header's at once.
+	if c.br.Buffered() == 0 {
+		// The response went out just now: the client's next request is seldom there yet.
+		if p, ok := c.tc.NetConn().(pollFirster); ok {
+			p.PollFirst()
+		}
+	}
 	_, err := c.br.Peek(4)
 	return err == nil
 }

@@ -87,7 +87,13 @@ func benchHTTP2(b *testing.B, which HTTP2Server) {
 }
 
 // processWrites returns the write system calls of the process so far (/proc/self/io).
-func processWrites(b *testing.B) int64 {
+func processWrites(b *testing.B) int64 { return processIO(b, "syscw: ") }
+
+// processReads returns the read system calls of the process so far (/proc/self/io).
+func processReads(b *testing.B) int64 { return processIO(b, "syscr: ") }
+
+// processIO returns the /proc/self/io counter of the line starting with prefix.
+func processIO(b *testing.B, prefix string) int64 {
 	f, err := os.Open("/proc/self/io")
 	if err != nil {
 		b.Skip("no /proc/self/io")
@@ -95,11 +101,11 @@ func processWrites(b *testing.B) int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "syscw: "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			return n
 		}
 	}
-	b.Skip("no syscw in /proc/self/io")
+	b.Skip("no " + strings.TrimSuffix(prefix, ": ") + " in /proc/self/io")
 	return 0
 }

@@ -81,3 +81,17 @@ func (c *helloConn) roomLocked(want int) []byte {
 	}
 	return room
 }
+
+// pollFirster is a connection whose next read may poll before it reads (limitConn).
+type pollFirster interface{ PollFirst() }
+
+// PollFirst has the connection's next read poll before it reads (limitConn.PollFirst),
+// when that read goes to the connection: not while recording or serving recorded bytes.
+func (c *helloConn) PollFirst() {
+	if c.recording.Load() || c.pending.Load() {
+		return
+	}
+	if p, ok := c.Conn.(pollFirster); ok {
+		p.PollFirst()
+	}
+}

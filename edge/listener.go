@@ -75,6 +75,14 @@ func (c *limitConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// PollFirst has the next raw read poll before it reads (rawio.Reader.PollFirst); with
+// net.Conn's reads it does nothing.
+func (c *limitConn) PollFirst() {
+	if c.r != nil {
+		c.r.PollFirst()
+	}
+}
+
 // Write writes with raw write system calls when it may (rawio: the loopback writes of
 // a proxy would otherwise have the scheduler hand Ps between threads on every request).
 func (c *limitConn) Write(p []byte) (int, error) {

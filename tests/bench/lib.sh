@@ -151,6 +151,9 @@ h2load_problems() {
 # wrk_rps OUT: the req/s of wrk's output OUT (empty if there is none).
 wrk_rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$1"; }
 
+# wrk_requests OUT: the requests wrk's output OUT counts (empty if there is none).
+wrk_requests() { sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' <<<"$1"; }
+
 # wrk_problems OUT: wrk's Non-2xx and socket error lines, on one line (empty if none).
 wrk_problems() { grep -E 'Non-2xx|Socket errors' <<<"$1" | xargs || true; }
 

@@ -78,6 +78,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROWS="edge1k caddy nginx haproxy edge10k edge1"
 # COLS are the figures of a row-run.
 COLS="h2 h1 conn k8 k64 p99 swap"
+# CLK_TCK: the clock ticks per second of /proc/PID/stat (cpu_figs).
+CLK_TCK=$(getconf CLK_TCK)
 
 # wait_site NAME PID HOST PORT CA [TIMEOUT]: wait until HOST answers 200 over h2 and h1 with a
 # certificate for HOST signed by CA (so SNI picked the right site).

@@ -36,19 +36,51 @@ run_h2load() {
 	grep -q 'Application protocol: h2' <<<"$out" || note "$row" "run $run: h2load did not negotiate h2"
 }
 
-# run_wrk ROW RUN COL PATH [WRK ARGS...]: one wrk figure (req/s) on PATH. wrk has no warm-up
-# option: a BENCH_WARMUP run before it is thrown away.
+# run_wrk ROW RUN COL PATH [WRK ARGS...]: one wrk figure (req/s) on PATH, and the server's
+# CPU per request over it (cpu_COL, µs) with the machine's busy share (busy_COL, %). wrk has
+# no warm-up option: a BENCH_WARMUP run before it is thrown away.
 run_wrk() {
-	local row=$1 run=$2 col=$3 path=$4 out f
+	local row=$1 run=$2 col=$3 path=$4 out f c0 m0
 	shift 4
 	local url="https://${HOST[$row]}:${PORT[$row]}$path"
 	wrk -t1 -c"$BENCH_CONNS" -d"${BENCH_WARMUP}s" "$@" "$url" >/dev/null 2>&1 || true
+	c0=$(cpu_ticks "${PID[$row]}")
+	m0=$(machine_ticks)
 	out=$(wrk -t1 -c"$BENCH_CONNS" -d"${BENCH_SECONDS}s" "$@" "$url" 2>&1 || true)
+	cpu_figs "$row" "$col" "$c0" "$m0" "$(wrk_requests "$out")"
 	echo "$out" >"$(out_file "$row" "$run" "$col")"
 	f=$(wrk_rps "$out")
 	add_fig "$row" "$col" "${f:-0}"
 	f=$(wrk_problems "$out")
 	[[ -z $f ]] || note "$row" "run $run wrk $col: $f"
+}
+
+# cpu_ticks PID: the CPU time (utime + stime, clock ticks) PID and its children (nginx's and
+# HAProxy's workers) have used so far.
+cpu_ticks() {
+	local p t s=0
+	for p in $1 $(pgrep -P "$1" || true); do
+		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || true)
+		s=$((s + ${t:-0}))
+	done
+	echo "$s"
+}
+
+# machine_ticks: the machine's busy and total clock ticks so far (/proc/stat).
+machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+
+# cpu_figs ROW COL CPU0 MACHINE0 REQUESTS: record the server's CPU µs per request since
+# CPU0 (cpu_COL) and the machine's busy share since MACHINE0 (busy_COL, % of all cores).
+# A row whose req/s falls while its µs per request does not was short of CPU: other work
+# on the machine took it (busy near 100 %), not the server's own cost.
+cpu_figs() {
+	local row=$1 col=$2 c1 m1
+	c1=$(cpu_ticks "${PID[$row]}")
+	m1=$(machine_ticks)
+	add_fig "$row" "cpu_$col" "$(awk -v t=$((c1 - $3)) -v hz="$CLK_TCK" -v n="${5:-0}" \
+		'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print 0 }')"
+	add_fig "$row" "busy_$col" "$(awk -v a="$4" -v b="$m1" \
+		'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; if (d > 0) printf "%.0f", 100 * (y[1] - x[1]) / d; else print 0 }')"
 }
 
 # run_rate ROW RUN COL: rateload at BENCH_RPS; COL swap also swaps the configuration over

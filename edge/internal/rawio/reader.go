@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -20,7 +21,19 @@ type Reader struct {
 	p    []byte
 	n    int
 	err  error // the read system call's
+
+	pollFirst atomic.Bool // the next Read polls before it reads (PollFirst)
 }
+
+// PollFirst has the next Read ask whether there is anything to read (ppoll(2) with a zero
+// timeout, rawio.Pending) before it reads, and wait in the poller if not: for a read
+// that will most likely find nothing yet, such as a keep-alive connection's next request
+// asked for just after the response went out. Such a read costs a little more than the
+// poll on a TCP socket (0.49 µs against 0.39 on an idle loopback socket of the dev box),
+// and nginx makes neither (it knows the socket was drained). The read that follows the
+// wait is the same either way. What came before the poll is what it sees, so
+// nothing is waited for that is there already.
+func (r *Reader) PollFirst() { r.pollFirst.Store(true) }
 
 // NewReader returns a Reader for conn, or nil as New does.
 func NewReader(conn net.Conn) *Reader {
@@ -63,6 +76,13 @@ func (r *Reader) Read(p []byte) (int, error) {
 
 // run is RawConn.Read's function: one read, or false to wait until readable.
 func (r *Reader) run(fd uintptr) bool {
+	if r.pollFirst.Load() && r.pollFirst.Swap(false) {
+		// RawConn.Read made the poller forget the readiness it had seen: the poll tells
+		// what came before; what comes after it wakes the wait.
+		if !Pending(fd) {
+			return false
+		}
+	}
 	for {
 		m, err := OnceRead(fd, r.p)
 		switch {
