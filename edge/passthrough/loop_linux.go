@@ -32,10 +32,10 @@ import (
 // those of the one that had the slot before (ended earlier in the batch). A connection
 // no event comes for (neither side sends) is taken by the loop's next idle sweep: Start
 // rings the doorbell when the loop has no sweep set, or one too far apart for the
-// connection's idle timeout (sweepIv). Kill and fail
-// post to the inbox (a slice under the mutex, held for an append and, by Start, for the
-// two epoll_ctl of a registration; never by the loop across a system call) and ring the
-// doorbell, an eventfd in the epoll set.
+// connection's idle timeout (sweepIv). Kill and fail post to the inbox (a slice under
+// the mutex, held for an append and, by Start, for the two epoll_ctl of a registration;
+// never by the loop across a system call) and ring the doorbell, an eventfd in the
+// epoll set.
 //
 // Sockets are registered for input (and the peer's end) only: a new connection's sockets
 // are writable, and registering for output as well would wake the loop at once for

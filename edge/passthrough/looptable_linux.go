@@ -69,6 +69,9 @@ func (l *loop) armOut(c *lconn, side int) error {
 		return nil
 	}
 	c.out[side] = true
+	if h := loopHooks.Load(); h != nil && h.armed != nil {
+		h.armed(c, side)
+	}
 	ev := syscall.EpollEvent{Events: epollIn | syscall.EPOLLOUT, Fd: c.slot, Pad: int32(c.gen<<1) | int32(side)}
 	if errno := rawEpollCtl(l.epfd, syscall.EPOLL_CTL_MOD, c.fds[side], &ev); errno != 0 {
 		return os.NewSyscallError("epoll_ctl", errno)
