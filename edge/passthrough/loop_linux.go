@@ -18,13 +18,30 @@ import (
 // epoll descriptor is itself registered with Go's poller (an epoll descriptor is readable
 // while it has events), so an idle loop is a parked goroutine, not a blocked thread.
 //
-// Only the loop's goroutine touches its connections: their slots, readiness, pipes and
-// registration with epoll. Start and Kill post to the loop's inbox (a slice under a
-// mutex held for an append, never across a system call) and ring its doorbell, an
-// eventfd in the epoll set; the loop takes the inbox when the doorbell rings. So a
-// connection is registered with epoll by the goroutine that handles its events: no event
-// can come for a connection half registered, and the first event (edge-triggered: the
-// readiness at registration) is the next epoll_pwait's.
+// Only the loop's goroutine touches its connections' state: their slots in its table,
+// readiness, pipes, and every change to their registration with epoll but the first.
+// Start registers both sockets itself (epoll_ctl is safe from any thread), so a new
+// connection costs the loop no doorbell and no wake-up before its first bytes: under the
+// loop's mutex it takes a slot and a generation for the connection (the epoll data of
+// its events), puts the connection in the inbox and sets pending, then adds both sockets,
+// and only then lets the mutex go. The loop takes ownership when it takes the inbox: on
+// an event whose slot and generation its table does not hold while pending is set (the
+// mutex makes it wait for the registration in progress), or on the doorbell. So no event
+// reaches a connection half registered, and none is lost: pending is set before the
+// first socket is added, and a slot's generation tells a new connection's events from
+// those of the one that had the slot before (ended earlier in the batch). A connection
+// no event comes for (neither side sends) is taken by the loop's next idle sweep: Start
+// rings the doorbell when the loop has no sweep set, or one too far apart for the
+// connection's idle timeout (sweepIv). Kill and fail post to the inbox (a slice under
+// the mutex, held for an append and, by Start, for the two epoll_ctl of a registration;
+// never by the loop across a system call) and ring the doorbell, an eventfd in the
+// epoll set.
+//
+// Sockets are registered for input (and the peer's end) only: a new connection's sockets
+// are writable, and registering for output as well would wake the loop at once for
+// nothing. A direction whose destination is full (a write fails with EAGAIN) adds output
+// to that socket's registration (EPOLL_CTL_MOD, once per socket), which reports the
+// readiness again when it came back meanwhile.
 
 // loopSweepMax bounds the interval of a loop's idle sweep.
 const loopSweepMax = 500 * time.Millisecond
@@ -46,15 +63,21 @@ type loop struct {
 	now      int64         // Unix ns, read once per batch
 	sweepAt  int64         // Unix ns of the next idle sweep (0: none)
 	conns    []*lconn      // by slot
-	free     []int32       // free slots
+	freed    []int32       // slots freed since the inbox was last taken
 	live     int           // connections in conns
 	min      time.Duration // the sweep interval: a quarter of the smallest idle timeout
-	gen      uint32        // the last generation given to a connection
 	failErr  error         // why wait gave up (epoll_pwait failed, or a fail op)
 
-	mu    sync.Mutex // guards inbox and dead; held for an append or a swap, nothing else
-	inbox []loopOp
-	dead  atomic.Bool // set under mu by fail: post refuses, pickLoop replaces the loop
+	// mu guards the fields below: held for an append or a swap, and by register across
+	// a new connection's two epoll_ctl (see above); never by the loop across a system call.
+	mu      sync.Mutex
+	inbox   []loopOp
+	free    []int32      // free slots (given back by the loop when it takes the inbox)
+	slots   int32        // slots handed out so far, free or not
+	gen     uint32       // the last generation given to a connection
+	pending atomic.Bool  // the inbox holds connections registered and not taken yet
+	sweepIv atomic.Int64 // the sweep interval (ns), for register; 0: no sweep set
+	dead    atomic.Bool  // set under mu by fail: post and register refuse, pickLoop replaces the loop
 }
 
 // loopOp is a message to a loop: a connection to add, a connection to kill, or (tests)
@@ -99,23 +122,24 @@ func newLoop(index int) (*loop, error) {
 // epollET is EPOLLET as the uint32 of EpollEvent.Events.
 const epollET = 1 << 31
 
-// post gives op to the loop, ringing the doorbell when the inbox was empty (else the
-// ring for the first op is pending: the loop empties the inbox after reading the
-// doorbell). It reports false when the loop is dead.
+// post gives op (a kill, or a test's fail) to the loop and rings the doorbell. It
+// reports false when the loop is dead.
 func (l *loop) post(op loopOp) bool {
 	l.mu.Lock()
 	if l.dead.Load() {
 		l.mu.Unlock()
 		return false
 	}
-	ring := len(l.inbox) == 0
 	l.inbox = append(l.inbox, op)
 	l.mu.Unlock()
-	if ring {
-		one := [8]byte{1}
-		rawWrite(l.wake, one[:])
-	}
+	l.ring()
 	return true
+}
+
+// ring rings the doorbell.
+func (l *loop) ring() {
+	one := [8]byte{1}
+	rawWrite(l.wake, one[:])
 }
 
 // run handles the loop's events until the loop fails.
@@ -167,11 +191,13 @@ func (l *loop) wait(fd uintptr) bool {
 // event handles one event: the doorbell, or readiness of a connection's socket.
 func (l *loop) event(ev syscall.EpollEvent) {
 	if ev.Fd < 0 {
+		var b [8]byte
+		rawRead(l.wake, b[:])
 		l.takeInbox()
 		return
 	}
-	c := l.conns[ev.Fd]
-	if c == nil || c.gen != uint32(ev.Pad)>>1 {
+	c := l.lookup(ev.Fd, uint32(ev.Pad)>>1)
+	if c == nil {
 		return // a connection ended earlier in this batch, its slot maybe reused
 	}
 	side := ev.Pad & 1
@@ -190,19 +216,38 @@ func (l *loop) event(ev syscall.EpollEvent) {
 	l.run1(c)
 }
 
-// takeInbox reads the doorbell, then handles the ops posted since the last time.
+// lookup returns the connection of an event's slot and generation, taking the inbox
+// first when the table has none and connections registered by Start are pending; nil
+// for an event of a connection that ended.
+func (l *loop) lookup(slot int32, gen uint32) *lconn {
+	for took := false; ; took = true {
+		if int(slot) < len(l.conns) {
+			if c := l.conns[slot]; c != nil && c.gen == gen {
+				return c
+			}
+		}
+		if took || !l.pending.Load() {
+			return nil
+		}
+		l.takeInbox()
+	}
+}
+
+// takeInbox handles the ops posted since the last time, and gives the slots freed
+// meanwhile back.
 func (l *loop) takeInbox() {
-	var b [8]byte
-	rawRead(l.wake, b[:])
 	l.mu.Lock()
 	l.ops, l.inbox = l.inbox, l.ops[:0]
+	l.pending.Store(false)
+	l.free = append(l.free, l.freed...)
 	l.mu.Unlock()
+	l.freed = l.freed[:0]
 	for i, op := range l.ops {
 		switch {
 		case op.fail != nil:
 			l.failErr = op.fail
 		case op.kill:
-			if op.c.slot >= 0 && l.conns[op.c.slot] == op.c {
+			if op.c.slot >= 0 && int(op.c.slot) < len(l.conns) && l.conns[op.c.slot] == op.c {
 				l.end(op.c, net.ErrClosed)
 			}
 		default:

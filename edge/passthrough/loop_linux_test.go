@@ -192,6 +192,43 @@ func loopEcho(t *testing.T, echo string, size int) error {
 	return nil
 }
 
+// Sockets are registered for input only: output is added to the upstream's registration
+// once a write to it would block (the upstream reads nothing yet), and the loop is then
+// told when it drains: every byte arrives, counted, and the connection ends cleanly.
+func TestLoopBlockedWriteArmsOutput(t *testing.T) {
+	armed := make(chan int, 2) // armOut runs once per socket
+	setHooks(t, &loopTestHooks{armed: func(_ *lconn, side int) { armed <- side }})
+	client, edgeSide := tcpPair(t)
+	upSide, upstream := tcpPair(t)
+	r := startLoop(t, edgeSide, upSide, time.Minute)
+	data := make([]byte, 32<<20) // more than the sockets' buffers and the loop's pipe
+	rand.Read(data)
+	go func() {
+		client.Write(data)
+		client.CloseWrite()
+	}()
+	select {
+	case side := <-armed:
+		if side != 1 {
+			t.Fatalf("output armed on side %d, want the upstream's (1)", side)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no write to the upstream blocked within 10 s: output never armed")
+	}
+	upstream.SetReadDeadline(time.Now().Add(10 * time.Second)) // a lost writability: fail, not hang
+	got, err := io.ReadAll(upstream)                           // ends at the client's half-close, passed on
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("upstream read %d bytes (%v), want the %d sent", len(got), err, len(data))
+	}
+	upstream.CloseWrite()
+	if err := r.wait(t); err != nil {
+		t.Fatal(err)
+	}
+	if r.up.Load() != int64(len(data)) || r.down.Load() != 0 {
+		t.Errorf("counted %d up, %d down", r.up.Load(), r.down.Load())
+	}
+}
+
 // A connection without a byte either way ends with ErrIdle, both sides closed.
 func TestLoopIdle(t *testing.T) {
 	client, edgeSide := tcpPair(t)

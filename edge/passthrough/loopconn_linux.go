@@ -20,17 +20,20 @@ const loopFill = 256 << 10
 // lconn is a connection of a loop: side 0 is the client, 1 the upstream; dirs[0] copies
 // the client to the upstream, dirs[1] back. rd and wr are each socket's readiness as last
 // reported (edge-triggered: true until a system call says EAGAIN, or a short read into
-// user space says the socket is empty), hup whether the peer's end (or an error) was
-// reported. rawClose is set for a socket whose Close is close(2) made without the
-// scheduler (an upConn): closing it passes the end on as shutdown(2) would. All fields
-// but l, killed and those set by Start are the loop goroutine's.
+// user space says the socket is empty; wr starts true, a new connection's sockets being
+// writable), out whether the socket's registration includes output (armOut), hup
+// whether the peer's end (or an error) was reported. rawClose is set for a socket whose
+// Close is close(2) made without the scheduler (an upConn): closing it passes the end on
+// as shutdown(2) would. All fields but l, killed and those set by Start (and slot, gen
+// and err, set by register under the loop's mutex) are the loop goroutine's.
 type lconn struct {
 	fds      [2]int
 	rd, wr   [2]bool
+	out      [2]bool
 	hup      [2]bool
 	rawClose [2]bool
 	dirs     [2]ldir
-	last     int64 // Unix ns of the last byte moved (or the start)
+	last     int64 // Unix ns of the last byte moved (or of Start)
 	idle     time.Duration
 	count    func(up bool, n int64)
 	done     func(error)
@@ -72,7 +75,7 @@ func (c *lconn) pump(l *loop, i int) (more bool, err error) {
 			}
 			if err == syscall.EAGAIN {
 				c.wr[dst] = false
-				return false, nil
+				return false, l.armOut(c, dst)
 			}
 			if err != 0 {
 				return false, os.NewSyscallError("splice", err)
@@ -232,10 +235,11 @@ func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n 
 	if l == nil {
 		return Loop{}, false
 	}
-	c := &lconn{fds: [2]int{cfd, ufd}, idle: idle, count: count, done: done, l: l, slot: -1}
+	c := &lconn{fds: [2]int{cfd, ufd}, wr: [2]bool{true, true}, idle: idle, count: count, done: done, l: l, slot: -1,
+		last: time.Now().UnixNano()}
 	_, c.rawClose[0] = client.(*upConn)
 	_, c.rawClose[1] = upstream.(*upConn)
-	if !l.post(loopOp{c: c}) {
+	if !l.register(c) {
 		return Loop{}, false
 	}
 	// The loop has them: an upConn never makes its *os.File now. Not before the post:

@@ -78,16 +78,18 @@ func loopFault() error {
 	return loopSet.fault()
 }
 
-// loopTestHooks are called by the loop's goroutine in tests: event for each event of
-// a connection, registered when a socket of a connection has been added to epoll, splice
-// before each splice(2) or read(2) of a connection's bytes, fill with the pipe or buffer
-// read into and the outcome of each such read. Nil fields are not called; loopHooks is
-// nil outside tests.
+// loopTestHooks are called in tests: event for each event of a connection, registered
+// when a socket of a connection has been added to epoll (by Start's goroutine, under the
+// loop's mutex), splice before each splice(2) or read(2) of a connection's bytes, fill
+// with the pipe or buffer read into and the outcome of each such read, armed when output
+// is added to a socket's registration (armOut). All but registered are called by the
+// loop's goroutine. Nil fields are not called; loopHooks is nil outside tests.
 type loopTestHooks struct {
 	event      func(*lconn)
 	registered func(c *lconn, side int)
 	splice     func(*loop)
 	fill       func(p *pipe, n int, err syscall.Errno)
+	armed      func(c *lconn, side int)
 }
 
 var loopHooks atomic.Pointer[loopTestHooks]

@@ -8,38 +8,88 @@ import (
 	"time"
 )
 
-// The connection table of a loop: adding a connection (its registration with epoll),
-// ending one, the idle sweep, and the end of a loop that failed. All of it runs on the
-// loop's goroutine.
+// The connection table of a loop: registering a connection with epoll (Start's
+// goroutine, see loop_linux.go), adding it to the table, ending one, the idle sweep, and
+// the end of a loop that failed. All but register runs on the loop's goroutine.
 
-// add gives c a slot of l and registers both its sockets with l's epoll instance; when
-// that fails, c ends with the error.
-func (l *loop) add(c *lconn) {
+// epollIn is what a connection's sockets are registered for at first: input and the
+// peer's end, edge-triggered (output once a write would block: armOut).
+const epollIn = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+
+// register gives c a slot and a generation of l, puts it in the inbox and registers both
+// its sockets with l's epoll instance, all under l.mu; false when the loop is dead. When
+// a registration fails, c is still the loop's: it ends with the error (the doorbell
+// rings, as no event may come).
+func (l *loop) register(c *lconn) bool {
+	l.mu.Lock()
+	if l.dead.Load() {
+		l.mu.Unlock()
+		return false
+	}
 	if n := len(l.free); n > 0 {
 		c.slot = l.free[n-1]
 		l.free = l.free[:n-1]
 	} else {
-		c.slot = int32(len(l.conns))
-		l.conns = append(l.conns, nil)
+		c.slot = l.slots
+		l.slots++
 	}
 	l.gen++
 	c.gen = l.gen & (1<<30 - 1)
-	c.last = l.now
-	l.conns[c.slot] = c
-	l.live++
+	l.inbox = append(l.inbox, loopOp{c: c})
+	l.pending.Store(true) // before the first event can come
 	for side, fd := range c.fds {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | epollET,
-			Fd: c.slot, Pad: int32(c.gen<<1) | int32(side)}
+		ev := syscall.EpollEvent{Events: epollIn, Fd: c.slot, Pad: int32(c.gen<<1) | int32(side)}
 		if errno := rawEpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); errno != 0 {
 			if side == 1 {
 				rawEpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, c.fds[0], &ev)
 			}
-			l.end(c, os.NewSyscallError("epoll_ctl", errno))
-			return
+			c.err = os.NewSyscallError("epoll_ctl", errno)
+			break
 		}
 		if h := loopHooks.Load(); h != nil && h.registered != nil {
 			h.registered(c, side)
 		}
+	}
+	failed := c.err != nil
+	l.mu.Unlock()
+	// No event may come for a while (neither side sends): the loop must take c by its
+	// next sweep, soon enough for c's idle timeout. The loop stores sweepIv before it
+	// looks at pending, c is pending before this load: either the loop takes c then,
+	// or this sees the interval it has (0: no sweep set) and rings.
+	if iv := l.sweepIv.Load(); failed || iv == 0 || int64(sweepInterval(c.idle)) < iv {
+		l.ring()
+	}
+	return true
+}
+
+// armOut adds output to the registration of c's socket side, once: a write to it would
+// block. The readiness is reported again if it came back since.
+func (l *loop) armOut(c *lconn, side int) error {
+	if c.out[side] {
+		return nil
+	}
+	c.out[side] = true
+	if h := loopHooks.Load(); h != nil && h.armed != nil {
+		h.armed(c, side)
+	}
+	ev := syscall.EpollEvent{Events: epollIn | syscall.EPOLLOUT, Fd: c.slot, Pad: int32(c.gen<<1) | int32(side)}
+	if errno := rawEpollCtl(l.epfd, syscall.EPOLL_CTL_MOD, c.fds[side], &ev); errno != 0 {
+		return os.NewSyscallError("epoll_ctl", errno)
+	}
+	return nil
+}
+
+// add puts c, registered by Start, in l's table; c ends at once when its registration
+// failed.
+func (l *loop) add(c *lconn) {
+	for int(c.slot) >= len(l.conns) {
+		l.conns = append(l.conns, nil)
+	}
+	l.conns[c.slot] = c
+	l.live++
+	if err := c.err; err != nil {
+		l.end(c, err)
+		return
 	}
 	iv := sweepInterval(c.idle)
 	if l.live == 1 || iv < l.min {
@@ -56,18 +106,22 @@ func sweepInterval(idle time.Duration) time.Duration {
 	return min(max(idle/4, 5*time.Millisecond), loopSweepMax)
 }
 
-// setSweep sets the next sweep's time (Unix ns, 0: none) and the poller's deadline for it.
+// setSweep sets the next sweep's time (Unix ns, 0: none) and the poller's deadline for
+// it, and publishes the sweep interval for register (0: no sweep).
 func (l *loop) setSweep(at int64) {
 	l.sweepAt = at
 	if at == 0 {
+		l.sweepIv.Store(0)
 		l.ep.SetReadDeadline(time.Time{})
 		return
 	}
+	l.sweepIv.Store(int64(l.min))
 	l.ep.SetReadDeadline(time.Unix(0, at))
 }
 
-// sweep ends the connections idle for their timeout, and sets the next sweep's time from
-// the smallest idle timeout of those left.
+// sweep ends the connections idle for their timeout, sets the next sweep's time from the
+// smallest idle timeout of those left, then takes the connections registered meanwhile
+// (register rang the doorbell for none of them: they count on this sweep).
 func (l *loop) sweep() {
 	var iv time.Duration
 	for _, c := range l.conns {
@@ -82,9 +136,12 @@ func (l *loop) sweep() {
 	l.min = iv
 	if l.live == 0 {
 		l.setSweep(0)
-		return
+	} else {
+		l.setSweep(l.now + int64(iv))
 	}
-	l.setSweep(l.now + int64(iv))
+	if l.pending.Load() {
+		l.takeInbox()
+	}
 }
 
 // end removes c from the loop; its done is called once the batch is over.
@@ -93,7 +150,7 @@ func (l *loop) end(c *lconn, err error) {
 		return
 	}
 	l.conns[c.slot] = nil
-	l.free = append(l.free, c.slot)
+	l.freed = append(l.freed, c.slot)
 	l.live--
 	c.slot = -1
 	c.err = err
