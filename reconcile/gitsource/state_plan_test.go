@@ -1,10 +1,14 @@
 package gitsource
 
 import (
+	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/edgectl/edge/tests/testenv"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -126,4 +130,34 @@ func sameHashes(a, b []plumbing.Hash) bool {
 	}
 	x, y := set(a), set(b)
 	return len(a) == len(x) && maps.Equal(x, y)
+}
+
+// TestSourceWithoutStateDirKeepsNoAdditions: a source without a state dir never saves, so
+// after each poll its store lists no additions for a save to plan (at 10,000 sites the
+// first clone would otherwise keep 20,000 hashes for nothing); with one, the list waits for
+// the save, which takes it.
+func TestSourceWithoutStateDirKeepsNoAdditions(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	repo.Commit("init", map[string][]byte{"sites/a.cue": []byte("a\n"), "sites/b.cue": []byte("b\n")})
+	for _, dir := range []string{"", filepath.Join(t.TempDir(), "state")} {
+		src, err := New(Options{URL: repo.Bare, StateDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		rev, _, err := src.Poll(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(src.store.fresh); (n == 0) != (dir == "") {
+			t.Errorf("state dir %q: %d additions listed after the poll", dir, n)
+		}
+		if err := src.SaveAccepted(rev); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(src.store.fresh); n != 0 {
+			t.Errorf("state dir %q: %d additions listed after the save", dir, n)
+		}
+	}
 }
