@@ -248,8 +248,12 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 // refsOf lists the key references of cfg's sites; a passthrough site and an issued one
-// have none.
-func refsOf(cfg *schema.Config) []schema.KeyRef {
+// have none. It returns prev (never changed: shared) when that is the same list, as after
+// most commits: at 10,000 sites a new list is 0.5 MB of garbage per swap.
+func refsOf(cfg *schema.Config, prev []schema.KeyRef) []schema.KeyRef {
+	if prev != nil && sameRefs(cfg, prev) {
+		return prev
+	}
 	refs := make([]schema.KeyRef, 0, len(cfg.Sites))
 	for _, s := range cfg.Sites {
 		if s.Passthrough == nil && s.Issuer == "" {
@@ -257,4 +261,18 @@ func refsOf(cfg *schema.Config) []schema.KeyRef {
 		}
 	}
 	return refs
+}
+
+// sameRefs reports whether refs is what refsOf lists for cfg.
+func sameRefs(cfg *schema.Config, refs []schema.KeyRef) bool {
+	i := 0
+	for _, s := range cfg.Sites {
+		if s.Passthrough == nil && s.Issuer == "" {
+			if i == len(refs) || refs[i] != s.Key {
+				return false
+			}
+			i++
+		}
+	}
+	return i == len(refs)
 }

@@ -35,7 +35,7 @@ func (a *Agent) restoreState(ctx context.Context) {
 		a.setStateError(err)
 		return
 	}
-	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg), newCommit: true, restored: true}
+	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg, a.cfgRefs), newCommit: true, restored: true}
 	outcome := a.compileAndPublish(ctx, start, t)
 	why := ""
 	if rej := a.status.Load().Rejected; outcome == PollRejected && rej != nil {

@@ -99,7 +99,7 @@ func (a *Agent) apply(ctx context.Context, start time.Time, rev *gitsource.Revis
 		a.reject(start, rej, err)
 		return
 	}
-	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg), newCommit: true}
+	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg, a.cfgRefs), newCommit: true}
 	outcome := a.compileAndPublish(ctx, start, t)
 	if outcome != PollRejected {
 		a.cfg, a.cfgRefs = t.cfg, t.refs // (publish cleared any rejection)

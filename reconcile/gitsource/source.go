@@ -241,6 +241,9 @@ func (s *Source) revision(ctx context.Context, hash plumbing.Hash) (*Revision, p
 	if err := s.compact(tags, c, tfs); err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
+	if s.opts.StateDir == "" {
+		s.store.takeFresh() // no saves to plan: do not keep the list of additions
+	}
 	return rev, c.Hash, nil
 }
 

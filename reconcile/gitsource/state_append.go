@@ -43,24 +43,44 @@ type statePlan struct {
 
 // planSave decides how to save store, the objects of the revision to save, over held:
 // append the objects held lacks, or rewrite the file when held is unknown or the file
-// would hold more than a quarter again the bytes the revision needs.
+// would hold more than a quarter again the bytes the revision needs. It looks at the
+// objects added to store since the last planSave (store.takeFresh) rather than at all of
+// them: at 10,000 sites a pass over the 20,000 objects cost about 3 ms of CPU per swap.
+// That is enough because every object of store is in held after a save that succeeds, and
+// after one that fails held is unknown (the next save rewrites the file).
 func planSave(store *objectStore, held stateFile) statePlan {
+	fresh, known := store.takeFresh()
 	if held.objs == nil {
 		objs, hashes := store.clone()
 		return statePlan{rewrite: true, objs: objs, hashes: hashes}
 	}
 	add := newObjectStore()
 	var hashes []plumbing.Hash
-	var live, added int64
-	for h, o := range store.objects {
+	var added, addedRecs int64
+	consider := func(h plumbing.Hash, o plumbing.EncodedObject) {
 		if _, ok := held.objs[h]; ok {
-			live += stateRecordLen(o.Size())
-			continue
+			return
+		}
+		if _, ok := add.objects[h]; ok {
+			return // listed twice (added, dropped and added again)
 		}
 		add.objects[h] = o
 		hashes = append(hashes, h)
 		added += 30 + o.Size() // a record's head is at most 30 bytes
+		addedRecs += stateRecordLen(o.Size())
 	}
+	if known {
+		for _, h := range fresh {
+			if o, ok := store.objects[h]; ok { // not dropped since
+				consider(h, o)
+			}
+		}
+	} else {
+		for h, o := range store.objects {
+			consider(h, o)
+		}
+	}
+	live := store.recBytes - addedRecs // the record bytes of the objects held has
 	if held.size+added-(live+added) > (live+added)/4 {
 		objs, hashes := store.clone()
 		return statePlan{rewrite: true, objs: objs, hashes: hashes}

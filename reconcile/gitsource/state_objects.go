@@ -112,7 +112,7 @@ func readStateRecords(r *bufio.Reader, store *objectStore, limit int64, held map
 			return 0, err
 		}
 		read += n
-		store.objects[o.h] = o
+		store.put(o)
 		if held != nil {
 			held[o.h] = struct{}{}
 		}

@@ -19,6 +19,14 @@ type objectStore struct {
 	memory.ReferenceStorage
 	objects map[plumbing.Hash]plumbing.EncodedObject
 	shallow []plumbing.Hash
+
+	// For planSave, so that a save costs what the revision added, not a pass over every
+	// object: the state-file record bytes of every object held (stateRecordLen), and the
+	// objects SetEncodedObject added since the last takeFresh (a hash may repeat; a
+	// dropped one may be listed), unless freshLost (the list outgrew its bound: scan all).
+	recBytes  int64
+	fresh     []plumbing.Hash
+	freshLost bool
 }
 
 var (
@@ -45,8 +53,42 @@ func (s *objectStore) SetEncodedObject(o plumbing.EncodedObject) (plumbing.Hash,
 	default:
 		return h, errUnsupportedObject
 	}
+	if _, had := s.objects[h]; !had {
+		s.recBytes += stateRecordLen(o.Size())
+		s.noteFresh(h)
+	}
 	s.objects[h] = toMemObject(o)
 	return h, nil
+}
+
+// noteFresh lists h as added since the last takeFresh. Without saves (no state dir) the
+// list would grow with every poll: past twice the objects held it is dropped, and the next
+// planSave scans every object.
+func (s *objectStore) noteFresh(h plumbing.Hash) {
+	if s.freshLost {
+		return
+	}
+	if len(s.fresh) > 2*len(s.objects)+1024 {
+		s.fresh, s.freshLost = nil, true
+		return
+	}
+	s.fresh = append(s.fresh, h)
+}
+
+// put adds o, known by its hash, as read from a state file (not fresh: the file has it).
+func (s *objectStore) put(o *memObject) {
+	if _, had := s.objects[o.h]; !had {
+		s.recBytes += stateRecordLen(o.sz)
+	}
+	s.objects[o.h] = o
+}
+
+// takeFresh returns the objects added since the last takeFresh (ok false: not known, look
+// at every object) and starts a new list.
+func (s *objectStore) takeFresh() (hashes []plumbing.Hash, ok bool) {
+	hashes, ok = s.fresh, !s.freshLost
+	s.fresh, s.freshLost = nil, false
+	return hashes, ok
 }
 
 // EncodedObject implements storer.EncodedObjectStorer.
@@ -100,8 +142,9 @@ func (s *objectStore) Shallow() ([]plumbing.Hash, error) { return s.shallow, nil
 
 // keepOnly drops every object whose hash is not in live.
 func (s *objectStore) keepOnly(live map[plumbing.Hash]struct{}) {
-	for h := range s.objects {
+	for h, o := range s.objects {
 		if _, ok := live[h]; !ok {
+			s.recBytes -= stateRecordLen(o.Size())
 			delete(s.objects, h)
 		}
 	}
@@ -114,6 +157,7 @@ func (s *objectStore) len() int { return len(s.objects) }
 // stored), and their hashes.
 func (s *objectStore) clone() (*objectStore, []plumbing.Hash) {
 	c := newObjectStore()
+	c.recBytes = s.recBytes
 	hashes := make([]plumbing.Hash, 0, len(s.objects))
 	for h, o := range s.objects {
 		c.objects[h] = o

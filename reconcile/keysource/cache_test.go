@@ -107,3 +107,39 @@ func TestCacheSyncIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheNextDue: NextDue, kept rather than scanned for, is the earliest due time of the
+// entries after every change to them: reads with a refresh (spread due times), a failed
+// read (its backoff), an Expire, a reference dropped, a pinned-only set (none due).
+func TestCacheNextDue(t *testing.T) {
+	ctx := context.Background()
+	c := keysource.NewCache(mapSource{"a": "key a", "b": "key b", "c": "key c"}, time.Hour, 2)
+	a, b, cc, bad := schema.KeyRef{Path: "a"}, schema.KeyRef{Path: "b"}, schema.KeyRef{Path: "c"}, schema.KeyRef{Path: "missing"}
+	pinned := schema.KeyRef{Path: "a", Version: 3}
+	check := func(step string) {
+		t.Helper()
+		if got, want := c.NextDue(), c.ScanNextDue(); !got.Equal(want) {
+			t.Errorf("%s: NextDue %v; the entries' earliest due time is %v", step, got, want)
+		}
+	}
+	check("empty")
+	c.Sync(ctx, []schema.KeyRef{a, b, cc})
+	check("three read")
+	if c.NextDue().IsZero() {
+		t.Fatal("no due time after reading references with a refresh")
+	}
+	c.Sync(ctx, []schema.KeyRef{a, b, cc, bad})
+	check("a failed read added")
+	c.Expire(b)
+	check("b expired")
+	if d := c.NextDue(); time.Since(d) < 0 || time.Since(d) > time.Minute {
+		t.Errorf("after Expire NextDue is %v; want about now", d)
+	}
+	c.Sync(ctx, []schema.KeyRef{a, cc})
+	check("b and the failing one dropped")
+	c.Sync(ctx, []schema.KeyRef{pinned})
+	check("a pinned reference only")
+	if !c.NextDue().IsZero() {
+		t.Errorf("NextDue %v with only a pinned reference read; want none", c.NextDue())
+	}
+}
