@@ -24,10 +24,10 @@ const maxRSABits = 8192
 
 // parseCertChain parses a PEM certificate chain and checks it is one: only CERTIFICATE
 // blocks that all parse (see scanPEM), leaf first, each certificate signed by the next.
-func parseCertChain(b []byte) *certFacts { return parseCertChainWith(b, nil) }
+func parseCertChain(b []byte) *certFacts { return parseCertChainWith(b, sigChecks{}) }
 
-// parseCertChainWith is parseCertChain taking the signature checks sigs knows as done.
-func parseCertChainWith(b []byte, sigs *sigCache) *certFacts {
+// parseCertChainWith is parseCertChain skipping the signature checks sigs knows as done.
+func parseCertChainWith(b []byte, sigs sigChecks) *certFacts {
 	cf := &certFacts{}
 	blocks, problems := scanPEM(b)
 	if len(problems) > 0 {

@@ -84,6 +84,7 @@ type Loader struct {
 	pending *diskWrite   // a load's cache write DeferCacheWrite left to WriteEvalCache
 	last    *lastLoad    // what the next load can start from (incremental.go); nil: a full load
 	fast    siteFastPath // asked before CUE for each site file to evaluate (fastpath.go); nil: none
+	sigs    *sigMemo     // the running load's successful signature checks (sigcache.go); nil between loads
 }
 
 type siteResult struct {
@@ -150,6 +151,8 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
 	l.flushDisk()
+	l.sigs = &sigMemo{}
+	defer func() { l.sigs = nil }()
 	r := &repoReader{fsys: fsys, maxSize: l.opts.MaxFileSize}
 	evals := l.newEvalService(ctx)
 	defer evals.close()
@@ -539,7 +542,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 			certErr(err)
 			return
 		}
-		cr = &certResult{hash: ch, pem: cb, facts: parseCertChainWith(cb, l.sigCache())}
+		cr = &certResult{hash: ch, pem: cb, facts: parseCertChainWith(cb, l.sigChecks(l.sigs))}
 		l.cmu.Lock()
 		l.certs[certFile] = cr
 		l.cmu.Unlock()

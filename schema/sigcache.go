@@ -34,32 +34,87 @@ func sigKey(salt [32]byte, child, parent *x509.Certificate) [32]byte {
 	return k
 }
 
-// check is child.CheckSignatureFrom(parent), skipped when the cache holds it done; a
-// successful check is recorded in cf. A nil sigCache always checks.
-func (s *sigCache) check(cf *certFacts, child, parent *x509.Certificate) error {
-	if s == nil {
+// sigChecks are the signature checks a load can skip: those the evaluation cache file
+// holds done (disk) and those the load itself saw succeed (memo). A chain's issuers are
+// shared by many sites (leaf, intermediate, root: the intermediate's signature by the root
+// is the same check in every file), so at 10,000 sites such a check is made once, not
+// 10,000 times. The zero value checks every signature.
+type sigChecks struct {
+	disk *sigCache // nil without a CacheDir
+	memo *sigMemo  // nil: nothing remembered
+}
+
+// sigMemo is the signature checks one load saw succeed, keyed as in sigCache. It lives for
+// one load, so it never grows across loads.
+type sigMemo struct {
+	mu sync.Mutex
+	ok map[[32]byte]bool
+}
+
+func (m *sigMemo) has(k [32]byte) bool {
+	if m == nil {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ok[k]
+}
+
+func (m *sigMemo) add(k [32]byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ok == nil {
+		m.ok = map[[32]byte]bool{}
+	}
+	m.ok[k] = true
+}
+
+// check is child.CheckSignatureFrom(parent), skipped when the cache file or this load
+// already holds it done. Only successes are remembered: a failing check is made again, so
+// each file's problem is found the same way. A check against the cache file is recorded in
+// cf (for the file written after the load).
+func (c sigChecks) check(cf *certFacts, child, parent *x509.Certificate) error {
+	if c.disk == nil && c.memo == nil {
 		return child.CheckSignatureFrom(parent)
 	}
-	k := sigKey(s.salt, child, parent)
-	s.mu.Lock()
-	ok := s.ok[k]
-	s.mu.Unlock()
-	if !ok {
+	var salt [32]byte
+	if c.disk != nil {
+		salt = c.disk.salt
+	}
+	k := sigKey(salt, child, parent)
+	if !c.disk.has(k) && !c.memo.has(k) {
 		if h := testHookSigChecked; h != nil {
 			h()
 		}
 		if err := child.CheckSignatureFrom(parent); err != nil {
 			return err
 		}
+		if c.memo != nil {
+			c.memo.add(k)
+		}
 	}
-	cf.sigKeys = append(cf.sigKeys, k)
+	if c.disk != nil {
+		cf.sigKeys = append(cf.sigKeys, k)
+	}
 	return nil
 }
 
-// sigCache returns the loader's signature cache, nil without a CacheDir.
-func (l *Loader) sigCache() *sigCache {
-	if l.disk == nil {
-		return nil
+// has reports whether the cache file holds k's check done; false for a nil sigCache.
+func (s *sigCache) has(k [32]byte) bool {
+	if s == nil {
+		return false
 	}
-	return &l.disk.sigs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ok[k]
+}
+
+// sigChecks returns the signature checks the running load can skip, remembering its own in
+// memo.
+func (l *Loader) sigChecks(memo *sigMemo) sigChecks {
+	c := sigChecks{memo: memo}
+	if l.disk != nil {
+		c.disk = &l.disk.sigs
+	}
+	return c
 }
