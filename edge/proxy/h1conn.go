@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/rawio"
+	"github.com/edgectl/edge/edge/internal/reqcancel"
 )
 
 // h1Conn is one keep-alive connection of an h1Client, used by one request at a time.
@@ -26,7 +27,7 @@ type h1Conn struct {
 	send      bool            // the next write is a request's last: sendAndWait
 	sw        sendWait
 	rr        *rawio.Reader // conn's raw reads; nil: conn.Read
-	interrupt func()        // abort, for context.AfterFunc
+	interrupt func()        // abort, for reqcancel.AfterFunc
 	reused    bool          // it served an earlier request
 	idleSince time.Time     // when it went back to the pool
 	limit     int64         // bytes the response headers may still take; -1 while reading a body
@@ -110,14 +111,16 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	if pc.interrupt == nil {
 		pc.interrupt = pc.abort // made once: AfterFunc's argument escapes
 	}
-	stop := context.AfterFunc(ctx, pc.interrupt)
+	// The h1 loop's hook when it serves the request (no allocation), else
+	// context.AfterFunc.
+	stop := reqcancel.AfterFunc(ctx, pc.interrupt)
 	res, err := pc.exchange(ctx, req, head)
 	if err == nil && pc.reused && res.StatusCode == http.StatusRequestTimeout {
 		res.Body.Close()
 		err = errStaleConn
 	}
 	if err != nil {
-		stop()
+		stop.Stop()
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
@@ -252,8 +255,8 @@ type h1Body struct {
 	ctx       context.Context
 	rc        io.ReadCloser // http.ReadResponse's body; nil: remaining bytes from pc.br
 	remaining int64
-	stop      func() bool // unregisters the cancellation; false if it already ran
-	keep      bool        // the connection may serve another request after this body
+	stop      reqcancel.Registration // unregisters the cancellation; false if it already ran
+	keep      bool                   // the connection may serve another request after this body
 	done      bool
 }
 
@@ -317,7 +320,7 @@ func (b *h1Body) Close() error {
 func (b *h1Body) finish(ok bool) {
 	b.done = true
 	pc := b.pc
-	if b.stop() && ok && b.keep && pc.br.Buffered() == 0 {
+	if b.stop.Stop() && ok && b.keep && pc.br.Buffered() == 0 {
 		pc.c.put(pc)
 		return
 	}
