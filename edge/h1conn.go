@@ -44,6 +44,7 @@ type h1Conn struct {
 	snapMap    http.Header // the responses' header snapshot (cloneHeader)
 	snapVals   []string
 	spareHdr   http.Header // a map handed off by the last response, cleared, for the next
+	hdrKeys    []string    // writeHeader's scratch space
 }
 
 const (

@@ -153,7 +153,7 @@ func (w *h1Response) HandOffHeader() { w.handOff = true }
 func (w *h1Response) writeInformational(code int) {
 	bw := w.c.bw
 	writeStatusLine(bw, code)
-	w.header.WriteSubset(bw, excludedNoBody)
+	w.c.hdrKeys = writeHeader(bw, w.header, excludedNoBody, w.c.hdrKeys)
 	bw.WriteString("\r\n")
 	bw.Flush()
 }
