@@ -46,6 +46,21 @@ func (pendingBody) Close() error             { return nil }
 // for it to meet again (h1Conn's read errors are sticky). The body is lengthBody (or
 // http.NoBody): Content-Length bytes from br, for the caller to read.
 func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
+	if pr := readPlain(br, req); pr != nil {
+		return &pr.res
+	}
+	return nil
+}
+
+// plainResponse is a response readPlainHead read and the h1Body that h1Conn.roundTrip
+// gives it, in one allocation.
+type plainResponse struct {
+	res  http.Response
+	body h1Body
+}
+
+// readPlain is readPlainHead, the response in a plainResponse.
+func readPlain(br *bufio.Reader, req *http.Request) *plainResponse {
 	if req.Method == http.MethodHead {
 		return nil
 	}
@@ -58,11 +73,12 @@ func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
 		return nil
 	}
 	s := ph.text(buf)
-	res := &http.Response{
+	pr := &plainResponse{res: http.Response{
 		Status: s[ph.status[0]:ph.status[1]], StatusCode: ph.code,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: ph.header(s), ContentLength: ph.length, Request: req,
-	}
+	}}
+	res := &pr.res
 	res.Body = lengthBody
 	if ph.length == 0 {
 		res.Body = http.NoBody
@@ -72,7 +88,7 @@ func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
 		delete(res.Header, "Connection") // as ReadResponse does
 	}
 	br.Discard(ph.n)
-	return res
+	return pr
 }
 
 // peekHead returns the response head in br's buffer, reading until it is all there; nil
