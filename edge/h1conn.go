@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/reqcancel"
 )
 
 // h1Conn is one HTTP/1.1 connection served by edge's loop: requests are read from a
@@ -42,6 +44,7 @@ type h1Conn struct {
 	snapMap    http.Header // the responses' header snapshot (cloneHeader)
 	snapVals   []string
 	spareHdr   http.Header // a map handed off by the last response, cleared, for the next
+	hdrKeys    []string    // writeHeader's scratch space
 }
 
 const (
@@ -133,17 +136,17 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	*req = *req.WithContext(ctx) // in place: the loop holds the only pointer (no copy kept)
 	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
 	w := newH1Response(c, req)
-	w.cancel = cancel
+	w.ctx, w.cancel = ctx, cancel
 	c.cur.Store(w)
 	select {
 	case <-c.ctx.Done(): // ended before w was current: cancelCurrent missed it
-		cancel()
+		w.cancelRequest()
 	default:
 	}
 	c.beginRequest(w.body != nil)
 	defer func() {
 		c.cur.Store(nil)
-		cancel()
+		w.cancelRequest()
 		c.endRequest()
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
@@ -160,7 +163,7 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 		h = http.DefaultServeMux
 	}
 	h.ServeHTTP(w, req)
-	cancel()
+	w.cancelRequest()
 	if c.hijacked.Load() {
 		return false
 	}
@@ -195,8 +198,24 @@ func (c *h1Conn) clientGone() {
 // cancelCurrent ends the context of the request being served, if any.
 func (c *h1Conn) cancelCurrent() {
 	if w := c.cur.Load(); w != nil {
-		w.cancel()
+		w.cancelRequest()
 	}
+}
+
+// cancelRequest ends w's request context and runs the function its hook holds (the
+// proxy's abort of the upstream request, registered through reqcancel.AfterFunc).
+func (w *h1Response) cancelRequest() {
+	w.cancel()
+	w.hook.Fire()
+}
+
+// Hook implements reqcancel.Source: the hook of the request being served, if done is its
+// context's Done channel (not the one of a context made from it).
+func (c *h1Conn) Hook(done <-chan struct{}) *reqcancel.Hook {
+	if w := c.cur.Load(); w != nil && w.ctx.Done() == done {
+		return &w.hook
+	}
+	return nil
 }
 
 // logf writes to the HTTPS server's ErrorLog, as net/http would.

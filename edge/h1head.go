@@ -82,7 +82,7 @@ func (w *h1Response) writeHead(p []byte) {
 	}
 	bw := w.c.bw
 	writeStatusLine(bw, w.status)
-	w.snap.WriteSubset(bw, exclude)
+	w.c.hdrKeys = writeHeader(bw, w.snap, exclude, w.c.hdrKeys)
 	set.write(w, bw)
 	bw.WriteString("\r\n")
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgectl/edge/edge/internal/reqcancel"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -25,7 +26,9 @@ import (
 type h1Response struct {
 	c      *h1Conn
 	req    *http.Request
-	cancel context.CancelFunc // ends req's context
+	ctx    context.Context    // req's context
+	cancel context.CancelFunc // ends ctx; cancelRequest calls it
+	hook   reqcancel.Hook     // runs a function when ctx ends (reqcancel.AfterFunc)
 
 	header       http.Header // the handler's (Header); nil after a hand-off, until Header
 	snap         http.Header // header as it was at WriteHeader; nil until then
@@ -150,7 +153,7 @@ func (w *h1Response) HandOffHeader() { w.handOff = true }
 func (w *h1Response) writeInformational(code int) {
 	bw := w.c.bw
 	writeStatusLine(bw, code)
-	w.header.WriteSubset(bw, excludedNoBody)
+	w.c.hdrKeys = writeHeader(bw, w.header, excludedNoBody, w.c.hdrKeys)
 	bw.WriteString("\r\n")
 	bw.Flush()
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/reqcancel"
 )
 
 // Options.HTTP1 values: HTTP1Go serves HTTP/1.1 over TLS with net/http's server instead
@@ -104,8 +106,10 @@ func (h *h1Server) serveConn(tc *tls.Conn) {
 	// The requests' contexts have the connection's values, not its cancellation, which
 	// would register each of them with it: clientGone cancels the request served, and
 	// so does one AfterFunc for the connection if its context ends otherwise (the
-	// server's base context). Stopped before the connection's context ends (defer order).
-	c.reqBase = context.WithoutCancel(ctx)
+	// server's base context); stopped before the connection's context ends (defer
+	// order). The connection is their reqcancel.Source: the proxy's hook on a request's
+	// cancellation costs no allocation.
+	c.reqBase = reqcancel.WithSource(context.WithoutCancel(ctx), c)
 	stop := context.AfterFunc(ctx, c.cancelCurrent)
 	defer stop()
 	c.serve()

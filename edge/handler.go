@@ -45,7 +45,7 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 			panic(v)
 		}
 	}()
-	site = s.route(rw, r, snap, &site, info)
+	site = s.route(rw, r, snap, &site, st)
 }
 
 // requestState is what serveTLS keeps per request, in one allocation: the response
@@ -53,6 +53,7 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 type requestState struct {
 	rw   responseWriter
 	info proxy.Info
+	ctx  proxy.InfoContext // the proxied request's context: info attached
 }
 
 // outcomePanic is the access log's outcome of a request whose handler panicked (a bug):
@@ -66,7 +67,7 @@ const outcomePanic = "panic"
 // route's own steps (see routeHandlers). It returns the site that answered, or nil; it
 // also stores it in *matched before calling the route's handler, so a request whose
 // handler panics is observed with it.
-func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, matched **siteEntry, info *proxy.Info) *siteEntry {
+func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, matched **siteEntry, st *requestState) *siteEntry {
 	if snap == nil {
 		writeError(w, r, nil, http.StatusServiceUnavailable)
 		return nil
@@ -125,7 +126,8 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		rt.handler.ServeHTTP(w, r)
 		return site
 	}
-	rt.handler.ServeHTTP(w, withPath(proxy.WithInfo(r.Context(), info), r, p))
+	st.ctx.Init(r.Context(), &st.info) // proxy.WithInfo's, without an allocation
+	rt.handler.ServeHTTP(w, withPath(&st.ctx, r, p))
 	return site
 }
 

@@ -112,6 +112,11 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, info *Info) {
 			keys = append(keys, k)
 		}
 		w.Header().Add("Trailer", strings.Join(keys, ", "))
+	} else if ho, ok := w.(headerHandOffer); ok && (res.ContentLength >= 0 || res.Body == http.NoBody) {
+		// A body of known length has no trailers: nothing here uses w's header map
+		// after WriteHeader, which may take it as the response's (no copy; edge's loop
+		// keeps it for the connection's next response).
+		ho.HandOffHeader()
 	}
 	w.WriteHeader(res.StatusCode)
 	if err := h.copyBody(w, res, info.Batch); err != nil {
@@ -127,6 +132,11 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, info *Info) {
 	h.sendTrailers(w, res, announced)
 	recycleHeader(res.Header)
 }
+
+// headerHandOffer is a response writer that takes the header map itself as the
+// response's at WriteHeader from a handler that does not use it afterwards (edge's
+// responseWriter, h1 loop and HTTP/2 server).
+type headerHandOffer interface{ HandOffHeader() }
 
 // unaskedSwitch is ReverseProxy's error for a 101 answering a request that asked for no
 // upgrade.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/rawio"
+	"github.com/edgectl/edge/edge/internal/reqcancel"
 )
 
 // h1Conn is one keep-alive connection of an h1Client, used by one request at a time.
@@ -25,13 +26,14 @@ type h1Conn struct {
 	raw       syscall.RawConn // conn's, for sendAndWait; nil: plain writes and reads
 	send      bool            // the next write is a request's last: sendAndWait
 	sw        sendWait
-	rr        *rawio.Reader // conn's raw reads; nil: conn.Read
-	interrupt func()        // abort, for context.AfterFunc
-	reused    bool          // it served an earlier request
-	idleSince time.Time     // when it went back to the pool
-	limit     int64         // bytes the response headers may still take; -1 while reading a body
-	nread     int64         // bytes read for the current request
-	rerr      error         // the first read error: every later read returns it
+	rr        *rawio.Reader  // conn's raw reads; nil: conn.Read
+	interrupt func()         // abort, for reqcancel.AfterFunc
+	reused    bool           // it served an earlier request
+	idleSince time.Time      // when it went back to the pool
+	limit     int64          // bytes the response headers may still take; -1 while reading a body
+	nread     int64          // bytes read for the current request
+	rerr      error          // the first read error: every later read returns it
+	plain     *plainResponse // the response readPlain read last, until roundTrip takes it
 }
 
 // aLongTimeAgo is a deadline in the past: it interrupts the connection's reads and writes.
@@ -110,20 +112,24 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	if pc.interrupt == nil {
 		pc.interrupt = pc.abort // made once: AfterFunc's argument escapes
 	}
-	stop := context.AfterFunc(ctx, pc.interrupt)
+	// The h1 loop's hook when it serves the request (no allocation), else
+	// context.AfterFunc.
+	stop := reqcancel.AfterFunc(ctx, pc.interrupt)
 	res, err := pc.exchange(ctx, req, head)
 	if err == nil && pc.reused && res.StatusCode == http.StatusRequestTimeout {
 		res.Body.Close()
 		err = errStaleConn
 	}
 	if err != nil {
-		stop()
+		stop.Stop()
+		pc.plain = nil
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
 		return nil, err
 	}
-	body := &h1Body{pc: pc, ctx: ctx, rc: res.Body, stop: stop,
+	body := pc.bodyFor(res)
+	*body = h1Body{pc: pc, ctx: ctx, rc: res.Body, stop: stop,
 		keep: !res.Close && (head != nil || !req.Close) && res.StatusCode != http.StatusSwitchingProtocols}
 	if res.Body == lengthBody { // readPlainHead's: ContentLength bytes from pc.br
 		body.rc, body.remaining = nil, res.ContentLength
@@ -134,6 +140,17 @@ func (pc *h1Conn) roundTrip(req *http.Request, head *fwdHead) (*http.Response, e
 	}
 	res.Body = body
 	return res, nil
+}
+
+// bodyFor returns the h1Body for res: the one allocated with it when readPlain read it,
+// else a new one.
+func (pc *h1Conn) bodyFor(res *http.Response) *h1Body {
+	pr := pc.plain
+	pc.plain = nil
+	if pr != nil && &pr.res == res {
+		return &pr.body
+	}
+	return new(h1Body)
 }
 
 // abort interrupts whatever the connection is doing.
@@ -210,8 +227,9 @@ func (pc *h1Conn) setReadDeadline(ctx context.Context, t time.Time) error {
 // forward (head not nil) to the client and then to the hook if any.
 func (pc *h1Conn) readResponse(req *http.Request, head *fwdHead) (*http.Response, error) {
 	for {
-		if res := readPlainHead(pc.br, req); res != nil {
-			return res, nil
+		if pr := readPlain(pc.br, req); pr != nil {
+			pc.plain = pr
+			return &pr.res, nil
 		}
 		res, err := http.ReadResponse(pc.br, req)
 		if err != nil {
@@ -252,8 +270,8 @@ type h1Body struct {
 	ctx       context.Context
 	rc        io.ReadCloser // http.ReadResponse's body; nil: remaining bytes from pc.br
 	remaining int64
-	stop      func() bool // unregisters the cancellation; false if it already ran
-	keep      bool        // the connection may serve another request after this body
+	stop      reqcancel.Registration // unregisters the cancellation; false if it already ran
+	keep      bool                   // the connection may serve another request after this body
 	done      bool
 }
 
@@ -317,7 +335,7 @@ func (b *h1Body) Close() error {
 func (b *h1Body) finish(ok bool) {
 	b.done = true
 	pc := b.pc
-	if b.stop() && ok && b.keep && pc.br.Buffered() == 0 {
+	if b.stop.Stop() && ok && b.keep && pc.br.Buffered() == 0 {
 		pc.c.put(pc)
 		return
 	}

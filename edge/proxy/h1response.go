@@ -46,6 +46,25 @@ func (pendingBody) Close() error             { return nil }
 // for it to meet again (h1Conn's read errors are sticky). The body is lengthBody (or
 // http.NoBody): Content-Length bytes from br, for the caller to read.
 func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
+	if pr := readPlain(br, req); pr != nil {
+		return &pr.res
+	}
+	return nil
+}
+
+// plainResponse is a response readPlainHead read and the h1Body that h1Conn.roundTrip
+// gives it, in one allocation.
+type plainResponse struct {
+	res  http.Response
+	body h1Body
+	vals [smallHeader]string // the header's values, when they fit
+}
+
+// smallHeader is the most header lines whose values plainResponse holds itself.
+const smallHeader = 8
+
+// readPlain is readPlainHead, the response in a plainResponse.
+func readPlain(br *bufio.Reader, req *http.Request) *plainResponse {
 	if req.Method == http.MethodHead {
 		return nil
 	}
@@ -58,11 +77,13 @@ func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
 		return nil
 	}
 	s := ph.text(buf)
-	res := &http.Response{
+	pr := &plainResponse{}
+	pr.res = http.Response{
 		Status: s[ph.status[0]:ph.status[1]], StatusCode: ph.code,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: ph.header(s), ContentLength: ph.length, Request: req,
+		Header: ph.header(s, &pr.vals), ContentLength: ph.length, Request: req,
 	}
+	res := &pr.res
 	res.Body = lengthBody
 	if ph.length == 0 {
 		res.Body = http.NoBody
@@ -72,7 +93,7 @@ func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
 		delete(res.Header, "Connection") // as ReadResponse does
 	}
 	br.Discard(ph.n)
-	return res
+	return pr
 }
 
 // peekHead returns the response head in br's buffer, reading until it is all there; nil
@@ -231,13 +252,19 @@ func parseLength(v []byte) int64 {
 }
 
 // header builds the header map from the head string s: the values are substrings of s,
-// their slices cut from one array (capacity 1 each, so that an append copies).
-func (ph *plainHead) header(s string) http.Header {
+// their slices cut from one array (capacity 1 each, so that an append copies): small,
+// when they fit in it.
+func (ph *plainHead) header(s string, small *[smallHeader]string) http.Header {
 	h, _ := headerMaps.Get().(http.Header)
 	if h == nil {
 		h = make(http.Header, ph.nf)
 	}
-	vals := make([]string, ph.nf)
+	var vals []string
+	if ph.nf <= len(small) {
+		vals = small[:ph.nf]
+	} else {
+		vals = make([]string, ph.nf)
+	}
 	for i, f := range ph.fields[:ph.nf] {
 		k, v := s[f.ks:f.ke], s[f.vs:f.ve]
 		if vv, ok := h[k]; ok {

@@ -51,6 +51,25 @@ func WithInfo(ctx context.Context, info *Info) context.Context {
 	return context.WithValue(ctx, infoKey{}, info)
 }
 
+// InfoContext is a context carrying an Info, as WithInfo's, for a caller to embed in its
+// own per-request state instead of allocating one with WithInfo. Init sets it up; it
+// keeps its parent's cancellation and values.
+type InfoContext struct {
+	context.Context
+	info *Info
+}
+
+// Init makes c parent with info attached, as WithInfo(parent, info).
+func (c *InfoContext) Init(parent context.Context, info *Info) { c.Context, c.info = parent, info }
+
+// Value implements context.Context: info for WithInfo's key, else the parent's value.
+func (c *InfoContext) Value(key any) any {
+	if _, ok := key.(infoKey); ok {
+		return c.info
+	}
+	return c.Context.Value(key)
+}
+
 // infoFrom returns the Info attached to ctx by WithInfo, or nil.
 func infoFrom(ctx context.Context) *Info {
 	info, _ := ctx.Value(infoKey{}).(*Info)
