@@ -44,3 +44,11 @@ go test -run '^$' -fuzz '^FuzzHelloSNI$' -fuzztime 20s -fuzzminimizetime 5s -tim
 # Edge's HTTP/1.1 loop against net/http's server: the same bytes to both, the same answers.
 echo "== go test -fuzz FuzzH1LoopMatchesNetHTTP"
 go test -run '^$' -fuzz '^FuzzH1LoopMatchesNetHTTP$' -fuzztime 20s -fuzzminimizetime 5s -timeout 5m ./edge/
+
+# The plain-data fast path against CUE: a file it takes must give CUE's declaration.
+echo "== go test -fuzz FuzzFastEvalMatchesCUE"
+go test -run '^$' -fuzz '^FuzzFastEvalMatchesCUE$' -fuzztime 20s -fuzzminimizetime 5s -timeout 5m ./schema/
+
+# Edge's response-header writer against net/http's Header.WriteSubset.
+echo "== go test -fuzz FuzzWriteHeader"
+go test -run '^$' -fuzz '^FuzzWriteHeader$' -fuzztime 10s -fuzzminimizetime 5s -timeout 5m ./edge/
