@@ -16,7 +16,8 @@ import (
 // 1 KiB file, from a directory of the server and from an in-memory tree. The "dir" and
 // "fs" cases write to an httptest.ResponseRecorder (7 of their allocations are the
 // recorder's); the "discard" ones to a writer that keeps nothing and reuses its header
-// map (bench_test.go), which leaves the handler's own allocations; "1m" is a 1 MiB file.
+// map (bench_test.go), which leaves the handler's own allocations; "1m" is a 1 MiB file;
+// "ae" requests send a browser's Accept-Encoding (the files have no precompressed sibling).
 func BenchmarkStaticHandler(b *testing.B) {
 	dir := b.TempDir()
 	small, big := strings.Repeat("x", 1024), strings.Repeat("y", 1<<20)
@@ -31,13 +32,17 @@ func BenchmarkStaticHandler(b *testing.B) {
 		name, file string
 		st         *site.Static
 		discard    bool
+		ae         string
 	}{
-		{"dir", "1k.bin", &site.Static{Dir: dir}, false},
-		{"fs", "1k.bin", &site.Static{FS: tree}, false},
-		{"dir-discard", "1k.bin", &site.Static{Dir: dir}, true},
-		{"fs-discard", "1k.bin", &site.Static{FS: tree}, true},
-		{"dir-1m-discard", "1m.bin", &site.Static{Dir: dir}, true},
-		{"fs-1m-discard", "1m.bin", &site.Static{FS: tree}, true},
+		{"dir", "1k.bin", &site.Static{Dir: dir}, false, ""},
+		{"fs", "1k.bin", &site.Static{FS: tree}, false, ""},
+		{"dir-discard", "1k.bin", &site.Static{Dir: dir}, true, ""},
+		{"fs-discard", "1k.bin", &site.Static{FS: tree}, true, ""},
+		{"dir-1m-discard", "1m.bin", &site.Static{Dir: dir}, true, ""},
+		{"fs-1m-discard", "1m.bin", &site.Static{FS: tree}, true, ""},
+		{"dir-discard-ae", "1k.bin", &site.Static{Dir: dir}, true, browserAE},
+		{"fs-discard-ae", "1k.bin", &site.Static{FS: tree}, true, browserAE},
+		{"dir-1m-discard-ae", "1m.bin", &site.Static{Dir: dir}, true, browserAE},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			h, err := newStaticHandler(s, &site.Route{Path: "/", Static: tc.st})
@@ -45,6 +50,9 @@ func BenchmarkStaticHandler(b *testing.B) {
 				b.Fatal(err)
 			}
 			req := httptest.NewRequest("GET", "/"+tc.file, nil)
+			if tc.ae != "" {
+				req.Header.Set("Accept-Encoding", tc.ae)
+			}
 			dw := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
@@ -66,3 +74,6 @@ func BenchmarkStaticHandler(b *testing.B) {
 		})
 	}
 }
+
+// browserAE is the Accept-Encoding browsers send.
+const browserAE = "gzip, deflate, br, zstd"

@@ -26,8 +26,9 @@ var precompressed = []struct{ enc, ext string }{
 func (h *staticHandler) serveFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string, f fs.File, info fs.FileInfo) {
 	hdr := w.Header()
 	ext, encoded := path.Ext(name), false
+	m := h.metaOf(name, f, info)
 	if !h.cfg.NoPrecompressed {
-		if ae := r.Header.Get("Accept-Encoding"); ae != "" {
+		if ae := r.Header.Get("Accept-Encoding"); ae != "" && !m.noSiblings(fsys, name) {
 			if sf, sinfo, i, found := siblingFor(fsys, name, ae); found {
 				hdr.Add("Vary", "Accept-Encoding")
 				if sf != nil {
@@ -35,11 +36,11 @@ func (h *staticHandler) serveFile(w http.ResponseWriter, r *http.Request, fsys f
 					encoded = true
 					hdr.Set("Content-Encoding", precompressed[i].enc)
 					name, f, info = name+precompressed[i].ext, sf, sinfo
+					m = h.metaOf(name, f, info)
 				}
 			}
 		}
 	}
-	m := h.metaOf(name, f, info)
 	if m != nil && plainRequest(r) {
 		if mh := m.header(ext, encoded); mh.vals[1] != "" {
 			serveWhole(w, r, m, mh, f, info.Size())
@@ -65,16 +66,19 @@ func (h *staticHandler) serveFile(w http.ResponseWriter, r *http.Request, fsys f
 // serveCached answers r for the file name (a file name, not a directory's) from the
 // prepared headers and content of a fresh entry of the open-file cache fsys, without
 // opening it (no handle, no stat, no content-type look-up): when r is a plain request
-// (plainRequest) that takes no precompressed sibling and the file is a small one held
-// in memory. It reports false, having written nothing, when it cannot; the request then
+// (plainRequest) that takes no precompressed sibling (it accepts no encoding, or the file
+// is known to have none) and the file is a small one held in memory. It reports false, having written nothing, when it cannot; the request then
 // takes the usual path, which answers it the same way.
 func (h *staticHandler) serveCached(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string) bool {
 	c, ok := fsys.(*openFileCache)
-	if !ok || !plainRequest(r) || (!h.cfg.NoPrecompressed && r.Header.Get("Accept-Encoding") != "") {
+	if !ok || !plainRequest(r) {
 		return false
 	}
 	m := c.cachedMeta(name)
 	if m == nil || m.data == nil {
+		return false
+	}
+	if !h.cfg.NoPrecompressed && r.Header.Get("Accept-Encoding") != "" && !m.knownNoSiblings() {
 		return false
 	}
 	mh := m.header(path.Ext(name), false)

@@ -19,7 +19,8 @@ type fileMeta struct {
 	length       string // Content-Length
 	data         []byte // the whole content when small (maxInlineFile), else nil
 
-	hdr atomic.Pointer[metaHeader] // the header values of serveWhole, made by the first
+	hdr      atomic.Pointer[metaHeader] // the header values of serveWhole, made by the first
+	siblings atomic.Uint32              // siblingsUnknown, None or Some (staticsiblings.go)
 }
 
 // metaHeader holds the values serveWhole puts in a response's header map, each as a

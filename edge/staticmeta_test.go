@@ -204,12 +204,14 @@ func TestOpenFileCacheSweep(t *testing.T) {
 
 // TestServeCachedLikeOpen checks the path that answers a plain request from the open-file
 // cache without opening the file (serveCached): it answers only a fresh entry of a small
-// file, for a request that takes no sibling, and answers it as the usual path does
+// file, for a request that takes no sibling (none accepted, or none known to exist), and
+// answers it as the usual path does
 // (headers, body, HEAD); a sibling asked for by its own name (no content type: net/http
 // sniffs it) between requests for its file does not change the file's content type.
 func TestServeCachedLikeOpen(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"a.js": "let a = 1;", "a.js.br": "brotli", "big.bin": strings.Repeat("b", maxInlineFile+1)} {
+	for name, body := range map[string]string{"a.js": "let a = 1;", "a.js.br": "brotli", "big.bin": strings.Repeat("b", maxInlineFile+1),
+		"plain.js": "let p = 1;"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +239,9 @@ func TestServeCachedLikeOpen(t *testing.T) {
 	}{
 		{"GET", "a.js", "", nil, true},
 		{"HEAD", "a.js", "", nil, true},
-		{"GET", "a.js", "br", nil, false},  // a sibling may be taken
+		{"GET", "a.js", "br", nil, false},          // a sibling may be taken
+		{"GET", "plain.js", "br, gzip", nil, true}, // known (by the usual path) to have no sibling
+		{"HEAD", "plain.js", "gzip", nil, true},
 		{"GET", "a.js.br", "", nil, false}, // the sibling by its own name: no type, sniffed
 		{"GET", "a.js", "", nil, true},     // its own type again
 		{"GET", "big.bin", "", nil, false}, // not held in memory

@@ -20,7 +20,10 @@
 #   1 MiB h1   h2load --h1 -c$BIG_CONNS                    MB/s
 # No Accept-Encoding is sent: the files go as they are. Each run also counts the server's
 # read and write system calls per request (syscr/syscw of /proc/PID/io, the server and its
-# children): unlike req/s they do not move with the machine's load.
+# children): unlike req/s they do not move with the machine's load. And the CPU time per
+# request (utime + stime) of the server and its children, and of h2load itself: a server
+# whose responses cost the load generator more (more TLS records, more reads) gets fewer
+# req/s from h2load -t1 at the same server CPU.
 #
 # Caveats: the load generator shares the machine's cores with the server (2 on the dev
 # box), so the figures compare servers, not capacity. Not part of CI.
@@ -59,7 +62,24 @@ port_of() { sed -E 's#https://[^:/]+:([0-9]+)/.*#\1#' <<<"$1"; }
 
 wanted() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
-declare -A URL RUNS NOTE PID SYSC
+declare -A URL RUNS NOTE PID SYSC CPU
+
+# ticks PID: the CPU time (utime + stime, clock ticks) of PID, 0 when it is gone.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# srvticks PID: the CPU time of PID and its children (nginx's workers).
+srvticks() {
+	local p t=0
+	for p in "$1" $(pgrep -P "$1" || true); do t=$((t + $(ticks "$p"))); done
+	echo "$t"
+}
+
+# childticks VAR: sets VAR to the CPU time (clock ticks) of this shell's waited-for children
+# so far (bash's times, which must run in this shell, not in a command substitution).
+childticks() {
+	times >"$WORK/times"
+	printf -v "$1" '%s' "$(awk -v hz="$(getconf CLK_TCK)" 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }' "$WORK/times")"
+}
 
 # syscalls PID: the read and write system calls of PID and its children so far ("R W").
 syscalls() {
@@ -183,18 +203,25 @@ measure() {
 	1m-h2) file=1m.bin args=(-c"$BIG_CONNS" -m"$BIG_STREAMS") ;;
 	1m-h1) file=1m.bin args=(--h1 -c"$BIG_CONNS") ;;
 	esac
-	local before after n tmp=$WORK/h2load.out
+	local before after n tmp=$WORK/h2load.out hpid c0 c1 h0 hw h1
+	childticks h0
 	h2load -t1 "${args[@]}" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
 		--connect-to="127.0.0.1:$(port_of "$url")" "$url$file" >"$tmp" 2>&1 &
+	hpid=$!
 	sleep "$BENCH_WARMUP" # the system calls are counted after the warm-up, as the requests are
-	before=$(syscalls "${PID[$server]}")
-	wait $! || true
-	after=$(syscalls "${PID[$server]}")
+	before=$(syscalls "${PID[$server]}") c0=$(srvticks "${PID[$server]}") hw=$(ticks "$hpid")
+	wait "$hpid" || true
+	after=$(syscalls "${PID[$server]}") c1=$(srvticks "${PID[$server]}")
+	childticks h1
 	out=$(cat "$tmp")
 	echo "$out" >>"$WORK/$server.$case.h2load.txt"
 	n=$(sed -n 's/^requests: .* \([0-9]*\) succeeded,.*/\1/p' <<<"$out")
 	SYSC[$server,$case]=$(awk -v b="$before" -v a="$after" -v n="${n:-0}" \
 		'BEGIN { split(b, x, " "); split(a, y, " "); if (n > 0) printf "%.2f / %.2f", (y[1]-x[1])/n, (y[2]-x[2])/n; else print "-" }')
+	# h2load's CPU after the warm-up: all of it (its own and this shell's small helpers, waited
+	# for meanwhile) less what it had used at the warm-up's end.
+	CPU[$server,$case]=$(awk -v s=$((c1 - c0)) -v h=$((h1 - h0 - hw)) -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { if (n > 0) printf "%.1f / %.1f", s / hz * 1e6 / n, h / hz * 1e6 / n; else print "-" }')
 	if [[ $case == 1k-* ]]; then
 		f=$(h2load_rps "$out")
 	else
@@ -242,6 +269,15 @@ report() {
 	for s in edge edgerepo nginx caddy; do
 		wanted "$s" || continue
 		printf '| %s | %s | %s | %s | %s |\n' "${LABEL[$s]}" "${SYSC[$s,1k-h2]:--}" "${SYSC[$s,1k-h1]:--}" "${SYSC[$s,1m-h2]:--}" "${SYSC[$s,1m-h1]:--}"
+	done
+	echo
+	echo "CPU µs per request, server / h2load (utime + stime after the warm-up, last run; 1 MiB: per MiB):"
+	echo
+	echo "| server | 1 KiB h2 | 1 KiB h1 | 1 MiB h2 | 1 MiB h1 |"
+	echo "|---|---:|---:|---:|---:|"
+	for s in edge edgerepo nginx caddy; do
+		wanted "$s" || continue
+		printf '| %s | %s | %s | %s | %s |\n' "${LABEL[$s]}" "${CPU[$s,1k-h2]:--}" "${CPU[$s,1k-h1]:--}" "${CPU[$s,1m-h2]:--}" "${CPU[$s,1m-h1]:--}"
 	done
 	echo
 	echo "Runs (each server's figures in run order):"
