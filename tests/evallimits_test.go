@@ -78,6 +78,7 @@ func TestValidateStopsOnSIGTERM(t *testing.T) {
 	if _, err := sitegen.WriteRepo(dir, 3000, sitegen.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	needCUE(t, filepath.Join(dir, "sites"))
 	cmd := exec.Command(edgectl(t), "validate", dir)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -136,4 +137,28 @@ func procChildren(pid int) []string {
 		}
 	}
 	return kids
+}
+
+// needCUE rewrites every site file of dir so that the plain-data fast path declines it and
+// CUE evaluates it in a worker process: the upstream's "h" is written as a \u escape, which
+// CUE reads as the same string and the fast path does not take.
+func needCUE(t *testing.T, dir string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.cue"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no site files in %s: %v", dir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nb := bytes.Replace(b, []byte(`upstreams: ["http://`), []byte(`upstreams: ["\u0068ttp://`), 1)
+		if bytes.Equal(nb, b) {
+			t.Fatalf("%s: no upstream to rewrite:\n%s", f, b)
+		}
+		if err := os.WriteFile(f, nb, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
