@@ -104,7 +104,10 @@ func TestLoadChecksSharedIssuerSignatureOnce(t *testing.T) {
 	for _, cached := range []bool{false, true} {
 		var checks atomic.Int64
 		schema.SetSigCheckedHook(t, func() { checks.Add(1) })
-		opts := schema.LoaderOptions{}
+		// One worker: with more, two workers may check the shared pair at once, before
+		// either has recorded it (the memo keeps what succeeded, it does not wait on checks
+		// in flight), which would make the count depend on scheduling.
+		opts := schema.LoaderOptions{Workers: 1}
 		if cached {
 			opts.CacheDir = t.TempDir()
 		}
