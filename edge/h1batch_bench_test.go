@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/edgetest"
 )
 
 // BenchmarkHTTP1Proxy measures proxied GETs of 15 B, 8 KiB and 64 KiB over HTTP/1.1
@@ -60,7 +62,7 @@ func benchHTTP1ProxyOn(b *testing.B, size int, http1 string) {
 		}
 	}
 	get()
-	w0, r0, cpu0 := processWrites(b), processReads(b), processCPU()
+	w0, r0, cpu0 := processWrites(b), processReads(b), edgetest.ProcessCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -71,5 +73,5 @@ func benchHTTP1ProxyOn(b *testing.B, size int, http1 string) {
 	b.StopTimer()
 	b.ReportMetric(float64(processWrites(b)-w0)/float64(b.N), "writes/op")
 	b.ReportMetric(float64(processReads(b)-r0)/float64(b.N), "reads/op")
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(edgetest.ProcessCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 }

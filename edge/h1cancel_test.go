@@ -1,8 +1,6 @@
 package edge
 
 import (
-	"bufio"
-	"crypto/tls"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -36,14 +34,7 @@ func TestH1ClientGoneCancelsUpstream(t *testing.T) {
 			}))
 			t.Cleanup(b.Close)
 			srv, buf := faultServer(t, mustURL(b.URL), nil)
-			c, err := tls.Dial("tcp", srv.Addr().String(), &tls.Config{RootCAs: ca(t).Pool(),
-				ServerName: "shop.example.com", NextProtos: []string{"http/1.1"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			br := bufio.NewReader(c)
+			c, br := dialShopH1(t, srv.Addr().String())
 			lines := 1
 			if second {
 				lines = 2

@@ -29,14 +29,7 @@ func TestH1ProxyHeaderHandOffKeepAlive(t *testing.T) {
 	}))
 	t.Cleanup(b.Close)
 	srv, _ := faultServer(t, mustURL(b.URL), nil)
-	c, err := tls.Dial("tcp", srv.Addr().String(), &tls.Config{RootCAs: ca(t).Pool(),
-		ServerName: "shop.example.com", NextProtos: []string{"http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
+	c, br := dialShopH1(t, srv.Addr().String())
 	paths := []string{"a", "b", "chunked", "c", "chunked", "d"}
 	for i, p := range paths {
 		io.WriteString(c, "GET /"+p+" HTTP/1.1\r\nHost: shop.example.com\r\n\r\n")
@@ -60,4 +53,18 @@ func TestH1ProxyHeaderHandOffKeepAlive(t *testing.T) {
 			t.Errorf("request %d (/%s): trailer %v, want X-Trail: t", i, p, res.Trailer)
 		}
 	}
+}
+
+// dialShopH1 opens a TLS connection to addr for shop.example.com speaking HTTP/1.1, closed
+// when the test ends, with a 10 s deadline so that a test that waits too long fails.
+func dialShopH1(t *testing.T, addr string) (*tls.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca(t).Pool(),
+		ServerName: "shop.example.com", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
 }

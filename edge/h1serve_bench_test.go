@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/edgetest"
 )
 
 // BenchmarkHTTP1Serve compares edge's HTTP/1.1 loop ("edge", h1conn.go) with net/http's
@@ -54,7 +56,7 @@ func BenchmarkH1Loop(b *testing.B) {
 func benchRaw(b *testing.B, addr string) {
 	req := []byte(rawReq("GET", "/", false, "User-Agent: bench"))
 	size := 0
-	cpu0 := processCPU()
+	cpu0 := edgetest.ProcessCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -88,5 +90,5 @@ func benchRaw(b *testing.B, addr string) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(edgetest.ProcessCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 }

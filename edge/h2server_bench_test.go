@@ -14,6 +14,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/edge/site"
 	"golang.org/x/net/http2"
 )
@@ -69,7 +70,7 @@ func benchHTTP2(b *testing.B, which HTTP2Server) {
 	if err := get(); err != nil {
 		b.Fatal(err)
 	}
-	w0, cpu0 := processWrites(b), processCPU()
+	w0, cpu0 := processWrites(b), edgetest.ProcessCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0))) // about 10 streams in flight
@@ -83,7 +84,7 @@ func benchHTTP2(b *testing.B, which HTTP2Server) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(processWrites(b)-w0)/float64(b.N), "writes/op")
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64((edgetest.ProcessCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 }
 
 // processWrites returns the write system calls of the process so far (/proc/self/io).

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgectl/edge/edge/internal/edgetest"
 	"github.com/edgectl/edge/edge/site"
 )
 
@@ -136,7 +137,7 @@ func BenchmarkPassthroughConnRoute(b *testing.B) {
 			buf := make([]byte, len(hello))
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := processCPU()
+			cpu0 := edgetest.ProcessCPU()
 			for range b.N {
 				c, err := net.Dial("tcp", ln.Addr().String())
 				if err != nil {
@@ -153,7 +154,7 @@ func BenchmarkPassthroughConnRoute(b *testing.B) {
 				}
 				c.Close()
 			}
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(edgetest.ProcessCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		})
 	}
 }

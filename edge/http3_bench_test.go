@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"runtime"
 	"testing"
+
+	"github.com/edgectl/edge/edge/internal/edgetest"
 )
 
 // BenchmarkProxiedGET measures a proxied GET end to end on loopback, over HTTP/3 and over
@@ -48,7 +50,7 @@ func BenchmarkProxiedGET(b *testing.B) {
 			if err := get(); err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := processCPU()
+			cpu0 := edgetest.ProcessCPU()
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.SetParallelism(max(1, 10/runtime.GOMAXPROCS(0)))
@@ -61,7 +63,7 @@ func BenchmarkProxiedGET(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+			b.ReportMetric(float64((edgetest.ProcessCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 		})
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/edgetest"
 )
 
 // rawUpstream is a TCP server running script on every accepted connection: for the
@@ -362,7 +364,7 @@ func BenchmarkUpstreamClient(b *testing.B) {
 		rt := clients[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
-			r0, cpu0 := processReads(), processCPU()
+			r0, cpu0 := processReads(), edgetest.ProcessCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req, _ := http.NewRequest(http.MethodGet, be.Server.URL+"/", nil)
@@ -378,7 +380,7 @@ func BenchmarkUpstreamClient(b *testing.B) {
 			if r0 >= 0 {
 				b.ReportMetric(float64(processReads()-r0)/float64(b.N), "reads/op")
 			}
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(edgetest.ProcessCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
