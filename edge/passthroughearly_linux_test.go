@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,36 +24,6 @@ func proxyEchoServer(t *testing.T, announced chan<- string) string {
 		announced <- src
 		io.Copy(c, c)
 	})
-}
-
-// stuckUpstream returns the address of a listening socket whose accept queue is full
-// (backlog 0, filled and never accepted): the kernel drops further SYNs, so a connect to
-// it stays in progress.
-func stuckUpstream(t *testing.T) string {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := (&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*syscall.SockaddrInet4).Port}).String()
-	for range 2 { // backlog 0 admits one, some kernels two
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			break
-		}
-		t.Cleanup(func() { c.Close() })
-	}
-	return addr
 }
 
 // earlyServe runs earlyListener over a readyListener (the ClientHello is always there at
@@ -139,7 +108,7 @@ func TestPassthroughEarlyPendingDoesNotStall(t *testing.T) {
 	announced := make(chan string, 2)
 	good := proxyEchoServer(t, announced)
 	srv := startServer(t, Options{})
-	ups := []string{stuckUpstream(t), good}
+	ups := []string{edgetest.StuckListener(t), good}
 	publish(t, srv, 1, ptSite("pt", site.Passthrough{Upstreams: ups, ProxyProtocol: true, ConnectTimeout: 3 * time.Second}, "pt.test"),
 		testSite(t, "web", "web.test"))
 	addr, returned := earlyServe(t, srv)

@@ -71,7 +71,7 @@ func TestTryOpenAtOnce(t *testing.T) {
 // timeout, reports and ejects it, and fails over to the next upstream, which reads first.
 func TestTryOpenPendingFailsOver(t *testing.T) {
 	got := make(chan []byte, 1)
-	stuck, good := stuckListener(t), firstBytes(t, 5, got)
+	stuck, good := edgetest.StuckListener(t), firstBytes(t, 5, got)
 	p, err := NewPool("s", site.Passthrough{Upstreams: []string{stuck, good}, ConnectTimeout: 100 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)

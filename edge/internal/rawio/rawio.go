@@ -75,11 +75,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return n, OpError(w.conn, os.NewSyscallError("write", werr))
 	}
 	if err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) { // RawConn's "raw-write": say "write", as net.Conn does
-			err = oe.Err
-		}
-		return n, OpError(w.conn, err)
+		return n, OpError(w.conn, rawOpCause(err))
 	}
 	return n, nil
 }
@@ -108,6 +104,21 @@ func (w *Writer) run(fd uintptr) bool {
 
 // OpError is the error net.Conn's Write returns for err on conn.
 func OpError(conn net.Conn, err error) error {
-	return &net.OpError{Op: "write", Net: conn.LocalAddr().Network(), Source: conn.LocalAddr(),
+	return opError("write", conn, err)
+}
+
+// opError is the *net.OpError net.Conn's op ("read", "write") gives for err.
+func opError(op string, conn net.Conn, err error) error {
+	return &net.OpError{Op: op, Net: conn.LocalAddr().Network(), Source: conn.LocalAddr(),
 		Addr: conn.RemoteAddr(), Err: err}
+}
+
+// rawOpCause is the cause of an error of RawConn's Read or Write (a "raw-read" or
+// "raw-write" *net.OpError), for an OpError that says "read" or "write" as net.Conn does.
+func rawOpCause(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Err
+	}
+	return err
 }

@@ -1,7 +1,6 @@
 package rawio
 
 import (
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -63,11 +62,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	case rerr != nil:
 		return 0, readError(r.conn, os.NewSyscallError("read", rerr))
 	case err != nil:
-		var oe *net.OpError
-		if errors.As(err, &oe) { // RawConn's "raw-read": say "read", as net.Conn does
-			err = oe.Err
-		}
-		return 0, readError(r.conn, err)
+		return 0, readError(r.conn, rawOpCause(err))
 	case n == 0:
 		return 0, io.EOF
 	}
@@ -101,6 +96,5 @@ func (r *Reader) run(fd uintptr) bool {
 
 // readError is the error net.Conn's Read returns for err on conn.
 func readError(conn net.Conn, err error) error {
-	return &net.OpError{Op: "read", Net: conn.LocalAddr().Network(), Source: conn.LocalAddr(),
-		Addr: conn.RemoteAddr(), Err: err}
+	return opError("read", conn, err)
 }
