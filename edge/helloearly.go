@@ -32,10 +32,15 @@ func (l earlyListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec := helloBufs.Get().(*[]byte)
-		if e := l.s.routeEarly(c, rec); e != nil {
-			l.s.servePassthroughEarly(c, rec, e)
-			continue
+		var rec *[]byte
+		if h, ok := c.(*handedConn); ok { // routed by an event loop (loopaccept_linux.go)
+			c, rec = h.Conn, h.rec
+		} else {
+			rec = helloBufs.Get().(*[]byte)
+			if e := l.s.routeEarly(c, rec); e != nil {
+				l.s.servePassthroughEarly(c, rec, e)
+				continue
+			}
 		}
 		pc, err := plainConn(c) // accepted raw (rawListener): net's from here on
 		if err != nil {

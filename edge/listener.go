@@ -42,8 +42,26 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		l.release()
 		return nil, err
 	}
+	return l.wrap(c), nil
+}
+
+// tryAcquire takes a free slot without waiting; false when there is none.
+func (l *limitListener) tryAcquire() bool {
+	if l.sem == nil {
+		return true
+	}
+	select {
+	case l.sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// wrap makes c, accepted with a slot taken, a limitConn: its Close frees the slot.
+func (l *limitListener) wrap(c net.Conn) *limitConn {
 	l.gauge.Inc()
-	return &limitConn{Conn: c, l: l, w: rawio.New(c), r: rawio.NewReader(c)}, nil
+	return &limitConn{Conn: c, l: l, w: rawio.New(c), r: rawio.NewReader(c)}
 }
 
 // Close closes the listener and wakes an Accept waiting for a slot.

@@ -350,7 +350,7 @@ func (s *Server) startHTTPS(ln net.Listener) error {
 		ln = newRawListener(ln, s.acceptRaw)
 	}
 	limited := newLimitListener(ln, s.limits.MaxConns, s.metrics.connections.WithLabelValues("https"))
-	s.serveHTTPS(tls.NewListener(earlyListener{s.proxyListener(limited), s}, s.tlsConfig))
+	s.serveHTTPS(tls.NewListener(earlyListener{s.proxyListener(s.newLoopAccept(limited)), s}, s.tlsConfig))
 	return nil
 }
 

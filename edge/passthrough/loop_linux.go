@@ -67,6 +67,8 @@ type loop struct {
 	live     int           // connections in conns
 	min      time.Duration // the sweep interval: a quarter of the smallest idle timeout
 	failErr  error         // why wait gave up (epoll_pwait failed, or a fail op)
+	accs     []*Acceptor   // the listeners it accepts from, by index (acceptor_linux.go)
+	accAgain []*Acceptor   // listeners that used their accept budget with connections left
 
 	// mu guards the fields below: held for an append or a swap, and by register across
 	// a new connection's two epoll_ctl (see above); never by the loop across a system call.
@@ -80,10 +82,11 @@ type loop struct {
 	dead    atomic.Bool  // set under mu by fail: post and register refuse, pickLoop replaces the loop
 }
 
-// loopOp is a message to a loop: a connection to add, a connection to kill, or (tests)
-// an error to fail with.
+// loopOp is a message to a loop: a connection to add, a connection to kill, an Acceptor
+// to arm or (kill) close, or (tests) an error to fail with.
 type loopOp struct {
 	c    *lconn
+	acc  *Acceptor
 	kill bool
 	fail error
 }
@@ -170,7 +173,7 @@ func (l *loop) wait(fd uintptr) bool {
 		case errno != 0:
 			l.failErr = os.NewSyscallError("epoll_pwait", errno)
 			return true
-		case n == 0 && len(l.again) == 0:
+		case n == 0 && len(l.again) == 0 && len(l.accAgain) == 0:
 			return false
 		}
 		l.now = time.Now().UnixNano()
@@ -178,6 +181,7 @@ func (l *loop) wait(fd uintptr) bool {
 			l.event(ev)
 		}
 		l.retry()
+		l.retryAccept()
 		if l.sweepAt != 0 && l.now >= l.sweepAt {
 			l.sweep()
 		}
@@ -188,8 +192,13 @@ func (l *loop) wait(fd uintptr) bool {
 	}
 }
 
-// event handles one event: the doorbell, or readiness of a connection's socket.
+// event handles one event: the doorbell, a listener's readiness, or readiness of a
+// connection's socket.
 func (l *loop) event(ev syscall.EpollEvent) {
+	if ev.Fd == accFd {
+		l.acceptEvent(ev.Pad)
+		return
+	}
 	if ev.Fd < 0 {
 		var b [8]byte
 		rawRead(l.wake, b[:])
@@ -246,6 +255,8 @@ func (l *loop) takeInbox() {
 		switch {
 		case op.fail != nil:
 			l.failErr = op.fail
+		case op.acc != nil:
+			l.acceptorOp(op.acc, op.kill)
 		case op.kill:
 			if op.c.slot >= 0 && int(op.c.slot) < len(l.conns) && l.conns[op.c.slot] == op.c {
 				l.end(op.c, net.ErrClosed)

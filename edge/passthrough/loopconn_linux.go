@@ -213,7 +213,8 @@ func (h Loop) Kill() {
 	h.c.l.post(loopOp{c: h.c, kill: true}) // false: the loop failed, and ended h.c
 }
 
-// Start hands client and upstream to an event loop, which copies both ways as Pipe does
+// Start hands client and upstream to an event loop (the one that accepted client, when
+// one did: Acceptor), which copies both ways as Pipe does
 // (small transfers through user space, then splice; half-close passed on; count called
 // with the bytes moved, up for client to upstream), and returns at once. The connection
 // ends when both directions ended (err nil), one failed, it was idle for idle (ErrIdle:
@@ -231,7 +232,7 @@ func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n 
 	if !ok {
 		return Loop{}, false
 	}
-	l := pickLoop()
+	l := homeLoop(client)
 	if l == nil {
 		return Loop{}, false
 	}
@@ -247,6 +248,15 @@ func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n 
 	claim(client)
 	claim(upstream)
 	return Loop{c}, true
+}
+
+// homeLoop returns the loop that accepted client, while it lives, else the next loop
+// (pickLoop).
+func homeLoop(client net.Conn) *loop {
+	if uc, ok := client.(*upConn); ok && uc.home != nil && !uc.home.dead.Load() {
+		return uc.home
+	}
+	return pickLoop()
 }
 
 // claim marks c, when an upConn, as its descriptor's for good (no *os.File made later).

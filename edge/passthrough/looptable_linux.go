@@ -198,6 +198,7 @@ func (l *loop) fail(err error) {
 		}
 	}
 	l.finishEnded()
+	l.failAcceptors(ops)
 	l.ep.Close()
 	syscall.Close(l.wake)
 }

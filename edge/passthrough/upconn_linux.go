@@ -17,7 +17,8 @@ import (
 // costs none of its system calls (fcntl, and epoll_ctl to add and remove).
 type upConn struct {
 	fd     int
-	ap     netip.AddrPort // the upstream's address
+	ap     netip.AddrPort // the upstream's address (the client's, for an accepted one)
+	home   *loop          // the loop that accepted it (Start registers it there); nil: none
 	once   sync.Once
 	f      *os.File // made by file; nil when closed first
 	closed atomic.Bool
