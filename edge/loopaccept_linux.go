@@ -133,6 +133,7 @@ func (l *loopAccept) Yield() {
 // through from here when its ClientHello is there and names a passthrough site, else
 // queued for Accept.
 func (l *loopAccept) Serve(c net.Conn) {
+	l.s.ptEarly.looped.Add(1)
 	lc := l.wrap(c)
 	rec := helloBufs.Get().(*[]byte)
 	if e := l.s.routeEarly(lc, rec); e != nil {
@@ -148,5 +149,6 @@ func (l *loopAccept) Serve(c net.Conn) {
 	}
 	l.queue = append(l.queue, &handedConn{Conn: lc, rec: rec})
 	l.mu.Unlock()
+	l.s.ptEarly.queued.Add(1)
 	l.notify()
 }

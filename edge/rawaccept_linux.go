@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"unsafe"
 
 	"github.com/edgectl/edge/edge/internal/rawio"
 	"github.com/edgectl/edge/edge/passthrough"
@@ -31,8 +30,8 @@ type rawListener struct {
 	mu       sync.Mutex // one Accept at a time: the fields below are its
 	acceptFn func(uintptr) bool
 	fd       int
+	peer     netip.AddrPort
 	errno    syscall.Errno
-	sa       [syscall.SizeofSockaddrAny]byte
 }
 
 // newRawListener returns ln accepting raw while use reports true; ln itself when it is
@@ -94,41 +93,22 @@ func (l *rawListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: err}
 	}
-	return passthrough.NewClientConn(l.fd, l.peer()), nil
+	return passthrough.NewClientConn(l.fd, l.peer), nil
 }
 
 // accept is the RawConn.Read callback: accept4 until a connection or an error (true),
 // or none is waiting (false: the poller waits).
 func (l *rawListener) accept(fd uintptr) bool {
-	for {
-		n := uint32(len(l.sa))
-		// RawSyscall: non-blocking, see passthrough/rawsys_linux.go.
-		r, _, e := syscall.RawSyscall6(syscall.SYS_ACCEPT4, fd, uintptr(unsafe.Pointer(&l.sa[0])),
-			uintptr(unsafe.Pointer(&n)), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
-		switch e {
-		case 0:
-			l.fd = int(r)
-			return true
-		case syscall.EINTR, syscall.ECONNABORTED:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		l.errno = e
+	nfd, peer, e := passthrough.Accept4(int(fd))
+	switch e {
+	case 0:
+		l.fd, l.peer = nfd, peer
 		return true
+	case syscall.EAGAIN:
+		return false
 	}
-}
-
-// peer returns the address accept4 gave.
-func (l *rawListener) peer() netip.AddrPort {
-	port := uint16(l.sa[2])<<8 | uint16(l.sa[3])
-	switch *(*uint16)(unsafe.Pointer(&l.sa[0])) {
-	case syscall.AF_INET:
-		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(l.sa[4:8])), port)
-	case syscall.AF_INET6:
-		return netip.AddrPortFrom(netip.AddrFrom16([16]byte(l.sa[8:24])), port)
-	}
-	return netip.AddrPort{}
+	l.errno = e
+	return true
 }
 
 // plainConn returns c (as accepted, wrapped by the limit listener or not) with a

@@ -121,8 +121,10 @@ type Server struct {
 	// Passthrough connections are not http.Server's either: Shutdown drains them itself.
 	passthroughs passthroughConns
 	// ptEarly counts the connections routed at accept time, by where their upstream was
-	// opened: inline in the accept goroutine, or handed to a worker (tests read them).
-	ptEarly struct{ inline, handed atomic.Int64 }
+	// opened: inline in the accepting goroutine, or handed to a worker; and those an
+	// event loop accepted (loopaccept_linux.go), and of them those it queued for Accept
+	// (tests read them).
+	ptEarly struct{ inline, handed, looped, queued atomic.Int64 }
 
 	// challenges answers ACME challenges (SetChallenges); nil: none.
 	challenges atomic.Pointer[challengeHolder]

@@ -214,15 +214,15 @@ func (h Loop) Kill() {
 }
 
 // Start hands client and upstream to an event loop (the one that accepted client, when
-// one did: Acceptor), which copies both ways as Pipe does
-// (small transfers through user space, then splice; half-close passed on; count called
-// with the bytes moved, up for client to upstream), and returns at once. The connection
-// ends when both directions ended (err nil), one failed, it was idle for idle (ErrIdle:
-// no byte moved either way), it was killed (net.ErrClosed), or its loop failed; done is
-// then called with that error, from the loop's goroutine: it must close both
-// connections, and not block (the end of the direction that ended last is passed on by
-// that Close when its destination is an upConn). Until then nothing else may close them. ok is false when the connections are not TCP sockets or no loop
-// can be had now: use Pipe.
+// one did: Acceptor), which copies both ways as Pipe does (small transfers through user
+// space, then splice; half-close passed on; count called with the bytes moved, up for
+// client to upstream), and returns at once. The connection ends when both directions
+// ended (err nil), one failed, it was idle for idle (ErrIdle: no byte moved either way),
+// it was killed (net.ErrClosed), or its loop failed; done is then called with that error,
+// from the loop's goroutine: it must close both connections, and not block (the end of
+// the direction that ended last is passed on by that Close when its destination is an
+// upConn). Until then nothing else may close them. ok is false when the connections are
+// not TCP sockets or no loop can be had now: use Pipe.
 func Start(client, upstream net.Conn, idle time.Duration, count func(up bool, n int64), done func(error)) (h Loop, ok bool) {
 	cfd, ok := sockFD(client)
 	if !ok {
