@@ -33,10 +33,13 @@ func (c earlyCounts) sub(o earlyCounts) earlyCounts {
 // armLoop passes one connection through to the raw echo site raw.test: the first
 // connection after passthrough sites appear is the accept goroutine's (it was waiting on
 // the listener); once it is routed the accept goroutine arms the event loop, so the
-// next connections are the loop's. It returns the counts after it.
+// next connections are the loop's. It returns the counts once that connection is gone.
 func armLoop(t *testing.T, srv *Server) earlyCounts {
 	t.Helper()
 	ptSend(t, srv.Addr().String(), recordClientHello(t, "raw.test")).Close()
+	waitFor(t, "the first connection gone", func() bool {
+		return srv.passthroughs.open() == 0 && metricValue(t, srv, metricConnections, map[string]string{"listener": "https"}) == 0
+	})
 	return countsOf(srv)
 }
 
@@ -91,7 +94,7 @@ func TestLoopAcceptPassthrough(t *testing.T) {
 // oversized one is refused and one never finished times out.
 func TestLoopAcceptSlowPath(t *testing.T) {
 	app := startTLSApp(t, "app", false, "pt.test")
-	srv := startServer(t, Options{Limits: Limits{ReadHeaderTimeout: 500 * time.Millisecond}})
+	srv := startServer(t, Options{Limits: Limits{ReadHeaderTimeout: time.Second}})
 	publish(t, srv, 1, testSite(t, "web", "web.test"),
 		ptSite("pt", site.Passthrough{Upstreams: []string{app.addr}}, "pt.test"),
 		ptSite("raw", site.Passthrough{Upstreams: []string{rawEcho(t)}}, "raw.test"))
@@ -160,7 +163,7 @@ func TestLoopAcceptSwap(t *testing.T) {
 	}
 
 	publish(t, srv, 2, testSite(t, "web", "web.test"))
-	for i := range 2 { // the first is accepted by the loop, which then gives the listener back
+	for i := range 2 { // the loop, still armed, gives the listener back at the first
 		if c, err := ptDial(t, srv.Addr(), "raw.test"); err == nil {
 			c.Close()
 			t.Fatalf("connection %d to the removed site: handshake succeeded", i)
