@@ -55,3 +55,19 @@ func TestKeyMatches(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKeyMatches: matching a compiled site's key against its certificate's SPKI (once
+// per site and key read).
+func BenchmarkKeyMatches(b *testing.B) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	spki, err := x509.MarshalPKIXPublicKey(k.Public())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !keyMatches(spki, k.Public()) {
+			b.Fatal("no match")
+		}
+	}
+}
