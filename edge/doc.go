@@ -32,7 +32,7 @@
 //
 // Server.Publish builds a Snapshot from compiled sites, wiring the server's reverse proxy,
 // and checks it before it exists: duplicate names or hosts, more than one default site,
-// a host no certificate of its site covers, a certificate without Leaf or key, a site
+// a host no certificate of its site covers, a certificate without Leaf (or Leaves) or key, a site
 // with neither routes nor redirects, malformed routes, redirects or headers. Every
 // problem is reported, each naming its site and wrapping an ErrXxx kind.
 //

@@ -14,8 +14,8 @@ var (
 	ErrDuplicateHost = errors.New("edge: duplicate host")
 	// ErrMultipleDefaults marks more than one site with Default set.
 	ErrMultipleDefaults = errors.New("edge: more than one default site")
-	// ErrNoCertificate marks a site without a usable certificate: none at all, no Leaf
-	// filled in, no private key, or two of the same key type.
+	// ErrNoCertificate marks a site without a usable certificate: none at all, no Leaf (nor
+	// Leaves entry), no private key, or two of the same key type.
 	ErrNoCertificate = errors.New("edge: no usable certificate")
 	// ErrHostNotCovered marks a host that none of its site's certificates covers.
 	ErrHostNotCovered = errors.New("edge: host not covered by any certificate")

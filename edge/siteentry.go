@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -24,10 +23,10 @@ func newSiteEntry(st *Site) (*siteEntry, []error) {
 		errs = append(errs, fmt.Errorf("%w: site %s: %s", kind, st.Name, fmt.Sprintf(format, args...)))
 	}
 	checkNameAndHosts(st, bad)
-	e := &siteEntry{site: st, hosts: make([]hostEntry, len(st.Hosts))}
+	e := &siteEntry{site: st, hosts: make([]hostEntry, len(st.Hosts)), certs: servingCerts(st)}
 	e.notAfter = checkCertificates(st, bad)
 	for i, h := range st.Hosts {
-		e.hosts[i] = hostEntry{site: e, certs: coveringCerts(st.Certificates, h)}
+		e.hosts[i] = hostEntry{site: e, certs: coveringCerts(st, e.certs, h)}
 		if len(e.hosts[i].certs) == 0 {
 			bad(ErrHostNotCovered, "host %s", h)
 		}
@@ -103,49 +102,41 @@ func checkCertificates(st *Site, bad func(error, string, ...any)) time.Time {
 	var notAfter time.Time
 	keyTypes := make(map[x509.PublicKeyAlgorithm]bool, len(st.Certificates))
 	for i := range st.Certificates {
-		c := &st.Certificates[i]
+		c, leaf := &st.Certificates[i], st.CertLeaf(i)
 		switch {
 		case len(c.Certificate) == 0:
 			bad(ErrNoCertificate, "certificate %d: empty chain", i)
-		case c.Leaf == nil:
+		case leaf == nil:
 			bad(ErrNoCertificate, "certificate %d: Leaf not filled in", i)
 		case c.PrivateKey == nil:
-			bad(ErrNoCertificate, "certificate %d (%s): no private key", i, leafName(c))
-		case keyTypes[c.Leaf.PublicKeyAlgorithm]:
-			bad(ErrNoCertificate, "certificate %d (%s): a second %s certificate", i, leafName(c), c.Leaf.PublicKeyAlgorithm)
+			bad(ErrNoCertificate, "certificate %d (%s): no private key", i, leaf.Name())
+		case keyTypes[leaf.KeyAlgorithm]:
+			bad(ErrNoCertificate, "certificate %d (%s): a second %s certificate", i, leaf.Name(), leaf.KeyAlgorithm)
 		default:
-			keyTypes[c.Leaf.PublicKeyAlgorithm] = true
-			if notAfter.IsZero() || c.Leaf.NotAfter.Before(notAfter) {
-				notAfter = c.Leaf.NotAfter
+			keyTypes[leaf.KeyAlgorithm] = true
+			if notAfter.IsZero() || leaf.NotAfter.Before(notAfter) {
+				notAfter = leaf.NotAfter
 			}
 		}
 	}
 	return notAfter
 }
 
-// leafName names a certificate in messages by its first SAN or subject.
-func leafName(c *tls.Certificate) string {
-	if len(c.Leaf.DNSNames) > 0 {
-		return c.Leaf.DNSNames[0]
-	}
-	return c.Leaf.Subject.CommonName
-}
-
-// certCoversHost reports whether the leaf of c covers the site host pattern h (see
-// certCovers; IP hosts need an IP SAN). Certificates without a Leaf cover nothing.
-func certCoversHost(c *tls.Certificate, h string) bool {
-	if c.Leaf == nil {
+// certCoversHost reports whether the leaf l covers the site host pattern h (see
+// certCovers; IP hosts need an IP SAN). A nil leaf covers nothing.
+func certCoversHost(l *site.CertLeaf, h string) bool {
+	if l == nil {
 		return false
 	}
 	if ip := net.ParseIP(h); ip != nil {
-		for _, a := range c.Leaf.IPAddresses {
+		for _, a := range l.IPAddresses {
 			if a.Equal(ip) {
 				return true
 			}
 		}
 		return false
 	}
-	for _, n := range c.Leaf.DNSNames {
+	for _, n := range l.DNSNames {
 		if certCovers(n, h) {
 			return true
 		}

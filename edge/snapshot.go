@@ -36,8 +36,9 @@ type Snapshot struct {
 // handlers it was given), so a later snapshot holding the same *Site reuses it.
 type siteEntry struct {
 	site      *Site
-	hosts     []hostEntry  // per site.Hosts[i]: the site and the certificates covering it
-	routes    []routeEntry // longest path first
+	hosts     []hostEntry       // per site.Hosts[i]: the site and the certificates covering it
+	certs     []tls.Certificate // site.Certificates as served (servingCerts)
+	routes    []routeEntry      // longest path first
 	redirects []redirectEntry
 	headers   headerOps
 	notAfter  time.Time                // earliest expiry of its certificates
@@ -114,7 +115,7 @@ func buildSnapshot(generation uint64, commit string, sites []*Site, handlers rou
 			if s.def != nil {
 				errs = append(errs, fmt.Errorf("%w: sites %s and %s", ErrMultipleDefaults, s.def.site.site.Name, st.Name))
 			} else {
-				s.def = &hostEntry{site: e, certs: certPointers(st.Certificates)}
+				s.def = &hostEntry{site: e, certs: certPointers(e.certs)}
 			}
 		}
 		s.byName[st.Name] = e
@@ -321,11 +322,12 @@ func (e *hostEntry) certificate(hello *tls.ClientHelloInfo) *tls.Certificate {
 	return e.certs[0]
 }
 
-// coveringCerts returns the certificates whose leaf covers the host pattern h.
-func coveringCerts(certs []tls.Certificate, h string) []*tls.Certificate {
+// coveringCerts returns the certificates of certs (st's serving certificates) whose leaf
+// covers the host pattern h.
+func coveringCerts(st *Site, certs []tls.Certificate, h string) []*tls.Certificate {
 	var out []*tls.Certificate
 	for i := range certs {
-		if certCoversHost(&certs[i], h) {
+		if certCoversHost(st.CertLeaf(i), h) {
 			out = append(out, &certs[i])
 		}
 	}

@@ -113,7 +113,7 @@ func (s *Snapshot) add(fresh []*siteEntry) bool {
 			if s.def != nil {
 				return false
 			}
-			s.def = &hostEntry{site: e, certs: certPointers(st.Certificates)}
+			s.def = &hostEntry{site: e, certs: certPointers(e.certs)}
 		}
 		s.passthrough = s.passthrough || e.pool != nil
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/edgetest"
+	"github.com/edgectl/edge/edge/site"
 )
 
 // sniSites returns the sites of the SNI table: an exact name, a wildcard, a site with both
@@ -48,9 +49,37 @@ func handshake(t *testing.T, addr net.Addr, cfg *tls.Config) (tls.ConnectionStat
 	return conn.ConnectionState(), sawCert, nil
 }
 
+// slimLeaves returns copies of sites whose certificates carry no parsed Leaf, only
+// Leaves, as reconcile.CompileSite builds them.
+func slimLeaves(sites []*Site) []*Site {
+	out := make([]*Site, len(sites))
+	for i, st := range sites {
+		c := *st
+		c.Certificates = append([]tls.Certificate(nil), st.Certificates...)
+		c.Leaves = make([]*site.CertLeaf, len(c.Certificates))
+		for j := range c.Certificates {
+			c.Leaves[j] = site.NewCertLeaf(c.Certificates[j].Leaf)
+			c.Certificates[j].Leaf = nil
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// TestSNISelection: the certificate served by SNI, for sites whose certificates have their
+// parsed Leaf and for the same sites with only Leaves (the compiled form).
 func TestSNISelection(t *testing.T) {
+	for name, sites := range map[string]func(*testing.T) []*Site{
+		"leaf":   sniSites,
+		"leaves": func(t *testing.T) []*Site { return slimLeaves(sniSites(t)) },
+	} {
+		t.Run(name, func(t *testing.T) { testSNISelection(t, sites(t)) })
+	}
+}
+
+func testSNISelection(t *testing.T, sites []*Site) {
 	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
-	publish(t, srv, 1, sniSites(t)...)
+	publish(t, srv, 1, sites...)
 
 	ecdsaOnly := []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
 	rsaOnly := []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}

@@ -1,12 +1,12 @@
 package reconcile
 
 import (
-	"crypto"
 	"crypto/tls"
 	"errors"
 	"fmt"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/edge/site"
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 )
@@ -25,16 +25,22 @@ func CompileSite(s *schema.Site, key keysource.Key, commit string) (*edge.Site, 
 		// The errors describe the mismatch or the parse failure, never the key bytes.
 		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, keysource.RefName(s.Key), err)
 	}
-	return &edge.Site{Site: s.Site, Commit: commit, Certificates: []tls.Certificate{cert}}, nil
+	es := &edge.Site{Site: s.Site, Commit: commit, Certificates: []tls.Certificate{cert}}
+	if cert.Leaf == nil {
+		es.Leaves = []*site.CertLeaf{s.Cert.Leaf}
+	}
+	return es, nil
 }
 
 // certificate pairs the chain with the PEM private key, checking that the key belongs to
-// the leaf. It uses the chain the schema already parsed (shared, never modified), so a site
-// costs one parse of its certificates, not two; a Cert without a parsed chain is parsed
-// here (crypto/tls.X509KeyPair). The key is key.Signer when the key source parsed it
-// already (one parse per key read, not two), else key.PEM parsed here.
+// the leaf. It uses the chain the schema already parsed (its DER and CertLeaf, shared,
+// never modified), so a site costs one parse of its certificates, not two, and keeps no
+// parsed x509.Certificate (Leaf is nil: the data plane reads CertLeaf, see edge.Site);
+// a Cert without a parsed chain is parsed here (crypto/tls.X509KeyPair, Leaf set). The key
+// is key.Signer when the key source parsed it already (one parse per key read, not two),
+// else key.PEM parsed here.
 func certificate(c schema.Cert, key keysource.Key) (tls.Certificate, error) {
-	if len(c.Chain) == 0 {
+	if c.Leaf == nil || len(c.DER) == 0 {
 		cert, err := tls.X509KeyPair(c.PEM, key.PEM)
 		if err == nil && cert.Leaf == nil {
 			err = errors.New("no leaf certificate")
@@ -48,14 +54,8 @@ func certificate(c schema.Cert, key keysource.Key) (tls.Certificate, error) {
 			return tls.Certificate{}, err
 		}
 	}
-	leaf := c.Chain[0]
-	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
-	if !ok || !pub.Equal(priv.Public()) {
+	if !keyMatches(c.Leaf.PublicKeyInfo, priv.Public()) {
 		return tls.Certificate{}, errors.New("private key does not match the certificate's public key")
 	}
-	der := make([][]byte, len(c.Chain))
-	for i, x := range c.Chain {
-		der[i] = x.Raw
-	}
-	return tls.Certificate{Certificate: der, PrivateKey: priv, Leaf: leaf}, nil
+	return tls.Certificate{Certificate: c.DER, PrivateKey: priv}, nil
 }

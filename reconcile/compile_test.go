@@ -19,26 +19,26 @@ import (
 )
 
 // compileFixture issues a certificate of kt for host and returns the schema's view of it
-// (chain parsed, as the loader leaves it) and the key in PKCS #8 PEM.
+// (chain DER and leaf facts, as the loader leaves them) and the key in PKCS #8 PEM.
 func compileFixture(t *testing.T, ca *testca.CA, kt testca.KeyType, host string) (schema.Cert, []byte) {
 	t.Helper()
 	leaf, err := ca.Issue([]string{host}, kt, time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var chain []*x509.Certificate
+	var der [][]byte
 	for rest := leaf.ChainPEM; ; {
 		var b *pem.Block
 		if b, rest = pem.Decode(rest); b == nil {
 			break
 		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		chain = append(chain, c)
+		der = append(der, b.Bytes)
 	}
-	return schema.Cert{File: "certs/" + host + ".pem", PEM: leaf.ChainPEM, Chain: chain}, leaf.KeyPEM
+	c, err := x509.ParseCertificate(der[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schema.Cert{File: "certs/" + host + ".pem", PEM: leaf.ChainPEM, DER: der, Leaf: site.NewCertLeaf(c)}, leaf.KeyPEM
 }
 
 // reencode rewrites a PKCS #8 key PEM in its legacy form: PKCS #1 for RSA, SEC 1 for EC.
@@ -95,8 +95,8 @@ func TestCompileSiteCertificate(t *testing.T) {
 				t.Fatalf("%s/%s: %v", kt, enc, err)
 			}
 			tc := es.Certificates[0]
-			if tc.Leaf != cert.Chain[0] || len(tc.Certificate) != len(cert.Chain) {
-				t.Errorf("%s/%s: the chain was not taken from the schema's parse", kt, enc)
+			if tc.Leaf != nil || len(es.Leaves) != 1 || es.Leaves[0] != cert.Leaf || len(tc.Certificate) != len(cert.DER) || &tc.Certificate[0][0] != &cert.DER[0][0] {
+				t.Errorf("%s/%s: the chain was not taken from the schema's parse, or a parsed leaf is kept", kt, enc)
 			}
 			if err := handshake(t, tc, ca, string(kt)+".example.test"); err != nil {
 				t.Errorf("%s/%s: handshake: %v", kt, enc, err)

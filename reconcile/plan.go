@@ -199,8 +199,8 @@ func (a *Agent) planSite(p *plan, s *schema.Site, prev *compiledSite) {
 			st.Error = a.usersRefreshError(s)
 		}
 	}
-	if len(cs.site.Certificates) > 0 { // a passthrough site (or its stale version) has none
-		st.NotAfter = cs.site.Certificates[0].Leaf.NotAfter
+	if l := cs.site.CertLeaf(0); l != nil { // a passthrough site (or its stale version) has none
+		st.NotAfter = l.NotAfter
 	}
 	p.statuses = append(p.statuses, st)
 	cs.last = lastPlan{status: st, decl: s, keys: a.keys.Version(), users: a.usersVersion()}

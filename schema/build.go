@@ -148,7 +148,7 @@ func checkBuild(d *siteDecl, cr *certResult, repo *repoResult, hsts *site.HSTS) 
 			at(d.Cert.P, SeverityError, "certificate file %s %s", d.Cert.S, p)
 		}
 		if len(cr.facts.problems) == 0 {
-			leaf := cr.facts.chain[0]
+			leaf := cr.facts.leaf
 			for _, h := range uncovered(leaf, d.Hosts) {
 				at(h.P, SeverityError, "host %q is not covered by certificate %s (it covers %s); add the name to the certificate or remove the host",
 					h.S, d.Cert.S, sansList(leaf.DNSNames))
@@ -212,7 +212,7 @@ func assembleSite(res *siteResult, cr *certResult, pg *pagesResult, repo *repoRe
 	}
 	var certHash [32]byte
 	if cr != nil { // nil for an issued certificate
-		s.Cert = Cert{File: d.Cert.S, PEM: cr.pem, Chain: cr.facts.chain}
+		s.Cert = Cert{File: d.Cert.S, PEM: cr.pem, DER: cr.facts.der, Leaf: cr.facts.leaf}
 		certHash = cr.hash
 	}
 	parts := [][32]byte{res.hash, certHash, repo.hash}

@@ -48,18 +48,18 @@ func TestChainsShareIssuers(t *testing.T) {
 	var facts []*certFacts
 	for i, b := range pems {
 		cf := parseCertChain(b)
-		if len(cf.problems) > 0 || len(cf.chain) != 2 {
+		if len(cf.problems) > 0 || len(cf.der) != 2 || len(cf.issuers) != 1 {
 			t.Fatalf("chain %d: %v", i, cf.problems)
 		}
 		facts = append(facts, cf)
 	}
-	if facts[0].chain[1] != facts[1].chain[1] || facts[1].chain[1] != facts[2].chain[1] {
+	if facts[0].issuers[0] != facts[1].issuers[0] || facts[1].issuers[0] != facts[2].issuers[0] || &facts[0].der[1][0] != &facts[2].der[1][0] {
 		t.Error("the shared intermediate was parsed once per chain")
 	}
-	if facts[0].chain[0] == facts[1].chain[0] {
+	if facts[0].leaf == facts[1].leaf || &facts[0].der[0][0] == &facts[1].der[0][0] {
 		t.Error("two different leaves share a parse")
 	}
-	issuerRaw := facts[0].chain[1].Raw
+	issuerRaw := facts[0].issuers[0].Raw
 	facts = nil
 	runtime.GC()
 	runtime.GC()
@@ -70,7 +70,7 @@ func TestChainsShareIssuers(t *testing.T) {
 		t.Error("the intermediate is still held after every chain naming it was dropped")
 	}
 	cf := parseCertChain(pems[0])
-	if cf.chain[1] == nil || string(cf.chain[1].Raw) != string(issuerRaw) {
+	if len(cf.issuers) != 1 || string(cf.der[1]) != string(issuerRaw) {
 		t.Fatal("re-parse after collection failed")
 	}
 }

@@ -135,11 +135,11 @@ func summarize(s *Site) SiteSummary {
 
 // certSummary describes a chain's leaf: names, expiry and fingerprint.
 func certSummary(c Cert) string {
-	if len(c.Chain) == 0 {
+	if c.Leaf == nil || len(c.DER) == 0 {
 		return c.File
 	}
-	leaf := c.Chain[0]
-	fp := sha256.Sum256(leaf.Raw)
+	leaf := c.Leaf
+	fp := sha256.Sum256(c.DER[0])
 	return fmt.Sprintf("%s: %s, expires %s, sha256 %s", c.File, sansList(leaf.DNSNames),
 		leaf.NotAfter.UTC().Format("2006-01-02"), hex.EncodeToString(fp[:])[:16])
 }

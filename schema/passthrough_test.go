@@ -49,7 +49,7 @@ func TestPassthroughBuild(t *testing.T) {
 	if m := byName["minimal-pt"]; m == nil || m.Passthrough == nil || m.Passthrough.Balance != site.RoundRobin || m.Passthrough.HealthCheck != nil || m.Passthrough.ProxyProtocol {
 		t.Errorf("minimal-pt = %+v; want a passthrough site with zero options", m)
 	}
-	if a := byName["a"]; a == nil || a.Passthrough != nil || len(a.Cert.Chain) == 0 {
+	if a := byName["a"]; a == nil || a.Passthrough != nil || a.Cert.Leaf == nil {
 		t.Errorf("site a = %+v; want a terminated site with its certificate", a)
 	}
 }

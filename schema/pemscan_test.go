@@ -29,8 +29,8 @@ func TestScanPEMAccepts(t *testing.T) {
 		"openssl": "subject=CN = c.example\nissuer=/CN=test\n\n" + string(c) + "\n",
 	} {
 		cf := parseCertChain([]byte(b))
-		if len(cf.problems) != 0 || len(cf.chain) != 2 {
-			t.Errorf("%s: problems %q, %d certificates; want none and 2", name, cf.problems, len(cf.chain))
+		if len(cf.problems) != 0 || len(cf.der) != 2 {
+			t.Errorf("%s: problems %q, %d certificates; want none and 2", name, cf.problems, len(cf.der))
 		}
 	}
 }

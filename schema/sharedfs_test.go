@@ -39,7 +39,7 @@ func TestLoaderKeepsSharedCertificate(t *testing.T) {
 	if fsys.reads["shared:"+g.CertFile] != 1 || fsys.reads["shared:"+g.File] != 0 {
 		t.Errorf("reads %v: want the certificate (only) read shared, once", fsys.reads)
 	}
-	if len(cfg.Sites[0].Cert.Chain) == 0 {
+	if cfg.Sites[0].Cert.Leaf == nil {
 		t.Error("no parsed chain")
 	}
 }

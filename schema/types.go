@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"crypto/x509"
 	"time"
 
 	"github.com/edgectl/edge/edge/site"
@@ -70,8 +69,14 @@ type Cert struct {
 	File string
 	// PEM is the file's content.
 	PEM []byte
-	// Chain is the parsed chain, leaf first.
-	Chain []*x509.Certificate
+	// DER is the chain, leaf first, DER-encoded (as tls.Certificate.Certificate); nil
+	// when the file was not parsed. Never modified: the issuers' DER is shared between
+	// the sites naming them.
+	DER [][]byte
+	// Leaf is what the checks, the compile and the data plane need of the leaf certificate
+	// (names, validity, key algorithm, public key), kept instead of a parsed
+	// x509.Certificate; nil when DER is. Shared, never modified.
+	Leaf *site.CertLeaf
 }
 
 // KeyRef points at a private key in Vault KV v2.

@@ -202,7 +202,7 @@ func certCovers(leaf *x509.Certificate, host string) bool {
 // rotationNotes tells the operator what else a rotation needs.
 func rotationNotes(s *schema.Site, leaf *x509.Certificate, certFile string, version int) []string {
 	var notes []string
-	sameCert := len(s.Cert.Chain) > 0 && leaf != nil && bytes.Equal(s.Cert.Chain[0].Raw, leaf.Raw)
+	sameCert := len(s.Cert.DER) > 0 && leaf != nil && bytes.Equal(s.Cert.DER[0], leaf.Raw)
 	if !sameCert {
 		notes = append(notes, fmt.Sprintf("%s is not the certificate in %s: commit it there", certFile, s.Cert.File))
 	}

@@ -45,7 +45,10 @@ func TestWriteRepoValidates(t *testing.T) {
 		t.Error("key file differs from Leaf.KeyPEM")
 	}
 	// The chain verifies against the CA for every declared host.
-	leaf := s.Cert.Chain[0]
+	leaf, err := x509.ParseCertificate(s.Cert.DER[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, h := range []string{"site00000.example.test", "x.site00000.example.test"} {
 		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: h, Roots: repo.CA.Pool()}); err != nil {
 			t.Errorf("verify %s: %v", h, err)
