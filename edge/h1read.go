@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -39,7 +40,7 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 		return nil, nil // closed by Shutdown meanwhile
 	}
 	pending, _ := c.br.Peek(c.br.Buffered()) // intact until the next read from the socket
-	req, err := http.ReadRequest(c.br)
+	req, err := c.readHead(pending)
 	if err != nil || !c.servable(req, pending) {
 		return nil, c.replayOf(pending)
 	}
@@ -61,6 +62,23 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	}
 	return req, nil
 }
+
+// readHead reads the request header at the start of pending, all that is buffered:
+// parseSimpleHead's request when it takes it, else http.ReadRequest's.
+func (c *h1Conn) readHead(pending []byte) (*http.Request, error) {
+	if !slowH1Heads.Load() {
+		if end := headerEnd(pending); end > 0 {
+			if req := parseSimpleHead(pending[:end]); req != nil {
+				c.br.Discard(end)
+				return req, nil
+			}
+		}
+	}
+	return http.ReadRequest(c.br)
+}
+
+// slowH1Heads has every request header read by http.ReadRequest (tests and benchmarks).
+var slowH1Heads atomic.Bool
 
 // headBuffered reports whether the next request's whole header is buffered already, as
 // waitHead will see it (after the CR and LF bytes a POST may leave are skipped).
