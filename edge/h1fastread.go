@@ -14,8 +14,9 @@ import (
 // ends, an origin-form target of unreserved characters (no escapes, no fragment), one
 // Host field, field names of letters, digits and hyphens, printable ASCII values, and no
 // field that changes how ReadRequest reads the rest (Content-Length, Transfer-Encoding,
-// Trailer, Pragma). Anything else returns nil: http.ReadRequest reads it, the reference
-// behaviour (h1fastread_test.go compares the two).
+// Trailer, Pragma) or the loop's serving (Expect, Upgrade). Anything else returns nil:
+// http.ReadRequest reads it, the reference behaviour (h1fastread_test.go compares the
+// two). Of the loop's checks (servable), only the Host's is left (simpleServable).
 //
 // It costs half of ReadRequest's time and two thirds of its allocations: one string for
 // the whole header (the target, the field values and the names already canonical are
@@ -55,7 +56,7 @@ func parseSimpleHead(head []byte) *http.Request {
 		case "Host": // Request.Host; ReadRequest leaves it out of the Header
 			hosts, host = hosts+1, value
 			continue
-		case "Content-Length", "Transfer-Encoding", "Trailer", "Pragma":
+		case "Content-Length", "Transfer-Encoding", "Trailer", "Pragma", "Expect", "Upgrade":
 			return nil
 		}
 		vals[i] = value

@@ -49,6 +49,10 @@ var fastHeadCases = []struct {
 	{"GET / HTTP/1.1\r\nHost: a\r\nTrailer: X\r\n\r\n", false},
 	{"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", false},
 	{"get / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	{"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", false},
+	{"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", false},
+	{"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", true}, // taken; simpleServable refuses it as servable does
+	{"GET / HTTP/1.1\r\nHost: \r\n\r\n", true},
 }
 
 // TestParseSimpleHeadMatchesReadRequest: what parseSimpleHead takes, it reads as
@@ -107,6 +111,10 @@ func checkSimpleHead(t *testing.T, raw []byte) bool {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\nparseSimpleHead %#v\nURL %#v\nReadRequest     %#v\nURL %#v", raw, got, got.URL, want, want.URL)
 	}
+	want.Body = http.NoBody
+	if s, full := simpleServable(got), (&h1Conn{}).servable(want, raw); s != full {
+		t.Fatalf("%q: simpleServable %v, servable %v", raw, s, full)
+	}
 	return true
 }
 
@@ -116,8 +124,8 @@ func randomHead(rng *rand.Rand) []byte {
 	methods := []string{"GET", "HEAD", "GET", "POST", "get"}
 	targets := []string{"/", "/a", "/a/b?c=d", "//x", "/a;b", "/a?;", "/%20", "/a?b=%", "/@:$", "/é", "/a b", "/?", "/a?", "/a?b?", "/.."}
 	protos := []string{"HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/1.10", "http/1.1"}
-	names := []string{"Host", "host", "HOST", "X-A", "x-a", "Connection", "Accept", "X_Y", "X Y", "X-", "-X", "1", "Content-Length", "Pragma", ""}
-	values := []string{"a", " a ", "\ta\t", "", "close", "keep-alive, close", "\x00", "a\x7fb", "\xff", "a:b", " ", "1"}
+	names := []string{"Host", "host", "HOST", "X-A", "x-a", "Connection", "Accept", "X_Y", "X Y", "X-", "-X", "1", "Content-Length", "Pragma", "Expect", "upgrade", ""}
+	values := []string{"a", " a ", "\ta\t", "", "close", "keep-alive, close", "\x00", "a\x7fb", "\xff", "a:b", " ", "1", "a b", "[::1]:80", "a/b", "a\"b"}
 	ends := []string{"\r\n", "\r\n", "\r\n", "\n", "\r"}
 	var b bytes.Buffer
 	b.WriteString(pick(methods) + " " + pick(targets) + " " + pick(protos) + pick(ends))

@@ -40,8 +40,8 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 		return nil, nil // closed by Shutdown meanwhile
 	}
 	pending, _ := c.br.Peek(c.br.Buffered()) // intact until the next read from the socket
-	req, err := c.readHead(pending)
-	if err != nil || !c.servable(req, pending) {
+	req, simple, err := c.readHead(pending)
+	if err != nil || !(simple && simpleServable(req) || !simple && c.servable(req, pending)) {
 		return nil, c.replayOf(pending)
 	}
 	if req.ContentLength > 0 {
@@ -64,18 +64,23 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 }
 
 // readHead reads the request header at the start of pending, all that is buffered:
-// parseSimpleHead's request when it takes it, else http.ReadRequest's.
-func (c *h1Conn) readHead(pending []byte) (*http.Request, error) {
+// parseSimpleHead's request when it takes it (simple), else http.ReadRequest's.
+func (c *h1Conn) readHead(pending []byte) (req *http.Request, simple bool, err error) {
 	if !slowH1Heads.Load() {
 		if end := headerEnd(pending); end > 0 {
 			if req := parseSimpleHead(pending[:end]); req != nil {
 				c.br.Discard(end)
-				return req, nil
+				return req, true, nil
 			}
 		}
 	}
-	return http.ReadRequest(c.br)
+	req, err = http.ReadRequest(c.br)
+	return req, false, err
 }
+
+// simpleServable is servable for a request parseSimpleHead took, which has checked the
+// rest already: its Host.
+func simpleServable(req *http.Request) bool { return httpguts.ValidHostHeader(req.Host) }
 
 // slowH1Heads has every request header read by http.ReadRequest (tests and benchmarks).
 var slowH1Heads atomic.Bool
