@@ -41,7 +41,8 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	}
 	pending, _ := c.br.Peek(c.br.Buffered()) // intact until the next read from the socket
 	req, simple, err := c.readHead(pending)
-	if err != nil || !(simple && simpleServable(req) || !simple && c.servable(req, pending)) {
+	serve := err == nil && (simple && simpleServable(req) || !simple && c.servable(req, pending))
+	if !serve {
 		return nil, c.replayOf(pending)
 	}
 	if req.ContentLength > 0 {
