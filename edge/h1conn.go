@@ -132,11 +132,10 @@ func (c *h1Conn) waitIdle() bool {
 
 // serveRequest runs the handler for req and finishes its response; false: close.
 func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
-	ctx, cancel := context.WithCancel(c.reqBase)
-	*req = *req.WithContext(ctx) // in place: the loop holds the only pointer (no copy kept)
 	req.RemoteAddr, req.TLS = c.remoteAddr, c.state
 	w := newH1Response(c, req)
-	w.ctx, w.cancel = ctx, cancel
+	w.ctx.Context = c.reqBase
+	*req = *req.WithContext(&w.ctx) // in place: the loop holds the only pointer (no copy kept)
 	c.cur.Store(w)
 	select {
 	case <-c.ctx.Done(): // ended before w was current: cancelCurrent missed it
@@ -205,7 +204,7 @@ func (c *h1Conn) cancelCurrent() {
 // cancelRequest ends w's request context and runs the function its hook holds (the
 // proxy's abort of the upstream request, registered through reqcancel.AfterFunc).
 func (w *h1Response) cancelRequest() {
-	w.cancel()
+	w.ctx.cancel()
 	w.hook.Fire()
 }
 

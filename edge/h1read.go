@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -39,8 +40,9 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 		return nil, nil // closed by Shutdown meanwhile
 	}
 	pending, _ := c.br.Peek(c.br.Buffered()) // intact until the next read from the socket
-	req, err := http.ReadRequest(c.br)
-	if err != nil || !c.servable(req, pending) {
+	req, simple, err := c.readHead(pending)
+	serve := err == nil && (simple && simpleServable(req) || !simple && c.servable(req, pending))
+	if !serve {
 		return nil, c.replayOf(pending)
 	}
 	if req.ContentLength > 0 {
@@ -61,6 +63,28 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	}
 	return req, nil
 }
+
+// readHead reads the request header at the start of pending, all that is buffered:
+// parseSimpleHead's request when it takes it (simple), else http.ReadRequest's.
+func (c *h1Conn) readHead(pending []byte) (req *http.Request, simple bool, err error) {
+	if !slowH1Heads.Load() {
+		if end := headerEnd(pending); end > 0 {
+			if req := parseSimpleHead(pending[:end]); req != nil {
+				c.br.Discard(end)
+				return req, true, nil
+			}
+		}
+	}
+	req, err = http.ReadRequest(c.br)
+	return req, false, err
+}
+
+// simpleServable is servable for a request parseSimpleHead took, which has checked the
+// rest already: its Host.
+func simpleServable(req *http.Request) bool { return httpguts.ValidHostHeader(req.Host) }
+
+// slowH1Heads has every request header read by http.ReadRequest (tests and benchmarks).
+var slowH1Heads atomic.Bool
 
 // headBuffered reports whether the next request's whole header is buffered already, as
 // waitHead will see it (after the CR and LF bytes a POST may leave are skipped).

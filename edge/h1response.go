@@ -2,7 +2,6 @@ package edge
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -24,11 +23,10 @@ import (
 // a chunked body. The logic is net/http's chunkWriter.writeHeader's, kept in the same
 // order so that the differential test (h1diff_test.go) finds no difference.
 type h1Response struct {
-	c      *h1Conn
-	req    *http.Request
-	ctx    context.Context    // req's context
-	cancel context.CancelFunc // ends ctx; cancelRequest calls it
-	hook   reqcancel.Hook     // runs a function when ctx ends (reqcancel.AfterFunc)
+	c    *h1Conn
+	req  *http.Request
+	ctx  h1ReqCtx       // req's context
+	hook reqcancel.Hook // runs a function when ctx ends (reqcancel.AfterFunc)
 
 	header       http.Header // the handler's (Header); nil after a hand-off, until Header
 	snap         http.Header // header as it was at WriteHeader; nil until then
