@@ -52,3 +52,7 @@ go test -run '^$' -fuzz '^FuzzFastEvalMatchesCUE$' -fuzztime 20s -fuzzminimizeti
 # Edge's response-header writer against net/http's Header.WriteSubset.
 echo "== go test -fuzz FuzzWriteHeader"
 go test -run '^$' -fuzz '^FuzzWriteHeader$' -fuzztime 10s -fuzzminimizetime 5s -timeout 5m ./edge/
+
+# Edge's plain GET/HEAD header parser against net/http's ReadRequest.
+echo "== go test -fuzz FuzzParseSimpleHead"
+go test -run '^$' -fuzz '^FuzzParseSimpleHead$' -fuzztime 15s -fuzzminimizetime 5s -timeout 5m ./edge/
