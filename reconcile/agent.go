@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/internal/pace"
 	"github.com/edgectl/edge/reconcile/gitsource"
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
@@ -266,7 +267,9 @@ func refsOf(cfg *schema.Config, prev []schema.KeyRef) []schema.KeyRef {
 // sameRefs reports whether refs is what refsOf lists for cfg.
 func sameRefs(cfg *schema.Config, refs []schema.KeyRef) bool {
 	i := 0
+	var tick pace.Ticker
 	for _, s := range cfg.Sites {
+		tick.Tick()
 		if s.Passthrough == nil && s.Issuer == "" {
 			if i == len(refs) || refs[i] != s.Key {
 				return false

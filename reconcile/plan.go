@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/internal/pace"
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
 )
@@ -55,7 +56,9 @@ func (p *plan) outcome() PollOutcome {
 // withoutStale.
 func (p *plan) sites(withoutStale bool) []*edge.Site {
 	sites := make([]*edge.Site, 0, len(p.next))
+	var tick pace.Ticker
 	for _, s := range p.cfg.Sites {
+		tick.Tick()
 		if cs, ok := p.next[s.Name]; ok && !(withoutStale && p.stale[s.Name]) {
 			sites = append(sites, cs.site)
 		}
@@ -111,7 +114,9 @@ const bigReconcile = 1000
 
 // compile reads the keys t needs (those new or due) and compiles its sites into a plan.
 func (a *Agent) compile(ctx context.Context, t target) *plan {
+	var tick pace.Ticker // each walk of the sites yields to the requests now and then
 	for _, s := range t.cfg.Sites {
+		tick.Tick()
 		// A new certificate usually comes with a new key under the same reference (a
 		// rotation): read that key again rather than wait for the slow refresh.
 		if prev := a.compiled[s.Name]; prev != nil && prev.decl != s && s.Passthrough == nil && !bytes.Equal(prev.decl.Cert.PEM, s.Cert.PEM) {
@@ -127,6 +132,7 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 	a.phases.keys = since(&t0)
 	kept := 0 // the sites of a.compiled still in t.cfg (names are unique)
 	for _, s := range t.cfg.Sites {
+		tick.Tick()
 		prev := a.compiled[s.Name]
 		if prev != nil {
 			kept++
@@ -303,7 +309,9 @@ func (a *Agent) publish(p *plan) error {
 func (a *Agent) siteMetrics(statuses []SiteStatus) {
 	counts := map[SiteState]int{SiteServing: 0, SiteStale: 0, SiteFailed: 0}
 	a.metrics.siteFailing.Reset()
+	var tick pace.Ticker
 	for _, st := range statuses {
+		tick.Tick()
 		counts[st.State]++
 		if st.State != SiteServing {
 			a.metrics.siteFailing.WithLabelValues(st.Name, string(st.State)).Set(1)

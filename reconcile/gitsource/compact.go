@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 
+	"github.com/edgectl/edge/internal/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -40,8 +41,10 @@ func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *Tre
 		live[t] = struct{}{}
 	}
 	live[commit.Hash] = struct{}{}
+	var tick pace.Ticker
 	var markNode func(*treeNode)
 	markNode = func(n *treeNode) {
+		tick.Tick()
 		if _, seen := live[n.hash]; seen && n.mode.IsDir() {
 			return // a subtree met twice (two directories with the same content)
 		}
@@ -67,6 +70,7 @@ func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *Tre
 			return fmt.Errorf("compact: tree %s: %w", th, err)
 		}
 		for _, e := range t.Entries {
+			tick.Tick()
 			switch e.Mode {
 			case filemode.Dir:
 				if err := mark(e.Hash, path.Join(dir, e.Name)); err != nil {
