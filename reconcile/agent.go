@@ -103,6 +103,7 @@ type Agent struct {
 	keys       *keysource.Cache
 	users      *keysource.Cache // basic-auth users secrets; nil without AgentOptions.Users
 	compiled   map[string]*compiledSite
+	spare      map[string]*compiledSite // the map compiled was before, empty, for the next plan
 	generation uint64
 	cfg        *schema.Config  // last accepted config
 	cfgRefs    []schema.KeyRef // the key references of cfg's sites
