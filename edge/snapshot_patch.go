@@ -2,9 +2,10 @@ package edge
 
 import (
 	"errors"
-	"github.com/edgectl/edge/internal/pace"
 	"maps"
 	"time"
+
+	"github.com/edgectl/edge/internal/pace"
 )
 
 // patchSnapshot is buildSnapshot for the usual change, a few sites among many: when both
