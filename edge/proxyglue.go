@@ -5,6 +5,7 @@ import (
 
 	"github.com/edgectl/edge/edge/proxy"
 	"github.com/edgectl/edge/edge/site"
+	"github.com/edgectl/edge/internal/pace"
 )
 
 // routeHandlers returns the routeHandlerFunc serving routes through m: each route gets the
@@ -49,7 +50,9 @@ func routeHandlers(m *proxy.Manager, cm *compressMetrics, d Denials) routeHandle
 // proxyHandlers lists the proxy handlers snap uses, for proxy.Manager.Sweep.
 func proxyHandlers(snap *Snapshot) []*proxy.Handler {
 	var out []*proxy.Handler
+	var tick pace.Ticker // 10,000 sites: yield to the requests now and then
 	for _, e := range snap.sites {
+		tick.Tick()
 		for i := range e.routes {
 			if h, ok := unwrapHandler(e.routes[i].handler).(*proxy.Handler); ok {
 				out = append(out, h)

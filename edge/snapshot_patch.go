@@ -4,6 +4,8 @@ import (
 	"errors"
 	"maps"
 	"time"
+
+	"github.com/edgectl/edge/internal/pace"
 )
 
 // patchSnapshot is buildSnapshot for the usual change, a few sites among many: when both
@@ -36,7 +38,9 @@ func patchSnapshot(generation uint64, commit string, sites []*Site, handlers rou
 
 // inNameOrder reports whether sites are non-nil and in strictly increasing name order.
 func inNameOrder(sites []*Site) bool {
+	var tick pace.Ticker // the walks of a swap yield to the requests now and then
 	for i, st := range sites {
+		tick.Tick()
 		if st == nil || i > 0 && sites[i-1].Name >= st.Name {
 			return false
 		}
@@ -50,7 +54,9 @@ func inNameOrder(sites []*Site) bool {
 func diffEntries(prev *Snapshot, sites []*Site) (entries, gone, fresh []*siteEntry, ok bool) {
 	entries = make([]*siteEntry, 0, len(sites))
 	old := prev.sites
+	var tick pace.Ticker
 	for _, st := range sites {
+		tick.Tick()
 		for len(old) > 0 && old[0].site.Name < st.Name {
 			gone, old = append(gone, old[0]), old[1:]
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge"
+	"github.com/edgectl/edge/internal/pace"
 	"github.com/edgectl/edge/reconcile/gitsource"
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"
@@ -102,6 +103,7 @@ type Agent struct {
 	keys       *keysource.Cache
 	users      *keysource.Cache // basic-auth users secrets; nil without AgentOptions.Users
 	compiled   map[string]*compiledSite
+	spare      map[string]*compiledSite // the map compiled was before, empty, for the next plan
 	generation uint64
 	cfg        *schema.Config  // last accepted config
 	cfgRefs    []schema.KeyRef // the key references of cfg's sites
@@ -266,7 +268,9 @@ func refsOf(cfg *schema.Config, prev []schema.KeyRef) []schema.KeyRef {
 // sameRefs reports whether refs is what refsOf lists for cfg.
 func sameRefs(cfg *schema.Config, refs []schema.KeyRef) bool {
 	i := 0
+	var tick pace.Ticker
 	for _, s := range cfg.Sites {
+		tick.Tick()
 		if s.Passthrough == nil && s.Issuer == "" {
 			if i == len(refs) || refs[i] != s.Key {
 				return false

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 
+	"github.com/edgectl/edge/internal/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -33,15 +34,23 @@ func (s *Source) compact(tags []plumbing.Hash, commit *object.Commit, tfs *TreeF
 }
 
 // reachable returns the hashes of the objects the revision needs: tags, the commit, and
-// every tree and blob of its tree (not submodules' commits).
+// every tree and blob of its tree (not submodules' commits). The set is the source's, valid
+// until the next call (s.mu held): at 10,000 sites a new one was 0.9 MB of garbage per swap.
 func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *TreeFS) (map[plumbing.Hash]struct{}, error) {
-	live := make(map[plumbing.Hash]struct{}, s.store.len())
+	live := s.live
+	if live == nil {
+		live = make(map[plumbing.Hash]struct{}, s.store.len())
+		s.live = live
+	}
+	clear(live)
 	for _, t := range tags {
 		live[t] = struct{}{}
 	}
 	live[commit.Hash] = struct{}{}
+	var tick pace.Ticker
 	var markNode func(*treeNode)
 	markNode = func(n *treeNode) {
+		tick.Tick()
 		if _, seen := live[n.hash]; seen && n.mode.IsDir() {
 			return // a subtree met twice (two directories with the same content)
 		}
@@ -67,6 +76,7 @@ func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *Tre
 			return fmt.Errorf("compact: tree %s: %w", th, err)
 		}
 		for _, e := range t.Entries {
+			tick.Tick()
 			switch e.Mode {
 			case filemode.Dir:
 				if err := mark(e.Hash, path.Join(dir, e.Name)); err != nil {

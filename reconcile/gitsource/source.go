@@ -74,6 +74,7 @@ type Source struct {
 	last     *Revision     // last revision Poll returned
 	lastHash plumbing.Hash // remote reference's hash last time (a tag object for annotated tags)
 	refName  plumbing.ReferenceName
+	live     map[plumbing.Hash]struct{} // the set reachable fills, kept to be filled again (compact)
 
 	refusedHash plumbing.Hash // a commit fetched and found at fault, and why
 	refusedErr  error

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 
+	"github.com/edgectl/edge/internal/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -37,7 +38,8 @@ func stateRecordLen(size int64) int64 {
 // trailer.
 func writeStateObjects(w io.Writer, objs *objectStore, hashes []plumbing.Hash) error {
 	sum := sha256.New()
-	mw := io.MultiWriter(w, sum)
+	// A rewrite at 10,000 sites hashes and copies 16 MB: in pieces, yielding between them.
+	mw := &pace.Writer{W: io.MultiWriter(w, sum)}
 	var head [1 + 20 + binary.MaxVarintLen64]byte
 	for _, h := range hashes {
 		o, err := objs.EncodedObject(plumbing.AnyObject, h)

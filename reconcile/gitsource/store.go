@@ -3,6 +3,7 @@ package gitsource
 import (
 	"errors"
 
+	"github.com/edgectl/edge/internal/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/memory"
@@ -142,7 +143,9 @@ func (s *objectStore) Shallow() ([]plumbing.Hash, error) { return s.shallow, nil
 
 // keepOnly drops every object whose hash is not in live.
 func (s *objectStore) keepOnly(live map[plumbing.Hash]struct{}) {
+	var tick pace.Ticker
 	for h, o := range s.objects {
+		tick.Tick()
 		if _, ok := live[h]; !ok {
 			s.recBytes -= stateRecordLen(o.Size())
 			delete(s.objects, h)
@@ -159,7 +162,9 @@ func (s *objectStore) clone() (*objectStore, []plumbing.Hash) {
 	c := newObjectStore()
 	c.recBytes = s.recBytes
 	hashes := make([]plumbing.Hash, 0, len(s.objects))
+	var tick pace.Ticker
 	for h, o := range s.objects {
+		tick.Tick()
 		c.objects[h] = o
 		hashes = append(hashes, h)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgectl/edge/internal/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -100,7 +101,9 @@ func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, di
 	}
 	cur := childCursor{n: prev}
 	var childErr error // an entry's own error, already naming its path
+	var tick pace.Ticker
 	err = scanTree(b, func(e rawTreeEntry) error {
+		tick.Tick()
 		old := cur.next(e.name)
 		if mode, ok := entryMode(e.mode); ok && old != nil && old.hash == e.hash && old.mode == mode {
 			n.children = append(n.children, old)
