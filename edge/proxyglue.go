@@ -5,7 +5,7 @@ import (
 
 	"github.com/edgectl/edge/edge/proxy"
 	"github.com/edgectl/edge/edge/site"
-	"github.com/edgectl/edge/internal/pace"
+	"github.com/edgectl/edge/edge/pace"
 )
 
 // routeHandlers returns the routeHandlerFunc serving routes through m: each route gets the

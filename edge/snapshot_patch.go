@@ -5,7 +5,7 @@ import (
 	"maps"
 	"time"
 
-	"github.com/edgectl/edge/internal/pace"
+	"github.com/edgectl/edge/edge/pace"
 )
 
 // patchSnapshot is buildSnapshot for the usual change, a few sites among many: when both

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge"
-	"github.com/edgectl/edge/internal/pace"
+	"github.com/edgectl/edge/edge/pace"
 	"github.com/edgectl/edge/reconcile/gitsource"
 	"github.com/edgectl/edge/reconcile/keysource"
 	"github.com/edgectl/edge/schema"

@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"path"
 
-	"github.com/edgectl/edge/internal/pace"
+	"github.com/edgectl/edge/edge/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"

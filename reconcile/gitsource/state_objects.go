@@ -10,7 +10,7 @@ import (
 	"hash"
 	"io"
 
-	"github.com/edgectl/edge/internal/pace"
+	"github.com/edgectl/edge/edge/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 

@@ -3,7 +3,7 @@ package gitsource
 import (
 	"errors"
 
-	"github.com/edgectl/edge/internal/pace"
+	"github.com/edgectl/edge/edge/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/memory"

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgectl/edge/internal/pace"
+	"github.com/edgectl/edge/edge/pace"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
