@@ -3,9 +3,9 @@ package edge
 import (
 	"net/http"
 
+	"github.com/edgectl/edge/edge/pace"
 	"github.com/edgectl/edge/edge/proxy"
 	"github.com/edgectl/edge/edge/site"
-	"github.com/edgectl/edge/edge/pace"
 )
 
 // routeHandlers returns the routeHandlerFunc serving routes through m: each route gets the
