@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -268,25 +269,28 @@ func classifySiteEntry(e fs.DirEntry) (*siteJob, []Diagnostic) {
 
 // evalSites evaluates the jobs in parallel, one lane of evals per goroutine, until ctx is
 // done. Results may arrive after it returns: close evals before reading them.
+//
+// The workers take the next job themselves (an atomic index) rather than from a goroutine
+// handing them out over a channel: at 10,000 plain site files a job takes about 100 µs, and
+// with every core busy the handing goroutine waited for one, so each worker spent about a
+// fifth of a cold start's load waiting for its next job.
 func (l *Loader) evalSites(ctx context.Context, r *repoReader, repo *repoResult, jobs []*siteJob, evals evalService) {
 	var wg sync.WaitGroup
-	next := make(chan *siteJob)
+	var next atomic.Int64
 	for w := 0; w < min(l.workers(), max(len(jobs), 1)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range next {
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(len(jobs)) {
+					return
+				}
+				j := jobs[i]
 				l.loadSite(r.forJob(j), repo, j, w, evals)
 			}
 		}()
 	}
-	for _, j := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- j
-	}
-	close(next)
 	wg.Wait()
 }
 
