@@ -86,6 +86,7 @@ type Loader struct {
 	last    *lastLoad    // what the next load can start from (incremental.go); nil: a full load
 	fast    siteFastPath // asked before CUE for each site file to evaluate (fastpath.go); nil: none
 	sigs    *sigMemo     // the running load's successful signature checks (sigcache.go); nil between loads
+	trace   *LoadTrace   // the running load's hooks (loadtrace.go); nil: none
 }
 
 type siteResult struct {
@@ -152,8 +153,8 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
 	l.flushDisk()
-	l.sigs = &sigMemo{}
-	defer func() { l.sigs = nil }()
+	l.sigs, l.trace = &sigMemo{}, loadTraceOf(ctx)
+	defer func() { l.sigs, l.trace = nil, nil }()
 	r := &repoReader{fsys: fsys, maxSize: l.opts.MaxFileSize}
 	evals := l.newEvalService(ctx)
 	defer evals.close()
@@ -517,6 +518,7 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 	if res.decl == nil || hasError(res.diags) || res.decl.Pass != nil || res.decl.Issuer.S != "" {
 		return // a passthrough site has no certificate; an issued one is not in the repo
 	}
+	l.trace.siteKey(res.decl)
 	certFile := res.decl.Cert.S
 	certErr := func(err error) {
 		msg := err.Error()
