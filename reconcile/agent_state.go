@@ -28,7 +28,9 @@ func (a *Agent) restoreState(ctx context.Context) {
 	if rev == nil {
 		return
 	}
+	t0 := time.Now()
 	cfg, prefetch, err := a.load(ctx, rev.FS)
+	a.phases = stepPhases{load: time.Since(t0)} // the "reconciled" line's phases (no poll)
 	if err != nil {
 		err = fmt.Errorf("reconcile: saved commit %s no longer validates: %w", rev.Commit, err)
 		a.log.Warn("state dir: saved revision ignored", "err", err)
