@@ -111,6 +111,7 @@ type Agent struct {
 	stepCounts *planCounts     // the counts of the plan this step published, for record
 	phases     stepPhases      // how long the parts of this step took, for the log
 	issuedGen  uint64          // the Issued generation the last compile saw
+	loadedOnce bool            // a load was made (the first one reads keys as it goes: load.go)
 
 	releaseDue bool // a big reconcile ran: memory is returned at the step's end (memrelease.go)
 

@@ -28,14 +28,16 @@ func (a *Agent) restoreState(ctx context.Context) {
 	if rev == nil {
 		return
 	}
-	cfg, err := a.opts.Loader.LoadContext(ctx, rev.FS)
+	t0 := time.Now()
+	cfg, prefetch, err := a.load(ctx, rev.FS)
+	a.phases = stepPhases{load: time.Since(t0)} // the "reconciled" line's phases (no poll)
 	if err != nil {
 		err = fmt.Errorf("reconcile: saved commit %s no longer validates: %w", rev.Commit, err)
 		a.log.Warn("state dir: saved revision ignored", "err", err)
 		a.setStateError(err)
 		return
 	}
-	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg, a.cfgRefs), newCommit: true, restored: true}
+	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg, a.cfgRefs), newCommit: true, restored: true, prefetch: prefetch}
 	outcome := a.compileAndPublish(ctx, start, t)
 	why := ""
 	if rej := a.status.Load().Rejected; outcome == PollRejected && rej != nil {

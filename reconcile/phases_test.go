@@ -70,3 +70,32 @@ func TestReconciledLogsPhases(t *testing.T) {
 		t.Errorf("took_ms.load = %v; want > 0 (two site files were evaluated)", line.Took["load"])
 	}
 }
+
+// TestRestoreLogsLoadPhase: the "reconciled" line of a restart serving the state dir's
+// revision says how long its load took (it has no poll).
+func TestRestoreLogsLoadPhase(t *testing.T) {
+	e := newStateEnv(t)
+	e.site("alpha", true, "")
+	e.repo.Commit("alpha", nil)
+	e.step()
+	var logs syncBuffer
+	e.tweak = func(o *reconcile.AgentOptions) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) }
+	e.restart()
+	e.step()
+	var line struct {
+		Msg  string
+		Took map[string]float64 `json:"took_ms"`
+	}
+	for _, l := range bytes.Split(logs.b.Bytes(), []byte("\n")) {
+		if json.Unmarshal(l, &line) == nil && line.Msg == "reconciled" {
+			break
+		}
+		line.Msg = ""
+	}
+	if line.Msg != "reconciled" {
+		t.Fatalf("no reconciled line in the log:\n%s", logs.b.String())
+	}
+	if line.Took["load"] <= 0 || line.Took["poll"] != 0 {
+		t.Errorf("restore's took_ms %v; want load > 0 and poll 0", line.Took)
+	}
+}

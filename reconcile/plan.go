@@ -21,6 +21,8 @@ type target struct {
 	refs           []schema.KeyRef // the key references of cfg's sites
 	newCommit      bool            // a commit not served before (else a key refresh of the served one)
 	restored       bool            // the revision restored from the state store at start
+	// prefetch holds the keys read while cfg was loaded (Agent.load); nil: none.
+	prefetch *keysource.Prefetch
 }
 
 // plan is one reconcile's decision, carried from compile to publish: the sites to serve and
@@ -127,7 +129,7 @@ func (a *Agent) compile(ctx context.Context, t target) *plan {
 		statuses: make([]SiteStatus, 0, len(t.cfg.Sites)), stale: map[string]bool{}}
 	t0 := time.Now()
 	a.syncIssued(ctx, t.cfg)
-	p.counts.keyReads = a.keys.Sync(ctx, t.refs) + a.syncUsers(ctx, t.cfg)
+	p.counts.keyReads = a.keys.SyncPrefetched(ctx, t.refs, t.prefetch) + a.syncUsers(ctx, t.cfg)
 	a.metrics.keyReads.Add(float64(p.counts.keyReads))
 	a.phases.keys = since(&t0)
 	kept := 0 // the sites of a.compiled still in t.cfg (names are unique)

@@ -83,7 +83,7 @@ func (a *Agent) refreshKeys(ctx context.Context, start time.Time) (PollOutcome, 
 func (a *Agent) apply(ctx context.Context, start time.Time, rev *gitsource.Revision) {
 	defer a.writeEvalCache() // once the snapshot serves
 	t0 := time.Now()
-	cfg, err := a.opts.Loader.LoadContext(ctx, rev.FS)
+	cfg, prefetch, err := a.load(ctx, rev.FS)
 	a.phases.load = time.Since(t0)
 	if err != nil && ctx.Err() != nil {
 		return // stopping: the load was cut short, which says nothing about the commit
@@ -99,7 +99,7 @@ func (a *Agent) apply(ctx context.Context, start time.Time, rev *gitsource.Revis
 		a.reject(start, rej, err)
 		return
 	}
-	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg, a.cfgRefs), newCommit: true}
+	t := target{commit: rev.Commit, signer: rev.Signer, commitTime: rev.Time, cfg: cfg, refs: refsOf(cfg, a.cfgRefs), newCommit: true, prefetch: prefetch}
 	outcome := a.compileAndPublish(ctx, start, t)
 	if outcome != PollRejected {
 		a.cfg, a.cfgRefs = t.cfg, t.refs // (publish cleared any rejection)

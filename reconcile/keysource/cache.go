@@ -99,9 +99,22 @@ func (c *Cache) scanNextDue() time.Time {
 // Sync reads every reference in refs that is absent or due, at most c.concurrency at once,
 // drops entries for references no longer used, and returns the number of reads made.
 func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
+	return c.SyncPrefetched(ctx, refs, nil)
+}
+
+// SyncPrefetched is Sync taking what p read (p may be nil) for the references never read
+// before, rather than reading them again: such a result is stored as a read by Sync
+// would store it, an error included. It finishes p first (waiting for the reads under
+// way; the ones not started are made here if needed) and drops what it read for other
+// references. The count returned includes every read p made.
+func (c *Cache) SyncPrefetched(ctx context.Context, refs []schema.KeyRef, p *Prefetch) int {
+	var got map[schema.KeyRef]prefetched
+	if p != nil {
+		got = p.finish()
+	}
 	now := time.Now()
 	if c.idle(refs, now) {
-		return 0
+		return len(got)
 	}
 	defer c.remember(refs)
 	c.syncs++
@@ -131,16 +144,18 @@ func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 		}
 	}
 	if len(todo) == 0 {
-		return 0
+		return len(got)
 	}
 
-	type result struct {
-		ref schema.KeyRef
-		key Key
-		err error
-	}
 	results := make([]result, len(todo))
-	c.fetchAll(ctx, todo, func(i int, k Key, err error) { results[i] = result{todo[i], k, err} })
+	rest := takePrefetched(todo, absent, got, results)
+	restRefs := make([]schema.KeyRef, len(rest))
+	for i, j := range rest {
+		restRefs[i] = todo[j]
+	}
+	if len(restRefs) > 0 {
+		c.fetchAll(ctx, restRefs, func(i int, k Key, err error) { results[rest[i]] = result{todo[rest[i]], k, err} })
+	}
 
 	now = time.Now()
 	c.version++ // every read stores its result, the same key or not
@@ -170,7 +185,28 @@ func (c *Cache) Sync(ctx context.Context, refs []schema.KeyRef) int {
 			e.due = now.Add(c.refresh/2 + rand.N(c.refresh))
 		}
 	}
-	return len(todo)
+	return len(rest) + len(got)
+}
+
+// result is one read of a Sync.
+type result struct {
+	ref schema.KeyRef
+	key Key
+	err error
+}
+
+// takePrefetched fills results[i] for each todo[i] never read before (absent) that got
+// holds, and returns the indices of todo still to read.
+func takePrefetched(todo []schema.KeyRef, absent map[schema.KeyRef]bool, got map[schema.KeyRef]prefetched, results []result) []int {
+	rest := make([]int, 0, len(todo))
+	for i, r := range todo {
+		if res, ok := got[r]; ok && absent[r] {
+			results[i] = result{r, res.key, res.err}
+			continue
+		}
+		rest = append(rest, i)
+	}
+	return rest
 }
 
 // idle reports whether a Sync of refs at now has nothing to do: the same references as the

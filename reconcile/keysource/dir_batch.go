@@ -36,15 +36,28 @@ func (d Dir) fetchAll(ctx context.Context, refs []schema.KeyRef, concurrency int
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if k, ok := b.fetch(ctx, ref); ok {
-				out(i, k, nil)
-				return
-			}
-			k, err := d.Fetch(ctx, ref)
+			k, err := d.fetchIn(ctx, b, ref)
 			out(i, k, err)
 		}()
 	}
 	wg.Wait()
+}
+
+// fetchIn reads ref the fast way through b, or with Fetch when the fast way could not.
+func (d Dir) fetchIn(ctx context.Context, b *dirBatch, ref schema.KeyRef) (Key, error) {
+	if k, ok := b.fetch(ctx, ref); ok {
+		return k, nil
+	}
+	return d.Fetch(ctx, ref)
+}
+
+var _ sessionSource = Dir{}
+
+// session is a batch of reads whose number is not known yet (a Prefetch): fetchAll's
+// shared work done once, each read as fetchAll makes it, until end.
+func (d Dir) session() (fetch func(context.Context, schema.KeyRef) (Key, error), end func()) {
+	b := d.openBatch()
+	return func(ctx context.Context, ref schema.KeyRef) (Key, error) { return d.fetchIn(ctx, b, ref) }, b.close
 }
 
 // dirBatch is what the reads of one fetchAll share; nil root: no fast path (Fetch reads
