@@ -43,7 +43,11 @@ func (v *Vault) withClient(ctx context.Context, op func(*api.Client) error) erro
 // do runs op until it succeeds, returns a non-retryable error, or v.attempts are spent,
 // sleeping with jittered exponential backoff between attempts. op's first result asks for an
 // immediate retry that does not count as an attempt (used once, after re-authentication).
+//
+// When ctx ends, the error names the last attempt's own failure: the one before, when the
+// last attempt was cut short by ctx itself (Vault down, and the deadline hit a dial).
 func (v *Vault) do(ctx context.Context, op func() (again bool, err error)) error {
+	var prev error
 	for attempt := 1; ; attempt++ {
 		again, err := op()
 		if err == nil {
@@ -54,8 +58,12 @@ func (v *Vault) do(ctx context.Context, op func() (again bool, err error)) error
 			continue
 		}
 		if ctx.Err() != nil {
+			if prev != nil && errors.Is(err, ctx.Err()) {
+				err = prev
+			}
 			return fmt.Errorf("%w (after %d attempts: %v)", ctx.Err(), attempt, err)
 		}
+		prev = err
 		if !retryable(err) || attempt >= v.attempts {
 			return err
 		}
