@@ -54,6 +54,7 @@ type requestState struct {
 	rw   responseWriter
 	info proxy.Info
 	ctx  proxy.InfoContext // the proxied request's context: info attached
+	req  http.Request      // the proxied request (withPath's copy)
 }
 
 // outcomePanic is the access log's outcome of a request whose handler panicked (a bug):
@@ -127,8 +128,20 @@ func (s *Server) route(w *responseWriter, r *http.Request, snap *Snapshot, match
 		return site
 	}
 	st.ctx.Init(r.Context(), &st.info) // proxy.WithInfo's, without an allocation
-	rt.handler.ServeHTTP(w, withPath(&st.ctx, r, p))
+	rt.handler.ServeHTTP(w, st.withPath(r, p))
 	return site
+}
+
+// withPath is withPath(&st.ctx, r, p), copied into st instead of a new allocation.
+func (st *requestState) withPath(r *http.Request, p string) *http.Request {
+	st.req = *r.WithContext(&st.ctx) // WithContext's own copy stays on the stack
+	if p != r.URL.Path {
+		// Seldom: the URL is then a copy of its own.
+		u := *r.URL
+		u.Path, u.RawPath = p, ""
+		st.req.URL = &u
+	}
+	return &st.req
 }
 
 // withPath returns a shallow copy of r with ctx and, if it differs, the cleaned path p:

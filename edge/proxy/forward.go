@@ -102,9 +102,14 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, info *Info) {
 		h.serveError(w, r, unaskedSwitch(res.Header))
 		return
 	}
-	removeHopByHop(res.Header)
-	h.modifyResponse(res)
-	moveHeader(w.Header(), res.Header)
+	if res.StatusCode >= 500 && res.StatusCode <= 599 {
+		// modifyResponse may put an error page in: it sees the end-to-end headers only.
+		removeHopByHop(res.Header)
+		h.modifyResponse(res)
+		moveHeader(w.Header(), res.Header)
+	} else { // modifyResponse keeps the others as they are
+		moveEndToEnd(w.Header(), res.Header)
+	}
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, len(res.Trailer))
@@ -187,6 +192,51 @@ func moveHeader(dst, src http.Header) {
 			dst[k] = vv[:len(vv):len(vv)]
 		}
 	}
+}
+
+// moveEndToEnd is removeHopByHop(src) then moveHeader(dst, src) in one pass over src:
+// a hop-by-hop header, or one the Connection header lists, is deleted from src as it is
+// met, the others are moved.
+func moveEndToEnd(dst, src http.Header) {
+	conn := src["Connection"]
+	for k, vv := range src {
+		if isHopHeader(k) || connectionListsKey(conn, k) {
+			delete(src, k)
+			continue
+		}
+		if len(vv) == 0 {
+			continue
+		}
+		k = http.CanonicalHeaderKey(k)
+		if old, ok := dst[k]; ok {
+			dst[k] = append(old, vv...)
+		} else {
+			dst[k] = vv[:len(vv):len(vv)]
+		}
+	}
+}
+
+// isHopHeader reports whether k is one of hopHeaders.
+func isHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// connectionListsKey reports whether removeHopByHop's h.Del of the tokens of the
+// Connection values conn deletes key k (tokens trimmed as textproto.TrimString does).
+func connectionListsKey(conn []string, k string) bool {
+	for _, v := range conn {
+		for tok := range strings.SplitSeq(v, ",") {
+			if tok = textproto.TrimString(tok); tok != "" && canonicalIs(tok, k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // got1xx passes an informational response on to the client, as ReverseProxy's

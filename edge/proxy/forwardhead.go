@@ -29,6 +29,7 @@ type fwdHead struct {
 	clientIP string              // the peer's address; "" none (RemoteAddr is not ip:port)
 	te       bool                // Te: trailers
 	trusted  bool                // the peer is a trusted proxy: its forwarding headers are kept
+	keys     *[]string           // the sorted names writeFields writes (prepare); nil: not yet
 }
 
 // newFwdHead returns the head of in (direct(in) holds); its target is set per attempt.
@@ -48,13 +49,18 @@ func newFwdHead(h *Handler, w http.ResponseWriter, in *http.Request) fwdHead {
 // dropped reports whether ReverseProxy removes header k of the incoming request:
 // hop-by-hop, listed in Connection, or a client-supplied forwarding header.
 func (f *fwdHead) dropped(k string) bool {
+	return f.droppedIn(f.in.Header["Connection"], k)
+}
+
+// droppedIn is dropped, with conn the incoming Connection header's values.
+func (f *fwdHead) droppedIn(conn []string, k string) bool {
 	switch k {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
 		return true // the last four are the forwarding headers setForwarded writes
 	}
-	return connectionListed(f.in.Header["Connection"], k) || (!f.trusted && clientForwarding(k))
+	return connectionListed(conn, k) || (!f.trusted && clientForwarding(k))
 }
 
 // written reports whether Request.Write writes header k among the others (Host,
@@ -67,25 +73,70 @@ func written(k string) bool {
 	return true
 }
 
-// validate is the Transport's check of the outgoing headers (validateHeaders), over the
-// headers that are sent: "" means valid.
-func (f *fwdHead) validate() string {
+// prepare is the Transport's check of the outgoing headers (validateHeaders), over the
+// headers that are sent ("" means valid), and, in the same pass over the incoming
+// header map, the collection of the names writeFields writes, sorted. A prepared head
+// holds a pooled slice until release.
+func (f *fwdHead) prepare() string {
+	kp := keyPool.Get().(*[]string)
+	keys := (*kp)[:0]
+	conn := f.in.Header["Connection"]
 	for k, vv := range f.in.Header {
-		if f.dropped(k) {
+		if f.droppedIn(conn, k) {
 			continue
 		}
 		if msg := validateHeader(k, vv); msg != "" {
+			*kp = keys
+			f.keys = kp
+			f.release()
 			return msg
+		}
+		if written(k) {
+			keys = append(keys, k)
 		}
 	}
 	if f.trusted {
 		for _, k := range [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
 			if msg := validateHeader(k, f.in.Header[k]); msg != "" {
+				*kp = keys
+				f.keys = kp
+				f.release()
 				return msg
 			}
 		}
 	}
+	*kp = f.addedKeys(keys)
+	f.keys = kp
 	return ""
+}
+
+// release returns the names prepare collected to their pool.
+func (f *fwdHead) release() {
+	if f.keys == nil {
+		return
+	}
+	keys := *f.keys
+	clear(keys)
+	*f.keys = keys[:0]
+	keyPool.Put(f.keys)
+	f.keys = nil
+}
+
+// addedKeys appends the names of the headers the forward adds (Te, the forwarding ones)
+// to keys, and sorts them in Request.Write's order.
+func (f *fwdHead) addedKeys(keys []string) []string {
+	if f.te {
+		keys = append(keys, "Te")
+	}
+	if f.trusted && f.in.Header["Forwarded"] != nil {
+		keys = append(keys, "Forwarded")
+	}
+	if f.clientIP != "" {
+		keys = append(keys, "X-Forwarded-For")
+	}
+	keys = append(keys, "X-Forwarded-Host", "X-Forwarded-Proto")
+	slices.Sort(keys)
+	return keys
 }
 
 // keyPool holds the slices the header names are sorted in.
@@ -127,27 +178,16 @@ func (f *fwdHead) write(bw *bufio.Writer) error {
 	return err
 }
 
-// writeFields writes the headers in Request.Write's order (sorted by name).
+// writeFields writes the headers in Request.Write's order (sorted by name), those
+// prepare collected (an unprepared head collects them here).
 func (f *fwdHead) writeFields(bw *bufio.Writer) {
-	kp := keyPool.Get().(*[]string)
-	keys := (*kp)[:0]
-	for k := range f.in.Header {
-		if written(k) && !f.dropped(k) {
-			keys = append(keys, k)
+	if f.keys == nil {
+		if msg := f.prepare(); msg != "" {
+			return // send refuses the head before writing it
 		}
+		defer f.release()
 	}
-	if f.te {
-		keys = append(keys, "Te")
-	}
-	if f.trusted && f.in.Header["Forwarded"] != nil {
-		keys = append(keys, "Forwarded")
-	}
-	if f.clientIP != "" {
-		keys = append(keys, "X-Forwarded-For")
-	}
-	keys = append(keys, "X-Forwarded-Host", "X-Forwarded-Proto")
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range *f.keys {
 		switch k {
 		case "Te":
 			writeField(bw, k, "trailers")
@@ -163,9 +203,6 @@ func (f *fwdHead) writeFields(bw *bufio.Writer) {
 			}
 		}
 	}
-	clear(keys)
-	*kp = keys[:0]
-	keyPool.Put(kp)
 }
 
 // forwardedFor is X-Forwarded-For: the peer, after a trusted proxy's own list.

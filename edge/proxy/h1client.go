@@ -74,7 +74,8 @@ func (c *h1Client) forward(in *http.Request, head *fwdHead) (*http.Response, err
 func (c *h1Client) send(req *http.Request, head *fwdHead) (*http.Response, error) {
 	msg := ""
 	if head != nil {
-		msg = head.validate()
+		msg = head.prepare()
+		defer head.release()
 	} else {
 		msg = validateHeaders(req.Header)
 	}
