@@ -59,6 +59,9 @@ func TestAdminEndpoints(t *testing.T) {
 		`edge_certificate_expiry_seconds{site="blog"}`,
 		`edge_connections_open{listener="https"}`,
 		`go_goroutines`,
+		`go_gc_scan_heap_bytes `,
+		`go_gc_heap_live_bytes `,
+		`go_cpu_classes_gc_total_cpu_seconds_total `,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

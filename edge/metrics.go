@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -121,10 +122,19 @@ func newMetrics(reg prometheus.Registerer, current func() *Snapshot) *metrics {
 	return m
 }
 
-// newRegistry returns a registry with the Go runtime and process collectors.
+// gcRuntimeMetrics are the runtime/metrics the Go collector exports beyond its defaults:
+// what the GC scans and what it costs, so the GC's share of the CPU per request and its cause
+// (the pointerful live heap it marks each cycle, which grows with the number of sites) can be
+// read from a running agent: go_gc_scan_heap_bytes, go_gc_scan_stack_bytes,
+// go_gc_scan_globals_bytes, go_gc_heap_live_bytes and go_cpu_classes_gc_total_cpu_seconds_total.
+var gcRuntimeMetrics = regexp.MustCompile(`^/gc/scan/.*:bytes$|^/gc/heap/live:bytes$|^/cpu/classes/gc/total:cpu-seconds$`)
+
+// newRegistry returns a registry with the Go runtime (and gcRuntimeMetrics) and process
+// collectors.
 func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	goc := collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: gcRuntimeMetrics}))
+	reg.MustRegister(goc, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
 
