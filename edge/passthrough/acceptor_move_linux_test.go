@@ -124,6 +124,29 @@ func TestAcceptorTakesTurns(t *testing.T) {
 	}
 }
 
+// With fewer loops than moveMinLoops the accepting loop keeps the listener: every
+// connection lands on it and nothing moves.
+func TestAcceptorStaysWithFewLoops(t *testing.T) {
+	defer moveMinLoops.Store(moveMinLoops.Swap(testLoops + 1))
+	moves := moveCounter(t)
+	h := newHomeCounter()
+	ln, a := acceptorOn(t, h)
+	if !a.Arm() {
+		t.Fatal("Arm: no loop")
+	}
+	for i := range 2 * acceptMove {
+		if err := dialServed(ln.Addr().String()); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+	}
+	if homes, total := h.counts(); total != 2*acceptMove || len(homes) != 1 {
+		t.Fatalf("%d connections on %d loops; want %d on one", total, len(homes), 2*acceptMove)
+	}
+	if n := moves.Load(); n != 0 {
+		t.Fatalf("%d moves; want none", n)
+	}
+}
+
 // Many connections dialled at once while the listener moves are all accepted by the
 // loops: none is left in the backlog by a move.
 func TestAcceptorMoveLosesNone(t *testing.T) {
