@@ -306,9 +306,10 @@
 // A connection whose whole ClientHello has arrived when it is accepted (the listener sets
 // TCP_DEFER_ACCEPT on Linux) is routed at accept by helloSNI, a reader held to crypto/tls
 // by a differential fuzz test that abstains on anything unusual. On Linux, while the
-// snapshot has passthrough sites, an event loop accepts from the listener itself
-// (passthrough.Acceptor), routes, opens the upstream and copies on its own goroutine;
-// it queues every other connection, with the bytes it read, for the listener's Accept.
+// snapshot has passthrough sites, the event loops accept from the listener themselves,
+// in turns of 16 connections (passthrough.Acceptor), each routing, opening the upstream
+// and copying on its own goroutine; they queue every other connection, with the bytes
+// read, for the listener's Accept.
 // Otherwise the SNI is read
 // by crypto/tls itself: every connection of the TLS listener records the bytes the handshake reads (at most 16 KiB plus record headers)
 // until GetConfigForClient, which crypto/tls calls once the whole ClientHello is parsed

@@ -8,12 +8,13 @@ import (
 	"github.com/edgectl/edge/edge/passthrough"
 )
 
-// loopAccept has an event loop accept from the HTTPS listener while the snapshot has
-// passthrough sites (passthrough.Acceptor): the loop accepts, reads the ClientHello that
-// has arrived (TCP_DEFER_ACCEPT), routes it, and a connection for a passthrough site is
-// opened and registered with that same loop, on its goroutine (servePassthroughEarly):
-// no goroutine wakes up for it but the loop, which serves a batch of new connections and
-// the bytes of the open ones in one wake-up. Every other connection (a terminated or
+// loopAccept has the event loops accept from the HTTPS listener while the snapshot has
+// passthrough sites (passthrough.Acceptor: one loop at a time, each in turn for a few
+// connections, so that every loop holds its share): the loop accepts, reads the
+// ClientHello that has arrived (TCP_DEFER_ACCEPT), routes it, and a connection for a
+// passthrough site is opened and registered with that same loop, on its goroutine
+// (servePassthroughEarly): no goroutine wakes up for it but the loop, which serves a
+// batch of new connections and the bytes of the open ones in one wake-up. Every other connection (a terminated or
 // unknown name, a ClientHello not whole yet, too large or malformed) is queued, with the
 // bytes read, for Accept to return (handedConn): the slow path, as from earlyListener.
 //

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -15,49 +16,70 @@ import (
 // through is opened and started there too, and Start registers it with the same loop (its
 // home): from the client's SYN to its last byte it never changes goroutine, and the
 // loop's one wake-up serves a batch of new connections and the bytes of the open ones.
-// One loop accepts for a listener: with the loop's epoll descriptor itself waited on by
-// Go's poller, EPOLLEXCLUSIVE cannot pick one of several loops (the nested epoll's wake-up
-// does not count as a woken waiter, so every loop would be woken for each connection).
 //
-// The Acceptor's descriptor is a duplicate of the listener's, used by the loop alone: the
-// loop adds it to its epoll set when armed (Arm posts to the inbox), removes it when the
-// handler declines (Admit false: no connection slot, no passthrough site any more) or an
-// accept fails otherwise (the handler then accepts itself: Yield), and closes it when
-// Close posts so. A loop that fails yields its acceptors.
+// One loop at a time accepts for a listener, and it moves on (acceptor_move_linux.go):
+// after acceptMove connections the loop hands the listener to the next loop of the set,
+// so over time every loop accepts, and holds, its share of the connections, as with all
+// threads accepting, for two epoll_ctl per acceptMove connections. Not several loops at
+// once: with each loop's epoll descriptor itself waited on by Go's poller,
+// EPOLLEXCLUSIVE cannot pick one of them (the nested epoll's wake-up does not count as a
+// woken waiter, so every loop would be woken for each connection).
+//
+// The Acceptor's descriptor is a duplicate of the listener's, used by the loop that has
+// it alone. Arm, and a move, register it with the loop the way Start registers a
+// connection (addAcceptor: under the loop's mutex, an op in the inbox, pending set, then
+// EPOLL_CTL_ADD; an ADD of a listener with connections waiting reports its readiness at
+// once, so none is left behind); the loop takes it with its inbox, on the first event.
+// The loop removes it from its epoll set when it moves it on, when the handler declines
+// (Admit false: no connection slot, no passthrough site any more) or an accept fails
+// otherwise (the handler then accepts itself: Yield), and closes it when Close posts so.
+// A loop that fails yields its acceptors. Acceptor.l, under Acceptor.mu, names the loop
+// that has it: set by Arm when none has, changed only by that loop (a move, a yield);
+// Close posts to it, and a closed Acceptor does not move.
 
 // acceptBudget is how many connections a loop accepts in a row before the bytes of its
 // open connections get their turn.
 const acceptBudget = 32
 
-// accFd marks a listening socket's events (their Pad is the acceptor's index in the loop);
-// the doorbell's are -1, a connection's slot is >= 0.
+// accFd marks a listening socket's events (their Pad is the acceptor's id); the
+// doorbell's are -1, a connection's slot is >= 0.
 const accFd = -2
 
-// AcceptHandler is what an Acceptor's loop calls, on its goroutine: none may block.
+// acceptorIDs numbers the Acceptors (the epoll data of their events).
+var acceptorIDs atomic.Int32
+
+// AcceptHandler is what an Acceptor's loop calls, on its goroutine: none may block. The
+// loop that calls it changes as the listener moves, never two at once.
 type AcceptHandler interface {
-	// Admit is called before each accept: false stops the loop's accepting (Yield follows).
+	// Admit is called before each accept: false stops the loops' accepting (Yield follows).
 	Admit() bool
 	// Unadmit gives back what Admit took when no connection came of it.
 	Unadmit()
 	// Serve takes an accepted connection (as NewClientConn's: Start registers it with
 	// the accepting loop).
 	Serve(c net.Conn)
-	// Yield tells that the loop stopped accepting (Admit false, an accept error, the loop
+	// Yield tells that the loops stopped accepting (Admit false, an accept error, the loop
 	// failed): the listener is the caller's until it arms the Acceptor again.
 	Yield()
 }
 
-// Acceptor is a listening socket an event loop accepts from while it is armed.
+// Acceptor is a listening socket the event loops accept from, in turn, while it is armed.
 type Acceptor struct {
-	fd int // a duplicate of the listener's descriptor, the loop's while armed
+	fd int   // a duplicate of the listener's descriptor, the loop's while armed
+	id int32 // the epoll data of its events
 	h  AcceptHandler
 
 	mu       sync.Mutex
-	l        *loop // the loop it is armed on (or its arming posted to); nil: none
+	l        *loop // the loop it is armed on (or its arming is in the inbox of); nil: none
 	closed   bool
 	fdClosed bool
+}
 
-	idx int32 // its index in l.accs; the goroutine of the loop that has it
+// accSlot is an Acceptor a loop has, and how many connections the loop accepted from it
+// since it came.
+type accSlot struct {
+	a *Acceptor
+	n int
 }
 
 // NewAcceptor returns an Acceptor of the listener ln (its descriptor duplicated), not
@@ -78,11 +100,11 @@ func NewAcceptor(ln syscall.Conn, h AcceptHandler) (*Acceptor, error) {
 	if errno != 0 {
 		return nil, os.NewSyscallError("fcntl", errno)
 	}
-	return &Acceptor{fd: fd, h: h, idx: -1}, nil
+	return &Acceptor{fd: fd, id: acceptorIDs.Add(1), h: h}, nil
 }
 
-// Arm has a loop accept (the same one while it lasts); false when closed or no loop can
-// be had now. It returns at once: the loop adds the listener when it takes its inbox.
+// Arm has the loops accept (from the loop that has the listener while one does); false
+// when closed, or no loop can be had now. It returns at once.
 func (a *Acceptor) Arm() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -93,15 +115,15 @@ func (a *Acceptor) Arm() bool {
 		return true
 	}
 	l := pickLoop()
-	if l == nil || !l.post(loopOp{acc: a}) {
+	if l == nil || !l.addAcceptor(a) {
 		return false
 	}
 	a.l = l
 	return true
 }
 
-// Close stops the accepting for good; the loop closes the descriptor (at once when no
-// loop has it). Yield is not called.
+// Close stops the accepting for good; the loop that has the listener closes the
+// descriptor (at once when none has). Yield is not called.
 func (a *Acceptor) Close() {
 	a.mu.Lock()
 	a.closed = true
@@ -122,7 +144,29 @@ func (a *Acceptor) closeFDLocked() {
 	}
 }
 
-// acceptorOp handles an Acceptor's op on the loop: arm (add the listener), or close.
+// addAcceptor registers a's listener with l, called with a.mu held by the goroutine
+// giving it to l (Arm, or the loop moving it): under l.mu its op goes to the inbox,
+// pending is set, then the listener is added to the epoll set, so the loop, on its
+// first event, takes it before it looks it up. False when l is dead or the ADD failed.
+func (l *loop) addAcceptor(a *Acceptor) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dead.Load() {
+		return false
+	}
+	l.inbox = append(l.inbox, loopOp{acc: a})
+	l.pending.Store(true)
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollET, Fd: accFd, Pad: a.id}
+	if errno := rawEpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, a.fd, &ev); errno != 0 {
+		l.inbox[len(l.inbox)-1] = loopOp{}
+		l.inbox = l.inbox[:len(l.inbox)-1]
+		return false
+	}
+	return true
+}
+
+// acceptorOp handles an Acceptor's op on the loop: take it (added by addAcceptor), or
+// close it.
 func (l *loop) acceptorOp(a *Acceptor, close bool) {
 	if close {
 		l.removeAcceptor(a)
@@ -131,31 +175,31 @@ func (l *loop) acceptorOp(a *Acceptor, close bool) {
 		a.mu.Unlock()
 		return
 	}
-	idx := int32(len(l.accs))
-	for i, b := range l.accs {
-		if b == nil {
-			idx = int32(i)
-			break
+	for i := range l.accs {
+		if l.accs[i].a == nil {
+			l.accs[i] = accSlot{a: a}
+			return
 		}
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollET, Fd: accFd, Pad: idx}
-	if errno := rawEpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, a.fd, &ev); errno != 0 {
-		l.dropAcceptor(a)
-		return
+	l.accs = append(l.accs, accSlot{a: a})
+}
+
+// acceptorAt returns the index of a in l.accs; -1 when l does not have it.
+func (l *loop) acceptorAt(a *Acceptor) int {
+	for i := range l.accs {
+		if l.accs[i].a == a {
+			return i
+		}
 	}
-	if int(idx) == len(l.accs) {
-		l.accs = append(l.accs, nil)
-	}
-	l.accs[idx], a.idx = a, idx
+	return -1
 }
 
 // removeAcceptor takes a's listener out of the loop's epoll set, if it is there.
 func (l *loop) removeAcceptor(a *Acceptor) {
-	if a.idx < 0 || int(a.idx) >= len(l.accs) || l.accs[a.idx] != a {
-		return
+	if i := l.acceptorAt(a); i >= 0 {
+		rawEpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, a.fd, &syscall.EpollEvent{})
+		l.accs[i] = accSlot{}
 	}
-	rawEpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, a.fd, &syscall.EpollEvent{})
-	l.accs[a.idx], a.idx = nil, -1
 }
 
 // disarm stops a's accepting on this loop and yields the listener to its handler.
@@ -168,7 +212,8 @@ func (l *loop) disarm(a *Acceptor) {
 // handler accepts, or, closed meanwhile, the descriptor is closed.
 func (l *loop) dropAcceptor(a *Acceptor) {
 	a.mu.Lock()
-	if a.l == l {
+	mine := a.l == l
+	if mine {
 		a.l = nil
 	}
 	closed := a.closed
@@ -176,42 +221,59 @@ func (l *loop) dropAcceptor(a *Acceptor) {
 		a.closeFDLocked()
 	}
 	a.mu.Unlock()
-	if !closed {
+	if mine && !closed {
 		a.h.Yield()
 	}
 }
 
-// acceptEvent handles the readiness of the listener at index idx.
-func (l *loop) acceptEvent(idx int32) {
-	if int(idx) < len(l.accs) {
-		if a := l.accs[idx]; a != nil {
-			l.accept(a)
+// acceptEvent handles the readiness of the listener of the acceptor id, taking the inbox
+// first when the loop does not have it and something was registered meanwhile (Arm or
+// a move); an event of a listener the loop moved on is dropped (the next loop's ADD
+// reported the readiness again).
+func (l *loop) acceptEvent(id int32) {
+	for took := false; ; took = true {
+		for i := range l.accs {
+			if a := l.accs[i].a; a != nil && a.id == id {
+				l.accept(i)
+				return
+			}
 		}
+		if took || !l.pending.Load() {
+			return
+		}
+		l.takeInbox()
 	}
 }
 
-// accept accepts from a's listener until none is waiting (edge-triggered), the handler
-// declines, or the budget is used (the loop comes back: acceptAgain).
-func (l *loop) accept(a *Acceptor) {
-	for i := 0; i < acceptBudget; i++ {
+// accept accepts from the listener of l.accs[i] until none is waiting (edge-triggered),
+// the handler declines, or the budget is used (the loop comes back: retryAccept); after
+// acceptMove connections it moves the listener to the next loop.
+func (l *loop) accept(i int) {
+	a := l.accs[i].a
+	n := 0
+	for n < acceptBudget {
 		if !a.h.Admit() {
 			l.disarm(a)
 			return
 		}
 		fd, peer, errno := Accept4(a.fd)
-		switch errno {
-		case 0:
-			a.h.Serve(&upConn{fd: fd, ap: peer, home: l})
-		case syscall.EAGAIN:
+		if errno != 0 {
 			a.h.Unadmit()
-			return
-		default: // EMFILE and the like: the handler's Accept sees it, and backs off
-			a.h.Unadmit()
-			l.disarm(a)
-			return
+			if errno != syscall.EAGAIN { // EMFILE and the like: the handler's Accept sees it, and backs off
+				l.disarm(a)
+				return
+			}
+			break
 		}
+		a.h.Serve(&upConn{fd: fd, ap: peer, home: l})
+		n++
 	}
-	l.accAgain = append(l.accAgain, a)
+	if l.accs[i].n += n; l.accs[i].n >= acceptMove && l.moveAcceptor(i) {
+		return
+	}
+	if n == acceptBudget {
+		l.accAgain = append(l.accAgain, a)
+	}
 }
 
 // retryAccept gives the listeners that used their budget another turn.
@@ -219,8 +281,8 @@ func (l *loop) retryAccept() {
 	again := l.accAgain
 	l.accAgain = l.accAgain[len(l.accAgain):]
 	for _, a := range again {
-		if a.idx >= 0 && l.accs[a.idx] == a {
-			l.accept(a)
+		if i := l.acceptorAt(a); i >= 0 {
+			l.accept(i)
 		}
 	}
 	if len(l.accAgain) == 0 {
@@ -231,9 +293,9 @@ func (l *loop) retryAccept() {
 // failAcceptors lets the acceptors of a failed loop go: its own and those whose op was in
 // its inbox.
 func (l *loop) failAcceptors(ops []loopOp) {
-	for i, a := range l.accs {
-		if a != nil {
-			l.accs[i], a.idx = nil, -1
+	for i := range l.accs {
+		if a := l.accs[i].a; a != nil {
+			l.accs[i] = accSlot{}
 			l.dropAcceptor(a)
 		}
 	}

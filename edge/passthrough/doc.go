@@ -2,7 +2,7 @@
 // terminate: the upstream pool of a site (balancing, passive ejection, active TCP-connect
 // health checks), the PROXY protocol v2 header, and the two-way copy (splice(2) between
 // TCP sockets, half-close, idle timeout): event loops on Linux (Start, loop_linux.go;
-// one of them may accept from a listener itself: Acceptor),
+// they may accept from a listener themselves, in turns: Acceptor),
 // two goroutines per connection elsewhere and for connections that are not sockets
 // (Pipe). Package edge decides which connections come here
 // (by the SNI of their ClientHello) and owns their accounting.

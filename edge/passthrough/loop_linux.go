@@ -10,9 +10,9 @@ import (
 )
 
 // An event loop copies the bytes of many passthrough connections, the way HAProxy does:
-// one goroutine per loop (GOMAXPROCS loops) waits on an epoll instance holding both
-// sockets of each of its connections, edge-triggered, and splices whichever side is ready
-// through a kernel pipe. Pipe's two goroutines per connection cost two netpoll wake-ups
+// one goroutine per loop (GOMAXPROCS loops: loopCount) waits on an epoll instance
+// holding both sockets of each of its connections, edge-triggered, and splices whichever
+// side is ready through a kernel pipe. Pipe's two goroutines per connection cost two netpoll wake-ups
 // and goroutine switches for each exchange, and a failed splice before each wait; the
 // loop costs none of them, and a batch of events is handled in one wake-up. The loop's
 // epoll descriptor is itself registered with Go's poller (an epoll descriptor is readable
@@ -67,7 +67,7 @@ type loop struct {
 	live     int           // connections in conns
 	min      time.Duration // the sweep interval: a quarter of the smallest idle timeout
 	failErr  error         // why wait gave up (epoll_pwait failed, or a fail op)
-	accs     []*Acceptor   // the listeners it accepts from, by index (acceptor_linux.go)
+	accs     []accSlot     // the listeners it accepts from (acceptor_linux.go)
 	accAgain []*Acceptor   // listeners that used their accept budget with connections left
 
 	// mu guards the fields below: held for an append or a swap, and by register across

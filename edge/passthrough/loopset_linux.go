@@ -13,8 +13,8 @@ import (
 // share of the connections uses Pipe meanwhile.
 const loopRetry = time.Second
 
-// loopSet is the event loops, GOMAXPROCS of them, made on first use and made again
-// (after loopRetry) when they could not be made or failed.
+// loopSet is the event loops, GOMAXPROCS of them (loopCount), made on first use and
+// made again (after loopRetry) when they could not be made or failed.
 var loopSet struct {
 	once    sync.Once
 	slots   []atomic.Pointer[loop]
@@ -28,11 +28,37 @@ var loopSet struct {
 // failed at least loopRetry ago; nil when it cannot be had now: the caller uses Pipe.
 func pickLoop() *loop {
 	loopSet.once.Do(func() {
-		n := runtime.GOMAXPROCS(0)
+		n := loopCount
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
 		loopSet.slots = make([]atomic.Pointer[loop], n)
 		loopSet.retryAt = make([]atomic.Int64, n)
 	})
 	i := int(loopSet.next.Add(1) % uint32(len(loopSet.slots)))
+	return liveLoop(i)
+}
+
+// loopCount is the number of loops; 0: GOMAXPROCS. Tests set it before any loop is made
+// (TestMain), so that several loops take turns at accepting on any machine.
+var loopCount int
+
+// nextLoop returns the first loop after loop i (in slot order, wrapping around) that can
+// be had now, made if need be; nil when none can (a listener moving on stays then).
+// Called by a loop: the set is sized.
+func nextLoop(i int) *loop {
+	n := len(loopSet.slots)
+	for k := 1; k < n; k++ {
+		if l := liveLoop((i + k) % n); l != nil {
+			return l
+		}
+	}
+	return nil
+}
+
+// liveLoop returns the loop of slot i, made when it is not made yet, or failed at least
+// loopRetry ago; nil when it cannot be had now.
+func liveLoop(i int) *loop {
 	if l := loopSet.slots[i].Load(); l != nil && !l.dead.Load() {
 		return l
 	}
@@ -82,14 +108,15 @@ func loopFault() error {
 // when a socket of a connection has been added to epoll (by Start's goroutine, under the
 // loop's mutex), splice before each splice(2) or read(2) of a connection's bytes, fill
 // with the pipe or buffer read into and the outcome of each such read, armed when output
-// is added to a socket's registration (armOut). All but registered are called by the
-// loop's goroutine. Nil fields are not called; loopHooks is nil outside tests.
+// is added to a socket's registration (armOut), moved when a loop moved a listener on to
+// the next one (moveAcceptor). All but registered are called by the loop's goroutine. Nil fields are not called; loopHooks is nil outside tests.
 type loopTestHooks struct {
 	event      func(*lconn)
 	registered func(c *lconn, side int)
 	splice     func(*loop)
 	fill       func(p *pipe, n int, err syscall.Errno)
 	armed      func(c *lconn, side int)
+	moved      func(from, to *loop)
 }
 
 var loopHooks atomic.Pointer[loopTestHooks]
