@@ -185,12 +185,18 @@ func moveHeader(dst, src http.Header) {
 		if len(vv) == 0 {
 			continue
 		}
-		k = http.CanonicalHeaderKey(k)
-		if old, ok := dst[k]; ok {
-			dst[k] = append(old, vv...)
-		} else {
-			dst[k] = vv[:len(vv):len(vv)]
-		}
+		addShared(dst, k, vv)
+	}
+}
+
+// addShared adds vv to dst under k's canonical form, sharing vv clipped (an append to
+// dst's copy never writes into it).
+func addShared(dst http.Header, k string, vv []string) {
+	k = http.CanonicalHeaderKey(k)
+	if old, ok := dst[k]; ok {
+		dst[k] = append(old, vv...)
+	} else {
+		dst[k] = vv[:len(vv):len(vv)]
 	}
 }
 
@@ -207,12 +213,7 @@ func moveEndToEnd(dst, src http.Header) {
 		if len(vv) == 0 {
 			continue
 		}
-		k = http.CanonicalHeaderKey(k)
-		if old, ok := dst[k]; ok {
-			dst[k] = append(old, vv...)
-		} else {
-			dst[k] = vv[:len(vv):len(vv)]
-		}
+		addShared(dst, k, vv)
 	}
 }
 

@@ -188,19 +188,25 @@ func (f *fwdHead) writeFields(bw *bufio.Writer) {
 		defer f.release()
 	}
 	for _, k := range *f.keys {
-		switch k {
-		case "Te":
-			writeField(bw, k, "trailers")
-		case "X-Forwarded-For":
-			writeField(bw, k, f.forwardedFor())
-		case "X-Forwarded-Host":
-			f.writeForwarded(bw, k, f.in.Host)
-		case "X-Forwarded-Proto":
-			f.writeForwarded(bw, k, f.proto())
-		default: // Forwarded is here only from a trusted proxy
-			for _, v := range f.in.Header[k] {
-				writeField(bw, k, v)
-			}
+		f.writeKey(bw, k)
+	}
+}
+
+// writeKey writes the field k of the forwarded head: the request's values, or edge's own
+// for Te and the X-Forwarded headers.
+func (f *fwdHead) writeKey(bw *bufio.Writer, k string) {
+	switch k {
+	case "Te":
+		writeField(bw, k, "trailers")
+	case "X-Forwarded-For":
+		writeField(bw, k, f.forwardedFor())
+	case "X-Forwarded-Host":
+		f.writeForwarded(bw, k, f.in.Host)
+	case "X-Forwarded-Proto":
+		f.writeForwarded(bw, k, f.proto())
+	default: // Forwarded is here only from a trusted proxy
+		for _, v := range f.in.Header[k] {
+			writeField(bw, k, v)
 		}
 	}
 }

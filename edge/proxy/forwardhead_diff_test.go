@@ -68,20 +68,7 @@ func refWriteFields(f *fwdHead, bw *bufio.Writer) {
 	}
 	keys = f.addedKeys(keys)
 	for _, k := range keys {
-		switch k {
-		case "Te":
-			writeField(bw, k, "trailers")
-		case "X-Forwarded-For":
-			writeField(bw, k, f.forwardedFor())
-		case "X-Forwarded-Host":
-			f.writeForwarded(bw, k, f.in.Host)
-		case "X-Forwarded-Proto":
-			f.writeForwarded(bw, k, f.proto())
-		default:
-			for _, v := range f.in.Header[k] {
-				writeField(bw, k, v)
-			}
-		}
+		f.writeKey(bw, k) // a field's bytes are as before: the names and their order are compared
 	}
 }
 
