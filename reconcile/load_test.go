@@ -48,14 +48,7 @@ func (l *readsDuringLoad) reads() int {
 // with the key's error; a first load that fails keeps nothing it read, and loads after the
 // first read no key while they run.
 func TestFirstLoadReadsKeys(t *testing.T) {
-	w := newStepWorld(t, 0)
-	loader := &readsDuringLoad{Loader: schema.NewLoader(schema.LoaderOptions{}), keys: w.keys, expect: true}
-	var err error
-	w.agent, err = reconcile.NewAgent(reconcile.AgentOptions{Source: w.src, Loader: loader, Keys: w.keys, Publisher: w.pub,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, loader := newPrefetchWorld(t)
 	for _, s := range []string{"alpha", "beta", "gamma"} {
 		w.site(s, 1)
 	}
@@ -94,14 +87,7 @@ func TestFirstLoadReadsKeys(t *testing.T) {
 // TestFirstLoadKeysAreNotReadTwice: the keys the first load read are the compile's: one
 // read per key in all.
 func TestFirstLoadKeysAreNotReadTwice(t *testing.T) {
-	w := newStepWorld(t, 0)
-	loader := &readsDuringLoad{Loader: schema.NewLoader(schema.LoaderOptions{}), keys: w.keys, expect: true}
-	var err error
-	w.agent, err = reconcile.NewAgent(reconcile.AgentOptions{Source: w.src, Loader: loader, Keys: w.keys, Publisher: w.pub,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, loader := newPrefetchWorld(t)
 	w.commit("c1", "alpha", "beta", "gamma")
 	delete(w.keys.keys, "edge/gamma")
 	w.check(0, w.agent.Step(context.Background()), stepWant{outcome: reconcile.PollPartial, serving: "c1",
@@ -113,4 +99,19 @@ func TestFirstLoadKeysAreNotReadTwice(t *testing.T) {
 	if g := siteState(w.agent.Status(), "gamma"); !strings.Contains(g.Error, "site gamma (sites/gamma.cue): key secret/edge/gamma") {
 		t.Errorf("gamma: error %q; want its key named", g.Error)
 	}
+}
+
+// newPrefetchWorld is a step world whose agent loads through a readsDuringLoad that
+// expects the first load to read the keys.
+func newPrefetchWorld(t *testing.T) (*stepWorld, *readsDuringLoad) {
+	t.Helper()
+	w := newStepWorld(t, 0)
+	loader := &readsDuringLoad{Loader: schema.NewLoader(schema.LoaderOptions{}), keys: w.keys, expect: true}
+	var err error
+	w.agent, err = reconcile.NewAgent(reconcile.AgentOptions{Source: w.src, Loader: loader, Keys: w.keys, Publisher: w.pub,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, loader
 }

@@ -194,17 +194,7 @@ func TestAcceptorClose(t *testing.T) {
 	if a.Arm() {
 		t.Error("Arm after Close reported true")
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		a.mu.Lock()
-		closed := a.fdClosed
-		a.mu.Unlock()
-		if closed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the loop did not close the acceptor's descriptor within 10 s")
-		}
-	}
+	waitFDClosed(t, a)
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -220,5 +210,21 @@ func TestAcceptorClose(t *testing.T) {
 	case c := <-h.served:
 		t.Errorf("the loop accepted %v after Close", c.RemoteAddr())
 	default:
+	}
+}
+
+// waitFDClosed waits (10 s at most) for a's loop to close a's descriptor after Close.
+func waitFDClosed(t *testing.T, a *Acceptor) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		a.mu.Lock()
+		closed := a.fdClosed
+		a.mu.Unlock()
+		if closed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the acceptor's descriptor not closed within 10 s of Close")
+		}
 	}
 }

@@ -215,17 +215,7 @@ func TestAcceptorCloseWhileMoving(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		a.mu.Lock()
-		closed := a.fdClosed
-		a.mu.Unlock()
-		if closed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the acceptor's descriptor not closed within 10 s of Close")
-		}
-	}
+	waitFDClosed(t, a)
 	select {
 	case <-h.yielded:
 		t.Error("Yield after Close")
