@@ -15,8 +15,13 @@
 #           raw.bench.test) sent to a raw TCP echo backend and read back, so the figure is
 #           the proxy's own cost per connection (SNI, dial, copy, close)
 #   MB/s    PT_BULK_CONNS (4) open connections downloading 64 MiB responses
-# and the edge/HAProxy ratio. The edge runs in-process from tests/bench/passthrough (the
+# and the edge/HAProxy ratio, with each proxy's CPU time (utime+stime from /proc) per
+# connection (per MB for MB/s). The edge runs in-process from tests/bench/passthrough (the
 # edge package with one passthrough site), so it needs no config repo.
+#
+# PT_BASE=REV (a git revision, e.g. main) builds the edge of REV too and runs it as a third
+# proxy, alternated with the other two in the same window: the edge/base ratio is then a
+# before/after figure that the machine's other load shifts for both alike.
 #
 # HAProxy (Debian's haproxy 2.6, apt-get installed if missing): mode tcp,
 # `tcp-request inspect-delay 5s`, accept on `req.ssl_hello_type 1`, route on
@@ -55,6 +60,12 @@ fi
 log "building"
 (cd "$ROOT" && go build -o "$WORK/pt" ./tests/bench/passthrough)
 BIN=$WORK/pt
+if [[ -n ${PT_BASE:-} ]]; then
+	log "building the base edge ($PT_BASE)"
+	mkdir "$WORK/base"
+	git -C "$ROOT" archive "$PT_BASE" | tar -x -C "$WORK/base"
+	(cd "$WORK/base" && go build -o "$WORK/pt-base" ./tests/bench/passthrough)
+fi
 
 # start VAR NAME CMD... runs CMD in the background (in this shell, so cleanup stops it) and
 # sets VAR to the first line it prints (its address).
@@ -77,6 +88,14 @@ start() {
 start BACKEND backend "$BIN" -role backend
 start ECHO echo "$BIN" -role echo
 start EDGE edge "$BIN" -role edge -upstream "$BACKEND" -echo "$ECHO"
+declare -A PID ADDR
+PID[edge]=${PIDS[-1]} ADDR[edge]=$EDGE
+WHO=(edge)
+if [[ -n ${PT_BASE:-} ]]; then
+	start BASE base "$WORK/pt-base" -role edge -upstream "$BACKEND" -echo "$ECHO"
+	PID[base]=${PIDS[-1]} ADDR[base]=$BASE
+	WHO+=(base)
+fi
 HAPORT=$((20000 + RANDOM % 10000))
 cat >"$WORK/haproxy.cfg" <<CFG
 global
@@ -100,6 +119,8 @@ CFG
 haproxy -c -q -f "$WORK/haproxy.cfg" || { log "FATAL: haproxy config"; exit 1; }
 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
 PIDS+=($!)
+PID[haproxy]=$! ADDR[haproxy]=127.0.0.1:$HAPORT
+WHO+=(haproxy)
 for i in $(seq 101); do
 	(exec 3<>"/dev/tcp/127.0.0.1/$HAPORT") 2>/dev/null && break
 	((i < 101)) || { log "FATAL: haproxy did not start: $(cat "$WORK/haproxy.log")"; exit 1; }
@@ -109,29 +130,45 @@ HAPROXY=127.0.0.1:$HAPORT
 log "backend $BACKEND, edge $EDGE, haproxy $HAPROXY ($(haproxy -v | awk 'NR==1 {print $3}'))"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A RES
+cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+declare -A RES CPU
 for metric in conns raw bulk; do
 	c=$PT_CONNS
 	[[ $metric == bulk ]] && c=$PT_BULK_CONNS
 	for run in $(seq "$PT_RUNS"); do
-		for who in edge haproxy; do
-			addr=$EDGE
-			[[ $who == haproxy ]] && addr=$HAPROXY
+		for who in "${WHO[@]}"; do
 			sni=pt.bench.test
 			[[ $metric == raw ]] && sni=raw.bench.test
-			v=$("$BIN" -role load -target "$addr" -sni "$sni" -mode "$metric" -c "$c" -duration "${PT_SECONDS}s")
-			log "$metric run $run $who: $v"
+			t0=$(cputicks "${PID[$who]}")
+			v=$("$BIN" -role load -target "${ADDR[$who]}" -sni "$sni" -mode "$metric" -c "$c" -duration "${PT_SECONDS}s")
+			t1=$(cputicks "${PID[$who]}")
+			us=$(awk -v t="$((t1 - t0))" -v k="$TCK" -v v="$v" -v s="$PT_SECONDS" 'BEGIN {printf "%.1f", (v > 0 ? t * 1e6 / k / (v * s) : 0)}')
+			log "$metric run $run $who: $v (CPU ${us} us each)"
 			RES[$metric.$who]+="$v "
+			CPU[$metric.$who]+="$us "
 		done
 	done
 done
 
-printf '\n| passthrough (median of %s runs of %ss) | edge | HAProxy | edge/HAProxy |\n|---|---|---|---|\n' "$PT_RUNS" "$PT_SECONDS"
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+hdr="| passthrough (median of $PT_RUNS runs of ${PT_SECONDS}s) | edge |"
+sep="|---|---|"
+[[ -n ${PT_BASE:-} ]] && hdr+=" base ($PT_BASE) | edge/base |" sep+="---|---|"
+printf '\n%s HAProxy | edge/HAProxy | CPU us each, edge%s / HAProxy |\n%s---|---|---|\n' "$hdr" "${PT_BASE:+ / base}" "$sep"
 for metric in conns raw bulk; do
-	e=$(tr ' ' '\n' <<<"${RES[$metric.edge]}" | grep . | median)
-	h=$(tr ' ' '\n' <<<"${RES[$metric.haproxy]}" | grep . | median)
+	e=$(med "${RES[$metric.edge]}")
+	h=$(med "${RES[$metric.haproxy]}")
+	cpu=$(med "${CPU[$metric.edge]}")
 	label="new connections/s (c=$PT_CONNS)"
 	[[ $metric == raw ]] && label="raw new connections/s, no TLS behind (c=$PT_CONNS)"
 	[[ $metric == bulk ]] && label="MB/s (c=$PT_BULK_CONNS)"
-	printf '| %s | %s | %s | %.2f |\n' "$label" "$e" "$h" "$(awk -v e="$e" -v h="$h" 'BEGIN {print e/h}')"
+	row="| $label | $e |"
+	if [[ -n ${PT_BASE:-} ]]; then
+		b=$(med "${RES[$metric.base]}")
+		row+=" $b | $(ratio "$e" "$b") |"
+		cpu+=" / $(med "${CPU[$metric.base]}")"
+	fi
+	printf '%s %s | %s | %s / %s |\n' "$row" "$h" "$(ratio "$e" "$h")" "$cpu" "$(med "${CPU[$metric.haproxy]}")"
 done
