@@ -22,6 +22,11 @@ go vet ./...
 export EDGE_TEST_ARTIFACTS="${EDGE_TEST_ARTIFACTS:-$PWD/test-artifacts}"
 mkdir -p "$EDGE_TEST_ARTIFACTS"
 
+# The tools built from source (Vault, Pebble, h2spec) first, on their own timeout: a first
+# build on a busy machine can outlast a test package's 45 minutes.
+echo "== build the test tools"
+go test -count=1 -timeout 90m -run '^TestCachedToolsBuild$' ./tests/testenv/
+
 echo "== go test -race"
 go test -race -timeout 45m -count=1 "$@" ./...
 
