@@ -52,6 +52,9 @@ type h1Response struct {
 	released atomic.Bool // w went back to the pool: later writes fail
 	cnMu     sync.Mutex
 	cn       closeNotify
+
+	state      requestState // serveTLS's for this response (requestStateFor)
+	stateTaken bool
 }
 
 // errWriteAfterRelease is what a write after the handler returned (its bug) gets.
