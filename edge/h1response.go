@@ -402,10 +402,11 @@ func bodyAllowedForStatus(status int) bool {
 
 // writeStatusLine writes an HTTP/1.1 status line to bw.
 func writeStatusLine(bw *bufio.Writer, code int) {
-	var scratch [3]byte
 	bw.WriteString("HTTP/1.1 ")
-	if text := http.StatusText(code); text != "" {
-		bw.Write(strconv.AppendInt(scratch[:0], int64(code), 10))
+	if text := http.StatusText(code); text != "" { // code is 100-599: three digits
+		bw.WriteByte(byte('0' + code/100))
+		bw.WriteByte(byte('0' + code/10%10))
+		bw.WriteByte(byte('0' + code%10))
 		bw.WriteByte(' ')
 		bw.WriteString(text)
 		bw.WriteString("\r\n")
