@@ -84,7 +84,7 @@ func newH1Response(c *h1Conn, req *http.Request) *h1Response {
 	w.w = chunkBufs.Get().(*bufio.Writer)
 	w.w.Reset(&w.bw)
 	// What the client asked for, read before the handler may change the request.
-	w.closeAfter = req.Close || hasWord(req.Header.Get("Connection"), "close")
+	w.closeAfter = req.Close || hasWord(headerGet(req.Header, "Connection"), "close")
 	return w
 }
 
@@ -130,7 +130,7 @@ func (w *h1Response) WriteHeader(code int) {
 	if w.calledHdr && w.snap == nil && !handOff {
 		w.snap = w.c.cloneHeader(w.header)
 	}
-	if cl := w.header.Get("Content-Length"); cl != "" {
+	if cl := headerGet(w.header, "Content-Length"); cl != "" {
 		v, err := strconv.ParseInt(cl, 10, 64)
 		if err == nil && v >= 0 {
 			w.clen = v

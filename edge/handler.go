@@ -14,7 +14,7 @@ import (
 // the panic goes on to net/http, which resets the stream.
 func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if r.ProtoMajor == 1 && r.Header.Get("Upgrade") != "" {
+	if r.ProtoMajor == 1 && headerGet(r.Header, "Upgrade") != "" {
 		// It may become a hijacked connection, which Shutdown must wait for itself.
 		s.upgrades.Add(1)
 		defer s.upgrades.Add(-1)
