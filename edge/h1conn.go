@@ -208,10 +208,21 @@ func (w *h1Response) cancelRequest() {
 	w.hook.Fire()
 }
 
-// Hook implements reqcancel.Source: the hook of the request being served, if done is its
-// context's Done channel (not the one of a context made from it).
-func (c *h1Conn) Hook(done <-chan struct{}) *reqcancel.Hook {
-	if w := c.cur.Load(); w != nil && w.ctx.Done() == done {
+// Hook implements reqcancel.Source: the hook of the request being served, if ctx ends
+// with its context (not a context made from it with a cancellation of its own). The
+// usual case, the request's context under values only, makes no Done channel.
+func (c *h1Conn) Hook(ctx context.Context) *reqcancel.Hook {
+	w := c.cur.Load()
+	if w == nil {
+		return nil
+	}
+	if base, ok := reqcancel.Base(ctx).(*h1ReqCtx); ok {
+		if base == &w.ctx {
+			return &w.hook
+		}
+		return nil // another request's
+	}
+	if ctx.Done() == w.ctx.Done() {
 		return &w.hook
 	}
 	return nil

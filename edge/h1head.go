@@ -57,15 +57,15 @@ func (w *h1Response) writeHead(p []byte) {
 		trailers = true
 		foreachHeaderElement(v, w.declareTrailer)
 	}
-	te := header.Get("Transfer-Encoding")
+	te := headerGet(header, "Transfer-Encoding")
 	hasTE := te != ""
-	if w.handlerDone && !trailers && !hasTE && bodyAllowedForStatus(w.status) && header.Get("Content-Length") == "" && (!isHEAD || len(p) > 0) {
+	if w.handlerDone && !trailers && !hasTE && bodyAllowedForStatus(w.status) && headerGet(header, "Content-Length") == "" && (!isHEAD || len(p) > 0) {
 		w.clen = int64(len(p))
 		set.contentLength = strconv.AppendInt(w.clenBuf[:0], int64(len(p)), 10)
 	}
 	hasCL := w.clen != -1
 	keepAlives := !w.c.srv.closing.Load()
-	if header.Get("Connection") == "close" || !keepAlives {
+	if headerGet(header, "Connection") == "close" || !keepAlives {
 		w.closeAfter = true
 	}
 	if w.req.ContentLength != 0 && w.body != nil && !w.closeAfter && !w.fullDuplex && w.discardBeforeHead() {
@@ -76,7 +76,7 @@ func (w *h1Response) writeHead(p []byte) {
 	if w.chunking {
 		del("Content-Length")
 	}
-	if w.closeAfter && (!keepAlives || !hasWord(w.snap.Get("Connection"), "close")) && !isProtocolSwitch(w.status, header) {
+	if w.closeAfter && (!keepAlives || !hasWord(headerGet(w.snap, "Connection"), "close")) && !isProtocolSwitch(w.status, header) {
 		del("Connection")
 		set.connection = "close"
 	}
@@ -93,7 +93,7 @@ func (w *h1Response) headBodyRules(header http.Header, set *h1Extra, del func(st
 	code := w.status
 	if bodyAllowedForStatus(code) {
 		_, haveType := header["Content-Type"]
-		if header.Get("Content-Encoding") == "" && !haveType && !hasTE && len(p) > 0 {
+		if headerGet(header, "Content-Encoding") == "" && !haveType && !hasTE && len(p) > 0 {
 			set.contentType = http.DetectContentType(p)
 		}
 	} else {
@@ -186,7 +186,7 @@ func suppressedHeaders(status int) []string {
 }
 
 func isProtocolSwitch(code int, h http.Header) bool {
-	return code == http.StatusSwitchingProtocols && h.Get("Upgrade") != "" &&
+	return code == http.StatusSwitchingProtocols && headerGet(h, "Upgrade") != "" &&
 		httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
 }
 

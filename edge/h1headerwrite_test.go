@@ -3,6 +3,7 @@ package edge
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -93,4 +94,27 @@ func BenchmarkWriteHeader(b *testing.B) {
 			bw.Flush()
 		}
 	})
+}
+
+// TestWriteStatusLine: every status code's line is net/http's ("HTTP/1.1 %03d %s\r\n",
+// "status code N" for a code without a text), and a known one allocates nothing.
+func TestWriteStatusLine(t *testing.T) {
+	var buf bytes.Buffer
+	bw := bufio.NewWriterSize(&buf, 64)
+	for code := 100; code <= 999; code++ {
+		buf.Reset()
+		writeStatusLine(bw, code)
+		bw.Flush()
+		text := http.StatusText(code)
+		if text == "" {
+			text = fmt.Sprintf("status code %d", code)
+		}
+		if want := fmt.Sprintf("HTTP/1.1 %03d %s\r\n", code, text); buf.String() != want {
+			t.Fatalf("writeStatusLine(%d) = %q; want %q", code, buf.String(), want)
+		}
+	}
+	bw.Reset(io.Discard)
+	if n := testing.AllocsPerRun(100, func() { writeStatusLine(bw, http.StatusOK) }); n != 0 {
+		t.Errorf("writeStatusLine(200): %v allocations; want 0", n)
+	}
 }

@@ -46,6 +46,9 @@ func (c *h1ReqCtx) Done() <-chan struct{} {
 	return d
 }
 
+// Ends implements reqcancel.Ender: the context ends, its Done channel is never nil.
+func (c *h1ReqCtx) Ends() bool { return true }
+
 // Err implements context.Context.
 func (c *h1ReqCtx) Err() error {
 	c.mu.Lock()

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/reqcancel"
+	"github.com/edgectl/edge/edge/proxy"
 )
 
 type reqCtxKey struct{}
@@ -128,3 +131,40 @@ func BenchmarkH1ReqCtx(b *testing.B) {
 }
 
 var benchResp *h1Response
+
+// TestH1HookWithoutDone: the loop's hook goes to the request's own context and to the
+// proxy's InfoContext around it, without making its Done channel (nor does the proxy's
+// reqcancel.Ends); a context with a cancellation of its own, or another request's, gets
+// none; a context.WithValue gets it through the Done channels.
+func TestH1HookWithoutDone(t *testing.T) {
+	c := &h1Conn{}
+	w, other := &h1Response{}, &h1Response{}
+	w.ctx.Context, other.ctx.Context = context.Background(), context.Background()
+	c.cur.Store(w)
+	var ic proxy.InfoContext
+	ic.Init(&w.ctx, &proxy.Info{})
+	if c.Hook(&w.ctx) != &w.hook || c.Hook(&ic) != &w.hook {
+		t.Fatal("the request's context, or the InfoContext around it, got no hook")
+	}
+	if !reqcancel.Ends(&ic) {
+		t.Fatal("reqcancel.Ends: false for a request's context")
+	}
+	if w.ctx.done.Load() != nil {
+		t.Fatal("a Done channel was made")
+	}
+	if c.Hook(&other.ctx) != nil {
+		t.Fatal("another request's context got the hook")
+	}
+	derived, cancel := context.WithCancel(&ic)
+	defer cancel()
+	if c.Hook(derived) != nil {
+		t.Fatal("a context with its own cancellation got the hook")
+	}
+	if c.Hook(context.WithValue(&ic, reqCtxKey{}, 1)) != &w.hook {
+		t.Fatal("a context.WithValue of the request's got no hook")
+	}
+	c.cur.Store(nil)
+	if c.Hook(&w.ctx) != nil {
+		t.Fatal("a request not current got the hook")
+	}
+}

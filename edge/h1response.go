@@ -52,6 +52,9 @@ type h1Response struct {
 	released atomic.Bool // w went back to the pool: later writes fail
 	cnMu     sync.Mutex
 	cn       closeNotify
+
+	state      requestState // serveTLS's for this response (requestStateFor)
+	stateTaken bool
 }
 
 // errWriteAfterRelease is what a write after the handler returned (its bug) gets.
@@ -81,7 +84,7 @@ func newH1Response(c *h1Conn, req *http.Request) *h1Response {
 	w.w = chunkBufs.Get().(*bufio.Writer)
 	w.w.Reset(&w.bw)
 	// What the client asked for, read before the handler may change the request.
-	w.closeAfter = req.Close || hasWord(req.Header.Get("Connection"), "close")
+	w.closeAfter = req.Close || hasWord(headerGet(req.Header, "Connection"), "close")
 	return w
 }
 
@@ -127,7 +130,7 @@ func (w *h1Response) WriteHeader(code int) {
 	if w.calledHdr && w.snap == nil && !handOff {
 		w.snap = w.c.cloneHeader(w.header)
 	}
-	if cl := w.header.Get("Content-Length"); cl != "" {
+	if cl := headerGet(w.header, "Content-Length"); cl != "" {
 		v, err := strconv.ParseInt(cl, 10, 64)
 		if err == nil && v >= 0 {
 			w.clen = v
@@ -399,10 +402,11 @@ func bodyAllowedForStatus(status int) bool {
 
 // writeStatusLine writes an HTTP/1.1 status line to bw.
 func writeStatusLine(bw *bufio.Writer, code int) {
-	var scratch [3]byte
 	bw.WriteString("HTTP/1.1 ")
-	if text := http.StatusText(code); text != "" {
-		bw.Write(strconv.AppendInt(scratch[:0], int64(code), 10))
+	if text := http.StatusText(code); text != "" { // code is 100-599: three digits
+		bw.WriteByte(byte('0' + code/100))
+		bw.WriteByte(byte('0' + code/10%10))
+		bw.WriteByte(byte('0' + code%10))
 		bw.WriteByte(' ')
 		bw.WriteString(text)
 		bw.WriteString("\r\n")

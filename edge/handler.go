@@ -14,7 +14,7 @@ import (
 // the panic goes on to net/http, which resets the stream.
 func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if r.ProtoMajor == 1 && r.Header.Get("Upgrade") != "" {
+	if r.ProtoMajor == 1 && headerGet(r.Header, "Upgrade") != "" {
 		// It may become a hijacked connection, which Shutdown must wait for itself.
 		s.upgrades.Add(1)
 		defer s.upgrades.Add(-1)
@@ -23,7 +23,8 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 		s.advertiseHTTP3(w.Header())
 	}
 	snap := s.Current()
-	st := &requestState{rw: responseWriter{ResponseWriter: w}, info: proxy.Info{Batch: batcherOf(r)}}
+	st := requestStateFor(w)
+	st.rw.ResponseWriter, st.info.Batch = w, batcherOf(r)
 	rw, info := &st.rw, &st.info
 	var site *siteEntry
 	defer func() {
@@ -48,13 +49,25 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	site = s.route(rw, r, snap, &site, st)
 }
 
-// requestState is what serveTLS keeps per request, in one allocation: the response
-// writer it wraps around the server's, and the proxy's report of the request.
+// requestState is what serveTLS keeps per request, in one allocation (or none: see
+// requestStateFor): the response writer it wraps around the server's, and the proxy's
+// report of the request.
 type requestState struct {
 	rw   responseWriter
 	info proxy.Info
 	ctx  proxy.InfoContext // the proxied request's context: info attached
 	req  http.Request      // the proxied request (withPath's copy)
+}
+
+// requestStateFor returns a zero requestState for a request answered through w: the one
+// held by the HTTP/1.1 loop's response (h1Response.state), which saves an allocation per
+// request, else a new one.
+func requestStateFor(w http.ResponseWriter) *requestState {
+	if hw, ok := w.(*h1Response); ok && !hw.stateTaken {
+		hw.stateTaken = true
+		return &hw.state
+	}
+	return new(requestState)
 }
 
 // outcomePanic is the access log's outcome of a request whose handler panicked (a bug):

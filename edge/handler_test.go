@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/url"
 	"strings"
@@ -206,4 +207,20 @@ func getTraced(t *testing.T, c *http.Client, url string) (resp *http.Response, b
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return resp, body, reused
+}
+
+// TestRequestStateFor: the HTTP/1.1 loop's response lends its requestState once; any
+// other writer, or a second request of the same response, gets a new one.
+func TestRequestStateFor(t *testing.T) {
+	hw := &h1Response{}
+	if st := requestStateFor(hw); st != &hw.state {
+		t.Fatal("the h1 response's own state was not used")
+	}
+	if st := requestStateFor(hw); st == &hw.state {
+		t.Fatal("the h1 response's state was lent twice")
+	}
+	rec := httptest.NewRecorder()
+	if a, b := requestStateFor(rec), requestStateFor(rec); a == b {
+		t.Fatal("two requests share a state")
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/edgectl/edge/edge/internal/reqcancel"
 )
 
 // direct reports whether r may be forwarded by Handler.forward rather than through
@@ -33,7 +35,7 @@ func (h *Handler) direct(r *http.Request) bool {
 		upgradeType(hdr) != "" || r.URL.Opaque != "" || !plainHost(r.Host) || !plainQuery(r.URL.RawQuery) {
 		return false
 	}
-	return r.Context().Done() != nil
+	return reqcancel.Ends(r.Context()) // r.Context().Done() != nil, without making the channel
 }
 
 // upgradeType is ReverseProxy's: the Upgrade header when Connection lists "upgrade".

@@ -70,6 +70,9 @@ func (c *InfoContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
+// Parent implements reqcancel.ValueContext: c adds a value to its parent and nothing else.
+func (c *InfoContext) Parent() context.Context { return c.Context }
+
 // infoFrom returns the Info attached to ctx by WithInfo, or nil.
 func infoFrom(ctx context.Context) *Info {
 	info, _ := ctx.Value(infoKey{}).(*Info)

@@ -21,10 +21,46 @@ func WithSource(ctx context.Context, s Source) context.Context {
 
 // Source is what a server loop offers in its requests' contexts.
 type Source interface {
-	// Hook returns the hook of the request whose context's Done channel is done, or nil
-	// if done is not the channel of the context the loop cancels (a context made from
-	// it, with a cancellation of its own, or a request not current).
-	Hook(done <-chan struct{}) *Hook
+	// Hook returns the hook of the request being served if ctx ends exactly when the
+	// context the loop cancels does (it is that context, or made from it by
+	// ValueContexts, or has its Done channel), else nil (a context made from it with a
+	// cancellation of its own, or a request not current).
+	Hook(ctx context.Context) *Hook
+}
+
+// ValueContext is a context that adds values to its parent and nothing else: its Done,
+// Err and Deadline are those of Parent. Base and Ends look through it.
+type ValueContext interface {
+	context.Context
+	Parent() context.Context
+}
+
+// Ender is a context whose Done channel is made when first asked for (an allocation):
+// Ends reports whether it is, or will be, non-nil without making it.
+type Ender interface {
+	context.Context
+	Ends() bool
+}
+
+// Base returns ctx without its ValueContexts: the context whose Done, Err and Deadline
+// ctx's are.
+func Base(ctx context.Context) context.Context {
+	for {
+		v, ok := ctx.(ValueContext)
+		if !ok {
+			return ctx
+		}
+		ctx = v.Parent()
+	}
+}
+
+// Ends reports whether ctx can end (ctx.Done() != nil), making no Done channel when its
+// Base is an Ender.
+func Ends(ctx context.Context) bool {
+	if e, ok := Base(ctx).(Ender); ok {
+		return e.Ends()
+	}
+	return ctx.Done() != nil
 }
 
 // Hook runs one registered function when its request's context ends, as
@@ -51,11 +87,11 @@ func (r Registration) Stop() bool {
 }
 
 // AfterFunc arranges for f to run in its own goroutine once ctx ends, as
-// context.AfterFunc(ctx, f) does: through the hook of ctx's Source when ctx's Done channel
-// is the one of the request the Source cancels, else through context.AfterFunc.
+// context.AfterFunc(ctx, f) does: through the hook of ctx's Source when ctx ends with the
+// request the Source cancels (Source.Hook), else through context.AfterFunc.
 func AfterFunc(ctx context.Context, f func()) Registration {
 	if s, ok := ctx.Value(key{}).(Source); ok {
-		if h := s.Hook(ctx.Done()); h != nil && h.set(f) {
+		if h := s.Hook(ctx); h != nil && h.set(f) {
 			return Registration{h: h}
 		}
 	}

@@ -12,8 +12,8 @@ type source struct {
 	hook Hook
 }
 
-func (s *source) Hook(done <-chan struct{}) *Hook {
-	if s.ctx.Done() == done {
+func (s *source) Hook(ctx context.Context) *Hook {
+	if ctx.Done() == s.ctx.Done() {
 		return &s.hook
 	}
 	return nil
@@ -124,4 +124,43 @@ func TestAfterFuncWithoutSource(t *testing.T) {
 	}
 	cancel()
 	await(t, ran, true)
+}
+
+// valueCtx adds a value and nothing else, as a ValueContext.
+type valueCtx struct{ context.Context }
+
+func (c valueCtx) Parent() context.Context { return c.Context }
+
+// lazyCtx is an Ender that counts the calls to Done.
+type lazyCtx struct {
+	context.Context
+	dones int
+}
+
+func (c *lazyCtx) Done() <-chan struct{} { c.dones++; return c.Context.Done() }
+func (c *lazyCtx) Ends() bool            { return true }
+
+// TestBaseAndEnds: Base looks through ValueContexts only; Ends answers for an Ender under
+// them without asking for its Done channel, and is Done() != nil for any other context.
+func TestBaseAndEnds(t *testing.T) {
+	cctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lazy := &lazyCtx{Context: cctx}
+	wrapped := valueCtx{valueCtx{lazy}}
+	if got := Base(wrapped); got != context.Context(lazy) {
+		t.Fatalf("Base = %v; want the lazy context", got)
+	}
+	if !Ends(wrapped) || lazy.dones != 0 {
+		t.Fatalf("Ends = %v after %d Done calls; want true after none", Ends(wrapped), lazy.dones)
+	}
+	derived := context.WithValue(lazy, key{}, nil) // not a ValueContext: its Done is asked
+	if got := Base(derived); got != derived {
+		t.Fatalf("Base went through a context.WithValue")
+	}
+	if !Ends(derived) || lazy.dones == 0 {
+		t.Fatal("Ends of a context.WithValue did not ask its Done")
+	}
+	if Ends(context.Background()) || Ends(valueCtx{context.Background()}) {
+		t.Fatal("a context that never ends Ends")
+	}
 }

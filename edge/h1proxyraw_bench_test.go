@@ -1,0 +1,124 @@
+//go:build linux
+
+package edge
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/edgectl/edge/edge/internal/edgetest"
+)
+
+// BenchmarkH1ProxyRaw measures edge's HTTP/1.1 loop proxying GETs to a keep-alive
+// upstream, as tests/bench/peers.sh's h1 column does (wrk's request: a request line and a
+// Host field; a 29-byte body), with a client and an upstream that allocate nothing once
+// running, so allocs/op is edge's own (and cpu-µs/op edge's plus both ends' TLS and
+// loopback system calls).
+func BenchmarkH1ProxyRaw(b *testing.B) {
+	addr := startH1ProxyOn(b, rawUpstream(b), "")
+	req := []byte("GET / HTTP/1.1\r\nHost: h1.test\r\n\r\n")
+	cpu0 := edgetest.ProcessCPU()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca(b).Pool(), ServerName: "h1.test",
+			NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 4096)
+		for pb.Next() {
+			if _, err := c.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := readRawResponse(c, buf); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(edgetest.ProcessCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+}
+
+// rawBody is rawUpstream's response body: 29 bytes, as tests/bench/backend's.
+const rawBody = "hello from the bench backend\n"
+
+// readRawResponse reads one response of rawUpstream's body from c: a head, then
+// len(rawBody) bytes.
+func readRawResponse(c io.Reader, buf []byte) error {
+	n := 0
+	for {
+		m, err := c.Read(buf[n:])
+		n += m
+		if err != nil {
+			return err
+		}
+		if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= len(rawBody) {
+			if n-i-4 > len(rawBody) {
+				return io.ErrUnexpectedEOF // more than one response: the client sends one at a time
+			}
+			return nil
+		}
+		if n == len(buf) {
+			return io.ErrShortBuffer
+		}
+	}
+}
+
+// rawUpstream starts an HTTP/1.1 keep-alive upstream that answers every request head it
+// reads (GETs without a body) with a fixed response, allocating nothing per request.
+func rawUpstream(t testing.TB) *url.URL {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	res := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Date: Thu, 03 Dec 2026 12:00:00 GMT\r\nContent-Length: 29\r\n\r\n" + rawBody)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveRawUpstream(c, res)
+		}
+	}()
+	return mustURL("http://" + ln.Addr().String())
+}
+
+// serveRawUpstream writes res once for each request head read from c.
+func serveRawUpstream(c net.Conn, res []byte) {
+	defer c.Close()
+	buf := make([]byte, 8192)
+	n := 0
+	for {
+		m, err := c.Read(buf[n:])
+		if err != nil {
+			return
+		}
+		n += m
+		for {
+			i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+			if i < 0 {
+				break
+			}
+			if _, err := c.Write(res); err != nil {
+				return
+			}
+			n = copy(buf, buf[i+4:n])
+		}
+		if n == len(buf) {
+			return
+		}
+	}
+}
