@@ -3,7 +3,6 @@ package schema_test
 import (
 	"context"
 	"fmt"
-	"github.com/edgectl/edge/reconcile/gitsource"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+
+	"github.com/edgectl/edge/reconcile/gitsource"
 
 	"github.com/edgectl/edge/schema"
 	"github.com/edgectl/edge/schema/sitegen"
@@ -151,25 +152,7 @@ func BenchmarkRevalidateOneSiteMem(b *testing.B) {
 // in one site, alternately, with one warm Loader: exactly what the agent does when a
 // one-site commit arrives (gitsource.TreeFS, a HashFS that knows its blob hashes).
 func BenchmarkRevalidateOneSiteGit(b *testing.B) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		b.Skip("git not installed")
-	}
-	src := benchRepo(b)
-	dir := b.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-		b.Fatal(err)
-	}
-	git := func(args ...string) {
-		cmd := exec.Command(gitBin, append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.test"}, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	git("init", "-q")
-	git("add", "-A")
-	git("commit", "-qm", "base")
+	dir, git := benchGitRepo(b)
 	file := filepath.Join(dir, "sites", sitegen.SiteName(42)+".cue")
 	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -224,4 +207,30 @@ func BenchmarkWarmLoadHeap(b *testing.B) {
 		runtime.KeepAlive(cfg)
 	}
 	b.ReportMetric(live, "MiB-live")
+}
+
+// benchGitRepo copies the 10,000-site bench repo (benchRepo) into a fresh directory, commits
+// it there as one revision and returns the directory and a git runner in it. Without git
+// the benchmark is skipped.
+func benchGitRepo(b *testing.B) (string, func(args ...string)) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		b.Skip("git not installed")
+	}
+	dir := b.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(benchRepo(b))); err != nil {
+		b.Fatal(err)
+	}
+	git := func(args ...string) {
+		cmd := exec.Command(gitBin, append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.test"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("config", "gc.auto", "0")
+	git("add", "-A")
+	git("commit", "-qm", "base")
+	return dir, git
 }

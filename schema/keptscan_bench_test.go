@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
@@ -29,29 +28,7 @@ func gcHeap() (scan, live uint64) {
 // (MB-live-kept), and the whole heap scanned with the Loader, the Config and the last
 // revision alive (MB-scan-all).
 func BenchmarkLoaderKeptHeap10k(b *testing.B) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		b.Skip("git not installed")
-	}
-	dir, err := os.MkdirTemp("", "edge-kept-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.CopyFS(dir, os.DirFS(benchRepo(b))); err != nil {
-		b.Fatal(err)
-	}
-	git := func(args ...string) {
-		cmd := exec.Command(gitBin, append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.test"}, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	git("init", "-q")
-	git("config", "gc.auto", "0")
-	git("add", "-A")
-	git("commit", "-qm", "base")
+	dir, git := benchGitRepo(b)
 	const swaps = 4
 	for i := range swaps {
 		f, err := os.OpenFile(filepath.Join(dir, "sites", sitegen.SiteName(40+i)+".cue"), os.O_APPEND|os.O_WRONLY, 0)
@@ -78,6 +55,7 @@ func BenchmarkLoaderKeptHeap10k(b *testing.B) {
 		l := schema.NewLoader(schema.LoaderOptions{})
 		var cfg *schema.Config
 		for _, rev := range revs {
+			var err error
 			if cfg, err = l.Load(rev.FS); err != nil {
 				b.Fatal(err)
 			}
