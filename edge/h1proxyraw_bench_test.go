@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"io"
-	"net"
 	"net/url"
 	"testing"
 	"time"
@@ -75,50 +74,9 @@ func readRawResponse(c io.Reader, buf []byte) error {
 }
 
 // rawUpstream starts an HTTP/1.1 keep-alive upstream that answers every request head it
-// reads (GETs without a body) with a fixed response, allocating nothing per request.
+// reads (GETs without a body) with a fixed response of rawBody, allocating nothing per
+// request.
 func rawUpstream(t testing.TB) *url.URL {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	res := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
-		"Date: Thu, 03 Dec 2026 12:00:00 GMT\r\nContent-Length: 29\r\n\r\n" + rawBody)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveRawUpstream(c, res)
-		}
-	}()
-	return mustURL("http://" + ln.Addr().String())
-}
-
-// serveRawUpstream writes res once for each request head read from c.
-func serveRawUpstream(c net.Conn, res []byte) {
-	defer c.Close()
-	buf := make([]byte, 8192)
-	n := 0
-	for {
-		m, err := c.Read(buf[n:])
-		if err != nil {
-			return
-		}
-		n += m
-		for {
-			i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-			if i < 0 {
-				break
-			}
-			if _, err := c.Write(res); err != nil {
-				return
-			}
-			n = copy(buf, buf[i+4:n])
-		}
-		if n == len(buf) {
-			return
-		}
-	}
+	return edgetest.CannedUpstream(t, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+		"Date: Thu, 03 Dec 2026 12:00:00 GMT\r\nContent-Length: 29\r\n\r\n"+rawBody)
 }

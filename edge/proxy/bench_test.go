@@ -1,12 +1,10 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -130,33 +128,6 @@ func BenchmarkRebuild10k(b *testing.B) {
 	}
 }
 
-// cannedUpstream is an HTTP/1.1 upstream that answers every bodiless request with resp,
-// allocating nothing per request: the proxy's allocations are all a benchmark counts.
-func cannedUpstream(b *testing.B, resp string) *url.URL {
-	addr := edgetest.TCPServer(b, func(c net.Conn) {
-		buf := make([]byte, 16<<10)
-		have := 0
-		for {
-			n, err := c.Read(buf[have:])
-			if err != nil {
-				return
-			}
-			have += n
-			for {
-				i := bytes.Index(buf[:have], []byte("\r\n\r\n"))
-				if i < 0 {
-					break
-				}
-				if _, err := io.WriteString(c, resp); err != nil {
-					return
-				}
-				have = copy(buf, buf[i+4:have])
-			}
-		}
-	})
-	return &url.URL{Scheme: "http", Host: addr}
-}
-
 // nullWriter is a reused ResponseWriter that keeps nothing.
 type nullWriter struct {
 	h    http.Header
@@ -172,7 +143,7 @@ func (w *nullWriter) Write(p []byte) (int, error) { return len(p), nil }
 // reused ResponseWriter, and an upstream that allocates nothing. "direct" is the direct
 // forward, "reverseproxy" the same request through httputil.ReverseProxy.
 func BenchmarkForward(b *testing.B) {
-	up := cannedUpstream(b, "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"+
+	up := edgetest.CannedUpstream(b, "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"+
 		"Cache-Control: no-cache\r\nEtag: \"abc\"\r\nContent-Length: 5\r\n\r\nhello")
 	h := mustHandler(b, quietManager(b), site.Route{Path: "/", Upstreams: []*url.URL{up}})
 	ref := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
