@@ -70,20 +70,28 @@ var batchCases = []batchCase{
 	}},
 }
 
-// TestDirKeysBatchMatchesFetch: a Cache reading many keys of a key directory at once (the
-// batch path) gets, for each reference, what Fetch returns: the same key or the same error.
-func TestDirKeysBatchMatchesFetch(t *testing.T) {
+// batchKeyDir returns a key directory holding batchCases (each set up by its setup, with key
+// where it writes one) and the references of the cases, in order.
+func batchKeyDir(t *testing.T, key []byte) (string, keysource.Dir, []schema.KeyRef) {
+	t.Helper()
 	dir, d := ktKeyDir(t)
 	if err := os.MkdirAll(filepath.Join(dir, "secret", "edge"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	key := ktKeyPEM(t)
 	var refs []schema.KeyRef
 	for _, c := range batchCases {
 		ref := batchRef(c.name)
 		c.setup(t, dir, d, ref, key)
 		refs = append(refs, ref)
 	}
+	return dir, d, refs
+}
+
+// TestDirKeysBatchMatchesFetch: a Cache reading many keys of a key directory at once (the
+// batch path) gets, for each reference, what Fetch returns: the same key or the same error.
+func TestDirKeysBatchMatchesFetch(t *testing.T) {
+	key := ktKeyPEM(t)
+	_, d, refs := batchKeyDir(t, key)
 	refs = append(refs, schema.KeyRef{Mount: "secret", Path: "edge/../x", Field: "key"})
 	cache := keysource.NewCache(d, 0, 3)
 	if n := cache.Sync(context.Background(), refs); n != len(refs) {

@@ -39,17 +39,8 @@ func (m *mapKeys) readsOf(path string) int {
 // read every reference reads none again (the key files are gone by then) and stores, for
 // each, what a Sync reading the directory stores: the parsed key, or the same error.
 func TestPrefetchedKeysOfADirAreTaken(t *testing.T) {
-	dir, d := ktKeyDir(t)
-	if err := os.MkdirAll(filepath.Join(dir, "secret", "edge"), 0o700); err != nil {
-		t.Fatal(err)
-	}
 	key := ktKeyPEM(t)
-	var refs []schema.KeyRef
-	for _, c := range batchCases {
-		ref := batchRef(c.name)
-		c.setup(t, dir, d, ref, key)
-		refs = append(refs, ref)
-	}
+	dir, d, refs := batchKeyDir(t, key)
 	plain := keysource.NewCache(d, 0, 3)
 	plain.Sync(context.Background(), refs)
 
