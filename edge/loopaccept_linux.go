@@ -9,8 +9,8 @@ import (
 )
 
 // loopAccept has the event loops accept from the HTTPS listener while the snapshot has
-// passthrough sites (passthrough.Acceptor: one loop at a time, each in turn for a few
-// connections, so that every loop holds its share): the loop accepts, reads the
+// passthrough sites (passthrough.Acceptor: one loop at a time; with 4 loops or more each in
+// turn for a few connections, so that every loop holds its share): the loop accepts, reads the
 // ClientHello that has arrived (TCP_DEFER_ACCEPT), routes it, and a connection for a
 // passthrough site is opened and registered with that same loop, on its goroutine
 // (servePassthroughEarly): no goroutine wakes up for it but the loop, which serves a

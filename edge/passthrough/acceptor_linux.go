@@ -17,10 +17,11 @@ import (
 // home): from the client's SYN to its last byte it never changes goroutine, and the
 // loop's one wake-up serves a batch of new connections and the bytes of the open ones.
 //
-// One loop at a time accepts for a listener, and it moves on (acceptor_move_linux.go):
-// after acceptMove connections the loop hands the listener to the next loop of the set,
-// so over time every loop accepts, and holds, its share of the connections, as with all
-// threads accepting, for two epoll_ctl per acceptMove connections. Not several loops at
+// One loop at a time accepts for a listener. With moveMinLoops loops or more it moves on
+// (acceptor_move_linux.go): after acceptMove connections the loop hands the listener to
+// the next loop of the set, so over time every loop accepts, and holds, its share of the
+// connections, as with all threads accepting, for two epoll_ctl per acceptMove
+// connections; with fewer the one loop keeps it. Not several loops at
 // once: with each loop's epoll descriptor itself waited on by Go's poller,
 // EPOLLEXCLUSIVE cannot pick one of them (the nested epoll's wake-up does not count as a
 // woken waiter, so every loop would be woken for each connection).

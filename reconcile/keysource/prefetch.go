@@ -106,9 +106,9 @@ func (p *Prefetch) finish() map[schema.KeyRef]prefetched {
 		return nil
 	}
 	p.closed, p.queue = true, nil
-	p.mu.Unlock()
-	p.wait()
-	p.mu.Lock()
+	for p.running > 0 {
+		p.idle.Wait()
+	}
 	p.end()
 	done := p.done
 	p.done = nil
