@@ -6,9 +6,9 @@
 // goroutine. Go preempts a goroutine only after 10 ms, so without a yield a walk holds its
 // processor that long while the request goroutines queued behind it wait; with GOMAXPROCS
 // at 2 that is half of the server. A Ticker yields (runtime.Gosched) every Every steps of
-// such a walk, a Writer every WriterChunk bytes written (or sleeps, for a write that can wait): the queued goroutines run
-// first and the walk goes on after them. When nothing waits, a yield costs well under a
-// microsecond.
+// such a walk, a Writer every WriterChunk bytes written (or sleeps, for a write that can
+// wait): the queued goroutines run first and the walk goes on after them. When nothing
+// waits, a yield costs well under a microsecond.
 package pace
 
 import (
