@@ -138,6 +138,10 @@ wait_200() {
 # h2load_rps OUT: the req/s of h2load's output OUT (empty if there is none).
 h2load_rps() { sed -n 's/^finished in .*, \([0-9.]*\) req\/s,.*/\1/p' <<<"$1"; }
 
+# h2load_requests OUT: the requests h2load's output OUT says succeeded in the measured
+# window (empty if none).
+h2load_requests() { sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$1"; }
+
 # h2load_problems OUT: what went wrong in h2load's output OUT ("; "-separated, empty if
 # every request succeeded with a 2xx).
 h2load_problems() {

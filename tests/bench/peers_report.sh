@@ -155,24 +155,24 @@ report_sizes() {
 	echo
 }
 
-# report_cpu ROWS: the server's CPU per request in each wrk figure, the machine's busy share
-# meanwhile, and edge 1k's CPU per request over each peer's.
+# report_cpu ROWS: the server's CPU per request in the h2load and each wrk figure, the
+# machine's busy share meanwhile, and edge 1k's CPU per request over each peer's.
 report_cpu() {
 	local row col line
 	echo "Server CPU per request, µs (utime + stime of the server and its workers over the measured run, / requests), and how busy the machine was meanwhile (% of all cores; h1 run). A row slower than another at the same µs per request lacked CPU (other work took it), it did not cost more:"
 	echo
-	echo "| server | h1 | new TLS conn | h1 8 KiB | h1 64 KiB | machine busy % (h1) |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| server | h2 | h1 | new TLS conn | h1 8 KiB | h1 64 KiB | machine busy % (h1) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
 	for row in $1; do
 		line="| $(label "$row")"
-		for col in h1 conn k8 k64; do line+=" | $(cell %.1f 1 "${FIG[$row,cpu_$col]:-}")"; done
+		for col in h2 h1 conn k8 k64; do line+=" | $(cell %.1f 1 "${FIG[$row,cpu_$col]:-}")"; done
 		echo "$line | $(cell %.0f 1 "${FIG[$row,busy_h1]:-}") |"
 	done
 	if [[ " $1 " == *" edge1k "* ]]; then # ratios: below 1.0, edge 1k costs less
 		for row in caddy nginx haproxy edge10k edge1; do
 			[[ " $1 " == *" $row "* ]] || continue
 			line="| ratio ${LABEL[edge1k]} / ${LABEL[$row]}"
-			for col in h1 conn k8 k64; do line+=" | $(ratio_of edge1k "$row" "cpu_$col")"; done
+			for col in h2 h1 conn k8 k64; do line+=" | $(ratio_of edge1k "$row" "cpu_$col")"; done
 			echo "$line | |"
 		done
 	fi

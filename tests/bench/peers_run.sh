@@ -23,12 +23,21 @@ measure_run() {
 # out_file ROW RUN COL: where the raw output of one figure goes.
 out_file() { echo "$WORK/$1.$2.$3.txt"; }
 
-# run_h2load ROW RUN: the h2 keep-alive figure.
+# run_h2load ROW RUN: the h2 keep-alive figure, and the server's CPU per request over it
+# (cpu_h2, µs: the CPU from the end of h2load's warm-up, timed by sleeping as long, to its
+# end, over the requests of its measured window).
 run_h2load() {
-	local row=$1 run=$2 out f
-	out=$(h2load -t1 -c"$BENCH_CONNS" -m"$BENCH_STREAMS" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
-		--connect-to="127.0.0.1:${PORT[$row]}" "https://${HOST[$row]}:${PORT[$row]}/" 2>&1 || true)
-	echo "$out" >"$(out_file "$row" "$run" h2)"
+	local row=$1 run=$2 out f c0 m0 pid raw
+	raw=$(out_file "$row" "$run" h2)
+	h2load -t1 -c"$BENCH_CONNS" -m"$BENCH_STREAMS" -D "$BENCH_SECONDS" --warm-up-time="$BENCH_WARMUP" \
+		--connect-to="127.0.0.1:${PORT[$row]}" "https://${HOST[$row]}:${PORT[$row]}/" >"$raw" 2>&1 &
+	pid=$!
+	sleep "$BENCH_WARMUP"
+	c0=$(cpu_ticks "${PID[$row]}")
+	m0=$(machine_ticks)
+	wait "$pid" || true
+	out=$(<"$raw")
+	cpu_figs "$row" h2 "$c0" "$m0" "$(h2load_requests "$out")"
 	f=$(h2load_rps "$out")
 	add_fig "$row" h2 "${f:-0}"
 	f=$(h2load_problems "$out")

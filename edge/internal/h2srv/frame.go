@@ -16,7 +16,6 @@ import (
 	"sync"
 
 	"github.com/edgectl/edge/edge/internal/h2srv/internal/httpsfv"
-	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -324,6 +323,8 @@ type Framer struct {
 	// HEADERS and CONTINUATION frames together and return
 	// MetaHeadersFrame instead.
 	ReadMetaHeaders *hpack.Decoder
+	meta            metaRead                // edge: readMetaFrame's state (metaread.go)
+	metaEmit        func(hpack.HeaderField) // edge: emitMetaField, bound once
 
 	// MaxHeaderListSize is the http2 MAX_HEADER_LIST_SIZE.
 	// It's used only if ReadMetaHeaders is set; 0 means a sane default
@@ -1708,71 +1709,15 @@ func (fr *Framer) readMetaFrame(hf *HeadersFrame) (Frame, error) {
 	if fr.AllowIllegalReads {
 		return nil, errors.New("illegal use of AllowIllegalReads with ReadMetaHeaders")
 	}
-	mh := &MetaHeadersFrame{
-		HeadersFrame: hf,
-		Fields:       make([]hpack.HeaderField, 0, metaFieldsCap), // edge: respalloc.go
-	}
-	var headersRemainSize = fr.maxHeaderListSize()
-	var trailersRemainSize = fr.maxHeaderListSize()
-	var sawRegular bool
-
-	var invalid error // pseudo header field errors
+	// edge: the decoding state in the Framer and the emit function bound once; the frame
+	// and its first fields in one allocation (metaread.go).
+	m := fr.startMetaRead(hf)
+	defer fr.endMetaRead()
+	mh := m.mh
 	hdec := fr.ReadMetaHeaders
 	hdec.SetEmitEnabled(true)
 	hdec.SetMaxStringLength(fr.maxHeaderStringLen())
-	hdec.SetEmitFunc(func(hf hpack.HeaderField) {
-		if VerboseLogs && fr.logReads {
-			fr.debugReadLoggerf("http2: decoded hpack field %+v", hf)
-		}
-		if !httpguts.ValidHeaderFieldValue(hf.Value) {
-			// Don't include the value in the error, because it may be sensitive.
-			invalid = headerFieldValueError(hf.Name)
-		}
-		isPseudo := strings.HasPrefix(hf.Name, ":")
-		if isPseudo {
-			if sawRegular {
-				invalid = errPseudoAfterRegular
-			}
-		} else {
-			sawRegular = true
-			if !validWireHeaderFieldName(hf.Name) {
-				invalid = headerFieldNameError(hf.Name)
-			}
-		}
-
-		if invalid != nil {
-			hdec.SetEmitEnabled(false)
-			return
-		}
-
-		var remainSize *uint32
-		var size uint32
-		if hf.Name == "trailer" {
-			remainSize = &trailersRemainSize
-			fieldCount := strings.Count(hf.Value, ",") + 1
-			// Rather than actually constructing hpack.HeaderField for each
-			// trailer field and cumulatively adding its Size, just do the math
-			// manually to avoid unnecessary work. This does make it so
-			// whitespaces after comma are counted against the budget, but that
-			// should be innocuous.
-			size = uint32(len(hf.Value)-fieldCount+1) + uint32(fieldCount)*hpack.HeaderField{}.Size()
-		} else {
-			remainSize = &headersRemainSize
-			size = hf.Size()
-		}
-		if size > *remainSize {
-			hdec.SetEmitEnabled(false)
-			mh.Truncated = true
-			headersRemainSize = 0
-			trailersRemainSize = 0
-			return
-		}
-		*remainSize -= size
-
-		mh.Fields = append(mh.Fields, hf)
-	})
-	// Lose reference to MetaHeadersFrame:
-	defer hdec.SetEmitFunc(func(hf hpack.HeaderField) {})
+	hdec.SetEmitFunc(fr.metaEmit)
 
 	var hc headersOrContinuation = hf
 	for {
@@ -1786,7 +1731,7 @@ func (fr *Framer) readMetaFrame(hf *HeadersFrame) (Frame, error) {
 		// exceeded the max header list size (if so, both budgets are 0), or a
 		// frame whose encoded size is more than twice the remaining header
 		// list bytes we're willing to accept.
-		if int64(len(frag)) > 2*int64(headersRemainSize+trailersRemainSize) {
+		if int64(len(frag)) > 2*int64(m.headersRemainSize+m.trailersRemainSize) {
 			if VerboseLogs {
 				log.Printf("http2: header list too large")
 			}
@@ -1798,9 +1743,9 @@ func (fr *Framer) readMetaFrame(hf *HeadersFrame) (Frame, error) {
 		// Also close the connection after any CONTINUATION frame following an
 		// invalid header, since we stop tracking the size of the headers after
 		// an invalid one.
-		if invalid != nil {
+		if m.invalid != nil {
 			if VerboseLogs {
-				log.Printf("http2: invalid header: %v", invalid)
+				log.Printf("http2: invalid header: %v", m.invalid)
 			}
 			// It would be nice to send a RST_STREAM before sending the GOAWAY,
 			// but the structure of the server's frame writer makes this difficult.
@@ -1827,12 +1772,12 @@ func (fr *Framer) readMetaFrame(hf *HeadersFrame) (Frame, error) {
 	if err := hdec.Close(); err != nil {
 		return mh, ConnectionError(ErrCodeCompression)
 	}
-	if invalid != nil {
-		fr.errDetail = invalid
+	if m.invalid != nil {
+		fr.errDetail = m.invalid
 		if VerboseLogs {
-			log.Printf("http2: invalid header: %v", invalid)
+			log.Printf("http2: invalid header: %v", m.invalid)
 		}
-		return nil, StreamError{mh.StreamID, ErrCodeProtocol, invalid}
+		return nil, StreamError{mh.StreamID, ErrCodeProtocol, m.invalid}
 	}
 	if err := mh.checkPseudos(); err != nil {
 		fr.errDetail = err

@@ -258,6 +258,8 @@ func configureServer(s *http.Server, conf *Server) error {
 func (s *Server) serveConn(c net.Conn, opts *ServeConnOpts, newf func(*serverConn)) {
 	baseCtx, cancel := serverConnBaseContext(c, opts)
 	defer cancel()
+	ctxs, stopCtxs := initStreamCtxs(baseCtx) // edge: streamctx.go
+	defer stopCtxs()
 
 	http1srv := opts.baseConfig()
 	conf := configFromServer(http1srv, s)
@@ -265,7 +267,7 @@ func (s *Server) serveConn(c net.Conn, opts *ServeConnOpts, newf func(*serverCon
 		srv:                         s,
 		hs:                          http1srv,
 		conn:                        c,
-		baseCtx:                     baseCtx,
+		ctxs:                        ctxs,
 		remoteAddrStr:               c.RemoteAddr().String(),
 		bw:                          newBufferedWriter(c, conf.WriteByteTimeout),
 		handler:                     opts.handler(),
@@ -421,7 +423,7 @@ type serverConn struct {
 	handler          http.Handler
 	serveHTTP        func(http.ResponseWriter, *http.Request) // edge: handler.ServeHTTP, bound once (respalloc.go)
 	workers          *workerPool[handlerJob]                  // edge: handlerWorkers; tests set their own (handlerworkers.go)
-	baseCtx          context.Context
+	ctxs             *streamCtxs                              // edge: the streams' contexts (streamctx.go)
 	framer           *Framer
 	doneServing      chan struct{}          // closed when serverConn.serve ends
 	readFrameCh      chan readFrameResult   // written by serverConn.readFrames
@@ -527,13 +529,15 @@ func (sc *serverConn) curOpenStreams() uint32 {
 // responseWriter's state field.
 type stream struct {
 	// immutable:
-	sc        *serverConn
-	id        uint32
-	body      *pipe // non-nil if expecting DATA frames
-	reqBody   *requestBody
-	cw        closeWaiter // closed wait stream transitions to closed state
-	ctx       context.Context
-	cancelCtx func()
+	sc      *serverConn
+	id      uint32
+	body    *pipe // non-nil if expecting DATA frames
+	reqBody *requestBody
+	// edge: what reqBody and the handler's responseWriter point to (respalloc.go)
+	reqBodyV requestBody
+	rw       responseWriter
+	cw       closeWaiter // closed wait stream transitions to closed state
+	ctx      streamCtx   // edge: the request's context, ended by cancelCtx (streamctx.go)
 
 	// owned by serverConn's serve loop:
 	bodyBytes        int64   // body bytes seen so far
@@ -2121,14 +2125,12 @@ func (sc *serverConn) newStream(id, pusherID uint32, state streamState, priority
 		panic("internal error: cannot create stream with id 0")
 	}
 
-	ctx, cancelCtx := context.WithCancel(sc.baseCtx)
 	st := &stream{
-		sc:        sc,
-		id:        id,
-		state:     state,
-		ctx:       ctx,
-		cancelCtx: cancelCtx,
+		sc:    sc,
+		id:    id,
+		state: state,
 	}
+	sc.ctxs.add(&st.ctx) // edge: streamctx.go
 	st.cw.Init()
 	st.flow.conn = &sc.flow // link to conn-level counter
 	st.inflow.init(sc.initialStreamRecvWindowSize)
@@ -2185,11 +2187,8 @@ func (sc *serverConn) newWriterAndRequest(st *stream, f *MetaHeadersFrame) (*res
 		return nil, nil, sc.countError("bad_path_method", streamError(f.StreamID, ErrCodeProtocol))
 	}
 
-	header := make(http.Header)
+	header := sc.requestHeader(f.RegularFields()) // edge: respalloc.go
 	rp.Header = header
-	for _, hf := range f.RegularFields() {
-		header.Add(sc.canonicalHeader(hf.Name), hf.Value)
-	}
 	if rp.Authority == "" {
 		rp.Authority = header.Get("Host")
 	}
@@ -2232,12 +2231,14 @@ func (sc *serverConn) newWriterAndRequestNoBody(st *stream, rp httpcommon.Server
 		return nil, nil, sc.countError(res.InvalidReason, streamError(st.id, ErrCodeProtocol))
 	}
 
-	st.reqBody = &requestBody{
+	st.reqBodyV = requestBody{ // edge: in the stream (respalloc.go)
 		conn:          sc,
 		stream:        st,
 		needsContinue: res.NeedsContinue,
 	}
-	req := (&http.Request{
+	st.reqBody = &st.reqBodyV
+	// edge: the literal stays on the stack, WithContext's copy is the request (respalloc.go)
+	rq := http.Request{
 		Method:     rp.Method,
 		URL:        res.URL,
 		RemoteAddr: sc.remoteAddrStr,
@@ -2250,7 +2251,8 @@ func (sc *serverConn) newWriterAndRequestNoBody(st *stream, rp httpcommon.Server
 		Host:       rp.Authority,
 		Body:       st.reqBody,
 		Trailer:    res.Trailer,
-	}).WithContext(st.ctx)
+	}
+	req := rq.WithContext(&st.ctx)
 	rw := sc.newResponseWriter(st, req)
 	return rw, req, nil
 }
@@ -2264,7 +2266,8 @@ func (sc *serverConn) newResponseWriter(st *stream, req *http.Request) *response
 	rws.bw.Reset(chunkWriter{rws})
 	rws.stream = st
 	rws.req = req
-	return &responseWriter{rws: rws}
+	st.rw = responseWriter{rws: rws} // edge: in the stream (respalloc.go)
+	return &st.rw
 }
 
 type unstartedHandler struct {
