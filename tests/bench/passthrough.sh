@@ -19,6 +19,8 @@
 # connection (per MB for MB/s). The edge runs in-process from tests/bench/passthrough (the
 # edge package with one passthrough site), so it needs no config repo.
 #
+# PT_METRICS (conns raw bulk) picks the figures to measure, e.g. PT_METRICS=raw.
+#
 # PT_BASE=REV (a git revision, e.g. main) builds the edge of REV too and runs it as a third
 # proxy, alternated with the other two in the same window: the edge/base ratio is then a
 # before/after figure that the machine's other load shifts for both alike.
@@ -36,6 +38,7 @@ PT_RUNS=${PT_RUNS:-3}
 PT_SECONDS=${PT_SECONDS:-5}
 PT_CONNS=${PT_CONNS:-16}
 PT_BULK_CONNS=${PT_BULK_CONNS:-4}
+PT_METRICS=${PT_METRICS:-conns raw bulk}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=$(mktemp -d /tmp/edge-ptbench.XXXXXX)
 PIDS=()
@@ -133,7 +136,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 declare -A RES CPU
-for metric in conns raw bulk; do
+for metric in $PT_METRICS; do
 	c=$PT_CONNS
 	[[ $metric == bulk ]] && c=$PT_BULK_CONNS
 	for run in $(seq "$PT_RUNS"); do
@@ -157,7 +160,7 @@ hdr="| passthrough (median of $PT_RUNS runs of ${PT_SECONDS}s) | edge |"
 sep="|---|---|"
 [[ -n ${PT_BASE:-} ]] && hdr+=" base ($PT_BASE) | edge/base |" sep+="---|---|"
 printf '\n%s HAProxy | edge/HAProxy | CPU us each, edge%s / HAProxy |\n%s---|---|---|\n' "$hdr" "${PT_BASE:+ / base}" "$sep"
-for metric in conns raw bulk; do
+for metric in $PT_METRICS; do
 	e=$(med "${RES[$metric.edge]}")
 	h=$(med "${RES[$metric.haproxy]}")
 	cpu=$(med "${CPU[$metric.edge]}")
