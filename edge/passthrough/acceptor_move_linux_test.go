@@ -96,8 +96,11 @@ func burst(addr string, workers, n int) error {
 	return first
 }
 
-// Connections accepted one after the other land on every loop in turn, acceptMove on
-// each: the listener moves on after acceptMove connections.
+// Connections accepted one after the other land on every loop in turn: a loop moves
+// the listener on only after acceptMove connections, so once it has moved testLoops
+// times (a whole round) every loop has accepted at least acceptMove. Not exactly
+// acceptMove: the loop counts its connections after each batch of accepts, and the
+// client's next connection may arrive within the batch that reaches acceptMove.
 func TestAcceptorTakesTurns(t *testing.T) {
 	moves := moveCounter(t)
 	h := newHomeCounter()
@@ -105,22 +108,24 @@ func TestAcceptorTakesTurns(t *testing.T) {
 	if !a.Arm() {
 		t.Fatal("Arm: no loop")
 	}
-	for i := range testLoops * acceptMove {
+	limit := 4 * testLoops * (acceptMove + acceptBudget)
+	dialled := 0
+	for ; moves.Load() < testLoops; dialled++ {
+		if dialled == limit {
+			t.Fatalf("%d moves after %d connections; want %d", moves.Load(), limit, testLoops)
+		}
 		if err := dialServed(ln.Addr().String()); err != nil {
-			t.Fatalf("connection %d: %v", i, err)
+			t.Fatalf("connection %d: %v", dialled, err)
 		}
 	}
 	homes, total := h.counts()
-	if total != testLoops*acceptMove || len(homes) != testLoops {
-		t.Fatalf("%d connections on %d loops; want %d on %d", total, len(homes), testLoops*acceptMove, testLoops)
+	if total != dialled || len(homes) != testLoops {
+		t.Fatalf("%d connections on %d loops; want %d on %d", total, len(homes), dialled, testLoops)
 	}
 	for l, n := range homes {
-		if n != acceptMove {
-			t.Errorf("loop %d accepted %d connections; want %d", l.index, n, acceptMove)
+		if n < acceptMove {
+			t.Errorf("loop %d accepted %d connections in its turn; want at least %d", l.index, n, acceptMove)
 		}
-	}
-	if n := moves.Load(); n < testLoops-1 {
-		t.Errorf("%d moves; want at least %d", n, testLoops-1)
 	}
 }
 
