@@ -45,7 +45,10 @@ type diskCache struct {
 	live int64 // of size, the bytes of the records the last write's jobs want
 }
 
-// cachedSite is one record's payload.
+// cachedSite is one record's payload, in JSON. The declaration types tag their fields
+// omitzero: a zero field is left out and decodes to the same zero value, which halves a
+// plain site's record (1,211 bytes to 522; 13.5 MB to 6.5 MB at 10,000 sites) and the
+// decoding a warm start does for every site.
 type cachedSite struct {
 	Decl  *siteDecl
 	Diags []Diagnostic `json:",omitempty"`
