@@ -52,6 +52,19 @@ func (a *Agent) restoreState(ctx context.Context) {
 		"commit", rev.Commit, "outcome", outcome, "took", time.Since(start).Round(time.Microsecond))
 }
 
+// evalCacheReader is a Loader that can read its evaluation cache ahead of its first load
+// (schema.Loader with LoaderOptions.CacheDir).
+type evalCacheReader interface{ ReadEvalCacheAhead() }
+
+// readEvalCacheAhead has the loader read its evaluation cache while the agent restores
+// its saved revision (or, without one, clones the repo): the load that follows then finds
+// the cache read.
+func (a *Agent) readEvalCacheAhead() {
+	if r, ok := a.opts.Loader.(evalCacheReader); ok {
+		r.ReadEvalCacheAhead()
+	}
+}
+
 // evalCacheWriter is a Loader that leaves writing its evaluation cache until told
 // (schema.Loader with LoaderOptions.DeferCacheWrite): the agent tells it once the load's
 // snapshot serves, so that the write does not delay serving.

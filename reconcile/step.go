@@ -18,6 +18,7 @@ func (a *Agent) Step(ctx context.Context) error {
 	defer a.releaseIfDue()
 	if !a.restored {
 		a.restored = true
+		a.readEvalCacheAhead()
 		a.restoreState(ctx)
 	}
 	a.stepCounts, a.phases = nil, stepPhases{}

@@ -13,18 +13,18 @@ import (
 // access (IP allow and deny lists, validated as written), forbidden_paths (sites only)
 // and rate_limit.
 type accessDecl struct {
-	Allow, Deny []strPos
-	Forbidden   []strPos
-	Limit       *rateLimitDecl
+	Allow, Deny []strPos       `json:",omitzero"`
+	Forbidden   []strPos       `json:",omitzero"`
+	Limit       *rateLimitDecl `json:",omitzero"`
 }
 
 // rateLimitDecl is a declared rate limit, zero fields unset.
 type rateLimitDecl struct {
-	P                      pos
-	Requests, Burst        int
-	Per                    time.Duration
-	Header                 string
-	IPv4, IPv6, MaxClients int
+	P                      pos           `json:",omitzero"`
+	Requests, Burst        int           `json:",omitzero"`
+	Per                    time.Duration `json:",omitzero"`
+	Header                 string        `json:",omitzero"`
+	IPv4, IPv6, MaxClients int           `json:",omitzero"`
 }
 
 // access reads access, rate_limit and (if forbidden) forbidden_paths of the site or

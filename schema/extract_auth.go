@@ -14,8 +14,8 @@ import (
 
 // clientAuthDecl is a site's client_auth: the CA bundle's repo path and the mode.
 type clientAuthDecl struct {
-	CA   strPos
-	Mode site.ClientCertMode
+	CA   strPos              `json:",omitzero"`
+	Mode site.ClientCertMode `json:",omitzero"`
 }
 
 // maxForwardAuthTimeout bounds a forward_auth timeout: a request waits this long at most.

@@ -8,16 +8,16 @@ import (
 
 // encodeDecl is what a route declares of compression, Cache-Control rules and CORS.
 type encodeDecl struct {
-	Compress compressDecl
-	Cache    []site.CacheRule // in the order written
-	CORS     *site.CORS
+	Compress compressDecl     `json:",omitzero"`
+	Cache    []site.CacheRule `json:",omitzero"` // in the order written
+	CORS     *site.CORS       `json:",omitzero"`
 }
 
 // compressDecl is a compress setting: unset inherits the repo's, Off turns it off, else C.
 type compressDecl struct {
-	Set bool
-	Off bool
-	C   *site.Compress
+	Set bool           `json:",omitzero"`
+	Off bool           `json:",omitzero"`
+	C   *site.Compress `json:",omitzero"`
 }
 
 // resolve returns the Compress of a route declaring d in a repo whose default is repo.

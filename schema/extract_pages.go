@@ -11,27 +11,27 @@ import (
 
 // pagesDecl is what a site declares of error pages, maintenance and rewrites.
 type pagesDecl struct {
-	Pages    []pageRef // error_pages, in the file's order
-	Upstream bool
-	Maint    *maintDecl // nil: no maintenance declared, or false
-	Rewrites []rewriteDecl
+	Pages    []pageRef     `json:",omitzero"` // error_pages, in the file's order
+	Upstream bool          `json:",omitzero"`
+	Maint    *maintDecl    `json:",omitzero"` // nil: no maintenance declared, or false
+	Rewrites []rewriteDecl `json:",omitzero"`
 }
 
 // pageRef is one entry of error_pages: "404" or "5xx" and the page file.
 type pageRef struct {
-	Key  string
-	File strPos
+	Key  string `json:",omitzero"`
+	File strPos `json:",omitzero"`
 }
 
 type maintDecl struct {
-	Off        bool          // enabled: false (its page is still checked)
-	RetryAfter time.Duration // zero: the default
-	Page       strPos        // S empty: none
+	Off        bool          `json:",omitzero"` // enabled: false (its page is still checked)
+	RetryAfter time.Duration `json:",omitzero"` // zero: the default
+	Page       strPos        `json:",omitzero"` // S empty: none
 }
 
 type rewriteDecl struct {
-	From, To strPos
-	Index    int // in the file's list
+	From, To strPos `json:",omitzero"`
+	Index    int    `json:",omitzero"` // in the file's list
 }
 
 // Bounds of maintenance's retry_after.

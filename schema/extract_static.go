@@ -8,21 +8,21 @@ import (
 // staticDecl is a static route's declaration: one source of files and how they are
 // served.
 type staticDecl struct {
-	P       pos    // the static field
-	RepoDir strPos // a directory of the config repo; S empty when not this source
-	Dir     strPos // an absolute directory of the edge server
-	Git     *staticGitDecl
-	Index   []string
-	SPA     bool
-	Browse  bool
-	Precomp bool
+	P       pos            `json:",omitzero"` // the static field
+	RepoDir strPos         `json:",omitzero"` // a directory of the config repo; S empty when not this source
+	Dir     strPos         `json:",omitzero"` // an absolute directory of the edge server
+	Git     *staticGitDecl `json:",omitzero"`
+	Index   []string       `json:",omitzero"`
+	SPA     bool           `json:",omitzero"`
+	Browse  bool           `json:",omitzero"`
+	Precomp bool           `json:",omitzero"`
 }
 
 // staticGitDecl is a content repository pinned by commit.
 type staticGitDecl struct {
-	URL    strPos
-	Commit strPos
-	Path   string
+	URL    strPos `json:",omitzero"`
+	Commit strPos `json:",omitzero"`
+	Path   string `json:",omitzero"`
 }
 
 // proxyOnlyFields are the route fields a static route may not set.

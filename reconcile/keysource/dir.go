@@ -96,7 +96,7 @@ func (d Dir) Fetch(ctx context.Context, ref schema.KeyRef) (Key, error) {
 			return Key{}, fmt.Errorf("key %s: %w", RefName(ref), err)
 		}
 	}
-	f, err := root.Open(rel)
+	f, err := root.OpenFile(rel, keyOpenFlag, 0)
 	if err != nil {
 		return Key{}, dirKeysErr(ref, full, err)
 	}

@@ -152,7 +152,7 @@ func (b *dirBatch) fetch(ctx context.Context, ref schema.KeyRef) (Key, bool) {
 	if err != nil || checkPrivate(filepath.Dir(full), fi, nil) != nil {
 		return Key{}, false
 	}
-	f, err := p.Open(leaf + "/" + file)
+	f, err := p.OpenFile(leaf+"/"+file, keyOpenFlag, 0)
 	if err != nil {
 		return Key{}, false
 	}
