@@ -45,6 +45,7 @@ type h1Conn struct {
 	snapVals   []string
 	spareHdr   http.Header // a map handed off by the last response, cleared, for the next
 	hdrKeys    []string    // writeHeader's scratch space
+	next       *h1Exchange // readHead's, for the response of the request it read
 }
 
 const (

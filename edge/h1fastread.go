@@ -23,6 +23,13 @@ import (
 // of it), the map, and one simpleRequest for the Request, its URL and the values of a
 // small header (one slice more for a larger one).
 func parseSimpleHead(head []byte) *http.Request {
+	return parseSimpleHeadInto(head, new(simpleRequest))
+}
+
+// parseSimpleHeadInto is parseSimpleHead with sr, zero, as the request's storage (the
+// loop's comes with the request's response: h1Exchange). It leaves sr zero when it
+// returns nil.
+func parseSimpleHeadInto(head []byte, sr *simpleRequest) *http.Request {
 	line, rest, ok := cutCRLF(head)
 	if !ok {
 		return nil
@@ -44,7 +51,6 @@ func parseSimpleHead(head []byte) *http.Request {
 	target := s[len(method)+1 : len(line)-len(" HTTP/1.1")]
 	s = s[len(line)+2:]
 	h := make(http.Header, lines)
-	sr := new(simpleRequest)
 	var vals []string
 	if lines <= len(sr.vals) {
 		vals = sr.vals[:lines]
@@ -57,6 +63,7 @@ func parseSimpleHead(head []byte) *http.Request {
 		field, s = cutCRLFString(s)
 		key, value, ok := simpleField(field)
 		if !ok {
+			clear(sr.vals[:])
 			return nil
 		}
 		switch key {
@@ -64,6 +71,7 @@ func parseSimpleHead(head []byte) *http.Request {
 			hosts, host = hosts+1, value
 			continue
 		case "Content-Length", "Transfer-Encoding", "Trailer", "Pragma", "Expect", "Upgrade":
+			clear(sr.vals[:])
 			return nil
 		}
 		vals[i] = value
@@ -74,6 +82,7 @@ func parseSimpleHead(head []byte) *http.Request {
 		}
 	}
 	if hosts != 1 {
+		clear(sr.vals[:])
 		return nil
 	}
 	sr.url = targetURL(target)

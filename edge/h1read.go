@@ -18,12 +18,18 @@ import (
 // which net/http ends silently too).
 func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	hs := c.srv.hs
-	t0 := time.Now()
-	var hdr time.Time
-	if d := c.srv.readHeaderTimeout(); d > 0 {
-		hdr = t0.Add(d)
+	// The clock is read only for the deadlines that start here: the header's, when a read
+	// is made for it (else its deadline is moot), and ReadTimeout's.
+	buffered := c.headBuffered()
+	var t0 time.Time
+	if !buffered || hs.ReadTimeout > 0 {
+		t0 = time.Now()
 	}
-	if !c.headBuffered() { // else no read is made for the header: its deadline is moot
+	if !buffered {
+		var hdr time.Time
+		if d := c.srv.readHeaderTimeout(); d > 0 {
+			hdr = t0.Add(d)
+		}
 		c.tc.SetReadDeadline(hdr)
 	}
 	if c.lastPOST { // RFC 7230 section 3.5 tolerance for old clients, as net/http
@@ -43,6 +49,7 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 	req, simple, err := c.readHead(pending)
 	serve := err == nil && (simple && simpleServable(req) || !simple && c.servable(req, pending))
 	if !serve {
+		c.next = nil
 		return nil, c.replayOf(pending)
 	}
 	if req.ContentLength > 0 {
@@ -69,7 +76,8 @@ func (c *h1Conn) readRequest() (*http.Request, *[]byte) {
 func (c *h1Conn) readHead(pending []byte) (req *http.Request, simple bool, err error) {
 	if !slowH1Heads.Load() {
 		if end := headerEnd(pending); end > 0 {
-			if req := parseSimpleHead(pending[:end]); req != nil {
+			c.next = new(h1Exchange) // the response's too (newH1Response), taken or not
+			if req := parseSimpleHeadInto(pending[:end], &c.next.sr); req != nil {
 				c.br.Discard(end)
 				return req, true, nil
 			}

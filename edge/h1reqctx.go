@@ -49,8 +49,12 @@ func (c *h1ReqCtx) Done() <-chan struct{} {
 // Ends implements reqcancel.Ender: the context ends, its Done channel is never nil.
 func (c *h1ReqCtx) Ends() bool { return true }
 
-// Err implements context.Context.
+// Err implements context.Context. Without a Done channel the context is not cancelled
+// yet (cancel sets err before it stores one): no lock.
 func (c *h1ReqCtx) Err() error {
+	if c.done.Load() == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err

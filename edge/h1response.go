@@ -71,14 +71,30 @@ const bufferBeforeChunking = 2048
 // racing with the release itself can still slip through, as with net/http's server.
 var chunkBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufferBeforeChunking) }}
 
-// newH1Response returns a response for req on c.
+// h1Exchange is one request's response and, when parseSimpleHead read its header, the
+// request's storage (simpleRequest): one allocation for both instead of two. It is new
+// per request, as each of them was, so neither outlives the other's use.
+type h1Exchange struct {
+	w  h1Response
+	sr simpleRequest
+}
+
+// newH1Response returns a response for req on c: in the h1Exchange readHead made for
+// req, if it made one.
 func newH1Response(c *h1Conn, req *http.Request) *h1Response {
 	hdr := c.spareHdr
 	if hdr == nil {
 		hdr = make(http.Header)
 	}
 	c.spareHdr = nil
-	w := &h1Response{c: c, req: req, clen: -1, header: hdr}
+	var w *h1Response
+	if x := c.next; x != nil {
+		c.next = nil
+		w = &x.w
+	} else {
+		w = new(h1Response)
+	}
+	w.c, w.req, w.clen, w.header = c, req, -1, hdr
 	w.body, _ = req.Body.(*h1Body)
 	w.bw.r = w
 	w.w = chunkBufs.Get().(*bufio.Writer)

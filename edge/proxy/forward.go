@@ -92,6 +92,7 @@ func ishex(c byte) bool {
 // moved into w's once, its body copied with a pooled buffer.
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, info *Info) {
 	head := newFwdHead(h, w, r)
+	head.plain = info.plainSlot()
 	res, err := h.roundTrip(r, info, &head)
 	if err != nil {
 		h.serveError(w, r, err)

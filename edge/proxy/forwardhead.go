@@ -30,6 +30,7 @@ type fwdHead struct {
 	te       bool                // Te: trailers
 	trusted  bool                // the peer is a trusted proxy: its forwarding headers are kept
 	keys     *[]string           // the sorted names writeFields writes (prepare); nil: not yet
+	plain    *plainResponse      // storage for the response readPlain reads first; nil: none
 }
 
 // newFwdHead returns the head of in (direct(in) holds); its target is set per attempt.

@@ -109,11 +109,15 @@ func (c *h1Client) get(ctx context.Context) (*h1Conn, error) {
 	var stale []*h1Conn
 	c.mu.Lock()
 	var pc *h1Conn
+	var now time.Time
 	for n := len(c.idle); n > 0 && pc == nil; n = len(c.idle) {
 		pc = c.idle[n-1]
 		c.idle[n-1] = nil
 		c.idle = c.idle[:n-1]
-		if c.expired(pc, time.Now()) {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if c.expired(pc, now) {
 			stale = append(stale, pc)
 			pc = nil
 		}
@@ -123,7 +127,7 @@ func (c *h1Client) get(ctx context.Context) (*h1Conn, error) {
 		s.conn.Close()
 	}
 	if pc != nil {
-		pc.reused = true
+		pc.reused, pc.takenAt = true, now
 		return pc, nil
 	}
 	conn, err := c.dial(ctx)

@@ -30,6 +30,7 @@ type h1Conn struct {
 	interrupt func()         // abort, for reqcancel.AfterFunc
 	reused    bool           // it served an earlier request
 	idleSince time.Time      // when it went back to the pool
+	takenAt   time.Time      // when get took it from the pool for the request; zero: dialled
 	limit     int64          // bytes the response headers may still take; -1 while reading a body
 	nread     int64          // bytes read for the current request
 	rerr      error          // the first read error: every later read returns it
@@ -169,8 +170,18 @@ func (pc *h1Conn) exchange(ctx context.Context, req *http.Request, head *fwdHead
 	early := timeout > 0 && pc.raw != nil
 	if early {
 		// sendAndWait waits within the header timeout: it starts just before the last
-		// write instead of just after it.
-		if err := pc.setReadDeadline(ctx, time.Now().Add(timeout)); err != nil {
+		// write instead of just after it; for a direct forward (a head, no body) on a
+		// pooled connection, when get took it: the clock read a few µs before, only the
+		// head written to pc.bw meanwhile.
+		var start time.Time
+		if head != nil {
+			start = pc.takenAt
+		}
+		if start.IsZero() {
+			start = time.Now()
+		}
+		pc.takenAt = time.Time{}
+		if err := pc.setReadDeadline(ctx, start.Add(timeout)); err != nil {
 			return nil, err
 		}
 	}
@@ -227,7 +238,14 @@ func (pc *h1Conn) setReadDeadline(ctx context.Context, t time.Time) error {
 // forward (head not nil) to the client and then to the hook if any.
 func (pc *h1Conn) readResponse(req *http.Request, head *fwdHead) (*http.Response, error) {
 	for {
-		if pr := readPlain(pc.br, req); pr != nil {
+		var slot *plainResponse
+		if head != nil {
+			slot = head.plain
+		}
+		if pr := readPlain(pc.br, req, slot); pr != nil {
+			if head != nil {
+				head.plain = nil // used: a response after it (a retry's) gets its own
+			}
 			pc.plain = pr
 			return &pr.res, nil
 		}

@@ -46,7 +46,7 @@ func (pendingBody) Close() error             { return nil }
 // for it to meet again (h1Conn's read errors are sticky). The body is lengthBody (or
 // http.NoBody): Content-Length bytes from br, for the caller to read.
 func readPlainHead(br *bufio.Reader, req *http.Request) *http.Response {
-	if pr := readPlain(br, req); pr != nil {
+	if pr := readPlain(br, req, nil); pr != nil {
 		return &pr.res
 	}
 	return nil
@@ -63,8 +63,9 @@ type plainResponse struct {
 // smallHeader is the most header lines whose values plainResponse holds itself.
 const smallHeader = 8
 
-// readPlain is readPlainHead, the response in a plainResponse.
-func readPlain(br *bufio.Reader, req *http.Request) *plainResponse {
+// readPlain is readPlainHead, the response in a plainResponse: slot, zero and used for
+// no other response, if not nil, else a new one.
+func readPlain(br *bufio.Reader, req *http.Request, slot *plainResponse) *plainResponse {
 	if req.Method == http.MethodHead {
 		return nil
 	}
@@ -77,7 +78,10 @@ func readPlain(br *bufio.Reader, req *http.Request) *plainResponse {
 		return nil
 	}
 	s := ph.text(buf)
-	pr := &plainResponse{}
+	pr := slot
+	if pr == nil {
+		pr = new(plainResponse)
+	}
 	pr.res = http.Response{
 		Status: s[ph.status[0]:ph.status[1]], StatusCode: ph.code,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,

@@ -31,6 +31,20 @@ type Info struct {
 	body    *trackedBody // the request body, nil without one
 	resBody upstreamBody // wraps the upstream's response body (a value: no allocation)
 	errors  ErrorWriter  // the request's error pages (SetErrorWriter); nil: plain text
+
+	// The storage of the upstream's response (readPlain), in the request's Info rather
+	// than in an allocation of its own; used by one response only (plainSlot).
+	plain      plainResponse
+	plainTaken bool
+}
+
+// plainSlot returns the Info's storage for a response the first time, nil after.
+func (info *Info) plainSlot() *plainResponse {
+	if info.plainTaken {
+		return nil
+	}
+	info.plainTaken = true
+	return &info.plain
 }
 
 // Batcher holds back the writes of a response to the client's connection, so that they
