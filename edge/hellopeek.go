@@ -177,3 +177,18 @@ func (c *helloConn) WriteRoom() int {
 	}
 	return c.wc.room()
 }
+
+// HoldWrites has the writeCoalescer hold the writes until FlushHeld (h2srv.IdleFlusher).
+func (c *helloConn) HoldWrites() {
+	if c.wc != nil && !c.isDetached() {
+		c.wc.holdWrites()
+	}
+}
+
+// FlushHeld writes the held bytes, what the socket takes at once on the caller's
+// goroutine (h2srv.IdleFlusher).
+func (c *helloConn) FlushHeld() {
+	if c.wc != nil && !c.isDetached() {
+		c.wc.flushHeld()
+	}
+}

@@ -110,6 +110,15 @@ func (c *limitConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// TryWrite writes what of p the socket takes without waiting (rawio.Writer.TryWrite);
+// with net.Conn's writes it writes nothing.
+func (c *limitConn) TryWrite(p []byte) (int, error) {
+	if c.w != nil {
+		return c.w.TryWrite(p)
+	}
+	return 0, nil
+}
+
 // Close closes the connection and frees its slot.
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()

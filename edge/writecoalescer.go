@@ -15,7 +15,9 @@ import (
 // *tls.Conn) hands writes to a writeCoalescer: Write only appends the record to a pending
 // buffer, and one flusher goroutine per burst yields to the goroutines already runnable
 // (the handler sending its DATA, other streams completing) before it writes everything
-// pending in one system call.
+// pending in one system call. Edge's HTTP/2 server instead holds the writes of its serve
+// goroutine and writes them itself when it goes idle (writecoalescerhold.go); the
+// flusher then takes only what the socket does not take at once.
 //
 // What the connection owes the TLS stack and the HTTP/2 server stays:
 //   - errors: a failed write is kept and returned by every later Write, so the server
@@ -47,7 +49,8 @@ type writeCoalescer struct {
 	mu       sync.Mutex
 	drained  sync.Cond // signalled when the flusher took pending bytes or stopped
 	pending  *[]byte   // bytes not written yet; nil when none
-	flushing bool      // a flusher goroutine runs
+	flushing bool      // a flusher goroutine runs, or flushHeld writes
+	held     bool      // Write does not start the flusher: flushHeld will (writecoalescerhold.go)
 	closed   bool
 	err      error // the first write error; every later Write returns it
 }
@@ -67,6 +70,10 @@ var pendingBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); retur
 func (w *writeCoalescer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	for w.err == nil && !w.closed && w.pending != nil && len(*w.pending) >= maxPendingWrite {
+		if !w.flushing { // held bytes: too many to wait for flushHeld
+			w.flushing = true
+			go w.flush()
+		}
 		w.drained.Wait()
 	}
 	if w.err != nil || w.closed {
@@ -81,8 +88,8 @@ func (w *writeCoalescer) Write(p []byte) (int, error) {
 		w.pending = pendingBufs.Get().(*[]byte)
 	}
 	*w.pending = append(*w.pending, p...)
-	start := !w.flushing
-	w.flushing = true
+	start := !w.flushing && !w.held
+	w.flushing = w.flushing || start
 	w.mu.Unlock()
 	if start {
 		go w.flush()
@@ -162,6 +169,11 @@ func (w *writeCoalescer) close() {
 		return
 	}
 	w.closed = true
+	w.held = false
+	if !w.flushing && w.pending != nil && w.err == nil { // held bytes
+		w.flushing = true
+		go w.flush()
+	}
 	if w.flushing {
 		w.conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		for w.flushing {

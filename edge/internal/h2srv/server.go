@@ -288,6 +288,7 @@ func (s *Server) serveConn(c net.Conn, opts *ServeConnOpts, newf func(*serverCon
 		pushEnabled:                 true,
 		sawClientPreface:            opts.SawClientPreface,
 		queued:                      queuedWriterOf(c), // edge: queuedflush.go
+		idleFlush:                   idleFlusherOf(c),  // edge: idleflush.go
 	}
 	sc.serveHTTP = sc.handler.ServeHTTP // edge: respalloc.go
 	sc.workers = &handlerWorkers        // edge: handlerworkers.go
@@ -441,6 +442,9 @@ type serverConn struct {
 	// Everything following is owned by the serve loop; use serveG.check():
 	serveG                      goroutineLock // used to verify funcs are on serve()
 	queued                      queuedWriter  // edge: the connection under TLS if it queues writes (queuedflush.go)
+	idleFlush                   IdleFlusher   // edge: the connection under TLS if the serve goroutine may flush it (idleflush.go)
+	writesHeld                  bool          // edge: idleFlush holds written bytes (idleflush.go)
+	heldYields, heldLoops       int           // edge: idleflush.go
 	br                          *bufio.Reader // edge: the Framer reads through it (readburst.go)
 	readStopped                 bool          // edge: no more frames are read; readFrames reads it after the gate (readburst.go)
 	burstFrames                 int           // edge: frames read by the serve goroutine (readburst.go)
@@ -843,6 +847,9 @@ func (sc *serverConn) serve(conf http2Config) {
 	loopNum := 0
 	for {
 		loopNum++
+		if sc.writesHeld { // edge: idleflush.go (never waits below with bytes held)
+			sc.flushIdle()
+		}
 		select {
 		case wr := <-sc.wantWriteFrameCh:
 			if f, ok := wr.write.(*handlerFinal); ok { // edge: handlerfinal.go
@@ -1206,6 +1213,7 @@ func (sc *serverConn) startFrameWrite(wr FrameWriteRequest) {
 	}
 	if wr.write.staysWithinBuffer(sc.bw.Available()) || sc.flushesNow(wr) { // edge: flushesNow (queuedflush.go)
 		sc.writingFrameAsync = false
+		sc.holdWrites() // edge: idleflush.go
 		err := wr.write.writeFrame(sc)
 		sc.wroteFrame(frameWriteResult{wr: wr, err: err})
 	} else if wd, ok := wr.write.(*writeData); ok {

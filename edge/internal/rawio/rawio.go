@@ -30,11 +30,12 @@ type Writer struct {
 	conn net.Conn
 	rc   syscall.RawConn
 
-	mu   sync.Mutex // a Write at a time (net.Conn allows concurrent ones)
-	step func(fd uintptr) bool
-	p    []byte
-	n    int
-	err  error // the write system call's
+	mu      sync.Mutex // a Write at a time (net.Conn allows concurrent ones)
+	step    func(fd uintptr) bool
+	tryStep func(fd uintptr)
+	p       []byte
+	n       int
+	err     error // the write system call's
 }
 
 // New returns a Writer for conn, or nil when conn is not a *net.TCPConn with a
@@ -46,6 +47,7 @@ func New(conn net.Conn) *Writer {
 	}
 	w := &Writer{conn: conn, rc: rc}
 	w.step = w.run // made once: RawConn.Write's argument escapes
+	w.tryStep = w.try
 	return w
 }
 
@@ -122,3 +124,25 @@ func rawOpCause(err error) error {
 	}
 	return err
 }
+
+// TryWrite writes what of p the socket takes now, without waiting in the poller and
+// without the connection's write deadline: the bytes written (fewer than len(p) when the
+// socket's buffer is full) and the write system call's error, as net.Conn's Write gives it.
+func (w *Writer) TryWrite(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.p, w.n, w.err = p, 0, nil
+	err := w.rc.Control(w.tryStep)
+	n, werr := w.n, w.err
+	w.p, w.err = nil, nil
+	if werr != nil {
+		return n, OpError(w.conn, os.NewSyscallError("write", werr))
+	}
+	if err != nil {
+		return n, OpError(w.conn, rawOpCause(err))
+	}
+	return n, nil
+}
+
+// try is TryWrite's step: run, whose false (the socket is full) ends the write here.
+func (w *Writer) try(fd uintptr) { w.run(fd) }

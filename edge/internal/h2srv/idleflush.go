@@ -1,0 +1,80 @@
+package h2srv
+
+import (
+	"crypto/tls"
+	"net"
+	"runtime"
+)
+
+// edge: flushes written by the serve goroutine when it goes idle (README.md, "Changes").
+//
+// With a QueuedWriter under TLS (edge's writeCoalescer), a flush only queues the bytes,
+// and the coalescer starts a goroutine per burst that yields to the runnable goroutines
+// (handlers finishing other streams) before it writes them: a goroutine start, its yields
+// and hand-offs per burst. When the connection is also an IdleFlusher, the serve goroutine
+// holds the bytes of its writes instead and, once no message waits for it (having
+// yielded up to maxIdleYields times, as that goroutine did, so that the responses
+// finishing meanwhile leave with them), writes them itself without waiting for the
+// network; what the socket does not take goes to the coalescer's goroutine.
+
+// IdleFlusher is implemented by a QueuedWriter whose queued bytes the serve goroutine
+// may write itself: after HoldWrites, Write leaves the bytes queued (unless too many
+// are) until FlushHeld, which writes what the socket takes without waiting and leaves
+// the rest to the writer's goroutine.
+type IdleFlusher interface {
+	HoldWrites()
+	FlushHeld()
+}
+
+// maxIdleYields bounds how often the serve goroutine yields before a held flush.
+const maxIdleYields = 4
+
+// maxHeldLoops bounds how many messages the serve goroutine handles while it holds
+// written bytes.
+const maxHeldLoops = 64
+
+// idleFlusherOf returns the IdleFlusher under c, or nil.
+func idleFlusherOf(c net.Conn) IdleFlusher {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	f, _ := tc.NetConn().(IdleFlusher)
+	return f
+}
+
+// holdWrites holds the writes of the connection until flushIdle writes them.
+func (sc *serverConn) holdWrites() {
+	if sc.idleFlush != nil && !sc.writesHeld {
+		sc.idleFlush.HoldWrites()
+		sc.writesHeld = true
+	}
+}
+
+// flushIdle writes the held bytes once no message waits for the serve goroutine,
+// after yielding up to maxIdleYields times to the goroutines that may send one; with
+// messages waiting it returns, to be called again after the next.
+func (sc *serverConn) flushIdle() {
+	for sc.heldLoops < maxHeldLoops {
+		if sc.messagesWaiting() {
+			sc.heldLoops++
+			return
+		}
+		if sc.heldYields >= maxIdleYields {
+			break
+		}
+		sc.heldYields++
+		runtime.Gosched()
+		if !sc.messagesWaiting() {
+			break
+		}
+	}
+	sc.writesHeld, sc.heldYields, sc.heldLoops = false, 0, 0
+	sc.idleFlush.FlushHeld()
+}
+
+// messagesWaiting reports whether a message waits in one of the serve goroutine's
+// buffered channels.
+func (sc *serverConn) messagesWaiting() bool {
+	return len(sc.wantWriteFrameCh) > 0 || len(sc.wroteFrameCh) > 0 || len(sc.serveMsgCh) > 0
+}
