@@ -70,13 +70,13 @@ func TestH1ReqCtxMatchesWithCancel(t *testing.T) {
 			stopped := make(chan bool, 1)
 			context.AfterFunc(p.ctx, func() { close(ran) })
 			stopNever := context.AfterFunc(p.ctx, func() { t.Error("a stopped AfterFunc ran") })
-			if p.own != nil && len(p.own.after) != 5 {
-				t.Errorf("%d functions registered with h1ReqCtx, want 5 (no goroutine per child)", len(p.own.after))
+			if p.own != nil && p.own.Registered() != 5 {
+				t.Errorf("%d functions registered with h1ReqCtx, want 5 (no goroutine per child)", p.own.Registered())
 			}
 			stopped <- stopNever()
 			cancelEarly()
-			if p.own != nil && len(p.own.after) != 3 {
-				t.Errorf("%d functions registered after a child and a stop, want 3", len(p.own.after))
+			if p.own != nil && p.own.Registered() != 3 {
+				t.Errorf("%d functions registered after a child and a stop, want 3", p.own.Registered())
 			}
 			obs[i] = append(obs[i], observe(p.ctx), observe(child), observe(early), fmt.Sprint(<-stopped))
 			p.cancel()
@@ -149,7 +149,7 @@ func TestH1HookWithoutDone(t *testing.T) {
 	if !reqcancel.Ends(&ic) {
 		t.Fatal("reqcancel.Ends: false for a request's context")
 	}
-	if w.ctx.done.Load() != nil {
+	if w.ctx.DoneMade() {
 		t.Fatal("a Done channel was made")
 	}
 	if c.Hook(&other.ctx) != nil {

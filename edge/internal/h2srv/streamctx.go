@@ -3,7 +3,6 @@ package h2srv
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 
 	"github.com/edgectl/edge/edge/internal/reqcancel"
 )
@@ -104,51 +103,21 @@ func (r *streamCtxs) cancelAll(err error) {
 // streamCtx is a stream's context (and request's): what context.WithCancel of the
 // connection's context gives, kept in the stream.
 type streamCtx struct {
-	context.Context // the connection's values: Value, Deadline
+	context.Context  // the connection's values: Value, Deadline
+	reqcancel.Ending // Done, Err, AfterFunc
 
 	reg  *streamCtxs
-	done atomic.Value // chan struct{}, made by the first Done or by cancel
 	hook reqcancel.Hook
-
-	mu    sync.Mutex
-	err   error
-	after []*streamCtxAfter // functions to run when ended (AfterFunc)
 
 	prev, next *streamCtx // in reg.live, under reg.mu
 	linked     bool
 }
 
-// streamCtxAfter is one AfterFunc registration.
-type streamCtxAfter struct{ f func() }
-
-// closedChan is the Done channel of a context ended before anyone asked for it.
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
 // Done implements context.Context.
-func (c *streamCtx) Done() <-chan struct{} {
-	if d := c.done.Load(); d != nil {
-		return d.(chan struct{})
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d := c.done.Load(); d != nil {
-		return d.(chan struct{})
-	}
-	d := make(chan struct{})
-	c.done.Store(d)
-	return d
-}
+func (c *streamCtx) Done() <-chan struct{} { return c.Ending.Done() }
 
 // Err implements context.Context.
-func (c *streamCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
+func (c *streamCtx) Err() error { return c.Ending.Err() }
 
 // Ends implements reqcancel.Ender: the context ends, its Done channel is never nil.
 func (c *streamCtx) Ends() bool { return true }
@@ -159,52 +128,11 @@ func (c *streamCtx) String() string { return "h2srv.streamCtx" }
 // cancel ends the context with err, runs the functions registered with AfterFunc and
 // fires the hook; later calls do nothing.
 func (c *streamCtx) cancel(err error) {
-	c.mu.Lock()
-	if c.err != nil {
-		c.mu.Unlock()
+	if !c.End(err) {
 		return
 	}
-	c.err = err
-	if d := c.done.Load(); d != nil {
-		close(d.(chan struct{}))
-	} else {
-		c.done.Store(closedChan)
-	}
-	after := c.after
-	c.after = nil
-	c.mu.Unlock()
 	c.reg.remove(c)
-	for _, a := range after {
-		a.f()
-	}
 	c.hook.Fire()
-}
-
-// AfterFunc arranges for f to run once the context ends (at once, in its own goroutine,
-// if it has): the context package calls it for the contexts made from this one, with a
-// function that cancels them, as a cancelCtx cancels its children. The returned stop
-// reports whether it unregistered f before it ran.
-func (c *streamCtx) AfterFunc(f func()) (stop func() bool) {
-	a := &streamCtxAfter{f: f}
-	c.mu.Lock()
-	if c.err != nil {
-		c.mu.Unlock()
-		go f()
-		return func() bool { return false }
-	}
-	c.after = append(c.after, a)
-	c.mu.Unlock()
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for i, x := range c.after {
-			if x == a {
-				c.after = append(c.after[:i], c.after[i+1:]...)
-				return true
-			}
-		}
-		return false
-	}
 }
 
 // cancelCtx ends the stream's context (context.Canceled).
