@@ -32,27 +32,27 @@ go test -race -timeout 45m -count=1 "$@" ./...
 
 # Fuzz budgets are counts of executions (Nx), not durations: with a duration, go1.26's fuzz
 # coordinator can fail a target with "context deadline exceeded" when the deadline fires
-# (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race. Each count is
-# about what the target ran in its former 10-30 s on a 2-core CI machine.
+# (go.dev/issue/75804, fixed in Go 1.27); a count has no deadline to race. Each count takes
+# about 10-20 s on a quiet 2-core machine.
 # The loader's fuzz target, seeded with the evaluation bombs of issue 9; it runs under a
 # memory limit, so an input that blows up evaluation fails the run instead of the machine.
 echo "== go test -fuzz FuzzLoad"
-go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 100x -timeout 15m ./schema/
+go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 3000x -timeout 15m ./schema/
 
 # The upstream response head reader of the proxy's direct forward, held to
 # http.ReadResponse on whatever bytes the fuzzer makes.
 echo "== go test -fuzz FuzzPlainHead"
-go test -run '^$' -fuzz '^FuzzPlainHead$' -fuzztime 15000x -timeout 5m ./edge/proxy/
+go test -run '^$' -fuzz '^FuzzPlainHead$' -fuzztime 300000x -timeout 5m ./edge/proxy/
 
 # The early route's ClientHello reader, held to crypto/tls (what GetConfigForClient
 # sees) on whatever bytes the fuzzer makes; minimizing a 16 KiB seed takes long, hence
 # the short minimization.
 echo "== go test -fuzz FuzzHelloSNI"
-go test -run '^$' -fuzz '^FuzzHelloSNI$' -fuzztime 60000x -fuzzminimizetime 5s -timeout 5m ./edge/
+go test -run '^$' -fuzz '^FuzzHelloSNI$' -fuzztime 150000x -fuzzminimizetime 5s -timeout 5m ./edge/
 
 # Edge's HTTP/1.1 loop against net/http's server: the same bytes to both, the same answers.
 echo "== go test -fuzz FuzzH1LoopMatchesNetHTTP"
-go test -run '^$' -fuzz '^FuzzH1LoopMatchesNetHTTP$' -fuzztime 2000x -fuzzminimizetime 5s -timeout 5m ./edge/
+go test -run '^$' -fuzz '^FuzzH1LoopMatchesNetHTTP$' -fuzztime 6000x -fuzzminimizetime 5s -timeout 5m ./edge/
 
 # The plain-data fast path against CUE: a file it takes must give CUE's declaration.
 echo "== go test -fuzz FuzzFastEvalMatchesCUE"
@@ -60,8 +60,8 @@ go test -run '^$' -fuzz '^FuzzFastEvalMatchesCUE$' -fuzztime 60000x -fuzzminimiz
 
 # Edge's response-header writer against net/http's Header.WriteSubset.
 echo "== go test -fuzz FuzzWriteHeader"
-go test -run '^$' -fuzz '^FuzzWriteHeader$' -fuzztime 40000x -fuzzminimizetime 5s -timeout 5m ./edge/
+go test -run '^$' -fuzz '^FuzzWriteHeader$' -fuzztime 100000x -fuzzminimizetime 5s -timeout 5m ./edge/
 
 # Edge's plain GET/HEAD header parser against net/http's ReadRequest.
 echo "== go test -fuzz FuzzParseSimpleHead"
-go test -run '^$' -fuzz '^FuzzParseSimpleHead$' -fuzztime 80000x -fuzzminimizetime 5s -timeout 5m ./edge/
+go test -run '^$' -fuzz '^FuzzParseSimpleHead$' -fuzztime 100000x -fuzzminimizetime 5s -timeout 5m ./edge/
