@@ -70,16 +70,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.p, w.n, w.err = p, 0, nil
-	err := w.rc.Write(w.step)
-	n, werr := w.n, w.err
-	w.p, w.err = nil, nil
-	if werr != nil {
-		return n, OpError(w.conn, os.NewSyscallError("write", werr))
-	}
-	if err != nil {
-		return n, OpError(w.conn, rawOpCause(err))
-	}
-	return n, nil
+	return w.result(w.rc.Write(w.step))
 }
 
 // run is RawConn.Write's function: write until p is written (true) or the socket is full
@@ -132,7 +123,12 @@ func (w *Writer) TryWrite(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.p, w.n, w.err = p, 0, nil
-	err := w.rc.Control(w.tryStep)
+	return w.result(w.rc.Control(w.tryStep))
+}
+
+// result ends a write: the bytes written and, as net.Conn's Write gives it, the write
+// system call's error or else err, that of the RawConn call.
+func (w *Writer) result(err error) (int, error) {
 	n, werr := w.n, w.err
 	w.p, w.err = nil, nil
 	if werr != nil {
