@@ -91,13 +91,20 @@ type h2RawClient struct {
 	status [h2RawStreams]bool
 }
 
-// dialH2Raw connects to addr for host and sends the client preface with SETTINGS and a
-// connection WINDOW_UPDATE large enough for any benchmark (no more updates are sent).
+// dialH2Raw connects to addr for host and starts an h2RawClient on the connection
+// (newH2Raw).
 func dialH2Raw(addr, host string, pool *x509.CertPool) (*h2RawClient, error) {
 	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: host, NextProtos: []string{"h2"}})
 	if err != nil {
 		return nil, err
 	}
+	return newH2Raw(c, host)
+}
+
+// newH2Raw checks that c negotiated h2 and sends the client preface with SETTINGS and a
+// connection WINDOW_UPDATE large enough for any benchmark (no more updates are sent). It
+// closes c on error.
+func newH2Raw(c *tls.Conn, host string) (*h2RawClient, error) {
 	if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
 		c.Close()
 		return nil, fmt.Errorf("ALPN %q, want h2", p)

@@ -17,6 +17,12 @@ import (
 // finishing meanwhile leave with them), writes them itself without waiting for the
 // network; what the socket does not take goes to the coalescer's goroutine.
 
+// The frames written while the bytes are held stay in the serve goroutine's write buffer
+// too (scheduleFrameWrite leaves its flush to flushIdle): the responses of a burst go to
+// the connection as one TLS record instead of one per response, and leave no later
+// than before (flushFrames runs before FlushHeld, and at the serve loop's end,
+// flushFramesAtExit, before the connection closes).
+
 // IdleFlusher is implemented by a QueuedWriter whose queued bytes the serve goroutine
 // may write itself: after HoldWrites, Write leaves the bytes queued (unless too many
 // are) until FlushHeld, which writes what the socket takes without waiting and leaves
@@ -69,8 +75,31 @@ func (sc *serverConn) flushIdle() {
 			break
 		}
 	}
+	sc.flushFrames()
 	sc.writesHeld, sc.heldYields, sc.heldLoops = false, 0, 0
 	sc.idleFlush.FlushHeld()
+}
+
+// flushFrames flushes the frames written to the write buffer while writes were held,
+// whose flush scheduleFrameWrite left to flushIdle: on the serve goroutine when the
+// connection takes them without waiting, else as upstream does (writeFrameAsync). A
+// frame being written asynchronously flushes them when it is done.
+func (sc *serverConn) flushFrames() {
+	if !sc.needsFrameFlush || sc.writingFrame {
+		return
+	}
+	sc.flushingIdle = true
+	sc.scheduleFrameWrite()
+	sc.flushingIdle = false
+}
+
+// flushFramesAtExit flushes the frames left in the write buffer when the serve loop
+// ends, before the connection closes, if the connection takes them without waiting.
+func (sc *serverConn) flushFramesAtExit() {
+	if sc.writesHeld && sc.needsFrameFlush && !sc.writingFrame && sc.flushesNow(FrameWriteRequest{write: flushFrameWriter{}}) {
+		sc.bw.Flush()
+		sc.needsFrameFlush = false
+	}
 }
 
 // messagesWaiting reports whether a message waits in one of the serve goroutine's

@@ -445,6 +445,7 @@ type serverConn struct {
 	idleFlush                   IdleFlusher   // edge: the connection under TLS if the serve goroutine may flush it (idleflush.go)
 	writesHeld                  bool          // edge: idleFlush holds written bytes (idleflush.go)
 	heldYields, heldLoops       int           // edge: idleflush.go
+	flushingIdle                bool          // edge: flushIdle flushes the frames written (idleflush.go)
 	br                          *bufio.Reader // edge: the Framer reads through it (readburst.go)
 	readStopped                 bool          // edge: no more frames are read; readFrames reads it after the gate (readburst.go)
 	burstFrames                 int           // edge: frames read by the serve goroutine (readburst.go)
@@ -787,6 +788,8 @@ func (sc *serverConn) serve(conf http2Config) {
 	defer sc.closeAllStreamsOnConnClose()
 	defer sc.stopShutdownTimer()
 	defer close(sc.doneServing) // unblocks handlers trying to send
+	// edge: the frames left in the write buffer, before the conn closes (idleflush.go)
+	defer sc.flushFramesAtExit()
 
 	if VerboseLogs {
 		sc.vlogf("http2: server connection from %v on %p", sc.conn.RemoteAddr(), sc.hs)
@@ -1346,6 +1349,9 @@ func (sc *serverConn) scheduleFrameWrite() {
 			}
 		}
 		if sc.needsFrameFlush {
+			if sc.writesHeld && !sc.flushingIdle { // edge: idleflush.go (flushIdle flushes)
+				break
+			}
 			sc.startFrameWrite(FrameWriteRequest{write: flushFrameWriter{}})
 			sc.needsFrameFlush = false // after startFrameWrite, since it sets this true
 			continue
