@@ -65,10 +65,34 @@ func batcherOf(r *http.Request) proxy.Batcher {
 	if r.ProtoMajor != 1 || plainHTTP1Writes.Load() {
 		return nil
 	}
-	if c, ok := r.Context().Value(helloConnKey{}).(*helloConn); ok {
+	return batcherIn(r.Context())
+}
+
+// batcherIn returns the proxy.Batcher of the helloConn in ctx, or nil.
+func batcherIn(ctx context.Context) proxy.Batcher {
+	if c, ok := ctx.Value(helloConnKey{}).(*helloConn); ok {
 		return h1Batcher{c}
 	}
 	return nil
+}
+
+// batcherFor is batcherOf(r) for a request answered through w. A request of edge's
+// HTTP/1.1 loop, under its own context, gets its connection's batcher, looked up in the
+// context once per connection (the connection's values are every request's) instead of
+// through the request's chain of contexts every time.
+func batcherFor(w http.ResponseWriter, r *http.Request) proxy.Batcher {
+	hw, ok := w.(*h1Response)
+	if !ok || r.Context() != context.Context(&hw.ctx) {
+		return batcherOf(r)
+	}
+	if r.ProtoMajor != 1 || plainHTTP1Writes.Load() {
+		return nil
+	}
+	c := hw.c
+	if !c.batchFound {
+		c.batch, c.batchFound = batcherIn(r.Context()), true
+	}
+	return c.batch
 }
 
 // helloConnKey is the context key of a connection's helloConn.

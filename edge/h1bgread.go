@@ -52,11 +52,14 @@ func (c *h1Conn) endRequest() {
 	if g.timer == nil {
 		return
 	}
-	stopped := g.timer.Stop()
+	g.timer.Stop()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.serving = false
-	if stopped || !g.inRead {
+	// A stopped timer does not mean that no read runs: a callback the timer started for
+	// the previous request, late, may have found this one serving (beginRequest had
+	// re-armed the timer) and started the read.
+	if !g.inRead {
 		return
 	}
 	g.aborted = true

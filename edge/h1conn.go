@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/reqcancel"
+	"github.com/edgectl/edge/edge/proxy"
 )
 
 // h1Conn is one HTTP/1.1 connection served by edge's loop: requests are read from a
@@ -43,9 +44,11 @@ type h1Conn struct {
 	bg         bgRead
 	snapMap    http.Header // the responses' header snapshot (cloneHeader)
 	snapVals   []string
-	spareHdr   http.Header // a map handed off by the last response, cleared, for the next
-	hdrKeys    []string    // writeHeader's scratch space
-	next       *h1Exchange // readHead's, for the response of the request it read
+	spareHdr   http.Header   // a map handed off by the last response, cleared, for the next
+	hdrKeys    []string      // writeHeader's scratch space
+	next       *h1Exchange   // readHead's, for the response of the request it read
+	batch      proxy.Batcher // the connection's batcher (batcherFor), once batchFound
+	batchFound bool
 }
 
 const (
@@ -144,10 +147,13 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	default:
 	}
 	c.beginRequest(w.body != nil)
+	ended := false // the normal end below cancelled the request and ended the watch
 	defer func() {
 		c.cur.Store(nil)
-		w.cancelRequest()
-		c.endRequest()
+		if !ended { // a panic or a hijack: done here (done twice is the same as once)
+			w.cancelRequest()
+			c.endRequest()
+		}
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
 				buf := make([]byte, 64<<10)
@@ -169,6 +175,7 @@ func (c *h1Conn) serveRequest(req *http.Request) (keep bool) {
 	}
 	w.finish()
 	c.endRequest()
+	ended = true
 	if w.body != nil {
 		w.body.Close()
 	}

@@ -44,14 +44,15 @@ func (w *h1Response) writeHead(p []byte) {
 	}
 	var set h1Extra
 	trailers := false
+	// The names to write, in the pass over the map that finds the trailers announced
+	// with http.TrailerPrefix (never written in the header).
+	keys := w.c.hdrKeys[:0]
 	for k := range w.snap {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
-			if exclude == nil {
-				exclude = make(map[string]bool)
-			}
-			exclude[k] = true
 			trailers = true
+			continue
 		}
+		keys = append(keys, k)
 	}
 	for _, v := range w.snap["Trailer"] {
 		trailers = true
@@ -82,7 +83,7 @@ func (w *h1Response) writeHead(p []byte) {
 	}
 	bw := w.c.bw
 	writeStatusLine(bw, w.status)
-	w.c.hdrKeys = writeHeader(bw, w.snap, exclude, w.c.hdrKeys)
+	w.c.hdrKeys = writeHeaderKeys(bw, w.snap, exclude, keys)
 	set.write(w, bw)
 	bw.WriteString("\r\n")
 }

@@ -21,9 +21,24 @@ var headerNewlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 func writeHeader(bw *bufio.Writer, h http.Header, exclude map[string]bool, keys []string) []string {
 	keys = keys[:0]
 	for k := range h {
-		if !exclude[k] {
-			keys = append(keys, k)
+		keys = append(keys, k)
+	}
+	return writeHeaderKeys(bw, h, exclude, keys)
+}
+
+// writeHeaderKeys is writeHeader with the keys of h to write collected already (some of
+// h's keys, each once; those since deleted from h write nothing), in keys, which it
+// returns emptied for the next call.
+func writeHeaderKeys(bw *bufio.Writer, h http.Header, exclude map[string]bool, keys []string) []string {
+	if len(exclude) > 0 {
+		kept := keys[:0]
+		for _, k := range keys {
+			if !exclude[k] {
+				kept = append(kept, k)
+			}
 		}
+		clear(keys[len(kept):])
+		keys = kept
 	}
 	slices.Sort(keys) // the keys are distinct: the order is strings.Compare's, WriteSubset's
 	for _, k := range keys {

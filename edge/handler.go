@@ -24,7 +24,7 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := s.Current()
 	st := requestStateFor(w)
-	st.rw.ResponseWriter, st.info.Batch = w, batcherOf(r)
+	st.rw.ResponseWriter, st.info.Batch = w, batcherFor(w, r)
 	rw, info := &st.rw, &st.info
 	var site *siteEntry
 	defer func() {
