@@ -67,7 +67,8 @@ type AgentOptions struct {
 	// Jitter adds up to this much random delay to each poll. Zero means Interval/10.
 	Jitter time.Duration
 	// KeyRefresh is how often an unpinned key ("latest") is read again; reads are spread
-	// over [KeyRefresh/2, 3*KeyRefresh/2). Zero means 1h; negative means never.
+	// over [KeyRefresh/2, 3*KeyRefresh/2) in 64 batches (one step a minute at 1h, not one
+	// per key). Zero means 1h; negative means never.
 	KeyRefresh time.Duration
 	// KeyConcurrency bounds parallel reads from Keys. Zero means 8.
 	KeyConcurrency int

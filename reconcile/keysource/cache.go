@@ -3,7 +3,6 @@ package keysource
 import (
 	"context"
 	"crypto/sha256"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -53,7 +52,8 @@ type entry struct {
 }
 
 // NewCache returns an empty cache reading from src. Unpinned references are read again
-// every refresh (spread over [refresh/2, 3*refresh/2)); zero means never. At most
+// every refresh (spread over [refresh/2, 3*refresh/2) in refreshSlots batches; see
+// refreshDue); zero means never. At most
 // concurrency reads run at once; zero or less means 8.
 func NewCache(src Source, refresh time.Duration, concurrency int) *Cache {
 	if concurrency <= 0 {
@@ -180,9 +180,7 @@ func (c *Cache) SyncPrefetched(ctx context.Context, refs []schema.KeyRef, p *Pre
 		e.failures = 0
 		e.due = time.Time{}
 		if res.ref.Version == 0 && c.refresh > 0 {
-			// Spread refreshes over [refresh/2, 3*refresh/2) so 10,000 sites do not all
-			// come due in the same poll.
-			e.due = now.Add(c.refresh/2 + rand.N(c.refresh))
+			e.due = refreshDue(now, c.refresh)
 		}
 	}
 	return len(rest) + len(got)
