@@ -21,7 +21,7 @@ import (
 // 90 MB allocated, 3-5 s at 10-14k req/s, and costs about 85 ms of CPU, 2 µs per small
 // request; one site collects at the heap floor below, every 60 MB, for about 5 ms (see
 // tests/bench/README.md, "What the GC scans"). Fewer pointers kept per site closes that gap
-// (tests/bench/heapscan shows where they are), not a higher GOGC, which costs memory under
+// (tests/bench/README.md lists where they are), not a higher GOGC, which costs memory under
 // load (250-270 MiB resident at 10,000 sites at 100). The memory limit defaults to 90 % of
 // the memory limit of the agent's cgroup (a container's limit), if it has one: near that
 // limit the GC works harder rather than let the kernel kill the agent. Without a cgroup
