@@ -276,12 +276,10 @@ func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response, batch Batc
 	buf := copyBuffers.Get()
 	defer copyBuffers.Put(buf)
 	for {
-		if !bodyReady(res.Body) {
-			if err := bc.beforeWait(); err != nil {
-				return err
-			}
+		nr, rerr, ferr := bc.read(res.Body, buf)
+		if ferr != nil {
+			return ferr
 		}
-		nr, rerr := res.Body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
 			h.logf("httputil: ReverseProxy read error during body copy: %v", rerr)
 		}
@@ -304,6 +302,25 @@ func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response, batch Batc
 			return rerr
 		}
 	}
+}
+
+// read reads the body's next bytes into buf. Before a read that may wait for the
+// upstream, what was written is flushed and the batch ended (beforeWait), unless the
+// upstream's next bytes are there already (tryBody): a body that comes at once leaves in
+// one batch, whatever the number of reads it takes. ferr is the flush's write error.
+func (bc *bodyCopy) read(body io.Reader, buf []byte) (n int, rerr, ferr error) {
+	if !bodyReady(body) {
+		if bc.held || bc.bb.on {
+			if n, rerr = tryBody(body, buf); n > 0 || rerr != nil {
+				return n, rerr, nil
+			}
+		}
+		if ferr = bc.beforeWait(); ferr != nil {
+			return 0, nil, ferr
+		}
+	}
+	n, rerr = body.Read(buf)
+	return n, rerr, nil
 }
 
 // bodyCopy is copyBody's state.
