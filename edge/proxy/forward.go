@@ -260,9 +260,10 @@ func (f *fwdHead) got1xx(code int, header http.Header) {
 // (and the headers at once) for event streams and responses of unknown length, as
 // ReverseProxy with FlushInterval 0. Other bodies of at least minBatchBody bytes are
 // written in batches through batch (nil: none): what was read is batched, and the batch
-// ends before a read that may wait for the upstream. Before such a read, what was written
-// is flushed too (beforeWait): a body of known length that comes slowly reaches the client
-// as it comes, instead of waiting in the server's buffers for the next bytes.
+// ends before a read that waits for the upstream (bodyCopy.read: not when the next bytes
+// are there already). Before such a read, what was written is flushed too (beforeWait): a
+// body of known length that comes slowly reaches the client as it comes, instead of
+// waiting in the server's buffers for the next bytes.
 func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response, batch Batcher) error {
 	bc := bodyCopy{w: w, dst: w, bb: bodyBatch{b: batch}}
 	if eventStream(res.Header.Get("Content-Type")) || res.ContentLength == -1 {
