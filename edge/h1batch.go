@@ -27,8 +27,10 @@ import (
 // end of the batch (the proxy treats it as the client's write error); Close writes what
 // is pending first, within closeFlushTimeout.
 
-// maxBatch is how many bytes a batch holds before it writes them.
-const maxBatch = 64 << 10
+// maxBatch is how many bytes a batch holds before it writes them: more than a 64 KiB
+// body with its head and its records' overhead, so that such a response, proxied from an
+// upstream that sent it at once, leaves in one write.
+const maxBatch = 128 << 10
 
 // batchBufSize is the capacity of a pending buffer: maxBatch and one more TLS record (a
 // Write from crypto/tls is one record, at most 16 KiB of plaintext and its overhead), so

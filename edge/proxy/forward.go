@@ -260,9 +260,10 @@ func (f *fwdHead) got1xx(code int, header http.Header) {
 // (and the headers at once) for event streams and responses of unknown length, as
 // ReverseProxy with FlushInterval 0. Other bodies of at least minBatchBody bytes are
 // written in batches through batch (nil: none): what was read is batched, and the batch
-// ends before a read that may wait for the upstream. Before such a read, what was written
-// is flushed too (beforeWait): a body of known length that comes slowly reaches the client
-// as it comes, instead of waiting in the server's buffers for the next bytes.
+// ends before a read that waits for the upstream (bodyCopy.read: not when the next bytes
+// are there already). Before such a read, what was written is flushed too (beforeWait): a
+// body of known length that comes slowly reaches the client as it comes, instead of
+// waiting in the server's buffers for the next bytes.
 func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response, batch Batcher) error {
 	bc := bodyCopy{w: w, dst: w, bb: bodyBatch{b: batch}}
 	if eventStream(res.Header.Get("Content-Type")) || res.ContentLength == -1 {
@@ -276,12 +277,10 @@ func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response, batch Batc
 	buf := copyBuffers.Get()
 	defer copyBuffers.Put(buf)
 	for {
-		if !bodyReady(res.Body) {
-			if err := bc.beforeWait(); err != nil {
-				return err
-			}
+		nr, rerr, ferr := bc.read(res.Body, buf)
+		if ferr != nil {
+			return ferr
 		}
-		nr, rerr := res.Body.Read(buf)
 		if rerr != nil && rerr != io.EOF && rerr != context.Canceled {
 			h.logf("httputil: ReverseProxy read error during body copy: %v", rerr)
 		}
@@ -304,6 +303,25 @@ func (h *Handler) copyBody(w http.ResponseWriter, res *http.Response, batch Batc
 			return rerr
 		}
 	}
+}
+
+// read reads the body's next bytes into buf. Before a read that may wait for the
+// upstream, what was written is flushed and the batch ended (beforeWait), unless the
+// upstream's next bytes are there already (tryBody): a body that comes at once leaves in
+// one batch, whatever the number of reads it takes. ferr is the flush's write error.
+func (bc *bodyCopy) read(body io.Reader, buf []byte) (n int, rerr, ferr error) {
+	if !bodyReady(body) {
+		if bc.held || bc.bb.on {
+			if n, rerr = tryBody(body, buf); n > 0 || rerr != nil {
+				return n, rerr, nil
+			}
+		}
+		if ferr = bc.beforeWait(); ferr != nil {
+			return 0, nil, ferr
+		}
+	}
+	n, rerr = body.Read(buf)
+	return n, rerr, nil
 }
 
 // bodyCopy is copyBody's state.

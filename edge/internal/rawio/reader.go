@@ -15,11 +15,12 @@ type Reader struct {
 	conn net.Conn
 	rc   syscall.RawConn
 
-	mu   sync.Mutex // a Read at a time (net.Conn allows concurrent ones)
-	step func(fd uintptr) bool
-	p    []byte
-	n    int
-	err  error // the read system call's
+	mu      sync.Mutex // a Read at a time (net.Conn allows concurrent ones)
+	step    func(fd uintptr) bool
+	tryStep func(fd uintptr) // TryRead's, made at its first call
+	p       []byte
+	n       int
+	err     error // the read system call's
 
 	pollFirst atomic.Bool // the next Read polls before it reads (PollFirst)
 }

@@ -1,0 +1,42 @@
+package rawio
+
+import "syscall"
+
+// TryRead reads into p what the socket holds now, without waiting in the poller and
+// without the connection's read deadline: the bytes read, or 0 when there are none yet
+// or the read would end otherwise (the peer's FIN, an error, the connection closed),
+// which the caller leaves to Read to meet and report as net.Conn's Read does.
+func (r *Reader) TryRead(p []byte) int {
+	if len(p) == 0 {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.p, r.n, r.err = p, 0, nil
+	if r.tryStep == nil {
+		r.tryStep = r.try // made once: RawConn.Control's argument escapes
+	}
+	err := r.rc.Control(r.tryStep)
+	n, rerr := r.n, r.err
+	r.p, r.n, r.err = nil, 0, nil
+	if err != nil || rerr != nil {
+		return 0
+	}
+	return n
+}
+
+// try is TryRead's step: one read, EAGAIN leaving r.n at 0.
+func (r *Reader) try(fd uintptr) {
+	for {
+		m, err := OnceRead(fd, r.p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			r.err = err
+		case m > 0:
+			r.n = m
+		}
+		return
+	}
+}
