@@ -76,6 +76,7 @@ func (sc *serverConn) flushIdle() {
 		}
 	}
 	sc.flushFrames()
+	sc.startShutdownTimerAfterGoAway() // a GOAWAY among the frames has been sent now
 	sc.writesHeld, sc.heldYields, sc.heldLoops = false, 0, 0
 	sc.idleFlush.FlushHeld()
 }
@@ -94,9 +95,11 @@ func (sc *serverConn) flushFrames() {
 }
 
 // flushFramesAtExit flushes the frames left in the write buffer when the serve loop
-// ends, before the connection closes, if the connection takes them without waiting.
+// ends, before the connection closes (whose close_notify goes the same way). Before the
+// flush was left to flushIdle they were flushed as soon as written; a connection that
+// does not take them is bounded by its write timeout, as the close is.
 func (sc *serverConn) flushFramesAtExit() {
-	if sc.writesHeld && sc.needsFrameFlush && !sc.writingFrame && sc.flushesNow(FrameWriteRequest{write: flushFrameWriter{}}) {
+	if sc.writesHeld && sc.needsFrameFlush && !sc.writingFrame {
 		sc.bw.Flush()
 		sc.needsFrameFlush = false
 	}

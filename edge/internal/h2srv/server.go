@@ -928,14 +928,19 @@ func (sc *serverConn) serve(conf http2Config) {
 			return
 		}
 
-		// Start the shutdown timer after sending a GOAWAY. When sending GOAWAY
-		// with no error code (graceful shutdown), don't start the timer until
-		// all open streams have been completed.
-		sentGoAway := sc.inGoAway && !sc.needToSendGoAway && !sc.writingFrame
-		gracefulShutdownComplete := sc.goAwayCode == ErrCodeNo && sc.curOpenStreams() == 0
-		if sentGoAway && sc.shutdownTimer == nil && (sc.goAwayCode != ErrCodeNo || gracefulShutdownComplete) {
-			sc.shutDownIn(goAwayTimeout)
-		}
+		sc.startShutdownTimerAfterGoAway()
+	}
+}
+
+// startShutdownTimerAfterGoAway starts the shutdown timer after sending a GOAWAY. When
+// sending GOAWAY with no error code (graceful shutdown), don't start the timer until all
+// open streams have been completed. edge: a GOAWAY left in the write buffer for
+// flushIdle is not sent yet (needsFrameFlush; flushIdle calls this after its flush).
+func (sc *serverConn) startShutdownTimerAfterGoAway() {
+	sentGoAway := sc.inGoAway && !sc.needToSendGoAway && !sc.writingFrame && !sc.needsFrameFlush
+	gracefulShutdownComplete := sc.goAwayCode == ErrCodeNo && sc.curOpenStreams() == 0
+	if sentGoAway && sc.shutdownTimer == nil && (sc.goAwayCode != ErrCodeNo || gracefulShutdownComplete) {
+		sc.shutDownIn(goAwayTimeout)
 	}
 }
 
