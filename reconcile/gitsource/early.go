@@ -2,7 +2,9 @@ package gitsource
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
+	"math"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -141,8 +143,8 @@ func scanEarly(sp *spool, e *EarlyBlobs) {
 		if _, _, err := sc.NextObject(&buf); err != nil {
 			return
 		}
-		content := earlyContent(oh, buf.Bytes(), kept, byHash)
-		if content == nil || !bytes.HasPrefix(content, e.Prefix) || len(content) > maxEarlyBlob {
+		content := earlyContent(oh, buf.Bytes(), e.Prefix, kept, byHash)
+		if content == nil {
 			continue
 		}
 		h := plumbing.ComputeHash(plumbing.BlobObject, content)
@@ -153,25 +155,39 @@ func scanEarly(sp *spool, e *EarlyBlobs) {
 	}
 }
 
-// earlyContent returns the content of the object oh whose pack data is data: a copy of a
-// blob's, a delta applied to a kept base; nil for other objects and deltas against bases
-// not kept.
-func earlyContent(oh *packfile.ObjectHeader, data []byte, kept map[int64][]byte, byHash map[plumbing.Hash][]byte) []byte {
+// earlyContent returns the content of the object oh whose pack data is data if it is a
+// blob starting with prefix: a copy of data, or a delta applied to a kept base; nil for
+// other objects and deltas against bases not kept.
+func earlyContent(oh *packfile.ObjectHeader, data, prefix []byte, kept map[int64][]byte, byHash map[plumbing.Hash][]byte) []byte {
 	var base []byte
 	switch oh.Type {
 	case plumbing.BlobObject:
+		if !bytes.HasPrefix(data, prefix) {
+			return nil
+		}
 		return bytes.Clone(data)
 	case plumbing.OFSDeltaObject:
 		base = kept[oh.OffsetReference]
 	case plumbing.REFDeltaObject:
 		base = byHash[oh.Reference]
 	}
-	if base == nil {
-		return nil
+	if base == nil || deltaTargetSize(data) > maxEarlyBlob {
+		return nil // (a small delta can make a large blob: not patched to be skipped)
 	}
 	out, err := packfile.PatchDelta(base, data)
-	if err != nil {
+	if err != nil || !bytes.HasPrefix(out, prefix) {
 		return nil
 	}
 	return out
+}
+
+// deltaTargetSize returns the size of the object a git delta makes (its second LEB128
+// number, after the base's size); -1 if it does not parse.
+func deltaTargetSize(delta []byte) int64 {
+	if _, n := binary.Uvarint(delta); n > 0 {
+		if size, m := binary.Uvarint(delta[n:]); m > 0 && size <= math.MaxInt64 {
+			return int64(size)
+		}
+	}
+	return -1
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgectl/edge/tests/testenv"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 )
 
 // earlyRecorder is an EarlyBlobs.Func keeping what it is told, which can stop the scan
@@ -140,5 +141,28 @@ func TestEarlyBlobsThinPack(t *testing.T) {
 		if plumbing.ComputeHash(plumbing.BlobObject, content) != h {
 			t.Errorf("told %s with content of another hash", h)
 		}
+	}
+}
+
+// TestEarlyDeltaTargetSize: the size a delta makes is read from its header, and a delta
+// making a blob over maxEarlyBlob is not applied.
+func TestEarlyDeltaTargetSize(t *testing.T) {
+	base := []byte(strings.Repeat("PEM base line\n", 100))
+	target := append(bytes.Clone(base), "more\n"...)
+	d := packfile.DiffDelta(base, target)
+	if got := deltaTargetSize(d); got != int64(len(target)) {
+		t.Errorf("deltaTargetSize = %d; want %d", got, len(target))
+	}
+	kept := map[int64][]byte{1: base}
+	oh := &packfile.ObjectHeader{Type: plumbing.OFSDeltaObject, OffsetReference: 1}
+	if got := earlyContent(oh, d, []byte("PEM"), kept, nil); !bytes.Equal(got, target) {
+		t.Errorf("earlyContent = %q; want the target", got)
+	}
+	big := bytes.Repeat(base, maxEarlyBlob/len(base)+1)
+	if got := earlyContent(oh, packfile.DiffDelta(base, big), []byte("PEM"), kept, nil); got != nil {
+		t.Errorf("earlyContent made a %d-byte blob; want none over %d", len(got), maxEarlyBlob)
+	}
+	if got := deltaTargetSize([]byte{0x80}); got != -1 {
+		t.Errorf("deltaTargetSize of a cut header = %d; want -1", got)
 	}
 }
