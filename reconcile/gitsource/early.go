@@ -109,6 +109,7 @@ func (s *spool) stop() {
 func startEarly(e *EarlyBlobs) *spool {
 	sp := newSpool()
 	go func() {
+		lowerPriority()
 		defer func() {
 			sp.stop()
 			if h := testHookEarlyDone; h != nil {
