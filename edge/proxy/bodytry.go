@@ -18,7 +18,8 @@ func tryBody(body io.Reader, p []byte) (int, error) {
 
 // tryRead is Read for the bytes of a body of known length that the connection holds now
 // (its buffer empty): 0 and nil when there are none yet, or when the read would not give
-// bytes (the connection's end or error, a cancelled request), which Read then meets.
+// bytes (the connection's end, a cancelled request), which Read then meets; a socket
+// error (a reset, which the kernel reports once) as Read would return it.
 func (b *h1Body) tryRead(p []byte) (int, error) {
 	pc := b.pc
 	if b.done || b.rc != nil || b.remaining <= 0 || pc.rr == nil || pc.rerr != nil ||
@@ -28,7 +29,11 @@ func (b *h1Body) tryRead(p []byte) (int, error) {
 	if int64(len(p)) > b.remaining {
 		p = p[:b.remaining]
 	}
-	n := pc.rr.TryRead(p)
+	n, err := pc.rr.TryRead(p)
+	if err != nil { // a reset, reported once: as Read reports it
+		b.finish(false)
+		return 0, err
+	}
 	pc.nread += int64(n)
 	b.remaining -= int64(n)
 	if n > 0 && b.remaining == 0 {
