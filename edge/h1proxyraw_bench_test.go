@@ -3,7 +3,6 @@
 package edge
 
 import (
-	"bytes"
 	"crypto/tls"
 	"io"
 	"net/url"
@@ -54,23 +53,7 @@ const rawBody = "hello from the bench backend\n"
 // readRawResponse reads one response of rawUpstream's body from c: a head, then
 // len(rawBody) bytes.
 func readRawResponse(c io.Reader, buf []byte) error {
-	n := 0
-	for {
-		m, err := c.Read(buf[n:])
-		n += m
-		if err != nil {
-			return err
-		}
-		if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && n-i-4 >= len(rawBody) {
-			if n-i-4 > len(rawBody) {
-				return io.ErrUnexpectedEOF // more than one response: the client sends one at a time
-			}
-			return nil
-		}
-		if n == len(buf) {
-			return io.ErrShortBuffer
-		}
-	}
+	return readSizedResponse(c, buf, len(rawBody))
 }
 
 // rawUpstream starts an HTTP/1.1 keep-alive upstream that answers every request head it

@@ -79,6 +79,12 @@ func (r *Reader) run(fd uintptr) bool {
 			return false
 		}
 	}
+	return r.readOnce(fd)
+}
+
+// readOnce is one read into r.p, setting r.n or r.err: false if the socket had nothing
+// (EAGAIN).
+func (r *Reader) readOnce(fd uintptr) bool {
 	for {
 		m, err := OnceRead(fd, r.p)
 		switch {

@@ -1,9 +1,6 @@
 package rawio
 
-import (
-	"os"
-	"syscall"
-)
+import "os"
 
 // TryRead reads into p what the socket holds now, without waiting in the poller and
 // without the connection's read deadline: the bytes read, or 0 when there are none yet or
@@ -33,18 +30,4 @@ func (r *Reader) TryRead(p []byte) (int, error) {
 }
 
 // try is TryRead's step: one read, EAGAIN leaving r.n at 0.
-func (r *Reader) try(fd uintptr) {
-	for {
-		m, err := OnceRead(fd, r.p)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-		case err != nil:
-			r.err = err
-		case m > 0:
-			r.n = m
-		}
-		return
-	}
-}
+func (r *Reader) try(fd uintptr) { r.readOnce(fd) }
