@@ -207,7 +207,7 @@ func (p *procPool) spawn() (*worker, *json.Decoder, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startProcess(cmd); err != nil {
 		return nil, nil, err
 	}
 	if h := testHookSpawned; h != nil {

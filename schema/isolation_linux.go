@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 )
 
@@ -49,4 +52,39 @@ func addressSpace() (int64, error) {
 // hard leaves no evaluation behind (a worker also exits when its stdin closes).
 func workerSysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// forker starts the workers from one goroutine locked to its OS thread for the life of
+// the process. Linux sends a worker's Pdeathsig when the thread that forked it ends, not
+// the process, and Go ends a thread whose goroutine exits while locked to it: forked from
+// an ordinary goroutine, a worker could be killed by any later code that locks a thread
+// and ends on it.
+var forker struct {
+	once sync.Once
+	reqs chan forkRequest
+}
+
+// forkRequest is one process to start and where to answer.
+type forkRequest struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// startProcess starts cmd from the forker's thread.
+func startProcess(cmd *exec.Cmd) error {
+	forker.once.Do(func() {
+		forker.reqs = make(chan forkRequest)
+		go runForker(forker.reqs)
+	})
+	r := forkRequest{cmd: cmd, done: make(chan error, 1)}
+	forker.reqs <- r
+	return <-r.done
+}
+
+// runForker serves start requests on a thread it never gives back.
+func runForker(reqs <-chan forkRequest) {
+	runtime.LockOSThread() // never unlocked: this thread must outlive every worker
+	for r := range reqs {
+		r.done <- r.cmd.Start()
+	}
 }

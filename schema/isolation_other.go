@@ -2,7 +2,10 @@
 
 package schema
 
-import "syscall"
+import (
+	"os/exec"
+	"syscall"
+)
 
 // limitMemory is a no-op where RLIMIT_AS is not reliable: the Go memory limit and the
 // parent's deadline still bound the evaluation.
@@ -10,3 +13,6 @@ func limitMemory(limit int64) error { return nil }
 
 // workerSysProcAttr: without Pdeathsig, a worker exits when its stdin closes.
 func workerSysProcAttr() *syscall.SysProcAttr { return nil }
+
+// startProcess starts cmd: without Pdeathsig, the forking thread does not matter.
+func startProcess(cmd *exec.Cmd) error { return cmd.Start() }
