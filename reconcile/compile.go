@@ -54,7 +54,7 @@ func certificate(c schema.Cert, key keysource.Key) (tls.Certificate, error) {
 			return tls.Certificate{}, err
 		}
 	}
-	if !keyMatches(c.Leaf.PublicKeyInfo, priv.Public()) {
+	if !signerMatches(c.Leaf.PublicKeyInfo, priv) {
 		return tls.Certificate{}, errors.New("private key does not match the certificate's public key")
 	}
 	return tls.Certificate{Certificate: c.DER, PrivateKey: priv}, nil
