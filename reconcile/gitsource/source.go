@@ -44,6 +44,9 @@ type Options struct {
 	StateDir string
 	// Logger receives a line per fetch. Nil means slog.Default().
 	Logger *slog.Logger
+	// Early, when set, is told of the blobs it selects while each fetch's pack arrives
+	// (see EarlyBlobs).
+	Early *EarlyBlobs
 }
 
 // ErrRefNotFound is returned (wrapped) when the remote has no reference named by
@@ -411,6 +414,11 @@ func (s *Source) fetchPack(ctx context.Context, sess transport.UploadPackSession
 		pack = sideband.NewDemuxer(sideband.Sideband64k, resp)
 	case req.Capabilities.Supports(capability.Sideband):
 		pack = sideband.NewDemuxer(sideband.Sideband, resp)
+	}
+	if s.opts.Early != nil {
+		sp := startEarly(s.opts.Early)
+		defer sp.close()
+		pack = io.TeeReader(pack, sp)
 	}
 	return packfile.UpdateObjectStorage(s.store, pack)
 }
