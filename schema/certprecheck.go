@@ -2,8 +2,13 @@ package schema
 
 import "sync"
 
-// maxPrechecked bounds the chains PrecheckCert keeps for the next load.
-const maxPrechecked = 1 << 17
+// maxPrechecked and maxPrecheckedBytes bound the chains PrecheckCert keeps for the next
+// load, and their DER bytes: what it keeps stays until a load takes it, also when the
+// fetched commit is refused (a hostile repo), and is only a head start.
+const (
+	maxPrechecked      = 1 << 17
+	maxPrecheckedBytes = 64 << 20
+)
 
 // precheck is what PrecheckCert did ahead of the next load: the certificate chain files it
 // found without problems, by content ID. A load takes them at its start; offers made while
@@ -12,6 +17,7 @@ type precheck struct {
 	mu      sync.Mutex
 	loading bool                    // a load runs: PrecheckCert refuses
 	facts   map[[32]byte]*certFacts // by content ID (hashFSID); sigKeys not set
+	bytes   int                     // the DER bytes of facts
 	memo    *sigMemo                // the signature checks made since the last take
 }
 
@@ -22,12 +28,12 @@ type precheck struct {
 // The agent calls it with the certificates of a pack still being fetched, on a core the
 // fetch leaves idle. Only chains without problems are kept (a file with problems is checked
 // again by the load, which reports them); what is kept is dropped by the next load whether
-// it reads the file or not. It returns false while a load runs: the caller should stop
-// offering until that load has returned.
+// it reads the file or not. It returns false while a load runs, or once it keeps as much
+// as it may: the caller should stop offering until that load has returned.
 func (l *Loader) PrecheckCert(hash, b []byte) bool {
 	p := &l.pre
 	p.mu.Lock()
-	if p.loading {
+	if p.loading || p.full() {
 		p.mu.Unlock()
 		return false
 	}
@@ -48,10 +54,22 @@ func (l *Loader) PrecheckCert(hash, b []byte) bool {
 	if p.facts == nil {
 		p.facts = map[[32]byte]*certFacts{}
 	}
-	if len(p.facts) < maxPrechecked {
-		p.facts[hashFSID(hash)] = cf
+	if p.full() {
+		return false
+	}
+	id := hashFSID(hash)
+	if p.facts[id] == nil {
+		p.facts[id] = cf
+		for _, d := range cf.der {
+			p.bytes += len(d)
+		}
 	}
 	return true
+}
+
+// full reports whether p keeps as much as it may (p.mu held).
+func (p *precheck) full() bool {
+	return len(p.facts) >= maxPrechecked || p.bytes >= maxPrecheckedBytes
 }
 
 // take starts a load: it returns the chains checked ahead of it and refuses offers until
@@ -60,7 +78,7 @@ func (p *precheck) take() map[[32]byte]*certFacts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	facts := p.facts
-	p.facts, p.memo, p.loading = nil, nil, true
+	p.facts, p.bytes, p.memo, p.loading = nil, 0, nil, true
 	return facts
 }
 
