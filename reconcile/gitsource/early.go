@@ -61,11 +61,10 @@ func (s *spool) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	piece := bytes.Clone(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.stopped {
-		s.pieces = append(s.pieces, piece)
+		s.pieces = append(s.pieces, bytes.Clone(p))
 		s.more.Signal()
 	}
 	return len(p), nil
