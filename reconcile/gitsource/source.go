@@ -420,5 +420,5 @@ func (s *Source) fetchPack(ctx context.Context, sess transport.UploadPackSession
 		defer sp.close()
 		pack = io.TeeReader(pack, sp)
 	}
-	return packfile.UpdateObjectStorage(s.store, pack)
+	return storePack(s.store, pack)
 }
