@@ -33,8 +33,9 @@ type h1Conn struct {
 	remoteAddr string
 	br         *bufio.Reader
 	bw         *bufio.Writer
-	werr       error // the first write error
-	readErr    error // why waitHead failed
+	ownBW      *bufio.Writer // the connection's buffer while bw is a record-sized one (h1recordbuf.go)
+	werr       error         // the first write error
+	readErr    error         // why waitHead failed
 	lastPOST   bool
 	wdSet      bool                       // the handler set a write deadline (http.ResponseController)
 	hijacked   atomic.Bool                // the handler took the connection (h1hijack.go)

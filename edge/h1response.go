@@ -108,6 +108,7 @@ func newH1Response(c *h1Conn, req *http.Request) *h1Response {
 // (net/http's finishRequest does the same with its buffer).
 func (w *h1Response) release() {
 	w.released.Store(true)
+	w.c.dropRecordBuf()
 	w.w.Reset(nil)
 	chunkBufs.Put(w.w)
 }
@@ -383,6 +384,7 @@ type h1BodyWriter struct{ r *h1Response }
 func (cw *h1BodyWriter) Write(p []byte) (n int, err error) {
 	w := cw.r
 	if !w.headSent {
+		w.useRecordBuf()
 		w.writeHead(p)
 	}
 	if w.req.Method == http.MethodHead {

@@ -6,10 +6,20 @@ import (
 	"time"
 )
 
-// serveHTTP3 is the HTTP/3 server's handler: serveTLS, with a request whose body is
-// already known to be empty marked so (see emptyBodyKnown).
+// serveHTTP3 is the HTTP/3 server's handler: serveTLS on a worker of h3Workers (see
+// http3workers.go), with a request whose body is already known to be empty marked so
+// (see emptyBodyKnown).
 func (s *Server) serveHTTP3(w http.ResponseWriter, r *http.Request) {
-	s.serveTLS(w, emptyBodyKnown(w, r))
+	h3Workers.serve((*h3Handler)(s), w, r)
+}
+
+// h3Handler is the Server as the handler a worker runs (a pointer: no allocation to
+// make it an http.Handler).
+type h3Handler Server
+
+// ServeHTTP is serveTLS, with a request whose body is known to be empty marked so.
+func (h *h3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*Server)(h).serveTLS(w, emptyBodyKnown(w, r))
 }
 
 // readDeadliner is the read deadline of an HTTP/3 response writer's request stream.

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -25,8 +26,9 @@ func newSiteEntry(st *Site) (*siteEntry, []error) {
 	checkNameAndHosts(st, bad)
 	e := &siteEntry{site: st, hosts: make([]hostEntry, len(st.Hosts)), certs: servingCerts(st)}
 	e.notAfter = checkCertificates(st, bad)
+	var all []*tls.Certificate // every certificate: one slice for the hosts all of them cover
 	for i, h := range st.Hosts {
-		e.hosts[i] = hostEntry{site: e, certs: coveringCerts(st, e.certs, h)}
+		e.hosts[i] = hostEntry{site: e, certs: hostCerts(st, e.certs, h, &all)}
 		if len(e.hosts[i].certs) == 0 {
 			bad(ErrHostNotCovered, "host %s", h)
 		}

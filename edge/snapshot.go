@@ -334,6 +334,21 @@ func coveringCerts(st *Site, certs []tls.Certificate, h string) []*tls.Certifica
 	return out
 }
 
+// hostCerts is coveringCerts, but when every certificate covers h it returns *all, made by
+// the first such host: a site's hosts (often a name and its wildcard) then share one slice,
+// not one each (at 10,000 sites, 10,000 fewer objects the collector marks).
+func hostCerts(st *Site, certs []tls.Certificate, h string, all *[]*tls.Certificate) []*tls.Certificate {
+	for i := range certs {
+		if !certCoversHost(st.CertLeaf(i), h) {
+			return coveringCerts(st, certs, h)
+		}
+	}
+	if *all == nil && len(certs) > 0 {
+		*all = certPointers(certs)
+	}
+	return *all
+}
+
 func certPointers(certs []tls.Certificate) []*tls.Certificate {
 	out := make([]*tls.Certificate, len(certs))
 	for i := range certs {

@@ -25,11 +25,22 @@ func CompileSite(s *schema.Site, key keysource.Key, commit string) (*edge.Site, 
 		// The errors describe the mismatch or the parse failure, never the key bytes.
 		return nil, fmt.Errorf("site %s (%s): certificate %s with key %s: %w", s.Name, s.File, s.Cert.File, keysource.RefName(s.Key), err)
 	}
-	es := &edge.Site{Site: s.Site, Commit: commit, Certificates: []tls.Certificate{cert}}
+	c := &compiled{Site: edge.Site{Site: s.Site, Commit: commit}, cert: [1]tls.Certificate{cert}}
+	c.Certificates = c.cert[:1:1]
 	if cert.Leaf == nil {
-		es.Leaves = []*site.CertLeaf{s.Cert.Leaf}
+		c.leaf[0] = s.Cert.Leaf
+		c.Leaves = c.leaf[:1:1]
 	}
-	return es, nil
+	return &c.Site, nil
+}
+
+// compiled is an edge.Site with the arrays behind its one certificate and leaf: a compiled
+// site is one allocation, not three (at 10,000 sites, 20,000 fewer objects each collection
+// marks). The arrays' capacity is their length, so an append copies them out.
+type compiled struct {
+	edge.Site
+	cert [1]tls.Certificate
+	leaf [1]*site.CertLeaf
 }
 
 // certificate pairs the chain with the PEM private key, checking that the key belongs to
@@ -54,7 +65,7 @@ func certificate(c schema.Cert, key keysource.Key) (tls.Certificate, error) {
 			return tls.Certificate{}, err
 		}
 	}
-	if !keyMatches(c.Leaf.PublicKeyInfo, priv.Public()) {
+	if !signerMatches(c.Leaf.PublicKeyInfo, priv) {
 		return tls.Certificate{}, errors.New("private key does not match the certificate's public key")
 	}
 	return tls.Certificate{Certificate: c.DER, PrivateKey: priv}, nil

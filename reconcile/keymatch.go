@@ -28,12 +28,27 @@ var (
 // parameters are not compared (an RSA key's may be NULL or absent; an EC key's curve is
 // implied by its point's length and checked by the parse that made pub).
 func keyMatches(spki []byte, pub crypto.PublicKey) bool {
-	oid, bits, ok := spkiParts(spki)
-	if !ok || bits.BitLength != 8*len(bits.Bytes) {
-		return false
-	}
 	wantOID, want, ok := keyBits(pub)
-	return ok && bytes.Equal(oid, wantOID) && bytes.Equal(bits.Bytes, want)
+	return ok && spkiIs(spki, wantOID, want)
+}
+
+// ecPointKey is a private key that gives its public key as an uncompressed EC point
+// without being parsed (keysource's compact P-256 keys: asking Public would parse it).
+type ecPointKey interface{ PublicKeyBytes() []byte }
+
+// signerMatches is keyMatches for priv's public key, read without parsing priv when it is
+// an ecPointKey.
+func signerMatches(spki []byte, priv crypto.Signer) bool {
+	if k, ok := priv.(ecPointKey); ok {
+		return spkiIs(spki, oidECDSA, k.PublicKeyBytes())
+	}
+	return keyMatches(spki, priv.Public())
+}
+
+// spkiIs reports whether spki holds the algorithm oid and the key bits want.
+func spkiIs(spki, oid, want []byte) bool {
+	got, bits, ok := spkiParts(spki)
+	return ok && bits.BitLength == 8*len(bits.Bytes) && bytes.Equal(got, oid) && bytes.Equal(bits.Bytes, want)
 }
 
 // keyBits returns the SubjectPublicKeyInfo algorithm OID and key bits of pub, without the

@@ -10,7 +10,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"testing"
+
+	"github.com/edgectl/edge/reconcile/keysource"
 )
 
 // TestKeyMatches: a private key matches the SubjectPublicKeyInfo of its own public key,
@@ -69,5 +72,28 @@ func BenchmarkKeyMatches(b *testing.B) {
 		if !keyMatches(spki, k.Public()) {
 			b.Fatal("no match")
 		}
+	}
+}
+
+// TestSignerMatchesCompact: a compact P-256 key (keysource) matches its certificate's SPKI
+// and no other, without being parsed for it.
+func TestSignerMatchesCompact(t *testing.T) {
+	a, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	b, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, err := x509.MarshalPKCS8PrivateKey(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := keysource.ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ca.(ecPointKey); !ok {
+		t.Fatalf("ParsePrivateKey(P-256) = %T; want an ecPointKey", ca)
+	}
+	spkiA, _ := x509.MarshalPKIXPublicKey(a.Public())
+	spkiB, _ := x509.MarshalPKIXPublicKey(b.Public())
+	if !signerMatches(spkiA, ca) || signerMatches(spkiB, ca) || !signerMatches(spkiB, b) {
+		t.Fatal("signerMatches: want a match with the key's own SPKI only")
 	}
 }

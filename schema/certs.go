@@ -22,6 +22,12 @@ type certFacts struct {
 	notAfter time.Time           // the earliest expiry in the chain
 	which    string              // the certificate expiring first, described for messages
 	sigKeys  [][32]byte          // the chain's signature checks, for the evaluation cache
+
+	// What der, leaf and issuers hold for a chain of at most two certificates (a leaf and
+	// its issuer, the usual one): one allocation per site, not four (slimChain).
+	derBuf  [2][]byte
+	leafBuf site.CertLeaf
+	issBuf  [1]*x509.Certificate
 }
 
 // maxRSABits is the largest RSA key a certificate file may hold, as Go's TLS clients
@@ -50,12 +56,22 @@ func parseCertChainWith(b []byte, sigs sigChecks) *certFacts {
 // the leaf's CertLeaf. The parsed leaf (its struct, public key and extensions) is then
 // garbage; the issuers' DER is the shared parse's (certInterner).
 func slimChain(cf *certFacts, chain []*x509.Certificate) {
-	cf.der = make([][]byte, len(chain))
+	n := len(chain)
+	if n <= len(cf.derBuf) {
+		cf.der = cf.derBuf[:n:n]
+	} else {
+		cf.der = make([][]byte, n)
+	}
 	for i, c := range chain {
 		cf.der[i] = c.Raw
 	}
-	cf.leaf = site.NewCertLeaf(chain[0])
-	if len(chain) > 1 {
+	cf.leafBuf = site.CertLeafOf(chain[0])
+	cf.leaf = &cf.leafBuf
+	switch {
+	case n == 2:
+		cf.issBuf[0] = chain[1]
+		cf.issuers = cf.issBuf[:1:1]
+	case n > 2:
 		// a copy: chain[1:] would hold chain's array, and so the parsed leaf
 		cf.issuers = append([]*x509.Certificate(nil), chain[1:]...)
 	}

@@ -3,6 +3,7 @@ package site
 import (
 	"crypto/x509"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -27,12 +28,20 @@ type CertLeaf struct {
 	PublicKeyInfo []byte
 }
 
-// NewCertLeaf returns the CertLeaf of a parsed leaf certificate. It shares c's slices.
+// NewCertLeaf returns the CertLeaf of a parsed leaf certificate. It shares c's IP addresses
+// and DER; its names are copies sharing one string (packNames).
 func NewCertLeaf(c *x509.Certificate) *CertLeaf {
-	return &CertLeaf{
-		DNSNames:      c.DNSNames,
+	l := CertLeafOf(c)
+	return &l
+}
+
+// CertLeafOf is NewCertLeaf as a value, for a CertLeaf kept inside a larger allocation.
+func CertLeafOf(c *x509.Certificate) CertLeaf {
+	names, cn := packNames(c.DNSNames, c.Subject.CommonName)
+	return CertLeaf{
+		DNSNames:      names,
 		IPAddresses:   c.IPAddresses,
-		CommonName:    c.Subject.CommonName,
+		CommonName:    cn,
 		NotBefore:     c.NotBefore,
 		NotAfter:      c.NotAfter,
 		KeyAlgorithm:  c.PublicKeyAlgorithm,
@@ -46,4 +55,31 @@ func (l *CertLeaf) Name() string {
 		return l.DNSNames[0]
 	}
 	return l.CommonName
+}
+
+// packNames returns copies of names and cn that share one string: two objects kept per
+// leaf (the slice and the string), not one per name plus the common name and the slice as
+// crypto/x509 parses them (at 10,000 sites, 20,000 fewer objects the collector marks).
+func packNames(names []string, cn string) ([]string, string) {
+	if len(names) == 0 {
+		return names, cn
+	}
+	n := len(cn)
+	for _, s := range names {
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(cn)
+	for _, s := range names {
+		b.WriteString(s)
+	}
+	all := b.String()
+	out := make([]string, len(names))
+	at := len(cn)
+	for i, s := range names {
+		out[i] = all[at : at+len(s)]
+		at += len(s)
+	}
+	return out, all[:len(cn)]
 }

@@ -29,7 +29,9 @@ func checkKeyPEM(b []byte) (crypto.Signer, error) {
 }
 
 // ParsePrivateKey reads the first PEM private key block of b (PKCS #8, PKCS #1 RSA or SEC 1
-// EC, as crypto/tls accepts). Its errors never quote b.
+// EC, as crypto/tls accepts). Its errors never quote b. A P-256 key comes in a compact form
+// that becomes an *ecdsa.PrivateKey on first use (see compactP256); other keys as
+// crypto/x509 parses them.
 func ParsePrivateKey(b []byte) (crypto.Signer, error) {
 	for blocks := 0; ; blocks++ {
 		var block *pem.Block
@@ -47,13 +49,13 @@ func ParsePrivateKey(b []byte) (crypto.Signer, error) {
 			if !ok {
 				return nil, fmt.Errorf("PKCS #8 key of type %T cannot sign", k)
 			}
-			return signer, nil
+			return compactKey(signer), nil
 		}
 		if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
 			return k, nil
 		}
 		if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
-			return k, nil
+			return compactKey(k), nil
 		}
 		return nil, fmt.Errorf("PEM block %q is not a PKCS #8, PKCS #1 or SEC 1 private key", block.Type)
 	}

@@ -35,6 +35,9 @@ type IdleFlusher interface {
 // maxIdleYields bounds how often the serve goroutine yields before a held flush.
 const maxIdleYields = 4
 
+// idleYield is how flushIdle yields (a variable for the tests).
+var idleYield = runtime.Gosched
+
 // maxHeldLoops bounds how many messages the serve goroutine handles while it holds
 // written bytes.
 const maxHeldLoops = 64
@@ -60,17 +63,24 @@ func (sc *serverConn) holdWrites() {
 // flushIdle writes the held bytes once no message waits for the serve goroutine,
 // after yielding up to maxIdleYields times to the goroutines that may send one; with
 // messages waiting it returns, to be called again after the next.
+//
+// It yields only while a handler of the connection runs or waits to start: with none,
+// no response can finish meanwhile and the yield only delays the flush. A yield puts the
+// serve goroutine on the global run queue and wakes an idle P's thread (runtime.Gosched
+// calls wakep), which finds nothing to do and parks again; at a moderate rate, where
+// each response is mostly its connection's only one in flight, that was one such yield
+// per response, and on a busy machine the flush could wait for a core behind it.
 func (sc *serverConn) flushIdle() {
 	for sc.heldLoops < maxHeldLoops {
 		if sc.messagesWaiting() {
 			sc.heldLoops++
 			return
 		}
-		if sc.heldYields >= maxIdleYields {
+		if sc.heldYields >= maxIdleYields || !sc.handlersRunning() {
 			break
 		}
 		sc.heldYields++
-		runtime.Gosched()
+		idleYield()
 		if !sc.messagesWaiting() {
 			break
 		}
@@ -103,6 +113,12 @@ func (sc *serverConn) flushFramesAtExit() {
 		sc.bw.Flush()
 		sc.needsFrameFlush = false
 	}
+}
+
+// handlersRunning reports whether a handler of the connection runs or waits to start:
+// one that may still send a response for the held flush to take along.
+func (sc *serverConn) handlersRunning() bool {
+	return sc.curHandlers > 0 || len(sc.unstartedHandlers) > 0
 }
 
 // messagesWaiting reports whether a message waits in one of the serve goroutine's

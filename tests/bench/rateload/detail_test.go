@@ -15,7 +15,7 @@ func TestDetail(t *testing.T) {
 		r.lags = append(r.lags, time.Duration(i)*time.Microsecond)
 		r.ats = append(r.ats, at)
 	}
-	want := "p999_ms=999.00 lag_p50_ms=0.50 lag_p99_ms=0.99 lag_p999_ms=1.00"
+	want := "p999_ms=999.00 lag_p50_ms=0.50 lag_p99_ms=0.99 lag_p999_ms=1.00 svc_p50_ms=499.50 svc_p90_ms=899.10 svc_p99_ms=989.01 svc_p999_ms=998.00"
 	if got := r.detail(10 * time.Second); got != want {
 		t.Errorf("detail:\n got %s\nwant %s", got, want)
 	}

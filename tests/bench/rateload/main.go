@@ -12,7 +12,8 @@
 // It prints one line: "scheduled=N ok=N failed=N rate=R p50_ms=X p90_ms=X p99_ms=X
 // max_ms=X [first_error="..."]", rate being the answered requests per second of the
 // measured window; with -detail a second one, "p999_ms=X lag_p50_ms=X lag_p99_ms=X
-// lag_p999_ms=X" (lag: how late the client itself started a request). A failed
+// lag_p999_ms=X svc_p50_ms=X svc_p90_ms=X svc_p99_ms=X svc_p999_ms=X" (lag: how late the
+// client itself started a request; svc: the latency less the lag). A failed
 // request (an error, a status other than 200, no answer within -timeout) counts in the
 // percentiles as answered after -timeout.
 package main
@@ -52,7 +53,7 @@ func main() {
 	flag.DurationVar(&c.duration, "d", 10*time.Second, "measured duration")
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Second, "a request not answered by then fails")
-	flag.BoolVar(&c.detail, "detail", false, "print a second line: p99.9 and the client's own lag (scheduled time to request start) at p50/p99/p99.9")
+	flag.BoolVar(&c.detail, "detail", false, "print a second line: p99.9, the client's own lag (scheduled time to request start) at p50/p99/p99.9 and the latency less the lag (svc) at p50/p90/p99/p99.9")
 	flag.StringVar(&c.dumpFile, "dump", "", "write one line per measured request to this file: latency and lag in µs, failed (0/1), scheduled time in Unix µs")
 	flag.Parse()
 	if err := run(c); err != nil {

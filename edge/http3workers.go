@@ -1,0 +1,160 @@
+package edge
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"sync"
+)
+
+// HTTP/3 handlers run on reused goroutines.
+//
+// quic-go's HTTP/3 server starts a goroutine per request stream and calls the handler on
+// it. That goroutine starts with the smallest stack, and the proxy's path is deeper than
+// it holds: every HTTP/3 request grew its stack two or three times (runtime.newstack and
+// copystack, about a tenth of the edge's CPU under h3load), where HTTP/2's handlers run on
+// reused workers whose stacks have grown once (internal/h2srv's handlerWorkers). The
+// handler here runs on an idle worker of h3Workers, or a new one, while quic-go's
+// goroutine waits for it, so the stack has grown already; the wait costs two goroutine
+// switches. How the handler ends is carried back to quic-go's goroutine, which resets the
+// stream as before: a panic is raised again there (http.ErrAbortHandler as it is, so
+// nothing is logged; another value wrapped with the worker's stack, which quic-go's log
+// would otherwise lack), and a runtime.Goexit ends it too (the worker ends with it). As
+// with HTTP/2's workers, a handler runs with the pprof labels of the goroutine that
+// started its worker (quic-go sets none).
+
+// maxIdleH3Workers bounds the idle workers of h3Workers: a burst leaves at most that many
+// parked goroutines behind.
+const maxIdleH3Workers = 1024
+
+// h3Workers is the process's pool of HTTP/3 handler goroutines.
+var h3Workers = h3WorkerPool{maxIdle: maxIdleH3Workers}
+
+// h3Job is one request for a worker: the handler and its arguments.
+type h3Job struct {
+	h http.Handler
+	w http.ResponseWriter
+	r *http.Request
+}
+
+// h3End is how a worker's handler ended: returned, panicked (value p) or Goexit.
+type h3End struct {
+	p      any
+	goexit bool
+}
+
+// h3Worker is a goroutine that runs jobs: one at a time, each reported on done.
+type h3Worker struct {
+	jobs chan h3Job
+	done chan h3End
+}
+
+// h3WorkerPool holds the idle workers, most recently idle (warmest stack) last.
+type h3WorkerPool struct {
+	maxIdle int
+	mu      sync.Mutex
+	idle    []*h3Worker
+	started int // workers started, for tests
+}
+
+// serve runs h.ServeHTTP(w, r) on a worker and returns when it returns; it panics with the
+// handler's panic value and calls runtime.Goexit if the handler did.
+func (p *h3WorkerPool) serve(h http.Handler, w http.ResponseWriter, r *http.Request) {
+	wk := p.get()
+	wk.jobs <- h3Job{h: h, w: w, r: r}
+	end := <-wk.done
+	switch {
+	case end.goexit:
+		runtime.Goexit()
+	case end.p != nil:
+		panic(end.p)
+	}
+}
+
+// get returns an idle worker, or starts one.
+func (p *h3WorkerPool) get() *h3Worker {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		wk := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return wk
+	}
+	p.started++
+	p.mu.Unlock()
+	wk := &h3Worker{jobs: make(chan h3Job, 1), done: make(chan h3End, 1)}
+	go wk.loop(p)
+	return wk
+}
+
+// loop runs the worker's jobs until the pool has no room for it or a handler calls
+// runtime.Goexit.
+func (wk *h3Worker) loop(p *h3WorkerPool) {
+	for {
+		if !wk.run(<-wk.jobs) || !p.put(wk) {
+			return
+		}
+	}
+}
+
+// run runs j and reports how it ended on done; false if it called runtime.Goexit (the
+// deferred report still runs, and the goroutine then ends).
+func (wk *h3Worker) run(j h3Job) (ok bool) {
+	returned := false
+	defer func() {
+		if returned {
+			wk.done <- h3End{}
+			return
+		}
+		v := recover()
+		if v == nil { // runtime.Goexit: recover returns nil, the goroutine goes on ending
+			wk.done <- h3End{goexit: true}
+			return
+		}
+		wk.done <- h3End{p: handlerPanic(v)}
+		ok = true
+	}()
+	j.h.ServeHTTP(j.w, j.r)
+	returned = true
+	return true
+}
+
+// handlerPanic is the value to panic with again on quic-go's goroutine for v, recovered
+// on a worker: http.ErrAbortHandler as it is, another value with the worker's stack
+// (quic-go logs the stack of the goroutine that recovers it, which shows only the wait).
+func handlerPanic(v any) any {
+	if v == http.ErrAbortHandler {
+		return v
+	}
+	buf := make([]byte, 64<<10)
+	return &workerPanic{v: v, stack: buf[:runtime.Stack(buf, false)]}
+}
+
+// workerPanic is a handler's panic value with the stack of the worker it panicked on.
+type workerPanic struct {
+	v     any
+	stack []byte
+}
+
+// Error returns the value and the worker's stack.
+func (e *workerPanic) Error() string {
+	return fmt.Sprintf("%v\n\nhandler goroutine:\n%s", e.v, e.stack)
+}
+
+// Unwrap returns the value if it is an error.
+func (e *workerPanic) Unwrap() error {
+	err, _ := e.v.(error)
+	return err
+}
+
+// put parks wk in the idle list and reports whether there was room.
+func (p *h3WorkerPool) put(wk *h3Worker) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) >= p.maxIdle {
+		return false
+	}
+	p.idle = append(p.idle, wk)
+	return true
+}
