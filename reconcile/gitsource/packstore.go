@@ -18,8 +18,8 @@ import (
 // holds every delta until the end; its store copies each object again.) A reference delta
 // whose base is neither in s nor earlier in the pack waits for the pack's end; if its base
 // is still missing then (a thin pack against an object s lacks), the error wraps
-// packfile.ErrReferenceDeltaNotFound. A pack that ends early fails with
-// packfile.ErrMalformedPackFile.
+// packfile.ErrReferenceDeltaNotFound. A pack that ends early, or an object that does not
+// inflate to the size its header says, fails with packfile.ErrMalformedPackFile.
 func storePack(s *objectStore, r io.Reader) error {
 	sc := packfile.NewScanner(r)
 	_, count, err := sc.Header()
@@ -35,8 +35,12 @@ func storePack(s *objectStore, r io.Reader) error {
 			return wrapPackEOF(err)
 		}
 		buf.Reset()
-		if _, _, err := sc.NextObject(&buf); err != nil {
+		if n, _, err := sc.NextObject(&buf); err != nil {
 			return wrapPackEOF(err)
+		} else if n != oh.Length {
+			// go-git's parser refuses such an object as its hash differs (not such a
+			// delta: git refuses both).
+			return fmt.Errorf("%w: object at %d inflates to %d bytes, not the %d its header says", packfile.ErrMalformedPackFile, oh.Offset, n, oh.Length)
 		}
 		var o *memObject
 		switch oh.Type {
@@ -140,9 +144,10 @@ func patchObject(base *memObject, delta []byte) (*memObject, error) {
 	return o, nil
 }
 
-// wrapPackEOF marks a pack that ended early as malformed, as go-git's parser does.
+// wrapPackEOF marks a pack that ended early, or whose object inflates to more than its
+// header says, as malformed.
 func wrapPackEOF(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, packfile.ErrInflatedSizeMismatch) {
 		return fmt.Errorf("%w: %w", packfile.ErrMalformedPackFile, err)
 	}
 	return err
