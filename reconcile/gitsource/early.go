@@ -104,8 +104,9 @@ func (s *spool) stop() {
 	s.stopped, s.pieces = true, nil
 }
 
-// startEarly returns the spool to tee a pack into and starts scanning it for e's blobs.
-func startEarly(e *EarlyBlobs) *spool {
+// startEarly returns the spool to tee a pack into and starts scanning it for e's blobs,
+// keeping at most max bytes of them.
+func startEarly(e *EarlyBlobs, max int64) *spool {
 	sp := newSpool()
 	go func() {
 		lowerPriority()
@@ -115,14 +116,17 @@ func startEarly(e *EarlyBlobs) *spool {
 				h()
 			}
 		}()
-		scanEarly(sp, e)
+		scanEarly(sp, e, max)
 	}()
 	return sp
 }
 
 // scanEarly reads the pack in sp, calling e.Func with each blob starting with e.Prefix,
-// until the pack ends, it does not parse, or e.Func returns false.
-func scanEarly(sp *spool, e *EarlyBlobs) {
+// until the pack ends, it does not parse, e.Func returns false, or the blobs kept (those
+// selected, which may be bases of deltas) pass max bytes. (The pack is hostile until read:
+// the spool holds at most the bytes storePack took, but a small delta can make a large
+// blob.)
+func scanEarly(sp *spool, e *EarlyBlobs, max int64) {
 	sc := packfile.NewScanner(sp)
 	_, count, err := sc.Header()
 	if err != nil {
@@ -146,6 +150,9 @@ func scanEarly(sp *spool, e *EarlyBlobs) {
 		content := earlyContent(oh, buf.Bytes(), e.Prefix, kept, byHash)
 		if content == nil {
 			continue
+		}
+		if max -= int64(len(content)); max < 0 {
+			return
 		}
 		h := plumbing.ComputeHash(plumbing.BlobObject, content)
 		kept[oh.Offset], byHash[h] = content, content

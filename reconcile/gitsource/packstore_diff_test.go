@@ -76,7 +76,7 @@ func storeBothWays(t *testing.T, pack []byte, base map[plumbing.Hash]storedObjec
 				t.Fatalf("storePack panicked on pack %x: %v", pack, p)
 			}
 		}()
-		errOurs = storePack(s, struct{ io.Reader }{bytes.NewReader(pack)})
+		errOurs = storePack(s, struct{ io.Reader }{bytes.NewReader(pack)}, DefaultMaxPackBytes)
 	}()
 	func() {
 		defer func() {

@@ -13,7 +13,7 @@ import (
 
 // encodePack returns a pack of n similar blobs (so the encoder makes deltas of them, by
 // reference or by offset) and the blobs by hash.
-func encodePack(t *testing.T, n int, refDeltas bool) ([]byte, map[plumbing.Hash]string) {
+func encodePack(t testing.TB, n int, refDeltas bool) ([]byte, map[plumbing.Hash]string) {
 	t.Helper()
 	src := newObjectStore()
 	blobs := map[plumbing.Hash]string{}
@@ -41,7 +41,7 @@ func TestStorePack(t *testing.T) {
 	for _, refDeltas := range []bool{false, true} {
 		pack, blobs := encodePack(t, 50, refDeltas)
 		s := newObjectStore()
-		if err := storePack(s, bytes.NewReader(pack)); err != nil {
+		if err := storePack(s, bytes.NewReader(pack), DefaultMaxPackBytes); err != nil {
 			t.Fatalf("refDeltas %v: %v", refDeltas, err)
 		}
 		if len(s.objects) != len(blobs) {
@@ -62,8 +62,20 @@ func TestStorePack(t *testing.T) {
 // TestStorePackCut: a pack that ends early fails as malformed.
 func TestStorePackCut(t *testing.T) {
 	pack, _ := encodePack(t, 20, false)
-	err := storePack(newObjectStore(), bytes.NewReader(pack[:len(pack)/2]))
+	err := storePack(newObjectStore(), bytes.NewReader(pack[:len(pack)/2]), DefaultMaxPackBytes)
 	if !errors.Is(err, packfile.ErrMalformedPackFile) {
 		t.Errorf("a pack cut in half: %v; want ErrMalformedPackFile", err)
+	}
+}
+
+// BenchmarkStorePack10k stores a pack of 10,000 similar blobs, deltas by offset.
+func BenchmarkStorePack10k(b *testing.B) {
+	pack, _ := encodePack(b, 10000, false)
+	b.SetBytes(int64(len(pack)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := storePack(newObjectStore(), bytes.NewReader(pack), DefaultMaxPackBytes); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
