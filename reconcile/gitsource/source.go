@@ -52,8 +52,8 @@ type Options struct {
 	// it inflates to (every object's size and every delta's result, as their headers say,
 	// checked before memory is allocated for them, and 128 bytes per object). A fetch
 	// past it fails with an error wrapping ErrPackTooLarge and the Source keeps its
-	// revision. The memory it takes at its peak can be up to about twice this. Zero means
-	// DefaultMaxPackBytes (1 GiB).
+	// revision. The memory it takes at its peak can be up to about twice this. Zero or
+	// less means DefaultMaxPackBytes (1 GiB).
 	MaxPackBytes int64
 }
 
