@@ -87,6 +87,9 @@ type Loader struct {
 	fast    siteFastPath // asked before CUE for each site file to evaluate (fastpath.go); nil: none
 	sigs    *sigMemo     // the running load's successful signature checks (sigcache.go); nil between loads
 	trace   *LoadTrace   // the running load's hooks (loadtrace.go); nil: none
+	pre     precheck     // certificate chains checked ahead of the next load (certprecheck.go)
+
+	preFacts map[[32]byte]*certFacts // the running load's share of pre; nil between loads
 }
 
 type siteResult struct {
@@ -153,8 +156,11 @@ func (l *Loader) LoadContext(ctx context.Context, fsys fs.FS) (*Config, error) {
 		return nil, fmt.Errorf("%w: %w", errLoadCancelled, err)
 	}
 	l.flushDisk()
-	l.sigs, l.trace = &sigMemo{}, loadTraceOf(ctx)
-	defer func() { l.sigs, l.trace = nil, nil }()
+	l.sigs, l.trace, l.preFacts = &sigMemo{}, loadTraceOf(ctx), l.pre.take()
+	defer func() {
+		l.sigs, l.trace, l.preFacts = nil, nil, nil
+		l.pre.done()
+	}()
 	r := &repoReader{fsys: fsys, maxSize: l.opts.MaxFileSize}
 	evals := l.newEvalService(ctx)
 	defer evals.close()
@@ -548,7 +554,11 @@ func (l *Loader) finishSite(r *repoReader, j *siteJob) {
 			certErr(err)
 			return
 		}
-		cr = &certResult{hash: ch, pem: cb, facts: parseCertChainWith(cb, l.sigChecks(l.sigs))}
+		facts := l.prechecked(ch)
+		if facts == nil {
+			facts = parseCertChainWith(cb, l.sigChecks(l.sigs))
+		}
+		cr = &certResult{hash: ch, pem: cb, facts: facts}
 		l.cmu.Lock()
 		l.certs[certFile] = cr
 		l.cmu.Unlock()

@@ -23,12 +23,17 @@ var testHookSigChecked func()
 const sigPayload = "signed"
 
 func sigKey(salt [32]byte, child, parent *x509.Certificate) [32]byte {
+	return sigKeyDER(salt, child.Raw, parent.Raw)
+}
+
+// sigKeyDER is sigKey of the certificates whose DER are child and parent.
+func sigKeyDER(salt [32]byte, child, parent []byte) [32]byte {
 	h := sha256.New()
 	h.Write([]byte("signature\x00"))
 	h.Write(salt[:])
-	h.Write(child.Raw)
+	h.Write(child)
 	h.Write([]byte{0})
-	h.Write(parent.Raw)
+	h.Write(parent)
 	var k [32]byte
 	h.Sum(k[:0])
 	return k

@@ -104,7 +104,8 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	src, err := newGitSource(c, log)
+	loader := newLoader(c)
+	src, err := newGitSource(c, log, loader)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +139,7 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 		return nil, err
 	}
 	closeKey = func(closeKey func()) func() { return func() { closeIssued(); closeKey() } }(closeKey)
-	agent, err := newAgent(c, src, keys, srv, log, issued)
+	agent, err := newAgent(c, src, loader, keys, srv, log, issued)
 	if err != nil {
 		return nil, err
 	}
@@ -167,22 +168,15 @@ func startAgent(ctx context.Context, c agentConfig) (_ *agentRun, err error) {
 
 // newAgent returns the reconcile loop between the pipeline's stages: the git source, the
 // schema loader, the key source and the edge server it publishes to.
-func newAgent(c agentConfig, src *gitsource.Source, keys keysource.Source, srv *edge.Server, log *slog.Logger, issued reconcile.IssuedCerts) (*reconcile.Agent, error) {
+func newAgent(c agentConfig, src *gitsource.Source, loader *schema.Loader, keys keysource.Source, srv *edge.Server, log *slog.Logger, issued reconcile.IssuedCerts) (*reconcile.Agent, error) {
 	var state reconcile.StateStore
 	if c.StateDir != "" {
 		state = src
 	}
 	return reconcile.NewAgent(reconcile.AgentOptions{
-		Source: src,
-		State:  state,
-		// An expired certificate is one site's trouble (a warning in status), not a reason
-		// to hold back every other site's changes.
-		// Files are evaluated in child processes: a file that blows up costs one of them.
-		// Evaluations are kept in the state dir: a restart skips CUE for unchanged sites.
-		// The agent writes that file once the new snapshot serves, not before.
-		// Reloads (commits after the first) evaluate on all cores but one, left to serving.
-		Loader: schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval, CacheDir: c.StateDir,
-			DeferCacheWrite: true, ReloadWorkers: max(1, runtime.GOMAXPROCS(0)-1)}),
+		Source:       src,
+		State:        state,
+		Loader:       loader,
 		Keys:         keys,
 		Publisher:    srv,
 		Interval:     c.Interval,
@@ -212,9 +206,29 @@ func mountAdmin(mux *http.ServeMux, agent *reconcile.Agent, webhook http.Handler
 	mux.Handle("/webhook/git", webhook)
 }
 
-// newGitSource returns the config repo source c asks for, with its signature policy.
-func newGitSource(c agentConfig, log *slog.Logger) (*gitsource.Source, error) {
-	opts := gitsource.Options{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log}
+// newLoader returns the agent's schema loader.
+func newLoader(c agentConfig) *schema.Loader {
+	// An expired certificate is one site's trouble (a warning in status), not a reason to
+	// hold back every other site's changes.
+	// Files are evaluated in child processes: a file that blows up costs one of them.
+	// Evaluations are kept in the state dir: a restart skips CUE for unchanged sites.
+	// The agent writes that file once the new snapshot serves, not before.
+	// Reloads (commits after the first) evaluate on all cores but one, left to serving.
+	return schema.NewLoader(schema.LoaderOptions{LenientExpiry: true, Isolation: c.Eval, CacheDir: c.StateDir,
+		DeferCacheWrite: true, ReloadWorkers: max(1, runtime.GOMAXPROCS(0)-1)})
+}
+
+// certsEarly has loader check the certificates of each fetched pack while the pack still
+// arrives, on the core the fetch leaves idle (gitsource.EarlyBlobs, schema PrecheckCert).
+func certsEarly(loader *schema.Loader) *gitsource.EarlyBlobs {
+	return &gitsource.EarlyBlobs{Prefix: []byte("-----BEGIN CERTIFICATE-----"), Func: loader.PrecheckCert}
+}
+
+// newGitSource returns the config repo source c asks for, with its signature policy; the
+// certificates it fetches are checked early by loader.
+func newGitSource(c agentConfig, log *slog.Logger, loader *schema.Loader) (*gitsource.Source, error) {
+	opts := gitsource.Options{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log,
+		Early: certsEarly(loader)}
 	if c.SigningKeyring != "" {
 		pol, err := gitsource.LoadSignaturePolicy(c.SigningKeyring)
 		if err != nil {

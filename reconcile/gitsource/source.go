@@ -44,6 +44,17 @@ type Options struct {
 	StateDir string
 	// Logger receives a line per fetch. Nil means slog.Default().
 	Logger *slog.Logger
+	// Early, when set, is told of the blobs it selects while each fetch's pack arrives
+	// (see EarlyBlobs).
+	Early *EarlyBlobs
+	// MaxPackBytes bounds what one fetch may make the agent hold, so that a hostile or
+	// broken server or commit cannot exhaust its memory: the pack as received, and what
+	// it inflates to (every object's size and every delta's result, as their headers say,
+	// checked before memory is allocated for them, and 128 bytes per object). A fetch
+	// past it fails with an error wrapping ErrPackTooLarge and the Source keeps its
+	// revision. The memory it takes at its peak can be up to about twice this. Zero or
+	// less means DefaultMaxPackBytes (1 GiB).
+	MaxPackBytes int64
 }
 
 // ErrRefNotFound is returned (wrapped) when the remote has no reference named by
@@ -114,6 +125,9 @@ func New(opts Options) (*Source, error) {
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
+	}
+	if opts.MaxPackBytes <= 0 {
+		opts.MaxPackBytes = DefaultMaxPackBytes
 	}
 	log := opts.Logger
 	if log == nil {
@@ -334,7 +348,8 @@ func (s *Source) fetch(ctx context.Context, sess transport.UploadPackSession, ad
 	thin := have != plumbing.ZeroHash && !time.Now().Before(s.noThinUntil)
 	err := s.fetchPack(ctx, sess, adv, want, have, thin)
 	switch {
-	case err == nil || ctx.Err() != nil:
+	case err == nil || ctx.Err() != nil || errors.Is(err, ErrPackTooLarge):
+		// (A full pack would be larger still.)
 	case thin && (errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, packfile.ErrReferenceDeltaNotFound)):
 		s.log.Warn("git fetch: thin pack missed a base object; fetching in full", "err", err)
 		s.store = newObjectStore()
@@ -412,5 +427,10 @@ func (s *Source) fetchPack(ctx context.Context, sess transport.UploadPackSession
 	case req.Capabilities.Supports(capability.Sideband):
 		pack = sideband.NewDemuxer(sideband.Sideband, resp)
 	}
-	return packfile.UpdateObjectStorage(s.store, pack)
+	if s.opts.Early != nil {
+		sp := startEarly(s.opts.Early, s.opts.MaxPackBytes)
+		defer sp.close()
+		pack = io.TeeReader(pack, sp)
+	}
+	return storePack(s.store, pack, s.opts.MaxPackBytes)
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package gitsource
+
+const raceEnabled = false
