@@ -41,6 +41,7 @@ type agentConfig struct {
 	GitAuth           gitsource.Auth
 	SigningKeyring    string // armored OpenPGP keyring file; empty: no signature policy
 	StateDir          string // where the accepted revision is kept across restarts; empty: nowhere
+	GitMaxPack        int64  // bytes one fetch may make the agent hold; 0: gitsource.DefaultMaxPackBytes
 
 	Keys       string // "dir" or "vault"
 	KeyDir     string
@@ -228,7 +229,7 @@ func certsEarly(loader *schema.Loader) *gitsource.EarlyBlobs {
 // certificates it fetches are checked early by loader.
 func newGitSource(c agentConfig, log *slog.Logger, loader *schema.Loader) (*gitsource.Source, error) {
 	opts := gitsource.Options{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log,
-		Early: certsEarly(loader)}
+		Early: certsEarly(loader), MaxPackBytes: c.GitMaxPack}
 	if c.SigningKeyring != "" {
 		pol, err := gitsource.LoadSignaturePolicy(c.SigningKeyring)
 		if err != nil {
@@ -380,6 +381,10 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&v.tokenFile, "git-token-file", "", "file holding an HTTPS token or password [EDGE_GIT_TOKEN_FILE]")
 	f.StringVar(&c.GitAuth.SSHKeyFile, "git-ssh-key", "", "SSH private key for ssh:// repos [EDGE_GIT_SSH_KEY]")
 	f.StringVar(&c.GitAuth.KnownHostsFile, "git-known-hosts", "", "known_hosts file for SSH [EDGE_GIT_KNOWN_HOSTS]")
+	f.Func("git-max-pack", "most a fetch of the config repo may make the agent hold (the pack, its objects and deltas), e.g. 256MiB; a bigger pack fails the poll and the previous revision keeps serving; default 1GiB [EDGE_GIT_MAX_PACK]", func(s string) (err error) {
+		c.GitMaxPack, err = parseSize(s, 1<<20)
+		return err
+	})
 	f.StringVar(&c.SigningKeyring, "require-signed-by", "", "armored OpenPGP keyring; commits not signed by one of its keys are refused [EDGE_SIGNING_KEYRING]")
 	f.StringVar(&c.StateDir, "state-dir", defaultStateDir, "directory keeping the accepted revision across restarts (created 0700), or off [EDGE_STATE_DIR]")
 	f.StringVar(&c.KeyDir, "key-dir", "", "local key directory <dir>/<mount>/<path>/<field>.pem [EDGE_KEY_DIR]")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"io"
 	"strings"
 	"testing"
 
@@ -67,5 +69,36 @@ func TestAgentHTTP2ServerFlag(t *testing.T) {
 	code, _, errOut := runCmd("agent", "--repo", t.TempDir(), "--key-dir", t.TempDir(), "--admin", "off", "--http2-server", "nginx")
 	if code != exitUsage || !strings.Contains(errOut, `unknown HTTP/2 server "nginx"`) {
 		t.Errorf("--http2-server nginx: exit %d, stderr %q; want 2 naming the choices", code, errOut)
+	}
+}
+
+// TestGitMaxPackFlag: --git-max-pack (or EDGE_GIT_MAX_PACK) takes a size of at least 1 MiB
+// and reaches the git source's bound; less, or no size, is a usage error.
+func TestGitMaxPackFlag(t *testing.T) {
+	parse := func(args ...string) (agentConfig, error) {
+		f := flag.NewFlagSet("agent", flag.ContinueOnError)
+		f.SetOutput(io.Discard)
+		var c agentConfig
+		var v agentFlagValues
+		defineAgentFlags(f, &c, &v)
+		if err := f.Parse(args); err != nil {
+			return c, err
+		}
+		return c, envFallbacks(f)
+	}
+	if c, err := parse("--git-max-pack", "256MiB"); err != nil || c.GitMaxPack != 256<<20 {
+		t.Errorf("--git-max-pack 256MiB: %d, %v; want %d", c.GitMaxPack, err, 256<<20)
+	}
+	if c, err := parse(); err != nil || c.GitMaxPack != 0 {
+		t.Errorf("no flag: %d, %v; want 0 (the source's default)", c.GitMaxPack, err)
+	}
+	t.Setenv("EDGE_GIT_MAX_PACK", "2GiB")
+	if c, err := parse(); err != nil || c.GitMaxPack != 2<<30 {
+		t.Errorf("EDGE_GIT_MAX_PACK=2GiB: %d, %v; want %d", c.GitMaxPack, err, 2<<30)
+	}
+	for _, bad := range []string{"1KiB", "lots", "-5MiB"} {
+		if _, err := parse("--git-max-pack", bad); err == nil {
+			t.Errorf("--git-max-pack %s accepted; want an error", bad)
+		}
 	}
 }
