@@ -56,14 +56,25 @@ type h3WorkerPool struct {
 }
 
 // serve runs h.ServeHTTP(w, r) on a worker and returns when it returns; it panics with the
-// handler's panic value and calls runtime.Goexit if the handler did.
+// handler's panic value and calls runtime.Goexit if the handler did. If r's context is an
+// h3ReqCtx, its hook is fired when the context ends while the handler runs.
 func (p *h3WorkerPool) serve(h http.Handler, w http.ResponseWriter, r *http.Request) {
 	done, _ := p.dones.Get().(chan h3End)
 	if done == nil {
 		done = make(chan h3End, 1)
 	}
 	p.pool.Start(h3Job{h: h, w: w, r: r, done: done})
-	end := <-done
+	var end h3End
+	if c, ok := r.Context().(*h3ReqCtx); ok {
+		select {
+		case end = <-done:
+		case <-c.Done(): // quic-go's context ended: run what the handler registered
+			c.hook.Fire()
+			end = <-done
+		}
+	} else {
+		end = <-done
+	}
 	p.dones.Put(done)
 	switch {
 	case end.goexit:
