@@ -16,9 +16,9 @@ import (
 // it holds: every HTTP/3 request grew its stack two or three times (runtime.newstack and
 // copystack, about a tenth of the edge's CPU under h3load), where HTTP/2's handlers run on
 // reused workers whose stacks have grown once (internal/h2srv's handlerWorkers). The
-// handler here runs on an idle worker of h3Workers (a workers.Pool, as HTTP/2's), or a new one, while quic-go's
-// goroutine waits for it, so the stack has grown already; the wait costs two goroutine
-// switches. How the handler ends is carried back to quic-go's goroutine, which resets the
+// handler here runs on an idle worker of h3Workers (a workers.Pool, as HTTP/2's), or a new
+// one, while quic-go's goroutine waits for it, so the stack has grown already; the wait
+// costs two goroutine switches. How the handler ends is carried back to quic-go's goroutine, which resets the
 // stream as before: a panic is raised again there (http.ErrAbortHandler as it is, so
 // nothing is logged; another value wrapped with the worker's stack, which quic-go's log
 // would otherwise lack), and a runtime.Goexit ends it too (the worker ends with it). As
@@ -64,23 +64,30 @@ func (p *h3WorkerPool) serve(h http.Handler, w http.ResponseWriter, r *http.Requ
 		done = make(chan h3End, 1)
 	}
 	p.pool.Start(h3Job{h: h, w: w, r: r, done: done})
-	var end h3End
-	if c, ok := r.Context().(*h3ReqCtx); ok {
-		select {
-		case end = <-done:
-		case <-c.Done(): // quic-go's context ended: run what the handler registered
-			c.hook.Fire()
-			end = <-done
-		}
-	} else {
-		end = <-done
-	}
+	end := waitEnd(done, r)
 	p.dones.Put(done)
 	switch {
 	case end.goexit:
 		runtime.Goexit()
 	case end.p != nil:
 		panic(end.p)
+	}
+}
+
+// waitEnd waits for the handler of r to report on done; if r's context is an h3ReqCtx
+// and ends first, it fires the context's hook (what the handler registered with
+// reqcancel.AfterFunc runs) and waits on.
+func waitEnd(done <-chan h3End, r *http.Request) h3End {
+	c, ok := r.Context().(*h3ReqCtx)
+	if !ok {
+		return <-done
+	}
+	select {
+	case end := <-done:
+		return end
+	case <-c.Done():
+		c.hook.Fire()
+		return <-done
 	}
 }
 
