@@ -7,19 +7,22 @@ import (
 )
 
 // serveHTTP3 is the HTTP/3 server's handler: serveTLS on a worker of h3Workers (see
-// http3workers.go), with a request whose body is already known to be empty marked so
-// (see emptyBodyKnown).
+// http3workers.go), with the request's context an h3ReqCtx (http3ctx.go) and a request
+// whose body is already known to be empty marked so (see emptyBodyKnown). The request is
+// copied once, for the context; the worker marks the copy.
 func (s *Server) serveHTTP3(w http.ResponseWriter, r *http.Request) {
-	h3Workers.serve((*h3Handler)(s), w, r)
+	h3Workers.serve((*h3Handler)(s), w, r.WithContext(&h3ReqCtx{Context: r.Context()}))
 }
 
 // h3Handler is the Server as the handler a worker runs (a pointer: no allocation to
 // make it an http.Handler).
 type h3Handler Server
 
-// ServeHTTP is serveTLS, with a request whose body is known to be empty marked so.
+// ServeHTTP is serveTLS, with a request whose body is known to be empty marked so: r is
+// the server's own copy (serveHTTP3), marked in place.
 func (h *h3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	(*Server)(h).serveTLS(w, emptyBodyKnown(w, r))
+	markEmptyBody(w, r)
+	(*Server)(h).serveTLS(w, r)
 }
 
 // readDeadliner is the read deadline of an HTTP/3 response writer's request stream.
@@ -42,27 +45,52 @@ var expiredDeadline = time.Unix(1, 0)
 // ended: the body is empty) or a timeout (not known yet: r is left as it is), so no
 // byte of a body is consumed; should a byte come all the same, it is put back.
 func emptyBodyKnown(w http.ResponseWriter, r *http.Request) *http.Request {
-	if r.ContentLength != -1 || r.Body == nil || r.Body == http.NoBody {
+	empty, unread := probeBody(w, r)
+	if !empty && unread == nil {
 		return r
+	}
+	r2 := *r
+	markBody(&r2, empty, unread)
+	return &r2
+}
+
+// markEmptyBody is emptyBodyKnown changing r itself (a copy of the server's request).
+func markEmptyBody(w http.ResponseWriter, r *http.Request) {
+	empty, unread := probeBody(w, r)
+	markBody(r, empty, unread)
+}
+
+// markBody sets r's ContentLength to 0 if its body is empty, or its Body to unread if a
+// byte of it was read.
+func markBody(r *http.Request, empty bool, unread *unreadBody) {
+	switch {
+	case empty:
+		r.ContentLength = 0
+	case unread != nil:
+		r.Body = unread
+	}
+}
+
+// probeBody reads r's body with an expired read deadline (emptyBodyKnown): empty if the
+// stream had ended, or the body with the byte read given back if one came.
+func probeBody(w http.ResponseWriter, r *http.Request) (empty bool, unread *unreadBody) {
+	if r.ContentLength != -1 || r.Body == nil || r.Body == http.NoBody {
+		return false, nil
 	}
 	d, ok := w.(readDeadliner)
 	if !ok || d.SetReadDeadline(expiredDeadline) != nil {
-		return r
+		return false, nil
 	}
 	var b [1]byte
 	n, err := r.Body.Read(b[:])
 	d.SetReadDeadline(time.Time{})
 	switch {
 	case n > 0:
-		r2 := *r
-		r2.Body = &unreadBody{ReadCloser: r.Body, b: b[0], unread: true}
-		return &r2
+		return false, &unreadBody{ReadCloser: r.Body, b: b[0], unread: true}
 	case err == io.EOF:
-		r2 := *r
-		r2.ContentLength = 0
-		return &r2
+		return true, nil
 	}
-	return r
+	return false, nil
 }
 
 // unreadBody is a request body with its first byte read already and given back.

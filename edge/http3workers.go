@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+
+	"github.com/edgectl/edge/edge/internal/workers"
 )
 
 // HTTP/3 handlers run on reused goroutines.
@@ -14,9 +16,9 @@ import (
 // it holds: every HTTP/3 request grew its stack two or three times (runtime.newstack and
 // copystack, about a tenth of the edge's CPU under h3load), where HTTP/2's handlers run on
 // reused workers whose stacks have grown once (internal/h2srv's handlerWorkers). The
-// handler here runs on an idle worker of h3Workers, or a new one, while quic-go's
-// goroutine waits for it, so the stack has grown already; the wait costs two goroutine
-// switches. How the handler ends is carried back to quic-go's goroutine, which resets the
+// handler here runs on an idle worker of h3Workers (a workers.Pool, as HTTP/2's), or a new
+// one, while quic-go's goroutine waits for it, so the stack has grown already; the wait
+// costs two goroutine switches. How the handler ends is carried back to quic-go's goroutine, which resets the
 // stream as before: a panic is raised again there (http.ErrAbortHandler as it is, so
 // nothing is logged; another value wrapped with the worker's stack, which quic-go's log
 // would otherwise lack), and a runtime.Goexit ends it too (the worker ends with it). As
@@ -28,13 +30,15 @@ import (
 const maxIdleH3Workers = 1024
 
 // h3Workers is the process's pool of HTTP/3 handler goroutines.
-var h3Workers = h3WorkerPool{maxIdle: maxIdleH3Workers}
+var h3Workers = h3WorkerPool{pool: workers.Pool[h3Job]{Run: runH3Job, MaxIdle: maxIdleH3Workers}}
 
-// h3Job is one request for a worker: the handler and its arguments.
+// h3Job is one request for a worker: the handler, its arguments, and where to report how
+// it ended.
 type h3Job struct {
-	h http.Handler
-	w http.ResponseWriter
-	r *http.Request
+	h    http.Handler
+	w    http.ResponseWriter
+	r    *http.Request
+	done chan h3End
 }
 
 // h3End is how a worker's handler ended: returned, panicked (value p) or Goexit.
@@ -43,26 +47,25 @@ type h3End struct {
 	goexit bool
 }
 
-// h3Worker is a goroutine that runs jobs: one at a time, each reported on done.
-type h3Worker struct {
-	jobs chan h3Job
-	done chan h3End
-}
-
-// h3WorkerPool holds the idle workers, most recently idle (warmest stack) last.
+// h3WorkerPool runs HTTP/3 handlers on a workers.Pool and waits for them.
 type h3WorkerPool struct {
-	maxIdle int
-	mu      sync.Mutex
-	idle    []*h3Worker
-	started int // workers started, for tests
+	pool workers.Pool[h3Job]
+	// dones holds the idle done channels (chan h3End, buffered, empty): one per handler
+	// running, reused, so a request allocates none.
+	dones sync.Pool
 }
 
 // serve runs h.ServeHTTP(w, r) on a worker and returns when it returns; it panics with the
-// handler's panic value and calls runtime.Goexit if the handler did.
+// handler's panic value and calls runtime.Goexit if the handler did. If r's context is an
+// h3ReqCtx, its hook is fired when the context ends while the handler runs.
 func (p *h3WorkerPool) serve(h http.Handler, w http.ResponseWriter, r *http.Request) {
-	wk := p.get()
-	wk.jobs <- h3Job{h: h, w: w, r: r}
-	end := <-wk.done
+	done, _ := p.dones.Get().(chan h3End)
+	if done == nil {
+		done = make(chan h3End, 1)
+	}
+	p.pool.Start(h3Job{h: h, w: w, r: r, done: done})
+	end := waitEnd(done, r)
+	p.dones.Put(done)
 	switch {
 	case end.goexit:
 		runtime.Goexit()
@@ -71,53 +74,42 @@ func (p *h3WorkerPool) serve(h http.Handler, w http.ResponseWriter, r *http.Requ
 	}
 }
 
-// get returns an idle worker, or starts one.
-func (p *h3WorkerPool) get() *h3Worker {
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		wk := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
-		return wk
+// waitEnd waits for the handler of r to report on done; if r's context is an h3ReqCtx
+// and ends first, it fires the context's hook (what the handler registered with
+// reqcancel.AfterFunc runs) and waits on.
+func waitEnd(done <-chan h3End, r *http.Request) h3End {
+	c, ok := r.Context().(*h3ReqCtx)
+	if !ok {
+		return <-done
 	}
-	p.started++
-	p.mu.Unlock()
-	wk := &h3Worker{jobs: make(chan h3Job, 1), done: make(chan h3End, 1)}
-	go wk.loop(p)
-	return wk
-}
-
-// loop runs the worker's jobs until the pool has no room for it or a handler calls
-// runtime.Goexit.
-func (wk *h3Worker) loop(p *h3WorkerPool) {
-	for {
-		if !wk.run(<-wk.jobs) || !p.put(wk) {
-			return
-		}
+	select {
+	case end := <-done:
+		return end
+	case <-c.Done():
+		c.hook.Fire()
+		return <-done
 	}
 }
 
-// run runs j and reports how it ended on done; false if it called runtime.Goexit (the
-// deferred report still runs, and the goroutine then ends).
-func (wk *h3Worker) run(j h3Job) (ok bool) {
+// runH3Job runs j's handler and reports how it ended on j.done. A panic is recovered (the
+// worker goes on); after runtime.Goexit the deferred report still runs, and the worker
+// ends.
+func runH3Job(j h3Job) {
 	returned := false
 	defer func() {
 		if returned {
-			wk.done <- h3End{}
+			j.done <- h3End{}
 			return
 		}
 		v := recover()
 		if v == nil { // runtime.Goexit: recover returns nil, the goroutine goes on ending
-			wk.done <- h3End{goexit: true}
+			j.done <- h3End{goexit: true}
 			return
 		}
-		wk.done <- h3End{p: handlerPanic(v)}
-		ok = true
+		j.done <- h3End{p: handlerPanic(v)}
 	}()
 	j.h.ServeHTTP(j.w, j.r)
 	returned = true
-	return true
 }
 
 // handlerPanic is the value to panic with again on quic-go's goroutine for v, recovered
@@ -146,15 +138,4 @@ func (e *workerPanic) Error() string {
 func (e *workerPanic) Unwrap() error {
 	err, _ := e.v.(error)
 	return err
-}
-
-// put parks wk in the idle list and reports whether there was room.
-func (p *h3WorkerPool) put(wk *h3Worker) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.idle) >= p.maxIdle {
-		return false
-	}
-	p.idle = append(p.idle, wk)
-	return true
 }

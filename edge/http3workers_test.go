@@ -10,28 +10,29 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/workers"
 )
 
-// started returns how many workers p has started.
-func started(p *h3WorkerPool) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.started
+// newH3Pool returns a pool of HTTP/3 handler workers of the test's own.
+func newH3Pool(maxIdle int) *h3WorkerPool {
+	return &h3WorkerPool{pool: workers.Pool[h3Job]{Run: runH3Job, MaxIdle: maxIdle}}
 }
 
+// started returns how many workers p has started.
+func started(p *h3WorkerPool) int { return p.pool.Started() }
+
 // waitIdle waits until p has n idle workers (a worker parks just after its caller
-// returns) and returns them.
-func waitIdle(t *testing.T, p *h3WorkerPool, n int) []*h3Worker {
+// returns).
+func waitIdle(t *testing.T, p *h3WorkerPool, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
-		p.mu.Lock()
-		idle := append([]*h3Worker(nil), p.idle...)
-		p.mu.Unlock()
-		if len(idle) == n {
-			return idle
+		idle := p.pool.Idle()
+		if idle == n {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d idle workers; want %d", len(idle), n)
+			t.Fatalf("%d idle workers; want %d", idle, n)
 		}
 	}
 }
@@ -63,7 +64,7 @@ func servePool(p *h3WorkerPool, h http.HandlerFunc) (panicked any, returned, goe
 // TestH3WorkersReuse: handlers run on a worker that is parked after each one and taken for
 // the next; at most maxIdle stay parked.
 func TestH3WorkersReuse(t *testing.T) {
-	p := &h3WorkerPool{maxIdle: 1}
+	p := newH3Pool(1)
 	ran := 0
 	for range 3 {
 		if v, ok, _ := servePool(p, func(w http.ResponseWriter, _ *http.Request) {
@@ -77,9 +78,9 @@ func TestH3WorkersReuse(t *testing.T) {
 	if ran != 3 || started(p) != 1 {
 		t.Fatalf("ran %d handlers on %d workers; want 3 on 1", ran, started(p))
 	}
-	wk := waitIdle(t, p, 1)[0]
 	servePool(p, func(http.ResponseWriter, *http.Request) {})
-	if waitIdle(t, p, 1)[0] != wk {
+	waitIdle(t, p, 1)
+	if started(p) != 1 {
 		t.Fatal("the idle worker was not reused")
 	}
 
@@ -108,7 +109,7 @@ func TestH3WorkersReuse(t *testing.T) {
 // http.ErrAbortHandler as it is (quic-go resets the stream without a log), another value
 // with the worker's stack, and the worker goes back to the pool.
 func TestH3WorkersPanic(t *testing.T) {
-	p := &h3WorkerPool{maxIdle: 4}
+	p := newH3Pool(4)
 	v, ok, _ := servePool(p, func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
 	if ok || v != http.ErrAbortHandler {
 		t.Fatalf("abort: returned %v, panic %v; want http.ErrAbortHandler", ok, v)
@@ -140,7 +141,7 @@ func panicInHandler(err error) { panic(err) }
 // TestH3WorkersGoexit: a handler that calls runtime.Goexit ends the caller's goroutine
 // too (as it would have ended quic-go's), and its worker is not parked.
 func TestH3WorkersGoexit(t *testing.T) {
-	p := &h3WorkerPool{maxIdle: 4}
+	p := newH3Pool(4)
 	v, ok, goexit := servePool(p, func(http.ResponseWriter, *http.Request) { runtime.Goexit() })
 	if ok || v != nil || !goexit {
 		t.Fatalf("Goexit: returned %v, panic %v, goexit %v; want goexit", ok, v, goexit)

@@ -1,6 +1,7 @@
 package h2srv
 
-// edge: handler goroutines are reused (README.md, "Changes").
+// edge: handler goroutines are reused (README.md, "Changes") on a workers.Pool
+// (internal/workers).
 //
 // Upstream starts a goroutine per stream (`go sc.runHandler(...)`): a new g, its stack
 // from the cache, and a closure for the arguments. Here a stream's handler runs on an
@@ -23,8 +24,9 @@ package h2srv
 
 import (
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/edgectl/edge/edge/internal/workers"
 )
 
 // maxIdleHandlerWorkers bounds the idle workers of handlerWorkers.
@@ -40,8 +42,11 @@ type handlerJob struct {
 
 func runHandlerJob(j handlerJob) { j.sc.runHandler(j.rw, j.req, j.handler) }
 
+// handlerPool is a pool of handler goroutines.
+type handlerPool = workers.Pool[handlerJob]
+
 // handlerWorkers is the process's pool of handler goroutines.
-var handlerWorkers = workerPool[handlerJob]{run: runHandlerJob, maxIdle: maxIdleHandlerWorkers}
+var handlerWorkers = handlerPool{Run: runHandlerJob, MaxIdle: maxIdleHandlerWorkers}
 
 // goRunHandler runs the handler on a worker of the pool (a new goroutine when none is
 // idle): what `go sc.runHandler(rw, req, handler)` does upstream.
@@ -51,7 +56,7 @@ func (sc *serverConn) goRunHandler(rw *responseWriter, req *http.Request, handle
 		go runHandlerJob(j)
 		return
 	}
-	sc.workers.start(j)
+	sc.workers.Start(j)
 }
 
 // synctestEpoch is where the fake clock of a testing/synctest bubble starts.
@@ -61,62 +66,3 @@ var synctestEpoch = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 // testing/synctest bubble: its clock reads before 2001. A host clock that wrong only
 // costs the pool.
 func inSynctestBubble() bool { return time.Now().Before(synctestEpoch) }
-
-// workerPool runs jobs on reused goroutines: at most maxIdle wait for a job.
-type workerPool[J any] struct {
-	run     func(J)
-	maxIdle int
-
-	mu   sync.Mutex
-	idle []chan J // LIFO: the most recently idle worker (warmest stack) first
-}
-
-// start runs j on an idle worker, or on a new one.
-func (p *workerPool[J]) start(j J) {
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		ch := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
-		ch <- j // buffered: never blocks, the worker is waiting or about to
-		return
-	}
-	p.mu.Unlock()
-	go p.work(j)
-}
-
-// work runs j, then waits in the pool for the next job, or exits when the pool is full.
-func (p *workerPool[J]) work(j J) {
-	var ch chan J
-	for {
-		p.run(j)
-		var zero J
-		j = zero // do not retain the last job's request while idle
-		if ch == nil {
-			ch = make(chan J, 1)
-		}
-		if !p.park(ch) {
-			return
-		}
-		j = <-ch
-	}
-}
-
-// park puts ch in the idle list and reports whether there was room.
-func (p *workerPool[J]) park(ch chan J) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.idle) >= p.maxIdle {
-		return false
-	}
-	p.idle = append(p.idle, ch)
-	return true
-}
-
-// idleWorkers returns the number of idle workers.
-func (p *workerPool[J]) idleWorkers() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.idle)
-}

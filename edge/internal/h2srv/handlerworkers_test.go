@@ -2,7 +2,6 @@ package h2srv
 
 import (
 	"net/http"
-	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -11,8 +10,8 @@ import (
 
 // newHandlerPool returns a pool of handler workers of the test's own (the global one's
 // idle count moves with other tests' workers parking late).
-func newHandlerPool() *workerPool[handlerJob] {
-	return &workerPool[handlerJob]{run: runHandlerJob, maxIdle: maxIdleHandlerWorkers}
+func newHandlerPool() *handlerPool {
+	return &handlerPool{Run: runHandlerJob, MaxIdle: maxIdleHandlerWorkers}
 }
 
 // TestHandlerWorkersReused: sequential requests on a real connection run on the same
@@ -44,38 +43,7 @@ func TestHandlerWorkersReused(t *testing.T) {
 		} else if g := gid.Load(); g != first {
 			t.Fatalf("request %d (%s) ran on goroutine %d, want the reused worker %d", i, path, g, first)
 		}
-		waitFor(t, "the handler's worker back in the pool", func() bool { return pool.idleWorkers() == 1 })
-	}
-}
-
-// TestWorkerPoolBounded: a pool keeps at most maxIdle idle workers; the others exit
-// once their job is done; idle workers take the next jobs without new goroutines.
-func TestWorkerPoolBounded(t *testing.T) {
-	const maxIdle, jobs = 4, 10
-	p := &workerPool[func()]{run: func(f func()) { f() }, maxIdle: maxIdle}
-	base := runtime.NumGoroutine()
-	release := make(chan struct{})
-	var started, ran atomic.Int32
-	for range jobs {
-		p.start(func() { started.Add(1); <-release; ran.Add(1) })
-	}
-	waitFor(t, "all jobs started", func() bool { return started.Load() == jobs })
-	if n := p.idleWorkers(); n != 0 {
-		t.Fatalf("%d idle workers while all run", n)
-	}
-	close(release)
-	waitFor(t, "the workers done and parked", func() bool { return ran.Load() == jobs && p.idleWorkers() == maxIdle })
-	waitFor(t, "the workers beyond maxIdle gone", func() bool { return runtime.NumGoroutine() <= base+maxIdle })
-	gids := make(chan uint64, maxIdle)
-	for range maxIdle {
-		p.start(func() { gids <- curGoroutineID() })
-	}
-	waitFor(t, "the reused workers parked again", func() bool { return len(gids) == maxIdle && p.idleWorkers() == maxIdle })
-	if n := runtime.NumGoroutine(); n > base+maxIdle {
-		t.Errorf("%d goroutines, want at most %d: new workers started although %d were idle", n, base+maxIdle, maxIdle)
-	}
-	if n := p.idleWorkers(); n > maxIdle {
-		t.Errorf("%d idle workers, max %d", n, maxIdle)
+		waitFor(t, "the handler's worker back in the pool", func() bool { return pool.Idle() == 1 })
 	}
 }
 
@@ -96,7 +64,7 @@ func TestHandlerWorkersSynctest(t *testing.T) {
 			t.Fatalf("GET: %d %q %v", code, body, err)
 		}
 	})
-	if n := pool.idleWorkers(); n != 0 {
+	if n := pool.Idle(); n != 0 {
 		t.Errorf("%d idle workers after a bubble, want none", n)
 	}
 }

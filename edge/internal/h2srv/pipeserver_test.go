@@ -22,7 +22,7 @@ type pipeConn struct {
 // newPipeConn serves h on one end of a net.Pipe and returns a client on the other; the
 // cleanup closes both and waits (at most 10 s) for the server to return. With a pool,
 // the server's handlers run on it instead of handlerWorkers.
-func newPipeConn(t *testing.T, h http.Handler, pool *workerPool[handlerJob]) *pipeConn {
+func newPipeConn(t *testing.T, h http.Handler, pool *handlerPool) *pipeConn {
 	t.Helper()
 	srvEnd, cliEnd := net.Pipe()
 	p := &pipeConn{done: make(chan struct{})}

@@ -423,7 +423,7 @@ type serverConn struct {
 	bw               *bufferedWriter // writing to conn
 	handler          http.Handler
 	serveHTTP        func(http.ResponseWriter, *http.Request) // edge: handler.ServeHTTP, bound once (respalloc.go)
-	workers          *workerPool[handlerJob]                  // edge: handlerWorkers; tests set their own (handlerworkers.go)
+	workers          *handlerPool                             // edge: handlerWorkers; tests set their own (handlerworkers.go)
 	ctxs             *streamCtxs                              // edge: the streams' contexts (streamctx.go)
 	framer           *Framer
 	doneServing      chan struct{}          // closed when serverConn.serve ends

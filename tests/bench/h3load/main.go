@@ -81,12 +81,14 @@ func run(c config) error {
 		}
 	}()
 	for range c.conns {
-		client, closeFn, err := newClient(c, pool)
+		rt, closeFn, err := newClient(c, pool)
 		if err != nil {
 			return err
 		}
 		closers = append(closers, closeFn)
-		l.streams(ctx, client, c.url, c.streams)
+		if err := l.streams(ctx, rt, c.url, c.streams); err != nil {
+			return err
+		}
 	}
 	time.Sleep(c.warmup)
 	return measure(c, l)
@@ -99,14 +101,21 @@ type load struct {
 	wg         sync.WaitGroup
 }
 
-// streams starts n goroutines issuing GETs of url on client back to back until ctx is done.
-func (l *load) streams(ctx context.Context, client *http.Client, url string, n int) {
+// streams starts n goroutines issuing GETs of url on rt back to back until ctx is done.
+// Each goroutine makes its request once and sends it again and again (a GET without a
+// body: a RoundTripper does not change it), so the client spends nothing per request on
+// building one; ctx ends the requests in flight.
+func (l *load) streams(ctx context.Context, rt http.RoundTripper, url string, n int) error {
 	for range n {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
 			for ctx.Err() == nil {
-				good := get(ctx, client, url)
+				good := get(rt, req)
 				if !l.measuring.Load() {
 					continue
 				}
@@ -118,6 +127,7 @@ func (l *load) streams(ctx context.Context, client *http.Client, url string, n i
 			}
 		}()
 	}
+	return nil
 }
 
 // measure counts the requests of the measured window with the CPU time they took, and
@@ -156,8 +166,10 @@ func measure(c config, l *load) error {
 	return nil
 }
 
-// newClient returns a client holding one connection of c.proto to c.connect.
-func newClient(c config, pool *x509.CertPool) (*http.Client, func(), error) {
+// newClient returns a round tripper holding one connection of c.proto to c.connect. The
+// requests go to it directly, not through an http.Client (no redirects to follow, and no
+// per-request timer and context for a timeout: the run's context ends them).
+func newClient(c config, pool *x509.CertPool) (http.RoundTripper, func(), error) {
 	tlsCfg := &tls.Config{RootCAs: pool}
 	switch c.proto {
 	case "h3":
@@ -168,7 +180,7 @@ func newClient(c config, pool *x509.CertPool) (*http.Client, func(), error) {
 				return quic.DialAddrEarly(ctx, c.connect, t, q)
 			},
 		}
-		return &http.Client{Transport: tr, Timeout: 10 * time.Second}, func() { tr.Close() }, nil
+		return tr, func() { tr.Close() }, nil
 	case "h2":
 		tr := &http.Transport{
 			TLSClientConfig:   tlsCfg,
@@ -178,18 +190,14 @@ func newClient(c config, pool *x509.CertPool) (*http.Client, func(), error) {
 				return (&net.Dialer{}).DialContext(ctx, network, c.connect)
 			},
 		}
-		return &http.Client{Transport: tr, Timeout: 10 * time.Second}, tr.CloseIdleConnections, nil
+		return tr, tr.CloseIdleConnections, nil
 	}
 	return nil, nil, fmt.Errorf("-proto %q: want h3 or h2", c.proto)
 }
 
-// get does one GET and reports whether it answered 200 with its body read.
-func get(ctx context.Context, c *http.Client, url string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := c.Do(req)
+// get sends req and reports whether it answered 200 with its body read.
+func get(rt http.RoundTripper, req *http.Request) bool {
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		return false
 	}
