@@ -428,7 +428,7 @@ func (s *Source) fetchPack(ctx context.Context, sess transport.UploadPackSession
 		pack = sideband.NewDemuxer(sideband.Sideband, resp)
 	}
 	if s.opts.Early != nil {
-		sp := startEarly(s.opts.Early, s.opts.MaxPackBytes)
+		sp := startEarly(s.opts.Early, s.opts.MaxPackBytes, s.log)
 		defer sp.close()
 		pack = io.TeeReader(pack, sp)
 	}
