@@ -163,10 +163,10 @@ func treePath(dir string) string {
 // recursively (sharing those of old, the entry of the same name in an earlier revision,
 // if it was a directory), a file's content.
 func (w *treeWalk) newTreeNode(e object.TreeEntry, dir string, depth int, old *treeNode) (*treeNode, error) {
-	if err := checkEntryName(dir, e.Name); err != nil {
+	p := joinPath(dir, e.Name)
+	if err := checkEntryName(p, e.Name); err != nil {
 		return nil, err
 	}
-	p := joinPath(dir, e.Name)
 	mode, ok := entryMode(e.Mode)
 	if !ok {
 		return nil, fmt.Errorf("%s: unsupported file mode %v", p, e.Mode)

@@ -82,12 +82,10 @@ func (w *treeWalk) room(b []byte, dir string) error {
 	return nil
 }
 
-// checkEntryName refuses the name of an entry of directory dir that is not one file name
-// (empty, ".", "..", with a "/"), that git itself refuses to check out (".git", in any
-// case), or whose path is longer than MaxPathLen. (A NUL cannot be in a name: it ends
-// one.)
-func checkEntryName(dir, name string) error {
-	p := joinPath(dir, name)
+// checkEntryName refuses the name of an entry at path p that is not one file name (empty,
+// ".", "..", with a "/"), that git itself refuses to check out (".git", in any case), or
+// whose path is longer than MaxPathLen. (A NUL cannot be in a name: it ends one.)
+func checkEntryName(p, name string) error {
 	switch {
 	case len(p) > MaxPathLen:
 		return fmt.Errorf("%w: %s: a path of %d bytes (MaxPathLen %d)", ErrTreeTooLarge, clipPath(p), len(p), MaxPathLen)
