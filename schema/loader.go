@@ -294,7 +294,7 @@ func (l *Loader) evalSites(ctx context.Context, r *repoReader, repo *repoResult,
 					return
 				}
 				j := jobs[i]
-				l.loadSite(r.forJob(j), repo, j, w, evals)
+				l.safeLoadSite(r.forJob(j), repo, j, w, evals)
 			}
 		}()
 	}
@@ -578,6 +578,26 @@ func safeEvalSite(ev *evaluator, name, file string, b []byte) (decl *siteDecl, d
 		}
 	}()
 	return ev.evalSite(name, file, b)
+}
+
+// safeLoadSite is loadSite on a worker goroutine of evalSites, where a panic would end the
+// process: it reads hostile content (a certificate chain, pages), so a panic there (in a
+// parser of the standard library, or of ours) makes the site's file an error diagnostic
+// instead, loaded again by the next load. The panic value is not quoted: it may quote the
+// content.
+func (l *Loader) safeLoadSite(r *repoReader, repo *repoResult, j *siteJob, lane int, evals evalService) {
+	defer func() {
+		if p := recover(); p != nil {
+			j.res, j.cert, j.pages, j.ca, j.volatile = nil, nil, nil, nil, true
+			what := fmt.Sprintf("%T", p)
+			if re, ok := p.(runtime.Error); ok {
+				what = re.Error()
+			}
+			j.ds = []Diagnostic{{File: j.file, Line: 1, Col: 1, Severity: SeverityError,
+				Message: fmt.Sprintf("could not be loaded (internal error: %s)", what)}}
+		}
+	}()
+	l.loadSite(r, repo, j, lane, evals)
 }
 
 // safeEvalRepo is safeEvalSite for the repo-level file.

@@ -61,8 +61,10 @@ func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *Tre
 			markNode(c)
 		}
 	}
-	var mark func(th plumbing.Hash, dir string) error
-	mark = func(th plumbing.Hash, dir string) error {
+	// Trees above and beside the subdir are read in place (scanTree), not decoded: they
+	// were not read by newTreeFS, and are as hostile as the rest.
+	var mark func(th plumbing.Hash, dir string, depth int) error
+	mark = func(th plumbing.Hash, dir string, depth int) error {
 		if tfs != nil && dir == s.dir && tfs.root.hash == th {
 			markNode(tfs.root)
 			return nil
@@ -70,26 +72,40 @@ func (s *Source) reachable(tags []plumbing.Hash, commit *object.Commit, tfs *Tre
 		if _, seen := live[th]; seen {
 			return nil
 		}
+		if depth > MaxTreeDepth {
+			return fmt.Errorf("compact: %w: %s: directories nested more than %d deep (MaxTreeDepth)", ErrTreeTooLarge, clipPath(dir), MaxTreeDepth)
+		}
 		live[th] = struct{}{}
-		t, err := object.GetTree(s.store, th)
+		b, err := treeContent(s.store, th)
 		if err != nil {
 			return fmt.Errorf("compact: tree %s: %w", th, err)
 		}
-		for _, e := range t.Entries {
+		var childErr error // a subtree's, already saying where
+		err = scanTree(b, func(e rawTreeEntry) error {
 			tick.Tick()
-			switch e.Mode {
+			switch e.mode {
 			case filemode.Dir:
-				if err := mark(e.Hash, path.Join(dir, e.Name)); err != nil {
-					return err
+				sub := dir // only compared with s.dir: past its length, any other path will do
+				if len(dir) <= len(s.dir) {
+					sub = path.Join(dir, string(e.name))
 				}
+				childErr = mark(e.hash, sub, depth+1)
+				return childErr
 			case filemode.Submodule:
 			default:
-				live[e.Hash] = struct{}{}
+				live[e.hash] = struct{}{}
 			}
+			return nil
+		})
+		switch {
+		case childErr != nil:
+			return childErr
+		case err != nil:
+			return fmt.Errorf("compact: tree %s: %w", th, err)
 		}
 		return nil
 	}
-	if err := mark(commit.TreeHash, "."); err != nil {
+	if err := mark(commit.TreeHash, ".", 0); err != nil {
 		return nil, err
 	}
 	return live, nil

@@ -98,17 +98,20 @@ func (c *ContentStore) fetch(ctx context.Context, url string, commit plumbing.Ha
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	start := time.Now()
+	if src.wire != nil {
+		src.wire.start()
+	}
 	sess, err := src.client.NewUploadPackSession(src.ep, src.auth)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: content repository %s: %w", src, err)
 	}
 	defer sess.Close()
-	adv, err := sess.AdvertisedReferencesContext(ctx)
+	adv, err := src.advertised(ctx, sess)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: content repository %s: list references: %w", src, err)
 	}
 	if err := src.fetchPack(ctx, sess, adv, commit, plumbing.ZeroHash, false); err != nil {
-		return nil, fmt.Errorf("reconcile: content repository %s: fetch commit %s (the server must allow fetching a commit by hash): %w", src, commit, err)
+		return nil, fmt.Errorf("reconcile: content repository %s: fetch commit %s (the server must allow fetching a commit by hash): %w", src, commit, clipErr(err))
 	}
 	cm, _, err := peelToCommit(src.store, commit)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"math"
 	"sync"
 
@@ -105,18 +106,23 @@ func (s *spool) stop() {
 }
 
 // startEarly returns the spool to tee a pack into and starts scanning it for e's blobs,
-// keeping at most max bytes of them.
-func startEarly(e *EarlyBlobs, max int64) *spool {
+// keeping at most max bytes of them. The scan runs on hostile content on a goroutine of its
+// own: a panic there (in the pack scanner or in e.Func) is recovered and logged to log
+// (early_safe.go), never ends the process.
+func startEarly(e *EarlyBlobs, max int64, log *slog.Logger) *spool {
 	sp := newSpool()
 	go func() {
 		lowerPriority()
+		g := &earlyGuard{log: log}
 		defer func() {
 			sp.stop()
+			g.report()
 			if h := testHookEarlyDone; h != nil {
 				h()
 			}
 		}()
-		scanEarly(sp, e, max)
+		defer g.recoverScan()
+		scanEarly(sp, &EarlyBlobs{Prefix: e.Prefix, Func: g.wrap(e.Func)}, max)
 	}()
 	return sp
 }

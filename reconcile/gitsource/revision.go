@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
@@ -95,14 +96,10 @@ func ReadRevision(ctx context.Context, repoDir, revspec, subdir string) (*Revisi
 // readCommit reads commit c's tree below dir (cleaned: see cleanSubdir), sharing the
 // unchanged files of prev (an earlier revision's FS at the same dir; may be nil).
 func readCommit(ctx context.Context, s storer.EncodedObjectStorer, c *object.Commit, dir string, prev *TreeFS) (*Revision, error) {
-	root, err := c.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("commit %s: tree: %w", c.Hash, err)
-	}
-	tree := root
+	tree := c.TreeHash
 	if dir != "." {
-		tree, err = root.Tree(dir)
-		if err != nil {
+		var err error
+		if tree, err = subtree(s, tree, dir); err != nil {
 			if errors.Is(err, object.ErrDirectoryNotFound) {
 				return nil, fmt.Errorf("commit %s: subdirectory %q: %w", c.Hash, dir, ErrRevisionNotFound)
 			}
@@ -115,7 +112,7 @@ func readCommit(ctx context.Context, s storer.EncodedObjectStorer, c *object.Com
 	}
 	return &Revision{
 		Commit:  c.Hash.String(),
-		Tree:    tree.Hash.String(),
+		Tree:    tree.String(),
 		Time:    c.Committer.When,
 		Message: c.Message,
 		FS:      fsys,
@@ -161,3 +158,45 @@ func cleanSubdir(subdir string) (string, error) {
 	}
 	return d, nil
 }
+
+// subtree returns the hash of the tree at dir (a cleaned path, not ".") below tree root,
+// reading each tree on the way in place (scanTree) rather than decoding it whole: a hostile
+// root of a million entries costs a scan. It fails wrapping object.ErrDirectoryNotFound
+// where go-git's Tree.Tree does: an element missing, not a directory, or whose tree is not
+// in s.
+func subtree(s storer.EncodedObjectStorer, root plumbing.Hash, dir string) (plumbing.Hash, error) {
+	h := root
+	for elem := range strings.SplitSeq(dir, "/") {
+		b, err := treeContent(s, h)
+		if err != nil {
+			if errors.Is(err, plumbing.ErrObjectNotFound) && h != root {
+				return plumbing.ZeroHash, object.ErrDirectoryNotFound
+			}
+			return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
+		}
+		found := false
+		err = scanTree(b, func(e rawTreeEntry) error {
+			if e.mode == filemode.Dir && compareName(e.name, elem) == 0 {
+				h, found = e.hash, true
+				return errFound
+			}
+			return nil
+		})
+		if err != nil && !found {
+			return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
+		}
+		if !found {
+			return plumbing.ZeroHash, object.ErrDirectoryNotFound
+		}
+	}
+	if _, err := treeContent(s, h); err != nil {
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return plumbing.ZeroHash, object.ErrDirectoryNotFound
+		}
+		return plumbing.ZeroHash, err
+	}
+	return h, nil
+}
+
+// errFound stops a scanTree once the entry looked for is found.
+var errFound = errors.New("found")

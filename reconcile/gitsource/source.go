@@ -17,7 +17,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
 
 // Options configure a Source. URL is required.
@@ -55,6 +54,18 @@ type Options struct {
 	// revision. The memory it takes at its peak can be up to about twice this. Zero or
 	// less means DefaultMaxPackBytes (1 GiB).
 	MaxPackBytes int64
+	// MaxRefBytes bounds what one poll may read from the server before the pack, so that
+	// a hostile or broken server cannot make the agent allocate without bound with an
+	// endless reference advertisement: the advertisement and its capabilities, the
+	// shallow and ACK lines before the pack, an error reply. A poll past it fails with an
+	// error wrapping ErrReplyTooLarge and the Source keeps its revision. It is enforced as
+	// the bytes are read over HTTP(S); over SSH, git:// and local paths only MaxRefs is,
+	// once the advertisement is read. Zero or less means DefaultMaxRefBytes (16 MiB).
+	MaxRefBytes int64
+	// MaxRefs bounds the references the server may advertise (over HTTP(S) counted as they
+	// are read); past it a poll fails with an error wrapping ErrReplyTooLarge. Zero or less
+	// means DefaultMaxRefs (100,000).
+	MaxRefs int
 }
 
 // ErrRefNotFound is returned (wrapped) when the remote has no reference named by
@@ -78,6 +89,7 @@ type Source struct {
 	auth   transport.AuthMethod
 	ep     *transport.Endpoint
 	client transport.Transport
+	wire   *wireLimit // bounds what client reads; nil where it cannot (see newTransport)
 	log    *slog.Logger
 
 	mu       sync.Mutex
@@ -119,15 +131,21 @@ func New(opts Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := client.NewClient(ep)
-	if err != nil {
-		return nil, fmt.Errorf("reconcile: git source %s: %w", redactURL(opts.URL), err)
-	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
 	}
 	if opts.MaxPackBytes <= 0 {
 		opts.MaxPackBytes = DefaultMaxPackBytes
+	}
+	if opts.MaxRefBytes <= 0 {
+		opts.MaxRefBytes = DefaultMaxRefBytes
+	}
+	if opts.MaxRefs <= 0 {
+		opts.MaxRefs = DefaultMaxRefs
+	}
+	cl, wire, err := newTransport(ep, opts.MaxRefBytes, opts.MaxRefs)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: git source %s: %w", redactURL(opts.URL), err)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -137,7 +155,7 @@ func New(opts Options) (*Source, error) {
 	if dir != "." {
 		name += ":" + dir
 	}
-	return &Source{opts: opts, dir: dir, name: name, auth: auth, ep: ep, client: cl,
+	return &Source{opts: opts, dir: dir, name: name, auth: auth, ep: ep, client: cl, wire: wire,
 		store: newObjectStore(), log: log.With("source", redactURL(opts.URL))}, nil
 }
 
@@ -177,13 +195,16 @@ func (s *Source) Poll(ctx context.Context) (*Revision, bool, error) {
 	defer s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
+	if s.wire != nil {
+		s.wire.start()
+	}
 
 	sess, err := s.client.NewUploadPackSession(s.ep, s.auth)
 	if err != nil {
 		return nil, false, fmt.Errorf("reconcile: git source %s: %w", s, err)
 	}
 	defer sess.Close()
-	adv, err := sess.AdvertisedReferencesContext(ctx)
+	adv, err := s.advertised(ctx, sess)
 	if err != nil {
 		return nil, false, fmt.Errorf("reconcile: git source %s: list references: %w", s, err)
 	}
@@ -203,7 +224,7 @@ func (s *Source) Poll(ctx context.Context) (*Revision, bool, error) {
 		start := time.Now()
 		if err := s.fetch(ctx, sess, adv, hash); err != nil {
 			s.restore()
-			return nil, false, fmt.Errorf("reconcile: git source %s: fetch %s: %w", s, name, err)
+			return nil, false, fmt.Errorf("reconcile: git source %s: fetch %s: %w", s, name, clipErr(err))
 		}
 		s.log.Debug("git fetch", "ref", name, "hash", hash, "took", time.Since(start))
 	}
@@ -348,10 +369,10 @@ func (s *Source) fetch(ctx context.Context, sess transport.UploadPackSession, ad
 	thin := have != plumbing.ZeroHash && !time.Now().Before(s.noThinUntil)
 	err := s.fetchPack(ctx, sess, adv, want, have, thin)
 	switch {
-	case err == nil || ctx.Err() != nil || errors.Is(err, ErrPackTooLarge):
+	case err == nil || ctx.Err() != nil || errors.Is(err, ErrPackTooLarge) || errors.Is(err, ErrReplyTooLarge):
 		// (A full pack would be larger still.)
 	case thin && (errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, packfile.ErrReferenceDeltaNotFound)):
-		s.log.Warn("git fetch: thin pack missed a base object; fetching in full", "err", err)
+		s.log.Warn("git fetch: thin pack missed a base object; fetching in full", "err", clipErr(err))
 		s.store = newObjectStore()
 		err = s.fetchAgain(ctx, want, plumbing.ZeroHash)
 	case thin:
@@ -359,7 +380,7 @@ func (s *Source) fetch(ctx context.Context, sess transport.UploadPackSession, ad
 		if err = s.fetchAgain(ctx, want, have); err == nil {
 			// Most likely the server refuses the capability: do not ask it every time.
 			s.noThinUntil = time.Now().Add(time.Hour)
-			s.log.Info("git fetch: a thin pack failed where a full one worked; asking for full packs for an hour", "err", thinErr)
+			s.log.Info("git fetch: a thin pack failed where a full one worked; asking for full packs for an hour", "err", clipErr(thinErr))
 		}
 	}
 	if err != nil {
@@ -378,7 +399,7 @@ func (s *Source) fetchAgain(ctx context.Context, want, have plumbing.Hash) error
 		return err
 	}
 	defer sess.Close()
-	adv, err := sess.AdvertisedReferencesContext(ctx)
+	adv, err := s.advertised(ctx, sess)
 	if err != nil {
 		return err
 	}
@@ -411,9 +432,13 @@ func (s *Source) fetchPack(ctx context.Context, sess transport.UploadPackSession
 			return err
 		}
 	}
+	defer func() { err = s.wireErr(err) }()
 	resp, err := sess.UploadPack(ctx, req)
 	if err != nil {
 		return err
+	}
+	if s.wire != nil {
+		s.wire.allowPack(packWireBytes(s.opts.MaxPackBytes))
 	}
 	defer func() {
 		if cerr := resp.Close(); err == nil {
@@ -428,9 +453,36 @@ func (s *Source) fetchPack(ctx context.Context, sess transport.UploadPackSession
 		pack = sideband.NewDemuxer(sideband.Sideband, resp)
 	}
 	if s.opts.Early != nil {
-		sp := startEarly(s.opts.Early, s.opts.MaxPackBytes)
+		sp := startEarly(s.opts.Early, s.opts.MaxPackBytes, s.log)
 		defer sp.close()
 		pack = io.TeeReader(pack, sp)
 	}
 	return storePack(s.store, pack, s.opts.MaxPackBytes)
+}
+
+// advertised reads the session's reference advertisement, within Options.MaxRefBytes
+// (over HTTP(S)) and Options.MaxRefs. Its errors are clipped (clipErr): they may quote
+// what the server sent.
+func (s *Source) advertised(ctx context.Context, sess transport.UploadPackSession) (*packp.AdvRefs, error) {
+	adv, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil {
+		return nil, clipErr(s.wireErr(err))
+	}
+	if n := len(adv.References) + len(adv.Peeled); n > s.opts.MaxRefs {
+		return nil, refsErr(s.opts.MaxRefs)
+	}
+	return adv, nil
+}
+
+// wireErr returns the error of the limit the poll passed (Options.MaxRefBytes, MaxRefs,
+// the pack's share), if it did, rather than err: go-git's decoders do not wrap what their
+// reader returns.
+func (s *Source) wireErr(err error) error {
+	if err == nil || s.wire == nil {
+		return err
+	}
+	if werr := s.wire.tripped(); werr != nil {
+		return werr
+	}
+	return err
 }

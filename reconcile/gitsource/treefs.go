@@ -65,19 +65,26 @@ type treeNode struct {
 	data     []byte                 // file content (nil if larger than MaxRevisionFileSize) or link target
 	blob     *plumbing.MemoryObject // instead of data: the file's object in an in-memory store
 	children []*treeNode            // sorted by name; directories only
+	below    int                    // the entries below a directory, at any depth (treeWalk)
 }
 
 // newTreeFS reads tree t and every blob below it from s. When prev (which may be nil) is
 // the TreeFS of an earlier revision, its files and directories that did not change (same
 // name, mode and object hash) are shared rather than read again: nodes never change once
 // built, so one revision's change costs reading what changed, not the whole tree.
-func newTreeFS(ctx context.Context, s storer.EncodedObjectStorer, t *object.Tree, mtime time.Time, prev *TreeFS) (*TreeFS, error) {
-	root := &treeNode{name: ".", mode: fs.ModeDir | 0o755, hash: t.Hash}
+//
+// The tree is hostile until read: past MaxRevisionEntries entries, MaxTreeDepth
+// directories deep or a path of MaxPathLen bytes it fails with an error wrapping
+// ErrTreeTooLarge, and an entry named ".git", "." or "..", or with a "/", fails it too
+// (treelimits.go); each error names the path.
+func newTreeFS(ctx context.Context, s storer.EncodedObjectStorer, t plumbing.Hash, mtime time.Time, prev *TreeFS) (*TreeFS, error) {
+	root := &treeNode{name: ".", mode: fs.ModeDir | 0o755, hash: t}
 	var prevRoot *treeNode
 	if prev != nil {
 		prevRoot = prev.root
 	}
-	if err := fillTree(ctx, s, root, "", prevRoot); err != nil {
+	w := &treeWalk{ctx: ctx, s: s, left: MaxRevisionEntries}
+	if err := w.fillTree(root, "", 0, prevRoot); err != nil {
 		return nil, err
 	}
 	return &TreeFS{root: root, mtime: mtime}, nil
@@ -88,14 +95,21 @@ func newTreeFS(ctx context.Context, s storer.EncodedObjectStorer, t *object.Tree
 // unchanged entry costs a comparison, no allocation (scanTree reads the tree in place): at
 // 10,000 sites a one-file commit shares 9,999 of sites/, whose names were checked when they
 // were first read.
-func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, dir string, prev *treeNode) error {
-	if err := ctx.Err(); err != nil {
+//
+// depth is dir's: 0 for the root. The entries n holds at any depth are counted against the
+// walk's budget as they are read (shared ones too, by their count).
+func (w *treeWalk) fillTree(n *treeNode, dir string, depth int, prev *treeNode) error {
+	if err := w.ctx.Err(); err != nil {
 		return err
 	}
-	b, err := treeContent(s, n.hash)
+	b, err := treeContent(w.s, n.hash)
 	if err != nil {
 		return fmt.Errorf("%s: read tree %s: %w", treePath(dir), n.hash, err)
 	}
+	if err := w.room(b, dir); err != nil {
+		return err
+	}
+	start := w.left
 	if prev != nil {
 		n.children = make([]*treeNode, 0, len(prev.children)+1)
 	}
@@ -106,10 +120,18 @@ func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, di
 		tick.Tick()
 		old := cur.next(e.name)
 		if mode, ok := entryMode(e.mode); ok && old != nil && old.hash == e.hash && old.mode == mode {
+			if !w.take(1 + old.below) {
+				childErr = tooMany(joinPath(dir, string(e.name)))
+				return childErr
+			}
 			n.children = append(n.children, old)
 			return nil
 		}
-		c, err := newTreeNode(ctx, s, object.TreeEntry{Name: string(e.name), Mode: e.mode, Hash: e.hash}, dir, old)
+		if !w.take(1) {
+			childErr = tooMany(joinPath(dir, string(e.name)))
+			return childErr
+		}
+		c, err := w.newTreeNode(object.TreeEntry{Name: string(e.name), Mode: e.mode, Hash: e.hash}, dir, depth, old)
 		if err != nil {
 			childErr = err
 			return err
@@ -123,6 +145,7 @@ func fillTree(ctx context.Context, s storer.EncodedObjectStorer, n *treeNode, di
 	case err != nil:
 		return fmt.Errorf("%s: read tree %s: %w", treePath(dir), n.hash, err)
 	}
+	n.below = start - w.left
 	// Git orders a directory "a" as "a/", so "a.txt" sorts before it; fs wants plain names.
 	slices.SortFunc(n.children, func(a, b *treeNode) int { return strings.Compare(a.name, b.name) })
 	return nil
@@ -139,10 +162,10 @@ func treePath(dir string) string {
 // newTreeNode reads tree entry e (in directory dir) into a new node: a directory's entries
 // recursively (sharing those of old, the entry of the same name in an earlier revision,
 // if it was a directory), a file's content.
-func newTreeNode(ctx context.Context, s storer.EncodedObjectStorer, e object.TreeEntry, dir string, old *treeNode) (*treeNode, error) {
+func (w *treeWalk) newTreeNode(e object.TreeEntry, dir string, depth int, old *treeNode) (*treeNode, error) {
 	p := joinPath(dir, e.Name)
-	if !fs.ValidPath(p) || strings.Contains(e.Name, "/") || e.Name == "" {
-		return nil, fmt.Errorf("%q: invalid file name in tree", p)
+	if err := checkEntryName(p, e.Name); err != nil {
+		return nil, err
 	}
 	mode, ok := entryMode(e.Mode)
 	if !ok {
@@ -154,11 +177,24 @@ func newTreeNode(ctx context.Context, s storer.EncodedObjectStorer, e object.Tre
 		if old != nil && !old.mode.IsDir() {
 			old = nil
 		}
-		if err := fillTree(ctx, s, c, p, old); err != nil {
+		if done := w.shared(e.Hash); done != nil {
+			// The same tree met again in this revision (a hostile tree can nest one tree
+			// under itself thousands of times): its entries are shared, counted again.
+			if !w.take(done.below) {
+				return nil, tooMany(p)
+			}
+			c.children, c.below = done.children, done.below
+			return c, nil
+		}
+		if depth+1 > MaxTreeDepth {
+			return nil, fmt.Errorf("%w: %s: directories nested more than %d deep (MaxTreeDepth)", ErrTreeTooLarge, clipPath(p), MaxTreeDepth)
+		}
+		if err := w.fillTree(c, p, depth+1, old); err != nil {
 			return nil, err
 		}
+		w.remember(c)
 	case c.mode&fs.ModeIrregular == 0:
-		if err := readBlob(s, c, p); err != nil {
+		if err := readBlob(w.s, c, p); err != nil {
 			return nil, err
 		}
 	}

@@ -140,20 +140,20 @@ func TestTreeFSChangeAllocatesForTheChangeOnly(t *testing.T) {
 	s := newObjectStore()
 	ctx := context.Background()
 	t1, t2 := bigFlatTree(t, s, n, 7, "1"), bigFlatTree(t, s, n, 7, "2")
-	prev, err := newTreeFS(ctx, s, t1, time.Time{}, nil)
+	prev, err := newTreeFS(ctx, s, t1.Hash, time.Time{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var next *TreeFS
 	allocs := testing.AllocsPerRun(5, func() {
-		if next, err = newTreeFS(ctx, s, t2, time.Time{}, prev); err != nil {
+		if next, err = newTreeFS(ctx, s, t2.Hash, time.Time{}, prev); err != nil {
 			t.Fatal(err)
 		}
 	})
 	if allocs > 50 {
 		t.Errorf("a one-file change in a directory of %d files allocated %.0f times; want a few dozen at most", n, allocs)
 	}
-	fresh, err := newTreeFS(ctx, s, t2, time.Time{}, nil)
+	fresh, err := newTreeFS(ctx, s, t2.Hash, time.Time{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestTreeFSMalformedTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = newTreeFS(context.Background(), s, root, time.Time{}, nil)
+	_, err = newTreeFS(context.Background(), s, root.Hash, time.Time{}, nil)
 	if !errors.Is(err, object.ErrMalformedTree) || err == nil || !strings.Contains(err.Error(), "sites: read tree "+bad.String()) {
 		t.Fatalf("error %v; want a malformed tree error naming sites and %s", err, bad)
 	}
