@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	mrand "math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
@@ -138,5 +139,70 @@ func TestHugeRSAKeyRefused(t *testing.T) {
 	cf := parseCertChain(file)
 	if len(cf.problems) != 1 || !strings.Contains(cf.problems[0], "certificate #2 (line 12) has a 1048577-bit RSA key") {
 		t.Errorf("problems %q; want the huge key refused", cf.problems)
+	}
+}
+
+// BenchmarkScanPEM: the strict scan alone of a typical two-certificate chain (most of it is
+// looking for private key markers in every line).
+func BenchmarkScanPEM(b *testing.B) {
+	c, err := os.ReadFile(filepath.Join("testdata", "certs", "c.pem"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(c)))
+	b.ReportAllocs()
+	for b.Loop() {
+		scanPEM(c)
+	}
+}
+
+// hasKeyMarkerRef is hasKeyMarker as it was, one pass per marker: the reference
+// TestHasKeyMarkerMatchesReference holds the one-pass version to.
+func hasKeyMarkerRef(line []byte) bool {
+	for _, m := range []string{keyMarkerPEM, keyMarkerPuTTY} {
+		k := 0
+		for _, c := range line {
+			switch {
+			case c >= 'a' && c <= 'z':
+				c -= 'a' - 'A'
+			case c < 'A' || c > 'Z':
+				continue
+			}
+			switch {
+			case c == m[k]:
+				if k++; k == len(m) {
+					return true
+				}
+			case c == m[0]:
+				k = 1
+			default:
+				k = 0
+			}
+		}
+	}
+	return false
+}
+
+// TestHasKeyMarkerMatchesReference: the one-pass marker search finds exactly what the
+// one-pass-per-marker search found, on marker spellings, near misses, interleavings of
+// both markers and random lines over the markers' letters.
+func TestHasKeyMarkerMatchesReference(t *testing.T) {
+	lines := []string{"", "PRIVATE KEY", "-----BEGIN RSA PRIVATE KEY-----", "Private-Key: (256 bit)",
+		"private_key", "PRIVATE KE", "PPRIVATEKEY", "PRIVATPRIVATEKEY", "PuTTY-User-Key-File-3: ecdsa",
+		"PUTTYUSERKEYFIL", "PUTTY USER PRIVATE KEY FILE", "PUPRIVATEKEYTTY", "P\xffR\x00I v a t e k e y",
+		"MIIByzCCAXKgAwIBAgIQc1k9Wec8HjpN2lye79cCtzAKBggqhkjOPQQDAjAtMRQw"}
+	r := mrand.New(mrand.NewPCG(1, 2))
+	const alphabet = "PRIVATEKYUSFLprivatekyusfl -_:\x00\xff9"
+	for range 20000 {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		lines = append(lines, string(b))
+	}
+	for _, l := range lines {
+		if got, want := hasKeyMarker([]byte(l)), hasKeyMarkerRef([]byte(l)); got != want {
+			t.Errorf("hasKeyMarker(%q) = %v; want %v", l, got, want)
+		}
 	}
 }
