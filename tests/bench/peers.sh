@@ -48,7 +48,8 @@
 # BENCH_RESTARTS (3 warm starts of each edge row; BENCH_RUNS=0 measures only the starts),
 # BENCH_OUT (also write the report there), BENCH_ONLY (space-separated rows to run, e.g.
 # "edge1k caddy"), BENCH_KEEP=1 keeps the work directory (raw outputs: ROW.RUN.COLUMN.txt),
-# EDGECTL (a prebuilt edgectl binary).
+# EDGECTL (a prebuilt edgectl binary), BENCH_PROFILE (a directory: CPU and allocation
+# profiles of the edge rows under each load, summarized in the report; peers_profile.sh).
 #
 # Name resolution: wrk takes SNI from the URL host and must resolve it, so the script
 # appends the target host names (127.0.0.1) to /etc/hosts, marked "# edge-bench <pid>",
@@ -182,9 +183,11 @@ start_edge_once() {
 	local row=$1 n=$2 kind=$3 t0 ready
 	add_start START_LOAD "$row" all "$(cut -d' ' -f1 /proc/loadavg)"
 	t0=$(date +%s.%N)
+	local pprof=()
+	if profiling "$row"; then pprof=(--debug-pprof); fi
 	start "$row" "$EDGECTL" agent --repo "${DIR[$row]}/repo" --key-dir "${DIR[$row]}/keys" \
 		--listen "127.0.0.1:${PORT[$row]}" --http-listen off --admin "${ADMIN[$row]}" --access-log off \
-		--interval 1h --state-dir "$WORK/$row-state"
+		--interval 1h --state-dir "$WORK/$row-state" "${pprof[@]}"
 	PID[$row]=$LAST_PID
 	wait_ready "$row" "$LAST_PID" "${ADMIN[$row]}" $((120 + n / 20))
 	ready=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b-a}')
@@ -229,6 +232,8 @@ start_peer() {
 source "$(dirname "${BASH_SOURCE[0]}")/peers_run.sh"
 # shellcheck source=tests/bench/peers_report.sh
 source "$(dirname "${BASH_SOURCE[0]}")/peers_report.sh"
+# shellcheck source=tests/bench/peers_profile.sh
+source "$(dirname "${BASH_SOURCE[0]}")/peers_profile.sh"
 
 # generate BACKEND: the site sets of the wanted rows (+ the peers' configs).
 generate() {
@@ -253,6 +258,7 @@ main() {
 	ensure_tools caddy:caddy nginx:nginx haproxy:haproxy h2load:nghttp2-client wrk:wrk curl:curl git:git
 	cd "$ROOT"
 	build_bins gen backend rateload
+	if [[ -n ${BENCH_PROFILE:-} ]]; then mkdir -p "$BENCH_PROFILE"; fi
 
 	local backend row peer_port run
 	free_port backend

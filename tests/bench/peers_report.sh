@@ -92,6 +92,7 @@ report() {
 	report_cpu "$rows"
 	report_starts
 	report_tail "$rows"
+	report_profiles
 }
 
 # started: the edge rows whose starts were measured, in report order.

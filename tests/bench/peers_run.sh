@@ -33,10 +33,12 @@ run_h2load() {
 		--connect-to="127.0.0.1:${PORT[$row]}" "https://${HOST[$row]}:${PORT[$row]}/" >"$raw" 2>&1 &
 	pid=$!
 	sleep "$BENCH_WARMUP"
+	prof_begin "$row" "$run" h2
 	c0=$(cpu_ticks "${PID[$row]}")
 	m0=$(machine_ticks)
 	wait "$pid" || true
 	out=$(<"$raw")
+	prof_end "$(h2load_requests "$out")"
 	cpu_figs "$row" h2 "$c0" "$m0" "$(h2load_requests "$out")"
 	f=$(h2load_rps "$out")
 	add_fig "$row" h2 "${f:-0}"
@@ -53,9 +55,11 @@ run_wrk() {
 	shift 4
 	local url="https://${HOST[$row]}:${PORT[$row]}$path"
 	wrk -t1 -c"$BENCH_CONNS" -d"${BENCH_WARMUP}s" "$@" "$url" >/dev/null 2>&1 || true
+	prof_begin "$row" "$run" "$col"
 	c0=$(cpu_ticks "${PID[$row]}")
 	m0=$(machine_ticks)
 	out=$(wrk -t1 -c"$BENCH_CONNS" -d"${BENCH_SECONDS}s" "$@" "$url" 2>&1 || true)
+	prof_end "$(wrk_requests "$out")"
 	cpu_figs "$row" "$col" "$c0" "$m0" "$(wrk_requests "$out")"
 	echo "$out" >"$(out_file "$row" "$run" "$col")"
 	f=$(wrk_rps "$out")
@@ -102,9 +106,11 @@ run_rate() {
 		swap_loop "$row" "$swaps" "$BENCH_WARMUP" "$BENCH_SECONDS" &
 		swapper=$!
 	fi
+	prof_begin "$row" "$run" "$col" "$BENCH_WARMUP"
 	out=$("$WORK/bin/rateload" -url "https://${HOST[$row]}:${PORT[$row]}/" -connect "127.0.0.1:${PORT[$row]}" \
 		-ca "$(ca_of "$row")" -c "$BENCH_RPS_CONNS" -rate "$BENCH_RPS" -d "${BENCH_SECONDS}s" \
 		-warmup "${BENCH_WARMUP}s" -detail 2>&1 || true)
+	prof_end "$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$out")"
 	echo "$out" >"$(out_file "$row" "$run" "$col")"
 	if [[ -n $swapper ]]; then
 		wait "$swapper" || note "$row" "run $run: a swap failed (see $WORK/$row.$run.swaps)"
