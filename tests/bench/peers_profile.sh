@@ -18,13 +18,15 @@ profiling() { [[ -n ${BENCH_PROFILE:-} && $1 == edge* ]]; }
 
 # prof_begin ROW RUN COL [DELAY]: after DELAY seconds (0), snapshot ROW's allocations and
 # take a CPU profile of the next BENCH_SECONDS-1 seconds, in the background (PROF_PID).
+# The snapshots are /heap?gc=1: Go's heap profile counts allocations up to the last
+# collection, and a window at 10,000 sites may see none; the forced one makes it current.
 prof_begin() {
 	PROF_PID=""
 	profiling "$1" || return 0
 	local base=$BENCH_PROFILE/$1.$2.$3 url=http://${ADMIN[$1]}/debug/pprof secs=$((BENCH_SECONDS > 2 ? BENCH_SECONDS - 1 : 1))
 	(
 		sleep "${4:-0}"
-		curl -s --max-time 10 -o "$base.allocs0" "$url/allocs"
+		curl -s --max-time 10 -o "$base.allocs0" "$url/heap?gc=1"
 		curl -s --max-time $((secs + 10)) -o "$base.cpu.pb.gz" "$url/profile?seconds=$secs"
 	) &
 	PROF_PID=$!
@@ -37,7 +39,7 @@ prof_begin() {
 prof_end() {
 	[[ -n ${PROF_PID:-} ]] || return 0
 	wait "$PROF_PID" || true
-	curl -s --max-time 10 -o "$PROF_BASE.allocs1" "$PROF_URL/allocs"
+	curl -s --max-time 10 -o "$PROF_BASE.allocs1" "$PROF_URL/heap?gc=1"
 	echo "${1:-0}" >"$PROF_BASE.requests"
 	PROF_PID=""
 }
