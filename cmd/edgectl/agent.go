@@ -387,7 +387,7 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 		c.GitMaxPack, err = parseSize(s, 1<<20)
 		return err
 	})
-	f.Func("git-max-ref-bytes", "most a poll of the config repo may read before the pack (reference advertisement, capabilities, shallow and ACK lines; bounded as read over HTTPS and SSH), e.g. 4MiB; more fails the poll and the previous revision keeps serving; default 16MiB [EDGE_GIT_MAX_REF_BYTES]", func(s string) (err error) {
+	f.Func("git-max-ref-bytes", "most a poll of the config repo may read before the pack (reference advertisement, capabilities, shallow and ACK lines; bounded as read over HTTPS, SSH and git://), e.g. 4MiB; more fails the poll and the previous revision keeps serving; default 16MiB [EDGE_GIT_MAX_REF_BYTES]", func(s string) (err error) {
 		c.GitMaxRefBytes, err = parseSize(s, minGitMaxRefBytes)
 		return err
 	})

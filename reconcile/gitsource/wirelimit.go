@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
+	gitproto "github.com/go-git/go-git/v5/plumbing/transport/git"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 )
@@ -250,9 +251,10 @@ func pktLen(h [4]byte) (int, bool) {
 // through go-git's default client are (a client of our own, over http.DefaultTransport,
 // with the same redirect policy), and so is SSH through go-git's default client (its
 // connection dialed through a dialer of ours, limitedSSH; the stream is encrypted, so its
-// references are counted once decoded, Source.advertised). git:// and local paths are
-// not: go-git dials and runs them in unexported code with no hook for their streams; they
-// are bounded by the count of references once decoded and by Options.Timeout.
+// references are counted once decoded, Source.advertised), and git:// (a client of our
+// own, limitedGit: go-git's has no hook). Local paths are not (go-git runs git-upload-pack
+// in unexported code; the repository is the agent host's own): they are bounded by the
+// count of references once decoded and by Options.Timeout.
 func newTransport(ep *transport.Endpoint, maxBytes int64, maxRefs int) (transport.Transport, *wireLimit, error) {
 	switch ep.Protocol {
 	case "http", "https":
@@ -265,6 +267,11 @@ func newTransport(ep *transport.Endpoint, maxBytes int64, maxRefs int) (transpor
 			w := &wireLimit{maxBytes: maxBytes, maxRefs: maxRefs, framing: sshFraming}
 			w.start()
 			return &limitedSSH{base: base, w: w}, w, nil
+		}
+	case "git":
+		if client.Protocols[ep.Protocol] == gitproto.DefaultClient {
+			w := &wireLimit{maxBytes: maxBytes, maxRefs: maxRefs, left: maxBytes}
+			return &limitedGit{w: w}, w, nil
 		}
 	}
 	cl, err := client.NewClient(ep)
