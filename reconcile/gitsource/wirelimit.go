@@ -108,7 +108,7 @@ func (w *wireLimit) room() int64 {
 // overErr is the error of reading past the byte limit (w.mu held).
 func (w *wireLimit) overErr() error {
 	if w.pack > 0 {
-		return fmt.Errorf("%w: more than the %d bytes a fetch may receive on the wire (MaxPackBytes with its side-band framing, and MaxRefBytes)", ErrPackTooLarge, w.pack+w.maxBytes)
+		return fmt.Errorf("%w: more than the %d bytes a fetch may receive on the wire (MaxPackBytes with its side-band framing, and MaxRefBytes)", ErrPackTooLarge, w.pack+w.maxBytes+w.frame(w.maxBytes))
 	}
 	return fmt.Errorf("%w: more than the %d bytes a poll may read before the pack (MaxRefBytes: references, capabilities, shallow and ACK lines)", ErrReplyTooLarge, w.maxBytes)
 }
