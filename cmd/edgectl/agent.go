@@ -42,6 +42,8 @@ type agentConfig struct {
 	SigningKeyring    string // armored OpenPGP keyring file; empty: no signature policy
 	StateDir          string // where the accepted revision is kept across restarts; empty: nowhere
 	GitMaxPack        int64  // bytes one fetch may make the agent hold; 0: gitsource.DefaultMaxPackBytes
+	GitMaxRefBytes    int64  // bytes a poll may read before the pack; 0: gitsource.DefaultMaxRefBytes
+	GitMaxRefs        int    // references the server may advertise; 0: gitsource.DefaultMaxRefs
 
 	Keys       string // "dir" or "vault"
 	KeyDir     string
@@ -229,7 +231,7 @@ func certsEarly(loader *schema.Loader) *gitsource.EarlyBlobs {
 // certificates it fetches are checked early by loader.
 func newGitSource(c agentConfig, log *slog.Logger, loader *schema.Loader) (*gitsource.Source, error) {
 	opts := gitsource.Options{URL: c.Repo, Ref: c.Ref, Subdir: c.Subdir, Auth: c.GitAuth, StateDir: c.StateDir, Logger: log,
-		Early: certsEarly(loader), MaxPackBytes: c.GitMaxPack}
+		Early: certsEarly(loader), MaxPackBytes: c.GitMaxPack, MaxRefBytes: c.GitMaxRefBytes, MaxRefs: c.GitMaxRefs}
 	if c.SigningKeyring != "" {
 		pol, err := gitsource.LoadSignaturePolicy(c.SigningKeyring)
 		if err != nil {
@@ -383,6 +385,14 @@ func defineAgentFlags(f *flag.FlagSet, c *agentConfig, v *agentFlagValues) {
 	f.StringVar(&c.GitAuth.KnownHostsFile, "git-known-hosts", "", "known_hosts file for SSH [EDGE_GIT_KNOWN_HOSTS]")
 	f.Func("git-max-pack", "most a fetch of the config repo may make the agent hold (the pack, its objects and deltas), e.g. 256MiB; a bigger pack fails the poll and the previous revision keeps serving; default 1GiB [EDGE_GIT_MAX_PACK]", func(s string) (err error) {
 		c.GitMaxPack, err = parseSize(s, 1<<20)
+		return err
+	})
+	f.Func("git-max-ref-bytes", "most a poll of the config repo may read before the pack (reference advertisement, capabilities, shallow and ACK lines; bounded as read over HTTPS, SSH and git://), e.g. 4MiB; more fails the poll and the previous revision keeps serving; default 16MiB [EDGE_GIT_MAX_REF_BYTES]", func(s string) (err error) {
+		c.GitMaxRefBytes, err = parseSize(s, minGitMaxRefBytes)
+		return err
+	})
+	f.Func("git-max-refs", "most references the config repo's server may advertise; more fails the poll and the previous revision keeps serving; default 100000 [EDGE_GIT_MAX_REFS]", func(s string) (err error) {
+		c.GitMaxRefs, err = parseCount(s, minGitMaxRefs)
 		return err
 	})
 	f.StringVar(&c.SigningKeyring, "require-signed-by", "", "armored OpenPGP keyring; commits not signed by one of its keys are refused [EDGE_SIGNING_KEYRING]")

@@ -59,12 +59,16 @@ type Options struct {
 	// endless reference advertisement: the advertisement and its capabilities, the
 	// shallow and ACK lines before the pack, an error reply. A poll past it fails with an
 	// error wrapping ErrReplyTooLarge and the Source keeps its revision. It is enforced as
-	// the bytes are read over HTTP(S); over SSH, git:// and local paths only MaxRefs is,
-	// once the advertisement is read. Zero or less means DefaultMaxRefBytes (16 MiB).
+	// the bytes are read over HTTP(S) (response bodies), git:// (the connection) and SSH
+	// (the connection's encrypted stream, with an allowance for the SSH framing and
+	// handshake of an eighth plus 64 KiB; the pack's share grows by as much). Over local
+	// paths it is not: only MaxRefs is, once the advertisement is read, and Timeout. Zero
+	// or less means DefaultMaxRefBytes (16 MiB).
 	MaxRefBytes int64
-	// MaxRefs bounds the references the server may advertise (over HTTP(S) counted as they
-	// are read); past it a poll fails with an error wrapping ErrReplyTooLarge. Zero or less
-	// means DefaultMaxRefs (100,000).
+	// MaxRefs bounds the references the server may advertise; past it a poll fails with
+	// an error wrapping ErrReplyTooLarge. Over HTTP(S) and git:// they are counted as they
+	// are read; over SSH (within MaxRefBytes) and local paths once the advertisement is
+	// decoded. Zero or less means DefaultMaxRefs (100,000).
 	MaxRefs int
 }
 
@@ -461,8 +465,8 @@ func (s *Source) fetchPack(ctx context.Context, sess transport.UploadPackSession
 }
 
 // advertised reads the session's reference advertisement, within Options.MaxRefBytes
-// (over HTTP(S)) and Options.MaxRefs. Its errors are clipped (clipErr): they may quote
-// what the server sent.
+// (over HTTP(S), git:// and SSH) and Options.MaxRefs. Its errors are clipped (clipErr):
+// they may quote what the server sent.
 func (s *Source) advertised(ctx context.Context, sess transport.UploadPackSession) (*packp.AdvRefs, error) {
 	adv, err := sess.AdvertisedReferencesContext(ctx)
 	if err != nil {

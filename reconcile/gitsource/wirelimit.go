@@ -9,7 +9,9 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
+	gitproto "github.com/go-git/go-git/v5/plumbing/transport/git"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 )
 
 // ErrReplyTooLarge is returned (wrapped) when a git server sends more before the pack than a
@@ -29,13 +31,15 @@ const (
 	maxErrorBody = 1 << 10
 )
 
-// wireLimit bounds what one poll reads from an HTTP(S) server, response bodies counted as
-// they are read: maxBytes before the pack, once the pack starts (allowPack) what the pack
-// may take on the wire too; and the pkt-lines of each reference advertisement, maxRefs. The
-// Source resets it at each poll (s.mu held); its transport's bodies draw from it.
+// wireLimit bounds what one poll reads from a server, counted as it is read: maxBytes
+// before the pack, once the pack starts (allowPack) what the pack may take on the wire
+// too; and over HTTP(S) the pkt-lines of each reference advertisement, maxRefs. The Source
+// resets it at each poll (s.mu held); its transport's reads draw from it: HTTP(S)
+// response bodies, the SSH connection (wirelimit_ssh.go).
 type wireLimit struct {
 	maxBytes int64
 	maxRefs  int
+	framing  func(n int64) int64 // nil, or what the transport adds to n bytes of git's
 
 	mu   sync.Mutex
 	left int64 // bytes the poll may still read
@@ -47,13 +51,22 @@ type wireLimit struct {
 func (w *wireLimit) start() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.left, w.pack, w.err = w.maxBytes, 0, nil
+	w.left, w.pack, w.err = w.maxBytes+w.frame(w.maxBytes), 0, nil
+}
+
+// frame is the transport's allowance for its own framing of n bytes.
+func (w *wireLimit) frame(n int64) int64 {
+	if w.framing == nil {
+		return 0
+	}
+	return w.framing(n)
 }
 
 // allowPack lets the poll read n bytes more: a pack's, on the wire.
 func (w *wireLimit) allowPack(n int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	n += w.frame(n)
 	w.left += n
 	w.pack += n
 }
@@ -95,7 +108,7 @@ func (w *wireLimit) room() int64 {
 // overErr is the error of reading past the byte limit (w.mu held).
 func (w *wireLimit) overErr() error {
 	if w.pack > 0 {
-		return fmt.Errorf("%w: more than the %d bytes a fetch may receive on the wire (MaxPackBytes with its side-band framing, and MaxRefBytes)", ErrPackTooLarge, w.pack+w.maxBytes)
+		return fmt.Errorf("%w: more than the %d bytes a fetch may receive on the wire (MaxPackBytes with its side-band framing, and MaxRefBytes)", ErrPackTooLarge, w.pack+w.maxBytes+w.frame(w.maxBytes))
 	}
 	return fmt.Errorf("%w: more than the %d bytes a poll may read before the pack (MaxRefBytes: references, capabilities, shallow and ACK lines)", ErrReplyTooLarge, w.maxBytes)
 }
@@ -234,17 +247,31 @@ func pktLen(h [4]byte) (int, bool) {
 }
 
 // newTransport returns the git client for ep and the wireLimit bounding what it reads, or
-// a nil wireLimit where the client's replies cannot be bounded as they are read: HTTP(S)
+// a nil wireLimit where the client's replies cannot be bounded as they are read. HTTP(S)
 // through go-git's default client are (a client of our own, over http.DefaultTransport,
-// with the same redirect policy); SSH, git:// and local paths are not (go-git reads them
-// through an internal package), and are bounded by the count of references once decoded
-// (Source.checkRefs) and by Options.Timeout.
+// with the same redirect policy), and so is SSH through go-git's default client (its
+// connection dialed through a dialer of ours, limitedSSH; the stream is encrypted, so its
+// references are counted once decoded, Source.advertised), and git:// (a client of our
+// own, limitedGit: go-git's has no hook). Local paths are not (go-git runs git-upload-pack
+// in unexported code; the repository is the agent host's own): they are bounded by the
+// count of references once decoded and by Options.Timeout.
 func newTransport(ep *transport.Endpoint, maxBytes int64, maxRefs int) (transport.Transport, *wireLimit, error) {
 	switch ep.Protocol {
 	case "http", "https":
 		if client.Protocols[ep.Protocol] == githttp.DefaultClient {
 			w := &wireLimit{maxBytes: maxBytes, maxRefs: maxRefs, left: maxBytes}
 			return githttp.NewClient(&http.Client{Transport: &limitedTransport{base: http.DefaultTransport, w: w}}), w, nil
+		}
+	case "ssh":
+		if base := client.Protocols[ep.Protocol]; base == gitssh.DefaultClient && ep.Proxy.URL == "" {
+			w := &wireLimit{maxBytes: maxBytes, maxRefs: maxRefs, framing: sshFraming}
+			w.start()
+			return &limitedSSH{base: base, w: w}, w, nil
+		}
+	case "git":
+		if client.Protocols[ep.Protocol] == gitproto.DefaultClient {
+			w := &wireLimit{maxBytes: maxBytes, maxRefs: maxRefs, left: maxBytes}
+			return &limitedGit{w: w}, w, nil
 		}
 	}
 	cl, err := client.NewClient(ep)

@@ -48,6 +48,14 @@ type GitSSH struct {
 // if missing.
 func StartGitSSH(t testing.TB, repoDir string) *GitSSH {
 	t.Helper()
+	return StartGitSSHCommand(t, repoDir, "")
+}
+
+// StartGitSSHCommand is StartGitSSH with the client key's sessions forced to run command
+// (an authorized_keys command= option; the client's command is in $SSH_ORIGINAL_COMMAND),
+// e.g. a script standing in for git-upload-pack. Empty means none.
+func StartGitSSHCommand(t testing.TB, repoDir, command string) *GitSSH {
+	t.Helper()
 	GitBinary(t)
 	sshd := findSSHD(t)
 	abs, err := filepath.Abs(repoDir)
@@ -72,7 +80,11 @@ func StartGitSSH(t testing.TB, repoDir string) *GitSSH {
 	hostPub := writeSSHKey(t, filepath.Join(dir, "host_key"))
 	clientPub := writeSSHKey(t, g.KeyFile)
 	otherPub := writeSSHKey(t, filepath.Join(dir, "other_host_key"))
-	gitWriteFile(t, filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub))
+	authorized := ssh.MarshalAuthorizedKey(clientPub)
+	if command != "" {
+		authorized = append([]byte(`command="`+strings.ReplaceAll(command, `"`, `\"`)+`" `), authorized...)
+	}
+	gitWriteFile(t, filepath.Join(dir, "authorized_keys"), authorized)
 
 	for attempt := 0; ; attempt++ {
 		port, err := freePort()

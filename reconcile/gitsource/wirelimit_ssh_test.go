@@ -1,0 +1,86 @@
+package gitsource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgectl/edge/tests/testenv"
+)
+
+// TestGitSourceSSHEndlessAdvertisement polls a real sshd whose upload-pack (a forced
+// command) turns hostile: it streams a reference advertisement without end. The poll must
+// fail with ErrReplyTooLarge once MaxRefBytes (and the SSH framing allowance) is read, not
+// at the timeout, with the memory it allocated bounded, and the Source keeps its revision.
+func TestGitSourceSSHEndlessAdvertisement(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	c1 := repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n"})
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "hostile")
+	head, chunk := filepath.Join(dir, "head"), filepath.Join(dir, "refs")
+	writeTestFile(t, head, pkt(c1+" HEAD\x00multi_ack side-band-64k ofs-delta shallow\n"))
+	var b bytes.Buffer
+	for i := 0; b.Len() < 4<<20; i++ {
+		b.Write(pkt(fmt.Sprintf("%s refs/heads/b%08d\n", c1, i)))
+	}
+	writeTestFile(t, chunk, b.Bytes())
+	// Hostile: the advertisement's first line, then its 4 MiB of references over and over.
+	script := filepath.Join(dir, "upload-pack")
+	writeTestFile(t, script, []byte(fmt.Sprintf("#!/bin/sh\nif [ -e %q ]; then\n\tcat %q\n\twhile cat %q; do :; done\n\texit 1\nfi\nexec sh -c \"$SSH_ORIGINAL_COMMAND\"\n", flag, head, chunk)))
+	if err := os.Chmod(script, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	srv := testenv.StartGitSSHCommand(t, repo.Bare, script)
+
+	const maxRefBytes = 256 << 10
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Subdir: "sites", MaxRefBytes: maxRefBytes,
+		Auth: Auth{SSHKeyFile: srv.KeyFile, KnownHostsFile: srv.KnownHostsFile}, Timeout: 5 * time.Minute})
+	pollOK(t, src, true, c1)
+
+	writeTestFile(t, flag, nil)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, _, err := src.Poll(ctx)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrReplyTooLarge) || !strings.Contains(err.Error(), "(MaxRefBytes") {
+		t.Fatalf("Poll of an endless advertisement = %v; want ErrReplyTooLarge naming MaxRefBytes", err)
+	}
+	if src.last == nil || src.last.Commit != c1 {
+		t.Errorf("the revision held changed")
+	}
+	// What the poll read from the server: at most the limit and its SSH allowance.
+	limit := int64(maxRefBytes) + sshFraming(maxRefBytes)
+	if read := limit - src.wire.left; read > limit || read < maxRefBytes/2 {
+		t.Errorf("read %d bytes from the server; want between %d and %d", read, maxRefBytes/2, limit)
+	}
+	// Without the bound the stream is decoded until the timeout: gigabytes. With it, the
+	// poll allocates a small multiple of what it read (SSH buffers, decoded references).
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("the poll allocated %d bytes; want at most 64 MiB for a %d-byte limit", alloc, maxRefBytes)
+	}
+	t.Logf("poll: %v", err)
+
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	c2 := repo.CommitStrings("two", map[string]string{"sites/a.cue": "a: 2\n"})
+	if rev := pollOK(t, src, true, c2); readString(t, rev.FS, "a.cue") != "a: 2\n" {
+		t.Errorf("a.cue after the server recovered")
+	}
+}
+
+func writeTestFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
