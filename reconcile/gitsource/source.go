@@ -60,8 +60,9 @@ type Options struct {
 	// shallow and ACK lines before the pack, an error reply. A poll past it fails with an
 	// error wrapping ErrReplyTooLarge and the Source keeps its revision. It is enforced as
 	// the bytes are read over HTTP(S) (response bodies), git:// (the connection) and SSH
-	// (the connection's encrypted stream, with an allowance for the SSH framing and
-	// handshake of an eighth plus 64 KiB; the pack's share grows by as much). Over local
+	// (the connection's encrypted stream, with an allowance of half plus 3.1 MiB for the
+	// SSH framing, the handshake and the channel window x/crypto/ssh reads ahead; the
+	// pack's share grows by as much). Over local
 	// paths it is not: only MaxRefs is, once the advertisement is read, and Timeout. Zero
 	// or less means DefaultMaxRefBytes (16 MiB).
 	MaxRefBytes int64

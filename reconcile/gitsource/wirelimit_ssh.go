@@ -42,10 +42,17 @@ func init() {
 	})
 }
 
-// sshFraming is the allowance for what the SSH layer adds to n bytes of git's: the
-// handshake, and each packet's length, padding, message header and MAC (under 1% for
-// OpenSSH's 32 KiB packets).
-func sshFraming(n int64) int64 { return n/8 + 64<<10 }
+// sshWindow is what x/crypto/ssh reads ahead of its reader: one channel window (2 MiB).
+// go-git hands the pack over only once its first bytes have arrived, so when the pack's
+// allowance is added that window may already hold 2 MiB of the pack, charged to the
+// bytes before it.
+const sshWindow = 2 << 20
+
+// sshFraming is the allowance for what the SSH layer adds to n bytes of git's: each
+// packet's length, padding, message header and MAC (under 1 % for OpenSSH's 32 KiB
+// packets, up to about half for a server that writes each reference line in a packet of
+// its own), the handshake (64 KiB), and the channel window read ahead with its framing.
+func sshFraming(n int64) int64 { return n/2 + 64<<10 + sshWindow + sshWindow/2 }
 
 // limitedSSH is the SSH client of a Source: go-git's, each session's connection dialed
 // through wireDialer.

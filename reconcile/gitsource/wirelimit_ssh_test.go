@@ -3,6 +3,8 @@ package gitsource
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -82,5 +84,25 @@ func writeTestFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGitSourceSSHSmallRefLimitBigPack fetches over a real sshd a pack far larger than a
+// small MaxRefBytes: x/crypto/ssh reads up to a channel window (2 MiB) of the pack ahead of
+// go-git, before the pack's allowance is added, and that must not count as a reply too
+// large.
+func TestGitSourceSSHSmallRefLimitBigPack(t *testing.T) {
+	repo := testenv.NewGitRepo(t)
+	raw := make([]byte, 3<<20)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	big := base64.StdEncoding.EncodeToString(raw) // 4 MiB that compress to about 3
+	c1 := repo.CommitStrings("big", map[string]string{"sites/a.cue": "a: 1\n", "sites/big.txt": big})
+	srv := testenv.StartGitSSH(t, repo.Bare)
+	src := newSource(t, Options{URL: srv.URL, Ref: "main", Subdir: "sites", MaxRefBytes: 64 << 10,
+		Auth: Auth{SSHKeyFile: srv.KeyFile, KnownHostsFile: srv.KnownHostsFile}, Timeout: 5 * time.Minute})
+	if rev := pollOK(t, src, true, c1); readString(t, rev.FS, "big.txt") != big {
+		t.Errorf("big.txt fetched over SSH differs")
 	}
 }
