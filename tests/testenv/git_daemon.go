@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -20,9 +19,7 @@ type GitDaemon struct {
 	// Addr is "127.0.0.1:port".
 	Addr string
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  SyncBuffer
+	proc serverProc
 }
 
 // StartGitDaemon runs git daemon exporting repoDir (for a GitRepo: r.Bare) and stops it on
@@ -58,61 +55,21 @@ func StartGitDaemonUploadPack(t testing.TB, repoDir, uploadPack string) *GitDaem
 		}
 		env = append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "GIT_REAL="+git)
 	}
-	g := &GitDaemon{}
-	for attempt := 0; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("testenv: %v", err)
-		}
-		g.Addr = fmt.Sprintf("127.0.0.1:%d", port)
-		g.URL = "git://" + g.Addr + "/" + filepath.Base(abs)
-		g.cmd = exec.Command(daemon, "--base-path="+filepath.Dir(abs), "--export-all", "--informative-errors",
+	g := &GitDaemon{proc: serverProc{name: "git daemon", group: true}}
+	port := g.proc.startOnFreePort(t, func(port int) *exec.Cmd {
+		cmd := exec.Command(daemon, "--base-path="+filepath.Dir(abs), "--export-all", "--informative-errors",
 			"--listen=127.0.0.1", fmt.Sprintf("--port=%d", port), "--reuseaddr")
-		g.cmd.Env = env
-		g.cmd.Stdout, g.cmd.Stderr = &g.log, &g.log
-		g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := g.cmd.Start(); err != nil {
-			t.Fatalf("testenv: start git daemon: %v", err)
-		}
-		g.done = make(chan struct{})
-		go func() { _ = g.cmd.Wait(); close(g.done) }()
-		err = waitListening(g.Addr, g.done)
-		if err == nil {
-			break
-		}
-		g.Stop()
-		if attempt == 2 {
-			t.Fatalf("testenv: git daemon did not start: %v\n%s", err, g.log.String())
-		}
-	}
-	t.Cleanup(func() {
-		g.Stop()
-		if s := g.log.String(); s != "" {
-			t.Logf("testenv: git daemon output:\n%s", s)
-		}
-	})
+		cmd.Env = env
+		return cmd
+	}, waitListening)
+	g.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+	g.URL = "git://" + g.Addr + "/" + filepath.Base(abs)
 	return g
 }
 
 // Stop stops git daemon and what it runs (SIGTERM to its process group, then SIGKILL
 // after 5s). Stopping a stopped daemon does nothing.
-func (g *GitDaemon) Stop() {
-	if g.cmd == nil || g.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-g.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-g.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
-		<-g.done
-	}
-}
+func (g *GitDaemon) Stop() { g.proc.stop() }
 
 // waitListening waits until addr accepts connections, or the server exited.
 func waitListening(addr string, exited <-chan struct{}) error {

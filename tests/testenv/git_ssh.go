@@ -12,7 +12,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,9 +36,7 @@ type GitSSH struct {
 	// the server (host key mismatch).
 	OtherKnownHostsFile string
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  SyncBuffer
+	proc serverProc
 }
 
 // StartGitSSH runs sshd (Debian package openssh-server; the test is skipped without it,
@@ -86,77 +83,43 @@ func StartGitSSHCommand(t testing.TB, repoDir, command string) *GitSSH {
 	}
 	gitWriteFile(t, filepath.Join(dir, "authorized_keys"), authorized)
 
-	for attempt := 0; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("testenv: %v", err)
-		}
-		g.Addr = fmt.Sprintf("127.0.0.1:%d", port)
-		g.URL = "ssh://" + u.Username + "@" + g.Addr + abs
-		host := knownhosts.Normalize(g.Addr)
+	g.proc = serverProc{name: "sshd"}
+	port := g.proc.startOnFreePort(t, func(port int) *exec.Cmd {
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		host := knownhosts.Normalize(addr)
 		gitWriteFile(t, g.KnownHostsFile, []byte(knownhosts.Line([]string{host}, hostPub)+"\n"))
 		gitWriteFile(t, g.OtherKnownHostsFile, []byte(knownhosts.Line([]string{host}, otherPub)+"\n"))
-		conf := strings.Join([]string{
-			"Port " + fmt.Sprint(port),
-			"ListenAddress 127.0.0.1",
-			"HostKey " + filepath.Join(dir, "host_key"),
-			"PidFile " + filepath.Join(dir, "sshd.pid"),
-			"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
-			"AllowUsers " + u.Username,
-			"StrictModes no",
-			"UsePAM no",
-			"PubkeyAuthentication yes",
-			"PasswordAuthentication no",
-			"KbdInteractiveAuthentication no",
-			"PermitRootLogin prohibit-password",
-			"LogLevel ERROR",
-		}, "\n") + "\n"
 		confFile := filepath.Join(dir, "sshd_config")
-		gitWriteFile(t, confFile, []byte(conf))
-		g.cmd = exec.Command(sshd, "-D", "-e", "-f", confFile)
-		g.cmd.Stdout, g.cmd.Stderr = &g.log, &g.log
-		g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := g.cmd.Start(); err != nil {
-			t.Fatalf("testenv: start sshd: %v", err)
-		}
-		g.done = make(chan struct{})
-		go func() { _ = g.cmd.Wait(); close(g.done) }()
-		err = waitSSH(g.Addr, g.done)
-		if err == nil {
-			break
-		}
-		g.Stop()
-		if attempt == 2 {
-			t.Fatalf("testenv: sshd did not start: %v\n%s", err, g.log.String())
-		}
-	}
-	t.Cleanup(func() {
-		g.Stop()
-		if s := g.log.String(); s != "" {
-			t.Logf("testenv: sshd output:\n%s", s)
-		}
-	})
+		gitWriteFile(t, confFile, []byte(sshdConfig(port, dir, u.Username)))
+		return exec.Command(sshd, "-D", "-e", "-f", confFile)
+	}, waitSSH)
+	g.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+	g.URL = "ssh://" + u.Username + "@" + g.Addr + abs
 	return g
 }
 
-// Stop stops sshd (SIGTERM, then SIGKILL after 5s). Stopping a stopped server does nothing.
-func (g *GitSSH) Stop() {
-	if g.cmd == nil || g.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-g.done:
-		return
-	default:
-	}
-	_ = g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-g.done:
-	case <-time.After(5 * time.Second):
-		_ = g.cmd.Process.Kill()
-		<-g.done
-	}
+// sshdConfig is the configuration of a test sshd on port, its files in dir, letting
+// user in with a key only.
+func sshdConfig(port int, dir, user string) string {
+	return strings.Join([]string{
+		"Port " + fmt.Sprint(port),
+		"ListenAddress 127.0.0.1",
+		"HostKey " + filepath.Join(dir, "host_key"),
+		"PidFile " + filepath.Join(dir, "sshd.pid"),
+		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
+		"AllowUsers " + user,
+		"StrictModes no",
+		"UsePAM no",
+		"PubkeyAuthentication yes",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"PermitRootLogin prohibit-password",
+		"LogLevel ERROR",
+	}, "\n") + "\n"
 }
+
+// Stop stops sshd (SIGTERM, then SIGKILL after 5s). Stopping a stopped server does nothing.
+func (g *GitSSH) Stop() { g.proc.stop() }
 
 func findSSHD(t testing.TB) string {
 	t.Helper()
