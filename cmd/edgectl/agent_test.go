@@ -72,39 +72,41 @@ func TestAgentHTTP2ServerFlag(t *testing.T) {
 	}
 }
 
+// parseAgentFlags parses args (and the EDGE_* environment) as the agent's flags.
+func parseAgentFlags(args ...string) (agentConfig, error) {
+	f := flag.NewFlagSet("agent", flag.ContinueOnError)
+	f.SetOutput(io.Discard)
+	var c agentConfig
+	var v agentFlagValues
+	defineAgentFlags(f, &c, &v)
+	if err := f.Parse(args); err != nil {
+		return c, err
+	}
+	return c, envFallbacks(f)
+}
+
 // TestGitMaxRefFlags: --git-max-ref-bytes (EDGE_GIT_MAX_REF_BYTES, a size of at least 64 KiB)
 // and --git-max-refs (EDGE_GIT_MAX_REFS, a count of at least 100) reach the git source's
 // bounds; less, or no number, is a usage error.
 func TestGitMaxRefFlags(t *testing.T) {
-	parse := func(args ...string) (agentConfig, error) {
-		f := flag.NewFlagSet("agent", flag.ContinueOnError)
-		f.SetOutput(io.Discard)
-		var c agentConfig
-		var v agentFlagValues
-		defineAgentFlags(f, &c, &v)
-		if err := f.Parse(args); err != nil {
-			return c, err
-		}
-		return c, envFallbacks(f)
-	}
-	if c, err := parse("--git-max-ref-bytes", "4MiB", "--git-max-refs", "5000"); err != nil || c.GitMaxRefBytes != 4<<20 || c.GitMaxRefs != 5000 {
+	if c, err := parseAgentFlags("--git-max-ref-bytes", "4MiB", "--git-max-refs", "5000"); err != nil || c.GitMaxRefBytes != 4<<20 || c.GitMaxRefs != 5000 {
 		t.Errorf("--git-max-ref-bytes 4MiB --git-max-refs 5000: %d, %d, %v; want %d, 5000", c.GitMaxRefBytes, c.GitMaxRefs, err, 4<<20)
 	}
-	if c, err := parse(); err != nil || c.GitMaxRefBytes != 0 || c.GitMaxRefs != 0 {
+	if c, err := parseAgentFlags(); err != nil || c.GitMaxRefBytes != 0 || c.GitMaxRefs != 0 {
 		t.Errorf("no flag: %d, %d, %v; want 0, 0 (the source's defaults)", c.GitMaxRefBytes, c.GitMaxRefs, err)
 	}
 	t.Setenv("EDGE_GIT_MAX_REF_BYTES", "64KiB")
 	t.Setenv("EDGE_GIT_MAX_REFS", "100")
-	if c, err := parse(); err != nil || c.GitMaxRefBytes != 64<<10 || c.GitMaxRefs != 100 {
+	if c, err := parseAgentFlags(); err != nil || c.GitMaxRefBytes != 64<<10 || c.GitMaxRefs != 100 {
 		t.Errorf("EDGE_GIT_MAX_REF_BYTES=64KiB EDGE_GIT_MAX_REFS=100: %d, %d, %v; want %d, 100", c.GitMaxRefBytes, c.GitMaxRefs, err, 64<<10)
 	}
 	for _, bad := range []string{"63KiB", "lots", "-5MiB", "0"} {
-		if _, err := parse("--git-max-ref-bytes", bad); err == nil {
+		if _, err := parseAgentFlags("--git-max-ref-bytes", bad); err == nil {
 			t.Errorf("--git-max-ref-bytes %s accepted; want an error", bad)
 		}
 	}
 	for _, bad := range []string{"99", "1MiB", "-5", "0", "many"} {
-		if _, err := parse("--git-max-refs", bad); err == nil {
+		if _, err := parseAgentFlags("--git-max-refs", bad); err == nil {
 			t.Errorf("--git-max-refs %s accepted; want an error", bad)
 		}
 	}
@@ -113,29 +115,18 @@ func TestGitMaxRefFlags(t *testing.T) {
 // TestGitMaxPackFlag: --git-max-pack (or EDGE_GIT_MAX_PACK) takes a size of at least 1 MiB
 // and reaches the git source's bound; less, or no size, is a usage error.
 func TestGitMaxPackFlag(t *testing.T) {
-	parse := func(args ...string) (agentConfig, error) {
-		f := flag.NewFlagSet("agent", flag.ContinueOnError)
-		f.SetOutput(io.Discard)
-		var c agentConfig
-		var v agentFlagValues
-		defineAgentFlags(f, &c, &v)
-		if err := f.Parse(args); err != nil {
-			return c, err
-		}
-		return c, envFallbacks(f)
-	}
-	if c, err := parse("--git-max-pack", "256MiB"); err != nil || c.GitMaxPack != 256<<20 {
+	if c, err := parseAgentFlags("--git-max-pack", "256MiB"); err != nil || c.GitMaxPack != 256<<20 {
 		t.Errorf("--git-max-pack 256MiB: %d, %v; want %d", c.GitMaxPack, err, 256<<20)
 	}
-	if c, err := parse(); err != nil || c.GitMaxPack != 0 {
+	if c, err := parseAgentFlags(); err != nil || c.GitMaxPack != 0 {
 		t.Errorf("no flag: %d, %v; want 0 (the source's default)", c.GitMaxPack, err)
 	}
 	t.Setenv("EDGE_GIT_MAX_PACK", "2GiB")
-	if c, err := parse(); err != nil || c.GitMaxPack != 2<<30 {
+	if c, err := parseAgentFlags(); err != nil || c.GitMaxPack != 2<<30 {
 		t.Errorf("EDGE_GIT_MAX_PACK=2GiB: %d, %v; want %d", c.GitMaxPack, err, 2<<30)
 	}
 	for _, bad := range []string{"1KiB", "lots", "-5MiB"} {
-		if _, err := parse("--git-max-pack", bad); err == nil {
+		if _, err := parseAgentFlags("--git-max-pack", bad); err == nil {
 			t.Errorf("--git-max-pack %s accepted; want an error", bad)
 		}
 	}

@@ -1,12 +1,9 @@
 package gitsource
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -56,20 +53,7 @@ func TestGitSourceGitDaemon(t *testing.T) {
 func TestGitSourceGitDaemonEndlessAdvertisement(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	c1 := repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n"})
-	dir := t.TempDir()
-	flag := filepath.Join(dir, "hostile")
-	head, chunk := filepath.Join(dir, "head"), filepath.Join(dir, "refs")
-	writeTestFile(t, head, pkt(c1+" HEAD\x00multi_ack side-band-64k ofs-delta shallow\n"))
-	var b bytes.Buffer
-	for i := 0; b.Len() < 4<<20; i++ {
-		b.Write(pkt(fmt.Sprintf("%s refs/heads/b%08d\n", c1, i)))
-	}
-	writeTestFile(t, chunk, b.Bytes())
-	script := filepath.Join(dir, "upload-pack")
-	writeTestFile(t, script, []byte(fmt.Sprintf("#!/bin/sh\nif [ -e %q ]; then\n\tcat %q\n\twhile cat %q; do :; done\n\texit 1\nfi\nexec \"$GIT_REAL\" upload-pack \"$@\"\n", flag, head, chunk)))
-	if err := os.Chmod(script, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	script, flag := endlessAdvertisement(t, c1, `exec "$GIT_REAL" upload-pack "$@"`)
 	srv := testenv.StartGitDaemonUploadPack(t, repo.Bare, script)
 
 	const maxRefBytes = 256 << 10

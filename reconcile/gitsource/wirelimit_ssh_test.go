@@ -24,21 +24,7 @@ import (
 func TestGitSourceSSHEndlessAdvertisement(t *testing.T) {
 	repo := testenv.NewGitRepo(t)
 	c1 := repo.CommitStrings("one", map[string]string{"sites/a.cue": "a: 1\n"})
-	dir := t.TempDir()
-	flag := filepath.Join(dir, "hostile")
-	head, chunk := filepath.Join(dir, "head"), filepath.Join(dir, "refs")
-	writeTestFile(t, head, pkt(c1+" HEAD\x00multi_ack side-band-64k ofs-delta shallow\n"))
-	var b bytes.Buffer
-	for i := 0; b.Len() < 4<<20; i++ {
-		b.Write(pkt(fmt.Sprintf("%s refs/heads/b%08d\n", c1, i)))
-	}
-	writeTestFile(t, chunk, b.Bytes())
-	// Hostile: the advertisement's first line, then its 4 MiB of references over and over.
-	script := filepath.Join(dir, "upload-pack")
-	writeTestFile(t, script, []byte(fmt.Sprintf("#!/bin/sh\nif [ -e %q ]; then\n\tcat %q\n\twhile cat %q; do :; done\n\texit 1\nfi\nexec sh -c \"$SSH_ORIGINAL_COMMAND\"\n", flag, head, chunk)))
-	if err := os.Chmod(script, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	script, flag := endlessAdvertisement(t, c1, `exec sh -c "$SSH_ORIGINAL_COMMAND"`)
 	srv := testenv.StartGitSSHCommand(t, repo.Bare, script)
 
 	const maxRefBytes = 256 << 10
@@ -105,4 +91,27 @@ func TestGitSourceSSHSmallRefLimitBigPack(t *testing.T) {
 	if rev := pollOK(t, src, true, c1); readString(t, rev.FS, "big.txt") != big {
 		t.Errorf("big.txt fetched over SSH differs")
 	}
+}
+
+// endlessAdvertisement writes an upload-pack stand-in that, while the file flag exists,
+// sends a reference advertisement for commit without end (its first line, then 4 MiB of
+// references over and over) and otherwise runs sane, the shell line that runs the real
+// upload-pack. It returns the script and flag paths (flag not created).
+func endlessAdvertisement(t *testing.T, commit, sane string) (script, flag string) {
+	t.Helper()
+	dir := t.TempDir()
+	flag = filepath.Join(dir, "hostile")
+	head, chunk := filepath.Join(dir, "head"), filepath.Join(dir, "refs")
+	writeTestFile(t, head, pkt(commit+" HEAD\x00multi_ack side-band-64k ofs-delta shallow\n"))
+	var b bytes.Buffer
+	for i := 0; b.Len() < 4<<20; i++ {
+		b.Write(pkt(fmt.Sprintf("%s refs/heads/b%08d\n", commit, i)))
+	}
+	writeTestFile(t, chunk, b.Bytes())
+	script = filepath.Join(dir, "upload-pack")
+	writeTestFile(t, script, []byte(fmt.Sprintf("#!/bin/sh\nif [ -e %q ]; then\n\tcat %q\n\twhile cat %q; do :; done\n\texit 1\nfi\n%s\n", flag, head, chunk, sane)))
+	if err := os.Chmod(script, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return script, flag
 }
