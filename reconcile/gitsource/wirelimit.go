@@ -33,9 +33,10 @@ const (
 
 // wireLimit bounds what one poll reads from a server, counted as it is read: maxBytes
 // before the pack, once the pack starts (allowPack) what the pack may take on the wire
-// too; and over HTTP(S) the pkt-lines of each reference advertisement, maxRefs. The Source
-// resets it at each poll (s.mu held); its transport's reads draw from it: HTTP(S)
-// response bodies, the SSH connection (wirelimit_ssh.go).
+// too; and over HTTP(S) and git:// the pkt-lines of each reference advertisement, maxRefs.
+// The Source resets it at each poll (s.mu held); its transport's reads draw from it:
+// HTTP(S) response bodies, the SSH connection (wirelimit_ssh.go), the git:// connection
+// (wirelimit_git.go).
 type wireLimit struct {
 	maxBytes int64
 	maxRefs  int
