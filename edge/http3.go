@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/edgectl/edge/edge/internal/h3srv"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
@@ -39,12 +40,12 @@ type HTTP3Options struct {
 }
 
 // quicServer is the HTTP/3 side of a Server: one quic.Transport on the UDP socket for the
-// server's life, its listener and the http3.Server on it.
+// server's life, its listener and edge's HTTP/3 server (internal/h3srv) on it.
 type quicServer struct {
 	udp    net.PacketConn
 	tr     *quic.Transport
 	ln     *quic.Listener
-	srv    *http3.Server
+	srv    *h3srv.Server
 	conns  *quicConns
 	altSvc []string // the Alt-Svc header's values for TCP responses (one; shared, never changed)
 }
@@ -89,11 +90,12 @@ func (s *Server) startHTTP3(ctx context.Context, tcpAddr net.Addr) (*quicServer,
 		udp.Close()
 		return nil, fmt.Errorf("edge: http3 listen %s: %w", addr, err)
 	}
-	q.srv = &http3.Server{
-		Handler:        http.HandlerFunc(s.serveHTTP3),
-		MaxHeaderBytes: s.limits.MaxHeaderBytes,
-		IdleTimeout:    s.limits.IdleTimeout,
-		Logger:         s.log,
+	q.srv = &h3srv.Server{
+		Handler:           (*h3Handler)(s),
+		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
+		IdleTimeout:       s.limits.IdleTimeout,
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		Logger:            s.log,
 	}
 	q.altSvc = []string{fmt.Sprintf(`h3=":%d"; ma=%d`, udp.LocalAddr().(*net.UDPAddr).Port, altSvcMaxAge)}
 	s.wg.Add(1)
@@ -147,6 +149,13 @@ func h3Variant(cfg *tls.Config) *tls.Config {
 	c.NextProtos = []string{http3.NextProtoH3}
 	return c
 }
+
+// h3Handler is the Server as HTTP/3's handler (a pointer: no allocation to make it an
+// http.Handler): serveTLS, on the worker that h3srv runs the request stream on.
+type h3Handler Server
+
+// ServeHTTP implements http.Handler.
+func (h *h3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*Server)(h).serveTLS(w, r) }
 
 // refuseConfigH3 is refuseConfig for QUIC.
 var refuseConfigH3 = h3Variant(refuseConfig)

@@ -1,16 +1,13 @@
 package edge
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
 )
 
 // seenBackend answers every request with what it received of the request's framing and
@@ -27,7 +24,7 @@ func seenBackend(t testing.TB) *httptest.Server {
 
 // TestHTTP3RequestBodyAsHTTP2 is differential: the upstream receives the same request
 // framing and body through HTTP/3 as through HTTP/2, for requests without a body (whose
-// emptiness HTTP/3 learns from the stream's end: see emptyBodyKnown), with a body of
+// emptiness HTTP/3 learns from the stream's end: see h3srv's stream.prepare), with a body of
 // known length and with one of unknown length.
 func TestHTTP3RequestBodyAsHTTP2(t *testing.T) {
 	srv := startServer(t, Options{HTTPListen: Off, AdminListen: Off})
@@ -42,7 +39,7 @@ func TestHTTP3RequestBodyAsHTTP2(t *testing.T) {
 	}{
 		// Not PURGE without a body: if its stream's end reaches the edge after the
 		// handler starts, ReverseProxy forwards it with an empty chunked body (HTTP/2:
-		// none); emptyBodyKnown makes that rare, it cannot make it never.
+		// none); h3srv makes that rare, it cannot make it never.
 		{"GET", nil}, {"HEAD", nil}, {"OPTIONS", nil}, {"DELETE", nil}, {"POST", nil}, {"PUT", nil},
 		{"POST", func() io.Reader { return strings.NewReader("known length") }},
 		{"POST", func() io.Reader { return io.MultiReader(strings.NewReader("unknown length")) }},
@@ -76,7 +73,7 @@ func TestHTTP3RequestBodyAsHTTP2(t *testing.T) {
 }
 
 // TestHTTP3BodilessRequestKnownEmpty: quic-go's client ends a bodiless request's stream
-// with its HEADERS frame, and the edge then knows the body is empty (emptyBodyKnown): a
+// with its HEADERS frame, and the edge then knows the body is empty (h3srv): a
 // PURGE reaches the upstream without the empty chunked body an unknown length gets. The
 // stream's end may come in a later packet than the HEADERS, so one of 20 is enough.
 func TestHTTP3BodilessRequestKnownEmpty(t *testing.T) {
@@ -101,80 +98,4 @@ func TestHTTP3BodilessRequestKnownEmpty(t *testing.T) {
 		seen = append(seen, got)
 	}
 	t.Errorf("no bodiless PURGE over HTTP/3 was forwarded as %s; the upstream saw %q", want, seen)
-}
-
-// fakeBody is a request body returning its data (if any), then err.
-type fakeBody struct {
-	data string
-	err  error
-	read bool // Read was called
-}
-
-func (b *fakeBody) Read(p []byte) (int, error) {
-	b.read = true
-	if b.data != "" {
-		n := copy(p, b.data)
-		b.data = b.data[n:]
-		return n, nil
-	}
-	return 0, b.err
-}
-
-func (b *fakeBody) Close() error { return nil }
-
-// deadlineWriter is a response writer with a read deadline, as quic-go's is.
-type deadlineWriter struct {
-	http.ResponseWriter
-	deadlines []time.Time
-}
-
-func (w *deadlineWriter) SetReadDeadline(t time.Time) error {
-	w.deadlines = append(w.deadlines, t)
-	return nil
-}
-
-func TestEmptyBodyKnown(t *testing.T) {
-	timeout := os.ErrDeadlineExceeded
-	for _, tc := range []struct {
-		name       string
-		cl         int64
-		body       *fakeBody
-		deadline   bool
-		wantCL     int64
-		wantBody   string
-		wantProbed bool
-	}{
-		{"stream ended: empty", -1, &fakeBody{err: io.EOF}, true, 0, "", true},
-		{"a byte read: given back", -1, &fakeBody{data: "later", err: io.EOF}, true, -1, "later", true},
-		{"timeout: unknown", -1, &fakeBody{err: timeout}, true, -1, "", true},
-		{"stream error: unknown", -1, &fakeBody{err: errors.New("reset")}, true, -1, "", true},
-		{"length known", 5, &fakeBody{data: "hello", err: io.EOF}, true, 5, "hello", false},
-		{"no read deadline", -1, &fakeBody{err: io.EOF}, false, -1, "", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("GET", "https://a.example.com/", nil)
-			r.ContentLength, r.Body = tc.cl, tc.body
-			dw := &deadlineWriter{ResponseWriter: httptest.NewRecorder()}
-			var w http.ResponseWriter = dw
-			if !tc.deadline {
-				w = httptest.NewRecorder()
-			}
-			got := emptyBodyKnown(w, r)
-			if got.ContentLength != tc.wantCL {
-				t.Errorf("ContentLength = %d; want %d", got.ContentLength, tc.wantCL)
-			}
-			if r.ContentLength != tc.cl {
-				t.Errorf("the server's request was changed: ContentLength %d", r.ContentLength)
-			}
-			if tc.body.read != tc.wantProbed {
-				t.Errorf("body read: %v; want %v", tc.body.read, tc.wantProbed)
-			}
-			if tc.wantProbed && (len(dw.deadlines) != 2 || !dw.deadlines[0].Before(time.Now()) || !dw.deadlines[1].IsZero()) {
-				t.Errorf("read deadlines %v; want one past, then none", dw.deadlines)
-			}
-			if body, _ := io.ReadAll(got.Body); string(body) != tc.wantBody {
-				t.Errorf("body %q; want %q", body, tc.wantBody)
-			}
-		})
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"sync/atomic"
 
-	"github.com/edgectl/edge/edge/internal/reqcancel"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/quic-go/quic-go"
 )
@@ -81,7 +80,7 @@ type connStateKey struct{}
 
 // connContext is the transport's ConnContext: it refuses a connection beyond the cap and
 // counts it, open and handshaking, until its context ends (connection closed or
-// handshake failed). The context carries the connection's state and h3CancelSource.
+// handshake failed). The context carries the connection's state.
 func (c *quicConns) connContext(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
 	if n := c.open.Add(1); c.max > 0 && n > int64(c.max) {
 		c.open.Add(-1)
@@ -92,7 +91,7 @@ func (c *quicConns) connContext(ctx context.Context, _ *quic.ClientInfo) (contex
 	st := &connState{conns: c}
 	st.handshaking.Store(true)
 	c.handshaking.Add(1)
-	ctx = reqcancel.WithSource(context.WithValue(ctx, connStateKey{}, st), h3CancelSource{})
+	ctx = context.WithValue(ctx, connStateKey{}, st)
 	context.AfterFunc(ctx, func() {
 		st.handshakeDone()
 		c.open.Add(-1)

@@ -1,0 +1,178 @@
+package h3srv
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// requestBody is a request's body: the payload of the DATA frames on its stream, then its
+// trailers (a HEADERS frame after them, decoded into the request's Trailer). Unknown
+// frame types are skipped. A declared Content-Length is enforced (RFC 9114 section
+// 4.1.2). Errors reset the stream (or close the connection) with the code RFC 9114 gives
+// them; the handler's Read gets the error.
+type requestBody struct {
+	st     *stream
+	mu     sync.Mutex // Read and Close against the stream's release
+	remain uint64     // payload left in the current DATA frame
+	read   int64      // payload bytes read
+	clen   int64      // the declared content-length, or -1
+	err    error      // sticky: io.EOF at the end, or what went wrong
+	closed bool
+}
+
+// errBodyClosed is a read after Close.
+var errBodyClosed = errors.New("h3srv: read on closed request body")
+
+// Read implements io.Reader.
+func (b *requestBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.closed:
+		return 0, errBodyClosed
+	case b.err != nil:
+		return 0, b.err
+	case len(p) == 0:
+		return 0, nil
+	}
+	n, err := b.readLocked(p)
+	if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// readLocked reads payload, moving to the next DATA frame as needed.
+func (b *requestBody) readLocked(p []byte) (int, error) {
+	for b.remain == 0 {
+		if err := b.nextFrame(); err != nil {
+			return 0, err
+		}
+	}
+	if uint64(len(p)) > b.remain {
+		p = p[:b.remain]
+	}
+	n, err := b.st.fr.Read(p)
+	b.remain -= uint64(n)
+	b.read += int64(n)
+	if cl := b.clen; cl >= 0 && b.read > cl {
+		return n, b.st.streamError(codeMessageError, errors.New("h3srv: request body longer than its content-length"))
+	}
+	if err != nil && n == 0 {
+		return 0, b.st.streamError(codeRequestIncomplete, truncated(err))
+	}
+	return n, nil
+}
+
+// nextFrame reads the next frame header: a DATA frame sets remain; trailers end the body
+// (io.EOF); unknown frames are skipped.
+func (b *requestBody) nextFrame() error {
+	fr := &b.st.fr
+	typ, length, err := fr.header()
+	switch {
+	case err == io.EOF:
+		return b.end()
+	case err != nil:
+		return b.st.streamError(codeRequestIncomplete, err)
+	}
+	switch {
+	case typ == frameData:
+		b.remain = length
+		return nil
+	case typ == frameHeaders:
+		return b.trailers(length)
+	case reservedH2Frame(typ) || controlOnlyFrame(typ) || typ == framePushPromise:
+		return b.st.c.connError(codeFrameUnexpected, fmt.Sprintf("frame type %#x on a request stream", typ))
+	}
+	if err := fr.discard(length); err != nil {
+		return b.st.streamError(codeRequestIncomplete, err)
+	}
+	return nil
+}
+
+// end is the stream's end after a whole frame: io.EOF, unless fewer bytes came than
+// the content-length said.
+func (b *requestBody) end() error {
+	if cl := b.clen; cl >= 0 && b.read != cl {
+		return b.st.streamError(codeMessageError, errors.New("h3srv: request body shorter than its content-length"))
+	}
+	return io.EOF
+}
+
+// trailers decodes the trailer section (a HEADERS frame of length n after the body) into
+// the request's Trailer; the stream must end after it.
+func (b *requestBody) trailers(n uint64) error {
+	st := b.st
+	if n > uint64(st.c.srv.maxHeaderBytes()) {
+		return st.streamError(codeExcessiveLoad, errHeaderTooLarge)
+	}
+	block, err := st.fr.block(int(n))
+	if err != nil {
+		return st.streamError(codeRequestIncomplete, err)
+	}
+	tr, err := decodeTrailers(block, st.c.srv.maxHeaderBytes())
+	if err != nil {
+		return st.headerError(err)
+	}
+	if _, _, err := st.fr.header(); err != io.EOF {
+		if err == nil {
+			return st.c.connError(codeFrameUnexpected, "frame after the trailers")
+		}
+		return st.streamError(codeRequestIncomplete, err)
+	}
+	st.req.Trailer = tr
+	return b.end()
+}
+
+// decodeTrailers decodes a trailer section: regular fields only.
+func decodeTrailers(block []byte, limit int) (http.Header, error) {
+	hdr := make(http.Header, 2)
+	decode := decoder.Decode(block)
+	size := 0
+	for {
+		hf, err := decode()
+		if err == io.EOF {
+			return hdr, nil
+		}
+		if err != nil {
+			return nil, &qpackError{err}
+		}
+		if size += len(hf.Name) + len(hf.Value) + fieldOverhead; size > limit {
+			return nil, errHeaderTooLarge
+		}
+		if hf.IsPseudo() {
+			return nil, errMalformed("pseudo-header field in trailers")
+		}
+		if err := addField(hdr, hf); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Close implements io.Closer: later reads fail; what is left of the body is not read
+// (the stream's reading is stopped once the response is finished).
+func (b *requestBody) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return nil
+}
+
+// complete reports whether the whole body was read (the stream's read side has ended).
+func (b *requestBody) complete() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err == io.EOF
+}
+
+// release stops further reads (the handler has returned) and returns the stream's read
+// buffer to its pool.
+func (b *requestBody) release() {
+	b.mu.Lock()
+	b.closed = true
+	b.st.fr.release()
+	b.mu.Unlock()
+}

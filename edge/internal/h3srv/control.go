@@ -1,0 +1,159 @@
+package h3srv
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/quicvarint"
+)
+
+// quicvarintLen is the encoded length of v.
+func quicvarintLen(v uint64) int { return quicvarint.Len(v) }
+
+// appendVarint appends v as a QUIC varint.
+func appendVarint(b []byte, v uint64) []byte { return quicvarint.Append(b, v) }
+
+// openControl opens the server's control stream and sends its SETTINGS: the largest
+// request header section; no QPACK dynamic table (the defaults, not sent).
+func (c *conn) openControl() error {
+	str, err := c.qc.OpenUniStream()
+	if err != nil {
+		return err
+	}
+	var payload []byte
+	payload = appendVarint(payload, settingMaxFieldSectionSize)
+	payload = appendVarint(payload, uint64(c.srv.maxHeaderBytes()))
+	b := appendVarint(nil, streamControl)
+	b = appendFrameHeader(b, frameSettings, uint64(len(payload)))
+	b = append(b, payload...)
+	c.ctrl = str
+	_, err = str.Write(b)
+	return err
+}
+
+// acceptUni accepts the client's unidirectional streams until the connection ends.
+func (c *conn) acceptUni() {
+	for {
+		str, err := c.qc.AcceptUniStream(c.qc.Context())
+		if err != nil {
+			return
+		}
+		go c.serveUni(str)
+	}
+}
+
+// serveUni reads a unidirectional stream's type and serves it: the control stream, the
+// QPACK streams (drained: no dynamic table), refusing push streams and duplicates, and
+// aborting unknown types.
+func (c *conn) serveUni(str *quic.ReceiveStream) {
+	var fr frameReader
+	fr.init(str)
+	defer fr.release()
+	typ, err := fr.varint()
+	if err != nil {
+		return
+	}
+	switch typ {
+	case streamControl, streamQPACKEncoder, streamQPACKDecoder:
+		if !c.firstUni(typ) {
+			c.connError(codeStreamCreationError, fmt.Sprintf("second stream of type %#x", typ))
+			return
+		}
+		if typ == streamControl {
+			err = c.readControl(&fr)
+		} else {
+			_, err = io.Copy(io.Discard, &fr)
+		}
+		c.criticalClosed(err)
+	case streamPush:
+		c.connError(codeStreamCreationError, "push stream from a client")
+	default:
+		str.CancelRead(codeStreamCreationError.stream())
+	}
+}
+
+// firstUni records a critical stream of type typ; false if one was seen before.
+func (c *conn) firstUni(typ uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.uni[typ] {
+		return false
+	}
+	c.uni[typ] = true
+	return true
+}
+
+// criticalClosed is a control or QPACK stream's end: H3_CLOSED_CRITICAL_STREAM unless
+// the connection ended first, or the reading stopped on a connection error already.
+func (c *conn) criticalClosed(err error) {
+	if c.qc.Context().Err() != nil {
+		return
+	}
+	if _, ok := err.(connErr); ok {
+		return
+	}
+	c.connError(codeClosedCriticalStream, "critical stream closed")
+}
+
+// maxSettingsLen bounds a SETTINGS frame's payload.
+const maxSettingsLen = readBufSize
+
+// readControl reads the client's control stream: SETTINGS first, then the frames a
+// control stream may carry (GOAWAY, MAX_PUSH_ID, CANCEL_PUSH, PRIORITY_UPDATE, unknown
+// ones), all of which the server ignores. It returns when the stream ends (an error).
+func (c *conn) readControl(fr *frameReader) error {
+	typ, length, err := fr.header()
+	if err != nil {
+		return err
+	}
+	if typ != frameSettings {
+		return c.connError(codeMissingSettings, "first frame on the control stream is not SETTINGS")
+	}
+	if length > maxSettingsLen {
+		return c.connError(codeExcessiveLoad, "SETTINGS frame too large")
+	}
+	block, err := fr.block(int(length))
+	if err != nil {
+		return err
+	}
+	if err := c.checkSettings(block); err != nil {
+		return err
+	}
+	for {
+		typ, length, err := fr.header()
+		if err != nil {
+			return err
+		}
+		if typ == frameSettings || typ == frameData || typ == frameHeaders || typ == framePushPromise || reservedH2Frame(typ) {
+			return c.connError(codeFrameUnexpected, fmt.Sprintf("frame type %#x on the control stream", typ))
+		}
+		if err := fr.discard(length); err != nil {
+			return err
+		}
+	}
+}
+
+// checkSettings checks a SETTINGS payload: well-formed, no identifier twice, none of
+// HTTP/2's (RFC 9114 section 7.2.4.1). The values themselves do not change what the
+// server sends: it uses no dynamic table and sends no push.
+func (c *conn) checkSettings(b []byte) error {
+	seen := map[uint64]bool{}
+	for len(b) > 0 {
+		id, n, err := quicvarint.Parse(b)
+		if err != nil {
+			return c.connError(codeFrameError, "malformed SETTINGS")
+		}
+		b = b[n:]
+		_, n, err = quicvarint.Parse(b)
+		if err != nil {
+			return c.connError(codeFrameError, "malformed SETTINGS")
+		}
+		b = b[n:]
+		if seen[id] || (id >= 0x02 && id <= 0x05) {
+			return c.connError(codeSettingsError, fmt.Sprintf("SETTINGS identifier %#x", id))
+		}
+		seen[id] = true
+	}
+	return nil
+}

@@ -1,0 +1,308 @@
+package h3srv
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// writeBufSize is the response buffer's capacity for body bytes: a body up to this size
+// written before the handler ends leaves with its HEADERS frame in one stream write, with
+// a Content-Length.
+const writeBufSize = 16 << 10
+
+// headRoom is room kept in front of the buffered body for the HEADERS frame and the DATA
+// frame's header, so that all three go out as one contiguous write.
+const headRoom = 2 << 10
+
+// writeBufs recycles response buffers.
+var writeBufs = sync.Pool{New: func() any { return new([headRoom + writeBufSize]byte) }}
+
+// errWriteAfterRelease is a write after the handler returned (its bug).
+var errWriteAfterRelease = errors.New("h3srv: response written after its handler returned")
+
+// responseWriter is a request's http.ResponseWriter. The final status's HEADERS frame is
+// encoded when the first body bytes leave (Flush, a full buffer, or the handler's end),
+// so that a handler's Content-Length, Content-Type sniffing and trailer declarations are
+// those of net/http's servers.
+type responseWriter struct {
+	st          *stream
+	header      http.Header
+	status      int   // the final status; 0 until WriteHeader
+	headerSent  bool  // its HEADERS frame went to the stream
+	isHead      bool  // the request's method is HEAD: no body is sent
+	clen        int64 // the Content-Length the handler declared, or -1
+	written     int64 // body bytes the handler wrote
+	buf         *[headRoom + writeBufSize]byte
+	n           int // body bytes buffered at buf[headRoom:]
+	trailers    []string
+	err         error // a stream write failed: later writes fail too
+	released    bool
+	handlerDone bool
+}
+
+// Header implements http.ResponseWriter.
+func (w *responseWriter) Header() http.Header { return w.header }
+
+// WriteHeader implements http.ResponseWriter. A 1xx status is sent at once with the
+// current header; the first final status is kept, later ones are ignored.
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status != 0 || w.released {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("h3srv: invalid WriteHeader code %v", code))
+	}
+	if code < 200 {
+		if code != http.StatusSwitchingProtocols {
+			w.sendInformational(code)
+		}
+		return
+	}
+	w.status = code
+	if _, ok := w.header["Date"]; !ok {
+		w.header["Date"] = dateHeader()
+	}
+	w.clen = -1
+	if v := w.header.Get("Content-Length"); v != "" {
+		if n, err := strconv.ParseUint(v, 10, 63); err == nil {
+			w.clen = int64(n)
+		} else {
+			w.header.Del("Content-Length")
+		}
+	}
+	w.declareTrailers()
+}
+
+// sendInformational writes a 1xx response's HEADERS frame.
+func (w *responseWriter) sendInformational(code int) {
+	if w.err != nil {
+		return
+	}
+	b := headersFrame(w.buf[:0], code, w.header, skipNever)
+	w.write(b)
+}
+
+// skipNever excludes no header except the connection-specific ones.
+func skipNever(k string) bool { return connectionSpecific(k) }
+
+// bodyAllowed reports whether the status permits a body.
+func (w *responseWriter) bodyAllowed() bool {
+	return w.status != http.StatusNoContent && w.status != http.StatusNotModified
+}
+
+// Write implements http.ResponseWriter.
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.released {
+		return 0, errWriteAfterRelease
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.bodyAllowed() {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.clen >= 0 && w.written+int64(len(p)) > w.clen {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if w.isHead {
+		return len(p), nil
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.n+len(p) <= writeBufSize {
+		w.n += copy(w.buf[headRoom+w.n:], p)
+		return len(p), nil
+	}
+	if err := w.flush(); err != nil {
+		return 0, err
+	}
+	if len(p) <= writeBufSize/2 {
+		w.n = copy(w.buf[headRoom:], p)
+		return len(p), nil
+	}
+	hdr := appendFrameHeader(w.buf[:0], frameData, uint64(len(p)))
+	if err := w.write(hdr); err != nil {
+		return 0, err
+	}
+	if err := w.write(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// flush sends the HEADERS frame if not yet sent and the buffered body as a DATA frame,
+// in one stream write when the HEADERS frame fits the buffer's head room.
+func (w *responseWriter) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	start := headRoom
+	if w.n > 0 {
+		var dh [maxFrameHeaderLen]byte
+		h := appendFrameHeader(dh[:0], frameData, uint64(w.n))
+		start -= len(h)
+		copy(w.buf[start:], h)
+	}
+	if !w.headerSent {
+		w.sniff()
+		w.headerSent = true
+		hf := headersFrame(nil, w.status, w.header, w.excluded)
+		if len(hf) <= start {
+			start -= len(hf)
+			copy(w.buf[start:], hf)
+		} else if err := w.write(hf); err != nil {
+			return err
+		}
+	}
+	end := headRoom + w.n
+	w.n = 0
+	if start == end {
+		return nil
+	}
+	return w.write(w.buf[start:end])
+}
+
+// sniff sets Content-Type from the buffered body when the handler set none, as net/http.
+func (w *responseWriter) sniff() {
+	if w.n == 0 || w.isHead {
+		return
+	}
+	if _, ok := w.header["Content-Type"]; ok {
+		return
+	}
+	if w.header.Get("Content-Encoding") != "" {
+		return
+	}
+	w.header.Set("Content-Type", http.DetectContentType(w.buf[headRoom:headRoom+w.n]))
+}
+
+// excluded reports whether header k stays out of the response's HEADERS frame: trailers
+// (declared or with http.TrailerPrefix) and connection-specific fields.
+func (w *responseWriter) excluded(k string) bool {
+	if connectionSpecific(k) || strings.HasPrefix(k, http.TrailerPrefix) || k == "Trailer" {
+		return true
+	}
+	for _, t := range w.trailers {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// declareTrailers records the trailer names the Trailer header declares.
+func (w *responseWriter) declareTrailers() {
+	for _, v := range w.header["Trailer"] {
+		for _, t := range strings.Split(v, ",") {
+			t = http.CanonicalHeaderKey(strings.TrimSpace(t))
+			if t != "" && httpguts.ValidTrailerHeader(t) {
+				w.trailers = append(w.trailers, t)
+			}
+		}
+	}
+}
+
+// write writes b to the stream, remembering a failure.
+func (w *responseWriter) write(b []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if _, err := w.st.str.Write(b); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() { w.FlushError() }
+
+// FlushError sends the header and what is buffered, for http.ResponseController.
+func (w *responseWriter) FlushError() error {
+	if w.released {
+		return errWriteAfterRelease
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.flush()
+}
+
+// SetReadDeadline sets the request stream's read deadline, for http.ResponseController.
+func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.st.str.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the stream's write deadline, for http.ResponseController.
+func (w *responseWriter) SetWriteDeadline(t time.Time) error { return w.st.str.SetWriteDeadline(t) }
+
+// EnableFullDuplex is for http.ResponseController: HTTP/3 request bodies can be read
+// while the response is written.
+func (w *responseWriter) EnableFullDuplex() error { return nil }
+
+// finish completes the response after the handler returned: the header (with a
+// Content-Length when the whole body is buffered), the body, the trailers. It returns an
+// error when the response cannot be completed: the stream is then reset.
+func (w *responseWriter) finish() error {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.headerSent && w.clen < 0 && w.bodyAllowed() && len(w.trailers) == 0 {
+		w.header["Content-Length"] = []string{strconv.FormatInt(w.written, 10)}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if w.clen >= 0 && w.written < w.clen && !w.isHead && w.bodyAllowed() {
+		return fmt.Errorf("h3srv: handler wrote %d of the %d bytes it declared", w.written, w.clen)
+	}
+	return w.sendTrailers()
+}
+
+// sendTrailers sends the trailer section, if the handler declared or set trailers.
+func (w *responseWriter) sendTrailers() error {
+	var tr http.Header
+	for k, vv := range w.header {
+		name, ok := strings.CutPrefix(k, http.TrailerPrefix)
+		if !ok {
+			if !w.declared(k) {
+				continue
+			}
+			name = k
+		}
+		if tr == nil {
+			tr = make(http.Header)
+		}
+		tr[http.CanonicalHeaderKey(name)] = vv
+	}
+	if tr == nil {
+		return nil
+	}
+	return w.write(headersFrame(w.buf[:0], 0, tr, connectionSpecific))
+}
+
+// declared reports whether k was declared as a trailer.
+func (w *responseWriter) declared(k string) bool {
+	for _, t := range w.trailers {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// release returns the buffer to its pool; later writes fail.
+func (w *responseWriter) release() {
+	w.released = true
+	if w.buf != nil {
+		writeBufs.Put(w.buf)
+		w.buf = nil
+	}
+}

@@ -1,0 +1,211 @@
+package h3srv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/edgectl/edge/edge/internal/reqcancel"
+	"github.com/quic-go/quic-go"
+)
+
+// stream is one request stream's state, in one allocation: the request, its body, its
+// context, and the response writer.
+type stream struct {
+	c    *conn
+	str  *quic.Stream
+	fr   frameReader
+	head http.Request  // the request as read, before its context is set
+	req  *http.Request // the handler's: head with the context
+	body requestBody
+	ctx  reqCtx
+	hook reqcancel.Hook // the proxy's abort (reqcancel.AfterFunc), fired when ctx ends
+	w    responseWriter
+	stop func() bool // unregisters the end of ctx from the stream's context
+}
+
+// serveStream serves the request on str, on a worker's goroutine.
+func (c *conn) serveStream(str *quic.Stream) {
+	defer c.streamDone()
+	st := &stream{c: c, str: str}
+	st.fr.init(str)
+	defer st.fr.release()
+	if err := st.readRequest(); err != nil {
+		st.refuse(err)
+		return
+	}
+	st.prepare()
+	returned := false
+	defer func() { st.end(!returned) }() // also after a runtime.Goexit in the handler
+	returned = st.run()
+}
+
+// readRequest reads the request's HEADERS frame into st.req (skipping unknown frames
+// before it), within Server.ReadHeaderTimeout.
+func (st *stream) readRequest() error {
+	if d := st.c.srv.ReadHeaderTimeout; d > 0 {
+		st.str.SetReadDeadline(time.Now().Add(d))
+		defer st.str.SetReadDeadline(time.Time{})
+	}
+	limit := st.c.srv.maxHeaderBytes()
+	for {
+		typ, length, err := st.fr.header()
+		if err != nil {
+			return streamErr{codeRequestIncomplete, err}
+		}
+		switch {
+		case typ == frameHeaders:
+			if length > uint64(limit) {
+				return errHeaderTooLarge
+			}
+			block, err := st.fr.block(int(length))
+			if err != nil {
+				return streamErr{codeRequestIncomplete, err}
+			}
+			return decodeRequest(&st.head, block, limit)
+		case typ == frameData || reservedH2Frame(typ) || controlOnlyFrame(typ) || typ == framePushPromise:
+			return connErr{codeFrameUnexpected, fmt.Sprintf("frame type %#x before a request's HEADERS", typ)}
+		}
+		if err := st.fr.discard(length); err != nil {
+			return streamErr{codeRequestIncomplete, err}
+		}
+	}
+}
+
+// streamErr is a stream error with its code; connErr a connection error.
+type (
+	streamErr struct {
+		code errCode
+		err  error
+	}
+	connErr struct {
+		code   errCode
+		reason string
+	}
+)
+
+func (e streamErr) Error() string {
+	return fmt.Sprintf("h3srv: stream error %#x: %v", uint64(e.code), e.err)
+}
+func (e streamErr) Unwrap() error { return e.err }
+func (e connErr) Error() string {
+	return fmt.Sprintf("h3srv: connection error %#x: %s", uint64(e.code), e.reason)
+}
+
+// refuse answers a request that could not be read: 431 for a header section too large,
+// else the stream is reset (or the connection closed) with the error's code.
+func (st *stream) refuse(err error) {
+	var se streamErr
+	var ce connErr
+	var qe *qpackError
+	switch {
+	case errors.Is(err, errHeaderTooLarge):
+		st.str.CancelRead(codeExcessiveLoad.stream())
+		st.w = responseWriter{st: st, header: http.Header{}, buf: writeBufs.Get().(*[headRoom + writeBufSize]byte)}
+		st.w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+		st.w.finish()
+		st.w.release()
+		st.str.Close()
+	case errors.As(err, &ce):
+		st.c.connError(ce.code, ce.reason)
+	case errors.As(err, &qe):
+		st.c.connError(codeQPACKDecompressFailed, qe.Error())
+	case errors.As(err, &se):
+		st.reset(se.code)
+	default: // errMalformed
+		st.reset(codeMessageError)
+	}
+}
+
+// reset aborts both directions of the stream with code.
+func (st *stream) reset(code errCode) {
+	st.str.CancelRead(code.stream())
+	st.str.CancelWrite(code.stream())
+}
+
+// streamError resets the stream with code (a request body that breaks the protocol) and
+// returns err for the handler's read.
+func (st *stream) streamError(code errCode, err error) error {
+	st.reset(code)
+	return fmt.Errorf("h3srv: request body: %w", err)
+}
+
+// headerError is refuse's decision for a trailer section, returned to the body's reader.
+func (st *stream) headerError(err error) error {
+	var qe *qpackError
+	switch {
+	case errors.As(err, &qe):
+		return st.c.connError(codeQPACKDecompressFailed, qe.Error())
+	case errors.Is(err, errHeaderTooLarge):
+		return st.streamError(codeExcessiveLoad, err)
+	}
+	return st.streamError(codeMessageError, err)
+}
+
+// prepare completes the request (protocol, connection, body, context) and the response.
+func (st *stream) prepare() {
+	c, r := st.c, &st.head
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/3.0", 3, 0
+	r.RemoteAddr, r.TLS = c.remoteAddr, c.tls
+	st.body.st, st.body.clen = st, r.ContentLength
+	if r.ContentLength == 0 || (r.ContentLength < 0 && st.fr.ended()) {
+		r.ContentLength = 0
+		r.Body = http.NoBody
+	} else {
+		r.Body = &st.body
+	}
+	st.ctx = reqCtx{Context: c.base, st: st}
+	st.req = r.WithContext(&st.ctx) // a copy: a request's context can only be set so
+	r = st.req
+	st.stop = context.AfterFunc(st.str.Context(), st.abort)
+	st.w = responseWriter{st: st, header: make(http.Header, 8), isHead: r.Method == http.MethodHead,
+		buf: writeBufs.Get().(*[headRoom + writeBufSize]byte)}
+}
+
+// abort ends the request's context: the client stopped the request, or the connection
+// ended.
+func (st *stream) abort() {
+	if st.ctx.End(context.Canceled) {
+		st.hook.Fire()
+	}
+}
+
+// run calls the handler and reports whether it returned: false if it panicked (the
+// panic is logged, as net/http does, unless it is http.ErrAbortHandler).
+func (st *stream) run() (returned bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				st.c.srv.logger().Error("h3srv: panic serving", "remote", st.c.remoteAddr, "panic", p, "stack", string(buf))
+			}
+		}
+	}()
+	st.c.srv.Handler.ServeHTTP(&st.w, st.req)
+	return true
+}
+
+// end finishes the stream after the handler: the response completed and the stream
+// closed, or reset (the handler did not return, or its response cannot be completed); the request's reading
+// stopped if its body was not read to the end; its context ended; buffers released.
+func (st *stream) end(aborted bool) {
+	st.stop()
+	switch {
+	case aborted:
+		st.reset(codeInternalError)
+	case st.w.finish() != nil:
+		st.reset(codeInternalError)
+	default:
+		if st.req.Body != http.NoBody && !st.body.complete() {
+			st.str.CancelRead(codeNoError.stream())
+		}
+		st.str.Close()
+	}
+	st.abort()
+	st.w.release()
+	st.body.release()
+}
