@@ -129,27 +129,17 @@ func (b *requestBody) trailers(n uint64) error {
 
 // decodeTrailers decodes a trailer section: regular fields only.
 func decodeTrailers(block []byte, limit int) (http.Header, error) {
-	hdr := make(http.Header, 2)
-	decode := decoder.Decode(block)
-	size := 0
-	for {
-		hf, err := decode()
-		if err == io.EOF {
-			return hdr, nil
-		}
-		if err != nil {
-			return nil, &qpackError{err}
-		}
-		if size += len(hf.Name) + len(hf.Value) + fieldOverhead; size > limit {
-			return nil, errHeaderTooLarge
-		}
-		if hf.IsPseudo() {
+	d, err := decodeSection(block, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer d.release()
+	for _, f := range d.fields {
+		if len(f.name) > 0 && f.name[0] == ':' {
 			return nil, errMalformed("pseudo-header field in trailers")
 		}
-		if err := addField(hdr, hf); err != nil {
-			return nil, err
-		}
 	}
+	return buildHeader(d.fields, len(d.fields))
 }
 
 // Close implements io.Closer: later reads fail; what is left of the body is not read

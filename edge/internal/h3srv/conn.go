@@ -101,7 +101,7 @@ func (c *conn) acceptRequests() {
 // goAway sends GOAWAY with the first stream ID not served, and marks the connection to
 // close once its last request ends.
 func (c *conn) goAway(next quic.StreamID) {
-	frame := appendFrameHeader(nil, frameGoAway, uint64(quicvarintLen(uint64(next))))
+	frame := appendFrameHeader(nil, frameGoAway, uint64(varintLen(uint64(next))))
 	frame = appendVarint(frame, uint64(next))
 	go c.ctrl.Write(frame) // may wait for flow control credit; ends with the connection
 	c.mu.Lock()

@@ -8,11 +8,33 @@ import (
 	"github.com/quic-go/quic-go/quicvarint"
 )
 
-// quicvarintLen is the encoded length of v.
-func quicvarintLen(v uint64) int { return quicvarint.Len(v) }
+// varintLen is the encoded length of v as a QUIC varint (v < 2^62).
+func varintLen(v uint64) int {
+	switch {
+	case v < 1<<6:
+		return 1
+	case v < 1<<14:
+		return 2
+	case v < 1<<30:
+		return 4
+	}
+	return 8
+}
 
-// appendVarint appends v as a QUIC varint.
-func appendVarint(b []byte, v uint64) []byte { return quicvarint.Append(b, v) }
+// appendVarint appends v as a QUIC varint in its shortest form (RFC 9000 section 16),
+// without the allocation quicvarint.Append's escaping argument costs.
+func appendVarint(b []byte, v uint64) []byte {
+	switch varintLen(v) {
+	case 1:
+		return append(b, byte(v))
+	case 2:
+		return append(b, byte(v>>8)|0x40, byte(v))
+	case 4:
+		return append(b, byte(v>>24)|0x80, byte(v>>16), byte(v>>8), byte(v))
+	}
+	return append(b, byte(v>>56)|0xc0, byte(v>>48), byte(v>>40), byte(v>>32),
+		byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
 
 // openControl opens the server's control stream and sends its SETTINGS: the largest
 // request header section; no QPACK dynamic table (the defaults, not sent).

@@ -2,7 +2,6 @@ package h3srv
 
 import (
 	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/quicvarint"
 )
 
 // HTTP/3 frame types (RFC 9114 section 7.2).
@@ -77,7 +76,7 @@ func controlOnlyFrame(t uint64) bool {
 
 // appendFrameHeader appends a frame's type and length.
 func appendFrameHeader(b []byte, typ, length uint64) []byte {
-	return quicvarint.Append(quicvarint.Append(b, typ), length)
+	return appendVarint(appendVarint(b, typ), length)
 }
 
 // maxFrameHeaderLen is the longest frame header: two 8-byte varints.

@@ -31,9 +31,9 @@ var fieldEncoders = sync.Pool{New: func() any {
 	return e
 }}
 
-// headersFrame appends to dst a HEADERS frame with status (0: none, for trailers) and
-// the fields of h that skip does not exclude.
-func headersFrame(dst []byte, status int, h http.Header, skip func(string) bool) []byte {
+// encodeSection encodes a field section: status (0: none, for trailers) and the
+// fields of h that skip does not exclude. Release the encoder after use.
+func encodeSection(status int, h http.Header, skip func(string) bool) *fieldEncoder {
 	e := fieldEncoders.Get().(*fieldEncoder)
 	e.buf.b = e.buf.b[:0]
 	if status != 0 {
@@ -52,11 +52,33 @@ func headersFrame(dst []byte, status int, h http.Header, skip func(string) bool)
 		e.buf.b = append(e.buf.b, 0, 0)
 	}
 	e.enc.Close()
+	return e
+}
+
+// frameLen is the length of the HEADERS frame carrying the section.
+func (e *fieldEncoder) frameLen() int {
+	n := len(e.buf.b)
+	return varintLen(frameHeaders) + varintLen(uint64(n)) + n
+}
+
+// appendFrame appends the HEADERS frame carrying the section.
+func (e *fieldEncoder) appendFrame(dst []byte) []byte {
 	dst = appendFrameHeader(dst, frameHeaders, uint64(len(e.buf.b)))
-	dst = append(dst, e.buf.b...)
+	return append(dst, e.buf.b...)
+}
+
+// release returns e to the pool, unless a large section made its buffer large.
+func (e *fieldEncoder) release() {
 	if cap(e.buf.b) <= 64<<10 {
 		fieldEncoders.Put(e)
 	}
+}
+
+// headersFrame appends to dst a HEADERS frame as encodeSection encodes it.
+func headersFrame(dst []byte, status int, h http.Header, skip func(string) bool) []byte {
+	e := encodeSection(status, h, skip)
+	dst = e.appendFrame(dst)
+	e.release()
 	return dst
 }
 

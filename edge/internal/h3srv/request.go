@@ -2,13 +2,11 @@ package h3srv
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/quic-go/qpack"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -47,48 +45,53 @@ const (
 )
 
 // decodeRequest decodes a HEADERS frame's field section into req (its Method, URL,
-// RequestURI, Host, Header and ContentLength), with limit the largest decoded size.
-func decodeRequest(req *http.Request, block []byte, limit int) error {
+// RequestURI, Host, Header and ContentLength), with limit the largest decoded size; u is
+// the storage for its URL when the path is simple (see requestURL).
+func decodeRequest(req *http.Request, u *url.URL, block []byte, limit int) error {
+	d, err := decodeSection(block, limit)
+	if err != nil {
+		return err
+	}
+	defer d.release()
 	var ps pseudo
-	hdr := make(http.Header, 8)
-	decode := decoder.Decode(block)
-	size, regular := 0, false
-	for {
-		hf, err := decode()
-		if err != nil {
-			if err == io.EOF {
-				break
-			}
-			return &qpackError{err}
-		}
-		if size += len(hf.Name) + len(hf.Value) + fieldOverhead; size > limit {
-			return errHeaderTooLarge
-		}
-		if hf.IsPseudo() {
-			if regular {
+	n := 0
+	for _, f := range d.fields {
+		if len(f.name) > 0 && f.name[0] == ':' {
+			if n > 0 {
 				return errMalformed("pseudo-header field after a regular field")
 			}
-			if err := ps.set(hf); err != nil {
+			if err := ps.set(f); err != nil {
 				return err
 			}
 			continue
 		}
-		regular = true
-		if err := addField(hdr, hf); err != nil {
-			return err
-		}
+		n++
 	}
-	return fillRequest(req, &ps, hdr)
+	hdr, err := buildHeader(d.fields[len(d.fields)-n:], n)
+	if err != nil {
+		return err
+	}
+	return fillRequest(req, u, &ps, hdr)
 }
 
-// decoder is the QPACK decoder: stateless with the static table only.
-var decoder = qpack.NewDecoder()
+// buildHeader makes the header of n regular fields: one map and one backing array for
+// the values of distinct names.
+func buildHeader(fields []field, n int) (http.Header, error) {
+	hdr := make(http.Header, n)
+	vals := make([]string, n)
+	for _, f := range fields {
+		if err := addField(hdr, &vals, f); err != nil {
+			return nil, err
+		}
+	}
+	return hdr, nil
+}
 
 // set records one pseudo-header field.
-func (ps *pseudo) set(hf qpack.HeaderField) error {
+func (ps *pseudo) set(hf field) error {
 	var bit uint8
 	var dst *string
-	switch hf.Name {
+	switch hf.name {
 	case ":method":
 		bit, dst = seenMethod, &ps.method
 	case ":scheme":
@@ -98,41 +101,49 @@ func (ps *pseudo) set(hf qpack.HeaderField) error {
 	case ":path":
 		bit, dst = seenPath, &ps.path
 	default:
-		return errMalformed("pseudo-header field " + strconv.Quote(hf.Name))
+		return errMalformed("pseudo-header field " + strconv.Quote(hf.name))
 	}
 	if ps.seen&bit != 0 {
-		return errMalformed("duplicate " + hf.Name)
+		return errMalformed("duplicate " + hf.name)
 	}
 	ps.seen |= bit
-	*dst = hf.Value
+	*dst = hf.value
 	return nil
 }
 
 // addField adds a regular field to hdr, refusing what RFC 9114 section 4.2 forbids:
 // names with uppercase letters or invalid characters, invalid values, and
-// connection-specific fields. Cookie fields are joined with "; " (section 4.2.1).
-func addField(hdr http.Header, hf qpack.HeaderField) error {
-	if !validFieldName(hf.Name) {
-		return errMalformed("invalid field name " + strconv.Quote(hf.Name))
+// connection-specific fields. Cookie fields are joined with "; " (section 4.2.1). The
+// first value of a name is put in *vals, whose first element is then used up.
+func addField(hdr http.Header, vals *[]string, f field) error {
+	if !validFieldName(f.name) {
+		return errMalformed("invalid field name " + strconv.Quote(f.name))
 	}
-	if !httpguts.ValidHeaderFieldValue(hf.Value) {
-		return errMalformed("invalid value of " + hf.Name)
+	if !httpguts.ValidHeaderFieldValue(f.value) {
+		return errMalformed("invalid value of " + f.name)
 	}
-	switch hf.Name {
+	switch f.name {
 	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
-		return errMalformed("connection-specific field " + hf.Name)
+		return errMalformed("connection-specific field " + f.name)
 	case "te":
-		if hf.Value != "trailers" {
+		if f.value != "trailers" {
 			return errMalformed("te other than trailers")
 		}
 	case "cookie":
 		if c := hdr["Cookie"]; len(c) == 1 {
-			c[0] = c[0] + "; " + hf.Value
+			c[0] = c[0] + "; " + f.value
 			return nil
 		}
 	}
-	key := canonicalKey(hf.Name)
-	hdr[key] = append(hdr[key], hf.Value)
+	key := canonicalKey(f.name)
+	if vv, ok := hdr[key]; ok {
+		hdr[key] = append(vv, f.value)
+		return nil
+	}
+	v := *vals
+	v[0] = f.value
+	hdr[key] = v[:1:1]
+	*vals = v[1:]
 	return nil
 }
 
@@ -150,7 +161,7 @@ func validFieldName(name string) bool {
 }
 
 // fillRequest checks the pseudo-header fields (RFC 9114 section 4.3.1) and fills req.
-func fillRequest(req *http.Request, ps *pseudo, hdr http.Header) error {
+func fillRequest(req *http.Request, u *url.URL, ps *pseudo, hdr http.Header) error {
 	if ps.seen&seenMethod == 0 || ps.method == "" {
 		return errMalformed("no :method")
 	}
@@ -167,7 +178,6 @@ func fillRequest(req *http.Request, ps *pseudo, hdr http.Header) error {
 		}
 		delete(hdr, "Host")
 	}
-	var u *url.URL
 	var err error
 	if ps.method == http.MethodConnect {
 		if ps.seen&(seenScheme|seenPath) != 0 || ps.authority == "" {
@@ -181,7 +191,7 @@ func fillRequest(req *http.Request, ps *pseudo, hdr http.Header) error {
 		if (ps.scheme == "https" || ps.scheme == "http") && host == "" {
 			return errMalformed("no :authority or host")
 		}
-		if u, err = requestURL(ps); err != nil {
+		if u, err = requestURL(ps, u); err != nil {
 			return err
 		}
 	}
@@ -189,22 +199,41 @@ func fillRequest(req *http.Request, ps *pseudo, hdr http.Header) error {
 	return contentLength(req)
 }
 
-// requestURL parses :path.
-func requestURL(ps *pseudo) (*url.URL, error) {
-	if ps.path == "*" {
+// requestURL parses :path: into u when it has no escapes and no fragment (its Path and
+// RawQuery are then the text before and after the '?', as url.ParseRequestURI would
+// give), else with url.ParseRequestURI.
+func requestURL(ps *pseudo, u *url.URL) (*url.URL, error) {
+	p := ps.path
+	if p == "*" {
 		if ps.method != http.MethodOptions {
 			return nil, errMalformed(":path * for " + ps.method)
 		}
-		return &url.URL{Path: "*"}, nil
+		*u = url.URL{Path: "*"}
+		return u, nil
 	}
-	if ps.path[0] != '/' {
+	if p[0] != '/' {
 		return nil, errMalformed("invalid :path")
 	}
-	u, err := url.ParseRequestURI(ps.path)
+	if simplePath(p) {
+		path, query, found := strings.Cut(p, "?")
+		*u = url.URL{Path: path, RawQuery: query, ForceQuery: found && query == ""}
+		return u, nil
+	}
+	u, err := url.ParseRequestURI(p)
 	if err != nil {
 		return nil, errMalformed("invalid :path")
 	}
 	return u, nil
+}
+
+// simplePath reports whether p has only visible ASCII and no '%' or '#'.
+func simplePath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '%' || c == '#' {
+			return false
+		}
+	}
+	return true
 }
 
 // validMethod reports whether m is a token.

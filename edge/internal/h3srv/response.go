@@ -155,11 +155,7 @@ func (w *responseWriter) flush() error {
 	if !w.headerSent {
 		w.sniff()
 		w.headerSent = true
-		hf := headersFrame(nil, w.status, w.header, w.excluded)
-		if len(hf) <= start {
-			start -= len(hf)
-			copy(w.buf[start:], hf)
-		} else if err := w.write(hf); err != nil {
+		if err := w.placeHeaders(&start); err != nil {
 			return err
 		}
 	}
@@ -169,6 +165,19 @@ func (w *responseWriter) flush() error {
 		return nil
 	}
 	return w.write(w.buf[start:end])
+}
+
+// placeHeaders encodes the HEADERS frame into the head room before *start (moving it),
+// or writes it to the stream on its own when it does not fit.
+func (w *responseWriter) placeHeaders(start *int) error {
+	e := encodeSection(w.status, w.header, w.excluded)
+	defer e.release()
+	if n := e.frameLen(); n <= *start {
+		*start -= n
+		e.appendFrame(w.buf[*start:*start])
+		return nil
+	}
+	return w.write(e.appendFrame(nil))
 }
 
 // sniff sets Content-Type from the buffered body when the handler set none, as net/http.

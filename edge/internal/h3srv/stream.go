@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime"
 	"time"
 
@@ -20,6 +21,7 @@ type stream struct {
 	fr   frameReader
 	head http.Request  // the request as read, before its context is set
 	req  *http.Request // the handler's: head with the context
+	url  url.URL       // head's URL, when its path is simple
 	body requestBody
 	ctx  reqCtx
 	hook reqcancel.Hook // the proxy's abort (reqcancel.AfterFunc), fired when ctx ends
@@ -65,7 +67,7 @@ func (st *stream) readRequest() error {
 			if err != nil {
 				return streamErr{codeRequestIncomplete, err}
 			}
-			return decodeRequest(&st.head, block, limit)
+			return decodeRequest(&st.head, &st.url, block, limit)
 		case typ == frameData || reservedH2Frame(typ) || controlOnlyFrame(typ) || typ == framePushPromise:
 			return connErr{codeFrameUnexpected, fmt.Sprintf("frame type %#x before a request's HEADERS", typ)}
 		}
