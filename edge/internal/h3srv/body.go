@@ -62,7 +62,7 @@ func (b *requestBody) readLocked(p []byte) (int, error) {
 		return n, b.st.streamError(codeMessageError, errors.New("h3srv: request body longer than its content-length"))
 	}
 	if err != nil && n == 0 {
-		return 0, b.st.streamError(codeRequestIncomplete, truncated(err))
+		return 0, b.st.fail(truncated(err))
 	}
 	return n, nil
 }
@@ -76,7 +76,7 @@ func (b *requestBody) nextFrame() error {
 	case err == io.EOF:
 		return b.end()
 	case err != nil:
-		return b.st.streamError(codeRequestIncomplete, err)
+		return b.st.fail(err)
 	}
 	switch {
 	case typ == frameData:
@@ -88,7 +88,7 @@ func (b *requestBody) nextFrame() error {
 		return b.st.c.connError(codeFrameUnexpected, fmt.Sprintf("frame type %#x on a request stream", typ))
 	}
 	if err := fr.discard(length); err != nil {
-		return b.st.streamError(codeRequestIncomplete, err)
+		return b.st.fail(err)
 	}
 	return nil
 }
@@ -111,20 +111,37 @@ func (b *requestBody) trailers(n uint64) error {
 	}
 	block, err := st.fr.block(int(n))
 	if err != nil {
-		return st.streamError(codeRequestIncomplete, err)
+		return st.fail(err)
 	}
 	tr, err := decodeTrailers(block, st.c.srv.maxHeaderBytes())
 	if err != nil {
 		return st.headerError(err)
 	}
-	if _, _, err := st.fr.header(); err != io.EOF {
-		if err == nil {
-			return st.c.connError(codeFrameUnexpected, "frame after the trailers")
-		}
-		return st.streamError(codeRequestIncomplete, err)
+	if err := b.afterTrailers(); err != nil {
+		return err
 	}
 	st.req.Trailer = tr
 	return b.end()
+}
+
+// afterTrailers reads what follows the trailers: only frames of unknown types may, until
+// the stream ends.
+func (b *requestBody) afterTrailers() error {
+	fr := &b.st.fr
+	for {
+		typ, length, err := fr.header()
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return b.st.fail(err)
+		case knownFrame(typ):
+			return b.st.c.connError(codeFrameUnexpected, fmt.Sprintf("frame type %#x after the trailers", typ))
+		}
+		if err := fr.discard(length); err != nil {
+			return b.st.fail(err)
+		}
+	}
 }
 
 // decodeTrailers decodes a trailer section: regular fields only.
@@ -151,11 +168,12 @@ func (b *requestBody) Close() error {
 	return nil
 }
 
-// complete reports whether the whole body was read (the stream's read side has ended).
+// complete reports whether the stream's read side has ended and was read to its end
+// (by the body's reader, or already with the HEADERS frame).
 func (b *requestBody) complete() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.err == io.EOF
+	return b.err == io.EOF || b.st.fr.ended()
 }
 
 // release stops further reads (the handler has returned) and returns the stream's read

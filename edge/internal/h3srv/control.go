@@ -2,7 +2,6 @@ package h3srv
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/quicvarint"
@@ -82,10 +81,13 @@ func (c *conn) serveUni(str *quic.ReceiveStream) {
 			c.connError(codeStreamCreationError, fmt.Sprintf("second stream of type %#x", typ))
 			return
 		}
-		if typ == streamControl {
+		switch typ {
+		case streamControl:
 			err = c.readControl(&fr)
-		} else {
-			_, err = io.Copy(io.Discard, &fr)
+		case streamQPACKEncoder:
+			err = c.readQPACKEncoder(&fr)
+		default:
+			err = c.readQPACKDecoder(&fr)
 		}
 		c.criticalClosed(err)
 	case streamPush:
@@ -127,7 +129,7 @@ const maxSettingsLen = readBufSize
 func (c *conn) readControl(fr *frameReader) error {
 	typ, length, err := fr.header()
 	if err != nil {
-		return err
+		return c.controlEnd(err)
 	}
 	if typ != frameSettings {
 		return c.connError(codeMissingSettings, "first frame on the control stream is not SETTINGS")
@@ -137,23 +139,73 @@ func (c *conn) readControl(fr *frameReader) error {
 	}
 	block, err := fr.block(int(length))
 	if err != nil {
-		return err
+		return c.controlEnd(err)
 	}
 	if err := c.checkSettings(block); err != nil {
 		return err
 	}
+	var ids controlIDs
 	for {
 		typ, length, err := fr.header()
 		if err != nil {
-			return err
+			return c.controlEnd(err)
 		}
-		if typ == frameSettings || typ == frameData || typ == frameHeaders || typ == framePushPromise || reservedH2Frame(typ) {
+		switch {
+		case typ == frameSettings || typ == frameData || typ == frameHeaders || typ == framePushPromise || reservedH2Frame(typ):
 			return c.connError(codeFrameUnexpected, fmt.Sprintf("frame type %#x on the control stream", typ))
+		case typ == frameCancelPush:
+			return c.connError(codeIDError, "CANCEL_PUSH: the server promised no push")
+		case typ == frameGoAway || typ == frameMaxPushID:
+			err = ids.check(c, fr, typ, length)
+		default:
+			err = fr.discard(length)
 		}
-		if err := fr.discard(length); err != nil {
-			return err
+		if err != nil {
+			return c.controlEnd(err)
 		}
 	}
+}
+
+// controlEnd is the control stream's reading ending with err: a frame truncated by the
+// stream's end is H3_FRAME_ERROR (RFC 9114 section 7.1); any other end is the caller's
+// H3_CLOSED_CRITICAL_STREAM.
+func (c *conn) controlEnd(err error) error {
+	if err == errFrameTruncated {
+		return c.connError(codeFrameError, "truncated frame on the control stream")
+	}
+	return err
+}
+
+// controlIDs are the identifiers the client's GOAWAY and MAX_PUSH_ID frames carried: a
+// GOAWAY's may not increase, a MAX_PUSH_ID's may not decrease (RFC 9114 sections 5.2
+// and 7.2.7).
+type controlIDs struct {
+	goAway, maxPush       uint64
+	sawGoAway, sawMaxPush bool
+}
+
+// check reads a GOAWAY or MAX_PUSH_ID frame's identifier and checks its order.
+func (ids *controlIDs) check(c *conn, fr *frameReader, typ, length uint64) error {
+	b, err := fr.block(int(min(length, readBufSize)))
+	if err != nil {
+		return err
+	}
+	id, n, perr := quicvarint.Parse(b)
+	if perr != nil || uint64(n) != length {
+		return c.connError(codeFrameError, fmt.Sprintf("malformed frame of type %#x", typ))
+	}
+	if typ == frameGoAway {
+		if ids.sawGoAway && id > ids.goAway {
+			return c.connError(codeIDError, "GOAWAY identifier increased")
+		}
+		ids.goAway, ids.sawGoAway = id, true
+		return nil
+	}
+	if ids.sawMaxPush && id < ids.maxPush {
+		return c.connError(codeIDError, "MAX_PUSH_ID decreased")
+	}
+	ids.maxPush, ids.sawMaxPush = id, true
+	return nil
 }
 
 // checkSettings checks a SETTINGS payload: well-formed, no identifier twice, none of

@@ -74,6 +74,12 @@ func controlOnlyFrame(t uint64) bool {
 	return t == frameCancelPush || t == frameSettings || t == frameGoAway || t == frameMaxPushID
 }
 
+// knownFrame reports whether t is a frame type HTTP/3 defines or reserves (not one to
+// ignore as unknown).
+func knownFrame(t uint64) bool {
+	return t == frameData || t == frameHeaders || t == framePushPromise || controlOnlyFrame(t) || reservedH2Frame(t)
+}
+
 // appendFrameHeader appends a frame's type and length.
 func appendFrameHeader(b []byte, typ, length uint64) []byte {
 	return appendVarint(appendVarint(b, typ), length)

@@ -263,7 +263,7 @@ func (w *responseWriter) finish() error {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.headerSent && w.clen < 0 && w.bodyAllowed() && len(w.trailers) == 0 {
+	if !w.headerSent && w.clen < 0 && w.bodyAllowed() && len(w.trailers) == 0 && (!w.isHead || w.written > 0) {
 		w.header["Content-Length"] = []string{strconv.FormatInt(w.written, 10)}
 	}
 	if err := w.flush(); err != nil {

@@ -56,7 +56,7 @@ func (st *stream) readRequest() error {
 	for {
 		typ, length, err := st.fr.header()
 		if err != nil {
-			return streamErr{codeRequestIncomplete, err}
+			return readErr(err)
 		}
 		switch {
 		case typ == frameHeaders:
@@ -65,16 +65,36 @@ func (st *stream) readRequest() error {
 			}
 			block, err := st.fr.block(int(length))
 			if err != nil {
-				return streamErr{codeRequestIncomplete, err}
+				return readErr(err)
 			}
 			return decodeRequest(&st.head, &st.url, block, limit)
 		case typ == frameData || reservedH2Frame(typ) || controlOnlyFrame(typ) || typ == framePushPromise:
 			return connErr{codeFrameUnexpected, fmt.Sprintf("frame type %#x before a request's HEADERS", typ)}
 		}
 		if err := st.fr.discard(length); err != nil {
-			return streamErr{codeRequestIncomplete, err}
+			return readErr(err)
 		}
 	}
+}
+
+// readErr is the error of a request stream whose reading failed: a frame truncated by the
+// stream's end is a connection error H3_FRAME_ERROR (RFC 9114 section 7.1), anything
+// else (a reset, a timeout) the stream's H3_REQUEST_INCOMPLETE.
+func readErr(err error) error {
+	if err == errFrameTruncated {
+		return connErr{codeFrameError, "truncated frame on a request stream"}
+	}
+	return streamErr{codeRequestIncomplete, err}
+}
+
+// fail is readErr applied: the stream reset or the connection closed; err is returned
+// for the body's reader.
+func (st *stream) fail(err error) error {
+	var ce connErr
+	if errors.As(readErr(err), &ce) {
+		return st.c.connError(ce.code, ce.reason)
+	}
+	return st.streamError(codeRequestIncomplete, err)
 }
 
 // streamErr is a stream error with its code; connErr a connection error.
@@ -202,7 +222,7 @@ func (st *stream) end(aborted bool) {
 	case st.w.finish() != nil:
 		st.reset(codeInternalError)
 	default:
-		if st.req.Body != http.NoBody && !st.body.complete() {
+		if !st.body.complete() { // quic-go completes a stream once both sides have ended
 			st.str.CancelRead(codeNoError.stream())
 		}
 		st.str.Close()
