@@ -290,9 +290,25 @@
 // AlwaysRetry does it for every connection at one round trip each. Open QUIC connections
 // are edge_connections_open{listener="quic"}.
 //
+// HTTP/3 itself (RFC 9114) is edge's own layer on quic-go's streams
+// (edge/internal/h3srv), not quic-go's http3.Server: request streams are served on reused
+// workers that run the handler directly; a request, its body, its context and its
+// response writer are one allocation; field sections are decoded with QPACK's static table
+// into one string; a response that fits the 16 KiB buffer leaves in one stream write
+// before the FIN, with a Content-Length. It refuses what RFC 9114 and RFC 9204 make
+// errors (malformed requests: H3_MESSAGE_ERROR; frames out of place: H3_FRAME_UNEXPECTED;
+// truncated frames: H3_FRAME_ERROR; control stream and QPACK stream violations; header
+// sections over MaxHeaderBytes: 431), bounds the time to a request's HEADERS frame by
+// ReadHeaderTimeout (H3_REQUEST_INCOMPLETE), and closes connections idle for IdleTimeout.
+// The wire-level tests (edge/internal/h3srv/*_wire_test.go) speak raw frames to it over
+// real QUIC connections; FuzzReadRequest feeds it any request stream.
+//
 // Shutdown closes the QUIC listener (handshakes in flight are refused, established
-// connections stay), sends GOAWAY, and lets requests finish until its context ends, then
-// closes the remaining connections and the socket, in parallel with the TCP drain.
+// connections stay), sends GOAWAY (new request streams are refused with
+// H3_REQUEST_REJECTED), and lets requests finish until its context ends; a connection
+// whose last request has ended closes a second later (or when the client closes it, as
+// clients do after a GOAWAY), so its last responses are delivered. Then it closes the
+// remaining connections and the socket, in parallel with the TCP drain.
 // # Passthrough sites
 //
 // A site with Passthrough set (site.Passthrough: TCP upstreams, balance, PROXY protocol,

@@ -2,6 +2,7 @@ package h3srv
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -73,14 +74,15 @@ func (s *Server) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// ServeListener serves the connections ln accepts until Shutdown or Close, and then
-// returns http.ErrServerClosed; or until Accept fails, returning its error.
+// ServeListener serves the connections ln accepts until Shutdown or Close, or until ln
+// is closed, and then returns http.ErrServerClosed; or until Accept fails otherwise,
+// returning its error. The connections it serves stay served after it returns.
 func (s *Server) ServeListener(ln Listener) error {
 	s.init()
 	for {
 		qc, err := ln.Accept(s.graceCtx)
 		if err != nil {
-			if s.graceCtx.Err() != nil {
+			if s.graceCtx.Err() != nil || errors.Is(err, quic.ErrServerClosed) {
 				return http.ErrServerClosed
 			}
 			return err
