@@ -4,40 +4,54 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
-	"github.com/quic-go/qpack"
 )
 
-// fieldEncoder encodes field sections into HEADERS frames; pooled with its buffer.
-type fieldEncoder struct {
-	enc *qpack.Encoder
-	buf appendWriter // the encoded field section
+// Field sections are encoded with QPACK's static table and no dynamic table, as the
+// client's decoder expects of a server that did not ask for one: a field whose name and
+// value are in the table is one byte or two (an indexed field line), one whose name is
+// there a name reference and the value, any other the name and the value. Strings are
+// sent as they are, not Huffman-coded: a response's few short fields are not worth the
+// encoding's CPU (quic-go's encoder Huffman-codes every one).
+
+// staticPair and staticName index the static table for the encoder.
+var (
+	staticPair = map[field]uint64{}
+	staticName = map[string]uint64{}
+)
+
+func init() {
+	for i, f := range staticTable {
+		if _, ok := staticPair[f]; !ok {
+			staticPair[f] = uint64(i)
+		}
+		if _, ok := staticName[f.name]; !ok {
+			staticName[f.name] = uint64(i)
+		}
+	}
 }
 
-// appendWriter is an io.Writer appending to its slice.
-type appendWriter struct{ b []byte }
-
-// Write implements io.Writer.
-func (a *appendWriter) Write(p []byte) (int, error) {
-	a.b = append(a.b, p...)
-	return len(p), nil
+// appendField appends one field line.
+func appendField(b []byte, name, value string) []byte {
+	if i, ok := staticPair[field{name, value}]; ok {
+		return appendPrefixInt(b, 6, 0xc0, i) // indexed field line, static
+	}
+	if i, ok := staticName[name]; ok {
+		b = appendPrefixInt(b, 4, 0x50, i) // literal with static name reference
+	} else {
+		b = appendPrefixInt(b, 3, 0x20, uint64(len(name))) // literal with literal name
+		b = append(b, name...)
+	}
+	b = appendPrefixInt(b, 7, 0, uint64(len(value)))
+	return append(b, value...)
 }
 
-// fieldEncoders recycles encoders.
-var fieldEncoders = sync.Pool{New: func() any {
-	e := &fieldEncoder{buf: appendWriter{b: make([]byte, 0, 512)}}
-	e.enc = qpack.NewEncoder(&e.buf)
-	return e
-}}
-
-// encodeSection encodes a field section: status (0: none, for trailers) and the
-// fields of h that skip does not exclude. Release the encoder after use.
-func encodeSection(status int, h http.Header, skip func(string) bool) *fieldEncoder {
-	e := fieldEncoders.Get().(*fieldEncoder)
-	e.buf.b = e.buf.b[:0]
+// appendSection appends a field section: status (0: none, for trailers) and the
+// fields of h that skip does not exclude.
+func appendSection(b []byte, status int, h http.Header, skip func(string) bool) []byte {
+	b = append(b, 0, 0) // Required Insert Count 0, Delta Base 0 (RFC 9204 section 4.5.1)
 	if status != 0 {
-		e.enc.WriteField(qpack.HeaderField{Name: ":status", Value: statusText(status)})
+		b = appendField(b, ":status", statusText(status))
 	}
 	for k, vv := range h {
 		if skip(k) {
@@ -45,41 +59,18 @@ func encodeSection(status int, h http.Header, skip func(string) bool) *fieldEnco
 		}
 		name := lowerKey(k)
 		for _, v := range vv {
-			e.enc.WriteField(qpack.HeaderField{Name: name, Value: v})
+			b = appendField(b, name, v)
 		}
 	}
-	if len(e.buf.b) == 0 { // no field: just the section prefix (RFC 9204 section 4.5.1)
-		e.buf.b = append(e.buf.b, 0, 0)
-	}
-	e.enc.Close()
-	return e
+	return b
 }
 
-// frameLen is the length of the HEADERS frame carrying the section.
-func (e *fieldEncoder) frameLen() int {
-	n := len(e.buf.b)
-	return varintLen(frameHeaders) + varintLen(uint64(n)) + n
-}
-
-// appendFrame appends the HEADERS frame carrying the section.
-func (e *fieldEncoder) appendFrame(dst []byte) []byte {
-	dst = appendFrameHeader(dst, frameHeaders, uint64(len(e.buf.b)))
-	return append(dst, e.buf.b...)
-}
-
-// release returns e to the pool, unless a large section made its buffer large.
-func (e *fieldEncoder) release() {
-	if cap(e.buf.b) <= 64<<10 {
-		fieldEncoders.Put(e)
-	}
-}
-
-// headersFrame appends to dst a HEADERS frame as encodeSection encodes it.
+// headersFrame appends to dst a HEADERS frame with appendSection's section.
 func headersFrame(dst []byte, status int, h http.Header, skip func(string) bool) []byte {
-	e := encodeSection(status, h, skip)
-	dst = e.appendFrame(dst)
-	e.release()
-	return dst
+	var scratch [512]byte
+	sec := appendSection(scratch[:0], status, h, skip)
+	dst = appendFrameHeader(dst, frameHeaders, uint64(len(sec)))
+	return append(dst, sec...)
 }
 
 // statusText returns the decimal code, without allocating for the common ones.

@@ -251,3 +251,12 @@ func (d *fieldDecoder) resolve() {
 		d.fields[i] = field{name: text[l.field:l.nameEnd], value: text[l.nameEnd:l.valEnd]}
 	}
 }
+
+// appendWriter is an io.Writer appending to its slice (hpack.HuffmanDecode's output).
+type appendWriter struct{ b []byte }
+
+// Write implements io.Writer.
+func (a *appendWriter) Write(p []byte) (int, error) {
+	a.b = append(a.b, p...)
+	return len(p), nil
+}

@@ -170,14 +170,19 @@ func (w *responseWriter) flush() error {
 // placeHeaders encodes the HEADERS frame into the head room before *start (moving it),
 // or writes it to the stream on its own when it does not fit.
 func (w *responseWriter) placeHeaders(start *int) error {
-	e := encodeSection(w.status, w.header, w.excluded)
-	defer e.release()
-	if n := e.frameLen(); n <= *start {
-		*start -= n
-		e.appendFrame(w.buf[*start:*start])
-		return nil
+	const hdrMax = 2 * 8 // the frame header's two varints at most
+	sec := appendSection(w.buf[hdrMax:hdrMax:*start], w.status, w.header, w.excluded)
+	if &sec[:1][0] != &w.buf[hdrMax] { // outgrew the head room: appended elsewhere
+		return w.write(headersFrame(nil, w.status, w.header, w.excluded))
 	}
-	return w.write(e.appendFrame(nil))
+	n := len(sec)
+	*start -= n
+	copy(w.buf[*start:], sec)
+	var fh [hdrMax]byte
+	h := appendFrameHeader(fh[:0], frameHeaders, uint64(n))
+	*start -= len(h)
+	copy(w.buf[*start:], h)
+	return nil
 }
 
 // sniff sets Content-Type from the buffered body when the handler set none, as net/http.
