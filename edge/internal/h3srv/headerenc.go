@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
 )
 
 // Field sections are encoded with QPACK's static table and no dynamic table, as the
