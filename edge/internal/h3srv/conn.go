@@ -26,6 +26,9 @@ type conn struct {
 	draining bool        // GOAWAY sent: close once no request is left
 	idle     *time.Timer // closes the connection after IdleTimeout without requests
 	uni      [4]bool     // the client's control, push, QPACK encoder and decoder streams seen
+
+	running    []*stream   // requests whose handler runs and whose client is not watched yet
+	watchTimer *time.Timer // arms the watch of running requests (watch.go)
 }
 
 // newConn returns the state of qc, served by s.

@@ -26,7 +26,10 @@ type stream struct {
 	ctx  reqCtx
 	hook reqcancel.Hook // the proxy's abort (reqcancel.AfterFunc), fired when ctx ends
 	w    responseWriter
-	stop func() bool // unregisters the end of ctx from the stream's context
+	stop func() bool // unregisters the end of ctx from the stream's context; nil until armed (watch.go)
+
+	started  time.Time // when the handler was about to run (watch.go)
+	watchIdx int       // index in the connection's running requests, or -1
 }
 
 // serveStream serves the request on str, on a worker's goroutine.
@@ -182,7 +185,7 @@ func (st *stream) prepare() {
 	st.ctx = reqCtx{Context: c.base, st: st}
 	st.req = r.WithContext(&st.ctx) // a copy: a request's context can only be set so
 	r = st.req
-	st.stop = context.AfterFunc(st.str.Context(), st.abort)
+	st.c.watch(st)
 	st.w = responseWriter{st: st, header: make(http.Header, 8), isHead: r.Method == http.MethodHead,
 		buf: writeBufs.Get().(*[headRoom + writeBufSize]byte)}
 }
@@ -215,7 +218,7 @@ func (st *stream) run() (returned bool) {
 // closed, or reset (the handler did not return, or its response cannot be completed); the request's reading
 // stopped if its body was not read to the end; its context ended; buffers released.
 func (st *stream) end(aborted bool) {
-	st.stop()
+	st.c.unwatch(st)
 	switch {
 	case aborted:
 		st.reset(codeInternalError)
