@@ -113,7 +113,7 @@ func (b *requestBody) trailers(n uint64) error {
 	if err != nil {
 		return st.fail(err)
 	}
-	tr, err := decodeTrailers(block, st.c.srv.maxHeaderBytes())
+	tr, err := decodeTrailers(block, st.c.srv.maxHeaderBytes(), &st.c.huff)
 	if err != nil {
 		return st.headerError(err)
 	}
@@ -145,8 +145,8 @@ func (b *requestBody) afterTrailers() error {
 }
 
 // decodeTrailers decodes a trailer section: regular fields only.
-func decodeTrailers(block []byte, limit int) (http.Header, error) {
-	d, err := decodeSection(block, limit)
+func decodeTrailers(block []byte, limit int, cache *huffCache) (http.Header, error) {
+	d, err := decodeSection(block, limit, cache)
 	if err != nil {
 		return nil, err
 	}

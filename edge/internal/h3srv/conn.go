@@ -27,6 +27,8 @@ type conn struct {
 	idle     *time.Timer // closes the connection after IdleTimeout without requests
 	uni      [4]bool     // the client's control, push, QPACK encoder and decoder streams seen
 
+	huff huffCache // the client's Huffman-coded strings, decoded
+
 	running    []*stream   // requests whose handler runs and whose client is not watched yet
 	watchTimer *time.Timer // arms the watch of running requests (watch.go)
 }

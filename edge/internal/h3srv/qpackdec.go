@@ -81,6 +81,7 @@ func prefixInt(p []byte, n uint) (uint64, []byte, error) {
 
 // fieldDecoder decodes field sections; pooled.
 type fieldDecoder struct {
+	cache  *huffCache // the connection's, or nil
 	fields []field
 	lits   []struct{ field, nameEnd, valEnd int } // literal parts: offsets into text
 	text   appendWriter                           // the literal names and values
@@ -92,8 +93,9 @@ var fieldDecoders = sync.Pool{New: func() any { return new(fieldDecoder) }}
 // decodeSection decodes a field section into a pooled decoder's fields (release it
 // after use); a section whose decoded size (RFC 9114 section 4.2.2) exceeds limit stops
 // with errHeaderTooLarge. Decoding errors are *qpackError.
-func decodeSection(block []byte, limit int) (*fieldDecoder, error) {
+func decodeSection(block []byte, limit int, cache *huffCache) (*fieldDecoder, error) {
 	d := fieldDecoders.Get().(*fieldDecoder)
+	d.cache = cache
 	if err := d.decode(block, limit); err != nil {
 		d.release()
 		return nil, err
@@ -107,7 +109,7 @@ func (d *fieldDecoder) release() {
 		return
 	}
 	clear(d.fields)
-	d.fields, d.lits, d.text.b = d.fields[:0], d.lits[:0], d.text.b[:0]
+	d.fields, d.lits, d.text.b, d.cache = d.fields[:0], d.lits[:0], d.text.b[:0], nil
 	fieldDecoders.Put(d)
 }
 
@@ -227,10 +229,17 @@ func (d *fieldDecoder) literal(p []byte, n uint) ([]byte, error) {
 		return nil, errQPACKTruncated
 	}
 	s := p[:l]
-	if !huff {
+	switch v, hit := d.cache.get(s); {
+	case !huff:
 		d.text.b = append(d.text.b, s...)
-	} else if _, err := hpack.HuffmanDecode(&d.text, s); err != nil {
-		return nil, err
+	case hit:
+		d.text.b = append(d.text.b, v...)
+	default:
+		start := len(d.text.b)
+		if _, err := hpack.HuffmanDecode(&d.text, s); err != nil {
+			return nil, err
+		}
+		d.cache.put(s, d.text.b[start:])
 	}
 	return p[l:], nil
 }

@@ -46,9 +46,10 @@ const (
 
 // decodeRequest decodes a HEADERS frame's field section into req (its Method, URL,
 // RequestURI, Host, Header and ContentLength), with limit the largest decoded size; u is
-// the storage for its URL when the path is simple (see requestURL).
-func decodeRequest(req *http.Request, u *url.URL, block []byte, limit int) error {
-	d, err := decodeSection(block, limit)
+// the storage for its URL when the path is simple (see requestURL), cache the
+// connection's decoded strings.
+func decodeRequest(req *http.Request, u *url.URL, block []byte, limit int, cache *huffCache) error {
+	d, err := decodeSection(block, limit, cache)
 	if err != nil {
 		return err
 	}

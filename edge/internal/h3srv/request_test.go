@@ -1,10 +1,12 @@
 package h3srv
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,7 +60,7 @@ func TestSectionRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(gotQ, want) {
 		t.Errorf("quic-go's decoder: %v; want %v", gotQ, want)
 	}
-	d, err := decodeSection(sec, 1<<20)
+	d, err := decodeSection(sec, 1<<20, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,5 +71,49 @@ func TestSectionRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decodeSection: %v; want %v", got, want)
+	}
+}
+
+// TestHuffCache: a section decoded with the connection's cache gives the same fields the
+// second time (from the cache) as the first, and the cache stays within its bounds.
+func TestHuffCache(t *testing.T) {
+	var block bytes.Buffer
+	enc := qpack.NewEncoder(&block) // Huffman-codes every literal
+	for _, f := range [][2]string{{":authority", "a.example"}, {"user-agent", "test agent/1.0"},
+		{"x-long", strings.Repeat("z", 400)}, {"x-custom", "value"}} {
+		enc.WriteField(qpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	var cache huffCache
+	var first []field
+	for i := range 2 {
+		d, err := decodeSection(block.Bytes(), 1<<20, &cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := append([]field(nil), d.fields...)
+		d.release()
+		if i == 0 {
+			first = got
+		} else if !reflect.DeepEqual(got, first) {
+			t.Fatalf("from the cache: %v; first: %v", got, first)
+		}
+	}
+	if first[1].value != "test agent/1.0" || first[2].value != strings.Repeat("z", 400) {
+		t.Fatalf("decoded %v", first)
+	}
+	m := *cache.m.Load()
+	if len(m) == 0 || len(m) > huffCacheEntries {
+		t.Fatalf("%d cached strings", len(m))
+	}
+	for k := range m {
+		if len(k) > huffCacheMaxLen {
+			t.Fatalf("cached a %d-byte string", len(k))
+		}
+	}
+	for i := range 2 * huffCacheEntries {
+		cache.put([]byte(strconv.Itoa(i)), []byte("v"))
+	}
+	if n := len(*cache.m.Load()); n != huffCacheEntries {
+		t.Fatalf("%d cached strings after filling; want %d", n, huffCacheEntries)
 	}
 }

@@ -70,7 +70,7 @@ func (st *stream) readRequest() error {
 			if err != nil {
 				return readErr(err)
 			}
-			return decodeRequest(&st.head, &st.url, block, limit)
+			return decodeRequest(&st.head, &st.url, block, limit, &st.c.huff)
 		case typ == frameData || reservedH2Frame(typ) || controlOnlyFrame(typ) || typ == framePushPromise:
 			return connErr{codeFrameUnexpected, fmt.Sprintf("frame type %#x before a request's HEADERS", typ)}
 		}
