@@ -3,7 +3,6 @@ package h3srv
 import (
 	"net/http"
 	"strconv"
-	"strings"
 )
 
 // Field sections are encoded with QPACK's static table and no dynamic table, as the
@@ -90,31 +89,6 @@ var statusTexts = func() (t [500]string) {
 		}
 	}
 	return t
-}()
-
-// lowerKey returns a header key in lowercase (HTTP/3 field names are), without
-// allocating for common ones.
-func lowerKey(k string) string {
-	if l, ok := lowerKeys[k]; ok {
-		return l
-	}
-	return strings.ToLower(k)
-}
-
-// lowerKeys maps common canonical response header keys to lowercase.
-var lowerKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range strings.Fields(`Accept-Ranges Access-Control-Allow-Credentials
-		Access-Control-Allow-Headers Access-Control-Allow-Methods Access-Control-Allow-Origin
-		Access-Control-Expose-Headers Access-Control-Max-Age Age Allow Alt-Svc Cache-Control
-		Content-Disposition Content-Encoding Content-Language Content-Length Content-Location
-		Content-Range Content-Security-Policy Content-Type Date Etag Expires Last-Modified Link
-		Location Permissions-Policy Referrer-Policy Retry-After Server Set-Cookie
-		Strict-Transport-Security Vary Www-Authenticate X-Content-Type-Options X-Frame-Options
-		X-Request-Id X-Xss-Protection`) {
-		m[k] = strings.ToLower(k)
-	}
-	return m
 }()
 
 // connectionSpecific reports whether k is a header HTTP/3 forbids (RFC 9114 section

@@ -14,16 +14,13 @@ const (
 // is QPACK_ENCODER_STREAM_ERROR. It returns when the stream ends (an error).
 func (c *conn) readQPACKEncoder(fr *frameReader) error {
 	for {
-		if fr.pos == fr.end {
-			if err := fr.fill(); err != nil {
-				return err
-			}
+		b, err := fr.readByte()
+		if err != nil {
+			return err
 		}
-		b := fr.buf[fr.pos]
-		if b&0xe0 != 0x20 || b&0x1f != 0 { // not Set Dynamic Table Capacity 0 in one byte
+		if b != 0x20 { // Set Dynamic Table Capacity 0, in one byte
 			return c.connError(codeQPACKEncoderStreamError, fmt.Sprintf("encoder instruction %#x with a zero-capacity table", b))
 		}
-		fr.pos++
 	}
 }
 
@@ -34,41 +31,29 @@ func (c *conn) readQPACKEncoder(fr *frameReader) error {
 // ends (an error).
 func (c *conn) readQPACKDecoder(fr *frameReader) error {
 	for {
-		if fr.pos == fr.end {
-			if err := fr.fill(); err != nil {
-				return err
-			}
+		b, err := fr.readByte()
+		if err != nil {
+			return err
 		}
-		b := fr.buf[fr.pos]
 		if b&0xc0 != 0x40 {
 			return c.connError(codeQPACKDecoderStreamError, fmt.Sprintf("decoder instruction %#x without a dynamic table", b))
 		}
-		if err := skipPrefixInt(fr, 6); err != nil {
+		if err := skipPrefixInt(fr, b, 6); err != nil {
 			return err
 		}
 	}
 }
 
-// skipPrefixInt consumes an integer with an n-bit prefix (a Stream Cancellation's).
-func skipPrefixInt(fr *frameReader, n uint) error {
-	first := true
+// skipPrefixInt consumes the rest of an integer with an n-bit prefix whose first byte,
+// first, was read (a Stream Cancellation's stream ID).
+func skipPrefixInt(fr *frameReader, first byte, n uint) error {
+	if uint64(first)&(1<<n-1) < 1<<n-1 {
+		return nil
+	}
 	for {
-		if fr.pos == fr.end {
-			if err := fr.fill(); err != nil {
-				return err
-			}
-		}
-		b := fr.buf[fr.pos]
-		fr.pos++
-		if first {
-			first = false
-			if uint64(b)&(1<<n-1) < 1<<n-1 {
-				return nil
-			}
-			continue
-		}
-		if b&0x80 == 0 {
-			return nil
+		b, err := fr.readByte()
+		if err != nil || b&0x80 == 0 {
+			return err
 		}
 	}
 }

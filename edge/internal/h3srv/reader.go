@@ -162,6 +162,18 @@ func (f *frameReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// readByte reads one byte.
+func (f *frameReader) readByte() (byte, error) {
+	if f.pos == f.end {
+		if err := f.fill(); err != nil {
+			return 0, err
+		}
+	}
+	b := f.buf[f.pos]
+	f.pos++
+	return b, nil
+}
+
 // discard skips n bytes (an ignored frame's payload).
 func (f *frameReader) discard(n uint64) error {
 	for n > 0 {

@@ -269,28 +269,3 @@ func contentLength(req *http.Request) error {
 	}
 	return nil
 }
-
-// canonicalKey returns the canonical form of a lowercase field name: from a table of
-// common ones (no allocation), else http.CanonicalHeaderKey.
-func canonicalKey(name string) string {
-	if k, ok := commonKeys[name]; ok {
-		return k
-	}
-	return http.CanonicalHeaderKey(name)
-}
-
-// commonKeys maps common lowercase request field names to their canonical form.
-var commonKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range strings.Fields(`Accept Accept-Charset Accept-Encoding Accept-Language
-		Authorization Cache-Control Content-Encoding Content-Length Content-Type Cookie Date
-		Dnt Early-Data Etag Expect Forwarded From Host If-Match If-Modified-Since
-		If-None-Match If-Range If-Unmodified-Since Max-Forwards Origin Pragma Priority
-		Proxy-Authorization Range Referer Sec-Ch-Ua Sec-Ch-Ua-Mobile Sec-Ch-Ua-Platform
-		Sec-Fetch-Dest Sec-Fetch-Mode Sec-Fetch-Site Sec-Fetch-User Te Trailer User-Agent Via
-		Upgrade-Insecure-Requests X-Forwarded-For X-Forwarded-Host X-Forwarded-Proto
-		X-Real-Ip X-Request-Id X-Requested-With`) {
-		m[strings.ToLower(k)] = k
-	}
-	return m
-}()
