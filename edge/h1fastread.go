@@ -5,6 +5,7 @@ import (
 	"net/textproto"
 	"net/url"
 
+	reqtarget "github.com/edgectl/edge/edge/internal/target"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -85,7 +86,7 @@ func parseSimpleHeadInto(head []byte, sr *simpleRequest) *http.Request {
 		clear(sr.vals[:])
 		return nil
 	}
-	sr.url = targetURL(target)
+	sr.url = reqtarget.URL(target)
 	sr.req = http.Request{
 		Method: method, URL: &sr.url, RequestURI: target,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -121,39 +122,7 @@ func simpleRequestLine(line []byte) (method string, ok bool) {
 	default:
 		return "", false
 	}
-	return method, simpleTarget(line)
-}
-
-// simpleTarget reports whether t is an origin-form target that url.ParseRequestURI takes
-// as it is: a path of characters its escaping leaves alone (so Path is t's path and
-// RawPath empty) and, after a '?', a non-empty query without '?', ';', '%' or '#'.
-func simpleTarget(t []byte) bool {
-	if len(t) == 0 || t[0] != '/' || t[len(t)-1] == '?' {
-		return false
-	}
-	query := false
-	for _, c := range t {
-		switch {
-		case c == '?' && !query:
-			query = true
-		case isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' ||
-			c == '$' || c == '&' || c == '+' || c == ',' || c == ':' || c == '=' || c == '@':
-		case c == ';' && !query:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// targetURL is url.ParseRequestURI's result for a simpleTarget.
-func targetURL(t string) url.URL {
-	for i := 0; i < len(t); i++ {
-		if t[i] == '?' {
-			return url.URL{Path: t[:i], RawQuery: t[i+1:]}
-		}
-	}
-	return url.URL{Path: t}
+	return method, reqtarget.Simple(line)
 }
 
 // simpleField splits a header line "Name: value" whose name is letters, digits and

@@ -4,23 +4,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // requestBody is a request's body: the payload of the DATA frames on its stream, then its
 // trailers (a HEADERS frame after them, decoded into the request's Trailer). Unknown
 // frame types are skipped. A declared Content-Length is enforced (RFC 9114 section
 // 4.1.2). Errors reset the stream (or close the connection) with the code RFC 9114 gives
-// them; the handler's Read gets the error.
+// them; the handler's Read gets the error. A read that times out (a deadline set through
+// http.ResponseController) leaves the stream as it is, so that the handler can answer.
 type requestBody struct {
 	st     *stream
-	mu     sync.Mutex // Read and Close against the stream's release
-	remain uint64     // payload left in the current DATA frame
-	read   int64      // payload bytes read
-	clen   int64      // the declared content-length, or -1
-	err    error      // sticky: io.EOF at the end, or what went wrong
-	closed bool
+	mu     sync.Mutex  // a Read against another and against the stream's release
+	remain uint64      // payload left in the current DATA frame
+	read   int64       // payload bytes read
+	clen   int64       // the declared content-length, or -1
+	err    error       // sticky: io.EOF at the end, or what went wrong
+	closed atomic.Bool // Close, or the handler returned: reads fail, no longer the client's doing
+	done   atomic.Bool // the stream's read side was read to its end
 }
 
 // errBodyClosed is a read after Close.
@@ -31,7 +37,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
-	case b.closed:
+	case b.closed.Load():
 		return 0, errBodyClosed
 	case b.err != nil:
 		return 0, b.err
@@ -39,10 +45,20 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	n, err := b.readLocked(p)
-	if err != nil {
+	switch {
+	case err == io.EOF:
+		b.done.Store(true)
+		b.err = err
+	case err != nil && !isTimeout(err):
 		b.err = err
 	}
 	return n, err
+}
+
+// isTimeout reports whether err is a read deadline's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // readLocked reads payload, moving to the next DATA frame as needed.
@@ -120,7 +136,13 @@ func (b *requestBody) trailers(n uint64) error {
 	if err := b.afterTrailers(); err != nil {
 		return err
 	}
-	st.req.Trailer = tr
+	if st.req.Trailer == nil {
+		st.req.Trailer = tr
+	} else {
+		for k, vv := range tr {
+			st.req.Trailer[k] = vv
+		}
+	}
 	return b.end()
 }
 
@@ -156,31 +178,40 @@ func decodeTrailers(block []byte, limit int, cache *huffCache) (http.Header, err
 			return nil, errMalformed("pseudo-header field in trailers")
 		}
 	}
-	return buildHeader(d.fields, len(d.fields))
+	tr, err := buildHeader(d.fields, len(d.fields))
+	if err != nil {
+		return nil, err
+	}
+	for k := range tr {
+		if !httpguts.ValidTrailerHeader(k) {
+			return nil, errMalformed("trailer field " + k)
+		}
+	}
+	return tr, nil
 }
 
-// Close implements io.Closer: later reads fail; what is left of the body is not read
-// (the stream's reading is stopped once the response is finished).
+// Close implements io.Closer: later reads fail, and the client is asked to stop sending
+// what is left (STOP_SENDING with H3_NO_ERROR, RFC 9114 section 4.1), which also ends a
+// read under way in another goroutine.
 func (b *requestBody) Close() error {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
+	b.closed.Store(true)
+	b.stopReading()
 	return nil
 }
 
-// complete reports whether the stream's read side has ended and was read to its end
-// (by the body's reader, or already with the HEADERS frame).
-func (b *requestBody) complete() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.err == io.EOF || b.st.fr.ended()
+// stopReading aborts the stream's read side unless it was read to its end: quic-go
+// completes a stream (and gives the client its credit back) once both sides have ended.
+func (b *requestBody) stopReading() {
+	if !b.done.Load() {
+		b.st.str.CancelRead(codeNoError.stream())
+	}
 }
 
-// release stops further reads (the handler has returned) and returns the stream's read
-// buffer to its pool.
+// release stops further reads (the handler has returned), waits for a read under way
+// (stopReading has ended it) and returns the stream's read buffer to its pool.
 func (b *requestBody) release() {
+	b.closed.Store(true)
 	b.mu.Lock()
-	b.closed = true
 	b.st.fr.release()
 	b.mu.Unlock()
 }

@@ -69,15 +69,16 @@ func (c errCode) app() quic.ApplicationErrorCode { return quic.ApplicationErrorC
 // receipt is a connection error H3_FRAME_UNEXPECTED (RFC 9114 section 7.2.8).
 func reservedH2Frame(t uint64) bool { return t == 0x2 || t == 0x6 || t == 0x8 || t == 0x9 }
 
-// controlOnlyFrame reports whether t may only appear on a control stream.
-func controlOnlyFrame(t uint64) bool {
-	return t == frameCancelPush || t == frameSettings || t == frameGoAway || t == frameMaxPushID
-}
-
 // knownFrame reports whether t is a frame type HTTP/3 defines or reserves (not one to
 // ignore as unknown).
 func knownFrame(t uint64) bool {
 	return t == frameData || t == frameHeaders || t == framePushPromise || controlOnlyFrame(t) || reservedH2Frame(t)
+}
+
+// controlOnlyFrame reports whether t may only appear on a control stream.
+func controlOnlyFrame(t uint64) bool {
+	return t == frameCancelPush || t == frameSettings || t == frameGoAway || t == frameMaxPushID ||
+		t == framePriorityUpdate || t == framePriorityUpdatePush // RFC 9218 section 7.2
 }
 
 // appendFrameHeader appends a frame's type and length.

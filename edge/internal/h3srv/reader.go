@@ -24,7 +24,7 @@ type frameReader struct {
 	buf *[readBufSize]byte // nil once released
 	pos int                // next unread byte in buf
 	end int                // end of the bytes read into buf
-	err error              // the error the stream returned (io.EOF: it ended); sticky
+	err error              // the error the stream returned (io.EOF: it ended); sticky, timeouts aside
 }
 
 // init starts reading r with a pooled buffer.
@@ -64,7 +64,7 @@ func (f *frameReader) fill() error {
 	for {
 		n, err := f.r.Read(f.buf[f.end:])
 		f.end += n
-		if err != nil {
+		if err != nil && !isTimeout(err) { // a deadline's error is not the stream's end
 			f.err = err
 		}
 		if n > 0 {
@@ -122,13 +122,7 @@ func truncated(err error) error {
 // in a new slice (n is bounded by the caller). The bytes are valid until the next read.
 func (f *frameReader) block(n int) ([]byte, error) {
 	if n > len(f.buf) {
-		b := make([]byte, n)
-		m := copy(b, f.buf[f.pos:f.end])
-		f.pos += m
-		if _, err := io.ReadFull(f, b[m:]); err != nil {
-			return nil, truncated(err)
-		}
-		return b, nil
+		return f.bigBlock(n)
 	}
 	for f.end-f.pos < n {
 		if err := f.fill(); err != nil {
@@ -140,6 +134,24 @@ func (f *frameReader) block(n int) ([]byte, error) {
 	return b, nil
 }
 
+// bigBlock reads a payload larger than the buffer into a slice grown as its bytes
+// arrive: a client that declares a large HEADERS frame and sends little of it holds
+// little memory.
+func (f *frameReader) bigBlock(n int) ([]byte, error) {
+	b := make([]byte, 0, 2*len(f.buf))
+	for len(b) < n {
+		if f.pos == f.end {
+			if err := f.fill(); err != nil {
+				return nil, truncated(err)
+			}
+		}
+		k := min(n-len(b), f.end-f.pos)
+		b = append(b, f.buf[f.pos:f.pos+k]...)
+		f.pos += k
+	}
+	return b, nil
+}
+
 // Read reads stream bytes: buffered ones first, then directly from the stream.
 func (f *frameReader) Read(p []byte) (int, error) {
 	if f.pos == f.end {
@@ -148,7 +160,7 @@ func (f *frameReader) Read(p []byte) (int, error) {
 		}
 		if len(p) >= len(f.buf) {
 			n, err := f.r.Read(p)
-			if err != nil {
+			if err != nil && !isTimeout(err) {
 				f.err = err
 			}
 			return n, err

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgectl/edge/edge/internal/target"
+
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -85,6 +87,9 @@ func buildHeader(fields []field, n int) (http.Header, error) {
 			return nil, err
 		}
 	}
+	if c := hdr["Cookie"]; len(c) > 1 { // one field, joined with "; " (section 4.2.1)
+		hdr["Cookie"] = []string{strings.Join(c, "; ")}
+	}
 	return hdr, nil
 }
 
@@ -114,8 +119,8 @@ func (ps *pseudo) set(hf field) error {
 
 // addField adds a regular field to hdr, refusing what RFC 9114 section 4.2 forbids:
 // names with uppercase letters or invalid characters, invalid values, and
-// connection-specific fields. Cookie fields are joined with "; " (section 4.2.1). The
-// first value of a name is put in *vals, whose first element is then used up.
+// connection-specific fields. The first value of a name is put in *vals, whose first
+// element is then used up.
 func addField(hdr http.Header, vals *[]string, f field) error {
 	if !validFieldName(f.name) {
 		return errMalformed("invalid field name " + strconv.Quote(f.name))
@@ -129,11 +134,6 @@ func addField(hdr http.Header, vals *[]string, f field) error {
 	case "te":
 		if f.value != "trailers" {
 			return errMalformed("te other than trailers")
-		}
-	case "cookie":
-		if c := hdr["Cookie"]; len(c) == 1 {
-			c[0] = c[0] + "; " + f.value
-			return nil
 		}
 	}
 	key := canonicalKey(f.name)
@@ -169,6 +169,12 @@ func fillRequest(req *http.Request, u *url.URL, ps *pseudo, hdr http.Header) err
 	if !validMethod(ps.method) {
 		return errMalformed("invalid :method")
 	}
+	if ps.seen&seenAuthority != 0 && !validAuthority(ps.authority) {
+		return errMalformed("invalid :authority")
+	}
+	if ps.seen&seenScheme != 0 && !validScheme(ps.scheme) {
+		return errMalformed("invalid :scheme")
+	}
 	host := ps.authority
 	if h, ok := hdr["Host"]; ok {
 		if len(h) != 1 || (ps.seen&seenAuthority != 0 && h[0] != ps.authority) {
@@ -185,6 +191,7 @@ func fillRequest(req *http.Request, u *url.URL, ps *pseudo, hdr http.Header) err
 			return errMalformed("CONNECT with :scheme or :path, or without :authority")
 		}
 		u = &url.URL{Host: ps.authority}
+		ps.path = ps.authority // RequestURI, as net/http's servers give it
 	} else {
 		if ps.seen&(seenScheme|seenPath) != seenScheme|seenPath || ps.scheme == "" || ps.path == "" {
 			return errMalformed("no :scheme or :path")
@@ -200,9 +207,8 @@ func fillRequest(req *http.Request, u *url.URL, ps *pseudo, hdr http.Header) err
 	return contentLength(req)
 }
 
-// requestURL parses :path: into u when it has no escapes and no fragment (its Path and
-// RawQuery are then the text before and after the '?', as url.ParseRequestURI would
-// give), else with url.ParseRequestURI.
+// requestURL parses :path: into u when url.ParseRequestURI would take it as it is
+// (target.Simple, as edge's HTTP/1.1 loop), else with url.ParseRequestURI.
 func requestURL(ps *pseudo, u *url.URL) (*url.URL, error) {
 	p := ps.path
 	if p == "*" {
@@ -215,9 +221,8 @@ func requestURL(ps *pseudo, u *url.URL) (*url.URL, error) {
 	if p[0] != '/' {
 		return nil, errMalformed("invalid :path")
 	}
-	if simplePath(p) {
-		path, query, found := strings.Cut(p, "?")
-		*u = url.URL{Path: path, RawQuery: query, ForceQuery: found && query == ""}
+	if target.Simple(p) {
+		*u = target.URL(p)
 		return u, nil
 	}
 	u, err := url.ParseRequestURI(p)
@@ -227,10 +232,20 @@ func requestURL(ps *pseudo, u *url.URL) (*url.URL, error) {
 	return u, nil
 }
 
-// simplePath reports whether p has only visible ASCII and no '%' or '#'.
-func simplePath(p string) bool {
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c >= 0x7f || c == '%' || c == '#' {
+// validAuthority reports whether a is a valid host[:port] without userinfo (RFC 9114
+// section 4.3.1 forbids it), as net/http's servers check a Host.
+func validAuthority(a string) bool {
+	return httpguts.ValidHostHeader(a) && !strings.Contains(a, "@")
+}
+
+// validScheme reports whether s is a lowercase URI scheme (RFC 3986 section 3.1).
+func validScheme(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
 			return false
 		}
 	}

@@ -17,7 +17,7 @@ import (
 // url.ParseRequestURI gives.
 func TestRequestURLAsParseRequestURI(t *testing.T) {
 	for _, p := range []string{"/", "/a/b", "/a?b=c", "/a?", "/?x=1&y=2", "//double//slash", "/a/../b",
-		"/a%20b", "/a#frag", "/x?q=%41", "/é", "/a;b?c;d", "/a?b?c", "*"} {
+		"/a%20b", "/a#frag", "/x?q=%41", "/é", "/a;b?c;d", "/a?b?c", "/a(b)", "/wiki/Foo_(bar)!*'[x]", "*"} {
 		ps := &pseudo{method: "GET", path: p}
 		if p == "*" {
 			ps.method = http.MethodOptions

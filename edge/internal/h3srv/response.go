@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -42,8 +43,10 @@ type responseWriter struct {
 	buf         *[headRoom + writeBufSize]byte
 	n           int // body bytes buffered at buf[headRoom:]
 	trailers    []string
-	err         error // a stream write failed: later writes fail too
-	released    bool
+	sec         []byte      // the final status's field section, from WriteHeader until it leaves
+	sniffed     bool        // Content-Type set by the handler (or Content-Encoding), or sniffed
+	err         error       // a stream write failed: later writes fail too
+	released    atomic.Bool // the handler returned and the buffer went back to its pool
 	handlerDone bool
 }
 
@@ -53,7 +56,7 @@ func (w *responseWriter) Header() http.Header { return w.header }
 // WriteHeader implements http.ResponseWriter. A 1xx status is sent at once with the
 // current header; the first final status is kept, later ones are ignored.
 func (w *responseWriter) WriteHeader(code int) {
-	if w.status != 0 || w.released {
+	if w.status != 0 || w.released.Load() {
 		return
 	}
 	if code < 100 || code > 999 {
@@ -78,7 +81,22 @@ func (w *responseWriter) WriteHeader(code int) {
 		}
 	}
 	w.declareTrailers()
+	_, typed := w.header["Content-Type"]
+	w.sniffed = typed || w.header.Get("Content-Encoding") != ""
+	w.sec = appendSection(w.buf[secStart:secStart:secEnd], code, w.header, w.excluded)
 }
+
+// The final status's field section is encoded at WriteHeader, as net/http's servers take
+// a snapshot of the header then: changes the handler makes afterwards do not reach the
+// client (trailers aside). It is encoded into the head room, in front of the buffered
+// body, from secStart to at most secEnd (the room for the HEADERS and DATA frame headers
+// kept on both sides), and moved next to the body when it leaves; a larger one is encoded
+// on the heap and written on its own. A sniffed Content-Type and the Content-Length of a
+// body written whole are appended to it when they are known.
+const (
+	secStart = maxFrameHeaderLen
+	secEnd   = headRoom - maxFrameHeaderLen
+)
 
 // sendInformational writes a 1xx response's HEADERS frame.
 func (w *responseWriter) sendInformational(code int) {
@@ -99,7 +117,7 @@ func (w *responseWriter) bodyAllowed() bool {
 
 // Write implements http.ResponseWriter.
 func (w *responseWriter) Write(p []byte) (int, error) {
-	if w.released {
+	if w.released.Load() {
 		return 0, errWriteAfterRelease
 	}
 	if w.status == 0 {
@@ -121,6 +139,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.n+len(p) <= writeBufSize {
 		w.n += copy(w.buf[headRoom+w.n:], p)
 		return len(p), nil
+	}
+	if !w.headerSent && w.n == 0 {
+		w.sniff(p) // the first write, too large to buffer: sniffed as net/http sniffs it
 	}
 	if err := w.flush(); err != nil {
 		return 0, err
@@ -153,7 +174,7 @@ func (w *responseWriter) flush() error {
 		copy(w.buf[start:], h)
 	}
 	if !w.headerSent {
-		w.sniff()
+		w.sniff(w.buf[headRoom : headRoom+w.n])
 		w.headerSent = true
 		if err := w.placeHeaders(&start); err != nil {
 			return err
@@ -167,42 +188,42 @@ func (w *responseWriter) flush() error {
 	return w.write(w.buf[start:end])
 }
 
-// placeHeaders encodes the HEADERS frame into the head room before *start (moving it),
-// or writes it to the stream on its own when it does not fit.
+// placeHeaders puts the HEADERS frame in front of *start (moving it) when its section
+// was encoded in the head room, or writes it to the stream on its own.
 func (w *responseWriter) placeHeaders(start *int) error {
-	const hdrMax = 2 * 8 // the frame header's two varints at most
-	sec := appendSection(w.buf[hdrMax:hdrMax:*start], w.status, w.header, w.excluded)
-	if &sec[:1][0] != &w.buf[hdrMax] { // outgrew the head room: appended elsewhere
-		return w.write(headersFrame(nil, w.status, w.header, w.excluded))
-	}
+	sec := w.sec
+	w.sec = nil
 	n := len(sec)
+	if cap(sec) == 0 || &sec[:1][0] != &w.buf[secStart] || n+maxFrameHeaderLen > *start {
+		return w.write(appendFrameHeader(nil, frameHeaders, uint64(n)), sec)
+	}
 	*start -= n
 	copy(w.buf[*start:], sec)
-	var fh [hdrMax]byte
+	var fh [maxFrameHeaderLen]byte
 	h := appendFrameHeader(fh[:0], frameHeaders, uint64(n))
 	*start -= len(h)
 	copy(w.buf[*start:], h)
 	return nil
 }
 
-// sniff sets Content-Type from the buffered body when the handler set none, as net/http.
-func (w *responseWriter) sniff() {
-	if w.n == 0 || w.isHead {
+// sniff adds a Content-Type detected from the body's first bytes when the handler set
+// none (nor a Content-Encoding), as net/http does.
+func (w *responseWriter) sniff(body []byte) {
+	if len(body) == 0 || w.isHead || w.sniffed {
 		return
 	}
-	if _, ok := w.header["Content-Type"]; ok {
-		return
-	}
-	if w.header.Get("Content-Encoding") != "" {
-		return
-	}
-	w.header.Set("Content-Type", http.DetectContentType(w.buf[headRoom:headRoom+w.n]))
+	w.sniffed = true
+	w.sec = appendField(w.sec, "content-type", http.DetectContentType(body))
 }
 
 // excluded reports whether header k stays out of the response's HEADERS frame: trailers
-// (declared or with http.TrailerPrefix) and connection-specific fields.
+// (declared or with http.TrailerPrefix), connection-specific fields, and a 204's
+// Content-Length.
 func (w *responseWriter) excluded(k string) bool {
-	if connectionSpecific(k) || strings.HasPrefix(k, http.TrailerPrefix) || k == "Trailer" {
+	if connectionSpecific(k) || strings.HasPrefix(k, http.TrailerPrefix) {
+		return true
+	}
+	if k == "Content-Length" && w.status == http.StatusNoContent { // RFC 9110 section 8.6
 		return true
 	}
 	for _, t := range w.trailers {
@@ -225,16 +246,17 @@ func (w *responseWriter) declareTrailers() {
 	}
 }
 
-// write writes b to the stream, remembering a failure.
-func (w *responseWriter) write(b []byte) error {
-	if w.err != nil {
-		return w.err
+// write writes bs to the stream in turn, remembering a failure.
+func (w *responseWriter) write(bs ...[]byte) error {
+	for _, b := range bs {
+		if w.err != nil {
+			return w.err
+		}
+		if _, err := w.st.str.Write(b); err != nil {
+			w.err = err
+		}
 	}
-	if _, err := w.st.str.Write(b); err != nil {
-		w.err = err
-		return err
-	}
-	return nil
+	return w.err
 }
 
 // Flush implements http.Flusher.
@@ -242,7 +264,7 @@ func (w *responseWriter) Flush() { w.FlushError() }
 
 // FlushError sends the header and what is buffered, for http.ResponseController.
 func (w *responseWriter) FlushError() error {
-	if w.released {
+	if w.released.Load() {
 		return errWriteAfterRelease
 	}
 	if w.status == 0 {
@@ -269,7 +291,8 @@ func (w *responseWriter) finish() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.headerSent && w.clen < 0 && w.bodyAllowed() && len(w.trailers) == 0 && (!w.isHead || w.written > 0) {
-		w.header["Content-Length"] = []string{strconv.FormatInt(w.written, 10)}
+		var digits [20]byte
+		w.sec = appendField(w.sec, "content-length", string(strconv.AppendInt(digits[:0], w.written, 10)))
 	}
 	if err := w.flush(); err != nil {
 		return err
@@ -314,7 +337,7 @@ func (w *responseWriter) declared(k string) bool {
 
 // release returns the buffer to its pool; later writes fail.
 func (w *responseWriter) release() {
-	w.released = true
+	w.released.Store(true)
 	if w.buf != nil {
 		writeBufs.Put(w.buf)
 		w.buf = nil

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/reqcancel"
 	"github.com/quic-go/quic-go"
+	"golang.org/x/net/http/httpguts"
 )
 
 // stream is one request stream's state, in one allocation: the request, its body, its
@@ -93,6 +95,12 @@ func readErr(err error) error {
 // fail is readErr applied: the stream reset or the connection closed; err is returned
 // for the body's reader.
 func (st *stream) fail(err error) error {
+	if st.body.closed.Load() { // the server stopped reading: not the client's error
+		return errBodyClosed
+	}
+	if isTimeout(err) { // the handler's read deadline: it answers (408, say)
+		return err
+	}
 	var ce connErr
 	if errors.As(readErr(err), &ce) {
 		return st.c.connError(ce.code, ce.reason)
@@ -176,6 +184,8 @@ func (st *stream) prepare() {
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/3.0", 3, 0
 	r.RemoteAddr, r.TLS = c.remoteAddr, c.tls
 	st.body.st, st.body.clen = st, r.ContentLength
+	st.body.done.Store(st.fr.ended())
+	declareTrailers(r)
 	if r.ContentLength == 0 || (r.ContentLength < 0 && st.fr.ended()) {
 		r.ContentLength = 0
 		r.Body = http.NoBody
@@ -188,6 +198,27 @@ func (st *stream) prepare() {
 	st.c.watch(st)
 	st.w = responseWriter{st: st, header: make(http.Header, 8), isHead: r.Method == http.MethodHead,
 		buf: writeBufs.Get().(*[headRoom + writeBufSize]byte)}
+}
+
+// declareTrailers moves the trailer names the request's Trailer header declares into its
+// Trailer map (values nil until they arrive), as net/http's servers do.
+func declareTrailers(r *http.Request) {
+	vv, ok := r.Header["Trailer"]
+	if !ok {
+		return
+	}
+	for _, v := range vv {
+		for _, k := range strings.Split(v, ",") {
+			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
+			if k != "" && httpguts.ValidTrailerHeader(k) {
+				if r.Trailer == nil {
+					r.Trailer = make(http.Header)
+				}
+				r.Trailer[k] = nil
+			}
+		}
+	}
+	delete(r.Header, "Trailer")
 }
 
 // abort ends the request's context: the client stopped the request, or the connection
@@ -219,15 +250,14 @@ func (st *stream) run() (returned bool) {
 // stopped if its body was not read to the end; its context ended; buffers released.
 func (st *stream) end(aborted bool) {
 	st.c.unwatch(st)
+	st.body.closed.Store(true)
+	st.body.stopReading() // also ends a read the handler left running
 	switch {
 	case aborted:
 		st.reset(codeInternalError)
 	case st.w.finish() != nil:
 		st.reset(codeInternalError)
 	default:
-		if !st.body.complete() { // quic-go completes a stream once both sides have ended
-			st.str.CancelRead(codeNoError.stream())
-		}
 		st.str.Close()
 	}
 	st.abort()
