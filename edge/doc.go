@@ -294,8 +294,12 @@
 // (edge/internal/h3srv), not quic-go's http3.Server: request streams are served on reused
 // workers that run the handler directly; a request, its body, its context and its
 // response writer are one allocation; field sections are decoded with QPACK's static table
-// into one string; a response that fits the 16 KiB buffer leaves in one stream write
-// before the FIN, with a Content-Length. It refuses what RFC 9114 and RFC 9204 make
+// into one string (a connection's repeated Huffman-coded strings from a small cache); the
+// response's header is taken at WriteHeader, as net/http does, and encoded with the
+// static table without Huffman coding; a response that fits the 16 KiB buffer leaves in
+// one stream write before the FIN, with a Content-Length. A request's context ends when
+// its client stops it (STOP_SENDING or a reset), watched once the handler has run 20 ms
+// (as the HTTP/1.1 loop's background read). It refuses what RFC 9114 and RFC 9204 make
 // errors (malformed requests: H3_MESSAGE_ERROR; frames out of place: H3_FRAME_UNEXPECTED;
 // truncated frames: H3_FRAME_ERROR; control stream and QPACK stream violations; header
 // sections over MaxHeaderBytes: 431), bounds the time to a request's HEADERS frame by

@@ -65,3 +65,11 @@ go test -run '^$' -fuzz '^FuzzWriteHeader$' -fuzztime 100000x -fuzzminimizetime 
 # Edge's plain GET/HEAD header parser against net/http's ReadRequest.
 echo "== go test -fuzz FuzzParseSimpleHead"
 go test -run '^$' -fuzz '^FuzzParseSimpleHead$' -fuzztime 100000x -fuzzminimizetime 5s -timeout 5m ./edge/
+
+# HTTP/3: reading a request from any request stream (frames, QPACK, validation).
+echo "== go test -fuzz FuzzReadRequest"
+go test -run '^$' -fuzz '^FuzzReadRequest$' -fuzztime 100000x -fuzzminimizetime 5s -timeout 5m ./edge/internal/h3srv/
+
+# The request-target fast path shared by HTTP/1.1 and HTTP/3 against url.ParseRequestURI.
+echo "== go test -fuzz FuzzSimpleMatchesParseRequestURI"
+go test -run '^$' -fuzz '^FuzzSimpleMatchesParseRequestURI$' -fuzztime 200000x -fuzzminimizetime 5s -timeout 5m ./edge/internal/target/

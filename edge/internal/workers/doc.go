@@ -4,7 +4,7 @@
 // grows it two or three times, and that growth (runtime.newstack, copystack) costs a
 // visible share of the CPU per request. A Pool hands each job to an idle goroutine whose
 // stack has grown already, or starts one when none is idle. HTTP/2's handlers
-// (internal/h2srv) and HTTP/3's (edge's http3workers.go) run on pools of their own job
+// (internal/h2srv) and HTTP/3's (internal/h3srv) run on pools of their own job
 // type.
 //
 // What a goroutine carries is not reset between jobs: pprof labels are those of the
