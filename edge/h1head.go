@@ -4,9 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
 
+	"github.com/edgectl/edge/edge/internal/httpdate"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -103,7 +102,7 @@ func (w *h1Response) headBodyRules(header http.Header, set *h1Extra, del func(st
 		}
 	}
 	if _, ok := header["Date"]; !ok {
-		set.date = h1Date()
+		set.date = httpdate.Bytes()
 	}
 	if *hasCL && hasTE && te != "identity" {
 		w.c.logf("http: WriteHeader called with both Transfer-Encoding of %q and a Content-Length of %d", te, w.clen)
@@ -127,25 +126,6 @@ func (w *h1Response) headBodyRules(header http.Header, set *h1Extra, del func(st
 		}
 	}
 }
-
-// h1Date returns the current time in http.TimeFormat, formatted once a second.
-func h1Date() []byte {
-	now := time.Now()
-	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
-		return d.text
-	}
-	d := &dateStamp{sec: now.Unix(), text: now.UTC().AppendFormat(nil, http.TimeFormat)}
-	dateCache.Store(d)
-	return d.text
-}
-
-// dateStamp is a second's Date header value (never changed once stored).
-type dateStamp struct {
-	sec  int64
-	text []byte
-}
-
-var dateCache atomic.Pointer[dateStamp]
 
 // write writes the extra headers in net/http's order.
 func (h *h1Extra) write(w *h1Response, bw interface {

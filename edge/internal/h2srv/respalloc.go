@@ -21,8 +21,6 @@ package h2srv
 
 import (
 	"net/http"
-	"sync/atomic"
-	"time"
 
 	"github.com/edgectl/edge/edge/internal/h2srv/internal/httpcommon"
 	"golang.org/x/net/http2/hpack"
@@ -30,27 +28,6 @@ import (
 
 // metaFieldsCap is the room a MetaHeadersFrame's Fields start with.
 const metaFieldsCap = 8
-
-// dateCache is a formatted Date value and the Unix second it is for.
-type dateCache struct {
-	sec   int64
-	value string
-}
-
-var lastDate atomic.Pointer[dateCache]
-
-// httpDate returns the current time as a Date header value (http.TimeFormat), what
-// time.Now().UTC().Format(http.TimeFormat) returns, formatted at most about once a second.
-func httpDate() string {
-	now := time.Now()
-	sec := now.Unix()
-	if d := lastDate.Load(); d != nil && d.sec == sec {
-		return d.value
-	}
-	d := &dateCache{sec: sec, value: now.UTC().Format(http.TimeFormat)}
-	lastDate.Store(d)
-	return d.value
-}
 
 // requestHeader returns the header of a request's regular fields, as upstream's
 // header.Add of each (canonical names, values in order), with one []string for the

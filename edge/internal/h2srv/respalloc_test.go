@@ -4,25 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
-	"time"
 )
-
-// TestHTTPDate: the cached Date value is what formatting the current time gives, and
-// reading it does not allocate.
-func TestHTTPDate(t *testing.T) {
-	for range 3 {
-		before := time.Now().UTC().Format(http.TimeFormat)
-		got := httpDate()
-		after := time.Now().UTC().Format(http.TimeFormat)
-		if got != before && got != after {
-			t.Fatalf("httpDate() = %q, want %q or %q", got, before, after)
-		}
-	}
-	// At most one allocation when the second changes during the runs: 1/100 rounds to 0.
-	if n := testing.AllocsPerRun(100, func() { httpDate() }); n != 0 {
-		t.Errorf("httpDate: %v allocations per call", n)
-	}
-}
 
 // TestCloneHeader: the snapshot has the same fields and values, shares no slice with
 // the original (appending to either leaves the other alone), keeps nil values, and a

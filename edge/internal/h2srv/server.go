@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/h2srv/internal/httpcommon"
+	"github.com/edgectl/edge/edge/internal/httpdate"
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2/hpack"
 )
@@ -2662,7 +2663,7 @@ func (rws *responseWriterState) writeChunk(p []byte) (n int, err error) {
 		}
 		var date string
 		if _, ok := rws.snapHeader["Date"]; !ok {
-			date = httpDate() // edge: respalloc.go
+			date = httpdate.String() // edge: one Date a second (internal/httpdate)
 		}
 
 		for _, v := range rws.snapHeader["Trailer"] {

@@ -45,9 +45,6 @@ func (f *frameReader) release() {
 // errReleased is a read after the stream's handler returned.
 var errReleased = errors.New("h3srv: request body read after its handler returned")
 
-// buffered returns the number of bytes read and not consumed.
-func (f *frameReader) buffered() int { return f.end - f.pos }
-
 // ended reports whether the stream has ended and every byte of it was consumed.
 func (f *frameReader) ended() bool { return f.pos == f.end && f.err == io.EOF }
 

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgectl/edge/edge/internal/httpdate"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -33,21 +34,20 @@ var errWriteAfterRelease = errors.New("h3srv: response written after its handler
 // so that a handler's Content-Length, Content-Type sniffing and trailer declarations are
 // those of net/http's servers.
 type responseWriter struct {
-	st          *stream
-	header      http.Header
-	status      int   // the final status; 0 until WriteHeader
-	headerSent  bool  // its HEADERS frame went to the stream
-	isHead      bool  // the request's method is HEAD: no body is sent
-	clen        int64 // the Content-Length the handler declared, or -1
-	written     int64 // body bytes the handler wrote
-	buf         *[headRoom + writeBufSize]byte
-	n           int // body bytes buffered at buf[headRoom:]
-	trailers    []string
-	sec         []byte      // the final status's field section, from WriteHeader until it leaves
-	sniffed     bool        // Content-Type set by the handler (or Content-Encoding), or sniffed
-	err         error       // a stream write failed: later writes fail too
-	released    atomic.Bool // the handler returned and the buffer went back to its pool
-	handlerDone bool
+	st         *stream
+	header     http.Header
+	status     int   // the final status; 0 until WriteHeader
+	headerSent bool  // its HEADERS frame went to the stream
+	isHead     bool  // the request's method is HEAD: no body is sent
+	clen       int64 // the Content-Length the handler declared, or -1
+	written    int64 // body bytes the handler wrote
+	buf        *[headRoom + writeBufSize]byte
+	n          int // body bytes buffered at buf[headRoom:]
+	trailers   []string
+	sec        []byte      // the final status's field section, from WriteHeader until it leaves
+	sniffed    bool        // Content-Type set by the handler (or Content-Encoding), or sniffed
+	err        error       // a stream write failed: later writes fail too
+	released   atomic.Bool // the handler returned and the buffer went back to its pool
 }
 
 // Header implements http.ResponseWriter.
@@ -69,9 +69,6 @@ func (w *responseWriter) WriteHeader(code int) {
 		return
 	}
 	w.status = code
-	if _, ok := w.header["Date"]; !ok {
-		w.header["Date"] = dateHeader()
-	}
 	w.clen = -1
 	if v := w.header.Get("Content-Length"); v != "" {
 		if n, err := strconv.ParseUint(v, 10, 63); err == nil {
@@ -84,6 +81,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	_, typed := w.header["Content-Type"]
 	w.sniffed = typed || w.header.Get("Content-Encoding") != ""
 	w.sec = appendSection(w.buf[secStart:secStart:secEnd], code, w.header, w.excluded)
+	if _, ok := w.header["Date"]; !ok {
+		w.sec = appendField(w.sec, "date", httpdate.String())
+	}
 }
 
 // The final status's field section is encoded at WriteHeader, as net/http's servers take
