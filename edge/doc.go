@@ -281,7 +281,9 @@
 // with CONNECTION_REFUSED, edge_quic_connections_refused_total); streams per connection
 // by MaxConcurrentStreams (HTTP/2's; 8 unidirectional streams, HTTP/3 needs 3); flow
 // control windows by MaxReceiveBufferPerStream and PerConnection; the handshake by
-// ReadHeaderTimeout; idle connections by IdleTimeout; headers by MaxHeaderBytes. Request
+// ReadHeaderTimeout, and a request stream's HEADERS frame too; request bodies by ReadTimeout and
+// responses by WriteTimeout when set (as over TCP); idle connections by IdleTimeout;
+// headers by MaxHeaderBytes. Request
 // bodies are handled by the reverse proxy as over TCP (route body timeout). Address
 // validation: when more than HTTP3Options.RetryThreshold handshakes (default 100) are in
 // progress, a new connection attempt gets a Retry and must echo its token from the

@@ -95,6 +95,8 @@ func (s *Server) startHTTP3(ctx context.Context, tcpAddr net.Addr) (*quicServer,
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
 		IdleTimeout:       s.limits.IdleTimeout,
 		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		ReadTimeout:       s.limits.ReadTimeout,
+		WriteTimeout:      s.limits.WriteTimeout,
 		Logger:            s.log,
 	}
 	q.altSvc = []string{fmt.Sprintf(`h3=":%d"; ma=%d`, udp.LocalAddr().(*net.UDPAddr).Port, altSvcMaxAge)}

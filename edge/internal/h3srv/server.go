@@ -27,6 +27,12 @@ type Server struct {
 	// HEADERS frame's last byte: a stream that takes longer is reset
 	// (H3_REQUEST_INCOMPLETE). Zero means no bound.
 	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included, from its stream's
+	// acceptance; a body read past it fails with a timeout and the handler answers (408,
+	// say). WriteTimeout bounds writing a response, from the end of the request's
+	// header: a write past it fails (a client that grants no flow control credit). Zero
+	// means none, for uploads, downloads and event streams; as net/http's fields.
+	ReadTimeout, WriteTimeout time.Duration
 	// ConnContext, if set, returns the context of a connection's requests from the one
 	// the server made (the QUIC connection's, with the server's values).
 	ConnContext func(ctx context.Context, c *quic.Conn) context.Context

@@ -51,11 +51,18 @@ func (c *conn) serveStream(str *quic.Stream) {
 }
 
 // readRequest reads the request's HEADERS frame into st.req (skipping unknown frames
-// before it), within Server.ReadHeaderTimeout.
+// before it), within Server.ReadHeaderTimeout; the rest of the request then has what is
+// left of Server.ReadTimeout.
 func (st *stream) readRequest() error {
-	if d := st.c.srv.ReadHeaderTimeout; d > 0 {
-		st.str.SetReadDeadline(time.Now().Add(d))
-		defer st.str.SetReadDeadline(time.Time{})
+	srv := st.c.srv
+	if srv.ReadHeaderTimeout > 0 || srv.ReadTimeout > 0 {
+		start := time.Now()
+		if d := srv.ReadHeaderTimeout; d > 0 && (srv.ReadTimeout <= 0 || d < srv.ReadTimeout) {
+			st.str.SetReadDeadline(start.Add(d))
+		} else {
+			st.str.SetReadDeadline(start.Add(srv.ReadTimeout))
+		}
+		defer st.bodyDeadline(start)
 	}
 	limit := st.c.srv.maxHeaderBytes()
 	for {
@@ -106,6 +113,16 @@ func (st *stream) fail(err error) error {
 		return st.c.connError(ce.code, ce.reason)
 	}
 	return st.streamError(codeRequestIncomplete, err)
+}
+
+// bodyDeadline sets the read deadline of the request's body: ReadTimeout after the
+// stream's start (0: none).
+func (st *stream) bodyDeadline(start time.Time) {
+	var t time.Time
+	if d := st.c.srv.ReadTimeout; d > 0 {
+		t = start.Add(d)
+	}
+	st.str.SetReadDeadline(t)
 }
 
 // streamErr is a stream error with its code; connErr a connection error.
@@ -195,6 +212,9 @@ func (st *stream) prepare() {
 	st.ctx = reqCtx{Context: c.base, st: st}
 	st.req = r.WithContext(&st.ctx) // a copy: a request's context can only be set so
 	r = st.req
+	if d := c.srv.WriteTimeout; d > 0 {
+		st.str.SetWriteDeadline(time.Now().Add(d))
+	}
 	st.c.watch(st)
 	st.w = responseWriter{st: st, header: make(http.Header, 8), isHead: r.Method == http.MethodHead,
 		buf: writeBufs.Get().(*[headRoom + writeBufSize]byte)}
