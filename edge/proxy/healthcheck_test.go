@@ -52,9 +52,10 @@ func TestActiveHealthCheck(t *testing.T) {
 	if got := served(10); got["a"] != 5 {
 		t.Fatalf("recovered: distribution %v; want 5 each", got)
 	}
-	if checks.Load() < 3 {
-		t.Errorf("%d checks; want several", checks.Load())
-	}
+	// Marking down and up took one check each; the checker goes on checking after that
+	// (waited for, not assumed: on a loaded machine the two may be all that ran so far).
+	seen := checks.Load()
+	eventually(t, 5*time.Second, "active checks to go on", func() bool { return checks.Load() > seen })
 }
 
 func TestAllDownIs503(t *testing.T) {
