@@ -100,7 +100,7 @@ func (b *requestBody) nextFrame() error {
 		return nil
 	case typ == frameHeaders:
 		return b.trailers(length)
-	case reservedH2Frame(typ) || controlOnlyFrame(typ) || typ == framePushPromise:
+	case notOnRequestStream(typ):
 		return b.st.c.connError(codeFrameUnexpected, fmt.Sprintf("frame type %#x on a request stream", typ))
 	}
 	if err := fr.discard(length); err != nil {
@@ -131,7 +131,7 @@ func (b *requestBody) trailers(n uint64) error {
 	}
 	tr, err := decodeTrailers(block, st.c.srv.maxHeaderBytes(), &st.c.huff)
 	if err != nil {
-		return st.headerError(err)
+		return st.apply(err)
 	}
 	if err := b.afterTrailers(); err != nil {
 		return err

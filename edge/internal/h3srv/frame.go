@@ -72,7 +72,13 @@ func reservedH2Frame(t uint64) bool { return t == 0x2 || t == 0x6 || t == 0x8 ||
 // knownFrame reports whether t is a frame type HTTP/3 defines or reserves (not one to
 // ignore as unknown).
 func knownFrame(t uint64) bool {
-	return t == frameData || t == frameHeaders || t == framePushPromise || controlOnlyFrame(t) || reservedH2Frame(t)
+	return t == frameData || t == frameHeaders || notOnRequestStream(t)
+}
+
+// notOnRequestStream reports whether a frame of type t on a request stream is a
+// connection error H3_FRAME_UNEXPECTED wherever it comes.
+func notOnRequestStream(t uint64) bool {
+	return t == framePushPromise || controlOnlyFrame(t) || reservedH2Frame(t)
 }
 
 // controlOnlyFrame reports whether t may only appear on a control stream.

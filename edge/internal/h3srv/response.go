@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/edgectl/edge/edge/internal/httpdate"
-	"golang.org/x/net/http/httpguts"
 )
 
 // writeBufSize is the response buffer's capacity for body bytes: a body up to this size
@@ -29,10 +29,10 @@ var writeBufs = sync.Pool{New: func() any { return new([headRoom + writeBufSize]
 // errWriteAfterRelease is a write after the handler returned (its bug).
 var errWriteAfterRelease = errors.New("h3srv: response written after its handler returned")
 
-// responseWriter is a request's http.ResponseWriter. The final status's HEADERS frame is
-// encoded when the first body bytes leave (Flush, a full buffer, or the handler's end),
-// so that a handler's Content-Length, Content-Type sniffing and trailer declarations are
-// those of net/http's servers.
+// responseWriter is a request's http.ResponseWriter. The final status's field section is
+// encoded at WriteHeader (see secStart) and leaves with the first body bytes (Flush, a
+// full buffer, or the handler's end), so that Content-Length, Content-Type sniffing and
+// trailer declarations are those of net/http's servers.
 type responseWriter struct {
 	st         *stream
 	header     http.Header
@@ -48,6 +48,12 @@ type responseWriter struct {
 	sniffed    bool        // Content-Type set by the handler (or Content-Encoding), or sniffed
 	err        error       // a stream write failed: later writes fail too
 	released   atomic.Bool // the handler returned and the buffer went back to its pool
+}
+
+// newResponseWriter returns st's response writer, with a pooled buffer.
+func newResponseWriter(st *stream, isHead bool) responseWriter {
+	return responseWriter{st: st, header: make(http.Header, 8), isHead: isHead,
+		buf: writeBufs.Get().(*[headRoom + writeBufSize]byte)}
 }
 
 // Header implements http.ResponseWriter.
@@ -77,7 +83,7 @@ func (w *responseWriter) WriteHeader(code int) {
 			w.header.Del("Content-Length")
 		}
 	}
-	w.declareTrailers()
+	w.trailers = trailerNames(w.header["Trailer"])
 	_, typed := w.header["Content-Type"]
 	w.sniffed = typed || w.header.Get("Content-Encoding") != ""
 	w.sec = appendSection(w.buf[secStart:secStart:secEnd], code, w.header, w.excluded)
@@ -103,12 +109,8 @@ func (w *responseWriter) sendInformational(code int) {
 	if w.err != nil {
 		return
 	}
-	b := headersFrame(w.buf[:0], code, w.header, skipNever)
-	w.write(b)
+	w.write(headersFrame(w.buf[:0], code, w.header, connectionSpecific))
 }
-
-// skipNever excludes no header except the connection-specific ones.
-func skipNever(k string) bool { return connectionSpecific(k) }
 
 // bodyAllowed reports whether the status permits a body.
 func (w *responseWriter) bodyAllowed() bool {
@@ -150,11 +152,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		w.n = copy(w.buf[headRoom:], p)
 		return len(p), nil
 	}
-	hdr := appendFrameHeader(w.buf[:0], frameData, uint64(len(p)))
-	if err := w.write(hdr); err != nil {
-		return 0, err
-	}
-	if err := w.write(p); err != nil {
+	if err := w.write(appendFrameHeader(w.buf[:0], frameData, uint64(len(p))), p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -226,24 +224,7 @@ func (w *responseWriter) excluded(k string) bool {
 	if k == "Content-Length" && w.status == http.StatusNoContent { // RFC 9110 section 8.6
 		return true
 	}
-	for _, t := range w.trailers {
-		if t == k {
-			return true
-		}
-	}
-	return false
-}
-
-// declareTrailers records the trailer names the Trailer header declares.
-func (w *responseWriter) declareTrailers() {
-	for _, v := range w.header["Trailer"] {
-		for _, t := range strings.Split(v, ",") {
-			t = http.CanonicalHeaderKey(strings.TrimSpace(t))
-			if t != "" && httpguts.ValidTrailerHeader(t) {
-				w.trailers = append(w.trailers, t)
-			}
-		}
-	}
+	return slices.Contains(w.trailers, k)
 }
 
 // write writes bs to the stream in turn, remembering a failure.
@@ -309,7 +290,7 @@ func (w *responseWriter) sendTrailers() error {
 	for k, vv := range w.header {
 		name, ok := strings.CutPrefix(k, http.TrailerPrefix)
 		if !ok {
-			if !w.declared(k) {
+			if !slices.Contains(w.trailers, k) {
 				continue
 			}
 			name = k
@@ -323,16 +304,6 @@ func (w *responseWriter) sendTrailers() error {
 		return nil
 	}
 	return w.write(headersFrame(w.buf[:0], 0, tr, connectionSpecific))
-}
-
-// declared reports whether k was declared as a trailer.
-func (w *responseWriter) declared(k string) bool {
-	for _, t := range w.trailers {
-		if t == k {
-			return true
-		}
-	}
-	return false
 }
 
 // release returns the buffer to its pool; later writes fail.

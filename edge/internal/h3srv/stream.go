@@ -80,7 +80,7 @@ func (st *stream) readRequest() error {
 				return readErr(err)
 			}
 			return decodeRequest(&st.head, &st.url, block, limit, &st.c.huff)
-		case typ == frameData || reservedH2Frame(typ) || controlOnlyFrame(typ) || typ == framePushPromise:
+		case typ == frameData || notOnRequestStream(typ):
 			return connErr{codeFrameUnexpected, fmt.Sprintf("frame type %#x before a request's HEADERS", typ)}
 		}
 		if err := st.fr.discard(length); err != nil {
@@ -99,20 +99,17 @@ func readErr(err error) error {
 	return streamErr{codeRequestIncomplete, err}
 }
 
-// fail is readErr applied: the stream reset or the connection closed; err is returned
-// for the body's reader.
+// fail is a body read's failure applied as readErr decides (the stream reset or the
+// connection closed) and returned for the body's reader; a read the server stopped or a
+// timeout (the handler's deadline: it answers, 408 say) leaves the stream as it is.
 func (st *stream) fail(err error) error {
-	if st.body.closed.Load() { // the server stopped reading: not the client's error
+	switch {
+	case st.body.closed.Load():
 		return errBodyClosed
-	}
-	if isTimeout(err) { // the handler's read deadline: it answers (408, say)
+	case isTimeout(err):
 		return err
 	}
-	var ce connErr
-	if errors.As(readErr(err), &ce) {
-		return st.c.connError(ce.code, ce.reason)
-	}
-	return st.streamError(codeRequestIncomplete, err)
+	return st.apply(readErr(err))
 }
 
 // bodyDeadline sets the read deadline of the request's body: ReadTimeout after the
@@ -148,26 +145,36 @@ func (e connErr) Error() string {
 // refuse answers a request that could not be read: 431 for a header section too large,
 // else the stream is reset (or the connection closed) with the error's code.
 func (st *stream) refuse(err error) {
+	if !errors.Is(err, errHeaderTooLarge) {
+		st.apply(err)
+		return
+	}
+	st.str.CancelRead(codeExcessiveLoad.stream())
+	st.w = newResponseWriter(st, false)
+	st.w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+	st.w.finish()
+	st.w.release()
+	st.str.Close()
+}
+
+// apply resets the stream or closes the connection as err says (RFC 9114 section 8.1:
+// a connection error, a QPACK failure, a stream error, a section too large, a malformed
+// message) and returns an error saying so.
+func (st *stream) apply(err error) error {
 	var se streamErr
 	var ce connErr
 	var qe *qpackError
 	switch {
-	case errors.Is(err, errHeaderTooLarge):
-		st.str.CancelRead(codeExcessiveLoad.stream())
-		st.w = responseWriter{st: st, header: http.Header{}, buf: writeBufs.Get().(*[headRoom + writeBufSize]byte)}
-		st.w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
-		st.w.finish()
-		st.w.release()
-		st.str.Close()
 	case errors.As(err, &ce):
-		st.c.connError(ce.code, ce.reason)
+		return st.c.connError(ce.code, ce.reason)
 	case errors.As(err, &qe):
-		st.c.connError(codeQPACKDecompressFailed, qe.Error())
+		return st.c.connError(codeQPACKDecompressFailed, qe.Error())
 	case errors.As(err, &se):
-		st.reset(se.code)
-	default: // errMalformed
-		st.reset(codeMessageError)
+		return st.streamError(se.code, se.err)
+	case errors.Is(err, errHeaderTooLarge):
+		return st.streamError(codeExcessiveLoad, err)
 	}
+	return st.streamError(codeMessageError, err) // errMalformed
 }
 
 // reset aborts both directions of the stream with code.
@@ -176,23 +183,10 @@ func (st *stream) reset(code errCode) {
 	st.str.CancelWrite(code.stream())
 }
 
-// streamError resets the stream with code (a request body that breaks the protocol) and
-// returns err for the handler's read.
+// streamError resets the stream with code and returns err, for the handler's read.
 func (st *stream) streamError(code errCode, err error) error {
 	st.reset(code)
 	return fmt.Errorf("h3srv: request body: %w", err)
-}
-
-// headerError is refuse's decision for a trailer section, returned to the body's reader.
-func (st *stream) headerError(err error) error {
-	var qe *qpackError
-	switch {
-	case errors.As(err, &qe):
-		return st.c.connError(codeQPACKDecompressFailed, qe.Error())
-	case errors.Is(err, errHeaderTooLarge):
-		return st.streamError(codeExcessiveLoad, err)
-	}
-	return st.streamError(codeMessageError, err)
 }
 
 // prepare completes the request (protocol, connection, body, context) and the response.
@@ -200,10 +194,11 @@ func (st *stream) prepare() {
 	c, r := st.c, &st.head
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/3.0", 3, 0
 	r.RemoteAddr, r.TLS = c.remoteAddr, c.tls
+	ended := st.fr.ended() // the client ended the stream with its HEADERS frame
 	st.body.st, st.body.clen = st, r.ContentLength
-	st.body.done.Store(st.fr.ended())
+	st.body.done.Store(ended)
 	declareTrailers(r)
-	if r.ContentLength == 0 || (r.ContentLength < 0 && st.fr.ended()) {
+	if r.ContentLength == 0 || (r.ContentLength < 0 && ended) {
 		r.ContentLength = 0
 		r.Body = http.NoBody
 	} else {
@@ -216,8 +211,7 @@ func (st *stream) prepare() {
 		st.str.SetWriteDeadline(time.Now().Add(d))
 	}
 	st.c.watch(st)
-	st.w = responseWriter{st: st, header: make(http.Header, 8), isHead: r.Method == http.MethodHead,
-		buf: writeBufs.Get().(*[headRoom + writeBufSize]byte)}
+	st.w = newResponseWriter(st, r.Method == http.MethodHead)
 }
 
 // declareTrailers moves the trailer names the request's Trailer header declares into its
@@ -227,18 +221,27 @@ func declareTrailers(r *http.Request) {
 	if !ok {
 		return
 	}
+	for _, k := range trailerNames(vv) {
+		if r.Trailer == nil {
+			r.Trailer = make(http.Header)
+		}
+		r.Trailer[k] = nil
+	}
+	delete(r.Header, "Trailer")
+}
+
+// trailerNames returns the valid trailer names a Trailer header's values list, canonical.
+func trailerNames(vv []string) []string {
+	var names []string
 	for _, v := range vv {
 		for _, k := range strings.Split(v, ",") {
 			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
 			if k != "" && httpguts.ValidTrailerHeader(k) {
-				if r.Trailer == nil {
-					r.Trailer = make(http.Header)
-				}
-				r.Trailer[k] = nil
+				names = append(names, k)
 			}
 		}
 	}
-	delete(r.Header, "Trailer")
+	return names
 }
 
 // abort ends the request's context: the client stopped the request, or the connection
@@ -266,18 +269,16 @@ func (st *stream) run() (returned bool) {
 }
 
 // end finishes the stream after the handler: the response completed and the stream
-// closed, or reset (the handler did not return, or its response cannot be completed); the request's reading
-// stopped if its body was not read to the end; its context ended; buffers released.
+// closed, or reset (the handler did not return, or its response cannot be completed);
+// the request's reading stopped if its body was not read to the end; its context ended;
+// buffers released.
 func (st *stream) end(aborted bool) {
 	st.c.unwatch(st)
 	st.body.closed.Store(true)
 	st.body.stopReading() // also ends a read the handler left running
-	switch {
-	case aborted:
+	if aborted || st.w.finish() != nil {
 		st.reset(codeInternalError)
-	case st.w.finish() != nil:
-		st.reset(codeInternalError)
-	default:
+	} else {
 		st.str.Close()
 	}
 	st.abort()
