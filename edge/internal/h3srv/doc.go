@@ -1,6 +1,7 @@
 // Package h3srv is edge's HTTP/3 server (RFC 9114) on quic-go's QUIC connections.
 //
-// quic-go's own http3.Server turns each request into about a hundred heap objects: a
+// quic-go's own http3.Server, with its transport, turns each request into about a hundred
+// heap objects, among them: a
 // frame parser, a state-tracking stream wrapper, a context.WithCancel and an AfterFunc,
 // an http.Header built through textproto, a response writer with a bytes.Buffer for its
 // QPACK block, and a goroutine per request stream that waits while edge's handler runs on
