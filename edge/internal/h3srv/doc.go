@@ -1,15 +1,15 @@
 // Package h3srv is edge's HTTP/3 server (RFC 9114) on quic-go's QUIC connections.
 //
 // quic-go's own http3.Server, with its transport, turns each request into about a hundred
-// heap objects, among them: a
-// frame parser, a state-tracking stream wrapper, a context.WithCancel and an AfterFunc,
-// an http.Header built through textproto, a response writer with a bytes.Buffer for its
-// QPACK block, and a goroutine per request stream that waits while edge's handler runs on
-// a reused worker. Here a request stream is served on a reused worker (the handler runs
-// there directly), the request, its body reader, its response writer and its context are
-// one allocation, the stream's read and write buffers come from pools, the TLS state and
-// the remote address are computed once per connection, and a response that fits the
-// write buffer leaves in one stream write (HEADERS and DATA frames) followed by the FIN.
+// heap objects, among them a frame parser, a state-tracking stream wrapper, a
+// context.WithCancel and an AfterFunc, an http.Header built through textproto, a response
+// writer with a bytes.Buffer for its QPACK block, and a goroutine per request stream that
+// waits while edge's handler runs on a reused worker. Here a request stream is served on a
+// reused worker (the handler runs there directly), the request, its body reader, its
+// response writer and its context are one allocation, the stream's read and write buffers
+// come from pools, the TLS state and the remote address are computed once per connection,
+// and a response that fits the write buffer leaves in one stream write (HEADERS and DATA
+// frames) followed by the FIN.
 //
 // What it serves: requests on client-initiated bidirectional streams, one HEADERS frame
 // and optional DATA frames and trailers; QPACK with the static table only (the server
