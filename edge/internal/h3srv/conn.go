@@ -29,6 +29,10 @@ type conn struct {
 
 	huff huffCache // the client's Huffman-coded strings, decoded
 
+	ending     []*stream // handlers returned, streams waiting for the batch (batch.go)
+	spare      []*stream // the batch's other slice, reused
+	completing bool      // a goroutine writes the batch
+
 	running    []*stream   // requests whose handler runs and whose client is not watched yet
 	watchTimer *time.Timer // arms the watch of running requests (watch.go)
 }

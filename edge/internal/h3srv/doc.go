@@ -9,7 +9,9 @@
 // response writer and its context are one allocation, the stream's read and write buffers
 // come from pools, the TLS state and the remote address are computed once per connection,
 // and a response that fits the write buffer leaves in one stream write (HEADERS and DATA
-// frames) followed by the FIN.
+// frames) followed by the FIN; the last writes of the responses whose handlers end
+// together on a connection are written in a row, so that quic-go packs them into shared
+// packets (batch.go).
 //
 // What it serves: requests on client-initiated bidirectional streams, one HEADERS frame
 // and optional DATA frames and trailers; QPACK with the static table only (the server

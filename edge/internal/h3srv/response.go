@@ -47,6 +47,9 @@ type responseWriter struct {
 	sec        []byte      // the final status's field section, from WriteHeader until it leaves
 	sniffed    bool        // Content-Type set by the handler (or Content-Encoding), or sniffed
 	err        error       // a stream write failed: later writes fail too
+	wrote      bool        // something was written to the stream
+	hold       bool        // the handler returned: keep a last write in held (batch.go)
+	held       []byte      // the response's last write, kept for the connection's batch
 	released   atomic.Bool // the handler returned and the buffer went back to its pool
 }
 
@@ -227,17 +230,41 @@ func (w *responseWriter) excluded(k string) bool {
 	return slices.Contains(w.trailers, k)
 }
 
-// write writes bs to the stream in turn, remembering a failure.
+// write writes bs to the stream in turn, remembering a failure. Once the handler
+// returned (hold), a last write small enough to leave without waiting is kept in held
+// instead, for the connection's batch.
 func (w *responseWriter) write(bs ...[]byte) error {
 	for _, b := range bs {
-		if w.err != nil {
-			return w.err
+		if w.hold && !w.wrote && w.held == nil && len(bs) == 1 && len(b) <= maxHeldWrite {
+			w.held = b
+			continue
 		}
-		if _, err := w.st.str.Write(b); err != nil {
-			w.err = err
+		if err := w.writeHeld(); err != nil {
+			return err
 		}
+		w.streamWrite(b)
 	}
 	return w.err
+}
+
+// writeHeld writes the held last write, if any.
+func (w *responseWriter) writeHeld() error {
+	if b := w.held; b != nil {
+		w.held = nil
+		w.streamWrite(b)
+	}
+	return w.err
+}
+
+// streamWrite writes b to the stream unless a write failed before, remembering a failure.
+func (w *responseWriter) streamWrite(b []byte) {
+	if w.err != nil {
+		return
+	}
+	w.wrote = true
+	if _, err := w.st.str.Write(b); err != nil {
+		w.err = err
+	}
 }
 
 // Flush implements http.Flusher.
@@ -302,6 +329,9 @@ func (w *responseWriter) sendTrailers() error {
 	}
 	if tr == nil {
 		return nil
+	}
+	if err := w.writeHeld(); err != nil { // the trailers are encoded where it is
+		return err
 	}
 	return w.write(headersFrame(w.buf[:0], 0, tr, connectionSpecific))
 }

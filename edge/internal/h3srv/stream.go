@@ -36,11 +36,11 @@ type stream struct {
 
 // serveStream serves the request on str, on a worker's goroutine.
 func (c *conn) serveStream(str *quic.Stream) {
-	defer c.streamDone()
 	st := &stream{c: c, str: str}
 	st.fr.init(str)
-	defer st.fr.release()
 	if err := st.readRequest(); err != nil {
+		defer c.streamDone()
+		defer st.fr.release()
 		st.refuse(err)
 		return
 	}
@@ -268,20 +268,37 @@ func (st *stream) run() (returned bool) {
 	return true
 }
 
-// end finishes the stream after the handler: the response completed and the stream
-// closed, or reset (the handler did not return, or its response cannot be completed);
-// the request's reading stopped if its body was not read to the end; its context ended;
-// buffers released.
+// end finishes the stream after the handler: the request's reading stopped if its body
+// was not read to the end and its buffer released; the response completed, its last
+// write and the FIN left to the connection's batch (batch.go), or the stream reset (the
+// handler did not return, or its response cannot be completed).
 func (st *stream) end(aborted bool) {
 	st.c.unwatch(st)
 	st.body.closed.Store(true)
 	st.body.stopReading() // also ends a read the handler left running
-	if aborted || st.w.finish() != nil {
+	st.body.release()
+	if !aborted {
+		st.w.hold = true
+		aborted = st.w.finish() != nil
+	}
+	st.w.released.Store(true) // the handler's writes from now on fail
+	if aborted {
+		st.complete(true)
+		return
+	}
+	st.c.completeBatched(st)
+}
+
+// complete ends the stream: the response's held last write and the FIN sent, or the
+// stream reset if aborted (or the write failed); the request's context ended; the write
+// buffer released; the stream counted out.
+func (st *stream) complete(aborted bool) {
+	if aborted || st.w.writeHeld() != nil {
 		st.reset(codeInternalError)
 	} else {
 		st.str.Close()
 	}
 	st.abort()
 	st.w.release()
-	st.body.release()
+	st.c.streamDone()
 }
