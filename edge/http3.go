@@ -127,6 +127,7 @@ func (s *Server) quicConfig() *quic.Config {
 		InitialConnectionReceiveWindow: uint64(l.MaxReceiveBufferPerConnection),
 		MaxConnectionReceiveWindow:     uint64(l.MaxReceiveBufferPerConnection),
 		Allow0RTT:                      false,
+		RequireStreamCreditRelease:     true, // h3srv grants streams with its responses
 	}
 }
 

@@ -55,8 +55,11 @@ func (c *conn) completeEnding() bool {
 	}
 	c.ending, c.spare = c.spare[:0], nil
 	c.mu.Unlock()
+	c.releaseCredit() // the last batch's: its MAX_STREAMS frames leave with this one
 	for i, st := range batch {
-		st.complete(false)
+		if st.complete(false) {
+			c.holdCredit(st.str)
+		}
 		batch[i] = nil
 	}
 	c.mu.Lock()

@@ -33,6 +33,10 @@ type conn struct {
 	spare      []*stream // the batch's other slice, reused
 	completing bool      // a goroutine writes the batch
 
+	credit      []*quic.Stream // streams of the last batch, their credit held (credit.go)
+	creditSpare []*quic.Stream // credit's other slice, reused
+	creditTimer *time.Timer    // releases credit held too long
+
 	running    []*stream   // requests whose handler runs and whose client is not watched yet
 	watchTimer *time.Timer // arms the watch of running requests (watch.go)
 }
@@ -99,6 +103,7 @@ func (c *conn) acceptRequests() {
 		if ctx == s.closeCtx {
 			str.CancelRead(codeRequestRejected.stream())
 			str.CancelWrite(codeRequestRejected.stream())
+			str.ReleaseStreamCredit()
 			continue
 		}
 		next = str.StreamID() + 4

@@ -60,6 +60,7 @@ func (c *conn) acceptUni() {
 		if err != nil {
 			return
 		}
+		str.ReleaseStreamCredit() // a few per connection: no use holding them (credit.go)
 		go c.serveUni(str)
 	}
 }

@@ -41,6 +41,7 @@ func (c *conn) serveStream(str *quic.Stream) {
 	if err := st.readRequest(); err != nil {
 		defer c.streamDone()
 		defer st.fr.release()
+		defer str.ReleaseStreamCredit()
 		st.refuse(err)
 		return
 	}
@@ -289,16 +290,20 @@ func (st *stream) end(aborted bool) {
 	st.c.completeBatched(st)
 }
 
-// complete ends the stream: the response's held last write and the FIN sent, or the
-// stream reset if aborted (or the write failed); the request's context ended; the write
-// buffer released; the stream counted out.
-func (st *stream) complete(aborted bool) {
+// complete ends the stream and reports whether its response completed: the response's
+// held last write and the FIN sent, or the stream reset (and its credit released) if
+// aborted or the write failed; the request's context ended; the write buffer released;
+// the stream counted out. The credit of a completed response is the batch's to release.
+func (st *stream) complete(aborted bool) (completed bool) {
 	if aborted || st.w.writeHeld() != nil {
 		st.reset(codeInternalError)
+		st.str.ReleaseStreamCredit()
 	} else {
 		st.str.Close()
+		completed = true
 	}
 	st.abort()
 	st.w.release()
 	st.c.streamDone()
+	return completed
 }

@@ -97,6 +97,14 @@ var testCert = sync.OnceValues(func() (tls.Certificate, error) {
 // the peer is sure to read (SendStream.SetReliableBoundary).
 func quicConf() *quic.Config { return &quic.Config{EnableStreamResetPartialDelivery: true} }
 
+// serverConf is the test listener's: quicConf, and stream credit released by the
+// server, as edge configures it (credit.go).
+func serverConf() *quic.Config {
+	conf := quicConf()
+	conf.RequireStreamCreditRelease = true
+	return conf
+}
+
 // testServer is an h3srv.Server serving a real quic.Listener on 127.0.0.1.
 type testServer struct {
 	srv      *h3srv.Server
@@ -108,6 +116,12 @@ type testServer struct {
 // startServer serves srv on a fresh QUIC listener until the test ends.
 func startServer(t *testing.T, srv *h3srv.Server) *testServer {
 	t.Helper()
+	return startServerConf(t, srv, serverConf())
+}
+
+// startServerConf is startServer with the listener's QUIC configuration conf.
+func startServerConf(t *testing.T, srv *h3srv.Server, conf *quic.Config) *testServer {
+	t.Helper()
 	cert, err := testCert()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +130,7 @@ func startServer(t *testing.T, srv *h3srv.Server) *testServer {
 		srv.Logger = slog.New(slog.DiscardHandler)
 	}
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h3"}}
-	ln, err := quic.ListenAddr("127.0.0.1:0", tlsConf, quicConf())
+	ln, err := quic.ListenAddr("127.0.0.1:0", tlsConf, conf)
 	if err != nil {
 		t.Fatal(err)
 	}
