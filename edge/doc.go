@@ -299,7 +299,10 @@
 // into one string (a connection's repeated Huffman-coded strings from a small cache); the
 // response's header is taken at WriteHeader, as net/http does, and encoded with the
 // static table without Huffman coding; a response that fits the 16 KiB buffer leaves in
-// one stream write before the FIN, with a Content-Length. A request's context ends when
+// one stream write before the FIN, with a Content-Length; the responses whose handlers
+// end together on a connection are written in a row, so quic-go packs them into shared
+// packets, and the grants of new streams (MAX_STREAMS) leave with the next such batch
+// (quic.Config.RequireStreamCreditRelease). A request's context ends when
 // its client stops it (STOP_SENDING or a reset), watched once the handler has run 20 ms
 // (as the HTTP/1.1 loop's background read). It refuses what RFC 9114 and RFC 9204 make
 // errors (malformed requests: H3_MESSAGE_ERROR; frames out of place: H3_FRAME_UNEXPECTED;
