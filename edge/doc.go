@@ -205,8 +205,8 @@
 // runnable before writing everything pending in one system call, the frames of a response
 // and of the streams completing meanwhile together. Frames and their order are the
 // server's; a failed write fails the next, a client that stops reading blocks the server
-// beyond 64 KiB pending, and each write to the socket is bounded by HTTP/2's write byte
-// timeout (30 s), so a stuck client still fails its connection.
+// beyond 64 KiB pending, and each write to the socket is bounded by
+// Limits.WriteByteTimeout (30 s), so a stuck client still fails its connection.
 //
 // Edge's HTTP/2 server (Limits.HTTP2Server, HTTP2ServerEdge by default; HTTP2ServerGo and
 // edgectl agent --http2-server go fall back to net/http's) is a fork of the
@@ -282,7 +282,10 @@
 // by MaxConcurrentStreams (HTTP/2's; 8 unidirectional streams, HTTP/3 needs 3); flow
 // control windows by MaxReceiveBufferPerStream and PerConnection; the handshake by
 // ReadHeaderTimeout, and a request stream's HEADERS frame too; request bodies by ReadTimeout and
-// responses by WriteTimeout when set (as over TCP); idle connections by IdleTimeout;
+// responses by WriteTimeout when set (as over TCP); a response the client stops taking
+// (its stream's or connection's flow-control credit withheld while the connection stays
+// alive) by WriteByteTimeout (30 s for each 16 KiB; then the stream is reset and the
+// proxy lets go of its upstream), as HTTP/2's connection writes; idle connections by IdleTimeout;
 // headers by MaxHeaderBytes. Request
 // bodies are handled by the reverse proxy as over TCP (route body timeout). Address
 // validation: when more than HTTP3Options.RetryThreshold handshakes (default 100) are in

@@ -97,6 +97,7 @@ func (s *Server) startHTTP3(ctx context.Context, tcpAddr net.Addr) (*quicServer,
 		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 		ReadTimeout:       s.limits.ReadTimeout,
 		WriteTimeout:      s.limits.WriteTimeout,
+		WriteByteTimeout:  max(s.limits.WriteByteTimeout, 0),
 		Logger:            s.log,
 	}
 	q.altSvc = []string{fmt.Sprintf(`h3=":%d"; ma=%d`, udp.LocalAddr().(*net.UDPAddr).Port, altSvcMaxAge)}

@@ -17,6 +17,12 @@ type Limits struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing a response. Zero means none (SSE, downloads).
 	WriteTimeout time.Duration
+	// WriteByteTimeout bounds how long writes may wait for a client that stops taking
+	// bytes: an HTTP/2 connection's writes (then the connection is closed) and an HTTP/3
+	// response's (each 16 KiB must leave within it, flow control included; then the
+	// stream is reset), so a client that keeps its connection alive but stops reading
+	// holds a handler and its upstream this long at most. Zero means 30s; negative none.
+	WriteByteTimeout time.Duration
 	// IdleTimeout closes keep-alive connections (HTTP/1.1 and HTTP/2) idle this long.
 	// Zero means 120s.
 	IdleTimeout time.Duration
@@ -80,6 +86,7 @@ func (l Limits) withDefaults() Limits {
 	}
 	def(&l.ReadHeaderTimeout, 10*time.Second)
 	def(&l.IdleTimeout, 120*time.Second)
+	def(&l.WriteByteTimeout, 30*time.Second)
 	defInt(&l.MaxHeaderBytes, 64<<10)
 	defInt(&l.MaxConns, 50000)
 	defInt(&l.MaxConcurrentStreams, 100)
@@ -105,7 +112,7 @@ func (l Limits) apply(srv *http.Server) {
 		MaxReceiveBufferPerStream:     l.MaxReceiveBufferPerStream,
 		MaxReceiveBufferPerConnection: l.MaxReceiveBufferPerConnection,
 		// A client that stops reading stalls our writes: give up after this long.
-		WriteByteTimeout: 30 * time.Second,
+		WriteByteTimeout: max(l.WriteByteTimeout, 0),
 		// Probe silent connections so dead peers do not keep streams.
 		SendPingTimeout: 60 * time.Second,
 		PingTimeout:     15 * time.Second,

@@ -50,6 +50,7 @@ type responseWriter struct {
 	wrote      bool        // something was written to the stream
 	hold       bool        // the handler returned: keep a last write in held (batch.go)
 	held       []byte      // the response's last write, kept for the connection's batch
+	deadline   time.Time   // the writes' deadline (WriteTimeout, or the handler's); zero: none
 	released   atomic.Bool // the handler returned and the buffer went back to its pool
 }
 
@@ -247,25 +248,43 @@ func (w *responseWriter) write(bs ...[]byte) error {
 	return w.err
 }
 
-// writeHeld writes the held last write, if any.
+// writeHeld writes the held last write, if any: quic-go takes it without waiting (see
+// maxHeldWrite), so WriteByteTimeout has nothing to bound.
 func (w *responseWriter) writeHeld() error {
-	if b := w.held; b != nil {
+	if b := w.held; b != nil && w.err == nil {
 		w.held = nil
-		w.streamWrite(b)
+		w.wrote = true
+		_, w.err = w.st.str.Write(b)
 	}
 	return w.err
 }
 
-// streamWrite writes b to the stream unless a write failed before, remembering a failure.
+// streamWrite writes b to the stream unless a write failed before, remembering a failure;
+// with Server.WriteByteTimeout, in stretches of writeChunk bytes, each within it.
 func (w *responseWriter) streamWrite(b []byte) {
 	if w.err != nil {
 		return
 	}
 	w.wrote = true
-	if _, err := w.st.str.Write(b); err != nil {
-		w.err = err
+	d := w.st.c.srv.WriteByteTimeout
+	if d <= 0 {
+		_, w.err = w.st.str.Write(b)
+		return
+	}
+	for len(b) > 0 && w.err == nil {
+		n := min(len(b), writeChunk)
+		dl := time.Now().Add(d)
+		if !w.deadline.IsZero() && w.deadline.Before(dl) {
+			dl = w.deadline
+		}
+		w.st.str.SetWriteDeadline(dl)
+		_, w.err = w.st.str.Write(b[:n])
+		b = b[n:]
 	}
 }
+
+// writeChunk is the stretch of a response that must leave within WriteByteTimeout.
+const writeChunk = 16 << 10
 
 // Flush implements http.Flusher.
 func (w *responseWriter) Flush() { w.FlushError() }
@@ -284,8 +303,12 @@ func (w *responseWriter) FlushError() error {
 // SetReadDeadline sets the request stream's read deadline, for http.ResponseController.
 func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.st.str.SetReadDeadline(t) }
 
-// SetWriteDeadline sets the stream's write deadline, for http.ResponseController.
-func (w *responseWriter) SetWriteDeadline(t time.Time) error { return w.st.str.SetWriteDeadline(t) }
+// SetWriteDeadline sets the stream's write deadline, for http.ResponseController (and
+// WriteTimeout); WriteByteTimeout's deadlines never go past it.
+func (w *responseWriter) SetWriteDeadline(t time.Time) error {
+	w.deadline = t
+	return w.st.str.SetWriteDeadline(t)
+}
 
 // EnableFullDuplex is for http.ResponseController: HTTP/3 request bodies can be read
 // while the response is written.

@@ -33,6 +33,13 @@ type Server struct {
 	// header: a write past it fails (a client that grants no flow control credit). Zero
 	// means none, for uploads, downloads and event streams; as net/http's fields.
 	ReadTimeout, WriteTimeout time.Duration
+	// WriteByteTimeout bounds how long a response write may wait for the client to take
+	// its bytes (flow-control credit, of the stream or the connection): each stretch of
+	// writeChunk bytes must leave within it, else the write fails, the handler sees the
+	// error and the stream is reset. A client that keeps the connection alive but stops
+	// reading then holds a handler this long at most, as net/http's HTTP/2
+	// WriteByteTimeout bounds a TCP connection that stops reading. Zero means none.
+	WriteByteTimeout time.Duration
 	// ConnContext, if set, returns the context of a connection's requests from the one
 	// the server made (the QUIC connection's, with the server's values).
 	ConnContext func(ctx context.Context, c *quic.Conn) context.Context

@@ -208,11 +208,11 @@ func (st *stream) prepare() {
 	st.ctx = reqCtx{Context: c.base, st: st}
 	st.req = r.WithContext(&st.ctx) // a copy: a request's context can only be set so
 	r = st.req
-	if d := c.srv.WriteTimeout; d > 0 {
-		st.str.SetWriteDeadline(time.Now().Add(d))
-	}
 	st.c.watch(st)
 	st.w = newResponseWriter(st, r.Method == http.MethodHead)
+	if d := c.srv.WriteTimeout; d > 0 {
+		st.w.SetWriteDeadline(time.Now().Add(d))
+	}
 }
 
 // declareTrailers moves the trailer names the request's Trailer header declares into its
