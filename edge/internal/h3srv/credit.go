@@ -13,15 +13,25 @@ import (
 // acknowledge. With quic.Config.RequireStreamCreditRelease (edge sets it), quic-go waits
 // for ReleaseStreamCredit too, and the server holds the credit of a batch's streams
 // (batch.go) until the next batch: then most of them are acknowledged, and their grants
-// leave in the next batch's packets. Credit held creditHold without a next batch (the
-// connection went quiet, or its other handlers run long) is released by a timer, so a
-// client never waits longer than that for a stream its limit allows. Streams that end
+// leave in the next batch's packets. A batch that leaves the connection without a
+// request releases its credit at once: no next batch is in sight, and a client that used
+// all its streams could open none to make one. Credit held creditHold without a next
+// batch (the connection's other handlers run long) is released by a timer, so a client
+// never waits longer than that for a stream its limit allows. Streams that end
 // otherwise (reset, refused, rejected, unidirectional) release their credit at once.
 // Without RequireStreamCreditRelease the releases are no-ops and quic-go grants credit
 // on completion.
 
 // creditHold bounds how long a completed stream's credit is held for the next batch.
 const creditHold = 5 * time.Millisecond
+
+// creditHold returns how long the server holds credit: creditHold, or the test's.
+func (s *Server) creditHold() time.Duration {
+	if s.testCreditHold > 0 {
+		return s.testCreditHold
+	}
+	return creditHold
+}
 
 // holdCredit holds str's credit for the next batch, arming the timer that bounds it.
 func (c *conn) holdCredit(str *quic.Stream) {
@@ -32,9 +42,9 @@ func (c *conn) holdCredit(str *quic.Stream) {
 	c.credit = append(c.credit, str)
 	if len(c.credit) == 1 {
 		if c.creditTimer == nil {
-			c.creditTimer = time.AfterFunc(creditHold, c.releaseCredit)
+			c.creditTimer = time.AfterFunc(c.srv.creditHold(), c.releaseCredit)
 		} else {
-			c.creditTimer.Reset(creditHold)
+			c.creditTimer.Reset(c.srv.creditHold())
 		}
 	}
 	c.mu.Unlock()

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/quic-go/quic-go"
 
@@ -113,4 +115,47 @@ func creditRequest(ctx context.Context, client *http.Client, ts *testServer, kin
 		return fmt.Errorf("%s: status %d, body %d bytes, %v; want %d", kind, resp.StatusCode, len(body), err, want)
 	}
 	return nil
+}
+
+// TestWireStreamCreditAtLimitNotHeld: a client using all its streams, whose responses
+// end together, has nothing left to open a stream with; no next batch can come to carry
+// the credit held, so the server must not hold it (here, for an hour: the client would
+// wait until the guard). Each round opens creditLimit streams, whose handlers answer once
+// all of them run, and reads the answers.
+func TestWireStreamCreditAtLimitNotHeld(t *testing.T) {
+	var mu sync.Mutex
+	running := 0
+	gate := make(chan struct{})
+	srv := &h3srv.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		g := gate
+		if running++; running%creditLimit == 0 { // the round's last: all answer together
+			close(gate)
+			gate = make(chan struct{})
+		}
+		mu.Unlock()
+		select {
+		case <-g:
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, "ok")
+	})}
+	h3srv.SetCreditHold(srv, time.Hour)
+	conf := serverConf()
+	conf.MaxIncomingStreams = creditLimit
+	ts := startServerConf(t, srv, conf)
+	rc := dialReady(t, ts)
+	for round := range 4 {
+		strs := make([]*quic.Stream, creditLimit)
+		for i := range strs {
+			strs[i] = rc.openRequest(t, headersFrame(reqFields(ts, "GET", "/")...), true)
+		}
+		for _, str := range strs {
+			resp, err := readResponse(str)
+			if err != nil || string(resp.body) != "ok" {
+				t.Fatalf("round %d: response %v, %v; want ok", round, resp, err)
+			}
+		}
+	}
 }

@@ -52,6 +52,8 @@ type Server struct {
 	closeCtx    context.Context // ended by Close (or Shutdown's deadline): connections closed
 	closeCancel context.CancelFunc
 
+	testCreditHold time.Duration // replaces creditHold in tests (export_test.go)
+
 	mu    sync.Mutex
 	conns map[*conn]struct{}
 	idle  chan struct{} // closed when conns becomes empty after Shutdown began; nil before
