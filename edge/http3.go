@@ -98,7 +98,9 @@ func (s *Server) startHTTP3(ctx context.Context, tcpAddr net.Addr) (*quicServer,
 		ReadTimeout:       s.limits.ReadTimeout,
 		WriteTimeout:      s.limits.WriteTimeout,
 		WriteByteTimeout:  max(s.limits.WriteByteTimeout, 0),
-		Logger:            s.log,
+		// quicConfig's MaxIncomingStreams: credit is never held from a client near it
+		MaxIncomingStreams: s.limits.MaxConcurrentStreams,
+		Logger:             s.log,
 	}
 	q.altSvc = []string{fmt.Sprintf(`h3=":%d"; ma=%d`, udp.LocalAddr().(*net.UDPAddr).Port, altSvcMaxAge)}
 	s.wg.Add(1)

@@ -64,10 +64,10 @@ func (c *conn) completeEnding() bool {
 	}
 	c.mu.Lock()
 	c.spare = batch[:0]
-	idle := c.active == 0
+	tight := c.creditTight()
 	c.mu.Unlock()
-	if idle { // no request left to end in a next batch: a client using all its streams
-		c.releaseCredit() // would wait for the timer with nothing to gain (credit.go)
+	if tight {
+		c.releaseCredit()
 	}
 	return true
 }

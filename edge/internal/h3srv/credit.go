@@ -13,14 +13,23 @@ import (
 // acknowledge. With quic.Config.RequireStreamCreditRelease (edge sets it), quic-go waits
 // for ReleaseStreamCredit too, and the server holds the credit of a batch's streams
 // (batch.go) until the next batch: then most of them are acknowledged, and their grants
-// leave in the next batch's packets. A batch that leaves the connection without a
-// request releases its credit at once: no next batch is in sight, and a client that used
-// all its streams could open none to make one. Credit held creditHold without a next
-// batch (the connection's other handlers run long) is released by a timer, so a client
-// never waits longer than that for a stream its limit allows. Streams that end
+// leave in the next batch's packets. A batch releases its credit at once when no other
+// request runs or the client is near its limit (creditTight). Credit held creditHold without a next batch (the connection went
+// quiet, or its other handlers run long) is released by a timer, so a client never
+// waits longer than that for a stream its limit allows. Streams that end
 // otherwise (reset, refused, rejected, unidirectional) release their credit at once.
 // Without RequireStreamCreditRelease the releases are no-ops and quic-go grants credit
 // on completion.
+
+// creditTight reports whether the credit held must go at once (c.mu held): no request of
+// the connection runs to end in a next batch (a client that used all its streams could
+// open none to bring one), or the client has used more than half of
+// Server.MaxIncomingStreams (running and held streams). So a client always has half its
+// limit to open, and waits at most creditHold for more.
+func (c *conn) creditTight() bool {
+	limit := c.srv.MaxIncomingStreams
+	return c.active == 0 || (limit > 0 && c.active+len(c.credit) > limit/2)
+}
 
 // creditHold bounds how long a completed stream's credit is held for the next batch.
 const creditHold = 5 * time.Millisecond

@@ -117,19 +117,51 @@ func creditRequest(ctx context.Context, client *http.Client, ts *testServer, kin
 	return nil
 }
 
-// TestWireStreamCreditAtLimitNotHeld: a client using all its streams, whose responses
-// end together, has nothing left to open a stream with; no next batch can come to carry
-// the credit held, so the server must not hold it (here, for an hour: the client would
-// wait until the guard). Each round opens creditLimit streams, whose handlers answer once
-// all of them run, and reads the answers.
+// TestWireStreamCreditAtLimitNotHeld: a client that uses all its streams, whose
+// responses end together, can open none to bring a next batch: the batch releases their
+// credit at once, with the limit known (Server.MaxIncomingStreams) or not, instead of
+// holding it for the timer (an hour here, so a hold fails the test at the guard).
 func TestWireStreamCreditAtLimitNotHeld(t *testing.T) {
+	for _, known := range []bool{false, true} {
+		t.Run(fmt.Sprintf("limit known %v", known), func(t *testing.T) {
+			ts := startRoundServer(t, creditLimit, known)
+			rc := dialReady(t, ts)
+			for round := range 4 {
+				creditRound(t, ts, rc, round, creditLimit)
+			}
+		})
+	}
+}
+
+// TestWireStreamCreditBesideLongRequest: with the limit known, a client that keeps one
+// long request open always has half its limit to open: rounds of that many requests whose
+// responses end together never wait for the hold (an hour here). Without the limit the
+// server would hold their credit, the long request keeping the connection busy.
+func TestWireStreamCreditBesideLongRequest(t *testing.T) {
+	ts := startRoundServer(t, creditLimit/2, true)
+	rc := dialReady(t, ts)
+	long := rc.openRequest(t, headersFrame(reqFields(ts, "GET", "/long")...), true)
+	defer long.CancelRead(0)
+	for round := range 6 {
+		creditRound(t, ts, rc, round, creditLimit/2)
+	}
+}
+
+// startRoundServer serves rounds of n requests that answer together (and /long, which
+// answers when the client goes), holding stream credit for an hour unless the client is
+// near its limit of creditLimit, which the server knows if known.
+func startRoundServer(t *testing.T, n int, known bool) *testServer {
 	var mu sync.Mutex
 	running := 0
 	gate := make(chan struct{})
 	srv := &h3srv.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/long" {
+			<-r.Context().Done()
+			return
+		}
 		mu.Lock()
 		g := gate
-		if running++; running%creditLimit == 0 { // the round's last: all answer together
+		if running++; running%n == 0 { // the round's last: all answer together
 			close(gate)
 			gate = make(chan struct{})
 		}
@@ -141,21 +173,26 @@ func TestWireStreamCreditAtLimitNotHeld(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	})}
+	if known {
+		srv.MaxIncomingStreams = creditLimit
+	}
 	h3srv.SetCreditHold(srv, time.Hour)
 	conf := serverConf()
 	conf.MaxIncomingStreams = creditLimit
-	ts := startServerConf(t, srv, conf)
-	rc := dialReady(t, ts)
-	for round := range 4 {
-		strs := make([]*quic.Stream, creditLimit)
-		for i := range strs {
-			strs[i] = rc.openRequest(t, headersFrame(reqFields(ts, "GET", "/")...), true)
-		}
-		for _, str := range strs {
-			resp, err := readResponse(str)
-			if err != nil || string(resp.body) != "ok" {
-				t.Fatalf("round %d: response %v, %v; want ok", round, resp, err)
-			}
+	return startServerConf(t, srv, conf)
+}
+
+// creditRound opens n requests at once and reads their answers.
+func creditRound(t *testing.T, ts *testServer, rc *rawConn, round, n int) {
+	t.Helper()
+	strs := make([]*quic.Stream, n)
+	for i := range strs {
+		strs[i] = rc.openRequest(t, headersFrame(reqFields(ts, "GET", "/")...), true)
+	}
+	for _, str := range strs {
+		resp, err := readResponse(str)
+		if err != nil || string(resp.body) != "ok" {
+			t.Fatalf("round %d: response %v, %v; want ok", round, resp, err)
 		}
 	}
 }

@@ -33,6 +33,11 @@ type Server struct {
 	// header: a write past it fails (a client that grants no flow control credit). Zero
 	// means none, for uploads, downloads and event streams; as net/http's fields.
 	ReadTimeout, WriteTimeout time.Duration
+	// MaxIncomingStreams is the request streams the QUIC listener lets a client have open
+	// at once (its quic.Config.MaxIncomingStreams), if known: a batch's stream credit is
+	// then held for the next batch only while the client has half of it to open (else at
+	// most 5 ms, see credit.go). Zero: held while other requests of the connection run.
+	MaxIncomingStreams int
 	// WriteByteTimeout bounds how long a response write may wait for the client to take
 	// its bytes (flow-control credit, of the stream or the connection): each stretch of
 	// writeChunk bytes must leave within it, else the write fails, the handler sees the
