@@ -16,20 +16,7 @@ import (
 // forced onto QUIC for that origin: the page arrives over HTTP/3 (the browser says h3) and
 // the agent's access log has the request with proto=h3.
 func TestAgentHTTP3Browser(t *testing.T) {
-	d := newDirRepo(t)
-	d.add("alpha")
-	p := startAgentProc(t, d.ca, nil, "--repo", d.git.URL, "--key-dir", d.keyDir, "--access-log", "text")
-	p.waitFor("alpha served", 20*time.Second, func() bool { return p.serves("alpha.example.test") })
-	_, port, _ := net.SplitHostPort(p.https)
-	origin := "alpha.example.test:" + port
-	b := newUIBrowser(t,
-		chromedp.Flag("origin-to-force-quic-on", origin),
-		chromedp.Flag("host-resolver-rules", "MAP alpha.example.test 127.0.0.1"),
-		// The test CA is not in Chromium's store: trust the site's key (QUIC ignores
-		// --ignore-certificate-errors).
-		chromedp.Flag("ignore-certificate-errors-spki-list", leafSPKIHash(t, p, "alpha.example.test")),
-	)
-	b.do(chromedp.Navigate("https://" + origin + "/"))
+	p, b := quicBrowser(t, "--access-log", "text")
 	proto := eval[string](b, `performance.getEntriesByType("navigation")[0].nextHopProtocol`)
 	body := eval[string](b, `document.body.innerText`)
 	t.Logf("Chromium: %s, %q", proto, body)
@@ -47,18 +34,7 @@ func TestAgentHTTP3Browser(t *testing.T) {
 // the stream credit it grants with them (edge/internal/h3srv batch.go, credit.go) keep a
 // browser going.
 func TestAgentHTTP3BrowserParallel(t *testing.T) {
-	d := newDirRepo(t)
-	d.add("alpha")
-	p := startAgentProc(t, d.ca, nil, "--repo", d.git.URL, "--key-dir", d.keyDir)
-	p.waitFor("alpha served", 20*time.Second, func() bool { return p.serves("alpha.example.test") })
-	_, port, _ := net.SplitHostPort(p.https)
-	origin := "alpha.example.test:" + port
-	b := newUIBrowser(t,
-		chromedp.Flag("origin-to-force-quic-on", origin),
-		chromedp.Flag("host-resolver-rules", "MAP alpha.example.test 127.0.0.1"),
-		chromedp.Flag("ignore-certificate-errors-spki-list", leafSPKIHash(t, p, "alpha.example.test")),
-	)
-	b.do(chromedp.Navigate("https://" + origin + "/"))
+	_, b := quicBrowser(t)
 	eval[chromedp.Void](b, `performance.setResourceTimingBufferSize(1000);
 		window.h3done = false;
 		Promise.all(Array.from({length: 300}, (_, i) => fetch("/?n=" + i, {cache: "no-store"})
@@ -72,6 +48,26 @@ func TestAgentHTTP3BrowserParallel(t *testing.T) {
 	if ok != 300 || h3 != 300 {
 		t.Errorf("Chromium: %d of 300 fetches whole, %d over h3; want all 300 over h3", ok, h3)
 	}
+}
+
+// quicBrowser starts the agent binary (with extra flags) serving the site alpha, and a
+// headless Chromium forced onto QUIC for its origin, on its front page.
+func quicBrowser(t *testing.T, extra ...string) (*agentProc, *uiBrowser) {
+	d := newDirRepo(t)
+	d.add("alpha")
+	p := startAgentProc(t, d.ca, nil, append([]string{"--repo", d.git.URL, "--key-dir", d.keyDir}, extra...)...)
+	p.waitFor("alpha served", 20*time.Second, func() bool { return p.serves("alpha.example.test") })
+	_, port, _ := net.SplitHostPort(p.https)
+	origin := "alpha.example.test:" + port
+	b := newUIBrowser(t,
+		chromedp.Flag("origin-to-force-quic-on", origin),
+		chromedp.Flag("host-resolver-rules", "MAP alpha.example.test 127.0.0.1"),
+		// The test CA is not in Chromium's store: trust the site's key (QUIC ignores
+		// --ignore-certificate-errors).
+		chromedp.Flag("ignore-certificate-errors-spki-list", leafSPKIHash(t, p, "alpha.example.test")),
+	)
+	b.do(chromedp.Navigate("https://" + origin + "/"))
+	return p, b
 }
 
 // leafSPKIHash returns the base64 SHA-256 of the public key the agent serves for host

@@ -125,16 +125,7 @@ func TestWireWriteAfterReturnBatched(t *testing.T) {
 	})})
 	rc := dialReady(t, ts)
 	const n = 2 * creditLimit
-	strs := make([]*quic.Stream, n)
-	for i := range strs {
-		strs[i] = rc.openRequest(t, headersFrame(reqFields(ts, "GET", "/")...), true)
-	}
-	for _, str := range strs {
-		resp, err := readResponse(str)
-		if err != nil || string(resp.body) != "ok" {
-			t.Fatalf("response %v, %v; want ok", resp, err)
-		}
-	}
+	creditRound(t, ts, rc, 0, n)
 	for range n {
 		if err := recv(t, lateErr, "the late write"); err == nil {
 			t.Error("a write after the handler returned succeeded")

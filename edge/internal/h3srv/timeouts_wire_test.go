@@ -42,17 +42,7 @@ func TestWireReadTimeout(t *testing.T) {
 // for ever; without it, the request goes on (the guard ends the test).
 func TestWireWriteTimeout(t *testing.T) {
 	writeErr := make(chan error, 1)
-	ts := startServer(t, &h3srv.Server{WriteTimeout: 300 * time.Millisecond,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			chunk := make([]byte, 64<<10)
-			for i := 0; i < 4096; i++ { // 256 MiB: far beyond any flow control window
-				if _, err := w.Write(chunk); err != nil {
-					writeErr <- err
-					return
-				}
-			}
-			writeErr <- nil
-		})})
+	ts := startServer(t, &h3srv.Server{WriteTimeout: 300 * time.Millisecond, Handler: endlessHandler(writeErr)})
 	rc := dialReady(t, ts)
 	rc.openRequest(t, headersFrame(reqFields(ts, "GET", "/big")...), true) // never read
 	if err := recv(t, writeErr, "the handler's write error"); err == nil {
@@ -65,17 +55,7 @@ func TestWireWriteTimeout(t *testing.T) {
 // and no WriteTimeout is set.
 func TestWireWriteByteTimeout(t *testing.T) {
 	writeErr := make(chan error, 1)
-	ts := startServer(t, &h3srv.Server{WriteByteTimeout: 300 * time.Millisecond,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			chunk := make([]byte, 64<<10)
-			for i := 0; i < 4096; i++ { // 256 MiB: far beyond any flow control window
-				if _, err := w.Write(chunk); err != nil {
-					writeErr <- err
-					return
-				}
-			}
-			writeErr <- nil
-		})})
+	ts := startServer(t, &h3srv.Server{WriteByteTimeout: 300 * time.Millisecond, Handler: endlessHandler(writeErr)})
 	rc := dialReady(t, ts)
 	rc.openRequest(t, headersFrame(reqFields(ts, "GET", "/big")...), true) // never read
 	err := recv(t, writeErr, "the handler's write error")
@@ -121,4 +101,19 @@ func TestWireWriteByteTimeoutSlowReader(t *testing.T) {
 		t.Fatalf("read %d of %d bytes in %v; handler's write: %v", got, size, time.Since(start), err)
 	}
 	t.Logf("read %d bytes in %v", got, time.Since(start))
+}
+
+// endlessHandler writes 256 MiB, far beyond any flow control window, and sends its
+// write's error (nil if it all went) on writeErr.
+func endlessHandler(writeErr chan<- error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for i := 0; i < 4096; i++ {
+			if _, err := w.Write(chunk); err != nil {
+				writeErr <- err
+				return
+			}
+		}
+		writeErr <- nil
+	})
 }
