@@ -14,12 +14,12 @@ import (
 // for ReleaseStreamCredit too, and the server holds the credit of a batch's streams
 // (batch.go) until the next batch: then most of them are acknowledged, and their grants
 // leave in the next batch's packets. A batch releases its credit at once when no other
-// request runs or the client is near its limit (creditTight). Credit held creditHold without a next batch (the connection went
-// quiet, or its other handlers run long) is released by a timer, so a client never
-// waits longer than that for a stream its limit allows. Streams that end
-// otherwise (reset, refused, rejected, unidirectional) release their credit at once.
-// Without RequireStreamCreditRelease the releases are no-ops and quic-go grants credit
-// on completion.
+// request runs or the client is near its limit (creditTight). Credit held creditHold
+// without a next batch (the connection went quiet, or its other handlers run long) is
+// released by a timer, so a client never waits longer than that for a stream its limit
+// allows. Streams that end otherwise (reset, refused, rejected, unidirectional) release
+// their credit at once. Without RequireStreamCreditRelease the releases are no-ops and
+// quic-go grants credit on completion.
 
 // creditTight reports whether the credit held must go at once (c.mu held): no request of
 // the connection runs to end in a next batch (a client that used all its streams could
@@ -34,8 +34,8 @@ func (c *conn) creditTight() bool {
 // creditHold bounds how long a completed stream's credit is held for the next batch.
 const creditHold = 5 * time.Millisecond
 
-// creditHold returns how long the server holds credit: creditHold, or the test's.
-func (s *Server) creditHold() time.Duration {
+// creditHoldTime returns how long the server holds credit: creditHold, or the test's.
+func (s *Server) creditHoldTime() time.Duration {
 	if s.testCreditHold > 0 {
 		return s.testCreditHold
 	}
@@ -51,9 +51,9 @@ func (c *conn) holdCredit(str *quic.Stream) {
 	c.credit = append(c.credit, str)
 	if len(c.credit) == 1 {
 		if c.creditTimer == nil {
-			c.creditTimer = time.AfterFunc(c.srv.creditHold(), c.releaseCredit)
+			c.creditTimer = time.AfterFunc(c.srv.creditHoldTime(), c.releaseCredit)
 		} else {
-			c.creditTimer.Reset(c.srv.creditHold())
+			c.creditTimer.Reset(c.srv.creditHoldTime())
 		}
 	}
 	c.mu.Unlock()
