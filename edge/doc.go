@@ -161,7 +161,10 @@
 // Options.Limits bound what a client can hold: ReadHeaderTimeout (handshake and headers,
 // against slowloris), IdleTimeout, MaxHeaderBytes (431; for HTTP/2 the header list, an
 // oversized block closes the connection), HTTP/2 MaxConcurrentStreams, frame size and
-// flow-control windows, a cap on open connections. HTTP/2 rapid reset (CVE-2023-44487)
+// flow-control windows, a cap on open connections, WriteByteTimeout (30 s: a client that
+// keeps its connection open but stops reading fails its HTTP/1.1 or HTTP/2 connection,
+// or its HTTP/3 stream, instead of holding a handler and its upstream; bytedeadline.go).
+// HTTP/2 rapid reset (CVE-2023-44487)
 // is bounded by Go's server, which never runs more handlers per connection than
 // MaxConcurrentStreams and closes connections that queue more than four times that
 // (ENHANCE_YOUR_CALM); limits_test.go checks it against this configuration.

@@ -148,6 +148,7 @@ func (c *helloConn) batchWrite(p []byte) (int, error) {
 		return 0, b.err
 	}
 	if !b.on {
+		c.beforeWrite()
 		return c.Conn.Write(p)
 	}
 	if b.pending == nil {
@@ -169,6 +170,7 @@ func (c *helloConn) writePendingLocked() error {
 	if buf := b.pending; buf != nil {
 		b.pending = nil
 		if b.err == nil {
+			c.beforeWrite()
 			_, b.err = c.Conn.Write(*buf)
 		}
 		*buf = (*buf)[:0]
@@ -184,7 +186,9 @@ func (c *helloConn) writePendingLocked() error {
 func (c *helloConn) closeBatch() {
 	// The deadline before the lock: it also ends a batch's write blocked on a client that
 	// stopped reading, which holds the lock (Server.Close would wait for it forever).
-	c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+	dl := time.Now().Add(closeFlushTimeout)
+	c.deadlineFromAbove(dl)
+	c.Conn.SetWriteDeadline(dl)
 	b := &c.batch
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -48,7 +48,9 @@ func (l earlyListener) Accept() (net.Conn, error) {
 			l.s.log.Warn("edge: accepted connection", "error", err)
 			continue
 		}
-		return newHelloConn(pc, rec), nil
+		hc := newHelloConn(pc, rec)
+		hc.bytes.timeout = max(l.s.limits.WriteByteTimeout, 0)
+		return hc, nil
 	}
 }
 

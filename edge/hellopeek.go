@@ -55,6 +55,8 @@ type helloConn struct {
 	// batching is set while batch holds writes back (h1batch.go), read on every Write.
 	batching atomic.Bool
 	batch    writeBatch
+	// bytes bounds each write's wait for the client (bytedeadline.go).
+	bytes byteDeadline
 }
 
 // stopRecording ends recording: the connection is terminated here. The record goes back
@@ -119,6 +121,7 @@ func (c *helloConn) Write(p []byte) (int, error) {
 	if c.batching.Load() {
 		return c.batchWrite(p)
 	}
+	c.beforeWrite()
 	return c.Conn.Write(p)
 }
 
@@ -164,6 +167,7 @@ func (c *helloConn) SetWriteDeadline(t time.Time) error {
 	if c.isDetached() || c.wc != nil {
 		return nil
 	}
+	c.deadlineFromAbove(t)
 	c.limitBatchWrite(t)
 	c.flushBatch()
 	return c.Conn.SetWriteDeadline(t)
