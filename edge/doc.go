@@ -163,7 +163,8 @@
 // oversized block closes the connection), HTTP/2 MaxConcurrentStreams, frame size and
 // flow-control windows, a cap on open connections, WriteByteTimeout (30 s: a client that
 // keeps its connection open but stops reading fails its HTTP/1.1 or HTTP/2 connection,
-// or its HTTP/3 stream, instead of holding a handler and its upstream; bytedeadline.go).
+// and one that grants a stream no flow-control credit its HTTP/2 or HTTP/3 stream,
+// instead of holding a handler and its upstream; bytedeadline.go, h2srv/stall.go).
 // HTTP/2 rapid reset (CVE-2023-44487)
 // is bounded by Go's server, which never runs more handlers per connection than
 // MaxConcurrentStreams and closes connections that queue more than four times that

@@ -19,11 +19,12 @@ type Limits struct {
 	WriteTimeout time.Duration
 	// WriteByteTimeout bounds how long a write may wait for a client that stops taking
 	// bytes: each write to an HTTP/1.1 or HTTP/2 connection's socket (then the
-	// connection fails) and each 16 KiB of an HTTP/3 response, flow control included
-	// (then the stream is reset). A client that keeps its connection open but stops
-	// reading holds a handler and its upstream this long at most (nginx's send_timeout).
-	// An HTTP/2 stream whose own flow-control window the client keeps shut is not bound
-	// by it (WriteTimeout is). Zero means 30s; negative means none.
+	// connection fails), an HTTP/2 stream's wait for flow-control credit and each 16 KiB
+	// of an HTTP/3 response, flow control included (then the stream is reset). A client
+	// that keeps its connection open but stops reading, or grants no credit, holds a
+	// handler and its upstream this long at most (nginx's send_timeout). The stream
+	// bound is edge's HTTP/2 server's (HTTP2ServerEdge), not net/http's. Zero means 30s;
+	// negative means none.
 	WriteByteTimeout time.Duration
 	// IdleTimeout closes keep-alive connections (HTTP/1.1 and HTTP/2) idle this long.
 	// Zero means 120s.

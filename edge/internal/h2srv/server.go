@@ -557,6 +557,8 @@ type stream struct {
 	readDeadline     *time.Timer // nil if unused
 	writeDeadline    *time.Timer // nil if unused
 	closeErr         error       // set before cw is closed
+	stalledSince     time.Time   // edge: DATA waits for credit since (stall.go); zero if not
+	stallTimer       *time.Timer // edge: checks the wait (stall.go); nil if unused
 
 	trailer    http.Header // accumulated trailers
 	reqTrailer http.Header // handler's Request.Trailer
@@ -1633,6 +1635,9 @@ func (sc *serverConn) closeStream(st *stream, err error) {
 	}
 	if st.writeDeadline != nil {
 		st.writeDeadline.Stop()
+	}
+	if st.stallTimer != nil { // edge: stall.go
+		st.stallTimer.Stop()
 	}
 	if st.isPushed() {
 		sc.curPushedStreams--

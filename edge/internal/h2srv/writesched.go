@@ -86,8 +86,10 @@ func (wr FrameWriteRequest) Consume(n int32) (FrameWriteRequest, FrameWriteReque
 		allowed = wr.stream.sc.maxFrameSize
 	}
 	if allowed <= 0 {
+		wr.stream.stallBegan() // edge: stall.go
 		return empty, empty, 0
 	}
+	wr.stream.stallEnded() // edge: stall.go
 	if len(wd.p) > int(allowed) {
 		wr.stream.flow.take(allowed)
 		consumed := FrameWriteRequest{
