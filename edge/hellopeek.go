@@ -148,6 +148,7 @@ func (c *helloConn) SetDeadline(t time.Time) error {
 	if c.wc != nil { // the writeCoalescer owns the write deadline
 		return c.Conn.SetReadDeadline(t)
 	}
+	c.deadlineFromAbove(t) // a write deadline too (Hijack clears both)
 	c.limitBatchWrite(t)
 	c.flushBatch()
 	return c.Conn.SetDeadline(t)
