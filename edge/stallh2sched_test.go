@@ -79,3 +79,58 @@ func TestHTTP2StreamWaitingItsTurnIsNotReset(t *testing.T) {
 	default:
 	}
 }
+
+// TestHTTP2StreamStarvedByConnectionWindowIsReset: a client that leaves the streams'
+// windows open but never opens the connection's, reading the connection, still has its
+// streams reset after WriteByteTimeout, and the backends behind them see edge go away.
+func TestHTTP2StreamStarvedByConnectionWindowIsReset(t *testing.T) {
+	srv, gone := startEndless(t)
+	c, err := tls.Dial("tcp", srv.Addr().String(), &tls.Config{ServerName: "endless.test", RootCAs: ca(t).Pool(), NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
+	for _, id := range []uint32{1, 3} {
+		var block bytes.Buffer
+		enc := hpack.NewEncoder(&block)
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "endless.test"}, {":path", "/"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+	}
+	reset := make(chan *http2.RSTStreamFrame, 2)
+	go func() { // reads the connection; the SETTINGS ack is all it writes
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.RSTStreamFrame:
+				reset <- f
+			}
+		}
+	}()
+	for range 2 {
+		select {
+		case f := <-reset:
+			if f.ErrCode != http2.ErrCodeInternal {
+				t.Errorf("stream %d reset with %v, want INTERNAL_ERROR", f.StreamID, f.ErrCode)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a stream starved of the connection's window was not reset")
+		}
+		select {
+		case <-gone:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the upstream request still runs for a stream starved of the connection's window")
+		}
+	}
+}
