@@ -24,7 +24,7 @@ const byteDeadlineSlack = time.Second
 // for none.
 type byteDeadline struct {
 	timeout time.Duration // 0: none
-	above   atomic.Int64  // the deadline set from above (SetWriteDeadline)
+	above   atomic.Int64  // the deadline set from above (SetWriteDeadline, SetDeadline)
 	set     atomic.Int64  // the socket's write deadline, as last set
 }
 

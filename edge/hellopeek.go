@@ -148,8 +148,10 @@ func (c *helloConn) SetDeadline(t time.Time) error {
 	if c.wc != nil { // the writeCoalescer owns the write deadline
 		return c.Conn.SetReadDeadline(t)
 	}
+	c.deadlineFromAbove(t) // a write deadline too (Hijack clears both)
 	c.limitBatchWrite(t)
 	c.flushBatch()
+	c.deadlineFromAbove(t) // again: the flush's writes may have moved it
 	return c.Conn.SetDeadline(t)
 }
 
@@ -167,9 +169,10 @@ func (c *helloConn) SetWriteDeadline(t time.Time) error {
 	if c.isDetached() || c.wc != nil {
 		return nil
 	}
-	c.deadlineFromAbove(t)
+	c.deadlineFromAbove(t) // for the flush's writes
 	c.limitBatchWrite(t)
 	c.flushBatch()
+	c.deadlineFromAbove(t) // again: the flush's writes may have moved it
 	return c.Conn.SetWriteDeadline(t)
 }
 

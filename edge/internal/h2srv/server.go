@@ -434,6 +434,7 @@ type serverConn struct {
 	bodyReadCh       chan bodyReadMsg       // from handlers -> serve
 	serveMsgCh       chan interface{}       // misc messages & code to send to / run on the serve loop
 	flow             connOutflow            // conn-wide (not stream-specific) outbound flow control
+	creditTaken      uint64                 // edge: DATA frames given credit (stall.go)
 	inflow           inflow                 // conn-wide inbound flow control
 	tlsState         *tls.ConnectionState   // shared by all handlers, like net/http
 	remoteAddrStr    string
@@ -559,6 +560,7 @@ type stream struct {
 	closeErr         error       // set before cw is closed
 	stalledSince     time.Time   // edge: DATA waits for credit since (stall.go); zero if not
 	stallTimer       *time.Timer // edge: checks the wait (stall.go); nil if unused
+	stallMark        uint64      // edge: the connection's creditTaken when the wait began
 
 	trailer    http.Header // accumulated trailers
 	reqTrailer http.Header // handler's Request.Trailer
