@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,6 +25,7 @@ const byteDeadlineSlack = time.Second
 // for none.
 type byteDeadline struct {
 	timeout time.Duration // 0: none
+	mu      sync.Mutex    // orders moving the socket's deadline with recording it
 	above   atomic.Int64  // the deadline set from above (SetWriteDeadline, SetDeadline)
 	set     atomic.Int64  // the socket's write deadline, as last set
 }
@@ -34,15 +36,38 @@ func (c *helloConn) beforeWrite() {
 	if d.timeout <= 0 {
 		return
 	}
-	want := time.Now().Add(d.timeout).UnixNano()
+	now := time.Now()
+	if _, fresh := d.want(now); fresh {
+		return
+	}
+	d.mu.Lock()
+	if want, fresh := d.want(now); !fresh { // a deadline from above may have come meanwhile
+		d.set.Store(want)
+		c.Conn.SetWriteDeadline(time.Unix(0, want))
+	}
+	d.mu.Unlock()
+}
+
+// want returns the write deadline a write at now should have, and whether the socket's
+// is fresh enough to keep.
+func (d *byteDeadline) want(now time.Time) (want int64, fresh bool) {
+	want = now.Add(d.timeout).UnixNano()
 	if above := d.above.Load(); above != 0 && above < want {
 		want = above
 	}
-	if set := d.set.Load(); set != 0 && set <= want && set > want-int64(byteDeadlineSlack) {
-		return
-	}
-	d.set.Store(want)
-	c.Conn.SetWriteDeadline(time.Unix(0, want))
+	set := d.set.Load()
+	return want, set != 0 && set <= want && set > want-int64(byteDeadlineSlack)
+}
+
+// setFromAbove records t as the deadline from above and puts it on the socket with set
+// (the connection's SetWriteDeadline or SetDeadline), in one step against beforeWrite:
+// a write moving the deadline meanwhile cannot leave the socket's and the recorded
+// one apart.
+func (c *helloConn) setFromAbove(t time.Time, set func(time.Time) error) error {
+	c.bytes.mu.Lock()
+	defer c.bytes.mu.Unlock()
+	c.deadlineFromAbove(t)
+	return set(t)
 }
 
 // deadlineFromAbove records t, a write deadline set from above (zero: none), which the

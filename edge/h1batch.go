@@ -186,9 +186,7 @@ func (c *helloConn) writePendingLocked() error {
 func (c *helloConn) closeBatch() {
 	// The deadline before the lock: it also ends a batch's write blocked on a client that
 	// stopped reading, which holds the lock (Server.Close would wait for it forever).
-	dl := time.Now().Add(closeFlushTimeout)
-	c.deadlineFromAbove(dl)
-	c.Conn.SetWriteDeadline(dl)
+	c.setFromAbove(time.Now().Add(closeFlushTimeout), c.Conn.SetWriteDeadline)
 	b := &c.batch
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -151,8 +151,7 @@ func (c *helloConn) SetDeadline(t time.Time) error {
 	c.deadlineFromAbove(t) // a write deadline too (Hijack clears both)
 	c.limitBatchWrite(t)
 	c.flushBatch()
-	c.deadlineFromAbove(t) // again: the flush's writes may have moved it
-	return c.Conn.SetDeadline(t)
+	return c.setFromAbove(t, c.Conn.SetDeadline) // again: the flush's writes may have moved it
 }
 
 // SetReadDeadline implements net.Conn.
@@ -172,8 +171,7 @@ func (c *helloConn) SetWriteDeadline(t time.Time) error {
 	c.deadlineFromAbove(t) // for the flush's writes
 	c.limitBatchWrite(t)
 	c.flushBatch()
-	c.deadlineFromAbove(t) // again: the flush's writes may have moved it
-	return c.Conn.SetWriteDeadline(t)
+	return c.setFromAbove(t, c.Conn.SetWriteDeadline) // again: the flush's writes may have moved it
 }
 
 // WriteRoom returns how many bytes Write takes now without waiting for the network: the
