@@ -359,6 +359,7 @@ func runAgentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	v.memorySettings.apply(c.Logger)
+	routeStdLog(c.Logger)
 	return serveAgent(ctx, c, v.drain, stderr)
 }
 
@@ -529,6 +530,14 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// routeStdLog makes log the default logger: what libraries write with the standard log
+// package (quic-go's warning that it could not get the UDP buffers it wants, net/http
+// servers without an ErrorLog) comes out in the agent's format, at level WARN.
+func routeStdLog(log *slog.Logger) {
+	slog.SetDefault(log)
+	slog.SetLogLoggerLevel(slog.LevelWarn)
 }
 
 // readSecretFile reads a one-line secret, trimming surrounding white space.

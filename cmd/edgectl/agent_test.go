@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"flag"
 	"io"
+	"log"
+	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -33,6 +36,29 @@ func TestNewLoggerLevelAndFormat(t *testing.T) {
 		if _, err := newLogger(&buf, bad[0], bad[1]); err == nil {
 			t.Errorf("newLogger(%q, %q) accepted", bad[0], bad[1])
 		}
+	}
+}
+
+// TestStdLogThroughAgentLogger: a library's standard-log line (quic-go's UDP buffer
+// warning) comes out as a JSON record at WARN, kept by a logger at warn.
+func TestStdLogThroughAgentLogger(t *testing.T) {
+	old, oldFlags := slog.Default(), log.Flags()
+	t.Cleanup(func() {
+		slog.SetDefault(old)
+		slog.SetLogLoggerLevel(slog.LevelInfo)
+		log.SetOutput(os.Stderr) // SetDefault of the default handler leaves the bridge
+		log.SetFlags(oldFlags)
+	})
+	var buf bytes.Buffer
+	lg, err := newLogger(&buf, "json", "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routeStdLog(lg)
+	log.Printf("failed to sufficiently increase receive buffer size")
+	out := buf.String()
+	if !strings.Contains(out, `"level":"WARN"`) || !strings.Contains(out, `"msg":"failed to sufficiently increase receive buffer size"`) {
+		t.Errorf("the standard log's line came out as %q", out)
 	}
 }
 
