@@ -45,6 +45,14 @@ func TestByteDeadlineAfterClearedWithBatch(t *testing.T) {
 // stalledPeer returns a helloConn with a write byte timeout of 300 ms over a TCP
 // connection whose peer never reads.
 func stalledPeer(t *testing.T) *helloConn {
+	c := &helloConn{Conn: unreadConn(t)}
+	c.bytes.timeout = 300 * time.Millisecond
+	return c
+}
+
+// unreadConn returns one end of a loopback TCP connection whose peer never reads, both
+// sides' buffers small, so that writes soon block.
+func unreadConn(t *testing.T) net.Conn {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +70,5 @@ func stalledPeer(t *testing.T) *helloConn {
 	}
 	conn.(*net.TCPConn).SetWriteBuffer(4096)
 	t.Cleanup(func() { conn.Close() })
-	c := &helloConn{Conn: conn}
-	c.bytes.timeout = 300 * time.Millisecond
-	return c
+	return conn
 }

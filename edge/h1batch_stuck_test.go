@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,24 +34,7 @@ func TestBatchBlockedWriteEnds(t *testing.T) {
 // hold less than one batch);
 // stopped is closed when the writer has returned.
 func blockedBatch(t *testing.T) (c *helloConn, written *atomic.Int64, stopped chan struct{}) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
-	peer.(*net.TCPConn).SetReadBuffer(4096)
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.(*net.TCPConn).SetWriteBuffer(4096)
-	t.Cleanup(func() { conn.Close() })
-	c = &helloConn{Conn: conn}
+	c = &helloConn{Conn: unreadConn(t)}
 	c.startBatch()
 	written, stopped = new(atomic.Int64), make(chan struct{})
 	go func() {
