@@ -1,22 +1,18 @@
 package edge
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/quic-go/quic-go"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // TestHTTP3StalledClientReleasesUpstream: an HTTP/3 client that keeps its connection
@@ -108,50 +104,14 @@ func TestHTTP1StalledClientReleasesUpstream(t *testing.T) {
 // 100 ms (for 1.2 s, four times the bound) the stream goes on.
 func TestHTTP2StalledStreamReleasesUpstream(t *testing.T) {
 	srv, gone := startEndless(t)
-	c, err := tls.Dial("tcp", srv.Addr().String(), &tls.Config{ServerName: "endless.test", RootCAs: ca(t).Pool(), NextProtos: []string{"h2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "endless.test"}, {":path", "/"}} {
-		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
-	reset := make(chan http2.ErrCode, 1)
-	var wmu sync.Mutex // the reader acknowledges SETTINGS while the test grants credit
-	go func() {        // reads the connection, as a client that only starves the stream does
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				return
-			}
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					wmu.Lock()
-					fr.WriteSettingsAck()
-					wmu.Unlock()
-				}
-			case *http2.RSTStreamFrame:
-				reset <- f.ErrCode
-			}
-		}
-	}()
+	h := dialRawH2(t, srv, 0, 1)
 	for range 12 { // a slow client: credit now and then
 		time.Sleep(100 * time.Millisecond)
-		wmu.Lock()
-		fr.WriteWindowUpdate(1, 16<<10)
-		fr.WriteWindowUpdate(0, 16<<10)
-		wmu.Unlock()
+		h.grant(16<<10, 1, 0)
 	}
 	select {
-	case code := <-reset:
-		t.Fatalf("the stream was reset (%v) while the client granted credit", code)
+	case f := <-h.reset:
+		t.Fatalf("the stream was reset (%v) while the client granted credit", f.ErrCode)
 	default:
 	}
 	select {
@@ -160,9 +120,9 @@ func TestHTTP2StalledStreamReleasesUpstream(t *testing.T) {
 		t.Fatal("the upstream request still runs for a stream the client grants no credit")
 	}
 	select {
-	case code := <-reset:
-		if code != http2.ErrCodeInternal {
-			t.Errorf("stream reset with %v, want INTERNAL_ERROR", code)
+	case f := <-h.reset:
+		if f.ErrCode != http2.ErrCodeInternal {
+			t.Errorf("stream reset with %v, want INTERNAL_ERROR", f.ErrCode)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the starved stream was not reset")

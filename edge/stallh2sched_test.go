@@ -1,15 +1,10 @@
 package edge
 
 import (
-	"bytes"
-	"crypto/tls"
-	"io"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // TestHTTP2StreamWaitingItsTurnIsNotReset: a stream whose DATA waits for the
@@ -31,50 +26,14 @@ func TestHTTP2StreamWaitingItsTurnIsNotReset(t *testing.T) {
 			}
 		}()
 	}()
-	c, err := tls.Dial("tcp", srv.Addr().String(), &tls.Config{ServerName: "endless.test", RootCAs: ca(t).Pool(), NextProtos: []string{"h2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20}) // the streams' windows stay open
-	for _, id := range []uint32{1, 3, 5, 7} {
-		var block bytes.Buffer
-		enc := hpack.NewEncoder(&block)
-		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "endless.test"}, {":path", "/"}} {
-			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-		}
-		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
-	}
-	reset := make(chan *http2.RSTStreamFrame, 4)
-	var wmu sync.Mutex
-	go func() {
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				return
-			}
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					wmu.Lock()
-					fr.WriteSettingsAck()
-					wmu.Unlock()
-				}
-			case *http2.RSTStreamFrame:
-				reset <- f
-			}
-		}
-	}()
-	for range 12 { // a slow client, reading steadily: 1 KiB for the connection, less than a DATA write
+	h := dialRawH2(t, srv, 1<<20, 1, 3, 5, 7) // the streams' windows stay open
+	// A slow client, reading steadily: 1 KiB for the connection, less than a DATA write.
+	for range 12 {
 		time.Sleep(100 * time.Millisecond)
-		wmu.Lock()
-		fr.WriteWindowUpdate(0, 1<<10)
-		wmu.Unlock()
+		h.grant(1<<10, 0)
 	}
 	select {
-	case f := <-reset:
+	case f := <-h.reset:
 		t.Fatalf("stream %d was reset (%v) while the client kept opening the connection's window", f.StreamID, f.ErrCode)
 	default:
 	}
@@ -85,42 +44,10 @@ func TestHTTP2StreamWaitingItsTurnIsNotReset(t *testing.T) {
 // streams reset after WriteByteTimeout, and the backends behind them see edge go away.
 func TestHTTP2StreamStarvedByConnectionWindowIsReset(t *testing.T) {
 	srv, gone := startEndless(t)
-	c, err := tls.Dial("tcp", srv.Addr().String(), &tls.Config{ServerName: "endless.test", RootCAs: ca(t).Pool(), NextProtos: []string{"h2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
-	for _, id := range []uint32{1, 3} {
-		var block bytes.Buffer
-		enc := hpack.NewEncoder(&block)
-		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "endless.test"}, {":path", "/"}} {
-			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-		}
-		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
-	}
-	reset := make(chan *http2.RSTStreamFrame, 2)
-	go func() { // reads the connection; the SETTINGS ack is all it writes
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				return
-			}
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					fr.WriteSettingsAck()
-				}
-			case *http2.RSTStreamFrame:
-				reset <- f
-			}
-		}
-	}()
+	h := dialRawH2(t, srv, 1<<20, 1, 3) // reads the connection; the SETTINGS ack is all it writes
 	for range 2 {
 		select {
-		case f := <-reset:
+		case f := <-h.reset:
 			if f.ErrCode != http2.ErrCodeInternal {
 				t.Errorf("stream %d reset with %v, want INTERNAL_ERROR", f.StreamID, f.ErrCode)
 			}
